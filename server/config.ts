@@ -18,6 +18,8 @@ export interface Config {
   /** Built web front end served by the API process. */
   webDist: string
   logLevel: string
+  /** Master key for personal data (32 bytes, base64). Generated under data/keys for the embedded demo. */
+  piiKey: string | undefined
 }
 
 function intFromEnv(name: string, fallback: number): number {
@@ -37,6 +39,7 @@ export function loadConfig(env = process.env): Config {
     embeddedDir: env.EMBEDDED_DB_DIR || join(dataDir, 'embedded'),
     webDist: join(rootDir, 'web', 'dist'),
     logLevel: env.LOG_LEVEL || 'info',
+    piiKey: env.PII_KEY || undefined,
   }
 }
 
