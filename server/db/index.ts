@@ -15,6 +15,8 @@ export interface Database {
   /** Whether ST_AsMVT works here (the embedded PostGIS is built without protobuf). */
   mvt: boolean
   close: () => Promise<void>
+  /** Embedded only: a copy of the whole data directory, to start other databases from (tests). */
+  dumpDataDir?: () => Promise<Blob>
 }
 
 export interface OpenOptions {
@@ -89,6 +91,7 @@ async function openEmbedded(opts: OpenOptions): Promise<Database> {
       await server.stop()
       await pg.close()
     },
+    dumpDataDir: () => pg.dumpDataDir('none'),
   }
 }
 

@@ -1,0 +1,33 @@
+/** An error whose status and message reach the client as they are (4xx). */
+export class HttpError extends Error {
+  constructor(public readonly statusCode: number, message: string) {
+    super(message)
+  }
+}
+
+export const badRequest = (message: string) => new HttpError(400, message)
+export const notFound = (message: string) => new HttpError(404, message)
+export const conflict = (message: string) => new HttpError(409, message)
+
+/** Parses a YYYY-MM-DD date that the schema has shape-checked; refuses days that do not exist. */
+export function parseDate(value: string, name: string): string {
+  const d = new Date(`${value}T00:00:00Z`)
+  if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== value) {
+    throw badRequest(`${name} "${value}" is not a real calendar date (YYYY-MM-DD)`)
+  }
+  return value
+}
+
+/** Parses "minLon,minLat,maxLon,maxLat" and checks that it is a box on the earth. */
+export function parseBbox(value: string): [number, number, number, number] {
+  const parts = value.split(',').map(s => Number(s.trim()))
+  const [x0, y0, x1, y1] = parts as [number, number, number, number]
+  if (parts.length !== 4 || parts.some(n => !Number.isFinite(n))) throw badRequest('bbox must be four numbers: minLon,minLat,maxLon,maxLat')
+  if (x0 < -180 || x1 > 180 || y0 < -90 || y1 > 90) throw badRequest('bbox must lie within -180..180 longitude and -90..90 latitude')
+  if (x0 > x1 || y0 > y1) throw badRequest('bbox minimum must not exceed its maximum (minLon,minLat,maxLon,maxLat)')
+  return [x0, y0, x1, y1]
+}
+
+export function parseIdList(value: string | undefined): number[] | undefined {
+  return value === undefined ? undefined : value.split(',').map(Number)
+}

@@ -1,0 +1,59 @@
+import fp from 'fastify-plugin'
+import type { Sql } from '../../db/index.js'
+import type { MeasureKey } from './measures.js'
+
+export interface Campaign {
+  id: number
+  code: string
+  nameZh: string
+  nameEn: string
+  startsOn: string
+  endsOn: string
+  reportDays: number[]
+  phases: { seq: number; code: string; nameZh: string; nameEn: string; startsOn: string; endsOn: string }[]
+  targets: Partial<Record<MeasureKey, number | null>>
+}
+
+/** Today's date in the district (UTC+8), whatever the server's zone. */
+export function todayInDistrict(now = new Date()): string {
+  return new Date(now.getTime() + 8 * 3_600_000).toISOString().slice(0, 10)
+}
+
+export function campaignRepository(sql: Sql) {
+  return {
+    /** The campaign under way, or the latest one. */
+    async current(): Promise<Campaign> {
+      const [c] = await sql<Omit<Campaign, 'phases' | 'targets'>[]>`
+        select id, code, name_zh, name_en, starts_on, ends_on, report_days::int[] as report_days
+        from campaign order by starts_on desc limit 1`
+      if (!c) throw new Error('no campaign is defined')
+      const phases = await sql<Campaign['phases']>`
+        select seq, code, name_zh, name_en, starts_on, ends_on from campaign_phase where campaign_id = ${c.id} order by seq`
+      const targets = await sql<{ measure: MeasureKey; target: number | null }[]>`
+        select measure, target::float8 as target from campaign_target where campaign_id = ${c.id}`
+      return { ...c, phases: [...phases], targets: Object.fromEntries(targets.map(t => [t.measure, t.target])) }
+    },
+
+    /**
+     * The day screens show by default: today while the campaign runs, its last day once it is over
+     * (and its first day before it starts), so that a finished campaign is shown as it ended.
+     */
+    referenceDate(c: Pick<Campaign, 'startsOn' | 'endsOn'>, today = todayInDistrict()): string {
+      if (today > c.endsOn) return c.endsOn
+      if (today < c.startsOn) return c.startsOn
+      return today
+    },
+  }
+}
+
+export type CampaignRepository = ReturnType<typeof campaignRepository>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    campaign: CampaignRepository
+  }
+}
+
+export default fp(async (app) => {
+  app.decorate('campaign', campaignRepository(app.db.sql))
+}, { name: 'campaign', dependencies: ['db'] })

@@ -1,0 +1,21 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { badRequest, parseDate } from '../../../http-errors.js'
+import { errors } from '../../../schemas/common.js'
+import { SummaryQuerySchema, SummarySchema } from '../../../schemas/stats.js'
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/summary', {
+    schema: {
+      tags: ['stats'],
+      summary: 'The four measures against their targets, for the district and each town/street, on a day',
+      querystring: SummaryQuerySchema,
+      response: { 200: SummarySchema, ...errors(400) },
+    },
+  }, async (req) => {
+    const campaign = await app.campaign.current()
+    const asOf = req.query.asOf ? parseDate(req.query.asOf, 'asOf') : app.campaign.referenceDate(campaign)
+    if (asOf < campaign.startsOn) throw badRequest(`asOf ${asOf} is before the campaign began (${campaign.startsOn})`)
+    return app.stats.summary(campaign, asOf)
+  })
+}
+export default routes

@@ -1,0 +1,46 @@
+import { type Static, Type } from 'typebox'
+
+/** Every 4xx/5xx answer: a status, a short error name and a sentence a person understands. */
+export const ErrorSchema = Type.Object({
+  statusCode: Type.Integer(),
+  error: Type.String(),
+  message: Type.String(),
+}, { $id: 'Error' })
+export type ApiError = Static<typeof ErrorSchema>
+
+/** Shorthand for the error answers a route can give. */
+export function errors(...codes: number[]): Record<number, typeof ErrorSchema> {
+  return Object.fromEntries(codes.map(c => [c, ErrorSchema]))
+}
+
+export const DateString = Type.String({
+  pattern: '^\\d{4}-\\d{2}-\\d{2}$',
+  description: 'A calendar date, YYYY-MM-DD',
+  examples: ['2020-06-29'],
+})
+
+export const BboxString = Type.String({
+  pattern: '^\\s*-?\\d+(\\.\\d+)?\\s*(,\\s*-?\\d+(\\.\\d+)?\\s*){3}$',
+  description: 'minLon,minLat,maxLon,maxLat in WGS-84 degrees',
+  examples: ['119.95,31.82,120.01,31.88'],
+})
+
+export const IdList = Type.String({
+  pattern: '^\\d+(,\\d+)*$',
+  description: 'One id or several separated by commas',
+})
+
+export const LocalisedName = {
+  nameZh: Type.String(),
+  nameEn: Type.String(),
+}
+
+export const PointGeometry = Type.Object({
+  type: Type.Literal('Point'),
+  coordinates: Type.Array(Type.Number(), { minItems: 2, maxItems: 2 }),
+})
+
+export const AnyGeometry = Type.Object({
+  type: Type.String(),
+  coordinates: Type.Array(Type.Unknown()),
+}, { additionalProperties: true })

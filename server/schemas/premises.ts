@@ -1,0 +1,48 @@
+import { type Static, Type } from 'typebox'
+import { BboxString, DateString, IdList } from './common.js'
+
+export const PremisesKindSchema = Type.Union([
+  Type.Literal('group_rental'), Type.Literal('rental'), Type.Literal('homestay'),
+  Type.Literal('family_hotel'), Type.Literal('factory_dormitory'), Type.Literal('care_home'),
+])
+export const HazardStatusSchema = Type.Union([
+  Type.Literal('none'), Type.Literal('rectified'), Type.Literal('open_general'), Type.Literal('open_major'), Type.Literal('overdue'),
+], { description: 'none: no hazard ever found; rectified: all rectified; open_general / open_major: open hazards; overdue: an open hazard past its deadline' })
+
+const listOf = (values: readonly string[], description: string) =>
+  Type.String({ pattern: `^(${values.join('|')})(,(${values.join('|')}))*$`, description })
+
+export const PremisesQuerySchema = Type.Object({
+  bbox: Type.Optional(BboxString),
+  kind: Type.Optional(listOf(['group_rental', 'rental', 'homestay', 'family_hotel', 'factory_dormitory', 'care_home'], 'Kinds, comma-separated')),
+  status: Type.Optional(listOf(['none', 'rectified', 'open_general', 'open_major', 'overdue'], 'Hazard statuses, comma-separated')),
+  town: Type.Optional(IdList),
+  community: Type.Optional(IdList),
+  policeStation: Type.Optional(IdList),
+  major: Type.Optional(Type.Boolean({ description: 'Only premises with an open major hazard' })),
+  overdue: Type.Optional(Type.Boolean({ description: 'Only premises with an open hazard past its deadline' })),
+  foundFrom: Type.Optional(DateString),
+  foundTo: Type.Optional(DateString),
+  asOf: Type.Optional(Type.Unsafe<string>({ ...DateString, description: 'Day on which the status is judged (default: the campaign reference day)' })),
+  limit: Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000 }),
+}, { additionalProperties: false })
+export type PremisesQuery = Static<typeof PremisesQuerySchema>
+
+export const PremisesFeatureSchema = Type.Object({
+  type: Type.Literal('Feature'),
+  id: Type.Integer(),
+  geometry: Type.Object({ type: Type.Literal('Point'), coordinates: Type.Array(Type.Number()) }),
+  properties: Type.Object({
+    id: Type.Integer(),
+    kind: PremisesKindSchema,
+    status: HazardStatusSchema,
+    unregistered: Type.Boolean({ description: 'Meets the group-rental rule but is not registered as a group rental' }),
+  }),
+})
+
+export const PremisesCollectionSchema = Type.Object({
+  type: Type.Literal('FeatureCollection'),
+  numberReturned: Type.Integer(),
+  truncated: Type.Boolean({ description: 'More premises match than the limit' }),
+  features: Type.Array(PremisesFeatureSchema),
+})

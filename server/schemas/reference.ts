@@ -1,0 +1,95 @@
+import { type Static, type TProperties, Type } from 'typebox'
+import { AnyGeometry, DateString, IdList } from './common.js'
+
+const feature = <P extends TProperties>(properties: P) => Type.Object({
+  type: Type.Literal('Feature'),
+  id: Type.Integer(),
+  geometry: AnyGeometry,
+  properties: Type.Object(properties),
+})
+const collection = <P extends TProperties>(properties: P) => Type.Object({
+  type: Type.Literal('FeatureCollection'),
+  features: Type.Array(feature(properties)),
+})
+
+export const AreaLevelSchema = Type.Union([Type.Literal('district'), Type.Literal('town'), Type.Literal('community'), Type.Literal('grid')])
+
+export const AreasQuerySchema = Type.Object({
+  level: AreaLevelSchema,
+  parent: Type.Optional(Type.Integer({ minimum: 1 })),
+}, { additionalProperties: false })
+
+export const AreaCollectionSchema = collection({
+  id: Type.Integer(),
+  code: Type.String(),
+  level: AreaLevelSchema,
+  subkind: Type.Union([Type.String(), Type.Null()]),
+  parentId: Type.Union([Type.Integer(), Type.Null()]),
+  nameZh: Type.String(),
+  nameEn: Type.String(),
+  labelPoint: Type.Array(Type.Number()),
+})
+
+export const StationCollectionSchema = collection({
+  id: Type.Integer(),
+  code: Type.String(),
+  nameZh: Type.String(),
+  nameEn: Type.String(),
+  labelPoint: Type.Array(Type.Number()),
+})
+
+export const PoiKindSchema = Type.Union([
+  Type.Literal('campus'), Type.Literal('factory'), Type.Literal('urban_village'), Type.Literal('urban_rural_fringe'),
+  Type.Literal('resettlement_estate'), Type.Literal('underground_space'),
+])
+export const PoiQuerySchema = Type.Object({
+  kind: Type.Optional(Type.String({
+    pattern: '^(campus|factory|urban_village|urban_rural_fringe|resettlement_estate|underground_space)(,(campus|factory|urban_village|urban_rural_fringe|resettlement_estate|underground_space))*$',
+    description: 'Kinds, comma-separated',
+  })),
+}, { additionalProperties: false })
+export const PoiCollectionSchema = collection({
+  id: Type.Integer(),
+  kind: PoiKindSchema,
+  nameZh: Type.String(),
+  nameEn: Type.String(),
+  townId: Type.Union([Type.Integer(), Type.Null()]),
+})
+
+const Department = Type.Object({ code: Type.String(), nameZh: Type.String(), nameEn: Type.String(), remitEn: Type.String() })
+export const DictionarySchema = Type.Object({
+  departments: Type.Array(Department),
+  categories: Type.Array(Type.Object({
+    code: Type.String(),
+    seq: Type.Integer(),
+    nameZh: Type.String(),
+    nameEn: Type.String(),
+    departmentCode: Type.String(),
+    items: Type.Array(Type.Object({
+      code: Type.String(),
+      categoryCode: Type.String(),
+      seq: Type.Integer(),
+      nameZh: Type.String(),
+      nameEn: Type.String(),
+      needsText: Type.Boolean(),
+      departmentCode: Type.String(),
+    })),
+  })),
+})
+export type Dictionary = Static<typeof DictionarySchema>
+
+export const CampaignSchema = Type.Object({
+  code: Type.String(),
+  nameZh: Type.String(),
+  nameEn: Type.String(),
+  startsOn: DateString,
+  endsOn: DateString,
+  reportDays: Type.Array(Type.Integer()),
+  referenceDate: Type.Unsafe<string>({ ...DateString, description: 'The day screens show by default' }),
+  phases: Type.Array(Type.Object({
+    seq: Type.Integer(), code: Type.String(), nameZh: Type.String(), nameEn: Type.String(), startsOn: DateString, endsOn: DateString,
+  })),
+  targets: Type.Record(Type.String(), Type.Union([Type.Number(), Type.Null()])),
+})
+export type CampaignDto = Static<typeof CampaignSchema>
+export { IdList }

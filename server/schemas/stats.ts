@@ -1,0 +1,49 @@
+import { type Static, Type } from 'typebox'
+import { DateString } from './common.js'
+
+export const MeasureKeySchema = Type.Union([
+  Type.Literal('group_rentals_registered'), Type.Literal('residents_registered'),
+  Type.Literal('major_hazards_rectified'), Type.Literal('hazards_rectified'),
+])
+
+export const MeasureSchema = Type.Object({
+  key: MeasureKeySchema,
+  numerator: Type.Integer(),
+  denominator: Type.Integer(),
+  rate: Type.Union([Type.Number(), Type.Null()]),
+  target: Type.Union([Type.Number(), Type.Null()]),
+  met: Type.Union([Type.Boolean(), Type.Null()]),
+})
+export type MeasureDto = Static<typeof MeasureSchema>
+
+export const CountsSchema = Type.Object({
+  groupRentalsFound: Type.Integer(),
+  groupRentalsRegistered: Type.Integer(),
+  residentsCounted: Type.Integer(),
+  residentsRegistered: Type.Integer(),
+  hazardsFound: Type.Integer(),
+  hazardsRectified: Type.Integer(),
+  majorHazardsFound: Type.Integer(),
+  majorHazardsRectified: Type.Integer(),
+})
+
+const AreaMeasures = {
+  nameZh: Type.String(),
+  nameEn: Type.String(),
+  counts: CountsSchema,
+  measures: Type.Array(MeasureSchema),
+}
+
+export const SummarySchema = Type.Object({
+  asOf: DateString,
+  campaign: Type.Object({
+    code: Type.String(), nameZh: Type.String(), nameEn: Type.String(), startsOn: DateString, endsOn: DateString,
+  }),
+  district: Type.Object({ id: Type.Union([Type.Integer(), Type.Null()]), ...AreaMeasures }),
+  towns: Type.Array(Type.Object({ id: Type.Integer(), code: Type.String(), ...AreaMeasures })),
+})
+export type Summary = Static<typeof SummarySchema>
+
+export const SummaryQuerySchema = Type.Object({
+  asOf: Type.Optional(DateString),
+}, { additionalProperties: false })

@@ -1,0 +1,50 @@
+/**
+ * The launcher: builds the web app when needed, opens the database (embedded by default), applies
+ * migrations, seeds the demo district into an empty embedded database, then listens.
+ */
+import { buildApp } from './app.js'
+import { loadConfig } from './config.js'
+import { openConfiguredDatabase, piiKeysFor } from './db/configured.js'
+import { migrate } from './db/migrate.js'
+import { isEmpty, seedDemo } from './seed/demo.js'
+import { buildWeb, webNeedsBuild } from './web-build.js'
+
+const config = loadConfig()
+
+if (webNeedsBuild()) {
+  console.log('Building the web app (first start or changed sources)…')
+  await buildWeb()
+}
+
+console.log(config.databaseUrl ? 'Opening PostgreSQL (DATABASE_URL)…' : `Opening the embedded database in ${config.embeddedDir}…`)
+const db = await openConfiguredDatabase(config)
+const applied = await migrate(db.sql)
+if (applied.length) console.log(`Applied migrations: ${applied.join(', ')}`)
+
+// Demo data goes only into the embedded database (or where asked for): a real deployment starts empty.
+const demo = db.backend === 'embedded' || process.env.SEED_DEMO === '1'
+if (demo && (await isEmpty(db.sql))) {
+  const premises = Number(process.env.DEMO_PREMISES || 5000)
+  console.log(`The database is empty: seeding the demo district with ${premises.toLocaleString('en')} premises (synthetic data, see data/README.md)…`)
+  const summary = await seedDemo(db.sql, { premises, seed: 20191227, keys: piiKeysFor(config, db.backend), batch: 2000 })
+  await db.sql`analyze`
+  console.log(`Seeded ${summary.premises} premises, ${summary.residents} residents, ${summary.hazards} hazards in ${(summary.ms / 1000).toFixed(1)} s.`)
+}
+
+const app = await buildApp({ db, webRoot: config.webDist, logger: { level: config.logLevel } })
+
+let closing = false
+async function shutdown(signal: string) {
+  if (closing) return
+  closing = true
+  app.log.info(`${signal}: closing`)
+  await app.close()
+  // Closing the embedded database cleanly keeps its files consistent.
+  await db.close()
+  process.exit(0)
+}
+process.on('SIGINT', () => void shutdown('SIGINT'))
+process.on('SIGTERM', () => void shutdown('SIGTERM'))
+
+await app.listen({ port: config.port, host: config.host })
+console.log(`Ready: http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}/  (${db.backend} database, API docs at /api/docs)`)
