@@ -1,0 +1,17 @@
+/** The same server as url, another database. */
+export function databaseUrl(url: string, database: string): string {
+  const u = new URL(url)
+  u.pathname = `/${database}`
+  return u.toString()
+}
+
+/** The maintenance database, for CREATE and DROP DATABASE. */
+export function adminUrl(url: string): string {
+  return databaseUrl(url, 'postgres')
+}
+
+/** Template names unique to this run, so two runs on one server do not collide. */
+export function templateNames() {
+  const tag = process.env.TEST_RUN_TAG ?? String(process.pid)
+  return { migrated: `grd_tpl_migrated_${tag}`, seeded: `grd_tpl_seeded_${tag}` }
+}
