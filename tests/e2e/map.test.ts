@@ -1,0 +1,61 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import type { AddressInfo } from 'node:net'
+import type { Browser } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { rootDir } from '../../server/config.js'
+import { buildTestApp, type TestApp } from '../helpers/app.js'
+import { artifactsDir, launchChromium } from '../helpers/browser.js'
+
+const webRoot = join(rootDir, 'web', 'dist')
+let t: TestApp
+let browser: Browser
+let base: string
+
+beforeAll(async () => {
+  if (!existsSync(join(webRoot, 'index.html'))) throw new Error('web/dist is missing: `npm test` builds it first (npm run build)')
+  t = await buildTestApp({ webRoot })
+  await t.app.listen({ port: 0, host: '127.0.0.1' })
+  base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`
+  browser = await launchChromium()
+})
+afterAll(async () => {
+  await browser?.close()
+  await t?.close()
+})
+
+describe('the map page', () => {
+  it('draws every premises of the district as a point, with the measures in the header, from this machine only', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+    const origins = new Set<string>()
+    page.on('request', req => origins.add(new URL(req.url()).origin))
+    await page.goto(`${base}/`)
+    await page.waitForSelector('[data-map-state="ready"]', { timeout: 45_000 })
+    const drawn = Number(await page.getAttribute('[data-map-state]', 'data-points'))
+    expect(drawn).toBe(600)
+    await expect(page.locator('[data-measure]').count()).resolves.toBe(4)
+    await expect(page.locator('h1').textContent()).resolves.toBe('群租房安全隐患整治监测')
+    await page.screenshot({ path: join(artifactsDir, 'map-zh.png') })
+
+    await page.click('button.lang')
+    await expect(page.locator('h1').textContent()).resolves.toBe('Group-rental safety campaign monitor')
+    await expect(page.locator('[data-measure="residents_registered"] h3').textContent()).resolves.toBe('Residents registered')
+    await page.screenshot({ path: join(artifactsDir, 'map-en.png') })
+
+    // No request left the machine: no CDN, no web font, no basemap.
+    expect([...origins].filter(o => o !== base && !o.startsWith('blob:') && o !== 'null')).toEqual([])
+    await page.close()
+  })
+
+  it('shows the server\'s message when data cannot be loaded', async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 800 } })
+    await page.route('**/api/premises**', route => route.fulfill({
+      status: 400, contentType: 'application/json',
+      body: JSON.stringify({ statusCode: 400, error: 'Bad Request', message: 'bbox must be four numbers' }),
+    }))
+    await page.goto(`${base}/`)
+    await page.waitForSelector('[data-map-state="error"]', { timeout: 30_000 })
+    await expect(page.locator('[role="alert"]').first().textContent()).resolves.toMatch(/bbox must be four numbers/)
+    await page.close()
+  })
+})
