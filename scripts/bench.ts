@@ -10,6 +10,7 @@ import { migrate } from '../server/db/migrate.js'
 import { campaignRepository } from '../server/plugins/app/campaign.js'
 import { premisesRepository } from '../server/plugins/app/premises.js'
 import { statsRepository } from '../server/plugins/app/stats.js'
+import { wholeDistrict } from '../server/domain/access.js'
 import { piiKeysFrom } from '../server/domain/pii.js'
 import { seedDemo } from '../server/seed/demo.js'
 
@@ -75,13 +76,13 @@ try {
   // A town-sized box (about 5 x 5 km) over the dense south-east streets.
   const bbox: [number, number, number, number] = [119.955, 31.82, 120.008, 31.865]
   const repo = premisesRepository(sql)
-  await repeat('premises in a town-sized bbox (GeoJSON rows)', () => repo.points({ bbox }, day, 100_000),
+  await repeat('premises in a town-sized bbox (GeoJSON rows)', () => repo.points(wholeDistrict, { bbox }, day, 100_000),
     r => `${(r as { numberReturned: number }).numberReturned.toLocaleString('en')} premises`)
 
   const stats = statsRepository(sql)
-  await repeat('stats summary (district + 10 towns)', () => stats.summary(campaign, day),
+  await repeat('stats summary (district + 10 towns)', () => stats.summary(campaign, day, wholeDistrict),
     r => `as of ${day}, ${(r as { district: { counts: { hazardsFound: number } } }).district.counts.hazardsFound.toLocaleString('en')} hazards counted`)
-  await repeat('stats summary on a past report day', () => stats.summary(campaign, '2020-06-29'), () => 'as of 2020-06-29')
+  await repeat('stats summary on a past report day', () => stats.summary(campaign, '2020-06-29', wholeDistrict), () => 'as of 2020-06-29')
 }
 finally {
   await db.close()

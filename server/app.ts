@@ -1,6 +1,17 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Database } from './db/index.js'
+import type { PiiKeys } from './domain/pii.js'
+import accessPlugin from './plugins/app/access.js'
+import auditPlugin from './plugins/app/audit.js'
+import jurisdictionsPlugin from './plugins/app/jurisdictions.js'
+import peoplePlugin from './plugins/app/people.js'
+import usersPlugin from './plugins/app/users.js'
+import securityPlugin from './plugins/external/security.js'
+import auditRoutes from './routes/api/audit/index.js'
+import authRoutes from './routes/api/auth/index.js'
+import residentsRoutes from './routes/api/residents/index.js'
+import usersRoutes from './routes/api/users/index.js'
 import campaignPlugin from './plugins/app/campaign.js'
 import premisesPlugin from './plugins/app/premises.js'
 import referencePlugin from './plugins/app/reference.js'
@@ -16,9 +27,15 @@ import statsRoutes from './routes/api/stats/index.js'
 
 export interface AppOptions {
   db: Database
+  /** Keys for residents' ID numbers. */
+  keys: PiiKeys
+  /** Trust X-Forwarded-* from a reverse proxy (for https detection and client addresses). */
+  trustProxy?: boolean
   /** Directory of the built web app to serve; omitted in API tests. */
   webRoot?: string
   logger?: FastifyServerOptions['logger']
+  /** More routes, registered after the application's own and guarded like them (tests, extensions). */
+  extraRoutes?: (app: FastifyInstance) => Promise<void>
 }
 
 /**
@@ -28,6 +45,7 @@ export interface AppOptions {
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: opts.logger ?? false,
+    trustProxy: opts.trustProxy ?? false,
     bodyLimit: 1024 * 1024,
     ajv: {
       // Unknown query parameters are an error the user should hear about, not something to drop.
@@ -37,18 +55,31 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(dbPlugin, { db: opts.db })
   await app.register(errorsPlugin)
+  await app.register(securityPlugin)
+
+  await app.register(usersPlugin)
+  await app.register(auditPlugin)
+  await app.register(jurisdictionsPlugin)
+  // Before any route, so that every route registered after it is seen and guarded.
+  await app.register(accessPlugin)
   await app.register(swaggerPlugin)
 
+  await app.register(peoplePlugin, { keys: opts.keys })
   await app.register(campaignPlugin)
   await app.register(referencePlugin)
   await app.register(premisesPlugin)
   await app.register(statsPlugin)
 
   await app.register(healthRoutes, { prefix: '/api/health' })
+  await app.register(authRoutes, { prefix: '/api/auth' })
+  await app.register(usersRoutes, { prefix: '/api/users' })
+  await app.register(auditRoutes, { prefix: '/api/audit' })
+  await app.register(residentsRoutes, { prefix: '/api/residents' })
   await app.register(referenceRoutes, { prefix: '/api' })
   await app.register(premisesRoutes, { prefix: '/api/premises' })
   await app.register(statsRoutes, { prefix: '/api/stats' })
 
+  if (opts.extraRoutes) await app.register(opts.extraRoutes)
   if (opts.webRoot) await app.register(webPlugin, { root: opts.webRoot })
   await app.ready()
   return app

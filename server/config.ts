@@ -20,6 +20,8 @@ export interface Config {
   logLevel: string
   /** Master key for personal data (32 bytes, base64). Generated under data/keys for the embedded demo. */
   piiKey: string | undefined
+  /** Behind a TLS-terminating proxy: trust X-Forwarded-Proto/For (session cookies become Secure). */
+  trustProxy: boolean
 }
 
 function intFromEnv(name: string, fallback: number): number {
@@ -40,6 +42,7 @@ export function loadConfig(env = process.env): Config {
     webDist: join(rootDir, 'web', 'dist'),
     logLevel: env.LOG_LEVEL || 'info',
     piiKey: env.PII_KEY || undefined,
+    trustProxy: env.TRUST_PROXY === '1' || env.TRUST_PROXY === 'true',
   }
 }
 

@@ -1,6 +1,10 @@
 /** An error whose status and message reach the client as they are (4xx). */
 export class HttpError extends Error {
-  constructor(public readonly statusCode: number, message: string) {
+  /**
+   * @param reason a stable machine-readable word for clients (e.g. 'session-expired'), besides the
+   * sentence for people
+   */
+  constructor(public readonly statusCode: number, message: string, public readonly reason?: string) {
     super(message)
   }
 }

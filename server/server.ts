@@ -26,12 +26,29 @@ const demo = db.backend === 'embedded' || process.env.SEED_DEMO === '1'
 if (demo && (await isEmpty(db.sql))) {
   const premises = Number(process.env.DEMO_PREMISES || 5000)
   console.log(`The database is empty: seeding the demo district with ${premises.toLocaleString('en')} premises (synthetic data, see data/README.md)…`)
-  const summary = await seedDemo(db.sql, { premises, seed: 20191227, keys: piiKeysFor(config, db.backend), batch: 2000 })
+  const summary = await seedDemo(db.sql, {
+    premises, seed: 20191227, keys: piiKeysFor(config, db.backend), batch: 2000,
+    // Demo users only on the embedded demo database, never on a real PostgreSQL.
+    demoUsers: db.backend === 'embedded',
+  })
   await db.sql`analyze`
   console.log(`Seeded ${summary.premises} premises, ${summary.residents} residents, ${summary.hazards} hazards in ${(summary.ms / 1000).toFixed(1)} s.`)
 }
 
-const app = await buildApp({ db, webRoot: config.webDist, logger: { level: config.logLevel } })
+const app = await buildApp({
+  db,
+  keys: piiKeysFor(config, db.backend),
+  webRoot: config.webDist,
+  trustProxy: config.trustProxy,
+  logger: {
+    level: config.logLevel,
+    // Query strings are left out of the logs: they may carry search terms about people.
+    serializers: {
+      req: req => ({ method: req.method, url: req.url.split('?')[0], remoteAddress: req.ip }),
+    },
+    redact: ['req.headers.cookie', 'res.headers["set-cookie"]'],
+  },
+})
 
 let closing = false
 async function shutdown(signal: string) {
@@ -47,4 +64,5 @@ process.on('SIGINT', () => void shutdown('SIGINT'))
 process.on('SIGTERM', () => void shutdown('SIGTERM'))
 
 await app.listen({ port: config.port, host: config.host })
+if (demo && (await app.users.setting<boolean>('demo_mode'))) console.log('Demo mode: sign in as leader, commander, analyst, inspector or admin with the password demo1234.')
 console.log(`Ready: http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}/  (${db.backend} database, API docs at /api/docs)`)

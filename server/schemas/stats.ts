@@ -39,6 +39,9 @@ export const SummarySchema = Type.Object({
   campaign: Type.Object({
     code: Type.String(), nameZh: Type.String(), nameEn: Type.String(), startsOn: DateString, endsOn: DateString,
   }),
+  scope: Type.Union([Type.Literal('district'), Type.Literal('town'), Type.Literal('police_station')], {
+    description: 'The jurisdiction the figures cover; "district" holds the jurisdiction\'s totals',
+  }),
   district: Type.Object({ id: Type.Union([Type.Integer(), Type.Null()]), ...AreaMeasures }),
   towns: Type.Array(Type.Object({ id: Type.Integer(), code: Type.String(), ...AreaMeasures })),
 })

@@ -4,6 +4,7 @@ import { PolygonIndex } from '../domain/geo.js'
 import { residentIdCheckChar } from '../domain/id-number.js'
 import { encryptIdNumber, hmacIdNumber, type PiiKeys } from '../domain/pii.js'
 import { maskIdNumber } from '../domain/id-number.js'
+import { hashPassword } from '../domain/passwords.js'
 import { Random } from '../domain/random.js'
 import { type AreaRecord, blob, buildGeography, type Geography, offset, type PoiKind, randomPointIn, townSpecs } from './geography.js'
 import { givenChars, localRegionCodes, migrantRegionCodes, otherTexts, roadNames, surnames } from './names.js'
@@ -21,6 +22,11 @@ export interface SeedOptions {
   hazardScale?: number
   /** Rows per bulk statement. */
   batch?: number
+  /**
+   * Demo mode: also create one user per role with the password demo1234 and mark the database as
+   * a demo. Only the embedded demo (and the test suite) asks for this; never a real deployment.
+   */
+  demoUsers?: boolean
   log?: (message: string) => void
 }
 
@@ -453,6 +459,7 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
     await tx`select setval('hazard_id_seq', greatest(${hazardId}, 1))`
 
     const keyAreas = await seedKeyAreas(tx, rng, geo, ids, campaign.id)
+    if (opts.demoUsers) await seedDemoUsers(tx, ids.get(geo.towns[0]!.key)!)
     log(`premises ${opts.premises}, residents ${residentId}, hazards ${hazardId}, enforcement events ${events}, key areas ${keyAreas}`)
     return {
       towns: geo.towns.length, communities: geo.communities.length, grids: geo.grids.length, policeStations: geo.stations.length,
@@ -460,6 +467,28 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
       ms: Date.now() - started,
     }
   })
+}
+
+/**
+ * One user per role, all with the password demo1234; the commander and the inspector work in the
+ * first town (三井街道), everybody else district-wide.
+ */
+async function seedDemoUsers(tx: Tx, townId: number): Promise<void> {
+  const hash = await hashPassword('demo1234')
+  const users: [string, string, string][] = [
+    ['leader', 'leader', '领导小组（演示）'],
+    ['commander', 'commander', '三井街道指挥长（演示）'],
+    ['analyst', 'analyst', '研判分析员（演示）'],
+    ['inspector', 'inspector', '三井街道排查员（演示）'],
+    ['admin', 'admin', '系统管理员（演示）'],
+  ]
+  for (const [username, role, displayName] of users) {
+    const local = role === 'commander' || role === 'inspector'
+    await tx`
+      insert into app_user (username, display_name, password_hash, role, jurisdiction_kind, jurisdiction_town_id, is_demo)
+      values (${username}, ${displayName}, ${hash}, ${role}, ${local ? 'town' : 'district'}, ${local ? townId : null}, true)`
+  }
+  await tx`insert into app_setting (key, value) values ('demo_mode', 'true') on conflict (key) do update set value = 'true'`
 }
 
 /** Two key areas per town: around its urban villages first, then its factories. */

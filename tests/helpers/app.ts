@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../server/app.js'
 import type { Database } from '../../server/db/index.js'
 import { openTestDatabase, type Template } from './db.js'
+import { testKeys } from './keys.js'
 
 export interface TestApp {
   app: FastifyInstance
@@ -10,9 +11,9 @@ export interface TestApp {
 }
 
 /** The real application on a database of the test file's own; requests go through app.inject. */
-export async function buildTestApp(opts: { template?: Template; webRoot?: string } = {}): Promise<TestApp> {
+export async function buildTestApp(opts: { template?: Template; webRoot?: string; trustProxy?: boolean } = {}): Promise<TestApp> {
   const db = await openTestDatabase(opts.template)
-  const app = await buildApp({ db, webRoot: opts.webRoot })
+  const app = await buildApp({ db, keys: testKeys, webRoot: opts.webRoot, trustProxy: opts.trustProxy })
   return {
     app,
     db,
@@ -21,4 +22,15 @@ export async function buildTestApp(opts: { template?: Template; webRoot?: string
       await db.close()
     },
   }
+}
+
+export const demoPassword = 'demo1234'
+
+/** Signs in through the API and returns the Cookie header value of the new session. */
+export async function signIn(app: FastifyInstance, username: string, password = demoPassword): Promise<string> {
+  const res = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password } })
+  if (res.statusCode !== 200) throw new Error(`sign-in as ${username} failed: ${res.statusCode} ${res.body}`)
+  const cookie = res.cookies.find(c => c.name === 'grd_session')
+  if (!cookie) throw new Error('sign-in set no session cookie')
+  return `grd_session=${cookie.value}`
 }

@@ -34,7 +34,7 @@ export default async function setup(project: TestProject) {
       const db = await openDatabase({ url: databaseUrl(url, name), max: 1 })
       await migrate(db.sql)
       if (name === names.seeded) {
-        await seedDemo(db.sql, { ...testSeed, keys: testKeys })
+        await seedDemo(db.sql, { ...testSeed, keys: testKeys, demoUsers: true })
         await db.sql`analyze`
       }
       await db.close()
@@ -56,7 +56,7 @@ export default async function setup(project: TestProject) {
   await migrate(db.sql)
   const migratedFile = join(dir, 'migrated.tar')
   writeFileSync(migratedFile, Buffer.from(await (await db.dumpDataDir!()).arrayBuffer()))
-  await seedDemo(db.sql, { ...testSeed, keys: testKeys })
+  await seedDemo(db.sql, { ...testSeed, keys: testKeys, demoUsers: true })
   await db.sql`analyze`
   const seededFile = join(dir, 'seeded.tar')
   writeFileSync(seededFile, Buffer.from(await (await db.dumpDataDir!()).arrayBuffer()))

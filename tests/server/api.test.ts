@@ -1,13 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildTestApp, type TestApp } from '../helpers/app.js'
+import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 
 let t: TestApp
+let cookie: string
 beforeAll(async () => {
   t = await buildTestApp()
+  // A district-wide role: these contract tests look at the whole district.
+  cookie = await signIn(t.app, 'leader')
 })
 afterAll(() => t.close())
 
-const get = (url: string) => t.app.inject({ method: 'GET', url })
+const get = (url: string) => t.app.inject({ method: 'GET', url, headers: { cookie } })
 
 describe('GET /api/premises', () => {
   it('answers GeoJSON points with only id, kind, status and the unregistered flag', async () => {

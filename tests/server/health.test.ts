@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { buildTestApp, type TestApp } from '../helpers/app.js'
+import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 
 let t: TestApp
+let cookie: string
 beforeAll(async () => {
   t = await buildTestApp()
+  cookie = await signIn(t.app, 'analyst')
 })
 afterAll(() => t.close())
 
@@ -22,7 +24,7 @@ describe('GET /api/health', () => {
 
 describe('OpenAPI', () => {
   it('is generated from the route schemas and lists every API path', async () => {
-    const res = await t.app.inject('/api/docs/json')
+    const res = await t.app.inject({ url: '/api/docs/json', headers: { cookie } })
     expect(res.statusCode).toBe(200)
     const paths = Object.keys(res.json().paths)
     for (const p of ['/api/health/', '/api/premises/', '/api/stats/summary', '/api/areas', '/api/pois', '/api/hazard-dictionary', '/api/campaign']) {
@@ -31,7 +33,7 @@ describe('OpenAPI', () => {
   })
 
   it('serves its UI from this machine (no CDN)', async () => {
-    const res = await t.app.inject('/api/docs/')
+    const res = await t.app.inject({ url: '/api/docs/', headers: { cookie } })
     expect(res.statusCode).toBe(200)
     expect(res.body).not.toMatch(/https?:\/\/(?!localhost)[a-z0-9.-]+\.(com|net|org|io)\//i)
   })

@@ -1,4 +1,6 @@
 import type { Sql } from '../../db/index.js'
+import { inJurisdiction } from '../../db/scope.js'
+import { type Jurisdiction, wholeDistrict } from '../../domain/access.js'
 
 /**
  * The campaign's four measures, as counted on a given day. This is the one implementation of them:
@@ -44,10 +46,14 @@ export function endOfDay(day: string): Date {
 
 export type GroupBy = 'town_id' | 'police_station_id'
 
-/** Counts behind the measures on a day, one row per town (or police station). */
-export async function measureCountsBy(sql: Sql, asOf: string, groupBy: GroupBy): Promise<Map<number, MeasureCounts>> {
+/**
+ * Counts behind the measures on a day, one row per town (or police station), over the premises of
+ * a jurisdiction.
+ */
+export async function measureCountsBy(sql: Sql, asOf: string, groupBy: GroupBy, scope: Jurisdiction = wholeDistrict): Promise<Map<number, MeasureCounts>> {
   const until = endOfDay(asOf)
   const key = sql(groupBy)
+  const visible = inJurisdiction(sql, scope)
   const rows = await sql<({ groupId: number } & MeasureCounts)[]>`
     with found as (
       select p.id, p.${key} as group_id,
@@ -56,6 +62,7 @@ export async function measureCountsBy(sql: Sql, asOf: string, groupBy: GroupBy):
       where (p.kind = 'group_rental' or (p.kind = 'rental' and p.meets_rule))
         and p.found_on <= ${asOf}
         and (p.deregistered_on is null or p.deregistered_on > ${asOf})
+        and ${visible}
     ),
     rentals as (
       select group_id, count(*)::int as found, count(*) filter (where registered)::int as registered
@@ -75,7 +82,7 @@ export async function measureCountsBy(sql: Sql, asOf: string, groupBy: GroupBy):
              count(*) filter (where h.severity = 'major')::int as major_found,
              count(*) filter (where h.severity = 'major' and h.rectified_at < ${until})::int as major_rectified
       from hazard h join premises p on p.id = h.premises_id
-      where h.found_at < ${until}
+      where h.found_at < ${until} and ${visible}
       group by p.${key}
     ),
     groups as (

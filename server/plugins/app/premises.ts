@@ -1,5 +1,7 @@
 import fp from 'fastify-plugin'
 import type { Sql } from '../../db/index.js'
+import { inJurisdiction } from '../../db/scope.js'
+import type { Jurisdiction } from '../../domain/access.js'
 
 export const premisesKinds = ['group_rental', 'rental', 'homestay', 'family_hotel', 'factory_dormitory', 'care_home'] as const
 export type PremisesKind = typeof premisesKinds[number]
@@ -26,8 +28,8 @@ export interface PremisesFilter {
  * The status is the map colour on the day given (see hazard_status in the migrations).
  */
 export function premisesRepository(sql: Sql) {
-  const where = (f: PremisesFilter, on: string) => {
-    const parts = [sql`true`]
+  const where = (f: PremisesFilter, on: string, scope: Jurisdiction) => {
+    const parts = [inJurisdiction(sql, scope)]
     // Envelope transformed once, column untouched, so the GiST index serves the box (pg_featureserv).
     if (f.bbox) parts.push(sql`p.geom && st_makeenvelope(${f.bbox[0]}, ${f.bbox[1]}, ${f.bbox[2]}, ${f.bbox[3]}, 4326)`)
     if (f.kinds?.length) parts.push(sql`p.kind in ${sql(f.kinds)}`)
@@ -43,7 +45,7 @@ export function premisesRepository(sql: Sql) {
   }
 
   return {
-    async points(filter: PremisesFilter, on: string, limit: number) {
+    async points(scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number) {
       const rows = await sql<{ id: number; kind: PremisesKind; status: HazardStatus; unregistered: boolean; lon: number; lat: number }[]>`
         select p.id, p.kind,
                hazard_status(p.hazard_count, p.open_count, p.open_major_count, p.open_min_deadline, ${on}) as status,
@@ -51,7 +53,7 @@ export function premisesRepository(sql: Sql) {
                  and p.deregistered_on is null) as unregistered,
                st_x(p.geom) as lon, st_y(p.geom) as lat
         from premises p
-        where ${where(filter, on)}
+        where ${where(filter, on, scope)}
         order by p.id
         limit ${limit + 1}`
       const truncated = rows.length > limit

@@ -1,5 +1,6 @@
 import type { FastifyError } from 'fastify'
 import fp from 'fastify-plugin'
+import { HttpError } from '../../http-errors.js'
 
 const statusNames: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
@@ -41,7 +42,7 @@ const pgStatus: Record<string, number> = {
  * message; server errors are logged and answered without internals.
  */
 export default fp(async (app) => {
-  app.setErrorHandler((err: FastifyError & { code?: string; constraint_name?: string }, req, reply) => {
+  app.setErrorHandler((err: FastifyError & { code?: string; reason?: string }, req, reply) => {
     let status = err.statusCode ?? 500
     let message = err.message
     if (err.validation) {
@@ -56,7 +57,9 @@ export default fp(async (app) => {
       req.log.error({ err }, 'request failed')
       message = 'Something went wrong on the server; the request was not carried out. Please try again.'
     }
-    reply.status(status).send({ statusCode: status, error: statusNames[status] ?? 'Error', message })
+    const body: Record<string, unknown> = { statusCode: status, error: statusNames[status] ?? 'Error', message }
+    if (err instanceof HttpError && err.reason) body.reason = err.reason
+    reply.status(status).send(body)
   })
 
   app.setNotFoundHandler((req, reply) => {

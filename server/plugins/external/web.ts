@@ -4,27 +4,34 @@ import fastifyStatic from '@fastify/static'
 import fp from 'fastify-plugin'
 
 /**
- * Serves the built web app. Paths outside /api and /ogc that match no file get index.html, so
- * that the front end's own routes survive a reload.
+ * Serves the built web app. Its files are public (the data they show comes from /api, behind
+ * sign-in). Paths outside /api and /ogc that match no file get index.html, so that the front end's
+ * own routes survive a reload.
  */
 export default fp<{ root: string }>(async (app, opts) => {
   if (!existsSync(join(opts.root, 'index.html'))) {
     app.log.warn(`no built web app in ${opts.root}; run \`npm run build\``)
     return
   }
-  await app.register(fastifyStatic, {
-    root: opts.root,
-    wildcard: false,
-    // Hashed assets never change; index.html always revalidates.
-    setHeaders: (res, path) => {
-      res.setHeader('Cache-Control', path.includes(`${'/assets/'}`) ? 'public, max-age=31536000, immutable' : 'no-cache')
-    },
-  })
-  app.get('/*', { schema: { hide: true } }, (req, reply) => {
-    const path = req.url.split('?')[0]!
-    if (path.startsWith('/api/') || path.startsWith('/ogc') || /\.[a-z0-9]+$/i.test(path)) {
-      return reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `${req.method} ${path} does not exist` })
-    }
-    return reply.type('text/html').header('Cache-Control', 'no-cache').sendFile('index.html')
+  await app.register(async (web) => {
+    // The static plugin registers one route per file; they are all public.
+    web.addHook('onRoute', (route) => {
+      route.config = { ...route.config, permission: 'public' }
+    })
+    await web.register(fastifyStatic, {
+      root: opts.root,
+      wildcard: false,
+      // Hashed assets never change; index.html always revalidates.
+      setHeaders: (res, path) => {
+        res.setHeader('Cache-Control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache')
+      },
+    })
+    web.get('/*', { schema: { hide: true } }, (req, reply) => {
+      const path = req.url.split('?')[0]!
+      if (path.startsWith('/api/') || path.startsWith('/ogc') || /\.[a-z0-9]+$/i.test(path)) {
+        return reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `${req.method} ${path} does not exist` })
+      }
+      return reply.type('text/html').header('Cache-Control', 'no-cache').sendFile('index.html')
+    })
   })
 }, { name: 'web' })

@@ -3,6 +3,7 @@ import { HealthSchema } from '../../../schemas/health.js'
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/', {
+    config: { permission: 'public' },
     schema: { tags: ['system'], summary: 'Whether the service and its database answer', response: { 200: HealthSchema } },
   }, async () => {
     await app.db.sql`select 1`

@@ -7,6 +7,7 @@ import {
 /** Reference data: places, points of interest, the hazard dictionary, the campaign. */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/areas', {
+    config: { permission: 'session' },
     schema: {
       tags: ['reference'],
       summary: 'Administrative areas of one level as GeoJSON (district, town/street, community/village, grid cell)',
@@ -19,6 +20,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/police-stations', {
+    config: { permission: 'session' },
     schema: { tags: ['reference'], summary: 'Police-station areas as GeoJSON', response: { 200: StationCollectionSchema } },
   }, async (_req, reply) => {
     reply.type('application/geo+json')
@@ -26,6 +28,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/pois', {
+    config: { permission: 'session' },
     schema: {
       tags: ['reference'],
       summary: 'Points of interest where group rentals concentrate, as GeoJSON',
@@ -38,10 +41,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/hazard-dictionary', {
+    config: { permission: 'session' },
     schema: { tags: ['reference'], summary: 'The hazard dictionary (attachment 2) with responsible departments', response: { 200: DictionarySchema } },
   }, async () => app.reference.hazardDictionary())
 
   app.get('/campaign', {
+    config: { permission: 'session' },
     schema: { tags: ['reference'], summary: 'The campaign: dates, phases, targets and report days', response: { 200: CampaignSchema } },
   }, async () => {
     const c = await app.campaign.current()

@@ -5,6 +5,7 @@ import { SummaryQuerySchema, SummarySchema } from '../../../schemas/stats.js'
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/summary', {
+    config: { permission: 'stats:read' },
     schema: {
       tags: ['stats'],
       summary: 'The four measures against their targets, for the district and each town/street, on a day',
@@ -15,7 +16,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const campaign = await app.campaign.current()
     const asOf = req.query.asOf ? parseDate(req.query.asOf, 'asOf') : app.campaign.referenceDate(campaign)
     if (asOf < campaign.startsOn) throw badRequest(`asOf ${asOf} is before the campaign began (${campaign.startsOn})`)
-    return app.stats.summary(campaign, asOf)
+    return app.stats.summary(campaign, asOf, app.userOf(req).jurisdiction)
   })
 }
 export default routes

@@ -1,0 +1,63 @@
+/**
+ * Roles, permissions and jurisdictions (DOMAIN.md, "Who uses the product"). Every route declares
+ * one permission; a role holds a fixed set of them. Nothing is allowed that is not listed here.
+ */
+export const roles = ['leader', 'commander', 'analyst', 'inspector', 'admin'] as const
+export type Role = typeof roles[number]
+
+export const permissions = [
+  /** No sign-in needed: health, sign-in, the web app's files. */
+  'public',
+  /** Any signed-in user: who am I, sign out, reference data. */
+  'session',
+  /** Premises on the map and their facts (no people). */
+  'map:read',
+  /** The measures and rankings. */
+  'stats:read',
+  /** Names, phones and masked ID numbers of residents, owners and second landlords. */
+  'people:read',
+  /** A full ID number, with a stated reason (logged). */
+  'people:reveal',
+  /** The two special categories of residents. */
+  'special:read',
+  /** Recording premises, residents and hazards. */
+  'inspection:write',
+  /** Drawing and listing key areas. */
+  'key-areas:write',
+  /** Cluster and ring analyses. */
+  'analysis:run',
+  /** Exports of premises and hazards. */
+  'export',
+  /** User accounts. */
+  'users:admin',
+  /** The audit trail. */
+  'audit:read',
+] as const
+export type Permission = typeof permissions[number]
+
+const base: Permission[] = ['session', 'map:read', 'stats:read']
+
+export const grants: Record<Role, ReadonlySet<Permission>> = {
+  // Leaders and analysts see counts and places, never people.
+  leader: new Set([...base, 'analysis:run']),
+  analyst: new Set([...base, 'analysis:run', 'export']),
+  commander: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'inspection:write', 'key-areas:write', 'analysis:run', 'export']),
+  inspector: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'inspection:write', 'export']),
+  // Administrators manage accounts and read the trail; they see no personal data.
+  admin: new Set([...base, 'users:admin', 'audit:read']),
+}
+
+export function can(role: Role, permission: Permission): boolean {
+  return permission === 'public' || grants[role].has(permission)
+}
+
+export type JurisdictionKind = 'district' | 'town' | 'police_station'
+
+/** Where a user may look: the whole district, one town/street or one police station's area. */
+export interface Jurisdiction {
+  kind: JurisdictionKind
+  /** Town (admin_area) or police station id; null for the district. */
+  id: number | null
+}
+
+export const wholeDistrict: Jurisdiction = { kind: 'district', id: null }

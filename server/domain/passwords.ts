@@ -1,0 +1,40 @@
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
+
+/** scrypt parameters: N=2^15 costs about 0.1 s and 32 MiB per check, slow enough for guessing. */
+const N = 2 ** 15
+const r = 8
+const p = 1
+const keyLength = 32
+const maxmem = 64 * 1024 * 1024
+
+function derive(password: string, salt: Buffer, n: number, rr: number, pp: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(password.normalize('NFKC'), salt, keyLength, { N: n, r: rr, p: pp, maxmem }, (err, key) => (err ? reject(err) : resolve(key)))
+  })
+}
+
+/** "scrypt$N$r$p$salt$hash" (base64 parts), so parameters can be raised later without breaking old hashes. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16)
+  const key = await derive(password, salt, N, r, p)
+  return ['scrypt', N, r, p, salt.toString('base64'), key.toString('base64')].join('$')
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [scheme, n, rr, pp, salt, hash] = stored.split('$')
+  if (scheme !== 'scrypt' || !salt || !hash) return false
+  const expected = Buffer.from(hash, 'base64')
+  const key = await derive(password, Buffer.from(salt, 'base64'), Number(n), Number(rr), Number(pp))
+  return key.length === expected.length && timingSafeEqual(key, expected)
+}
+
+/** A hash of nothing, checked against when the user name does not exist, so timing tells nothing. */
+export const dummyHash = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='
+
+/** Why a new password is not acceptable, or null. */
+export function passwordProblem(password: string, username?: string): string | null {
+  if (password.length < 8) return 'the password must have at least 8 characters'
+  if (password.length > 200) return 'the password must have at most 200 characters'
+  if (username && password.toLowerCase().includes(username.toLowerCase())) return 'the password must not contain the user name'
+  return null
+}

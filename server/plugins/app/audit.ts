@@ -1,0 +1,77 @@
+import fp from 'fastify-plugin'
+import type { Sql, Tx } from '../../db/index.js'
+
+export interface AuditEntry {
+  userId: number | null
+  username: string | null
+  action: string
+  entity?: string | null
+  entityId?: string | number | null
+  before?: unknown
+  after?: unknown
+  reason?: string | null
+  ip?: string | null
+  outcome?: 'ok' | 'denied' | 'failed'
+  requestId?: string | null
+}
+
+export interface AuditQuery {
+  userId?: number
+  username?: string
+  entity?: string
+  entityId?: string
+  action?: string
+  outcome?: 'ok' | 'denied' | 'failed'
+  from?: Date
+  to?: Date
+  limit: number
+  beforeId?: number
+}
+
+/**
+ * The append-only audit trail. Writes pass the transaction of the change they record, so that the
+ * change and its audit row are committed together or not at all.
+ */
+export function auditRepository(sql: Sql) {
+  return {
+    async write(db: Sql | Tx, e: AuditEntry): Promise<void> {
+      await db`
+        insert into audit_log (user_id, username, action, entity, entity_id, before, after, reason, ip, outcome, request_id)
+        values (${e.userId}, ${e.username}, ${e.action}, ${e.entity ?? null}, ${e.entityId === undefined || e.entityId === null ? null : String(e.entityId)},
+                ${e.before === undefined ? null : db.json(e.before as never)}, ${e.after === undefined ? null : db.json(e.after as never)},
+                ${e.reason ?? null}, ${e.ip ?? null}, ${e.outcome ?? 'ok'}, ${e.requestId ?? null})`
+    },
+
+    /** Newest first; page with beforeId (the last id of the previous page). */
+    async search(q: AuditQuery) {
+      const parts = [sql`true`]
+      if (q.userId !== undefined) parts.push(sql`user_id = ${q.userId}`)
+      if (q.username) parts.push(sql`username = ${q.username}`)
+      if (q.entity) parts.push(sql`entity = ${q.entity}`)
+      if (q.entityId) parts.push(sql`entity_id = ${q.entityId}`)
+      if (q.action) parts.push(sql`action = ${q.action}`)
+      if (q.outcome) parts.push(sql`outcome = ${q.outcome}`)
+      if (q.from) parts.push(sql`at >= ${q.from}`)
+      if (q.to) parts.push(sql`at < ${q.to}`)
+      if (q.beforeId) parts.push(sql`id < ${q.beforeId}`)
+      const where = parts.reduce((a, b) => sql`${a} and ${b}`)
+      const rows = await sql<{ id: number; at: Date; userId: number | null; username: string | null; action: string; entity: string | null;
+        entityId: string | null; before: unknown; after: unknown; reason: string | null; ip: string | null; outcome: string }[]>`
+        select id, at, user_id, username, action, entity, entity_id, before, after, reason, ip, outcome
+        from audit_log where ${where} order by id desc limit ${q.limit}`
+      return rows.map(r => ({ ...r, at: r.at.toISOString() }))
+    },
+  }
+}
+
+export type AuditRepository = ReturnType<typeof auditRepository>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    audit: AuditRepository
+  }
+}
+
+export default fp(async (app) => {
+  app.decorate('audit', auditRepository(app.db.sql))
+}, { name: 'audit', dependencies: ['db'] })

@@ -1,0 +1,47 @@
+import fp from 'fastify-plugin'
+import type { Sql, Tx } from '../../db/index.js'
+import type { Jurisdiction } from '../../domain/access.js'
+import { badRequest } from '../../http-errors.js'
+
+/** Names of jurisdictions, and checks that a jurisdiction given by an administrator exists. */
+export function jurisdictionsRepository(sql: Sql) {
+  return {
+    async describe(j: Jurisdiction): Promise<Jurisdiction & { nameZh: string; nameEn: string }> {
+      if (j.kind === 'district') {
+        const [d] = await sql<{ nameZh: string; nameEn: string }[]>`
+          select name_zh, name_en from admin_area where level = 'district' and valid_to is null order by id limit 1`
+        return { ...j, id: null, nameZh: d?.nameZh ?? '全区', nameEn: d?.nameEn ?? 'Whole district' }
+      }
+      const [row] = j.kind === 'town'
+        ? await sql<{ nameZh: string; nameEn: string }[]>`select name_zh, name_en from admin_area where id = ${j.id!}`
+        : await sql<{ nameZh: string; nameEn: string }[]>`select name_zh, name_en from police_station where id = ${j.id!}`
+      return { ...j, nameZh: row?.nameZh ?? '?', nameEn: row?.nameEn ?? '?' }
+    },
+
+    /** The jurisdiction as given, checked: a current town or police station must exist. */
+    async validate(db: Sql | Tx, input: { kind: Jurisdiction['kind']; id?: number | null }): Promise<Jurisdiction> {
+      if (input.kind === 'district') {
+        if (input.id) throw badRequest('a district-wide jurisdiction takes no id')
+        return { kind: 'district', id: null }
+      }
+      if (!input.id) throw badRequest(`a ${input.kind === 'town' ? 'town/street' : 'police-station'} jurisdiction needs the id of the ${input.kind === 'town' ? 'town or street' : 'police station'}`)
+      const [row] = input.kind === 'town'
+        ? await db`select id from admin_area where id = ${input.id} and level = 'town' and valid_to is null`
+        : await db`select id from police_station where id = ${input.id} and valid_to is null`
+      if (!row) throw badRequest(`there is no current ${input.kind === 'town' ? 'town or street' : 'police station'} with id ${input.id}`)
+      return { kind: input.kind, id: input.id }
+    },
+  }
+}
+
+export type JurisdictionsRepository = ReturnType<typeof jurisdictionsRepository>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    jurisdictions: JurisdictionsRepository
+  }
+}
+
+export default fp(async (app) => {
+  app.decorate('jurisdictions', jurisdictionsRepository(app.db.sql))
+}, { name: 'jurisdictions', dependencies: ['db'] })

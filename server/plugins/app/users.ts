@@ -1,0 +1,186 @@
+import { createHash, randomBytes } from 'node:crypto'
+import fp from 'fastify-plugin'
+import type { Sql, Tx } from '../../db/index.js'
+import type { Jurisdiction, JurisdictionKind, Role } from '../../domain/access.js'
+
+/** What a request knows of its signed-in user. */
+export interface SessionUser {
+  id: number
+  username: string
+  displayName: string
+  role: Role
+  jurisdiction: Jurisdiction
+  sessionId: number
+}
+
+export interface UserRow {
+  id: number
+  username: string
+  displayName: string
+  role: Role
+  jurisdictionKind: JurisdictionKind
+  jurisdictionTownId: number | null
+  jurisdictionStationId: number | null
+  isDemo: boolean
+  disabledAt: Date | null
+  createdAt: Date
+  passwordChangedAt: Date
+}
+
+export const sessionPolicy = {
+  /** Signed out after this long without a request. */
+  idleMinutes: 30,
+  /** Signed out after this long whatever happens. */
+  absoluteHours: 12,
+  /** Failures before each further attempt is slowed down. */
+  slowAfter: 3,
+  /** Failures that lock the name for lockMinutes. */
+  lockAfter: 5,
+  lockMinutes: 15,
+}
+
+export const hashToken = (token: string) => createHash('sha256').update(token).digest()
+
+export function jurisdictionOf(u: Pick<UserRow, 'jurisdictionKind' | 'jurisdictionTownId' | 'jurisdictionStationId'>): Jurisdiction {
+  return {
+    kind: u.jurisdictionKind,
+    id: u.jurisdictionKind === 'town' ? u.jurisdictionTownId : u.jurisdictionKind === 'police_station' ? u.jurisdictionStationId : null,
+  }
+}
+
+const userColumns = (sql: Sql | Tx) => sql`id, username, display_name, role, jurisdiction_kind, jurisdiction_town_id,
+  jurisdiction_station_id, is_demo, disabled_at, created_at, password_changed_at`
+
+/** Accounts, sessions and the sign-in throttle. */
+export function usersRepository(sql: Sql) {
+  return {
+    async byUsername(username: string): Promise<(UserRow & { passwordHash: string }) | undefined> {
+      const [u] = await sql<(UserRow & { passwordHash: string })[]>`
+        select ${userColumns(sql)}, password_hash from app_user where username = ${username.toLowerCase()}`
+      return u
+    },
+
+    async byId(db: Sql | Tx, id: number): Promise<UserRow | undefined> {
+      const [u] = await db<UserRow[]>`select ${userColumns(db)} from app_user where id = ${id}`
+      return u
+    },
+
+    async list(): Promise<UserRow[]> {
+      return [...await sql<UserRow[]>`select ${userColumns(sql)} from app_user order by username`]
+    },
+
+    async create(tx: Tx, u: { username: string; displayName: string; role: Role; jurisdiction: Jurisdiction; passwordHash: string; createdBy: number | null; isDemo?: boolean }): Promise<UserRow> {
+      const [row] = await tx<UserRow[]>`
+        insert into app_user (username, display_name, password_hash, role, jurisdiction_kind, jurisdiction_town_id,
+          jurisdiction_station_id, is_demo, created_by)
+        values (${u.username.toLowerCase()}, ${u.displayName}, ${u.passwordHash}, ${u.role}, ${u.jurisdiction.kind},
+          ${u.jurisdiction.kind === 'town' ? u.jurisdiction.id : null}, ${u.jurisdiction.kind === 'police_station' ? u.jurisdiction.id : null},
+          ${u.isDemo ?? false}, ${u.createdBy})
+        returning ${userColumns(tx)}`
+      return row!
+    },
+
+    async update(tx: Tx, id: number, change: { displayName?: string; role?: Role; jurisdiction?: Jurisdiction; disabled?: boolean }): Promise<UserRow | undefined> {
+      const [row] = await tx<UserRow[]>`
+        update app_user set
+          display_name = coalesce(${change.displayName ?? null}, display_name),
+          role = coalesce(${change.role ?? null}, role),
+          jurisdiction_kind = ${change.jurisdiction ? change.jurisdiction.kind : tx`jurisdiction_kind`},
+          jurisdiction_town_id = ${change.jurisdiction ? (change.jurisdiction.kind === 'town' ? change.jurisdiction.id : null) : tx`jurisdiction_town_id`},
+          jurisdiction_station_id = ${change.jurisdiction ? (change.jurisdiction.kind === 'police_station' ? change.jurisdiction.id : null) : tx`jurisdiction_station_id`},
+          disabled_at = ${change.disabled === undefined ? tx`disabled_at` : change.disabled ? tx`coalesce(disabled_at, now())` : null}
+        where id = ${id}
+        returning ${userColumns(tx)}`
+      return row
+    },
+
+    async setPassword(tx: Tx, id: number, passwordHash: string): Promise<void> {
+      await tx`update app_user set password_hash = ${passwordHash}, password_changed_at = now() where id = ${id}`
+    },
+
+    /** Creates a session and returns the token for the cookie (only its hash is stored). */
+    async createSession(tx: Tx, userId: number, ip: string, userAgent: string | undefined): Promise<{ token: string; id: number; expiresAt: Date }> {
+      const token = randomBytes(32).toString('base64url')
+      const [row] = await tx<{ id: number; expiresAt: Date }[]>`
+        insert into user_session (token_hash, user_id, expires_at, ip, user_agent)
+        values (${hashToken(token)}, ${userId}, now() + make_interval(hours => ${sessionPolicy.absoluteHours}), ${ip}, ${userAgent?.slice(0, 300) ?? null})
+        returning id, expires_at`
+      return { token, id: row!.id, expiresAt: row!.expiresAt }
+    },
+
+    /**
+     * The session behind a cookie token: 'ok' with its user, or why it is not valid. Touches
+     * last_seen_at at most once a minute, so that reading pages does not write on every request.
+     */
+    async session(token: string): Promise<{ state: 'ok'; user: SessionUser } | { state: 'expired' | 'revoked' | 'unknown' | 'disabled' }> {
+      const [s] = await sql<(UserRow & { sessionId: number; expiresAt: Date; lastSeenAt: Date; revokedAt: Date | null; idle: boolean })[]>`
+        select s.id as session_id, s.expires_at, s.last_seen_at, s.revoked_at,
+               s.last_seen_at < now() - make_interval(mins => ${sessionPolicy.idleMinutes}) as idle,
+               u.id, u.username, u.display_name, u.role, u.jurisdiction_kind, u.jurisdiction_town_id, u.jurisdiction_station_id, u.disabled_at
+        from user_session s join app_user u on u.id = s.user_id
+        where s.token_hash = ${hashToken(token)}`
+      if (!s) return { state: 'unknown' }
+      if (s.revokedAt) return { state: 'revoked' }
+      if (s.disabledAt) return { state: 'disabled' }
+      if (s.expiresAt.getTime() <= Date.now() || s.idle) return { state: 'expired' }
+      if (Date.now() - s.lastSeenAt.getTime() > 60_000) await sql`update user_session set last_seen_at = now() where id = ${s.sessionId}`
+      return {
+        state: 'ok',
+        user: { id: s.id, username: s.username, displayName: s.displayName, role: s.role, jurisdiction: jurisdictionOf(s), sessionId: s.sessionId },
+      }
+    },
+
+    async revokeSession(db: Sql | Tx, sessionId: number): Promise<void> {
+      await db`update user_session set revoked_at = coalesce(revoked_at, now()) where id = ${sessionId}`
+    },
+
+    async revokeAllSessions(tx: Tx, userId: number): Promise<number> {
+      const rows = await tx`update user_session set revoked_at = now() where user_id = ${userId} and revoked_at is null returning id`
+      return rows.length
+    },
+
+    /** The throttle state of a user name: failures so far and a lock, if any. */
+    async throttle(username: string): Promise<{ failures: number; lockedUntil: Date | null }> {
+      const [t] = await sql<{ failures: number; lockedUntil: Date | null }[]>`
+        select failures, locked_until from login_throttle where username = ${username.toLowerCase()}`
+      return t ?? { failures: 0, lockedUntil: null }
+    },
+
+    async recordFailure(db: Sql | Tx, username: string): Promise<{ failures: number; lockedUntil: Date | null }> {
+      const [t] = await db<{ failures: number; lockedUntil: Date | null }[]>`
+        insert into login_throttle as t (username, failures, last_failure_at)
+        values (${username.toLowerCase()}, 1, now())
+        on conflict (username) do update set
+          -- a lock that has run out starts the count again
+          failures = case when t.locked_until is not null and t.locked_until <= now() then 1 else t.failures + 1 end,
+          last_failure_at = now(),
+          locked_until = case
+            when (case when t.locked_until is not null and t.locked_until <= now() then 1 else t.failures + 1 end) >= ${sessionPolicy.lockAfter}
+              then now() + make_interval(mins => ${sessionPolicy.lockMinutes})
+            else null end
+        returning failures, locked_until`
+      return t!
+    },
+
+    async clearFailures(db: Sql | Tx, username: string): Promise<void> {
+      await db`delete from login_throttle where username = ${username.toLowerCase()}`
+    },
+
+    async setting<T>(key: string): Promise<T | undefined> {
+      const [row] = await sql<{ value: T }[]>`select value from app_setting where key = ${key}`
+      return row?.value
+    },
+  }
+}
+
+export type UsersRepository = ReturnType<typeof usersRepository>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    users: UsersRepository
+  }
+}
+
+export default fp(async (app) => {
+  app.decorate('users', usersRepository(app.db.sql))
+}, { name: 'users', dependencies: ['db'] })

@@ -1,0 +1,437 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { can, type Permission, roles, type Role } from '../../server/domain/access.js'
+import { residentIdProblem } from '../../server/domain/id-number.js'
+import { decryptIdNumber } from '../../server/domain/pii.js'
+import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
+import { testKeys } from '../helpers/keys.js'
+
+let t: TestApp
+const cookies = {} as Record<Role, string>
+/** Ids inside and outside the town of the demo commander and inspector. */
+const ids = { townIn: 0, premisesIn: 0, premisesOut: 0, residentIn: 0, residentOut: 0, throwawayUser: 0 }
+let userCounter = 0
+
+beforeAll(async () => {
+  t = await buildTestApp()
+  for (const role of roles) cookies[role] = await signIn(t.app, role)
+  const sql = t.db.sql
+  const [town] = await sql<{ id: number }[]>`select jurisdiction_town_id as id from app_user where username = 'commander'`
+  ids.townIn = town!.id
+  const [pin] = await sql<{ id: number }[]>`select p.id from premises p where p.town_id = ${ids.townIn} and exists (select 1 from resident r where r.premises_id = p.id) order by p.id limit 1`
+  const [pout] = await sql<{ id: number }[]>`select p.id from premises p where p.town_id <> ${ids.townIn} and exists (select 1 from resident r where r.premises_id = p.id) order by p.id limit 1`
+  ids.premisesIn = pin!.id
+  ids.premisesOut = pout!.id
+  ids.residentIn = (await sql<{ id: number }[]>`select id from resident where premises_id = ${ids.premisesIn} order by id limit 1`)[0]!.id
+  ids.residentOut = (await sql<{ id: number }[]>`select id from resident where premises_id = ${ids.premisesOut} order by id limit 1`)[0]!.id
+  const res = await t.app.inject({
+    method: 'POST', url: '/api/users', headers: { cookie: cookies.admin },
+    payload: { username: 'throwaway', displayName: 'Throwaway', role: 'analyst', jurisdiction: { kind: 'district' }, password: 'a-long-secret' },
+  })
+  ids.throwawayUser = res.json().id
+})
+afterAll(() => t.close())
+
+interface Sample { url: string; payload?: unknown; freshSession?: boolean }
+
+/**
+ * How to call each route. A route added to the application without a sample here makes the matrix
+ * test fail, so that no route escapes the access checks.
+ */
+const samples: Record<string, () => Sample> = {
+  'GET /api/health/': () => ({ url: '/api/health/' }),
+  'POST /api/auth/login': () => ({ url: '/api/auth/login', payload: { username: 'analyst', password: 'demo1234' } }),
+  'POST /api/auth/logout': () => ({ url: '/api/auth/logout', freshSession: true }),
+  'GET /api/auth/me': () => ({ url: '/api/auth/me' }),
+  'GET /api/auth/demo': () => ({ url: '/api/auth/demo' }),
+  'GET /api/users/': () => ({ url: '/api/users/' }),
+  'POST /api/users/': () => ({
+    url: '/api/users/',
+    payload: { username: `matrix-${++userCounter}`, displayName: 'M', role: 'leader', jurisdiction: { kind: 'district' }, password: 'long-enough-pw' },
+  }),
+  'PATCH /api/users/:id': () => ({ url: `/api/users/${ids.throwawayUser}`, payload: { displayName: `Renamed ${++userCounter}` } }),
+  'POST /api/users/:id/password': () => ({ url: `/api/users/${ids.throwawayUser}/password`, payload: { password: 'another-long-pw' } }),
+  'POST /api/users/:id/revoke-sessions': () => ({ url: `/api/users/${ids.throwawayUser}/revoke-sessions` }),
+  'GET /api/audit/': () => ({ url: '/api/audit/?limit=5' }),
+  'POST /api/residents/:id/reveal': () => ({ url: `/api/residents/${ids.residentIn}/reveal`, payload: { reason: 'access matrix test' } }),
+  'POST /api/residents/search': () => ({ url: '/api/residents/search', payload: { idNumber: '320411199001011234' } }),
+  'GET /api/areas': () => ({ url: '/api/areas?level=town' }),
+  'GET /api/police-stations': () => ({ url: '/api/police-stations' }),
+  'GET /api/pois': () => ({ url: '/api/pois' }),
+  'GET /api/hazard-dictionary': () => ({ url: '/api/hazard-dictionary' }),
+  'GET /api/campaign': () => ({ url: '/api/campaign' }),
+  'GET /api/premises/': () => ({ url: '/api/premises/?limit=5' }),
+  'GET /api/premises/:id': () => ({ url: `/api/premises/${ids.premisesIn}` }),
+  'GET /api/premises/:id/residents': () => ({ url: `/api/premises/${ids.premisesIn}/residents` }),
+  'GET /api/stats/summary': () => ({ url: '/api/stats/summary' }),
+  'GET /api/docs': () => ({ url: '/api/docs' }),
+  'GET /api/docs/': () => ({ url: '/api/docs/' }),
+  'GET /api/docs/json': () => ({ url: '/api/docs/json' }),
+  'GET /api/docs/yaml': () => ({ url: '/api/docs/yaml' }),
+  'GET /api/docs/static/*': () => ({ url: '/api/docs/static/swagger-ui.css' }),
+  'GET /api/docs/static/index.html': () => ({ url: '/api/docs/static/index.html' }),
+  'GET /api/docs/static/swagger-initializer.js': () => ({ url: '/api/docs/static/swagger-initializer.js' }),
+  'GET /api/docs/*': () => ({ url: '/api/docs/static/swagger-ui.css' }),
+}
+
+const routeKey = (method: string, url: string) => `${method === 'HEAD' ? 'GET' : method} ${url}`
+
+function sampleFor(method: string, url: string): Sample {
+  // A prefixed plugin's '/' route exists with and without the trailing slash.
+  const make = samples[routeKey(method, url)] ?? samples[routeKey(method, `${url}/`)]
+  if (!make) throw new Error(`no sample request for ${method} ${url}: add one to the access matrix`)
+  return make()
+}
+
+async function call(method: string, url: string, cookie?: string) {
+  const s = sampleFor(method, url)
+  return t.app.inject({ method: method as 'GET', url: s.url, payload: s.payload as Record<string, unknown>, headers: cookie ? { cookie } : {} })
+}
+
+describe('the route table', () => {
+  it('has a permission on every route (deny by default)', () => {
+    const missing = t.app.routeTable.filter(r => !r.permission).map(r => `${r.method} ${r.url}`)
+    expect(missing).toEqual([])
+  })
+
+  it('refuses a route that declares no permission, to everybody', async () => {
+    const { buildApp } = await import('../../server/app.js')
+    const app = await buildApp({ db: t.db, keys: testKeys, extraRoutes: async (a) => { a.get('/api/undeclared', async () => ({ secret: true })) } })
+    const res = await app.inject({ url: '/api/undeclared', headers: { cookie: cookies.admin } })
+    expect(res.statusCode).toBe(403)
+    expect(res.json().reason).toBe('no-permission-declared')
+    await app.close()
+  })
+})
+
+describe('the role × route matrix', () => {
+  it('answers 401 without a session on every non-public route', async () => {
+    for (const r of t.app.routeTable) {
+      const res = await call(r.method, r.url)
+      if (r.permission === 'public') expect(res.statusCode, `${r.method} ${r.url}`).not.toBe(401)
+      else {
+        expect(res.statusCode, `${r.method} ${r.url}`).toBe(401)
+        if (r.method !== 'HEAD') expect(res.json().reason).toBe('signin-required')
+      }
+    }
+  })
+
+  it('allows each role exactly the routes its permissions cover', async () => {
+    const failures: string[] = []
+    for (const r of t.app.routeTable) {
+      for (const role of roles) {
+        const s = sampleFor(r.method, r.url)
+        const cookie = s.freshSession ? await signIn(t.app, role) : cookies[role]
+        const res = await call(r.method, r.url, cookie)
+        const allowed = can(role, r.permission as Permission)
+        const ok = allowed ? res.statusCode < 400 : res.statusCode === 403
+        if (!ok) failures.push(`${role} ${r.method} ${r.url}: ${res.statusCode} (${allowed ? 'allowed' : 'not allowed'}) ${res.body.slice(0, 120)}`)
+      }
+    }
+    expect(failures).toEqual([])
+  })
+
+  it('makes records outside a town user\'s jurisdiction not exist (404), inside found (200)', async () => {
+    for (const role of ['commander', 'inspector'] as const) {
+      const c = { cookie: cookies[role] }
+      expect((await t.app.inject({ url: `/api/premises/${ids.premisesIn}`, headers: c })).statusCode).toBe(200)
+      expect((await t.app.inject({ url: `/api/premises/${ids.premisesOut}`, headers: c })).statusCode).toBe(404)
+      expect((await t.app.inject({ url: `/api/premises/${ids.premisesIn}/residents`, headers: c })).statusCode).toBe(200)
+      expect((await t.app.inject({ url: `/api/premises/${ids.premisesOut}/residents`, headers: c })).statusCode).toBe(404)
+      const reveal = (id: number) => t.app.inject({ method: 'POST', url: `/api/residents/${id}/reveal`, headers: c, payload: { reason: 'checking a ledger entry' } })
+      expect((await reveal(ids.residentIn)).statusCode).toBe(200)
+      expect((await reveal(ids.residentOut)).statusCode).toBe(404)
+    }
+    // District-wide roles see both.
+    expect((await t.app.inject({ url: `/api/premises/${ids.premisesOut}`, headers: { cookie: cookies.leader } })).statusCode).toBe(200)
+  })
+
+  it('filters lists and figures by jurisdiction in SQL', async () => {
+    const mine = (await t.app.inject({ url: '/api/premises/?limit=100000', headers: { cookie: cookies.commander } })).json()
+    const [n] = await t.db.sql<{ n: number }[]>`select count(*)::int as n from premises where town_id = ${ids.townIn}`
+    expect(mine.features).toHaveLength(n!.n)
+    const summary = (await t.app.inject({ url: '/api/stats/summary', headers: { cookie: cookies.commander } })).json()
+    expect(summary.scope).toBe('town')
+    expect(summary.towns.map((x: { id: number }) => x.id)).toEqual([ids.townIn])
+    expect(summary.district.counts).toEqual(summary.towns[0].counts)
+    const everyone = (await t.app.inject({ url: '/api/stats/summary', headers: { cookie: cookies.leader } })).json()
+    const town = everyone.towns.find((x: { id: number }) => x.id === ids.townIn)
+    expect(summary.towns[0].counts).toEqual(town.counts)
+  })
+
+  it('finds residents by exact ID number within the jurisdiction only', async () => {
+    const [r] = await t.db.sql<{ idNumberCipher: Uint8Array }[]>`select id_number_cipher from resident where id = ${ids.residentIn}`
+    const idNumber = decryptIdNumber(testKeys, r!.idNumberCipher)
+    const search = (cookie: string) => t.app.inject({ method: 'POST', url: '/api/residents/search', headers: { cookie }, payload: { idNumber: ` ${idNumber.toLowerCase()} ` } })
+    const found = (await search(cookies.inspector)).json()
+    expect(found.map((x: { id: number }) => x.id)).toContain(ids.residentIn)
+    expect(JSON.stringify(found)).not.toContain(idNumber)
+    const [o] = await t.db.sql<{ idNumberCipher: Uint8Array }[]>`select id_number_cipher from resident where id = ${ids.residentOut}`
+    const outside = await t.app.inject({ method: 'POST', url: '/api/residents/search', headers: { cookie: cookies.inspector }, payload: { idNumber: decryptIdNumber(testKeys, o!.idNumberCipher) } })
+    expect(outside.json().map((x: { id: number }) => x.id)).not.toContain(ids.residentOut)
+  })
+})
+
+describe('personal data', () => {
+  it('shows inspectors names, phones and masked ID numbers, never the full number', async () => {
+    const res = await t.app.inject({ url: `/api/premises/${ids.premisesIn}/residents`, headers: { cookie: cookies.inspector } })
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['cache-control']).toBe('no-store')
+    const rows = res.json()
+    const stored = await t.db.sql<{ id: number; idNumberCipher: Uint8Array }[]>`select id, id_number_cipher from resident where premises_id = ${ids.premisesIn}`
+    for (const r of rows) {
+      expect(r.name).toBeTruthy()
+      expect(r.idNumberMasked).toMatch(/^.{3}\*+.{4}$/)
+      expect(Array.isArray(r.specialCategories)).toBe(true)
+      const full = decryptIdNumber(testKeys, stored.find(s => s.id === r.id)!.idNumberCipher)
+      expect(res.body).not.toContain(full)
+    }
+  })
+
+  it('gives owners and second landlords to inspectors and commanders only', async () => {
+    const forInspector = (await t.app.inject({ url: `/api/premises/${ids.premisesIn}`, headers: { cookie: cookies.inspector } })).json()
+    expect(forInspector.ownerName).toBeTruthy()
+    for (const role of ['leader', 'analyst', 'admin'] as const) {
+      const body = (await t.app.inject({ url: `/api/premises/${ids.premisesIn}`, headers: { cookie: cookies[role] } })).json()
+      expect(body.ownerName).toBeUndefined()
+      expect(body.ownerPhone).toBeUndefined()
+      expect(body.secondLandlordName).toBeUndefined()
+      expect(body.residentsLiving).toBeGreaterThan(0)
+    }
+  })
+
+  it('reveals a full ID number only with a reason, and logs who, when and why', async () => {
+    const noReason = await t.app.inject({ method: 'POST', url: `/api/residents/${ids.residentIn}/reveal`, headers: { cookie: cookies.commander }, payload: {} })
+    expect(noReason.statusCode).toBe(400)
+    expect(noReason.json().message).toMatch(/reason/)
+    const res = await t.app.inject({ method: 'POST', url: `/api/residents/${ids.residentIn}/reveal`, headers: { cookie: cookies.commander }, payload: { reason: 'verify identity at the door' } })
+    expect(res.statusCode).toBe(200)
+    const { idNumber } = res.json()
+    const [type] = await t.db.sql<{ idType: string }[]>`select id_type from resident where id = ${ids.residentIn}`
+    if (type!.idType === 'resident_id') expect(residentIdProblem(idNumber)).toBeNull()
+    const [row] = await t.db.sql<{ username: string; reason: string; at: Date }[]>`
+      select username, reason, at from audit_log where action = 'resident.reveal-id' and entity_id = ${String(ids.residentIn)} order by id desc limit 1`
+    expect(row).toMatchObject({ username: 'commander', reason: 'verify identity at the door' })
+    expect(Date.now() - row!.at.getTime()).toBeLessThan(60_000)
+  })
+
+  it('never sends a resident\'s name, ID number, phone or special category to leaders and analysts (crawler)', async () => {
+    const sql = t.db.sql
+    const residents = await sql<{ name: string; phone: string | null; idNumberMasked: string; idNumberCipher: Uint8Array }[]>`
+      select name, phone, id_number_masked, id_number_cipher from resident`
+    const owners = await sql<{ n: string | null; p: string | null }[]>`
+      select unnest(array[owner_name, second_landlord_name]) as n, unnest(array[owner_phone, second_landlord_phone]) as p from premises`
+    // Names that are also part of a place name cannot be told apart from it in bytes; leave those out.
+    const places = (await sql<{ n: string }[]>`
+      select name_zh as n from admin_area union all select name_zh from poi union all select name_zh from police_station
+      union all select name_zh from key_area union all select coalesce(other_text, '') from hazard`).map(r => r.n).join('\n')
+    const names = [...new Set([...residents.map(r => r.name), ...owners.map(o => o.n).filter((n): n is string => !!n)])].filter(n => !places.includes(n))
+    const secrets = [
+      ...names,
+      ...residents.flatMap(r => [r.idNumberMasked, decryptIdNumber(testKeys, r.idNumberCipher)]),
+      ...[...residents.map(r => r.phone), ...owners.map(o => o.p)].filter((p): p is string => !!p),
+    ]
+    const flags = ['mental_illness', 'person_of_concern', 'mentalIllness', 'personOfConcern', 'specialCategories', '精神病', '关注对象']
+    for (const role of ['leader', 'analyst'] as const) {
+      let crawled = 0
+      for (const r of t.app.routeTable.filter(x => x.method === 'GET' && can(role, x.permission as Permission))) {
+        const res = await call('GET', r.url, cookies[role])
+        const body = res.body
+        crawled++
+        // The API documentation names the fields (not their values) and may mention the flags.
+        if (!r.url.startsWith('/api/docs')) for (const f of flags) expect(body.includes(f), `${role} GET ${r.url} contains ${f}`).toBe(false)
+        const leaked = secrets.find(s => body.includes(s))
+        expect(leaked, `${role} GET ${r.url} leaks personal data`).toBeUndefined()
+      }
+      expect(crawled).toBeGreaterThan(8)
+    }
+  })
+
+  it('marks every API answer as not to be cached', async () => {
+    const res = await t.app.inject({ url: '/api/campaign', headers: { cookie: cookies.leader } })
+    expect(res.headers['cache-control']).toBe('no-store')
+  })
+})
+
+describe('sessions and sign-in', () => {
+  it('sets an HttpOnly, SameSite=Strict cookie, Secure behind TLS', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'leader', password: 'demo1234' } })
+    const c = res.cookies.find(x => x.name === 'grd_session')!
+    expect(c.httpOnly).toBe(true)
+    expect(c.sameSite).toBe('Strict')
+    expect(c.secure).toBeFalsy()
+    const { buildApp } = await import('../../server/app.js')
+    const proxied = await buildApp({ db: t.db, keys: testKeys, trustProxy: true })
+    const tls = await proxied.inject({ method: 'POST', url: '/api/auth/login', headers: { 'x-forwarded-proto': 'https' }, payload: { username: 'leader', password: 'demo1234' } })
+    expect(tls.cookies.find(x => x.name === 'grd_session')!.secure).toBe(true)
+    await proxied.close()
+  })
+
+  it('answers who is signed in, with role, jurisdiction and permissions', async () => {
+    const me = (await t.app.inject({ url: '/api/auth/me', headers: { cookie: cookies.commander } })).json()
+    expect(me).toMatchObject({ username: 'commander', role: 'commander', jurisdiction: { kind: 'town', id: ids.townIn, nameZh: '三井街道' } })
+    expect(me.permissions).toContain('key-areas:write')
+    expect(me.permissions).not.toContain('users:admin')
+  })
+
+  it('refuses a signed-out (revoked) session and an expired one, saying which', async () => {
+    const cookie = await signIn(t.app, 'analyst')
+    expect((await t.app.inject({ method: 'POST', url: '/api/auth/logout', headers: { cookie } })).statusCode).toBe(204)
+    const revoked = await t.app.inject({ url: '/api/auth/me', headers: { cookie } })
+    expect(revoked.statusCode).toBe(401)
+    expect(revoked.json().reason).toBe('session-revoked')
+
+    const idle = await signIn(t.app, 'analyst')
+    await t.db.sql`update user_session set last_seen_at = now() - interval '2 hours' where token_hash = sha256(convert_to(${idle.split('=')[1]!}, 'UTF8'))`
+    const expired = await t.app.inject({ url: '/api/auth/me', headers: { cookie: idle } })
+    expect(expired.statusCode).toBe(401)
+    expect(expired.json().reason).toBe('session-expired')
+    expect(expired.json().message).toMatch(/expired/)
+
+    const old = await signIn(t.app, 'analyst')
+    await t.db.sql`update user_session set created_at = now() - interval '13 hours', expires_at = now() - interval '1 hour' where token_hash = sha256(convert_to(${old.split('=')[1]!}, 'UTF8'))`
+    expect((await t.app.inject({ url: '/api/auth/me', headers: { cookie: old } })).json().reason).toBe('session-expired')
+  })
+
+  it('ends a user\'s sessions when an administrator disables the account', async () => {
+    const cookie = await signIn(t.app, 'throwaway', 'another-long-pw').catch(() => signIn(t.app, 'throwaway', 'a-long-secret'))
+    const res = await t.app.inject({ method: 'PATCH', url: `/api/users/${ids.throwawayUser}`, headers: { cookie: cookies.admin }, payload: { disabled: true } })
+    expect(res.statusCode).toBe(200)
+    expect(res.json().disabled).toBe(true)
+    expect((await t.app.inject({ url: '/api/auth/me', headers: { cookie } })).statusCode).toBe(401)
+    const login = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'throwaway', password: 'another-long-pw' } })
+    expect(login.statusCode).toBe(401)
+    await t.app.inject({ method: 'PATCH', url: `/api/users/${ids.throwawayUser}`, headers: { cookie: cookies.admin }, payload: { disabled: false } })
+  })
+
+  it('slows repeated bad passwords, then locks the name, for real and unknown names alike', async () => {
+    for (const username of ['inspector', 'no-such-user']) {
+      const bad = () => t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password: 'wrong-password' } })
+      const statuses: number[] = []
+      const started = Date.now()
+      let last
+      for (let i = 0; i < 5; i++) {
+        last = await bad()
+        statuses.push(last.statusCode)
+      }
+      expect(statuses).toEqual([401, 401, 401, 401, 401])
+      expect(last!.json().message).toMatch(/locked for 15 minutes/)
+      // The 4th and 5th attempts were held back.
+      expect(Date.now() - started).toBeGreaterThan(1400)
+      const right = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password: 'demo1234' } })
+      expect(right.statusCode).toBe(429)
+      expect(right.json().message).toMatch(/try again in 15 minutes/)
+      expect(right.headers['retry-after']).toBe('900')
+    }
+    await t.db.sql`delete from login_throttle`
+    expect((await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'inspector', password: 'demo1234' } })).statusCode).toBe(200)
+  })
+
+  it('lists demo accounts only in demo mode', async () => {
+    const demo = (await t.app.inject('/api/auth/demo')).json()
+    expect(demo.demo).toBe(true)
+    expect(demo.users.map((u: { username: string }) => u.username)).toEqual(['leader', 'commander', 'analyst', 'inspector', 'admin'])
+    const plain = await buildTestApp({ template: 'migrated' })
+    try {
+      expect((await plain.app.inject('/api/auth/demo')).json()).toEqual({ demo: false, password: null, users: [] })
+      const [n] = await plain.db.sql<{ n: number }[]>`select count(*)::int as n from app_user`
+      expect(n!.n).toBe(0)
+    }
+    finally {
+      await plain.close()
+    }
+  })
+})
+
+describe('users administration', () => {
+  it('creates a user with a jurisdiction, refuses bad input with a reason, and audits before and after', async () => {
+    const admin = { cookie: cookies.admin }
+    const [station] = await t.db.sql<{ id: number }[]>`select id from police_station order by id limit 1`
+    const ok = await t.app.inject({ method: 'POST', url: '/api/users', headers: admin, payload: { username: 'Station.Lead', displayName: '所长', role: 'commander', jurisdiction: { kind: 'police_station', id: station!.id }, password: 'secret-enough' } })
+    expect(ok.statusCode).toBe(201)
+    expect(ok.json()).toMatchObject({ username: 'station.lead', role: 'commander', jurisdiction: { kind: 'police_station', id: station!.id } })
+    const cases: [unknown, number, RegExp][] = [
+      [{ username: 'station.lead', displayName: 'x', role: 'leader', jurisdiction: { kind: 'district' }, password: 'secret-enough' }, 409, /taken/],
+      [{ username: 'a', displayName: 'x', role: 'leader', jurisdiction: { kind: 'district' }, password: 'secret-enough' }, 400, /username/],
+      [{ username: 'bob', displayName: 'x', role: 'king', jurisdiction: { kind: 'district' }, password: 'secret-enough' }, 400, /role/],
+      [{ username: 'bob', displayName: 'x', role: 'leader', jurisdiction: { kind: 'town' }, password: 'secret-enough' }, 400, /needs the id/],
+      [{ username: 'bob', displayName: 'x', role: 'leader', jurisdiction: { kind: 'town', id: 999999 }, password: 'secret-enough' }, 400, /no current town/],
+      [{ username: 'bob', displayName: 'x', role: 'leader', jurisdiction: { kind: 'district' }, password: 'short' }, 400, /password/],
+      [{ username: 'bob', displayName: 'x', role: 'leader', jurisdiction: { kind: 'district' }, password: 'bob-is-my-name' }, 400, /must not contain the user name/],
+    ]
+    for (const [payload, status, message] of cases) {
+      const res = await t.app.inject({ method: 'POST', url: '/api/users', headers: admin, payload: payload as Record<string, unknown> })
+      expect(res.statusCode, JSON.stringify(payload)).toBe(status)
+      expect(res.json().message).toMatch(message)
+    }
+    const [bob] = await t.db.sql`select 1 from app_user where username = 'bob'`
+    expect(bob).toBeUndefined()
+    const [audit] = await t.db.sql<{ after: { username: string; passwordHash?: string } }[]>`
+      select after from audit_log where action = 'user.create' and entity_id = ${String(ok.json().id)}`
+    expect(audit!.after.username).toBe('station.lead')
+    expect(audit!.after.passwordHash).toBeUndefined()
+  })
+
+  it('refuses an administrator disabling their own account', async () => {
+    const [me] = await t.db.sql<{ id: number }[]>`select id from app_user where username = 'admin'`
+    const res = await t.app.inject({ method: 'PATCH', url: `/api/users/${me!.id}`, headers: { cookie: cookies.admin }, payload: { disabled: true } })
+    expect(res.statusCode).toBe(409)
+  })
+
+  it('searches the audit trail by user, record and time', async () => {
+    const res = await t.app.inject({ url: '/api/audit?user=commander&entity=resident&limit=50', headers: { cookie: cookies.admin } })
+    expect(res.statusCode).toBe(200)
+    const rows = res.json()
+    expect(rows.length).toBeGreaterThan(0)
+    for (const r of rows) {
+      expect(r.username).toBe('commander')
+      expect(r.entity).toBe('resident')
+    }
+    const future = new Date(Date.now() + 3_600_000).toISOString()
+    expect((await t.app.inject({ url: `/api/audit?from=${encodeURIComponent(future)}`, headers: { cookie: cookies.admin } })).json()).toEqual([])
+    expect((await t.app.inject({ url: '/api/audit?from=yesterday', headers: { cookie: cookies.admin } })).statusCode).toBe(400)
+  })
+})
+
+describe('the audit trail', () => {
+  it('has a row for every write this suite made: accounts, sessions, reveals, denials', async () => {
+    const sql = t.db.sql
+    const [users] = await sql<{ missing: number }[]>`
+      select count(*)::int as missing from app_user u where not u.is_demo
+        and not exists (select 1 from audit_log a where a.action = 'user.create' and a.entity_id = u.id::text)`
+    expect(users!.missing).toBe(0)
+    const [sessions] = await sql<{ missing: number }[]>`
+      select count(*)::int as missing from user_session s
+      where not exists (select 1 from audit_log a where a.action = 'auth.login' and a.entity = 'session' and a.entity_id = s.id::text)`
+    expect(sessions!.missing).toBe(0)
+    const [revoked] = await sql<{ missing: number }[]>`
+      select count(*)::int as missing from user_session s where s.revoked_at is not null
+        and not exists (select 1 from audit_log a where a.entity_id in (s.id::text, s.user_id::text)
+                          and a.action in ('auth.logout', 'user.update', 'user.password-reset', 'user.revoke-sessions'))`
+    expect(revoked!.missing).toBe(0)
+    const [denied] = await sql<{ n: number }[]>`select count(*)::int as n from audit_log where outcome = 'denied' and action = 'request.denied'`
+    expect(denied!.n).toBeGreaterThan(10)
+    const [changes] = await sql<{ n: number }[]>`select count(*)::int as n from audit_log where action = 'user.update' and before is not null and after is not null`
+    expect(changes!.n).toBeGreaterThan(0)
+  })
+
+  it('cannot be changed or deleted', async () => {
+    await expect(t.db.sql`update audit_log set reason = 'tampered' where id = (select min(id) from audit_log)`).rejects.toThrow(/append-only/)
+    await expect(t.db.sql`delete from audit_log where id = (select min(id) from audit_log)`).rejects.toThrow(/append-only/)
+  })
+})
+
+describe('transport rules', () => {
+  it('sends a Content-Security-Policy that allows blob: workers and nothing outside this origin', async () => {
+    const res = await t.app.inject('/api/health')
+    const csp = res.headers['content-security-policy'] as string
+    expect(csp).toContain("default-src 'self'")
+    expect(csp).toMatch(/worker-src 'self' blob:/)
+    expect(csp).not.toMatch(/https?:/)
+    expect(res.headers['x-content-type-options']).toBe('nosniff')
+  })
+
+  it('refuses bodies over the size limit with 413', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ username: 'x', password: 'y'.repeat(2_000_000) }) })
+    expect(res.statusCode).toBe(413)
+  })
+})
