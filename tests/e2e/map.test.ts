@@ -29,7 +29,10 @@ describe('the map page', () => {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
     const origins = new Set<string>()
     page.on('request', req => origins.add(new URL(req.url()).origin))
-    await page.goto(`${base}/`)
+    await page.goto(`${base}/login`)
+    await page.fill('input[name="username"]', 'leader')
+    await page.fill('input[name="password"]', 'demo1234')
+    await page.click('button[type="submit"]')
     await page.waitForSelector('[data-map-state="ready"]', { timeout: 45_000 })
     const drawn = Number(await page.getAttribute('[data-map-state]', 'data-points'))
     expect(drawn).toBe(600)
@@ -53,7 +56,10 @@ describe('the map page', () => {
       status: 400, contentType: 'application/json',
       body: JSON.stringify({ statusCode: 400, error: 'Bad Request', message: 'bbox must be four numbers' }),
     }))
-    await page.goto(`${base}/`)
+    await page.goto(`${base}/login`)
+    await page.fill('input[name="username"]', 'leader')
+    await page.fill('input[name="password"]', 'demo1234')
+    await page.click('button[type="submit"]')
     await page.waitForSelector('[data-map-state="error"]', { timeout: 30_000 })
     await expect(page.locator('[role="alert"]').first().textContent()).resolves.toMatch(/bbox must be four numbers/)
     await page.close()

@@ -1,11 +1,18 @@
 /** An API refusal or failure, carrying the server's sentence for the user. */
 export class ApiError extends Error {
-  constructor(public readonly status: number, message: string) {
+  constructor(public readonly status: number, message: string, public readonly reason?: string) {
     super(message)
   }
 }
 
 type Params = Record<string, string | number | boolean | undefined | null>
+
+let onUnauthorized: ((e: ApiError) => void) | undefined
+
+/** Called when the server says the session is missing, expired or revoked (the session store listens). */
+export function setUnauthorizedHandler(handler: (e: ApiError) => void): void {
+  onUnauthorized = handler
+}
 
 function query(params?: Params): string {
   if (!params) return ''
@@ -15,23 +22,37 @@ function query(params?: Params): string {
   return s ? `?${s}` : ''
 }
 
-/** GETs JSON from the API; a non-2xx answer becomes an ApiError with the server's message. */
-export async function getJson<T>(path: string, params?: Params, init?: RequestInit): Promise<T> {
+async function request<T>(method: string, path: string, params?: Params, body?: unknown): Promise<T> {
   let res: Response
   try {
-    res = await fetch(`/api${path}${query(params)}`, { credentials: 'same-origin', ...init })
+    res = await fetch(`/api${path}${query(params)}`, {
+      method,
+      credentials: 'same-origin',
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
   }
   catch {
     throw new ApiError(0, 'the server cannot be reached')
   }
   if (!res.ok) {
     let message = `${res.status} ${res.statusText}`
+    let reason: string | undefined
     try {
-      const body = await res.json() as { message?: string }
-      if (body.message) message = body.message
+      const b = await res.json() as { message?: string; reason?: string }
+      if (b.message) message = b.message
+      reason = b.reason
     }
     catch { /* not JSON: keep the status line */ }
-    throw new ApiError(res.status, message)
+    const error = new ApiError(res.status, message, reason)
+    if (res.status === 401 && path !== '/auth/login') onUnauthorized?.(error)
+    throw error
   }
+  if (res.status === 204) return undefined as T
   return res.json() as Promise<T>
 }
+
+/** GETs JSON from the API; a non-2xx answer becomes an ApiError with the server's message. */
+export const getJson = <T>(path: string, params?: Params) => request<T>('GET', path, params)
+export const postJson = <T>(path: string, body?: unknown) => request<T>('POST', path, undefined, body ?? {})
+export const patchJson = <T>(path: string, body: unknown) => request<T>('PATCH', path, undefined, body)

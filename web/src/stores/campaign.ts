@@ -14,13 +14,20 @@ export const useCampaignStore = defineStore('campaign', () => {
     error.value = ''
     try {
       campaign.value ??= await fetchCampaign()
-      asOf.value = day ?? campaign.value.referenceDate
-      summary.value = await fetchSummary(asOf.value)
+      const wanted = day ?? campaign.value.referenceDate
+      summary.value = await fetchSummary(wanted)
+      asOf.value = wanted
     }
     catch (e) {
       error.value = (e as Error).message
     }
   }
 
-  return { campaign, summary, asOf, error, load }
+  function clear() {
+    summary.value = undefined
+    asOf.value = undefined
+    error.value = ''
+  }
+
+  return { campaign, summary, asOf, error, load, clear }
 })

@@ -1,0 +1,113 @@
+import { existsSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { rootDir } from '../../server/config.js'
+import { buildTestApp, type TestApp } from '../helpers/app.js'
+import { artifactsDir, launchChromium } from '../helpers/browser.js'
+
+const webRoot = join(rootDir, 'web', 'dist')
+let t: TestApp
+let browser: Browser
+let base: string
+
+beforeAll(async () => {
+  if (!existsSync(join(webRoot, 'index.html'))) throw new Error('web/dist is missing: `npm test` builds it first (npm run build)')
+  t = await buildTestApp({ webRoot })
+  await t.app.listen({ port: 0, host: '127.0.0.1' })
+  base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`
+  browser = await launchChromium()
+})
+afterAll(async () => {
+  await browser?.close()
+  await t?.close()
+})
+
+async function signInAs(page: Page, username: string, password = 'demo1234') {
+  await page.goto(`${base}/`)
+  await page.waitForURL(/\/login/)
+  await page.fill('input[name="username"]', username)
+  await page.fill('input[name="password"]', password)
+  await page.click('button[type="submit"]')
+  await page.waitForSelector('[data-testid="who"]')
+}
+
+describe('signing in', () => {
+  it('lists the demo accounts on the sign-in page and refuses a wrong password with the server\'s message', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+    await page.goto(`${base}/`)
+    await page.waitForURL(/\/login/)
+    await expect(page.locator('[data-testid="demo-accounts"] li').count()).resolves.toBe(5)
+    await page.screenshot({ path: join(artifactsDir, 'signin-zh.png') })
+    await page.fill('input[name="username"]', 'leader')
+    await page.fill('input[name="password"]', 'not-the-password')
+    await page.click('button[type="submit"]')
+    await expect(page.locator('.error[role="alert"]').textContent()).resolves.toMatch(/Wrong user name or password/)
+    await page.close()
+  })
+
+  it.each(['leader', 'commander', 'analyst', 'inspector', 'admin'])('shows %s only what the role may use', async (role) => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+    await signInAs(page, role)
+    await page.waitForSelector('[data-map-state="ready"]', { timeout: 45_000 })
+    const drawn = Number(await page.getAttribute('[data-map-state]', 'data-points'))
+    // The commander and the inspector work in one town: fewer points than the whole district.
+    const [n] = await t.db.sql<{ all: number; town: number }[]>`
+      select count(*)::int as all, count(*) filter (where town_id = (select jurisdiction_town_id from app_user where username = 'commander'))::int as town from premises`
+    expect(drawn).toBe(role === 'commander' || role === 'inspector' ? n!.town : n!.all)
+    const admin = role === 'admin'
+    await expect(page.locator('[data-nav="users"]').count()).resolves.toBe(admin ? 1 : 0)
+    await expect(page.locator('[data-nav="audit"]').count()).resolves.toBe(admin ? 1 : 0)
+    await page.screenshot({ path: join(artifactsDir, `role-${role}-zh.png`) })
+    if (admin) {
+      await page.click('[data-nav="users"]')
+      await page.waitForSelector('[data-testid="users-table"] .el-table__row')
+      await page.screenshot({ path: join(artifactsDir, 'admin-users-zh.png') })
+    }
+    await page.close()
+  })
+
+  it('tells the user when the session has expired', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+    await signInAs(page, 'analyst')
+    await t.db.sql`update user_session set last_seen_at = now() - interval '3 hours' where user_id = (select id from app_user where username = 'analyst') and revoked_at is null`
+    await page.reload()
+    await page.waitForURL(/\/login/)
+    await expect(page.locator('[data-testid="session-ended"]').textContent()).resolves.toMatch(/登录已过期/)
+    await page.close()
+  })
+})
+
+describe('administration', () => {
+  it('creates a user from the users page and finds the change in the audit trail (English)', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+    await page.addInitScript(() => localStorage.setItem('locale', 'en'))
+    await signInAs(page, 'admin')
+    await page.goto(`${base}/admin/users`)
+    await page.click('[data-testid="user-create"]')
+    const dialog = page.locator('[data-testid="user-dialog"]')
+    await dialog.locator('input[name="username"]').fill('e2e.inspector')
+    await dialog.locator('input[name="displayName"]').fill('E2E Inspector')
+    await dialog.locator('input[name="password"]').fill('short')
+    await page.click('[data-testid="user-save"]')
+    await expect(dialog.locator('.error').textContent()).resolves.toMatch(/password/)
+    await dialog.locator('input[name="password"]').fill('a-long-enough-password')
+    await page.click('[data-testid="user-save"]')
+    await page.waitForSelector('text=e2e.inspector')
+    await dialog.waitFor({ state: 'hidden' })
+    await page.screenshot({ path: join(artifactsDir, 'admin-users-en.png') })
+    await page.goto(`${base}/admin/audit`)
+    await page.fill('input[name="action"]', 'user.create')
+    await page.click('[data-testid="audit-search"]')
+    await page.waitForSelector('[data-testid="audit-table"] >> text=user.create')
+    await page.screenshot({ path: join(artifactsDir, 'admin-audit-en.png') })
+
+    // The session ends while the page is open: the next request sends the user to sign in, with the reason.
+    await t.db.sql`update user_session set revoked_at = now() where user_id = (select id from app_user where username = 'admin') and revoked_at is null`
+    await page.click('[data-testid="audit-search"]')
+    await page.waitForURL(/\/login/)
+    await expect(page.locator('[data-testid="session-ended"]').textContent()).resolves.toMatch(/session was ended/)
+    await page.close()
+  })
+})

@@ -1,0 +1,37 @@
+import { createRouter, createWebHistory } from 'vue-router'
+import { useSessionStore } from './stores/session'
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** The permission a page needs; pages without one are open to any signed-in user. */
+    permission?: string
+    public?: boolean
+  }
+}
+
+export const router = createRouter({
+  history: createWebHistory(),
+  routes: [
+    { path: '/login', name: 'login', component: () => import('./views/SignInView.vue'), meta: { public: true } },
+    { path: '/', name: 'map', component: () => import('./views/MapView.vue'), meta: { permission: 'map:read' } },
+    { path: '/admin/users', name: 'users', component: () => import('./views/UsersView.vue'), meta: { permission: 'users:admin' } },
+    { path: '/admin/audit', name: 'audit', component: () => import('./views/AuditView.vue'), meta: { permission: 'audit:read' } },
+    { path: '/:rest(.*)*', redirect: '/' },
+  ],
+})
+
+/** The first page a role may use. */
+export function homeFor(can: (p: string) => boolean): string {
+  if (can('map:read')) return '/'
+  if (can('users:admin')) return '/admin/users'
+  return '/login'
+}
+
+router.beforeEach(async (to) => {
+  const session = useSessionStore()
+  if (!session.checked) await session.check()
+  if (to.meta.public) return session.signedIn && to.name === 'login' ? homeFor(session.can) : true
+  if (!session.signedIn) return { name: 'login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} }
+  if (to.meta.permission && !session.can(to.meta.permission)) return homeFor(session.can)
+  return true
+})
