@@ -54,7 +54,8 @@ export default fp(async (app) => {
       message = err.message
     }
     if (status >= 500) {
-      req.log.error({ err }, 'request failed')
+      // Only message, code and stack: database errors carry the query's parameters, which may be personal data.
+      req.log.error({ err: { message: err.message, code: err.code, stack: err.stack } }, 'request failed')
       message = 'Something went wrong on the server; the request was not carried out. Please try again.'
     }
     const body: Record<string, unknown> = { statusCode: status, error: statusNames[status] ?? 'Error', message }

@@ -12,7 +12,8 @@ export default fp(async (app) => {
         version: '0.1.0',
       },
       tags: [
-        { name: 'system' }, { name: 'premises' }, { name: 'stats' }, { name: 'reference' },
+        { name: 'system' }, { name: 'auth' }, { name: 'premises' }, { name: 'residents' }, { name: 'stats' },
+        { name: 'reference' }, { name: 'users' }, { name: 'audit' },
       ],
     },
   })
