@@ -16,6 +16,7 @@ import campaignPlugin from './plugins/app/campaign.js'
 import premisesPlugin from './plugins/app/premises.js'
 import referencePlugin from './plugins/app/reference.js'
 import statsPlugin from './plugins/app/stats.js'
+import tilesPlugin from './plugins/app/tiles.js'
 import dbPlugin from './plugins/external/db.js'
 import errorsPlugin from './plugins/external/errors.js'
 import swaggerPlugin from './plugins/external/swagger.js'
@@ -24,6 +25,7 @@ import healthRoutes from './routes/api/health/index.js'
 import premisesRoutes from './routes/api/premises/index.js'
 import referenceRoutes from './routes/api/reference/index.js'
 import statsRoutes from './routes/api/stats/index.js'
+import tilesRoutes from './routes/api/tiles/index.js'
 
 export interface AppOptions {
   db: Database
@@ -69,6 +71,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(referencePlugin)
   await app.register(premisesPlugin)
   await app.register(statsPlugin)
+  await app.register(tilesPlugin)
 
   await app.register(healthRoutes, { prefix: '/api/health' })
   await app.register(authRoutes, { prefix: '/api/auth' })
@@ -78,6 +81,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(referenceRoutes, { prefix: '/api' })
   await app.register(premisesRoutes, { prefix: '/api/premises' })
   await app.register(statsRoutes, { prefix: '/api/stats' })
+  await app.register(tilesRoutes, { prefix: '/api/tiles' })
 
   if (opts.extraRoutes) await app.register(opts.extraRoutes)
   if (opts.webRoot) await app.register(webPlugin, { root: opts.webRoot })

@@ -12,10 +12,11 @@ export const HazardStatusSchema = Type.Union([
 const listOf = (values: readonly string[], description: string) =>
   Type.String({ pattern: `^(${values.join('|')})(,(${values.join('|')}))*$`, description })
 
-export const PremisesQuerySchema = Type.Object({
-  bbox: Type.Optional(BboxString),
+/** The map's filters as query parameters: shared by points, tiles, counts and the summary. */
+export const MapFilterProperties = {
   kind: Type.Optional(listOf(['group_rental', 'rental', 'homestay', 'family_hotel', 'factory_dormitory', 'care_home'], 'Kinds, comma-separated')),
   status: Type.Optional(listOf(['none', 'rectified', 'open_general', 'open_major', 'overdue'], 'Hazard statuses, comma-separated')),
+  category: Type.Optional(listOf(['public_security', 'fire', 'housing', 'other'], 'Premises with a hazard of these categories, comma-separated')),
   town: Type.Optional(IdList),
   community: Type.Optional(IdList),
   policeStation: Type.Optional(IdList),
@@ -24,6 +25,13 @@ export const PremisesQuerySchema = Type.Object({
   foundFrom: Type.Optional(DateString),
   foundTo: Type.Optional(DateString),
   asOf: Type.Optional(Type.Unsafe<string>({ ...DateString, description: 'Day on which the status is judged (default: the campaign reference day)' })),
+}
+export type MapFilterQuery = Static<typeof MapFilterQuerySchema>
+export const MapFilterQuerySchema = Type.Object(MapFilterProperties, { additionalProperties: false })
+
+export const PremisesQuerySchema = Type.Object({
+  bbox: Type.Optional(BboxString),
+  ...MapFilterProperties,
   limit: Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000 }),
 }, { additionalProperties: false })
 export type PremisesQuery = Static<typeof PremisesQuerySchema>
@@ -45,4 +53,10 @@ export const PremisesCollectionSchema = Type.Object({
   numberReturned: Type.Integer(),
   truncated: Type.Boolean({ description: 'More premises match than the limit' }),
   features: Type.Array(PremisesFeatureSchema),
+})
+
+export const PremisesCountsSchema = Type.Object({
+  total: Type.Integer(),
+  byStatus: Type.Record(Type.String(), Type.Integer()),
+  unregistered: Type.Integer({ description: 'Meeting the group-rental rule without being registered as a group rental' }),
 })

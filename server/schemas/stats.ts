@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox'
 import { DateString } from './common.js'
+import { MapFilterProperties } from './premises.js'
 
 export const MeasureKeySchema = Type.Union([
   Type.Literal('group_rentals_registered'), Type.Literal('residents_registered'),
@@ -47,6 +48,5 @@ export const SummarySchema = Type.Object({
 })
 export type Summary = Static<typeof SummarySchema>
 
-export const SummaryQuerySchema = Type.Object({
-  asOf: Type.Optional(DateString),
-}, { additionalProperties: false })
+/** The day, and the map's filters: the measures of what the map shows. */
+export const SummaryQuerySchema = Type.Object(MapFilterProperties, { additionalProperties: false })

@@ -4,11 +4,12 @@ import { residentIdProblem } from '../../server/domain/id-number.js'
 import { decryptIdNumber } from '../../server/domain/pii.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 import { testKeys } from '../helpers/keys.js'
+import { tileOf } from '../helpers/tiles.js'
 
 let t: TestApp
 const cookies = {} as Record<Role, string>
 /** Ids inside and outside the town of the demo commander and inspector. */
-const ids = { townIn: 0, premisesIn: 0, premisesOut: 0, residentIn: 0, residentOut: 0, throwawayUser: 0 }
+const ids = { townIn: 0, premisesIn: 0, premisesOut: 0, residentIn: 0, residentOut: 0, throwawayUser: 0, tile: [0, 0, 0] }
 let userCounter = 0
 
 beforeAll(async () => {
@@ -20,6 +21,8 @@ beforeAll(async () => {
   const [pin] = await sql<{ id: number }[]>`select p.id from premises p where p.town_id = ${ids.townIn} and exists (select 1 from resident r where r.premises_id = p.id) order by p.id limit 1`
   const [pout] = await sql<{ id: number }[]>`select p.id from premises p where p.town_id <> ${ids.townIn} and exists (select 1 from resident r where r.premises_id = p.id) order by p.id limit 1`
   ids.premisesIn = pin!.id
+  const [loc] = await sql<{ lon: number; lat: number }[]>`select st_x(geom) as lon, st_y(geom) as lat from premises where id = ${pin!.id}`
+  ids.tile = tileOf(loc!.lon, loc!.lat, 14)
   ids.premisesOut = pout!.id
   ids.residentIn = (await sql<{ id: number }[]>`select id from resident where premises_id = ${ids.premisesIn} order by id limit 1`)[0]!.id
   ids.residentOut = (await sql<{ id: number }[]>`select id from resident where premises_id = ${ids.premisesOut} order by id limit 1`)[0]!.id
@@ -63,6 +66,8 @@ const samples: Record<string, () => Sample> = {
   'GET /api/premises/:id': () => ({ url: `/api/premises/${ids.premisesIn}` }),
   'GET /api/premises/:id/residents': () => ({ url: `/api/premises/${ids.premisesIn}/residents` }),
   'GET /api/stats/summary': () => ({ url: '/api/stats/summary' }),
+  'GET /api/premises/counts': () => ({ url: '/api/premises/counts' }),
+  'GET /api/tiles/premises/:z/:x/:y.mvt': () => ({ url: `/api/tiles/premises/${ids.tile.join('/')}.mvt` }),
   'GET /api/docs': () => ({ url: '/api/docs' }),
   'GET /api/docs/': () => ({ url: '/api/docs/' }),
   'GET /api/docs/json': () => ({ url: '/api/docs/json' }),

@@ -148,7 +148,7 @@ describe('GET /api/stats/summary', () => {
     ['asOf=2020-13-01', /not a real calendar date/],
     ['asOf=29-06-2020', /asOf has the wrong form/],
     ['asOf=2019-01-01', /before the campaign began/],
-    ['town=1', /unknown query parameter "town"/],
+    ['colour=1', /unknown query parameter "colour"/],
   ])('refuses %s with 400', async (query, message) => {
     const res = await get(`/api/stats/summary?${query}`)
     expect(res.statusCode).toBe(400)

@@ -1,6 +1,6 @@
 import type { Sql } from '../../db/index.js'
-import { inJurisdiction } from '../../db/scope.js'
 import { type Jurisdiction, wholeDistrict } from '../../domain/access.js'
+import { type PremisesFilter, premisesWhere } from './premises.js'
 
 /**
  * The campaign's four measures, as counted on a given day. This is the one implementation of them:
@@ -48,12 +48,17 @@ export type GroupBy = 'town_id' | 'police_station_id'
 
 /**
  * Counts behind the measures on a day, one row per town (or police station), over the premises of
- * a jurisdiction.
+ * a jurisdiction that pass the map's filters. A hazard-category filter also narrows the hazards
+ * counted to those categories.
  */
-export async function measureCountsBy(sql: Sql, asOf: string, groupBy: GroupBy, scope: Jurisdiction = wholeDistrict): Promise<Map<number, MeasureCounts>> {
+export async function measureCountsBy(sql: Sql, asOf: string, groupBy: GroupBy, scope: Jurisdiction = wholeDistrict,
+  filter: PremisesFilter = {}): Promise<Map<number, MeasureCounts>> {
   const until = endOfDay(asOf)
   const key = sql(groupBy)
-  const visible = inJurisdiction(sql, scope)
+  const visible = premisesWhere(sql, filter, asOf, scope)
+  const categories = filter.categories?.length
+    ? sql`and h.item_code in (select code from hazard_item where category_code in ${sql(filter.categories)})`
+    : sql``
   const rows = await sql<({ groupId: number } & MeasureCounts)[]>`
     with found as (
       select p.id, p.${key} as group_id,
@@ -82,7 +87,7 @@ export async function measureCountsBy(sql: Sql, asOf: string, groupBy: GroupBy, 
              count(*) filter (where h.severity = 'major')::int as major_found,
              count(*) filter (where h.severity = 'major' and h.rectified_at < ${until})::int as major_rectified
       from hazard h join premises p on p.id = h.premises_id
-      where h.found_at < ${until} and ${visible}
+      where h.found_at < ${until} and ${visible} ${categories}
       group by p.${key}
     ),
     groups as (

@@ -7,11 +7,16 @@ export const premisesKinds = ['group_rental', 'rental', 'homestay', 'family_hote
 export type PremisesKind = typeof premisesKinds[number]
 export const hazardStatuses = ['none', 'rectified', 'open_general', 'open_major', 'overdue'] as const
 export type HazardStatus = typeof hazardStatuses[number]
+export const hazardCategories = ['public_security', 'fire', 'housing', 'other'] as const
+export type HazardCategory = typeof hazardCategories[number]
 
+/** The map's filters: one definition for points, tiles, counts and the measures. */
 export interface PremisesFilter {
   bbox?: [number, number, number, number]
   kinds?: PremisesKind[]
   statuses?: HazardStatus[]
+  /** Premises with a hazard of one of these categories found by the day. */
+  categories?: HazardCategory[]
   towns?: number[]
   communities?: number[]
   policeStations?: number[]
@@ -23,37 +28,56 @@ export interface PremisesFilter {
   foundTo?: string
 }
 
+/** SQL for a premises' map status on a day (see hazard_status in the migrations). */
+export const statusSql = (sql: Sql, on: string, alias = 'p') => {
+  const a = sql(alias)
+  return sql`hazard_status(${a}.hazard_count, ${a}.open_count, ${a}.open_major_count, ${a}.open_min_deadline, ${on})`
+}
+
+/**
+ * The filter and the jurisdiction as one WHERE condition on premises (alias p). Every query of the
+ * map — points, tiles, counts, measures — uses this, so they always agree.
+ */
+export function premisesWhere(sql: Sql, f: PremisesFilter, on: string, scope: Jurisdiction, alias = 'p') {
+  const a = sql(alias)
+  const parts = [inJurisdiction(sql, scope, alias)]
+  // Envelope transformed once, column untouched, so the GiST index serves the box (pg_featureserv).
+  if (f.bbox) parts.push(sql`${a}.geom && st_makeenvelope(${f.bbox[0]}, ${f.bbox[1]}, ${f.bbox[2]}, ${f.bbox[3]}, 4326)`)
+  if (f.kinds?.length) parts.push(sql`${a}.kind in ${sql(f.kinds)}`)
+  if (f.towns?.length) parts.push(sql`${a}.town_id in ${sql(f.towns)}`)
+  if (f.communities?.length) parts.push(sql`${a}.community_id in ${sql(f.communities)}`)
+  if (f.policeStations?.length) parts.push(sql`${a}.police_station_id in ${sql(f.policeStations)}`)
+  if (f.statuses?.length) parts.push(sql`${statusSql(sql, on, alias)} in ${sql(f.statuses)}`)
+  if (f.majorOnly) parts.push(sql`${a}.open_major_count > 0`)
+  if (f.overdueOnly) parts.push(sql`${a}.open_min_deadline < ${on}`)
+  if (f.foundFrom) parts.push(sql`${a}.found_on >= ${f.foundFrom}`)
+  if (f.foundTo) parts.push(sql`${a}.found_on <= ${f.foundTo}`)
+  if (f.categories?.length) {
+    parts.push(sql`exists (select 1 from hazard h join hazard_item i on i.code = h.item_code
+      where h.premises_id = ${a}.id and i.category_code in ${sql(f.categories)}
+        and h.found_at < (${on}::date + 1)::timestamp at time zone 'Asia/Shanghai')`)
+  }
+  return parts.reduce((x, y) => sql`${x} and ${y}`)
+}
+
+/** Whether a premises meets the group-rental rule but is not registered as a group rental. */
+export const unregisteredSql = (sql: Sql, alias = 'p') => {
+  const a = sql(alias)
+  return sql`(${a}.meets_rule and ${a}.kind in ('group_rental', 'rental')
+    and not (${a}.kind = 'group_rental' and ${a}.registered_on is not null) and ${a}.deregistered_on is null)`
+}
+
 /**
  * Premises as map points. No personal data leaves here: no address, owner, landlord or resident.
- * The status is the map colour on the day given (see hazard_status in the migrations).
  */
 export function premisesRepository(sql: Sql) {
-  const where = (f: PremisesFilter, on: string, scope: Jurisdiction) => {
-    const parts = [inJurisdiction(sql, scope)]
-    // Envelope transformed once, column untouched, so the GiST index serves the box (pg_featureserv).
-    if (f.bbox) parts.push(sql`p.geom && st_makeenvelope(${f.bbox[0]}, ${f.bbox[1]}, ${f.bbox[2]}, ${f.bbox[3]}, 4326)`)
-    if (f.kinds?.length) parts.push(sql`p.kind in ${sql(f.kinds)}`)
-    if (f.towns?.length) parts.push(sql`p.town_id in ${sql(f.towns)}`)
-    if (f.communities?.length) parts.push(sql`p.community_id in ${sql(f.communities)}`)
-    if (f.policeStations?.length) parts.push(sql`p.police_station_id in ${sql(f.policeStations)}`)
-    if (f.statuses?.length) parts.push(sql`hazard_status(p.hazard_count, p.open_count, p.open_major_count, p.open_min_deadline, ${on}) in ${sql(f.statuses)}`)
-    if (f.majorOnly) parts.push(sql`p.open_major_count > 0`)
-    if (f.overdueOnly) parts.push(sql`p.open_min_deadline < ${on}`)
-    if (f.foundFrom) parts.push(sql`p.found_on >= ${f.foundFrom}`)
-    if (f.foundTo) parts.push(sql`p.found_on <= ${f.foundTo}`)
-    return parts.reduce((a, b) => sql`${a} and ${b}`)
-  }
-
   return {
     async points(scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number) {
       const rows = await sql<{ id: number; kind: PremisesKind; status: HazardStatus; unregistered: boolean; lon: number; lat: number }[]>`
-        select p.id, p.kind,
-               hazard_status(p.hazard_count, p.open_count, p.open_major_count, p.open_min_deadline, ${on}) as status,
-               (p.meets_rule and p.kind in ('group_rental', 'rental') and not (p.kind = 'group_rental' and p.registered_on is not null)
-                 and p.deregistered_on is null) as unregistered,
+        select p.id, p.kind, ${statusSql(sql, on)} as status, ${unregisteredSql(sql)} as unregistered,
                st_x(p.geom) as lon, st_y(p.geom) as lat
         from premises p
-        where ${where(filter, on, scope)}
+        where ${premisesWhere(sql, filter, on, scope)}
         order by p.id
         limit ${limit + 1}`
       const truncated = rows.length > limit
@@ -66,6 +90,21 @@ export function premisesRepository(sql: Sql) {
           geometry: { type: 'Point' as const, coordinates: [lon, lat] },
           properties: props,
         })),
+      }
+    },
+
+    /** How many premises match, by status, and how many meet the rule unregistered: the legend's figures. */
+    async counts(scope: Jurisdiction, filter: PremisesFilter, on: string) {
+      const rows = await sql<{ status: HazardStatus; n: number; unregistered: number }[]>`
+        select ${statusSql(sql, on)} as status, count(*)::int as n, count(*) filter (where ${unregisteredSql(sql)})::int as unregistered
+        from premises p where ${premisesWhere(sql, filter, on, scope)}
+        group by 1`
+      const byStatus = Object.fromEntries(hazardStatuses.map(s => [s, 0])) as Record<HazardStatus, number>
+      for (const r of rows) byStatus[r.status] = r.n
+      return {
+        total: rows.reduce((a, r) => a + r.n, 0),
+        byStatus,
+        unregistered: rows.reduce((a, r) => a + r.unregistered, 0),
       }
     },
   }

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { Sql } from '../../db/index.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import type { Campaign } from './campaign.js'
+import type { PremisesFilter } from './premises.js'
 import { addCounts, emptyCounts, measureCountsBy, measuresFrom } from './measures.js'
 
 /**
@@ -10,7 +11,7 @@ import { addCounts, emptyCounts, measureCountsBy, measuresFrom } from './measure
  */
 export function statsRepository(sql: Sql) {
   return {
-    async summary(campaign: Campaign, asOf: string, scope: Jurisdiction) {
+    async summary(campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter = {}) {
       const towns = await sql<{ id: number; code: string; nameZh: string; nameEn: string }[]>`
         select t.id, t.code, t.name_zh, t.name_en from admin_area t
         where t.level = 'town' and t.valid_to is null
@@ -23,7 +24,7 @@ export function statsRepository(sql: Sql) {
         : scope.kind === 'town'
           ? sql<{ id: number; nameZh: string; nameEn: string }[]>`select id, name_zh, name_en from admin_area where id = ${scope.id!}`
           : sql<{ id: number; nameZh: string; nameEn: string }[]>`select id, name_zh, name_en from police_station where id = ${scope.id!}`)
-      const byTown = await measureCountsBy(sql, asOf, 'town_id', scope)
+      const byTown = await measureCountsBy(sql, asOf, 'town_id', scope, filter)
       const total = [...byTown.values()].reduce(addCounts, emptyCounts())
       return {
         asOf,

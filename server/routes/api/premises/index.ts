@@ -1,12 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { parseBbox, parseDate, parseIdList } from '../../../http-errors.js'
-import type { HazardStatus, PremisesKind } from '../../../plugins/app/premises.js'
+import { mapFilterFrom } from '../../../map-filter.js'
 import { can } from '../../../domain/access.js'
 import { notFound } from '../../../http-errors.js'
 import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'
 import { PremisesDetailSchema, ResidentSchema } from '../../../schemas/people.js'
-import { PremisesCollectionSchema, PremisesQuerySchema } from '../../../schemas/premises.js'
+import { MapFilterQuerySchema, PremisesCollectionSchema, PremisesCountsSchema, PremisesQuerySchema } from '../../../schemas/premises.js'
 import { Type } from 'typebox'
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
@@ -19,24 +18,24 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: PremisesCollectionSchema, ...errors(400) },
     },
   }, async (req, reply) => {
-    const q = req.query
     const user = app.userOf(req)
-    const campaign = await app.campaign.current()
-    const on = q.asOf ? parseDate(q.asOf, 'asOf') : app.campaign.referenceDate(campaign)
-    const result = await app.premises.points(user.jurisdiction, {
-      bbox: q.bbox ? parseBbox(q.bbox) : undefined,
-      kinds: q.kind?.split(',') as PremisesKind[] | undefined,
-      statuses: q.status?.split(',') as HazardStatus[] | undefined,
-      towns: parseIdList(q.town),
-      communities: parseIdList(q.community),
-      policeStations: parseIdList(q.policeStation),
-      majorOnly: q.major,
-      overdueOnly: q.overdue,
-      foundFrom: q.foundFrom ? parseDate(q.foundFrom, 'foundFrom') : undefined,
-      foundTo: q.foundTo ? parseDate(q.foundTo, 'foundTo') : undefined,
-    }, on, q.limit)
+    const { filter, on } = await mapFilterFrom(app, req.query)
+    const result = await app.premises.points(user.jurisdiction, filter, on, req.query.limit)
     reply.type('application/geo+json')
     return result
+  })
+
+  app.get('/counts', {
+    config: { permission: 'map:read' },
+    schema: {
+      tags: ['premises'],
+      summary: 'How many premises match the map\'s filters, by hazard status',
+      querystring: MapFilterQuerySchema,
+      response: { 200: PremisesCountsSchema, ...errors(400, 401, 403) },
+    },
+  }, async (req) => {
+    const { filter, on } = await mapFilterFrom(app, req.query)
+    return app.premises.counts(app.userOf(req).jurisdiction, filter, on)
   })
 
   app.get('/:id', {

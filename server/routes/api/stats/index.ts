@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { badRequest, parseDate } from '../../../http-errors.js'
+import { badRequest } from '../../../http-errors.js'
+import { mapFilterFrom } from '../../../map-filter.js'
 import { errors } from '../../../schemas/common.js'
 import { SummaryQuerySchema, SummarySchema } from '../../../schemas/stats.js'
 
@@ -14,9 +15,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (req) => {
     const campaign = await app.campaign.current()
-    const asOf = req.query.asOf ? parseDate(req.query.asOf, 'asOf') : app.campaign.referenceDate(campaign)
+    const { filter, on: asOf } = await mapFilterFrom(app, req.query)
     if (asOf < campaign.startsOn) throw badRequest(`asOf ${asOf} is before the campaign began (${campaign.startsOn})`)
-    return app.stats.summary(campaign, asOf, app.userOf(req).jurisdiction)
+    return app.stats.summary(campaign, asOf, app.userOf(req).jurisdiction, filter)
   })
 }
 export default routes

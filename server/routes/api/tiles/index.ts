@@ -1,0 +1,45 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { badRequest } from '../../../http-errors.js'
+import { mapFilterFrom } from '../../../map-filter.js'
+import { errors } from '../../../schemas/common.js'
+import { MapFilterQuerySchema } from '../../../schemas/premises.js'
+
+const TileParams = Type.Object({
+  z: Type.Integer({ minimum: 0, maximum: 22 }),
+  x: Type.Integer({ minimum: 0 }),
+  y: Type.Integer({ minimum: 0 }),
+})
+
+/** Premises as Mapbox vector tiles (martin-style path), filtered like the map and by jurisdiction. */
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/premises/:z/:x/:y.mvt', {
+    config: { permission: 'map:read' },
+    schema: {
+      tags: ['tiles'],
+      summary: 'Premises vector tile: points from zoom 14 (id, kind, status, unregistered), counts by status per cell below',
+      params: TileParams,
+      querystring: MapFilterQuerySchema,
+      response: {
+        200: Type.Unsafe<Uint8Array>({ type: 'string', format: 'binary', description: 'application/vnd.mapbox-vector-tile' }),
+        304: Type.Null(),
+        ...errors(400, 401, 403),
+      },
+    },
+  }, async (req, reply) => {
+    const { z, x, y } = req.params
+    const n = 2 ** z
+    if (x >= n || y >= n) throw badRequest(`tile ${z}/${x}/${y} does not exist: at zoom ${z}, x and y run from 0 to ${n - 1}`)
+    const { filter, on } = await mapFilterFrom(app, req.query)
+    const t = { z, x, y, filter, on, scope: app.userOf(req).jurisdiction }
+    const key = app.tiles.cacheKey(t, await app.tiles.version())
+    const etag = app.tiles.etag(key)
+    // Tiles hold no personal data; the browser may keep them and ask whether they are still current.
+    reply.header('Cache-Control', 'private, no-cache').header('ETag', etag)
+    if (req.headers['if-none-match'] === etag) return reply.status(304).send(null)
+    const { data, cached } = await app.tiles.tile(t, key)
+    reply.header('X-Tile-Cache', cached ? 'hit' : 'miss').type('application/vnd.mapbox-vector-tile')
+    return reply.send(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+  })
+}
+export default routes

@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { wholeDistrict } from '../../server/domain/access.js'
+import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
+import { decodeTile, tileBbox, tileOf } from '../helpers/tiles.js'
+
+let t: TestApp
+let leader: string
+let commander: string
+/** A zoom-14 tile over the densest part of the demo district. */
+let dense: [number, number, number]
+
+beforeAll(async () => {
+  t = await buildTestApp()
+  leader = await signIn(t.app, 'leader')
+  commander = await signIn(t.app, 'commander')
+  const [c] = await t.db.sql<{ lon: number; lat: number }[]>`
+    select st_x(geom) as lon, st_y(geom) as lat from premises p
+    order by (select count(*) from premises q where st_dwithin(q.geom::geography, p.geom::geography, 500)) desc, id limit 1`
+  dense = tileOf(c!.lon, c!.lat, 14)
+})
+afterAll(() => t.close())
+
+const fetchTile = (z: number, x: number, y: number, query = '', cookie = leader, headers: Record<string, string> = {}) =>
+  t.app.inject({ url: `/api/tiles/premises/${z}/${x}/${y}.mvt${query}`, headers: { cookie, ...headers } })
+
+async function countInside(bbox: [number, number, number, number], extra = t.db.sql``) {
+  const [row] = await t.db.sql<{ n: number }[]>`
+    select count(*)::int as n from premises p
+    where st_x(p.geom) >= ${bbox[0]} and st_x(p.geom) < ${bbox[2]} and st_y(p.geom) > ${bbox[1]} and st_y(p.geom) <= ${bbox[3]} ${extra}`
+  return row!.n
+}
+
+describe('premises vector tiles', () => {
+  it('carry every premises of the tile from zoom 14, with only id, kind, status and the unregistered flag', async () => {
+    const [z, x, y] = dense
+    const res = await fetchTile(z, x, y)
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['content-type']).toBe('application/vnd.mapbox-vector-tile')
+    const layers = decodeTile(res.rawPayload, z, x, y)
+    expect(Object.keys(layers)).toEqual(['premises'])
+    const inside = layers.premises!.filter(f => f.x >= 0 && f.x < 4096 && f.y >= 0 && f.y < 4096)
+    expect(inside.length).toBeGreaterThan(10)
+    expect(inside.length).toBe(await countInside(tileBbox(z, x, y)))
+    const rows = await t.db.sql<{ id: number; kind: string; lon: number; lat: number; status: string }[]>`
+      select id, kind, st_x(geom) as lon, st_y(geom) as lat,
+             hazard_status(hazard_count, open_count, open_major_count, open_min_deadline, '2020-12-31') as status
+      from premises where id in ${t.db.sql(layers.premises!.map(f => f.id!))}`
+    const byId = new Map(rows.map(r => [r.id, r]))
+    for (const f of layers.premises!) {
+      expect(Object.keys(f.properties).sort()).toEqual(['kind', 'status', 'unregistered'])
+      const r = byId.get(f.id!)!
+      expect(f.properties.kind).toBe(r.kind)
+      expect(f.properties.status).toBe(r.status)
+      // A tile unit at zoom 14 is about 0.6 m.
+      expect(Math.abs(f.lon - r.lon)).toBeLessThan(2e-5)
+      expect(Math.abs(f.lat - r.lat)).toBeLessThan(2e-5)
+    }
+  })
+
+  it('carry counts by status per cell below zoom 14, adding up to the premises of the tile', async () => {
+    for (const z of [10, 12]) {
+      const [, x, y] = tileOf(...(await t.db.sql<{ lon: number; lat: number }[]>`select st_x(geom) as lon, st_y(geom) as lat from premises where id = 1`).map(r => [r.lon, r.lat] as [number, number])[0]!, z)
+      const layers = decodeTile((await fetchTile(z, x, y)).rawPayload, z, x, y)
+      expect(Object.keys(layers)).toEqual(['premises_agg'])
+      let insideTotal = 0
+      for (const f of layers.premises_agg!) {
+        const p = f.properties as Record<string, number>
+        expect(p.count).toBe(p.none! + p.rectified! + p.open_general! + p.open_major! + p.overdue!)
+        expect(['none', 'rectified', 'open_general', 'open_major', 'overdue']).toContain(f.properties.status)
+        if (f.x >= 0 && f.x < 4096 && f.y >= 0 && f.y < 4096) insideTotal += p.count!
+      }
+      const total = layers.premises_agg!.reduce((a, f) => a + (f.properties.count as number), 0)
+      expect(total).toBeGreaterThanOrEqual(await countInside(tileBbox(z, x, y)))
+      expect(insideTotal).toBeGreaterThan(0)
+      expect(Object.keys(layers.premises_agg![0]!.properties).sort()).toEqual(['count', 'none', 'open_general', 'open_major', 'overdue', 'rectified', 'status'])
+    }
+  })
+
+  it('are the same whether PostGIS (ST_AsMVT) or Node (vt-pbf) encodes them', async () => {
+    for (const [z, x, y] of [dense, tileOf(119.95, 31.9, 11)]) {
+      const req = { z, x, y, scope: wholeDistrict, filter: {}, on: '2020-12-31' }
+      const node = decodeTile(await t.app.tiles.encodeInNode(req), z, x, y)
+      if (t.db.mvt) {
+        const pg = decodeTile(await t.app.tiles.encodeInDatabase(req), z, x, y)
+        expect(pg).toEqual(node)
+      }
+      expect(Object.values(node)[0]!.length).toBeGreaterThan(0)
+    }
+  })
+
+  it('follow the map\'s filters and the user\'s jurisdiction', async () => {
+    const [z, x, y] = dense
+    const homestays = decodeTile((await fetchTile(z, x, y, '?kind=homestay,family_hotel')).rawPayload, z, x, y).premises ?? []
+    for (const f of homestays) expect(['homestay', 'family_hotel']).toContain(f.properties.kind)
+    const overdue = decodeTile((await fetchTile(z, x, y, '?status=overdue')).rawPayload, z, x, y).premises ?? []
+    for (const f of overdue) expect(f.properties.status).toBe('overdue')
+    const all = decodeTile((await fetchTile(z, x, y)).rawPayload, z, x, y).premises!
+    expect(homestays.length + overdue.length).toBeLessThan(all.length)
+
+    const [town] = await t.db.sql<{ id: number }[]>`select jurisdiction_town_id as id from app_user where username = 'commander'`
+    const mine = decodeTile((await fetchTile(z, x, y, '', commander)).rawPayload, z, x, y).premises ?? []
+    const towns = mine.length ? await t.db.sql<{ townId: number }[]>`select distinct town_id from premises where id in ${t.db.sql(mine.map(f => f.id!))}` : []
+    for (const r of towns) expect(r.townId).toBe(town!.id)
+  })
+
+  it('are cached, revalidated with ETag, and invalidated when a hazard changes', async () => {
+    const [z, x, y] = dense
+    const first = await fetchTile(z, x, y, '?kind=group_rental')
+    const second = await fetchTile(z, x, y, '?kind=group_rental')
+    expect(second.headers['x-tile-cache']).toBe('hit')
+    expect(second.rawPayload.equals(first.rawPayload)).toBe(true)
+    const etag = second.headers.etag as string
+    expect((await fetchTile(z, x, y, '?kind=group_rental', leader, { 'if-none-match': etag })).statusCode).toBe(304)
+
+    const target = decodeTile(first.rawPayload, z, x, y).premises!.find(f => f.properties.status === 'none')!
+    await t.db.sql`insert into hazard (premises_id, item_code, severity, status, department_code, found_at, deadline)
+      values (${target.id!}, 'FIRE-06', 'major', 'found', 'fire', '2020-12-20 10:00+08', '2021-01-10')`
+    const after = await fetchTile(z, x, y, '?kind=group_rental', leader, { 'if-none-match': etag })
+    expect(after.statusCode).toBe(200)
+    expect(after.headers['x-tile-cache']).toBe('miss')
+    const changed = decodeTile(after.rawPayload, z, x, y).premises!.find(f => f.id === target.id)!
+    expect(changed.properties.status).toBe('open_major')
+  })
+
+  it.each([
+    ['14/99999/1.mvt', /does not exist/],
+    ['23/1/1.mvt', /z must be <= 22/],
+    ['a/1/1.mvt', /z must be integer/],
+    ['14/13646/6694.mvt?status=bogus', /status has the wrong form/],
+  ])('refuse %s with 400', async (path, message) => {
+    const res = await t.app.inject({ url: `/api/tiles/premises/${path}`, headers: { cookie: leader } })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().message).toMatch(message)
+  })
+})
