@@ -4,12 +4,14 @@ import type { Database } from './db/index.js'
 import type { PiiKeys } from './domain/pii.js'
 import accessPlugin from './plugins/app/access.js'
 import auditPlugin from './plugins/app/audit.js'
+import inspectionPlugin from './plugins/app/inspection.js'
 import jurisdictionsPlugin from './plugins/app/jurisdictions.js'
 import peoplePlugin from './plugins/app/people.js'
 import usersPlugin from './plugins/app/users.js'
 import securityPlugin from './plugins/external/security.js'
 import auditRoutes from './routes/api/audit/index.js'
 import authRoutes from './routes/api/auth/index.js'
+import hazardsRoutes from './routes/api/hazards/index.js'
 import residentsRoutes from './routes/api/residents/index.js'
 import usersRoutes from './routes/api/users/index.js'
 import campaignPlugin from './plugins/app/campaign.js'
@@ -72,6 +74,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(premisesPlugin)
   await app.register(statsPlugin)
   await app.register(tilesPlugin)
+  await app.register(inspectionPlugin)
 
   await app.register(healthRoutes, { prefix: '/api/health' })
   await app.register(authRoutes, { prefix: '/api/auth' })
@@ -82,6 +85,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(premisesRoutes, { prefix: '/api/premises' })
   await app.register(statsRoutes, { prefix: '/api/stats' })
   await app.register(tilesRoutes, { prefix: '/api/tiles' })
+  await app.register(hazardsRoutes, { prefix: '/api/hazards' })
 
   if (opts.extraRoutes) await app.register(opts.extraRoutes)
   if (opts.webRoot) await app.register(webPlugin, { root: opts.webRoot })

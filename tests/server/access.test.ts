@@ -9,7 +9,7 @@ import { tileOf } from '../helpers/tiles.js'
 let t: TestApp
 const cookies = {} as Record<Role, string>
 /** Ids inside and outside the town of the demo commander and inspector. */
-const ids = { townIn: 0, premisesIn: 0, premisesOut: 0, residentIn: 0, residentOut: 0, throwawayUser: 0, tile: [0, 0, 0] }
+const ids = { townIn: 0, premisesIn: 0, premisesOut: 0, residentIn: 0, residentOut: 0, throwawayUser: 0, tile: [0, 0, 0], location: { lon: 0, lat: 0 } }
 let userCounter = 0
 
 beforeAll(async () => {
@@ -23,6 +23,7 @@ beforeAll(async () => {
   ids.premisesIn = pin!.id
   const [loc] = await sql<{ lon: number; lat: number }[]>`select st_x(geom) as lon, st_y(geom) as lat from premises where id = ${pin!.id}`
   ids.tile = tileOf(loc!.lon, loc!.lat, 14)
+  ids.location = { lon: loc!.lon, lat: loc!.lat }
   ids.premisesOut = pout!.id
   ids.residentIn = (await sql<{ id: number }[]>`select id from resident where premises_id = ${ids.premisesIn} order by id limit 1`)[0]!.id
   ids.residentOut = (await sql<{ id: number }[]>`select id from resident where premises_id = ${ids.premisesOut} order by id limit 1`)[0]!.id
@@ -40,7 +41,17 @@ interface Sample { url: string; payload?: unknown; freshSession?: boolean }
  * How to call each route. A route added to the application without a sample here makes the matrix
  * test fail, so that no route escapes the access checks.
  */
-const samples: Record<string, () => Sample> = {
+/** A fresh hazard in the commander's town, in the given state, for the workflow routes. */
+async function freshHazard(state: 'found' | 'rectified'): Promise<number> {
+  const [h] = await t.db.sql<{ id: number }[]>`
+    insert into hazard (premises_id, item_code, severity, status, department_code, found_at, rectified_at, deadline)
+    values (${ids.premisesIn}, 'FIRE-06', 'general', ${state}, 'fire', now() - interval '2 days',
+            ${state === 'rectified' ? t.db.sql`now() - interval '1 day'` : null}, current_date + 10)
+    returning id`
+  return h!.id
+}
+
+const samples: Record<string, () => Sample | Promise<Sample>> = {
   'GET /api/health/': () => ({ url: '/api/health/' }),
   'POST /api/auth/login': () => ({ url: '/api/auth/login', payload: { username: 'analyst', password: 'demo1234' } }),
   'POST /api/auth/logout': () => ({ url: '/api/auth/logout', freshSession: true }),
@@ -67,6 +78,18 @@ const samples: Record<string, () => Sample> = {
   'GET /api/premises/:id/residents': () => ({ url: `/api/premises/${ids.premisesIn}/residents` }),
   'GET /api/stats/summary': () => ({ url: '/api/stats/summary' }),
   'GET /api/premises/counts': () => ({ url: '/api/premises/counts' }),
+  'POST /api/premises/': () => ({
+    url: '/api/premises/',
+    payload: { kind: 'rental', address: '矩阵测试路1号', location: { ...ids.location, crs: 'wgs84' }, occupants: 3, foundOn: '2020-06-01' },
+  }),
+  'PATCH /api/premises/:id': () => ({ url: `/api/premises/${ids.premisesIn}`, payload: { occupants: 12 } }),
+  'GET /api/premises/:id/hazards': () => ({ url: `/api/premises/${ids.premisesIn}/hazards` }),
+  'POST /api/premises/:id/hazards': () => ({ url: `/api/premises/${ids.premisesIn}/hazards`, payload: { itemCode: 'FIRE-07', severity: 'general' } }),
+  'GET /api/premises/:id/enforcement': () => ({ url: `/api/premises/${ids.premisesIn}/enforcement` }),
+  'POST /api/hazards/:id/refer': async () => ({ url: `/api/hazards/${await freshHazard('found')}/refer`, payload: {} }),
+  'POST /api/hazards/:id/rectify': async () => ({ url: `/api/hazards/${await freshHazard('found')}/rectify`, payload: {} }),
+  'POST /api/hazards/:id/verify': async () => ({ url: `/api/hazards/${await freshHazard('rectified')}/verify`, payload: {} }),
+  'PATCH /api/hazards/:id': async () => ({ url: `/api/hazards/${await freshHazard('found')}`, payload: { deadline: '2099-01-31' } }),
   'GET /api/tiles/premises/:z/:x/:y.mvt': () => ({ url: `/api/tiles/premises/${ids.tile.join('/')}.mvt` }),
   'GET /api/docs': () => ({ url: '/api/docs' }),
   'GET /api/docs/': () => ({ url: '/api/docs/' }),
@@ -80,7 +103,7 @@ const samples: Record<string, () => Sample> = {
 
 const routeKey = (method: string, url: string) => `${method === 'HEAD' ? 'GET' : method} ${url}`
 
-function sampleFor(method: string, url: string): Sample {
+function sampleFor(method: string, url: string): Sample | Promise<Sample> {
   // A prefixed plugin's '/' route exists with and without the trailing slash.
   const make = samples[routeKey(method, url)] ?? samples[routeKey(method, `${url}/`)]
   if (!make) throw new Error(`no sample request for ${method} ${url}: add one to the access matrix`)
@@ -88,7 +111,7 @@ function sampleFor(method: string, url: string): Sample {
 }
 
 async function call(method: string, url: string, cookie?: string) {
-  const s = sampleFor(method, url)
+  const s = await sampleFor(method, url)
   return t.app.inject({ method: method as 'GET', url: s.url, payload: s.payload as Record<string, unknown>, headers: cookie ? { cookie } : {} })
 }
 
@@ -124,7 +147,7 @@ describe('the role × route matrix', () => {
     const failures: string[] = []
     for (const r of t.app.routeTable) {
       for (const role of roles) {
-        const s = sampleFor(r.method, r.url)
+        const s = await sampleFor(r.method, r.url)
         const cookie = s.freshSession ? await signIn(t.app, role) : cookies[role]
         const res = await call(r.method, r.url, cookie)
         const allowed = can(role, r.permission as Permission)

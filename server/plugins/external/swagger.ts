@@ -12,7 +12,7 @@ export default fp(async (app) => {
         version: '0.1.0',
       },
       tags: [
-        { name: 'system' }, { name: 'auth' }, { name: 'premises' }, { name: 'residents' }, { name: 'stats' },
+        { name: 'system' }, { name: 'auth' }, { name: 'premises' }, { name: 'hazards' }, { name: 'residents' }, { name: 'stats' },
         { name: 'tiles' }, { name: 'reference' }, { name: 'users' }, { name: 'audit' },
       ],
     },

@@ -1,0 +1,274 @@
+import fp from 'fastify-plugin'
+import type { Sql, Tx } from '../../db/index.js'
+import { inJurisdiction } from '../../db/scope.js'
+import type { Jurisdiction } from '../../domain/access.js'
+import { badRequest, conflict, HttpError, notFound } from '../../http-errors.js'
+import { endOfDay } from './measures.js'
+
+/**
+ * The inspection workflow: premises recorded and edited, hazards found, referred to the
+ * responsible department, rectified and verified. Each step runs in the caller's transaction; the
+ * database writes the status history (hazard_history) and the premises summary itself.
+ */
+
+export type HazardAction = 'refer' | 'rectify' | 'verify'
+type HazardStatus = 'found' | 'referred' | 'rectified' | 'verified'
+
+/** Which step may follow which: referral is optional (the police rectify their own hazards). */
+const allowedFrom: Record<HazardAction, HazardStatus[]> = {
+  refer: ['found'],
+  rectify: ['found', 'referred'],
+  verify: ['rectified'],
+}
+
+const refusal: Record<HazardAction, Partial<Record<HazardStatus, string>>> = {
+  refer: {
+    referred: 'This hazard has already been referred.',
+    rectified: 'This hazard is already rectified; it can only be verified now.',
+    verified: 'This hazard is already rectified and verified; nothing more can be done with it.',
+  },
+  rectify: {
+    rectified: 'This hazard is already marked rectified; it can only be verified now.',
+    verified: 'This hazard is already rectified and verified; nothing more can be done with it.',
+  },
+  verify: {
+    found: 'Only a rectified hazard can be verified; this one is still open.',
+    referred: 'Only a rectified hazard can be verified; this one is referred and still open.',
+    verified: 'This hazard has already been verified.',
+  },
+}
+
+export interface PremisesInput {
+  kind?: string
+  address?: string
+  lon?: number
+  lat?: number
+  roomsLet?: number
+  bedsLet?: number
+  occupants?: number
+  ownerName?: string | null
+  ownerPhone?: string | null
+  secondLandlordName?: string | null
+  secondLandlordPhone?: string | null
+  secondLandlordCollectedOn?: string | null
+  statementSignedOn?: string | null
+  leaseFiledOn?: string | null
+  foundOn?: string
+  registeredOn?: string | null
+  deregisteredOn?: string | null
+}
+
+const premisesColumns: Record<keyof Omit<PremisesInput, 'lon' | 'lat'>, string> = {
+  kind: 'kind', address: 'address', roomsLet: 'rooms_let', bedsLet: 'beds_let', occupants: 'occupants',
+  ownerName: 'owner_name', ownerPhone: 'owner_phone', secondLandlordName: 'second_landlord_name',
+  secondLandlordPhone: 'second_landlord_phone', secondLandlordCollectedOn: 'second_landlord_collected_on',
+  statementSignedOn: 'statement_signed_on', leaseFiledOn: 'lease_filed_on', foundOn: 'found_on',
+  registeredOn: 'registered_on', deregisteredOn: 'deregistered_on',
+}
+
+export interface HazardRow {
+  id: number
+  premisesId: number
+  itemCode: string
+  categoryCode: string
+  otherText: string | null
+  severity: 'general' | 'major'
+  status: HazardStatus
+  departmentCode: string
+  foundAt: Date
+  referredAt: Date | null
+  rectifiedAt: Date | null
+  verifiedAt: Date | null
+  deadline: string | null
+}
+
+const ewktPoint = (lon: number, lat: number) => `SRID=4326;POINT(${lon} ${lat})`
+
+/** A step's time: now, or a given time that is not in the future and not before the previous step. */
+function stepTime(at: string | undefined, notBefore: Date, label: string): Date {
+  const now = new Date()
+  if (!at) return now < notBefore ? notBefore : now
+  const t = new Date(at)
+  if (Number.isNaN(t.getTime())) throw badRequest(`${label} "${at}" is not a valid time`)
+  if (t.getTime() > now.getTime() + 60_000) throw badRequest(`${label} cannot be in the future`)
+  if (t < notBefore) throw badRequest(`${label} cannot be before the previous step (${notBefore.toISOString()})`)
+  return t
+}
+
+export function inspectionRepository(sql: Sql) {
+  /** The premises row inside the jurisdiction, locked for the transaction, or 404. */
+  async function lockPremises(tx: Tx, scope: Jurisdiction, id: number) {
+    const [p] = await tx<{ id: number; foundOn: string }[]>`
+      select p.id, p.found_on from premises p where p.id = ${id} and ${inJurisdiction(tx as unknown as Sql, scope)} for update`
+    if (!p) throw notFound(`there is no premises with id ${id}`)
+    return p
+  }
+
+  /** The hazard inside the jurisdiction, locked for the transaction, or 404. */
+  async function lockHazard(tx: Tx, scope: Jurisdiction, id: number): Promise<HazardRow> {
+    const [h] = await tx<HazardRow[]>`
+      select h.id, h.premises_id, h.item_code, i.category_code, h.other_text, h.severity, h.status, h.department_code,
+             h.found_at, h.referred_at, h.rectified_at, h.verified_at, h.deadline
+      from hazard h join premises p on p.id = h.premises_id join hazard_item i on i.code = h.item_code
+      where h.id = ${id} and ${inJurisdiction(tx as unknown as Sql, scope)}
+      for update of h`
+    if (!h) throw notFound(`there is no hazard with id ${id}`)
+    return h
+  }
+
+  /** After a write: the premises must still lie in the user's jurisdiction (a town user cannot move it out). */
+  async function assertInJurisdiction(tx: Tx, scope: Jurisdiction, id: number) {
+    const [p] = await tx`select 1 from premises p where p.id = ${id} and ${inJurisdiction(tx as unknown as Sql, scope)}`
+    if (!p) throw new HttpError(403, 'That location is outside your jurisdiction; premises there are recorded by the town or police station responsible.', 'outside-jurisdiction')
+  }
+
+  async function premisesSnapshot(tx: Tx, id: number) {
+    const [row] = await tx<Record<string, unknown>[]>`
+      select id, kind, address, st_x(geom) as lon, st_y(geom) as lat, town_id, community_id, police_station_id,
+             rooms_let, beds_let, occupants, owner_name, owner_phone, second_landlord_name, second_landlord_phone,
+             second_landlord_collected_on, statement_signed_on, lease_filed_on, found_on, registered_on, deregistered_on
+      from premises where id = ${id}`
+    return row!
+  }
+
+  return {
+    premisesSnapshot,
+
+    async createPremises(tx: Tx, scope: Jurisdiction, input: Required<Pick<PremisesInput, 'kind' | 'address' | 'lon' | 'lat' | 'foundOn'>> & PremisesInput) {
+      const values: Record<string, unknown> = {}
+      for (const [k, col] of Object.entries(premisesColumns)) {
+        const v = input[k as keyof PremisesInput]
+        if (v !== undefined) values[col] = v
+      }
+      // EWKT is a geometry's text form, so the point travels as an ordinary parameter.
+      values.geom = ewktPoint(input.lon, input.lat)
+      const [row] = await tx<{ id: number }[]>`insert into premises ${tx(values as Record<string, string>)} returning id`
+      await assertInJurisdiction(tx, scope, row!.id)
+      return premisesSnapshot(tx, row!.id)
+    },
+
+    async updatePremises(tx: Tx, scope: Jurisdiction, id: number, input: PremisesInput) {
+      await lockPremises(tx, scope, id)
+      const before = await premisesSnapshot(tx, id)
+      const values: Record<string, unknown> = {}
+      for (const [k, col] of Object.entries(premisesColumns)) {
+        const v = input[k as keyof PremisesInput]
+        if (v !== undefined) values[col] = v
+      }
+      if (input.lon !== undefined && input.lat !== undefined) values.geom = ewktPoint(input.lon, input.lat)
+      if (Object.keys(values).length) await tx`update premises set ${tx(values as Record<string, string>)} where id = ${id}`
+      await assertInJurisdiction(tx, scope, id)
+      return { before, after: await premisesSnapshot(tx, id) }
+    },
+
+    async addHazard(tx: Tx, scope: Jurisdiction, premisesId: number, input: {
+      itemCode: string; otherText?: string | null; severity: 'general' | 'major'; foundAt?: string; deadline?: string | null; departmentCode?: string
+    }): Promise<HazardRow> {
+      const p = await lockPremises(tx, scope, premisesId)
+      const [item] = await tx<{ needsText: boolean; departmentCode: string }[]>`
+        select i.needs_text, coalesce(i.department_code, c.department_code) as department_code
+        from hazard_item i join hazard_category c on c.code = i.category_code where i.code = ${input.itemCode}`
+      if (!item) throw badRequest(`"${input.itemCode}" is not an item of the hazard dictionary`)
+      const text = input.otherText?.trim() || null
+      if (item.needsText && !text) throw badRequest(`hazard item ${input.itemCode} needs a description of the hazard`)
+      if (!item.needsText && text) throw badRequest(`hazard item ${input.itemCode} takes no free text; choose an "other" item to describe a hazard`)
+      const foundAt = stepTime(input.foundAt, new Date(`${p.foundOn}T00:00:00+08:00`), 'foundAt')
+      const foundDay = new Date(foundAt.getTime() + 8 * 3_600_000).toISOString().slice(0, 10)
+      if (input.deadline && input.deadline < foundDay) throw badRequest(`the deadline (${input.deadline}) cannot be before the hazard was found (${foundDay})`)
+      if (input.departmentCode) {
+        const [d] = await tx`select 1 from department where code = ${input.departmentCode}`
+        if (!d) throw badRequest(`"${input.departmentCode}" is not a department`)
+      }
+      const [h] = await tx<{ id: number }[]>`
+        insert into hazard (premises_id, item_code, other_text, severity, status, department_code, found_at, deadline)
+        values (${premisesId}, ${input.itemCode}, ${text}, ${input.severity}, 'found', ${input.departmentCode ?? item.departmentCode},
+                ${foundAt}, ${input.deadline ?? null})
+        returning id`
+      return lockHazard(tx, scope, h!.id)
+    },
+
+    /** One step of a hazard's life, or 409 when the step cannot follow its current status. */
+    async transition(tx: Tx, scope: Jurisdiction, id: number, action: HazardAction, input: {
+      at?: string; note?: string | null; departmentCode?: string; deadline?: string | null
+    }): Promise<{ before: HazardRow; after: HazardRow }> {
+      const h = await lockHazard(tx, scope, id)
+      if (!allowedFrom[action].includes(h.status)) {
+        throw conflict(refusal[action][h.status] ?? `A hazard that is ${h.status} cannot be ${action === 'refer' ? 'referred' : action === 'rectify' ? 'rectified' : 'verified'}.`)
+      }
+      const previous = h.verifiedAt ?? h.rectifiedAt ?? h.referredAt ?? h.foundAt
+      const at = stepTime(input.at, previous, 'the time of this step')
+      if (action === 'refer') {
+        if (input.departmentCode) {
+          const [d] = await tx`select 1 from department where code = ${input.departmentCode}`
+          if (!d) throw badRequest(`"${input.departmentCode}" is not a department`)
+        }
+        const foundDay = new Date(h.foundAt.getTime() + 8 * 3_600_000).toISOString().slice(0, 10)
+        if (input.deadline && input.deadline < foundDay) throw badRequest(`the deadline (${input.deadline}) cannot be before the hazard was found (${foundDay})`)
+        await tx`update hazard set status = 'referred', referred_at = ${at},
+                   department_code = ${input.departmentCode ?? h.departmentCode},
+                   deadline = ${input.deadline === undefined ? h.deadline : input.deadline}
+                 where id = ${id}`
+      }
+      else if (action === 'rectify') {
+        await tx`update hazard set status = 'rectified', rectified_at = ${at} where id = ${id}`
+      }
+      else {
+        await tx`update hazard set status = 'verified', verified_at = ${at} where id = ${id}`
+      }
+      const status = action === 'refer' ? 'referred' : action === 'rectify' ? 'rectified' : 'verified'
+      if (input.note) await tx`update hazard_event set note = ${input.note} where hazard_id = ${id} and status = ${status}`
+      return { before: h, after: await lockHazard(tx, scope, id) }
+    },
+
+    async setDeadline(tx: Tx, scope: Jurisdiction, id: number, deadline: string | null) {
+      const h = await lockHazard(tx, scope, id)
+      if (h.rectifiedAt) throw conflict('The hazard is already rectified; its deadline no longer applies.')
+      const foundDay = new Date(h.foundAt.getTime() + 8 * 3_600_000).toISOString().slice(0, 10)
+      if (deadline && deadline < foundDay) throw badRequest(`the deadline (${deadline}) cannot be before the hazard was found (${foundDay})`)
+      await tx`update hazard set deadline = ${deadline} where id = ${id}`
+      return { before: h, after: await lockHazard(tx, scope, id) }
+    },
+
+    /** A premises' hazards with their status histories, oldest first; overdue judged on a day. */
+    async hazardsOf(scope: Jurisdiction, premisesId: number, on: string) {
+      const [p] = await sql`select p.id from premises p where p.id = ${premisesId} and ${inJurisdiction(sql, scope)}`
+      if (!p) return undefined
+      const until = endOfDay(on)
+      const hazards = await sql<(HazardRow & { itemNameZh: string; itemNameEn: string; overdue: boolean })[]>`
+        select h.id, h.premises_id, h.item_code, i.category_code, i.name_zh as item_name_zh, i.name_en as item_name_en,
+               h.other_text, h.severity, h.status, h.department_code, h.found_at, h.referred_at, h.rectified_at,
+               h.verified_at, h.deadline,
+               (h.deadline < ${on} and (h.rectified_at is null or h.rectified_at >= ${until})) as overdue
+        from hazard h join hazard_item i on i.code = h.item_code
+        where h.premises_id = ${premisesId}
+        order by h.found_at, h.id`
+      const events = hazards.length
+        ? await sql<{ hazardId: number; status: string; at: Date; departmentCode: string | null; note: string | null; username: string | null }[]>`
+            select e.hazard_id, e.status, e.at, e.department_code, e.note, u.username
+            from hazard_event e left join app_user u on u.id = e.user_id
+            where e.hazard_id in ${sql(hazards.map(h => h.id))}
+            order by e.at, e.id`
+        : []
+      return hazards.map(h => ({ ...h, events: events.filter(e => e.hazardId === h.id).map(({ hazardId: _, ...e }) => e) }))
+    },
+
+    async enforcementOf(scope: Jurisdiction, premisesId: number) {
+      const [p] = await sql`select p.id from premises p where p.id = ${premisesId} and ${inJurisdiction(sql, scope)}`
+      if (!p) return undefined
+      return [...await sql<{ id: number; kind: string; occurredOn: string; count: number }[]>`
+        select id, kind, occurred_on, count from enforcement_event where premises_id = ${premisesId} order by occurred_on, id`]
+    },
+  }
+}
+
+export type InspectionRepository = ReturnType<typeof inspectionRepository>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    inspection: InspectionRepository
+  }
+}
+
+export default fp(async (app) => {
+  app.decorate('inspection', inspectionRepository(app.db.sql))
+}, { name: 'inspection', dependencies: ['db'] })
