@@ -1,5 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Basemap } from './config.js'
 import type { Database } from './db/index.js'
 import type { PiiKeys } from './domain/pii.js'
 import accessPlugin from './plugins/app/access.js'
@@ -10,6 +11,7 @@ import peoplePlugin from './plugins/app/people.js'
 import usersPlugin from './plugins/app/users.js'
 import securityPlugin from './plugins/external/security.js'
 import auditRoutes from './routes/api/audit/index.js'
+import configRoutes from './routes/api/config/index.js'
 import authRoutes from './routes/api/auth/index.js'
 import hazardsRoutes from './routes/api/hazards/index.js'
 import residentsRoutes from './routes/api/residents/index.js'
@@ -22,6 +24,7 @@ import tilesPlugin from './plugins/app/tiles.js'
 import dbPlugin from './plugins/external/db.js'
 import errorsPlugin from './plugins/external/errors.js'
 import swaggerPlugin from './plugins/external/swagger.js'
+import basemapFilePlugin from './plugins/external/basemap.js'
 import webPlugin from './plugins/external/web.js'
 import healthRoutes from './routes/api/health/index.js'
 import premisesRoutes from './routes/api/premises/index.js'
@@ -35,6 +38,8 @@ export interface AppOptions {
   keys: PiiKeys
   /** Trust X-Forwarded-* from a reverse proxy (for https detection and client addresses). */
   trustProxy?: boolean
+  /** The optional basemap (off by default). */
+  basemap?: Basemap
   /** Directory of the built web app to serve; omitted in API tests. */
   webRoot?: string
   logger?: FastifyServerOptions['logger']
@@ -59,7 +64,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(dbPlugin, { db: opts.db })
   await app.register(errorsPlugin)
-  await app.register(securityPlugin)
+  const basemap: Basemap = opts.basemap ?? { type: 'none', url: null, attribution: null }
+  // A basemap from another server is the one thing the page may load from elsewhere.
+  await app.register(securityPlugin, { extraOrigins: basemap.type === 'raster' && basemap.url ? [new URL(basemap.url.replace(/[{}]/g, '')).origin] : [] })
 
   await app.register(usersPlugin)
   await app.register(auditPlugin)
@@ -86,6 +93,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(statsRoutes, { prefix: '/api/stats' })
   await app.register(tilesRoutes, { prefix: '/api/tiles' })
   await app.register(hazardsRoutes, { prefix: '/api/hazards' })
+  await app.register(configRoutes, { prefix: '/api/config', basemap: { type: basemap.type, url: basemap.url, attribution: basemap.attribution } })
+  if (basemap.type === 'pmtiles' && basemap.file) await app.register(basemapFilePlugin, { file: basemap.file })
 
   if (opts.extraRoutes) await app.register(opts.extraRoutes)
   if (opts.webRoot) await app.register(webPlugin, { root: opts.webRoot })

@@ -22,6 +22,33 @@ export interface Config {
   piiKey: string | undefined
   /** Behind a TLS-terminating proxy: trust X-Forwarded-Proto/For (session cookies become Secure). */
   trustProxy: boolean
+  /** Optional basemap: a raster PMTiles file, or a raster XYZ tile URL template. Off when neither is set. */
+  basemap: Basemap
+}
+
+export interface Basemap {
+  type: 'none' | 'raster' | 'pmtiles'
+  /** Tile URL template (raster) or the path the PMTiles file is served at (pmtiles). */
+  url: string | null
+  attribution: string | null
+  /** The PMTiles file on disk. */
+  file?: string
+}
+
+function basemapFromEnv(env: NodeJS.ProcessEnv): Basemap {
+  const attribution = env.BASEMAP_ATTRIBUTION || null
+  if (env.BASEMAP_PMTILES) {
+    const file = resolve(rootDir, env.BASEMAP_PMTILES)
+    if (!existsSync(file)) throw new Error(`BASEMAP_PMTILES: no file at ${file}`)
+    return { type: 'pmtiles', url: '/basemap/basemap.pmtiles', attribution, file }
+  }
+  if (env.BASEMAP_TILE_URL) {
+    if (!/^https?:\/\/.+\{z\}.+\{x\}.+\{y\}/.test(env.BASEMAP_TILE_URL) && !/^https?:\/\/.+\{z\}.+\{y\}.+\{x\}/.test(env.BASEMAP_TILE_URL)) {
+      throw new Error('BASEMAP_TILE_URL must be an http(s) URL with {z}, {x} and {y}')
+    }
+    return { type: 'raster', url: env.BASEMAP_TILE_URL, attribution }
+  }
+  return { type: 'none', url: null, attribution: null }
 }
 
 function intFromEnv(name: string, fallback: number): number {
@@ -43,6 +70,7 @@ export function loadConfig(env = process.env): Config {
     logLevel: env.LOG_LEVEL || 'info',
     piiKey: env.PII_KEY || undefined,
     trustProxy: env.TRUST_PROXY === '1' || env.TRUST_PROXY === 'true',
+    basemap: basemapFromEnv(env),
   }
 }
 

@@ -40,6 +40,7 @@ const app = await buildApp({
   keys: piiKeysFor(config, db.backend),
   webRoot: config.webDist,
   trustProxy: config.trustProxy,
+  basemap: config.basemap,
   logger: {
     level: config.logLevel,
     // Query strings are left out of the logs: they may carry search terms about people.

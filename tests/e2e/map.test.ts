@@ -35,7 +35,9 @@ describe('the map page', () => {
     await page.click('button[type="submit"]')
     await page.waitForSelector('[data-map-state="ready"]', { timeout: 45_000 })
     const drawn = Number(await page.getAttribute('[data-map-state]', 'data-points'))
-    expect(drawn).toBe(600)
+    // At the district's zoom the tiles carry counts per cell: nearly all premises are on screen.
+    expect(drawn).toBeGreaterThan(550)
+    await page.waitForFunction(() => document.querySelector('[data-testid="legend"] .total')?.textContent?.includes('600'))
     await expect(page.locator('[data-measure]').count()).resolves.toBe(4)
     await expect(page.locator('h1').textContent()).resolves.toBe('群租房安全隐患整治监测')
     await page.screenshot({ path: join(artifactsDir, 'map-zh.png') })
@@ -52,7 +54,7 @@ describe('the map page', () => {
 
   it('shows the server\'s message when data cannot be loaded', async () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 800 } })
-    await page.route('**/api/premises**', route => route.fulfill({
+    await page.route('**/api/areas**', route => route.fulfill({
       status: 400, contentType: 'application/json',
       body: JSON.stringify({ statusCode: 400, error: 'Bad Request', message: 'bbox must be four numbers' }),
     }))

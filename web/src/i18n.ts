@@ -11,6 +11,10 @@ export const i18n = createI18n({
   locale: stored === 'en' ? 'en' : 'zh-CN',
   fallbackLocale: 'zh-CN',
   messages: { 'zh-CN': zh, en },
+  datetimeFormats: {
+    'zh-CN': { short: { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false } },
+    'en': { short: { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false } },
+  },
 })
 
 export function setLocale(locale: Locale): void {

@@ -6,7 +6,8 @@ import fp from 'fastify-plugin'
  * Security headers and cookies. The Content-Security-Policy allows only this origin, plus the
  * blob: workers MapLibre starts; nothing outside the machine is ever loaded.
  */
-export default fp(async (app) => {
+export default fp<{ extraOrigins?: string[] }>(async (app, opts) => {
+  const extra = opts.extraOrigins ?? []
   await app.register(cookie)
   await app.register(helmet, {
     contentSecurityPolicy: {
@@ -18,9 +19,9 @@ export default fp(async (app) => {
         childSrc: ["'self'", 'blob:'],
         // Vue, Element Plus and MapLibre set inline styles on elements.
         styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:', 'blob:'],
+        imgSrc: ["'self'", 'data:', 'blob:', ...extra],
         fontSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'", 'blob:'],
+        connectSrc: ["'self'", 'blob:', ...extra],
         objectSrc: ["'none'"],
         baseUri: ["'self'"],
         formAction: ["'self'"],

@@ -1,11 +1,50 @@
 import type { Static } from 'typebox'
-import type { PremisesCollectionSchema } from '../../../server/schemas/premises'
-import { getJson } from './client'
+import type { EnforcementSchema, HazardSchema } from '../../../server/schemas/inspection'
+import type { PremisesDetailSchema, ResidentSchema } from '../../../server/schemas/people'
+import type { PremisesCollectionSchema, PremisesCountsSchema } from '../../../server/schemas/premises'
+import type { Dictionary } from '../../../server/schemas/reference'
+import { getJson, patchJson, postJson } from './client'
 
 export type PremisesCollection = Static<typeof PremisesCollectionSchema>
 export type HazardStatus = PremisesCollection['features'][number]['properties']['status']
+export type PremisesCounts = Static<typeof PremisesCountsSchema>
+export type PremisesDetail = Static<typeof PremisesDetailSchema>
+export type Hazard = Static<typeof HazardSchema>
+export type Resident = Static<typeof ResidentSchema>
+export type Enforcement = Static<typeof EnforcementSchema>
+export type { Dictionary }
+export type Crs = 'wgs84' | 'gcj02' | 'bd09'
 
 export const hazardStatuses: HazardStatus[] = ['none', 'rectified', 'open_general', 'open_major', 'overdue']
 
-export const fetchPremises = (params: { asOf?: string; limit?: number }) =>
-  getJson<PremisesCollection>('/premises', { limit: 100000, ...params })
+export interface PremisesForm {
+  kind: string
+  address: string
+  location: { lon: number; lat: number; crs: Crs }
+  roomsLet: number
+  bedsLet: number
+  occupants: number
+  ownerName?: string | null
+  ownerPhone?: string | null
+  secondLandlordName?: string | null
+  secondLandlordPhone?: string | null
+  statementSignedOn?: string | null
+  leaseFiledOn?: string | null
+  foundOn: string
+  registeredOn?: string | null
+}
+
+export const fetchCounts = (query: Record<string, string>) => getJson<PremisesCounts>('/premises/counts', query)
+export const fetchPremises = (id: number) => getJson<PremisesDetail>(`/premises/${id}`)
+export const fetchHazards = (id: number, asOf?: string) => getJson<Hazard[]>(`/premises/${id}/hazards`, { asOf })
+export const fetchResidents = (id: number) => getJson<Resident[]>(`/premises/${id}/residents`)
+export const fetchEnforcement = (id: number) => getJson<Enforcement[]>(`/premises/${id}/enforcement`)
+export const fetchDictionary = () => getJson<Dictionary>('/hazard-dictionary')
+
+export const createPremises = (form: PremisesForm) => postJson<PremisesDetail>('/premises', form)
+export const updatePremises = (id: number, change: Partial<PremisesForm>) => patchJson<PremisesDetail>(`/premises/${id}`, change)
+export const addHazard = (premisesId: number, body: { itemCode: string; otherText?: string | null; severity: 'general' | 'major'; deadline?: string | null; departmentCode?: string }) =>
+  postJson<Hazard>(`/premises/${premisesId}/hazards`, body)
+export const hazardStep = (id: number, action: 'refer' | 'rectify' | 'verify', body: { note?: string | null; departmentCode?: string; deadline?: string | null } = {}) =>
+  postJson<Hazard>(`/hazards/${id}/${action}`, body)
+export const revealIdNumber = (residentId: number, reason: string) => postJson<{ id: number; idNumber: string }>(`/residents/${residentId}/reveal`, { reason })

@@ -4,4 +4,5 @@ import { getJson } from './client'
 export type { Summary }
 export type MeasureItem = Summary['district']['measures'][number]
 
-export const fetchSummary = (asOf?: string) => getJson<Summary>('/stats/summary', { asOf })
+/** The measures on a day, for what the map's filters select. */
+export const fetchSummary = (query: Record<string, string>) => getJson<Summary>('/stats/summary', query)

@@ -3,23 +3,27 @@ import { ref } from 'vue'
 import { fetchCampaign, type Campaign } from '../api/reference'
 import { fetchSummary, type Summary } from '../api/stats'
 
-/** The campaign and its measures on the day being viewed. */
+/** The campaign and its measures for the day and filters being viewed. */
 export const useCampaignStore = defineStore('campaign', () => {
   const campaign = ref<Campaign>()
   const summary = ref<Summary>()
   const asOf = ref<string>()
   const error = ref('')
+  let request = 0
 
-  async function load(day?: string) {
+  async function load(query: Record<string, string> = {}) {
     error.value = ''
+    const mine = ++request
     try {
       campaign.value ??= await fetchCampaign()
-      const wanted = day ?? campaign.value.referenceDate
-      summary.value = await fetchSummary(wanted)
-      asOf.value = wanted
+      const result = await fetchSummary(query)
+      // A slower, older answer must not overwrite a newer one.
+      if (mine !== request) return
+      summary.value = result
+      asOf.value = result.asOf
     }
     catch (e) {
-      error.value = (e as Error).message
+      if (mine === request) error.value = (e as Error).message
     }
   }
 

@@ -3,7 +3,13 @@ import { Type } from 'typebox'
 import { badRequest } from '../../../http-errors.js'
 import { mapFilterFrom } from '../../../map-filter.js'
 import { errors } from '../../../schemas/common.js'
-import { MapFilterQuerySchema } from '../../../schemas/premises.js'
+import { MapFilterProperties } from '../../../schemas/premises.js'
+
+/** The map's filters, and v: the client's data version, which makes a changed tile a new URL for the browser. */
+const TileQuery = Type.Object({
+  ...MapFilterProperties,
+  v: Type.Optional(Type.String({ maxLength: 40, pattern: '^[0-9a-zA-Z_-]*$', description: 'cache-buster from the client' })),
+}, { additionalProperties: false })
 
 const TileParams = Type.Object({
   z: Type.Integer({ minimum: 0, maximum: 22 }),
@@ -19,7 +25,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['tiles'],
       summary: 'Premises vector tile: points from zoom 14 (id, kind, status, unregistered), counts by status per cell below',
       params: TileParams,
-      querystring: MapFilterQuerySchema,
+      querystring: TileQuery,
       response: {
         200: Type.Unsafe<Uint8Array>({ type: 'string', format: 'binary', description: 'application/vnd.mapbox-vector-tile' }),
         304: Type.Null(),
@@ -30,7 +36,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { z, x, y } = req.params
     const n = 2 ** z
     if (x >= n || y >= n) throw badRequest(`tile ${z}/${x}/${y} does not exist: at zoom ${z}, x and y run from 0 to ${n - 1}`)
-    const { filter, on } = await mapFilterFrom(app, req.query)
+    const { v: _clientVersion, ...query } = req.query
+    const { filter, on } = await mapFilterFrom(app, query)
     const t = { z, x, y, filter, on, scope: app.userOf(req).jurisdiction }
     const key = app.tiles.cacheKey(t, await app.tiles.version())
     const etag = app.tiles.etag(key)

@@ -1,0 +1,11 @@
+import { launchChromium, artifactsDir } from './tests/helpers/browser.js'
+const b = await launchChromium()
+const p = await b.newPage({ viewport: { width: 1440, height: 900 } })
+p.on('console', m => { if (!m.text().includes('GL Driver')) console.log('console:', m.type(), m.text().slice(0, 300)) })
+p.on('response', r => { if (r.status() >= 400) console.log('HTTP', r.status(), r.url()) })
+await p.goto('http://127.0.0.1:3300/login')
+await p.fill('input[name="username"]', 'leader'); await p.fill('input[name="password"]', 'demo1234'); await p.click('button[type="submit"]')
+await p.waitForSelector('[data-map-state="ready"]', { timeout: 30000 }).catch(e => console.log('timeout', e.message))
+console.log(await p.getAttribute('[data-map-state]', 'data-points'), await p.getAttribute('[data-map-state]', 'data-features'))
+await p.screenshot({ path: `${artifactsDir}/m1.png` })
+await b.close()

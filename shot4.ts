@@ -1,0 +1,15 @@
+import { launchChromium, artifactsDir } from './tests/helpers/browser.js'
+const b = await launchChromium()
+const p = await b.newPage({ viewport: { width: 1440, height: 900 } })
+p.on('console', m => { if (!m.text().includes('GL Driver') && m.type() === 'error') console.log('console:', m.type(), m.text().slice(0, 300)) })
+p.on('response', r => { if (r.status() >= 400 && !r.url().includes('auth/me')) console.log('HTTP', r.status(), r.url()) })
+await p.goto('http://127.0.0.1:3300/login')
+await p.fill('input[name="username"]', 'inspector'); await p.fill('input[name="password"]', 'demo1234'); await p.click('button[type="submit"]')
+await p.waitForSelector('[data-map-state="ready"]', { timeout: 30000 })
+// zoom to a premises
+const id = await p.evaluate(async () => { const r = await fetch('/api/premises?limit=1&status=open_major'); const j = await r.json(); return j.features[0] })
+console.log('target', JSON.stringify(id))
+await p.goto(`http://127.0.0.1:3300/?status=open_major`)
+await p.waitForSelector('[data-map-state="ready"]', { timeout: 30000 })
+await p.screenshot({ path: `${artifactsDir}/m2.png` })
+await b.close()

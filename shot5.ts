@@ -1,0 +1,13 @@
+import { launchChromium, artifactsDir } from './tests/helpers/browser.js'
+const b = await launchChromium()
+const p = await b.newPage({ viewport: { width: 1440, height: 900 } })
+await p.addInitScript(() => localStorage.setItem('locale', 'en'))
+await p.goto('http://127.0.0.1:3300/login')
+await p.fill('input[name="username"]', 'inspector'); await p.fill('input[name="password"]', 'demo1234'); await p.click('button[type="submit"]')
+await p.waitForSelector('[data-map-state="ready"]', { timeout: 30000 })
+await p.click('[data-testid="premises-add"]')
+await p.waitForTimeout(800)
+await p.screenshot({ path: `${artifactsDir}/m3.png` })
+const form = p.locator('[data-testid="premises-form"]')
+console.log(await form.count(), await form.locator('button:has-text("Pick on map")').count())
+await b.close()

@@ -1,0 +1,135 @@
+import { existsSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { rootDir } from '../../server/config.js'
+import { buildTestApp, type TestApp } from '../helpers/app.js'
+import { artifactsDir, launchChromium } from '../helpers/browser.js'
+
+const webRoot = join(rootDir, 'web', 'dist')
+let t: TestApp
+let browser: Browser
+let base: string
+
+beforeAll(async () => {
+  if (!existsSync(join(webRoot, 'index.html'))) throw new Error('web/dist is missing: `npm test` builds it first (npm run build)')
+  t = await buildTestApp({ webRoot })
+  await t.app.listen({ port: 0, host: '127.0.0.1' })
+  base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`
+  browser = await launchChromium()
+})
+afterAll(async () => {
+  await browser?.close()
+  await t?.close()
+})
+
+async function signIn(page: Page, username: string, path = '/') {
+  await page.goto(`${base}/login?next=${encodeURIComponent(path)}`)
+  await page.fill('input[name="username"]', username)
+  await page.fill('input[name="password"]', 'demo1234')
+  await page.click('button[type="submit"]')
+  await page.waitForSelector('[data-map-state="ready"]', { timeout: 45_000 })
+}
+
+const attr = (page: Page, name: string) => page.getAttribute('[data-map-state]', name)
+
+async function ready(page: Page) {
+  await page.waitForFunction(() => document.querySelector('[data-map-state]')?.getAttribute('data-map-state') === 'ready', undefined, { timeout: 45_000 })
+}
+
+describe('the map as a working tool', () => {
+  it('draws fewer points when a filter is set, and the legend counts what the filter selects', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+    await signIn(page, 'leader')
+    const before = Number(await attr(page, 'data-points'))
+    await page.click('[data-testid="filter-overdue"]')
+    await page.waitForURL(/overdue=true/)
+    await ready(page)
+    await page.waitForFunction(() => !document.querySelector('[data-testid="legend"] .total')?.textContent?.includes('600'))
+    const after = Number(await attr(page, 'data-points'))
+    expect(after).toBeGreaterThan(0)
+    expect(after).toBeLessThan(before)
+    const [n] = await t.db.sql<{ n: number }[]>`select count(*)::int as n from premises where open_min_deadline < '2020-12-31'`
+    await expect(page.locator('[data-testid="legend"] .total').textContent()).resolves.toContain(String(n!.n))
+    await page.screenshot({ path: join(artifactsDir, 'map-filter-overdue-zh.png') })
+
+    // The filter lives in the address: opening the same link shows the same view.
+    const link = page.url()
+    const other = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+    await other.context().addCookies(await page.context().cookies())
+    await other.goto(link)
+    await ready(other)
+    await expect(other.locator('[data-testid="legend"] .total').textContent()).resolves.toContain(String(n!.n))
+    await other.close()
+    await page.close()
+  })
+
+  it('records a hazard on a premises from the panel, and the point changes colour without a reload', async () => {
+    const [target] = await t.db.sql<{ id: number }[]>`
+      select p.id from premises p where p.hazard_count = 0 and p.town_id = (select jurisdiction_town_id from app_user where username = 'inspector')
+      order by p.id limit 1`
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+    await signIn(page, 'inspector', `/?premises=${target!.id}`)
+    await page.waitForSelector(`[data-testid="premises-panel"][data-premises="${target!.id}"] h2`)
+    await page.waitForFunction(() => document.querySelector('[data-map-state]')?.getAttribute('data-selected-status') === 'none', undefined, { timeout: 30_000 })
+
+    await page.click('[data-testid="hazard-add"]')
+    await page.click('[data-testid="hazard-category"]')
+    await page.click('.el-select-dropdown__item:has-text("消防隐患")')
+    await page.click('[data-testid="hazard-item"]')
+    await page.click('.hazard-item-popper .el-select-dropdown__item:has-text("FIRE-06")')
+    await page.click('[data-testid="hazard-severity"] >> text=重大隐患')
+    await page.click('[data-testid="hazard-save"]')
+    await page.waitForSelector('[data-testid="premises-panel"] [data-hazard][data-status="found"]')
+    await page.waitForFunction(() => document.querySelector('[data-map-state]')?.getAttribute('data-selected-status') === 'open_major', undefined, { timeout: 30_000 })
+    await page.screenshot({ path: join(artifactsDir, 'inspection-hazard-zh.png') })
+
+    // Rectify it from the panel: the point turns to "all rectified".
+    await page.click('[data-testid="premises-panel"] [data-action="rectify"]')
+    await page.click('[data-testid="premises-panel"] [data-action="confirm"]')
+    await page.waitForSelector('[data-testid="premises-panel"] [data-hazard][data-status="rectified"]')
+    await page.waitForFunction(() => document.querySelector('[data-map-state]')?.getAttribute('data-selected-status') === 'rectified', undefined, { timeout: 30_000 })
+
+    await page.click('button.lang')
+    await page.waitForSelector('text=Record hazard')
+    await page.screenshot({ path: join(artifactsDir, 'inspection-hazard-en.png') })
+    const [row] = await t.db.sql<{ status: string }[]>`select status from hazard where premises_id = ${target!.id}`
+    expect(row!.status).toBe('rectified')
+    await page.close()
+  })
+
+  it('adds premises by clicking the map, and refuses a location outside the jurisdiction with the server\'s message', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+    await page.addInitScript(() => localStorage.setItem('locale', 'en'))
+    await signIn(page, 'inspector')
+    await page.click('[data-testid="premises-add"]')
+    const form = page.locator('[data-testid="premises-form"]')
+    await form.locator('input[name="address"]').fill('E2E Road 1')
+    await form.locator('button:has-text("Pick on map")').click()
+    await page.waitForSelector('.picking[role="status"]')
+    await form.waitFor({ state: 'hidden' })
+    // The map opens on the inspector's town: its centre lies inside it.
+    const box = (await page.locator('.map-area').boundingBox())!
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2)
+    await form.waitFor({ state: 'visible' })
+    await expect(form.locator('input[name="lon"]').inputValue()).resolves.not.toBe('0.000000')
+    await expect(form.locator('input[name="address"]').inputValue()).resolves.toBe('E2E Road 1')
+    await form.locator('input[name="occupants"]').fill('11')
+    await form.locator('input[name="occupants"]').press('Tab')
+    await page.screenshot({ path: join(artifactsDir, 'inspection-add-form-en.png') })
+    await page.click('[data-testid="premises-save"]')
+    await page.waitForSelector('[data-testid="premises-panel"] >> text=E2E Road 1')
+    await page.screenshot({ path: join(artifactsDir, 'inspection-add-en.png') })
+    const [p] = await t.db.sql<{ id: number; occupants: number; meetsRule: boolean }[]>`select id, occupants, meets_rule from premises where address = 'E2E Road 1'`
+    expect(p).toMatchObject({ occupants: 11, meetsRule: true })
+
+    await page.click('[data-testid="premises-add"]')
+    await form.locator('input[name="address"]').fill('Far away')
+    await form.locator('input[name="lon"]').fill('116.4')
+    await form.locator('input[name="lat"]').fill('39.9')
+    await page.click('[data-testid="premises-save"]')
+    await expect(form.locator('.error').textContent()).resolves.toMatch(/outside every town or street of the district/)
+    await page.close()
+  })
+})

@@ -1,0 +1,101 @@
+import { defineStore } from 'pinia'
+import { computed, ref, watch } from 'vue'
+import { type LocationQuery, useRoute, useRouter } from 'vue-router'
+
+export const kindOptions = ['group_rental', 'rental', 'homestay', 'family_hotel', 'factory_dormitory', 'care_home'] as const
+export const statusOptions = ['overdue', 'open_major', 'open_general', 'rectified', 'none'] as const
+export const categoryOptions = ['public_security', 'fire', 'housing', 'other'] as const
+
+export interface MapFilters {
+  kinds: string[]
+  statuses: string[]
+  categories: string[]
+  towns: number[]
+  communities: number[]
+  stations: number[]
+  major: boolean
+  overdue: boolean
+  foundFrom: string
+  foundTo: string
+  asOf: string
+}
+
+const empty = (): MapFilters => ({
+  kinds: [], statuses: [], categories: [], towns: [], communities: [], stations: [],
+  major: false, overdue: false, foundFrom: '', foundTo: '', asOf: '',
+})
+
+const list = (v: unknown) => (typeof v === 'string' && v ? v.split(',') : [])
+const ids = (v: unknown) => list(v).map(Number).filter(n => Number.isInteger(n) && n > 0)
+const day = (v: unknown) => (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : '')
+
+/** The filters as they appear in the page's URL (and in the API's query strings). */
+export function filtersToQuery(f: MapFilters): Record<string, string> {
+  const q: Record<string, string> = {}
+  if (f.kinds.length) q.kind = f.kinds.join(',')
+  if (f.statuses.length) q.status = f.statuses.join(',')
+  if (f.categories.length) q.category = f.categories.join(',')
+  if (f.towns.length) q.town = f.towns.join(',')
+  if (f.communities.length) q.community = f.communities.join(',')
+  if (f.stations.length) q.policeStation = f.stations.join(',')
+  if (f.major) q.major = 'true'
+  if (f.overdue) q.overdue = 'true'
+  if (f.foundFrom) q.foundFrom = f.foundFrom
+  if (f.foundTo) q.foundTo = f.foundTo
+  if (f.asOf) q.asOf = f.asOf
+  return q
+}
+
+export function filtersFromQuery(q: LocationQuery): MapFilters {
+  return {
+    kinds: list(q.kind).filter(k => (kindOptions as readonly string[]).includes(k)),
+    statuses: list(q.status).filter(s => (statusOptions as readonly string[]).includes(s)),
+    categories: list(q.category).filter(c => (categoryOptions as readonly string[]).includes(c)),
+    towns: ids(q.town),
+    communities: ids(q.community),
+    stations: ids(q.policeStation),
+    major: q.major === 'true',
+    overdue: q.overdue === 'true',
+    foundFrom: day(q.foundFrom),
+    foundTo: day(q.foundTo),
+    asOf: day(q.asOf),
+  }
+}
+
+/**
+ * The one set of filters that drives the map's tiles, the legend's counts and the measures in the
+ * header. It lives in the URL, so a view can be shared by copying the address.
+ */
+export const useMapFiltersStore = defineStore('mapFilters', () => {
+  const route = useRoute()
+  const router = useRouter()
+  const filters = ref<MapFilters>(filtersFromQuery(route.query))
+  /** Bumped after every write, so that tiles and counts are fetched again. */
+  const dataVersion = ref(0)
+
+  const query = computed(() => filtersToQuery(filters.value))
+  const active = computed(() => Object.keys(query.value).filter(k => k !== 'asOf').length)
+
+  // URL → store (back/forward, a pasted link); store → URL.
+  watch(() => route.query, (q) => {
+    if (route.name !== 'map') return
+    const next = filtersFromQuery(q)
+    if (JSON.stringify(filtersToQuery(next)) !== JSON.stringify(query.value)) filters.value = next
+  })
+  watch(query, (q) => {
+    if (route.name !== 'map') return
+    if (JSON.stringify(q) !== JSON.stringify(filtersToQuery(filtersFromQuery(route.query)))) {
+      void router.replace({ query: route.query.premises ? { ...q, premises: route.query.premises } : q })
+    }
+  })
+
+  function reset() {
+    filters.value = { ...empty(), asOf: filters.value.asOf }
+  }
+
+  function dataChanged() {
+    dataVersion.value++
+  }
+
+  return { filters, query, active, dataVersion, reset, dataChanged }
+})
