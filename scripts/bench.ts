@@ -19,6 +19,8 @@ const { values } = parseArgs({
     premises: { type: 'string', default: '100000' },
     runs: { type: 'string', default: '30' },
     keep: { type: 'boolean', default: false },
+    reuse: { type: 'boolean', default: false },
+    tiles: { type: 'string', default: '40', description: 'sampled tiles per zoom from 13 to 16' },
   },
 })
 const url = process.env.DATABASE_URL
@@ -53,21 +55,30 @@ async function repeat(label: string, fn: () => Promise<unknown>, note: (r: unkno
 }
 
 const admin = await openDatabase({ url: withDb('postgres'), max: 1 })
-await admin.sql.unsafe(`drop database if exists "${name}" with (force)`)
-await admin.sql.unsafe(`create database "${name}"`)
+const [existing] = await admin.sql`select 1 from pg_database where datname = ${name}`
+const reuse = values.reuse && !!existing
+if (!reuse) {
+  await admin.sql.unsafe(`drop database if exists "${name}" with (force)`)
+  await admin.sql.unsafe(`create database "${name}"`)
+}
 await admin.close()
 
 const db = await openDatabase({ url: withDb(name), max: 4 })
 const sql: Sql = db.sql
 try {
   await migrate(sql)
-  const [summary, seedMs] = await time(() => seedDemo(sql, {
-    premises, seed: 20191227, keys: piiKeysFrom(Buffer.alloc(32, 1)), batch: 10_000,
-    log: m => console.log(`  ${m}`),
-  }))
-  await sql`analyze`
-  rows.push({ measure: 'seed (premises, residents, hazards, events)', value: `${(seedMs / 1000).toFixed(1)} s`,
-    note: `${summary.premises.toLocaleString('en')} premises, ${summary.residents.toLocaleString('en')} residents, ${summary.hazards.toLocaleString('en')} hazards` })
+  if (reuse) {
+    console.log(`  reusing ${name}`)
+  }
+  else {
+    const [summary, seedMs] = await time(() => seedDemo(sql, {
+      premises, seed: 20191227, keys: piiKeysFrom(Buffer.alloc(32, 1)), batch: 10_000,
+      log: m => console.log(`  ${m}`),
+    }))
+    await sql`analyze`
+    rows.push({ measure: 'seed (premises, residents, hazards, events)', value: `${(seedMs / 1000).toFixed(1)} s`,
+      note: `${summary.premises.toLocaleString('en')} premises, ${summary.residents.toLocaleString('en')} residents, ${summary.hazards.toLocaleString('en')} hazards` })
+  }
 
   const campaigns = campaignRepository(sql)
   const campaign = await campaigns.current()
@@ -83,6 +94,8 @@ try {
   await repeat('stats summary (district + 10 towns)', () => stats.summary(campaign, day, wholeDistrict),
     r => `as of ${day}, ${(r as { district: { counts: { hazardsFound: number } } }).district.counts.hazardsFound.toLocaleString('en')} hazards counted`)
   await repeat('stats summary on a past report day', () => stats.summary(campaign, '2020-06-29', wholeDistrict), () => 'as of 2020-06-29')
+
+  await benchTiles(db, Number(values.tiles))
 }
 finally {
   await db.close()
@@ -91,6 +104,67 @@ finally {
     await a.sql.unsafe(`drop database if exists "${name}" with (force)`)
     await a.close()
   }
+}
+
+/**
+ * Tiles through the HTTP route (session, filters, cache and encoding included): every tile of the
+ * district at zooms 10-12 and a random sample at 13-16, uncached (cache emptied before each) and
+ * cached (the same tile asked for again).
+ */
+async function benchTiles(database: typeof db, perZoom: number) {
+  const { buildApp } = await import('../server/app.js')
+  const { hashPassword } = await import('../server/domain/passwords.js')
+  const [bench] = await database.sql`select id from app_user where username = 'bench'`
+  if (!bench) await database.sql`insert into app_user (username, display_name, password_hash, role) values ('bench', 'Benchmark', ${await hashPassword('bench-password')}, 'leader')`
+  const app = await buildApp({ db: database, keys: piiKeysFrom(Buffer.alloc(32, 1)) })
+  const login = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'bench', password: 'bench-password' } })
+  const cookie = `grd_session=${login.cookies.find(c => c.name === 'grd_session')!.value}`
+  const [ext] = await database.sql<{ x0: number; y0: number; x1: number; y1: number }[]>`
+    select st_xmin(e) as x0, st_ymin(e) as y0, st_xmax(e) as x1, st_ymax(e) as y1
+    from (select st_extent(geom)::geometry as e from admin_area where level = 'district') s`
+  const tileX = (lon: number, z: number) => Math.floor(((lon + 180) / 360) * 2 ** z)
+  const tileY = (lat: number, z: number) => {
+    const r = (lat * Math.PI) / 180
+    return Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * 2 ** z)
+  }
+  // A seeded sample so that runs compare.
+  let seed = 12345
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  const sample: [number, number, number][] = []
+  for (let z = 10; z <= 16; z++) {
+    const [xa, xb, ya, yb] = [tileX(ext!.x0, z), tileX(ext!.x1, z), tileY(ext!.y1, z), tileY(ext!.y0, z)]
+    const all: [number, number, number][] = []
+    for (let x = xa; x <= xb; x++) for (let y = ya; y <= yb; y++) all.push([z, x, y])
+    if (z <= 12) sample.push(...all)
+    else for (let i = 0; i < perZoom; i++) sample.push(all[Math.floor(rand() * all.length)]!)
+  }
+  const get = (t: [number, number, number]) => app.inject({ url: `/api/tiles/premises/${t.join('/')}.mvt`, headers: { cookie } })
+  const uncached: number[] = []
+  const cached: number[] = []
+  let bytes = 0
+  let maxBytes = 0
+  for (const t of sample) {
+    app.tiles.clearCache()
+    const [res, ms] = await time(() => get(t))
+    if (res.statusCode !== 200) throw new Error(`tile ${t.join('/')}: ${res.statusCode} ${res.body}`)
+    uncached.push(ms)
+    bytes += res.rawPayload.length
+    maxBytes = Math.max(maxBytes, res.rawPayload.length)
+    const [again, msCached] = await time(() => get(t))
+    if (again.headers['x-tile-cache'] !== 'hit') throw new Error('the second request missed the cache')
+    cached.push(msCached)
+  }
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
+  rows.push({ measure: 'tile uncached p50 / p95', value: `${percentile(uncached, 50).toFixed(1)} / ${percentile(uncached, 95).toFixed(1)} ms`,
+    note: `${sample.length} tiles z10-z16, ${(1000 * uncached.length / sum(uncached)).toFixed(0)} tiles/s, mean ${(bytes / sample.length / 1024).toFixed(1)} KiB, max ${(maxBytes / 1024).toFixed(0)} KiB` })
+  rows.push({ measure: 'tile cached p50 / p95', value: `${percentile(cached, 50).toFixed(2)} / ${percentile(cached, 95).toFixed(2)} ms`,
+    note: `${(1000 * cached.length / sum(cached)).toFixed(0)} tiles/s` })
+  for (const zs of [[10, 12], [13, 13], [14, 16]] as const) {
+    const idx = sample.map((t, i) => [t, i] as const).filter(([t]) => t[0] >= zs[0] && t[0] <= zs[1]).map(([, i]) => i)
+    const u = idx.map(i => uncached[i]!)
+    rows.push({ measure: `  tile uncached z${zs[0]}${zs[1] !== zs[0] ? `-z${zs[1]}` : ''} p50 / p95`, value: `${percentile(u, 50).toFixed(1)} / ${percentile(u, 95).toFixed(1)} ms`, note: `${u.length} tiles` })
+  }
+  await app.close()
 }
 
 const [version] = await (async () => {

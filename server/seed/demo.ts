@@ -452,6 +452,7 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
       where v.at is not null
       order by h.id, v.at`
     await tx`select refresh_all_hazard_summaries()`
+    await tx`select refresh_premises_cells()`
     await tx`alter table premises enable trigger user`
     await tx`alter table hazard enable trigger user`
     await tx`select setval('premises_id_seq', greatest(${opts.premises}, 1))`

@@ -76,6 +76,37 @@ describe('premises vector tiles', () => {
     }
   })
 
+  it('read the pre-grouped cells below zoom 14 and agree with grouping the premises directly', async () => {
+    for (const z of [10, 11, 13]) {
+      const [, x, y] = tileOf(119.97, 31.85, z)
+      const base = { z, x, y, scope: wholeDistrict, on: '2020-12-31' }
+      // A found-date filter that keeps everything sends the tile down the direct path.
+      const cells = decodeTile(await t.app.tiles.encodeInNode({ ...base, filter: {} }), z, x, y).premises_agg!
+      const direct = decodeTile(await t.app.tiles.encodeInNode({ ...base, filter: { foundFrom: '1900-01-01' } }), z, x, y).premises_agg!
+      const total = (fs: typeof cells, k: string) => fs.reduce((a, f) => a + (f.properties[k] as number), 0)
+      for (const k of ['count', 'none', 'rectified', 'open_general', 'open_major', 'overdue']) expect(total(cells, k), `z${z} ${k}`).toBe(total(direct, k))
+      expect(cells.map(f => f.id).sort()).toEqual(direct.map(f => f.id).sort())
+    }
+  })
+
+  it('keep the pre-grouped cells exact through inserts, moves, status changes and deletes', async () => {
+    const sql = t.db.sql
+    const [p] = await sql<{ id: number }[]>`select id from premises order by id limit 1`
+    await sql`insert into hazard (premises_id, item_code, severity, status, department_code, found_at, deadline) values (${p!.id}, 'FIRE-07', 'major', 'found', 'fire', '2020-03-01 10:00+08', '2020-03-10')`
+    await sql`update premises set geom = st_setsrid(st_makepoint(st_x(geom) + 0.003, st_y(geom)), 4326) where id = ${p!.id}`
+    const [{ id: extra }] = await sql<{ id: number }[]>`insert into premises (kind, address, geom, found_on) select 'homestay', 'x', geom, '2020-01-01' from premises where id = ${p!.id} returning id` as unknown as [{ id: number }]
+    await sql`delete from premises where id = ${extra}`
+    const [diff] = await sql<{ n: number }[]>`
+      with fresh as (
+        select premises_cell_x(st_x(geom_m)) as cx, premises_cell_y(st_y(geom_m)) as cy, town_id, coalesce(police_station_id, 0) as ps, kind,
+               hazard_count > 0 as hh, open_count > 0 as ho, open_major_count > 0 as hm, coalesce(open_min_deadline, 'infinity') as d, count(*)::int as n
+        from premises group by 1, 2, 3, 4, 5, 6, 7, 8, 9)
+      select count(*)::int as n from fresh f full join premises_cell c
+        on (c.cx, c.cy, c.town_id, c.police_station_id, c.kind, c.has_hazard, c.has_open, c.has_open_major, c.open_min_deadline) = (f.cx, f.cy, f.town_id, f.ps, f.kind, f.hh, f.ho, f.hm, f.d)
+      where c.n is distinct from f.n`
+    expect(diff!.n).toBe(0)
+  })
+
   it('are the same whether PostGIS (ST_AsMVT) or Node (vt-pbf) encodes them', async () => {
     for (const [z, x, y] of [dense, tileOf(119.95, 31.9, 11)]) {
       const req = { z, x, y, scope: wholeDistrict, filter: {}, on: '2020-12-31' }

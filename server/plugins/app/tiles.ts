@@ -4,6 +4,7 @@ import { fromGeojsonVt } from '@maplibre/vt-pbf'
 import fp from 'fastify-plugin'
 import type { Database, Sql } from '../../db/index.js'
 import type { Jurisdiction } from '../../domain/access.js'
+import { inJurisdiction } from '../../db/scope.js'
 import { type PremisesFilter, premisesWhere, statusSql, unregisteredSql } from './premises.js'
 
 /**
@@ -85,6 +86,56 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
   const sql: Sql = db.sql
   const cache = new TileCache(opts.cacheBytes ?? 128 * 1024 * 1024)
 
+  /**
+   * Below zoom 14, tiles read the pre-grouped premises_cell table when the filters are ones it
+   * holds (kind, town, police station, status on any day); other filters group premises directly.
+   */
+  const cellsServe = (f: PremisesFilter) =>
+    !f.categories?.length && !f.communities?.length && !f.foundFrom && !f.foundTo && !f.bbox
+
+  function cellRowsQuery(t: TileRequest) {
+    const b = tileBounds(t.z, t.x, t.y)
+    // premises_cell holds the cells of zoom 13; a tile at zoom z groups 2^(13-z) of them per side.
+    const shift = 13 - t.z
+    const perTile = cellsPerSide << shift
+    const pad = (buffer / extent) * perTile
+    const x0 = t.x * perTile - pad
+    const x1 = (t.x + 1) * perTile + pad
+    const y0 = t.y * perTile - pad
+    const y1 = (t.y + 1) * perTile + pad
+    const f = t.filter
+    const parts = [inJurisdiction(sql, t.scope, 'c')]
+    if (f.kinds?.length) parts.push(sql`c.kind in ${sql(f.kinds)}`)
+    if (f.towns?.length) parts.push(sql`c.town_id in ${sql(f.towns)}`)
+    if (f.policeStations?.length) parts.push(sql`c.police_station_id in ${sql(f.policeStations)}`)
+    if (f.majorOnly) parts.push(sql`c.has_open_major`)
+    if (f.overdueOnly) parts.push(sql`c.open_min_deadline < ${t.on}`)
+    const status = sql`hazard_status(c.has_hazard::int, c.has_open::int, c.has_open_major::int, nullif(c.open_min_deadline, 'infinity'::date), ${t.on})`
+    if (f.statuses?.length) parts.push(sql`${status} in ${sql(f.statuses)}`)
+    const where = parts.reduce((a, x) => sql`${a} and ${x}`)
+    return sql`
+      -- numbered like the grouping of premises below, so both paths name cells alike
+      select ((g.cy - ${t.y * cellsPerSide} + 1) * 1000 + (g.cx - ${t.x * cellsPerSide} + 1))::int as cell,
+             g.count, g.none, g.rectified, g.open_general, g.open_major, g.overdue,
+             (array['none', 'rectified', 'open_general', 'open_major', 'overdue'])[g.rank] as status,
+             round((g.sx / g.count - ${b.minx}) / ${b.size} * ${extent})::int as px,
+             round((${b.maxy} - g.sy / g.count) / ${b.size} * ${extent})::int as py
+      from (
+        select c.cx >> ${shift} as cx, c.cy >> ${shift} as cy,
+               sum(c.n)::int as count, sum(c.sum_x) as sx, sum(c.sum_y) as sy,
+               coalesce(sum(c.n) filter (where s.status = 'none'), 0)::int as none,
+               coalesce(sum(c.n) filter (where s.status = 'rectified'), 0)::int as rectified,
+               coalesce(sum(c.n) filter (where s.status = 'open_general'), 0)::int as open_general,
+               coalesce(sum(c.n) filter (where s.status = 'open_major'), 0)::int as open_major,
+               coalesce(sum(c.n) filter (where s.status = 'overdue'), 0)::int as overdue,
+               max(array_position(array['none', 'rectified', 'open_general', 'open_major', 'overdue'], s.status)) as rank
+        from premises_cell c cross join lateral (select ${status} as status) s
+        where c.cx >= ${x0} and c.cx < ${x1} and c.cy >= ${y0} and c.cy < ${y1} and ${where}
+        group by 1, 2
+      ) g
+      order by cell`
+  }
+
   function rowsQuery(t: TileRequest) {
     const b = tileBounds(t.z, t.x, t.y)
     const margin = (b.size * buffer) / extent
@@ -100,6 +151,7 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
                    from premises p where ${inTile} and ${where} order by p.id`,
       }
     }
+    if (t.z <= 13 && cellsServe(t.filter)) return { layer: 'premises_agg', query: cellRowsQuery(t) }
     const cell = extent / cellsPerSide
     // One point per cell at the mean position of its premises; the status is the most urgent one.
     return {
@@ -114,12 +166,14 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
                (array['none', 'rectified', 'open_general', 'open_major', 'overdue'])[max(rank)] as status,
                round(avg(px))::int as px, round(avg(py))::int as py
         from (
-          select px, py, status,
+          select round(fx)::int as px, round(fy)::int as py, status,
                  array_position(array['none', 'rectified', 'open_general', 'open_major', 'overdue'], status) as rank,
-                 -- cells numbered row by row, shifted by one so that the buffer's cells are numbered too
-                 ((floor(py / ${cell}) + 1) * 1000 + floor(px / ${cell}) + 1)::int as cell
+                 -- cells numbered row by row from the unrounded position, shifted by one so that the
+                 -- buffer's cells are numbered too (the same cells as premises_cell's)
+                 ((floor(fy / ${cell}) + 1) * 1000 + floor(fx / ${cell}) + 1)::int as cell
           from (
-            select ${px} as px, ${py} as py, ${statusSql(sql, t.on)} as status
+            select (st_x(p.geom_m) - ${b.minx}) / ${b.size} * ${extent} as fx, (${b.maxy} - st_y(p.geom_m)) / ${b.size} * ${extent} as fy,
+                   ${statusSql(sql, t.on)} as status
             from premises p where ${inTile} and ${where}
           ) s
         ) c
