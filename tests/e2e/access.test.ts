@@ -38,6 +38,7 @@ describe('signing in', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
     await page.goto(`${base}/`)
     await page.waitForURL(/\/login/)
+    await page.waitForSelector('[data-testid="demo-accounts"] li')
     await expect(page.locator('[data-testid="demo-accounts"] li').count()).resolves.toBe(5)
     await page.screenshot({ path: join(artifactsDir, 'signin-zh.png') })
     await page.fill('input[name="username"]', 'leader')

@@ -38,6 +38,7 @@ describe('the map page', () => {
     // At the district's zoom the tiles carry counts per cell: nearly all premises are on screen.
     expect(drawn).toBeGreaterThan(550)
     await page.waitForFunction(() => document.querySelector('[data-testid="legend"] .total')?.textContent?.includes('600'))
+    await page.waitForSelector('[data-measure]')
     await expect(page.locator('[data-measure]').count()).resolves.toBe(4)
     await expect(page.locator('h1').textContent()).resolves.toBe('群租房安全隐患整治监测')
     await page.screenshot({ path: join(artifactsDir, 'map-zh.png') })

@@ -79,6 +79,7 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   'GET /api/stats/summary': () => ({ url: '/api/stats/summary' }),
   'GET /api/premises/counts': () => ({ url: '/api/premises/counts' }),
   'GET /api/config': () => ({ url: '/api/config' }),
+  'GET /api/config/': () => ({ url: '/api/config/' }),
   'POST /api/premises/': () => ({
     url: '/api/premises/',
     payload: { kind: 'rental', address: '矩阵测试路1号', location: { ...ids.location, crs: 'wgs84' }, occupants: 3, foundOn: '2020-06-01' },
