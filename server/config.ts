@@ -51,8 +51,8 @@ function basemapFromEnv(env: NodeJS.ProcessEnv): Basemap {
   return { type: 'none', url: null, attribution: null }
 }
 
-function intFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name]
+function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name]
   if (raw === undefined || raw === '') return fallback
   const n = Number(raw)
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number, got "${raw}"`)
@@ -63,7 +63,7 @@ function intFromEnv(name: string, fallback: number): number {
 export function loadConfig(env = process.env): Config {
   return {
     databaseUrl: env.DATABASE_URL || undefined,
-    port: intFromEnv('PORT', 3000),
+    port: intFromEnv(env, 'PORT', 3000),
     host: env.HOST || '127.0.0.1',
     embeddedDir: env.EMBEDDED_DB_DIR || join(dataDir, 'embedded'),
     webDist: join(rootDir, 'web', 'dist'),

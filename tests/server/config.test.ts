@@ -1,0 +1,57 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildApp } from '../../server/app.js'
+import { loadConfig } from '../../server/config.js'
+import type { Database } from '../../server/db/index.js'
+import { signIn } from '../helpers/app.js'
+import { openTestDatabase } from '../helpers/db.js'
+import { testKeys } from '../helpers/keys.js'
+
+let db: Database
+beforeAll(async () => {
+  db = await openTestDatabase()
+})
+afterAll(() => db.close())
+
+describe('configuration', () => {
+  it('has no basemap by default: nothing is fetched from outside the machine', async () => {
+    expect(loadConfig({}).basemap).toEqual({ type: 'none', url: null, attribution: null })
+    const app = await buildApp({ db, keys: testKeys })
+    const cookie = await signIn(app, 'analyst')
+    expect((await app.inject({ url: '/api/config', headers: { cookie } })).json()).toEqual({ basemap: { type: 'none', url: null, attribution: null } })
+    await app.close()
+  })
+
+  it('refuses a tile URL without {z}/{x}/{y}, and a PMTiles file that is not there', () => {
+    expect(() => loadConfig({ BASEMAP_TILE_URL: 'http://tiles.example/tile.png' })).toThrow(/\{z\}, \{x\} and \{y\}/)
+    expect(() => loadConfig({ BASEMAP_PMTILES: 'data/nothing-here.pmtiles' })).toThrow(/no file/)
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT must be a port number/)
+  })
+
+  it('admits a configured tile server to the Content-Security-Policy, and only that one', async () => {
+    const basemap = loadConfig({ BASEMAP_TILE_URL: 'http://gis.intranet.local:8080/img/{z}/{x}/{y}.png', BASEMAP_ATTRIBUTION: '天地图' }).basemap
+    const app = await buildApp({ db, keys: testKeys, basemap })
+    const cookie = await signIn(app, 'analyst')
+    const res = await app.inject({ url: '/api/config', headers: { cookie } })
+    expect(res.json().basemap).toEqual({ type: 'raster', url: 'http://gis.intranet.local:8080/img/{z}/{x}/{y}.png', attribution: '天地图' })
+    const csp = res.headers['content-security-policy'] as string
+    expect(csp).toMatch(/img-src 'self' data: blob: http:\/\/gis\.intranet\.local:8080/)
+    expect(csp.match(/https?:\/\//g)).toHaveLength(2)
+    await app.close()
+  })
+
+  it('serves a PMTiles basemap file with range requests', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'grd-basemap-'))
+    const file = join(dir, 'basemap.pmtiles')
+    writeFileSync(file, Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 256)))
+    const basemap = loadConfig({ BASEMAP_PMTILES: file }).basemap
+    expect(basemap).toMatchObject({ type: 'pmtiles', url: '/basemap/basemap.pmtiles' })
+    const app = await buildApp({ db, keys: testKeys, basemap })
+    const res = await app.inject({ url: '/basemap/basemap.pmtiles', headers: { range: 'bytes=10-19' } })
+    expect(res.statusCode).toBe(206)
+    expect([...res.rawPayload]).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19])
+    await app.close()
+  })
+})
