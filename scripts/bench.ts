@@ -21,6 +21,7 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     reuse: { type: 'boolean', default: false },
     tiles: { type: 'string', default: '40', description: 'sampled tiles per zoom from 13 to 16' },
+    'tiles-only': { type: 'boolean', default: false },
   },
 })
 const url = process.env.DATABASE_URL
@@ -84,6 +85,19 @@ try {
   const campaign = await campaigns.current()
   const day = campaigns.referenceDate(campaign)
 
+  if (!values['tiles-only']) await benchQueries(campaign, day)
+  await benchTiles(db, Number(values.tiles))
+}
+finally {
+  await db.close()
+  if (!values.keep) {
+    const a = await openDatabase({ url: withDb('postgres'), max: 1 })
+    await a.sql.unsafe(`drop database if exists "${name}" with (force)`)
+    await a.close()
+  }
+}
+
+async function benchQueries(campaign: Awaited<ReturnType<ReturnType<typeof campaignRepository>['current']>>, day: string) {
   // A town-sized box (about 5 x 5 km) over the dense south-east streets.
   const bbox: [number, number, number, number] = [119.955, 31.82, 120.008, 31.865]
   const repo = premisesRepository(sql)
@@ -94,16 +108,6 @@ try {
   await repeat('stats summary (district + 10 towns)', () => stats.summary(campaign, day, wholeDistrict),
     r => `as of ${day}, ${(r as { district: { counts: { hazardsFound: number } } }).district.counts.hazardsFound.toLocaleString('en')} hazards counted`)
   await repeat('stats summary on a past report day', () => stats.summary(campaign, '2020-06-29', wholeDistrict), () => 'as of 2020-06-29')
-
-  await benchTiles(db, Number(values.tiles))
-}
-finally {
-  await db.close()
-  if (!values.keep) {
-    const a = await openDatabase({ url: withDb('postgres'), max: 1 })
-    await a.sql.unsafe(`drop database if exists "${name}" with (force)`)
-    await a.close()
-  }
 }
 
 /**

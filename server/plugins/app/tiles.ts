@@ -110,8 +110,14 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
     if (f.policeStations?.length) parts.push(sql`c.police_station_id in ${sql(f.policeStations)}`)
     if (f.majorOnly) parts.push(sql`c.has_open_major`)
     if (f.overdueOnly) parts.push(sql`c.open_min_deadline < ${t.on}`)
-    const status = sql`hazard_status(c.has_hazard::int, c.has_open::int, c.has_open_major::int, nullif(c.open_min_deadline, 'infinity'::date), ${t.on})`
-    if (f.statuses?.length) parts.push(sql`${status} in ${sql(f.statuses)}`)
+    // The status as a number in drawing order (none < rectified < open general < open major < overdue),
+    // worked out once per row; the same rule as hazard_status().
+    const code = sql`case when not c.has_hazard then 1 when not c.has_open then 2 when c.open_min_deadline < ${t.on} then 5
+                          when c.has_open_major then 4 else 3 end`
+    if (f.statuses?.length) {
+      const codes = f.statuses.map(x => ['none', 'rectified', 'open_general', 'open_major', 'overdue'].indexOf(x) + 1)
+      parts.push(sql`${code} in ${sql(codes)}`)
+    }
     const where = parts.reduce((a, x) => sql`${a} and ${x}`)
     return sql`
       -- numbered like the grouping of premises below, so both paths name cells alike
@@ -121,16 +127,19 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
              round((g.sx / g.count - ${b.minx}) / ${b.size} * ${extent})::int as px,
              round((${b.maxy} - g.sy / g.count) / ${b.size} * ${extent})::int as py
       from (
-        select c.cx >> ${shift} as cx, c.cy >> ${shift} as cy,
-               sum(c.n)::int as count, sum(c.sum_x) as sx, sum(c.sum_y) as sy,
-               coalesce(sum(c.n) filter (where s.status = 'none'), 0)::int as none,
-               coalesce(sum(c.n) filter (where s.status = 'rectified'), 0)::int as rectified,
-               coalesce(sum(c.n) filter (where s.status = 'open_general'), 0)::int as open_general,
-               coalesce(sum(c.n) filter (where s.status = 'open_major'), 0)::int as open_major,
-               coalesce(sum(c.n) filter (where s.status = 'overdue'), 0)::int as overdue,
-               max(array_position(array['none', 'rectified', 'open_general', 'open_major', 'overdue'], s.status)) as rank
-        from premises_cell c cross join lateral (select ${status} as status) s
-        where c.cx >= ${x0} and c.cx < ${x1} and c.cy >= ${y0} and c.cy < ${y1} and ${where}
+        select cx >> ${shift} as cx, cy >> ${shift} as cy,
+               sum(n)::int as count, sum(sum_x) as sx, sum(sum_y) as sy,
+               coalesce(sum(n) filter (where s = 1), 0)::int as none,
+               coalesce(sum(n) filter (where s = 2), 0)::int as rectified,
+               coalesce(sum(n) filter (where s = 3), 0)::int as open_general,
+               coalesce(sum(n) filter (where s = 4), 0)::int as open_major,
+               coalesce(sum(n) filter (where s = 5), 0)::int as overdue,
+               max(s) as rank
+        from (
+          select c.cx, c.cy, c.n, c.sum_x, c.sum_y, ${code} as s
+          from premises_cell c
+          where c.cx >= ${x0} and c.cx < ${x1} and c.cy >= ${y0} and c.cy < ${y1} and ${where}
+        ) r
         group by 1, 2
       ) g
       order by cell`
