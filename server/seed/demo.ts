@@ -255,6 +255,7 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
     // Bulk load: the row triggers would do per row what is done below once for all rows.
     await tx`alter table premises disable trigger user`
     await tx`alter table hazard disable trigger user`
+    await tx`alter table resident disable trigger user`
 
     const ids = new Map<string, number>()
     await insertAreas(tx, [geo.district], ids)
@@ -453,8 +454,10 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
       order by h.id, v.at`
     await tx`select refresh_all_hazard_summaries()`
     await tx`select refresh_premises_cells()`
+    await tx`select refresh_measure_deltas()`
     await tx`alter table premises enable trigger user`
     await tx`alter table hazard enable trigger user`
+    await tx`alter table resident enable trigger user`
     await tx`select setval('premises_id_seq', greatest(${opts.premises}, 1))`
     await tx`select setval('resident_id_seq', greatest(${residentId}, 1))`
     await tx`select setval('hazard_id_seq', greatest(${hazardId}, 1))`
