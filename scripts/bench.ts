@@ -22,6 +22,7 @@ const { values } = parseArgs({
     reuse: { type: 'boolean', default: false },
     tiles: { type: 'string', default: '40', description: 'sampled tiles per zoom from 13 to 16' },
     'tiles-only': { type: 'boolean', default: false },
+    'hazard-scale': { type: 'string', default: '1' },
   },
 })
 const url = process.env.DATABASE_URL
@@ -31,7 +32,8 @@ if (!url) {
 }
 const premises = Number(values.premises)
 const runs = Number(values.runs)
-const name = `grd_bench_${premises}`
+const hazardScale = Number(values['hazard-scale'])
+const name = `grd_bench_${premises}${hazardScale !== 1 ? `_h${String(hazardScale).replace('.', '_')}` : ''}`
 const withDb = (db: string) => Object.assign(new URL(url), { pathname: `/${db}` }).toString()
 
 interface Row { measure: string; value: string; note: string }
@@ -73,7 +75,7 @@ try {
   }
   else {
     const [summary, seedMs] = await time(() => seedDemo(sql, {
-      premises, seed: 20191227, keys: piiKeysFrom(Buffer.alloc(32, 1)), batch: 10_000,
+      premises, seed: 20191227, keys: piiKeysFrom(Buffer.alloc(32, 1)), batch: 10_000, hazardScale,
       log: m => console.log(`  ${m}`),
     }))
     await sql`analyze`
@@ -108,6 +110,13 @@ async function benchQueries(campaign: Awaited<ReturnType<ReturnType<typeof campa
   await repeat('stats summary (district + 10 towns)', () => stats.summary(campaign, day, wholeDistrict),
     r => `as of ${day}, ${(r as { district: { counts: { hazardsFound: number } } }).district.counts.hazardsFound.toLocaleString('en')} hazards counted`)
   await repeat('stats summary on a past report day', () => stats.summary(campaign, '2020-06-29', wholeDistrict), () => 'as of 2020-06-29')
+  const [town] = await sql<{ id: number; nameEn: string }[]>`select id, name_en from admin_area where level = 'town' order by code limit 1`
+  await repeat('stats summary of one town (town user)', () => stats.summary(campaign, day, { kind: 'town', id: town!.id }), () => town!.nameEn)
+  await repeat('stats summary filtered to group rentals of one town', () => stats.summary(campaign, day, wholeDistrict, { kinds: ['group_rental'], towns: [town!.id] }), () => 'kind and town filters')
+  await repeat('stats series (every report day)', () => stats.series(campaign, day, wholeDistrict), r => `${(r as { points: unknown[] }).points.length} report days`)
+  await repeat('stats hazards by category, overdue by town and department', () => stats.hazards(day, wholeDistrict), () => '')
+  const [{ hazards }] = await sql<{ hazards: number }[]>`select count(*)::int as hazards from hazard` as unknown as [{ hazards: number }]
+  rows.push({ measure: 'hazards in the database', value: hazards.toLocaleString('en'), note: '' })
 }
 
 /**

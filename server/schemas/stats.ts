@@ -14,6 +14,9 @@ export const MeasureSchema = Type.Object({
   rate: Type.Union([Type.Number(), Type.Null()]),
   target: Type.Union([Type.Number(), Type.Null()]),
   met: Type.Union([Type.Boolean(), Type.Null()]),
+  previous: Type.Optional(Type.Union([Type.Object({
+    numerator: Type.Integer(), denominator: Type.Integer(), rate: Type.Union([Type.Number(), Type.Null()]),
+  }), Type.Null()], { description: 'The same measure on the previous report day' })),
 })
 export type MeasureDto = Static<typeof MeasureSchema>
 
@@ -40,6 +43,7 @@ export const SummarySchema = Type.Object({
   campaign: Type.Object({
     code: Type.String(), nameZh: Type.String(), nameEn: Type.String(), startsOn: DateString, endsOn: DateString,
   }),
+  previousReportDate: Type.Union([DateString, Type.Null()], { description: 'The last report day (14th or 29th) before asOf' }),
   scope: Type.Union([Type.Literal('district'), Type.Literal('town'), Type.Literal('police_station')], {
     description: 'The jurisdiction the figures cover; "district" holds the jurisdiction\'s totals',
   }),
@@ -50,3 +54,16 @@ export type Summary = Static<typeof SummarySchema>
 
 /** The day, and the map's filters: the measures of what the map shows. */
 export const SummaryQuerySchema = Type.Object(MapFilterProperties, { additionalProperties: false })
+
+export const SeriesSchema = Type.Object({
+  asOf: DateString,
+  points: Type.Array(Type.Object({ date: DateString, counts: CountsSchema, measures: Type.Array(MeasureSchema) })),
+})
+export type Series = Static<typeof SeriesSchema>
+
+export const HazardStatsSchema = Type.Object({
+  asOf: DateString,
+  byCategory: Type.Array(Type.Object({ category: Type.String(), found: Type.Integer(), rectified: Type.Integer(), open: Type.Integer() })),
+  overdue: Type.Array(Type.Object({ townId: Type.Integer(), departmentCode: Type.String(), overdue: Type.Integer() })),
+})
+export type HazardStats = Static<typeof HazardStatsSchema>

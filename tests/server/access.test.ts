@@ -77,6 +77,8 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   'GET /api/premises/:id': () => ({ url: `/api/premises/${ids.premisesIn}` }),
   'GET /api/premises/:id/residents': () => ({ url: `/api/premises/${ids.premisesIn}/residents` }),
   'GET /api/stats/summary': () => ({ url: '/api/stats/summary' }),
+  'GET /api/stats/series': () => ({ url: '/api/stats/series' }),
+  'GET /api/stats/hazards': () => ({ url: '/api/stats/hazards' }),
   'GET /api/premises/counts': () => ({ url: '/api/premises/counts' }),
   'GET /api/config': () => ({ url: '/api/config' }),
   'GET /api/config/': () => ({ url: '/api/config/' }),

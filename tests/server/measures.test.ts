@@ -60,6 +60,49 @@ async function recount(day: string) {
   return counts
 }
 
+describe('the dashboard\'s figures', () => {
+  const get = (url: string) => t.app.inject({ url, headers: { cookie: leader } }).then(r => r.json())
+
+  it('give each measure\'s figures on the previous report day, for the change since then', async () => {
+    const s = await get('/api/stats/summary?asOf=2020-07-01')
+    expect(s.previousReportDate).toBe('2020-06-29')
+    const then = await get('/api/stats/summary?asOf=2020-06-29')
+    for (const [i, m] of s.district.measures.entries()) {
+      expect(m.previous).toEqual({ numerator: then.district.measures[i].numerator, denominator: then.district.measures[i].denominator, rate: then.district.measures[i].rate })
+    }
+    expect((await get('/api/stats/summary?asOf=2019-12-20')).previousReportDate).toBeNull()
+  })
+
+  it('trace the measures over every report day, each point equal to the summary of that day', async () => {
+    const series = await get('/api/stats/series?asOf=2020-03-20')
+    expect(series.points.map((p: { date: string }) => p.date)).toEqual(
+      ['2019-12-29', '2020-01-14', '2020-01-29', '2020-02-14', '2020-02-29', '2020-03-14', '2020-03-20'])
+    for (const p of [series.points[0], series.points[4], series.points[6]]) {
+      expect(p.counts).toEqual((await get(`/api/stats/summary?asOf=${p.date}`)).district.counts)
+    }
+    // The same with a filter the change tables do not hold (computed from the rows).
+    const slow = await get('/api/stats/series?asOf=2020-03-20&foundFrom=1900-01-01')
+    expect(slow.points.map((p: { counts: unknown }) => p.counts)).toEqual(series.points.map((p: { counts: unknown }) => p.counts))
+  })
+
+  it('split hazards by category and count overdue ones by town and department, matching a recount', async () => {
+    const day = '2020-08-14'
+    const h = await get(`/api/stats/hazards?asOf=${day}`)
+    expect(h.byCategory.map((c: { category: string }) => c.category)).toEqual(['public_security', 'fire', 'housing', 'other'])
+    const s = await get(`/api/stats/summary?asOf=${day}`)
+    expect(h.byCategory.reduce((a: number, c: { found: number }) => a + c.found, 0)).toBe(s.district.counts.hazardsFound)
+    expect(h.byCategory.reduce((a: number, c: { rectified: number }) => a + c.rectified, 0)).toBe(s.district.counts.hazardsRectified)
+    const [n] = await t.db.sql<{ n: number }[]>`
+      select count(*)::int as n from hazard where deadline < ${day} and found_at < '2020-08-15 00:00+08'
+        and (rectified_at is null or rectified_at >= '2020-08-15 00:00+08')`
+    expect(h.overdue.reduce((a: number, o: { overdue: number }) => a + o.overdue, 0)).toBe(n!.n)
+    const slow = await get(`/api/stats/hazards?asOf=${day}&foundFrom=1900-01-01`)
+    expect(slow.byCategory).toEqual(h.byCategory)
+    const key = (o: { townId: number; departmentCode: string; overdue: number }) => `${o.townId}/${o.departmentCode}/${o.overdue}`
+    expect(slow.overdue.map(key).sort()).toEqual(h.overdue.map(key).sort())
+  })
+})
+
 describe('the measures', () => {
   it('equal an independent recount from raw rows for the district and for two towns, on every day checked', async () => {
     const [a, b] = await t.db.sql<{ id: number }[]>`select id from admin_area where level = 'town' order by code limit 2`

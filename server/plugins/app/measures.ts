@@ -189,3 +189,85 @@ export function measuresFrom(c: MeasureCounts, targets: Partial<Record<MeasureKe
     return { key, numerator, denominator, rate, target, met: rate === null || target === null ? null : rate >= target - 1e-9 }
   })
 }
+
+/** Sums of every counter up to each of the given days, for the jurisdiction and filters (the trend charts). */
+export async function measureSeries(sql: Sql, days: string[], scope: Jurisdiction = wholeDistrict, filter: PremisesFilter = {}): Promise<MeasureCounts[]> {
+  if (!days.length) return []
+  if (!deltasServe(filter)) {
+    // The definition itself, day by day: slower, for filters the change tables do not hold.
+    const out: MeasureCounts[] = []
+    for (const day of days) out.push([...(await measureCountsFromRows(sql, day, 'town_id', scope, filter)).values()].reduce(addCounts, emptyCounts()))
+    return out
+  }
+  const last = days.reduce((a, b) => (a > b ? a : b))
+  const where = deltaWhere(sql, scope, filter)
+  const [people, hazards] = await Promise.all([
+    sql<{ day: string; gf: number; gr: number; rc: number; rr: number }[]>`
+      select d.day, sum(gr_found)::int as gf, sum(gr_registered)::int as gr, sum(res_counted)::int as rc, sum(res_registered)::int as rr
+      from measure_delta d where d.day <= ${last} and ${where} group by d.day order by d.day`,
+    sql<{ day: string; f: number; r: number; mf: number; mr: number }[]>`
+      select d.day, sum(found)::int as f, sum(rectified)::int as r, sum(major_found)::int as mf, sum(major_rectified)::int as mr
+      from hazard_delta d where d.day <= ${last} and ${where} group by d.day order by d.day`,
+  ])
+  return days.map((day) => {
+    const c = emptyCounts()
+    for (const r of people) {
+      if (r.day > day) break
+      c.groupRentalsFound += r.gf
+      c.groupRentalsRegistered += r.gr
+      c.residentsCounted += r.rc
+      c.residentsRegistered += r.rr
+    }
+    for (const r of hazards) {
+      if (r.day > day) break
+      c.hazardsFound += r.f
+      c.hazardsRectified += r.r
+      c.majorHazardsFound += r.mf
+      c.majorHazardsRectified += r.mr
+    }
+    return c
+  })
+}
+
+/**
+ * Hazards on a day by category (found, rectified, open) and the overdue ones by town and by the
+ * department responsible, over the jurisdiction and filters.
+ */
+export async function hazardBreakdown(sql: Sql, asOf: string, scope: Jurisdiction = wholeDistrict, filter: PremisesFilter = {}) {
+  type Cat = { category: string; found: number; rectified: number }
+  type Over = { townId: number; departmentCode: string; overdue: number }
+  let byCategory: Cat[]
+  let overdue: Over[]
+  if (deltasServe(filter)) {
+    const where = deltaWhere(sql, scope, filter)
+    byCategory = [...await sql<Cat[]>`
+      select category_code as category, sum(found)::int as found, sum(rectified)::int as rectified
+      from hazard_delta d where d.day <= ${asOf} and ${where} group by 1`]
+    overdue = [...await sql<Over[]>`
+      select town_id, department_code, sum(overdue)::int as overdue
+      from hazard_delta d where d.day <= ${asOf} and ${where} group by 1, 2 having sum(overdue) > 0`]
+  }
+  else {
+    const until = endOfDay(asOf)
+    const where = premisesWhere(sql, filter, asOf, scope)
+    const categories = filter.categories?.length ? sql`and i.category_code in ${sql(filter.categories)}` : sql``
+    byCategory = [...await sql<Cat[]>`
+      select i.category_code as category, count(*)::int as found, count(*) filter (where h.rectified_at < ${until})::int as rectified
+      from hazard h join premises p on p.id = h.premises_id join hazard_item i on i.code = h.item_code
+      where h.found_at < ${until} and ${where} ${categories} group by 1`]
+    overdue = [...await sql<Over[]>`
+      select p.town_id, h.department_code, count(*)::int as overdue
+      from hazard h join premises p on p.id = h.premises_id join hazard_item i on i.code = h.item_code
+      where h.found_at < ${until} and (h.rectified_at is null or h.rectified_at >= ${until}) and h.deadline < ${asOf}
+        and ${where} ${categories}
+      group by 1, 2`]
+  }
+  const order = ['public_security', 'fire', 'housing', 'other']
+  return {
+    byCategory: order.map((category) => {
+      const c = byCategory.find(x => x.category === category) ?? { category, found: 0, rectified: 0 }
+      return { ...c, open: c.found - c.rectified }
+    }),
+    overdue: overdue.sort((a, b) => b.overdue - a.overdue),
+  }
+}

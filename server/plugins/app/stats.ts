@@ -3,7 +3,8 @@ import type { Sql } from '../../db/index.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import type { Campaign } from './campaign.js'
 import type { PremisesFilter } from './premises.js'
-import { addCounts, emptyCounts, measureCountsBy, measuresFrom } from './measures.js'
+import { previousReportDate, reportDates } from '../../domain/periods.js'
+import { addCounts, emptyCounts, hazardBreakdown, type MeasureCounts, measureCountsBy, measureSeries, measuresFrom } from './measures.js'
 
 /**
  * The four measures on a day for the user's jurisdiction (the whole district for most) and each
@@ -11,6 +12,12 @@ import { addCounts, emptyCounts, measureCountsBy, measuresFrom } from './measure
  */
 export function statsRepository(sql: Sql) {
   return {
+    series: (campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter = {}) => statsSeries(sql, campaign, asOf, scope, filter),
+
+    async hazards(asOf: string, scope: Jurisdiction, filter: PremisesFilter = {}) {
+      return { asOf, ...(await hazardBreakdown(sql, asOf, scope, filter)) }
+    },
+
     async summary(campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter = {}) {
       const towns = await sql<{ id: number; code: string; nameZh: string; nameEn: string }[]>`
         select t.id, t.code, t.name_zh, t.name_en from admin_area t
@@ -24,23 +31,44 @@ export function statsRepository(sql: Sql) {
         : scope.kind === 'town'
           ? sql<{ id: number; nameZh: string; nameEn: string }[]>`select id, name_zh, name_en from admin_area where id = ${scope.id!}`
           : sql<{ id: number; nameZh: string; nameEn: string }[]>`select id, name_zh, name_en from police_station where id = ${scope.id!}`)
-      const byTown = await measureCountsBy(sql, asOf, 'town_id', scope, filter)
+      const previous = previousReportDate(asOf, campaign.startsOn, campaign.endsOn, campaign.reportDays)
+      const [byTown, before] = await Promise.all([
+        measureCountsBy(sql, asOf, 'town_id', scope, filter),
+        previous ? measureCountsBy(sql, previous, 'town_id', scope, filter) : Promise.resolve(new Map<number, MeasureCounts>()),
+      ])
       const total = [...byTown.values()].reduce(addCounts, emptyCounts())
+      const totalBefore = [...before.values()].reduce(addCounts, emptyCounts())
+      // Each measure with its figures on the previous report day, for "change since the last report".
+      const withPrevious = (now: MeasureCounts, then: MeasureCounts) => {
+        const was = measuresFrom(then, campaign.targets)
+        return measuresFrom(now, campaign.targets).map((m, i) => ({
+          ...m, previous: previous ? { numerator: was[i]!.numerator, denominator: was[i]!.denominator, rate: was[i]!.rate } : null,
+        }))
+      }
       return {
         asOf,
         campaign: { code: campaign.code, nameZh: campaign.nameZh, nameEn: campaign.nameEn, startsOn: campaign.startsOn, endsOn: campaign.endsOn },
         scope: scope.kind,
+        previousReportDate: previous,
         district: {
           id: district?.id ?? null, nameZh: district?.nameZh ?? '', nameEn: district?.nameEn ?? '',
-          counts: total, measures: measuresFrom(total, campaign.targets),
+          counts: total, measures: withPrevious(total, totalBefore),
         },
         towns: towns.map((t) => {
           const counts = byTown.get(t.id) ?? emptyCounts()
-          return { ...t, counts, measures: measuresFrom(counts, campaign.targets) }
+          return { ...t, counts, measures: withPrevious(counts, before.get(t.id) ?? emptyCounts()) }
         }),
       }
     },
   }
+}
+
+/** The measures on every report day up to a day (and on the day itself): the campaign's trend. */
+export async function statsSeries(sql: Sql, campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter) {
+  const days = reportDates(campaign.startsOn, campaign.endsOn, campaign.reportDays).filter(d => d <= asOf)
+  if (days[days.length - 1] !== asOf) days.push(asOf)
+  const counts = await measureSeries(sql, days, scope, filter)
+  return { asOf, points: days.map((date, i) => ({ date, counts: counts[i]!, measures: measuresFrom(counts[i]!, campaign.targets) })) }
 }
 
 export type StatsRepository = ReturnType<typeof statsRepository>
