@@ -86,6 +86,7 @@ export const CampaignSchema = Type.Object({
   endsOn: DateString,
   reportDays: Type.Array(Type.Integer()),
   referenceDate: Type.Unsafe<string>({ ...DateString, description: 'The day screens show by default' }),
+  reportDates: Type.Array(DateString, { description: 'The report days (14th, 29th; see server/domain/periods.ts), ending with the last day' }),
   phases: Type.Array(Type.Object({
     seq: Type.Integer(), code: Type.String(), nameZh: Type.String(), nameEn: Type.String(), startsOn: DateString, endsOn: DateString,
   })),

@@ -14,6 +14,7 @@ export const router = createRouter({
   routes: [
     { path: '/login', name: 'login', component: () => import('./views/SignInView.vue'), meta: { public: true } },
     { path: '/', name: 'map', component: () => import('./views/MapView.vue'), meta: { permission: 'map:read' } },
+    { path: '/dashboard', name: 'dashboard', component: () => import('./views/DashboardView.vue'), meta: { permission: 'stats:read' } },
     { path: '/admin/users', name: 'users', component: () => import('./views/UsersView.vue'), meta: { permission: 'users:admin' } },
     { path: '/admin/audit', name: 'audit', component: () => import('./views/AuditView.vue'), meta: { permission: 'audit:read' } },
     { path: '/:rest(.*)*', redirect: '/' },

@@ -77,15 +77,18 @@ export const useMapFiltersStore = defineStore('mapFilters', () => {
   const active = computed(() => Object.keys(query.value).filter(k => k !== 'asOf').length)
 
   // URL → store (back/forward, a pasted link); store → URL.
+  const synced = () => route.name === 'map' || route.name === 'dashboard'
   watch(() => route.query, (q) => {
-    if (route.name !== 'map') return
+    if (!synced()) return
     const next = filtersFromQuery(q)
     if (JSON.stringify(filtersToQuery(next)) !== JSON.stringify(query.value)) filters.value = next
   })
   watch(query, (q) => {
-    if (route.name !== 'map') return
+    if (!synced()) return
     if (JSON.stringify(q) !== JSON.stringify(filtersToQuery(filtersFromQuery(route.query)))) {
-      void router.replace({ query: route.query.premises ? { ...q, premises: route.query.premises } : q })
+      // Keep the page's own parameters (the open premises, meeting mode).
+      const own = Object.fromEntries(['premises', 'meeting'].filter(k => route.query[k]).map(k => [k, route.query[k]]))
+      void router.replace({ query: { ...q, ...own } })
     }
   })
 

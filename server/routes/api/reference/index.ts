@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { reportDates } from '../../../domain/periods.js'
 import { errors } from '../../../schemas/common.js'
 import {
   AreaCollectionSchema, AreasQuerySchema, CampaignSchema, DictionarySchema, PoiCollectionSchema, PoiQuerySchema, StationCollectionSchema,
@@ -50,7 +51,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: { tags: ['reference'], summary: 'The campaign: dates, phases, targets and report days', response: { 200: CampaignSchema } },
   }, async () => {
     const c = await app.campaign.current()
-    return { ...c, referenceDate: app.campaign.referenceDate(c) }
+    return { ...c, referenceDate: app.campaign.referenceDate(c), reportDates: reportDates(c.startsOn, c.endsOn, c.reportDays) }
   })
 }
 export default routes
