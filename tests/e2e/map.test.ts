@@ -1,28 +1,20 @@
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import type { AddressInfo } from 'node:net'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { rootDir } from '../../server/config.js'
-import { buildTestApp, type TestApp } from '../helpers/app.js'
-import { artifactsDir, launchChromium } from '../helpers/browser.js'
+import type { TestApp } from '../helpers/app.js'
+import { artifactsDir } from '../helpers/browser.js'
+import { startWebApp, type WebApp } from '../helpers/web-app.js'
 
-const webRoot = join(rootDir, 'web', 'dist')
 let t: TestApp
 let browser: Browser
 let base: string
+let web: WebApp
 
 beforeAll(async () => {
-  if (!existsSync(join(webRoot, 'index.html'))) throw new Error('web/dist is missing: `npm test` builds it first (npm run build)')
-  t = await buildTestApp({ webRoot })
-  await t.app.listen({ port: 0, host: '127.0.0.1' })
-  base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`
-  browser = await launchChromium()
+  web = await startWebApp()
+  ;({ t, browser, base } = web)
 })
-afterAll(async () => {
-  await browser?.close()
-  await t?.close()
-})
+afterAll(() => web?.close())
 
 describe('the map page', () => {
   it('draws every premises of the district as a point, with the measures in the header, from this machine only', async () => {
