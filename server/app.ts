@@ -6,6 +6,7 @@ import type { PiiKeys } from './domain/pii.js'
 import accessPlugin from './plugins/app/access.js'
 import auditPlugin from './plugins/app/audit.js'
 import inspectionPlugin from './plugins/app/inspection.js'
+import keyAreasPlugin from './plugins/app/key-areas.js'
 import jurisdictionsPlugin from './plugins/app/jurisdictions.js'
 import peoplePlugin from './plugins/app/people.js'
 import usersPlugin from './plugins/app/users.js'
@@ -14,6 +15,7 @@ import auditRoutes from './routes/api/audit/index.js'
 import configRoutes from './routes/api/config/index.js'
 import authRoutes from './routes/api/auth/index.js'
 import hazardsRoutes from './routes/api/hazards/index.js'
+import keyAreasRoutes from './routes/api/key-areas/index.js'
 import residentsRoutes from './routes/api/residents/index.js'
 import usersRoutes from './routes/api/users/index.js'
 import campaignPlugin from './plugins/app/campaign.js'
@@ -82,6 +84,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(statsPlugin)
   await app.register(tilesPlugin)
   await app.register(inspectionPlugin)
+  await app.register(keyAreasPlugin)
 
   await app.register(healthRoutes, { prefix: '/api/health' })
   await app.register(authRoutes, { prefix: '/api/auth' })
@@ -93,6 +96,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(statsRoutes, { prefix: '/api/stats' })
   await app.register(tilesRoutes, { prefix: '/api/tiles' })
   await app.register(hazardsRoutes, { prefix: '/api/hazards' })
+  await app.register(keyAreasRoutes, { prefix: '/api/key-areas' })
   await app.register(configRoutes, { prefix: '/api/config', basemap: { type: basemap.type, url: basemap.url, attribution: basemap.attribution } })
   if (basemap.type === 'pmtiles' && basemap.file) await app.register(basemapFilePlugin, { file: basemap.file })
 

@@ -1,0 +1,159 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import { badRequest, HttpError, notFound, parseDate } from '../../../http-errors.js'
+import type { KeyAreaAttributes } from '../../../plugins/app/key-areas.js'
+import { IdParams } from '../../../schemas/access.js'
+import { errors } from '../../../schemas/common.js'
+import {
+  KeyAreaCollectionSchema, KeyAreaDetailSchema, KeyAreaInputSchema, KeyAreaVersionSchema, KeyAreaWriteQuery, PreviewInputSchema, PreviewSchema,
+} from '../../../schemas/key-areas.js'
+
+/** The version a writer saw, from If-Match ("3", W/"3"); 428 without one, so that no write can overwrite blindly. */
+function ifMatchVersion(req: FastifyRequest): number {
+  const raw = req.headers['if-match']
+  if (!raw) throw new HttpError(428, 'Send the version you edited in an If-Match header (the ETag of the key area), so that nobody\'s changes are overwritten.', 'if-match-required')
+  const m = /^(?:W\/)?"?(\d+)"?$/.exec(String(raw).trim())
+  if (!m) throw badRequest(`If-Match "${raw}" is not a key area version (expected an ETag such as "3")`)
+  return Number(m[1])
+}
+
+function checkDates(a: KeyAreaAttributes) {
+  if (a.listedOn) parseDate(a.listedOn, 'listedOn')
+  if (a.deadline) parseDate(a.deadline, 'deadline')
+}
+
+/** Key areas (重点地区): drawn, listed, versioned and followed to zero open hazards. */
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const referenceDay = async () => {
+    const c = await app.campaign.current()
+    return { campaign: c, on: app.campaign.referenceDate(c) }
+  }
+
+  app.get('/', {
+    config: { permission: 'map:read' },
+    schema: { tags: ['key-areas'], summary: 'Key areas in your jurisdiction with their progress toward zero open hazards', response: { 200: KeyAreaCollectionSchema, ...errors(401, 403) } },
+  }, async (req, reply) => {
+    const { on } = await referenceDay()
+    reply.type('application/geo+json')
+    return { type: 'FeatureCollection' as const, referenceDate: on, features: await app.keyAreas.list(app.userOf(req).jurisdiction, on) }
+  })
+
+  app.post('/preview', {
+    config: { permission: 'key-areas:write' },
+    schema: {
+      tags: ['key-areas'], summary: 'Check a boundary being drawn and count what lies inside it (attachment 3 figures, open hazards)',
+      body: PreviewInputSchema, response: { 200: PreviewSchema, ...errors(400, 401, 403) },
+    },
+  }, async (req) => {
+    const scope = app.userOf(req).jurisdiction
+    const c = await app.keyAreas.check(app.db.sql, req.body.geometry, scope, { excludeId: req.body.excludeId })
+    const { on } = await referenceDay()
+    // Counts even when the boundary reaches outside the jurisdiction: the user sees what it holds while drawing.
+    const countable = c.geojson !== null && c.problems.every(p => !/crosses|touches|hole|outer ring|inside another|pieces|corners|closed|points|numbers|not a/.test(p.message))
+    return {
+      valid: c.problems.length === 0,
+      problems: c.problems, warnings: c.warnings, areaKm2: c.areaKm2, outsideShare: c.outsideShare, suggested: c.suggested,
+      counts: countable ? await app.keyAreas.counts(app.db.sql, c.geojson!, scope, on) : null,
+    }
+  })
+
+  app.post('/', {
+    config: { permission: 'key-areas:write' },
+    schema: {
+      tags: ['key-areas'], summary: 'List a key area: a GeoJSON Feature with a Polygon and its attributes',
+      body: KeyAreaInputSchema, querystring: KeyAreaWriteQuery, response: { 201: KeyAreaDetailSchema, ...errors(400, 401, 403) },
+    },
+  }, async (req, reply) => {
+    const user = app.userOf(req)
+    checkDates(req.body.properties)
+    const { campaign, on } = await referenceDay()
+    const created = await app.writeTx(req, async (tx) => {
+      const r = await app.keyAreas.create(tx, user.jurisdiction, user.id, campaign.id, req.body.geometry, req.body.properties, req.query.clip ?? false)
+      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'key-area.create', entity: 'key_area', entityId: r.id, after: req.body.properties, ip: req.ip, requestId: req.id })
+      return r
+    })
+    const detail = (await app.keyAreas.get(user.jurisdiction, created.id, campaign, on))!
+    reply.header('ETag', `"${detail.properties.version}"`).header('Location', `/api/key-areas/${created.id}`)
+    return reply.status(201).send(detail as never)
+  })
+
+  app.get('/commanders', {
+    config: { permission: 'key-areas:write' },
+    schema: {
+      tags: ['key-areas'], summary: 'Commanders who may be made responsible for a key area in your jurisdiction',
+      response: { 200: Type.Array(Type.Object({ id: Type.Integer(), username: Type.String(), displayName: Type.String() })), ...errors(401, 403) },
+    },
+  }, async (req) => {
+    const j = app.userOf(req).jurisdiction
+    return [...await app.db.sql<{ id: number; username: string; displayName: string }[]>`
+      select id, username, display_name from app_user
+      where role = 'commander' and disabled_at is null
+        ${j.kind === 'town' ? app.db.sql`and (jurisdiction_town_id = ${j.id!} or jurisdiction_kind = 'district')` : app.db.sql``}
+        ${j.kind === 'police_station' ? app.db.sql`and (jurisdiction_station_id = ${j.id!} or jurisdiction_kind = 'district')` : app.db.sql``}
+      order by display_name`]
+  })
+
+  app.get('/:id', {
+    config: { permission: 'map:read' },
+    schema: {
+      tags: ['key-areas'], summary: 'A key area with attachment 3\'s figures inside it and the trend of its open hazards (ETag: its version)',
+      params: IdParams, response: { 200: KeyAreaDetailSchema, ...errors(401, 403, 404) },
+    },
+  }, async (req, reply) => {
+    const { campaign, on } = await referenceDay()
+    const detail = await app.keyAreas.get(app.userOf(req).jurisdiction, req.params.id, campaign, on)
+    if (!detail) throw notFound(`there is no key area with id ${req.params.id}`)
+    reply.header('ETag', `"${detail.properties.version}"`)
+    return detail as never
+  })
+
+  app.put('/:id', {
+    config: { permission: 'key-areas:write' },
+    schema: {
+      tags: ['key-areas'], summary: 'Change a key area\'s boundary or attributes; If-Match with the version edited (412 when it changed meanwhile)',
+      params: IdParams, body: KeyAreaInputSchema, querystring: KeyAreaWriteQuery, response: { 200: KeyAreaDetailSchema, ...errors(400, 401, 403, 404, 412, 428) },
+    },
+  }, async (req, reply) => {
+    const user = app.userOf(req)
+    const version = ifMatchVersion(req)
+    checkDates(req.body.properties)
+    const { campaign, on } = await referenceDay()
+    await app.writeTx(req, async (tx) => {
+      const r = await app.keyAreas.update(tx, user.jurisdiction, user.id, req.params.id, version, req.body.geometry, req.body.properties, req.query.clip ?? false)
+      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'key-area.update', entity: 'key_area', entityId: req.params.id, before: r.before, after: req.body.properties, ip: req.ip, requestId: req.id })
+    })
+    const detail = (await app.keyAreas.get(user.jurisdiction, req.params.id, campaign, on))!
+    reply.header('ETag', `"${detail.properties.version}"`)
+    return detail as never
+  })
+
+  app.delete('/:id', {
+    config: { permission: 'key-areas:write' },
+    schema: {
+      tags: ['key-areas'], summary: 'Remove a key area (its versions are kept); If-Match with the version seen',
+      params: IdParams, response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 412, 428) },
+    },
+  }, async (req, reply) => {
+    const user = app.userOf(req)
+    const version = ifMatchVersion(req)
+    await app.writeTx(req, async (tx) => {
+      await app.keyAreas.remove(tx, user.jurisdiction, user.id, req.params.id, version)
+      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'key-area.delete', entity: 'key_area', entityId: req.params.id, ip: req.ip, requestId: req.id })
+    })
+    return reply.status(204).send(null)
+  })
+
+  app.get('/:id/versions', {
+    config: { permission: 'map:read' },
+    schema: {
+      tags: ['key-areas'], summary: 'Every saved version of a key area\'s boundary and attributes, newest first',
+      params: IdParams, response: { 200: Type.Array(KeyAreaVersionSchema), ...errors(401, 403, 404) },
+    },
+  }, async (req) => {
+    const rows = await app.keyAreas.versions(app.userOf(req).jurisdiction, req.params.id)
+    if (!rows) throw notFound(`there is no key area with id ${req.params.id}`)
+    return rows
+  })
+}
+export default routes
