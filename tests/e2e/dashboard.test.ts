@@ -62,6 +62,16 @@ describe('the meeting dashboard', () => {
     await page.close()
   })
 
+  it('prints on one A4 landscape page', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
+    await openDashboard(page)
+    await page.emulateMedia({ media: 'print' })
+    await page.waitForTimeout(300)
+    const pdf = (await page.pdf({ format: 'A4', landscape: true, printBackground: true })).toString('latin1')
+    expect(pdf.match(/\/Type\s*\/Page(?!s)/g)).toHaveLength(1)
+    await page.close()
+  })
+
   it('goes into meeting mode with large type, steps through towns with the keys, and exports a PNG of the screen', async () => {
     for (const locale of ['zh-CN', 'en'] as const) {
       const page = await browser.newPage({ viewport: { width: 1920, height: 1080 }, acceptDownloads: true })
