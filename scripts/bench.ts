@@ -115,6 +115,16 @@ async function benchQueries(campaign: Awaited<ReturnType<ReturnType<typeof campa
   await repeat('stats summary filtered to group rentals of one town', () => stats.summary(campaign, day, wholeDistrict, { kinds: ['group_rental'], towns: [town!.id] }), () => 'kind and town filters')
   await repeat('stats series (every report day)', () => stats.series(campaign, day, wholeDistrict), r => `${(r as { points: unknown[] }).points.length} report days`)
   await repeat('stats hazards by category, overdue by town and department', () => stats.hazards(day, wholeDistrict), () => '')
+  // The live counts while a key area is drawn: a ~1 km² square over the densest premises.
+  const { keyAreasRepository } = await import('../server/plugins/app/key-areas.js')
+  const keyAreas = keyAreasRepository(sql)
+  const [c] = await sql<{ lon: number; lat: number }[]>`select st_x(geom) as lon, st_y(geom) as lat from premises order by id limit 1`
+  const d = 0.005
+  const square = { type: 'Polygon', coordinates: [[[c!.lon - d, c!.lat - d], [c!.lon + d, c!.lat - d], [c!.lon + d, c!.lat + d], [c!.lon - d, c!.lat + d], [c!.lon - d, c!.lat - d]]] }
+  await repeat('key-area preview (check + counts, ~1 km²)', async () => {
+    const checked = await keyAreas.check(sql, square, wholeDistrict)
+    return keyAreas.counts(sql, checked.geojson!, wholeDistrict, day)
+  }, r => `${(r as { houses: number }).houses.toLocaleString('en')} premises inside`)
   const [{ hazards }] = await sql<{ hazards: number }[]>`select count(*)::int as hazards from hazard` as unknown as [{ hazards: number }]
   rows.push({ measure: 'hazards in the database', value: hazards.toLocaleString('en'), note: '' })
 }

@@ -22,13 +22,13 @@ function query(params?: Params): string {
   return s ? `?${s}` : ''
 }
 
-async function request<T>(method: string, path: string, params?: Params, body?: unknown): Promise<T> {
+async function request<T>(method: string, path: string, params?: Params, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
   let res: Response
   try {
     res = await fetch(`/api${path}${query(params)}`, {
       method,
       credentials: 'same-origin',
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     })
   }
@@ -56,3 +56,6 @@ async function request<T>(method: string, path: string, params?: Params, body?: 
 export const getJson = <T>(path: string, params?: Params) => request<T>('GET', path, params)
 export const postJson = <T>(path: string, body?: unknown) => request<T>('POST', path, undefined, body ?? {})
 export const patchJson = <T>(path: string, body: unknown) => request<T>('PATCH', path, undefined, body)
+/** A write with query parameters and headers (If-Match for versioned records). */
+export const send = <T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, opts: { params?: Params; headers?: Record<string, string> } = {}) =>
+  request<T>(method, path, opts.params, body, opts.headers)

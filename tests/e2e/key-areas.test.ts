@@ -1,0 +1,94 @@
+import { join } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { TestApp } from '../helpers/app.js'
+import { artifactsDir } from '../helpers/browser.js'
+import { signInPage, startWebApp, type WebApp } from '../helpers/web-app.js'
+
+let t: TestApp
+let browser: Browser
+let base: string
+let web: WebApp
+
+beforeAll(async () => {
+  web = await startWebApp()
+  ;({ t, browser, base } = web)
+})
+afterAll(() => web?.close())
+
+const formAttr = (page: Page, name: string) => page.getAttribute('[data-testid="key-area-form"]', name)
+
+/** Clicks the corners of a polygon around the map's centre and closes it on the first corner. */
+async function drawPolygon(page: Page, corners: [number, number][]) {
+  const box = (await page.locator('.map-area').boundingBox())!
+  const cx = box.x + box.width / 2
+  const cy = box.y + box.height / 2
+  for (const [dx, dy] of corners) {
+    await page.mouse.click(cx + dx, cy + dy)
+    await page.waitForTimeout(120)
+  }
+  await page.mouse.click(cx + corners[0]![0], cy + corners[0]![1])
+}
+
+describe('drawing a key area', () => {
+  it('draws a polygon with the mouse, shows the live counts, saves it and finds it in the list', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+    await signInPage(page, base, 'commander', '/key-areas/new')
+    await page.waitForSelector('[data-map-state="ready"]', { timeout: 45_000 })
+    await drawPolygon(page, [[-70, -55], [75, -50], [70, 60], [-65, 65]])
+    // The server's counts arrive a moment after the polygon closes (debounced, well within 300 ms of the last change).
+    await page.waitForFunction(() => document.querySelector('[data-testid="key-area-form"]')?.getAttribute('data-preview-state') === 'ok', undefined, { timeout: 10_000 })
+    const houses = Number(await formAttr(page, 'data-houses'))
+    expect(houses).toBeGreaterThan(0)
+    await expect(page.locator('[data-testid="live-counts"] [data-count="groupRentals"]').textContent()).resolves.toMatch(/^\d+$/)
+    await page.screenshot({ path: join(artifactsDir, 'key-area-draw-zh.png') })
+
+    // Undo takes the polygon away; drawing again brings the counts back.
+    await page.click('[data-tool="delete"]')
+    await page.waitForFunction(() => document.querySelector('[data-testid="key-area-form"]')?.getAttribute('data-preview-state') === 'idle')
+    await page.click('[data-tool="undo"]')
+    await page.waitForFunction(() => document.querySelector('[data-testid="key-area-form"]')?.getAttribute('data-preview-state') === 'ok', undefined, { timeout: 10_000 })
+    expect(Number(await formAttr(page, 'data-houses'))).toBe(houses)
+
+    await page.fill('input[name="nameZh"]', '浏览器绘制片区')
+    await page.click('[data-testid="key-area-save"]')
+    await page.waitForURL(/\/key-areas\/\d+$/)
+    await page.waitForSelector('[data-testid="attachment-3"]')
+    const id = Number(page.url().split('/').pop())
+    const [row] = await t.db.sql<{ nameZh: string; townId: number; houses: number }[]>`
+      select k.name_zh, k.town_id, (select count(*)::int from premises p where st_intersects(k.geom, p.geom) and p.town_id = k.town_id) as houses
+      from key_area k where k.id = ${id}`
+    expect(row).toMatchObject({ nameZh: '浏览器绘制片区', houses })
+    await page.screenshot({ path: join(artifactsDir, 'key-area-detail-zh.png') })
+
+    await page.click('[data-nav="key-areas"]')
+    await page.waitForSelector(`[data-testid="key-area-list"] [data-key-area="${id}"]`)
+    await page.screenshot({ path: join(artifactsDir, 'key-area-list-zh.png') })
+    await page.close()
+  })
+
+  it('refuses a boundary reaching outside the commander\'s town with the reason, and keeps the inside part on request (English)', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+    await page.addInitScript(() => localStorage.setItem('locale', 'en'))
+    await signInPage(page, base, 'commander', '/key-areas/new')
+    await page.waitForSelector('[data-map-state="ready"]', { timeout: 45_000 })
+    // The map opens on the town's bounding box: its corners lie outside the town.
+    const box = (await page.locator('.map-area').boundingBox())!
+    // The lower right of the view: part of the town, part of its neighbours (clear of the scale bar).
+    const [x0, x1] = [box.width * 0.15, box.width / 2 - 20]
+    const [y0, y1] = [box.height * 0.1, box.height / 2 - 45]
+    await drawPolygon(page, [[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+    await page.waitForFunction(() => document.querySelector('[data-testid="key-area-form"]')?.getAttribute('data-preview-state') === 'invalid', undefined, { timeout: 10_000 })
+    await expect(page.locator('[data-testid="problems"]').textContent()).resolves.toMatch(/% of the area lies outside your jurisdiction/)
+    await page.screenshot({ path: join(artifactsDir, 'key-area-outside-en.png') })
+    await page.fill('input[name="nameZh"]', '裁剪片区')
+    await page.click('[data-testid="key-area-save"]')
+    await page.click('.el-message-box .el-button--primary')
+    await page.waitForURL(/\/key-areas\/\d+$/)
+    const id = Number(page.url().split('/').pop())
+    const [inside] = await t.db.sql<{ ok: boolean }[]>`
+      select st_covers(st_buffer(t.geom, 0.00001), k.geom) as ok from key_area k join admin_area t on t.id = k.town_id where k.id = ${id}`
+    expect(inside!.ok).toBe(true)
+    await page.close()
+  })
+})
