@@ -129,27 +129,29 @@ export function keyAreasRepository(sql: Sql) {
       ps: number; fire: number; housing: number; other: number }[]>`
       with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom),
       inside as (
-        select p.* from premises p, g
+        select p.id, p.kind,
+               is_group_rental_candidate(p.kind, p.meets_rule) and p.found_on <= ${on}
+                 and (p.deregistered_on is null or p.deregistered_on > ${on}) as group_rental
+        from premises p, g
         where p.geom && g.geom and st_intersects(g.geom, p.geom) and ${inJurisdiction(db as unknown as Sql, scope)}
       ),
       open_hazards as (
         select h.premises_id, i.category_code from hazard h join inside p on p.id = h.premises_id join hazard_item i on i.code = h.item_code
         where h.found_at < ${until} and (h.rectified_at is null or h.rectified_at >= ${until})
-      )
-      select count(*)::int as houses,
-             count(*) filter (where kind in ('rental', 'group_rental'))::int as rental_houses,
-             count(*) filter (where is_group_rental_candidate(kind, meets_rule) and found_on <= ${on}
-                                and (deregistered_on is null or deregistered_on > ${on}))::int as group_rentals,
-             count(*) filter (where is_group_rental_candidate(kind, meets_rule) and found_on <= ${on}
-                                and (deregistered_on is null or deregistered_on > ${on})
-                                and exists (select 1 from open_hazards o where o.premises_id = inside.id))::int as group_rentals_with_hazards,
+      ),
+      -- Grouped once and joined, not looked up row by row.
+      with_hazards as (select distinct premises_id from open_hazards),
+      by_category as (select category_code, count(*)::int as n from open_hazards group by 1)
+      select (select count(*) from inside)::int as houses,
+             (select count(*) from inside where kind in ('rental', 'group_rental'))::int as rental_houses,
+             (select count(*) from inside where group_rental)::int as group_rentals,
+             (select count(*) from inside i join with_hazards w on w.premises_id = i.id where i.group_rental)::int as group_rentals_with_hazards,
              (select count(*) from resident r join inside i on i.id = r.premises_id
                where r.moved_in_on <= ${on} and (r.moved_out_on is null or r.moved_out_on > ${on}) and r.registered_on <= ${on})::int as residents_registered,
-             (select count(*) from open_hazards where category_code = 'public_security')::int as ps,
-             (select count(*) from open_hazards where category_code = 'fire')::int as fire,
-             (select count(*) from open_hazards where category_code = 'housing')::int as housing,
-             (select count(*) from open_hazards where category_code = 'other')::int as other
-      from inside`
+             coalesce((select n from by_category where category_code = 'public_security'), 0) as ps,
+             coalesce((select n from by_category where category_code = 'fire'), 0) as fire,
+             coalesce((select n from by_category where category_code = 'housing'), 0) as housing,
+             coalesce((select n from by_category where category_code = 'other'), 0) as other`
     return {
       houses: c!.houses, rentalHouses: c!.rentalHouses, groupRentals: c!.groupRentals, groupRentalsWithHazards: c!.groupRentalsWithHazards,
       residentsRegistered: c!.residentsRegistered,
