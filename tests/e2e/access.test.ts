@@ -65,6 +65,7 @@ describe('signing in', () => {
   it('tells the user when the session has expired', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
     await signInAs(page, 'analyst')
+    await page.waitForSelector('[data-map-state="ready"]', { timeout: 45_000 })
     await t.db.sql`update user_session set last_seen_at = now() - interval '3 hours' where user_id = (select id from app_user where username = 'analyst') and revoked_at is null`
     await page.reload()
     await page.waitForURL(/\/login/)

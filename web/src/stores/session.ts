@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia'
-import { computed, ref } from 'vue'
+import { computed, ref, watch } from 'vue'
 import { fetchMe, login as apiLogin, logout as apiLogout, type Me } from '../api/auth'
 import { type ApiError, setUnauthorizedHandler } from '../api/client'
 
@@ -7,8 +7,12 @@ import { type ApiError, setUnauthorizedHandler } from '../api/client'
 export const useSessionStore = defineStore('session', () => {
   const me = ref<Me | null>(null)
   const checked = ref(false)
-  /** Why the user is on the sign-in page: 'session-expired', 'session-revoked', ... */
-  const endedReason = ref<string | null>(null)
+  /**
+   * Why the user is on the sign-in page: 'session-expired', 'session-revoked', ... Kept for the
+   * browser tab, so that a reload of the sign-in page still says why.
+   */
+  const endedReason = ref<string | null>(sessionStorage.getItem('session-ended'))
+  watch(endedReason, v => (v ? sessionStorage.setItem('session-ended', v) : sessionStorage.removeItem('session-ended')))
 
   const can = (permission: string) => !!me.value?.permissions.includes(permission)
   const signedIn = computed(() => me.value !== null)
