@@ -4,6 +4,7 @@ import type { Basemap } from './config.js'
 import type { Database } from './db/index.js'
 import type { PiiKeys } from './domain/pii.js'
 import accessPlugin from './plugins/app/access.js'
+import analysisPlugin from './plugins/app/analysis.js'
 import auditPlugin from './plugins/app/audit.js'
 import inspectionPlugin from './plugins/app/inspection.js'
 import keyAreasPlugin from './plugins/app/key-areas.js'
@@ -11,6 +12,7 @@ import jurisdictionsPlugin from './plugins/app/jurisdictions.js'
 import peoplePlugin from './plugins/app/people.js'
 import usersPlugin from './plugins/app/users.js'
 import securityPlugin from './plugins/external/security.js'
+import analysisRoutes from './routes/api/analysis/index.js'
 import auditRoutes from './routes/api/audit/index.js'
 import configRoutes from './routes/api/config/index.js'
 import authRoutes from './routes/api/auth/index.js'
@@ -85,6 +87,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(tilesPlugin)
   await app.register(inspectionPlugin)
   await app.register(keyAreasPlugin)
+  await app.register(analysisPlugin)
 
   await app.register(healthRoutes, { prefix: '/api/health' })
   await app.register(authRoutes, { prefix: '/api/auth' })
@@ -97,6 +100,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(tilesRoutes, { prefix: '/api/tiles' })
   await app.register(hazardsRoutes, { prefix: '/api/hazards' })
   await app.register(keyAreasRoutes, { prefix: '/api/key-areas' })
+  await app.register(analysisRoutes, { prefix: '/api/analysis' })
   await app.register(configRoutes, { prefix: '/api/config', basemap: { type: basemap.type, url: basemap.url, attribution: basemap.attribution } })
   if (basemap.type === 'pmtiles' && basemap.file) await app.register(basemapFilePlugin, { file: basemap.file })
 

@@ -69,6 +69,9 @@ const keyAreaBody = () => ({
 
 const samples: Record<string, () => Sample | Promise<Sample>> = {
   'GET /api/key-areas/': () => ({ url: '/api/key-areas/' }),
+  'GET /api/analysis/rings': () => ({ url: '/api/analysis/rings' }),
+  'GET /api/analysis/clusters': () => ({ url: '/api/analysis/clusters' }),
+  'POST /api/analysis/proposals': () => ({ url: '/api/analysis/proposals', payload: { geometry: keyAreaBody().geometry, parameters: { of: 'group-rentals' } } }),
   'POST /api/key-areas/': () => ({ url: '/api/key-areas/?clip=true', payload: keyAreaBody() }),
   'POST /api/key-areas/preview': () => ({ url: '/api/key-areas/preview', payload: { geometry: keyAreaBody().geometry } }),
   'GET /api/key-areas/commanders': () => ({ url: '/api/key-areas/commanders' }),

@@ -1,0 +1,152 @@
+import { circle, convex, featureCollection, point } from '@turf/turf'
+import fp from 'fastify-plugin'
+import type { Polygon } from 'geojson'
+import type { Sql } from '../../db/index.js'
+import type { Jurisdiction } from '../../domain/access.js'
+import { dbscan, distanceMetres, NOISE } from '../../domain/dbscan.js'
+import { endOfDay } from './measures.js'
+import { type PremisesFilter, premisesWhere } from './premises.js'
+
+/**
+ * Where group rentals and hazards concentrate. Counts and places only: no person, no address.
+ *
+ * Rings count what lies within true metres (great-circle distance on the sphere turf also uses) of
+ * the places the notice names. Clusters are DBSCAN over group rentals or open hazards, computed in
+ * Node from the filtered rows so that both backends give the very same clusters.
+ */
+
+export type ClusterOf = 'group-rentals' | 'open-hazards'
+/** The kinds of place a cluster is related to: the notice's campuses, factories and urban villages. */
+export const nearestKinds = ['campus', 'factory', 'urban_village'] as const
+
+/** Degrees that cover at least a number of metres here (a bounding box around a ring, for the index). */
+const degLat = (m: number) => (m / 110_574) * 1.02
+const degLon = (m: number) => (m / 94_000) * 1.02
+
+export function analysisRepository(sql: Sql) {
+  return {
+    async rings(scope: Jurisdiction, filter: PremisesFilter, on: string, kinds: string[], radii: number[]) {
+      const maxRadius = Math.max(...radii)
+      const rows = await sql<{ poiId: number; kind: string; nameZh: string; nameEn: string; radius: number; lon: number; lat: number
+        premises: number; groupRentals: number; openHazards: number; openMajor: number; people: number; ring: string }[]>`
+        with places as (select id, kind, name_zh, name_en, geom from poi where kind in ${sql(kinds)}),
+        radii as (select unnest(${radii}::int[]) as radius),
+        prem as (
+          select p.id, p.geom, p.occupants, p.open_count, p.open_major_count,
+                 is_group_rental_candidate(p.kind, p.meets_rule) and p.found_on <= ${on}
+                   and (p.deregistered_on is null or p.deregistered_on > ${on}) as group_rental
+          from premises p where ${premisesWhere(sql, filter, on, scope)}
+        ),
+        near as (
+          -- Index-friendly box first, then the distance in metres on the sphere.
+          select pl.id as poi_id, p.*, st_distance(p.geom::geography, pl.geom::geography, false) as d
+          from places pl join prem p
+            on p.geom && st_expand(pl.geom, ${degLon(maxRadius)}, ${degLat(maxRadius)})
+           and st_dwithin(p.geom::geography, pl.geom::geography, ${maxRadius}, false)
+        )
+        select pl.id as poi_id, pl.kind, pl.name_zh, pl.name_en, r.radius, st_x(pl.geom) as lon, st_y(pl.geom) as lat,
+               count(n.id)::int as premises,
+               count(n.id) filter (where n.group_rental)::int as group_rentals,
+               coalesce(sum(n.open_count), 0)::int as open_hazards,
+               coalesce(sum(n.open_major_count), 0)::int as open_major,
+               coalesce(sum(n.occupants), 0)::int as people,
+               st_asgeojson(st_buffer(pl.geom::geography, r.radius, 'quad_segs=16')::geometry, 6) as ring
+        from places pl cross join radii r
+        left join near n on n.poi_id = pl.id and n.d <= r.radius
+        group by pl.id, pl.kind, pl.name_zh, pl.name_en, pl.geom, r.radius`
+      // Ranked as an analyst reads it: group rentals, then open major hazards, then all open hazards.
+      rows.sort((a, b) => b.groupRentals - a.groupRentals || b.openMajor - a.openMajor || b.openHazards - a.openHazards || a.poiId - b.poiId || a.radius - b.radius)
+      return featureCollection(rows.map(({ ring, ...r }, i) => ({
+        type: 'Feature' as const,
+        geometry: JSON.parse(ring) as Polygon,
+        properties: { rank: i + 1, ...r },
+      })))
+    },
+
+    async clusters(scope: Jurisdiction, filter: PremisesFilter, on: string, of: ClusterOf, eps: number, minPoints: number) {
+      const until = endOfDay(on)
+      const where = premisesWhere(sql, filter, on, scope)
+      // One row per point: a group rental, or an open hazard at its premises. Sorted, so DBSCAN is repeatable.
+      const points = of === 'group-rentals'
+        ? await sql<{ id: number; premisesId: number; lon: number; lat: number; major: boolean; townId: number }[]>`
+            select p.id, p.id as premises_id, st_x(p.geom) as lon, st_y(p.geom) as lat, p.open_major_count > 0 as major, p.town_id
+            from premises p
+            where is_group_rental_candidate(p.kind, p.meets_rule) and p.found_on <= ${on}
+              and (p.deregistered_on is null or p.deregistered_on > ${on}) and ${where}
+            order by p.id`
+        : await sql<{ id: number; premisesId: number; lon: number; lat: number; major: boolean; townId: number }[]>`
+            select h.id, p.id as premises_id, st_x(p.geom) as lon, st_y(p.geom) as lat, h.severity = 'major' as major, p.town_id
+            from hazard h join premises p on p.id = h.premises_id
+            where h.found_at < ${until} and (h.rectified_at is null or h.rectified_at >= ${until}) and ${where}
+            order by h.id`
+      const labels = dbscan(points, eps, minPoints)
+      const members = new Map<number, number[]>()
+      labels.forEach((l, i) => {
+        if (l !== NOISE) members.set(l, [...(members.get(l) ?? []), i])
+      })
+      const premisesIds = [...new Set([...members.values()].flat().map(i => points[i]!.premisesId))]
+      const facts = new Map((premisesIds.length
+        ? await sql<{ id: number; groupRental: boolean; openCount: number; openMajorCount: number; occupants: number }[]>`
+            select p.id, is_group_rental_candidate(p.kind, p.meets_rule) and p.found_on <= ${on}
+                     and (p.deregistered_on is null or p.deregistered_on > ${on}) as group_rental,
+                   p.open_count, p.open_major_count, p.occupants
+            from premises p where p.id in ${sql(premisesIds)}`
+        : []).map(f => [f.id, f]))
+      const places = await sql<{ id: number; kind: string; nameZh: string; nameEn: string; lon: number; lat: number }[]>`
+        select id, kind, name_zh, name_en, st_x(geom) as lon, st_y(geom) as lat from poi where kind in ${sql([...nearestKinds])} order by id`
+      const features = [...members.entries()].map(([label, idx]) => {
+        const pts = idx.map(i => points[i]!)
+        const premises = [...new Set(pts.map(p => p.premisesId))].map(id => facts.get(id)!)
+        const hull = convex(featureCollection(pts.map(p => point([p.lon, p.lat]))))?.geometry
+          // Points in a line or on one spot have no area: a small circle marks them.
+          ?? circle([pts.reduce((a, p) => a + p.lon, 0) / pts.length, pts.reduce((a, p) => a + p.lat, 0) / pts.length], Math.max(25, eps / 4), { units: 'meters', steps: 24 }).geometry
+        // The nearest campus, factory or urban village, measured to the closest point of the cluster.
+        let nearest: { id: number; kind: string; nameZh: string; nameEn: string; metres: number } | null = null
+        for (const place of places) {
+          let d = Infinity
+          for (const p of pts) d = Math.min(d, distanceMetres(p, place))
+          if (!nearest || d < nearest.metres) nearest = { id: place.id, kind: place.kind, nameZh: place.nameZh, nameEn: place.nameEn, metres: Math.round(d) }
+        }
+        const towns = new Map<number, number>()
+        for (const p of pts) towns.set(p.townId, (towns.get(p.townId) ?? 0) + 1)
+        return {
+          type: 'Feature' as const,
+          geometry: hull,
+          properties: {
+            cluster: label + 1,
+            points: pts.length,
+            premises: premises.length,
+            groupRentals: premises.filter(p => p.groupRental).length,
+            openHazards: of === 'open-hazards' ? pts.length : premises.reduce((a, p) => a + p.openCount, 0),
+            openMajor: of === 'open-hazards' ? pts.filter(p => p.major).length : premises.reduce((a, p) => a + p.openMajorCount, 0),
+            people: premises.reduce((a, p) => a + p.occupants, 0),
+            townId: [...towns.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]![0],
+            nearestId: nearest?.id ?? null,
+            nearestKind: nearest?.kind ?? null,
+            nearestNameZh: nearest?.nameZh ?? null,
+            nearestNameEn: nearest?.nameEn ?? null,
+            nearestMetres: nearest?.metres ?? null,
+          },
+        }
+      })
+      features.sort((a, b) => b.properties.points - a.properties.points || a.properties.cluster - b.properties.cluster)
+      return {
+        type: 'FeatureCollection' as const,
+        parameters: { of, eps, minPoints, asOf: on, points: points.length, noise: labels.filter(l => l === NOISE).length },
+        features,
+      }
+    },
+  }
+}
+
+export type AnalysisRepository = ReturnType<typeof analysisRepository>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    analysis: AnalysisRepository
+  }
+}
+
+export default fp(async (app) => {
+  app.decorate('analysis', analysisRepository(app.db.sql))
+}, { name: 'analysis', dependencies: ['db'] })
