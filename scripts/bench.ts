@@ -125,6 +125,22 @@ async function benchQueries(campaign: Awaited<ReturnType<ReturnType<typeof campa
     const checked = await keyAreas.check(sql, square, wholeDistrict)
     return keyAreas.counts(sql, checked.geojson!, wholeDistrict, day)
   }, r => `${(r as { houses: number }).houses.toLocaleString('en')} premises inside`)
+  const { analysisRepository } = await import('../server/plugins/app/analysis.js')
+  const analysis = analysisRepository(sql)
+  const clusterRuns = Math.max(3, Math.min(runs, 5))
+  for (const [of, eps, minPoints] of [['group-rentals', 150, 8], ['open-hazards', 150, 8]] as const) {
+    const ms: number[] = []
+    let last: Awaited<ReturnType<typeof analysis.clusters>> | undefined
+    for (let i = 0; i < clusterRuns; i++) {
+      const [r, t] = await time(() => analysis.clusters(wholeDistrict, {}, day, of, eps, minPoints))
+      ms.push(t)
+      last = r
+    }
+    rows.push({ measure: `clusters of ${of}, whole district (eps ${eps} m, min ${minPoints}) p50 / max`, value: `${percentile(ms, 50).toFixed(0)} / ${Math.max(...ms).toFixed(0)} ms`,
+      note: `${last!.parameters.points.toLocaleString('en')} points, ${last!.features.length} clusters, ${clusterRuns} runs` })
+  }
+  await repeat('rings: 3 kinds of place x 3 radii', () => analysis.rings(wholeDistrict, {}, day, ['campus', 'factory', 'urban_village'], [300, 500, 1000]),
+    r => `${(r as { features: unknown[] }).features.length} rings`)
   const [{ hazards }] = await sql<{ hazards: number }[]>`select count(*)::int as hazards from hazard` as unknown as [{ hazards: number }]
   rows.push({ measure: 'hazards in the database', value: hazards.toLocaleString('en'), note: '' })
 }

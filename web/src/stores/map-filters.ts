@@ -77,7 +77,7 @@ export const useMapFiltersStore = defineStore('mapFilters', () => {
   const active = computed(() => Object.keys(query.value).filter(k => k !== 'asOf').length)
 
   // URL → store (back/forward, a pasted link); store → URL.
-  const synced = () => route.name === 'map' || route.name === 'dashboard'
+  const synced = () => route.name === 'map' || route.name === 'dashboard' || route.name === 'analysis'
   watch(() => route.query, (q) => {
     if (!synced()) return
     const next = filtersFromQuery(q)

@@ -1,0 +1,42 @@
+import { join } from 'node:path'
+import type { Browser } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { artifactsDir } from '../helpers/browser.js'
+import { signInPage, startWebApp, type WebApp } from '../helpers/web-app.js'
+
+let browser: Browser
+let base: string
+let web: WebApp
+
+beforeAll(async () => {
+  web = await startWebApp()
+  ;({ browser, base } = web)
+})
+afterAll(() => web?.close())
+
+describe('the analysis page', () => {
+  it('runs a cluster analysis and a ring analysis, draws them, and shows the heat map', async () => {
+    for (const locale of ['zh-CN', 'en'] as const) {
+      const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+      await page.addInitScript(l => localStorage.setItem('locale', l), locale)
+      await signInPage(page, base, 'analyst', '/analysis')
+      await page.waitForSelector('[data-map-state="ready"]', { timeout: 45_000 })
+      await page.click('[data-testid="run-analysis"]')
+      await page.waitForSelector('[data-testid="cluster-results"] tbody tr')
+      const rows = await page.locator('[data-testid="cluster-results"] tbody tr').count()
+      expect(rows).toBeGreaterThan(2)
+      await page.locator('[data-testid="cluster-results"] tbody tr').first().click()
+      await page.waitForTimeout(1200)
+      await page.click('[data-testid="heatmap"]')
+      await page.waitForTimeout(800)
+      await page.screenshot({ path: join(artifactsDir, `analysis-clusters-${locale}.png`) })
+
+      await page.click(locale === 'en' ? 'text=Rings around places' : 'text=重点部位周边')
+      await page.click('[data-testid="run-analysis"]')
+      await page.waitForSelector('[data-testid="ring-results"] tbody tr')
+      expect(await page.locator('[data-testid="ring-results"] tbody tr').count()).toBeGreaterThan(5)
+      await page.screenshot({ path: join(artifactsDir, `analysis-rings-${locale}.png`) })
+      await page.close()
+    }
+  })
+})
