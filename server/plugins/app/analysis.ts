@@ -1,6 +1,7 @@
 import { circle, convex, featureCollection, point } from '@turf/turf'
 import fp from 'fastify-plugin'
 import type { Polygon } from 'geojson'
+import { pgArray } from '../../db/arrays.js'
 import type { Sql } from '../../db/index.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { dbscan, distanceMetres, NOISE } from '../../domain/dbscan.js'
@@ -90,7 +91,7 @@ export function analysisRepository(sql: Sql) {
             select p.id, is_group_rental_candidate(p.kind, p.meets_rule) and p.found_on <= ${on}
                      and (p.deregistered_on is null or p.deregistered_on > ${on}) as group_rental,
                    p.open_count, p.open_major_count, p.occupants
-            from premises p where p.id in ${sql(premisesIds)}`
+            from premises p where p.id = any(${pgArray(premisesIds)}::bigint[])`
         : []).map(f => [f.id, f]))
       const places = await sql<{ id: number; kind: string; nameZh: string; nameEn: string; lon: number; lat: number }[]>`
         select id, kind, name_zh, name_en, st_x(geom) as lon, st_y(geom) as lat from poi where kind in ${sql([...nearestKinds])} order by id`
