@@ -5,6 +5,8 @@ import type { Database } from './db/index.js'
 import type { PiiKeys } from './domain/pii.js'
 import accessPlugin from './plugins/app/access.js'
 import analysisPlugin from './plugins/app/analysis.js'
+import reportsPlugin from './plugins/app/reports.js'
+import reportsRoutes from './routes/api/reports/index.js'
 import auditPlugin from './plugins/app/audit.js'
 import inspectionPlugin from './plugins/app/inspection.js'
 import keyAreasPlugin from './plugins/app/key-areas.js'
@@ -88,6 +90,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(inspectionPlugin)
   await app.register(keyAreasPlugin)
   await app.register(analysisPlugin)
+  await app.register(reportsPlugin)
 
   await app.register(healthRoutes, { prefix: '/api/health' })
   await app.register(authRoutes, { prefix: '/api/auth' })
@@ -101,6 +104,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(hazardsRoutes, { prefix: '/api/hazards' })
   await app.register(keyAreasRoutes, { prefix: '/api/key-areas' })
   await app.register(analysisRoutes, { prefix: '/api/analysis' })
+  await app.register(reportsRoutes, { prefix: '/api/reports' })
   await app.register(configRoutes, { prefix: '/api/config', basemap: { type: basemap.type, url: basemap.url, attribution: basemap.attribution } })
   if (basemap.type === 'pmtiles' && basemap.file) await app.register(basemapFilePlugin, { file: basemap.file })
 

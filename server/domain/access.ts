@@ -28,6 +28,10 @@ export const permissions = [
   'analysis:run',
   /** Exports of premises and hazards. */
   'export',
+  /** Submitting the biweekly tables (frozen once submitted). */
+  'reports:submit',
+  /** Importing paper ledgers of premises, residents and hazards. */
+  'import',
   /** User accounts. */
   'users:admin',
   /** The audit trail. */
@@ -41,7 +45,7 @@ export const grants: Record<Role, ReadonlySet<Permission>> = {
   // Leaders and analysts see counts and places, never people.
   leader: new Set([...base, 'analysis:run']),
   analyst: new Set([...base, 'analysis:run', 'export']),
-  commander: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'inspection:write', 'key-areas:write', 'analysis:run', 'export']),
+  commander: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'inspection:write', 'key-areas:write', 'analysis:run', 'export', 'reports:submit', 'import']),
   inspector: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'inspection:write', 'export']),
   // Administrators manage accounts and read the trail; they see no personal data.
   admin: new Set([...base, 'users:admin', 'audit:read']),

@@ -475,7 +475,8 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
 
 /**
  * One user per role, all with the password demo1234; the commander and the inspector work in the
- * first town (三井街道), everybody else district-wide.
+ * first town (三井街道), everybody else district-wide; 'bureau' is the district police sub-bureau's
+ * commander, who submits the district's biweekly table.
  */
 async function seedDemoUsers(tx: Tx, townId: number): Promise<void> {
   const hash = await hashPassword('demo1234')
@@ -485,9 +486,10 @@ async function seedDemoUsers(tx: Tx, townId: number): Promise<void> {
     ['analyst', 'analyst', '研判分析员（演示）'],
     ['inspector', 'inspector', '三井街道排查员（演示）'],
     ['admin', 'admin', '系统管理员（演示）'],
+    ['bureau', 'commander', '区公安分局（演示）'],
   ]
   for (const [username, role, displayName] of users) {
-    const local = role === 'commander' || role === 'inspector'
+    const local = username === 'commander' || username === 'inspector'
     await tx`
       insert into app_user (username, display_name, password_hash, role, jurisdiction_kind, jurisdiction_town_id, is_demo)
       values (${username}, ${displayName}, ${hash}, ${role}, ${local ? 'town' : 'district'}, ${local ? townId : null}, true)`
@@ -510,9 +512,12 @@ async function seedKeyAreas(tx: Tx, rng: Random, geo: Geography, ids: Map<string
       const [zh, en] = poi.kind === 'urban_village' ? [poi.zh, poi.en] : [`${poi.zh}周边`, `Around ${poi.en}`]
       const listed = rng.chance(0.7) ? '2019-12-29' : isoOf(dayOf('2020-01-05') + rng.int(0, 40))
       const deadline = isoOf(dayOf('2020-05-31') + rng.int(0, 150))
+      // Every fourth key area was cleared to zero by its deadline (attachment 5 counts them).
+      const cleared = n % 4 === 3
       const [row] = await tx<{ id: number }[]>`
-        insert into key_area (campaign_id, name_zh, name_en, town_id, status, listed_on, deadline, geom)
-        values (${campaignId}, ${zh}, ${en}, ${ids.get(town.key)!}, 'listed', ${listed}, ${deadline},
+        insert into key_area (campaign_id, name_zh, name_en, town_id, status, listed_on, deadline, cleared_on, geom)
+        values (${campaignId}, ${zh}, ${en}, ${ids.get(town.key)!}, ${cleared ? 'cleared' : 'listed'}, ${listed}, ${deadline},
+          ${cleared ? (deadline < '2020-11-29' ? deadline : '2020-11-29') : null},
           st_multi(st_collectionextract(st_makevalid(st_setsrid(st_geomfromgeojson(${geoJson(geom)}), 4326)), 3)))
         returning id`
       n++

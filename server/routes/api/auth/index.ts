@@ -97,7 +97,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (!demo) return { demo: false, password: null, users: [] }
     const users = await app.db.sql<{ username: string; role: 'leader'; displayName: string }[]>`
       select username, role, display_name from app_user where is_demo and disabled_at is null
-      order by array_position(array['leader', 'commander', 'analyst', 'inspector', 'admin'], role)`
+      order by array_position(array['leader', 'commander', 'analyst', 'inspector', 'admin'], role), id`
     return { demo: true, password: 'demo1234', users: [...users] }
   })
 }
