@@ -81,6 +81,24 @@ export const reportNotes = [
   '3．关注对象是指心态失衡、行为失常、非正常上访、有暴力犯罪前科等重点人员，以及精神病人。',
 ]
 
+/** The header labels in English, for the English screen (the spreadsheet stays the Chinese form). */
+export const labelsEn: Record<string, string> = {
+  项目: 'Item', 派出所: 'Police station', 序号: 'No.',
+  群租房管理情况: 'Group-rental management', 流动人口管理情况: 'Floating population', 清理整治成效: 'Enforcement results', 重点地区: 'Key areas',
+  '登记群租房（户）': 'Group rentals registered', '登记群租房租住人员（人）': 'Residents registered', '注销群租房（户）': 'Group rentals deregistered',
+  '注销群租房租住人员（人）': 'Residents deregistered', '签订治安责任书（份）': 'Statements signed', '采集群租房二房东信息（人）': 'Second landlords recorded',
+  排查安全隐患: 'Hazards found', 整改安全隐患: 'Hazards rectified', '合计（处）': 'Total', 其中: 'of which',
+  '治安类（处）': 'Public security', '消防类（处）': 'Fire', '住房类（处）': 'Housing', '其他（处）': 'Other',
+  '登记流动人口（人）': 'Registered', '可能肇事肇祸精神病人（人）': 'Mental illness (risk)', '关注对象（人）': 'Persons of concern', '其他（人）': 'Others',
+  '注销流动人口（人）': 'Deregistered', '处罚违规出租户主（人）': 'Landlords penalised', '处罚违规流动人口（人）': 'Floating persons penalised',
+  '破获刑事案件（起）': 'Criminal cases solved', '破获治安案件（起）': 'Public-security cases solved', '比对抓获在逃人员（人）': 'Fugitives caught',
+  打处情况: 'Dealt with', '小计（人）': 'Subtotal', '逮捕（人）': 'Arrested', '其他刑事强制措施（人）': 'Other coercive measures', '治安处罚（人）': 'Administrative penalties',
+  '排查数（处）': 'Listed', '整改数（处）': 'Cleared', '排查隐患数（处）': 'Hazards found in the area', '整改隐患数（处）': 'Hazards rectified in the area',
+  重点地区名称: 'Key area', '所属街道（镇）': 'Town / street', 管辖派出所: 'Police station', 基本情况: 'Basic facts',
+  '房屋总数（户）': 'Houses', '出租房屋数（户）': 'Rented houses', '群租房数（户）': 'Group rentals', '存在安全隐患群租房数（户）': 'Group rentals with hazards',
+  '实有人口（人）': 'Actual population', '流动人口数（人）': 'Floating population',
+}
+
 export interface HeaderCell {
   text: string
   row: number
