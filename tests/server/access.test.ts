@@ -85,6 +85,8 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   'GET /api/reports/attachment-3': () => ({ url: `/api/reports/attachment-3?town=${ids.townIn}` }),
   'GET /api/reports/submissions': () => ({ url: '/api/reports/submissions' }),
   'POST /api/reports/submissions': async () => ({ url: '/api/reports/submissions', payload: { report: 'attachment-4', keyAreaId: await freshKeyArea(), period: '2020-03-14', filledBy: '矩阵' } }),
+  'GET /api/exports/premises': () => ({ url: '/api/exports/premises?kind=care_home' }),
+  'GET /api/exports/hazards': () => ({ url: '/api/exports/hazards?kind=care_home' }),
   'GET /api/health/': () => ({ url: '/api/health/' }),
   'POST /api/auth/login': () => ({ url: '/api/auth/login', payload: { username: 'analyst', password: 'demo1234' } }),
   'POST /api/auth/logout': () => ({ url: '/api/auth/logout', freshSession: true }),
@@ -313,7 +315,7 @@ describe('personal data', () => {
         crawled++
         // The API documentation names the fields (not their values) and may mention the flags; the
         // biweekly tables' headers and notes name the classes they count (counts over many people).
-        const scanned = r.url.startsWith('/api/reports/') && res.headers['content-type']?.includes('json') ? withoutFormText(res.json()) : body
+        const scanned = r.url.startsWith('/api/reports/') && String(res.headers['content-type'] ?? '').includes('json') ? withoutFormText(res.json()) : body
         if (!r.url.startsWith('/api/docs')) for (const f of flags) expect(f.test(scanned), `${role} GET ${r.url} contains ${f}`).toBe(false)
         const leaked = secrets.find(s => body.includes(s))
         expect(leaked, `${role} GET ${r.url} leaks personal data`).toBeUndefined()
