@@ -8,6 +8,7 @@ import analysisPlugin from './plugins/app/analysis.js'
 import reportsPlugin from './plugins/app/reports.js'
 import reportsRoutes from './routes/api/reports/index.js'
 import exportsRoutes from './routes/api/exports/index.js'
+import ogcRoutes from './routes/ogc/index.js'
 import auditPlugin from './plugins/app/audit.js'
 import inspectionPlugin from './plugins/app/inspection.js'
 import keyAreasPlugin from './plugins/app/key-areas.js'
@@ -107,6 +108,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(analysisRoutes, { prefix: '/api/analysis' })
   await app.register(reportsRoutes, { prefix: '/api/reports' })
   await app.register(exportsRoutes, { prefix: '/api/exports' })
+  await app.register(ogcRoutes, { prefix: '/ogc' })
   await app.register(configRoutes, { prefix: '/api/config', basemap: { type: basemap.type, url: basemap.url, attribution: basemap.attribution } })
   if (basemap.type === 'pmtiles' && basemap.file) await app.register(basemapFilePlugin, { file: basemap.file })
 

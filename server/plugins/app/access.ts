@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { verifyPassword } from '../../domain/passwords.js'
 import type { Tx } from '../../db/index.js'
 import { can, grants, type Permission } from '../../domain/access.js'
 import { HttpError } from '../../http-errors.js'
-import type { SessionUser } from './users.js'
+import { jurisdictionOf, type SessionUser } from './users.js'
 
 export const sessionCookie = 'grd_session'
 
@@ -61,6 +63,35 @@ export default fp(async (app) => {
     throw new AccessError(status, message, code)
   }
 
+  /**
+   * HTTP Basic credentials, for GIS clients of the OGC API that cannot sign in through a form.
+   * A verified pair is remembered for five minutes so that a client's many requests do not each
+   * pay for the password hash; wrong passwords count toward the same lock as the sign-in page.
+   */
+  const basicCache = new Map<string, { user: SessionUser; until: number }>()
+  async function basicUser(header: string): Promise<SessionUser | 'locked' | null> {
+    const key = createHash('sha256').update(header).digest('base64')
+    const hit = basicCache.get(key)
+    if (hit && hit.until > Date.now()) return hit.user
+    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
+    const colon = decoded.indexOf(':')
+    if (colon < 1) return null
+    const username = decoded.slice(0, colon).toLowerCase()
+    const password = decoded.slice(colon + 1)
+    const throttle = await app.users.throttle(username)
+    if (throttle.lockedUntil && throttle.lockedUntil.getTime() > Date.now()) return 'locked'
+    const u = await app.users.byUsername(username)
+    if (!u || u.disabledAt || !(await verifyPassword(password, u.passwordHash))) {
+      await app.users.recordFailure(app.db.sql, username)
+      return null
+    }
+    const user: SessionUser = { id: u.id, username: u.username, displayName: u.displayName, role: u.role, jurisdiction: jurisdictionOf(u), sessionId: 0 }
+    if (basicCache.size > 1000) basicCache.clear()
+    basicCache.set(key, { user, until: Date.now() + 5 * 60_000 })
+    return user
+  }
+  const ogc = (req: FastifyRequest) => req.url === '/ogc' || req.url.startsWith('/ogc/') || req.url.startsWith('/ogc?')
+
   app.addHook('onRequest', async (req, reply: FastifyReply) => {
     if (req.is404) return
     const permission = req.routeOptions.config?.permission
@@ -77,6 +108,18 @@ export default fp(async (app) => {
       }
     }
     if (permission === 'public') return
+    if (!req.user && ogc(req)) {
+      // GIS clients ask for credentials when told which kind the server takes.
+      reply.header('WWW-Authenticate', 'Basic realm="group-rental OGC API", charset="UTF-8"')
+      const auth = req.headers.authorization
+      if (auth?.startsWith('Basic ')) {
+        const u = await basicUser(auth)
+        if (u === 'locked') return deny(req, 401, 'This user name is locked for a while after repeated wrong passwords.', 'locked')
+        if (!u) return deny(req, 401, 'The user name or password is wrong.', 'bad-credentials')
+        req.user = u
+        reply.removeHeader('WWW-Authenticate')
+      }
+    }
     if (!req.user) return deny(req, 401, 'Please sign in.', 'signin-required')
     if (!can(req.user.role, permission)) {
       return deny(req, 403, `Your role (${req.user.role}) does not allow this (${permission}).`, 'forbidden')

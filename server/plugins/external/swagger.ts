@@ -13,7 +13,8 @@ export default fp(async (app) => {
       },
       tags: [
         { name: 'system' }, { name: 'auth' }, { name: 'premises' }, { name: 'hazards' }, { name: 'residents' }, { name: 'stats' },
-        { name: 'tiles' }, { name: 'key-areas' }, { name: 'analysis' }, { name: 'reference' }, { name: 'users' }, { name: 'audit' },
+        { name: 'tiles' }, { name: 'key-areas' }, { name: 'analysis' }, { name: 'reports' }, { name: 'exports' }, { name: 'imports' },
+        { name: 'ogc' }, { name: 'reference' }, { name: 'users' }, { name: 'audit' },
       ],
     },
   })

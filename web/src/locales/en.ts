@@ -275,6 +275,7 @@ const en: typeof zh = {
     },
     keys: 'Keys: ← → step through the towns, 0 the whole district, 1–4 switch the measure, d dark, m meeting mode',
   },
+  exports: { button: 'Export', premises: 'Premises', hazards: 'Hazards' },
   reports: {
     title: 'Reports',
     kinds: { 'attachment-5': 'Att. 5 District table', 'attachment-4': 'Att. 4 Key area remediation', 'attachment-3': 'Att. 3 Key areas' },

@@ -273,6 +273,7 @@ export default {
     },
     keys: '快捷键：← → 逐个查看镇街，0 回到全区，1–4 切换指标，d 深色，m 会议模式',
   },
+  exports: { button: '导出', premises: '场所', hazards: '隐患' },
   reports: {
     title: '统计报表',
     kinds: { 'attachment-5': '附件5 全区统计表', 'attachment-4': '附件4 重点地区整治', 'attachment-3': '附件3 重点地区统计' },

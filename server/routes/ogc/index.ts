@@ -1,0 +1,227 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import type { Sql } from '../../db/index.js'
+import { inJurisdiction } from '../../db/scope.js'
+import type { Jurisdiction } from '../../domain/access.js'
+import { notFound, parseBbox } from '../../http-errors.js'
+import { statusSql } from '../../plugins/app/premises.js'
+import { BboxString, errors } from '../../schemas/common.js'
+
+/**
+ * OGC API - Features (Part 1: Core, GeoJSON), read-only, so that QGIS and GDAL (`ogrinfo
+ * OAPIF:http://host/ogc`) read the premises (no personal data), key areas, areas and points of
+ * interest. Signed-in users only: the session cookie, or HTTP Basic credentials for GIS clients.
+ */
+
+const geojson = 'application/geo+json'
+const json = 'application/json'
+const crs84 = 'http://www.opengis.net/def/crs/OGC/1.3/CRS84'
+
+interface Collection {
+  id: string
+  title: string
+  description: string
+  /** Rows as (id, geometry as GeoJSON text, properties) of a page, and how many match. */
+  items: (sql: Sql, scope: Jurisdiction, q: { bbox?: [number, number, number, number]; limit: number; offset: number; id?: number; on: string }) =>
+    Promise<{ rows: { id: number; geometry: string; properties: Record<string, unknown> }[]; matched: number }>
+}
+
+const envelope = (sql: Sql, b: [number, number, number, number] | undefined, column: string) =>
+  (b ? sql`${sql(column)} && st_makeenvelope(${b[0]}, ${b[1]}, ${b[2]}, ${b[3]}, 4326) and st_intersects(${sql(column)}, st_makeenvelope(${b[0]}, ${b[1]}, ${b[2]}, ${b[3]}, 4326))` : sql`true`)
+const byId = (sql: Sql, id: number | undefined, column: string) => (id === undefined ? sql`true` : sql`${sql(column)} = ${id}`)
+
+async function page<T extends { id: number; geometry: string }>(sql: Sql, count: () => Promise<{ n: number }[]>, rows: () => Promise<T[]>) {
+  const [r, [c]] = await Promise.all([rows(), count()])
+  return { rows: r.map(({ id, geometry, ...properties }) => ({ id, geometry, properties })), matched: c!.n }
+}
+
+const collections: Collection[] = [
+  {
+    id: 'premises',
+    title: '场所 Premises',
+    description: 'Every premises where people live together, with its kind and hazard status on the campaign\'s reference day. No personal data: no address, owner, landlord or resident.',
+    items: (sql, scope, q) => {
+      const where = sql`${inJurisdiction(sql, scope)} and ${envelope(sql, q.bbox, 'p.geom')} and ${byId(sql, q.id, 'p.id')}`
+      return page(sql, () => sql<{ n: number }[]>`select count(*)::int as n from premises p where ${where}`, () => sql<{ id: number; geometry: string }[]>`
+        select p.id, st_asgeojson(p.geom, 7) as geometry, p.kind, ${statusSql(sql, q.on)} as status, p.town_id, p.community_id,
+               p.police_station_id, p.rooms_let, p.beds_let, p.occupants, p.meets_rule, p.found_on, p.registered_on, p.deregistered_on,
+               p.hazard_count, p.open_count, p.open_major_count
+        from premises p where ${where} order by p.id limit ${q.limit} offset ${q.offset}`)
+    },
+  },
+  {
+    id: 'key-areas',
+    title: '重点地区 Key areas',
+    description: 'Key areas listed for targeted remediation, with their status, listing date and deadline.',
+    items: (sql, scope, q) => {
+      const where = sql`k.deleted_at is null and ${inJurisdiction(sql, scope, 'k')} and ${envelope(sql, q.bbox, 'k.geom')} and ${byId(sql, q.id, 'k.id')}`
+      return page(sql, () => sql<{ n: number }[]>`select count(*)::int as n from key_area k where ${where}`, () => sql<{ id: number; geometry: string }[]>`
+        select k.id, st_asgeojson(k.geom, 7) as geometry, k.name_zh, k.name_en, k.town_id, k.police_station_id, k.status,
+               k.listed_on, k.deadline, k.cleared_on
+        from key_area k where ${where} order by k.id limit ${q.limit} offset ${q.offset}`)
+    },
+  },
+  {
+    id: 'areas',
+    title: '行政区划 Areas',
+    description: 'The district, its towns and streets, communities and villages, and grid cells, as they are now.',
+    items: (sql, _scope, q) => {
+      const where = sql`a.valid_to is null and ${envelope(sql, q.bbox, 'a.geom')} and ${byId(sql, q.id, 'a.id')}`
+      return page(sql, () => sql<{ n: number }[]>`select count(*)::int as n from admin_area a where ${where}`, () => sql<{ id: number; geometry: string }[]>`
+        select a.id, st_asgeojson(a.geom, 7) as geometry, a.level, a.subkind, a.code, a.parent_id, a.name_zh, a.name_en
+        from admin_area a where ${where} order by a.id limit ${q.limit} offset ${q.offset}`)
+    },
+  },
+  {
+    id: 'pois',
+    title: '重点部位 Points of interest',
+    description: 'Campuses, labour-intensive enterprises, urban villages, urban-rural fringe, resettlement estates and underground spaces.',
+    items: (sql, _scope, q) => {
+      const where = sql`${envelope(sql, q.bbox, 'o.geom')} and ${byId(sql, q.id, 'o.id')}`
+      return page(sql, () => sql<{ n: number }[]>`select count(*)::int as n from poi o where ${where}`, () => sql<{ id: number; geometry: string }[]>`
+        select o.id, st_asgeojson(o.geom, 7) as geometry, o.kind, o.name_zh, o.name_en, o.town_id
+        from poi o where ${where} order by o.id limit ${q.limit} offset ${q.offset}`)
+    },
+  },
+]
+
+/** OGC documents are described by the OGC's own schemas; here they pass through as they are. */
+const Document = Type.Unknown()
+
+const ItemsQuery = Type.Object({
+  bbox: Type.Optional(BboxString),
+  limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 100, description: 'Features per page (1 to 10,000)' }),
+  offset: Type.Integer({ minimum: 0, default: 0, description: 'Features to skip: the next link carries it' }),
+  f: Type.Optional(Type.String({ description: 'json (the only encoding)' })),
+}, { additionalProperties: true })
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const sql: Sql = app.db.sql
+  /** Absolute links, as GIS clients follow them (behind a proxy, with TRUST_PROXY, its host and scheme). */
+  const base = (req: FastifyRequest) => `${req.protocol}://${req.host}/ogc`
+  let extent: number[] | null = null
+  async function districtExtent() {
+    if (!extent) {
+      const [e] = await sql<{ x0: number; y0: number; x1: number; y1: number }[]>`
+        select st_xmin(b) as x0, st_ymin(b) as y0, st_xmax(b) as x1, st_ymax(b) as y1
+        from (select st_extent(geom)::box2d as b from admin_area where level = 'district' and valid_to is null) s`
+      extent = e?.x0 === null || e?.x0 === undefined ? [-180, -90, 180, 90] : [e.x0, e.y0, e.x1, e.y1]
+    }
+    return extent
+  }
+  const describe = async (req: FastifyRequest, c: Collection) => ({
+    id: c.id, title: c.title, description: c.description, itemType: 'feature', crs: [crs84],
+    extent: { spatial: { bbox: [await districtExtent()], crs: crs84 } },
+    links: [
+      { href: `${base(req)}/collections/${c.id}`, rel: 'self', type: json, title: c.title },
+      { href: `${base(req)}/collections/${c.id}/items`, rel: 'items', type: geojson, title: `${c.title} (GeoJSON)` },
+    ],
+  })
+  const collectionOf = (id: string) => {
+    const c = collections.find(x => x.id === id)
+    if (!c) throw notFound(`there is no collection "${id}"; the collections are ${collections.map(x => x.id).join(', ')}`)
+    return c
+  }
+
+  app.get('/', {
+    config: { permission: 'map:read' },
+    schema: { tags: ['ogc'], summary: 'OGC API - Features landing page' },
+  }, async req => ({
+    title: '群租房安全隐患整治 OGC API - Features',
+    description: 'Premises, key areas, areas and points of interest of the group-rental safety campaign, read-only.',
+    links: [
+      { href: `${base(req)}`, rel: 'self', type: json, title: 'This document' },
+      { href: `${req.protocol}://${req.host}/api/docs/json`, rel: 'service-desc', type: 'application/vnd.oai.openapi+json;version=3.0', title: 'The API definition' },
+      { href: `${req.protocol}://${req.host}/api/docs`, rel: 'service-doc', type: 'text/html', title: 'The API documentation' },
+      { href: `${base(req)}/conformance`, rel: 'conformance', type: json, title: 'Conformance classes' },
+      { href: `${base(req)}/collections`, rel: 'data', type: json, title: 'Collections' },
+    ],
+  }))
+
+  app.get('/conformance', {
+    config: { permission: 'map:read' },
+    schema: { tags: ['ogc'], summary: 'The conformance classes implemented' },
+  }, async () => ({
+    conformsTo: [
+      'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core',
+      'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson',
+      'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30',
+    ],
+  }))
+
+  app.get('/collections', {
+    config: { permission: 'map:read' },
+    schema: { tags: ['ogc'], summary: 'The feature collections' },
+  }, async req => ({
+    links: [{ href: `${base(req)}/collections`, rel: 'self', type: json, title: 'Collections' }],
+    collections: await Promise.all(collections.map(c => describe(req, c))),
+  }))
+
+  app.get('/collections/:collectionId', {
+    config: { permission: 'map:read' },
+    schema: { tags: ['ogc'], summary: 'One feature collection', params: Type.Object({ collectionId: Type.String() }), response: { 200: Document, ...errors(404) } },
+  }, async req => describe(req, collectionOf(req.params.collectionId)))
+
+  app.get('/collections/:collectionId/items', {
+    config: { permission: 'map:read' },
+    schema: {
+      tags: ['ogc'],
+      summary: 'Features of a collection, a page at a time, optionally inside a bounding box (WGS-84 / CRS84)',
+      params: Type.Object({ collectionId: Type.String() }),
+      querystring: ItemsQuery,
+      response: { 200: Document, ...errors(400, 404) },
+    },
+  }, async (req, reply) => {
+    const c = collectionOf(req.params.collectionId)
+    const { limit, offset } = req.query
+    const bbox = req.query.bbox ? parseBbox(req.query.bbox) : undefined
+    const campaign = await app.campaign.current()
+    const { rows, matched } = await c.items(sql, app.userOf(req).jurisdiction, { bbox, limit, offset, on: app.campaign.referenceDate(campaign) })
+    const href = (o: number) => {
+      const q = new URLSearchParams({ limit: String(limit), offset: String(o) })
+      if (req.query.bbox) q.set('bbox', req.query.bbox)
+      return `${base(req)}/collections/${c.id}/items?${q}`
+    }
+    const links = [
+      { href: href(offset), rel: 'self', type: geojson, title: 'This page' },
+      { href: `${base(req)}/collections/${c.id}`, rel: 'collection', type: json, title: c.title },
+    ]
+    if (offset + rows.length < matched) links.push({ href: href(offset + limit), rel: 'next', type: geojson, title: 'Next page' })
+    if (offset > 0) links.push({ href: href(Math.max(0, offset - limit)), rel: 'prev', type: geojson, title: 'Previous page' })
+    reply.type(geojson)
+    return {
+      type: 'FeatureCollection',
+      timeStamp: new Date().toISOString(),
+      numberMatched: matched,
+      numberReturned: rows.length,
+      links,
+      features: rows.map(r => ({ type: 'Feature', id: r.id, geometry: JSON.parse(r.geometry), properties: r.properties })),
+    }
+  })
+
+  app.get('/collections/:collectionId/items/:featureId', {
+    config: { permission: 'map:read' },
+    schema: {
+      tags: ['ogc'],
+      summary: 'One feature',
+      params: Type.Object({ collectionId: Type.String(), featureId: Type.Integer({ minimum: 1 }) }),
+      response: { 200: Document, ...errors(404) },
+    },
+  }, async (req, reply) => {
+    const c = collectionOf(req.params.collectionId)
+    const campaign = await app.campaign.current()
+    const { rows } = await c.items(sql, app.userOf(req).jurisdiction, { limit: 1, offset: 0, id: req.params.featureId, on: app.campaign.referenceDate(campaign) })
+    const r = rows[0]
+    if (!r) throw notFound(`there is no feature ${req.params.featureId} in ${c.id}`)
+    reply.type(geojson)
+    return {
+      type: 'Feature', id: r.id, geometry: JSON.parse(r.geometry), properties: r.properties,
+      links: [
+        { href: `${base(req)}/collections/${c.id}/items/${r.id}`, rel: 'self', type: geojson },
+        { href: `${base(req)}/collections/${c.id}`, rel: 'collection', type: json },
+      ],
+    }
+  })
+}
+export default routes

@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
+
+let t: TestApp
+let leader: string
+let commander: string
+
+beforeAll(async () => {
+  t = await buildTestApp()
+  leader = await signIn(t.app, 'leader')
+  commander = await signIn(t.app, 'commander')
+})
+afterAll(() => t.close())
+
+const get = async (url: string, cookie = leader) => {
+  const res = await t.app.inject({ url, headers: { cookie, host: 'gis.example:8080' } })
+  expect(res.statusCode, `${url}: ${res.body.slice(0, 200)}`).toBe(200)
+  return { body: res.json(), type: String(res.headers['content-type']) }
+}
+
+type Position = number[]
+const isPosition = (p: unknown): p is Position => Array.isArray(p) && p.length >= 2 && p.length <= 3 && p.every(n => typeof n === 'number' && Number.isFinite(n))
+const isRing = (r: unknown) => Array.isArray(r) && r.length >= 4 && r.every(isPosition) && JSON.stringify(r[0]) === JSON.stringify(r[r.length - 1])
+
+/** The structure RFC 7946 requires of a geometry (positions, closed rings of four or more). */
+function geometryProblem(g: { type?: string; coordinates?: unknown } | null): string | null {
+  if (!g || typeof g !== 'object') return 'no geometry'
+  const c = g.coordinates
+  switch (g.type) {
+    case 'Point': return isPosition(c) ? null : 'bad point'
+    case 'Polygon': return Array.isArray(c) && c.length > 0 && c.every(isRing) ? null : 'bad polygon'
+    case 'MultiPolygon': return Array.isArray(c) && c.length > 0 && c.every(p => Array.isArray(p) && p.length > 0 && p.every(isRing)) ? null : 'bad multipolygon'
+    default: return `unexpected type ${g.type}`
+  }
+}
+
+function featureCollectionProblems(fc: { type: string; features: { type: string; id: unknown; geometry: never; properties: unknown }[] }): string[] {
+  const out: string[] = []
+  if (fc.type !== 'FeatureCollection') out.push('not a FeatureCollection')
+  if (!Array.isArray(fc.features)) return [...out, 'no features array']
+  for (const f of fc.features) {
+    if (f.type !== 'Feature') out.push(`feature ${String(f.id)} is not a Feature`)
+    if (typeof f.id !== 'number' && typeof f.id !== 'string') out.push('a feature without an id')
+    if (f.properties === undefined || typeof f.properties !== 'object') out.push(`feature ${String(f.id)} has no properties object`)
+    const p = geometryProblem(f.geometry)
+    if (p) out.push(`feature ${String(f.id)}: ${p}`)
+  }
+  return out
+}
+
+describe('OGC API - Features', () => {
+  it('has a landing page, conformance classes and the four collections, with absolute links', async () => {
+    const { body: landing } = await get('/ogc')
+    const rels = Object.fromEntries(landing.links.map((l: { rel: string; href: string }) => [l.rel, l.href]))
+    expect(rels.conformance).toBe('http://gis.example:8080/ogc/conformance')
+    expect(rels.data).toBe('http://gis.example:8080/ogc/collections')
+    expect(rels['service-desc']).toMatch(/\/api\/docs\/json$/)
+    const { body: conf } = await get('/ogc/conformance')
+    expect(conf.conformsTo).toEqual(expect.arrayContaining([
+      'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core', 'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson']))
+    const { body: cols } = await get('/ogc/collections')
+    expect(cols.collections.map((c: { id: string }) => c.id)).toEqual(['premises', 'key-areas', 'areas', 'pois'])
+    for (const c of cols.collections) {
+      expect(c.links).toContainEqual(expect.objectContaining({ rel: 'items', type: 'application/geo+json', href: `http://gis.example:8080/ogc/collections/${c.id}/items` }))
+      expect(c.extent.spatial.bbox[0]).toHaveLength(4)
+    }
+  })
+
+  it('pages through every premises by following next links, as valid GeoJSON without personal data', async () => {
+    const [{ n }] = await t.db.sql<{ n: number }[]>`select count(*)::int as n from premises` as unknown as [{ n: number }]
+    let url: string | undefined = '/ogc/collections/premises/items?limit=1000'
+    const ids: number[] = []
+    let pages = 0
+    while (url) {
+      const { body, type } = await get(url)
+      expect(type).toContain('application/geo+json')
+      expect(featureCollectionProblems(body)).toEqual([])
+      expect(body.numberMatched).toBe(n)
+      expect(body.numberReturned).toBe(body.features.length)
+      for (const f of body.features) {
+        ids.push(f.id)
+        expect(Object.keys(f.properties).join()).not.toMatch(/address|owner|landlord|name|phone/i)
+      }
+      const next = body.links.find((l: { rel: string }) => l.rel === 'next')
+      url = next ? new URL(next.href).pathname + new URL(next.href).search : undefined
+      pages++
+      expect(pages).toBeLessThan(50)
+    }
+    expect(pages).toBe(Math.ceil(n / 1000))
+    expect(ids).toHaveLength(n)
+    expect(new Set(ids).size).toBe(n)
+  })
+
+  it('answers a bbox with exactly the features inside it, and a town user with the town only', async () => {
+    const bbox = [119.95, 31.82, 120.0, 31.87]
+    const { body } = await get(`/ogc/collections/premises/items?bbox=${bbox.join(',')}&limit=10000`)
+    const [{ n }] = await t.db.sql<{ n: number }[]>`
+      select count(*)::int as n from premises where st_intersects(geom, st_makeenvelope(${bbox[0]!}, ${bbox[1]!}, ${bbox[2]!}, ${bbox[3]!}, 4326))` as unknown as [{ n: number }]
+    expect(n).toBeGreaterThan(0)
+    expect(body.numberMatched).toBe(n)
+    for (const f of body.features) {
+      const [x, y] = f.geometry.coordinates
+      expect(x >= bbox[0]! && x <= bbox[2]! && y >= bbox[1]! && y <= bbox[3]!).toBe(true)
+    }
+    const { body: town } = await get('/ogc/collections/premises/items?limit=10000', commander)
+    const [{ id }] = await t.db.sql<{ id: number }[]>`select jurisdiction_town_id as id from app_user where username = 'commander'` as unknown as [{ id: number }]
+    expect(town.features.length).toBeGreaterThan(0)
+    expect(town.features.every((f: { properties: { townId: number } }) => f.properties.townId === id)).toBe(true)
+  })
+
+  it('serves key areas, areas and points of interest as valid GeoJSON, and single features', async () => {
+    for (const c of ['key-areas', 'areas', 'pois']) {
+      const { body } = await get(`/ogc/collections/${c}/items?limit=500`)
+      expect(featureCollectionProblems(body), c).toEqual([])
+      expect(body.features.length, c).toBeGreaterThan(0)
+      const one = body.features[0]
+      const { body: f } = await get(`/ogc/collections/${c}/items/${one.id}`)
+      expect(f.type).toBe('Feature')
+      expect(f.id).toBe(one.id)
+    }
+    const missing = await t.app.inject({ url: '/ogc/collections/people/items', headers: { cookie: leader } })
+    expect(missing.statusCode).toBe(404)
+    expect(missing.json().message).toMatch(/premises, key-areas, areas, pois/)
+    const bad = await t.app.inject({ url: '/ogc/collections/premises/items?bbox=120,32,119,31', headers: { cookie: leader } })
+    expect(bad.statusCode).toBe(400)
+  })
+
+  it('takes HTTP Basic credentials from GIS clients, and asks for them when missing or wrong', async () => {
+    const none = await t.app.inject({ url: '/ogc/collections' })
+    expect(none.statusCode).toBe(401)
+    expect(none.headers['www-authenticate']).toMatch(/^Basic /)
+    const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`
+    const ok = await t.app.inject({ url: '/ogc/collections/pois/items', headers: { authorization: basic('leader', 'demo1234') } })
+    expect(ok.statusCode).toBe(200)
+    const wrong = await t.app.inject({ url: '/ogc/collections', headers: { authorization: basic('leader', 'wrong-password') } })
+    expect(wrong.statusCode).toBe(401)
+    expect(wrong.json().reason).toBe('bad-credentials')
+    // Basic credentials open the OGC API only, not the rest of the API.
+    const api = await t.app.inject({ url: '/api/stats/summary', headers: { authorization: basic('leader', 'demo1234') } })
+    expect(api.statusCode).toBe(401)
+    await t.db.sql`delete from login_throttle`
+  })
+})
