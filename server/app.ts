@@ -9,6 +9,8 @@ import reportsPlugin from './plugins/app/reports.js'
 import reportsRoutes from './routes/api/reports/index.js'
 import exportsRoutes from './routes/api/exports/index.js'
 import ogcRoutes from './routes/ogc/index.js'
+import importsPlugin, { type ImportOptions } from './plugins/app/imports.js'
+import importsRoutes from './routes/api/imports/index.js'
 import auditPlugin from './plugins/app/audit.js'
 import inspectionPlugin from './plugins/app/inspection.js'
 import keyAreasPlugin from './plugins/app/key-areas.js'
@@ -51,6 +53,8 @@ export interface AppOptions {
   /** Directory of the built web app to serve; omitted in API tests. */
   webRoot?: string
   logger?: FastifyServerOptions['logger']
+  /** Where uploaded ledgers wait for their commit, and when an import writes set-wise. */
+  imports?: ImportOptions
   /** More routes, registered after the application's own and guarded like them (tests, extensions). */
   extraRoutes?: (app: FastifyInstance) => Promise<void>
 }
@@ -93,6 +97,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(keyAreasPlugin)
   await app.register(analysisPlugin)
   await app.register(reportsPlugin)
+  await app.register(importsPlugin, { keys: opts.keys, imports: opts.imports })
 
   await app.register(healthRoutes, { prefix: '/api/health' })
   await app.register(authRoutes, { prefix: '/api/auth' })
@@ -108,6 +113,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(analysisRoutes, { prefix: '/api/analysis' })
   await app.register(reportsRoutes, { prefix: '/api/reports' })
   await app.register(exportsRoutes, { prefix: '/api/exports' })
+  await app.register(importsRoutes, { prefix: '/api/imports' })
   await app.register(ogcRoutes, { prefix: '/ogc' })
   await app.register(configRoutes, { prefix: '/api/config', basemap: { type: basemap.type, url: basemap.url, attribution: basemap.attribution } })
   if (basemap.type === 'pmtiles' && basemap.file) await app.register(basemapFilePlugin, { file: basemap.file })

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../server/app.js'
 import type { Database } from '../../server/db/index.js'
+import type { ImportOptions } from '../../server/plugins/app/imports.js'
 import { openTestDatabase, type Template } from './db.js'
 import { testKeys } from './keys.js'
 
@@ -11,9 +12,9 @@ export interface TestApp {
 }
 
 /** The real application on a database of the test file's own; requests go through app.inject. */
-export async function buildTestApp(opts: { template?: Template; webRoot?: string; trustProxy?: boolean } = {}): Promise<TestApp> {
+export async function buildTestApp(opts: { template?: Template; webRoot?: string; trustProxy?: boolean; imports?: ImportOptions } = {}): Promise<TestApp> {
   const db = await openTestDatabase(opts.template)
-  const app = await buildApp({ db, keys: testKeys, webRoot: opts.webRoot, trustProxy: opts.trustProxy })
+  const app = await buildApp({ db, keys: testKeys, webRoot: opts.webRoot, trustProxy: opts.trustProxy, imports: opts.imports })
   return {
     app,
     db,

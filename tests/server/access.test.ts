@@ -67,7 +67,23 @@ const keyAreaBody = () => ({
   properties: { nameZh: '矩阵', listedOn: '2020-03-01', townId: ids.townIn },
 })
 
+/** A small ledger uploaded by the commander (the one role that imports), for the import routes. */
+const ledgerCsv = () => `台账编号,类型,地址,经度,纬度,发现日期\r\nACC-${++userCounter},群租房,矩阵路1号,${ids.location.lon},${ids.location.lat},2020-03-01\r\n`
+async function freshImport(): Promise<string> {
+  const res = await t.app.inject({ method: 'POST', url: '/api/imports?kind=premises&fileName=m.csv', headers: { cookie: cookies.commander, 'content-type': 'text/csv' }, payload: ledgerCsv() })
+  return res.json().id
+}
+const importRun = { mapping: { ref: '台账编号', kind: '类型', address: '地址', lon: '经度', lat: '纬度', foundOn: '发现日期' }, crs: 'wgs84' }
+
 const samples: Record<string, () => Sample | Promise<Sample>> = {
+  'GET /api/imports/templates/:kind': () => ({ url: '/api/imports/templates/premises?format=csv' }),
+  'POST /api/imports/': () => ({ url: '/api/imports/?kind=premises&fileName=m.csv', payload: ledgerCsv(), headers: { 'content-type': 'text/csv' } }),
+  'GET /api/imports/': () => ({ url: '/api/imports/' }),
+  'GET /api/imports/:id': async () => ({ url: `/api/imports/${await freshImport()}` }),
+  'POST /api/imports/:id/dry-run': async () => ({ url: `/api/imports/${await freshImport()}/dry-run`, payload: importRun }),
+  'POST /api/imports/:id/commit': async () => ({ url: `/api/imports/${await freshImport()}/commit`, payload: importRun }),
+  'GET /api/imports/:id/errors': async () => ({ url: `/api/imports/${await freshImport()}/errors` }),
+  'DELETE /api/imports/:id': async () => ({ url: `/api/imports/${await freshImport()}` }),
   'GET /api/key-areas/': () => ({ url: '/api/key-areas/' }),
   'GET /api/analysis/rings': () => ({ url: '/api/analysis/rings' }),
   'GET /api/analysis/clusters': () => ({ url: '/api/analysis/clusters' }),

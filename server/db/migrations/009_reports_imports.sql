@@ -61,7 +61,7 @@ create table import_job (
   file_sha256  text not null,
   crs          text not null check (crs in ('wgs84', 'gcj02', 'bd09')),
   mapping      jsonb not null,
-  status       text not null check (status in ('validated', 'committed', 'failed')),
+  status       text not null check (status in ('uploaded', 'validated', 'committed', 'failed')),
   rows_total   int not null default 0,
   rows_invalid int not null default 0,
   summary      jsonb,

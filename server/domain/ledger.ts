@@ -1,0 +1,425 @@
+import { type CoordinateSystem, toWgs84 } from './coords.js'
+import { normaliseIdNumber, residentIdProblem } from './id-number.js'
+import type { Cell } from './tabular.js'
+
+/**
+ * The paper ledgers as import templates: the columns of each kind, how a cell is read, and the
+ * checks a row must pass. Pure functions: the import job (plugins/app/imports.ts) feeds them rows
+ * and looks up what needs the database (premises references, what already exists).
+ */
+
+export type LedgerKind = 'premises' | 'residents' | 'hazards'
+export const ledgerKinds: LedgerKind[] = ['premises', 'residents', 'hazards']
+
+export interface LedgerField {
+  key: string
+  /** The template's heading. */
+  zh: string
+  en: string
+  required?: boolean
+  /** Other headings that mean this column (for the suggested mapping). */
+  aliases?: string[]
+  example: string
+  note?: string
+}
+
+export const ledgerFields: Record<LedgerKind, LedgerField[]> = {
+  premises: [
+    { key: 'ref', zh: '台账编号', en: 'Ledger ref', required: true, aliases: ['房屋编号', '编号', 'ref'], example: 'SJ-2020-0001', note: '台账中房屋的唯一编号；再次导入同一编号即更新该房屋' },
+    { key: 'kind', zh: '类型', en: 'Kind', required: true, aliases: ['房屋类型', '场所类型'], example: '群租房', note: '群租房、出租房屋、民宿、家庭旅馆、厂企集中宿舍、养老院（敬老院、福利院）' },
+    { key: 'address', zh: '地址', en: 'Address', required: true, aliases: ['房屋地址', '详细地址'], example: '三井街道晋陵北路100号2幢301室' },
+    { key: 'lon', zh: '经度', en: 'Longitude', required: true, aliases: ['lng', 'lon', 'x'], example: '119.9712' },
+    { key: 'lat', zh: '纬度', en: 'Latitude', required: true, aliases: ['lat', 'y'], example: '31.8265' },
+    { key: 'roomsLet', zh: '出租间数', en: 'Rooms let', aliases: ['出租房间数', '房间数'], example: '12' },
+    { key: 'bedsLet', zh: '出租床位数', en: 'Beds let', aliases: ['床位数'], example: '20' },
+    { key: 'occupants', zh: '居住人数', en: 'Occupants', aliases: ['实住人数', '租住人数'], example: '18' },
+    { key: 'ownerName', zh: '出租人', en: 'Owner', aliases: ['房东', '出租人姓名', '房主'], example: '王某某' },
+    { key: 'ownerPhone', zh: '出租人电话', en: 'Owner phone', aliases: ['房东电话', '出租人联系电话'], example: '13800000000' },
+    { key: 'secondLandlordName', zh: '二房东', en: 'Second landlord', aliases: ['二房东姓名'], example: '' },
+    { key: 'secondLandlordPhone', zh: '二房东电话', en: 'Second landlord phone', aliases: ['二房东联系电话'], example: '' },
+    { key: 'secondLandlordCollectedOn', zh: '二房东信息采集日期', en: 'Second landlord recorded on', example: '' },
+    { key: 'statementSignedOn', zh: '签订责任书日期', en: 'Statement signed on', aliases: ['治安责任书签订日期'], example: '2020-01-10' },
+    { key: 'leaseFiledOn', zh: '租赁备案日期', en: 'Lease filed on', aliases: ['备案日期'], example: '' },
+    { key: 'foundOn', zh: '发现日期', en: 'Found on', required: true, aliases: ['排查日期'], example: '2020-01-05' },
+    { key: 'registeredOn', zh: '登记日期', en: 'Registered on', example: '2020-01-08' },
+    { key: 'deregisteredOn', zh: '注销日期', en: 'Deregistered on', example: '' },
+  ],
+  residents: [
+    { key: 'premisesRef', zh: '房屋台账编号', en: 'Premises ledger ref', required: true, aliases: ['台账编号', '房屋编号'], example: 'SJ-2020-0001', note: '该人员居住房屋在房屋台账中的编号（房屋须已导入）' },
+    { key: 'name', zh: '姓名', en: 'Name', required: true, example: '张某某' },
+    { key: 'idType', zh: '证件类型', en: 'ID type', aliases: ['证件种类'], example: '居民身份证', note: '居民身份证、护照、港澳居民来往内地通行证、台湾居民来往大陆通行证、其他；空为居民身份证' },
+    { key: 'idNumber', zh: '证件号码', en: 'ID number', required: true, aliases: ['身份证号', '身份证号码', '公民身份号码'], example: '32041119900101123X' },
+    { key: 'phone', zh: '联系电话', en: 'Phone', aliases: ['电话', '手机号'], example: '13900000000' },
+    { key: 'floating', zh: '流动人口', en: 'Floating', aliases: ['是否流动人口'], example: '是', note: '是 / 否；空为是' },
+    { key: 'movedInOn', zh: '入住日期', en: 'Moved in on', required: true, aliases: ['入住时间'], example: '2019-11-20' },
+    { key: 'movedOutOn', zh: '搬离日期', en: 'Moved out on', aliases: ['搬离时间'], example: '' },
+    { key: 'registeredOn', zh: '居住登记日期', en: 'Registered on', aliases: ['登记日期'], example: '2020-01-08' },
+    { key: 'deregisteredOn', zh: '注销日期', en: 'Deregistered on', example: '' },
+  ],
+  hazards: [
+    { key: 'premisesRef', zh: '房屋台账编号', en: 'Premises ledger ref', required: true, aliases: ['台账编号', '房屋编号'], example: 'SJ-2020-0001', note: '隐患所在房屋在房屋台账中的编号（房屋须已导入）' },
+    { key: 'ref', zh: '隐患编号', en: 'Hazard ref', aliases: ['隐患台账编号'], example: '', note: '可空：空时以房屋编号、字典项和发现日期识别同一条隐患' },
+    { key: 'item', zh: '隐患字典项', en: 'Dictionary item', required: true, aliases: ['隐患项', '隐患内容', '字典项'], example: 'FIRE-08', note: '字典项编号（如 FIRE-08）或字典项原文' },
+    { key: 'otherText', zh: '其他说明', en: 'Other (describe)', aliases: ['说明', '备注'], example: '', note: '字典项为“其他”时必填' },
+    { key: 'severity', zh: '隐患等级', en: 'Severity', aliases: ['等级'], example: '一般', note: '一般 / 重大；空为一般' },
+    { key: 'foundAt', zh: '发现日期', en: 'Found on', required: true, aliases: ['排查日期', '发现时间'], example: '2020-01-05' },
+    { key: 'referredAt', zh: '交办日期', en: 'Referred on', aliases: ['交办时间'], example: '2020-01-06' },
+    { key: 'rectifiedAt', zh: '整改日期', en: 'Rectified on', aliases: ['整改时间', '整改完成日期'], example: '' },
+    { key: 'verifiedAt', zh: '验收日期', en: 'Verified on', aliases: ['验收时间'], example: '' },
+    { key: 'deadline', zh: '整改期限', en: 'Deadline', aliases: ['限期'], example: '2020-01-31' },
+    { key: 'department', zh: '责任部门', en: 'Department', aliases: ['交办部门'], example: '', note: '空时按字典项确定' },
+  ],
+}
+
+export const premisesKindLabels: Record<string, string> = {
+  群租房: 'group_rental', 出租房屋: 'rental', 出租房: 'rental', 民宿: 'homestay', 家庭旅馆: 'family_hotel', 厂企集中宿舍: 'factory_dormitory',
+  集中宿舍: 'factory_dormitory', 养老院: 'care_home', 敬老院: 'care_home', 福利院: 'care_home', '养老院（敬老院、福利院）': 'care_home',
+  group_rental: 'group_rental', rental: 'rental', homestay: 'homestay', family_hotel: 'family_hotel', factory_dormitory: 'factory_dormitory', care_home: 'care_home',
+}
+export const idTypeLabels: Record<string, string> = {
+  居民身份证: 'resident_id', 身份证: 'resident_id', 护照: 'passport', 港澳居民来往内地通行证: 'hk_macao_permit', 港澳通行证: 'hk_macao_permit',
+  台湾居民来往大陆通行证: 'taiwan_permit', 台胞证: 'taiwan_permit', 其他: 'other',
+  resident_id: 'resident_id', passport: 'passport', hk_macao_permit: 'hk_macao_permit', taiwan_permit: 'taiwan_permit', other: 'other',
+}
+const yes = new Set(['是', 'y', 'yes', 'true', '1', '√'])
+const no = new Set(['否', 'n', 'no', 'false', '0', '×'])
+
+/** A heading reduced to what identifies it: no spaces, brackets or units, lower case. */
+export const normaliseHeading = (h: string) => h.replace(/[\s（）()【】[\]:：*＊]/g, '').replace(/（.*?）|\(.*?\)/g, '').toLowerCase()
+
+/** For each field, the file's column whose heading names it (template heading, English name or an alias). */
+export function suggestMapping(kind: LedgerKind, headings: string[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  const normal = headings.map(h => normaliseHeading(h))
+  for (const f of ledgerFields[kind]) {
+    const names = [f.zh, f.en, f.key, ...(f.aliases ?? [])].map(normaliseHeading)
+    const i = normal.findIndex(h => names.includes(h))
+    if (i >= 0 && !Object.values(out).includes(headings[i]!)) out[f.key] = headings[i]!
+  }
+  return out
+}
+
+export interface RowError {
+  /** Line of the file (the heading is line 1 when it is the first). */
+  line: number
+  column: string
+  value: string
+  reason: string
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading cells.
+// ---------------------------------------------------------------------------------------------
+
+const text = (c: Cell): string => {
+  if (c === null || c === undefined) return ''
+  if (c instanceof Date) return c.toISOString().slice(0, 10)
+  return String(c).trim()
+}
+
+const iso = (y: number, m: number, d: number) => `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`
+function realDate(y: number, m: number, d: number): string | null {
+  const dt = new Date(Date.UTC(y, m - 1, d))
+  return dt.getUTCFullYear() === y && dt.getUTCMonth() === m - 1 && dt.getUTCDate() === d ? iso(y, m, d) : null
+}
+
+/**
+ * A calendar day and, when the ledger gives one, a time (local, UTC+8). Accepts spreadsheet dates
+ * and serial numbers, 2020-01-05, 2020/1/5, 2020.1.5, 2020年1月5日, 20200105, with an optional
+ * "HH:MM[:SS]".
+ */
+export function parseDay(c: Cell): { day: string; time: string | null } | null {
+  if (c instanceof Date) {
+    // Spreadsheet dates carry the wall-clock time as if it were UTC.
+    const day = c.toISOString().slice(0, 10)
+    const time = c.toISOString().slice(11, 19)
+    return { day, time: time === '00:00:00' ? null : time }
+  }
+  if (typeof c === 'number') {
+    if (c < 20_000 || c > 80_000) return null
+    const ms = Math.round((c - 25_569) * 86_400_000)
+    return parseDay(new Date(ms))
+  }
+  const s = text(c)
+  let m = /^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$/.exec(s)
+  if (!m) {
+    m = /^(\d{4})(\d{2})(\d{2})$/.exec(s)
+    if (!m) return null
+  }
+  const day = realDate(Number(m[1]), Number(m[2]), Number(m[3]))
+  if (!day) return null
+  if (m[4] === undefined) return { day, time: null }
+  const h = Number(m[4])
+  const min = Number(m[5])
+  const sec = Number(m[6] ?? 0)
+  if (h > 23 || min > 59 || sec > 59) return null
+  return { day, time: `${String(h).padStart(2, '0')}:${m[5]}:${String(sec).padStart(2, '0')}` }
+}
+
+export interface LedgerContext {
+  crs: CoordinateSystem
+  /** The latest day a ledger may mention (today in the district). */
+  today: string
+  /** Whether a WGS-84 point lies inside the district, and inside the user's jurisdiction. */
+  where: (lon: number, lat: number) => 'ok' | 'outside-district' | 'outside-jurisdiction'
+  jurisdictionName: string
+  /** Dictionary items by code and by their exact wording. */
+  items: Map<string, { code: string; needsText: boolean; departmentCode: string }>
+  departments: Map<string, string>
+  keys: { hmacHex: (id: string) => string }
+}
+
+/** Reads the cells of one row into a record, collecting every problem of the row. */
+class RowReader {
+  errors: RowError[] = []
+  constructor(private readonly line: number, private readonly cells: Record<string, Cell>, private readonly fields: Map<string, LedgerField>,
+    private readonly mapping: Record<string, string>) {}
+
+  private fail(key: string, value: Cell, reason: string) {
+    this.errors.push({ line: this.line, column: this.mapping[key] ?? this.fields.get(key)?.zh ?? key, value: text(value), reason })
+  }
+
+  raw(key: string): Cell {
+    return this.cells[key] ?? null
+  }
+
+  str(key: string, max: number): string | null {
+    const v = text(this.raw(key))
+    if (!v) {
+      if (this.fields.get(key)?.required) this.fail(key, v, 'required, but empty')
+      return null
+    }
+    if (v.length > max) {
+      this.fail(key, v, `longer than ${max} characters`)
+      return null
+    }
+    return v
+  }
+
+  count(key: string): number {
+    const c = this.raw(key)
+    const v = text(c)
+    if (!v) return 0
+    if (!/^\d{1,6}$/.test(v)) {
+      this.fail(key, c, 'not a whole number of 0 or more')
+      return 0
+    }
+    return Number(v)
+  }
+
+  coordinate(key: string): number | null {
+    const c = this.raw(key)
+    const v = text(c)
+    if (!v) {
+      this.fail(key, c, 'required, but empty')
+      return null
+    }
+    const n = Number(v)
+    if (!Number.isFinite(n)) {
+      this.fail(key, c, 'not a number (decimal degrees, e.g. 119.9712)')
+      return null
+    }
+    return n
+  }
+
+  day(key: string, today: string): string | null {
+    const c = this.raw(key)
+    if (!text(c)) {
+      if (this.fields.get(key)?.required) this.fail(key, c, 'required, but empty')
+      return null
+    }
+    const d = parseDay(c)
+    if (!d) {
+      this.fail(key, c, 'not a date (write 2020-01-05)')
+      return null
+    }
+    if (d.day > today) {
+      this.fail(key, c, `in the future (after ${today})`)
+      return null
+    }
+    if (d.day < '1990-01-01') {
+      this.fail(key, c, 'before 1990: mistyped?')
+      return null
+    }
+    return d.day
+  }
+
+  /** A moment: the day with its time if given, else noon, in the district's time (UTC+8). */
+  moment(key: string, today: string): string | null {
+    const c = this.raw(key)
+    const day = this.day(key, today)
+    if (!day) return null
+    const t = parseDay(c)!.time ?? '12:00:00'
+    return new Date(`${day}T${t}+08:00`).toISOString()
+  }
+
+  choice(key: string, labels: Record<string, string>, fallback: string | null, what: string): string | null {
+    const c = this.raw(key)
+    const v = text(c)
+    if (!v) {
+      if (this.fields.get(key)?.required) this.fail(key, c, 'required, but empty')
+      return fallback
+    }
+    const hit = labels[v] ?? labels[v.toLowerCase()]
+    if (!hit) this.fail(key, c, `not a known ${what}`)
+    return hit ?? null
+  }
+
+  flag(key: string, fallback: boolean): boolean {
+    const c = this.raw(key)
+    const v = text(c).toLowerCase()
+    if (!v) return fallback
+    if (yes.has(v)) return true
+    if (no.has(v)) return false
+    this.fail(key, c, 'write 是 or 否')
+    return fallback
+  }
+
+  phone(key: string): string | null {
+    const v = this.str(key, 30)
+    if (v && !/^[0-9+\-() ]{5,20}$/.test(v)) {
+      this.fail(key, v, 'not a phone number')
+      return null
+    }
+    return v
+  }
+
+  order(earlier: string, later: string, a: string | null, b: string | null, what: string) {
+    if (a && b && b < a) this.fail(later, this.raw(later), `before ${what} (${a.slice(0, 10)})`)
+  }
+}
+
+export interface PremisesRecord {
+  ref: string; kind: string; address: string; lon: number; lat: number; roomsLet: number; bedsLet: number; occupants: number
+  ownerName: string | null; ownerPhone: string | null; secondLandlordName: string | null; secondLandlordPhone: string | null
+  secondLandlordCollectedOn: string | null; statementSignedOn: string | null; leaseFiledOn: string | null
+  foundOn: string; registeredOn: string | null; deregisteredOn: string | null
+}
+export interface ResidentRecord {
+  ref: string; premisesRef: string; name: string; idType: string; idNumber: string; phone: string | null; floating: boolean
+  movedInOn: string; movedOutOn: string | null; registeredOn: string | null; deregisteredOn: string | null
+}
+export interface HazardRecord {
+  ref: string; premisesRef: string; itemCode: string; otherText: string | null; severity: 'general' | 'major'; departmentCode: string
+  foundAt: string; referredAt: string | null; rectifiedAt: string | null; verifiedAt: string | null; deadline: string | null
+  status: 'found' | 'referred' | 'rectified' | 'verified'
+}
+export type LedgerRecord = PremisesRecord | ResidentRecord | HazardRecord
+
+/**
+ * One row checked and read. `cells` maps field keys to the row's cells through the mapping.
+ * Returns the record, or the row's problems (every one of them, not just the first).
+ */
+export function readRow(kind: LedgerKind, line: number, cells: Record<string, Cell>, mapping: Record<string, string>, ctx: LedgerContext):
+  { record: LedgerRecord; errors: [] } | { record: null; errors: RowError[] } {
+  const fields = new Map(ledgerFields[kind].map(f => [f.key, f]))
+  const r = new RowReader(line, cells, fields, mapping)
+  const today = ctx.today
+  let record: LedgerRecord | null = null
+  if (kind === 'premises') {
+    const ref = r.str('ref', 64)
+    const kindCode = r.choice('kind', premisesKindLabels, null, 'kind of premises (群租房, 出租房屋, 民宿, 家庭旅馆, 厂企集中宿舍, 养老院)')
+    const address = r.str('address', 300)
+    const lon0 = r.coordinate('lon')
+    const lat0 = r.coordinate('lat')
+    let lon = 0
+    let lat = 0
+    if (lon0 !== null && lat0 !== null) {
+      if (lon0 < 73 || lon0 > 136 || lat0 < 3 || lat0 > 54) {
+        r.errors.push({ line, column: mapping.lon ?? '经度', value: `${lon0}, ${lat0}`, reason: lon0 >= 3 && lon0 <= 54 && lat0 >= 73 && lat0 <= 136 ? 'longitude and latitude are swapped' : 'not a place in China' })
+      }
+      else {
+        ;[lon, lat] = toWgs84(lon0, lat0, ctx.crs)
+        const where = ctx.where(lon, lat)
+        if (where !== 'ok') {
+          r.errors.push({ line, column: mapping.lon ?? '经度', value: `${lon0}, ${lat0}`, reason: where === 'outside-district'
+            ? `outside the district (as ${ctx.crs.toUpperCase()} coordinates)` : `outside your jurisdiction (${ctx.jurisdictionName})` })
+        }
+      }
+    }
+    const rec = {
+      ref: ref!, kind: kindCode!, address: address!, lon, lat,
+      roomsLet: r.count('roomsLet'), bedsLet: r.count('bedsLet'), occupants: r.count('occupants'),
+      ownerName: r.str('ownerName', 100), ownerPhone: r.phone('ownerPhone'),
+      secondLandlordName: r.str('secondLandlordName', 100), secondLandlordPhone: r.phone('secondLandlordPhone'),
+      secondLandlordCollectedOn: r.day('secondLandlordCollectedOn', today), statementSignedOn: r.day('statementSignedOn', today),
+      leaseFiledOn: r.day('leaseFiledOn', today), foundOn: r.day('foundOn', today)!, registeredOn: r.day('registeredOn', today),
+      deregisteredOn: r.day('deregisteredOn', today),
+    }
+    r.order('foundOn', 'registeredOn', rec.foundOn, rec.registeredOn, 'the day found')
+    r.order('registeredOn', 'deregisteredOn', rec.registeredOn, rec.deregisteredOn, 'the day registered')
+    if (rec.deregisteredOn && !rec.registeredOn) r.errors.push({ line, column: mapping.deregisteredOn ?? '注销日期', value: rec.deregisteredOn, reason: 'deregistered but never registered' })
+    if (rec.secondLandlordCollectedOn && !rec.secondLandlordName) r.errors.push({ line, column: mapping.secondLandlordName ?? '二房东', value: '', reason: 'a collection date without the second landlord\'s name' })
+    record = rec
+  }
+  else if (kind === 'residents') {
+    const premisesRef = r.str('premisesRef', 64)
+    const idType = r.choice('idType', idTypeLabels, 'resident_id', 'kind of ID document')
+    const idRaw = r.str('idNumber', 40)
+    let idNumber = idRaw ? normaliseIdNumber(idRaw) : ''
+    if (idRaw && idType === 'resident_id') {
+      const problem = residentIdProblem(idNumber)
+      if (problem) {
+        r.errors.push({ line, column: mapping.idNumber ?? '证件号码', value: maskForReport(idRaw), reason: problem })
+        idNumber = ''
+      }
+    }
+    const rec = {
+      ref: '', premisesRef: premisesRef!, name: r.str('name', 100)!, idType: idType!, idNumber, phone: r.phone('phone'),
+      floating: r.flag('floating', true), movedInOn: r.day('movedInOn', today)!, movedOutOn: r.day('movedOutOn', today),
+      registeredOn: r.day('registeredOn', today), deregisteredOn: r.day('deregisteredOn', today),
+    }
+    r.order('movedInOn', 'movedOutOn', rec.movedInOn, rec.movedOutOn, 'the day moved in')
+    r.order('movedInOn', 'registeredOn', rec.movedInOn, rec.registeredOn, 'the day moved in')
+    r.order('registeredOn', 'deregisteredOn', rec.registeredOn, rec.deregisteredOn, 'the day registered')
+    if (rec.deregisteredOn && !rec.registeredOn) r.errors.push({ line, column: mapping.deregisteredOn ?? '注销日期', value: rec.deregisteredOn, reason: 'deregistered but never registered' })
+    if (idNumber && premisesRef) rec.ref = `${premisesRef}|${rec.idType}|${ctx.keys.hmacHex(idNumber)}`
+    record = rec
+  }
+  else {
+    const premisesRef = r.str('premisesRef', 64)
+    const itemRaw = text(r.raw('item'))
+    const item = itemRaw ? ctx.items.get(itemRaw.toUpperCase()) ?? ctx.items.get(itemRaw) : undefined
+    if (!itemRaw) r.errors.push({ line, column: mapping.item ?? '隐患字典项', value: '', reason: 'required, but empty' })
+    else if (!item) r.errors.push({ line, column: mapping.item ?? '隐患字典项', value: itemRaw, reason: 'not an item of the hazard dictionary (attachment 2): give its code, e.g. FIRE-08, or its exact wording' })
+    const otherText = r.str('otherText', 500)
+    if (item?.needsText && !otherText) r.errors.push({ line, column: mapping.otherText ?? '其他说明', value: '', reason: `item ${item.code} is "other": describe the hazard` })
+    const severity = r.choice('severity', { 一般: 'general', 重大: 'major', 一般隐患: 'general', 重大隐患: 'major', general: 'general', major: 'major' }, 'general', 'severity (一般 or 重大)') as 'general' | 'major'
+    const depRaw = text(r.raw('department'))
+    let departmentCode = item?.departmentCode ?? 'police'
+    if (depRaw) {
+      const d = ctx.departments.get(depRaw) ?? ctx.departments.get(depRaw.toLowerCase())
+      if (!d) r.errors.push({ line, column: mapping.department ?? '责任部门', value: depRaw, reason: 'not a known department' })
+      else departmentCode = d
+    }
+    const foundAt = r.moment('foundAt', today)
+    const referredAt = r.moment('referredAt', today)
+    const rectifiedAt = r.moment('rectifiedAt', today)
+    const verifiedAt = r.moment('verifiedAt', today)
+    const deadlineCell = r.raw('deadline')
+    let deadline: string | null = null
+    if (text(deadlineCell)) {
+      const d = parseDay(deadlineCell)
+      if (!d) r.errors.push({ line, column: mapping.deadline ?? '整改期限', value: text(deadlineCell), reason: 'not a date (write 2020-01-05)' })
+      else deadline = d.day
+    }
+    r.order('foundAt', 'referredAt', foundAt, referredAt, 'the day found')
+    r.order('foundAt', 'rectifiedAt', referredAt ?? foundAt, rectifiedAt, referredAt ? 'the day referred' : 'the day found')
+    r.order('rectifiedAt', 'verifiedAt', rectifiedAt, verifiedAt, 'the day rectified')
+    if (verifiedAt && !rectifiedAt) r.errors.push({ line, column: mapping.verifiedAt ?? '验收日期', value: verifiedAt.slice(0, 10), reason: 'verified but never rectified' })
+    if (deadline && foundAt && deadline < localDay(foundAt)) r.errors.push({ line, column: mapping.deadline ?? '整改期限', value: deadline, reason: `before the day found (${localDay(foundAt)})` })
+    const ref = r.str('ref', 64) ?? (premisesRef && item && foundAt ? `${premisesRef}|${item.code}|${localDay(foundAt)}` : '')
+    record = {
+      ref, premisesRef: premisesRef!, itemCode: item?.code ?? '', otherText, severity, departmentCode,
+      foundAt: foundAt!, referredAt, rectifiedAt, verifiedAt, deadline,
+      status: verifiedAt ? 'verified' : rectifiedAt ? 'rectified' : referredAt ? 'referred' : 'found',
+    }
+  }
+  if (r.errors.length) return { record: null, errors: r.errors }
+  return { record: record!, errors: [] }
+}
+
+/** An ID number as an error report may show it: enough to find the row, not the whole number. */
+export const maskForReport = (id: string) => (id.length <= 8 ? id : `${id.slice(0, 6)}${'*'.repeat(id.length - 10)}${id.slice(-4)}`)
+
+export const localDay = (instant: string) => new Date(Date.parse(instant) + 8 * 3_600_000).toISOString().slice(0, 10)

@@ -1,0 +1,558 @@
+import { createHash, randomUUID } from 'node:crypto'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { bbox as turfBbox, booleanPointInPolygon, point as turfPoint } from '@turf/turf'
+import fp from 'fastify-plugin'
+import type { MultiPolygon } from 'geojson'
+import { pgArray } from '../../db/arrays.js'
+import type { Sql, Tx } from '../../db/index.js'
+import { inJurisdiction } from '../../db/scope.js'
+import type { Jurisdiction } from '../../domain/access.js'
+import type { CoordinateSystem } from '../../domain/coords.js'
+import { maskIdNumber } from '../../domain/id-number.js'
+import {
+  type HazardRecord, type LedgerContext, ledgerFields, type LedgerKind, type LedgerRecord, type PremisesRecord,
+  readRow, type ResidentRecord, type RowError, suggestMapping,
+} from '../../domain/ledger.js'
+import { encryptIdNumber, hmacIdNumber, type PiiKeys } from '../../domain/pii.js'
+import { type Cell, ledgerRecords } from '../../domain/tabular.js'
+import { badRequest, conflict, HttpError, notFound } from '../../http-errors.js'
+import { todayInDistrict } from './campaign.js'
+
+/**
+ * Ledger imports: a file is uploaded, its columns mapped, every row checked (a dry run says what
+ * would be created, updated or left as it is), then committed all or nothing. Rows are matched on
+ * their ledger reference, so importing the same file again changes nothing.
+ *
+ * A job runs in the background and reports its progress in memory (the page polls it without
+ * touching the database). Large writes (more than `bulkRows` rows) switch the row triggers off and
+ * rebuild what they maintain once, set-wise, as the demo loader does.
+ */
+
+export interface ImportOptions {
+  dir?: string
+  /** Rows to write above which the row triggers are replaced by set-wise refreshes. */
+  bulkRows?: number
+}
+
+export type JobStatus = 'uploaded' | 'checking' | 'validated' | 'committing' | 'committed' | 'failed'
+
+export interface JobState {
+  id: string
+  kind: LedgerKind
+  fileName: string
+  status: JobStatus
+  /** What the job is doing, and how far along. */
+  phase: 'reading' | 'checking' | 'writing' | 'refreshing' | null
+  done: number
+  total: number
+  rows: number
+  headings: string[]
+  suggestedMapping: Record<string, string>
+  crs: CoordinateSystem | null
+  mapping: Record<string, string> | null
+  /** After a dry run or a commit: what it found / did. */
+  summary: null | { rows: number; valid: number; invalid: number; create: number; update: number; unchanged: number; committed: boolean }
+  /** The first problems (the full list is the error report). */
+  errors: RowError[]
+  errorCount: number
+  message: string | null
+  createdAt: string
+}
+
+interface Job extends JobState {
+  userId: number
+  scope: Jurisdiction
+  file: string
+  sha256: string
+  allErrors: RowError[]
+  running?: Promise<void>
+}
+
+const maxErrorsKept = 100_000
+const batchSize = 5000
+
+export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions = {}) {
+  const dir = opts.dir ?? join(tmpdir(), 'grd-imports')
+  const bulkRows = opts.bulkRows ?? 20_000
+  const jobs = new Map<string, Job>()
+
+  const publicState = (j: Job): JobState => {
+    const { userId: _u, scope: _s, file: _f, sha256: _h, allErrors: _a, running: _r, ...state } = j
+    return { ...state, errors: j.allErrors.slice(0, 200) }
+  }
+
+  function jobOf(id: string, userId: number): Job {
+    const j = jobs.get(id)
+    if (!j || j.userId !== userId) throw notFound(`there is no import ${id} of yours (uploads are kept until the server restarts; upload the file again)`)
+    return j
+  }
+
+  /** The heading row: the first row with text in it; rows after it are data. */
+  async function* dataRows(buf: Buffer): AsyncGenerator<{ line: number; cells: Cell[]; headings: string[] }> {
+    let line = 0
+    let headings: string[] | null = null
+    for await (const r of ledgerRecords(buf)) {
+      line++
+      const empty = r.every(c => c === null || String(c).trim() === '')
+      if (!headings) {
+        if (!empty) headings = r.map(c => (c === null ? '' : String(c).trim()))
+        continue
+      }
+      if (empty) continue
+      yield { line, cells: r, headings }
+    }
+    if (!headings) throw badRequest('the file has no heading row: is it empty?')
+  }
+
+  /** Where points may lie: inside a current town of the district, and inside the user's area. */
+  async function placeChecker(scope: Jurisdiction) {
+    type Area = { id: number; geom: MultiPolygon; box: number[] }
+    const load = async (rows: { id: number; geometry: string }[]) => rows.map((r): Area => {
+      const geom = JSON.parse(r.geometry) as MultiPolygon
+      return { id: r.id, geom, box: turfBbox(geom) }
+    })
+    const towns = await load(await sql<{ id: number; geometry: string }[]>`
+      select id, st_asgeojson(geom) as geometry from admin_area where level = 'town' and valid_to is null`)
+    const own = scope.kind === 'district' ? null : await load(await (scope.kind === 'town'
+      ? sql<{ id: number; geometry: string }[]>`select id, st_asgeojson(geom) as geometry from admin_area where id = ${scope.id!}`
+      : sql<{ id: number; geometry: string }[]>`select id, st_asgeojson(geom) as geometry from police_station where id = ${scope.id!}`))
+    const [name] = scope.kind === 'district' ? [{ nameZh: '' }] : await (scope.kind === 'town'
+      ? sql<{ nameZh: string }[]>`select name_zh from admin_area where id = ${scope.id!}`
+      : sql<{ nameZh: string }[]>`select name_zh from police_station where id = ${scope.id!}`)
+    const inside = (areas: Area[], lon: number, lat: number) => areas.some(a =>
+      lon >= a.box[0]! && lon <= a.box[2]! && lat >= a.box[1]! && lat <= a.box[3]! && booleanPointInPolygon(turfPoint([lon, lat]), a.geom))
+    return {
+      name: name?.nameZh ?? '',
+      where: (lon: number, lat: number) => (!inside(towns, lon, lat) ? 'outside-district' as const
+        : own && !inside(own, lon, lat) ? 'outside-jurisdiction' as const : 'ok' as const),
+    }
+  }
+
+  async function context(job: Job, crs: CoordinateSystem): Promise<LedgerContext> {
+    const place = await placeChecker(job.scope)
+    const items = new Map<string, { code: string; needsText: boolean; departmentCode: string }>()
+    for (const i of await sql<{ code: string; nameZh: string; needsText: boolean; departmentCode: string }[]>`
+      select i.code, i.name_zh, i.needs_text, coalesce(i.department_code, c.department_code) as department_code
+      from hazard_item i join hazard_category c on c.code = i.category_code`) {
+      const v = { code: i.code, needsText: i.needsText, departmentCode: i.departmentCode }
+      items.set(i.code, v)
+      items.set(i.nameZh, v)
+    }
+    const departments = new Map<string, string>()
+    for (const d of await sql<{ code: string; nameZh: string; nameEn: string }[]>`select code, name_zh, name_en from department`) {
+      departments.set(d.code, d.code)
+      departments.set(d.nameZh, d.code)
+      departments.set(d.nameEn.toLowerCase(), d.code)
+    }
+    return {
+      crs, today: todayInDistrict(), where: place.where, jurisdictionName: place.name, items, departments,
+      keys: { hmacHex: (id: string) => hmacIdNumber(keys, id).toString('hex') },
+    }
+  }
+
+  type Pending = { line: number; record: LedgerRecord; premisesId?: number }
+  interface Existing { mine: boolean; same: boolean }
+
+  /** The premises a batch of residents or hazards belongs to, by ledger reference. */
+  async function premisesByRef(scope: Jurisdiction, refs: string[]) {
+    const rows = await sql<{ externalRef: string; id: number; mine: boolean }[]>`
+      select p.external_ref, p.id, ${inJurisdiction(sql, scope)} as mine
+      from premises p where p.external_ref = any(${pgArray(refs)}::text[])`
+    return new Map(rows.map(r => [r.externalRef, r]))
+  }
+
+  const sameMoment = (a: Date | null, b: string | null) => (a === null ? b === null : b !== null && a.getTime() === Date.parse(b))
+
+  /** What already exists for each reference of a batch, and whether the file says the same. */
+  async function existing(kind: LedgerKind, scope: Jurisdiction, batch: Pending[]): Promise<Map<string, Existing>> {
+    const refs = batch.map(b => b.record.ref)
+    const out = new Map<string, Existing>()
+    if (kind === 'premises') {
+      const rows = await sql<(Omit<PremisesRecord, 'ref'> & { externalRef: string; mine: boolean })[]>`
+        select p.external_ref, ${inJurisdiction(sql, scope)} as mine, p.kind, p.address, st_x(p.geom) as lon, st_y(p.geom) as lat,
+               p.rooms_let, p.beds_let, p.occupants, p.owner_name, p.owner_phone, p.second_landlord_name, p.second_landlord_phone,
+               p.second_landlord_collected_on, p.statement_signed_on, p.lease_filed_on, p.found_on, p.registered_on, p.deregistered_on
+        from premises p where p.external_ref = any(${pgArray(refs)}::text[])`
+      const byRef = new Map(batch.map(b => [b.record.ref, b.record as PremisesRecord]))
+      for (const r of rows) {
+        const f = byRef.get(r.externalRef)!
+        const same = (['kind', 'address', 'roomsLet', 'bedsLet', 'occupants', 'ownerName', 'ownerPhone', 'secondLandlordName', 'secondLandlordPhone',
+          'secondLandlordCollectedOn', 'statementSignedOn', 'leaseFiledOn', 'foundOn', 'registeredOn', 'deregisteredOn'] as const)
+          .every(k => (r[k] ?? null) === (f[k] ?? null)) && Math.abs(r.lon - f.lon) < 1e-9 && Math.abs(r.lat - f.lat) < 1e-9
+        out.set(r.externalRef, { mine: r.mine, same })
+      }
+    }
+    else if (kind === 'residents') {
+      const rows = await sql<{ externalRef: string; mine: boolean; premisesId: number; name: string; idType: string; phone: string | null; floating: boolean
+        movedInOn: string; movedOutOn: string | null; registeredOn: string | null; deregisteredOn: string | null }[]>`
+        select r.external_ref, ${inJurisdiction(sql, scope)} as mine, r.premises_id, r.name, r.id_type, r.phone, r.floating,
+               r.moved_in_on, r.moved_out_on, r.registered_on, r.deregistered_on
+        from resident r join premises p on p.id = r.premises_id where r.external_ref = any(${pgArray(refs)}::text[])`
+      const byRef = new Map(batch.map(b => [b.record.ref, b]))
+      for (const r of rows) {
+        const b = byRef.get(r.externalRef)!
+        const f = b.record as ResidentRecord
+        const same = r.premisesId === b.premisesId && (['name', 'idType', 'phone', 'floating', 'movedInOn', 'movedOutOn', 'registeredOn', 'deregisteredOn'] as const)
+          .every(k => (r[k] ?? null) === (f[k] ?? null))
+        out.set(r.externalRef, { mine: r.mine, same })
+      }
+    }
+    else {
+      const rows = await sql<{ externalRef: string; mine: boolean; premisesId: number; itemCode: string; otherText: string | null; severity: string
+        departmentCode: string; foundAt: Date; referredAt: Date | null; rectifiedAt: Date | null; verifiedAt: Date | null; deadline: string | null }[]>`
+        select h.external_ref, ${inJurisdiction(sql, scope)} as mine, h.premises_id, h.item_code, h.other_text, h.severity, h.department_code,
+               h.found_at, h.referred_at, h.rectified_at, h.verified_at, h.deadline
+        from hazard h join premises p on p.id = h.premises_id where h.external_ref = any(${pgArray(refs)}::text[])`
+      const byRef = new Map(batch.map(b => [b.record.ref, b]))
+      for (const r of rows) {
+        const b = byRef.get(r.externalRef)!
+        const f = b.record as HazardRecord
+        const same = r.premisesId === b.premisesId && r.itemCode === f.itemCode && r.otherText === f.otherText && r.severity === f.severity
+          && r.departmentCode === f.departmentCode && sameMoment(r.foundAt, f.foundAt) && sameMoment(r.referredAt, f.referredAt)
+          && sameMoment(r.rectifiedAt, f.rectifiedAt) && sameMoment(r.verifiedAt, f.verifiedAt) && r.deadline === f.deadline
+        out.set(r.externalRef, { mine: r.mine, same })
+      }
+    }
+    return out
+  }
+
+  /**
+   * Reads, checks and compares every row. Returns what must be written; the job's errors and
+   * summary say what was found.
+   */
+  async function check(job: Job, mapping: Record<string, string>, crs: CoordinateSystem) {
+    const ctx = await context(job, crs)
+    const buf = await readFile(job.file)
+    const fields = ledgerFields[job.kind]
+    job.allErrors = []
+    job.errorCount = 0
+    const addError = (e: RowError) => {
+      job.errorCount++
+      if (job.allErrors.length < maxErrorsKept) job.allErrors.push(e)
+    }
+    const seen = new Map<string, number>()
+    const toWrite: Pending[] = []
+    let rows = 0
+    let valid = 0
+    let create = 0
+    let update = 0
+    let unchanged = 0
+    let batch: Pending[] = []
+    let index: number[] | null = null
+
+    const flush = async () => {
+      if (!batch.length) return
+      const current = batch
+      batch = []
+      if (job.kind !== 'premises') {
+        const refs = [...new Set(current.map(b => (b.record as ResidentRecord | HazardRecord).premisesRef))]
+        const found = await premisesByRef(job.scope, refs)
+        for (const b of current) {
+          const ref = (b.record as ResidentRecord | HazardRecord).premisesRef
+          const p = found.get(ref)
+          if (!p) addError({ line: b.line, column: mapping.premisesRef ?? '房屋台账编号', value: ref, reason: 'no premises has this ledger ref: import the premises ledger first' })
+          else if (!p.mine) addError({ line: b.line, column: mapping.premisesRef ?? '房屋台账编号', value: ref, reason: 'the premises lies outside your jurisdiction' })
+          else b.premisesId = p.id
+        }
+      }
+      const ok = current.filter(b => job.kind === 'premises' || b.premisesId !== undefined)
+      const there = await existing(job.kind, job.scope, ok)
+      for (const b of ok) {
+        const e = there.get(b.record.ref)
+        if (e && !e.mine) {
+          addError({ line: b.line, column: mapping.ref ?? mapping.premisesRef ?? '', value: b.record.ref.split('|')[0]!, reason: 'this record belongs to another jurisdiction' })
+          continue
+        }
+        valid++
+        if (!e) create++
+        else if (e.same) {
+          unchanged++
+          continue
+        }
+        else update++
+        toWrite.push(b)
+      }
+      job.done = rows
+    }
+
+    job.phase = 'reading'
+    job.total = job.rows
+    job.done = 0
+    for await (const { line, cells, headings } of dataRows(buf)) {
+      if (!index) {
+        const missing = fields.filter(f => f.required && !mapping[f.key])
+        if (missing.length) throw badRequest(`map a column of the file to each required field: ${missing.map(f => `${f.zh} (${f.key})`).join(', ')}`)
+        index = fields.map((f) => {
+          const h = mapping[f.key]
+          if (h === undefined || h === '') return -1
+          const i = headings.indexOf(h)
+          if (i < 0) throw badRequest(`the file has no column "${h}" (mapped to ${f.zh})`)
+          return i
+        })
+      }
+      rows++
+      const cells2: Record<string, Cell> = {}
+      fields.forEach((f, i) => { if (index![i]! >= 0) cells2[f.key] = cells[index![i]!] ?? null })
+      const r = readRow(job.kind, line, cells2, mapping, ctx)
+      if (!r.record) {
+        for (const e of r.errors) addError(e)
+      }
+      else {
+        const before = seen.get(r.record.ref)
+        if (before !== undefined) {
+          addError({ line, column: mapping.ref ?? mapping.idNumber ?? mapping.premisesRef ?? '', value: r.record.ref.split('|')[0]!,
+            reason: `the same ${job.kind === 'residents' ? 'person in the same premises' : 'ledger ref'} as line ${before}` })
+        }
+        else {
+          seen.set(r.record.ref, line)
+          batch.push({ line, record: r.record })
+        }
+      }
+      if (batch.length >= batchSize) await flush()
+      if (rows % 1000 === 0) job.done = rows
+    }
+    await flush()
+    job.done = rows
+    job.summary = { rows, valid, invalid: rows - valid, create, update, unchanged, committed: false }
+    return toWrite
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Writing.
+  // ---------------------------------------------------------------------------------------------
+
+  const col = <T>(rows: Pending[], f: (r: T, p: Pending) => string | number | boolean | null) => pgArray(rows.map(p => f(p.record as T, p)))
+
+  async function writePremises(tx: Tx, rows: Pending[]) {
+    type R = PremisesRecord
+    await tx`
+      insert into premises as p (external_ref, kind, address, geom, town_id, community_id, grid_id, police_station_id, rooms_let, beds_let, occupants,
+        owner_name, owner_phone, second_landlord_name, second_landlord_phone, second_landlord_collected_on, statement_signed_on, lease_filed_on,
+        found_on, registered_on, deregistered_on)
+      select t.ref, t.kind, t.address, g.geom,
+        (select a.id from admin_area a where a.level = 'town' and a.valid_to is null and st_intersects(a.geom, g.geom) order by a.id limit 1),
+        (select a.id from admin_area a where a.level = 'community' and a.valid_to is null and st_intersects(a.geom, g.geom) order by a.id limit 1),
+        (select a.id from admin_area a where a.level = 'grid' and a.valid_to is null and st_intersects(a.geom, g.geom) order by a.id limit 1),
+        (select s.id from police_station s where s.valid_to is null and st_intersects(s.geom, g.geom) order by s.id limit 1),
+        t.rooms, t.beds, t.occupants, t.owner_name, t.owner_phone, t.sl_name, t.sl_phone, t.sl_collected, t.statement, t.lease, t.found, t.registered, t.deregistered
+      from unnest(${col<R>(rows, r => r.ref)}::text[], ${col<R>(rows, r => r.kind)}::text[], ${col<R>(rows, r => r.address)}::text[],
+        ${col<R>(rows, r => r.lon)}::float8[], ${col<R>(rows, r => r.lat)}::float8[], ${col<R>(rows, r => r.roomsLet)}::int[],
+        ${col<R>(rows, r => r.bedsLet)}::int[], ${col<R>(rows, r => r.occupants)}::int[], ${col<R>(rows, r => r.ownerName)}::text[],
+        ${col<R>(rows, r => r.ownerPhone)}::text[], ${col<R>(rows, r => r.secondLandlordName)}::text[], ${col<R>(rows, r => r.secondLandlordPhone)}::text[],
+        ${col<R>(rows, r => r.secondLandlordCollectedOn)}::date[], ${col<R>(rows, r => r.statementSignedOn)}::date[], ${col<R>(rows, r => r.leaseFiledOn)}::date[],
+        ${col<R>(rows, r => r.foundOn)}::date[], ${col<R>(rows, r => r.registeredOn)}::date[], ${col<R>(rows, r => r.deregisteredOn)}::date[])
+        as t(ref, kind, address, lon, lat, rooms, beds, occupants, owner_name, owner_phone, sl_name, sl_phone, sl_collected, statement, lease, found, registered, deregistered)
+      cross join lateral (select st_setsrid(st_makepoint(t.lon, t.lat), 4326) as geom) g
+      on conflict (external_ref) where external_ref is not null do update set
+        kind = excluded.kind, address = excluded.address, geom = excluded.geom, town_id = excluded.town_id, community_id = excluded.community_id,
+        grid_id = excluded.grid_id, police_station_id = excluded.police_station_id, rooms_let = excluded.rooms_let, beds_let = excluded.beds_let,
+        occupants = excluded.occupants, owner_name = excluded.owner_name, owner_phone = excluded.owner_phone,
+        second_landlord_name = excluded.second_landlord_name, second_landlord_phone = excluded.second_landlord_phone,
+        second_landlord_collected_on = excluded.second_landlord_collected_on, statement_signed_on = excluded.statement_signed_on,
+        lease_filed_on = excluded.lease_filed_on, found_on = excluded.found_on, registered_on = excluded.registered_on,
+        deregistered_on = excluded.deregistered_on, updated_at = now()`
+  }
+
+  async function writeResidents(tx: Tx, rows: Pending[]) {
+    type R = ResidentRecord
+    const cipher = rows.map(p => encryptIdNumber(keys, (p.record as R).idNumber).toString('base64'))
+    const hmac = rows.map(p => hmacIdNumber(keys, (p.record as R).idNumber).toString('base64'))
+    await tx`
+      insert into resident as r (external_ref, premises_id, name, id_type, id_number_cipher, id_number_hmac, id_number_masked, phone, floating,
+        moved_in_on, moved_out_on, registered_on, deregistered_on)
+      select t.ref, t.premises, t.name, t.id_type, decode(t.cipher, 'base64'), decode(t.hmac, 'base64'), t.masked, t.phone, t.floating,
+        t.moved_in, t.moved_out, t.registered, t.deregistered
+      from unnest(${col<R>(rows, r => r.ref)}::text[], ${col<R>(rows, (_r, p) => p.premisesId!)}::bigint[], ${col<R>(rows, r => r.name)}::text[],
+        ${col<R>(rows, r => r.idType)}::text[], ${pgArray(cipher)}::text[], ${pgArray(hmac)}::text[], ${col<R>(rows, r => maskIdNumber(r.idNumber))}::text[],
+        ${col<R>(rows, r => r.phone)}::text[], ${col<R>(rows, r => r.floating)}::bool[], ${col<R>(rows, r => r.movedInOn)}::date[],
+        ${col<R>(rows, r => r.movedOutOn)}::date[], ${col<R>(rows, r => r.registeredOn)}::date[], ${col<R>(rows, r => r.deregisteredOn)}::date[])
+        as t(ref, premises, name, id_type, cipher, hmac, masked, phone, floating, moved_in, moved_out, registered, deregistered)
+      on conflict (external_ref) where external_ref is not null do update set
+        premises_id = excluded.premises_id, name = excluded.name, id_type = excluded.id_type, phone = excluded.phone, floating = excluded.floating,
+        moved_in_on = excluded.moved_in_on, moved_out_on = excluded.moved_out_on, registered_on = excluded.registered_on,
+        deregistered_on = excluded.deregistered_on`
+  }
+
+  async function writeHazards(tx: Tx, rows: Pending[]) {
+    type R = HazardRecord
+    return tx<{ id: number }[]>`
+      insert into hazard as h (external_ref, premises_id, item_code, other_text, severity, status, department_code, found_at, referred_at,
+        rectified_at, verified_at, deadline)
+      select t.ref, t.premises, t.item, t.other, t.severity, t.status, t.department, t.found, t.referred, t.rectified, t.verified, t.deadline
+      from unnest(${col<R>(rows, r => r.ref)}::text[], ${col<R>(rows, (_r, p) => p.premisesId!)}::bigint[], ${col<R>(rows, r => r.itemCode)}::text[],
+        ${col<R>(rows, r => r.otherText)}::text[], ${col<R>(rows, r => r.severity)}::text[], ${col<R>(rows, r => r.status)}::text[],
+        ${col<R>(rows, r => r.departmentCode)}::text[], ${col<R>(rows, r => r.foundAt)}::timestamptz[], ${col<R>(rows, r => r.referredAt)}::timestamptz[],
+        ${col<R>(rows, r => r.rectifiedAt)}::timestamptz[], ${col<R>(rows, r => r.verifiedAt)}::timestamptz[], ${col<R>(rows, r => r.deadline)}::date[])
+        as t(ref, premises, item, other, severity, status, department, found, referred, rectified, verified, deadline)
+      on conflict (external_ref) where external_ref is not null do update set
+        premises_id = excluded.premises_id, item_code = excluded.item_code, other_text = excluded.other_text, severity = excluded.severity,
+        status = excluded.status, department_code = excluded.department_code, found_at = excluded.found_at, referred_at = excluded.referred_at,
+        rectified_at = excluded.rectified_at, verified_at = excluded.verified_at, deadline = excluded.deadline, updated_at = now()
+      returning id`
+  }
+
+  async function write(job: Job, toWrite: Pending[]) {
+    const bulk = toWrite.length > bulkRows
+    job.phase = 'writing'
+    job.done = 0
+    job.total = toWrite.length
+    await sql.begin(async (tx) => {
+      await tx`select set_config('app.user_id', ${String(job.userId)}, true)`
+      if (bulk) {
+        // Row triggers off for this transaction's writes; what they keep is rebuilt below, once.
+        for (const t of ['premises', 'resident', 'hazard']) await tx`alter table ${tx(t)} disable trigger user`
+        await tx`create temporary table import_new_hazard (id bigint primary key) on commit drop`
+      }
+      for (let i = 0; i < toWrite.length; i += batchSize) {
+        const rows = toWrite.slice(i, i + batchSize)
+        if (job.kind === 'premises') await writePremises(tx, rows)
+        else if (job.kind === 'residents') await writeResidents(tx, rows)
+        else {
+          const ids = await writeHazards(tx, rows)
+          if (bulk) await tx`insert into import_new_hazard select unnest(${pgArray(ids.map(r => r.id))}::bigint[]) on conflict do nothing`
+        }
+        job.done = Math.min(toWrite.length, i + rows.length)
+      }
+      if (bulk) {
+        job.phase = 'refreshing'
+        if (job.kind === 'hazards') {
+          // The history the hazard trigger writes: a new hazard's steps (rewritten ones keep theirs).
+          await tx`
+            insert into hazard_event (hazard_id, status, at, department_code, user_id)
+            select h.id, v.status, v.at, v.department_code, ${job.userId}
+            from hazard h join import_new_hazard n on n.id = h.id
+            cross join lateral (values ('found', h.found_at, null::text), ('referred', h.referred_at, h.department_code),
+              ('rectified', h.rectified_at, null), ('verified', h.verified_at, null)) as v(status, at, department_code)
+            where v.at is not null and not exists (select 1 from hazard_event e where e.hazard_id = h.id)`
+          await tx`select refresh_all_hazard_summaries()`
+        }
+        if (job.kind === 'premises') await tx`select refresh_premises_cells()`
+        await tx`select refresh_measure_deltas()`
+        await tx`update data_version set version = version + 1`
+        for (const t of ['premises', 'resident', 'hazard']) await tx`alter table ${tx(t)} enable trigger user`
+      }
+      job.summary!.committed = true
+      await tx`update import_job set status = 'committed', committed_at = now(), summary = ${tx.json(job.summary)},
+        mapping = ${tx.json(job.mapping ?? {})}, crs = ${job.crs ?? 'wgs84'}, rows_total = ${job.summary?.rows ?? 0}, rows_invalid = 0 where id = ${job.id}`
+      await tx`insert into audit_log (user_id, username, action, entity, entity_id, after)
+        select id, username, ${`import.${job.kind}`}, 'import', ${job.id}, ${tx.json({ fileName: job.fileName, sha256: job.sha256, ...job.summary })}
+        from app_user where id = ${job.userId}`
+    })
+  }
+
+  /** Runs a dry run or a commit in the background; the job's state tells how it goes. */
+  function start(job: Job, commit: boolean, mapping: Record<string, string>, crs: CoordinateSystem) {
+    job.status = commit ? 'committing' : 'checking'
+    job.mapping = mapping
+    job.crs = crs
+    job.message = null
+    job.summary = null
+    const run = async () => {
+      try {
+        const toWrite = await check(job, mapping, crs)
+        if (commit && job.errorCount === 0) {
+          await write(job, toWrite)
+          job.status = 'committed'
+          job.message = null
+        }
+        else {
+          job.status = 'validated'
+          if (commit) job.message = `nothing was written: ${job.errorCount} row problem(s) to fix first`
+          await sql`update import_job set status = 'validated', mapping = ${sql.json(mapping)}, crs = ${crs}, rows_total = ${job.summary!.rows},
+            rows_invalid = ${job.summary!.invalid}, summary = ${sql.json(job.summary)} where id = ${job.id}`
+        }
+      }
+      catch (e) {
+        if (job.summary) job.summary.committed = false
+        job.status = 'failed'
+        job.message = e instanceof HttpError ? e.message : `the import failed and nothing was written: ${(e as Error).message}`
+        await sql`update import_job set status = 'failed', summary = ${sql.json({ message: job.message })} where id = ${job.id}`.catch(() => undefined)
+      }
+      finally {
+        job.phase = null
+      }
+    }
+    job.running = run()
+    return publicState(job)
+  }
+
+  return {
+    /** Stores an uploaded file, reads its headings and counts its rows. */
+    async upload(user: { id: number; jurisdiction: Jurisdiction }, kind: LedgerKind, fileName: string, buf: Buffer): Promise<JobState> {
+      if (!buf.length) throw badRequest('the file is empty')
+      let headings: string[] = []
+      let rows = 0
+      try {
+        for await (const r of dataRows(buf)) {
+          headings = r.headings
+          rows++
+        }
+      }
+      catch (e) {
+        if (e instanceof HttpError) throw e
+        throw badRequest(`the file cannot be read as CSV or XLSX: ${(e as Error).message}`)
+      }
+      if (!rows) throw badRequest('the file has a heading row but no data rows')
+      const id = randomUUID()
+      await mkdir(dir, { recursive: true })
+      const file = join(dir, id)
+      await writeFile(file, buf)
+      const sha256 = createHash('sha256').update(buf).digest('hex')
+      const job: Job = {
+        id, kind, fileName, status: 'uploaded', phase: null, done: 0, total: rows, rows, headings,
+        suggestedMapping: suggestMapping(kind, headings), crs: null, mapping: null, summary: null, errors: [], errorCount: 0,
+        message: null, createdAt: new Date().toISOString(), userId: user.id, scope: user.jurisdiction, file, sha256, allErrors: [],
+      }
+      await sql`insert into import_job (id, kind, file_name, file_sha256, crs, mapping, status, rows_total, created_by)
+        values (${id}, ${kind}, ${fileName}, ${sha256}, 'wgs84', ${sql.json({})}, 'uploaded', ${rows}, ${user.id})`
+      jobs.set(id, job)
+      return publicState(job)
+    },
+
+    state: (id: string, userId: number) => publicState(jobOf(id, userId)),
+
+    run(id: string, userId: number, commit: boolean, mapping: Record<string, string>, crs: CoordinateSystem) {
+      const job = jobOf(id, userId)
+      if (job.status === 'checking' || job.status === 'committing') throw conflict('this import is already running; wait for it to finish')
+      if (job.status === 'committed') throw conflict('this import was committed already; importing the file again would change nothing')
+      const known = new Set(ledgerFields[job.kind].map(f => f.key))
+      const unknown = Object.keys(mapping).filter(k => !known.has(k))
+      if (unknown.length) throw badRequest(`unknown field(s) in the mapping: ${unknown.join(', ')}`)
+      return start(job, commit, mapping, crs)
+    },
+
+    /** Waits for a job's background run (tests and the benchmark). */
+    async settled(id: string) {
+      await jobs.get(id)?.running
+      return jobs.get(id) ? publicState(jobs.get(id)!) : undefined
+    },
+
+    errors(id: string, userId: number): RowError[] {
+      return jobOf(id, userId).allErrors
+    },
+
+    async recent(userId: number) {
+      return sql<{ id: string; kind: string; fileName: string; status: string; rowsTotal: number; rowsInvalid: number; createdAt: Date; committedAt: Date | null }[]>`
+        select id, kind, file_name, status, rows_total, rows_invalid, created_at, committed_at
+        from import_job where created_by = ${userId} order by created_at desc limit 50`
+    },
+
+    async discard(id: string, userId: number) {
+      const job = jobOf(id, userId)
+      jobs.delete(id)
+      await rm(job.file, { force: true })
+    },
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    imports: ReturnType<typeof importsRepository>
+  }
+}
+
+export default fp<{ keys: PiiKeys; imports?: ImportOptions }>(async (app, opts) => {
+  app.decorate('imports', importsRepository(app.db.sql, opts.keys, opts.imports))
+}, { name: 'imports', dependencies: ['db'] })
