@@ -1,0 +1,45 @@
+import { ApiError, getJson, postJson } from './client'
+
+export type LedgerKind = 'premises' | 'residents' | 'hazards'
+export type Crs = 'wgs84' | 'gcj02' | 'bd09'
+
+export interface ImportJob {
+  id: string
+  kind: LedgerKind
+  fileName: string
+  status: 'uploaded' | 'checking' | 'validated' | 'committing' | 'committed' | 'failed'
+  phase: 'reading' | 'checking' | 'writing' | 'refreshing' | null
+  done: number
+  total: number
+  rows: number
+  headings: string[]
+  suggestedMapping: Record<string, string>
+  crs: Crs | null
+  mapping: Record<string, string> | null
+  summary: null | { rows: number; valid: number; invalid: number; create: number; update: number; unchanged: number; committed: boolean }
+  errors: { line: number; column: string; value: string; reason: string }[]
+  errorCount: number
+  message: string | null
+}
+
+/** Sends the file itself as the body, reporting the upload's progress (0 to 1). */
+export function uploadLedger(kind: LedgerKind, file: File, onProgress: (share: number) => void): Promise<ImportJob> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest()
+    xhr.open('POST', `/api/imports?kind=${kind}&fileName=${encodeURIComponent(file.name)}`)
+    xhr.setRequestHeader('content-type', 'application/octet-stream')
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total) }
+    xhr.onload = () => {
+      let body: { message?: string; reason?: string } & Partial<ImportJob> = {}
+      try { body = JSON.parse(xhr.responseText) } catch { /* not JSON */ }
+      if (xhr.status === 201) resolve(body as ImportJob)
+      else reject(new ApiError(xhr.status, body.message ?? `${xhr.status} ${xhr.statusText}`, body.reason))
+    }
+    xhr.onerror = () => reject(new ApiError(0, 'the server cannot be reached'))
+    xhr.send(file)
+  })
+}
+
+export const fetchImport = (id: string) => getJson<ImportJob>(`/imports/${id}`)
+export const startImport = (id: string, what: 'dry-run' | 'commit', mapping: Record<string, string>, crs: Crs) =>
+  postJson<ImportJob>(`/imports/${id}/${what}`, { mapping, crs })
