@@ -146,6 +146,13 @@ async function benchQueries(campaign: Awaited<ReturnType<ReturnType<typeof campa
   }
   await repeat('rings: 3 kinds of place x 3 radii', () => analysis.rings(wholeDistrict, {}, day, ['campus', 'factory', 'urban_village'], [300, 500, 1000]),
     r => `${(r as { features: unknown[] }).features.length} rings`)
+  const { reportsRepository } = await import('../server/plugins/app/reports.js')
+  const reports = reportsRepository(sql)
+  const period = reports.latestReportDay(campaign, '2020-06-29')
+  await repeat(`attachment 5 (every station, period + cumulative, ${period})`, () => reports.table('attachment-5', campaign, period, wholeDistrict),
+    r => `${(r as { rows: unknown[] }).rows.length} rows`)
+  const [ka] = await sql<{ id: number }[]>`select id from key_area where deleted_at is null order by id limit 1`
+  if (ka) await repeat('attachment 4 (one key area)', () => reports.table('attachment-4', campaign, period, wholeDistrict, ka.id), () => `key area ${ka.id}`)
   const [{ hazards }] = await sql<{ hazards: number }[]>`select count(*)::int as hazards from hazard` as unknown as [{ hazards: number }]
   rows.push({ measure: 'hazards in the database', value: hazards.toLocaleString('en'), note: '' })
 }
