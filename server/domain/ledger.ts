@@ -109,6 +109,10 @@ export interface LedgerContext {
   keys: { hmacHex: (id: string) => string }
 }
 
+const whatZh: Record<string, string> = {
+  'the day found': '发现日期', 'the day registered': '登记日期', 'the day moved in': '入住日期', 'the day referred': '交办日期', 'the day rectified': '整改日期',
+}
+
 /** Reads the cells of one row into a record, collecting every problem of the row. */
 class RowReader {
   errors: RowError[] = []
@@ -126,11 +130,11 @@ class RowReader {
   str(key: string, max: number): string | null {
     const v = text(this.raw(key))
     if (!v) {
-      if (this.fields.get(key)?.required) this.fail(key, v, 'required, but empty')
+      if (this.fields.get(key)?.required) this.fail(key, v, '必填，但为空 (required, but empty)')
       return null
     }
     if (v.length > max) {
-      this.fail(key, v, `longer than ${max} characters`)
+      this.fail(key, v, `超过 ${max} 个字符 (longer than ${max} characters)`)
       return null
     }
     return v
@@ -141,7 +145,7 @@ class RowReader {
     const v = text(c)
     if (!v) return 0
     if (!/^\d{1,6}$/.test(v)) {
-      this.fail(key, c, 'not a whole number of 0 or more')
+      this.fail(key, c, '应为不小于 0 的整数 (not a whole number of 0 or more)')
       return 0
     }
     return Number(v)
@@ -151,12 +155,12 @@ class RowReader {
     const c = this.raw(key)
     const v = text(c)
     if (!v) {
-      this.fail(key, c, 'required, but empty')
+      this.fail(key, c, '必填，但为空 (required, but empty)')
       return null
     }
     const n = Number(v)
     if (!Number.isFinite(n)) {
-      this.fail(key, c, 'not a number (decimal degrees, e.g. 119.9712)')
+      this.fail(key, c, '不是数字，应为十进制度，如 119.9712 (not a number: decimal degrees, e.g. 119.9712)')
       return null
     }
     return n
@@ -165,20 +169,20 @@ class RowReader {
   day(key: string, today: string): string | null {
     const c = this.raw(key)
     if (!text(c)) {
-      if (this.fields.get(key)?.required) this.fail(key, c, 'required, but empty')
+      if (this.fields.get(key)?.required) this.fail(key, c, '必填，但为空 (required, but empty)')
       return null
     }
     const d = parseDay(c)
     if (!d) {
-      this.fail(key, c, 'not a date (write 2020-01-05)')
+      this.fail(key, c, '不是日期，请写作 2020-01-05 (not a date: write 2020-01-05)')
       return null
     }
     if (d.day > today) {
-      this.fail(key, c, `in the future (after ${today})`)
+      this.fail(key, c, `晚于今天 ${today} (in the future, after ${today})`)
       return null
     }
     if (d.day < '1990-01-01') {
-      this.fail(key, c, 'before 1990: mistyped?')
+      this.fail(key, c, '早于 1990 年，是否录入有误 (before 1990: mistyped?)')
       return null
     }
     return d.day
@@ -197,11 +201,11 @@ class RowReader {
     const c = this.raw(key)
     const v = text(c)
     if (!v) {
-      if (this.fields.get(key)?.required) this.fail(key, c, 'required, but empty')
+      if (this.fields.get(key)?.required) this.fail(key, c, '必填，但为空 (required, but empty)')
       return fallback
     }
     const hit = labels[v] ?? labels[v.toLowerCase()]
-    if (!hit) this.fail(key, c, `not a known ${what}`)
+    if (!hit) this.fail(key, c, `无法识别 (not a known ${what})`)
     return hit ?? null
   }
 
@@ -211,21 +215,21 @@ class RowReader {
     if (!v) return fallback
     if (yes.has(v)) return true
     if (no.has(v)) return false
-    this.fail(key, c, 'write 是 or 否')
+    this.fail(key, c, '请填“是”或“否” (write 是 or 否)')
     return fallback
   }
 
   phone(key: string): string | null {
     const v = this.str(key, 30)
     if (v && !/^[0-9+\-() ]{5,20}$/.test(v)) {
-      this.fail(key, v, 'not a phone number')
+      this.fail(key, v, '不是电话号码 (not a phone number)')
       return null
     }
     return v
   }
 
   order(earlier: string, later: string, a: string | null, b: string | null, what: string) {
-    if (a && b && b < a) this.fail(later, this.raw(later), `before ${what} (${a.slice(0, 10)})`)
+    if (a && b && b < a) this.fail(later, this.raw(later), `早于${whatZh[what] ?? what} ${a.slice(0, 10)} (before ${what})`)
   }
 }
 
@@ -266,14 +270,14 @@ export function readRow(kind: LedgerKind, line: number, cells: Record<string, Ce
     let lat = 0
     if (lon0 !== null && lat0 !== null) {
       if (lon0 < 73 || lon0 > 136 || lat0 < 3 || lat0 > 54) {
-        r.errors.push({ line, column: mapping.lon ?? '经度', value: `${lon0}, ${lat0}`, reason: lon0 >= 3 && lon0 <= 54 && lat0 >= 73 && lat0 <= 136 ? 'longitude and latitude are swapped' : 'not a place in China' })
+        r.errors.push({ line, column: mapping.lon ?? '经度', value: `${lon0}, ${lat0}`, reason: lon0 >= 3 && lon0 <= 54 && lat0 >= 73 && lat0 <= 136 ? '经度和纬度填反了 (longitude and latitude are swapped)' : '不在中国境内 (not a place in China)' })
       }
       else {
         ;[lon, lat] = toWgs84(lon0, lat0, ctx.crs)
         const where = ctx.where(lon, lat)
         if (where !== 'ok') {
           r.errors.push({ line, column: mapping.lon ?? '经度', value: `${lon0}, ${lat0}`, reason: where === 'outside-district'
-            ? `outside the district (as ${ctx.crs.toUpperCase()} coordinates)` : `outside your jurisdiction (${ctx.jurisdictionName})` })
+            ? `不在本区范围内（按 ${ctx.crs.toUpperCase()} 坐标）(outside the district, as ${ctx.crs.toUpperCase()} coordinates)` : `不在您的管辖范围（${ctx.jurisdictionName}）内 (outside your jurisdiction)` })
         }
       }
     }
@@ -288,8 +292,8 @@ export function readRow(kind: LedgerKind, line: number, cells: Record<string, Ce
     }
     r.order('foundOn', 'registeredOn', rec.foundOn, rec.registeredOn, 'the day found')
     r.order('registeredOn', 'deregisteredOn', rec.registeredOn, rec.deregisteredOn, 'the day registered')
-    if (rec.deregisteredOn && !rec.registeredOn) r.errors.push({ line, column: mapping.deregisteredOn ?? '注销日期', value: rec.deregisteredOn, reason: 'deregistered but never registered' })
-    if (rec.secondLandlordCollectedOn && !rec.secondLandlordName) r.errors.push({ line, column: mapping.secondLandlordName ?? '二房东', value: '', reason: 'a collection date without the second landlord\'s name' })
+    if (rec.deregisteredOn && !rec.registeredOn) r.errors.push({ line, column: mapping.deregisteredOn ?? '注销日期', value: rec.deregisteredOn, reason: '有注销日期却没有登记日期 (deregistered but never registered)' })
+    if (rec.secondLandlordCollectedOn && !rec.secondLandlordName) r.errors.push({ line, column: mapping.secondLandlordName ?? '二房东', value: '', reason: '有二房东信息采集日期却没有二房东姓名 (a collection date without the second landlord\'s name)' })
     record = rec
   }
   else if (kind === 'residents') {
@@ -300,7 +304,7 @@ export function readRow(kind: LedgerKind, line: number, cells: Record<string, Ce
     if (idRaw && idType === 'resident_id') {
       const problem = residentIdProblem(idNumber)
       if (problem) {
-        r.errors.push({ line, column: mapping.idNumber ?? '证件号码', value: maskForReport(idRaw), reason: problem })
+        r.errors.push({ line, column: mapping.idNumber ?? '证件号码', value: maskForReport(idRaw), reason: `身份证号码有误 (${problem})` })
         idNumber = ''
       }
     }
@@ -312,7 +316,7 @@ export function readRow(kind: LedgerKind, line: number, cells: Record<string, Ce
     r.order('movedInOn', 'movedOutOn', rec.movedInOn, rec.movedOutOn, 'the day moved in')
     r.order('movedInOn', 'registeredOn', rec.movedInOn, rec.registeredOn, 'the day moved in')
     r.order('registeredOn', 'deregisteredOn', rec.registeredOn, rec.deregisteredOn, 'the day registered')
-    if (rec.deregisteredOn && !rec.registeredOn) r.errors.push({ line, column: mapping.deregisteredOn ?? '注销日期', value: rec.deregisteredOn, reason: 'deregistered but never registered' })
+    if (rec.deregisteredOn && !rec.registeredOn) r.errors.push({ line, column: mapping.deregisteredOn ?? '注销日期', value: rec.deregisteredOn, reason: '有注销日期却没有登记日期 (deregistered but never registered)' })
     if (idNumber && premisesRef) rec.ref = `${premisesRef}|${rec.idType}|${ctx.keys.hmacHex(idNumber)}`
     record = rec
   }
@@ -320,16 +324,16 @@ export function readRow(kind: LedgerKind, line: number, cells: Record<string, Ce
     const premisesRef = r.str('premisesRef', 64)
     const itemRaw = text(r.raw('item'))
     const item = itemRaw ? ctx.items.get(itemRaw.toUpperCase()) ?? ctx.items.get(itemRaw) : undefined
-    if (!itemRaw) r.errors.push({ line, column: mapping.item ?? '隐患字典项', value: '', reason: 'required, but empty' })
-    else if (!item) r.errors.push({ line, column: mapping.item ?? '隐患字典项', value: itemRaw, reason: 'not an item of the hazard dictionary (attachment 2): give its code, e.g. FIRE-08, or its exact wording' })
+    if (!itemRaw) r.errors.push({ line, column: mapping.item ?? '隐患字典项', value: '', reason: '必填，但为空 (required, but empty)' })
+    else if (!item) r.errors.push({ line, column: mapping.item ?? '隐患字典项', value: itemRaw, reason: '不是隐患字典（附件2）中的项，请填编号（如 FIRE-08）或原文 (not an item of the hazard dictionary: give its code, e.g. FIRE-08, or its exact wording)' })
     const otherText = r.str('otherText', 500)
-    if (item?.needsText && !otherText) r.errors.push({ line, column: mapping.otherText ?? '其他说明', value: '', reason: `item ${item.code} is "other": describe the hazard` })
+    if (item?.needsText && !otherText) r.errors.push({ line, column: mapping.otherText ?? '其他说明', value: '', reason: `字典项 ${item.code} 为“其他”，须填写说明 (item ${item.code} is "other": describe the hazard)` })
     const severity = r.choice('severity', { 一般: 'general', 重大: 'major', 一般隐患: 'general', 重大隐患: 'major', general: 'general', major: 'major' }, 'general', 'severity (一般 or 重大)') as 'general' | 'major'
     const depRaw = text(r.raw('department'))
     let departmentCode = item?.departmentCode ?? 'police'
     if (depRaw) {
       const d = ctx.departments.get(depRaw) ?? ctx.departments.get(depRaw.toLowerCase())
-      if (!d) r.errors.push({ line, column: mapping.department ?? '责任部门', value: depRaw, reason: 'not a known department' })
+      if (!d) r.errors.push({ line, column: mapping.department ?? '责任部门', value: depRaw, reason: '无法识别的部门 (not a known department)' })
       else departmentCode = d
     }
     const foundAt = r.moment('foundAt', today)
@@ -340,14 +344,14 @@ export function readRow(kind: LedgerKind, line: number, cells: Record<string, Ce
     let deadline: string | null = null
     if (text(deadlineCell)) {
       const d = parseDay(deadlineCell)
-      if (!d) r.errors.push({ line, column: mapping.deadline ?? '整改期限', value: text(deadlineCell), reason: 'not a date (write 2020-01-05)' })
+      if (!d) r.errors.push({ line, column: mapping.deadline ?? '整改期限', value: text(deadlineCell), reason: '不是日期，请写作 2020-01-05 (not a date: write 2020-01-05)' })
       else deadline = d.day
     }
     r.order('foundAt', 'referredAt', foundAt, referredAt, 'the day found')
     r.order('foundAt', 'rectifiedAt', referredAt ?? foundAt, rectifiedAt, referredAt ? 'the day referred' : 'the day found')
     r.order('rectifiedAt', 'verifiedAt', rectifiedAt, verifiedAt, 'the day rectified')
-    if (verifiedAt && !rectifiedAt) r.errors.push({ line, column: mapping.verifiedAt ?? '验收日期', value: verifiedAt.slice(0, 10), reason: 'verified but never rectified' })
-    if (deadline && foundAt && deadline < localDay(foundAt)) r.errors.push({ line, column: mapping.deadline ?? '整改期限', value: deadline, reason: `before the day found (${localDay(foundAt)})` })
+    if (verifiedAt && !rectifiedAt) r.errors.push({ line, column: mapping.verifiedAt ?? '验收日期', value: verifiedAt.slice(0, 10), reason: '有验收日期却没有整改日期 (verified but never rectified)' })
+    if (deadline && foundAt && deadline < localDay(foundAt)) r.errors.push({ line, column: mapping.deadline ?? '整改期限', value: deadline, reason: `早于发现日期 ${localDay(foundAt)} (before the day found)` })
     const ref = r.str('ref', 64) ?? (premisesRef && item && foundAt ? `${premisesRef}|${item.code}|${localDay(foundAt)}` : '')
     record = {
       ref, premisesRef: premisesRef!, itemCode: item?.code ?? '', otherText, severity, departmentCode,

@@ -252,8 +252,8 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
         for (const b of current) {
           const ref = (b.record as ResidentRecord | HazardRecord).premisesRef
           const p = found.get(ref)
-          if (!p) addError({ line: b.line, column: mapping.premisesRef ?? '房屋台账编号', value: ref, reason: 'no premises has this ledger ref: import the premises ledger first' })
-          else if (!p.mine) addError({ line: b.line, column: mapping.premisesRef ?? '房屋台账编号', value: ref, reason: 'the premises lies outside your jurisdiction' })
+          if (!p) addError({ line: b.line, column: mapping.premisesRef ?? '房屋台账编号', value: ref, reason: '没有此台账编号的房屋，请先导入房屋台账 (no premises has this ledger ref: import the premises ledger first)' })
+          else if (!p.mine) addError({ line: b.line, column: mapping.premisesRef ?? '房屋台账编号', value: ref, reason: '该房屋不在您的管辖范围内 (the premises lies outside your jurisdiction)' })
           else b.premisesId = p.id
         }
       }
@@ -262,7 +262,7 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
       for (const b of ok) {
         const e = there.get(b.record.ref)
         if (e && !e.mine) {
-          addError({ line: b.line, column: mapping.ref ?? mapping.premisesRef ?? '', value: b.record.ref.split('|')[0]!, reason: 'this record belongs to another jurisdiction' })
+          addError({ line: b.line, column: mapping.ref ?? mapping.premisesRef ?? '', value: b.record.ref.split('|')[0]!, reason: '该记录属于其他辖区 (this record belongs to another jurisdiction)' })
           continue
         }
         valid++
@@ -303,7 +303,7 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
         const before = seen.get(r.record.ref)
         if (before !== undefined) {
           addError({ line, column: mapping.ref ?? mapping.idNumber ?? mapping.premisesRef ?? '', value: r.record.ref.split('|')[0]!,
-            reason: `the same ${job.kind === 'residents' ? 'person in the same premises' : 'ledger ref'} as line ${before}` })
+            reason: `与第 ${before} 行重复 (the same ${job.kind === 'residents' ? 'person in the same premises' : 'ledger ref'} as line ${before})` })
         }
         else {
           seen.set(r.record.ref, line)
