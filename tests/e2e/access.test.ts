@@ -31,7 +31,7 @@ describe('signing in', () => {
     await page.goto(`${base}/`)
     await page.waitForURL(/\/login/)
     await page.waitForSelector('[data-testid="demo-accounts"] li')
-    await expect(page.locator('[data-testid="demo-accounts"] li').count()).resolves.toBe(5)
+    await expect(page.locator('[data-testid="demo-accounts"] li').count()).resolves.toBe(6)
     await page.screenshot({ path: join(artifactsDir, 'signin-zh.png') })
     await page.fill('input[name="username"]', 'leader')
     await page.fill('input[name="password"]', 'not-the-password')
