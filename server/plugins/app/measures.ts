@@ -1,6 +1,7 @@
 import type { Sql } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import { type Jurisdiction, wholeDistrict } from '../../domain/access.js'
+import { addDays } from '../../domain/periods.js'
 import { type PremisesFilter, premisesWhere } from './premises.js'
 
 /**
@@ -334,7 +335,7 @@ const enforcementKey: Record<string, ReportCountKey> = {
 export async function reportCounts(sql: Sql, periods: { from: string; to: string }[], subject: ReportSubject): Promise<Map<number | null, ReportCounts[]>> {
   if (!periods.length) return new Map()
   // Period i (1-based) holds the days from thresholds[i] up to the day before thresholds[i + 1].
-  const thresholds = [...periods.map(p => p.from), addOneDay(periods[periods.length - 1]!.to)]
+  const thresholds = [...periods.map(p => p.from), addDays(periods[periods.length - 1]!.to, 1)]
   const ends = periods.map(p => p.to)
   const first = periods[0]!.from
   const last = periods[periods.length - 1]!.to
@@ -457,8 +458,4 @@ export async function reportCounts(sql: Sql, periods: { from: string; to: string
     }
   }
   return out
-}
-
-function addOneDay(day: string): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10)
 }

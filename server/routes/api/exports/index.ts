@@ -7,6 +7,7 @@ import type { Sql } from '../../../db/index.js'
 import { can } from '../../../domain/access.js'
 import { type ExportColumn, exportTypes, toCsv } from '../../../export.js'
 import { mapFilterFrom } from '../../../map-filter.js'
+import { endOfDay } from '../../../plugins/app/measures.js'
 import { premisesWhere, statusSql } from '../../../plugins/app/premises.js'
 import { BboxString, errors } from '../../../schemas/common.js'
 import { MapFilterProperties } from '../../../schemas/premises.js'
@@ -164,7 +165,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req, reply) => {
     const user = app.userOf(req)
     const { filter, on } = await mapFilterFrom(app, req.query)
-    const until = new Date(Date.parse(`${on}T00:00:00+08:00`) + 86_400_000)
+    const until = endOfDay(on)
     const where = premisesWhere(sql, filter, on, user.jurisdiction)
     const categories = filter.categories?.length ? sql`and i.category_code in ${sql(filter.categories)}` : sql``
     const source = pages(async after => (await sql<Row[]>`
