@@ -99,6 +99,13 @@ export const labelsEn: Record<string, string> = {
   '实有人口（人）': 'Actual population', '流动人口数（人）': 'Floating population',
 }
 
+/** The notes in English, for the English screen (the spreadsheet keeps the notice's Chinese). */
+export const reportNotesEn = [
+  '1. Registrations and deregistrations of group rentals and floating population count the work done since the campaign began; they must agree with the residence-permit system.',
+  '2. Reported twice a month from December, on the 14th and the 29th.',
+  '3. Persons of concern: people with an unbalanced state of mind, abnormal behaviour, abnormal petitioning or a record of violent crime, and persons with mental illness.',
+]
+
 export interface HeaderCell {
   text: string
   row: number
