@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { clusterInWorker } from '../../server/cluster-worker.js'
+import { clusterPoints } from '../../server/domain/clustering.js'
 import { dbscan, distanceMetres, NOISE } from '../../server/domain/dbscan.js'
 
 /** Points on a circle of the given radius (metres) around a centre. */
@@ -44,5 +46,39 @@ describe('dbscan', () => {
 
   it('measures metres like the haversine formula (1° of latitude ≈ 111.2 km)', () => {
     expect(distanceMetres({ lon: 120, lat: 31 }, { lon: 120, lat: 32 })).toBeCloseTo(111_195, -1)
+  })
+})
+
+describe('cluster analyses in a worker thread', () => {
+  it('give the same clusters and nearest places as this thread, while the event loop keeps turning', async () => {
+    // 60,000 points in 300 tight groups across the district: a job of about a second's arithmetic.
+    const points = Array.from({ length: 300 }, (_, g) => blob(119.78 + (g % 20) * 0.011, 31.82 + Math.floor(g / 20) * 0.014, 200, 80 + (g % 7) * 20)).flat()
+    const places = [{ lon: 119.80, lat: 31.85 }, { lon: 119.95, lat: 31.95 }, { lon: 119.88, lat: 31.90 }]
+    const job = () => ({
+      lons: Float64Array.from(points, p => p.lon),
+      lats: Float64Array.from(points, p => p.lat),
+      eps: 40,
+      minPoints: 5,
+      placeLons: Float64Array.from(places, p => p.lon),
+      placeLats: Float64Array.from(places, p => p.lat),
+    })
+    const here = clusterPoints(job())
+    let turns = 0
+    const ticker = setInterval(() => turns++, 1)
+    const started = performance.now()
+    const there = await clusterInWorker(job())
+    const took = performance.now() - started
+    clearInterval(ticker)
+    expect([...there.labels]).toEqual([...here.labels])
+    expect([...there.nearest]).toEqual([...here.nearest])
+    expect([...there.nearestMetres]).toEqual([...here.nearestMetres])
+    expect(here.nearest.length).toBeGreaterThan(250)
+    // The nearest place of a cluster is at the least distance from any of its points.
+    const c = here.labels[0]!
+    const members = points.filter((_, i) => here.labels[i] === c)
+    const best = Math.min(...places.flatMap(pl => members.map(p => distanceMetres(p, pl))))
+    expect(here.nearestMetres[c]).toBe(best)
+    // Timers fired while the worker computed: the main thread was free for other requests.
+    expect(turns).toBeGreaterThan(Math.min(5, took / 20))
   })
 })

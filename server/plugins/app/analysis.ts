@@ -4,7 +4,8 @@ import type { Polygon } from 'geojson'
 import { pgArray } from '../../db/arrays.js'
 import type { Sql } from '../../db/index.js'
 import type { Jurisdiction } from '../../domain/access.js'
-import { dbscan, distanceMetres, NOISE } from '../../domain/dbscan.js'
+import { clusterInWorker } from '../../cluster-worker.js'
+import { NOISE } from '../../domain/dbscan.js'
 import { endOfDay } from './measures.js'
 import { type PremisesFilter, premisesWhere } from './premises.js'
 
@@ -80,10 +81,23 @@ export function analysisRepository(sql: Sql) {
             from hazard h join premises p on p.id = h.premises_id
             where h.found_at < ${until} and (h.rectified_at is null or h.rectified_at >= ${until}) and ${where}
             order by h.id`
-      const labels = dbscan(points, eps, minPoints)
+      const places = await sql<{ id: number; kind: string; nameZh: string; nameEn: string; lon: number; lat: number }[]>`
+        select id, kind, name_zh, name_en, st_x(geom) as lon, st_y(geom) as lat from poi where kind in ${sql([...nearestKinds])} order by id`
+      // The arithmetic runs in a worker thread: at a million premises it takes seconds.
+      const { labels, nearest, nearestMetres } = await clusterInWorker({
+        lons: Float64Array.from(points, p => p.lon),
+        lats: Float64Array.from(points, p => p.lat),
+        eps,
+        minPoints,
+        placeLons: Float64Array.from(places, p => p.lon),
+        placeLats: Float64Array.from(places, p => p.lat),
+      })
       const members = new Map<number, number[]>()
       labels.forEach((l, i) => {
-        if (l !== NOISE) members.set(l, [...(members.get(l) ?? []), i])
+        if (l === NOISE) return
+        const list = members.get(l)
+        if (list) list.push(i)
+        else members.set(l, [i])
       })
       const premisesIds = [...new Set([...members.values()].flat().map(i => points[i]!.premisesId))]
       const facts = new Map((premisesIds.length
@@ -93,8 +107,6 @@ export function analysisRepository(sql: Sql) {
                    p.open_count, p.open_major_count, p.occupants
             from premises p where p.id = any(${pgArray(premisesIds)}::bigint[])`
         : []).map(f => [f.id, f]))
-      const places = await sql<{ id: number; kind: string; nameZh: string; nameEn: string; lon: number; lat: number }[]>`
-        select id, kind, name_zh, name_en, st_x(geom) as lon, st_y(geom) as lat from poi where kind in ${sql([...nearestKinds])} order by id`
       const features = [...members.entries()].map(([label, idx]) => {
         const pts = idx.map(i => points[i]!)
         const premises = [...new Set(pts.map(p => p.premisesId))].map(id => facts.get(id)!)
@@ -102,12 +114,8 @@ export function analysisRepository(sql: Sql) {
           // Points in a line or on one spot have no area: a small circle marks them.
           ?? circle([pts.reduce((a, p) => a + p.lon, 0) / pts.length, pts.reduce((a, p) => a + p.lat, 0) / pts.length], Math.max(25, eps / 4), { units: 'meters', steps: 24 }).geometry
         // The nearest campus, factory or urban village, measured to the closest point of the cluster.
-        let nearest: { id: number; kind: string; nameZh: string; nameEn: string; metres: number } | null = null
-        for (const place of places) {
-          let d = Infinity
-          for (const p of pts) d = Math.min(d, distanceMetres(p, place))
-          if (!nearest || d < nearest.metres) nearest = { id: place.id, kind: place.kind, nameZh: place.nameZh, nameEn: place.nameEn, metres: Math.round(d) }
-        }
+        const place = places[nearest[label]!]
+        const nearestPlace = place ? { id: place.id, kind: place.kind, nameZh: place.nameZh, nameEn: place.nameEn, metres: Math.round(nearestMetres[label]!) } : null
         const towns = new Map<number, number>()
         for (const p of pts) towns.set(p.townId, (towns.get(p.townId) ?? 0) + 1)
         return {
@@ -122,11 +130,11 @@ export function analysisRepository(sql: Sql) {
             openMajor: of === 'open-hazards' ? pts.filter(p => p.major).length : premises.reduce((a, p) => a + p.openMajorCount, 0),
             people: premises.reduce((a, p) => a + p.occupants, 0),
             townId: [...towns.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]![0],
-            nearestId: nearest?.id ?? null,
-            nearestKind: nearest?.kind ?? null,
-            nearestNameZh: nearest?.nameZh ?? null,
-            nearestNameEn: nearest?.nameEn ?? null,
-            nearestMetres: nearest?.metres ?? null,
+            nearestId: nearestPlace?.id ?? null,
+            nearestKind: nearestPlace?.kind ?? null,
+            nearestNameZh: nearestPlace?.nameZh ?? null,
+            nearestNameEn: nearestPlace?.nameEn ?? null,
+            nearestMetres: nearestPlace?.metres ?? null,
           },
         }
       })
