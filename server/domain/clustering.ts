@@ -1,9 +1,10 @@
-import { dbscan, distanceMetres, NOISE } from './dbscan.js'
+import { dbscan, distanceMetres, earthRadius, NOISE } from './dbscan.js'
 
 /**
  * The arithmetic of a cluster analysis, kept free of the database and of Node's event loop so that
- * it can run in a worker thread: DBSCAN labels and, for each cluster, the nearest of a list of places.
- * Coordinates travel as typed arrays (degrees, WGS-84) because they cross to the worker without a copy.
+ * it can run in a worker thread: DBSCAN labels and, for each cluster, its convex hull and the nearest
+ * of a list of places. Coordinates travel as typed arrays (degrees, WGS-84) because they cross to the
+ * worker without a copy.
  */
 export interface ClusterJob {
   lons: Float64Array
@@ -22,28 +23,95 @@ export interface ClusterResult {
   nearest: Int32Array
   /** Per cluster: metres from its closest point to that place. */
   nearestMetres: Float64Array
+  /** Per cluster: its convex hull as a closed counter-clockwise ring, or null when its points have no area. */
+  hulls: ([number, number][] | null)[]
 }
 
+const rad = Math.PI / 180
+
 export function clusterPoints(job: ClusterJob): ClusterResult {
-  const n = job.lons.length
-  const points = Array.from({ length: n }, (_, i) => ({ lon: job.lons[i]!, lat: job.lats[i]! }))
-  const labels = dbscan(points, job.eps, job.minPoints)
+  const { lons, lats, placeLons, placeLats } = job
+  const n = lons.length
+  const labels = dbscan(Array.from({ length: n }, (_, i) => ({ lon: lons[i]!, lat: lats[i]! })), job.eps, job.minPoints)
   const clusters = labels.reduce((a, l) => Math.max(a, l + 1), 0)
+  // Each cluster's points, cluster by cluster, in input order.
+  const start = new Int32Array(clusters + 1)
+  for (let i = 0; i < n; i++) if (labels[i] !== NOISE) start[labels[i]! + 1]!++
+  for (let c = 0; c < clusters; c++) start[c + 1]! += start[c]!
+  const members = new Int32Array(start[clusters]!)
+  const fill = start.slice(0, clusters)
+  for (let i = 0; i < n; i++) if (labels[i] !== NOISE) members[fill[labels[i]!]!++] = i
+
   const nearest = new Int32Array(clusters).fill(-1)
   const nearestMetres = new Float64Array(clusters).fill(Infinity)
-  const places = Array.from({ length: job.placeLons.length }, (_, i) => ({ lon: job.placeLons[i]!, lat: job.placeLats[i]! }))
-  // The distance from a cluster to a place is from the cluster's closest point; among places at the
-  // same distance the first in the list (the lowest id) wins, so the answer is repeatable.
-  for (let i = 0; i < n; i++) {
-    const c = labels[i]!
-    if (c === NOISE) continue
-    for (let k = 0; k < places.length; k++) {
-      const d = distanceMetres(points[i]!, places[k]!)
+  const hulls: ([number, number][] | null)[] = []
+  // A lower bound of the distance from a place to a cluster's bounding box, in a local metric frame
+  // scaled by the smallest cosine of latitude present (so it never overstates east-west metres),
+  // with 10% to spare for the difference to the sphere. Places farther than the best distance found
+  // so far are never measured point by point.
+  let maxLat = 0
+  for (const lat of lats) maxLat = Math.max(maxLat, Math.abs(lat))
+  for (const lat of placeLats) maxLat = Math.max(maxLat, Math.abs(lat))
+  const kx = earthRadius * rad * Math.cos(Math.min(89, maxLat) * rad)
+  const ky = earthRadius * rad
+  const bound = new Float64Array(placeLons.length)
+  const order = Array.from({ length: placeLons.length }, (_, k) => k)
+  for (let c = 0; c < clusters; c++) {
+    let x0 = Infinity
+    let x1 = -Infinity
+    let y0 = Infinity
+    let y1 = -Infinity
+    for (let m = start[c]!; m < start[c + 1]!; m++) {
+      const i = members[m]!
+      x0 = Math.min(x0, lons[i]!)
+      x1 = Math.max(x1, lons[i]!)
+      y0 = Math.min(y0, lats[i]!)
+      y1 = Math.max(y1, lats[i]!)
+    }
+    for (let k = 0; k < placeLons.length; k++) {
+      const dx = Math.max(0, x0 - placeLons[k]!, placeLons[k]! - x1) * kx
+      const dy = Math.max(0, y0 - placeLats[k]!, placeLats[k]! - y1) * ky
+      bound[k] = Math.hypot(dx, dy) * 0.9
+    }
+    order.sort((a, b) => bound[a]! - bound[b]! || a - b)
+    // The distance from a cluster to a place is from the cluster's closest point; among places at the
+    // same distance the first in the list (the lowest id) wins, so the answer is repeatable.
+    for (const k of order) {
+      if (bound[k]! > nearestMetres[c]!) break
+      const place = { lon: placeLons[k]!, lat: placeLats[k]! }
+      let d = Infinity
+      for (let m = start[c]!; m < start[c + 1]!; m++) {
+        const i = members[m]!
+        d = Math.min(d, distanceMetres({ lon: lons[i]!, lat: lats[i]! }, place))
+      }
       if (d < nearestMetres[c]! || (d === nearestMetres[c]! && k < nearest[c]!)) {
         nearestMetres[c] = d
         nearest[c] = k
       }
     }
+    hulls.push(convexHull(members.subarray(start[c]!, start[c + 1]!), lons, lats))
   }
-  return { labels, nearest, nearestMetres }
+  return { labels, nearest, nearestMetres, hulls }
+}
+
+/**
+ * The convex hull of some points (Andrew's monotone chain), in degrees as GeoJSON draws it: a closed
+ * counter-clockwise ring without collinear corners, or null when the points lie on a line or a spot.
+ */
+export function convexHull(which: ArrayLike<number>, lons: ArrayLike<number>, lats: ArrayLike<number>): [number, number][] | null {
+  const pts = Array.from(which, i => [lons[i]!, lats[i]!] as [number, number])
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1])
+  const cross = (o: [number, number], a: [number, number], b: [number, number]) => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+  const half = (list: [number, number][]) => {
+    const out: [number, number][] = []
+    for (const p of list) {
+      while (out.length >= 2 && cross(out[out.length - 2]!, out[out.length - 1]!, p) <= 0) out.pop()
+      out.push(p)
+    }
+    out.pop()
+    return out
+  }
+  const ring = [...half(pts), ...half([...pts].reverse())]
+  if (ring.length < 3) return null
+  return [...ring, ring[0]!]
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { clusterInWorker } from '../../server/cluster-worker.js'
-import { clusterPoints } from '../../server/domain/clustering.js'
+import { clusterPoints, convexHull } from '../../server/domain/clustering.js'
 import { dbscan, distanceMetres, NOISE } from '../../server/domain/dbscan.js'
 
 /** Points on a circle of the given radius (metres) around a centre. */
@@ -80,5 +80,16 @@ describe('cluster analyses in a worker thread', () => {
     expect(here.nearestMetres[c]).toBe(best)
     // Timers fired while the worker computed: the main thread was free for other requests.
     expect(turns).toBeGreaterThan(Math.min(5, took / 20))
+  })
+})
+
+describe('convexHull', () => {
+  it('keeps the corners only, counter-clockwise and closed, and has none for points on a line', () => {
+    // A square with a point inside and one on an edge.
+    const lons = [0, 1, 1, 0, 0.5, 0.5]
+    const lats = [0, 0, 1, 1, 0.5, 0]
+    expect(convexHull([0, 1, 2, 3, 4, 5], lons, lats)).toEqual([[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]])
+    expect(convexHull([0, 5, 1], lons, lats)).toBeNull()
+    expect(convexHull([2, 2, 2], lons, lats)).toBeNull()
   })
 })

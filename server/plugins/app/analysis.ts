@@ -1,7 +1,6 @@
-import { circle, convex, featureCollection, point } from '@turf/turf'
+import { circle, featureCollection } from '@turf/turf'
 import fp from 'fastify-plugin'
 import type { Polygon } from 'geojson'
-import { pgArray } from '../../db/arrays.js'
 import type { Sql } from '../../db/index.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { clusterInWorker } from '../../cluster-worker.js'
@@ -69,22 +68,28 @@ export function analysisRepository(sql: Sql) {
       const until = endOfDay(on)
       const where = premisesWhere(sql, filter, on, scope)
       // One row per point: a group rental, or an open hazard at its premises. Sorted, so DBSCAN is repeatable.
+      type Point = { id: number; premisesId: number; lon: number; lat: number; major: boolean; townId: number
+        groupRental: boolean; openCount: number; openMajorCount: number; occupants: number }
       const points = of === 'group-rentals'
-        ? await sql<{ id: number; premisesId: number; lon: number; lat: number; major: boolean; townId: number }[]>`
-            select p.id, p.id as premises_id, st_x(p.geom) as lon, st_y(p.geom) as lat, p.open_major_count > 0 as major, p.town_id
+        ? await sql<Point[]>`
+            select p.id, p.id as premises_id, st_x(p.geom) as lon, st_y(p.geom) as lat, p.open_major_count > 0 as major, p.town_id,
+                   true as group_rental, p.open_count, p.open_major_count, p.occupants
             from premises p
             where is_group_rental_candidate(p.kind, p.meets_rule) and p.found_on <= ${on}
               and (p.deregistered_on is null or p.deregistered_on > ${on}) and ${where}
             order by p.id`
-        : await sql<{ id: number; premisesId: number; lon: number; lat: number; major: boolean; townId: number }[]>`
-            select h.id, p.id as premises_id, st_x(p.geom) as lon, st_y(p.geom) as lat, h.severity = 'major' as major, p.town_id
+        : await sql<Point[]>`
+            select h.id, p.id as premises_id, st_x(p.geom) as lon, st_y(p.geom) as lat, h.severity = 'major' as major, p.town_id,
+                   is_group_rental_candidate(p.kind, p.meets_rule) and p.found_on <= ${on}
+                     and (p.deregistered_on is null or p.deregistered_on > ${on}) as group_rental,
+                   p.open_count, p.open_major_count, p.occupants
             from hazard h join premises p on p.id = h.premises_id
             where h.found_at < ${until} and (h.rectified_at is null or h.rectified_at >= ${until}) and ${where}
             order by h.id`
       const places = await sql<{ id: number; kind: string; nameZh: string; nameEn: string; lon: number; lat: number }[]>`
         select id, kind, name_zh, name_en, st_x(geom) as lon, st_y(geom) as lat from poi where kind in ${sql([...nearestKinds])} order by id`
       // The arithmetic runs in a worker thread: at a million premises it takes seconds.
-      const { labels, nearest, nearestMetres } = await clusterInWorker({
+      const { labels, nearest, nearestMetres, hulls } = await clusterInWorker({
         lons: Float64Array.from(points, p => p.lon),
         lats: Float64Array.from(points, p => p.lat),
         eps,
@@ -99,20 +104,14 @@ export function analysisRepository(sql: Sql) {
         if (list) list.push(i)
         else members.set(l, [i])
       })
-      const premisesIds = [...new Set([...members.values()].flat().map(i => points[i]!.premisesId))]
-      const facts = new Map((premisesIds.length
-        ? await sql<{ id: number; groupRental: boolean; openCount: number; openMajorCount: number; occupants: number }[]>`
-            select p.id, is_group_rental_candidate(p.kind, p.meets_rule) and p.found_on <= ${on}
-                     and (p.deregistered_on is null or p.deregistered_on > ${on}) as group_rental,
-                   p.open_count, p.open_major_count, p.occupants
-            from premises p where p.id = any(${pgArray(premisesIds)}::bigint[])`
-        : []).map(f => [f.id, f]))
       const features = [...members.entries()].map(([label, idx]) => {
         const pts = idx.map(i => points[i]!)
-        const premises = [...new Set(pts.map(p => p.premisesId))].map(id => facts.get(id)!)
-        const hull = convex(featureCollection(pts.map(p => point([p.lon, p.lat]))))?.geometry
+        // A premises counts once however many of its hazards are in the cluster.
+        const premises = [...new Map(pts.map(p => [p.premisesId, p])).values()]
+        const ring = hulls[label]
+        const hull: Polygon = ring ? { type: 'Polygon', coordinates: [ring] }
           // Points in a line or on one spot have no area: a small circle marks them.
-          ?? circle([pts.reduce((a, p) => a + p.lon, 0) / pts.length, pts.reduce((a, p) => a + p.lat, 0) / pts.length], Math.max(25, eps / 4), { units: 'meters', steps: 24 }).geometry
+          : circle([pts.reduce((a, p) => a + p.lon, 0) / pts.length, pts.reduce((a, p) => a + p.lat, 0) / pts.length], Math.max(25, eps / 4), { units: 'meters', steps: 24 }).geometry
         // The nearest campus, factory or urban village, measured to the closest point of the cluster.
         const place = places[nearest[label]!]
         const nearestPlace = place ? { id: place.id, kind: place.kind, nameZh: place.nameZh, nameEn: place.nameEn, metres: Math.round(nearestMetres[label]!) } : null
