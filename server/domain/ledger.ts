@@ -1,5 +1,5 @@
 import { type CoordinateSystem, toWgs84 } from './coords.js'
-import { normaliseIdNumber, residentIdProblem } from './id-number.js'
+import { maskIdNumber, normaliseIdNumber, residentIdProblem } from './id-number.js'
 import { type LedgerField, ledgerFields, type LedgerKind } from './ledger-fields.js'
 import type { Cell } from './tabular.js'
 
@@ -367,3 +367,43 @@ export function readRow(kind: LedgerKind, line: number, cells: Record<string, Ce
 export const maskForReport = (id: string) => (id.length <= 8 ? id : `${id.slice(0, 6)}${'*'.repeat(id.length - 10)}${id.slice(-4)}`)
 
 export const localDay = (instant: string) => new Date(Date.parse(instant) + 8 * 3_600_000).toISOString().slice(0, 10)
+
+// ---------------------------------------------------------------------------------------------
+// Showing values, as a ledger writes them (the dry run's list of changes).
+// ---------------------------------------------------------------------------------------------
+
+/** The first (Chinese) label of each code. */
+const labelOf = (labels: Record<string, string>) => {
+  const out = new Map<string, string>()
+  for (const [label, code] of Object.entries(labels)) if (!out.has(code)) out.set(code, label)
+  return out
+}
+const kindText = labelOf(premisesKindLabels)
+const idTypeText = labelOf(idTypeLabels)
+const severityText: Record<string, string> = { general: '一般', major: '重大' }
+
+/** A moment in the district's time: the day, and the time unless it is the noon a ledger without times gets. */
+function momentText(v: Date | string): string {
+  const local = new Date((v instanceof Date ? v.getTime() : Date.parse(v)) + 8 * 3_600_000).toISOString()
+  const time = local.slice(11, 16)
+  return time === '12:00' ? local.slice(0, 10) : `${local.slice(0, 10)} ${time}`
+}
+
+/** A field's value as a person reads it in a ledger: labels for codes, days, 是/否, six decimals of a degree. */
+export function ledgerValueText(field: string, v: unknown): string {
+  if (v === null || v === undefined) return ''
+  if (typeof v === 'boolean') return v ? '是' : '否'
+  if (v instanceof Date || (field.endsWith('At') && typeof v === 'string')) return momentText(v as Date | string)
+  if (field === 'lon' || field === 'lat') return Number(v).toFixed(6)
+  if (field === 'kind') return kindText.get(String(v)) ?? String(v)
+  if (field === 'idType') return idTypeText.get(String(v)) ?? String(v)
+  if (field === 'severity') return severityText[String(v)] ?? String(v)
+  return String(v)
+}
+
+/** What a record is, for the eye: the premises' address, the person's name and masked ID, the hazard's item. */
+export function ledgerRecordLabel(record: LedgerRecord): string {
+  if ('address' in record) return record.address
+  if ('idNumber' in record) return `${record.name} ${maskIdNumber(record.idNumber)}`
+  return record.otherText ? `${record.itemCode} ${record.otherText}` : record.itemCode
+}

@@ -47,7 +47,19 @@ describe('the import page', () => {
       expect(await page.locator('[data-testid="import-summary"]').innerText()).toMatch(locale === 'en' ? /3 to create/ : /新增 3 条/)
       await page.click('[data-testid="import-commit"]')
       await page.waitForSelector('[data-testid="import-summary"] .el-alert--success')
+      expect(await page.locator('[data-testid="import-changes"]').innerText()).toMatch(locale === 'en' ? /E-3\s+New/ : /W-3\s+新增/)
       await page.screenshot({ path: join(artifactsDir, `imports-done-${locale}.png`), fullPage: true })
+      if (locale === 'zh-CN') {
+        // The ledger again with one row changed: the dry run lists the field, before and after.
+        const changed = good.replace(`${row('W-2', '2020-02-05')}`, `${row('W-2', '2020-02-05')}`.replace(',12,,14,', ',15,,14,'))
+        await page.setInputFiles('[data-testid="import-file"]', { name: 'ledger-2.csv', mimeType: 'text/csv', buffer: Buffer.from(changed) })
+        await page.waitForSelector('[data-testid="import-mapping"]')
+        await page.click('[data-testid="import-dry-run"]')
+        await page.waitForSelector('[data-testid="import-changes"] tbody tr')
+        expect(await page.locator('[data-testid="import-summary"]').innerText()).toMatch(/更新 1 条，2 条不变/)
+        expect(await page.locator('[data-testid="import-changes"] tbody').innerText()).toMatch(/W-2\s+更新\s+页面测试路W-2号\s+出租间数: 12 → 15/)
+        await page.screenshot({ path: join(artifactsDir, 'imports-changes-zh-CN.png'), fullPage: true })
+      }
       await page.close()
     }
     const [{ n }] = await web.t.db.sql<{ n: number }[]>`select count(*)::int as n from premises where external_ref in ('W-1', 'W-2', 'W-3', 'E-1', 'E-2', 'E-3')` as unknown as [{ n: number }]

@@ -83,6 +83,7 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   'POST /api/imports/:id/dry-run': async () => ({ url: `/api/imports/${await freshImport()}/dry-run`, payload: importRun }),
   'POST /api/imports/:id/commit': async () => ({ url: `/api/imports/${await freshImport()}/commit`, payload: importRun }),
   'GET /api/imports/:id/errors': async () => ({ url: `/api/imports/${await freshImport()}/errors` }),
+  'GET /api/imports/:id/changes': async () => ({ url: `/api/imports/${await freshImport()}/changes` }),
   'DELETE /api/imports/:id': async () => ({ url: `/api/imports/${await freshImport()}` }),
   'GET /api/key-areas/': () => ({ url: '/api/key-areas/' }),
   'GET /api/analysis/rings': () => ({ url: '/api/analysis/rings' }),

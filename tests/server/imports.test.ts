@@ -35,7 +35,11 @@ function residentId(seq: number, wrong = false): string {
   return first17 + (wrong ? (check === '1' ? '2' : '1') : check)
 }
 
-interface Job { id: string; status: string; summary: null | Record<string, number | boolean>; errors: { line: number; column: string; value: string; reason: string }[]; errorCount: number; message: string | null; suggestedMapping: Record<string, string> }
+interface Job {
+  id: string; status: string; summary: null | Record<string, number | boolean>; errors: { line: number; column: string; value: string; reason: string }[]
+  errorCount: number; message: string | null; suggestedMapping: Record<string, string>
+  changes: { line: number; ref: string; action: string; label: string; fields: { field: string; before: string; after: string }[] }[]; changeCount: number
+}
 
 async function upload(kind: string, body: string | Buffer, cookie = bureau, fileName = `${kind}.csv`): Promise<Job> {
   const res = await t.app.inject({
@@ -89,6 +93,7 @@ describe('importing premises', () => {
     const dry = await run(job, 'dry-run')
     expect(dry.status).toBe('validated')
     expect(dry.summary).toMatchObject({ rows: 5, valid: 5, invalid: 0, create: 5, update: 0, unchanged: 0, committed: false })
+    expect(dry.changes.map(c => [c.line, c.ref, c.action, c.label])).toEqual([1, 2, 3, 4, 5].map(i => [i + 1, `T-${i}`, 'create', `导入测试路T-${i}号`]))
     expect((await counts()).p).toBe(before.p)
     const done = await run(dry, 'commit')
     expect(done.status, done.message ?? '').toBe('committed')
@@ -103,6 +108,7 @@ describe('importing premises', () => {
     const again = await upload('premises', file)
     const dry2 = await run(again, 'dry-run')
     expect(dry2.summary).toMatchObject({ create: 0, update: 0, unchanged: 5 })
+    expect(dry2).toMatchObject({ changes: [], changeCount: 0 })
     const [stamp] = await t.db.sql<{ max: Date }[]>`select max(updated_at) as max from premises where external_ref like 'T-%'`
     const done2 = await run(dry2, 'commit')
     expect(done2.status).toBe('committed')
@@ -111,9 +117,22 @@ describe('importing premises', () => {
     expect(stamp2!.max).toEqual(stamp!.max)
 
     // One row changed: one update.
-    const changed = csv([heading, ...[1, 2, 3, 4, 5].map(i => premisesRow(`T-${i}`, [at.town[0] + i * 0.0004, at.town[1]], i === 3 ? { rooms: '15' } : {}))])
+    const changed = csv([heading, ...[1, 2, 3, 4, 5].map(i => premisesRow(`T-${i}`, [at.town[0] + i * 0.0004, at.town[1]], i === 3 ? { rooms: '15', kind: '出租房屋', registered: '2020/2/1' } : {}))])
     const dry3 = await run(await upload('premises', changed), 'dry-run')
     expect(dry3.summary).toMatchObject({ create: 0, update: 1, unchanged: 4 })
+    // The dry run says which fields would change, from what to what, as the ledger writes them.
+    expect(dry3.changes).toEqual([{ line: 4, ref: 'T-3', action: 'update', label: '导入测试路T-3号', fields: [
+      { field: 'kind', before: '群租房', after: '出租房屋' },
+      { field: 'roomsLet', before: '12', after: '15' },
+      { field: 'registeredOn', before: '2020-01-08', after: '2020-02-01' },
+    ] }])
+    const report = await t.app.inject({ url: `/api/imports/${dry3.id}/changes`, headers: { cookie: bureau } })
+    expect(report.body.replace(/^\uFEFF/, '').trim().split('\r\n')).toEqual([
+      '行号 line,台账编号 ref,变更 change,记录 record,字段 field,原值 before,新值 after',
+      '4,T-3,更新 update,导入测试路T-3号,类型 Kind,群租房,出租房屋',
+      '4,T-3,更新 update,导入测试路T-3号,出租间数 Rooms let,12,15',
+      '4,T-3,更新 update,导入测试路T-3号,登记日期 Registered on,2020-01-08,2020-02-01',
+    ])
     expect((await run(dry3, 'commit')).status).toBe('committed')
     expect((await t.db.sql`select rooms_let from premises where external_ref = 'T-3'`)[0]!.roomsLet).toBe(15)
   })
@@ -271,6 +290,10 @@ describe('importing residents and hazards', () => {
       select hazard_count, open_count, open_major_count from premises where external_ref = 'T-4'`
     expect(p).toEqual({ hazardCount: 2, openCount: 1, openMajorCount: 1 })
     expect((await run(await upload('hazards', good), 'dry-run')).summary).toMatchObject({ unchanged: 2, create: 0 })
+    // Rectified after all: the dry run shows the moment it gains, in the district's time.
+    const later = csv([head, ['T-4', 'FIRE-08', '', '重大', '2020-02-03 09:30', '2020-02-04', '2020-02-20 16:05', '2020-03-01']])
+    const dry = await run(await upload('hazards', later), 'dry-run')
+    expect(dry.changes).toEqual([{ line: 2, ref: 'T-4', action: 'update', label: 'FIRE-08', fields: [{ field: 'rectifiedAt', before: '', after: '2020-02-20 16:05' }] }])
   })
 })
 

@@ -12,8 +12,8 @@ import type { Jurisdiction } from '../../domain/access.js'
 import type { CoordinateSystem } from '../../domain/coords.js'
 import { maskIdNumber } from '../../domain/id-number.js'
 import {
-  type HazardRecord, type LedgerContext, ledgerFields, type LedgerKind, type LedgerRecord, type PremisesRecord,
-  readRow, type ResidentRecord, type RowError, suggestMapping,
+  type HazardRecord, type LedgerContext, ledgerFields, type LedgerKind, type LedgerRecord, ledgerRecordLabel as recordLabel,
+  ledgerValueText as shown, type PremisesRecord, readRow, type ResidentRecord, type RowError, suggestMapping,
 } from '../../domain/ledger.js'
 import { encryptIdNumber, hmacIdNumber, type PiiKeys } from '../../domain/pii.js'
 import { type Cell, ledgerRecords } from '../../domain/tabular.js'
@@ -57,8 +57,28 @@ export interface JobState {
   /** The first problems (the full list is the error report). */
   errors: RowError[]
   errorCount: number
+  /** The first rows that would change (or did): what each creates or which fields it updates. */
+  changes: RowChange[]
+  changeCount: number
   message: string | null
   createdAt: string
+}
+
+/** A field a row changes: its value in the database and in the file, as a person reads them. */
+export interface FieldChange {
+  field: string
+  before: string
+  after: string
+}
+
+/** A row that creates a record or updates some of its fields. */
+export interface RowChange {
+  line: number
+  ref: string
+  action: 'create' | 'update'
+  /** What the record is, for the eye: an address, a name (ID number masked), a dictionary item. */
+  label: string
+  fields: FieldChange[]
 }
 
 interface Job extends JobState {
@@ -67,10 +87,12 @@ interface Job extends JobState {
   file: string
   sha256: string
   allErrors: RowError[]
+  allChanges: RowChange[]
   running?: Promise<void>
 }
 
 const maxErrorsKept = 100_000
+const maxChangesKept = 100_000
 const batchSize = 5000
 
 export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions = {}) {
@@ -79,8 +101,8 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
   const jobs = new Map<string, Job>()
 
   const publicState = (j: Job): JobState => {
-    const { userId: _u, scope: _s, file: _f, sha256: _h, allErrors: _a, running: _r, ...state } = j
-    return { ...state, errors: j.allErrors.slice(0, 200) }
+    const { userId: _u, scope: _s, file: _f, sha256: _h, allErrors: _a, allChanges: _c, running: _r, ...state } = j
+    return { ...state, errors: j.allErrors.slice(0, 200), changes: j.allChanges.slice(0, 200) }
   }
 
   function jobOf(id: string, userId: number): Job {
@@ -153,7 +175,9 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
   }
 
   type Pending = { line: number; record: LedgerRecord; premisesId?: number }
-  interface Existing { mine: boolean; same: boolean }
+  const sameMoment = (a: Date | null, b: string | null) => (a === null ? b === null : b !== null && a.getTime() === Date.parse(b))
+  /** A record already in the database: whether the user may change it, and what the file would change. */
+  interface Existing { mine: boolean; diff: FieldChange[] }
 
   /** The premises a batch of residents or hazards belongs to, by ledger reference. */
   async function premisesByRef(scope: Jurisdiction, refs: string[]) {
@@ -163,9 +187,13 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
     return new Map(rows.map(r => [r.externalRef, r]))
   }
 
-  const sameMoment = (a: Date | null, b: string | null) => (a === null ? b === null : b !== null && a.getTime() === Date.parse(b))
+  /** The fields whose values differ, compared as stored and shown as a ledger writes them. */
+  function differences(pairs: [field: string, before: unknown, after: unknown, same?: boolean][]): FieldChange[] {
+    return pairs.filter(([, a, b, same]) => !(same ?? (a ?? null) === (b ?? null)))
+      .map(([field, a, b]) => ({ field, before: shown(field, a), after: shown(field, b) }))
+  }
 
-  /** What already exists for each reference of a batch, and whether the file says the same. */
+  /** What already exists for each reference of a batch, and what the file would change in it. */
   async function existing(kind: LedgerKind, scope: Jurisdiction, batch: Pending[]): Promise<Map<string, Existing>> {
     const refs = batch.map(b => b.record.ref)
     const out = new Map<string, Existing>()
@@ -178,41 +206,52 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
       const byRef = new Map(batch.map(b => [b.record.ref, b.record as PremisesRecord]))
       for (const r of rows) {
         const f = byRef.get(r.externalRef)!
-        const same = (['kind', 'address', 'roomsLet', 'bedsLet', 'occupants', 'ownerName', 'ownerPhone', 'secondLandlordName', 'secondLandlordPhone',
-          'secondLandlordCollectedOn', 'statementSignedOn', 'leaseFiledOn', 'foundOn', 'registeredOn', 'deregisteredOn'] as const)
-          .every(k => (r[k] ?? null) === (f[k] ?? null)) && Math.abs(r.lon - f.lon) < 1e-9 && Math.abs(r.lat - f.lat) < 1e-9
-        out.set(r.externalRef, { mine: r.mine, same })
+        const diff = differences([
+          ...(['kind', 'address'] as const).map(k => [k, r[k], f[k]] as [string, unknown, unknown]),
+          ['lon', r.lon, f.lon, Math.abs(r.lon - f.lon) < 1e-9], ['lat', r.lat, f.lat, Math.abs(r.lat - f.lat) < 1e-9],
+          ...(['roomsLet', 'bedsLet', 'occupants', 'ownerName', 'ownerPhone', 'secondLandlordName', 'secondLandlordPhone', 'secondLandlordCollectedOn',
+            'statementSignedOn', 'leaseFiledOn', 'foundOn', 'registeredOn', 'deregisteredOn'] as const).map(k => [k, r[k], f[k]] as [string, unknown, unknown]),
+        ])
+        out.set(r.externalRef, { mine: r.mine, diff })
       }
     }
     else if (kind === 'residents') {
-      const rows = await sql<{ externalRef: string; mine: boolean; premisesId: number; name: string; idType: string; phone: string | null; floating: boolean
-        movedInOn: string; movedOutOn: string | null; registeredOn: string | null; deregisteredOn: string | null }[]>`
-        select r.external_ref, ${inJurisdiction(sql, scope)} as mine, r.premises_id, r.name, r.id_type, r.phone, r.floating,
+      const rows = await sql<{ externalRef: string; mine: boolean; premisesId: number; premisesRef: string | null; name: string; idType: string; phone: string | null
+        floating: boolean; movedInOn: string; movedOutOn: string | null; registeredOn: string | null; deregisteredOn: string | null }[]>`
+        select r.external_ref, ${inJurisdiction(sql, scope)} as mine, r.premises_id, p.external_ref as premises_ref, r.name, r.id_type, r.phone, r.floating,
                r.moved_in_on, r.moved_out_on, r.registered_on, r.deregistered_on
         from resident r join premises p on p.id = r.premises_id where r.external_ref = any(${pgArray(refs)}::text[])`
       const byRef = new Map(batch.map(b => [b.record.ref, b]))
       for (const r of rows) {
         const b = byRef.get(r.externalRef)!
         const f = b.record as ResidentRecord
-        const same = r.premisesId === b.premisesId && (['name', 'idType', 'phone', 'floating', 'movedInOn', 'movedOutOn', 'registeredOn', 'deregisteredOn'] as const)
-          .every(k => (r[k] ?? null) === (f[k] ?? null))
-        out.set(r.externalRef, { mine: r.mine, same })
+        const diff = differences([
+          ['premisesRef', r.premisesRef, f.premisesRef, r.premisesId === b.premisesId],
+          ...(['name', 'idType', 'phone', 'floating', 'movedInOn', 'movedOutOn', 'registeredOn', 'deregisteredOn'] as const)
+            .map(k => [k, r[k], f[k]] as [string, unknown, unknown]),
+        ])
+        out.set(r.externalRef, { mine: r.mine, diff })
       }
     }
     else {
-      const rows = await sql<{ externalRef: string; mine: boolean; premisesId: number; itemCode: string; otherText: string | null; severity: string
+      const rows = await sql<{ externalRef: string; mine: boolean; premisesId: number; premisesRef: string | null; itemCode: string; otherText: string | null; severity: string
         departmentCode: string; foundAt: Date; referredAt: Date | null; rectifiedAt: Date | null; verifiedAt: Date | null; deadline: string | null }[]>`
-        select h.external_ref, ${inJurisdiction(sql, scope)} as mine, h.premises_id, h.item_code, h.other_text, h.severity, h.department_code,
-               h.found_at, h.referred_at, h.rectified_at, h.verified_at, h.deadline
+        select h.external_ref, ${inJurisdiction(sql, scope)} as mine, h.premises_id, p.external_ref as premises_ref, h.item_code, h.other_text, h.severity,
+               h.department_code, h.found_at, h.referred_at, h.rectified_at, h.verified_at, h.deadline
         from hazard h join premises p on p.id = h.premises_id where h.external_ref = any(${pgArray(refs)}::text[])`
       const byRef = new Map(batch.map(b => [b.record.ref, b]))
       for (const r of rows) {
         const b = byRef.get(r.externalRef)!
         const f = b.record as HazardRecord
-        const same = r.premisesId === b.premisesId && r.itemCode === f.itemCode && r.otherText === f.otherText && r.severity === f.severity
-          && r.departmentCode === f.departmentCode && sameMoment(r.foundAt, f.foundAt) && sameMoment(r.referredAt, f.referredAt)
-          && sameMoment(r.rectifiedAt, f.rectifiedAt) && sameMoment(r.verifiedAt, f.verifiedAt) && r.deadline === f.deadline
-        out.set(r.externalRef, { mine: r.mine, same })
+        const diff = differences([
+          ['premisesRef', r.premisesRef, f.premisesRef, r.premisesId === b.premisesId],
+          ['item', r.itemCode, f.itemCode], ['otherText', r.otherText, f.otherText], ['severity', r.severity, f.severity],
+          ['department', r.departmentCode, f.departmentCode],
+          ['foundAt', r.foundAt, f.foundAt, sameMoment(r.foundAt, f.foundAt)], ['referredAt', r.referredAt, f.referredAt, sameMoment(r.referredAt, f.referredAt)],
+          ['rectifiedAt', r.rectifiedAt, f.rectifiedAt, sameMoment(r.rectifiedAt, f.rectifiedAt)],
+          ['verifiedAt', r.verifiedAt, f.verifiedAt, sameMoment(r.verifiedAt, f.verifiedAt)], ['deadline', r.deadline, f.deadline],
+        ])
+        out.set(r.externalRef, { mine: r.mine, diff })
       }
     }
     return out
@@ -228,6 +267,12 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
     const fields = ledgerFields[job.kind]
     job.allErrors = []
     job.errorCount = 0
+    job.allChanges = []
+    job.changeCount = 0
+    const addChange = (c: RowChange) => {
+      job.changeCount++
+      if (job.allChanges.length < maxChangesKept) job.allChanges.push(c)
+    }
     const addError = (e: RowError) => {
       job.errorCount++
       if (job.allErrors.length < maxErrorsKept) job.allErrors.push(e)
@@ -266,12 +311,18 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
           continue
         }
         valid++
-        if (!e) create++
-        else if (e.same) {
+        if (!e) {
+          create++
+          addChange({ line: b.line, ref: b.record.ref.split('|')[0]!, action: 'create', label: recordLabel(b.record), fields: [] })
+        }
+        else if (!e.diff.length) {
           unchanged++
           continue
         }
-        else update++
+        else {
+          update++
+          addChange({ line: b.line, ref: b.record.ref.split('|')[0]!, action: 'update', label: recordLabel(b.record), fields: e.diff })
+        }
         toWrite.push(b)
       }
       job.done = rows
@@ -504,6 +555,7 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
         id, kind, fileName, status: 'uploaded', phase: null, done: 0, total: rows, rows, headings,
         suggestedMapping: suggestMapping(kind, headings), crs: null, mapping: null, summary: null, errors: [], errorCount: 0,
         message: null, createdAt: new Date().toISOString(), userId: user.id, scope: user.jurisdiction, file, sha256, allErrors: [],
+        changes: [], changeCount: 0, allChanges: [],
       }
       await sql`insert into import_job (id, kind, file_name, file_sha256, crs, mapping, status, rows_total, created_by)
         values (${id}, ${kind}, ${fileName}, ${sha256}, 'wgs84', ${sql.json({})}, 'uploaded', ${rows}, ${user.id})`
@@ -531,6 +583,10 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
 
     errors(id: string, userId: number): RowError[] {
       return jobOf(id, userId).allErrors
+    },
+
+    changes(id: string, userId: number): RowChange[] {
+      return jobOf(id, userId).allChanges
     },
 
     async recent(userId: number) {

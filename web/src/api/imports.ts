@@ -19,6 +19,9 @@ export interface ImportJob {
   summary: null | { rows: number; valid: number; invalid: number; create: number; update: number; unchanged: number; committed: boolean }
   errors: { line: number; column: string; value: string; reason: string }[]
   errorCount: number
+  /** The first rows that create or update a record; `changeCount` of them in all. */
+  changes: { line: number; ref: string; action: 'create' | 'update'; label: string; fields: { field: string; before: string; after: string }[] }[]
+  changeCount: number
   message: string | null
 }
 

@@ -15,6 +15,10 @@ const RunBody = Type.Object({
   crs: Crs,
 }, { additionalProperties: false })
 const RowErrorSchema = Type.Object({ line: Type.Integer(), column: Type.String(), value: Type.String(), reason: Type.String() })
+const RowChangeSchema = Type.Object({
+  line: Type.Integer(), ref: Type.String(), action: Type.Union([Type.Literal('create'), Type.Literal('update')]), label: Type.String(),
+  fields: Type.Array(Type.Object({ field: Type.String(), before: Type.String(), after: Type.String() }), { description: 'For an update: each field it changes' }),
+})
 const JobSchema = Type.Object({
   id: Type.String(), kind: Type.String(), fileName: Type.String(), status: Type.String(),
   phase: Type.Union([Type.String(), Type.Null()]), done: Type.Integer(), total: Type.Integer(), rows: Type.Integer(),
@@ -23,7 +27,9 @@ const JobSchema = Type.Object({
   summary: Type.Union([Type.Null(), Type.Object({
     rows: Type.Integer(), valid: Type.Integer(), invalid: Type.Integer(), create: Type.Integer(), update: Type.Integer(), unchanged: Type.Integer(), committed: Type.Boolean(),
   })]),
-  errors: Type.Array(RowErrorSchema), errorCount: Type.Integer(), message: Type.Union([Type.String(), Type.Null()]), createdAt: Type.String(),
+  errors: Type.Array(RowErrorSchema), errorCount: Type.Integer(),
+  changes: Type.Array(RowChangeSchema, { description: 'The first rows that create or update a record (the full list is the change report)' }), changeCount: Type.Integer(),
+  message: Type.Union([Type.String(), Type.Null()]), createdAt: Type.String(),
 })
 
 const fileTypes = ['application/octet-stream', 'text/csv', 'text/plain', 'application/vnd.ms-excel', exportTypes.xlsx.split(';')[0]!]
@@ -139,6 +145,22 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     ], rows as unknown as Record<string, unknown>[]))
   })
 
+  app.get('/:id/changes', {
+    config: { permission: 'import' },
+    schema: { tags: ['imports'], summary: 'The change report of a dry run or commit: each row that creates a record or updates fields, before and after (CSV)', params: JobId },
+  }, async (req, reply) => {
+    const kind = app.imports.state(req.params.id, app.userOf(req).id).kind as LedgerKind
+    const names = new Map(ledgerFields[kind].map(f => [f.key, `${f.zh} ${f.en}`]))
+    const rows = app.imports.changes(req.params.id, app.userOf(req).id).flatMap(c => (c.fields.length ? c.fields : [null]).map(f => ({
+      line: c.line, ref: c.ref, action: c.action === 'create' ? '新增 create' : '更新 update', label: c.label,
+      field: f ? names.get(f.field) ?? f.field : '', before: f?.before ?? '', after: f?.after ?? '',
+    })))
+    reply.type(exportTypes.csv).header('Content-Disposition', `attachment; filename="import-changes-${req.params.id.slice(0, 8)}.csv"`)
+    return reply.send(toCsv([
+      { key: 'line', header: '行号 line' }, { key: 'ref', header: '台账编号 ref' }, { key: 'action', header: '变更 change' }, { key: 'label', header: '记录 record' },
+      { key: 'field', header: '字段 field' }, { key: 'before', header: '原值 before' }, { key: 'after', header: '新值 after' },
+    ], rows))
+  })
   app.delete('/:id', {
     config: { permission: 'import' },
     schema: { tags: ['imports'], summary: 'Forget an uploaded file', params: JobId },
