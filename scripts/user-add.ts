@@ -45,7 +45,7 @@ if (!password) {
 }
 password = password?.replace(/\r?\n$/, '') ?? ''
 const problem = passwordProblem(password, username)
-if (problem) fail(problem)
+if (problem) fail(problem.en)
 
 const db = await openConfiguredDatabase(loadConfig())
 try {

@@ -1,23 +1,27 @@
-/** An error whose status and message reach the client as they are (4xx). */
+/**
+ * An error whose status and message reach the client as they are (4xx). The message is English (for
+ * programs, logs and the English screen); `zh` is the same sentence for the Chinese screen, which the
+ * client shows when it has one (answers carry it as `messageZh`).
+ */
 export class HttpError extends Error {
   /**
    * @param reason a stable machine-readable word for clients (e.g. 'session-expired'), besides the
    * sentence for people
    */
-  constructor(public readonly statusCode: number, message: string, public readonly reason?: string) {
+  constructor(public readonly statusCode: number, message: string, public readonly reason?: string, public readonly zh?: string) {
     super(message)
   }
 }
 
-export const badRequest = (message: string) => new HttpError(400, message)
-export const notFound = (message: string) => new HttpError(404, message)
-export const conflict = (message: string) => new HttpError(409, message)
+export const badRequest = (message: string, zh?: string) => new HttpError(400, message, undefined, zh)
+export const notFound = (message: string, zh?: string) => new HttpError(404, message, undefined, zh)
+export const conflict = (message: string, zh?: string) => new HttpError(409, message, undefined, zh)
 
 /** Parses a YYYY-MM-DD date that the schema has shape-checked; refuses days that do not exist. */
 export function parseDate(value: string, name: string): string {
   const d = new Date(`${value}T00:00:00Z`)
   if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== value) {
-    throw badRequest(`${name} "${value}" is not a real calendar date (YYYY-MM-DD)`)
+    throw badRequest(`${name} "${value}" is not a real calendar date (YYYY-MM-DD)`, `${name}“${value}”不是有效日期（应为 年-月-日）`)
   }
   return value
 }
@@ -26,9 +30,9 @@ export function parseDate(value: string, name: string): string {
 export function parseBbox(value: string): [number, number, number, number] {
   const parts = value.split(',').map(s => Number(s.trim()))
   const [x0, y0, x1, y1] = parts as [number, number, number, number]
-  if (parts.length !== 4 || parts.some(n => !Number.isFinite(n))) throw badRequest('bbox must be four numbers: minLon,minLat,maxLon,maxLat')
-  if (x0 < -180 || x1 > 180 || y0 < -90 || y1 > 90) throw badRequest('bbox must lie within -180..180 longitude and -90..90 latitude')
-  if (x0 > x1 || y0 > y1) throw badRequest('bbox minimum must not exceed its maximum (minLon,minLat,maxLon,maxLat)')
+  if (parts.length !== 4 || parts.some(n => !Number.isFinite(n))) throw badRequest('bbox must be four numbers: minLon,minLat,maxLon,maxLat', '范围（bbox）应为四个数：最小经度,最小纬度,最大经度,最大纬度')
+  if (x0 < -180 || x1 > 180 || y0 < -90 || y1 > 90) throw badRequest('bbox must lie within -180..180 longitude and -90..90 latitude', '范围（bbox）须在经度 -180～180、纬度 -90～90 之内')
+  if (x0 > x1 || y0 > y1) throw badRequest('bbox minimum must not exceed its maximum (minLon,minLat,maxLon,maxLat)', '范围（bbox）的最小值不能大于最大值')
   return [x0, y0, x1, y1]
 }
 

@@ -12,7 +12,7 @@ export async function mapFilterFrom(app: FastifyInstance, q: MapFilterQuery & { 
   const on = q.asOf ? parseDate(q.asOf, 'asOf') : app.campaign.referenceDate(campaign)
   const foundFrom = q.foundFrom ? parseDate(q.foundFrom, 'foundFrom') : undefined
   const foundTo = q.foundTo ? parseDate(q.foundTo, 'foundTo') : undefined
-  if (foundFrom && foundTo && foundFrom > foundTo) throw badRequest(`foundFrom (${foundFrom}) is after foundTo (${foundTo})`)
+  if (foundFrom && foundTo && foundFrom > foundTo) throw badRequest(`foundFrom (${foundFrom}) is after foundTo (${foundTo})`, `发现日期起（${foundFrom}）晚于止（${foundTo}）`)
   return {
     on,
     filter: {

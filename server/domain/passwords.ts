@@ -31,10 +31,10 @@ export async function verifyPassword(password: string, stored: string): Promise<
 /** A hash of nothing, checked against when the user name does not exist, so timing tells nothing. */
 export const dummyHash = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='
 
-/** Why a new password is not acceptable, or null. */
-export function passwordProblem(password: string, username?: string): string | null {
-  if (password.length < 8) return 'the password must have at least 8 characters'
-  if (password.length > 200) return 'the password must have at most 200 characters'
-  if (username && password.toLowerCase().includes(username.toLowerCase())) return 'the password must not contain the user name'
+/** Why a new password is not acceptable (in English and Chinese), or null. */
+export function passwordProblem(password: string, username?: string): { en: string; zh: string } | null {
+  if (password.length < 8) return { en: 'the password must have at least 8 characters', zh: '密码至少 8 个字符' }
+  if (password.length > 200) return { en: 'the password must have at most 200 characters', zh: '密码至多 200 个字符' }
+  if (username && password.toLowerCase().includes(username.toLowerCase())) return { en: 'the password must not contain the user name', zh: '密码不能包含用户名' }
   return null
 }

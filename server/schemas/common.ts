@@ -5,6 +5,7 @@ export const ErrorSchema = Type.Object({
   statusCode: Type.Integer(),
   error: Type.String(),
   message: Type.String(),
+  messageZh: Type.Optional(Type.String({ description: 'The message in Chinese, where the server has it' })),
   reason: Type.Optional(Type.String({ description: 'A stable word for programs, e.g. session-expired, signin-required, forbidden' })),
 }, { $id: 'Error' })
 export type ApiError = Static<typeof ErrorSchema>

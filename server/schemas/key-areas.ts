@@ -54,6 +54,7 @@ export const AreaCountsSchema = Type.Object({
 
 export const ProblemSchema = Type.Object({
   message: Type.String(),
+  messageZh: Type.String({ description: 'The same in Chinese' }),
   location: Type.Optional(Type.Array(Type.Number(), { description: '[lon, lat] where the problem is' })),
 })
 

@@ -36,7 +36,8 @@ describe('signing in', () => {
     await page.fill('input[name="username"]', 'leader')
     await page.fill('input[name="password"]', 'not-the-password')
     await page.click('button[type="submit"]')
-    await expect(page.locator('.error[role="alert"]').textContent()).resolves.toMatch(/Wrong user name or password/)
+    // The Chinese screen shows the server's refusal in Chinese.
+    await expect(page.locator('.error[role="alert"]').textContent()).resolves.toMatch(/^用户名或密码错误。$/)
     await page.close()
   })
 

@@ -122,6 +122,10 @@ describe('the map as a working tool', () => {
     await form.locator('input[name="lat"]').fill('39.9')
     await page.click('[data-testid="premises-save"]')
     await expect(form.locator('.error').textContent()).resolves.toMatch(/outside every town or street of the district/)
+    // On the Chinese screen the server's refusal reads in Chinese.
+    await page.evaluate(() => document.querySelector<HTMLButtonElement>('header button.lang')!.click())
+    await page.click('[data-testid="premises-save"]')
+    await expect(form.locator('.error').textContent()).resolves.toMatch(/^位置（116\.400000, 39\.900000）不在本区任何镇（街道）内$/)
     await page.close()
   })
 })

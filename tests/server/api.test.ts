@@ -75,23 +75,30 @@ describe('GET /api/premises', () => {
   })
 
   it.each([
-    ['limit=0', /limit must be >= 1/],
-    ['limit=abc', /limit must be integer/],
-    ['limit=1000001', /limit must be <= 100000/],
-    ['bbox=1,2,3', /bbox has the wrong form/],
-    ['bbox=120,32,119,31', /minimum must not exceed its maximum/],
-    ['bbox=200,0,201,1', /within -180..180/],
-    ['kind=castle', /kind has the wrong form/],
-    ['status=bogus', /status has the wrong form/],
-    ['town=abc', /town has the wrong form/],
-    ['asOf=2020-02-30', /not a real calendar date/],
-    ['foundFrom=yesterday', /foundFrom has the wrong form/],
-    ['colour=red', /unknown query parameter "colour"/],
-  ])('refuses %s with 400 and a message that says what is wrong', async (query, message) => {
+    ['limit=0', /limit must be >= 1/, /^查询参数 limit 不能小于 1$/],
+    ['limit=abc', /limit must be integer/, /^查询参数 limit 类型应为 integer$/],
+    ['limit=1000001', /limit must be <= 100000/, /^查询参数 limit 不能大于 100000$/],
+    ['bbox=1,2,3', /bbox has the wrong form/, /^查询参数 bbox 格式不对$/],
+    ['bbox=120,32,119,31', /minimum must not exceed its maximum/, /最小值不能大于最大值/],
+    ['bbox=200,0,201,1', /within -180..180/, /经度 -180～180/],
+    ['kind=castle', /kind has the wrong form/, /kind 格式不对/],
+    ['status=bogus', /status has the wrong form/, /status 格式不对/],
+    ['town=abc', /town has the wrong form/, /town 格式不对/],
+    ['asOf=2020-02-30', /not a real calendar date/, /“2020-02-30”不是有效日期/],
+    ['foundFrom=yesterday', /foundFrom has the wrong form/, /foundFrom 格式不对/],
+    ['colour=red', /unknown query parameter "colour"/, /^未知的查询参数“colour”$/],
+  ])('refuses %s with 400 and a message that says what is wrong, in English and Chinese', async (query, message, messageZh) => {
     const res = await get(`/api/premises?${query}`)
     expect(res.statusCode).toBe(400)
     expect(res.json()).toMatchObject({ statusCode: 400, error: 'Bad Request' })
     expect(res.json().message).toMatch(message)
+    expect(res.json().messageZh).toMatch(messageZh)
+  })
+
+  it('answers an unknown path with 404 in both languages', async () => {
+    const res = await get('/api/nothing-here')
+    expect(res.statusCode).toBe(404)
+    expect(res.json()).toMatchObject({ message: 'GET /api/nothing-here does not exist', messageZh: 'GET /api/nothing-here 不存在' })
   })
 })
 

@@ -69,6 +69,9 @@ describe('key area boundaries', () => {
     expect(preview.statusCode).toBe(200)
     expect(preview.json().valid).toBe(false)
     expect(preview.json().problems[0].message).toMatch(message)
+    // The Chinese screen gets the same refusal in Chinese, from the save and from the preview alike.
+    expect(res.json().messageZh).toMatch(/[\u4E00-\u9FFF]/)
+    expect(preview.json().problems[0].messageZh).toBe(res.json().messageZh)
     const [after] = await t.db.sql<{ n: number }[]>`select count(*)::int as n from key_area`
     expect(after!.n).toBe(before!.n)
   })
@@ -101,6 +104,7 @@ describe('key area boundaries', () => {
     const outside = await send('POST', '/api/key-areas', feature(square(at.other, 300)))
     expect(outside.statusCode).toBe(400)
     expect(outside.json().message).toMatch(/entirely outside your jurisdiction/)
+    expect(outside.json().messageZh).toBe('该区域完全在您的辖区之外')
     // A boundary across the town's edge: refused, then clipped on request.
     const [edge] = await t.db.sql<{ lon: number; lat: number }[]>`
       select st_x(p) as lon, st_y(p) as lat from (select st_pointn(st_exteriorring((st_dump(geom)).geom), 1) as p from admin_area where id = ${at.townId}) s limit 1`
@@ -108,6 +112,7 @@ describe('key area boundaries', () => {
     const refused = await send('POST', '/api/key-areas', across)
     expect(refused.statusCode).toBe(400)
     expect(refused.json().message).toMatch(/% of the area lies outside your jurisdiction/)
+    expect(refused.json().messageZh).toMatch(/^该区域有 \d+\.\d% 在您的辖区之外/)
     const clipped = await send('POST', '/api/key-areas?clip=true', across)
     expect(clipped.statusCode, clipped.body).toBe(201)
     const [inside] = await t.db.sql<{ ok: boolean }[]>`

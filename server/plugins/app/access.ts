@@ -36,6 +36,8 @@ declare module 'fastify' {
 
 export class AccessError extends HttpError {}
 
+const roleZh: Record<string, string> = { leader: '领导小组', commander: '片区指挥长', analyst: '研判分析员', inspector: '排查员', admin: '系统管理员' }
+
 /**
  * Deny by default: every request is checked against its route's declared permission before any
  * handler runs. No session: 401. Expired or revoked session: 401 saying so. A role without the
@@ -54,13 +56,13 @@ export default fp(async (app) => {
     }
   })
 
-  async function deny(req: FastifyRequest, status: number, message: string, code: string): Promise<never> {
+  async function deny(req: FastifyRequest, status: number, message: string, code: string, zh?: string): Promise<never> {
     await app.audit.write(app.db.sql, {
       userId: req.user?.id ?? null, username: req.user?.username ?? null, action: 'request.denied',
       entity: 'route', entityId: `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`,
       reason: code, ip: req.ip, outcome: 'denied', requestId: req.id,
     })
-    throw new AccessError(status, message, code)
+    throw new AccessError(status, message, code, zh)
   }
 
   /**
@@ -95,16 +97,16 @@ export default fp(async (app) => {
   app.addHook('onRequest', async (req, reply: FastifyReply) => {
     if (req.is404) return
     const permission = req.routeOptions.config?.permission
-    if (!permission) return deny(req, 403, 'This route declares no permission, so nobody may use it.', 'no-permission-declared')
+    if (!permission) return deny(req, 403, 'This route declares no permission, so nobody may use it.', 'no-permission-declared', '此接口未声明权限，任何人都不能使用。')
     const token = req.cookies[sessionCookie]
     if (token) {
       const s = await app.users.session(token)
       if (s.state === 'ok') req.user = s.user
       else if (permission !== 'public') {
         reply.clearCookie(sessionCookie, { path: '/' })
-        if (s.state === 'expired') return deny(req, 401, 'Your session has expired; please sign in again.', 'session-expired')
-        if (s.state === 'revoked') return deny(req, 401, 'Your session was ended (signed out elsewhere or by an administrator); please sign in again.', 'session-revoked')
-        if (s.state === 'disabled') return deny(req, 401, 'This account is disabled; ask an administrator.', 'account-disabled')
+        if (s.state === 'expired') return deny(req, 401, 'Your session has expired; please sign in again.', 'session-expired', '登录已过期，请重新登录。')
+        if (s.state === 'revoked') return deny(req, 401, 'Your session was ended (signed out elsewhere or by an administrator); please sign in again.', 'session-revoked', '登录已被结束（在别处退出或被管理员结束），请重新登录。')
+        if (s.state === 'disabled') return deny(req, 401, 'This account is disabled; ask an administrator.', 'account-disabled', '此账号已停用，请联系管理员。')
       }
     }
     if (permission === 'public') return
@@ -114,15 +116,15 @@ export default fp(async (app) => {
       const auth = req.headers.authorization
       if (auth?.startsWith('Basic ')) {
         const u = await basicUser(auth)
-        if (u === 'locked') return deny(req, 401, 'This user name is locked for a while after repeated wrong passwords.', 'locked')
-        if (!u) return deny(req, 401, 'The user name or password is wrong.', 'bad-credentials')
+        if (u === 'locked') return deny(req, 401, 'This user name is locked for a while after repeated wrong passwords.', 'locked', '密码多次错误，此用户名暂时被锁定。')
+        if (!u) return deny(req, 401, 'The user name or password is wrong.', 'bad-credentials', '用户名或密码错误。')
         req.user = u
         reply.removeHeader('WWW-Authenticate')
       }
     }
-    if (!req.user) return deny(req, 401, 'Please sign in.', 'signin-required')
+    if (!req.user) return deny(req, 401, 'Please sign in.', 'signin-required', '请先登录。')
     if (!can(req.user.role, permission)) {
-      return deny(req, 403, `Your role (${req.user.role}) does not allow this (${permission}).`, 'forbidden')
+      return deny(req, 403, `Your role (${req.user.role}) does not allow this (${permission}).`, 'forbidden', `您的角色（${roleZh[req.user.role] ?? req.user.role}）无权进行此操作（${permission}）。`)
     }
   })
 

@@ -61,6 +61,8 @@ export interface JobState {
   changes: RowChange[]
   changeCount: number
   message: string | null
+  /** The message for the Chinese screen. */
+  messageZh: string | null
   createdAt: string
 }
 
@@ -107,7 +109,7 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
 
   function jobOf(id: string, userId: number): Job {
     const j = jobs.get(id)
-    if (!j || j.userId !== userId) throw notFound(`there is no import ${id} of yours (uploads are kept until the server restarts; upload the file again)`)
+    if (!j || j.userId !== userId) throw notFound(`there is no import ${id} of yours (uploads are kept until the server restarts; upload the file again)`, '找不到您的这次导入（上传的文件在服务器重启后不再保留），请重新上传文件')
     return j
   }
 
@@ -125,7 +127,7 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
       if (empty) continue
       yield { line, cells: r, headings }
     }
-    if (!headings) throw badRequest('the file has no heading row: is it empty?')
+    if (!headings) throw badRequest('the file has no heading row: is it empty?', '文件没有标题行：是空文件吗？')
   }
 
   /** Where points may lie: inside a current town of the district, and inside the user's area. */
@@ -334,12 +336,12 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
     for await (const { line, cells, headings } of dataRows(buf)) {
       if (!index) {
         const missing = fields.filter(f => f.required && !mapping[f.key])
-        if (missing.length) throw badRequest(`map a column of the file to each required field: ${missing.map(f => `${f.zh} (${f.key})`).join(', ')}`)
+        if (missing.length) throw badRequest(`map a column of the file to each required field: ${missing.map(f => `${f.zh} (${f.key})`).join(', ')}`, `请为每个必填字段对应文件中的一列：${missing.map(f => f.zh).join('、')}`)
         index = fields.map((f) => {
           const h = mapping[f.key]
           if (h === undefined || h === '') return -1
           const i = headings.indexOf(h)
-          if (i < 0) throw badRequest(`the file has no column "${h}" (mapped to ${f.zh})`)
+          if (i < 0) throw badRequest(`the file has no column "${h}" (mapped to ${f.zh})`, `文件中没有“${h}”列（对应${f.zh}）`)
           return i
         })
       }
@@ -499,6 +501,7 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
     job.mapping = mapping
     job.crs = crs
     job.message = null
+    job.messageZh = null
     job.summary = null
     const run = async () => {
       try {
@@ -507,10 +510,14 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
           await write(job, toWrite)
           job.status = 'committed'
           job.message = null
+          job.messageZh = null
         }
         else {
           job.status = 'validated'
-          if (commit) job.message = `nothing was written: ${job.errorCount} row problem(s) to fix first`
+          if (commit) {
+            job.message = `nothing was written: ${job.errorCount} row problem(s) to fix first`
+            job.messageZh = `未写入任何数据：须先改正 ${job.errorCount} 处问题`
+          }
           await sql`update import_job set status = 'validated', mapping = ${sql.json(mapping)}, crs = ${crs}, rows_total = ${job.summary!.rows},
             rows_invalid = ${job.summary!.invalid}, summary = ${sql.json(job.summary)} where id = ${job.id}`
         }
@@ -519,6 +526,7 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
         if (job.summary) job.summary.committed = false
         job.status = 'failed'
         job.message = e instanceof HttpError ? e.message : `the import failed and nothing was written: ${(e as Error).message}`
+        job.messageZh = e instanceof HttpError ? e.zh ?? e.message : `导入失败，未写入任何数据：${(e as Error).message}`
         await sql`update import_job set status = 'failed', summary = ${sql.json({ message: job.message })} where id = ${job.id}`.catch(() => undefined)
       }
       finally {
@@ -532,7 +540,7 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
   return {
     /** Stores an uploaded file, reads its headings and counts its rows. */
     async upload(user: { id: number; jurisdiction: Jurisdiction }, kind: LedgerKind, fileName: string, buf: Buffer): Promise<JobState> {
-      if (!buf.length) throw badRequest('the file is empty')
+      if (!buf.length) throw badRequest('the file is empty', '文件是空的')
       let headings: string[] = []
       let rows = 0
       try {
@@ -543,9 +551,9 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
       }
       catch (e) {
         if (e instanceof HttpError) throw e
-        throw badRequest(`the file cannot be read as CSV or XLSX: ${(e as Error).message}`)
+        throw badRequest(`the file cannot be read as CSV or XLSX: ${(e as Error).message}`, `无法按 CSV 或 XLSX 读取此文件：${(e as Error).message}`)
       }
-      if (!rows) throw badRequest('the file has a heading row but no data rows')
+      if (!rows) throw badRequest('the file has a heading row but no data rows', '文件只有标题行，没有数据行')
       const id = randomUUID()
       await mkdir(dir, { recursive: true })
       const file = join(dir, id)
@@ -554,7 +562,7 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
       const job: Job = {
         id, kind, fileName, status: 'uploaded', phase: null, done: 0, total: rows, rows, headings,
         suggestedMapping: suggestMapping(kind, headings), crs: null, mapping: null, summary: null, errors: [], errorCount: 0,
-        message: null, createdAt: new Date().toISOString(), userId: user.id, scope: user.jurisdiction, file, sha256, allErrors: [],
+        message: null, messageZh: null, createdAt: new Date().toISOString(), userId: user.id, scope: user.jurisdiction, file, sha256, allErrors: [],
         changes: [], changeCount: 0, allChanges: [],
       }
       await sql`insert into import_job (id, kind, file_name, file_sha256, crs, mapping, status, rows_total, created_by)
@@ -567,11 +575,11 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
 
     run(id: string, userId: number, commit: boolean, mapping: Record<string, string>, crs: CoordinateSystem) {
       const job = jobOf(id, userId)
-      if (job.status === 'checking' || job.status === 'committing') throw conflict('this import is already running; wait for it to finish')
-      if (job.status === 'committed') throw conflict('this import was committed already; importing the file again would change nothing')
+      if (job.status === 'checking' || job.status === 'committing') throw conflict('this import is already running; wait for it to finish', '此导入正在进行，请等待完成')
+      if (job.status === 'committed') throw conflict('this import was committed already; importing the file again would change nothing', '此导入已完成；再次导入同一文件不会改变任何数据')
       const known = new Set(ledgerFields[job.kind].map(f => f.key))
       const unknown = Object.keys(mapping).filter(k => !known.has(k))
-      if (unknown.length) throw badRequest(`unknown field(s) in the mapping: ${unknown.join(', ')}`)
+      if (unknown.length) throw badRequest(`unknown field(s) in the mapping: ${unknown.join(', ')}`, `列对应中有未知字段：${unknown.join('、')}`)
       return start(job, commit, mapping, crs)
     },
 

@@ -21,20 +21,20 @@ const allowedFrom: Record<HazardAction, HazardStatus[]> = {
   verify: ['rectified'],
 }
 
-const refusal: Record<HazardAction, Partial<Record<HazardStatus, string>>> = {
+const refusal: Record<HazardAction, Partial<Record<HazardStatus, [string, string]>>> = {
   refer: {
-    referred: 'This hazard has already been referred.',
-    rectified: 'This hazard is already rectified; it can only be verified now.',
-    verified: 'This hazard is already rectified and verified; nothing more can be done with it.',
+    referred: ['This hazard has already been referred.', '此隐患已交办。'],
+    rectified: ['This hazard is already rectified; it can only be verified now.', '此隐患已整改，现在只能验收。'],
+    verified: ['This hazard is already rectified and verified; nothing more can be done with it.', '此隐患已整改并验收，不能再操作。'],
   },
   rectify: {
-    rectified: 'This hazard is already marked rectified; it can only be verified now.',
-    verified: 'This hazard is already rectified and verified; nothing more can be done with it.',
+    rectified: ['This hazard is already marked rectified; it can only be verified now.', '此隐患已标记为整改，现在只能验收。'],
+    verified: ['This hazard is already rectified and verified; nothing more can be done with it.', '此隐患已整改并验收，不能再操作。'],
   },
   verify: {
-    found: 'Only a rectified hazard can be verified; this one is still open.',
-    referred: 'Only a rectified hazard can be verified; this one is referred and still open.',
-    verified: 'This hazard has already been verified.',
+    found: ['Only a rectified hazard can be verified; this one is still open.', '只有已整改的隐患才能验收；此隐患尚未整改。'],
+    referred: ['Only a rectified hazard can be verified; this one is referred and still open.', '只有已整改的隐患才能验收；此隐患已交办但尚未整改。'],
+    verified: ['This hazard has already been verified.', '此隐患已验收。'],
   },
 }
 
@@ -85,13 +85,16 @@ export interface HazardRow {
 const ewktPoint = (lon: number, lat: number) => `SRID=4326;POINT(${lon} ${lat})`
 
 /** A step's time: now, or a given time that is not in the future and not before the previous step. */
-function stepTime(at: string | undefined, notBefore: Date, label: string): Date {
+function stepTime(at: string | undefined, notBefore: Date, label: string, labelZh: string): Date {
   const now = new Date()
   if (!at) return now < notBefore ? notBefore : now
   const t = new Date(at)
-  if (Number.isNaN(t.getTime())) throw badRequest(`${label} "${at}" is not a valid time`)
-  if (t.getTime() > now.getTime() + 60_000) throw badRequest(`${label} cannot be in the future`)
-  if (t < notBefore) throw badRequest(`${label} cannot be before the previous step (${notBefore.toISOString()})`)
+  if (Number.isNaN(t.getTime())) throw badRequest(`${label} "${at}" is not a valid time`, `${labelZh}“${at}”不是有效时间`)
+  if (t.getTime() > now.getTime() + 60_000) throw badRequest(`${label} cannot be in the future`, `${labelZh}不能晚于现在`)
+  if (t < notBefore) {
+    throw badRequest(`${label} cannot be before the previous step (${notBefore.toISOString()})`,
+      `${labelZh}不能早于上一步（${new Date(notBefore.getTime() + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ')}）`)
+  }
   return t
 }
 
@@ -100,7 +103,7 @@ export function inspectionRepository(sql: Sql) {
   async function lockPremises(tx: Tx, scope: Jurisdiction, id: number) {
     const [p] = await tx<{ id: number; foundOn: string }[]>`
       select p.id, p.found_on from premises p where p.id = ${id} and ${inJurisdiction(tx as unknown as Sql, scope)} for update`
-    if (!p) throw notFound(`there is no premises with id ${id}`)
+    if (!p) throw notFound(`there is no premises with id ${id}`, `没有编号为 ${id} 的房屋`)
     return p
   }
 
@@ -112,14 +115,15 @@ export function inspectionRepository(sql: Sql) {
       from hazard h join premises p on p.id = h.premises_id join hazard_item i on i.code = h.item_code
       where h.id = ${id} and ${inJurisdiction(tx as unknown as Sql, scope)}
       for update of h`
-    if (!h) throw notFound(`there is no hazard with id ${id}`)
+    if (!h) throw notFound(`there is no hazard with id ${id}`, `没有编号为 ${id} 的隐患`)
     return h
   }
 
   /** After a write: the premises must still lie in the user's jurisdiction (a town user cannot move it out). */
   async function assertInJurisdiction(tx: Tx, scope: Jurisdiction, id: number) {
     const [p] = await tx`select 1 from premises p where p.id = ${id} and ${inJurisdiction(tx as unknown as Sql, scope)}`
-    if (!p) throw new HttpError(403, 'That location is outside your jurisdiction; premises there are recorded by the town or police station responsible.', 'outside-jurisdiction')
+    if (!p) throw new HttpError(403, 'That location is outside your jurisdiction; premises there are recorded by the town or police station responsible.', 'outside-jurisdiction',
+      '该位置不在您的辖区内；那里的房屋由所属镇（街道）或派出所登记。')
   }
 
   async function premisesSnapshot(tx: Tx, id: number) {
@@ -168,16 +172,16 @@ export function inspectionRepository(sql: Sql) {
       const [item] = await tx<{ needsText: boolean; departmentCode: string }[]>`
         select i.needs_text, coalesce(i.department_code, c.department_code) as department_code
         from hazard_item i join hazard_category c on c.code = i.category_code where i.code = ${input.itemCode}`
-      if (!item) throw badRequest(`"${input.itemCode}" is not an item of the hazard dictionary`)
+      if (!item) throw badRequest(`"${input.itemCode}" is not an item of the hazard dictionary`, `“${input.itemCode}”不是隐患字典中的项目`)
       const text = input.otherText?.trim() || null
-      if (item.needsText && !text) throw badRequest(`hazard item ${input.itemCode} needs a description of the hazard`)
-      if (!item.needsText && text) throw badRequest(`hazard item ${input.itemCode} takes no free text; choose an "other" item to describe a hazard`)
-      const foundAt = stepTime(input.foundAt, new Date(`${p.foundOn}T00:00:00+08:00`), 'foundAt')
+      if (item.needsText && !text) throw badRequest(`hazard item ${input.itemCode} needs a description of the hazard`, `隐患字典项 ${input.itemCode} 须填写隐患说明`)
+      if (!item.needsText && text) throw badRequest(`hazard item ${input.itemCode} takes no free text; choose an "other" item to describe a hazard`, `隐患字典项 ${input.itemCode} 不填说明；描述其他隐患请选择“其他”项`)
+      const foundAt = stepTime(input.foundAt, new Date(`${p.foundOn}T00:00:00+08:00`), 'foundAt', '发现时间')
       const foundDay = new Date(foundAt.getTime() + 8 * 3_600_000).toISOString().slice(0, 10)
-      if (input.deadline && input.deadline < foundDay) throw badRequest(`the deadline (${input.deadline}) cannot be before the hazard was found (${foundDay})`)
+      if (input.deadline && input.deadline < foundDay) throw badRequest(`the deadline (${input.deadline}) cannot be before the hazard was found (${foundDay})`, `整改期限（${input.deadline}）不能早于发现日期（${foundDay}）`)
       if (input.departmentCode) {
         const [d] = await tx`select 1 from department where code = ${input.departmentCode}`
-        if (!d) throw badRequest(`"${input.departmentCode}" is not a department`)
+        if (!d) throw badRequest(`"${input.departmentCode}" is not a department`, `“${input.departmentCode}”不是责任部门`)
       }
       const [h] = await tx<{ id: number }[]>`
         insert into hazard (premises_id, item_code, other_text, severity, status, department_code, found_at, deadline)
@@ -193,17 +197,18 @@ export function inspectionRepository(sql: Sql) {
     }): Promise<{ before: HazardRow; after: HazardRow }> {
       const h = await lockHazard(tx, scope, id)
       if (!allowedFrom[action].includes(h.status)) {
-        throw conflict(refusal[action][h.status] ?? `A hazard that is ${h.status} cannot be ${action === 'refer' ? 'referred' : action === 'rectify' ? 'rectified' : 'verified'}.`)
+        const [en, zh] = refusal[action][h.status] ?? [`A hazard that is ${h.status} cannot be ${action === 'refer' ? 'referred' : action === 'rectify' ? 'rectified' : 'verified'}.`, '此隐患当前状态不能进行这一步。']
+        throw conflict(en, zh)
       }
       const previous = h.verifiedAt ?? h.rectifiedAt ?? h.referredAt ?? h.foundAt
-      const at = stepTime(input.at, previous, 'the time of this step')
+      const at = stepTime(input.at, previous, 'the time of this step', '此步骤的时间')
       if (action === 'refer') {
         if (input.departmentCode) {
           const [d] = await tx`select 1 from department where code = ${input.departmentCode}`
-          if (!d) throw badRequest(`"${input.departmentCode}" is not a department`)
+          if (!d) throw badRequest(`"${input.departmentCode}" is not a department`, `“${input.departmentCode}”不是责任部门`)
         }
         const foundDay = new Date(h.foundAt.getTime() + 8 * 3_600_000).toISOString().slice(0, 10)
-        if (input.deadline && input.deadline < foundDay) throw badRequest(`the deadline (${input.deadline}) cannot be before the hazard was found (${foundDay})`)
+        if (input.deadline && input.deadline < foundDay) throw badRequest(`the deadline (${input.deadline}) cannot be before the hazard was found (${foundDay})`, `整改期限（${input.deadline}）不能早于发现日期（${foundDay}）`)
         await tx`update hazard set status = 'referred', referred_at = ${at},
                    department_code = ${input.departmentCode ?? h.departmentCode},
                    deadline = ${input.deadline === undefined ? h.deadline : input.deadline}
@@ -222,9 +227,9 @@ export function inspectionRepository(sql: Sql) {
 
     async setDeadline(tx: Tx, scope: Jurisdiction, id: number, deadline: string | null) {
       const h = await lockHazard(tx, scope, id)
-      if (h.rectifiedAt) throw conflict('The hazard is already rectified; its deadline no longer applies.')
+      if (h.rectifiedAt) throw conflict('The hazard is already rectified; its deadline no longer applies.', '此隐患已整改，整改期限不再适用。')
       const foundDay = new Date(h.foundAt.getTime() + 8 * 3_600_000).toISOString().slice(0, 10)
-      if (deadline && deadline < foundDay) throw badRequest(`the deadline (${deadline}) cannot be before the hazard was found (${foundDay})`)
+      if (deadline && deadline < foundDay) throw badRequest(`the deadline (${deadline}) cannot be before the hazard was found (${foundDay})`, `整改期限（${deadline}）不能早于发现日期（${foundDay}）`)
       await tx`update hazard set deadline = ${deadline} where id = ${id}`
       return { before: h, after: await lockHazard(tx, scope, id) }
     },

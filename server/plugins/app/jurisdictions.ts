@@ -21,14 +21,14 @@ export function jurisdictionsRepository(sql: Sql) {
     /** The jurisdiction as given, checked: a current town or police station must exist. */
     async validate(db: Sql | Tx, input: { kind: Jurisdiction['kind']; id?: number | null }): Promise<Jurisdiction> {
       if (input.kind === 'district') {
-        if (input.id) throw badRequest('a district-wide jurisdiction takes no id')
+        if (input.id) throw badRequest('a district-wide jurisdiction takes no id', '全区范围不需要编号')
         return { kind: 'district', id: null }
       }
-      if (!input.id) throw badRequest(`a ${input.kind === 'town' ? 'town/street' : 'police-station'} jurisdiction needs the id of the ${input.kind === 'town' ? 'town or street' : 'police station'}`)
+      if (!input.id) throw badRequest(`a ${input.kind === 'town' ? 'town/street' : 'police-station'} jurisdiction needs the id of the ${input.kind === 'town' ? 'town or street' : 'police station'}`, `请选择${input.kind === 'town' ? '镇（街道）' : '派出所'}`)
       const [row] = input.kind === 'town'
         ? await db`select id from admin_area where id = ${input.id} and level = 'town' and valid_to is null`
         : await db`select id from police_station where id = ${input.id} and valid_to is null`
-      if (!row) throw badRequest(`there is no current ${input.kind === 'town' ? 'town or street' : 'police station'} with id ${input.id}`)
+      if (!row) throw badRequest(`there is no current ${input.kind === 'town' ? 'town or street' : 'police station'} with id ${input.id}`, `没有编号为 ${input.id} 的现行${input.kind === 'town' ? '镇（街道）' : '派出所'}`)
       return { kind: input.kind, id: input.id }
     },
   }

@@ -97,13 +97,20 @@ export function keyAreasRepository(sql: Sql) {
         areaKm2 = r!.insideKm2
       }
       else {
-        problems.push({ message: r!.insideKm2 > 0
-          ? `${(outsideShare * 100).toFixed(1)}% of the area lies outside your jurisdiction: redraw it, or keep only the part inside`
-          : 'the area lies entirely outside your jurisdiction' })
+        problems.push(r!.insideKm2 > 0
+          ? { message: `${(outsideShare * 100).toFixed(1)}% of the area lies outside your jurisdiction: redraw it, or keep only the part inside`,
+              messageZh: `该区域有 ${(outsideShare * 100).toFixed(1)}% 在您的辖区之外：请重画，或只保留辖区内的部分` }
+          : { message: 'the area lies entirely outside your jurisdiction', messageZh: '该区域完全在您的辖区之外' })
       }
     }
-    if (areaKm2 > keyAreaLimits.maxAreaKm2) problems.push({ message: `the area is ${areaKm2.toFixed(1)} km²; a key area may be at most ${keyAreaLimits.maxAreaKm2} km²` })
-    if (areaKm2 < keyAreaLimits.minAreaKm2) problems.push({ message: `the area is only ${Math.round(areaKm2 * 1e6)} m²; draw the whole key area` })
+    if (areaKm2 > keyAreaLimits.maxAreaKm2) {
+      problems.push({ message: `the area is ${areaKm2.toFixed(1)} km²; a key area may be at most ${keyAreaLimits.maxAreaKm2} km²`,
+        messageZh: `面积为 ${areaKm2.toFixed(1)} 平方公里；重点地区最大 ${keyAreaLimits.maxAreaKm2} 平方公里` })
+    }
+    if (areaKm2 < keyAreaLimits.minAreaKm2) {
+      problems.push({ message: `the area is only ${Math.round(areaKm2 * 1e6)} m²; draw the whole key area`,
+        messageZh: `面积只有 ${Math.round(areaKm2 * 1e6)} 平方米；请画出整个重点地区` })
+    }
     const warnings = (await db<{ id: number; nameZh: string; share: number }[]>`
       with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom)
       select k.id, k.name_zh, st_area(st_intersection(k.geom, g.geom)::geography) / nullif(st_area(g.geom::geography), 0) as share
@@ -111,7 +118,8 @@ export function keyAreasRepository(sql: Sql) {
       where k.deleted_at is null and k.geom && g.geom and st_intersects(k.geom, g.geom)
         ${opts.excludeId ? db`and k.id <> ${opts.excludeId}` : db``}
       order by share desc`).filter(o => o.share > 0.001)
-      .map(o => ({ message: `overlaps key area "${o.nameZh}" (#${o.id}) over ${(o.share * 100).toFixed(1)}% of this area` }))
+      .map(o => ({ message: `overlaps key area "${o.nameZh}" (#${o.id}) over ${(o.share * 100).toFixed(1)}% of this area`,
+        messageZh: `与重点地区“${o.nameZh}”（#${o.id}）重叠，占本区域的 ${(o.share * 100).toFixed(1)}%` }))
     const [s] = await db<{ townId: number | null; policeStationId: number | null; ewkt: string }[]>`
       with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom)
       select st_asewkt(st_multi(g.geom)) as ewkt, (select t.id from admin_area t where t.level = 'town' and t.valid_to is null and t.geom && g.geom
@@ -200,19 +208,19 @@ export function keyAreasRepository(sql: Sql) {
   }
 
   async function validateAttributes(db: Sql | Tx, scope: Jurisdiction, a: KeyAreaAttributes, townId: number, stationId: number | null) {
-    if (a.deadline && a.listedOn && a.deadline < a.listedOn) throw badRequest(`the deadline (${a.deadline}) is before the listing date (${a.listedOn})`)
-    if ((a.status ?? 'listed') !== 'draft' && !a.listedOn) throw badRequest('a listed key area needs its listing date (listedOn); save it as a draft otherwise')
+    if (a.deadline && a.listedOn && a.deadline < a.listedOn) throw badRequest(`the deadline (${a.deadline}) is before the listing date (${a.listedOn})`, `整治期限（${a.deadline}）早于挂牌日期（${a.listedOn}）`)
+    if ((a.status ?? 'listed') !== 'draft' && !a.listedOn) throw badRequest('a listed key area needs its listing date (listedOn); save it as a draft otherwise', '挂牌的重点地区须填写挂牌日期；否则请存为草稿')
     const [town] = await db`select 1 from admin_area where id = ${townId} and level = 'town' and valid_to is null`
-    if (!town) throw badRequest(`there is no current town or street with id ${townId}`)
+    if (!town) throw badRequest(`there is no current town or street with id ${townId}`, `没有编号为 ${townId} 的现行镇（街道）`)
     if (stationId !== null) {
       const [st] = await db`select 1 from police_station where id = ${stationId} and valid_to is null`
-      if (!st) throw badRequest(`there is no current police station with id ${stationId}`)
+      if (!st) throw badRequest(`there is no current police station with id ${stationId}`, `没有编号为 ${stationId} 的现行派出所`)
     }
-    if (scope.kind === 'town' && townId !== scope.id) throw new HttpError(403, 'You may list key areas of your own town or street only.', 'outside-jurisdiction')
-    if (scope.kind === 'police_station' && stationId !== scope.id) throw new HttpError(403, 'You may list key areas of your own police station\'s area only.', 'outside-jurisdiction')
+    if (scope.kind === 'town' && townId !== scope.id) throw new HttpError(403, 'You may list key areas of your own town or street only.', 'outside-jurisdiction', '只能挂牌本镇（街道）的重点地区。')
+    if (scope.kind === 'police_station' && stationId !== scope.id) throw new HttpError(403, 'You may list key areas of your own police station\'s area only.', 'outside-jurisdiction', '只能挂牌本派出所辖区的重点地区。')
     if (a.commanderUserId) {
       const [u] = await db`select 1 from app_user where id = ${a.commanderUserId} and role = 'commander' and disabled_at is null`
-      if (!u) throw badRequest(`user ${a.commanderUserId} is not an active commander`)
+      if (!u) throw badRequest(`user ${a.commanderUserId} is not an active commander`, `用户 ${a.commanderUserId} 不是在用的指挥长`)
     }
   }
 
@@ -243,9 +251,10 @@ export function keyAreasRepository(sql: Sql) {
                where v.key_area_id = k.id order by v.version desc limit 1) as username
       from key_area k where k.id = ${id} and k.deleted_at is null and ${keyAreaScope(tx, scope)}
       for update of k`
-    if (!k) throw notFound(`there is no key area with id ${id}`)
+    if (!k) throw notFound(`there is no key area with id ${id}`, `没有编号为 ${id} 的重点地区`)
     if (k.version !== ifMatch) {
-      throw new HttpError(412, `This key area was changed by ${k.username ?? 'someone else'} at ${k.updatedAt.toISOString()} (now version ${k.version}; you edited version ${ifMatch}). Reload it and apply your changes again.`, 'version-conflict')
+      throw new HttpError(412, `This key area was changed by ${k.username ?? 'someone else'} at ${k.updatedAt.toISOString()} (now version ${k.version}; you edited version ${ifMatch}). Reload it and apply your changes again.`, 'version-conflict',
+        `此重点地区已被${k.username ?? '他人'}于 ${new Date(k.updatedAt.getTime() + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ')} 修改（现为第 ${k.version} 版，您编辑的是第 ${ifMatch} 版）。请重新载入后再修改。`)
     }
   }
 
@@ -293,9 +302,9 @@ export function keyAreasRepository(sql: Sql) {
 
     async create(tx: Tx, scope: Jurisdiction, userId: number, campaignId: number, geometry: PolygonInput, a: KeyAreaAttributes, clip: boolean) {
       const c = await check(tx, geometry, scope, { clip })
-      if (c.problems.length) throw new HttpError(400, c.problems[0]!.message, 'invalid-boundary')
+      if (c.problems.length) throw new HttpError(400, c.problems[0]!.message, 'invalid-boundary', c.problems[0]!.messageZh)
       const townId = a.townId ?? c.suggested.townId
-      if (!townId) throw badRequest('the area lies in no town or street of the district')
+      if (!townId) throw badRequest('the area lies in no town or street of the district', '该区域不在本区任何镇（街道）内')
       const stationId = a.policeStationId === undefined ? c.suggested.policeStationId : a.policeStationId
       await validateAttributes(tx, scope, a, townId, stationId)
       const [row] = await tx<{ id: number }[]>`
@@ -308,9 +317,9 @@ export function keyAreasRepository(sql: Sql) {
     async update(tx: Tx, scope: Jurisdiction, userId: number, id: number, ifMatch: number, geometry: PolygonInput, a: KeyAreaAttributes, clip: boolean) {
       await lockForWrite(tx, scope, id, ifMatch)
       const c = await check(tx, geometry, scope, { clip, excludeId: id })
-      if (c.problems.length) throw new HttpError(400, c.problems[0]!.message, 'invalid-boundary')
+      if (c.problems.length) throw new HttpError(400, c.problems[0]!.message, 'invalid-boundary', c.problems[0]!.messageZh)
       const townId = a.townId ?? c.suggested.townId
-      if (!townId) throw badRequest('the area lies in no town or street of the district')
+      if (!townId) throw badRequest('the area lies in no town or street of the district', '该区域不在本区任何镇（街道）内')
       const stationId = a.policeStationId === undefined ? c.suggested.policeStationId : a.policeStationId
       await validateAttributes(tx, scope, a, townId, stationId)
       const [before] = await tx`select * from key_area_version where key_area_id = ${id} order by version desc limit 1`

@@ -373,36 +373,41 @@ export async function reportCounts(sql: Sql, periods: { from: string; to: string
       select group_id, ${bucket(sql`day`)} as n, col, count(*)::int as count from e group by 1, 2, 3`,
     sql<Row[]>`
       with ${subjectCte},
-      r as (
+      r as materialized (
         select ${g} as group_id, r.id, r.floating, is_group_rental_candidate(p.kind, p.meets_rule) as in_group_rental,
                r.registered_on, r.deregistered_on
         from resident r join premises p on p.id = r.premises_id
         where ${premisesWhere}
           and (r.registered_on between ${first} and ${last} or r.deregistered_on between ${first} and ${last})
       ),
-      e as (
-        select r.group_id, r.id, v.col, ${bucket(sql`v.day`)} as n
-        from r cross join lateral (values
-          ('grResidentsRegistered', case when r.in_group_rental then r.registered_on end),
-          ('grResidentsDeregistered', case when r.in_group_rental then r.deregistered_on end),
-          ('floatingRegistered', case when r.floating then r.registered_on end),
-          ('floatingDeregistered', case when r.floating then r.deregistered_on end)
-        ) as v(col, day)
-        where v.day between ${first} and ${last}
+      registered as (
+        select group_id, ${bucket(sql`registered_on`)} as n,
+               count(*) filter (where in_group_rental)::int as gr, count(*) filter (where floating)::int as floating
+        from r where registered_on between ${first} and ${last} group by 1, 2
       ),
-      classed as (
-        select e.group_id, e.n, e.col from e
-        union all
-        select e.group_id, e.n,
+      deregistered as (
+        select group_id, ${bucket(sql`deregistered_on`)} as n,
+               count(*) filter (where in_group_rental)::int as gr, count(*) filter (where floating)::int as floating
+        from r where deregistered_on between ${first} and ${last} group by 1, 2
+      ),
+      -- Floating people registered in a period, by the flag they carry at the period's end: mental
+      -- illness first, then person of concern. Only flagged people are looked at; the others are
+      -- the rest of the period's floating registrations (counted in JS).
+      flagged as (
+        select r.group_id, ${bucket(sql`r.registered_on`)} as n,
                case when bool_or(f.category = 'mental_illness') then 'floatingMentalIllness'
-                    when bool_or(f.category = 'person_of_concern') then 'floatingConcern'
-                    else 'floatingOthers' end
-        from e left join resident_flag f on f.resident_id = e.id
-          and f.flagged_on <= (${ends}::date[])[e.n] and (f.cleared_on is null or f.cleared_on > (${ends}::date[])[e.n])
-        where e.col = 'floatingRegistered'
-        group by e.group_id, e.n, e.id
+                    when bool_or(f.category = 'person_of_concern') then 'floatingConcern' end as col
+        from r join resident_flag f on f.resident_id = r.id
+          and f.flagged_on <= (${ends}::date[])[${bucket(sql`r.registered_on`)}]
+          and (f.cleared_on is null or f.cleared_on > (${ends}::date[])[${bucket(sql`r.registered_on`)}])
+        where r.floating and r.registered_on between ${first} and ${last}
+        group by 1, 2, r.id
       )
-      select group_id, n, col, count(*)::int as count from classed group by 1, 2, 3`,
+      select group_id, n, 'grResidentsRegistered' as col, gr as count from registered where gr > 0
+      union all select group_id, n, 'floatingRegistered', floating from registered where floating > 0
+      union all select group_id, n, 'grResidentsDeregistered', gr from deregistered where gr > 0
+      union all select group_id, n, 'floatingDeregistered', floating from deregistered where floating > 0
+      union all select group_id, n, col, count(*)::int from flagged where col is not null group by 1, 2, 3`,
     sql<Row[]>`
       with ${subjectCte}
       select ${area ? sql`0` : sql`coalesce(e.police_station_id, 0)`} as group_id, ${bucket(sql`e.occurred_on`)} as n,
@@ -450,6 +455,7 @@ export async function reportCounts(sql: Sql, periods: { from: string; to: string
   for (const r of keyAreaRows) cell(group(r.groupId), r.n)[r.col as ReportCountKey] += r.count
   for (const rows of out.values()) {
     for (const c of rows) {
+      c.floatingOthers = c.floatingRegistered - c.floatingMentalIllness - c.floatingConcern
       c.dealtTotal = c.arrests + c.coercive + c.administrative
       if (area) {
         c.keyAreaHazardsFound = c.foundTotal

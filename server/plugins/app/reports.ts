@@ -56,7 +56,8 @@ function tables(sql: Sql) {
       const before = days.filter(d => d < day).pop()
       const after = days.find(d => d > day)
       throw badRequest(`${day} is not a report day of the campaign (periods end on the ${campaign.reportDays.join('th and ')}th of each month`
-        + `, from ${days[0]} to ${days[days.length - 1]})${before || after ? `; the nearest are ${[before, after].filter(Boolean).join(' and ')}` : ''}`)
+        + `, from ${days[0]} to ${days[days.length - 1]})${before || after ? `; the nearest are ${[before, after].filter(Boolean).join(' and ')}` : ''}`,
+      `${day} 不是本次整治的报送日（每月 ${campaign.reportDays.join('日、')}日截止，自 ${days[0]} 至 ${days[days.length - 1]}）${before || after ? `；最近的是 ${[before, after].filter(Boolean).join(' 和 ')}` : ''}`)
     }
     return all.slice(0, i + 1)
   }
@@ -130,7 +131,7 @@ function tables(sql: Sql) {
     const [k] = await sql<{ id: number; nameZh: string; nameEn: string | null; geometry: string; status: string }[]>`
       select k.id, k.name_zh, k.name_en, st_asgeojson(k.geom) as geometry, k.status from key_area k
       where k.id = ${id} and k.deleted_at is null and ${inJurisdiction(sql, scope, 'k')}`
-    if (!k) throw notFound(`there is no key area with id ${id} in your jurisdiction`)
+    if (!k) throw notFound(`there is no key area with id ${id} in your jurisdiction`, `您的辖区内没有编号为 ${id} 的重点地区`)
     return k
   }
 
@@ -153,10 +154,10 @@ function tables(sql: Sql) {
   }
 
   async function attachment3Live(campaign: Campaign, day: string, scope: Jurisdiction, townId: number): Promise<ReportTable> {
-    if (scope.kind === 'town' && scope.id !== townId) throw new HttpError(403, 'You may see the key areas of your own town or street only.', 'outside-jurisdiction')
+    if (scope.kind === 'town' && scope.id !== townId) throw new HttpError(403, 'You may see the key areas of your own town or street only.', 'outside-jurisdiction', '只能查看本镇（街道）的重点地区。')
     const [town] = await sql<{ id: number; nameZh: string; nameEn: string }[]>`
       select id, name_zh, name_en from admin_area where id = ${townId} and level = 'town'`
-    if (!town) throw notFound(`there is no town or street with id ${townId}`)
+    if (!town) throw notFound(`there is no town or street with id ${townId}`, `没有编号为 ${townId} 的镇（街道）`)
     const until = endOfDay(day)
     const rows = await sql<{ id: number; nameZh: string; nameEn: string | null; town: string; townEn: string; policeStation: string | null; policeStationEn: string | null
       houses: number; rentalHouses: number; groupRentals: number; groupRentalsWithHazards: number
@@ -266,9 +267,9 @@ export function reportsRepository(sql: Sql) {
       await tx`select pg_advisory_xact_lock(hashtext(${`report:${kind}:${subjectId ?? ''}:${day}`}))`
       const t = await tables(tx as unknown as Sql).live(kind, campaign, day, scope, subjectId)
       const [existing] = await tx`select submitted_at from report_submission where report = ${kind} and subject = ${t.subject} and period_to = ${day}`
-      if (existing) throw conflict(`this table (${t.title}, ${t.unit}, ${day}) was already submitted; a submitted table cannot be changed`)
+      if (existing) throw conflict(`this table (${t.title}, ${t.unit}, ${day}) was already submitted; a submitted table cannot be changed`, `此表（${t.title}，${t.unit}，${day}）已上报；已上报的报表不能修改`)
       const filledBy = who.filledBy.trim()
-      if (!filledBy) throw badRequest('say who filled in the table (filledBy)')
+      if (!filledBy) throw badRequest('say who filled in the table (filledBy)', '请填写填表人')
       await tx`
         insert into report_submission (report, subject, period_to, data, filled_by, reviewed_by, submitted_by)
         values (${kind}, ${t.subject}, ${day}, ${tx.json(JSON.parse(JSON.stringify({ ...t, submission: null, differences: [] })))},

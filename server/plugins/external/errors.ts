@@ -26,6 +26,36 @@ function validationMessage(err: FastifyError): string {
   return `${context} ${name || ''} ${first.message ?? 'is invalid'}`.replace(/\s+/g, ' ').trim()
 }
 
+const whereZh: Record<string, string> = { querystring: '查询参数', body: '请求字段', params: '路径参数', headers: '请求头' }
+
+/** The same, for the Chinese screen: which input, and what is wrong with it. */
+function validationMessageZh(err: FastifyError): string {
+  const first = err.validation?.[0]
+  const context = whereZh[err.validationContext ?? ''] ?? '输入'
+  if (!first) return `${context}有误`
+  const params = first.params as Record<string, unknown>
+  if (first.keyword === 'additionalProperties') return `未知的${context}“${String(params.additionalProperty)}”`
+  if (first.keyword === 'required') return `缺少${context}“${String(params.missingProperty)}”`
+  const name = first.instancePath.replace(/^\//, '').replaceAll('/', '.')
+  const rule: Record<string, () => string> = {
+    minimum: () => `不能小于 ${String(params.limit)}`,
+    maximum: () => `不能大于 ${String(params.limit)}`,
+    exclusiveMinimum: () => `须大于 ${String(params.limit)}`,
+    exclusiveMaximum: () => `须小于 ${String(params.limit)}`,
+    minLength: () => `至少 ${String(params.limit)} 个字符`,
+    maxLength: () => `至多 ${String(params.limit)} 个字符`,
+    minItems: () => `至少 ${String(params.limit)} 项`,
+    maxItems: () => `至多 ${String(params.limit)} 项`,
+    type: () => `类型应为 ${String(params.type)}`,
+    pattern: () => '格式不对',
+    format: () => `格式不对（应为 ${String(params.format)}）`,
+    enum: () => '不是可选的值',
+    anyOf: () => '不是可选的值',
+    const: () => '不是可选的值',
+  }
+  return `${context} ${name} ${rule[first.keyword]?.() ?? '有误'}`.replace(/\s+/g, ' ').trim()
+}
+
 /** Database refusals that a user caused, with the status they deserve. */
 const pgStatus: Record<string, number> = {
   '23514': 400, // check violation (and our triggers' explicit refusals)
@@ -37,6 +67,19 @@ const pgStatus: Record<string, number> = {
   '22008': 400, // date out of range
 }
 
+/** Our own triggers' refusals, in Chinese. */
+const dbMessagesZh: [RegExp, string][] = [
+  [/^the location \((.*), (.*)\) is outside every town or street of the district.*$/s, '位置（$1, $2）不在本区任何镇（街道）内'],
+  [/^hazard item (\S+) needs a description of the hazard.*$/s, '隐患字典项 $1 须填写隐患说明'],
+  [/^hazard item (\S+) takes no free text.*$/s, '隐患字典项 $1 不填说明；描述其他隐患请选择“其他”项'],
+  [/^a submitted table cannot be changed.*$/s, '已上报的报表不能修改'],
+  [/^duplicate key value.*$/s, '与已有记录重复'],
+]
+const dbMessageZh = (message: string) => {
+  const hit = dbMessagesZh.find(([re]) => re.test(message))
+  return hit ? message.replace(hit[0], hit[1]) : undefined
+}
+
 /**
  * One error shape for every route: { statusCode, error, message }. Client errors keep their
  * message; server errors are logged and answered without internals.
@@ -45,25 +88,32 @@ export default fp(async (app) => {
   app.setErrorHandler((err: FastifyError & { code?: string; reason?: string }, req, reply) => {
     let status = err.statusCode ?? 500
     let message = err.message
+    let messageZh = err instanceof HttpError ? err.zh : undefined
     if (err.validation) {
       status = 400
       message = validationMessage(err)
+      messageZh = validationMessageZh(err)
     }
     else if (typeof err.code === 'string' && pgStatus[err.code] !== undefined && status === 500) {
       status = pgStatus[err.code]!
       message = err.message
+      messageZh = dbMessageZh(err.message)
     }
     if (status >= 500) {
       // Only message, code and stack: database errors carry the query's parameters, which may be personal data.
       req.log.error({ err: { message: err.message, code: err.code, stack: err.stack } }, 'request failed')
       message = 'Something went wrong on the server; the request was not carried out. Please try again.'
+      messageZh = '服务器出错，请求未执行，请稍后重试。'
     }
+    else if (status === 413) messageZh = '上传的内容太大。'
     const body: Record<string, unknown> = { statusCode: status, error: statusNames[status] ?? 'Error', message }
+    if (messageZh) body.messageZh = messageZh
     if (err instanceof HttpError && err.reason) body.reason = err.reason
     reply.status(status).send(body)
   })
 
   app.setNotFoundHandler((req, reply) => {
-    reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `${req.method} ${req.url.split('?')[0]} does not exist` })
+    const path = `${req.method} ${req.url.split('?')[0]}`
+    reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `${path} does not exist`, messageZh: `${path} 不存在` })
   })
 }, { name: 'errors' })

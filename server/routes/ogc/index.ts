@@ -120,7 +120,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
   const collectionOf = (id: string) => {
     const c = collections.find(x => x.id === id)
-    if (!c) throw notFound(`there is no collection "${id}"; the collections are ${collections.map(x => x.id).join(', ')}`)
+    if (!c) throw notFound(`there is no collection "${id}"; the collections are ${collections.map(x => x.id).join(', ')}`, `没有名为“${id}”的图层集合`)
     return c
   }
 

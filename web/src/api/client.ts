@@ -1,3 +1,10 @@
+import { i18n } from '../i18n'
+
+/** The server's sentence in the screen's language: its Chinese one on the Chinese screen, where it has one. */
+export function localMessage(m: { message?: string; messageZh?: string | null }): string {
+  return (i18n.global.locale.value === 'en' ? m.message : m.messageZh ?? m.message) ?? ''
+}
+
 /** An API refusal or failure, carrying the server's sentence for the user. */
 export class ApiError extends Error {
   constructor(public readonly status: number, message: string, public readonly reason?: string) {
@@ -33,14 +40,14 @@ async function request<T>(method: string, path: string, params?: Params, body?: 
     })
   }
   catch {
-    throw new ApiError(0, 'the server cannot be reached')
+    throw new ApiError(0, localMessage({ message: 'the server cannot be reached', messageZh: '无法连接服务器' }))
   }
   if (!res.ok) {
     let message = `${res.status} ${res.statusText}`
     let reason: string | undefined
     try {
-      const b = await res.json() as { message?: string; reason?: string }
-      if (b.message) message = b.message
+      const b = await res.json() as { message?: string; messageZh?: string; reason?: string }
+      if (b.message) message = localMessage(b)
       reason = b.reason
     }
     catch { /* not JSON: keep the status line */ }

@@ -1,4 +1,4 @@
-import { ApiError, getJson, postJson } from './client'
+import { ApiError, getJson, localMessage, postJson } from './client'
 
 export type LedgerKind = 'premises' | 'residents' | 'hazards'
 export type Crs = 'wgs84' | 'gcj02' | 'bd09'
@@ -23,6 +23,7 @@ export interface ImportJob {
   changes: { line: number; ref: string; action: 'create' | 'update'; label: string; fields: { field: string; before: string; after: string }[] }[]
   changeCount: number
   message: string | null
+  messageZh: string | null
 }
 
 /** Sends the file itself as the body, reporting the upload's progress (0 to 1). */
@@ -33,12 +34,12 @@ export function uploadLedger(kind: LedgerKind, file: File, onProgress: (share: n
     xhr.setRequestHeader('content-type', 'application/octet-stream')
     xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total) }
     xhr.onload = () => {
-      let body: { message?: string; reason?: string } & Partial<ImportJob> = {}
+      let body: { message?: string; messageZh?: string; reason?: string } & Partial<ImportJob> = {}
       try { body = JSON.parse(xhr.responseText) } catch { /* not JSON */ }
       if (xhr.status === 201) resolve(body as ImportJob)
-      else reject(new ApiError(xhr.status, body.message ?? `${xhr.status} ${xhr.statusText}`, body.reason))
+      else reject(new ApiError(xhr.status, body.message ? localMessage({ message: body.message, messageZh: body.messageZh }) : `${xhr.status} ${xhr.statusText}`, body.reason))
     }
-    xhr.onerror = () => reject(new ApiError(0, 'the server cannot be reached'))
+    xhr.onerror = () => reject(new ApiError(0, localMessage({ message: 'the server cannot be reached', messageZh: '无法连接服务器' })))
     xhr.send(file)
   })
 }

@@ -68,7 +68,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { kinds, radii, format, ...rest } = req.query
     const rs = [...new Set(radii.split(',').map(Number))].sort((a, b) => a - b)
     const bad = rs.find(r => r < 50 || r > 5000)
-    if (bad !== undefined) throw badRequest(`radius ${bad} m is outside 50 to 5000 m`)
+    if (bad !== undefined) throw badRequest(`radius ${bad} m is outside 50 to 5000 m`, `半径 ${bad} 米不在 50～5000 米之间`)
     const { filter, on } = await mapFilterFrom(app, rest)
     const fc = await app.analysis.rings(app.userOf(req).jurisdiction, filter, on, kinds.split(','), rs)
     await send(reply, format, 'rings', '重点部位周边统计 Rings around places', ringColumns, fc, `截至 ${on}；半径 ${rs.join('、')} 米`)
@@ -104,7 +104,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const result = await app.writeTx(req, async (tx) => {
       const checked = await app.keyAreas.check(tx, req.body.geometry, user.jurisdiction, { clip: true })
       const townId = checked.suggested.townId
-      if (!townId) throw badRequest('the cluster lies in no town or street of the district')
+      if (!townId) throw badRequest('the cluster lies in no town or street of the district', '该聚集区不在本区任何镇（街道）内')
       const [commander] = await tx<{ id: number }[]>`
         select id from app_user where role = 'commander' and disabled_at is null and jurisdiction_town_id = ${townId} order by id limit 1`
       const name = req.body.nameZh ?? `聚集区建议 ${new Date().toISOString().slice(0, 10)}`

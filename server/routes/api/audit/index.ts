@@ -15,7 +15,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const q = req.query
     const from = q.from ? new Date(q.from) : undefined
     const to = q.to ? new Date(q.to) : undefined
-    if (from && to && from >= to) throw badRequest('"from" must be before "to"')
+    if (from && to && from >= to) throw badRequest('"from" must be before "to"', '起始时间须早于截止时间')
     return app.audit.search({
       username: q.user?.toLowerCase(), entity: q.entity, entityId: q.entityId, action: q.action, outcome: q.outcome,
       from, to, limit: q.limit, beforeId: q.beforeId,

@@ -24,7 +24,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const minutes = Math.ceil((throttle.lockedUntil.getTime() - Date.now()) / 60_000)
       await app.audit.write(app.db.sql, { userId: null, username, action: 'auth.login', outcome: 'denied', reason: 'locked', ip: req.ip, requestId: req.id })
       reply.header('Retry-After', String(minutes * 60))
-      throw new HttpError(429, `Too many failed sign-ins for this user name: try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, 'locked')
+      throw new HttpError(429, `Too many failed sign-ins for this user name: try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, 'locked',
+        `此用户名登录失败次数过多，请 ${minutes} 分钟后再试。`)
     }
     // Each failure beyond the first few makes the next attempt slower.
     if (throttle.failures >= sessionPolicy.slowAfter) await sleep(Math.min(4000, 500 * (throttle.failures - sessionPolicy.slowAfter + 1)))
@@ -38,11 +39,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         return state
       })
       const locked = t.lockedUntil !== null
-      throw new HttpError(401, locked ? `${wrong} Too many failures: this user name is locked for ${sessionPolicy.lockMinutes} minutes.` : wrong, locked ? 'locked' : 'wrong-credentials')
+      throw new HttpError(401, locked ? `${wrong} Too many failures: this user name is locked for ${sessionPolicy.lockMinutes} minutes.` : wrong, locked ? 'locked' : 'wrong-credentials',
+        locked ? `用户名或密码错误。失败次数过多，此用户名锁定 ${sessionPolicy.lockMinutes} 分钟。` : '用户名或密码错误。')
     }
     if (user.disabledAt) {
       await app.audit.write(app.db.sql, { userId: user.id, username, action: 'auth.login', outcome: 'denied', reason: 'disabled', ip: req.ip, requestId: req.id })
-      throw new HttpError(401, 'This account is disabled; ask an administrator.', 'account-disabled')
+      throw new HttpError(401, 'This account is disabled; ask an administrator.', 'account-disabled', '此账号已停用，请联系管理员。')
     }
     const session = await app.db.sql.begin(async (tx) => {
       await app.users.clearFailures(tx, username)

@@ -29,7 +29,7 @@ const JobSchema = Type.Object({
   })]),
   errors: Type.Array(RowErrorSchema), errorCount: Type.Integer(),
   changes: Type.Array(RowChangeSchema, { description: 'The first rows that create or update a record (the full list is the change report)' }), changeCount: Type.Integer(),
-  message: Type.Union([Type.String(), Type.Null()]), createdAt: Type.String(),
+  message: Type.Union([Type.String(), Type.Null()]), messageZh: Type.Union([Type.String(), Type.Null()]), createdAt: Type.String(),
 })
 
 const fileTypes = ['application/octet-stream', 'text/csv', 'text/plain', 'application/vnd.ms-excel', exportTypes.xlsx.split(';')[0]!]
@@ -94,7 +94,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: JobSchema, ...errors(400, 413, 415) },
     },
   }, async (req, reply) => {
-    if (!Buffer.isBuffer(req.body)) throw badRequest('send the file itself as the request body (Content-Type: text/csv or the XLSX type)')
+    if (!Buffer.isBuffer(req.body)) throw badRequest('send the file itself as the request body (Content-Type: text/csv or the XLSX type)', '请把文件本身作为请求体发送')
     const job = await app.imports.upload(app.userOf(req), req.query.kind as LedgerKind, req.query.fileName, req.body)
     reply.code(201)
     return job

@@ -12,9 +12,10 @@ import {
 /** The version a writer saw, from If-Match ("3", W/"3"); 428 without one, so that no write can overwrite blindly. */
 function ifMatchVersion(req: FastifyRequest): number {
   const raw = req.headers['if-match']
-  if (!raw) throw new HttpError(428, 'Send the version you edited in an If-Match header (the ETag of the key area), so that nobody\'s changes are overwritten.', 'if-match-required')
+  if (!raw) throw new HttpError(428, 'Send the version you edited in an If-Match header (the ETag of the key area), so that nobody\'s changes are overwritten.', 'if-match-required',
+    '请在 If-Match 请求头中注明您编辑的版本，以免覆盖他人的修改。')
   const m = /^(?:W\/)?"?(\d+)"?$/.exec(String(raw).trim())
-  if (!m) throw badRequest(`If-Match "${raw}" is not a key area version (expected an ETag such as "3")`)
+  if (!m) throw badRequest(`If-Match "${raw}" is not a key area version (expected an ETag such as "3")`, `If-Match“${raw}”不是重点地区的版本号`)
   return Number(m[1])
 }
 
@@ -103,7 +104,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req, reply) => {
     const { campaign, on } = await referenceDay()
     const detail = await app.keyAreas.get(app.userOf(req).jurisdiction, req.params.id, campaign, on)
-    if (!detail) throw notFound(`there is no key area with id ${req.params.id}`)
+    if (!detail) throw notFound(`there is no key area with id ${req.params.id}`, `没有编号为 ${req.params.id} 的重点地区`)
     reply.header('ETag', `"${detail.properties.version}"`)
     return detail as never
   })
@@ -152,7 +153,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (req) => {
     const rows = await app.keyAreas.versions(app.userOf(req).jurisdiction, req.params.id)
-    if (!rows) throw notFound(`there is no key area with id ${req.params.id}`)
+    if (!rows) throw notFound(`there is no key area with id ${req.params.id}`, `没有编号为 ${req.params.id} 的重点地区`)
     return rows
   })
 }

@@ -57,7 +57,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const user = app.userOf(req)
     const row = await app.people.premises(user.jurisdiction, req.params.id, can(user.role, 'people:read'))
     // Outside the jurisdiction a premises does not exist.
-    if (!row) throw notFound(`there is no premises with id ${req.params.id}`)
+    if (!row) throw notFound(`there is no premises with id ${req.params.id}`, `没有编号为 ${req.params.id} 的房屋`)
     return row as never
   })
 
@@ -72,7 +72,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req) => {
     const user = app.userOf(req)
     const rows = await app.people.residentsOf(user.jurisdiction, req.params.id, can(user.role, 'special:read'))
-    if (!rows) throw notFound(`there is no premises with id ${req.params.id}`)
+    if (!rows) throw notFound(`there is no premises with id ${req.params.id}`, `没有编号为 ${req.params.id} 的房屋`)
     return rows
   })
 
@@ -126,7 +126,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const campaign = await app.campaign.current()
     const on = req.query.asOf ? parseDate(req.query.asOf, 'asOf') : app.campaign.referenceDate(campaign)
     const rows = await app.inspection.hazardsOf(app.userOf(req).jurisdiction, req.params.id, on)
-    if (!rows) throw notFound(`there is no premises with id ${req.params.id}`)
+    if (!rows) throw notFound(`there is no premises with id ${req.params.id}`, `没有编号为 ${req.params.id} 的房屋`)
     return rows.map(hazardDto)
   })
 
@@ -159,12 +159,17 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (req) => {
     const rows = await app.inspection.enforcementOf(app.userOf(req).jurisdiction, req.params.id)
-    if (!rows) throw notFound(`there is no premises with id ${req.params.id}`)
+    if (!rows) throw notFound(`there is no premises with id ${req.params.id}`, `没有编号为 ${req.params.id} 的房屋`)
     return rows
   })
 }
 
 /** The body's fields as the repository takes them, the location converted to WGS-84 and dates checked. */
+const dateZh: Record<string, string> = {
+  foundOn: '发现日期', registeredOn: '登记日期', deregisteredOn: '注销日期', statementSignedOn: '签订责任书日期', leaseFiledOn: '租赁备案日期',
+  secondLandlordCollectedOn: '二房东信息采集日期',
+}
+
 function premisesInput(body: Record<string, unknown>): PremisesInput {
   const { location, ...rest } = body as { location?: { lon: number; lat: number; crs?: 'wgs84' | 'gcj02' | 'bd09' } } & Record<string, unknown>
   const today = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10)
@@ -172,11 +177,11 @@ function premisesInput(body: Record<string, unknown>): PremisesInput {
     const v = rest[k]
     if (typeof v === 'string') {
       parseDate(v, k)
-      if (v > today) throw badRequest(`${k} (${v}) is in the future`)
+      if (v > today) throw badRequest(`${k} (${v}) is in the future`, `${dateZh[k] ?? k}（${v}）晚于今天`)
     }
   }
   if (typeof rest.registeredOn === 'string' && typeof rest.foundOn === 'string' && rest.registeredOn < rest.foundOn) {
-    throw badRequest('registeredOn cannot be before foundOn')
+    throw badRequest('registeredOn cannot be before foundOn', '登记日期不能早于发现日期')
   }
   if (typeof rest.address === 'string') rest.address = rest.address.trim()
   const input: PremisesInput = { ...rest }

@@ -32,7 +32,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   function townOf(scope: Jurisdiction, town: number | undefined): number {
     if (town !== undefined) return town
     if (scope.kind === 'town') return scope.id!
-    throw badRequest('say which town or street (town=id)')
+    throw badRequest('say which town or street (town=id)', '请选择镇（街道）')
   }
 
   app.get('/attachment-5', {
@@ -96,7 +96,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const campaign = await app.campaign.current()
     const scope = app.userOf(req).jurisdiction
     const day = req.query.on ? parseDate(req.query.on, 'on') : app.campaign.referenceDate(campaign)
-    if (day < campaign.startsOn) throw badRequest(`${day} is before the campaign began (${campaign.startsOn})`)
+    if (day < campaign.startsOn) throw badRequest(`${day} is before the campaign began (${campaign.startsOn})`, `${day} 早于整治开始日期（${campaign.startsOn}）`)
     const town = townOf(scope, req.query.town)
     const t = await app.reports.table('attachment-3', campaign, day, scope, town)
     return send(reply, req.query.format, `attachment-3-${town}-${day}`, [t], campaign)
@@ -120,7 +120,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const campaign = await app.campaign.current()
     const b = req.body
     const day = parseDate(b.period, 'period')
-    if (b.report === 'attachment-4' && !b.keyAreaId) throw badRequest('say which key area (keyAreaId)')
+    if (b.report === 'attachment-4' && !b.keyAreaId) throw badRequest('say which key area (keyAreaId)', '请选择重点地区')
     const subject = b.report === 'attachment-4' ? b.keyAreaId : b.report === 'attachment-3' ? townOf(user.jurisdiction, b.townId) : undefined
     await app.writeTx(req, async (tx) => {
       const t = await app.reports.submit(tx, b.report, campaign, day, user.jurisdiction, user.id, b, subject)

@@ -18,7 +18,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req) => {
     const user = app.userOf(req)
     const found = await app.people.revealIdNumber(user.jurisdiction, req.params.id)
-    if (!found) throw notFound(`there is no resident with id ${req.params.id}`)
+    if (!found) throw notFound(`there is no resident with id ${req.params.id}`, `没有编号为 ${req.params.id} 的人员`)
     await app.audit.write(app.db.sql, {
       userId: user.id, username: user.username, action: 'resident.reveal-id', entity: 'resident', entityId: req.params.id,
       reason: req.body.reason, ip: req.ip, requestId: req.id,

@@ -16,7 +16,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req) => {
     const campaign = await app.campaign.current()
     const { filter, on: asOf } = await mapFilterFrom(app, req.query)
-    if (asOf < campaign.startsOn) throw badRequest(`asOf ${asOf} is before the campaign began (${campaign.startsOn})`)
+    if (asOf < campaign.startsOn) throw badRequest(`asOf ${asOf} is before the campaign began (${campaign.startsOn})`, `${asOf} 早于整治开始日期（${campaign.startsOn}）`)
     return app.stats.summary(campaign, asOf, app.userOf(req).jurisdiction, filter)
   })
 
@@ -31,7 +31,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req) => {
     const campaign = await app.campaign.current()
     const { filter, on: asOf } = await mapFilterFrom(app, req.query)
-    if (asOf < campaign.startsOn) throw badRequest(`asOf ${asOf} is before the campaign began (${campaign.startsOn})`)
+    if (asOf < campaign.startsOn) throw badRequest(`asOf ${asOf} is before the campaign began (${campaign.startsOn})`, `${asOf} 早于整治开始日期（${campaign.startsOn}）`)
     return app.stats.series(campaign, asOf, app.userOf(req).jurisdiction, filter)
   })
 

@@ -35,7 +35,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req, reply) => {
     const { z, x, y } = req.params
     const n = 2 ** z
-    if (x >= n || y >= n) throw badRequest(`tile ${z}/${x}/${y} does not exist: at zoom ${z}, x and y run from 0 to ${n - 1}`)
+    if (x >= n || y >= n) throw badRequest(`tile ${z}/${x}/${y} does not exist: at zoom ${z}, x and y run from 0 to ${n - 1}`, `瓦片 ${z}/${x}/${y} 不存在`)
     const { v: _clientVersion, ...query } = req.query
     const { filter, on } = await mapFilterFrom(app, query)
     const t = { z, x, y, filter, on, scope: app.userOf(req).jurisdiction }

@@ -28,8 +28,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req, reply) => {
     const admin = app.userOf(req)
     const problem = passwordProblem(req.body.password, req.body.username)
-    if (problem) throw badRequest(problem)
-    if (await app.users.byUsername(req.body.username)) throw conflict(`the user name "${req.body.username.toLowerCase()}" is taken`)
+    if (problem) throw badRequest(problem.en, problem.zh)
+    if (await app.users.byUsername(req.body.username)) throw conflict(`the user name "${req.body.username.toLowerCase()}" is taken`, `用户名“${req.body.username.toLowerCase()}”已被使用`)
     const passwordHash = await hashPassword(req.body.password)
     const user = await app.writeTx(req, async (tx) => {
       const jurisdiction = await app.jurisdictions.validate(tx, req.body.jurisdiction)
@@ -50,11 +50,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const admin = app.userOf(req)
     const { id } = req.params
     if (id === admin.id && (req.body.disabled === true || (req.body.role && req.body.role !== 'admin'))) {
-      throw conflict('you cannot disable your own account or take away your own administrator role')
+      throw conflict('you cannot disable your own account or take away your own administrator role', '不能停用自己的账号，也不能取消自己的管理员角色')
     }
     const user = await app.writeTx(req, async (tx) => {
       const before = await app.users.byId(tx, id)
-      if (!before) throw notFound(`there is no user with id ${id}`)
+      if (!before) throw notFound(`there is no user with id ${id}`, `没有编号为 ${id} 的用户`)
       const jurisdiction = req.body.jurisdiction ? await app.jurisdictions.validate(tx, req.body.jurisdiction) : undefined
       const after = (await app.users.update(tx, id, { ...req.body, jurisdiction }))!
       // A changed role, jurisdiction or a disabled account takes effect now, not at the next sign-in.
@@ -75,9 +75,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const admin = app.userOf(req)
     const { id } = req.params
     const target = await app.users.byId(app.db.sql, id)
-    if (!target) throw notFound(`there is no user with id ${id}`)
+    if (!target) throw notFound(`there is no user with id ${id}`, `没有编号为 ${id} 的用户`)
     const problem = passwordProblem(req.body.password, target.username)
-    if (problem) throw badRequest(problem)
+    if (problem) throw badRequest(problem.en, problem.zh)
     const passwordHash = await hashPassword(req.body.password)
     await app.writeTx(req, async (tx) => {
       await app.users.setPassword(tx, id, passwordHash)
@@ -98,7 +98,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const admin = app.userOf(req)
     const { id } = req.params
     return app.writeTx(req, async (tx) => {
-      if (!await app.users.byId(tx, id)) throw notFound(`there is no user with id ${id}`)
+      if (!await app.users.byId(tx, id)) throw notFound(`there is no user with id ${id}`, `没有编号为 ${id} 的用户`)
       const ended = await app.users.revokeAllSessions(tx, id)
       await app.audit.write(tx, { userId: admin.id, username: admin.username, action: 'user.revoke-sessions', entity: 'user', entityId: id, after: { ended }, ip: req.ip, requestId: req.id })
       return { ended }
