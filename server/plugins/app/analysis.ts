@@ -28,33 +28,42 @@ export function analysisRepository(sql: Sql) {
   return {
     async rings(scope: Jurisdiction, filter: PremisesFilter, on: string, kinds: string[], radii: number[]) {
       const maxRadius = Math.max(...radii)
-      const rows = await sql<{ poiId: number; kind: string; nameZh: string; nameEn: string; radius: number; lon: number; lat: number
-        premises: number; groupRentals: number; openHazards: number; openMajor: number; people: number; ring: string }[]>`
-        with places as (select id, kind, name_zh, name_en, geom from poi where kind in ${sql(kinds)}),
-        radii as (select unnest(${radii}::int[]) as radius),
-        prem as (
-          select p.id, p.geom, p.occupants, p.open_count, p.open_major_count,
-                 is_group_rental_candidate(p.kind, p.meets_rule) and p.found_on <= ${on}
-                   and (p.deregistered_on is null or p.deregistered_on > ${on}) as group_rental
-          from premises p where ${premisesWhere(sql, filter, on, scope)}
-        ),
-        near as (
-          -- Index-friendly box first, then the distance in metres on the sphere.
-          select pl.id as poi_id, p.*, st_distance(p.geom::geography, pl.geom::geography, false) as d
-          from places pl join prem p
-            on p.geom && st_expand(pl.geom, ${degLon(maxRadius)}, ${degLat(maxRadius)})
-           and st_dwithin(p.geom::geography, pl.geom::geography, ${maxRadius}, false)
-        )
-        select pl.id as poi_id, pl.kind, pl.name_zh, pl.name_en, r.radius, st_x(pl.geom) as lon, st_y(pl.geom) as lat,
-               count(n.id)::int as premises,
-               count(n.id) filter (where n.group_rental)::int as group_rentals,
-               coalesce(sum(n.open_count), 0)::int as open_hazards,
-               coalesce(sum(n.open_major_count), 0)::int as open_major,
-               coalesce(sum(n.occupants), 0)::int as people,
-               st_asgeojson(st_buffer(pl.geom::geography, r.radius, 'quad_segs=16')::geometry, 6) as ring
-        from places pl cross join radii r
-        left join near n on n.poi_id = pl.id and n.d <= r.radius
-        group by pl.id, pl.kind, pl.name_zh, pl.name_en, pl.geom, r.radius`
+      type Counts = { premises: number; groupRentals: number; openHazards: number; openMajor: number; people: number }
+      // Each premises near a place counts once, in the smallest ring that holds it; a larger ring is
+      // the sum of the bands inside it. One distance per pair, on the sphere (computed once: the CTE
+      // is materialised); the box finds the pairs.
+      const bandCases = [...radii].sort((a, b) => a - b).reduce((acc, r) => sql`${acc} when n.d <= ${r} then ${r}::int`, sql``)
+      const [bands, rings] = await Promise.all([
+        sql<(Counts & { poiId: number; band: number })[]>`
+          with places as (select id, geom from poi where kind in ${sql(kinds)}),
+          prem as (
+            select p.geom, p.occupants, p.open_count, p.open_major_count,
+                   is_group_rental_candidate(p.kind, p.meets_rule) and p.found_on <= ${on}
+                     and (p.deregistered_on is null or p.deregistered_on > ${on}) as group_rental
+            from premises p where ${premisesWhere(sql, filter, on, scope)}
+          ),
+          near as materialized (
+            select pl.id as poi_id, p.*, st_distance(p.geom::geography, pl.geom::geography, false) as d
+            from places pl join prem p on p.geom && st_expand(pl.geom, ${degLon(maxRadius)}, ${degLat(maxRadius)})
+          )
+          select n.poi_id, case ${bandCases} end as band, count(*)::int as premises, count(*) filter (where n.group_rental)::int as group_rentals,
+                 sum(n.open_count)::int as open_hazards, sum(n.open_major_count)::int as open_major, sum(n.occupants)::int as people
+          from near n
+          where n.d <= ${maxRadius}
+          group by 1, 2`,
+        sql<{ poiId: number; kind: string; nameZh: string; nameEn: string; radius: number; lon: number; lat: number; ring: string }[]>`
+          select pl.id as poi_id, pl.kind, pl.name_zh, pl.name_en, r.radius, st_x(pl.geom) as lon, st_y(pl.geom) as lat,
+                 st_asgeojson(st_buffer(pl.geom::geography, r.radius, 'quad_segs=16')::geometry, 6) as ring
+          from poi pl cross join unnest(${radii}::int[]) as r(radius)
+          where pl.kind in ${sql(kinds)}`,
+      ])
+      const byPlace = new Map<number, (Counts & { band: number })[]>()
+      for (const b of bands) byPlace.set(b.poiId, [...(byPlace.get(b.poiId) ?? []), b])
+      const rows = rings.map(({ ring, ...place }) => {
+        const inside = (byPlace.get(place.poiId) ?? []).filter(b => b.band <= place.radius)
+        const sum = (k: keyof Counts) => inside.reduce((a, b) => a + b[k], 0)
+        return { ...place, premises: sum('premises'), groupRentals: sum('groupRentals'), openHazards: sum('openHazards'), openMajor: sum('openMajor'), people: sum('people'), ring }
+      })
       // Ranked as an analyst reads it: group rentals, then open major hazards, then all open hazards.
       rows.sort((a, b) => b.groupRentals - a.groupRentals || b.openMajor - a.openMajor || b.openHazards - a.openHazards || a.poiId - b.poiId || a.radius - b.radius)
       return featureCollection(rows.map(({ ring, ...r }, i) => ({
