@@ -4,6 +4,8 @@ import type { MultiPolygon } from 'geojson'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { periods } from '../../server/domain/periods.js'
 import { attachment4Columns, attachment5Columns, headerCells } from '../../server/domain/report-columns.js'
+import type { Jurisdiction } from '../../server/domain/access.js'
+import { reportCounts } from '../../server/plugins/app/measures.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 
 let t: TestApp
@@ -209,6 +211,44 @@ describe('attachment 5 (district, per police station)', () => {
     const total = table.rows.length > 2 ? table.rows.find(x => x.lead[0] === '合计' && x.lead[1] === '累计数')! : table.rows[1]!
     expect(total.values.grRegistered).toBe(n)
     expect(r.premises.length).toBeGreaterThan(0)
+  })
+})
+
+describe('the resident columns per police station', () => {
+  it('come out the same from the daily-change tables as from the raw rows, in any jurisdiction, through later writes', async () => {
+    const sql = t.db.sql
+    const all = periods(campaign.startsOn, campaign.endsOn)
+    const [town] = await sql<{ id: number }[]>`select id from admin_area where level = 'town' and valid_to is null order by code limit 1`
+    const [station] = await sql<{ id: number }[]>`select id from police_station order by code limit 1`
+    const scopes: Jurisdiction[] = [{ kind: 'district', id: null }, { kind: 'town', id: town!.id }, { kind: 'police_station', id: station!.id }]
+    const residentKeys = ['grResidentsRegistered', 'grResidentsDeregistered', 'floatingRegistered', 'floatingDeregistered', 'floatingMentalIllness', 'floatingConcern', 'floatingOthers'] as const
+    const pick = (m: Map<number | null, Record<string, number>[]>) => Object.fromEntries([...m.entries()].map(([k, rows]) =>
+      [String(k), rows.map(r => Object.fromEntries(residentKeys.map(c => [c, r[c]])))]))
+    const same = async (when: string) => {
+      for (const scope of scopes) {
+        const fromDeltas = await reportCounts(sql, all, { kind: 'stations', scope })
+        const fromRows = await reportCounts(sql, all, { kind: 'stations', scope }, { residentsFromRows: true })
+        expect(pick(fromDeltas as never), `${when} ${scope.kind}`).toEqual(pick(fromRows as never))
+      }
+    }
+    await same('as seeded')
+    const total = (m: Map<number | null, Record<string, number>[]>) => [...m.values()].flat().reduce((a, r) => a + r.floatingRegistered!, 0)
+    const before = total(await reportCounts(sql, all, { kind: 'stations', scope: scopes[0]! }) as never)
+    // Writes the triggers must follow: a floating person registered in a rental, a premises turning
+    // into a group rental (its residents move columns), a resident deregistered, one deleted.
+    const [rental] = await sql<{ id: number }[]>`select id from premises where kind = 'rental' and not meets_rule and exists (select 1 from resident r where r.premises_id = premises.id) order by id limit 1`
+    await sql`
+      insert into resident (premises_id, name, id_type, id_number_cipher, id_number_hmac, id_number_masked, floating, moved_in_on, registered_on)
+      values (${rental!.id}, '测试', 'passport', '\\x00', '\\x00', 'E12****5678', true, '2020-03-01', '2020-03-02')`
+    await sql`update premises set kind = 'group_rental' where id = ${rental!.id}`
+    const [r] = await sql<{ id: number }[]>`select id from resident where registered_on <= '2020-06-01' and moved_in_on <= '2020-06-01' and deregistered_on is null order by id limit 1`
+    await sql`update resident set deregistered_on = '2020-06-20', moved_out_on = '2020-06-20' where id = ${r!.id}`
+    const [gone] = await sql<{ id: number }[]>`
+      select id from resident where floating and registered_on between ${campaign.startsOn} and ${campaign.endsOn} and id <> ${r!.id} order by id desc limit 1`
+    await sql`delete from resident where id = ${gone!.id}`
+    await same('after the writes')
+    // One floating registration added, one taken away.
+    expect(total(await reportCounts(sql, all, { kind: 'stations', scope: scopes[0]! }) as never)).toBe(before)
   })
 })
 

@@ -326,13 +326,17 @@ const enforcementKey: Record<string, ReportCountKey> = {
  * - floating population registered / deregistered: floating residents, by their dates; "of them"
  *   sorts each person registered into one class by the flags in force at the end of the period
  *   they registered in: mental illness first, then persons of concern, else others.
+ *   Per police station these resident events are sums of measure_delta's daily event counts (one
+ *   pass over millions of residents took seconds); only flagged people are read row by row. Inside
+ *   a key area (or with residentsFromRows, for the tests) they are counted from the raw rows.
  * - enforcement results and 打处 (dealt with): the enforcement events' counts, by occurred_on;
  *   dealt with = arrests + other criminal coercive measures + administrative penalties.
  * - key areas listed / cleared (attachment 5): key areas (not drafts, not deleted) by listed_on /
  *   cleared_on, under their police station.
  * - the key area's own hazards found / rectified (attachment 4): its hazards found / rectified.
  */
-export async function reportCounts(sql: Sql, periods: { from: string; to: string }[], subject: ReportSubject): Promise<Map<number | null, ReportCounts[]>> {
+export async function reportCounts(sql: Sql, periods: { from: string; to: string }[], subject: ReportSubject,
+  opts: { residentsFromRows?: boolean } = {}): Promise<Map<number | null, ReportCounts[]>> {
   if (!periods.length) return new Map()
   // Period i (1-based) holds the days from thresholds[i] up to the day before thresholds[i + 1].
   const thresholds = [...periods.map(p => p.from), addDays(periods[periods.length - 1]!.to, 1)]
@@ -356,22 +360,8 @@ export async function reportCounts(sql: Sql, periods: { from: string; to: string
   const bucket = (day: ReturnType<typeof sql>) => sql`width_bucket(${day}, ${thresholds}::date[])`
 
   type Row = { groupId: number; n: number; col: string; count: number }
-  const [premisesRows, residentRows, enforcementRows, hazardRows, keyAreaRows] = await Promise.all([
-    sql<Row[]>`
-      with ${subjectCte},
-      e as (
-        select ${g} as group_id, v.col, v.day
-        from premises p
-        cross join lateral (values
-          ('grRegistered', case when p.kind = 'group_rental' then p.registered_on end),
-          ('grDeregistered', case when p.kind = 'group_rental' and p.registered_on is not null then p.deregistered_on end),
-          ('statementsSigned', case when is_group_rental_candidate(p.kind, p.meets_rule) then p.statement_signed_on end),
-          ('secondLandlords', case when is_group_rental_candidate(p.kind, p.meets_rule) then p.second_landlord_collected_on end)
-        ) as v(col, day)
-        where ${premisesWhere} and v.day between ${first} and ${last}
-      )
-      select group_id, ${bucket(sql`day`)} as n, col, count(*)::int as count from e group by 1, 2, 3`,
-    sql<Row[]>`
+  const residentEvents: Promise<Row[]> = area || opts.residentsFromRows
+    ? sql<Row[]>`
       with ${subjectCte},
       r as materialized (
         select ${g} as group_id, r.id, r.floating, is_group_rental_candidate(p.kind, p.meets_rule) as in_group_rental,
@@ -407,7 +397,47 @@ export async function reportCounts(sql: Sql, periods: { from: string; to: string
       union all select group_id, n, 'floatingRegistered', floating from registered where floating > 0
       union all select group_id, n, 'grResidentsDeregistered', gr from deregistered where gr > 0
       union all select group_id, n, 'floatingDeregistered', floating from deregistered where floating > 0
-      union all select group_id, n, col, count(*)::int from flagged where col is not null group by 1, 2, 3`,
+      union all select group_id, n, col, count(*)::int from flagged where col is not null group by 1, 2, 3`
+    : Promise.all([
+        sql<Row[]>`
+          select d.police_station_id as group_id, ${bucket(sql`d.day`)} as n, v.col, sum(v.count)::int as count
+          from measure_delta d cross join lateral (values
+            ('grResidentsRegistered', d.ev_gr_res_registered), ('grResidentsDeregistered', d.ev_gr_res_deregistered),
+            ('floatingRegistered', d.ev_floating_registered), ('floatingDeregistered', d.ev_floating_deregistered)
+          ) as v(col, count)
+          where d.day between ${first} and ${last} and ${inJurisdiction(sql, subject.scope, 'd')}
+          group by 1, 2, 3 having sum(v.count) <> 0`,
+        // Floating people registered in a period, by the flag they carry at the period's end:
+        // mental illness first, then person of concern. Only flagged people are read; the others
+        // are the rest of the period's floating registrations.
+        sql<Row[]>`
+          select group_id, n, col, count(*)::int as count from (
+            select ${g} as group_id, ${bucket(sql`r.registered_on`)} as n,
+                   case when bool_or(f.category = 'mental_illness') then 'floatingMentalIllness'
+                        when bool_or(f.category = 'person_of_concern') then 'floatingConcern' end as col
+            from resident_flag f join resident r on r.id = f.resident_id join premises p on p.id = r.premises_id
+            where r.floating and r.registered_on between ${first} and ${last} and ${inJurisdiction(sql, subject.scope)}
+              and f.flagged_on <= (${ends}::date[])[${bucket(sql`r.registered_on`)}]
+              and (f.cleared_on is null or f.cleared_on > (${ends}::date[])[${bucket(sql`r.registered_on`)}])
+            group by 1, 2, r.id
+          ) x where col is not null group by 1, 2, 3`,
+      ]).then(([a, b]) => [...a, ...b])
+  const [premisesRows, residentRows, enforcementRows, hazardRows, keyAreaRows] = await Promise.all([
+    sql<Row[]>`
+      with ${subjectCte},
+      e as (
+        select ${g} as group_id, v.col, v.day
+        from premises p
+        cross join lateral (values
+          ('grRegistered', case when p.kind = 'group_rental' then p.registered_on end),
+          ('grDeregistered', case when p.kind = 'group_rental' and p.registered_on is not null then p.deregistered_on end),
+          ('statementsSigned', case when is_group_rental_candidate(p.kind, p.meets_rule) then p.statement_signed_on end),
+          ('secondLandlords', case when is_group_rental_candidate(p.kind, p.meets_rule) then p.second_landlord_collected_on end)
+        ) as v(col, day)
+        where ${premisesWhere} and v.day between ${first} and ${last}
+      )
+      select group_id, ${bucket(sql`day`)} as n, col, count(*)::int as count from e group by 1, 2, 3`,
+    residentEvents,
     sql<Row[]>`
       with ${subjectCte}
       select ${area ? sql`0` : sql`coalesce(e.police_station_id, 0)`} as group_id, ${bucket(sql`e.occurred_on`)} as n,
