@@ -16,12 +16,14 @@ export interface LedgerField {
   aliases?: string[]
   example: string
   note?: string
+  /** The note for the English screen (values the ledger writes stay in Chinese). */
+  noteEn?: string
 }
 
 export const ledgerFields: Record<LedgerKind, LedgerField[]> = {
   premises: [
-    { key: 'ref', zh: '台账编号', en: 'Ledger ref', required: true, aliases: ['房屋编号', '编号', 'ref'], example: 'SJ-2020-0001', note: '台账中房屋的唯一编号；再次导入同一编号即更新该房屋' },
-    { key: 'kind', zh: '类型', en: 'Kind', required: true, aliases: ['房屋类型', '场所类型'], example: '群租房', note: '群租房、出租房屋、民宿、家庭旅馆、厂企集中宿舍、养老院（敬老院、福利院）' },
+    { key: 'ref', zh: '台账编号', en: 'Ledger ref', required: true, aliases: ['房屋编号', '编号', 'ref'], example: 'SJ-2020-0001', note: '台账中房屋的唯一编号；再次导入同一编号即更新该房屋', noteEn: 'The premises\' unique number in the ledger; importing the same number again updates it' },
+    { key: 'kind', zh: '类型', en: 'Kind', required: true, aliases: ['房屋类型', '场所类型'], example: '群租房', note: '群租房、出租房屋、民宿、家庭旅馆、厂企集中宿舍、养老院（敬老院、福利院）', noteEn: 'One of 群租房 (group rental), 出租房屋 (rental), 民宿 (homestay), 家庭旅馆 (family hotel), 厂企集中宿舍 (factory dormitory), 养老院 (care home)' },
     { key: 'address', zh: '地址', en: 'Address', required: true, aliases: ['房屋地址', '详细地址'], example: '三井街道晋陵北路100号2幢301室' },
     { key: 'lon', zh: '经度', en: 'Longitude', required: true, aliases: ['lng', 'lon', 'x'], example: '119.9712' },
     { key: 'lat', zh: '纬度', en: 'Latitude', required: true, aliases: ['lat', 'y'], example: '31.8265' },
@@ -40,29 +42,29 @@ export const ledgerFields: Record<LedgerKind, LedgerField[]> = {
     { key: 'deregisteredOn', zh: '注销日期', en: 'Deregistered on', example: '' },
   ],
   residents: [
-    { key: 'premisesRef', zh: '房屋台账编号', en: 'Premises ledger ref', required: true, aliases: ['台账编号', '房屋编号'], example: 'SJ-2020-0001', note: '该人员居住房屋在房屋台账中的编号（房屋须已导入）' },
+    { key: 'premisesRef', zh: '房屋台账编号', en: 'Premises ledger ref', required: true, aliases: ['台账编号', '房屋编号'], example: 'SJ-2020-0001', note: '该人员居住房屋在房屋台账中的编号（房屋须已导入）', noteEn: 'The ledger number of the premises the person lives in (import the premises first)' },
     { key: 'name', zh: '姓名', en: 'Name', required: true, example: '张某某' },
-    { key: 'idType', zh: '证件类型', en: 'ID type', aliases: ['证件种类'], example: '居民身份证', note: '居民身份证、护照、港澳居民来往内地通行证、台湾居民来往大陆通行证、其他；空为居民身份证' },
+    { key: 'idType', zh: '证件类型', en: 'ID type', aliases: ['证件种类'], example: '居民身份证', note: '居民身份证、护照、港澳居民来往内地通行证、台湾居民来往大陆通行证、其他；空为居民身份证', noteEn: '居民身份证 (resident ID), 护照 (passport), 港澳居民来往内地通行证, 台湾居民来往大陆通行证 or 其他 (other); empty means resident ID' },
     { key: 'idNumber', zh: '证件号码', en: 'ID number', required: true, aliases: ['身份证号', '身份证号码', '公民身份号码'], example: '32041119900101123X' },
     { key: 'phone', zh: '联系电话', en: 'Phone', aliases: ['电话', '手机号'], example: '13900000000' },
-    { key: 'floating', zh: '流动人口', en: 'Floating', aliases: ['是否流动人口'], example: '是', note: '是 / 否；空为是' },
+    { key: 'floating', zh: '流动人口', en: 'Floating', aliases: ['是否流动人口'], example: '是', note: '是 / 否；空为是', noteEn: '是 (yes) / 否 (no); empty means yes' },
     { key: 'movedInOn', zh: '入住日期', en: 'Moved in on', required: true, aliases: ['入住时间'], example: '2019-11-20' },
     { key: 'movedOutOn', zh: '搬离日期', en: 'Moved out on', aliases: ['搬离时间'], example: '' },
     { key: 'registeredOn', zh: '居住登记日期', en: 'Registered on', aliases: ['登记日期'], example: '2020-01-08' },
     { key: 'deregisteredOn', zh: '注销日期', en: 'Deregistered on', example: '' },
   ],
   hazards: [
-    { key: 'premisesRef', zh: '房屋台账编号', en: 'Premises ledger ref', required: true, aliases: ['台账编号', '房屋编号'], example: 'SJ-2020-0001', note: '隐患所在房屋在房屋台账中的编号（房屋须已导入）' },
-    { key: 'ref', zh: '隐患编号', en: 'Hazard ref', aliases: ['隐患台账编号'], example: '', note: '可空：空时以房屋编号、字典项和发现日期识别同一条隐患' },
-    { key: 'item', zh: '隐患字典项', en: 'Dictionary item', required: true, aliases: ['隐患项', '隐患内容', '字典项'], example: 'FIRE-08', note: '字典项编号（如 FIRE-08）或字典项原文' },
-    { key: 'otherText', zh: '其他说明', en: 'Other (describe)', aliases: ['说明', '备注'], example: '', note: '字典项为“其他”时必填' },
-    { key: 'severity', zh: '隐患等级', en: 'Severity', aliases: ['等级'], example: '一般', note: '一般 / 重大；空为一般' },
+    { key: 'premisesRef', zh: '房屋台账编号', en: 'Premises ledger ref', required: true, aliases: ['台账编号', '房屋编号'], example: 'SJ-2020-0001', note: '隐患所在房屋在房屋台账中的编号（房屋须已导入）', noteEn: 'The ledger number of the premises the hazard is in (import the premises first)' },
+    { key: 'ref', zh: '隐患编号', en: 'Hazard ref', aliases: ['隐患台账编号'], example: '', note: '可空：空时以房屋编号、字典项和发现日期识别同一条隐患', noteEn: 'May be empty: the hazard is then identified by premises number, dictionary item and day found' },
+    { key: 'item', zh: '隐患字典项', en: 'Dictionary item', required: true, aliases: ['隐患项', '隐患内容', '字典项'], example: 'FIRE-08', note: '字典项编号（如 FIRE-08）或字典项原文', noteEn: 'The dictionary item\'s code (such as FIRE-08) or its exact wording' },
+    { key: 'otherText', zh: '其他说明', en: 'Other (describe)', aliases: ['说明', '备注'], example: '', note: '字典项为“其他”时必填', noteEn: 'Required when the item is an "other" item' },
+    { key: 'severity', zh: '隐患等级', en: 'Severity', aliases: ['等级'], example: '一般', note: '一般 / 重大；空为一般', noteEn: '一般 (general) / 重大 (major); empty means general' },
     { key: 'foundAt', zh: '发现日期', en: 'Found on', required: true, aliases: ['排查日期', '发现时间'], example: '2020-01-05' },
     { key: 'referredAt', zh: '交办日期', en: 'Referred on', aliases: ['交办时间'], example: '2020-01-06' },
     { key: 'rectifiedAt', zh: '整改日期', en: 'Rectified on', aliases: ['整改时间', '整改完成日期'], example: '' },
     { key: 'verifiedAt', zh: '验收日期', en: 'Verified on', aliases: ['验收时间'], example: '' },
     { key: 'deadline', zh: '整改期限', en: 'Deadline', aliases: ['限期'], example: '2020-01-31' },
-    { key: 'department', zh: '责任部门', en: 'Department', aliases: ['交办部门'], example: '', note: '空时按字典项确定' },
+    { key: 'department', zh: '责任部门', en: 'Department', aliases: ['交办部门'], example: '', note: '空时按字典项确定', noteEn: 'Empty: the dictionary item\'s department' },
   ],
 }
 

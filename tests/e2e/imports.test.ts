@@ -29,6 +29,8 @@ describe('the import page', () => {
       await signInPage(page, base, 'bureau', '/imports')
       await page.setInputFiles('[data-testid="import-file"]', { name: 'ledger.csv', mimeType: 'text/csv', buffer: Buffer.from(locale === 'en' ? good.replace(/W-/g, 'E-') : bad) })
       await page.waitForSelector('[data-testid="import-mapping"]')
+      // The fields' notes in the screen's language.
+      expect(await page.locator('[data-testid="import-mapping"]').innerText()).toMatch(locale === 'en' ? /importing the same number again updates it/ : /再次导入同一编号即更新该房屋/)
       await page.click('[data-testid="import-dry-run"]')
       await page.waitForSelector('[data-testid="import-summary"]')
       if (locale === 'zh-CN') {

@@ -66,9 +66,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     // Text columns stay text: ledger refs and ID numbers must not turn into numbers.
     for (const [i, f] of fields.entries()) if (/ref|idNumber|Phone|phone/.test(f.key)) ws.getColumn(i + 1).numFmt = '@'
     const help = wb.addWorksheet('填写说明')
-    help.columns = [{ header: '列', width: 22 }, { header: '必填', width: 8 }, { header: 'Field', width: 26 }, { header: '说明', width: 80 }]
+    help.columns = [{ header: '列', width: 22 }, { header: '必填', width: 8 }, { header: 'Field', width: 26 }, { header: '说明', width: 70 }, { header: 'Note', width: 70 }]
     help.getRow(1).font = { bold: true }
-    for (const f of fields) help.addRow([f.zh, f.required ? '是' : '', f.en, f.note ?? ''])
+    for (const f of fields) help.addRow([f.zh, f.required ? '是' : '', f.en, f.note ?? '', f.noteEn ?? ''])
     help.addRow([])
     help.addRow(['日期', '', 'Dates', '2020-01-05、2020/1/5、2020年1月5日 或 Excel 日期；隐患的日期可带时间（2020-01-05 14:30）'])
     help.addRow(['坐标', '', 'Coordinates', '十进制度；导入时选择坐标系：WGS-84（GPS）、GCJ-02（高德、腾讯）或 BD-09（百度）'])
