@@ -36,8 +36,10 @@ describe('the import page', () => {
       if (locale === 'zh-CN') {
         await page.waitForSelector('[data-testid="import-errors"] tbody tr')
         const text = await page.locator('[data-testid="import-errors"]').innerText()
-        expect(text).toMatch(/not a date/)
-        expect(text).toMatch(/same ledger ref as line 2/)
+        // Each problem in the screen's language (the downloadable report carries both).
+        expect(text).toMatch(/不是日期，请写作 2020-01-05/)
+        expect(text).toMatch(/与第 2 行重复/)
+        expect(text).not.toMatch(/not a date/)
         expect(await page.locator('[data-testid="import-commit"]').isDisabled()).toBe(true)
         await page.screenshot({ path: join(artifactsDir, 'imports-errors-zh-CN.png'), fullPage: true })
         // The corrected file: dry run, then commit.

@@ -11,8 +11,9 @@ let commander: string
 const at = { town: [0, 0] as [number, number], other: [0, 0] as [number, number] }
 
 beforeAll(async () => {
-  // A low bulk threshold, so that the set-wise write path runs too (see the bulk test).
-  t = await buildTestApp({ imports: { bulkRows: 50 } })
+  // Small batches and a low bulk threshold, so that the set-wise write path runs too: a commit of 120
+  // rows writes its first batch with the row triggers on, then switches (see the bulk test).
+  t = await buildTestApp({ imports: { bulkRows: 50, batchRows: 40 } })
   bureau = await signIn(t.app, 'bureau')
   commander = await signIn(t.app, 'commander')
   const [town] = await t.db.sql<{ id: number }[]>`select jurisdiction_town_id as id from app_user where username = 'commander'`
@@ -298,6 +299,20 @@ describe('importing residents and hazards', () => {
 })
 
 describe('a large import', () => {
+  it('rolls back the batches already written when a later row has a problem', async () => {
+    const before = await counts()
+    const rows = Array.from({ length: 100 }, (_, i) => premisesRow(`R-${i}`, [at.town[0] - 0.003 + (i % 10) * 0.0003, at.town[1] + 0.001 + Math.floor(i / 10) * 0.0003],
+      i === 95 ? { found: '2020-02-30' } : {}))
+    const job = await run(await upload('premises', csv([heading, ...rows])), 'commit')
+    expect(job.status).toBe('validated')
+    expect(job.errors.map(e => e.line)).toEqual([97])
+    expect(job.message).toMatch(/nothing was written: 1 row problem/)
+    expect(await counts()).toEqual(before)
+    // The switch to the set-wise path (after the second batch) was rolled back with the rows.
+    expect(await t.db.sql`select tgname from pg_trigger where tgrelid = 'premises'::regclass and not tgisinternal and tgenabled = 'D'`).toEqual([])
+  })
+
+
   it('writes set-wise above the bulk threshold and leaves the measures, tiles and triggers as the row path would', async () => {
     const rows = Array.from({ length: 120 }, (_, i) => premisesRow(`L-${i}`, [at.town[0] - 0.003 + (i % 12) * 0.0003, at.town[1] - 0.002 + Math.floor(i / 12) * 0.0003],
       { kind: i % 3 ? '群租房' : '出租房屋', registered: i % 3 ? '2020-01-08' : '' }))

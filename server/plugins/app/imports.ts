@@ -34,6 +34,8 @@ export interface ImportOptions {
   dir?: string
   /** Rows to write above which the row triggers are replaced by set-wise refreshes. */
   bulkRows?: number
+  /** Rows checked (and, in a commit, written) per batch. */
+  batchRows?: number
 }
 
 export type JobStatus = 'uploaded' | 'checking' | 'validated' | 'committing' | 'committed' | 'failed'
@@ -93,13 +95,16 @@ interface Job extends JobState {
   running?: Promise<void>
 }
 
+/** Where a job's queries run: the pool, or a commit's transaction. */
+type Db = Sql | Tx
+
 const maxErrorsKept = 100_000
 const maxChangesKept = 100_000
-const batchSize = 5000
 
 export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions = {}) {
   const dir = opts.dir ?? join(tmpdir(), 'grd-imports')
   const bulkRows = opts.bulkRows ?? 20_000
+  const batchSize = opts.batchRows ?? 5000
   const jobs = new Map<string, Job>()
 
   const publicState = (j: Job): JobState => {
@@ -131,20 +136,20 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
   }
 
   /** Where points may lie: inside a current town of the district, and inside the user's area. */
-  async function placeChecker(scope: Jurisdiction) {
+  async function placeChecker(db: Db, scope: Jurisdiction) {
     type Area = { id: number; geom: MultiPolygon; box: number[] }
     const load = async (rows: { id: number; geometry: string }[]) => rows.map((r): Area => {
       const geom = JSON.parse(r.geometry) as MultiPolygon
       return { id: r.id, geom, box: turfBbox(geom) }
     })
-    const towns = await load(await sql<{ id: number; geometry: string }[]>`
+    const towns = await load(await db<{ id: number; geometry: string }[]>`
       select id, st_asgeojson(geom) as geometry from admin_area where level = 'town' and valid_to is null`)
     const own = scope.kind === 'district' ? null : await load(await (scope.kind === 'town'
-      ? sql<{ id: number; geometry: string }[]>`select id, st_asgeojson(geom) as geometry from admin_area where id = ${scope.id!}`
-      : sql<{ id: number; geometry: string }[]>`select id, st_asgeojson(geom) as geometry from police_station where id = ${scope.id!}`))
+      ? db<{ id: number; geometry: string }[]>`select id, st_asgeojson(geom) as geometry from admin_area where id = ${scope.id!}`
+      : db<{ id: number; geometry: string }[]>`select id, st_asgeojson(geom) as geometry from police_station where id = ${scope.id!}`))
     const [name] = scope.kind === 'district' ? [{ nameZh: '' }] : await (scope.kind === 'town'
-      ? sql<{ nameZh: string }[]>`select name_zh from admin_area where id = ${scope.id!}`
-      : sql<{ nameZh: string }[]>`select name_zh from police_station where id = ${scope.id!}`)
+      ? db<{ nameZh: string }[]>`select name_zh from admin_area where id = ${scope.id!}`
+      : db<{ nameZh: string }[]>`select name_zh from police_station where id = ${scope.id!}`)
     const inside = (areas: Area[], lon: number, lat: number) => areas.some(a =>
       lon >= a.box[0]! && lon <= a.box[2]! && lat >= a.box[1]! && lat <= a.box[3]! && booleanPointInPolygon(turfPoint([lon, lat]), a.geom))
     return {
@@ -154,10 +159,10 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
     }
   }
 
-  async function context(job: Job, crs: CoordinateSystem): Promise<LedgerContext> {
-    const place = await placeChecker(job.scope)
+  async function context(db: Db, job: Job, crs: CoordinateSystem): Promise<LedgerContext> {
+    const place = await placeChecker(db, job.scope)
     const items = new Map<string, { code: string; needsText: boolean; departmentCode: string }>()
-    for (const i of await sql<{ code: string; nameZh: string; needsText: boolean; departmentCode: string }[]>`
+    for (const i of await db<{ code: string; nameZh: string; needsText: boolean; departmentCode: string }[]>`
       select i.code, i.name_zh, i.needs_text, coalesce(i.department_code, c.department_code) as department_code
       from hazard_item i join hazard_category c on c.code = i.category_code`) {
       const v = { code: i.code, needsText: i.needsText, departmentCode: i.departmentCode }
@@ -165,7 +170,7 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
       items.set(i.nameZh, v)
     }
     const departments = new Map<string, string>()
-    for (const d of await sql<{ code: string; nameZh: string; nameEn: string }[]>`select code, name_zh, name_en from department`) {
+    for (const d of await db<{ code: string; nameZh: string; nameEn: string }[]>`select code, name_zh, name_en from department`) {
       departments.set(d.code, d.code)
       departments.set(d.nameZh, d.code)
       departments.set(d.nameEn.toLowerCase(), d.code)
@@ -182,9 +187,9 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
   interface Existing { mine: boolean; diff: FieldChange[] }
 
   /** The premises a batch of residents or hazards belongs to, by ledger reference. */
-  async function premisesByRef(scope: Jurisdiction, refs: string[]) {
-    const rows = await sql<{ externalRef: string; id: number; mine: boolean }[]>`
-      select p.external_ref, p.id, ${inJurisdiction(sql, scope)} as mine
+  async function premisesByRef(db: Db, scope: Jurisdiction, refs: string[]) {
+    const rows = await db<{ externalRef: string; id: number; mine: boolean }[]>`
+      select p.external_ref, p.id, ${inJurisdiction(db as Sql, scope)} as mine
       from premises p where p.external_ref = any(${pgArray(refs)}::text[])`
     return new Map(rows.map(r => [r.externalRef, r]))
   }
@@ -196,12 +201,12 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
   }
 
   /** What already exists for each reference of a batch, and what the file would change in it. */
-  async function existing(kind: LedgerKind, scope: Jurisdiction, batch: Pending[]): Promise<Map<string, Existing>> {
+  async function existing(db: Db, kind: LedgerKind, scope: Jurisdiction, batch: Pending[]): Promise<Map<string, Existing>> {
     const refs = batch.map(b => b.record.ref)
     const out = new Map<string, Existing>()
     if (kind === 'premises') {
-      const rows = await sql<(Omit<PremisesRecord, 'ref'> & { externalRef: string; mine: boolean })[]>`
-        select p.external_ref, ${inJurisdiction(sql, scope)} as mine, p.kind, p.address, st_x(p.geom) as lon, st_y(p.geom) as lat,
+      const rows = await db<(Omit<PremisesRecord, 'ref'> & { externalRef: string; mine: boolean })[]>`
+        select p.external_ref, ${inJurisdiction(db as Sql, scope)} as mine, p.kind, p.address, st_x(p.geom) as lon, st_y(p.geom) as lat,
                p.rooms_let, p.beds_let, p.occupants, p.owner_name, p.owner_phone, p.second_landlord_name, p.second_landlord_phone,
                p.second_landlord_collected_on, p.statement_signed_on, p.lease_filed_on, p.found_on, p.registered_on, p.deregistered_on
         from premises p where p.external_ref = any(${pgArray(refs)}::text[])`
@@ -218,9 +223,9 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
       }
     }
     else if (kind === 'residents') {
-      const rows = await sql<{ externalRef: string; mine: boolean; premisesId: number; premisesRef: string | null; name: string; idType: string; phone: string | null
+      const rows = await db<{ externalRef: string; mine: boolean; premisesId: number; premisesRef: string | null; name: string; idType: string; phone: string | null
         floating: boolean; movedInOn: string; movedOutOn: string | null; registeredOn: string | null; deregisteredOn: string | null }[]>`
-        select r.external_ref, ${inJurisdiction(sql, scope)} as mine, r.premises_id, p.external_ref as premises_ref, r.name, r.id_type, r.phone, r.floating,
+        select r.external_ref, ${inJurisdiction(db as Sql, scope)} as mine, r.premises_id, p.external_ref as premises_ref, r.name, r.id_type, r.phone, r.floating,
                r.moved_in_on, r.moved_out_on, r.registered_on, r.deregistered_on
         from resident r join premises p on p.id = r.premises_id where r.external_ref = any(${pgArray(refs)}::text[])`
       const byRef = new Map(batch.map(b => [b.record.ref, b]))
@@ -236,9 +241,9 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
       }
     }
     else {
-      const rows = await sql<{ externalRef: string; mine: boolean; premisesId: number; premisesRef: string | null; itemCode: string; otherText: string | null; severity: string
+      const rows = await db<{ externalRef: string; mine: boolean; premisesId: number; premisesRef: string | null; itemCode: string; otherText: string | null; severity: string
         departmentCode: string; foundAt: Date; referredAt: Date | null; rectifiedAt: Date | null; verifiedAt: Date | null; deadline: string | null }[]>`
-        select h.external_ref, ${inJurisdiction(sql, scope)} as mine, h.premises_id, p.external_ref as premises_ref, h.item_code, h.other_text, h.severity,
+        select h.external_ref, ${inJurisdiction(db as Sql, scope)} as mine, h.premises_id, p.external_ref as premises_ref, h.item_code, h.other_text, h.severity,
                h.department_code, h.found_at, h.referred_at, h.rectified_at, h.verified_at, h.deadline
         from hazard h join premises p on p.id = h.premises_id where h.external_ref = any(${pgArray(refs)}::text[])`
       const byRef = new Map(batch.map(b => [b.record.ref, b]))
@@ -260,11 +265,12 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
   }
 
   /**
-   * Reads, checks and compares every row. Returns what must be written; the job's errors and
-   * summary say what was found.
+   * Reads, checks and compares every row; the job's errors, changes and summary say what was found.
+   * Each batch's rows to write go to `write` as soon as they are known (a commit writes them inside
+   * its transaction), so no more than a batch of them is ever held in memory.
    */
-  async function check(job: Job, mapping: Record<string, string>, crs: CoordinateSystem) {
-    const ctx = await context(job, crs)
+  async function check(db: Db, job: Job, mapping: Record<string, string>, crs: CoordinateSystem, write?: (rows: Pending[]) => Promise<void>) {
+    const ctx = await context(db, job, crs)
     const buf = await readFile(job.file)
     const fields = ledgerFields[job.kind]
     job.allErrors = []
@@ -280,7 +286,6 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
       if (job.allErrors.length < maxErrorsKept) job.allErrors.push(e)
     }
     const seen = new Map<string, number>()
-    const toWrite: Pending[] = []
     let rows = 0
     let valid = 0
     let create = 0
@@ -295,7 +300,7 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
       batch = []
       if (job.kind !== 'premises') {
         const refs = [...new Set(current.map(b => (b.record as ResidentRecord | HazardRecord).premisesRef))]
-        const found = await premisesByRef(job.scope, refs)
+        const found = await premisesByRef(db, job.scope, refs)
         for (const b of current) {
           const ref = (b.record as ResidentRecord | HazardRecord).premisesRef
           const p = found.get(ref)
@@ -305,7 +310,8 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
         }
       }
       const ok = current.filter(b => job.kind === 'premises' || b.premisesId !== undefined)
-      const there = await existing(job.kind, job.scope, ok)
+      const there = await existing(db, job.kind, job.scope, ok)
+      const toWrite: Pending[] = []
       for (const b of ok) {
         const e = there.get(b.record.ref)
         if (e && !e.mine) {
@@ -327,10 +333,11 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
         }
         toWrite.push(b)
       }
+      if (write && toWrite.length) await write(toWrite)
       job.done = rows
     }
 
-    job.phase = 'reading'
+    job.phase = write ? 'writing' : 'reading'
     job.total = job.rows
     job.done = 0
     for await (const { line, cells, headings } of dataRows(buf)) {
@@ -369,7 +376,6 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
     await flush()
     job.done = rows
     job.summary = { rows, valid, invalid: rows - valid, create, update, unchanged, committed: false }
-    return toWrite
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -446,28 +452,37 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
       returning id`
   }
 
-  async function write(job: Job, toWrite: Pending[]) {
-    const bulk = toWrite.length > bulkRows
-    job.phase = 'writing'
-    job.done = 0
-    job.total = toWrite.length
+  /** Thrown inside a commit's transaction when a row has a problem: everything written is rolled back. */
+  class RowProblems extends Error {}
+
+  /**
+   * Checks every row again and writes, batch by batch, inside one transaction; a single row problem
+   * rolls all of it back. Once more than `bulkRows` rows are written, the row triggers are switched
+   * off for the rest of the transaction and what they keep is rebuilt at the end, set-wise (the
+   * rebuild covers the rows written before the switch too).
+   */
+  async function commitAll(job: Job, mapping: Record<string, string>, crs: CoordinateSystem) {
     await sql.begin(async (tx) => {
       await tx`select set_config('app.user_id', ${String(job.userId)}, true)`
-      if (bulk) {
-        // Row triggers off for this transaction's writes; what they keep is rebuilt below, once.
-        for (const t of ['premises', 'resident', 'hazard']) await tx`alter table ${tx(t)} disable trigger user`
-        await tx`create temporary table import_new_hazard (id bigint primary key) on commit drop`
-      }
-      for (let i = 0; i < toWrite.length; i += batchSize) {
-        const rows = toWrite.slice(i, i + batchSize)
+      let written = 0
+      let bulk = false
+      await check(tx, job, mapping, crs, async (rows) => {
+        // After the first problem nothing more is written: it would all be rolled back.
+        if (job.errorCount > 0) return
+        if (!bulk && written + rows.length > bulkRows) {
+          bulk = true
+          for (const t of ['premises', 'resident', 'hazard']) await tx`alter table ${tx(t)} disable trigger user`
+          await tx`create temporary table import_new_hazard (id bigint primary key) on commit drop`
+        }
         if (job.kind === 'premises') await writePremises(tx, rows)
         else if (job.kind === 'residents') await writeResidents(tx, rows)
         else {
           const ids = await writeHazards(tx, rows)
           if (bulk) await tx`insert into import_new_hazard select unnest(${pgArray(ids.map(r => r.id))}::bigint[]) on conflict do nothing`
         }
-        job.done = Math.min(toWrite.length, i + rows.length)
-      }
+        written += rows.length
+      })
+      if (job.errorCount > 0) throw new RowProblems()
       if (bulk) {
         job.phase = 'refreshing'
         if (job.kind === 'hazards') {
@@ -492,6 +507,8 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
       await tx`insert into audit_log (user_id, username, action, entity, entity_id, after)
         select id, username, ${`import.${job.kind}`}, 'import', ${job.id}, ${tx.json({ fileName: job.fileName, sha256: job.sha256, ...job.summary })}
         from app_user where id = ${job.userId}`
+    }).catch((e: unknown) => {
+      if (!(e instanceof RowProblems)) throw e
     })
   }
 
@@ -505,9 +522,9 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
     job.summary = null
     const run = async () => {
       try {
-        const toWrite = await check(job, mapping, crs)
-        if (commit && job.errorCount === 0) {
-          await write(job, toWrite)
+        if (commit) await commitAll(job, mapping, crs)
+        else await check(sql, job, mapping, crs)
+        if (job.summary?.committed) {
           job.status = 'committed'
           job.message = null
           job.messageZh = null
