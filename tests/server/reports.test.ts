@@ -214,20 +214,21 @@ describe('attachment 5 (district, per police station)', () => {
   })
 })
 
-describe('the resident columns per police station', () => {
+describe('the premises and resident columns per police station', () => {
   it('come out the same from the daily-change tables as from the raw rows, in any jurisdiction, through later writes', async () => {
     const sql = t.db.sql
     const all = periods(campaign.startsOn, campaign.endsOn)
     const [town] = await sql<{ id: number }[]>`select id from admin_area where level = 'town' and valid_to is null order by code limit 1`
     const [station] = await sql<{ id: number }[]>`select id from police_station order by code limit 1`
     const scopes: Jurisdiction[] = [{ kind: 'district', id: null }, { kind: 'town', id: town!.id }, { kind: 'police_station', id: station!.id }]
-    const residentKeys = ['grResidentsRegistered', 'grResidentsDeregistered', 'floatingRegistered', 'floatingDeregistered', 'floatingMentalIllness', 'floatingConcern', 'floatingOthers'] as const
+    const residentKeys = ['grRegistered', 'grDeregistered', 'statementsSigned', 'secondLandlords',
+      'grResidentsRegistered', 'grResidentsDeregistered', 'floatingRegistered', 'floatingDeregistered', 'floatingMentalIllness', 'floatingConcern', 'floatingOthers'] as const
     const pick = (m: Map<number | null, Record<string, number>[]>) => Object.fromEntries([...m.entries()].map(([k, rows]) =>
       [String(k), rows.map(r => Object.fromEntries(residentKeys.map(c => [c, r[c]])))]))
     const same = async (when: string) => {
       for (const scope of scopes) {
         const fromDeltas = await reportCounts(sql, all, { kind: 'stations', scope })
-        const fromRows = await reportCounts(sql, all, { kind: 'stations', scope }, { residentsFromRows: true })
+        const fromRows = await reportCounts(sql, all, { kind: 'stations', scope }, { fromRows: true })
         expect(pick(fromDeltas as never), `${when} ${scope.kind}`).toEqual(pick(fromRows as never))
       }
     }
@@ -235,7 +236,8 @@ describe('the resident columns per police station', () => {
     const total = (m: Map<number | null, Record<string, number>[]>) => [...m.values()].flat().reduce((a, r) => a + r.floatingRegistered!, 0)
     const before = total(await reportCounts(sql, all, { kind: 'stations', scope: scopes[0]! }) as never)
     // Writes the triggers must follow: a floating person registered in a rental, a premises turning
-    // into a group rental (its residents move columns), a resident deregistered, one deleted.
+    // into a group rental (its residents move columns), a resident deregistered, one deleted, a
+    // group rental's statement and second landlord recorded, another one deregistered.
     const [rental] = await sql<{ id: number }[]>`select id from premises where kind = 'rental' and not meets_rule and exists (select 1 from resident r where r.premises_id = premises.id) order by id limit 1`
     await sql`
       insert into resident (premises_id, name, id_type, id_number_cipher, id_number_hmac, id_number_masked, floating, moved_in_on, registered_on)
@@ -246,6 +248,10 @@ describe('the resident columns per police station', () => {
     const [gone] = await sql<{ id: number }[]>`
       select id from resident where floating and registered_on between ${campaign.startsOn} and ${campaign.endsOn} and id <> ${r!.id} order by id desc limit 1`
     await sql`delete from resident where id = ${gone!.id}`
+    const [gr] = await sql<{ id: number }[]>`select id from premises where kind = 'group_rental' and statement_signed_on is null and found_on <= '2020-03-01' order by id limit 1`
+    await sql`update premises set statement_signed_on = '2020-03-10', second_landlord_name = '测试', second_landlord_collected_on = '2020-04-02' where id = ${gr!.id}`
+    const [reg] = await sql<{ id: number }[]>`select id from premises where kind = 'group_rental' and registered_on <= '2020-05-01' and deregistered_on is null order by id desc limit 1`
+    await sql`update premises set deregistered_on = '2020-05-20' where id = ${reg!.id}`
     await same('after the writes')
     // One floating registration added, one taken away.
     expect(total(await reportCounts(sql, all, { kind: 'stations', scope: scopes[0]! }) as never)).toBe(before)

@@ -326,9 +326,10 @@ const enforcementKey: Record<string, ReportCountKey> = {
  * - floating population registered / deregistered: floating residents, by their dates; "of them"
  *   sorts each person registered into one class by the flags in force at the end of the period
  *   they registered in: mental illness first, then persons of concern, else others.
- *   Per police station these resident events are sums of measure_delta's daily event counts (one
- *   pass over millions of residents took seconds); only flagged people are read row by row. Inside
- *   a key area (or with residentsFromRows, for the tests) they are counted from the raw rows.
+ *
+ * Per police station, the premises and resident events are sums of measure_delta's daily event
+ * counts (a pass over millions of residents took seconds); only flagged people are read row by row.
+ * Inside a key area (or with fromRows, for the tests) everything is counted from the raw rows.
  * - enforcement results and 打处 (dealt with): the enforcement events' counts, by occurred_on;
  *   dealt with = arrests + other criminal coercive measures + administrative penalties.
  * - key areas listed / cleared (attachment 5): key areas (not drafts, not deleted) by listed_on /
@@ -336,7 +337,7 @@ const enforcementKey: Record<string, ReportCountKey> = {
  * - the key area's own hazards found / rectified (attachment 4): its hazards found / rectified.
  */
 export async function reportCounts(sql: Sql, periods: { from: string; to: string }[], subject: ReportSubject,
-  opts: { residentsFromRows?: boolean } = {}): Promise<Map<number | null, ReportCounts[]>> {
+  opts: { fromRows?: boolean } = {}): Promise<Map<number | null, ReportCounts[]>> {
   if (!periods.length) return new Map()
   // Period i (1-based) holds the days from thresholds[i] up to the day before thresholds[i + 1].
   const thresholds = [...periods.map(p => p.from), addDays(periods[periods.length - 1]!.to, 1)]
@@ -360,7 +361,8 @@ export async function reportCounts(sql: Sql, periods: { from: string; to: string
   const bucket = (day: ReturnType<typeof sql>) => sql`width_bucket(${day}, ${thresholds}::date[])`
 
   type Row = { groupId: number; n: number; col: string; count: number }
-  const residentEvents: Promise<Row[]> = area || opts.residentsFromRows
+  const fromRows = area || opts.fromRows
+  const residentEvents: Promise<Row[]> = fromRows
     ? sql<Row[]>`
       with ${subjectCte},
       r as materialized (
@@ -422,8 +424,8 @@ export async function reportCounts(sql: Sql, periods: { from: string; to: string
             group by 1, 2, r.id
           ) x where col is not null group by 1, 2, 3`,
       ]).then(([a, b]) => [...a, ...b])
-  const [premisesRows, residentRows, enforcementRows, hazardRows, keyAreaRows] = await Promise.all([
-    sql<Row[]>`
+  const premisesEvents: Promise<Row[]> = fromRows
+    ? sql<Row[]>`
       with ${subjectCte},
       e as (
         select ${g} as group_id, v.col, v.day
@@ -436,7 +438,17 @@ export async function reportCounts(sql: Sql, periods: { from: string; to: string
         ) as v(col, day)
         where ${premisesWhere} and v.day between ${first} and ${last}
       )
-      select group_id, ${bucket(sql`day`)} as n, col, count(*)::int as count from e group by 1, 2, 3`,
+      select group_id, ${bucket(sql`day`)} as n, col, count(*)::int as count from e group by 1, 2, 3`
+    : sql<Row[]>`
+        select d.police_station_id as group_id, ${bucket(sql`d.day`)} as n, v.col, sum(v.count)::int as count
+        from measure_delta d cross join lateral (values
+          ('grRegistered', d.ev_gr_registered), ('grDeregistered', d.ev_gr_deregistered),
+          ('statementsSigned', d.ev_statements_signed), ('secondLandlords', d.ev_second_landlords)
+        ) as v(col, count)
+        where d.day between ${first} and ${last} and ${inJurisdiction(sql, subject.scope, 'd')}
+        group by 1, 2, 3 having sum(v.count) <> 0`
+  const [premisesRows, residentRows, enforcementRows, hazardRows, keyAreaRows] = await Promise.all([
+    premisesEvents,
     residentEvents,
     sql<Row[]>`
       with ${subjectCte}
