@@ -261,6 +261,7 @@ async function benchTiles(database: typeof db, perZoom: number) {
   for (const zs of [[10, 12], [13, 13], [14, 16]] as const) {
     const idx = sample.map((t, i) => [t, i] as const).filter(([t]) => t[0] >= zs[0] && t[0] <= zs[1]).map(([, i]) => i)
     const u = idx.map(i => uncached[i]!)
+    if (!u.length) continue
     rows.push({ measure: `  tile uncached z${zs[0]}${zs[1] !== zs[0] ? `-z${zs[1]}` : ''} p50 / p95`, value: `${percentile(u, 50).toFixed(1)} / ${percentile(u, 95).toFixed(1)} ms`, note: `${u.length} tiles` })
   }
   await app.close()
