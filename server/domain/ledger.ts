@@ -304,7 +304,7 @@ export function readRow(kind: LedgerKind, line: number, cells: Record<string, Ce
     if (idRaw && idType === 'resident_id') {
       const problem = residentIdProblem(idNumber)
       if (problem) {
-        r.errors.push({ line, column: mapping.idNumber ?? '证件号码', value: maskForReport(idRaw), reason: `身份证号码有误 (${problem})` })
+        r.errors.push({ line, column: mapping.idNumber ?? '证件号码', value: maskIdNumber(idRaw), reason: `身份证号码有误 (${problem})` })
         idNumber = ''
       }
     }
@@ -362,9 +362,6 @@ export function readRow(kind: LedgerKind, line: number, cells: Record<string, Ce
   if (r.errors.length) return { record: null, errors: r.errors }
   return { record: record!, errors: [] }
 }
-
-/** An ID number as an error report may show it: enough to find the row, not the whole number. */
-export const maskForReport = (id: string) => (id.length <= 8 ? id : `${id.slice(0, 6)}${'*'.repeat(id.length - 10)}${id.slice(-4)}`)
 
 export const localDay = (instant: string) => new Date(Date.parse(instant) + 8 * 3_600_000).toISOString().slice(0, 10)
 

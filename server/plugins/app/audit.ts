@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
+import { maskPersonalText, redactPersonal } from '../../domain/redact.js'
 
 export interface AuditEntry {
   userId: number | null
@@ -31,6 +32,11 @@ export interface AuditQuery {
 /**
  * The append-only audit trail. Writes pass the transaction of the change they record, so that the
  * change and its audit row are committed together or not at all.
+ *
+ * The trail is read by administrators, who do not see people, so every copy it keeps is redacted
+ * here, whoever wrote it: personal fields become "(set)", ID and phone numbers typed into free text
+ * (a hazard note, an address, a stated reason) are masked. Rows are redacted again when read, for
+ * the rows written before this rule (the table refuses UPDATE, so they cannot be cleaned in place).
  */
 export function auditRepository(sql: Sql) {
   return {
@@ -38,8 +44,8 @@ export function auditRepository(sql: Sql) {
       await db`
         insert into audit_log (user_id, username, action, entity, entity_id, before, after, reason, ip, outcome, request_id)
         values (${e.userId}, ${e.username}, ${e.action}, ${e.entity ?? null}, ${e.entityId === undefined || e.entityId === null ? null : String(e.entityId)},
-                ${e.before === undefined ? null : db.json(e.before as never)}, ${e.after === undefined ? null : db.json(e.after as never)},
-                ${e.reason ?? null}, ${e.ip ?? null}, ${e.outcome ?? 'ok'}, ${e.requestId ?? null})`
+                ${e.before === undefined ? null : db.json(redactPersonal(e.before) as never)}, ${e.after === undefined ? null : db.json(redactPersonal(e.after) as never)},
+                ${e.reason === undefined || e.reason === null ? null : maskPersonalText(e.reason)}, ${e.ip ?? null}, ${e.outcome ?? 'ok'}, ${e.requestId ?? null})`
     },
 
     /** Newest first; page with beforeId (the last id of the previous page). */
@@ -59,7 +65,9 @@ export function auditRepository(sql: Sql) {
         entityId: string | null; before: unknown; after: unknown; reason: string | null; ip: string | null; outcome: string }[]>`
         select id, at, user_id, username, action, entity, entity_id, before, after, reason, ip, outcome
         from audit_log where ${where} order by id desc limit ${q.limit}`
-      return rows.map(r => ({ ...r, at: r.at.toISOString() }))
+      return rows.map(r => ({
+        ...r, at: r.at.toISOString(), before: redactPersonal(r.before), after: redactPersonal(r.after), reason: r.reason === null ? null : maskPersonalText(r.reason),
+      }))
     },
   }
 }
