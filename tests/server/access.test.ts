@@ -88,7 +88,11 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   'GET /api/key-areas/': () => ({ url: '/api/key-areas/' }),
   'GET /api/analysis/rings': () => ({ url: '/api/analysis/rings' }),
   'GET /api/analysis/clusters': () => ({ url: '/api/analysis/clusters' }),
-  'POST /api/analysis/proposals': () => ({ url: '/api/analysis/proposals', payload: { geometry: keyAreaBody().geometry, parameters: { of: 'group-rentals' } } }),
+  'POST /api/analysis/proposals': async () => {
+    // Each role proposes the same cluster: the earlier proposal is withdrawn so that the second is not a duplicate (409).
+    await t.db.sql`update key_area set deleted_at = now() where proposed_from is not null and deleted_at is null`
+    return { url: '/api/analysis/proposals', payload: { geometry: keyAreaBody().geometry, parameters: { of: 'group-rentals', eps: 150, minPoints: 8 } } }
+  },
   'POST /api/key-areas/': () => ({ url: '/api/key-areas/?clip=true', payload: keyAreaBody() }),
   'POST /api/key-areas/preview': () => ({ url: '/api/key-areas/preview', payload: { geometry: keyAreaBody().geometry } }),
   'GET /api/key-areas/commanders': () => ({ url: '/api/key-areas/commanders' }),

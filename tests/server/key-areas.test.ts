@@ -145,6 +145,38 @@ describe('key areas', () => {
     expect(p.warnings.map((w: { message: string }) => w.message).join()).toMatch(/overlaps key area "甲区"/)
   })
 
+  it('name in their warnings only the key areas the user may see; others are one warning without id or name', async () => {
+    // A key area of a neighbouring town that reaches across the shared border into the commander's town.
+    const [b] = await t.db.sql<{ lon: number; lat: number; neighbour: number }[]>`
+      with t as (select geom from admin_area where id = ${at.townId}),
+           shared as (select n.id, st_intersection(st_boundary(t.geom), st_boundary(n.geom)) as line
+                      from t, admin_area n where n.level = 'town' and n.id <> ${at.townId} and n.valid_to is null and st_touches(t.geom, n.geom)
+                      order by st_length(st_intersection(st_boundary(t.geom), st_boundary(n.geom))) desc limit 1)
+      select st_x(p) as lon, st_y(p) as lat, id as neighbour from (select id, st_pointonsurface(st_collectionextract(line, 2)) as p from shared) s`
+    const [secret] = await t.db.sql<{ id: number }[]>`
+      insert into key_area (campaign_id, name_zh, town_id, status, listed_on, geom)
+      select (select id from campaign limit 1), '邻镇保密区', ${b!.neighbour}, 'listed', '2020-03-01',
+             st_multi(st_buffer(st_setsrid(st_makepoint(${b!.lon}, ${b!.lat}), 4326), 0.003))
+      returning id`
+    const across = { type: 'Polygon', coordinates: square([b!.lon, b!.lat], 300) }
+    const p = (await send('POST', '/api/key-areas/preview', { geometry: across })).json()
+    const text = JSON.stringify(p.warnings)
+    expect(text).not.toContain('邻镇保密区')
+    expect(text).not.toContain(`#${secret!.id}`)
+    expect(p.warnings).toContainEqual({
+      message: expect.stringMatching(/^\d+\.\d% of this area overlaps key areas outside your jurisdiction$/),
+      messageZh: expect.stringMatching(/^本区域有 \d+\.\d% 与您辖区之外的重点地区重叠$/),
+    })
+    // Listed inside the town (clipped), it still overlaps the neighbour's area on this side of the border.
+    const k = await send('POST', '/api/key-areas?clip=true', feature(across.coordinates, { nameZh: '边界测试区' }))
+    expect(k.statusCode, k.body).toBe(201)
+    expect(JSON.stringify(k.json().warnings)).not.toContain('邻镇保密区')
+    expect(k.json().warnings.map((w: { message: string }) => w.message).join()).toMatch(/overlaps key areas outside your jurisdiction/)
+    // The leader sees the whole district, so the same warning names the area.
+    const forLeader = (await t.app.inject({ url: `/api/key-areas/${k.json().id}`, headers: { cookie: leader } })).json()
+    expect(forLeader.warnings.map((w: { message: string }) => w.message).join()).toMatch(new RegExp(`overlaps key area "邻镇保密区" \\(#${secret!.id}\\)`))
+  })
+
   it('keep both edits apart: the second writer of a version gets 412 and loses nothing of the first', async () => {
     const k = (await send('POST', '/api/key-areas', feature(square(at.inside, 300), { nameZh: '并发测试' }))).json()
     const first = await send('PUT', `/api/key-areas/${k.id}`, feature(square(at.inside, 320), { nameZh: '并发测试（甲）' }), { 'if-match': '"1"' })

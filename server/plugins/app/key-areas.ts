@@ -1,10 +1,12 @@
 import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
-import type { Jurisdiction } from '../../domain/access.js'
+import { can, type Jurisdiction, type Role } from '../../domain/access.js'
 import { reportDates } from '../../domain/periods.js'
 import { type PolygonInput, type PolygonProblem, polygonProblem, validityProblem } from '../../domain/polygon.js'
+import { maskPersonalText } from '../../domain/redact.js'
 import { badRequest, HttpError, notFound } from '../../http-errors.js'
+import type { ProposalParameters } from '../../schemas/analysis.js'
 import type { KeyAreaProperties } from '../../schemas/key-areas.js'
 import type { Campaign } from './campaign.js'
 import { endOfDay } from './measures.js'
@@ -20,6 +22,31 @@ export const keyAreaLimits = {
   maxAreaKm2: 30,
   /** Smaller than a house plot is a slip of the mouse. */
   minAreaKm2: 0.0005,
+  /**
+   * A proposal whose boundary shares this much with a draft proposed earlier for the same town
+   * (intersection over union) is the same cluster proposed again.
+   */
+  sameProposalOverlap: 0.9,
+}
+
+/** The advisory-lock space proposals of one town queue in (the second key is the town's id). */
+const proposalLockSpace = 16_012
+
+/**
+ * Who reads key areas: where they may look, whether they see drafts, whether they see people.
+ * A draft (a proposal from the cluster analysis, or a boundary a commander has not listed yet) is
+ * seen only by those who may list it: commanders whose jurisdiction holds it. Names are free text
+ * and are masked for roles that do not see people (an ID or phone number typed into one).
+ */
+export interface KeyAreaViewer {
+  jurisdiction: Jurisdiction
+  drafts: boolean
+  people: boolean
+}
+
+/** The viewer a signed-in user is. */
+export function keyAreaViewer(user: { role: Role; jurisdiction: Jurisdiction }): KeyAreaViewer {
+  return { jurisdiction: user.jurisdiction, drafts: can(user.role, 'key-areas:write'), people: can(user.role, 'people:read') }
 }
 
 export interface CheckedGeometry {
@@ -49,15 +76,25 @@ export interface KeyAreaAttributes {
   personsOfConcernCount?: number | null
 }
 
-/** Key areas a user may see: by the town or police station they were listed for. */
-function keyAreaScope(sql: Sql | Tx, scope: Jurisdiction, alias = 'k') {
+/**
+ * Key areas a viewer may see, as SQL on a key_area row: by the town or police station they were
+ * listed for, and drafts only for those who may list them.
+ */
+export function keyAreaScope(sql: Sql | Tx, viewer: KeyAreaViewer, alias = 'k') {
   const a = sql(alias)
-  switch (scope.kind) {
-    case 'district': return sql`true`
-    case 'town': return sql`${a}.town_id = ${scope.id!}`
-    case 'police_station': return sql`${a}.police_station_id = ${scope.id!}`
+  const drafts = viewer.drafts ? sql`` : sql`and ${a}.status <> 'draft'`
+  switch (viewer.jurisdiction.kind) {
+    case 'district': return sql`true ${drafts}`
+    case 'town': return sql`${a}.town_id = ${viewer.jurisdiction.id!} ${drafts}`
+    case 'police_station': return sql`${a}.police_station_id = ${viewer.jurisdiction.id!} ${drafts}`
   }
 }
+
+/** A key area's name as a viewer may read it. */
+export function keyAreaNameFor<T extends string | null>(viewer: KeyAreaViewer, name: T): T {
+  return (name === null || viewer.people ? name : maskPersonalText(name)) as T
+}
+const nameFor = keyAreaNameFor
 
 /** The area a user may draw in, as SQL yielding one geometry. */
 function jurisdictionGeom(sql: Sql | Tx, scope: Jurisdiction) {
@@ -69,8 +106,13 @@ function jurisdictionGeom(sql: Sql | Tx, scope: Jurisdiction) {
 }
 
 export function keyAreasRepository(sql: Sql) {
-  /** Checks a drawn boundary: its shape, PostGIS validity, size, jurisdiction, overlaps. */
-  async function check(db: Sql | Tx, geometry: PolygonInput, scope: Jurisdiction, opts: { clip?: boolean; excludeId?: number } = {}): Promise<CheckedGeometry> {
+  /**
+   * Checks a drawn boundary: its shape, PostGIS validity, size, jurisdiction (the viewer's, or
+   * `within` when given), overlaps. Overlaps are named only when the viewer may see the other key
+   * area; the rest are one warning that says how much overlaps areas outside the viewer's view.
+   */
+  async function check(db: Sql | Tx, geometry: PolygonInput, viewer: KeyAreaViewer, opts: { clip?: boolean; excludeId?: number; within?: Jurisdiction } = {}): Promise<CheckedGeometry> {
+    const scope = opts.within ?? viewer.jurisdiction
     const none: CheckedGeometry = { problems: [], warnings: [], geojson: null, ewkt: null, areaKm2: null, outsideShare: null, suggested: { townId: null, policeStationId: null } }
     const shape = polygonProblem(geometry)
     if (shape) return { ...none, problems: [shape] }
@@ -111,15 +153,30 @@ export function keyAreasRepository(sql: Sql) {
       problems.push({ message: `the area is only ${Math.round(areaKm2 * 1e6)} m²; draw the whole key area`,
         messageZh: `面积只有 ${Math.round(areaKm2 * 1e6)} 平方米；请画出整个重点地区` })
     }
-    const warnings = (await db<{ id: number; nameZh: string; share: number }[]>`
+    const overlaps = (await db<{ id: number; nameZh: string; share: number; visible: boolean; draft: boolean }[]>`
       with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom)
-      select k.id, k.name_zh, st_area(st_intersection(k.geom, g.geom)::geography) / nullif(st_area(g.geom::geography), 0) as share
+      select k.id, k.name_zh, st_area(st_intersection(k.geom, g.geom)::geography) / nullif(st_area(g.geom::geography), 0) as share,
+             (${keyAreaScope(db, viewer)}) as visible, k.status = 'draft' as draft
       from key_area k, g
       where k.deleted_at is null and k.geom && g.geom and st_intersects(k.geom, g.geom)
         ${opts.excludeId ? db`and k.id <> ${opts.excludeId}` : db``}
       order by share desc`).filter(o => o.share > 0.001)
-      .map(o => ({ message: `overlaps key area "${o.nameZh}" (#${o.id}) over ${(o.share * 100).toFixed(1)}% of this area`,
-        messageZh: `与重点地区“${o.nameZh}”（#${o.id}）重叠，占本区域的 ${(o.share * 100).toFixed(1)}%` }))
+    const warnings: PolygonProblem[] = overlaps.filter(o => o.visible).map((o) => {
+      const name = nameFor(viewer, o.nameZh)
+      return { message: `overlaps key area "${name}" (#${o.id}) over ${(o.share * 100).toFixed(1)}% of this area`,
+        messageZh: `与重点地区“${name}”（#${o.id}）重叠，占本区域的 ${(o.share * 100).toFixed(1)}%` }
+    })
+    // A listed area the viewer cannot see still matters (the same ground listed twice), but its
+    // name and id stay with those who may see it; a draft there is nobody else's business yet.
+    const hidden = overlaps.filter(o => !o.visible && !o.draft).map(o => o.id)
+    if (hidden.length) {
+      const [h] = await db<{ share: number }[]>`
+        with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom)
+        select st_area(st_intersection(u.geom, g.geom)::geography) / nullif(st_area(g.geom::geography), 0) as share
+        from (select st_union(k.geom) as geom from key_area k where k.id in ${db(hidden)}) u, g`
+      const pct = ((h?.share ?? 0) * 100).toFixed(1)
+      warnings.push({ message: `${pct}% of this area overlaps key areas outside your jurisdiction`, messageZh: `本区域有 ${pct}% 与您辖区之外的重点地区重叠` })
+    }
     const [s] = await db<{ townId: number | null; policeStationId: number | null; ewkt: string }[]>`
       with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom)
       select st_asewkt(st_multi(g.geom)) as ewkt, (select t.id from admin_area t where t.level = 'town' and t.valid_to is null and t.geom && g.geom
@@ -168,7 +225,7 @@ export function keyAreasRepository(sql: Sql) {
   }
 
   /** Key areas as features with their progress toward zero open hazards on a day. */
-  async function features(db: Sql | Tx, scope: Jurisdiction, on: string, id?: number) {
+  async function features(db: Sql | Tx, viewer: KeyAreaViewer, on: string, id?: number) {
     const until = endOfDay(on)
     const rows = await db<(Record<string, unknown> & { id: number; geometry: string; updatedAt: Date; openHazards: number; openHazardsAtListing: number | null; deadline: string | null; listedOn: string | null })[]>`
       select k.id, k.version, k.name_zh, k.name_en, k.town_id, t.name_zh as town_name_zh, t.name_en as town_name_en,
@@ -190,7 +247,7 @@ export function keyAreasRepository(sql: Sql) {
       join admin_area t on t.id = k.town_id
       left join police_station s on s.id = k.police_station_id
       left join app_user u on u.id = k.commander_user_id
-      where k.deleted_at is null and ${keyAreaScope(db, scope)} ${id === undefined ? db`` : db`and k.id = ${id}`}
+      where k.deleted_at is null and ${keyAreaScope(db, viewer)} ${id === undefined ? db`` : db`and k.id = ${id}`}
       order by k.deadline nulls last, k.id`
     const day = Date.parse(`${on}T00:00:00Z`)
     return rows.map(({ geometry, updatedAt, ...p }) => ({
@@ -199,6 +256,8 @@ export function keyAreasRepository(sql: Sql) {
       geometry: JSON.parse(geometry) as { type: string; coordinates: unknown[] },
       properties: {
         ...p,
+        nameZh: nameFor(viewer, p.nameZh as string),
+        nameEn: nameFor(viewer, p.nameEn as string | null),
         updatedAt: updatedAt.toISOString(),
         // Toward zero: the share of the hazards open at listing that are gone (new ones count against it).
         progress: p.openHazardsAtListing ? Math.max(0, 1 - p.openHazards / p.openHazardsAtListing) : (p.listedOn ? (p.openHazards === 0 ? 1 : 0) : null),
@@ -244,12 +303,12 @@ export function keyAreasRepository(sql: Sql) {
   }
 
   /** The row locked for a write, after checking the version the writer saw. */
-  async function lockForWrite(tx: Tx, scope: Jurisdiction, id: number, ifMatch: number) {
+  async function lockForWrite(tx: Tx, viewer: KeyAreaViewer, id: number, ifMatch: number) {
     const [k] = await tx<{ version: number; updatedAt: Date; username: string | null }[]>`
       select k.version, k.updated_at,
              (select u.username from key_area_version v left join app_user u on u.id = v.saved_by
                where v.key_area_id = k.id order by v.version desc limit 1) as username
-      from key_area k where k.id = ${id} and k.deleted_at is null and ${keyAreaScope(tx, scope)}
+      from key_area k where k.id = ${id} and k.deleted_at is null and ${keyAreaScope(tx, viewer)}
       for update of k`
     if (!k) throw notFound(`there is no key area with id ${id}`, `没有编号为 ${id} 的重点地区`)
     if (k.version !== ifMatch) {
@@ -258,16 +317,35 @@ export function keyAreasRepository(sql: Sql) {
     }
   }
 
+  /** A checked boundary refused with its first problem, as a drawn one is. */
+  function refuseProblems(c: CheckedGeometry) {
+    if (c.problems.length) throw new HttpError(400, c.problems[0]!.message, 'invalid-boundary', c.problems[0]!.messageZh)
+  }
+
+  /** Inserts a key area with a checked boundary and its first version. */
+  async function insert(tx: Tx, scope: Jurisdiction, userId: number, campaignId: number, c: CheckedGeometry, a: KeyAreaAttributes) {
+    const townId = a.townId ?? c.suggested.townId
+    if (!townId) throw badRequest('the area lies in no town or street of the district', '该区域不在本区任何镇（街道）内')
+    const stationId = a.policeStationId === undefined ? c.suggested.policeStationId : a.policeStationId
+    await validateAttributes(tx, scope, a, townId, stationId)
+    const [row] = await tx<{ id: number }[]>`
+      insert into key_area ${tx({ ...attributeColumns(a, townId, stationId), campaign_id: campaignId, created_by: userId, geom: c.ewkt } as unknown as Record<string, string>)}
+      returning id`
+    await saveVersion(tx, row!.id, userId)
+    return { id: row!.id, warnings: c.warnings }
+  }
+
   return {
     check,
     counts,
 
-    async list(scope: Jurisdiction, on: string) {
-      return features(sql, scope, on)
+    async list(viewer: KeyAreaViewer, on: string) {
+      return features(sql, viewer, on)
     },
 
-    async get(scope: Jurisdiction, id: number, campaign: Campaign, on: string) {
-      const [f] = await features(sql, scope, on, id)
+    async get(viewer: KeyAreaViewer, id: number, campaign: Campaign, on: string) {
+      const scope = viewer.jurisdiction
+      const [f] = await features(sql, viewer, on, id)
       if (!f) return undefined
       const geojson = JSON.stringify(f.geometry)
       const days = reportDates(campaign.startsOn, campaign.endsOn, campaign.reportDays).filter(d => d <= on)
@@ -286,38 +364,72 @@ export function keyAreasRepository(sql: Sql) {
             from unnest(${days}::date[]) as d left join h on true
             group by d order by d`
         : []
-      const { warnings } = await check(sql, f.geometry, { kind: 'district', id: null }, { excludeId: id })
+      // Warnings about the boundary as it is, whoever reads it: only the overlaps they may see are named.
+      const { warnings } = await check(sql, f.geometry, viewer, { excludeId: id, within: { kind: 'district', id: null } })
       return { ...f, counts: await counts(sql, geojson, scope, on), trend: [...trend], warnings }
     },
 
-    async versions(scope: Jurisdiction, id: number) {
-      const [k] = await sql`select 1 from key_area k where k.id = ${id} and ${keyAreaScope(sql, scope)}`
+    async versions(viewer: KeyAreaViewer, id: number) {
+      const [k] = await sql`select 1 from key_area k where k.id = ${id} and ${keyAreaScope(sql, viewer)}`
       if (!k) return undefined
-      const rows = await sql<{ version: number; savedAt: Date; savedBy: string | null; geometry: string; attributes: unknown }[]>`
+      const rows = await sql<{ version: number; savedAt: Date; savedBy: string | null; geometry: string; attributes: Record<string, unknown> }[]>`
         select v.version, v.saved_at, u.username as saved_by, st_asgeojson(v.geom, 7) as geometry, v.attributes
         from key_area_version v left join app_user u on u.id = v.saved_by
         where v.key_area_id = ${id} order by v.version desc`
-      return rows.map(r => ({ ...r, savedAt: r.savedAt.toISOString(), geometry: JSON.parse(r.geometry) }))
+      return rows.map(r => ({
+        ...r, savedAt: r.savedAt.toISOString(), geometry: JSON.parse(r.geometry),
+        attributes: { ...r.attributes, nameZh: nameFor(viewer, r.attributes.nameZh as string), nameEn: nameFor(viewer, (r.attributes.nameEn ?? null) as string | null) },
+      }))
     },
 
-    async create(tx: Tx, scope: Jurisdiction, userId: number, campaignId: number, geometry: PolygonInput, a: KeyAreaAttributes, clip: boolean) {
-      const c = await check(tx, geometry, scope, { clip })
-      if (c.problems.length) throw new HttpError(400, c.problems[0]!.message, 'invalid-boundary', c.problems[0]!.messageZh)
-      const townId = a.townId ?? c.suggested.townId
-      if (!townId) throw badRequest('the area lies in no town or street of the district', '该区域不在本区任何镇（街道）内')
-      const stationId = a.policeStationId === undefined ? c.suggested.policeStationId : a.policeStationId
-      await validateAttributes(tx, scope, a, townId, stationId)
-      const [row] = await tx<{ id: number }[]>`
-        insert into key_area ${tx({ ...attributeColumns(a, townId, stationId), campaign_id: campaignId, created_by: userId, geom: c.ewkt } as unknown as Record<string, string>)}
-        returning id`
-      await saveVersion(tx, row!.id, userId)
-      return { id: row!.id, warnings: c.warnings }
+    async create(tx: Tx, viewer: KeyAreaViewer, userId: number, campaignId: number, geometry: PolygonInput, a: KeyAreaAttributes, clip: boolean) {
+      const c = await check(tx, geometry, viewer, { clip })
+      refuseProblems(c)
+      return insert(tx, viewer.jurisdiction, userId, campaignId, c, a)
     },
 
-    async update(tx: Tx, scope: Jurisdiction, userId: number, id: number, ifMatch: number, geometry: PolygonInput, a: KeyAreaAttributes, clip: boolean) {
-      await lockForWrite(tx, scope, id, ifMatch)
-      const c = await check(tx, geometry, scope, { clip, excludeId: id })
-      if (c.problems.length) throw new HttpError(400, c.problems[0]!.message, 'invalid-boundary', c.problems[0]!.messageZh)
+    /**
+     * A cluster proposed as a key area: a draft for the commander of the town it falls in, with the
+     * analysis that found it. The boundary passes the checks of a drawn one (shape, validity, size,
+     * the proposer's jurisdiction), keeping the part inside the proposer's jurisdiction and then
+     * inside that town, so that its commander can list it as it stands. The same cluster proposed
+     * again while the earlier proposal is still a draft is refused (409).
+     */
+    async propose(tx: Tx, proposer: KeyAreaViewer & { id: number; username: string }, campaignId: number, geometry: PolygonInput, nameZh: string, parameters: ProposalParameters) {
+      const first = await check(tx, geometry, proposer, { clip: true })
+      refuseProblems(first)
+      const townId = first.suggested.townId
+      if (!townId) throw badRequest('the cluster lies in no town or street of the district', '该聚集区不在本区任何镇（街道）内')
+      const c = await check(tx, JSON.parse(first.geojson!) as PolygonInput, proposer, { clip: true, within: { kind: 'town', id: townId } })
+      refuseProblems(c)
+      // Two proposals of one cluster at the same moment would each find no earlier draft: one waits.
+      await tx`select pg_advisory_xact_lock(${proposalLockSpace}, ${townId})`
+      const [earlier] = await tx<{ id: number; createdAt: Date; proposedBy: string | null }[]>`
+        with g as (select st_setsrid(st_geomfromgeojson(${c.geojson}), 4326) as geom)
+        select k.id, k.created_at, k.proposed_from ->> 'proposedBy' as proposed_by
+        from key_area k, g
+        where k.town_id = ${townId} and k.status = 'draft' and k.deleted_at is null and k.proposed_from is not null
+          and k.geom && g.geom
+          and st_area(st_intersection(k.geom, g.geom)) >= ${keyAreaLimits.sameProposalOverlap} * st_area(st_union(k.geom, g.geom))
+        order by k.id limit 1`
+      if (earlier) {
+        const when = new Date(earlier.createdAt.getTime() + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ')
+        throw new HttpError(409, `This cluster has already been proposed (draft key area #${earlier.id}, by ${earlier.proposedBy ?? 'someone'} at ${when}); it is waiting for the town's commander.`, 'duplicate-proposal',
+          `该聚集区已被建议过（重点地区草稿 #${earlier.id}，${earlier.proposedBy ?? '他人'}于 ${when} 提出），正等待镇（街道）指挥长处理。`)
+      }
+      const [commander] = await tx<{ id: number }[]>`
+        select id from app_user where role = 'commander' and disabled_at is null and jurisdiction_town_id = ${townId} order by id limit 1`
+      const commanderUserId = commander?.id ?? null
+      const { id, warnings } = await insert(tx, proposer.jurisdiction, proposer.id, campaignId, c, { nameZh, status: 'draft', townId, commanderUserId })
+      await tx`update key_area set proposed_from = ${tx.json({ ...parameters, proposedBy: proposer.username })} where id = ${id}`
+      return { keyAreaId: id, townId, commanderUserId, warnings }
+    },
+
+    async update(tx: Tx, viewer: KeyAreaViewer, userId: number, id: number, ifMatch: number, geometry: PolygonInput, a: KeyAreaAttributes, clip: boolean) {
+      const scope = viewer.jurisdiction
+      await lockForWrite(tx, viewer, id, ifMatch)
+      const c = await check(tx, geometry, viewer, { clip, excludeId: id })
+      refuseProblems(c)
       const townId = a.townId ?? c.suggested.townId
       if (!townId) throw badRequest('the area lies in no town or street of the district', '该区域不在本区任何镇（街道）内')
       const stationId = a.policeStationId === undefined ? c.suggested.policeStationId : a.policeStationId
@@ -330,8 +442,8 @@ export function keyAreasRepository(sql: Sql) {
       return { before: before?.attributes, warnings: c.warnings }
     },
 
-    async remove(tx: Tx, scope: Jurisdiction, userId: number, id: number, ifMatch: number) {
-      await lockForWrite(tx, scope, id, ifMatch)
+    async remove(tx: Tx, viewer: KeyAreaViewer, userId: number, id: number, ifMatch: number) {
+      await lockForWrite(tx, viewer, id, ifMatch)
       await tx`update key_area set deleted_at = now(), version = version + 1 where id = ${id}`
       await saveVersion(tx, id, userId)
     },

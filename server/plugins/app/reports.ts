@@ -130,7 +130,8 @@ function tables(sql: Sql) {
   async function keyArea(scope: Jurisdiction, id: number) {
     const [k] = await sql<{ id: number; nameZh: string; nameEn: string | null; geometry: string; status: string }[]>`
       select k.id, k.name_zh, k.name_en, st_asgeojson(k.geom) as geometry, k.status from key_area k
-      where k.id = ${id} and k.deleted_at is null and ${inJurisdiction(sql, scope, 'k')}`
+      where k.id = ${id} and k.deleted_at is null and k.status <> 'draft' and ${inJurisdiction(sql, scope, 'k')}`
+    // A draft is not listed: it has no table (and is not shown to those who may not list it).
     if (!k) throw notFound(`there is no key area with id ${id} in your jurisdiction`, `您的辖区内没有编号为 ${id} 的重点地区`)
     return k
   }

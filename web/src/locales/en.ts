@@ -365,6 +365,7 @@ const en: typeof zh = {
     deadline: 'Clear to zero by',
     status: 'Status',
     statuses: { draft: 'Draft', listed: 'Listed', cleared: 'Cleared', delisted: 'Delisted' },
+    proposedBy: 'Proposed from a cluster analysis by {who}',
     commander: 'Responsible commander',
     handEntered: 'Entered by hand (not held by the system)',
     counts: {
@@ -411,6 +412,7 @@ const en: typeof zh = {
     nearest: 'Nearest place',
     propose: 'Propose as key area',
     proposed: 'Draft key area #{id} created',
+    proposedForCommander: 'Draft key area #{id} sent to the commanders of its town, who alone see drafts',
     proposalSuffix: ' cluster (proposed)',
     cluster: 'Cluster',
     place: 'Place',

@@ -363,6 +363,7 @@ export default {
     deadline: '清零期限',
     status: '状态',
     statuses: { draft: '草稿', listed: '已挂牌', cleared: '已清零', delisted: '已摘牌' },
+    proposedBy: '由 {who} 根据聚集区分析建议',
     commander: '责任指挥长',
     handEntered: '手工填报（系统未掌握的数据）',
     counts: {
@@ -409,6 +410,7 @@ export default {
     nearest: '最近重点部位',
     propose: '建议列为重点地区',
     proposed: '已生成重点地区草稿 #{id}',
+    proposedForCommander: '已将重点地区草稿 #{id} 提交所在镇（街道）指挥长（草稿仅指挥长可见）',
     proposalSuffix: '聚集区（建议）',
     cluster: '聚集区',
     place: '重点部位',

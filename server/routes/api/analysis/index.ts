@@ -5,9 +5,10 @@ import { type ExportColumn, type ExportFormat, exportTypes, toCsv, toXlsx } from
 import { badRequest } from '../../../http-errors.js'
 import { mapFilterFrom } from '../../../map-filter.js'
 import type { ClusterOf } from '../../../plugins/app/analysis.js'
+import { keyAreaViewer } from '../../../plugins/app/key-areas.js'
+import { ClusterOfSchema, EpsSchema, MinPointsSchema, ProposalInputSchema, ProposalResultSchema } from '../../../schemas/analysis.js'
 import { errors } from '../../../schemas/common.js'
 import { MapFilterProperties } from '../../../schemas/premises.js'
-import { PolygonGeometrySchema } from '../../../schemas/key-areas.js'
 
 const poiKinds = 'campus|factory|urban_village|urban_rural_fringe|resettlement_estate|underground_space'
 const Format = Type.Union([Type.Literal('geojson'), Type.Literal('csv'), Type.Literal('xlsx')], { default: 'geojson', description: 'geojson, csv or xlsx (a download)' })
@@ -21,9 +22,9 @@ const RingsQuery = Type.Object({
 
 const ClustersQuery = Type.Object({
   ...MapFilterProperties,
-  eps: Type.Integer({ minimum: 10, maximum: 2000, default: 150, description: 'Neighbourhood distance in metres' }),
-  minPoints: Type.Integer({ minimum: 2, maximum: 500, default: 8, description: 'Points within eps that make a core point (itself included)' }),
-  of: Type.Union([Type.Literal('group-rentals'), Type.Literal('open-hazards')], { default: 'group-rentals' }),
+  eps: { ...EpsSchema, default: 150 },
+  minPoints: { ...MinPointsSchema, default: 8 },
+  of: { ...ClusterOfSchema, default: 'group-rentals' },
   format: Format,
 }, { additionalProperties: false })
 
@@ -90,29 +91,20 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/proposals', {
     config: { permission: 'analysis:run' },
     schema: {
-      tags: ['analysis'], summary: 'Propose a cluster as a key area: a draft for the commander of its town, with the analysis parameters recorded',
-      body: Type.Object({
-        geometry: PolygonGeometrySchema,
-        nameZh: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-        parameters: Type.Record(Type.String(), Type.Unknown(), { description: 'The analysis that found it (of, eps, minPoints, filters, counts...)' }),
-      }, { additionalProperties: false }),
-      response: { 201: Type.Object({ keyAreaId: Type.Integer(), townId: Type.Integer(), commanderUserId: Type.Union([Type.Integer(), Type.Null()]) }), ...errors(400, 401, 403) },
+      tags: ['analysis'],
+      summary: 'Propose a cluster as a key area: a draft seen only by the commanders of its town, with the analysis parameters recorded; '
+        + 'the boundary is checked like a drawn one, and the same cluster proposed again while still a draft is refused (409)',
+      body: ProposalInputSchema,
+      response: { 201: ProposalResultSchema, ...errors(400, 401, 403, 409) },
     },
   }, async (req, reply) => {
     const user = app.userOf(req)
     const campaign = await app.campaign.current()
+    const name = req.body.nameZh ?? `聚集区建议 ${new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10)}`
     const result = await app.writeTx(req, async (tx) => {
-      const checked = await app.keyAreas.check(tx, req.body.geometry, user.jurisdiction, { clip: true })
-      const townId = checked.suggested.townId
-      if (!townId) throw badRequest('the cluster lies in no town or street of the district', '该聚集区不在本区任何镇（街道）内')
-      const [commander] = await tx<{ id: number }[]>`
-        select id from app_user where role = 'commander' and disabled_at is null and jurisdiction_town_id = ${townId} order by id limit 1`
-      const name = req.body.nameZh ?? `聚集区建议 ${new Date().toISOString().slice(0, 10)}`
-      const { id } = await app.keyAreas.create(tx, user.jurisdiction, user.id, campaign.id, req.body.geometry,
-        { nameZh: name, status: 'draft', townId, commanderUserId: commander?.id ?? null }, true)
-      await tx`update key_area set proposed_from = ${tx.json({ ...req.body.parameters, proposedBy: user.username } as never)} where id = ${id}`
-      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'key-area.propose', entity: 'key_area', entityId: id, after: { townId, parameters: req.body.parameters }, ip: req.ip, requestId: req.id })
-      return { keyAreaId: id, townId, commanderUserId: commander?.id ?? null }
+      const r = await app.keyAreas.propose(tx, { ...keyAreaViewer(user), id: user.id, username: user.username }, campaign.id, req.body.geometry, name, req.body.parameters)
+      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'key-area.propose', entity: 'key_area', entityId: r.keyAreaId, after: { townId: r.townId, nameZh: name, parameters: req.body.parameters }, ip: req.ip, requestId: req.id })
+      return r
     })
     return reply.status(201).send(result)
   })

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { badRequest, HttpError, notFound, parseDate } from '../../../http-errors.js'
-import type { KeyAreaAttributes } from '../../../plugins/app/key-areas.js'
+import { type KeyAreaAttributes, keyAreaViewer } from '../../../plugins/app/key-areas.js'
 import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'
 import {
@@ -37,7 +37,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req, reply) => {
     const { on } = await referenceDay()
     reply.type('application/geo+json')
-    return { type: 'FeatureCollection' as const, referenceDate: on, features: await app.keyAreas.list(app.userOf(req).jurisdiction, on) }
+    return { type: 'FeatureCollection' as const, referenceDate: on, features: await app.keyAreas.list(keyAreaViewer(app.userOf(req)), on) }
   })
 
   app.post('/preview', {
@@ -47,15 +47,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       body: PreviewInputSchema, response: { 200: PreviewSchema, ...errors(400, 401, 403) },
     },
   }, async (req) => {
-    const scope = app.userOf(req).jurisdiction
-    const c = await app.keyAreas.check(app.db.sql, req.body.geometry, scope, { excludeId: req.body.excludeId })
+    const viewer = keyAreaViewer(app.userOf(req))
+    const c = await app.keyAreas.check(app.db.sql, req.body.geometry, viewer, { excludeId: req.body.excludeId })
     const { on } = await referenceDay()
-    // Counts even when the boundary reaches outside the jurisdiction: the user sees what it holds while drawing.
-    const countable = c.geojson !== null && c.problems.every(p => !/crosses|touches|hole|outer ring|inside another|pieces|corners|closed|points|numbers|not a/.test(p.message))
+    // Counts whenever the boundary is a valid polygon (check gives no geometry for one that is not),
+    // even when it reaches outside the jurisdiction: the user sees what it holds while drawing.
+    const countable = c.geojson !== null
     return {
       valid: c.problems.length === 0,
       problems: c.problems, warnings: c.warnings, areaKm2: c.areaKm2, outsideShare: c.outsideShare, suggested: c.suggested,
-      counts: countable ? await app.keyAreas.counts(app.db.sql, c.geojson!, scope, on) : null,
+      counts: countable ? await app.keyAreas.counts(app.db.sql, c.geojson!, viewer.jurisdiction, on) : null,
     }
   })
 
@@ -70,11 +71,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     checkDates(req.body.properties)
     const { campaign, on } = await referenceDay()
     const created = await app.writeTx(req, async (tx) => {
-      const r = await app.keyAreas.create(tx, user.jurisdiction, user.id, campaign.id, req.body.geometry, req.body.properties, req.query.clip ?? false)
+      const r = await app.keyAreas.create(tx, keyAreaViewer(user), user.id, campaign.id, req.body.geometry, req.body.properties, req.query.clip ?? false)
       await app.audit.write(tx, { userId: user.id, username: user.username, action: 'key-area.create', entity: 'key_area', entityId: r.id, after: req.body.properties, ip: req.ip, requestId: req.id })
       return r
     })
-    const detail = (await app.keyAreas.get(user.jurisdiction, created.id, campaign, on))!
+    const detail = (await app.keyAreas.get(keyAreaViewer(user), created.id, campaign, on))!
     reply.header('ETag', `"${detail.properties.version}"`).header('Location', `/api/key-areas/${created.id}`)
     return reply.status(201).send(detail as never)
   })
@@ -103,7 +104,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (req, reply) => {
     const { campaign, on } = await referenceDay()
-    const detail = await app.keyAreas.get(app.userOf(req).jurisdiction, req.params.id, campaign, on)
+    const detail = await app.keyAreas.get(keyAreaViewer(app.userOf(req)), req.params.id, campaign, on)
     if (!detail) throw notFound(`there is no key area with id ${req.params.id}`, `没有编号为 ${req.params.id} 的重点地区`)
     reply.header('ETag', `"${detail.properties.version}"`)
     return detail as never
@@ -121,10 +122,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     checkDates(req.body.properties)
     const { campaign, on } = await referenceDay()
     await app.writeTx(req, async (tx) => {
-      const r = await app.keyAreas.update(tx, user.jurisdiction, user.id, req.params.id, version, req.body.geometry, req.body.properties, req.query.clip ?? false)
+      const r = await app.keyAreas.update(tx, keyAreaViewer(user), user.id, req.params.id, version, req.body.geometry, req.body.properties, req.query.clip ?? false)
       await app.audit.write(tx, { userId: user.id, username: user.username, action: 'key-area.update', entity: 'key_area', entityId: req.params.id, before: r.before, after: req.body.properties, ip: req.ip, requestId: req.id })
     })
-    const detail = (await app.keyAreas.get(user.jurisdiction, req.params.id, campaign, on))!
+    const detail = (await app.keyAreas.get(keyAreaViewer(user), req.params.id, campaign, on))!
     reply.header('ETag', `"${detail.properties.version}"`)
     return detail as never
   })
@@ -139,7 +140,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const user = app.userOf(req)
     const version = ifMatchVersion(req)
     await app.writeTx(req, async (tx) => {
-      await app.keyAreas.remove(tx, user.jurisdiction, user.id, req.params.id, version)
+      await app.keyAreas.remove(tx, keyAreaViewer(user), user.id, req.params.id, version)
       await app.audit.write(tx, { userId: user.id, username: user.username, action: 'key-area.delete', entity: 'key_area', entityId: req.params.id, ip: req.ip, requestId: req.id })
     })
     return reply.status(204).send(null)
@@ -152,7 +153,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParams, response: { 200: Type.Array(KeyAreaVersionSchema), ...errors(401, 403, 404) },
     },
   }, async (req) => {
-    const rows = await app.keyAreas.versions(app.userOf(req).jurisdiction, req.params.id)
+    const rows = await app.keyAreas.versions(keyAreaViewer(app.userOf(req)), req.params.id)
     if (!rows) throw notFound(`there is no key area with id ${req.params.id}`, `没有编号为 ${req.params.id} 的重点地区`)
     return rows
   })
