@@ -50,6 +50,8 @@ export interface AppOptions {
   trustProxy?: boolean
   /** The optional basemap (off by default). */
   basemap?: Basemap
+  /** Where clients reach the service (PUBLIC_URL), for absolute links; default: the address it listens on. */
+  publicUrl?: string
   /** Directory of the built web app to serve; omitted in API tests. */
   webRoot?: string
   logger?: FastifyServerOptions['logger']
@@ -114,7 +116,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(reportsRoutes, { prefix: '/api/reports' })
   await app.register(exportsRoutes, { prefix: '/api/exports' })
   await app.register(importsRoutes, { prefix: '/api/imports' })
-  await app.register(ogcRoutes, { prefix: '/ogc' })
+  await app.register(ogcRoutes, { prefix: '/ogc', publicUrl: opts.publicUrl })
   await app.register(configRoutes, { prefix: '/api/config', basemap: { type: basemap.type, url: basemap.url, attribution: basemap.attribution } })
   if (basemap.type === 'pmtiles' && basemap.file) await app.register(basemapFilePlugin, { file: basemap.file })
 

@@ -24,6 +24,11 @@ export interface Config {
   trustProxy: boolean
   /** Optional basemap: a raster PMTiles file, or a raster XYZ tile URL template. Off when neither is set. */
   basemap: Basemap
+  /**
+   * The address users and GIS clients reach this service at (scheme, host, port, any path prefix of
+   * a reverse proxy), for the absolute links of the OGC API. Unset: the address it listens on.
+   */
+  publicUrl: string | undefined
 }
 
 export interface Basemap {
@@ -59,6 +64,23 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): num
   return n
 }
 
+/** PUBLIC_URL without its trailing slash, refused unless it is an absolute http(s) URL with nothing after the path. */
+function publicUrlFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.PUBLIC_URL
+  if (!raw) return undefined
+  let url: URL
+  try {
+    url = new URL(raw)
+  }
+  catch {
+    throw new Error(`PUBLIC_URL must be an absolute http(s) URL such as https://gis.example.gov.cn/grd, got "${raw}"`)
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username || url.password) {
+    throw new Error(`PUBLIC_URL must be an http(s) URL without query, fragment or credentials, got "${raw}"`)
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '')
+}
+
 /** Reads the configuration from the environment once, failing with a message on bad values. */
 export function loadConfig(env = process.env): Config {
   return {
@@ -71,6 +93,7 @@ export function loadConfig(env = process.env): Config {
     piiKey: env.PII_KEY || undefined,
     trustProxy: env.TRUST_PROXY === '1' || env.TRUST_PROXY === 'true',
     basemap: basemapFromEnv(env),
+    publicUrl: publicUrlFromEnv(env),
   }
 }
 

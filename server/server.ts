@@ -41,6 +41,7 @@ const app = await buildApp({
   webRoot: config.webDist,
   trustProxy: config.trustProxy,
   basemap: config.basemap,
+  publicUrl: config.publicUrl,
   logger: {
     level: config.logLevel,
     // Query strings are left out of the logs: they may carry search terms about people.
@@ -67,3 +68,6 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'))
 await app.listen({ port: config.port, host: config.host })
 if (demo && (await app.users.setting<boolean>('demo_mode'))) console.log('Demo mode: sign in as leader, commander, analyst, inspector or admin with the password demo1234.')
 console.log(`Ready: http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}/  (${db.backend} database, API docs at /api/docs)`)
+if (!config.publicUrl && (config.host === '0.0.0.0' || config.host === '::')) {
+  console.log('PUBLIC_URL is not set: the OGC API\'s links name this machine\'s loopback address; set PUBLIC_URL to the address GIS clients use.')
+}

@@ -12,9 +12,9 @@ export interface TestApp {
 }
 
 /** The real application on a database of the test file's own; requests go through app.inject. */
-export async function buildTestApp(opts: { template?: Template; webRoot?: string; trustProxy?: boolean; imports?: ImportOptions } = {}): Promise<TestApp> {
+export async function buildTestApp(opts: { template?: Template; webRoot?: string; trustProxy?: boolean; imports?: ImportOptions; publicUrl?: string } = {}): Promise<TestApp> {
   const db = await openTestDatabase(opts.template)
-  const app = await buildApp({ db, keys: testKeys, webRoot: opts.webRoot, trustProxy: opts.trustProxy, imports: opts.imports })
+  const app = await buildApp({ db, keys: testKeys, webRoot: opts.webRoot, trustProxy: opts.trustProxy, imports: opts.imports, publicUrl: opts.publicUrl })
   return {
     app,
     db,

@@ -30,6 +30,15 @@ describe('configuration', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT must be a port number/)
   })
 
+  it('takes PUBLIC_URL as the address for links, without a trailing slash, and refuses what is not an http(s) URL', () => {
+    expect(loadConfig({}).publicUrl).toBeUndefined()
+    expect(loadConfig({ PUBLIC_URL: 'https://gis.example.gov.cn/grd/' }).publicUrl).toBe('https://gis.example.gov.cn/grd')
+    expect(loadConfig({ PUBLIC_URL: 'http://10.1.2.3:3000' }).publicUrl).toBe('http://10.1.2.3:3000')
+    expect(() => loadConfig({ PUBLIC_URL: 'gis.example.gov.cn' })).toThrow(/PUBLIC_URL must be an absolute http\(s\) URL/)
+    expect(() => loadConfig({ PUBLIC_URL: 'ftp://gis.example.gov.cn' })).toThrow(/PUBLIC_URL must be an http\(s\) URL/)
+    expect(() => loadConfig({ PUBLIC_URL: 'https://gis.example.gov.cn/?x=1' })).toThrow(/without query/)
+  })
+
   it('admits a configured tile server to the Content-Security-Policy, and only that one', async () => {
     const basemap = loadConfig({ BASEMAP_TILE_URL: 'http://gis.intranet.local:8080/img/{z}/{x}/{y}.png', BASEMAP_ATTRIBUTION: '天地图' }).basemap
     const app = await buildApp({ db, keys: testKeys, basemap })

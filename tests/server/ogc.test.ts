@@ -1,19 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildApp } from '../../server/app.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
+import { testKeys } from '../helpers/keys.js'
 
 let t: TestApp
 let leader: string
 let commander: string
 
 beforeAll(async () => {
-  t = await buildTestApp()
+  // GIS clients reach the service here; requests below name another host, which links must not follow.
+  t = await buildTestApp({ publicUrl: 'http://gis.example:8080' })
   leader = await signIn(t.app, 'leader')
   commander = await signIn(t.app, 'commander')
 })
 afterAll(() => t.close())
 
 const get = async (url: string, cookie = leader) => {
-  const res = await t.app.inject({ url, headers: { cookie, host: 'gis.example:8080' } })
+  const res = await t.app.inject({ url, headers: { cookie, host: 'attacker.example' } })
   expect(res.statusCode, `${url}: ${res.body.slice(0, 200)}`).toBe(200)
   return { body: res.json(), type: String(res.headers['content-type']) }
 }
@@ -49,12 +52,12 @@ function featureCollectionProblems(fc: { type: string; features: { type: string;
 }
 
 describe('OGC API - Features', () => {
-  it('has a landing page, conformance classes and the four collections, with absolute links', async () => {
+  it('has a landing page, conformance classes and the four collections, with absolute links to the configured address', async () => {
     const { body: landing } = await get('/ogc')
     const rels = Object.fromEntries(landing.links.map((l: { rel: string; href: string }) => [l.rel, l.href]))
     expect(rels.conformance).toBe('http://gis.example:8080/ogc/conformance')
     expect(rels.data).toBe('http://gis.example:8080/ogc/collections')
-    expect(rels['service-desc']).toMatch(/\/api\/docs\/json$/)
+    expect(rels['service-desc']).toBe('http://gis.example:8080/api/docs/json')
     const { body: conf } = await get('/ogc/conformance')
     expect(conf.conformsTo).toEqual(expect.arrayContaining([
       'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core', 'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson']))
@@ -123,6 +126,40 @@ describe('OGC API - Features', () => {
     expect(missing.json().message).toMatch(/premises, key-areas, areas, pois/)
     const bad = await t.app.inject({ url: '/ogc/collections/premises/items?bbox=120,32,119,31', headers: { cookie: leader } })
     expect(bad.statusCode).toBe(400)
+  })
+
+  it('never builds links from the request\'s Host or X-Forwarded-Host header', async () => {
+    const res = await t.app.inject({ url: '/ogc/collections/pois/items?limit=2', headers: { cookie: leader, host: 'attacker.example', 'x-forwarded-host': 'attacker.example', 'x-forwarded-proto': 'https' } })
+    const hrefs: string[] = res.json().links.map((l: { href: string }) => l.href)
+    expect(hrefs.length).toBeGreaterThan(1)
+    for (const h of hrefs) expect(h).toMatch(/^http:\/\/gis\.example:8080\/ogc\/collections\/pois/)
+    expect(res.body).not.toContain('attacker')
+  })
+
+  it('links to the address it listens on when no public address is configured', async () => {
+    const app = await buildApp({ db: t.db, keys: testKeys })
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' })
+      const { port } = app.server.address() as { port: number }
+      const cookie = await signIn(app, 'leader')
+      const res = await app.inject({ url: '/ogc', headers: { cookie, host: 'attacker.example' } })
+      const links: { rel: string; href: string }[] = res.json().links
+      expect(links.find(l => l.rel === 'self')!.href).toBe(`http://127.0.0.1:${port}/ogc`)
+      for (const l of links) expect(l.href.startsWith(`http://127.0.0.1:${port}/`)).toBe(true)
+    }
+    finally {
+      await app.close()
+    }
+  })
+
+  it('tells browsers and proxies not to keep any answer (they depend on who asks)', async () => {
+    for (const url of ['/ogc', '/ogc/conformance', '/ogc/collections', '/ogc/collections/premises', '/ogc/collections/premises/items?limit=1', '/ogc/collections/people/items']) {
+      const res = await t.app.inject({ url, headers: { cookie: leader } })
+      expect(res.headers['cache-control'], url).toBe('no-store')
+    }
+    const [f] = (await get('/ogc/collections/premises/items?limit=1')).body.features
+    const one = await t.app.inject({ url: `/ogc/collections/premises/items/${f.id}`, headers: { cookie: leader } })
+    expect(one.headers['cache-control']).toBe('no-store')
   })
 
   it('takes HTTP Basic credentials from GIS clients, and asks for them when missing or wrong', async () => {

@@ -1,10 +1,10 @@
+import type { Server } from 'node:http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { Sql } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
-import type { Jurisdiction } from '../../domain/access.js'
 import { notFound, parseBbox } from '../../http-errors.js'
+import { keyAreaNameFor, keyAreaScope, type KeyAreaViewer, keyAreaViewer } from '../../plugins/app/key-areas.js'
 import { statusSql } from '../../plugins/app/premises.js'
 import { BboxString, errors } from '../../schemas/common.js'
 
@@ -12,6 +12,8 @@ import { BboxString, errors } from '../../schemas/common.js'
  * OGC API - Features (Part 1: Core, GeoJSON), read-only, so that QGIS and GDAL (`ogrinfo
  * OAPIF:http://host/ogc`) read the premises (no personal data), key areas, areas and points of
  * interest. Signed-in users only: the session cookie, or HTTP Basic credentials for GIS clients.
+ * Links are absolute, built from PUBLIC_URL or the address the server listens on, never from the
+ * request's Host header (which the client chooses); answers are never cached (they depend on who asks).
  */
 
 const geojson = 'application/geo+json'
@@ -23,7 +25,7 @@ interface Collection {
   title: string
   description: string
   /** Rows as (id, geometry as GeoJSON text, properties) of a page, and how many match. */
-  items: (sql: Sql, scope: Jurisdiction, q: { bbox?: [number, number, number, number]; limit: number; offset: number; id?: number; on: string }) =>
+  items: (sql: Sql, viewer: KeyAreaViewer, q: { bbox?: [number, number, number, number]; limit: number; offset: number; id?: number; on: string }) =>
     Promise<{ rows: { id: number; geometry: string; properties: Record<string, unknown> }[]; matched: number }>
 }
 
@@ -41,8 +43,8 @@ const collections: Collection[] = [
     id: 'premises',
     title: '场所 Premises',
     description: 'Every premises where people live together, with its kind and hazard status on the campaign\'s reference day. No personal data: no address, owner, landlord or resident.',
-    items: (sql, scope, q) => {
-      const where = sql`${inJurisdiction(sql, scope)} and ${envelope(sql, q.bbox, 'p.geom')} and ${byId(sql, q.id, 'p.id')}`
+    items: (sql, viewer, q) => {
+      const where = sql`${inJurisdiction(sql, viewer.jurisdiction)} and ${envelope(sql, q.bbox, 'p.geom')} and ${byId(sql, q.id, 'p.id')}`
       return page(sql, () => sql<{ n: number }[]>`select count(*)::int as n from premises p where ${where}`, () => sql<{ id: number; geometry: string }[]>`
         select p.id, st_asgeojson(p.geom, 7) as geometry, p.kind, ${statusSql(sql, q.on)} as status, p.town_id, p.community_id,
                p.police_station_id, p.rooms_let, p.beds_let, p.occupants, p.meets_rule, p.found_on, p.registered_on, p.deregistered_on,
@@ -53,13 +55,15 @@ const collections: Collection[] = [
   {
     id: 'key-areas',
     title: '重点地区 Key areas',
-    description: 'Key areas listed for targeted remediation, with their status, listing date and deadline.',
-    items: (sql, scope, q) => {
-      const where = sql`k.deleted_at is null and ${inJurisdiction(sql, scope, 'k')} and ${envelope(sql, q.bbox, 'k.geom')} and ${byId(sql, q.id, 'k.id')}`
-      return page(sql, () => sql<{ n: number }[]>`select count(*)::int as n from key_area k where ${where}`, () => sql<{ id: number; geometry: string }[]>`
+    description: 'Key areas listed for targeted remediation, with their status, listing date and deadline (drafts only for the commanders who may list them).',
+    items: async (sql, viewer, q) => {
+      const where = sql`k.deleted_at is null and ${keyAreaScope(sql, viewer)} and ${envelope(sql, q.bbox, 'k.geom')} and ${byId(sql, q.id, 'k.id')}`
+      const rows = await sql<{ id: number; geometry: string; nameZh: string; nameEn: string | null }[]>`
         select k.id, st_asgeojson(k.geom, 7) as geometry, k.name_zh, k.name_en, k.town_id, k.police_station_id, k.status,
                k.listed_on, k.deadline, k.cleared_on
-        from key_area k where ${where} order by k.id limit ${q.limit} offset ${q.offset}`)
+        from key_area k where ${where} order by k.id limit ${q.limit} offset ${q.offset}`
+      return page(sql, () => sql<{ n: number }[]>`select count(*)::int as n from key_area k where ${where}`,
+        async () => rows.map(r => ({ ...r, nameZh: keyAreaNameFor(viewer, r.nameZh), nameEn: keyAreaNameFor(viewer, r.nameEn) })))
     },
   },
   {
@@ -96,10 +100,27 @@ const ItemsQuery = Type.Object({
   f: Type.Optional(Type.String({ description: 'json (the only encoding)' })),
 }, { additionalProperties: true })
 
-const routes: FastifyPluginAsyncTypebox = async (app) => {
+/** The address the server listens on, as an origin for links (before it listens: the loopback address). */
+function listeningOrigin(server: Server): string {
+  const a = server.address()
+  if (a === null || typeof a === 'string') return 'http://127.0.0.1'
+  // A wildcard address is nowhere to send a client; the loopback one at least works on this machine.
+  const host = a.address === '0.0.0.0' ? '127.0.0.1' : a.address === '::' ? '::1' : a.address
+  return `http://${host.includes(':') ? `[${host}]` : host}:${a.port}`
+}
+
+const routes: FastifyPluginAsyncTypebox<{ publicUrl?: string }> = async (app, opts) => {
   const sql: Sql = app.db.sql
-  /** Absolute links, as GIS clients follow them (behind a proxy, with TRUST_PROXY, its host and scheme). */
-  const base = (req: FastifyRequest) => `${req.protocol}://${req.host}/ogc`
+  /** Where the service is reached: PUBLIC_URL, or the listening address; never the request's Host header. */
+  const origin = () => opts.publicUrl ?? listeningOrigin(app.server)
+  /** Absolute links, as GIS clients follow them. */
+  const base = () => `${origin()}/ogc`
+
+  // What a user may see depends on who asks: no shared or browser cache may keep it.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('Cache-Control', 'no-store')
+    return payload
+  })
   let extent: number[] | null = null
   async function districtExtent() {
     if (!extent) {
@@ -110,12 +131,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
     return extent
   }
-  const describe = async (req: FastifyRequest, c: Collection) => ({
+  const describe = async (c: Collection) => ({
     id: c.id, title: c.title, description: c.description, itemType: 'feature', crs: [crs84],
     extent: { spatial: { bbox: [await districtExtent()], crs: crs84 } },
     links: [
-      { href: `${base(req)}/collections/${c.id}`, rel: 'self', type: json, title: c.title },
-      { href: `${base(req)}/collections/${c.id}/items`, rel: 'items', type: geojson, title: `${c.title} (GeoJSON)` },
+      { href: `${base()}/collections/${c.id}`, rel: 'self', type: json, title: c.title },
+      { href: `${base()}/collections/${c.id}/items`, rel: 'items', type: geojson, title: `${c.title} (GeoJSON)` },
     ],
   })
   const collectionOf = (id: string) => {
@@ -127,15 +148,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/', {
     config: { permission: 'map:read' },
     schema: { tags: ['ogc'], summary: 'OGC API - Features landing page' },
-  }, async req => ({
+  }, async () => ({
     title: '群租房安全隐患整治 OGC API - Features',
     description: 'Premises, key areas, areas and points of interest of the group-rental safety campaign, read-only.',
     links: [
-      { href: `${base(req)}`, rel: 'self', type: json, title: 'This document' },
-      { href: `${req.protocol}://${req.host}/api/docs/json`, rel: 'service-desc', type: 'application/vnd.oai.openapi+json;version=3.0', title: 'The API definition' },
-      { href: `${req.protocol}://${req.host}/api/docs`, rel: 'service-doc', type: 'text/html', title: 'The API documentation' },
-      { href: `${base(req)}/conformance`, rel: 'conformance', type: json, title: 'Conformance classes' },
-      { href: `${base(req)}/collections`, rel: 'data', type: json, title: 'Collections' },
+      { href: `${base()}`, rel: 'self', type: json, title: 'This document' },
+      { href: `${origin()}/api/docs/json`, rel: 'service-desc', type: 'application/vnd.oai.openapi+json;version=3.0', title: 'The API definition' },
+      { href: `${origin()}/api/docs`, rel: 'service-doc', type: 'text/html', title: 'The API documentation' },
+      { href: `${base()}/conformance`, rel: 'conformance', type: json, title: 'Conformance classes' },
+      { href: `${base()}/collections`, rel: 'data', type: json, title: 'Collections' },
     ],
   }))
 
@@ -153,15 +174,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/collections', {
     config: { permission: 'map:read' },
     schema: { tags: ['ogc'], summary: 'The feature collections' },
-  }, async req => ({
-    links: [{ href: `${base(req)}/collections`, rel: 'self', type: json, title: 'Collections' }],
-    collections: await Promise.all(collections.map(c => describe(req, c))),
+  }, async () => ({
+    links: [{ href: `${base()}/collections`, rel: 'self', type: json, title: 'Collections' }],
+    collections: await Promise.all(collections.map(c => describe(c))),
   }))
 
   app.get('/collections/:collectionId', {
     config: { permission: 'map:read' },
     schema: { tags: ['ogc'], summary: 'One feature collection', params: Type.Object({ collectionId: Type.String() }), response: { 200: Document, ...errors(404) } },
-  }, async req => describe(req, collectionOf(req.params.collectionId)))
+  }, async req => describe(collectionOf(req.params.collectionId)))
 
   app.get('/collections/:collectionId/items', {
     config: { permission: 'map:read' },
@@ -177,15 +198,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { limit, offset } = req.query
     const bbox = req.query.bbox ? parseBbox(req.query.bbox) : undefined
     const campaign = await app.campaign.current()
-    const { rows, matched } = await c.items(sql, app.userOf(req).jurisdiction, { bbox, limit, offset, on: app.campaign.referenceDate(campaign) })
+    const { rows, matched } = await c.items(sql, keyAreaViewer(app.userOf(req)), { bbox, limit, offset, on: app.campaign.referenceDate(campaign) })
     const href = (o: number) => {
       const q = new URLSearchParams({ limit: String(limit), offset: String(o) })
       if (req.query.bbox) q.set('bbox', req.query.bbox)
-      return `${base(req)}/collections/${c.id}/items?${q}`
+      return `${base()}/collections/${c.id}/items?${q}`
     }
     const links = [
       { href: href(offset), rel: 'self', type: geojson, title: 'This page' },
-      { href: `${base(req)}/collections/${c.id}`, rel: 'collection', type: json, title: c.title },
+      { href: `${base()}/collections/${c.id}`, rel: 'collection', type: json, title: c.title },
     ]
     if (offset + rows.length < matched) links.push({ href: href(offset + limit), rel: 'next', type: geojson, title: 'Next page' })
     if (offset > 0) links.push({ href: href(Math.max(0, offset - limit)), rel: 'prev', type: geojson, title: 'Previous page' })
@@ -211,15 +232,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req, reply) => {
     const c = collectionOf(req.params.collectionId)
     const campaign = await app.campaign.current()
-    const { rows } = await c.items(sql, app.userOf(req).jurisdiction, { limit: 1, offset: 0, id: req.params.featureId, on: app.campaign.referenceDate(campaign) })
+    const { rows } = await c.items(sql, keyAreaViewer(app.userOf(req)), { limit: 1, offset: 0, id: req.params.featureId, on: app.campaign.referenceDate(campaign) })
     const r = rows[0]
     if (!r) throw notFound(`there is no feature ${req.params.featureId} in ${c.id}`)
     reply.type(geojson)
     return {
       type: 'Feature', id: r.id, geometry: JSON.parse(r.geometry), properties: r.properties,
       links: [
-        { href: `${base(req)}/collections/${c.id}/items/${r.id}`, rel: 'self', type: geojson },
-        { href: `${base(req)}/collections/${c.id}`, rel: 'collection', type: json },
+        { href: `${base()}/collections/${c.id}/items/${r.id}`, rel: 'self', type: geojson },
+        { href: `${base()}/collections/${c.id}`, rel: 'collection', type: json },
       ],
     }
   })
