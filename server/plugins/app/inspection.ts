@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
+import { maskPersonalText } from '../../domain/redact.js'
 import { badRequest, conflict, HttpError, notFound } from '../../http-errors.js'
 import { endOfDay } from './measures.js'
 
@@ -234,8 +235,12 @@ export function inspectionRepository(sql: Sql) {
       return { before: h, after: await lockHazard(tx, scope, id) }
     },
 
-    /** A premises' hazards with their status histories, oldest first; overdue judged on a day. */
-    async hazardsOf(scope: Jurisdiction, premisesId: number, on: string) {
+    /**
+     * A premises' hazards with their status histories, oldest first; overdue judged on a day. For a
+     * reader who does not see people, ID and phone numbers typed into the hazard's description and
+     * the notes of its steps are masked.
+     */
+    async hazardsOf(scope: Jurisdiction, premisesId: number, on: string, withPeople: boolean) {
       const [p] = await sql`select p.id from premises p where p.id = ${premisesId} and ${inJurisdiction(sql, scope)}`
       if (!p) return undefined
       const until = endOfDay(on)
@@ -254,7 +259,12 @@ export function inspectionRepository(sql: Sql) {
             where e.hazard_id in ${sql(hazards.map(h => h.id))}
             order by e.at, e.id`
         : []
-      return hazards.map(h => ({ ...h, events: events.filter(e => e.hazardId === h.id).map(({ hazardId: _, ...e }) => e) }))
+      const text = <T extends string | null>(v: T) => (v === null || withPeople ? v : maskPersonalText(v)) as T
+      return hazards.map(h => ({
+        ...h,
+        otherText: text(h.otherText),
+        events: events.filter(e => e.hazardId === h.id).map(({ hazardId: _, ...e }) => ({ ...e, note: text(e.note) })),
+      }))
     },
 
     async enforcementOf(scope: Jurisdiction, premisesId: number) {

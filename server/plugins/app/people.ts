@@ -4,6 +4,7 @@ import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { normaliseIdNumber } from '../../domain/id-number.js'
 import { decryptIdNumber, hmacIdNumber, type PiiKeys } from '../../domain/pii.js'
+import { maskPersonalText } from '../../domain/redact.js'
 
 export interface ResidentView {
   id: number
@@ -24,7 +25,8 @@ export interface ResidentView {
 /**
  * Premises facts and the people in them. Every query carries the user's jurisdiction in its WHERE
  * clause; what a role may see of people is decided by the caller and passed in as flags, and
- * fields a role may not see are never selected.
+ * fields a role may not see are never selected. Free text a role without people reads (the
+ * address) has ID and phone numbers typed into it masked.
  */
 export function peopleRepository(sql: Sql, keys: PiiKeys) {
   return {
@@ -46,6 +48,7 @@ export function peopleRepository(sql: Sql, keys: PiiKeys) {
         left join admin_area c on c.id = p.community_id
         left join police_station s on s.id = p.police_station_id
         where p.id = ${id} and ${inJurisdiction(sql, scope)}`
+      if (row && !withPeople) row.address = maskPersonalText(row.address as string)
       return row
     },
 

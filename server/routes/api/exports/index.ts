@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { Sql } from '../../../db/index.js'
 import { can } from '../../../domain/access.js'
+import { maskPersonalText } from '../../../domain/redact.js'
 import { type ExportColumn, exportTypes, toCsv } from '../../../export.js'
 import { mapFilterFrom } from '../../../map-filter.js'
 import { endOfDay } from '../../../plugins/app/measures.js'
@@ -14,7 +15,8 @@ import { MapFilterProperties } from '../../../schemas/premises.js'
 
 /**
  * Premises and hazards as CSV, GeoJSON or XLSX, with the map's filters, for the user's jurisdiction.
- * Owners' and second landlords' names and phones are included only for roles that may see people.
+ * Owners' and second landlords' names and phones are included only for roles that may see people;
+ * for the others, ID and phone numbers typed into free text (addresses, hazard descriptions) are masked.
  * Rows are read in pages by id and streamed, so a district-wide export does not sit in memory.
  */
 const Format = Type.Union([Type.Literal('csv'), Type.Literal('geojson'), Type.Literal('xlsx')], { default: 'csv' })
@@ -49,6 +51,8 @@ const hazardColumns: ExportColumn[] = [
 ]
 
 const kindZh: Record<string, string> = { group_rental: '群租房', rental: '出租房屋', homestay: '民宿', family_hotel: '家庭旅馆', factory_dormitory: '厂企集中宿舍', care_home: '养老院/福利院' }
+/** Free text as a role reads it: as typed for those who see people, numbers masked for the rest. */
+const textFor = (people: boolean, v: unknown) => (people || typeof v !== 'string' ? v : maskPersonalText(v))
 const localTime = (d: Date | null) => (d ? new Date(d.getTime() + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ') : null)
 
 type Row = Record<string, unknown> & { id: number; lon: number; lat: number }
@@ -148,7 +152,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       left join admin_area c on c.id = p.community_id
       left join police_station s on s.id = p.police_station_id
       where p.id > ${after} and ${where}
-      order by p.id limit ${page}`).map(r => ({ ...r, kind: kindZh[r.kind as string] ?? r.kind })))
+      order by p.id limit ${page}`).map(r => ({ ...r, kind: kindZh[r.kind as string] ?? r.kind, address: textFor(people, r.address) })))
     const n = await stream(reply, req.query.format, `premises-${on}`, '场所 premises', people ? [...premisesColumns, ...peopleColumns] : premisesColumns, source)
     await audit(req, 'premises', n, req.query)
     return reply
@@ -166,6 +170,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const user = app.userOf(req)
     const { filter, on } = await mapFilterFrom(app, req.query)
     const until = endOfDay(on)
+    const people = can(user.role, 'people:read')
     const where = premisesWhere(sql, filter, on, user.jurisdiction)
     const categories = filter.categories?.length ? sql`and i.category_code in ${sql(filter.categories)}` : sql``
     const source = pages(async after => (await sql<Row[]>`
@@ -187,6 +192,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       where h.id > ${after} and h.found_at < ${until} and ${where} ${categories}
       order by h.id limit ${page}`).map(r => ({
       ...r,
+      address: textFor(people, r.address), otherText: textFor(people, r.otherText),
       foundAt: localTime(r.foundAt as Date), referredAt: localTime(r.referredAt as Date | null),
       rectifiedAt: localTime(r.rectifiedAt as Date | null), verifiedAt: localTime(r.verifiedAt as Date | null),
     })))

@@ -125,7 +125,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req) => {
     const campaign = await app.campaign.current()
     const on = req.query.asOf ? parseDate(req.query.asOf, 'asOf') : app.campaign.referenceDate(campaign)
-    const rows = await app.inspection.hazardsOf(app.userOf(req).jurisdiction, req.params.id, on)
+    const user = app.userOf(req)
+    const rows = await app.inspection.hazardsOf(user.jurisdiction, req.params.id, on, can(user.role, 'people:read'))
     if (!rows) throw notFound(`there is no premises with id ${req.params.id}`, `没有编号为 ${req.params.id} 的房屋`)
     return rows.map(hazardDto)
   })

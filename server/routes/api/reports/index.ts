@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyReply } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import type { Jurisdiction } from '../../../domain/access.js'
+import { can, type Jurisdiction } from '../../../domain/access.js'
 import { reportDates } from '../../../domain/periods.js'
+import { maskFreeText } from '../../../domain/redact.js'
 import { exportTypes } from '../../../export.js'
 import { badRequest, parseDate } from '../../../http-errors.js'
 import type { Campaign } from '../../../plugins/app/campaign.js'
@@ -13,6 +14,12 @@ import { Attachment3Query, PeriodQuery, ReportTableSchema, SubmissionList, Submi
 
 /** The biweekly tables (attachments 3, 4, 5 of the notice) on screen, as spreadsheets, and submitted. */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
+  /**
+   * Tables as the user may read them: key area names and the filled-by and reviewed-by lines are
+   * typed by hand, so ID and phone numbers in them are masked for roles that do not see people.
+   */
+  const forReader = <T>(req: FastifyRequest, value: T): T => (can(app.userOf(req).role, 'people:read') ? value : maskFreeText(value))
+
   async function periodOf(campaign: Campaign, period: string | undefined) {
     if (period) return parseDate(period, 'period')
     return app.reports.latestReportDay(campaign, app.campaign.referenceDate(campaign))
@@ -47,7 +54,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const campaign = await app.campaign.current()
     const day = await periodOf(campaign, req.query.period)
     const t = await app.reports.table('attachment-5', campaign, day, app.userOf(req).jurisdiction)
-    return send(reply, req.query.format, `attachment-5-${day}`, [t], campaign)
+    return send(reply, req.query.format, `attachment-5-${day}`, [forReader(req, t)], campaign)
   })
 
   app.get('/attachment-4', {
@@ -61,7 +68,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req, reply) => {
     const campaign = await app.campaign.current()
     const day = await periodOf(campaign, req.query.period)
-    const tables = await app.reports.allAttachment4(campaign, day, app.userOf(req).jurisdiction)
+    const tables = forReader(req, await app.reports.allAttachment4(campaign, day, app.userOf(req).jurisdiction))
     if (req.query.format === 'xlsx') {
       return sendXlsx(reply, `attachment-4-${day}`, tables)
     }
@@ -81,7 +88,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const campaign = await app.campaign.current()
     const day = await periodOf(campaign, req.query.period)
     const t = await app.reports.table('attachment-4', campaign, day, app.userOf(req).jurisdiction, req.params.keyAreaId)
-    return send(reply, req.query.format, `attachment-4-${req.params.keyAreaId}-${day}`, [t], campaign)
+    return send(reply, req.query.format, `attachment-4-${req.params.keyAreaId}-${day}`, [forReader(req, t)], campaign)
   })
 
   app.get('/attachment-3', {
@@ -99,13 +106,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (day < campaign.startsOn) throw badRequest(`${day} is before the campaign began (${campaign.startsOn})`, `${day} 早于整治开始日期（${campaign.startsOn}）`)
     const town = townOf(scope, req.query.town)
     const t = await app.reports.table('attachment-3', campaign, day, scope, town)
-    return send(reply, req.query.format, `attachment-3-${town}-${day}`, [t], campaign)
+    return send(reply, req.query.format, `attachment-3-${town}-${day}`, [forReader(req, t)], campaign)
   })
 
   app.get('/submissions', {
     config: { permission: 'stats:read' },
     schema: { tags: ['reports'], summary: 'Tables submitted so far, newest first', response: { 200: SubmissionList } },
-  }, async req => app.reports.submissions(app.userOf(req).jurisdiction))
+  }, async req => forReader(req, await app.reports.submissions(app.userOf(req).jurisdiction)))
 
   app.post('/submissions', {
     config: { permission: 'reports:submit' },
