@@ -115,6 +115,7 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   'POST /api/auth/logout': () => ({ url: '/api/auth/logout', freshSession: true }),
   'GET /api/auth/me': () => ({ url: '/api/auth/me' }),
   'GET /api/auth/demo': () => ({ url: '/api/auth/demo' }),
+  'GET /api/auth/session': () => ({ url: '/api/auth/session' }),
   'GET /api/users/': () => ({ url: '/api/users/' }),
   'POST /api/users/': () => ({
     url: '/api/users/',
