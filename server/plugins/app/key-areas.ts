@@ -111,15 +111,21 @@ export function keyAreasRepository(sql: Sql) {
       problems.push({ message: `the area is only ${Math.round(areaKm2 * 1e6)} m²; draw the whole key area`,
         messageZh: `面积只有 ${Math.round(areaKm2 * 1e6)} 平方米；请画出整个重点地区` })
     }
-    const warnings = (await db<{ id: number; nameZh: string; share: number }[]>`
+    // Overlaps across a border matter most (two towns listing the same blocks), but a key area
+    // outside the jurisdiction does not exist for the user: it is reported without its name or id.
+    const warnings = (await db<{ id: number; nameZh: string; share: number; mine: boolean }[]>`
       with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom)
-      select k.id, k.name_zh, st_area(st_intersection(k.geom, g.geom)::geography) / nullif(st_area(g.geom::geography), 0) as share
+      select k.id, k.name_zh, st_area(st_intersection(k.geom, g.geom)::geography) / nullif(st_area(g.geom::geography), 0) as share,
+             ${keyAreaScope(db, scope)} as mine
       from key_area k, g
       where k.deleted_at is null and k.geom && g.geom and st_intersects(k.geom, g.geom)
         ${opts.excludeId ? db`and k.id <> ${opts.excludeId}` : db``}
       order by share desc`).filter(o => o.share > 0.001)
-      .map(o => ({ message: `overlaps key area "${o.nameZh}" (#${o.id}) over ${(o.share * 100).toFixed(1)}% of this area`,
-        messageZh: `与重点地区“${o.nameZh}”（#${o.id}）重叠，占本区域的 ${(o.share * 100).toFixed(1)}%` }))
+      .map(o => o.mine
+        ? { message: `overlaps key area "${o.nameZh}" (#${o.id}) over ${(o.share * 100).toFixed(1)}% of this area`,
+            messageZh: `与重点地区“${o.nameZh}”（#${o.id}）重叠，占本区域的 ${(o.share * 100).toFixed(1)}%` }
+        : { message: `overlaps a key area of another jurisdiction over ${(o.share * 100).toFixed(1)}% of this area`,
+            messageZh: `与其他辖区的重点地区重叠，占本区域的 ${(o.share * 100).toFixed(1)}%` })
     const [s] = await db<{ townId: number | null; policeStationId: number | null; ewkt: string }[]>`
       with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom)
       select st_asewkt(st_multi(g.geom)) as ewkt, (select t.id from admin_area t where t.level = 'town' and t.valid_to is null and t.geom && g.geom
