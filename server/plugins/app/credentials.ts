@@ -40,7 +40,8 @@ export default fp(async (app) => {
     const username = name.trim().toLowerCase()
     const audit = { username, action: ctx.action, ip: ctx.ip, requestId: ctx.requestId }
     const { attempt, lockedUntil } = await app.users.reserveAttempt(username)
-    if (attempt > sessionPolicy.lockAfter || (lockedUntil && lockedUntil.getTime() > Date.now())) {
+    // A lock the database answers is current (one that has run out starts the count again).
+    if (attempt > sessionPolicy.lockAfter || lockedUntil !== null) {
       await app.audit.write(app.db.sql, { ...audit, userId: null, outcome: 'denied', reason: 'locked' })
       const seconds = lockedUntil ? (lockedUntil.getTime() - Date.now()) / 1000 : sessionPolicy.lockMinutes * 60
       return { ok: false, reason: 'locked', retryAfterSeconds: Math.max(60, Math.ceil(seconds / 60) * 60) }
