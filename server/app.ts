@@ -12,6 +12,7 @@ import ogcRoutes from './routes/ogc/index.js'
 import importsPlugin, { type ImportOptions } from './plugins/app/imports.js'
 import importsRoutes from './routes/api/imports/index.js'
 import auditPlugin from './plugins/app/audit.js'
+import credentialsPlugin from './plugins/app/credentials.js'
 import inspectionPlugin from './plugins/app/inspection.js'
 import keyAreasPlugin from './plugins/app/key-areas.js'
 import jurisdictionsPlugin from './plugins/app/jurisdictions.js'
@@ -85,6 +86,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(usersPlugin)
   await app.register(auditPlugin)
   await app.register(jurisdictionsPlugin)
+  await app.register(credentialsPlugin)
   // Before any route, so that every route registered after it is seen and guarded.
   await app.register(accessPlugin)
   await app.register(swaggerPlugin)

@@ -1,4 +1,12 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
+import { channel } from 'node:diagnostics_channel'
+
+/**
+ * Told of every password check with the scrypt parameters it runs ({ n, r, p }), for observers
+ * such as tests and profilers: whether a request paid for a hash is seen here, not guessed from
+ * its timing. Nothing is published while nobody subscribes.
+ */
+export const passwordChecks = channel('grd:password-check')
 
 /** scrypt parameters: N=2^15 costs about 0.1 s and 32 MiB per check, slow enough for guessing. */
 const N = 2 ** 15
@@ -24,6 +32,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const [scheme, n, rr, pp, salt, hash] = stored.split('$')
   if (scheme !== 'scrypt' || !salt || !hash) return false
   const expected = Buffer.from(hash, 'base64')
+  if (passwordChecks.hasSubscribers) passwordChecks.publish({ n: Number(n), r: Number(rr), p: Number(pp) })
   const key = await derive(password, Buffer.from(salt, 'base64'), Number(n), Number(rr), Number(pp))
   return key.length === expected.length && timingSafeEqual(key, expected)
 }

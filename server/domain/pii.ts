@@ -51,3 +51,15 @@ export function decryptIdNumber(keys: PiiKeys, blob: Uint8Array): string {
 export function hmacIdNumber(keys: PiiKeys, id: string): Buffer {
   return createHmac('sha256', keys.mac).update(normaliseIdNumber(id)).digest()
 }
+
+/** Letters or digits a reason for seeing a full ID number must hold (spaces and punctuation do not count). */
+export const revealReasonMinChars = 4
+
+/**
+ * The stated reason for a reveal, trimmed, or null when it says nothing: fewer than
+ * revealReasonMinChars letters or digits (in any script), however long the text of blanks and dots.
+ */
+export function revealReason(text: string): string | null {
+  const reason = text.trim()
+  return (reason.match(/[\p{L}\p{N}]/gu)?.length ?? 0) >= revealReasonMinChars ? reason : null
+}

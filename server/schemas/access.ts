@@ -32,6 +32,12 @@ export const MeSchema = Type.Object({
 })
 export type Me = Static<typeof MeSchema>
 
+export const SessionStateSchema = Type.Object({
+  user: Type.Union([MeSchema, Type.Null()], { description: 'The signed-in user, or null' }),
+  ended: Type.Union([Type.String(), Type.Null()], { description: 'Why the session cookie sent no longer signs in: session-expired, session-revoked or account-disabled' }),
+})
+export type SessionState = Static<typeof SessionStateSchema>
+
 export const DemoSchema = Type.Object({
   demo: Type.Boolean(),
   password: Type.Union([Type.String(), Type.Null()]),

@@ -41,6 +41,24 @@ describe('signing in', () => {
     await page.close()
   })
 
+  it('opens the sign-in page without a console error, a refused request or an audit row', async () => {
+    const [before] = await t.db.sql<{ n: number }[]>`select count(*)::int as n from audit_log`
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+    const problems: string[] = []
+    page.on('console', m => m.type() === 'error' && problems.push(`console: ${m.text()}`))
+    page.on('pageerror', e => problems.push(`page: ${e.message}`))
+    page.on('response', r => r.status() >= 400 && problems.push(`${r.status()} ${r.url()}`))
+    for (const path of ['/', '/login', '/dashboard']) {
+      await page.goto(`${base}${path}`)
+      await page.waitForURL(/\/login/)
+      await page.waitForSelector('[data-testid="demo-accounts"] li')
+    }
+    await page.close()
+    expect(problems).toEqual([])
+    const [after] = await t.db.sql<{ n: number }[]>`select count(*)::int as n from audit_log`
+    expect(after!.n).toBe(before!.n)
+  })
+
   it.each(['leader', 'commander', 'analyst', 'inspector', 'admin'])('shows %s only what the role may use', async (role) => {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
     await signInAs(page, role)

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
 import fp from 'fastify-plugin'
-import { verifyPassword } from '../../domain/passwords.js'
 import type { Tx } from '../../db/index.js'
 import { can, grants, type Permission } from '../../domain/access.js'
 import { HttpError } from '../../http-errors.js'
-import { jurisdictionOf, type SessionUser } from './users.js'
+import type { CheckOutcome } from './credentials.js'
+import { sessionUserOf, type SessionUser } from './users.js'
 
 export const sessionCookie = 'grd_session'
 
@@ -14,6 +14,8 @@ export interface RouteInfo {
   url: string
   /** Read when asked: plugins may still set it after this hook has seen the route. */
   readonly permission: Permission | undefined
+  /** What the route takes (params, querystring, body), for tests that must know which routes take ids. */
+  readonly schema: FastifySchema | undefined
 }
 
 declare module 'fastify' {
@@ -23,6 +25,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     user: SessionUser | null
+    /** Why the session cookie sent no longer signs in ('session-expired', ...), on public routes too. */
+    sessionEnded: SessionEndedReason | null
   }
   interface FastifyInstance {
     /** Every route with the permission it declares (the access tests are built from it). */
@@ -36,6 +40,28 @@ declare module 'fastify' {
 
 export class AccessError extends HttpError {}
 
+/** How long a verified HTTP Basic header is remembered (the account's stamp is checked on every request). */
+export const basicMemoryMinutes = 5
+
+/** Why a session cookie no longer signs in, with what the user is told. */
+const sessionEnded = {
+  expired: { reason: 'session-expired', en: 'Your session has expired; please sign in again.', zh: '登录已过期，请重新登录。' },
+  revoked: { reason: 'session-revoked', en: 'Your session was ended (signed out elsewhere or by an administrator); please sign in again.', zh: '登录已被结束（在别处退出或被管理员结束），请重新登录。' },
+  disabled: { reason: 'account-disabled', en: 'This account is disabled; ask an administrator.', zh: '此账号已停用，请联系管理员。' },
+} as const
+export type SessionEndedReason = typeof sessionEnded[keyof typeof sessionEnded]['reason']
+
+/** The route's pattern, or the path itself when no route of the API serves it. */
+function routeOf(req: FastifyRequest): string {
+  const url = req.routeOptions.url
+  return url && (underApi(url) || underOgc(url)) ? url : req.url.split('?')[0]!
+}
+
+type BasicRefusal = 'locked' | 'bad-credentials' | 'account-disabled'
+
+const underApi = (path: string) => path === '/api' || path.startsWith('/api/')
+const underOgc = (path: string) => path === '/ogc' || path.startsWith('/ogc/')
+
 const roleZh: Record<string, string> = { leader: '领导小组', commander: '片区指挥长', analyst: '研判分析员', inspector: '排查员', admin: '系统管理员' }
 
 /**
@@ -46,78 +72,94 @@ const roleZh: Record<string, string> = { leader: '领导小组', commander: '片
 export default fp(async (app) => {
   app.decorate('routeTable', [] as RouteInfo[])
   app.decorateRequest('user', null)
+  app.decorateRequest('sessionEnded', null)
 
   app.addHook('onRoute', (route) => {
     // The OpenAPI pages are for signed-in users like the rest of /api.
     if (route.url.startsWith('/api/docs')) route.config = { ...route.config, permission: route.config?.permission ?? 'session' }
     const methods = Array.isArray(route.method) ? route.method : [route.method]
     for (const method of methods) {
-      app.routeTable.push({ method, url: route.url, get permission() { return route.config?.permission } })
+      app.routeTable.push({ method, url: route.url, get permission() { return route.config?.permission }, get schema() { return route.schema } })
     }
   })
 
   async function deny(req: FastifyRequest, status: number, message: string, code: string, zh?: string): Promise<never> {
     await app.audit.write(app.db.sql, {
       userId: req.user?.id ?? null, username: req.user?.username ?? null, action: 'request.denied',
-      entity: 'route', entityId: `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`,
+      entity: 'route', entityId: `${req.method} ${routeOf(req)}`,
       reason: code, ip: req.ip, outcome: 'denied', requestId: req.id,
     })
     throw new AccessError(status, message, code, zh)
   }
 
   /**
-   * HTTP Basic credentials, for GIS clients of the OGC API that cannot sign in through a form.
-   * A verified pair is remembered for five minutes so that a client's many requests do not each
-   * pay for the password hash; wrong passwords count toward the same lock as the sign-in page.
+   * HTTP Basic credentials, for GIS clients of the OGC API that cannot sign in through a form. A
+   * client sends the same header with each of its many requests: a verified header is remembered
+   * for a while so that each request does not pay for the password hash, but only together with
+   * the account's stamp, and the account is read anew on every request. Disabling it, a new
+   * password, ending its sessions or a new role or jurisdiction changes the stamp, so the very next
+   * request is checked again (and refused); the role and jurisdiction used are always the current
+   * ones. Identical headers arriving together share one check, so that a client's parallel first
+   * requests count as one attempt.
    */
-  const basicCache = new Map<string, { user: SessionUser; until: number }>()
-  async function basicUser(header: string): Promise<SessionUser | 'locked' | null> {
+  const basicVerified = new Map<string, { userId: number; stamp: number; until: number }>()
+  const basicInFlight = new Map<string, Promise<CheckOutcome>>()
+  async function basicUser(req: FastifyRequest, header: string): Promise<SessionUser | BasicRefusal> {
     const key = createHash('sha256').update(header).digest('base64')
-    const hit = basicCache.get(key)
-    if (hit && hit.until > Date.now()) return hit.user
+    const hit = basicVerified.get(key)
+    if (hit && hit.until > Date.now()) {
+      const u = await app.users.current(hit.userId)
+      if (u && !u.disabledAt && u.authStamp === hit.stamp) return { ...sessionUserOf(u), sessionId: 0 }
+    }
+    basicVerified.delete(key)
     const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
     const colon = decoded.indexOf(':')
-    if (colon < 1) return null
-    const username = decoded.slice(0, colon).toLowerCase()
-    const password = decoded.slice(colon + 1)
-    const throttle = await app.users.throttle(username)
-    if (throttle.lockedUntil && throttle.lockedUntil.getTime() > Date.now()) return 'locked'
-    const u = await app.users.byUsername(username)
-    if (!u || u.disabledAt || !(await verifyPassword(password, u.passwordHash))) {
-      await app.users.recordFailure(app.db.sql, username)
-      return null
+    if (colon < 1) return 'bad-credentials'
+    let check = basicInFlight.get(key)
+    if (!check) {
+      check = app.credentials.check(decoded.slice(0, colon), decoded.slice(colon + 1), { action: 'auth.basic', ip: req.ip, requestId: req.id })
+        .finally(() => basicInFlight.delete(key))
+      basicInFlight.set(key, check)
     }
-    const user: SessionUser = { id: u.id, username: u.username, displayName: u.displayName, role: u.role, jurisdiction: jurisdictionOf(u), sessionId: 0 }
-    if (basicCache.size > 1000) basicCache.clear()
-    basicCache.set(key, { user, until: Date.now() + 5 * 60_000 })
-    return user
+    const outcome = await check
+    if (!outcome.ok) return outcome.reason === 'wrong-credentials' ? (outcome.lockedNow ? 'locked' : 'bad-credentials') : outcome.reason
+    if (basicVerified.size > 1000) basicVerified.clear()
+    basicVerified.set(key, { userId: outcome.user.id, stamp: outcome.user.authStamp, until: Date.now() + basicMemoryMinutes * 60_000 })
+    return { ...sessionUserOf(outcome.user), sessionId: 0 }
   }
-  const ogc = (req: FastifyRequest) => req.url === '/ogc' || req.url.startsWith('/ogc/') || req.url.startsWith('/ogc?')
 
   app.addHook('onRequest', async (req, reply: FastifyReply) => {
-    if (req.is404) return
-    const permission = req.routeOptions.config?.permission
+    const path = req.url.split('?')[0]!
+    const guarded = underApi(path) || underOgc(path)
+    // A path under /api or /ogc that none of their routes serves (the not-found handler, the web
+    // app's fallback) is guarded like the API: signed out, a made-up path answers as a real one does.
+    const unknown = guarded && (req.is404 || !(underApi(req.routeOptions.url ?? '') || underOgc(req.routeOptions.url ?? '')))
+    if (req.is404 && !unknown) return
+    const permission: Permission | undefined = unknown ? 'session' : req.routeOptions.config?.permission
     if (!permission) return deny(req, 403, 'This route declares no permission, so nobody may use it.', 'no-permission-declared', '此接口未声明权限，任何人都不能使用。')
     const token = req.cookies[sessionCookie]
     if (token) {
       const s = await app.users.session(token)
       if (s.state === 'ok') req.user = s.user
-      else if (permission !== 'public') {
-        reply.clearCookie(sessionCookie, { path: '/' })
-        if (s.state === 'expired') return deny(req, 401, 'Your session has expired; please sign in again.', 'session-expired', '登录已过期，请重新登录。')
-        if (s.state === 'revoked') return deny(req, 401, 'Your session was ended (signed out elsewhere or by an administrator); please sign in again.', 'session-revoked', '登录已被结束（在别处退出或被管理员结束），请重新登录。')
-        if (s.state === 'disabled') return deny(req, 401, 'This account is disabled; ask an administrator.', 'account-disabled', '此账号已停用，请联系管理员。')
+      else if (s.state !== 'unknown') {
+        const ended = sessionEnded[s.state]
+        req.sessionEnded = ended.reason
+        if (permission !== 'public') {
+          reply.clearCookie(sessionCookie, { path: '/' })
+          return deny(req, 401, ended.en, ended.reason, ended.zh)
+        }
       }
     }
     if (permission === 'public') return
-    if (!req.user && ogc(req)) {
+    if (!req.user && underOgc(path)) {
       // GIS clients ask for credentials when told which kind the server takes.
       reply.header('WWW-Authenticate', 'Basic realm="group-rental OGC API", charset="UTF-8"')
       const auth = req.headers.authorization
       if (auth?.startsWith('Basic ')) {
-        const u = await basicUser(auth)
+        const u = await basicUser(req, auth)
         if (u === 'locked') return deny(req, 401, 'This user name is locked for a while after repeated wrong passwords.', 'locked', '密码多次错误，此用户名暂时被锁定。')
-        if (!u) return deny(req, 401, 'The user name or password is wrong.', 'bad-credentials', '用户名或密码错误。')
+        if (u === 'account-disabled') return deny(req, 401, sessionEnded.disabled.en, 'account-disabled', sessionEnded.disabled.zh)
+        if (u === 'bad-credentials') return deny(req, 401, 'The user name or password is wrong.', 'bad-credentials', '用户名或密码错误。')
         req.user = u
         reply.removeHeader('WWW-Authenticate')
       }
@@ -144,7 +186,7 @@ export default fp(async (app) => {
     if (req.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('Cache-Control', 'no-store')
     return payload
   })
-}, { name: 'access', dependencies: ['db', 'users', 'audit'] })
+}, { name: 'access', dependencies: ['db', 'users', 'audit', 'credentials'] })
 
 /** Permissions of a role, for the web app to show only what it may use. */
 export const permissionsOf = (role: SessionUser['role']) => [...grants[role]]

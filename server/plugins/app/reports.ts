@@ -43,6 +43,27 @@ export interface ReportTable {
   differences: { row: number; key: string; submitted: number | string | null; live: number | string | null }[]
 }
 
+/** Towns whose attachment 3 a jurisdiction may see: its own, or those its police station's area reaches into. */
+function townReached(sql: Sql, scope: Jurisdiction, alias = 't') {
+  const t = sql(alias)
+  switch (scope.kind) {
+    case 'district': return sql`true`
+    case 'town': return sql`${t}.id = ${scope.id!}`
+    case 'police_station': return sql`exists (select 1 from police_station s where s.id = ${scope.id!}
+      and s.geom && ${t}.geom and st_intersects(s.geom, ${t}.geom) and not st_touches(s.geom, ${t}.geom))`
+  }
+}
+
+/**
+ * Whether a jurisdiction covers all of a table's subject, so that the table submitted for it is
+ * the user's to see. A police station reaching into a town sees that town's attachment 3 live,
+ * with its own key areas only, never the town's submitted table (which holds the others too).
+ */
+function coversSubject(scope: Jurisdiction, subject: string): boolean {
+  if (!subject.startsWith('town:')) return true
+  return scope.kind === 'district' || (scope.kind === 'town' && subject === `town:${scope.id}`)
+}
+
 const scopeSubject = (scope: Jurisdiction) => (scope.kind === 'district' ? 'district' : `${scope.kind}:${scope.id}`)
 
 /** The tables, read through a connection or inside a transaction. */
@@ -155,10 +176,10 @@ function tables(sql: Sql) {
   }
 
   async function attachment3Live(campaign: Campaign, day: string, scope: Jurisdiction, townId: number): Promise<ReportTable> {
-    if (scope.kind === 'town' && scope.id !== townId) throw new HttpError(403, 'You may see the key areas of your own town or street only.', 'outside-jurisdiction', '只能查看本镇（街道）的重点地区。')
+    // Outside the jurisdiction a town's table does not exist, as any record there.
     const [town] = await sql<{ id: number; nameZh: string; nameEn: string }[]>`
-      select id, name_zh, name_en from admin_area where id = ${townId} and level = 'town'`
-    if (!town) throw notFound(`there is no town or street with id ${townId}`, `没有编号为 ${townId} 的镇（街道）`)
+      select t.id, t.name_zh, t.name_en from admin_area t where t.id = ${townId} and t.level = 'town' and ${townReached(sql, scope)}`
+    if (!town) throw notFound(`there is no town or street with id ${townId} in your jurisdiction`, `您的辖区内没有编号为 ${townId} 的镇（街道）`)
     const until = endOfDay(day)
     const rows = await sql<{ id: number; nameZh: string; nameEn: string | null; town: string; townEn: string; policeStation: string | null; policeStationEn: string | null
       houses: number; rentalHouses: number; groupRentals: number; groupRentalsWithHazards: number
@@ -245,7 +266,8 @@ export function reportsRepository(sql: Sql) {
 
     /** A table as it stands (or as it was submitted, with what moved since). */
     async table(kind: ReportKind, campaign: Campaign, day: string, scope: Jurisdiction, subjectId?: number) {
-      return withSubmission(await live(kind, campaign, day, scope, subjectId))
+      const t = await live(kind, campaign, day, scope, subjectId)
+      return coversSubject(scope, t.subject) ? withSubmission(t) : t
     },
 
     /** Every key area's attachment 4 for a period (the workbook with a sheet per key area). */
@@ -267,6 +289,10 @@ export function reportsRepository(sql: Sql) {
       // Serialise submissions of the same table; the one that comes second finds the first and stops.
       await tx`select pg_advisory_xact_lock(hashtext(${`report:${kind}:${subjectId ?? ''}:${day}`}))`
       const t = await tables(tx as unknown as Sql).live(kind, campaign, day, scope, subjectId)
+      if (!coversSubject(scope, t.subject)) {
+        throw new HttpError(403, 'A town\'s attachment 3 is submitted by the town or street, or by the district, which see all its key areas.', 'outside-jurisdiction',
+          '镇（街道）的重点地区统计表由该镇（街道）或区级上报，他们能看到全部重点地区。')
+      }
       const [existing] = await tx`select submitted_at from report_submission where report = ${kind} and subject = ${t.subject} and period_to = ${day}`
       if (existing) throw conflict(`this table (${t.title}, ${t.unit}, ${day}) was already submitted; a submitted table cannot be changed`, `此表（${t.title}，${t.unit}，${day}）已上报；已上报的报表不能修改`)
       const filledBy = who.filledBy.trim()

@@ -27,6 +27,12 @@ export interface UserRow {
   passwordChangedAt: Date
 }
 
+/** What only the sign-in check reads: the password hash, and the stamp bumped by every change that ends access. */
+export interface Credentials {
+  passwordHash: string
+  authStamp: number
+}
+
 export const sessionPolicy = {
   /** Signed out after this long without a request. */
   idleMinutes: 30,
@@ -34,7 +40,7 @@ export const sessionPolicy = {
   absoluteHours: 12,
   /** Failures before each further attempt is slowed down. */
   slowAfter: 3,
-  /** Failures that lock the name for lockMinutes. */
+  /** Failures that lock the name for lockMinutes; no more attempts than this are ever checked at once. */
   lockAfter: 5,
   lockMinutes: 15,
 }
@@ -48,15 +54,26 @@ export function jurisdictionOf(u: Pick<UserRow, 'jurisdictionKind' | 'jurisdicti
   }
 }
 
+/** What a request knows of an account, from its current row (the session id is the caller's). */
+export function sessionUserOf(u: Pick<UserRow, 'id' | 'username' | 'displayName' | 'role' | 'jurisdictionKind' | 'jurisdictionTownId' | 'jurisdictionStationId'>): Omit<SessionUser, 'sessionId'> {
+  return { id: u.id, username: u.username, displayName: u.displayName, role: u.role, jurisdiction: jurisdictionOf(u) }
+}
+
 const userColumns = (sql: Sql | Tx) => sql`id, username, display_name, role, jurisdiction_kind, jurisdiction_town_id,
   jurisdiction_station_id, is_demo, disabled_at, created_at, password_changed_at`
 
 /** Accounts, sessions and the sign-in throttle. */
 export function usersRepository(sql: Sql) {
   return {
-    async byUsername(username: string): Promise<(UserRow & { passwordHash: string }) | undefined> {
-      const [u] = await sql<(UserRow & { passwordHash: string })[]>`
-        select ${userColumns(sql)}, password_hash from app_user where username = ${username.toLowerCase()}`
+    async byUsername(username: string): Promise<(UserRow & Credentials) | undefined> {
+      const [u] = await sql<(UserRow & Credentials)[]>`
+        select ${userColumns(sql)}, password_hash, auth_stamp from app_user where username = ${username.toLowerCase()}`
+      return u
+    },
+
+    /** The account as it is now, with its stamp: what a remembered credential is checked against on every request. */
+    async current(id: number): Promise<(UserRow & Pick<Credentials, 'authStamp'>) | undefined> {
+      const [u] = await sql<(UserRow & Pick<Credentials, 'authStamp'>)[]>`select ${userColumns(sql)}, auth_stamp from app_user where id = ${id}`
       return u
     },
 
@@ -126,7 +143,7 @@ export function usersRepository(sql: Sql) {
       if (Date.now() - s.lastSeenAt.getTime() > 60_000) await sql`update user_session set last_seen_at = now() where id = ${s.sessionId}`
       return {
         state: 'ok',
-        user: { id: s.id, username: s.username, displayName: s.displayName, role: s.role, jurisdiction: jurisdictionOf(s), sessionId: s.sessionId },
+        user: { ...sessionUserOf(s), sessionId: s.sessionId },
       }
     },
 
@@ -134,34 +151,48 @@ export function usersRepository(sql: Sql) {
       await db`update user_session set revoked_at = coalesce(revoked_at, now()) where id = ${sessionId}`
     },
 
+    /** Ends every session and bumps the account's stamp, which ends remembered HTTP Basic credentials too. */
     async revokeAllSessions(tx: Tx, userId: number): Promise<number> {
+      await tx`update app_user set auth_stamp = auth_stamp + 1 where id = ${userId}`
       const rows = await tx`update user_session set revoked_at = now() where user_id = ${userId} and revoked_at is null returning id`
       return rows.length
     },
 
-    /** The throttle state of a user name: failures so far and a lock, if any. */
-    async throttle(username: string): Promise<{ failures: number; lockedUntil: Date | null }> {
+    /**
+     * Reserves one sign-in attempt for a user name before its password is checked: one upsert
+     * counts it and answers the count, so that attempts running at the same moment are numbered
+     * one after another and the attempt past the limit is refused whatever the timing. A lock that
+     * has run out, or a count with no attempt for the lock period (a crash mid-attempt), starts
+     * again; refused attempts do not prolong the quiet period.
+     */
+    async reserveAttempt(username: string): Promise<{ attempt: number; lockedUntil: Date | null }> {
+      const fresh = sql`(t.locked_until > now() or (t.locked_until is null
+        and t.last_attempt_at > now() - make_interval(mins => ${sessionPolicy.lockMinutes})))`
       const [t] = await sql<{ failures: number; lockedUntil: Date | null }[]>`
-        select failures, locked_until from login_throttle where username = ${username.toLowerCase()}`
-      return t ?? { failures: 0, lockedUntil: null }
-    },
-
-    async recordFailure(db: Sql | Tx, username: string): Promise<{ failures: number; lockedUntil: Date | null }> {
-      const [t] = await db<{ failures: number; lockedUntil: Date | null }[]>`
-        insert into login_throttle as t (username, failures, last_failure_at)
+        insert into login_throttle as t (username, failures, last_attempt_at)
         values (${username.toLowerCase()}, 1, now())
         on conflict (username) do update set
-          -- a lock that has run out starts the count again
-          failures = case when t.locked_until is not null and t.locked_until <= now() then 1 else t.failures + 1 end,
-          last_failure_at = now(),
-          locked_until = case
-            when (case when t.locked_until is not null and t.locked_until <= now() then 1 else t.failures + 1 end) >= ${sessionPolicy.lockAfter}
-              then now() + make_interval(mins => ${sessionPolicy.lockMinutes})
-            else null end
+          failures = case when ${fresh} then t.failures + 1 else 1 end,
+          last_attempt_at = case when ${fresh} and t.failures >= ${sessionPolicy.lockAfter} then t.last_attempt_at else now() end,
+          locked_until = case when ${fresh} then t.locked_until else null end
         returning failures, locked_until`
-      return t!
+      return { attempt: t!.failures, lockedUntil: t!.lockedUntil }
     },
 
+    /**
+     * A reserved attempt failed: once the count has reached the limit the name is locked for
+     * lockMinutes (an existing lock is kept). Answers the lock, or null while the name is not locked.
+     */
+    async attemptFailed(db: Sql | Tx, username: string): Promise<Date | null> {
+      const [t] = await db<{ lockedUntil: Date }[]>`
+        update login_throttle set locked_until = case when locked_until > now() then locked_until
+                                                      else now() + make_interval(mins => ${sessionPolicy.lockMinutes}) end
+        where username = ${username.toLowerCase()} and failures >= ${sessionPolicy.lockAfter}
+        returning locked_until`
+      return t?.lockedUntil ?? null
+    },
+
+    /** A right password (or an administrator's reset): the count starts again. */
     async clearFailures(db: Sql | Tx, username: string): Promise<void> {
       await db`delete from login_throttle where username = ${username.toLowerCase()}`
     },

@@ -1,14 +1,15 @@
 import type { Static } from 'typebox'
-import type { AuditRowSchema, DemoSchema, Me, UserDto } from '../../../server/schemas/access'
+import type { AuditRowSchema, DemoSchema, Me, SessionState, UserDto } from '../../../server/schemas/access'
 import { getJson, patchJson, postJson } from './client'
 
-export type { Me, UserDto }
+export type { Me, SessionState, UserDto }
 export type Demo = Static<typeof DemoSchema>
 export type AuditRow = Static<typeof AuditRowSchema>
 export type Role = Me['role']
 export interface JurisdictionInput { kind: 'district' | 'town' | 'police_station'; id?: number | null }
 
-export const fetchMe = () => getJson<Me>('/auth/me')
+/** Who is signed in, if anyone: answers signed out without a refusal (the sign-in page asks it first). */
+export const fetchSession = () => getJson<SessionState>('/auth/session')
 export const fetchDemo = () => getJson<Demo>('/auth/demo')
 export const login = (username: string, password: string) => postJson<Me>('/auth/login', { username, password })
 export const logout = () => postJson<void>('/auth/logout')

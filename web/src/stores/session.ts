@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia'
 import { computed, ref, watch } from 'vue'
-import { fetchMe, login as apiLogin, logout as apiLogout, type Me } from '../api/auth'
+import { fetchSession, login as apiLogin, logout as apiLogout, type Me } from '../api/auth'
 import { type ApiError, setUnauthorizedHandler } from '../api/client'
 
 /** Who is signed in, and why they were signed out if the server ended the session. */
@@ -19,13 +19,13 @@ export const useSessionStore = defineStore('session', () => {
 
   async function check() {
     try {
-      me.value = await fetchMe()
-    }
-    catch (e) {
-      me.value = null
+      const state = await fetchSession()
+      me.value = state.user
       // A session the server ended (not merely absent) is worth telling the user about.
-      const reason = (e as ApiError).reason
-      if (reason && reason !== 'signin-required') endedReason.value = reason
+      if (state.ended) endedReason.value = state.ended
+    }
+    catch {
+      me.value = null
     }
     checked.value = true
   }

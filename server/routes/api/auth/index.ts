@@ -1,16 +1,20 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { HttpError } from '../../../http-errors.js'
-import { dummyHash, verifyPassword } from '../../../domain/passwords.js'
 import { permissionsOf, sessionCookie } from '../../../plugins/app/access.js'
-import { sessionPolicy } from '../../../plugins/app/users.js'
+import { type SessionUser, sessionPolicy, sessionUserOf } from '../../../plugins/app/users.js'
 import { errors } from '../../../schemas/common.js'
-import { DemoSchema, LoginSchema, MeSchema } from '../../../schemas/access.js'
+import { DemoSchema, LoginSchema, type Me, MeSchema, SessionStateSchema } from '../../../schemas/access.js'
 import { Type } from 'typebox'
 
 const wrong = 'Wrong user name or password.'
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const me = async (user: Omit<SessionUser, 'sessionId'>): Promise<Me> => ({
+    id: user.id, username: user.username, displayName: user.displayName, role: user.role,
+    jurisdiction: await app.jurisdictions.describe(user.jurisdiction),
+    permissions: permissionsOf(user.role), sessionExpiresInMinutes: sessionPolicy.idleMinutes,
+  })
+
   app.post('/login', {
     config: { permission: 'public' },
     schema: {
@@ -19,35 +23,21 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (req, reply) => {
     const username = req.body.username.trim().toLowerCase()
-    const throttle = await app.users.throttle(username)
-    if (throttle.lockedUntil && throttle.lockedUntil.getTime() > Date.now()) {
-      const minutes = Math.ceil((throttle.lockedUntil.getTime() - Date.now()) / 60_000)
-      await app.audit.write(app.db.sql, { userId: null, username, action: 'auth.login', outcome: 'denied', reason: 'locked', ip: req.ip, requestId: req.id })
-      reply.header('Retry-After', String(minutes * 60))
-      throw new HttpError(429, `Too many failed sign-ins for this user name: try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, 'locked',
-        `此用户名登录失败次数过多，请 ${minutes} 分钟后再试。`)
-    }
-    // Each failure beyond the first few makes the next attempt slower.
-    if (throttle.failures >= sessionPolicy.slowAfter) await sleep(Math.min(4000, 500 * (throttle.failures - sessionPolicy.slowAfter + 1)))
-
-    const user = await app.users.byUsername(username)
-    const passwordOk = await verifyPassword(req.body.password, user?.passwordHash ?? dummyHash)
-    if (!user || !passwordOk) {
-      const t = await app.db.sql.begin(async (tx) => {
-        const state = await app.users.recordFailure(tx, username)
-        await app.audit.write(tx, { userId: user?.id ?? null, username, action: 'auth.login', outcome: 'failed', reason: 'wrong-password', ip: req.ip, requestId: req.id })
-        return state
-      })
-      const locked = t.lockedUntil !== null
+    const outcome = await app.credentials.check(username, req.body.password, { action: 'auth.login', ip: req.ip, requestId: req.id })
+    if (!outcome.ok) {
+      if (outcome.reason === 'locked') {
+        const minutes = Math.round(outcome.retryAfterSeconds / 60)
+        reply.header('Retry-After', String(outcome.retryAfterSeconds))
+        throw new HttpError(429, `Too many failed sign-ins for this user name: try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, 'locked',
+          `此用户名登录失败次数过多，请 ${minutes} 分钟后再试。`)
+      }
+      if (outcome.reason === 'account-disabled') throw new HttpError(401, 'This account is disabled; ask an administrator.', 'account-disabled', '此账号已停用，请联系管理员。')
+      const locked = outcome.lockedNow
       throw new HttpError(401, locked ? `${wrong} Too many failures: this user name is locked for ${sessionPolicy.lockMinutes} minutes.` : wrong, locked ? 'locked' : 'wrong-credentials',
         locked ? `用户名或密码错误。失败次数过多，此用户名锁定 ${sessionPolicy.lockMinutes} 分钟。` : '用户名或密码错误。')
     }
-    if (user.disabledAt) {
-      await app.audit.write(app.db.sql, { userId: user.id, username, action: 'auth.login', outcome: 'denied', reason: 'disabled', ip: req.ip, requestId: req.id })
-      throw new HttpError(401, 'This account is disabled; ask an administrator.', 'account-disabled', '此账号已停用，请联系管理员。')
-    }
+    const { user } = outcome
     const session = await app.db.sql.begin(async (tx) => {
-      await app.users.clearFailures(tx, username)
       const s = await app.users.createSession(tx, user.id, req.ip, req.headers['user-agent'])
       await app.audit.write(tx, { userId: user.id, username, action: 'auth.login', entity: 'session', entityId: s.id, ip: req.ip, requestId: req.id })
       return s
@@ -59,11 +49,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       path: '/',
       expires: session.expiresAt,
     })
-    const jurisdiction = await app.jurisdictions.describe({ kind: user.jurisdictionKind, id: user.jurisdictionKind === 'town' ? user.jurisdictionTownId : user.jurisdictionStationId })
-    return {
-      id: user.id, username: user.username, displayName: user.displayName, role: user.role, jurisdiction,
-      permissions: permissionsOf(user.role), sessionExpiresInMinutes: sessionPolicy.idleMinutes,
-    }
+    return me(sessionUserOf(user))
   })
 
   app.post('/logout', {
@@ -82,13 +68,20 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/me', {
     config: { permission: 'session' },
     schema: { tags: ['auth'], summary: 'The signed-in user, role, permissions and jurisdiction', response: { 200: MeSchema, ...errors(401) } },
-  }, async (req) => {
-    const user = app.userOf(req)
-    return {
-      id: user.id, username: user.username, displayName: user.displayName, role: user.role,
-      jurisdiction: await app.jurisdictions.describe(user.jurisdiction),
-      permissions: permissionsOf(user.role), sessionExpiresInMinutes: sessionPolicy.idleMinutes,
-    }
+  }, async req => me(app.userOf(req)))
+
+  // The sign-in page asks this first: signed out is an answer here, not a refusal (no 401 in the
+  // browser's console, no "denied" row in the audit trail for everyone who opens the page).
+  app.get('/session', {
+    config: { permission: 'public' },
+    schema: {
+      tags: ['auth'], summary: 'Who is signed in, if anyone, and why a session cookie sent no longer signs in',
+      response: { 200: SessionStateSchema },
+    },
+  }, async (req, reply) => {
+    if (req.user) return { user: await me(req.user), ended: null }
+    if (req.sessionEnded) reply.clearCookie(sessionCookie, { path: '/' })
+    return { user: null, ended: req.sessionEnded }
   })
 
   app.get('/demo', {

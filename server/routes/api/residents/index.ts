@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { can } from '../../../domain/access.js'
-import { notFound } from '../../../http-errors.js'
+import { badRequest, notFound } from '../../../http-errors.js'
+import { revealReason, revealReasonMinChars } from '../../../domain/pii.js'
 import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'
 import { ResidentSchema, RevealSchema, SearchByIdSchema } from '../../../schemas/people.js'
@@ -17,11 +18,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (req) => {
     const user = app.userOf(req)
+    const reason = revealReason(req.body.reason)
+    if (!reason) {
+      throw badRequest(`say why you need the full ID number, in at least ${revealReasonMinChars} letters or digits (it is kept in the audit trail)`,
+        `请说明查看完整证件号码的理由，至少 ${revealReasonMinChars} 个文字（理由记入审计日志）`)
+    }
     const found = await app.people.revealIdNumber(user.jurisdiction, req.params.id)
     if (!found) throw notFound(`there is no resident with id ${req.params.id}`, `没有编号为 ${req.params.id} 的人员`)
     await app.audit.write(app.db.sql, {
       userId: user.id, username: user.username, action: 'resident.reveal-id', entity: 'resident', entityId: req.params.id,
-      reason: req.body.reason, ip: req.ip, requestId: req.id,
+      reason, ip: req.ip, requestId: req.id,
     })
     return { id: req.params.id, idNumber: found.idNumber }
   })
