@@ -172,7 +172,7 @@ export const probes: Record<string, Probe[]> = {
   }],
   'POST /api/analysis/proposals': [{
     kind: 'answer', write: true,
-    request: t => ({ method: 'POST', url: '/api/analysis/proposals', payload: { geometry: square(t.lon, t.lat, 0.001), parameters: { of: 'group-rentals' } } }),
+    request: t => ({ method: 'POST', url: '/api/analysis/proposals', payload: { geometry: square(t.lon, t.lat, 0.001), parameters: { of: 'group-rentals', eps: 150, minPoints: 8 } } }),
     holds: res => res.statusCode === 201,
   }],
   'GET /api/premises': [{

@@ -25,14 +25,15 @@ describe('lists under a jurisdiction', () => {
     const sql = t.db.sql
     const where = side.name === 'town' ? sql`town_id = ${side.inside.town}` : sql`police_station_id = ${side.inside.station}`
     const premises = (await sql<{ id: number }[]>`select id from premises where ${where}`).map(r => r.id)
-    const keyAreas = (await sql<{ id: number }[]>`select id from key_area where deleted_at is null and ${where}`).map(r => r.id)
-    return { premises: new Set(premises), keyAreas: new Set(keyAreas) }
+    // A draft (a proposal, say) is seen only by those who may edit key areas: the commanders.
+    const keyAreas = await sql<{ id: number; draft: boolean }[]>`select id, status = 'draft' as draft from key_area where deleted_at is null and ${where}`
+    return { premises: new Set(premises), keyAreas: new Set(keyAreas.map(r => r.id)), listed: new Set(keyAreas.filter(r => !r.draft).map(r => r.id)) }
   }
 
   it('hold every record of the jurisdiction and none outside it: premises, key areas, exports, OGC items, attachment 4', async () => {
     for (const side of [s.town, s.station]) {
       const mine = await own(side)
-      for (const username of Object.values(side.users)) {
+      for (const [role, username] of Object.entries(side.users)) {
         const get = async (url: string) => {
           const res = await t.app.inject({ url, headers: { cookie: s.cookies[username!]! } })
           expect(res.statusCode, `${username} ${url}`).toBe(200)
@@ -43,7 +44,7 @@ describe('lists under a jurisdiction', () => {
         expect(ids(await get('/api/premises?limit=100000')), `${username} premises`).toEqual(premises)
         expect(ids(await get('/api/exports/premises?format=geojson')), `${username} export`).toEqual(premises)
         expect(ids(await get('/ogc/collections/premises/items?limit=10000')), `${username} OGC premises`).toEqual(premises)
-        const keyAreas = [...mine.keyAreas].sort((a, b) => a - b)
+        const keyAreas = [...(role === 'commander' ? mine.keyAreas : mine.listed)].sort((a, b) => a - b)
         expect(ids(await get('/api/key-areas')), `${username} key areas`).toEqual(keyAreas)
         expect(ids(await get('/ogc/collections/key-areas/items?limit=10000')), `${username} OGC key areas`).toEqual(keyAreas)
         const tables = (await get('/api/reports/attachment-4?period=2020-06-14')).tables as { subject: string }[]
