@@ -497,7 +497,8 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
             where v.at is not null and not exists (select 1 from hazard_event e where e.hazard_id = h.id)`
           await tx`select refresh_all_hazard_summaries()`
         }
-        if (job.kind === 'premises') await tx`select refresh_premises_cells()`
+        // Hazards move their premises' status, which the tile cells hold too.
+        if (job.kind !== 'residents') await tx`select refresh_premises_cells()`
         await tx`select refresh_measure_deltas()`
         await tx`update data_version set version = version + 1`
         await setBulkLoad(tx, false)
