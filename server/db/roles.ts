@@ -25,14 +25,12 @@ export interface ConnectionRole {
   ownsTables: boolean
   /** May create roles (a superuser or CREATEROLE). */
   createRole: boolean
-  database: string
 }
 
 /** Whom `sql` connects as, and whether that is more than the app needs. */
 export async function connectionRole(sql: Sql): Promise<ConnectionRole> {
   const [row] = await sql<ConnectionRole[]>`
     select current_user as user, r.rolsuper as superuser, r.rolsuper or r.rolcreaterole as create_role,
-           current_database() as database,
            coalesce((select pg_has_role(current_user, c.relowner, 'MEMBER') from pg_class c
                      where c.oid = to_regclass('audit_log')), false) as owns_tables
     from pg_roles r where r.rolname = current_user`
@@ -49,8 +47,8 @@ export async function grantRuntime(sql: Sql, role: string): Promise<void> {
   checkRoleName(role)
   await sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${schemaLock})`
-    const [r] = await tx<{ exists: boolean; superuser: boolean; owner: boolean }[]>`
-      select true as exists, rolsuper as superuser,
+    const [r] = await tx<{ superuser: boolean; owner: boolean }[]>`
+      select rolsuper as superuser,
              coalesce((select pg_has_role(${role}, c.relowner, 'MEMBER') from pg_class c
                        where c.oid = to_regclass('audit_log')), false) as owner
       from pg_roles where rolname = ${role}`
