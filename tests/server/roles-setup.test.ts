@@ -104,7 +104,7 @@ describe.runIf(!embedded)('on PostgreSQL', () => {
     }
   })
 
-  it('refuses to grant the app\'s privileges to the owner itself', async () => {
+  it('refuses to start the app as a superuser when an owner URL is given too', async () => {
     await expect(prepare({ DATABASE_URL: db.ownerUrl!, DATABASE_OWNER_URL: db.ownerUrl! })).rejects.toThrow(/is a superuser/)
   })
 
