@@ -1,13 +1,17 @@
-/** Applies pending migrations to the configured database (they also run at start-up). */
+/**
+ * Applies pending migrations to the configured database (they also run at start-up): as the owner
+ * (DATABASE_OWNER_URL) when one is set, then the app's grants; `-- --create-roles` as for `npm start`.
+ */
+import { parseArgs } from 'node:util'
 import { loadConfig } from '../server/config.js'
-import { openConfiguredDatabase } from '../server/db/configured.js'
-import { migrate } from '../server/db/migrate.js'
+import { prepareConfiguredDatabase } from '../server/db/configured.js'
 
-const db = await openConfiguredDatabase(loadConfig())
+const { values } = parseArgs({ options: { 'create-roles': { type: 'boolean', default: false } } })
+const configured = await prepareConfiguredDatabase(loadConfig(), { createRoles: values['create-roles'], log: m => console.log(m) })
 try {
-  const applied = await migrate(db.sql)
+  const { applied } = configured
   console.log(applied.length ? `applied: ${applied.join(', ')}` : 'nothing to apply: the schema is up to date')
 }
 finally {
-  await db.close()
+  await configured.close()
 }

@@ -1,11 +1,11 @@
 /**
  * Seeds the demo district: `npm run seed -- --premises 100000 --seed 7`.
- * Uses DATABASE_URL when set, otherwise the embedded database under data/.
+ * Uses DATABASE_URL when set (as DATABASE_OWNER_URL's owner when that is set too: the seed switches
+ * row triggers off, which only the owner may), otherwise the embedded database under data/.
  */
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../server/config.js'
-import { openConfiguredDatabase, piiKeysFor } from '../server/db/configured.js'
-import { migrate } from '../server/db/migrate.js'
+import { piiKeysFor, prepareConfiguredDatabase } from '../server/db/configured.js'
 import { seedDemo } from '../server/seed/demo.js'
 
 const { values } = parseArgs({
@@ -23,13 +23,13 @@ if (!Number.isInteger(seed)) throw new Error('--seed must be a whole number')
 if (!(hazardScale > 0)) throw new Error('--hazard-scale must be a positive number')
 
 const config = loadConfig()
-const db = await openConfiguredDatabase(config)
+const configured = await prepareConfiguredDatabase(config)
+const db = configured.owner
 try {
-  await migrate(db.sql)
   const summary = await seedDemo(db.sql, { premises, seed, hazardScale, keys: piiKeysFor(config, db.backend), log: m => console.log(m), batch: db.backend === 'embedded' ? 2000 : 10000 })
   await db.sql`analyze`
   console.log(`seeded in ${(summary.ms / 1000).toFixed(1)} s`, summary)
 }
 finally {
-  await db.close()
+  await configured.close()
 }

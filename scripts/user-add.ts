@@ -7,8 +7,7 @@
 import { createInterface } from 'node:readline/promises'
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../server/config.js'
-import { openConfiguredDatabase } from '../server/db/configured.js'
-import { migrate } from '../server/db/migrate.js'
+import { prepareConfiguredDatabase } from '../server/db/configured.js'
 import { type Jurisdiction, type Role, roles } from '../server/domain/access.js'
 import { hashPassword, passwordProblem } from '../server/domain/passwords.js'
 import { auditRepository } from '../server/plugins/app/audit.js'
@@ -47,9 +46,10 @@ password = password?.replace(/\r?\n$/, '') ?? ''
 const problem = passwordProblem(password, username)
 if (problem) fail(problem.en)
 
-const db = await openConfiguredDatabase(loadConfig())
+const configured = await prepareConfiguredDatabase(loadConfig())
+await configured.closeOwner()
+const db = configured.db
 try {
-  await migrate(db.sql)
   const users = usersRepository(db.sql)
   if (await users.byUsername(username)) fail(`the user name "${username}" is taken`)
   const passwordHash = await hashPassword(password)
@@ -65,5 +65,5 @@ catch (e) {
   fail((e as Error).message)
 }
 finally {
-  await db.close()
+  await configured.close()
 }

@@ -9,8 +9,15 @@ export const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 export const dataDir = join(rootDir, 'data')
 
 export interface Config {
-  /** PostgreSQL + PostGIS connection string; unset means the embedded database under data/. */
+  /**
+   * PostgreSQL + PostGIS connection string of the running app; unset means the embedded database
+   * under data/. With databaseOwnerUrl it should be a role that owns nothing (README "Database roles").
+   */
   databaseUrl: string | undefined
+  /** The owner's connection to the same database, for migrations, grants and the demo seed. */
+  databaseOwnerUrl: string | undefined
+  /** The app's database role that `--create-roles` creates and the advice names. */
+  appRole: string
   port: number
   host: string
   /** Directory of the embedded database (PGlite). */
@@ -56,6 +63,21 @@ function basemapFromEnv(env: NodeJS.ProcessEnv): Basemap {
   return { type: 'none', url: null, attribution: null }
 }
 
+/** The app's database role when DATABASE_APP_ROLE names none. */
+export const defaultAppRole = 'grd_app'
+
+/** A database role name we are willing to write into SQL text: lower-case letters, digits and _. */
+export function checkRoleName(name: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`a database role name must be lower-case letters, digits and _ (got "${name}")`)
+  return name
+}
+
+function ownerUrlFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  if (!env.DATABASE_OWNER_URL) return undefined
+  if (!env.DATABASE_URL) throw new Error('DATABASE_OWNER_URL is the owner\'s connection for migrations: set DATABASE_URL (the app\'s connection) too')
+  return env.DATABASE_OWNER_URL
+}
+
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name]
   if (raw === undefined || raw === '') return fallback
@@ -85,6 +107,8 @@ function publicUrlFromEnv(env: NodeJS.ProcessEnv): string | undefined {
 export function loadConfig(env = process.env): Config {
   return {
     databaseUrl: env.DATABASE_URL || undefined,
+    databaseOwnerUrl: ownerUrlFromEnv(env),
+    appRole: checkRoleName(env.DATABASE_APP_ROLE || defaultAppRole),
     port: intFromEnv(env, 'PORT', 3000),
     host: env.HOST || '127.0.0.1',
     embeddedDir: env.EMBEDDED_DB_DIR || join(dataDir, 'embedded'),

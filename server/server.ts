@@ -1,14 +1,16 @@
 /**
  * The launcher: builds the web app when needed, opens the database (embedded by default), applies
- * migrations, seeds the demo district into an empty embedded database, then listens.
+ * migrations as the database's owner, seeds the demo district into an empty embedded database, then
+ * listens. `--create-roles` creates the app's restricted database role (README "Database roles").
  */
+import { parseArgs } from 'node:util'
 import { buildApp } from './app.js'
 import { loadConfig } from './config.js'
-import { openConfiguredDatabase, piiKeysFor } from './db/configured.js'
-import { migrate } from './db/migrate.js'
+import { piiKeysFor, prepareConfiguredDatabase } from './db/configured.js'
 import { isEmpty, seedDemo } from './seed/demo.js'
 import { buildWeb, webNeedsBuild } from './web-build.js'
 
+const { values: flags } = parseArgs({ options: { 'create-roles': { type: 'boolean', default: false } } })
 const config = loadConfig()
 
 if (webNeedsBuild()) {
@@ -16,9 +18,11 @@ if (webNeedsBuild()) {
   await buildWeb()
 }
 
-console.log(config.databaseUrl ? 'Opening PostgreSQL (DATABASE_URL)…' : `Opening the embedded database in ${config.embeddedDir}…`)
-const db = await openConfiguredDatabase(config)
-const applied = await migrate(db.sql)
+console.log(config.databaseUrl
+  ? `Opening PostgreSQL (DATABASE_URL${config.databaseOwnerUrl ? ', migrations as DATABASE_OWNER_URL' : ''})…`
+  : `Opening the embedded database in ${config.embeddedDir}…`)
+const configured = await prepareConfiguredDatabase(config, { createRoles: flags['create-roles'], log: m => console.log(`\n${m}\n`) })
+const { db, applied } = configured
 if (applied.length) console.log(`Applied migrations: ${applied.join(', ')}`)
 
 // Demo data goes only into the embedded database (or where asked for): a real deployment starts empty.
@@ -26,14 +30,17 @@ const demo = db.backend === 'embedded' || process.env.SEED_DEMO === '1'
 if (demo && (await isEmpty(db.sql))) {
   const premises = Number(process.env.DEMO_PREMISES || 5000)
   console.log(`The database is empty: seeding the demo district with ${premises.toLocaleString('en')} premises (synthetic data, see data/README.md)…`)
-  const summary = await seedDemo(db.sql, {
+  // The seed switches the row triggers off with ALTER TABLE: the owner's right, not the app's.
+  const summary = await seedDemo(configured.owner.sql, {
     premises, seed: 20191227, keys: piiKeysFor(config, db.backend), batch: 2000,
     // Demo users only on the embedded demo database, never on a real PostgreSQL.
     demoUsers: db.backend === 'embedded',
   })
-  await db.sql`analyze`
+  await configured.owner.sql`analyze`
   console.log(`Seeded ${summary.premises} premises, ${summary.residents} residents, ${summary.hazards} hazards in ${(summary.ms / 1000).toFixed(1)} s.`)
 }
+
+await configured.closeOwner()
 
 const app = await buildApp({
   db,
@@ -59,7 +66,7 @@ async function shutdown(signal: string) {
   app.log.info(`${signal}: closing`)
   await app.close()
   // Closing the embedded database cleanly keeps its files consistent.
-  await db.close()
+  await configured.close()
   process.exit(0)
 }
 process.on('SIGINT', () => void shutdown('SIGINT'))

@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../server/app.js'
-import type { Database } from '../../server/db/index.js'
 import type { ImportOptions } from '../../server/plugins/app/imports.js'
-import { openTestDatabase, type Template } from './db.js'
+import { openTestDatabase, type Template, type TestDatabase } from './db.js'
 import { testKeys } from './keys.js'
 
 export interface TestApp {
   app: FastifyInstance
-  db: Database
+  /** The app's database: `db.sql` is the app's own connection (the restricted role on PostgreSQL). */
+  db: TestDatabase
   close: () => Promise<void>
 }
 

@@ -4,9 +4,10 @@ import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { openDatabase } from '../../server/db/index.js'
 import { migrate } from '../../server/db/migrate.js'
+import { createRuntimeRole, grantRuntime } from '../../server/db/roles.js'
 import { seedDemo } from '../../server/seed/demo.js'
 import { testKeys, testSeed } from './keys.js'
-import { adminUrl, databaseUrl, templateNames } from './pg-url.js'
+import { adminUrl, databaseUrl, templateNames, testAppRole } from './pg-url.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -21,11 +22,13 @@ declare module 'vitest' {
  * Prepares two starting points once per run: a migrated empty database and a migrated database
  * with the small demo district. Each test file then copies one (CREATE DATABASE ... TEMPLATE on
  * PostgreSQL, a data-directory dump on the embedded backend) instead of migrating and seeding again.
+ * Both carry the grants of the tests' restricted role, which the app runs as on PostgreSQL.
  */
 export default async function setup(project: TestProject) {
   const url = process.env.DATABASE_URL
   if (url) {
     const admin = await openDatabase({ url: adminUrl(url), max: 1 })
+    await createRuntimeRole(admin.sql, testAppRole.name, testAppRole.password)
     const names = templateNames()
     for (const name of [names.migrated, names.seeded]) {
       await admin.sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${name}`
@@ -33,6 +36,7 @@ export default async function setup(project: TestProject) {
       await admin.sql.unsafe(`create database "${name}"`)
       const db = await openDatabase({ url: databaseUrl(url, name), max: 1 })
       await migrate(db.sql)
+      await grantRuntime(db.sql, testAppRole.name)
       if (name === names.seeded) {
         await seedDemo(db.sql, { ...testSeed, keys: testKeys, demoUsers: true })
         await db.sql`analyze`
@@ -54,6 +58,9 @@ export default async function setup(project: TestProject) {
   mkdirSync(dir, { recursive: true })
   const db = await openDatabase({})
   await migrate(db.sql)
+  // The embedded database has one user, the process; the role is there for tests to SET ROLE to.
+  await createRuntimeRole(db.sql, testAppRole.name, null)
+  await grantRuntime(db.sql, testAppRole.name)
   const migratedFile = join(dir, 'migrated.tar')
   writeFileSync(migratedFile, Buffer.from(await (await db.dumpDataDir!()).arrayBuffer()))
   await seedDemo(db.sql, { ...testSeed, keys: testKeys, demoUsers: true })

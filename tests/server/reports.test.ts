@@ -373,11 +373,12 @@ describe('submitting', () => {
     await wb.xlsx.load(xlsx.rawPayload as unknown as ArrayBuffer)
     const texts = wb.worksheets[0]!.getSheetValues().flat().filter(v => typeof v === 'string') as string[]
     expect(texts).toContain('填表人：张三')
-    // Once only; and the database itself refuses to rewrite it.
+    // Once only; and the database itself refuses to rewrite it, to its owner too (the app's role
+    // has no privilege to try, tests/server/roles.test.ts).
     const again = await t.app.inject({ method: 'POST', url: '/api/reports/submissions', headers: { cookie: bureau },
       payload: { report: 'attachment-5', period: day, filledBy: '王五' } })
     expect(again.statusCode).toBe(409)
-    await expect(t.db.sql`update report_submission set filled_by = 'x'`).rejects.toThrow(/cannot be changed/)
+    await expect(t.db.owner`update report_submission set filled_by = 'x'`).rejects.toThrow(/cannot be changed/)
     const list = (await t.app.inject({ url: '/api/reports/submissions', headers: { cookie: leader } })).json()
     expect(list).toContainEqual(expect.objectContaining({ report: 'attachment-5', periodTo: day, filledBy: '张三', submittedBy: 'bureau' }))
   })

@@ -6,6 +6,7 @@ import { bbox as turfBbox, booleanPointInPolygon, point as turfPoint } from '@tu
 import fp from 'fastify-plugin'
 import type { MultiPolygon } from 'geojson'
 import { pgArray } from '../../db/arrays.js'
+import { setBulkLoad } from '../../db/bulk-load.js'
 import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
@@ -471,7 +472,7 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
         if (job.errorCount > 0) return
         if (!bulk && written + rows.length > bulkRows) {
           bulk = true
-          for (const t of ['premises', 'resident', 'hazard']) await tx`alter table ${tx(t)} disable trigger user`
+          await setBulkLoad(tx, true)
           await tx`create temporary table import_new_hazard (id bigint primary key) on commit drop`
         }
         if (job.kind === 'premises') await writePremises(tx, rows)
@@ -496,10 +497,11 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
             where v.at is not null and not exists (select 1 from hazard_event e where e.hazard_id = h.id)`
           await tx`select refresh_all_hazard_summaries()`
         }
-        if (job.kind === 'premises') await tx`select refresh_premises_cells()`
+        // Hazards move their premises' status, which the tile cells hold too.
+        if (job.kind !== 'residents') await tx`select refresh_premises_cells()`
         await tx`select refresh_measure_deltas()`
         await tx`update data_version set version = version + 1`
-        for (const t of ['premises', 'resident', 'hazard']) await tx`alter table ${tx(t)} enable trigger user`
+        await setBulkLoad(tx, false)
       }
       job.summary!.committed = true
       await tx`update import_job set status = 'committed', committed_at = now(), summary = ${tx.json(job.summary)},
