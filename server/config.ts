@@ -1,12 +1,21 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { dirname, join, resolve } from 'node:path'
+import { defaultConnectTimeout } from './db/index.js'
 
 /** Repository root, whichever file imports this. */
 export const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
 /** Where the embedded database and the demo keys live. */
 export const dataDir = join(rootDir, 'data')
+
+/**
+ * The longest an ordinary request's statement may run on PostgreSQL. The slowest ordinary requests
+ * at a million premises (rings, clusters, attachment 5) take 1-5 s; a statement still running
+ * after 15 s is waiting on a lock (an import's commit) or on an overloaded server, and is better
+ * answered 503 than left hanging.
+ */
+export const defaultStatementTimeout = 15_000
 
 export interface Config {
   /** PostgreSQL + PostGIS connection string; unset means the embedded database under data/. */
@@ -24,6 +33,12 @@ export interface Config {
   trustProxy: boolean
   /** Optional basemap: a raster PMTiles file, or a raster XYZ tile URL template. Off when neither is set. */
   basemap: Basemap
+  /** PostgreSQL only: connections in the pool. */
+  databasePoolSize: number
+  /** Milliseconds to open a database connection before the request is answered 503. */
+  databaseConnectTimeoutMs: number
+  /** PostgreSQL only: milliseconds an ordinary statement may run (0: no limit); imports and migrations lift it. */
+  databaseStatementTimeoutMs: number
 }
 
 export interface Basemap {
@@ -59,6 +74,14 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): num
   return n
 }
 
+function positiveIntFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number of at least ${min}, got "${raw}"`)
+  return n
+}
+
 /** Reads the configuration from the environment once, failing with a message on bad values. */
 export function loadConfig(env = process.env): Config {
   return {
@@ -71,6 +94,9 @@ export function loadConfig(env = process.env): Config {
     piiKey: env.PII_KEY || undefined,
     trustProxy: env.TRUST_PROXY === '1' || env.TRUST_PROXY === 'true',
     basemap: basemapFromEnv(env),
+    databasePoolSize: positiveIntFromEnv(env, 'DATABASE_POOL_SIZE', 10, 1),
+    databaseConnectTimeoutMs: positiveIntFromEnv(env, 'DATABASE_CONNECT_TIMEOUT_MS', defaultConnectTimeout, 100),
+    databaseStatementTimeoutMs: positiveIntFromEnv(env, 'DATABASE_STATEMENT_TIMEOUT_MS', defaultStatementTimeout, 0),
   }
 }
 

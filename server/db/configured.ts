@@ -5,7 +5,9 @@ import { type Backend, type Database, openDatabase } from './index.js'
 
 /** The database the configuration names: DATABASE_URL, or the embedded one under data/. */
 export function openConfiguredDatabase(config: Config): Promise<Database> {
-  return openDatabase(config.databaseUrl ? { url: config.databaseUrl } : { dataDir: config.embeddedDir })
+  return openDatabase(config.databaseUrl
+    ? { url: config.databaseUrl, max: config.databasePoolSize, connectTimeout: config.databaseConnectTimeoutMs, statementTimeout: config.databaseStatementTimeoutMs }
+    : { dataDir: config.embeddedDir, connectTimeout: config.databaseConnectTimeoutMs })
 }
 
 /**
