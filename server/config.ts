@@ -35,7 +35,7 @@ export interface Config {
   basemap: Basemap
   /** PostgreSQL only: connections in the pool. */
   databasePoolSize: number
-  /** Milliseconds to open a database connection before the request is answered 503. */
+  /** PostgreSQL only: milliseconds to open a database connection before the request is answered 503. */
   databaseConnectTimeoutMs: number
   /** PostgreSQL only: milliseconds an ordinary statement may run (0: no limit); imports and migrations lift it. */
   databaseStatementTimeoutMs: number

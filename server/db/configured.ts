@@ -7,7 +7,7 @@ import { type Backend, type Database, openDatabase } from './index.js'
 export function openConfiguredDatabase(config: Config): Promise<Database> {
   return openDatabase(config.databaseUrl
     ? { url: config.databaseUrl, max: config.databasePoolSize, connectTimeout: config.databaseConnectTimeoutMs, statementTimeout: config.databaseStatementTimeoutMs }
-    : { dataDir: config.embeddedDir, connectTimeout: config.databaseConnectTimeoutMs })
+    : { dataDir: config.embeddedDir })
 }
 
 /**

@@ -32,7 +32,7 @@ export interface OpenOptions {
   loadDataDir?: Blob | File
   /** Connections in the pool (real PostgreSQL only; the embedded server takes one at a time). */
   max?: number
-  /** Milliseconds to open a connection (TCP, start-up, authentication) before giving up. */
+  /** Milliseconds to open a connection (TCP, start-up, authentication) before giving up (default 1.5 s; embedded 30 s). */
   connectTimeout?: number
   /**
    * Real PostgreSQL only: milliseconds a statement may run (statement_timeout of every session), 0 or
@@ -43,6 +43,7 @@ export interface OpenOptions {
 
 /** Long enough for a busy server to fork a backend and authenticate; short enough to answer 503 within 2 s. */
 export const defaultConnectTimeout = 1500
+const embeddedConnectTimeout = 30_000
 
 /** Options shared by both backends, so both return the same JavaScript values. */
 function clientOptions(max: number, connectTimeout = defaultConnectTimeout): postgres.Options<Record<string, postgres.PostgresType>> {
@@ -96,7 +97,10 @@ async function openEmbedded(opts: OpenOptions): Promise<Database> {
   await server.start()
   const [host, port] = server.getServerConn().split(':')
   const sql = postgres({
-    ...clientOptions(1),
+    // PGlite answers from this very thread, and a long statement of another embedded database in the
+    // process (tests open several) holds it: a short connect timeout would fail connections that are
+    // merely waiting their turn. The embedded server cannot be away, so the driver's own default stays.
+    ...clientOptions(1, opts.connectTimeout ?? embeddedConnectTimeout),
     host,
     port: Number(port),
     database: 'postgres',
