@@ -21,7 +21,7 @@ const statementTimeout = 1500
 const answerWithin = 2000
 const recoverWithin = 5000
 /** A busy two-core machine may stall the event loop for a moment; far below the 19 s this used to take. */
-const slack = 1000
+const slack = 1500
 
 interface Served { app: FastifyInstance; db: Database; base: string; cookies: Record<string, string> }
 
