@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawnSync } from 'node:child_process'
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -71,6 +71,13 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const stop = async (mode: 'immediate' | 'fast' = 'immediate') => {
     await pg('pg_ctl', ['-D', data, '-m', mode, '-w', 'stop'])
   }
+  // A test process that dies before its clean-up must not leave a server running.
+  const onExit = () => {
+    const args = [join(pgBinDir, 'pg_ctl'), '-D', data, '-m', 'immediate', 'stop']
+    spawnSync(asRoot ? 'runuser' : args[0]!, asRoot ? ['-u', 'postgres', '--', ...args] : args.slice(1), { stdio: 'ignore' })
+    rmSync(dir, { recursive: true, force: true })
+  }
+  process.once('exit', onExit)
   await start()
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
@@ -78,6 +85,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     stop,
     start,
     destroy: async () => {
+      process.off('exit', onExit)
       await stop('immediate').catch(() => undefined)
       rmSync(dir, { recursive: true, force: true })
     },
