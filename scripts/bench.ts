@@ -2,7 +2,8 @@
  * Benchmarks on real PostgreSQL + PostGIS (PGlite is 2-3x slower and not what production runs):
  *   DATABASE_URL=postgres://user@host:port/postgres npm run bench -- --premises 100000
  * Creates (and afterwards drops, unless --keep) a database of its own on that server, seeds the
- * demo district at the given size and prints a table of timings.
+ * demo district at the given size and prints a table of timings. With --load, instead of the
+ * timings: the HTTP server under --connections concurrent clients for --load-seconds (bench-load.ts).
  */
 import { parseArgs } from 'node:util'
 import { openDatabase, type Sql } from '../server/db/index.js'
@@ -25,6 +26,10 @@ const { values } = parseArgs({
     'hazard-scale': { type: 'string', default: '1' },
     import: { type: 'string', default: '1000000', description: 'rows of the ledger import measured last (0: none)' },
     'import-only': { type: 'boolean', default: false },
+    'load': { type: 'boolean', default: false, description: 'only the HTTP load test' },
+    'load-seconds': { type: 'string', default: '60' },
+    'load-warmup': { type: 'string', default: '10', description: 'seconds of load before the measured ones' },
+    'connections': { type: 'string', default: '200' },
   },
 })
 const url = process.env.DATABASE_URL
@@ -89,11 +94,19 @@ try {
   const campaign = await campaigns.current()
   const day = campaigns.referenceDate(campaign)
 
-  if (!values['import-only']) {
-    if (!values['tiles-only']) await benchQueries(campaign, day)
-    await benchTiles(db, Number(values.tiles))
+  if (values.load) {
+    const { benchLoad } = await import('./bench-load.js')
+    rows.push(...await benchLoad(withDb(name), piiKeysFrom(Buffer.alloc(32, 1)), {
+      seconds: Number(values['load-seconds']), connections: Number(values.connections), warmupSeconds: Number(values['load-warmup']),
+    }))
   }
-  if (Number(values.import) > 0 && !values['tiles-only']) await benchImport(Number(values.import))
+  else {
+    if (!values['import-only']) {
+      if (!values['tiles-only']) await benchQueries(campaign, day)
+      await benchTiles(db, Number(values.tiles))
+    }
+    if (Number(values.import) > 0 && !values['tiles-only']) await benchImport(Number(values.import))
+  }
 }
 finally {
   await db.close()

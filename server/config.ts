@@ -1,12 +1,21 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { dirname, join, resolve } from 'node:path'
+import { defaultConnectTimeout } from './db/index.js'
 
 /** Repository root, whichever file imports this. */
 export const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
 /** Where the embedded database and the demo keys live. */
 export const dataDir = join(rootDir, 'data')
+
+/**
+ * The longest an ordinary request's statement may run on PostgreSQL. The slowest ordinary requests
+ * at a million premises (rings, clusters, attachment 5) take 1-5 s; a statement still running
+ * after 15 s is waiting on a lock (an import's commit) or on an overloaded server, and is better
+ * answered 503 than left hanging.
+ */
+export const defaultStatementTimeout = 15_000
 
 export interface Config {
   /**
@@ -36,6 +45,12 @@ export interface Config {
    * a reverse proxy), for the absolute links of the OGC API. Unset: the address it listens on.
    */
   publicUrl: string | undefined
+  /** PostgreSQL only: connections in the pool. */
+  databasePoolSize: number
+  /** PostgreSQL only: milliseconds to open a database connection before the request is answered 503. */
+  databaseConnectTimeoutMs: number
+  /** PostgreSQL only: milliseconds an ordinary statement may run (0: no limit); imports and migrations lift it. */
+  databaseStatementTimeoutMs: number
 }
 
 export interface Basemap {
@@ -103,6 +118,14 @@ function publicUrlFromEnv(env: NodeJS.ProcessEnv): string | undefined {
   return `${url.origin}${url.pathname}`.replace(/\/+$/, '')
 }
 
+function positiveIntFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number of at least ${min}, got "${raw}"`)
+  return n
+}
+
 /** Reads the configuration from the environment once, failing with a message on bad values. */
 export function loadConfig(env = process.env): Config {
   return {
@@ -118,6 +141,9 @@ export function loadConfig(env = process.env): Config {
     trustProxy: env.TRUST_PROXY === '1' || env.TRUST_PROXY === 'true',
     basemap: basemapFromEnv(env),
     publicUrl: publicUrlFromEnv(env),
+    databasePoolSize: positiveIntFromEnv(env, 'DATABASE_POOL_SIZE', 10, 1),
+    databaseConnectTimeoutMs: positiveIntFromEnv(env, 'DATABASE_CONNECT_TIMEOUT_MS', defaultConnectTimeout, 100),
+    databaseStatementTimeoutMs: positiveIntFromEnv(env, 'DATABASE_STATEMENT_TIMEOUT_MS', defaultStatementTimeout, 0),
   }
 }
 

@@ -13,6 +13,29 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * The service cannot answer now but will again (503): the client should try again after
+ * `retryAfter` seconds, which the answer's Retry-After header says.
+ */
+export class UnavailableError extends HttpError {
+  constructor(public readonly retryAfter: number, message: string, reason: string, zh: string) {
+    super(503, message, reason, zh)
+  }
+}
+
+/** The database cannot be reached (stopped, restarting, full): usually back within seconds. */
+export const databaseUnavailable = () => new UnavailableError(2,
+  'The database is not available right now. Please try again in a few seconds.',
+  'database-unavailable', '数据库暂时不可用，请几秒后重试。')
+
+/**
+ * A statement ran past its time limit (a busy server, or a lock held by a long job such as an
+ * import). Nothing was changed (the transaction is rolled back); trying again later may succeed.
+ */
+export const databaseTimeout = () => new UnavailableError(5,
+  'The database took too long to answer (it may be busy, for example with an import); nothing was changed. Please try again shortly.',
+  'database-timeout', '数据库响应超时（可能正忙，例如正在导入），未修改任何数据，请稍后重试。')
+
 export const badRequest = (message: string, zh?: string) => new HttpError(400, message, undefined, zh)
 export const notFound = (message: string, zh?: string) => new HttpError(404, message, undefined, zh)
 export const conflict = (message: string, zh?: string) => new HttpError(409, message, undefined, zh)

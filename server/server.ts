@@ -36,7 +36,11 @@ if (demo && (await isEmpty(db.sql))) {
     // Demo users only on the embedded demo database, never on a real PostgreSQL.
     demoUsers: db.backend === 'embedded',
   })
-  await configured.owner.sql`analyze`
+  // Outside the seed's transaction, so past the statement time limit unless lifted.
+  await configured.owner.sql.begin(async (tx) => {
+    await tx`set local statement_timeout = 0`
+    await tx`analyze`
+  })
   console.log(`Seeded ${summary.premises} premises, ${summary.residents} residents, ${summary.hazards} hazards in ${(summary.ms / 1000).toFixed(1)} s.`)
 }
 

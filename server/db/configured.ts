@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { type Config, dataDir } from '../config.js'
 import { loadPiiKeys, type PiiKeys } from '../domain/pii.js'
-import { type Backend, type Database, openDatabase } from './index.js'
+import { type Backend, type Database, openDatabase, type OpenOptions } from './index.js'
 import { migrate } from './migrate.js'
 import { connectionRole, createRuntimeRole, grantRuntime, newRolePassword, rolesAdvice, urlAs, withoutPassword } from './roles.js'
 
@@ -24,6 +24,11 @@ export interface PrepareOptions {
   createRoles?: boolean
   /** Where explanations for the operator go (the launcher prints them). */
   log?: (message: string) => void
+}
+
+/** The running app's pool: its size and time limits (an owner's connection keeps none: migrations run long). */
+function appConnection(config: Config, url: string): OpenOptions {
+  return { url, max: config.databasePoolSize, connectTimeout: config.databaseConnectTimeoutMs, statementTimeout: config.databaseStatementTimeoutMs }
 }
 
 function pair(db: Database, owner: Database, applied: string[]): ConfiguredDatabase {
@@ -59,7 +64,7 @@ export async function prepareConfiguredDatabase(config: Config, opts: PrepareOpt
     let db: Database | undefined
     try {
       const applied = await migrate(owner.sql)
-      db = await openDatabase({ url: config.databaseUrl })
+      db = await openDatabase(appConnection(config, config.databaseUrl!))
       const runtime = await connectionRole(db.sql)
       await grantRuntime(owner.sql, runtime.user)
       await warnAboutSchemaRights(owner, runtime.user, log)
@@ -72,7 +77,7 @@ export async function prepareConfiguredDatabase(config: Config, opts: PrepareOpt
     }
   }
 
-  const db = await openDatabase({ url: config.databaseUrl })
+  const db = await openDatabase(appConnection(config, config.databaseUrl!))
   try {
     const current = await connectionRole(db.sql)
     let applied: string[]
@@ -108,7 +113,7 @@ export async function prepareConfiguredDatabase(config: Config, opts: PrepareOpt
       return pair(db, db, applied)
     }
     const runtimeUrl = urlAs(config.databaseUrl, config.appRole, password)
-    const app = await openDatabase({ url: runtimeUrl })
+    const app = await openDatabase(appConnection(config, runtimeUrl))
     log([
       `Created the database role "${config.appRole}" for the app: it reads and writes data, and cannot alter tables, switch triggers off`,
       'or rewrite the audit trail and submitted tables. This run already uses it. From now on start with',

@@ -1,5 +1,7 @@
+import { connect, Socket } from 'node:net'
 import postgres from 'postgres'
 import type { PGlite } from '@electric-sql/pglite'
+import { databaseAvailability, type DatabaseAvailability, unavailableCode } from './availability.js'
 
 /** The one SQL client of the application: tagged templates, snake_case columns seen as camelCase. */
 export type Sql = postgres.Sql<Record<string, postgres.PostgresType>>
@@ -14,6 +16,8 @@ export interface Database {
   postgis: string
   /** Whether ST_AsMVT works here (the embedded PostGIS is built without protobuf). */
   mvt: boolean
+  /** Whether the database answers: closed after a connection failed, open again once a probe connects. */
+  availability: DatabaseAvailability
   close: () => Promise<void>
   /** Embedded only: a copy of the whole data directory, to start other databases from (tests). */
   dumpDataDir?: () => Promise<Blob>
@@ -28,12 +32,30 @@ export interface OpenOptions {
   loadDataDir?: Blob | File
   /** Connections in the pool (real PostgreSQL only; the embedded server takes one at a time). */
   max?: number
+  /** Milliseconds to open a connection (TCP, start-up, authentication) before giving up (default 1.5 s; embedded 30 s). */
+  connectTimeout?: number
+  /**
+   * Real PostgreSQL only: milliseconds a statement may run (statement_timeout of every session), 0 or
+   * absent for no limit. Long jobs lift it for their transaction (`set local statement_timeout = 0`).
+   */
+  statementTimeout?: number
 }
 
+/** Long enough for a busy server to fork a backend and authenticate; short enough to answer 503 within 2 s. */
+export const defaultConnectTimeout = 1500
+const embeddedConnectTimeout = 30_000
+
 /** Options shared by both backends, so both return the same JavaScript values. */
-function clientOptions(max: number): postgres.Options<Record<string, postgres.PostgresType>> {
+function clientOptions(max: number, connectTimeout = defaultConnectTimeout): postgres.Options<Record<string, postgres.PostgresType>> {
   return {
     max,
+    connect_timeout: connectTimeout / 1000,
+    // The driver's default waits up to 20 s (growing with every failure) before a pooled connection
+    // tries again: requests queued for it hung that long during an outage, and after one it took
+    // seconds to notice the server was back. Whether to try at all is the availability gate's
+    // call now (it turns requests away while the server is down); a short pause is left against
+    // a tight loop of reconnections.
+    backoff: () => 0.05,
     onnotice: () => {},
     transform: postgres.camel,
     connection: { application_name: 'group-rental-dashboard', TimeZone: 'Asia/Shanghai' },
@@ -75,18 +97,25 @@ async function openEmbedded(opts: OpenOptions): Promise<Database> {
   await server.start()
   const [host, port] = server.getServerConn().split(':')
   const sql = postgres({
-    ...clientOptions(1),
+    // PGlite answers from this very thread, and a long statement of another embedded database in the
+    // process (tests open several) holds it: a short connect timeout would fail connections that are
+    // merely waiting their turn. The embedded server cannot be away, so the driver's own default stays.
+    ...clientOptions(1, opts.connectTimeout ?? embeddedConnectTimeout),
     host,
     port: Number(port),
     database: 'postgres',
     username: 'postgres',
   }) as unknown as Sql
   const caps = await probe(sql)
+  // The embedded server takes one connection, the pool's own, so that is what is probed.
+  const availability = databaseAvailability(async () => { await sql`select 1` })
   return {
     sql,
     backend: 'embedded',
     ...caps,
+    availability,
     close: async () => {
+      availability.close()
       await sql.end({ timeout: 5 })
       await server.stop()
       await pg.close()
@@ -95,14 +124,63 @@ async function openEmbedded(opts: OpenOptions): Promise<Database> {
   }
 }
 
-async function openPostgres(url: string, max: number): Promise<Database> {
-  const sql = postgres(url, clientOptions(max)) as unknown as Sql
+/** What the driver hands a socket factory: where to connect. */
+interface SocketTarget { host: string[]; port: number[]; path?: string | false }
+
+/**
+ * The pool's connections, opened here rather than by the driver so that the availability gate can
+ * refuse them: once the server is known to be away, the queries already queued for a connection
+ * fail at once instead of each waiting out a connect timeout of its own (a host that vanished
+ * without refusing). A refused connection reaches the driver as a refused TCP connection does: an
+ * error, then close.
+ */
+function gatedSocket(target: SocketTarget, availability: () => DatabaseAvailability | undefined): Socket {
+  if (availability()?.available === false) {
+    const refused = new Socket()
+    // After the driver has attached its listeners (it awaits the factory), as a refusal by the kernel would be.
+    setImmediate(() => refused.destroy(Object.assign(new Error('the database is unavailable (waiting for it to answer again)'), { code: unavailableCode })))
+    return refused
+  }
+  const host = target.host[0]!
+  // Writes made while connecting are buffered by the socket; the driver's connect timeout runs meanwhile.
+  const socket = target.path ? connect(target.path) : connect(target.port[0]!, host)
+  // The driver reads the name for TLS server-name indication from here when it opens the socket itself.
+  return Object.assign(socket, { host })
+}
+
+async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
+  let availability: DatabaseAvailability | undefined
+  const options = {
+    ...clientOptions(opts.max ?? 10, opts.connectTimeout),
+    socket: (target: SocketTarget) => gatedSocket(target, () => availability),
+  }
+  if (opts.statementTimeout) options.connection = { ...options.connection, statement_timeout: opts.statementTimeout }
+  const sql = postgres(url, options) as unknown as Sql
   await sql`create extension if not exists postgis`
   const caps = await probe(sql)
-  return { sql, backend: 'postgres', ...caps, close: () => sql.end({ timeout: 5 }) }
+  // Probed on a connection of its own, which the gate does not hold back.
+  availability = databaseAvailability(async () => {
+    const once = postgres(url, { ...clientOptions(1, opts.connectTimeout), fetch_types: false })
+    try {
+      await once`select 1`
+    }
+    finally {
+      await once.end({ timeout: 0 })
+    }
+  })
+  return {
+    sql,
+    backend: 'postgres',
+    ...caps,
+    availability,
+    close: async () => {
+      availability?.close()
+      await sql.end({ timeout: 5 })
+    },
+  }
 }
 
 /** Opens PostgreSQL when a URL is given, otherwise the embedded PGlite + PostGIS. */
 export async function openDatabase(opts: OpenOptions = {}): Promise<Database> {
-  return opts.url ? openPostgres(opts.url, opts.max ?? 10) : openEmbedded(opts)
+  return opts.url ? openPostgres(opts.url, opts) : openEmbedded(opts)
 }

@@ -29,6 +29,8 @@ export async function migrate(sql: Sql): Promise<string[]> {
   for (const name of await migrationFiles()) {
     const text = await readFile(join(migrationsDir, name), 'utf8')
     const done = await sql.begin(async (tx) => {
+      // A migration may rewrite big tables: the application's statement time limit is not for it.
+      await tx`set local statement_timeout = 0`
       await tx`select pg_advisory_xact_lock(${schemaLock})`
       const [row] = await tx`select 1 from schema_migration where name = ${name}`
       if (row) return false

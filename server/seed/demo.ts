@@ -243,6 +243,8 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
   const batch = opts.batch ?? 5000
 
   return sql.begin(async (tx) => {
+    // Seeding a big district runs statements of minutes, past the application's time limit.
+    await tx`set local statement_timeout = 0`
     const [campaign] = await tx<{ id: number; startsOn: string; endsOn: string }[]>`
       select id, starts_on, ends_on from campaign order by starts_on limit 1`
     if (!campaign) throw new Error('no campaign in the database: migrations did not run')

@@ -39,6 +39,14 @@ describe('configuration', () => {
     expect(() => loadConfig({ PUBLIC_URL: 'https://gis.example.gov.cn/?x=1' })).toThrow(/without query/)
   })
 
+  it('reads the database pool size and time limits, with defaults, and refuses values that are not whole numbers', () => {
+    expect(loadConfig({})).toMatchObject({ databasePoolSize: 10, databaseConnectTimeoutMs: 1500, databaseStatementTimeoutMs: 15_000 })
+    expect(loadConfig({ DATABASE_POOL_SIZE: '40', DATABASE_CONNECT_TIMEOUT_MS: '3000', DATABASE_STATEMENT_TIMEOUT_MS: '0' }))
+      .toMatchObject({ databasePoolSize: 40, databaseConnectTimeoutMs: 3000, databaseStatementTimeoutMs: 0 })
+    expect(() => loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '15s' })).toThrow(/DATABASE_STATEMENT_TIMEOUT_MS must be a whole number/)
+    expect(() => loadConfig({ DATABASE_POOL_SIZE: '0' })).toThrow(/DATABASE_POOL_SIZE must be a whole number of at least 1/)
+  })
+
   it('admits a configured tile server to the Content-Security-Policy, and only that one', async () => {
     const basemap = loadConfig({ BASEMAP_TILE_URL: 'http://gis.intranet.local:8080/img/{z}/{x}/{y}.png', BASEMAP_ATTRIBUTION: '天地图' }).basemap
     const app = await buildApp({ db, keys: testKeys, basemap })

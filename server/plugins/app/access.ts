@@ -138,7 +138,8 @@ export default fp(async (app) => {
     const permission: Permission | undefined = unknown ? 'session' : req.routeOptions.config?.permission
     if (!permission) return deny(req, 403, 'This route declares no permission, so nobody may use it.', 'no-permission-declared', '此接口未声明权限，任何人都不能使用。')
     const token = req.cookies[sessionCookie]
-    if (token) {
+    // The web app's public files still load while the database is away (their page then says so).
+    if (token && (permission !== 'public' || app.db.availability.available)) {
       const s = await app.users.session(token)
       if (s.state === 'ok') req.user = s.user
       else if (s.state !== 'unknown') {

@@ -464,6 +464,9 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
    */
   async function commitAll(job: Job, mapping: Record<string, string>, crs: CoordinateSystem) {
     await sql.begin(async (tx) => {
+      // A commit of a million rows runs set-wise refreshes of a minute or more; requests have a time
+      // limit, this background job has none (other writers wait for it, or time out themselves).
+      await tx`set local statement_timeout = 0`
       await tx`select set_config('app.user_id', ${String(job.userId)}, true)`
       let written = 0
       let bulk = false

@@ -1,11 +1,13 @@
-import type { FastifyError } from 'fastify'
+import type { FastifyError, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
-import { HttpError } from '../../http-errors.js'
+import { databaseFailure } from '../../db/availability.js'
+import { databaseTimeout, databaseUnavailable, HttpError, UnavailableError } from '../../http-errors.js'
 
 const statusNames: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
   409: 'Conflict', 412: 'Precondition Failed', 413: 'Payload Too Large', 415: 'Unsupported Media Type',
   422: 'Unprocessable Entity', 423: 'Locked', 428: 'Precondition Required', 429: 'Too Many Requests', 500: 'Internal Server Error',
+  503: 'Service Unavailable',
 }
 
 const where: Record<string, string> = { querystring: 'query parameter', body: 'body field', params: 'path parameter', headers: 'header' }
@@ -82,10 +84,24 @@ const dbMessageZh = (message: string) => {
 
 /**
  * One error shape for every route: { statusCode, error, message }. Client errors keep their
- * message; server errors are logged and answered without internals.
+ * message; server errors are logged and answered without internals. A database that is away or
+ * too slow is 503 with Retry-After: the request was fine and may succeed when sent again.
  */
 export default fp(async (app) => {
+  function unavailable(reply: FastifyReply, err: UnavailableError) {
+    reply.header('Retry-After', String(err.retryAfter))
+    reply.status(503).send({ statusCode: 503, error: statusNames[503], message: err.message, messageZh: err.zh, reason: err.reason })
+  }
+
   app.setErrorHandler((err: FastifyError & { code?: string; reason?: string }, req, reply) => {
+    const failure = databaseFailure(err)
+    if (failure && err.statusCode === undefined) {
+      // Logged without the query's parameters (personal data); one line, as there may be many at once.
+      req.log.warn({ err: { message: err.message, code: err.code } }, `database ${failure}`)
+      app.db.availability.report(err)
+      return unavailable(reply, failure === 'timeout' ? databaseTimeout() : databaseUnavailable())
+    }
+    if (err instanceof UnavailableError) return unavailable(reply, err)
     let status = err.statusCode ?? 500
     let message = err.message
     let messageZh = err instanceof HttpError ? err.zh : undefined

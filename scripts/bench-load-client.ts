@@ -1,0 +1,95 @@
+/**
+ * The load generator of `npm run bench -- --load`, in a process of its own so that it does not
+ * share the server's event loop: keeps `connections` keep-alive connections busy, each sending its
+ * next request as soon as the last one is answered (a closed loop, like autocannon), and reports
+ * every request's latency per endpoint. Started by bench-load.ts over IPC.
+ */
+import { Agent, request } from 'node:http'
+
+/** One request of the mix. */
+export interface LoadRequest {
+  endpoint: string
+  method: 'GET' | 'POST'
+  path: string
+  cookie: string
+  body?: string
+}
+
+export interface LoadPlan {
+  base: string
+  requests: LoadRequest[]
+  connections: number
+  /** Seconds sent but not recorded first (tile caches, plans, buffers). */
+  warmupSeconds: number
+  seconds: number
+  /** A request not answered within this is counted as a timeout (an error). */
+  timeoutMs: number
+}
+
+export interface EndpointResult {
+  /** Milliseconds of each answered request (2xx), in the order they finished. */
+  latencies: number[]
+  /** Answers that were not 2xx, by status; 'timeout' and 'network' for requests never answered. */
+  errors: Record<string, number>
+}
+
+export interface LoadResult {
+  endpoints: Record<string, EndpointResult>
+  /** Seconds actually measured (after the warm-up). */
+  seconds: number
+}
+
+function send(agent: Agent, base: URL, r: LoadRequest, timeoutMs: number): Promise<number | 'timeout' | 'network'> {
+  return new Promise((resolve) => {
+    const req = request({
+      agent, host: base.hostname, port: base.port, method: r.method, path: r.path,
+      headers: { cookie: r.cookie, ...(r.body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(r.body) } : {}) },
+    }, (res) => {
+      res.on('data', () => {})
+      res.on('end', () => resolve(res.statusCode ?? 0))
+      res.on('error', () => resolve('network'))
+    })
+    req.setTimeout(timeoutMs, () => {
+      req.destroy()
+      resolve('timeout')
+    })
+    req.on('error', () => resolve('network'))
+    req.end(r.body)
+  })
+}
+
+/** Runs the plan: warm-up, then the measured seconds. */
+export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: plan.connections })
+  const base = new URL(plan.base)
+  const endpoints: Record<string, EndpointResult> = {}
+  for (const r of plan.requests) endpoints[r.endpoint] ??= { latencies: [], errors: {} }
+  const start = performance.now()
+  const measureFrom = start + plan.warmupSeconds * 1000
+  const end = measureFrom + plan.seconds * 1000
+  let next = 0
+  async function connection() {
+    while (performance.now() < end) {
+      const r = plan.requests[next++ % plan.requests.length]!
+      const t0 = performance.now()
+      const outcome = await send(agent, base, r, plan.timeoutMs)
+      const t1 = performance.now()
+      // Requests begun in the warm-up are not counted; those begun in the run are, however long they take.
+      if (t0 < measureFrom) continue
+      const e = endpoints[r.endpoint]!
+      if (typeof outcome === 'number' && outcome >= 200 && outcome < 300) e.latencies.push(t1 - t0)
+      else e.errors[String(outcome)] = (e.errors[String(outcome)] ?? 0) + 1
+    }
+  }
+  await Promise.all(Array.from({ length: plan.connections }, () => connection()))
+  agent.destroy()
+  return { endpoints, seconds: plan.seconds }
+}
+
+if (process.send) {
+  process.once('message', (plan: LoadPlan) => {
+    void runLoad(plan).then((result) => {
+      process.send!(result, () => process.exit(0))
+    })
+  })
+}

@@ -1,0 +1,185 @@
+/**
+ * `npm run bench -- --load`: the application as `npm start` runs it on PostgreSQL (its pool size,
+ * connect and statement time limits from the environment), listening on a loopback port, under
+ * many concurrent signed-in clients for a while. The clients are a separate process
+ * (bench-load-client.ts), so that they do not share the server's event loop.
+ *
+ * The mix is what a room of map users does: mostly vector tiles at zooms 10-16, the campaign
+ * summary, premises details, the live counts of a key area being drawn, and now and then a
+ * town-sized bbox of premises as GeoJSON. Users of four roles and two jurisdictions (the district,
+ * the town with most premises) share the load.
+ */
+import { fork } from 'node:child_process'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
+import { buildApp } from '../server/app.js'
+import { loadConfig } from '../server/config.js'
+import { openDatabase } from '../server/db/index.js'
+import { type Jurisdiction, type Role, wholeDistrict } from '../server/domain/access.js'
+import { hashPassword } from '../server/domain/passwords.js'
+import type { PiiKeys } from '../server/domain/pii.js'
+import { usersRepository } from '../server/plugins/app/users.js'
+import type { LoadPlan, LoadRequest, LoadResult } from './bench-load-client.js'
+
+export interface LoadOptions {
+  seconds: number
+  connections: number
+  /** Seconds of load before the measured ones. */
+  warmupSeconds: number
+}
+
+interface Row { measure: string; value: string; note: string }
+
+/** How often each endpoint comes in the mix (out of their sum). */
+const weights = { tile: 12, detail: 3, summary: 2, preview: 2, bbox: 1 }
+type Endpoint = keyof typeof weights
+
+/** The bench's own district-wide bbox over the dense south-east streets (about 5 x 5 km), as in its query timings. */
+const townBbox = '119.955,31.82,120.008,31.865'
+const password = 'bench-load-password'
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : Number.NaN
+}
+
+/** Seeds, signs in, loads and returns the table rows: per endpoint and overall. */
+export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): Promise<Row[]> {
+  const config = loadConfig()
+  const db = await openDatabase({
+    url, max: config.databasePoolSize, connectTimeout: config.databaseConnectTimeoutMs, statementTimeout: config.databaseStatementTimeoutMs,
+  })
+  const sql = db.sql
+  const app = await buildApp({ db, keys })
+  try {
+    const [town] = await sql<{ id: number; nameEn: string }[]>`
+      select a.id, a.name_en from premises p join admin_area a on a.id = p.town_id group by a.id, a.name_en order by count(*) desc limit 1`
+    const townScope: Jurisdiction = { kind: 'town', id: town!.id }
+    const people: [string, Role, Jurisdiction][] = [
+      ['bench-leader', 'leader', wholeDistrict], ['bench-analyst', 'analyst', wholeDistrict],
+      ['bench-commander', 'commander', townScope], ['bench-inspector', 'inspector', townScope],
+    ]
+    const users = usersRepository(sql)
+    const passwordHash = await hashPassword(password)
+    for (const [username, role, jurisdiction] of people) {
+      if (await users.byUsername(username)) continue
+      await sql.begin(tx => users.create(tx, { username, displayName: username, role, jurisdiction, passwordHash, createdBy: null }))
+    }
+    const base = await app.listen({ port: 0, host: '127.0.0.1' })
+    // Two sessions per user, as two browsers would have.
+    const sessions: Record<string, string[]> = {}
+    for (const [username] of people) {
+      for (let i = 0; i < 2; i++) {
+        const res = await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) })
+        const cookie = res.headers.getSetCookie().find(c => c.startsWith('grd_session='))
+        if (!cookie) throw new Error(`sign-in as ${username} failed: ${res.status} ${await res.text()}`)
+        ;(sessions[username] ??= []).push(cookie.split(';')[0]!)
+      }
+    }
+
+    // A seeded sample, so that runs compare.
+    let seed = 20191227
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!
+    const inTown = await sql<{ id: number; lon: number; lat: number }[]>`
+      select id, st_x(geom) as lon, st_y(geom) as lat from premises where town_id = ${town!.id} order by random() limit 500`
+    const anywhere = await sql<{ id: number; lon: number; lat: number }[]>`
+      select id, st_x(geom) as lon, st_y(geom) as lat from premises order by random() limit 2000`
+    const [ext] = await sql<{ x0: number; y0: number; x1: number; y1: number }[]>`
+      select st_xmin(e) as x0, st_ymin(e) as y0, st_xmax(e) as x1, st_ymax(e) as y1
+      from (select st_extent(geom)::geometry as e from admin_area where level = 'district') s`
+    const tileX = (lon: number, z: number) => Math.floor(((lon + 180) / 360) * 2 ** z)
+    const tileY = (lat: number, z: number) => {
+      const r = (lat * Math.PI) / 180
+      return Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * 2 ** z)
+    }
+    // The overview (every tile of the district at zooms 10-12) and zoomed-in views where premises are.
+    const overview: string[] = []
+    for (let z = 10; z <= 12; z++) {
+      for (let x = tileX(ext!.x0, z); x <= tileX(ext!.x1, z); x++) {
+        for (let y = tileY(ext!.y1, z); y <= tileY(ext!.y0, z); y++) overview.push(`${z}/${x}/${y}`)
+      }
+    }
+    const tile = (places: typeof anywhere) => {
+      if (rand() < 0.25) return pick(overview)
+      const p = pick(places)
+      const z = 13 + Math.floor(rand() * 4)
+      return `${z}/${tileX(p.lon, z)}/${tileY(p.lat, z)}`
+    }
+    // About 1 km x 1.1 km around a premises of the commander's town, as one drawn on the map.
+    const square = (p: { lon: number; lat: number }) => {
+      const d = 0.005
+      return { type: 'Polygon', coordinates: [[[p.lon - d, p.lat - d], [p.lon + d, p.lat - d], [p.lon + d, p.lat + d], [p.lon - d, p.lat + d], [p.lon - d, p.lat - d]]] }
+    }
+    const session = (username: string) => pick(sessions[username]!)
+    const make: Record<Endpoint, () => LoadRequest> = {
+      tile: () => {
+        const who = pick(people)
+        return { endpoint: 'tile', method: 'GET', path: `/api/tiles/premises/${tile(who[2].kind === 'town' ? inTown : anywhere)}.mvt`, cookie: session(who[0]) }
+      },
+      summary: () => ({ endpoint: 'summary', method: 'GET', path: '/api/stats/summary', cookie: session(pick(['bench-leader', 'bench-analyst', 'bench-commander'])) }),
+      bbox: () => ({ endpoint: 'bbox', method: 'GET', path: `/api/premises?bbox=${townBbox}`, cookie: session(pick(['bench-leader', 'bench-analyst'])) }),
+      preview: () => ({ endpoint: 'preview', method: 'POST', path: '/api/key-areas/preview', cookie: session('bench-commander'), body: JSON.stringify({ geometry: square(pick(inTown)) }) }),
+      detail: () => {
+        const who = pick(['bench-inspector', 'bench-commander', 'bench-analyst'])
+        return { endpoint: 'detail', method: 'GET', path: `/api/premises/${pick(who === 'bench-analyst' ? anywhere : inTown).id}`, cookie: session(who) }
+      },
+    }
+    const bag = (Object.entries(weights) as [Endpoint, number][]).flatMap(([e, w]) => Array<Endpoint>(w).fill(e))
+    const requests = Array.from({ length: 5000 }, () => make[pick(bag)]())
+
+    const plan: LoadPlan = { base, requests, connections: opts.connections, warmupSeconds: opts.warmupSeconds, seconds: opts.seconds, timeoutMs: 10_000 }
+    console.log(`  load: ${opts.connections} connections for ${opts.warmupSeconds} s warm-up + ${opts.seconds} s against ${base} (pool ${config.databasePoolSize}, statement limit ${config.databaseStatementTimeoutMs} ms)`)
+    const loop = monitorEventLoopDelay({ resolution: 10 })
+    let cpu0 = process.cpuUsage()
+    let elu0 = performance.eventLoopUtilization()
+    const client = fork(new URL('./bench-load-client.ts', import.meta.url), { serialization: 'advanced' })
+    const result = await new Promise<LoadResult>((resolve, reject) => {
+      client.once('message', m => resolve(m as LoadResult))
+      client.once('error', reject)
+      client.once('exit', code => reject(new Error(`the load client stopped (exit code ${code}) without a result`)))
+      client.send(plan)
+      // The server process is measured over the measured seconds only.
+      setTimeout(() => {
+        loop.enable()
+        cpu0 = process.cpuUsage()
+        elu0 = performance.eventLoopUtilization()
+      }, opts.warmupSeconds * 1000)
+    })
+    loop.disable()
+    const cpu = process.cpuUsage(cpu0)
+    const elu = performance.eventLoopUtilization(elu0)
+
+    const rows: Row[] = []
+    const all: number[] = []
+    let errors = 0
+    let count = 0
+    const describeErrors = (e: Record<string, number>) => Object.entries(e).map(([k, n]) => `${n} x ${k}`).join(', ')
+    for (const endpoint of Object.keys(weights)) {
+      const r = result.endpoints[endpoint]
+      if (!r) continue
+      const sorted = [...r.latencies].sort((a, b) => a - b)
+      all.push(...sorted)
+      const n = sorted.length + Object.values(r.errors).reduce((a, b) => a + b, 0)
+      const e = n - sorted.length
+      errors += e
+      count += n
+      rows.push({
+        measure: `load: ${endpoint} p50 / p99`, value: `${percentile(sorted, 50).toFixed(1)} / ${percentile(sorted, 99).toFixed(1)} ms`,
+        note: `${n.toLocaleString('en')} requests, ${(n / result.seconds).toFixed(0)}/s, max ${(sorted.at(-1) ?? 0).toFixed(0)} ms, ${e} errors${e ? ` (${describeErrors(r.errors)})` : ''}`,
+      })
+    }
+    all.sort((a, b) => a - b)
+    rows.push({
+      measure: `load: all, ${opts.connections} connections, ${result.seconds} s, p50 / p99`, value: `${percentile(all, 50).toFixed(1)} / ${percentile(all, 99).toFixed(1)} ms`,
+      note: `${count.toLocaleString('en')} requests, ${(count / result.seconds).toFixed(0)}/s, ${errors} errors; target p99 <= 500 ms, 0 errors`,
+    })
+    rows.push({
+      measure: '  server process during the load', value: `${(100 * (cpu.user + cpu.system) / 1e6 / result.seconds).toFixed(0)} % CPU`,
+      note: `event loop busy ${(100 * elu.utilization).toFixed(0)} %, its delay p99 ${(loop.percentile(99) / 1e6).toFixed(0)} ms (max ${(loop.max / 1e6).toFixed(0)} ms)`,
+    })
+    return rows
+  }
+  finally {
+    await app.close()
+    await db.close()
+  }
+}
