@@ -32,7 +32,8 @@ import referencePlugin from './plugins/app/reference.js'
 import statsPlugin from './plugins/app/stats.js'
 import tilesPlugin from './plugins/app/tiles.js'
 import dbPlugin from './plugins/external/db.js'
-import errorsPlugin from './plugins/external/errors.js'
+import errorsPlugin, { frameworkErrors } from './plugins/external/errors.js'
+import inputsPlugin from './plugins/external/inputs.js'
 import swaggerPlugin from './plugins/external/swagger.js'
 import basemapFilePlugin from './plugins/external/basemap.js'
 import webPlugin from './plugins/external/web.js'
@@ -68,6 +69,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logger: opts.logger ?? false,
     trustProxy: opts.trustProxy ?? false,
     bodyLimit: 1024 * 1024,
+    frameworkErrors,
     ajv: {
       // Unknown query parameters are an error the user should hear about, not something to drop.
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false, verbose: true },
@@ -76,6 +78,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(dbPlugin, { db: opts.db })
   await app.register(errorsPlugin)
+  await app.register(inputsPlugin)
   const basemap: Basemap = opts.basemap ?? { type: 'none', url: null, attribution: null }
   // A basemap from another server is the one thing the page may load from elsewhere.
   await app.register(securityPlugin, { extraOrigins: basemap.type === 'raster' && basemap.url ? [new URL(basemap.url.replace(/[{}]/g, '')).origin] : [] })

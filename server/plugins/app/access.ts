@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import { verifyPassword } from '../../domain/passwords.js'
 import type { Tx } from '../../db/index.js'
 import { can, grants, type Permission } from '../../domain/access.js'
+import { textProblem } from '../../domain/text.js'
 import { HttpError } from '../../http-errors.js'
 import { jurisdictionOf, type SessionUser } from './users.js'
 
@@ -77,7 +78,8 @@ export default fp(async (app) => {
     if (hit && hit.until > Date.now()) return hit.user
     const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
     const colon = decoded.indexOf(':')
-    if (colon < 1) return null
+    // A NUL or a lone surrogate names no user; it must not reach the sign-in throttle's table.
+    if (colon < 1 || textProblem(decoded)) return null
     const username = decoded.slice(0, colon).toLowerCase()
     const password = decoded.slice(colon + 1)
     const throttle = await app.users.throttle(username)
