@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import { type ExportColumn, type ExportFormat, exportTypes, toCsv, toXlsx } from '../../../export.js'
-import { badRequest } from '../../../http-errors.js'
+import { badRequest, HttpError } from '../../../http-errors.js'
 import { mapFilterFrom } from '../../../map-filter.js'
 import type { ClusterOf } from '../../../plugins/app/analysis.js'
 import { errors } from '../../../schemas/common.js'
@@ -103,6 +103,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const campaign = await app.campaign.current()
     const result = await app.writeTx(req, async (tx) => {
       const checked = await app.keyAreas.check(tx, req.body.geometry, user.jurisdiction, { clip: true })
+      const shape = checked.problems[0]
+      if (shape) throw new HttpError(400, shape.message, 'invalid-boundary', shape.messageZh)
       const townId = checked.suggested.townId
       if (!townId) throw badRequest('the cluster lies in no town or street of the district', '该聚集区不在本区任何镇（街道）内')
       const [commander] = await tx<{ id: number }[]>`
