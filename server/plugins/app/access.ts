@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
 import fp from 'fastify-plugin'
 import { verifyPassword } from '../../domain/passwords.js'
 import type { Tx } from '../../db/index.js'
@@ -15,6 +15,8 @@ export interface RouteInfo {
   url: string
   /** Read when asked: plugins may still set it after this hook has seen the route. */
   readonly permission: Permission | undefined
+  /** The route's request and response schemas (the input fuzz tests are built from them). */
+  readonly schema: FastifySchema | undefined
 }
 
 declare module 'fastify' {
@@ -53,7 +55,7 @@ export default fp(async (app) => {
     if (route.url.startsWith('/api/docs')) route.config = { ...route.config, permission: route.config?.permission ?? 'session' }
     const methods = Array.isArray(route.method) ? route.method : [route.method]
     for (const method of methods) {
-      app.routeTable.push({ method, url: route.url, get permission() { return route.config?.permission } })
+      app.routeTable.push({ method, url: route.url, get permission() { return route.config?.permission }, get schema() { return route.schema } })
     }
   })
 
