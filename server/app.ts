@@ -78,10 +78,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(dbPlugin, { db: opts.db })
   await app.register(errorsPlugin)
-  await app.register(inputsPlugin)
   const basemap: Basemap = opts.basemap ?? { type: 'none', url: null, attribution: null }
   // A basemap from another server is the one thing the page may load from elsewhere.
   await app.register(securityPlugin, { extraOrigins: basemap.type === 'raster' && basemap.url ? [new URL(basemap.url.replace(/[{}]/g, '')).origin] : [] })
+  // After the security headers (so that refusals carry them too), before the access checks.
+  await app.register(inputsPlugin)
 
   await app.register(usersPlugin)
   await app.register(auditPlugin)

@@ -128,10 +128,11 @@ const checkMessages: Record<string, [string, string]> = {
 }
 
 /** A database refusal (4xx) in English and Chinese, from its code, constraint and detail. */
-function dbRefusal(err: { code: string; message: string; constraint_name?: string; detail?: string; column_name?: string }): [string, string | undefined] {
+function dbRefusal(err: { code: string; message: string; constraint_name?: string; detail?: string; column_name?: string; routine?: string }): [string, string | undefined] {
   const own = pgMessages[err.code]
   if (own) return own
-  if (err.code === '23514' && /^new row for relation/.test(err.message)) {
+  // A table's check constraint (PostgreSQL's ExecConstraints), not one of our triggers' own refusals.
+  if (err.code === '23514' && err.routine === 'ExecConstraints') {
     const rule = err.constraint_name ?? ''
     return checkMessages[rule] ?? [`the values break a rule of the data (${rule})`, `数据不符合规则（${rule}）`]
   }
@@ -167,7 +168,7 @@ const dbMessageZh = (message: string) => {
   return hit ? message.replace(hit[0], hit[1]) : undefined
 }
 
-type AnyError = FastifyError & { code?: string; reason?: string; constraint_name?: string; detail?: string; column_name?: string }
+type AnyError = FastifyError & { code?: string; reason?: string; constraint_name?: string; detail?: string; column_name?: string; routine?: string }
 
 /** The answer to an error: client errors keep (or get) their message; server errors are logged and answered without internals. */
 function answer(err: AnyError, req: FastifyRequest, reply: FastifyReply) {
