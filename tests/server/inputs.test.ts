@@ -75,10 +75,11 @@ describe('a NUL character (\\u0000) in a text field', () => {
     })
   }
 
-  it('in a header or a query parameter is refused before the session is looked up', async () => {
+  it('in a header or a query parameter is refused before the session is looked up, with the security headers', async () => {
     const header = await send({ method: 'GET', url: '/api/premises/counts', role: 'commander', headers: { 'user-agent': 'x\u0000y' } })
     expect(header.res.statusCode).toBe(400)
     expect(header.res.json().message).toMatch(/^header user-agent contains a NUL/)
+    expect(header.res.headers['content-security-policy']).toEqual(expect.any(String))
     const query = await send({ method: 'GET', url: '/ogc/collections/premises/items?f=%00', role: 'commander' })
     expect(query.res.statusCode).toBe(400)
     expect(query.res.json().message).toMatch(/^query parameter f contains a NUL/)
