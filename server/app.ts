@@ -33,7 +33,8 @@ import referencePlugin from './plugins/app/reference.js'
 import statsPlugin from './plugins/app/stats.js'
 import tilesPlugin from './plugins/app/tiles.js'
 import dbPlugin from './plugins/external/db.js'
-import errorsPlugin from './plugins/external/errors.js'
+import errorsPlugin, { frameworkErrors } from './plugins/external/errors.js'
+import inputsPlugin from './plugins/external/inputs.js'
 import swaggerPlugin from './plugins/external/swagger.js'
 import basemapFilePlugin from './plugins/external/basemap.js'
 import webPlugin from './plugins/external/web.js'
@@ -71,6 +72,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logger: opts.logger ?? false,
     trustProxy: opts.trustProxy ?? false,
     bodyLimit: 1024 * 1024,
+    frameworkErrors,
     ajv: {
       // Unknown query parameters are an error the user should hear about, not something to drop.
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false, verbose: true },
@@ -82,6 +84,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const basemap: Basemap = opts.basemap ?? { type: 'none', url: null, attribution: null }
   // A basemap from another server is the one thing the page may load from elsewhere.
   await app.register(securityPlugin, { extraOrigins: basemap.type === 'raster' && basemap.url ? [new URL(basemap.url.replace(/[{}]/g, '')).origin] : [] })
+  // After the security headers (so that refusals carry them too), before the access checks.
+  await app.register(inputsPlugin)
 
   await app.register(usersPlugin)
   await app.register(auditPlugin)

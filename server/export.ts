@@ -7,12 +7,44 @@ export interface ExportColumn {
   width?: number
 }
 
+/**
+ * A text a spreadsheet would take for a formula: one that starts, after optional spaces, with = + - @,
+ * or starts with a tab or carriage return (OWASP, "CSV Injection"). "-1+1+cmd|' /C calc'!A0" is one
+ * even though it starts like a number.
+ */
+const formulaLike = /^(?:\s*[=+\-@]|[\t\r])/
+
+/**
+ * A cell's value made safe to open in a spreadsheet: a formula-like text gets a leading apostrophe
+ * (shown as text, never run); numbers, dates and other texts are unchanged, so a negative number
+ * stays a number. Every CSV and XLSX writer passes its cells through this.
+ */
+export function spreadsheetValue<T>(v: T): T | string {
+  return typeof v === 'string' && formulaLike.test(v) ? `'${v}` : v
+}
+
+/** Every text cell of a workbook made safe with {@link spreadsheetValue}, just before it is written. */
+export function withoutFormulas(wb: ExcelJS.Workbook): ExcelJS.Workbook {
+  wb.eachSheet((ws) => {
+    ws.eachRow({ includeEmpty: false }, (row) => {
+      row.eachCell({ includeEmpty: false }, (cell) => {
+        // A merged range holds its value in its top-left cell only.
+        if (cell.isMerged && cell.master !== cell) return
+        const safe = spreadsheetValue(cell.value)
+        if (safe !== cell.value) cell.value = safe
+      })
+    })
+  })
+  return wb
+}
+
 const csvCell = (v: unknown) => {
   if (v === null || v === undefined) return ''
-  const s = v instanceof Date ? v.toISOString() : String(v)
-  // Quote when needed; a leading =,+,-,@ is neutralised so a spreadsheet never runs it as a formula.
-  const safe = /^[=+\-@]/.test(s) && !/^-?\d/.test(s) ? `'${s}` : s
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe
+  const text = v instanceof Date ? v.toISOString() : String(v)
+  // Only texts: a number's minus sign is not a formula.
+  const s = typeof v === 'string' ? spreadsheetValue(v) : text
+  // An escaped cell is always quoted, as OWASP advises; others only when they must be.
+  return s !== text || /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
 /** CSV with a UTF-8 byte-order mark, so that Excel on Chinese Windows reads the Chinese text right. */
@@ -40,7 +72,7 @@ export async function toXlsx(title: string, columns: ExportColumn[], rows: Recor
     ws.getColumn(i + 1).width = c.width ?? Math.max(10, Math.min(40, c.header.length * 2 + 2))
   })
   ws.views = [{ state: 'frozen', ySplit: head.number }]
-  return Buffer.from(await wb.xlsx.writeBuffer())
+  return Buffer.from(await withoutFormulas(wb).xlsx.writeBuffer())
 }
 
 export const exportTypes = {

@@ -1,3 +1,5 @@
+import { maxId } from './schemas/common.js'
+
 /**
  * An error whose status and message reach the client as they are (4xx). The message is English (for
  * programs, logs and the English screen); `zh` is the same sentence for the Chinese screen, which the
@@ -43,7 +45,8 @@ export const conflict = (message: string, zh?: string) => new HttpError(409, mes
 /** Parses a YYYY-MM-DD date that the schema has shape-checked; refuses days that do not exist. */
 export function parseDate(value: string, name: string): string {
   const d = new Date(`${value}T00:00:00Z`)
-  if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== value) {
+  // The calendar has no year 0 (1 BC is followed by AD 1), and PostgreSQL refuses it.
+  if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== value || value.startsWith('0000')) {
     throw badRequest(`${name} "${value}" is not a real calendar date (YYYY-MM-DD)`, `${name}“${value}”不是有效日期（应为 年-月-日）`)
   }
   return value
@@ -59,6 +62,15 @@ export function parseBbox(value: string): [number, number, number, number] {
   return [x0, y0, x1, y1]
 }
 
-export function parseIdList(value: string | undefined): number[] | undefined {
-  return value === undefined ? undefined : value.split(',').map(Number)
+/** The most ids one list may name: more than any district has towns, communities or stations. */
+const maxIdsInList = 1000
+
+/** Parses "3,5,8" (digits shape-checked by the schema); refuses ids beyond any table and overlong lists. */
+export function parseIdList(value: string | undefined, name: string): number[] | undefined {
+  if (value === undefined) return undefined
+  const ids = value.split(',').map(Number)
+  if (ids.length > maxIdsInList) throw badRequest(`${name} names ${ids.length} ids; at most ${maxIdsInList} are accepted`, `${name} 列出了 ${ids.length} 个编号，最多接受 ${maxIdsInList} 个`)
+  const bad = ids.find(id => id < 1 || id > maxId)
+  if (bad !== undefined) throw badRequest(`${name} has the id ${bad}, outside 1 to ${maxId}`, `${name} 中的编号 ${bad} 不在 1～${maxId} 之间`)
+  return ids
 }

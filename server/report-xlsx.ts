@@ -1,5 +1,6 @@
 import ExcelJS from 'exceljs'
 import { headerCells } from './domain/report-columns.js'
+import { withoutFormulas } from './export.js'
 import type { ReportTable } from './plugins/app/reports.js'
 
 /**
@@ -136,5 +137,5 @@ export async function reportWorkbook(tables: ReportTable[], sheetNames?: string[
   wb.creator = 'group-rental-dashboard'
   tables.forEach((t, i) => addReportSheet(wb, t, sheetNames?.[i]))
   if (!tables.length) wb.addWorksheet('无数据').getCell(1, 1).value = '没有可报送的表'
-  return Buffer.from(await wb.xlsx.writeBuffer())
+  return Buffer.from(await withoutFormulas(wb).xlsx.writeBuffer())
 }

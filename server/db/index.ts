@@ -2,6 +2,7 @@ import { connect, Socket } from 'node:net'
 import postgres from 'postgres'
 import type { PGlite } from '@electric-sql/pglite'
 import { databaseAvailability, type DatabaseAvailability, unavailableCode } from './availability.js'
+import { withPostgresErrorFraming } from './pglite-protocol.js'
 
 /** The one SQL client of the application: tagged templates, snake_case columns seen as camelCase. */
 export type Sql = postgres.Sql<Record<string, postgres.PostgresType>>
@@ -93,7 +94,7 @@ async function openEmbedded(opts: OpenOptions): Promise<Database> {
   })
   await pg.exec('create extension if not exists postgis')
   // The same driver as for PostgreSQL talks to PGlite over a loopback socket: one code path.
-  const server = new PGLiteSocketServer({ db: pg, port: 0, host: '127.0.0.1', maxConnections: 1 })
+  const server = new PGLiteSocketServer({ db: withPostgresErrorFraming(pg), port: 0, host: '127.0.0.1', maxConnections: 1 })
   await server.start()
   const [host, port] = server.getServerConn().split(':')
   const sql = postgres({

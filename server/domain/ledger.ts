@@ -2,6 +2,7 @@ import { type CoordinateSystem, toWgs84 } from './coords.js'
 import { maskIdNumber, normaliseIdNumber, residentIdProblem } from './id-number.js'
 import { type LedgerField, ledgerFields, type LedgerKind } from './ledger-fields.js'
 import type { Cell } from './tabular.js'
+import { textProblem } from './text.js'
 
 /**
  * The paper ledgers as import templates: the columns of each kind, how a cell is read, and the
@@ -131,6 +132,12 @@ class RowReader {
     const v = text(this.raw(key))
     if (!v) {
       if (this.fields.get(key)?.required) this.fail(key, v, '必填，但为空 (required, but empty)')
+      return null
+    }
+    const problem = textProblem(v)
+    if (problem) {
+      this.fail(key, v, problem === 'nul' ? '含有 NUL 字符，无法保存 (contains a NUL character, which cannot be stored)'
+        : '含有无效的 Unicode 字符 (holds an invalid Unicode character)')
       return null
     }
     if (v.length > max) {

@@ -21,6 +21,11 @@ function checkRing(ring: unknown, label: string, labelZh: string): PolygonProble
   if (!Array.isArray(ring)) return problem(`${label} is not a list of points`, `${labelZh}不是点的列表`)
   for (const [i, p] of ring.entries()) {
     if (!Array.isArray(p) || p.length < 2) return problem(`${label}, point ${i + 1}: not a [longitude, latitude] pair`, `${labelZh}第 ${i + 1} 个点不是 [经度, 纬度]`)
+    // Boundaries are flat: a height (Z) or measure (M) would reach PostGIS and be refused by the 2D column.
+    if (p.length > 2) {
+      return problem(`${label}, point ${i + 1} has ${p.length} values: coordinates must be [longitude, latitude], without height`,
+        `${labelZh}第 ${i + 1} 个点有 ${p.length} 个值：坐标须为 [经度, 纬度]，不带高度`)
+    }
     const [x, y] = p as unknown[]
     if (typeof x !== 'number' || typeof y !== 'number' || !Number.isFinite(x) || !Number.isFinite(y)) {
       return problem(`${label}, point ${i + 1}: the coordinates are not numbers`, `${labelZh}第 ${i + 1} 个点的坐标不是数字`)

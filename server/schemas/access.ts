@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox'
+import { Id } from './common.js'
 
 export const RoleSchema = Type.Union([
   Type.Literal('leader'), Type.Literal('commander'), Type.Literal('analyst'), Type.Literal('inspector'), Type.Literal('admin'),
@@ -6,7 +7,7 @@ export const RoleSchema = Type.Union([
 
 export const JurisdictionInputSchema = Type.Object({
   kind: Type.Union([Type.Literal('district'), Type.Literal('town'), Type.Literal('police_station')]),
-  id: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+  id: Type.Optional(Type.Union([Id(), Type.Null()])),
 }, { additionalProperties: false, description: 'The whole district, one town/street (id of the town) or one police station\'s area (id of the station)' })
 
 export const JurisdictionSchema = Type.Object({
@@ -76,7 +77,7 @@ export const PasswordResetSchema = Type.Object({
   password: Type.String({ minLength: 8, maxLength: 200 }),
 }, { additionalProperties: false })
 
-export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) })
+export const IdParams = Type.Object({ id: Id() })
 
 export const AuditQuerySchema = Type.Object({
   user: Type.Optional(Type.String({ maxLength: 40, description: 'User name' })),
@@ -86,7 +87,7 @@ export const AuditQuerySchema = Type.Object({
   outcome: Type.Optional(Type.Union([Type.Literal('ok'), Type.Literal('denied'), Type.Literal('failed')])),
   from: Type.Optional(Type.String({ format: 'date-time', description: 'ISO time, inclusive' })),
   to: Type.Optional(Type.String({ format: 'date-time', description: 'ISO time, exclusive' })),
-  beforeId: Type.Optional(Type.Integer({ minimum: 1 })),
+  beforeId: Type.Optional(Id('The last id of the previous page')),
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
 }, { additionalProperties: false })
 

@@ -27,6 +27,15 @@ export const BboxString = Type.String({
   examples: ['119.95,31.82,120.01,31.88'],
 })
 
+/** The largest id of any table: PostgreSQL's integer, so that no id reaches the database out of its range. */
+export const maxId = 2_147_483_647
+
+/** A record's id (1 to 2,147,483,647). Every id a request carries uses it. */
+export const Id = (description?: string) => Type.Integer({ minimum: 1, maximum: maxId, ...(description ? { description } : {}) })
+
+/** Rows to skip when paging: at most the largest id, so beyond every table and still in range. */
+export const Offset = (description?: string) => Type.Integer({ minimum: 0, maximum: maxId, default: 0, ...(description ? { description } : {}) })
+
 export const IdList = Type.String({
   pattern: '^\\d+(,\\d+)*$',
   description: 'One id or several separated by commas',

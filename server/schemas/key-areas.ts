@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox'
-import { DateString } from './common.js'
+import { DateString, Id } from './common.js'
 
 const Nullable = <T extends import('typebox').TSchema>(t: T) => Type.Union([t, Type.Null()])
 const Count = Type.Integer({ minimum: 0, maximum: 10_000_000 })
@@ -13,12 +13,12 @@ export const PolygonGeometrySchema = Type.Object({
 export const KeyAreaPropertiesInput = Type.Object({
   nameZh: Type.String({ minLength: 1, maxLength: 100 }),
   nameEn: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
-  townId: Type.Optional(Type.Integer({ minimum: 1, description: 'Default: the town/street the area lies in most' })),
-  policeStationId: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
+  townId: Type.Optional(Id('Default: the town/street the area lies in most')),
+  policeStationId: Type.Optional(Nullable(Id())),
   status: Type.Optional(Type.Union([Type.Literal('draft'), Type.Literal('listed'), Type.Literal('cleared'), Type.Literal('delisted')])),
   listedOn: Type.Optional(Nullable(DateString)),
   deadline: Type.Optional(Nullable(DateString)),
-  commanderUserId: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
+  commanderUserId: Type.Optional(Nullable(Id())),
   actualPopulation: Type.Optional(Nullable(Count)),
   floatingPopulation: Type.Optional(Nullable(Count)),
   mentalIllnessCount: Type.Optional(Nullable(Count)),
@@ -38,7 +38,7 @@ export const KeyAreaWriteQuery = Type.Object({
 
 export const PreviewInputSchema = Type.Object({
   geometry: PolygonGeometrySchema,
-  excludeId: Type.Optional(Type.Integer({ minimum: 1, description: 'The key area being edited (not counted as an overlap)' })),
+  excludeId: Type.Optional(Id('The key area being edited (not counted as an overlap)')),
 }, { additionalProperties: false })
 
 export const AreaCountsSchema = Type.Object({

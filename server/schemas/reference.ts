@@ -1,5 +1,5 @@
 import { type Static, type TProperties, Type } from 'typebox'
-import { AnyGeometry, DateString, IdList } from './common.js'
+import { AnyGeometry, DateString, Id, IdList } from './common.js'
 
 const feature = <P extends TProperties>(properties: P) => Type.Object({
   type: Type.Literal('Feature'),
@@ -16,7 +16,7 @@ export const AreaLevelSchema = Type.Union([Type.Literal('district'), Type.Litera
 
 export const AreasQuerySchema = Type.Object({
   level: AreaLevelSchema,
-  parent: Type.Optional(Type.Integer({ minimum: 1 })),
+  parent: Type.Optional(Id()),
 }, { additionalProperties: false })
 
 export const AreaCollectionSchema = collection({

@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { DateString } from './common.js'
+import { DateString, Id } from './common.js'
 
 const Format = Type.Union([Type.Literal('json'), Type.Literal('xlsx')], { default: 'json', description: 'json, or xlsx: the paper form as a spreadsheet' })
 
@@ -9,7 +9,7 @@ export const PeriodQuery = Type.Object({
 }, { additionalProperties: false })
 
 export const Attachment3Query = Type.Object({
-  town: Type.Optional(Type.Integer({ minimum: 1, description: 'Town or street id (a town user\'s own by default)' })),
+  town: Type.Optional(Id('Town or street id (a town user\'s own by default)')),
   on: Type.Optional({ ...DateString, description: 'The day the table stands on (default today, within the campaign)' }),
   format: Format,
 }, { additionalProperties: false })
@@ -39,8 +39,8 @@ export const ReportTableSchema = Type.Object({
 export const SubmitBody = Type.Object({
   report: Type.Union([Type.Literal('attachment-3'), Type.Literal('attachment-4'), Type.Literal('attachment-5')]),
   period: { ...DateString, description: 'For attachments 4 and 5 the report day; for attachment 3 the day it stands on' },
-  keyAreaId: Type.Optional(Type.Integer({ minimum: 1, description: 'Attachment 4: the key area' })),
-  townId: Type.Optional(Type.Integer({ minimum: 1, description: 'Attachment 3: the town or street' })),
+  keyAreaId: Type.Optional(Id('Attachment 4: the key area')),
+  townId: Type.Optional(Id('Attachment 3: the town or street')),
   filledBy: Type.String({ minLength: 1, maxLength: 50, description: '填表人' }),
   reviewedBy: Type.Optional(Type.String({ maxLength: 50, description: '审核人' })),
 }, { additionalProperties: false })

@@ -56,6 +56,7 @@ describe('key area boundaries', () => {
       return [[...ring, ring[0]]]
     }, 'Polygon', /at most 2000/],
     ['a point instead of a polygon', () => at.inside, 'Point', /Polygon or MultiPolygon, not a Point/],
+    ['points with a height (Z)', () => square(at.inside, 200).map(r => r.map(([x, y]) => [x, y, 8])), 'Polygon', /point 1 has 3 values: coordinates must be \[longitude, latitude\]/],
     ['an area far too large', () => square(at.inside, 4000), 'Polygon', /at most 30 km²|outside your jurisdiction/],
     ['a speck', () => square(at.inside, 5), 'Polygon', /draw the whole key area/],
   ]
@@ -190,6 +191,26 @@ describe('key areas', () => {
     expect((await send('PUT', `/api/key-areas/${k.id}`, feature(square(at.inside, 280)))).statusCode).toBe(428)
     const versions = (await t.app.inject({ url: `/api/key-areas/${k.id}/versions`, headers: { cookie: commander } })).json()
     expect(versions.map((v: { version: number; attributes: { nameZh: string } }) => [v.version, v.attributes.nameZh])).toEqual([[2, '并发测试（甲）'], [1, '并发测试']])
+  })
+
+  it('answer 412 to an If-Match that names no version, 400 to one that is not entity tags, 428 to "*"', async () => {
+    const k = (await send('POST', '/api/key-areas', feature(square(at.inside, 210), { nameZh: '版本测试' }))).json()
+    const put = (ifMatch: string) => send('PUT', `/api/key-areas/${k.id}`, feature(square(at.inside, 220), { nameZh: '版本测试' }), { 'if-match': ifMatch })
+    for (const tag of ['"abc"', '"0"', 'W/"x"', '"99999999999999999999"', '""', '"2", "3"']) {
+      const res = await put(tag)
+      expect(res.statusCode, tag).toBe(412)
+      expect(res.json()).toMatchObject({ reason: 'version-conflict', messageZh: expect.any(String) })
+    }
+    expect((await put('abc')).statusCode).toBe(400)
+    expect((await put('"1" "2"')).statusCode).toBe(400)
+    expect((await put('*')).statusCode).toBe(428)
+    // A list matches when one of its tags is the current version; a bare number is still read as one.
+    expect((await put('"7", "1"')).statusCode).toBe(200)
+    expect((await put('2')).statusCode).toBe(200)
+    expect((await send('DELETE', `/api/key-areas/${k.id}`, undefined, { 'if-match': '"abc"' })).statusCode).toBe(412)
+    expect((await send('DELETE', '/api/key-areas/2147483647', undefined, { 'if-match': '"abc"' })).statusCode).toBe(404)
+    const versions = (await t.app.inject({ url: `/api/key-areas/${k.id}/versions`, headers: { cookie: commander } })).json()
+    expect(versions.map((v: { version: number }) => v.version)).toEqual([3, 2, 1])
   })
 
   it('refuse dates out of order and a listing without its date', async () => {

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Tx } from '../../db/index.js'
 import { can, grants, type Permission } from '../../domain/access.js'
+import { textProblem } from '../../domain/text.js'
 import { HttpError } from '../../http-errors.js'
 import type { CheckOutcome } from './credentials.js'
 import { sessionUserOf, type SessionUser } from './users.js'
@@ -14,7 +15,7 @@ export interface RouteInfo {
   url: string
   /** Read when asked: plugins may still set it after this hook has seen the route. */
   readonly permission: Permission | undefined
-  /** What the route takes (params, querystring, body), for tests that must know which routes take ids. */
+  /** The route's request and response schemas (the input fuzz tests and the jurisdiction matrix are built from them). */
   readonly schema: FastifySchema | undefined
 }
 
@@ -114,7 +115,8 @@ export default fp(async (app) => {
     basicVerified.delete(key)
     const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
     const colon = decoded.indexOf(':')
-    if (colon < 1) return 'bad-credentials'
+    // A NUL or a lone surrogate names no user; it must not reach the sign-in throttle's table.
+    if (colon < 1 || textProblem(decoded)) return 'bad-credentials'
     let check = basicInFlight.get(key)
     if (!check) {
       check = app.credentials.check(decoded.slice(0, colon), decoded.slice(colon + 1), { action: 'auth.basic', ip: req.ip, requestId: req.id })

@@ -302,8 +302,8 @@ export function keyAreasRepository(sql: Sql) {
       from key_area where id = ${id}`
   }
 
-  /** The row locked for a write, after checking the version the writer saw. */
-  async function lockForWrite(tx: Tx, viewer: KeyAreaViewer, id: number, ifMatch: number) {
+  /** The row locked for a write, after checking that it is still a version the writer saw (If-Match). */
+  async function lockForWrite(tx: Tx, viewer: KeyAreaViewer, id: number, ifMatch: number[]) {
     const [k] = await tx<{ version: number; updatedAt: Date; username: string | null }[]>`
       select k.version, k.updated_at,
              (select u.username from key_area_version v left join app_user u on u.id = v.saved_by
@@ -311,9 +311,14 @@ export function keyAreasRepository(sql: Sql) {
       from key_area k where k.id = ${id} and k.deleted_at is null and ${keyAreaScope(tx, viewer)}
       for update of k`
     if (!k) throw notFound(`there is no key area with id ${id}`, `没有编号为 ${id} 的重点地区`)
-    if (k.version !== ifMatch) {
-      throw new HttpError(412, `This key area was changed by ${k.username ?? 'someone else'} at ${k.updatedAt.toISOString()} (now version ${k.version}; you edited version ${ifMatch}). Reload it and apply your changes again.`, 'version-conflict',
-        `此重点地区已被${k.username ?? '他人'}于 ${new Date(k.updatedAt.getTime() + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ')} 修改（现为第 ${k.version} 版，您编辑的是第 ${ifMatch} 版）。请重新载入后再修改。`)
+    if (!ifMatch.length) {
+      throw new HttpError(412, `If-Match names no version of this key area (it is now version ${k.version}, ETag "${k.version}"). Reload it and apply your changes again.`, 'version-conflict',
+        `If-Match 未指明此重点地区的任何版本（现为第 ${k.version} 版，ETag 为 "${k.version}"）。请重新载入后再修改。`)
+    }
+    if (!ifMatch.includes(k.version)) {
+      const edited = ifMatch.join(', ')
+      throw new HttpError(412, `This key area was changed by ${k.username ?? 'someone else'} at ${k.updatedAt.toISOString()} (now version ${k.version}; you edited version ${edited}). Reload it and apply your changes again.`, 'version-conflict',
+        `此重点地区已被${k.username ?? '他人'}于 ${new Date(k.updatedAt.getTime() + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ')} 修改（现为第 ${k.version} 版，您编辑的是第 ${edited} 版）。请重新载入后再修改。`)
     }
   }
 
@@ -425,7 +430,7 @@ export function keyAreasRepository(sql: Sql) {
       return { keyAreaId: id, townId, commanderUserId, warnings }
     },
 
-    async update(tx: Tx, viewer: KeyAreaViewer, userId: number, id: number, ifMatch: number, geometry: PolygonInput, a: KeyAreaAttributes, clip: boolean) {
+    async update(tx: Tx, viewer: KeyAreaViewer, userId: number, id: number, ifMatch: number[], geometry: PolygonInput, a: KeyAreaAttributes, clip: boolean) {
       const scope = viewer.jurisdiction
       await lockForWrite(tx, viewer, id, ifMatch)
       const c = await check(tx, geometry, viewer, { clip, excludeId: id })
@@ -442,7 +447,7 @@ export function keyAreasRepository(sql: Sql) {
       return { before: before?.attributes, warnings: c.warnings }
     },
 
-    async remove(tx: Tx, viewer: KeyAreaViewer, userId: number, id: number, ifMatch: number) {
+    async remove(tx: Tx, viewer: KeyAreaViewer, userId: number, id: number, ifMatch: number[]) {
       await lockForWrite(tx, viewer, id, ifMatch)
       await tx`update key_area set deleted_at = now(), version = version + 1 where id = ${id}`
       await saveVersion(tx, id, userId)

@@ -6,7 +6,7 @@ import { inJurisdiction } from '../../db/scope.js'
 import { notFound, parseBbox } from '../../http-errors.js'
 import { keyAreaNameFor, keyAreaScope, type KeyAreaViewer, keyAreaViewer } from '../../plugins/app/key-areas.js'
 import { statusSql } from '../../plugins/app/premises.js'
-import { BboxString, errors } from '../../schemas/common.js'
+import { BboxString, errors, Id, Offset } from '../../schemas/common.js'
 
 /**
  * OGC API - Features (Part 1: Core, GeoJSON), read-only, so that QGIS and GDAL (`ogrinfo
@@ -96,7 +96,7 @@ const Document = Type.Unknown()
 const ItemsQuery = Type.Object({
   bbox: Type.Optional(BboxString),
   limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 100, description: 'Features per page (1 to 10,000)' }),
-  offset: Type.Integer({ minimum: 0, default: 0, description: 'Features to skip: the next link carries it' }),
+  offset: Offset('Features to skip: the next link carries it'),
   f: Type.Optional(Type.String({ description: 'json (the only encoding)' })),
 }, { additionalProperties: true })
 
@@ -226,7 +226,7 @@ const routes: FastifyPluginAsyncTypebox<{ publicUrl?: string }> = async (app, op
     schema: {
       tags: ['ogc'],
       summary: 'One feature',
-      params: Type.Object({ collectionId: Type.String(), featureId: Type.Integer({ minimum: 1 }) }),
+      params: Type.Object({ collectionId: Type.String(), featureId: Id() }),
       response: { 200: Document, ...errors(404) },
     },
   }, async (req, reply) => {
@@ -234,7 +234,7 @@ const routes: FastifyPluginAsyncTypebox<{ publicUrl?: string }> = async (app, op
     const campaign = await app.campaign.current()
     const { rows } = await c.items(sql, keyAreaViewer(app.userOf(req)), { limit: 1, offset: 0, id: req.params.featureId, on: app.campaign.referenceDate(campaign) })
     const r = rows[0]
-    if (!r) throw notFound(`there is no feature ${req.params.featureId} in ${c.id}`)
+    if (!r) throw notFound(`there is no feature ${req.params.featureId} in ${c.id}`, `图层集合 ${c.id} 中没有编号为 ${req.params.featureId} 的要素`)
     reply.type(geojson)
     return {
       type: 'Feature', id: r.id, geometry: JSON.parse(r.geometry), properties: r.properties,

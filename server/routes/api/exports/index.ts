@@ -6,7 +6,7 @@ import { Type } from 'typebox'
 import type { Sql } from '../../../db/index.js'
 import { can } from '../../../domain/access.js'
 import { maskPersonalText } from '../../../domain/redact.js'
-import { type ExportColumn, exportTypes, toCsv } from '../../../export.js'
+import { type ExportColumn, exportTypes, spreadsheetValue, toCsv } from '../../../export.js'
 import { mapFilterFrom } from '../../../map-filter.js'
 import { endOfDay } from '../../../plugins/app/measures.js'
 import { premisesWhere, statusSql } from '../../../plugins/app/premises.js'
@@ -69,11 +69,16 @@ async function* pages(fetch: (after: number) => Promise<Row[]>): AsyncGenerator<
   }
 }
 
-async function stream(reply: FastifyReply, format: 'csv' | 'geojson' | 'xlsx', name: string, title: string, columns: ExportColumn[], source: AsyncGenerator<Row[]>) {
+/**
+ * Streams the rows in the format asked for. `finish` (the audit row) runs after the last row and
+ * before the download ends, so that every completed download has been recorded.
+ */
+async function stream(reply: FastifyReply, format: 'csv' | 'geojson' | 'xlsx', name: string, title: string, columns: ExportColumn[], source: AsyncGenerator<Row[]>,
+  finish: (rows: number) => Promise<void>) {
   const out = new PassThrough()
   reply.type(exportTypes[format]).header('Content-Disposition', `attachment; filename="${name}.${format}"`)
+  let n = 0
   const write = async () => {
-    let n = 0
     if (format === 'csv') {
       let first = true
       for await (const rows of source) {
@@ -95,25 +100,30 @@ async function stream(reply: FastifyReply, format: 'csv' | 'geojson' | 'xlsx', n
       out.write(']}')
     }
     else {
-      const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true })
+      // The workbook writer ends its stream when it commits; ours stays open for the audit row.
+      const zip = new PassThrough()
+      zip.pipe(out, { end: false })
+      const zipped = new Promise(resolve => zip.on('end', resolve))
+      const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: zip, useStyles: true })
       const ws = wb.addWorksheet(title.slice(0, 31), { views: [{ state: 'frozen', ySplit: 1 }] })
       ws.columns = columns.map(c => ({ header: c.header, key: c.key, width: c.width ?? 12 }))
       ws.getRow(1).font = { bold: true }
       for await (const rows of source) {
-        for (const r of rows) ws.addRow(columns.map(c => r[c.key] ?? null)).commit()
+        for (const r of rows) ws.addRow(columns.map(c => spreadsheetValue(r[c.key] ?? null))).commit()
         n += rows.length
       }
       ws.commit()
       await wb.commit()
-      return n
+      await zipped
     }
+    await finish(n)
     out.end()
-    return n
   }
-  const done = write().catch((e: unknown) => {
+  const done = write().catch(async (e: unknown) => {
     reply.log.error({ err: e }, 'export failed while streaming')
+    // The rows sent before the failure are recorded all the same.
+    await finish(n).catch((a: unknown) => reply.log.error({ err: a }, 'export audit failed'))
     out.destroy(e as Error)
-    return 0
   })
   void reply.send(out)
   return done
@@ -153,8 +163,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       left join police_station s on s.id = p.police_station_id
       where p.id > ${after} and ${where}
       order by p.id limit ${page}`).map(r => ({ ...r, kind: kindZh[r.kind as string] ?? r.kind, address: textFor(people, r.address) })))
-    const n = await stream(reply, req.query.format, `premises-${on}`, '场所 premises', people ? [...premisesColumns, ...peopleColumns] : premisesColumns, source)
-    await audit(req, 'premises', n, req.query)
+    await stream(reply, req.query.format, `premises-${on}`, '场所 premises', people ? [...premisesColumns, ...peopleColumns] : premisesColumns, source,
+      n => audit(req, 'premises', n, req.query))
     return reply
   })
 
@@ -196,8 +206,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       foundAt: localTime(r.foundAt as Date), referredAt: localTime(r.referredAt as Date | null),
       rectifiedAt: localTime(r.rectifiedAt as Date | null), verifiedAt: localTime(r.verifiedAt as Date | null),
     })))
-    const n = await stream(reply, req.query.format, `hazards-${on}`, '隐患 hazards', hazardColumns, source)
-    await audit(req, 'hazards', n, req.query)
+    await stream(reply, req.query.format, `hazards-${on}`, '隐患 hazards', hazardColumns, source, n => audit(req, 'hazards', n, req.query))
     return reply
   })
 }

@@ -3,7 +3,7 @@ import ExcelJS from 'exceljs'
 import { Type } from 'typebox'
 import { coordinateSystems } from '../../../domain/coords.js'
 import { ledgerFields, type LedgerKind, ledgerKinds } from '../../../domain/ledger.js'
-import { exportTypes, toCsv } from '../../../export.js'
+import { exportTypes, toCsv, withoutFormulas } from '../../../export.js'
 import { badRequest } from '../../../http-errors.js'
 import { errors } from '../../../schemas/common.js'
 
@@ -81,7 +81,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         select i.code, c.name_zh as category, i.name_zh, i.needs_text from hazard_item i join hazard_category c on c.code = i.category_code
         order by c.seq, i.seq`) dict.addRow([i.code, i.category, i.nameZh, i.needsText ? '是' : ''])
     }
-    return reply.send(Buffer.from(await wb.xlsx.writeBuffer()))
+    return reply.send(Buffer.from(await withoutFormulas(wb).xlsx.writeBuffer()))
   })
 
   app.post('/', {

@@ -9,15 +9,34 @@ import {
   KeyAreaCollectionSchema, KeyAreaDetailSchema, KeyAreaInputSchema, KeyAreaVersionSchema, KeyAreaWriteQuery, PreviewInputSchema, PreviewSchema,
 } from '../../../schemas/key-areas.js'
 
-/** The version a writer saw, from If-Match ("3", W/"3"); 428 without one, so that no write can overwrite blindly. */
-function ifMatchVersion(req: FastifyRequest): number {
+/**
+ * The versions a writer saw, from If-Match: a list of entity tags ("3", W/"3", or a bare 3 as older
+ * clients send). A well-formed tag that names no version ("abc", "0") matches nothing, so the write is
+ * refused with 412 like a stale one (RFC 9110); a header that is not a list of entity tags is 400.
+ * Without the header, or with "*" (which names no version), 428: no write may overwrite blindly.
+ */
+function ifMatchVersions(req: FastifyRequest): number[] {
   const raw = req.headers['if-match']
-  if (!raw) throw new HttpError(428, 'Send the version you edited in an If-Match header (the ETag of the key area), so that nobody\'s changes are overwritten.', 'if-match-required',
+  const required = () => new HttpError(428, 'Send the version you edited in an If-Match header (the ETag of the key area), so that nobody\'s changes are overwritten.', 'if-match-required',
     '请在 If-Match 请求头中注明您编辑的版本，以免覆盖他人的修改。')
-  const m = /^(?:W\/)?"?(\d+)"?$/.exec(String(raw).trim())
-  if (!m) throw badRequest(`If-Match "${raw}" is not a key area version (expected an ETag such as "3")`, `If-Match“${raw}”不是重点地区的版本号`)
-  return Number(m[1])
+  if (!raw) throw required()
+  const text = String(raw).trim()
+  if (text === '*') throw required()
+  if (/^\d+$/.test(text)) return versionOf(text)
+  const tags: string[] = []
+  const tag = /\s*(?:W\/)?"([\x21\x23-\x7E\x80-\xFF]*)"\s*(,|$)/y
+  for (let m = tag.exec(text); m; m = tag.exec(text)) {
+    tags.push(m[1]!)
+    if (m[2] === '' || tag.lastIndex >= text.length) break
+  }
+  if (!tags.length || tag.lastIndex < text.length) {
+    throw badRequest(`If-Match "${text}" is not a list of entity tags (expected the key area's ETag, such as "3")`, `If-Match“${text}”不是有效的实体标签（应为重点地区的 ETag，如 "3"）`)
+  }
+  return tags.flatMap(versionOf)
 }
+
+/** A tag's version, or none when the tag cannot be one of ours. */
+const versionOf = (tag: string): number[] => (/^\d{1,9}$/.test(tag) && Number(tag) > 0 ? [Number(tag)] : [])
 
 function checkDates(a: KeyAreaAttributes) {
   if (a.listedOn) parseDate(a.listedOn, 'listedOn')
@@ -118,11 +137,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (req, reply) => {
     const user = app.userOf(req)
-    const version = ifMatchVersion(req)
+    const versions = ifMatchVersions(req)
     checkDates(req.body.properties)
     const { campaign, on } = await referenceDay()
     await app.writeTx(req, async (tx) => {
-      const r = await app.keyAreas.update(tx, keyAreaViewer(user), user.id, req.params.id, version, req.body.geometry, req.body.properties, req.query.clip ?? false)
+      const r = await app.keyAreas.update(tx, keyAreaViewer(user), user.id, req.params.id, versions, req.body.geometry, req.body.properties, req.query.clip ?? false)
       await app.audit.write(tx, { userId: user.id, username: user.username, action: 'key-area.update', entity: 'key_area', entityId: req.params.id, before: r.before, after: req.body.properties, ip: req.ip, requestId: req.id })
     })
     const detail = (await app.keyAreas.get(keyAreaViewer(user), req.params.id, campaign, on))!
@@ -138,9 +157,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (req, reply) => {
     const user = app.userOf(req)
-    const version = ifMatchVersion(req)
+    const versions = ifMatchVersions(req)
     await app.writeTx(req, async (tx) => {
-      await app.keyAreas.remove(tx, keyAreaViewer(user), user.id, req.params.id, version)
+      await app.keyAreas.remove(tx, keyAreaViewer(user), user.id, req.params.id, versions)
       await app.audit.write(tx, { userId: user.id, username: user.username, action: 'key-area.delete', entity: 'key_area', entityId: req.params.id, ip: req.ip, requestId: req.id })
     })
     return reply.status(204).send(null)

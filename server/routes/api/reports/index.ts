@@ -9,7 +9,7 @@ import { badRequest, parseDate } from '../../../http-errors.js'
 import type { Campaign } from '../../../plugins/app/campaign.js'
 import type { ReportTable } from '../../../plugins/app/reports.js'
 import { reportWorkbook } from '../../../report-xlsx.js'
-import { errors } from '../../../schemas/common.js'
+import { errors, Id } from '../../../schemas/common.js'
 import { Attachment3Query, PeriodQuery, ReportTableSchema, SubmissionList, SubmitBody } from '../../../schemas/reports.js'
 
 /** The biweekly tables (attachments 3, 4, 5 of the notice) on screen, as spreadsheets, and submitted. */
@@ -80,7 +80,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['reports'],
       summary: 'Attachment 4: one key area\'s table, the period row and the cumulative row',
-      params: Type.Object({ keyAreaId: Type.Integer({ minimum: 1 }) }),
+      params: Type.Object({ keyAreaId: Id() }),
       querystring: PeriodQuery,
       response: { 200: ReportTableSchema, ...errors(400, 404) },
     },

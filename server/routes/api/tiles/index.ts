@@ -13,8 +13,9 @@ const TileQuery = Type.Object({
 
 const TileParams = Type.Object({
   z: Type.Integer({ minimum: 0, maximum: 22 }),
-  x: Type.Integer({ minimum: 0 }),
-  y: Type.Integer({ minimum: 0 }),
+  // At zoom 22, the deepest, x and y run up to 2²² - 1.
+  x: Type.Integer({ minimum: 0, maximum: 2 ** 22 - 1 }),
+  y: Type.Integer({ minimum: 0, maximum: 2 ** 22 - 1 }),
 })
 
 /** Premises as Mapbox vector tiles (martin-style path), filtered like the map and by jurisdiction. */
