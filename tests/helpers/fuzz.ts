@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import type { FastifyInstance } from 'fastify'
-import type { Database } from '../../server/db/index.js'
+import type { TestDatabase } from './db.js'
 import { can, type Permission, type Role, roles } from '../../server/domain/access.js'
 import type { RouteInfo } from '../../server/plugins/app/access.js'
 import { buildTestApp, signIn } from './app.js'
@@ -333,11 +333,13 @@ function setPath(obj: unknown, path: string[], value: unknown): unknown {
  * operation and, for the audit log, the outcome, so that a refused request can be shown to have
  * written nothing but the record of its refusal.
  */
-export async function watchWrites(db: Database) {
-  const sql = db.sql
+export async function watchWrites(db: TestDatabase) {
+  // Tables and triggers are the owner's to create; the trigger writes as its owner too (security
+  // definer), so the app's restricted role records its writes without a grant on fuzz_write.
+  const sql = db.owner
   await sql`create table fuzz_write (id bigserial primary key, tab text not null, op text not null, detail text)`
   await sql.unsafe(`
-    create function fuzz_note() returns trigger language plpgsql as $$
+    create function fuzz_note() returns trigger language plpgsql security definer set search_path = public as $$
     begin
       insert into fuzz_write (tab, op, detail) values (tg_table_name, tg_op, case
         when tg_table_name = 'audit_log' then to_jsonb(new) ->> 'outcome'
@@ -443,13 +445,13 @@ export async function openFuzz() {
     'displayName': fc.constant('模糊测试'),
     'listedOn': day,
     'jurisdiction': fc.constantFrom({ kind: 'district' }, { kind: 'town', id: townId }),
-    'parameters': fc.constant({ of: 'group-rentals', eps: 150 }),
+    'parameters': fc.constant({ of: 'group-rentals', eps: 150, minPoints: 8 }),
     'collectionId': fc.constantFrom('premises', 'key-areas', 'areas', 'pois'),
     'z': fc.constant(tile[0]),
     'x': fc.constant(tile[1]),
     'y': fc.constant(tile[2]),
   }
-  await sql`create table fuzz_user as select * from app_user`
+  await t.db.owner`create table fuzz_user as select * from app_user`
   const [lastSession] = await sql<{ id: number }[]>`select max(id)::int as id from user_session`
   const writes = await watchWrites(t.db)
   return {
@@ -462,7 +464,7 @@ export async function openFuzz() {
     },
     /** Undoes what an accepted request may have done to the signed-in users and their sessions. */
     async restore() {
-      await sql`
+      await t.db.owner`
         update app_user u set role = f.role, display_name = f.display_name, jurisdiction_kind = f.jurisdiction_kind,
                jurisdiction_town_id = f.jurisdiction_town_id, jurisdiction_station_id = f.jurisdiction_station_id,
                disabled_at = f.disabled_at, password_hash = f.password_hash

@@ -180,7 +180,7 @@ describe('bodies the JSON parser refuses', () => {
 
 describe('boundaries with heights (Z)', () => {
   it('are refused on proposals, saying coordinates are [longitude, latitude], and no draft is made', async () => {
-    const { res, written } = await send({ method: 'POST', url: '/api/analysis/proposals', role: 'analyst', payload: { geometry: { type: 'Polygon', coordinates: withHeight(square()) }, parameters: {} } })
+    const { res, written } = await send({ method: 'POST', url: '/api/analysis/proposals', role: 'analyst', payload: { geometry: { type: 'Polygon', coordinates: withHeight(square()) }, parameters: { of: 'group-rentals', eps: 150, minPoints: 8 } } })
     expect(res.statusCode).toBe(400)
     expect(res.json().message).toMatch(/coordinates must be \[longitude, latitude\]/)
     expect(res.json().messageZh).toMatch(/\[经度, 纬度\]/)
