@@ -96,7 +96,3 @@ export function loadConfig(env = process.env): Config {
     publicUrl: publicUrlFromEnv(env),
   }
 }
-
-export function webIsBuilt(config: Config): boolean {
-  return existsSync(join(config.webDist, 'index.html'))
-}

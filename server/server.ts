@@ -1,5 +1,5 @@
 /**
- * The launcher: builds the web app when needed, opens the database (embedded by default), applies
+ * The launcher: checks that the web app is built, opens the database (embedded by default), applies
  * migrations, seeds the demo district into an empty embedded database, then listens.
  */
 import { buildApp } from './app.js'
@@ -7,14 +7,17 @@ import { loadConfig } from './config.js'
 import { openConfiguredDatabase, piiKeysFor } from './db/configured.js'
 import { migrate } from './db/migrate.js'
 import { isEmpty, seedDemo } from './seed/demo.js'
-import { buildWeb, webNeedsBuild } from './web-build.js'
+import { webDistState } from './web-dist.js'
 
 const config = loadConfig()
 
-if (webNeedsBuild()) {
-  console.log('Building the web app (first start or changed sources)…')
-  await buildWeb()
+// `npm install` builds the web app; starting only serves it, so production needs no build tools.
+const web = webDistState(config.webDist)
+if (web === 'missing') {
+  console.error(`The web app is not built (${config.webDist} is missing): run \`npm run build\` with the dev dependencies installed (\`npm install\` does both), then start again.`)
+  process.exit(1)
 }
+if (web === 'stale') console.warn('The web sources changed since web/dist was built: run `npm run build` to serve the changes.')
 
 console.log(config.databaseUrl ? 'Opening PostgreSQL (DATABASE_URL)…' : `Opening the embedded database in ${config.embeddedDir}…`)
 const db = await openConfiguredDatabase(config)
