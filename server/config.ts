@@ -146,7 +146,3 @@ export function loadConfig(env = process.env): Config {
     databaseStatementTimeoutMs: positiveIntFromEnv(env, 'DATABASE_STATEMENT_TIMEOUT_MS', defaultStatementTimeout, 0),
   }
 }
-
-export function webIsBuilt(config: Config): boolean {
-  return existsSync(join(config.webDist, 'index.html'))
-}

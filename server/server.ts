@@ -1,5 +1,5 @@
 /**
- * The launcher: builds the web app when needed, opens the database (embedded by default), applies
+ * The launcher: checks that the web app is built, opens the database (embedded by default), applies
  * migrations as the database's owner, seeds the demo district into an empty embedded database, then
  * listens. `--create-roles` creates the app's restricted database role (README "Database roles").
  */
@@ -8,15 +8,18 @@ import { buildApp } from './app.js'
 import { loadConfig } from './config.js'
 import { piiKeysFor, prepareConfiguredDatabase } from './db/configured.js'
 import { isEmpty, seedDemo } from './seed/demo.js'
-import { buildWeb, webNeedsBuild } from './web-build.js'
+import { webDistState } from './web-dist.js'
 
 const { values: flags } = parseArgs({ options: { 'create-roles': { type: 'boolean', default: false } } })
 const config = loadConfig()
 
-if (webNeedsBuild()) {
-  console.log('Building the web app (first start or changed sources)…')
-  await buildWeb()
+// `npm install` builds the web app; starting only serves it, so production needs no build tools.
+const web = webDistState(config.webDist)
+if (web === 'missing') {
+  console.error(`The web app is not built (${config.webDist} is missing): run \`npm run build\` with the dev dependencies installed (\`npm install\` does both), then start again.`)
+  process.exit(1)
 }
+if (web === 'stale') console.warn('The web sources changed since web/dist was built: run `npm run build` to serve the changes.')
 
 console.log(config.databaseUrl
   ? `Opening PostgreSQL (DATABASE_URL${config.databaseOwnerUrl ? ', migrations as DATABASE_OWNER_URL' : ''})…`

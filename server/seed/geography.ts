@@ -1,4 +1,6 @@
-import { featureCollection, intersect, point, polygon, voronoi } from '@turf/turf'
+import { featureCollection, point, polygon } from '@turf/helpers'
+import { intersect } from '@turf/intersect'
+import { voronoi } from '@turf/voronoi'
 import type { Feature, MultiPolygon, Polygon } from 'geojson'
 import { type Bbox, bboxOf, metresPerDegreeLat, metresPerDegreeLon, pointInPolygon } from '../domain/geo.js'
 import type { Random } from '../domain/random.js'

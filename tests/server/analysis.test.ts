@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import { distance, point } from '@turf/turf'
+import { distance } from '@turf/distance'
+import { point } from '@turf/helpers'
 import ExcelJS from 'exceljs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { analysisRepository } from '../../server/plugins/app/analysis.js'

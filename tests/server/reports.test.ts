@@ -1,4 +1,5 @@
-import { booleanPointInPolygon, point as turfPoint } from '@turf/turf'
+import { booleanPointInPolygon } from '@turf/boolean-point-in-polygon'
+import { point as turfPoint } from '@turf/helpers'
 import ExcelJS from 'exceljs'
 import type { MultiPolygon } from 'geojson'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

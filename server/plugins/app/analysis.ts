@@ -1,4 +1,5 @@
-import { circle, featureCollection } from '@turf/turf'
+import { circle } from '@turf/circle'
+import { featureCollection } from '@turf/helpers'
 import fp from 'fastify-plugin'
 import type { Polygon } from 'geojson'
 import type { Sql } from '../../db/index.js'
