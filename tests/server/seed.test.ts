@@ -192,26 +192,37 @@ describe('seedDemo', () => {
     return row!.f
   }
 
-  it('is deterministic for a seed, differs between seeds, and scales with the number of premises', async () => {
-    const dbs = await Promise.all([0, 1, 2, 3].map(() => openTestDatabase('migrated')))
-    try {
-      const [a, b, c, d] = dbs as [TestDatabase, TestDatabase, TestDatabase, TestDatabase]
-      // The seed switches row triggers off with ALTER TABLE: it runs as the owner, never as the app.
-      const sa = await seedDemo(a.owner, { premises: 150, seed: 7, keys: testKeys })
-      await seedDemo(b.owner, { premises: 150, seed: 7, keys: testKeys })
-      await seedDemo(c.owner, { premises: 150, seed: 8, keys: testKeys })
-      const sd = await seedDemo(d.owner, { premises: 450, seed: 7, keys: testKeys })
-      expect(await fingerprint(a.sql)).toBe(await fingerprint(b.sql))
-      expect(await fingerprint(a.sql)).not.toBe(await fingerprint(c.sql))
-      expect(sd.premises).toBe(3 * sa.premises)
-      expect(sd.residents / sa.residents).toBeGreaterThan(2.2)
-      expect(sd.residents / sa.residents).toBeLessThan(3.8)
-      expect(sd.hazards / sa.hazards).toBeGreaterThan(2.2)
-      expect(sd.hazards / sa.hazards).toBeLessThan(3.8)
-      await expect(seedDemo(a.owner, { premises: 10, seed: 1, keys: testKeys })).rejects.toThrow(/already holds data/)
-    }
-    finally {
-      await Promise.all(dbs.map(x => x.close()))
-    }
+  // Four databases, one seeded here and one in each test, so that no single test runs for long on
+  // a busy machine (each seed on the embedded database takes seconds).
+  let dbs: TestDatabase[] = []
+  let first: Awaited<ReturnType<typeof seedDemo>>
+  beforeAll(async () => {
+    dbs = await Promise.all([0, 1, 2, 3].map(() => openTestDatabase('migrated')))
+    // The seed switches row triggers off with ALTER TABLE: it runs as the owner, never as the app.
+    first = await seedDemo(dbs[0]!.owner, { premises: 150, seed: 7, keys: testKeys })
+  })
+  afterAll(() => Promise.all(dbs.map(x => x.close())))
+
+  it('gives the very same data for the same seed', async () => {
+    await seedDemo(dbs[1]!.owner, { premises: 150, seed: 7, keys: testKeys })
+    expect(await fingerprint(dbs[0]!.sql)).toBe(await fingerprint(dbs[1]!.sql))
+  })
+
+  it('gives other data for another seed', async () => {
+    await seedDemo(dbs[2]!.owner, { premises: 150, seed: 8, keys: testKeys })
+    expect(await fingerprint(dbs[0]!.sql)).not.toBe(await fingerprint(dbs[2]!.sql))
+  })
+
+  it('scales residents and hazards with the number of premises', async () => {
+    const more = await seedDemo(dbs[3]!.owner, { premises: 450, seed: 7, keys: testKeys })
+    expect(more.premises).toBe(3 * first.premises)
+    expect(more.residents / first.residents).toBeGreaterThan(2.2)
+    expect(more.residents / first.residents).toBeLessThan(3.8)
+    expect(more.hazards / first.hazards).toBeGreaterThan(2.2)
+    expect(more.hazards / first.hazards).toBeLessThan(3.8)
+  })
+
+  it('refuses to seed a database that holds data', async () => {
+    await expect(seedDemo(dbs[0]!.owner, { premises: 10, seed: 1, keys: testKeys })).rejects.toThrow(/already holds data/)
   })
 })
