@@ -1,6 +1,7 @@
 import ExcelJS from 'exceljs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
+import { parseCsv } from '../helpers/csv.js'
 
 let t: TestApp
 let analyst: string
@@ -14,28 +15,6 @@ beforeAll(async () => {
   townId = (await t.db.sql<{ id: number }[]>`select jurisdiction_town_id as id from app_user where username = 'commander'`)[0]!.id
 })
 afterAll(() => t.close())
-
-/** Splits CSV text into records (quoted fields may hold commas and line breaks). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = []
-  let row: string[] = []
-  let cell = ''
-  let quoted = false
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') { cell += '"'; i++ }
-      else if (ch === '"') quoted = false
-      else cell += ch
-    }
-    else if (ch === '"') quoted = true
-    else if (ch === ',') { row.push(cell); cell = '' }
-    else if (ch === '\n') { row.push(cell.replace(/\r$/, '')); rows.push(row); row = []; cell = '' }
-    else cell += ch
-  }
-  if (cell || row.length) { row.push(cell); rows.push(row) }
-  return rows
-}
 
 describe('exports of premises', () => {
   it('gives an analyst the whole district as CSV with a byte-order mark, without owners or landlords', async () => {
