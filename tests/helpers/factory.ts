@@ -76,6 +76,8 @@ export interface PremisesOptions extends Placement {
   registeredOn?: string | null
   ownerName?: string | null
   ownerPhone?: string | null
+  secondLandlordName?: string | null
+  secondLandlordPhone?: string | null
 }
 
 export type HazardStatus = 'found' | 'referred' | 'rectified' | 'verified'
@@ -298,10 +300,12 @@ export function factory(db: TestDatabase | { sql: Sql }) {
       }
       const n = ++serial
       const [p] = await sql<{ id: number; townId: number; policeStationId: number | null }[]>`
-        insert into premises (kind, address, geom, rooms_let, beds_let, occupants, owner_name, owner_phone, found_on, registered_on)
+        insert into premises (kind, address, geom, rooms_let, beds_let, occupants, owner_name, owner_phone,
+                              second_landlord_name, second_landlord_phone, found_on, registered_on)
         values (${o.kind ?? 'rental'}, ${o.address ?? `测试路${n}号`}, st_setsrid(st_makepoint(${at[0]}, ${at[1]}), 4326),
                 ${o.rooms ?? 2}, ${o.beds ?? 3}, ${o.occupants ?? 2}, ${o.ownerName === undefined ? `房东${n}` : o.ownerName},
                 ${o.ownerPhone === undefined ? `139${String(n).padStart(8, '0')}` : o.ownerPhone},
+                ${o.secondLandlordName ?? null}, ${o.secondLandlordPhone ?? null},
                 ${o.foundOn ?? '2020-03-01'}, ${o.registeredOn === undefined ? null : o.registeredOn})
         returning id, town_id, police_station_id`
       if (o.town && p!.townId !== o.town.id) throw new Error(`premises at ${at.join(',')} lies in town ${p!.townId}, not in ${o.town.nameZh}`)
