@@ -109,23 +109,19 @@ export function halfOf(box: Box, half: 'west' | 'east'): Box {
   return half === 'west' ? [box[0], box[1], mid, box[3]] : [mid, box[1], box[2], box[3]]
 }
 
-/** Where two boxes overlap; throws when they do not. */
-function overlap(a: Box, b: Box): Box {
+/** Where two boxes overlap, or null when they do not. */
+function overlap(a: Box, b: Box): Box | null {
   const o: Box = [Math.max(a[0], b[0]), Math.max(a[1], b[1]), Math.min(a[2], b[2]), Math.min(a[3], b[3])]
-  if (o[0] >= o[2] || o[1] >= o[3]) throw new Error(`the boxes ${a.join(',')} and ${b.join(',')} do not overlap`)
-  return o
+  return o[0] < o[2] && o[1] < o[3] ? o : null
 }
 
-/** The box a placement asks for: the town's, the station's part of it, or the station's first box. */
+/** The box a placement asks for: the town's, the part of it the station serves, or the station's first box. */
 function regionOf(p: Placement): Box {
   if (p.town && p.station) {
-    for (const b of p.station.area) {
-      try {
-        return overlap(p.town.box, b)
-      }
-      catch { /* the next box of the station may reach the town */ }
-    }
-    throw new Error(`police station ${p.station.nameZh} does not reach ${p.town.nameZh}`)
+    const town = p.town.box
+    const part = p.station.area.map(b => overlap(town, b)).find(o => o !== null)
+    if (!part) throw new Error(`police station ${p.station.nameZh} does not reach ${p.town.nameZh}`)
+    return part
   }
   if (p.town) return p.town.box
   if (p.station) return p.station.area[0]!
@@ -142,7 +138,7 @@ function latticePoint(box: Box, i: number, cols: number, rows: number): [number,
   return [Math.round(x * 1e7) / 1e7, Math.round(y * 1e7) / 1e7]
 }
 
-/** A valid 18-character resident ID number (a birth date and a serial number made from n), different for each n below 480,000. */
+/** A valid 18-character resident ID number (a birth date and a serial number made from n), different for each n below 13,440,000. */
 export function residentIdNumber(n: number): string {
   const d = Math.floor(n / 1000)
   const date = `${1960 + (d % 40)}${String(1 + (Math.floor(d / 40) % 12)).padStart(2, '0')}${String(1 + (Math.floor(d / 480) % 28)).padStart(2, '0')}`
@@ -277,9 +273,11 @@ export function factory(db: TestDatabase | { sql: Sql }) {
       if (!area?.length) throw new Error('a police station needs a town or an area')
       const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from police_station where code like 'FX-%'` as unknown as [{ n: number }]
       const nameZh = o.nameZh ?? `测试${n + 1}派出所`
+      // Boxes that touch are merged: a multipolygon's parts may not share an edge.
       const [row] = await sql<{ id: number }[]>`
         insert into police_station (code, name_zh, name_en, geom)
-        values (${`FX-PS-${n + 1}`}, ${nameZh}, ${`Test police station ${n + 1}`}, st_setsrid(st_geomfromgeojson(${geomOf(area)}), 4326))
+        select ${`FX-PS-${n + 1}`}, ${nameZh}, ${`Test police station ${n + 1}`}, st_multi(st_union(st_setsrid(st_geomfromgeojson(g), 4326)))
+        from unnest(${pgArray(area.map(b => geomOf([b])))}::text[]) as g
         returning id`
       return { id: row!.id, nameZh, area }
     },
@@ -295,7 +293,8 @@ export function factory(db: TestDatabase | { sql: Sql }) {
         const key = region.join(',')
         const i = placed.get(key) ?? 0
         placed.set(key, i + 1)
-        // A 40 × 40 lattice, filled in an order that spreads the first points over the region.
+        // A 40 × 40 lattice, filled in an order that spreads the first points over the region (the
+        // 1,601st premises of a region shares a point with the first, which no rule forbids).
         at = latticePoint(region, (i * 367) % 1600, 40, 40)
       }
       const n = ++serial
