@@ -6,15 +6,16 @@ import { factory, halfOf } from '../helpers/factory.js'
 /**
  * Users of a police station, on an empty database built by the factory. Town A is served by two
  * stations: West (its western half) and East (its eastern half); West also serves all of town B.
- * West's commander and inspector must see exactly West's premises, hazards and key areas, in both
- * towns, in lists and exports, and nothing of East's, although East lies in the same town: a
- * premises of East does not exist for them (404). A district-wide commander sees both sides, so
+ * West's commander and inspector must see exactly West's premises, hazards, residents and key
+ * areas, in both towns, in lists, exports and searches, and nothing of East's, although East lies in
+ * the same town: a premises or a resident of East does not exist for them (404). A district-wide commander sees both sides, so
  * that nothing the station's users miss is missing for everyone.
  */
 let t: TestApp
 const cookies: Record<'commander' | 'inspector' | 'district', string> = { commander: '', inspector: '', district: '' }
-const west = { premises: [] as number[], hazards: [] as number[], keyAreas: [] as number[] }
-const east = { premises: [] as number[], hazards: [] as number[], keyAreas: [] as number[] }
+type SideRows = { premises: number[]; hazards: number[]; keyAreas: number[]; residents: { id: number; idNumber: string }[] }
+const west: SideRows = { premises: [], hazards: [], keyAreas: [], residents: [] }
+const east: SideRows = { premises: [], hazards: [], keyAreas: [], residents: [] }
 /** A key area of town A listed for no station: the town's users see it, no station's. */
 let townKeyArea = 0
 
@@ -32,6 +33,7 @@ beforeAll(async () => {
       const p = await f.premises({ town, station, kind: kinds[i % kinds.length] })
       side.premises.push(p.id)
       side.hazards.push((await f.hazard({ premises: p, status: statuses[i % statuses.length], severity: i % 2 ? 'major' : 'general' })).id)
+      side.residents.push(await f.resident({ premises: p }))
     }
     side.keyAreas.push((await f.keyArea({ town, station })).id)
   }
@@ -78,11 +80,25 @@ describe.each(['commander', 'inspector'] as const)('the %s of a police station',
     for (const id of [...east.keyAreas, townKeyArea]) expect((await get(`/api/key-areas/${id}`, role)).statusCode, `key area ${id}`).toBe(404)
   })
 
-  it('gets 404 for a premises of another station in the same town, and for its hazards', async () => {
+  it('gets 404 for a premises of another station in the same town, for its hazards and its residents', async () => {
     for (const id of west.premises) expect((await get(`/api/premises/${id}`, role)).statusCode).toBe(200)
     for (const id of east.premises) {
-      expect((await get(`/api/premises/${id}`, role)).statusCode, `premises ${id}`).toBe(404)
-      expect((await get(`/api/premises/${id}/hazards`, role)).statusCode, `hazards of premises ${id}`).toBe(404)
+      for (const url of [`/api/premises/${id}`, `/api/premises/${id}/hazards`, `/api/premises/${id}/residents`]) {
+        expect((await get(url, role)).statusCode, url).toBe(404)
+      }
+    }
+  })
+
+  it('finds the station\'s residents by ID number and reveals their numbers, and finds nobody of the other station\'s', async () => {
+    const post = (url: string, payload: Record<string, unknown>) => t.app.inject({ method: 'POST', url, payload, headers: { cookie: cookies[role] } })
+    for (const r of west.residents) {
+      expect((await post('/api/residents/search', { idNumber: r.idNumber })).json().map((x: { id: number }) => x.id)).toEqual([r.id])
+      const revealed = await post(`/api/residents/${r.id}/reveal`, { reason: 'station user test' })
+      expect(revealed.json().idNumber).toBe(r.idNumber)
+    }
+    for (const r of east.residents) {
+      expect((await post('/api/residents/search', { idNumber: r.idNumber })).json()).toEqual([])
+      expect((await post(`/api/residents/${r.id}/reveal`, { reason: 'station user test' })).statusCode).toBe(404)
     }
   })
 })
