@@ -17,7 +17,7 @@ beforeAll(async () => {
 afterAll(() => web?.close())
 
 describe('the map page', () => {
-  it('draws every premises of the district as a point, with the measures in the header, from this machine only', async () => {
+  it('draws the district\'s premises (counts per cell at its zoom) and counts all 600 in the legend, with the measures in the header, from this machine only', async () => {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
     const origins = new Set<string>()
     page.on('request', req => origins.add(new URL(req.url()).origin))

@@ -195,13 +195,19 @@ describe('the route table', () => {
     expect(missing).toEqual([])
   })
 
-  it('refuses a route that declares no permission, to everybody', async () => {
+  it('refuses a route that declares no permission, to everybody: signed out and every role', async () => {
     const { buildApp } = await import('../../server/app.js')
     const app = await buildApp({ db: t.db, keys: testKeys, extraRoutes: async (a) => { a.get('/api/undeclared', async () => ({ secret: true })) } })
-    const res = await app.inject({ url: '/api/undeclared', headers: { cookie: cookies.admin } })
-    expect(res.statusCode).toBe(403)
-    expect(res.json().reason).toBe('no-permission-declared')
-    await app.close()
+    try {
+      for (const who of [undefined, ...roles]) {
+        const res = await app.inject({ url: '/api/undeclared', headers: who ? { cookie: cookies[who] } : {} })
+        expect(res.statusCode, who ?? 'signed out').toBe(403)
+        expect(res.json().reason).toBe('no-permission-declared')
+      }
+    }
+    finally {
+      await app.close()
+    }
   })
 })
 
@@ -273,31 +279,36 @@ describe('the role × route matrix', () => {
 })
 
 describe('personal data', () => {
-  it('shows inspectors names, phones and masked ID numbers, never the full number', async () => {
+  it('shows inspectors the residents\' names, phones and masked ID numbers, never the full number', async () => {
     const res = await t.app.inject({ url: `/api/premises/${ids.premisesIn}/residents`, headers: { cookie: cookies.inspector } })
     expect(res.statusCode).toBe(200)
     expect(res.headers['cache-control']).toBe('no-store')
     const rows = res.json()
-    const stored = await t.db.sql<{ id: number; idNumberCipher: Uint8Array }[]>`select id, id_number_cipher from resident where premises_id = ${ids.premisesIn}`
+    const stored = await t.db.sql<{ id: number; name: string; phone: string | null; idNumberCipher: Uint8Array }[]>`
+      select id, name, phone, id_number_cipher from resident where premises_id = ${ids.premisesIn}`
+    expect(rows.length).toBeGreaterThan(0)
+    expect(rows.some((r: { phone: string | null }) => r.phone)).toBe(true)
     for (const r of rows) {
-      expect(r.name).toBeTruthy()
+      const row = stored.find(s => s.id === r.id)!
+      expect(r.name).toBe(row.name)
+      expect(r.phone).toBe(row.phone)
       expect(r.idNumberMasked).toMatch(/^.{3}\*+.{4}$/)
       expect(Array.isArray(r.specialCategories)).toBe(true)
-      const full = decryptIdNumber(testKeys, stored.find(s => s.id === r.id)!.idNumberCipher)
-      expect(res.body).not.toContain(full)
+      expect(res.body).not.toContain(decryptIdNumber(testKeys, row.idNumberCipher))
     }
   })
 
-  it('gives owners and second landlords to inspectors and commanders only', async () => {
-    const forInspector = (await t.app.inject({ url: `/api/premises/${ids.premisesIn}`, headers: { cookie: cookies.inspector } })).json()
-    expect(forInspector.ownerName).toBeTruthy()
-    for (const role of ['leader', 'analyst', 'admin'] as const) {
+  it('gives owners and second landlords to the roles that see people (inspectors and commanders) only', async () => {
+    const people = ['ownerName', 'ownerPhone', 'secondLandlordName', 'secondLandlordPhone']
+    const [stored] = await t.db.sql<{ ownerName: string }[]>`select owner_name from premises where id = ${ids.premisesIn}`
+    for (const role of roles) {
       const body = (await t.app.inject({ url: `/api/premises/${ids.premisesIn}`, headers: { cookie: cookies[role] } })).json()
-      expect(body.ownerName).toBeUndefined()
-      expect(body.ownerPhone).toBeUndefined()
-      expect(body.secondLandlordName).toBeUndefined()
-      expect(body.residentsLiving).toBeGreaterThan(0)
+      const sees = can(role, 'people:read')
+      expect(people.filter(k => k in body), role).toEqual(sees ? people : [])
+      if (sees) expect(body.ownerName, role).toBe(stored!.ownerName)
+      expect(body.residentsLiving, role).toBeGreaterThan(0)
     }
+    expect(roles.filter(r => can(r, 'people:read'))).toEqual(['commander', 'inspector'])
   })
 
   it('reveals a full ID number only with a reason, and logs who, when and why', async () => {
@@ -374,9 +385,22 @@ describe('personal data', () => {
     expect(crawled).toBeGreaterThan(8)
   })
 
-  it('marks every API answer as not to be cached', async () => {
-    const res = await t.app.inject({ url: '/api/campaign', headers: { cookie: cookies.leader } })
-    expect(res.headers['cache-control']).toBe('no-store')
+  it('marks the answer of every GET route under /api as not to be stored, signed in or not (map tiles and the documentation\'s files aside)', async () => {
+    // What holds no personal data, once signed in: tiles (the browser may keep them and ask with their
+    // ETag whether they are still current) and the files of the Swagger UI package the documentation page loads.
+    const expected = (url: string, signedIn: boolean) => !signedIn ? 'no-store'
+      : url.startsWith('/api/tiles/') ? 'private, no-cache' : url === '/api/docs/static/*' ? 'public, max-age=0' : 'no-store'
+    const failures: string[] = []
+    const routes = t.app.routeTable.filter(r => r.method === 'GET' && r.url.startsWith('/api/'))
+    for (const r of routes) {
+      const role = roles.find(x => can(x, r.permission as Permission))!
+      for (const cookie of [cookies[role], undefined]) {
+        const res = await call(r.method, r.url, cookie)
+        if (res.headers['cache-control'] !== expected(r.url, !!cookie)) failures.push(`${r.method} ${r.url} ${cookie ? `as ${role}` : 'signed out'}: ${res.statusCode}, Cache-Control ${res.headers['cache-control']}`)
+      }
+    }
+    expect(failures).toEqual([])
+    expect(routes.length).toBeGreaterThan(40)
   })
 })
 

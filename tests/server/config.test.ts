@@ -20,7 +20,10 @@ describe('configuration', () => {
     expect(loadConfig({}).basemap).toEqual({ type: 'none', url: null, attribution: null })
     const app = await buildApp({ db, keys: testKeys })
     const cookie = await signIn(app, 'analyst')
-    expect((await app.inject({ url: '/api/config', headers: { cookie } })).json()).toEqual({ basemap: { type: 'none', url: null, attribution: null } })
+    const res = await app.inject({ url: '/api/config', headers: { cookie } })
+    expect(res.json()).toEqual({ basemap: { type: 'none', url: null, attribution: null } })
+    // The browser is told to load from this origin only.
+    expect(res.headers['content-security-policy']).not.toMatch(/https?:/)
     await app.close()
   })
 
@@ -43,7 +46,9 @@ describe('configuration', () => {
     expect(loadConfig({})).toMatchObject({ databasePoolSize: 10, databaseConnectTimeoutMs: 1500, databaseStatementTimeoutMs: 15_000 })
     expect(loadConfig({ DATABASE_POOL_SIZE: '40', DATABASE_CONNECT_TIMEOUT_MS: '3000', DATABASE_STATEMENT_TIMEOUT_MS: '0' }))
       .toMatchObject({ databasePoolSize: 40, databaseConnectTimeoutMs: 3000, databaseStatementTimeoutMs: 0 })
-    expect(() => loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '15s' })).toThrow(/DATABASE_STATEMENT_TIMEOUT_MS must be a whole number/)
+    for (const name of ['DATABASE_POOL_SIZE', 'DATABASE_CONNECT_TIMEOUT_MS', 'DATABASE_STATEMENT_TIMEOUT_MS']) {
+      for (const value of ['15s', '1.5', '-1', 'ten']) expect(() => loadConfig({ [name]: value }), `${name}=${value}`).toThrow(new RegExp(`${name} must be a whole number`))
+    }
     expect(() => loadConfig({ DATABASE_POOL_SIZE: '0' })).toThrow(/DATABASE_POOL_SIZE must be a whole number of at least 1/)
   })
 

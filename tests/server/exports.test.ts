@@ -1,6 +1,8 @@
 import ExcelJS from 'exceljs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
+import { parseCsv } from '../helpers/csv.js'
+import { factory } from '../helpers/factory.js'
 
 let t: TestApp
 let analyst: string
@@ -14,28 +16,6 @@ beforeAll(async () => {
   townId = (await t.db.sql<{ id: number }[]>`select jurisdiction_town_id as id from app_user where username = 'commander'`)[0]!.id
 })
 afterAll(() => t.close())
-
-/** Splits CSV text into records (quoted fields may hold commas and line breaks). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = []
-  let row: string[] = []
-  let cell = ''
-  let quoted = false
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') { cell += '"'; i++ }
-      else if (ch === '"') quoted = false
-      else cell += ch
-    }
-    else if (ch === '"') quoted = true
-    else if (ch === ',') { row.push(cell); cell = '' }
-    else if (ch === '\n') { row.push(cell.replace(/\r$/, '')); rows.push(row); row = []; cell = '' }
-    else cell += ch
-  }
-  if (cell || row.length) { row.push(cell); rows.push(row) }
-  return rows
-}
 
 describe('exports of premises', () => {
   it('gives an analyst the whole district as CSV with a byte-order mark, without owners or landlords', async () => {
@@ -54,15 +34,27 @@ describe('exports of premises', () => {
     expect(ids).toEqual([...ids].sort((a, b) => a - b))
   })
 
-  it('gives a town commander only the town, with owners and landlords', async () => {
-    const res = await t.app.inject({ url: '/api/exports/premises?format=csv&kind=group_rental', headers: { cookie: commander } })
-    const rows = parseCsv(res.rawPayload.subarray(3).toString('utf8'))
-    const expected = await t.db.sql<{ id: number; ownerName: string | null }[]>`
-      select id, owner_name from premises where town_id = ${townId} and kind = 'group_rental' order by id`
-    expect(rows.slice(1).map(r => Number(r[0]))).toEqual(expected.map(e => e.id))
-    const ownerCol = rows[0]!.indexOf('出租人 owner')
-    expect(ownerCol).toBeGreaterThan(0)
-    expect(rows.slice(1).map(r => r[ownerCol] || null)).toEqual(expected.map(e => e.ownerName))
+  it('gives a town commander exactly the town\'s premises, with their owners and second landlords', async () => {
+    // Two towns of the factory's beside the demo district: the commander's, and a neighbour with premises of the same kind.
+    const f = factory(t.db)
+    const [mine, neighbour] = [await f.town(), await f.town()]
+    const station = await f.policeStation({ area: [mine.box, neighbour.box] })
+    const made = [
+      await f.premises({ town: mine, kind: 'group_rental', ownerName: '甲房东', ownerPhone: '13900000001', secondLandlordName: '甲二房东', secondLandlordPhone: '13900000002' }),
+      await f.premises({ town: mine, kind: 'group_rental', ownerName: '乙房东', ownerPhone: null }),
+      await f.premises({ town: neighbour, kind: 'group_rental', ownerName: '邻镇房东' }),
+    ]
+    expect(made.map(p => p.policeStationId)).toEqual([station.id, station.id, station.id])
+    const u = await f.user({ role: 'commander', town: mine })
+    const res = await t.app.inject({ url: '/api/exports/premises?format=csv&kind=group_rental', headers: { cookie: await signIn(t.app, u.username, u.password) } })
+    expect(res.statusCode).toBe(200)
+    const [head, ...rows] = parseCsv(res.rawPayload.subarray(3).toString('utf8'))
+    const people = ['出租人 owner', '出租人电话 owner phone', '二房东 second landlord', '二房东电话 phone'].map(h => head!.indexOf(h))
+    expect(people.every(i => i > 0)).toBe(true)
+    expect(rows.map(r => [Number(r[0]), ...people.map(i => r[i])])).toEqual([
+      [made[0]!.id, '甲房东', '13900000001', '甲二房东', '13900000002'],
+      [made[1]!.id, '乙房东', '', '', ''],
+    ])
   })
 
   it('writes GeoJSON points and an XLSX sheet with the same rows', async () => {

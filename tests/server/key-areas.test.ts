@@ -62,7 +62,7 @@ describe('key area boundaries', () => {
     ['a speck', () => square(at.inside, 5), 'Polygon', /draw the whole key area/],
   ]
 
-  it.each(bad)('refuses %s with 400 and says why, writing nothing', async (_, coords, type, message) => {
+  it.each(bad)('refuses %s with 400 and says why, in the preview too, and lists no key area', async (_, coords, type, message) => {
     const [before] = await t.db.sql<{ n: number }[]>`select count(*)::int as n from key_area`
     const res = await send('POST', '/api/key-areas', feature((coords as () => unknown)(), {}, type))
     expect(res.statusCode, res.body).toBe(400)

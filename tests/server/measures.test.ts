@@ -77,7 +77,7 @@ describe('the dashboard\'s figures', () => {
     const series = await get('/api/stats/series?asOf=2020-03-20')
     expect(series.points.map((p: { date: string }) => p.date)).toEqual(
       ['2019-12-29', '2020-01-14', '2020-01-29', '2020-02-14', '2020-02-29', '2020-03-14', '2020-03-20'])
-    for (const p of [series.points[0], series.points[4], series.points[6]]) {
+    for (const p of series.points) {
       expect(p.counts).toEqual((await get(`/api/stats/summary?asOf=${p.date}`)).district.counts)
     }
     // The same with a filter the change tables do not hold (computed from the rows).
@@ -119,7 +119,7 @@ describe('the measures', () => {
     }
   })
 
-  it('come out the same from the daily-change tables as from the raw rows, by town and by police station, in any jurisdiction', async () => {
+  it('come out the same from the daily-change tables as from the raw rows, by town and by police station, in a jurisdiction of each kind', async () => {
     const [town] = await t.db.sql<{ id: number }[]>`select id from admin_area where level = 'town' order by code limit 1`
     const [station] = await t.db.sql<{ id: number }[]>`select id from police_station order by code limit 1`
     const scopes: Jurisdiction[] = [{ kind: 'district', id: null }, { kind: 'town', id: town!.id }, { kind: 'police_station', id: station!.id }]

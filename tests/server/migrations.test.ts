@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Database } from '../../server/db/index.js'
 import { migrate, migrationFiles } from '../../server/db/migrate.js'
 import { openTestDatabase, type TestDatabase } from '../helpers/db.js'
+import { factory } from '../helpers/factory.js'
 
 let db: TestDatabase
 beforeAll(async () => {
@@ -19,7 +20,7 @@ describe('migrations', () => {
     expect(await migrate(db.sql)).toEqual([])
   })
 
-  it('create every table of the domain', async () => {
+  it('create the tables of the data model: the campaign, places, premises, people, hazards, key areas, users, the audit trail', async () => {
     const rows = await db.sql<{ tableName: string }[]>`
       select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`
     const tables = rows.map(r => r.tableName)
@@ -113,15 +114,6 @@ describe('constraints keep bad data out', () => {
     expect(msg).toMatch(/outside every town or street/)
   })
 
-  it('assign town, community, grid and police station to premises from their point', async () => {
-    await db.sql.begin(async (tx) => {
-      const [t] = await town(tx as unknown as Database['sql'])
-      const [p] = await tx`insert into premises (kind, address, geom, found_on) values ('rental', 'a', st_setsrid(st_makepoint(119.95, 31.85), 4326), '2020-01-01') returning town_id`
-      expect(p!.townId).toBe(t!.id)
-      throw new Error('__rollback__')
-    }).catch((e: Error) => { if (e.message !== '__rollback__') throw e })
-  })
-
   it('refuse negative counts, unknown kinds and statuses, and dates out of order', async () => {
     const premises = (tx: Database['sql'], cols: string) => tx.unsafe(`insert into premises (kind, address, geom, found_on${cols.split('|')[0]})
       values ('rental', 'a', st_setsrid(st_makepoint(119.95, 31.85), 4326), '2020-01-01'${cols.split('|')[1]})`)
@@ -171,5 +163,25 @@ describe('constraints keep bad data out', () => {
     await db.owner`insert into audit_log (action, entity) values ('test', 'x')`
     await expect(db.owner`update audit_log set action = 'changed'`).rejects.toThrow(/append-only/)
     await expect(db.owner`delete from audit_log`).rejects.toThrow(/append-only/)
+  })
+})
+
+describe('premises', () => {
+  it('get their town, community, grid cell and police station from their point', async () => {
+    // A town of two communities of two grid cells each, two police stations splitting it west and east.
+    const f = factory(db)
+    const town = await f.town({ communities: 2 })
+    const west = await f.policeStation({ town, half: 'west' })
+    const east = await f.policeStation({ town, half: 'east' })
+    for (const [c, community] of town.communities.entries()) {
+      for (const [g, grid] of community.grids.entries()) {
+        const [w, s, e, n] = community.box
+        const at: [number, number] = [w + (e - w) * 0.3, s + (n - s) * (g === 0 ? 0.25 : 0.75)]
+        const [p] = await db.sql<{ townId: number; communityId: number; gridId: number; policeStationId: number }[]>`
+          insert into premises (kind, address, geom, found_on) values ('rental', 'a', st_setsrid(st_makepoint(${at[0]}, ${at[1]}), 4326), '2020-01-01')
+          returning town_id, community_id, grid_id, police_station_id`
+        expect(p, `community ${c + 1}, grid cell ${g + 1}`).toEqual({ townId: town.id, communityId: community.id, gridId: grid, policeStationId: (c === 0 ? west : east).id })
+      }
+    }
   })
 })

@@ -21,6 +21,30 @@ const get = async (url: string, cookie = leader) => {
   return { body: res.json(), type: String(res.headers['content-type']) }
 }
 
+/**
+ * A request for each GET route of the OGC API in the route table, so that the tests walking them
+ * meet a new route too (and fail until it has a sample here).
+ */
+async function ogcRequests(): Promise<{ route: string; url: string }[]> {
+  const [p] = await t.db.sql<{ id: number }[]>`select min(id)::int as id from premises`
+  const samples: Record<string, string> = {
+    '/ogc': '/ogc',
+    '/ogc/': '/ogc/',
+    '/ogc/conformance': '/ogc/conformance',
+    '/ogc/collections': '/ogc/collections',
+    '/ogc/collections/:collectionId': '/ogc/collections/premises',
+    '/ogc/collections/:collectionId/items': '/ogc/collections/premises/items?limit=2',
+    '/ogc/collections/:collectionId/items/:featureId': `/ogc/collections/premises/items/${p!.id}`,
+  }
+  const routes = t.app.routeTable.filter(r => r.method === 'GET' && (r.url === '/ogc' || r.url.startsWith('/ogc/')))
+  expect(routes.length).toBeGreaterThanOrEqual(6)
+  return routes.map((r) => {
+    const url = samples[r.url]
+    if (!url) throw new Error(`no sample request for GET ${r.url}: add one to ogcRequests in tests/server/ogc.test.ts`)
+    return { route: `GET ${r.url}`, url }
+  })
+}
+
 type Position = number[]
 const isPosition = (p: unknown): p is Position => Array.isArray(p) && p.length >= 2 && p.length <= 3 && p.every(n => typeof n === 'number' && Number.isFinite(n))
 const isRing = (r: unknown) => Array.isArray(r) && r.length >= 4 && r.every(isPosition) && JSON.stringify(r[0]) === JSON.stringify(r[r.length - 1])
@@ -128,12 +152,17 @@ describe('OGC API - Features', () => {
     expect(bad.statusCode).toBe(400)
   })
 
-  it('never builds links from the request\'s Host or X-Forwarded-Host header', async () => {
-    const res = await t.app.inject({ url: '/ogc/collections/pois/items?limit=2', headers: { cookie: leader, host: 'attacker.example', 'x-forwarded-host': 'attacker.example', 'x-forwarded-proto': 'https' } })
-    const hrefs: string[] = res.json().links.map((l: { href: string }) => l.href)
-    expect(hrefs.length).toBeGreaterThan(1)
-    for (const h of hrefs) expect(h).toMatch(/^http:\/\/gis\.example:8080\/ogc\/collections\/pois/)
-    expect(res.body).not.toContain('attacker')
+  it('never builds links from the request\'s Host or X-Forwarded-Host header, on any OGC route', async () => {
+    for (const { route, url } of await ogcRequests()) {
+      const res = await t.app.inject({ url, headers: { cookie: leader, host: 'attacker.example', 'x-forwarded-host': 'attacker.example', 'x-forwarded-proto': 'https' } })
+      expect(res.statusCode, route).toBe(200)
+      expect(res.body, route).not.toContain('attacker')
+      const links = (res.json() as { links?: { href: string }[] }).links ?? []
+      for (const l of links) expect(l.href, route).toMatch(/^http:\/\/gis\.example:8080\//)
+    }
+    const items = await t.app.inject({ url: '/ogc/collections/pois/items?limit=2', headers: { cookie: leader, host: 'attacker.example' } })
+    const hrefs: string[] = items.json().links.map((l: { href: string }) => l.href)
+    expect(hrefs.filter(h => h.startsWith('http://gis.example:8080/ogc/collections/pois/items')).length).toBeGreaterThan(1)
   })
 
   it('links to the address it listens on when no public address is configured', async () => {
@@ -152,14 +181,14 @@ describe('OGC API - Features', () => {
     }
   })
 
-  it('tells browsers and proxies not to keep any answer (they depend on who asks)', async () => {
-    for (const url of ['/ogc', '/ogc/conformance', '/ogc/collections', '/ogc/collections/premises', '/ogc/collections/premises/items?limit=1', '/ogc/collections/people/items']) {
-      const res = await t.app.inject({ url, headers: { cookie: leader } })
-      expect(res.headers['cache-control'], url).toBe('no-store')
+  it('tells browsers and proxies to keep no answer of any OGC route, signed in or not, refusals included (they depend on who asks)', async () => {
+    const refusals = ['/ogc/collections/people/items', '/ogc/collections/premises/items?bbox=120,32,119,31']
+    for (const { route, url } of [...await ogcRequests(), ...refusals.map(url => ({ route: url, url }))]) {
+      for (const headers of [{ cookie: leader }, {}]) {
+        const res = await t.app.inject({ url, headers })
+        expect(res.headers['cache-control'], `${route} ${res.statusCode}`).toBe('no-store')
+      }
     }
-    const [f] = (await get('/ogc/collections/premises/items?limit=1')).body.features
-    const one = await t.app.inject({ url: `/ogc/collections/premises/items/${f.id}`, headers: { cookie: leader } })
-    expect(one.headers['cache-control']).toBe('no-store')
   })
 
   it('takes HTTP Basic credentials from GIS clients, and asks for them when missing or wrong', async () => {

@@ -212,11 +212,25 @@ describe('attachment 5 (district, per police station)', () => {
     const total = table.rows.length > 2 ? table.rows.find(x => x.lead[0] === '合计' && x.lead[1] === '累计数')! : table.rows[1]!
     expect(total.values.grRegistered).toBe(n)
     expect(r.premises.length).toBeGreaterThan(0)
+    // The stations listed: each with a figure, each one that serves the town (its premises, enforcement or key areas).
+    const listed = [...new Set(table.rows.map(x => x.lead[0]).filter(u => u !== '合计' && u !== '未划入派出所辖区'))]
+    const serving = (await t.db.sql<{ nameZh: string }[]>`
+      select s.name_zh from police_station s where s.id in (
+        select police_station_id from premises where town_id = ${town!.id} union select police_station_id from enforcement_event where town_id = ${town!.id}
+        union select police_station_id from key_area where town_id = ${town!.id})`).map(x => x.nameZh)
+    const [{ all }] = await t.db.sql<{ all: number }[]>`select count(*)::int as all from police_station` as unknown as [{ all: number }]
+    expect(listed.length).toBeGreaterThan(0)
+    expect(listed.length).toBeLessThan(all)
+    for (const unit of listed) {
+      expect(serving, unit).toContain(unit)
+      const cumulative = table.rows.find(x => x.lead[0] === unit && x.lead[1] === '累计数')!
+      expect(Object.values(cumulative.values).some(v => Number(v) > 0), `${unit} has a figure`).toBe(true)
+    }
   })
 })
 
 describe('the premises and resident columns per police station', () => {
-  it('come out the same from the daily-change tables as from the raw rows, in any jurisdiction, through later writes', async () => {
+  it('come out the same from the daily-change tables as from the raw rows, in a jurisdiction of each kind, through later writes', async () => {
     const sql = t.db.sql
     const all = periods(campaign.startsOn, campaign.endsOn)
     const [town] = await sql<{ id: number }[]>`select id from admin_area where level = 'town' and valid_to is null order by code limit 1`

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Database, Sql } from '../../server/db/index.js'
 import { residentIdProblem } from '../../server/domain/id-number.js'
 import { decryptIdNumber, hmacIdNumber } from '../../server/domain/pii.js'
+import { premisesKinds } from '../../server/plugins/app/premises.js'
 import { seedDemo } from '../../server/seed/demo.js'
 import { openTestDatabase, type TestDatabase } from '../helpers/db.js'
 import { testKeys, testSeed } from '../helpers/keys.js'
@@ -13,6 +14,15 @@ beforeAll(async () => {
 afterAll(() => db.close())
 
 const one = async <T>(q: Promise<T[]>) => (await q)[0]!
+
+/** The values a column's check constraint admits ("kind in ('a', 'b')"), sorted: the database's own list. */
+async function allowedValues(table: string, column: string): Promise<string[]> {
+  const rows = await db.sql<{ def: string }[]>`
+    select pg_get_constraintdef(c.oid) as def from pg_constraint c
+    where c.conrelid = ${table}::regclass and c.contype = 'c' and pg_get_constraintdef(c.oid) ~ ${`^CHECK \\(\\(${column} = ANY`}`
+  expect(rows, `${table}.${column} has one check of its values`).toHaveLength(1)
+  return [...rows[0]!.def.matchAll(/'([^']+)'::text/g)].map(m => m[1]!).sort()
+}
 
 describe('the demo district', () => {
   it('has the district, 10 towns/streets named as Xinbei\'s, about 80 communities, grid cells and 8 police stations', async () => {
@@ -50,14 +60,17 @@ describe('the demo district', () => {
     expect(crossing.n).toBeGreaterThanOrEqual(3)
   })
 
-  it('has points of interest of every kind the notice names', async () => {
+  it('has points of interest of every kind the notice names (those the database admits)', async () => {
+    const admitted = await allowedValues('poi', 'kind')
+    expect(admitted).toEqual(['campus', 'factory', 'resettlement_estate', 'underground_space', 'urban_rural_fringe', 'urban_village'])
     const kinds = await db.sql<{ kind: string }[]>`select distinct kind from poi order by kind`
-    expect(kinds.map(k => k.kind)).toEqual(['campus', 'factory', 'resettlement_estate', 'underground_space', 'urban_rural_fringe', 'urban_village'])
+    expect(kinds.map(k => k.kind)).toEqual(admitted)
   })
 
   it('has premises of every kind, clustered around the points of interest', async () => {
     const kinds = await db.sql<{ kind: string }[]>`select distinct kind from premises order by kind`
-    expect(kinds.map(k => k.kind)).toEqual(['care_home', 'factory_dormitory', 'family_hotel', 'group_rental', 'homestay', 'rental'])
+    expect(kinds.map(k => k.kind)).toEqual([...premisesKinds].sort())
+    expect(await allowedValues('premises', 'kind')).toEqual([...premisesKinds].sort())
     expect((await one(db.sql<{ n: number }[]>`select count(*)::int as n from premises`)).n).toBe(testSeed.premises)
     // Median distance to the nearest point of interest, premises against uniform random points.
     const d = await one(db.sql<{ premises: number; random: number }[]>`
@@ -174,8 +187,11 @@ describe('the demo district', () => {
   })
 
   it('has key areas listed in every town with a deadline', async () => {
-    const rows = await db.sql<{ n: number }[]>`select count(distinct town_id)::int as n from key_area where status = 'listed' and deadline is not null`
-    expect(rows[0]!.n).toBe(10)
+    const without = await db.sql<{ nameZh: string }[]>`
+      select t.name_zh from admin_area t where t.level = 'town' and t.valid_to is null
+        and not exists (select 1 from key_area k where k.town_id = t.id and k.status = 'listed' and k.deadline is not null)`
+    expect(without.map(t => t.nameZh)).toEqual([])
+    expect((await one(db.sql<{ n: number }[]>`select count(*)::int as n from key_area where status = 'listed'`)).n).toBeGreaterThanOrEqual(10)
   })
 })
 

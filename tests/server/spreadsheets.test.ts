@@ -83,8 +83,20 @@ describe('every file the API writes', () => {
   })
   afterAll(() => t.close())
 
+  /** The routes ("GET /api/...") whose files were checked, for the last test: that they are all of them. */
+  const checked = new Set<string>()
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  /** The route of the table that serves a path: a static one before one with parameters. */
+  const routeOf = (url: string) => {
+    const path = url.split('?')[0]!
+    const serving = t.app.routeTable.filter(r => r.method === 'GET' && new RegExp(`^${escape(r.url).replace(/:[^/]+/g, '[^/]+')}$`).test(path))
+    serving.sort((a, b) => (a.url.match(/:/g)?.length ?? 0) - (b.url.match(/:/g)?.length ?? 0))
+    return serving[0] ? `GET ${serving[0].url}` : `GET ${path} (no route)`
+  }
+
   /** Asserts that a file holds no runnable cell and does hold the given attacks, escaped. */
-  async function check(res: { statusCode: number; rawPayload: Buffer; body: string }, kind: 'csv' | 'xlsx', present: string[]) {
+  async function check(res: { statusCode: number; rawPayload: Buffer; body: string; raw: { req: { url?: string } } }, kind: 'csv' | 'xlsx', present: string[]) {
+    checked.add(routeOf(res.raw.req.url ?? ''))
     expect(res.statusCode, res.body.slice(0, 200)).toBe(200)
     const texts = kind === 'csv' ? csvTexts(res.rawPayload) : await xlsxTexts(res.rawPayload)
     expect(texts.filter(runnable)).toEqual([])
@@ -144,5 +156,16 @@ describe('every file the API writes', () => {
     }
     await check(await t.app.inject({ url: `/api/imports/${id}/errors`, headers: { cookie: cookie.commander! } }), 'csv', [])
     await check(await t.app.inject({ url: `/api/imports/${id}/changes`, headers: { cookie: cookie.commander! } }), 'csv', [attacks[1]!])
+  })
+
+  // Last, after every file above has been checked.
+  it('has checked the files of every route whose format may be CSV or XLSX (its schema says so), and the import reports', () => {
+    type Query = { properties?: { format?: unknown } } | undefined
+    const byFormat = t.app.routeTable
+      .filter(r => r.method === 'GET' && /"(csv|xlsx)"/.test(JSON.stringify((r.schema?.querystring as Query)?.properties?.format ?? null)))
+      .map(r => `GET ${r.url}`)
+    expect(byFormat.length).toBeGreaterThanOrEqual(9)
+    const files = [...byFormat, 'GET /api/imports/:id/errors', 'GET /api/imports/:id/changes']
+    expect(files.filter(k => !checked.has(k)), 'routes that write files no test above has checked').toEqual([])
   })
 })

@@ -6,8 +6,9 @@ import { decodeTile, tileBbox, tileOf } from '../helpers/tiles.js'
 let t: TestApp
 let leader: string
 let commander: string
-/** A zoom-14 tile over the densest part of the demo district. */
+/** A zoom-14 tile over the densest part of the demo district, and the premises at its heart. */
 let dense: [number, number, number]
+let heart: [number, number]
 
 beforeAll(async () => {
   t = await buildTestApp()
@@ -16,7 +17,8 @@ beforeAll(async () => {
   const [c] = await t.db.sql<{ lon: number; lat: number }[]>`
     select st_x(geom) as lon, st_y(geom) as lat from premises p
     order by (select count(*) from premises q where st_dwithin(q.geom::geography, p.geom::geography, 500)) desc, id limit 1`
-  dense = tileOf(c!.lon, c!.lat, 14)
+  heart = [c!.lon, c!.lat]
+  dense = tileOf(...heart, 14)
 })
 afterAll(() => t.close())
 
@@ -31,29 +33,31 @@ async function countInside(bbox: [number, number, number, number], extra = t.db.
 }
 
 describe('premises vector tiles', () => {
-  it('carry every premises of the tile from zoom 14, with only id, kind, status and the unregistered flag', async () => {
-    const [z, x, y] = dense
-    const res = await fetchTile(z, x, y)
-    expect(res.statusCode).toBe(200)
-    expect(res.headers['content-type']).toBe('application/vnd.mapbox-vector-tile')
-    const layers = decodeTile(res.rawPayload, z, x, y)
-    expect(Object.keys(layers)).toEqual(['premises'])
-    const inside = layers.premises!.filter(f => f.x >= 0 && f.x < 4096 && f.y >= 0 && f.y < 4096)
-    expect(inside.length).toBeGreaterThan(10)
-    expect(inside.length).toBe(await countInside(tileBbox(z, x, y)))
-    const rows = await t.db.sql<{ id: number; kind: string; lon: number; lat: number; status: string }[]>`
-      select id, kind, st_x(geom) as lon, st_y(geom) as lat,
-             hazard_status(hazard_count, open_count, open_major_count, open_min_deadline, '2020-12-31') as status
-      from premises where id in ${t.db.sql(layers.premises!.map(f => f.id!))}`
-    const byId = new Map(rows.map(r => [r.id, r]))
-    for (const f of layers.premises!) {
-      expect(Object.keys(f.properties).sort()).toEqual(['kind', 'status', 'unregistered'])
-      const r = byId.get(f.id!)!
-      expect(f.properties.kind).toBe(r.kind)
-      expect(f.properties.status).toBe(r.status)
-      // A tile unit at zoom 14 is about 0.6 m.
-      expect(Math.abs(f.lon - r.lon)).toBeLessThan(2e-5)
-      expect(Math.abs(f.lat - r.lat)).toBeLessThan(2e-5)
+  it('carry every premises of the tile from zoom 14 (14, 16 and 22, the last), with only id, kind, status and the unregistered flag', async () => {
+    for (const z of [14, 16, 22]) {
+      const [, x, y] = tileOf(...heart, z)
+      const res = await fetchTile(z, x, y)
+      expect(res.statusCode).toBe(200)
+      expect(res.headers['content-type']).toBe('application/vnd.mapbox-vector-tile')
+      const layers = decodeTile(res.rawPayload, z, x, y)
+      expect(Object.keys(layers), `zoom ${z}`).toEqual(['premises'])
+      const inside = layers.premises!.filter(f => f.x >= 0 && f.x < 4096 && f.y >= 0 && f.y < 4096)
+      expect(inside.length).toBeGreaterThan(z === 14 ? 10 : 0)
+      expect(inside.length, `zoom ${z}`).toBe(await countInside(tileBbox(z, x, y)))
+      const rows = await t.db.sql<{ id: number; kind: string; lon: number; lat: number; status: string }[]>`
+        select id, kind, st_x(geom) as lon, st_y(geom) as lat,
+               hazard_status(hazard_count, open_count, open_major_count, open_min_deadline, '2020-12-31') as status
+        from premises where id in ${t.db.sql(layers.premises!.map(f => f.id!))}`
+      const byId = new Map(rows.map(r => [r.id, r]))
+      for (const f of layers.premises!) {
+        expect(Object.keys(f.properties).sort()).toEqual(['kind', 'status', 'unregistered'])
+        const r = byId.get(f.id!)!
+        expect(f.properties.kind).toBe(r.kind)
+        expect(f.properties.status).toBe(r.status)
+        // A tile unit at zoom 14 is about 0.6 m.
+        expect(Math.abs(f.lon - r.lon)).toBeLessThan(2e-5)
+        expect(Math.abs(f.lat - r.lat)).toBeLessThan(2e-5)
+      }
     }
   })
 
