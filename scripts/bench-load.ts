@@ -12,7 +12,7 @@
 import { fork } from 'node:child_process'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { buildApp } from '../server/app.js'
-import { loadConfig } from '../server/config.js'
+import { loadConfig } from '../server/lib/config.js'
 import { openDatabase } from '../server/db/index.js'
 import { type Jurisdiction, type Role, wholeDistrict } from '../server/domain/access.js'
 import { hashPassword } from '../server/domain/passwords.js'

@@ -6,7 +6,7 @@
  */
 import { createInterface } from 'node:readline/promises'
 import { parseArgs } from 'node:util'
-import { loadConfig } from '../server/config.js'
+import { loadConfig } from '../server/lib/config.js'
 import { prepareConfiguredDatabase } from '../server/db/configured.js'
 import { type Jurisdiction, type Role, roles } from '../server/domain/access.js'
 import { hashPassword, passwordProblem } from '../server/domain/passwords.js'

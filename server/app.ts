@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import type { Basemap } from './config.js'
+import type { Basemap } from './lib/config.js'
 import type { Database } from './db/index.js'
 import type { PiiKeys } from './domain/pii.js'
 import accessPlugin from './plugins/app/access.js'

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { rootDir } from '../config.js'
+import { rootDir } from '../lib/config.js'
 import type { Sql } from './index.js'
 
 const migrationsDir = join(rootDir, 'server', 'db', 'migrations')

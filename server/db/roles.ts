@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { checkRoleName } from '../config.js'
+import { checkRoleName } from '../lib/config.js'
 import { pgArray } from './arrays.js'
 import type { Sql } from './index.js'
 import { schemaLock } from './migrate.js'

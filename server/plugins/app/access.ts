@@ -4,7 +4,7 @@ import fp from 'fastify-plugin'
 import type { Tx } from '../../db/index.js'
 import { can, grants, type Permission } from '../../domain/access.js'
 import { textProblem } from '../../domain/text.js'
-import { HttpError } from '../../http-errors.js'
+import { HttpError } from '../../lib/http-errors.js'
 import type { CheckOutcome } from './credentials.js'
 import { sessionUserOf, type SessionUser } from './users.js'
 

@@ -20,7 +20,7 @@ import {
 } from '../../domain/ledger.js'
 import { encryptIdNumber, hmacIdNumber, type PiiKeys } from '../../domain/pii.js'
 import { type Cell, ledgerRecords } from '../../domain/tabular.js'
-import { badRequest, conflict, HttpError, notFound } from '../../http-errors.js'
+import { badRequest, conflict, HttpError, notFound } from '../../lib/http-errors.js'
 import { todayInDistrict } from './campaign.js'
 
 /**

@@ -3,7 +3,7 @@ import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { maskPersonalText } from '../../domain/redact.js'
-import { badRequest, conflict, HttpError, notFound } from '../../http-errors.js'
+import { badRequest, conflict, HttpError, notFound } from '../../lib/http-errors.js'
 import { endOfDay } from './measures.js'
 
 /**

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
 import type { Jurisdiction } from '../../domain/access.js'
-import { badRequest } from '../../http-errors.js'
+import { badRequest } from '../../lib/http-errors.js'
 
 /** Names of jurisdictions, and checks that a jurisdiction given by an administrator exists. */
 export function jurisdictionsRepository(sql: Sql) {

@@ -4,7 +4,7 @@ import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { periods as campaignPeriods, type Period, reportDates } from '../../domain/periods.js'
 import { attachment3Columns, attachment4Columns, attachment5Columns, type ReportColumn, reportNotes } from '../../domain/report-columns.js'
-import { badRequest, conflict, HttpError, notFound } from '../../http-errors.js'
+import { badRequest, conflict, HttpError, notFound } from '../../lib/http-errors.js'
 import type { Campaign } from './campaign.js'
 import { addReportCounts, emptyReportCounts, endOfDay, type ReportCounts, reportCounts } from './measures.js'
 

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { HttpError } from '../../../http-errors.js'
+import { HttpError } from '../../../lib/http-errors.js'
 import { permissionsOf, sessionCookie } from '../../../plugins/app/access.js'
 import { type SessionUser, sessionPolicy, sessionUserOf } from '../../../plugins/app/users.js'
 import { errors } from '../../../schemas/common.js'

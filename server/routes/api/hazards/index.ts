@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { parseDate } from '../../../http-errors.js'
+import { parseDate } from '../../../lib/http-errors.js'
 import type { HazardAction } from '../../../plugins/app/inspection.js'
 import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'

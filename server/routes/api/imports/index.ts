@@ -3,8 +3,8 @@ import ExcelJS from 'exceljs'
 import { Type } from 'typebox'
 import { coordinateSystems } from '../../../domain/coords.js'
 import { ledgerFields, type LedgerKind, ledgerKinds } from '../../../domain/ledger.js'
-import { exportTypes, toCsv, withoutFormulas } from '../../../export.js'
-import { badRequest } from '../../../http-errors.js'
+import { exportTypes, toCsv, withoutFormulas } from '../../../domain/exports.js'
+import { badRequest } from '../../../lib/http-errors.js'
 import { errors } from '../../../schemas/common.js'
 
 const Kind = Type.Union(ledgerKinds.map(k => Type.Literal(k)))

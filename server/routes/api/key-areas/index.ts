@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import { badRequest, HttpError, notFound, parseDate } from '../../../http-errors.js'
+import { badRequest, HttpError, notFound, parseDate } from '../../../lib/http-errors.js'
 import { type KeyAreaAttributes, keyAreaViewer } from '../../../plugins/app/key-areas.js'
 import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { can } from '../../../domain/access.js'
-import { badRequest, notFound } from '../../../http-errors.js'
+import { badRequest, notFound } from '../../../lib/http-errors.js'
 import { revealReason, revealReasonMinChars } from '../../../domain/pii.js'
 import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { hashPassword, passwordProblem } from '../../../domain/passwords.js'
-import { badRequest, conflict, notFound } from '../../../http-errors.js'
+import { badRequest, conflict, notFound } from '../../../lib/http-errors.js'
 import { jurisdictionOf, type UserRow } from '../../../plugins/app/users.js'
 import { errors } from '../../../schemas/common.js'
 import { IdParams, NewUserSchema, PasswordResetSchema, UserChangeSchema, UserSchema } from '../../../schemas/access.js'

@@ -1,4 +1,4 @@
-import { maxId } from './schemas/common.js'
+import { maxId } from '../schemas/common.js'
 
 /**
  * An error whose status and message reach the client as they are (4xx). The message is English (for

@@ -1,7 +1,7 @@
 import ExcelJS from 'exceljs'
-import { headerCells } from './domain/report-columns.js'
-import { withoutFormulas } from './export.js'
-import type { ReportTable } from './plugins/app/reports.js'
+import { headerCells } from './report-columns.js'
+import { withoutFormulas } from './exports.js'
+import type { ReportTable } from '../plugins/app/reports.js'
 
 /**
  * The biweekly tables as the paper form: title, reporting unit and period, the merged multi-row
