@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { parseDate } from '../../../lib/http-errors.js'
-import type { HazardAction } from '../../../plugins/app/inspection.js'
+import { type HazardAction, hazardDto } from '../../../plugins/app/inspection.js'
 import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'
 import { HazardChangeSchema, HazardReferSchema, HazardSchema, HazardStepSchema } from '../../../schemas/inspection.js'
-import { hazardDto } from '../../inspection-helpers.js'
 
 /**
  * A hazard's life: refer to the responsible department, mark rectified, verify. A step that cannot
