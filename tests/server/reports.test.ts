@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { periods } from '../../server/domain/periods.js'
 import { attachment4Columns, attachment5Columns, headerCells } from '../../server/domain/report-columns.js'
 import type { Jurisdiction } from '../../server/domain/access.js'
-import { reportCounts } from '../../server/plugins/app/measures.js'
+import { reportCounts } from '../../server/plugins/app/reports-counts.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 
 let t: TestApp

@@ -6,12 +6,13 @@ import { periods as campaignPeriods, type Period, reportDates } from '../../doma
 import { attachment3Columns, attachment4Columns, attachment5Columns, type ReportColumn, reportNotes } from '../../domain/report-columns.js'
 import { badRequest, conflict, HttpError, notFound } from '../../lib/http-errors.js'
 import type { Campaign } from './campaign.js'
-import { addReportCounts, emptyReportCounts, endOfDay, type ReportCounts, reportCounts } from './measures.js'
+import { endOfDay } from './measures.js'
+import { addReportCounts, emptyReportCounts, type ReportCounts, reportCounts } from './reports-counts.js'
 
 /**
- * The biweekly tables of the notice, built from the same counts as the dashboard (measures.ts), and
- * frozen once submitted: a submitted table is shown as it was submitted, with the cells where the
- * live figures have moved since.
+ * The biweekly tables of the notice, counted from the same daily changes as the dashboard
+ * (reports-counts.ts), and frozen once submitted: a submitted table is shown as it was submitted,
+ * with the cells where the live figures have moved since.
  */
 
 export type ReportKind = 'attachment-3' | 'attachment-4' | 'attachment-5'
