@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import type { Sql } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import { notFound, parseBbox } from '../../lib/http-errors.js'
-import { keyAreaNameFor, keyAreaScope, type KeyAreaViewer, keyAreaViewer } from '../../plugins/app/key-areas.js'
+import { keyAreaNameFor, keyAreaScope, type KeyAreaViewer, keyAreaViewer } from '../../plugins/app/key-areas-scope.js'
 import { statusSql } from '../../plugins/app/premises.js'
 import { BboxString, errors, Id, Offset } from '../../schemas/common.js'
 

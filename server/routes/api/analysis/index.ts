@@ -5,7 +5,7 @@ import { type ExportColumn, type ExportFormat, exportTypes, toCsv, toXlsx } from
 import { badRequest, HttpError } from '../../../lib/http-errors.js'
 import { mapFilterFrom } from '../../../plugins/app/premises-filter.js'
 import type { ClusterOf } from '../../../plugins/app/analysis.js'
-import { keyAreaViewer } from '../../../plugins/app/key-areas.js'
+import { keyAreaViewer } from '../../../plugins/app/key-areas-scope.js'
 import { ClusterOfSchema, EpsSchema, MinPointsSchema, ProposalInputSchema, ProposalResultSchema } from '../../../schemas/analysis.js'
 import { errors } from '../../../schemas/common.js'
 import { MapFilterProperties } from '../../../schemas/premises.js'
