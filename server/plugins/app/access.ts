@@ -85,10 +85,8 @@ export default fp(async (app) => {
   })
 
   async function deny(req: FastifyRequest, status: number, message: string, code: string, zh?: string): Promise<never> {
-    await app.audit.write(app.db.sql, {
-      userId: req.user?.id ?? null, username: req.user?.username ?? null, action: 'request.denied',
-      entity: 'route', entityId: `${req.method} ${routeOf(req)}`,
-      reason: code, ip: req.ip, outcome: 'denied', requestId: req.id,
+    await app.audit.record(app.db.sql, req, {
+      action: 'request.denied', entity: 'route', entityId: `${req.method} ${routeOf(req)}`, reason: code, outcome: 'denied',
     })
     throw new AccessError(status, message, code, zh)
   }

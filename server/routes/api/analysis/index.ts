@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import { type ExportColumn, type ExportFormat, exportTypes, toCsv, toXlsx } from '../../../domain/exports.js'
-import { badRequest, HttpError } from '../../../lib/http-errors.js'
+import { badRequest } from '../../../lib/http-errors.js'
 import { mapFilterFrom } from '../../../plugins/app/premises-filter.js'
 import type { ClusterOf } from '../../../plugins/app/analysis.js'
 import { keyAreaViewer } from '../../../plugins/app/key-areas-scope.js'
@@ -103,7 +103,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const name = req.body.nameZh ?? `聚集区建议 ${new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10)}`
     const result = await app.writeTx(req, async (tx) => {
       const r = await app.keyAreas.propose(tx, { ...keyAreaViewer(user), id: user.id, username: user.username }, campaign.id, req.body.geometry, name, req.body.parameters)
-      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'key-area.propose', entity: 'key_area', entityId: r.keyAreaId, after: { townId: r.townId, nameZh: name, parameters: req.body.parameters }, ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'key-area.propose', entity: 'key_area', entityId: r.keyAreaId, after: { townId: r.townId, nameZh: name, parameters: req.body.parameters } })
       return r
     })
     return reply.status(201).send(result)

@@ -39,7 +39,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { user } = outcome
     const session = await app.db.sql.begin(async (tx) => {
       const s = await app.users.createSession(tx, user.id, req.ip, req.headers['user-agent'])
-      await app.audit.write(tx, { userId: user.id, username, action: 'auth.login', entity: 'session', entityId: s.id, ip: req.ip, requestId: req.id })
+      // A session cookie sent with the sign-in may name someone else: the row names the account signed in to.
+      await app.audit.record(tx, req, { userId: user.id, username, action: 'auth.login', entity: 'session', entityId: s.id })
       return s
     })
     reply.setCookie(sessionCookie, session.token, {
@@ -59,7 +60,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const user = app.userOf(req)
     await app.db.sql.begin(async (tx) => {
       await app.users.revokeSession(tx, user.sessionId)
-      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'auth.logout', entity: 'session', entityId: user.sessionId, ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'auth.logout', entity: 'session', entityId: user.sessionId })
     })
     reply.clearCookie(sessionCookie, { path: '/' })
     return reply.status(204).send(null)

@@ -133,8 +133,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   const sql: Sql = app.db.sql
 
   async function audit(req: FastifyRequest, what: string, rows: number, query: unknown) {
-    const user = app.userOf(req)
-    await app.audit.write(sql, { userId: user.id, username: user.username, action: `export.${what}`, entity: what, after: { query, rows }, ip: req.ip, requestId: req.id })
+    await app.audit.record(sql, req, { action: `export.${what}`, entity: what, after: { query, rows } })
   }
 
   app.get('/premises', {

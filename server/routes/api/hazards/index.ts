@@ -25,9 +25,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       if (input.deadline) parseDate(input.deadline, 'deadline')
       const { after } = await app.writeTx(req, async (tx) => {
         const change = await app.inspection.transition(tx, user.jurisdiction, req.params.id, action, input)
-        await app.audit.write(tx, {
-          userId: user.id, username: user.username, action: `hazard.${action}`, entity: 'hazard', entityId: req.params.id,
-          before: hazardDto(change.before), after: hazardDto(change.after), reason: input.note ?? null, ip: req.ip, requestId: req.id,
+        await app.audit.record(tx, req, {
+          action: `hazard.${action}`, entity: 'hazard', entityId: req.params.id,
+          before: hazardDto(change.before), after: hazardDto(change.after), reason: input.note ?? null,
         })
         return change
       })
@@ -46,7 +46,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (req.body.deadline) parseDate(req.body.deadline, 'deadline')
     const { after } = await app.writeTx(req, async (tx) => {
       const change = await app.inspection.setDeadline(tx, user.jurisdiction, req.params.id, req.body.deadline)
-      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'hazard.deadline', entity: 'hazard', entityId: req.params.id, before: hazardDto(change.before), after: hazardDto(change.after), ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'hazard.deadline', entity: 'hazard', entityId: req.params.id, before: hazardDto(change.before), after: hazardDto(change.after) })
       return change
     })
     return hazardDto(after)

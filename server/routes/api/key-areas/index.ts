@@ -92,7 +92,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { campaign, on } = await referenceDay()
     const created = await app.writeTx(req, async (tx) => {
       const r = await app.keyAreas.create(tx, keyAreaViewer(user), user.id, campaign.id, req.body.geometry, req.body.properties, req.query.clip ?? false)
-      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'key-area.create', entity: 'key_area', entityId: r.id, after: req.body.properties, ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'key-area.create', entity: 'key_area', entityId: r.id, after: req.body.properties })
       return r
     })
     const detail = (await app.keyAreas.get(keyAreaViewer(user), created.id, campaign, on))!
@@ -143,7 +143,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { campaign, on } = await referenceDay()
     await app.writeTx(req, async (tx) => {
       const r = await app.keyAreas.update(tx, keyAreaViewer(user), user.id, req.params.id, versions, req.body.geometry, req.body.properties, req.query.clip ?? false)
-      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'key-area.update', entity: 'key_area', entityId: req.params.id, before: r.before, after: req.body.properties, ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'key-area.update', entity: 'key_area', entityId: req.params.id, before: r.before, after: req.body.properties })
     })
     const detail = (await app.keyAreas.get(keyAreaViewer(user), req.params.id, campaign, on))!
     reply.header('ETag', `"${detail.properties.version}"`)
@@ -161,7 +161,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const versions = ifMatchVersions(req)
     await app.writeTx(req, async (tx) => {
       await app.keyAreas.remove(tx, keyAreaViewer(user), user.id, req.params.id, versions)
-      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'key-area.delete', entity: 'key_area', entityId: req.params.id, ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'key-area.delete', entity: 'key_area', entityId: req.params.id })
     })
     return reply.status(204).send(null)
   })

@@ -88,7 +88,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const input = premisesInput(req.body)
     const created = await app.writeTx(req, async (tx) => {
       const after = await app.inspection.createPremises(tx, user.jurisdiction, input as Parameters<typeof app.inspection.createPremises>[2])
-      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'premises.create', entity: 'premises', entityId: after.id as number, after: redactPersonal(after), ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'premises.create', entity: 'premises', entityId: after.id as number, after: redactPersonal(after) })
       return after
     })
     return reply.status(201).send(await detailFor(app, req, created.id as number) as never)
@@ -107,7 +107,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const input = premisesInput(req.body)
     await app.writeTx(req, async (tx) => {
       const { before, after } = await app.inspection.updatePremises(tx, user.jurisdiction, req.params.id, input)
-      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'premises.update', entity: 'premises', entityId: req.params.id, before: redactPersonal(before), after: redactPersonal(after), ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'premises.update', entity: 'premises', entityId: req.params.id, before: redactPersonal(before), after: redactPersonal(after) })
     })
     return await detailFor(app, req, req.params.id) as never
   })
@@ -143,7 +143,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (req.body.deadline) parseDate(req.body.deadline, 'deadline')
     const hazard = await app.writeTx(req, async (tx) => {
       const h = await app.inspection.addHazard(tx, user.jurisdiction, req.params.id, req.body)
-      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'hazard.create', entity: 'hazard', entityId: h.id, after: hazardDto(h), ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'hazard.create', entity: 'hazard', entityId: h.id, after: hazardDto(h) })
       return h
     })
     return reply.status(201).send(hazardDto(hazard))

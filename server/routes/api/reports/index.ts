@@ -131,9 +131,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const subject = b.report === 'attachment-4' ? b.keyAreaId : b.report === 'attachment-3' ? townOf(user.jurisdiction, b.townId) : undefined
     await app.writeTx(req, async (tx) => {
       const t = await app.reports.submit(tx, b.report, campaign, day, user.jurisdiction, user.id, b, subject)
-      await app.audit.write(tx, {
-        userId: user.id, username: user.username, action: 'report.submit', entity: 'report', entityId: `${b.report}/${t.subject}/${day}`,
-        after: { filledBy: b.filledBy, reviewedBy: b.reviewedBy ?? null }, ip: req.ip, requestId: req.id,
+      await app.audit.record(tx, req, {
+        action: 'report.submit', entity: 'report', entityId: `${b.report}/${t.subject}/${day}`,
+        after: { filledBy: b.filledBy, reviewedBy: b.reviewedBy ?? null },
       })
     })
     reply.code(201)

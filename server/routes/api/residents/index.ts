@@ -25,10 +25,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
     const found = await app.people.revealIdNumber(user.jurisdiction, req.params.id)
     if (!found) throw notFound(`there is no resident with id ${req.params.id}`, `没有编号为 ${req.params.id} 的人员`)
-    await app.audit.write(app.db.sql, {
-      userId: user.id, username: user.username, action: 'resident.reveal-id', entity: 'resident', entityId: req.params.id,
-      reason, ip: req.ip, requestId: req.id,
-    })
+    await app.audit.record(app.db.sql, req, { action: 'resident.reveal-id', entity: 'resident', entityId: req.params.id, reason })
     return { id: req.params.id, idNumber: found.idNumber }
   })
 
@@ -42,10 +39,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req) => {
     const user = app.userOf(req)
     const rows = await app.people.findByIdNumber(user.jurisdiction, req.body.idNumber, can(user.role, 'special:read'))
-    await app.audit.write(app.db.sql, {
-      userId: user.id, username: user.username, action: 'resident.search-id', entity: 'resident',
-      after: { matches: rows.map(r => r.id) }, ip: req.ip, requestId: req.id,
-    })
+    await app.audit.record(app.db.sql, req, { action: 'resident.search-id', entity: 'resident', after: { matches: rows.map(r => r.id) } })
     return rows
   })
 }
