@@ -78,19 +78,19 @@ export function auditRepository(sql: Sql) {
     },
 
     /** Newest first; page with beforeId (the last id of the previous page). */
-    async search(q: AuditQuery) {
-      const parts = [sql`true`]
-      if (q.userId !== undefined) parts.push(sql`user_id = ${q.userId}`)
-      if (q.username) parts.push(sql`username = ${q.username}`)
-      if (q.entity) parts.push(sql`entity = ${q.entity}`)
-      if (q.entityId) parts.push(sql`entity_id = ${q.entityId}`)
-      if (q.action) parts.push(sql`action = ${q.action}`)
-      if (q.outcome) parts.push(sql`outcome = ${q.outcome}`)
-      if (q.from) parts.push(sql`at >= ${q.from}`)
-      if (q.to) parts.push(sql`at < ${q.to}`)
-      if (q.beforeId) parts.push(sql`id < ${q.beforeId}`)
-      const where = parts.reduce((a, b) => sql`${a} and ${b}`)
-      const rows = await sql<{ id: number; at: Date; userId: number | null; username: string | null; action: string; entity: string | null;
+    async search(q: AuditQuery, db: Sql | Tx = sql) {
+      const parts = [db`true`]
+      if (q.userId !== undefined) parts.push(db`user_id = ${q.userId}`)
+      if (q.username) parts.push(db`username = ${q.username}`)
+      if (q.entity) parts.push(db`entity = ${q.entity}`)
+      if (q.entityId) parts.push(db`entity_id = ${q.entityId}`)
+      if (q.action) parts.push(db`action = ${q.action}`)
+      if (q.outcome) parts.push(db`outcome = ${q.outcome}`)
+      if (q.from) parts.push(db`at >= ${q.from}`)
+      if (q.to) parts.push(db`at < ${q.to}`)
+      if (q.beforeId) parts.push(db`id < ${q.beforeId}`)
+      const where = parts.reduce((a, b) => db`${a} and ${b}`)
+      const rows = await db<{ id: number; at: Date; userId: number | null; username: string | null; action: string; entity: string | null;
         entityId: string | null; before: unknown; after: unknown; reason: string | null; ip: string | null; outcome: string }[]>`
         select id, at, user_id, username, action, entity, entity_id, before, after, reason, ip, outcome
         from audit_log where ${where} order by id desc limit ${q.limit}`

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import type { Sql } from '../../db/index.js'
+import type { Sql, Tx } from '../../db/index.js'
 import type { MeasureKey } from './measures.js'
 
 export interface Campaign {
@@ -22,14 +22,14 @@ export function todayInDistrict(now = new Date()): string {
 export function campaignRepository(sql: Sql) {
   return {
     /** The campaign under way, or the latest one. */
-    async current(): Promise<Campaign> {
-      const [c] = await sql<Omit<Campaign, 'phases' | 'targets'>[]>`
+    async current(db: Sql | Tx = sql): Promise<Campaign> {
+      const [c] = await db<Omit<Campaign, 'phases' | 'targets'>[]>`
         select id, code, name_zh, name_en, starts_on, ends_on, report_days::int[] as report_days
         from campaign order by starts_on desc limit 1`
       if (!c) throw new Error('no campaign is defined')
-      const phases = await sql<Campaign['phases']>`
+      const phases = await db<Campaign['phases']>`
         select seq, code, name_zh, name_en, starts_on, ends_on from campaign_phase where campaign_id = ${c.id} order by seq`
-      const targets = await sql<{ measure: MeasureKey; target: number | null }[]>`
+      const targets = await db<{ measure: MeasureKey; target: number | null }[]>`
         select measure, target::float8 as target from campaign_target where campaign_id = ${c.id}`
       return { ...c, phases: [...phases], targets: Object.fromEntries(targets.map(t => [t.measure, t.target])) }
     },

@@ -119,7 +119,7 @@ export function inspectionRepository(sql: Sql) {
   /** The premises row inside the jurisdiction, locked for the transaction, or 404. */
   async function lockPremises(tx: Tx, scope: Jurisdiction, id: number) {
     const [p] = await tx<{ id: number; foundOn: string }[]>`
-      select p.id, p.found_on from premises p where p.id = ${id} and ${inJurisdiction(tx as unknown as Sql, scope)} for update`
+      select p.id, p.found_on from premises p where p.id = ${id} and ${inJurisdiction(tx, scope)} for update`
     if (!p) throw notFound(`there is no premises with id ${id}`, `没有编号为 ${id} 的房屋`)
     return p
   }
@@ -130,7 +130,7 @@ export function inspectionRepository(sql: Sql) {
       select h.id, h.premises_id, h.item_code, i.category_code, h.other_text, h.severity, h.status, h.department_code,
              h.found_at, h.referred_at, h.rectified_at, h.verified_at, h.deadline
       from hazard h join premises p on p.id = h.premises_id join hazard_item i on i.code = h.item_code
-      where h.id = ${id} and ${inJurisdiction(tx as unknown as Sql, scope)}
+      where h.id = ${id} and ${inJurisdiction(tx, scope)}
       for update of h`
     if (!h) throw notFound(`there is no hazard with id ${id}`, `没有编号为 ${id} 的隐患`)
     return h
@@ -138,7 +138,7 @@ export function inspectionRepository(sql: Sql) {
 
   /** After a write: the premises must still lie in the user's jurisdiction (a town user cannot move it out). */
   async function assertInJurisdiction(tx: Tx, scope: Jurisdiction, id: number) {
-    const [p] = await tx`select 1 from premises p where p.id = ${id} and ${inJurisdiction(tx as unknown as Sql, scope)}`
+    const [p] = await tx`select 1 from premises p where p.id = ${id} and ${inJurisdiction(tx, scope)}`
     if (!p) throw new HttpError(403, 'That location is outside your jurisdiction; premises there are recorded by the town or police station responsible.', 'outside-jurisdiction',
       '该位置不在您的辖区内；那里的房屋由所属镇（街道）或派出所登记。')
   }
@@ -256,11 +256,11 @@ export function inspectionRepository(sql: Sql) {
      * reader who does not see people, ID and phone numbers typed into the hazard's description and
      * the notes of its steps are masked.
      */
-    async hazardsOf(scope: Jurisdiction, premisesId: number, on: string, withPeople: boolean) {
-      const [p] = await sql`select p.id from premises p where p.id = ${premisesId} and ${inJurisdiction(sql, scope)}`
+    async hazardsOf(scope: Jurisdiction, premisesId: number, on: string, withPeople: boolean, db: Sql | Tx = sql) {
+      const [p] = await db`select p.id from premises p where p.id = ${premisesId} and ${inJurisdiction(db, scope)}`
       if (!p) return undefined
       const until = endOfDay(on)
-      const hazards = await sql<(HazardRow & { itemNameZh: string; itemNameEn: string; overdue: boolean })[]>`
+      const hazards = await db<(HazardRow & { itemNameZh: string; itemNameEn: string; overdue: boolean })[]>`
         select h.id, h.premises_id, h.item_code, i.category_code, i.name_zh as item_name_zh, i.name_en as item_name_en,
                h.other_text, h.severity, h.status, h.department_code, h.found_at, h.referred_at, h.rectified_at,
                h.verified_at, h.deadline,
@@ -269,10 +269,10 @@ export function inspectionRepository(sql: Sql) {
         where h.premises_id = ${premisesId}
         order by h.found_at, h.id`
       const events = hazards.length
-        ? await sql<{ hazardId: number; status: string; at: Date; departmentCode: string | null; note: string | null; username: string | null }[]>`
+        ? await db<{ hazardId: number; status: string; at: Date; departmentCode: string | null; note: string | null; username: string | null }[]>`
             select e.hazard_id, e.status, e.at, e.department_code, e.note, u.username
             from hazard_event e left join app_user u on u.id = e.user_id
-            where e.hazard_id in ${sql(hazards.map(h => h.id))}
+            where e.hazard_id in ${db(hazards.map(h => h.id))}
             order by e.at, e.id`
         : []
       const text = <T extends string | null>(v: T) => (v === null || withPeople ? v : maskPersonalText(v)) as T
@@ -283,10 +283,10 @@ export function inspectionRepository(sql: Sql) {
       }))
     },
 
-    async enforcementOf(scope: Jurisdiction, premisesId: number) {
-      const [p] = await sql`select p.id from premises p where p.id = ${premisesId} and ${inJurisdiction(sql, scope)}`
+    async enforcementOf(scope: Jurisdiction, premisesId: number, db: Sql | Tx = sql) {
+      const [p] = await db`select p.id from premises p where p.id = ${premisesId} and ${inJurisdiction(db, scope)}`
       if (!p) return undefined
-      return [...await sql<{ id: number; kind: string; occurredOn: string; count: number }[]>`
+      return [...await db<{ id: number; kind: string; occurredOn: string; count: number }[]>`
         select id, kind, occurred_on, count from enforcement_event where premises_id = ${premisesId} order by occurred_on, id`]
     },
   }

@@ -35,6 +35,13 @@ export interface CheckedGeometry {
   suggested: { townId: number | null; policeStationId: number | null }
 }
 
+/** How a boundary is checked: clipped to the jurisdiction, ignoring the key area being edited, within another area than the viewer's. */
+export interface BoundaryCheckOptions {
+  clip?: boolean
+  excludeId?: number
+  within?: Jurisdiction
+}
+
 /** The area a user may draw in, as SQL yielding one geometry. */
 function jurisdictionGeom(sql: Sql | Tx, scope: Jurisdiction) {
   switch (scope.kind) {
@@ -49,7 +56,7 @@ function jurisdictionGeom(sql: Sql | Tx, scope: Jurisdiction) {
  * `within` when given), overlaps. Overlaps are named only when the viewer may see the other key
  * area; the rest are one warning that says how much overlaps areas outside the viewer's view.
  */
-export async function checkBoundary(db: Sql | Tx, geometry: PolygonInput, viewer: KeyAreaViewer, opts: { clip?: boolean; excludeId?: number; within?: Jurisdiction } = {}): Promise<CheckedGeometry> {
+export async function checkBoundary(db: Sql | Tx, geometry: PolygonInput, viewer: KeyAreaViewer, opts: BoundaryCheckOptions = {}): Promise<CheckedGeometry> {
   const scope = opts.within ?? viewer.jurisdiction
   const none: CheckedGeometry = { problems: [], warnings: [], geojson: null, ewkt: null, areaKm2: null, outsideShare: null, suggested: { townId: null, policeStationId: null } }
   const shape = polygonProblem(geometry)
@@ -136,7 +143,7 @@ export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdi
              is_group_rental_candidate(p.kind, p.meets_rule) and p.found_on <= ${on}
                and (p.deregistered_on is null or p.deregistered_on > ${on}) as group_rental
       from premises p, g
-      where p.geom && g.geom and st_intersects(g.geom, p.geom) and ${inJurisdiction(db as unknown as Sql, scope)}
+      where p.geom && g.geom and st_intersects(g.geom, p.geom) and ${inJurisdiction(db, scope)}
     ),
     open_hazards as (
       select h.premises_id, i.category_code from hazard h join inside p on p.id = h.premises_id join hazard_item i on i.code = h.item_code

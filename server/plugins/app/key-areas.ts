@@ -8,7 +8,7 @@ import { badRequest, HttpError, notFound } from '../../lib/http-errors.js'
 import type { ProposalParameters } from '../../schemas/analysis.js'
 import type { KeyAreaProperties } from '../../schemas/key-areas.js'
 import type { Campaign } from './campaign.js'
-import { type CheckedGeometry, checkBoundary, countsInside, keyAreaLimits } from './key-areas-boundary.js'
+import { type BoundaryCheckOptions, type CheckedGeometry, checkBoundary, countsInside, keyAreaLimits } from './key-areas-boundary.js'
 import { keyAreaNameFor, keyAreaScope, type KeyAreaViewer } from './key-areas-scope.js'
 import { endOfDay } from './measures.js'
 
@@ -154,25 +154,28 @@ export function keyAreasRepository(sql: Sql) {
   }
 
   return {
-    check: checkBoundary,
-    counts: countsInside,
+    /** A boundary being drawn, checked (key-areas-boundary.ts). */
+    check: (geometry: PolygonInput, viewer: KeyAreaViewer, opts: BoundaryCheckOptions = {}, db: Sql | Tx = sql) => checkBoundary(db, geometry, viewer, opts),
 
-    async list(viewer: KeyAreaViewer, on: string) {
-      return features(sql, viewer, on)
+    /** Attachment 3's figures inside a boundary (key-areas-boundary.ts). */
+    counts: (geojson: string, scope: Jurisdiction, on: string, db: Sql | Tx = sql) => countsInside(db, geojson, scope, on),
+
+    async list(viewer: KeyAreaViewer, on: string, db: Sql | Tx = sql) {
+      return features(db, viewer, on)
     },
 
-    async get(viewer: KeyAreaViewer, id: number, campaign: Campaign, on: string) {
+    async get(viewer: KeyAreaViewer, id: number, campaign: Campaign, on: string, db: Sql | Tx = sql) {
       const scope = viewer.jurisdiction
-      const [f] = await features(sql, viewer, on, id)
+      const [f] = await features(db, viewer, on, id)
       if (!f) return undefined
       const geojson = JSON.stringify(f.geometry)
       const days = reportDates(campaign.startsOn, campaign.endsOn, campaign.reportDays).filter(d => d <= on)
       const trend = days.length
-        ? await sql<{ date: string; open: number; found: number; rectified: number }[]>`
+        ? await db<{ date: string; open: number; found: number; rectified: number }[]>`
             with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom),
             h as (
               select h.found_at, h.rectified_at from hazard h join premises p on p.id = h.premises_id, g
-              where p.geom && g.geom and st_intersects(g.geom, p.geom) and ${inJurisdiction(sql, scope)}
+              where p.geom && g.geom and st_intersects(g.geom, p.geom) and ${inJurisdiction(db, scope)}
             )
             select d::text as date,
                    count(*) filter (where h.found_at < (d + 1)::timestamp at time zone 'Asia/Shanghai'
@@ -183,14 +186,14 @@ export function keyAreasRepository(sql: Sql) {
             group by d order by d`
         : []
       // Warnings about the boundary as it is, whoever reads it: only the overlaps they may see are named.
-      const { warnings } = await checkBoundary(sql, f.geometry, viewer, { excludeId: id, within: { kind: 'district', id: null } })
-      return { ...f, counts: await countsInside(sql, geojson, scope, on), trend: [...trend], warnings }
+      const { warnings } = await checkBoundary(db, f.geometry, viewer, { excludeId: id, within: { kind: 'district', id: null } })
+      return { ...f, counts: await countsInside(db, geojson, scope, on), trend: [...trend], warnings }
     },
 
-    async versions(viewer: KeyAreaViewer, id: number) {
-      const [k] = await sql`select 1 from key_area k where k.id = ${id} and ${keyAreaScope(sql, viewer)}`
+    async versions(viewer: KeyAreaViewer, id: number, db: Sql | Tx = sql) {
+      const [k] = await db`select 1 from key_area k where k.id = ${id} and ${keyAreaScope(db, viewer)}`
       if (!k) return undefined
-      const rows = await sql<{ version: number; savedAt: Date; savedBy: string | null; geometry: string; attributes: Record<string, unknown> }[]>`
+      const rows = await db<{ version: number; savedAt: Date; savedBy: string | null; geometry: string; attributes: Record<string, unknown> }[]>`
         select v.version, v.saved_at, u.username as saved_by, st_asgeojson(v.geom, 7) as geometry, v.attributes
         from key_area_version v left join app_user u on u.id = v.saved_by
         where v.key_area_id = ${id} order by v.version desc`

@@ -1,4 +1,4 @@
-import type { Sql } from '../../db/index.js'
+import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import { type Jurisdiction, wholeDistrict } from '../../domain/access.js'
 import { type PremisesFilter, premisesWhere } from './premises.js'
@@ -56,13 +56,13 @@ export const deltasServe = (f: PremisesFilter) =>
  * a jurisdiction that pass the map's filters: from the daily-change tables where they can answer
  * (the usual case, fast at any size), otherwise from the rows themselves.
  */
-export function measureCountsBy(sql: Sql, asOf: string, groupBy: GroupBy, scope: Jurisdiction = wholeDistrict,
+export function measureCountsBy(sql: Sql | Tx, asOf: string, groupBy: GroupBy, scope: Jurisdiction = wholeDistrict,
   filter: PremisesFilter = {}): Promise<Map<number, MeasureCounts>> {
   return deltasServe(filter) ? measureCountsFromDeltas(sql, asOf, groupBy, scope, filter) : measureCountsFromRows(sql, asOf, groupBy, scope, filter)
 }
 
 /** The WHERE condition of the daily-change tables (alias d) for a jurisdiction and the filters they hold. */
-function deltaWhere(sql: Sql, scope: Jurisdiction, f: PremisesFilter) {
+function deltaWhere(sql: Sql | Tx, scope: Jurisdiction, f: PremisesFilter) {
   const parts = [inJurisdiction(sql, scope, 'd')]
   if (f.kinds?.length) parts.push(sql`d.kind in ${sql(f.kinds)}`)
   if (f.towns?.length) parts.push(sql`d.town_id in ${sql(f.towns)}`)
@@ -71,7 +71,7 @@ function deltaWhere(sql: Sql, scope: Jurisdiction, f: PremisesFilter) {
 }
 
 /** The measures' counts as sums of daily changes up to the day (measure_delta, hazard_delta). */
-export async function measureCountsFromDeltas(sql: Sql, asOf: string, groupBy: GroupBy, scope: Jurisdiction = wholeDistrict,
+export async function measureCountsFromDeltas(sql: Sql | Tx, asOf: string, groupBy: GroupBy, scope: Jurisdiction = wholeDistrict,
   filter: PremisesFilter = {}): Promise<Map<number, MeasureCounts>> {
   const key = sql(groupBy)
   const where = deltaWhere(sql, scope, filter)
@@ -108,7 +108,7 @@ export async function measureCountsFromDeltas(sql: Sql, asOf: string, groupBy: G
  * The measures' counts straight from premises, residents and hazards — the definition itself, used
  * for filters the change tables do not hold (and by the tests to check them).
  */
-export async function measureCountsFromRows(sql: Sql, asOf: string, groupBy: GroupBy, scope: Jurisdiction = wholeDistrict,
+export async function measureCountsFromRows(sql: Sql | Tx, asOf: string, groupBy: GroupBy, scope: Jurisdiction = wholeDistrict,
   filter: PremisesFilter = {}): Promise<Map<number, MeasureCounts>> {
   const until = endOfDay(asOf)
   const key = sql(groupBy)
@@ -191,7 +191,7 @@ export function measuresFrom(c: MeasureCounts, targets: Partial<Record<MeasureKe
 }
 
 /** Sums of every counter up to each of the given days, for the jurisdiction and filters (the trend charts). */
-export async function measureSeries(sql: Sql, days: string[], scope: Jurisdiction = wholeDistrict, filter: PremisesFilter = {}): Promise<MeasureCounts[]> {
+export async function measureSeries(sql: Sql | Tx, days: string[], scope: Jurisdiction = wholeDistrict, filter: PremisesFilter = {}): Promise<MeasureCounts[]> {
   if (!days.length) return []
   if (!deltasServe(filter)) {
     // The definition itself, day by day: slower, for filters the change tables do not hold.
@@ -233,7 +233,7 @@ export async function measureSeries(sql: Sql, days: string[], scope: Jurisdictio
  * Hazards on a day by category (found, rectified, open) and the overdue ones by town and by the
  * department responsible, over the jurisdiction and filters.
  */
-export async function hazardBreakdown(sql: Sql, asOf: string, scope: Jurisdiction = wholeDistrict, filter: PremisesFilter = {}) {
+export async function hazardBreakdown(sql: Sql | Tx, asOf: string, scope: Jurisdiction = wholeDistrict, filter: PremisesFilter = {}) {
   type Cat = { category: string; found: number; rectified: number }
   type Over = { townId: number; departmentCode: string; overdue: number }
   let byCategory: Cat[]

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import type { Sql } from '../../db/index.js'
+import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
 
@@ -29,7 +29,7 @@ export interface PremisesFilter {
 }
 
 /** SQL for a premises' map status on a day (see hazard_status in the migrations). */
-export const statusSql = (sql: Sql, on: string, alias = 'p') => {
+export const statusSql = (sql: Sql | Tx, on: string, alias = 'p') => {
   const a = sql(alias)
   return sql`hazard_status(${a}.hazard_count, ${a}.open_count, ${a}.open_major_count, ${a}.open_min_deadline, ${on})`
 }
@@ -38,7 +38,7 @@ export const statusSql = (sql: Sql, on: string, alias = 'p') => {
  * The filter and the jurisdiction as one WHERE condition on premises (alias p). Every query of the
  * map — points, tiles, counts, measures — uses this, so they always agree.
  */
-export function premisesWhere(sql: Sql, f: PremisesFilter, on: string, scope: Jurisdiction, alias = 'p') {
+export function premisesWhere(sql: Sql | Tx, f: PremisesFilter, on: string, scope: Jurisdiction, alias = 'p') {
   const a = sql(alias)
   const parts = [inJurisdiction(sql, scope, alias)]
   // Envelope transformed once, column untouched, so the GiST index serves the box (pg_featureserv).
@@ -61,7 +61,7 @@ export function premisesWhere(sql: Sql, f: PremisesFilter, on: string, scope: Ju
 }
 
 /** Whether a premises meets the group-rental rule but is not registered as a group rental. */
-export const unregisteredSql = (sql: Sql, alias = 'p') => {
+export const unregisteredSql = (sql: Sql | Tx, alias = 'p') => {
   const a = sql(alias)
   return sql`(${a}.meets_rule and ${a}.kind in ('group_rental', 'rental')
     and not (${a}.kind = 'group_rental' and ${a}.registered_on is not null) and ${a}.deregistered_on is null)`
@@ -72,12 +72,12 @@ export const unregisteredSql = (sql: Sql, alias = 'p') => {
  */
 export function premisesRepository(sql: Sql) {
   return {
-    async points(scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number) {
-      const rows = await sql<{ id: number; kind: PremisesKind; status: HazardStatus; unregistered: boolean; lon: number; lat: number }[]>`
-        select p.id, p.kind, ${statusSql(sql, on)} as status, ${unregisteredSql(sql)} as unregistered,
+    async points(scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number, db: Sql | Tx = sql) {
+      const rows = await db<{ id: number; kind: PremisesKind; status: HazardStatus; unregistered: boolean; lon: number; lat: number }[]>`
+        select p.id, p.kind, ${statusSql(db, on)} as status, ${unregisteredSql(db)} as unregistered,
                st_x(p.geom) as lon, st_y(p.geom) as lat
         from premises p
-        where ${premisesWhere(sql, filter, on, scope)}
+        where ${premisesWhere(db, filter, on, scope)}
         order by p.id
         limit ${limit + 1}`
       const truncated = rows.length > limit
@@ -94,10 +94,10 @@ export function premisesRepository(sql: Sql) {
     },
 
     /** How many premises match, by status, and how many meet the rule unregistered: the legend's figures. */
-    async counts(scope: Jurisdiction, filter: PremisesFilter, on: string) {
-      const rows = await sql<{ status: HazardStatus; n: number; unregistered: number }[]>`
-        select ${statusSql(sql, on)} as status, count(*)::int as n, count(*) filter (where ${unregisteredSql(sql)})::int as unregistered
-        from premises p where ${premisesWhere(sql, filter, on, scope)}
+    async counts(scope: Jurisdiction, filter: PremisesFilter, on: string, db: Sql | Tx = sql) {
+      const rows = await db<{ status: HazardStatus; n: number; unregistered: number }[]>`
+        select ${statusSql(db, on)} as status, count(*)::int as n, count(*) filter (where ${unregisteredSql(db)})::int as unregistered
+        from premises p where ${premisesWhere(db, filter, on, scope)}
         group by 1`
       const byStatus = Object.fromEntries(hazardStatuses.map(s => [s, 0])) as Record<HazardStatus, number>
       for (const r of rows) byStatus[r.status] = r.n

@@ -1,4 +1,4 @@
-import type { Sql } from '../../db/index.js'
+import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { addDays } from '../../domain/periods.js'
@@ -68,7 +68,7 @@ const enforcementKey: Record<string, ReportCountKey> = {
  *   cleared_on, under their police station.
  * - the key area's own hazards found / rectified (attachment 4): its hazards found / rectified.
  */
-export async function reportCounts(sql: Sql, periods: { from: string; to: string }[], subject: ReportSubject,
+export async function reportCounts(sql: Sql | Tx, periods: { from: string; to: string }[], subject: ReportSubject,
   opts: { fromRows?: boolean } = {}): Promise<Map<number | null, ReportCounts[]>> {
   if (!periods.length) return new Map()
   // Period i (1-based) holds the days from thresholds[i] up to the day before thresholds[i + 1].

@@ -68,7 +68,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (req) => {
     const viewer = keyAreaViewer(app.userOf(req))
-    const c = await app.keyAreas.check(app.db.sql, req.body.geometry, viewer, { excludeId: req.body.excludeId })
+    const c = await app.keyAreas.check(req.body.geometry, viewer, { excludeId: req.body.excludeId })
     const { on } = await referenceDay()
     // Counts whenever the boundary is a valid polygon (check gives no geometry for one that is not),
     // even when it reaches outside the jurisdiction: the user sees what it holds while drawing.
@@ -76,7 +76,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     return {
       valid: c.problems.length === 0,
       problems: c.problems, warnings: c.warnings, areaKm2: c.areaKm2, outsideShare: c.outsideShare, suggested: c.suggested,
-      counts: countable ? await app.keyAreas.counts(app.db.sql, c.geojson!, viewer.jurisdiction, on) : null,
+      counts: countable ? await app.keyAreas.counts(c.geojson!, viewer.jurisdiction, on) : null,
     }
   })
 
@@ -106,15 +106,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['key-areas'], summary: 'Commanders who may be made responsible for a key area in your jurisdiction',
       response: { 200: Type.Array(Type.Object({ id: Type.Integer(), username: Type.String(), displayName: Type.String() })), ...errors(401, 403) },
     },
-  }, async (req) => {
-    const j = app.userOf(req).jurisdiction
-    return [...await app.db.sql<{ id: number; username: string; displayName: string }[]>`
-      select id, username, display_name from app_user
-      where role = 'commander' and disabled_at is null
-        ${j.kind === 'town' ? app.db.sql`and (jurisdiction_town_id = ${j.id!} or jurisdiction_kind = 'district')` : app.db.sql``}
-        ${j.kind === 'police_station' ? app.db.sql`and (jurisdiction_station_id = ${j.id!} or jurisdiction_kind = 'district')` : app.db.sql``}
-      order by display_name`]
-  })
+  }, async req => app.users.commanders(app.userOf(req).jurisdiction))
 
   app.get('/:id', {
     config: { permission: 'map:read' },
