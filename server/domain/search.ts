@@ -25,14 +25,25 @@ const hasDigit = /[0-9\uFF10-\uFF19]/
 // What people type between the groups of a phone number.
 const phoneSeparators = /[\s\-()\uFF08\uFF09+\uFF0B]/g
 
+const residentId = (s: string) => /^\d{17}[\dX]$/.test(s) || /^\d{15}$/.test(s)
+
 /**
  * Whether the text is a Chinese resident ID number (18 characters, the last a digit or X, or the
- * old 15 digits), as typed with or without blanks. Such a number must never travel in a web
- * address, where logs and browser histories keep it.
+ * old 15 digits), as typed with or without blanks.
  */
 export function looksLikeResidentId(text: string): boolean {
-  const id = normaliseIdNumber(text.normalize('NFKC'))
-  return /^\d{17}[\dX]$/.test(id) || /^\d{15}$/.test(id)
+  return residentId(normaliseIdNumber(text.normalize('NFKC')))
+}
+
+/**
+ * Whether a resident ID number is anywhere in the text: the whole of it, a word of it, or a run of
+ * digits typed in groups (320411 19900101 1234). Such a number must never travel in a web address,
+ * where logs and browser histories keep it.
+ */
+export function holdsResidentId(text: string): boolean {
+  const t = text.normalize('NFKC')
+  const candidates = [t, ...t.split(/\s+/), ...(t.match(/[\dXx][\dXx \t\-]*/g) ?? [])]
+  return candidates.some(c => residentId(normaliseIdNumber(c.replace(/-/g, ''))))
 }
 
 /** Reads a search text; full-width digits and letters (a Chinese input method's) are read as half-width. */
@@ -41,11 +52,11 @@ export function parseSearchText(raw: string): SearchText {
   const terms = text.split(/\s+/).filter(Boolean).slice(0, searchMaxTerms)
   const compact = terms.join('')
   const digitsOnly = compact.replace(phoneSeparators, '')
-  const residentId = looksLikeResidentId(compact)
+  const isResidentId = looksLikeResidentId(compact)
   return {
     terms,
     name: !hasDigit.test(compact) && compact.length >= searchMinChars ? compact : null,
-    phoneDigits: !residentId && /^\d{4,20}$/.test(digitsOnly) ? digitsOnly : null,
+    phoneDigits: !isResidentId && /^\d{4,20}$/.test(digitsOnly) ? digitsOnly : null,
     idNumber: /^[0-9A-Z]{6,40}$/.test(normaliseIdNumber(compact)) && hasDigit.test(compact) ? normaliseIdNumber(compact) : null,
   }
 }

@@ -240,9 +240,11 @@ describe('people', () => {
     expect(first).toMatchObject({ kind: 'resident', id: h.residentId, matched: 'id_number', premisesId: h.id })
     expect(res.body).not.toContain(h.idNumber)
 
-    const inUrl = await get(h.idNumber, 'inspector')
-    expect(inUrl.statusCode).toBe(400)
-    expect(inUrl.json().reason).toBe('id-number-in-url')
+    for (const q of [h.idNumber, `住户 ${h.idNumber}`, `${h.idNumber.slice(0, 6)} ${h.idNumber.slice(6, 14)} ${h.idNumber.slice(14)}`]) {
+      const inUrl = await get(q, 'inspector')
+      expect(inUrl.statusCode, q).toBe(400)
+      expect(inUrl.json().reason).toBe('id-number-in-url')
+    }
 
     expect(((await post(h.idNumber, 'leader')).json() as SearchAnswer).results.some(r => r.kind === 'resident')).toBe(false)
     const [o] = await t.db.sql<{ id: number; cipher: Uint8Array }[]>`

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { HttpError } from '../../../http-errors.js'
 import { keyAreaViewer } from '../../../plugins/app/key-areas.js'
-import { looksLikeResidentId, parseSearchText, searchable, searchMinChars } from '../../../domain/search.js'
+import { holdsResidentId, parseSearchText, searchable, searchMinChars } from '../../../domain/search.js'
 import { errors } from '../../../schemas/common.js'
 import { SearchAnswerSchema, SearchBodySchema, SearchQuerySchema } from '../../../schemas/search.js'
 
@@ -22,7 +22,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: SearchAnswerSchema, ...errors(400, 401, 403) },
     },
   }, async (req) => {
-    if (looksLikeResidentId(req.query.q)) {
+    if (holdsResidentId(req.query.q)) {
       throw new HttpError(400, 'An ID number must not be sent in a web address: search for it with POST /api/search', 'id-number-in-url',
         '证件号码不能放在网址中，请用 POST /api/search 查询')
     }
