@@ -309,6 +309,14 @@ describe('premises near a point', () => {
     expect(leader[0]).toMatchObject({ id: o!.id, distanceM: 0 })
   })
 
+  it('answers for any point on the earth, the poles and the date line included', async () => {
+    for (const [lon, lat] of [[0, 90], [180, -90], [-180, 89.999], [119.95, 31.85]]) {
+      const res = await t.app.inject({ url: `/api/premises/near?lon=${lon}&lat=${lat}&limit=3`, headers: { cookie: cookies.leader! } })
+      expect(res.statusCode, `${lon},${lat}: ${res.body}`).toBe(200)
+      expect(res.json()).toHaveLength(3)
+    }
+  })
+
   it('has the spatial index order the candidates (the plan reads premises_geom_m_idx)', async () => {
     const plan = await t.db.sql.begin(async (tx) => {
       await tx`set local enable_seqscan = off`

@@ -234,11 +234,13 @@ export function searchRepository(sql: Sql, keys: PiiKeys) {
      * distances rank like metres near the point); the ellipsoid gives each one's exact distance.
      */
     async near(viewer: SearchViewer, lon: number, lat: number, limit: number, on: string): Promise<NearPremises[]> {
+      // Web Mercator ends short of the poles: the ordering point is kept inside it (the distances are not).
+      const mercatorLat = Math.max(-85, Math.min(85, lat))
       const rows = await sql<NearPremises[]>`
         select n.id, n.kind, ${statusSql(sql, on, 'n')} as status, n.address, st_x(n.geom) as lon, st_y(n.geom) as lat,
                st_distance(n.geom::geography, st_setsrid(st_makepoint(${lon}, ${lat}), 4326)::geography) as distance_m
         from (select p.* from premises p where ${inJurisdiction(sql, viewer.jurisdiction)}
-              order by p.geom_m <-> st_transform(st_setsrid(st_makepoint(${lon}, ${lat}), 4326), 3857)
+              order by p.geom_m <-> st_transform(st_setsrid(st_makepoint(${lon}, ${mercatorLat}), 4326), 3857)
               limit ${limit * 2 + 10}) n
         order by distance_m, n.id limit ${limit}`
       return rows.map(r => ({ ...r, address: viewer.people ? r.address : maskPersonalText(r.address), distanceM: Math.round(r.distanceM * 10) / 10 }))
