@@ -40,6 +40,9 @@ import basemapFilePlugin from './plugins/external/basemap.js'
 import webPlugin from './plugins/external/web.js'
 import healthRoutes from './routes/api/health/index.js'
 import premisesRoutes from './routes/api/premises/index.js'
+import premisesNearRoutes from './routes/api/premises/near.js'
+import searchPlugin from './plugins/app/search.js'
+import searchRoutes from './routes/api/search/index.js'
 import referenceRoutes from './routes/api/reference/index.js'
 import statsRoutes from './routes/api/stats/index.js'
 import tilesRoutes from './routes/api/tiles/index.js'
@@ -106,6 +109,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(analysisPlugin)
   await app.register(reportsPlugin)
   await app.register(importsPlugin, { keys: opts.keys, imports: opts.imports })
+  await app.register(searchPlugin, { keys: opts.keys })
 
   await app.register(healthRoutes, { prefix: '/api/health' })
   await app.register(authRoutes, { prefix: '/api/auth' })
@@ -114,6 +118,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(residentsRoutes, { prefix: '/api/residents' })
   await app.register(referenceRoutes, { prefix: '/api' })
   await app.register(premisesRoutes, { prefix: '/api/premises' })
+  await app.register(premisesNearRoutes, { prefix: '/api/premises' })
+  await app.register(searchRoutes, { prefix: '/api/search' })
   await app.register(statsRoutes, { prefix: '/api/stats' })
   await app.register(tilesRoutes, { prefix: '/api/tiles' })
   await app.register(hazardsRoutes, { prefix: '/api/hazards' })

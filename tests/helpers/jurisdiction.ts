@@ -19,6 +19,8 @@ import { decodeTile, tileOf } from './tiles.js'
 /** Records on one side of a jurisdiction's border, chosen well away from it. */
 export interface Target {
   premises: number
+  /** The premises' address (the search finds it by it). */
+  address: string
   resident: number
   /** The resident's full ID number, for the search by number. */
   idNumber: string
@@ -184,6 +186,18 @@ export const probes: Record<string, Probe[]> = {
     request: t => ({ url: `/api/premises?${query(t.filter)}` }),
     holds: res => featureIds(res).length > 0,
   }],
+  'GET /api/premises/near': [{
+    kind: 'answer', request: t => ({ url: `/api/premises/near?${query({ lon: t.lon, lat: t.lat, limit: 5 })}` }),
+    holds: (res, t) => json<{ id: number }[]>(res).some(p => p.id === t.premises),
+  }],
+  'GET /api/search': [{
+    kind: 'answer', label: 'address', request: t => ({ url: `/api/search?${query({ q: t.address, limit: 50 })}` }),
+    holds: (res, t) => json<{ results: { kind: string; id: number }[] }>(res).results.some(r => r.kind === 'premises' && r.id === t.premises),
+  }],
+  'POST /api/search': [{
+    kind: 'answer', label: 'ID number', request: t => ({ method: 'POST', url: '/api/search', payload: { q: t.idNumber, limit: 50 } }),
+    holds: (res, t) => json<{ results: { kind: string; id: number }[] }>(res).results.some(r => r.kind === 'resident' && r.id === t.resident),
+  }],
   'GET /api/premises/counts': [{ kind: 'answer', request: t => ({ url: `/api/premises/counts?${query(t.filter)}` }), holds: res => json<{ total: number }>(res).total > 0 }],
   'GET /api/stats/summary': [{
     kind: 'answer', request: t => ({ url: `/api/stats/summary?${query(t.filter)}` }),
@@ -267,8 +281,11 @@ export const notJurisdictional: Record<string, string> = {
 }
 
 type Props = { properties?: Record<string, unknown> } | undefined
-/** Names in a route's query or body that say where: ids, places, areas, ID numbers. */
-const whereName = /^(id|id[A-Z].*|.*Id|bbox|town|community|grid|policeStation|parent|geometry|location)$/
+/**
+ * Names in a route's query or body that say where: ids, places, areas, a point, ID numbers, and a
+ * search text (which finds records by their address, name or number).
+ */
+const whereName = /^(id|id[A-Z].*|.*Id|bbox|town|community|grid|policeStation|parent|geometry|location|lon|lat|q)$/
 
 /** Whether a route takes an id, a place or an area (read from its schema, so new routes are seen). */
 export function takesWhere(r: RouteInfo): boolean {
@@ -313,8 +330,8 @@ export async function buildScene(t: TestApp): Promise<Scene> {
 
   /** The premises (with residents) of a condition farthest from a border, and what lies around it. */
   async function target(where: Fragment, border: Fragment, keyArea: Fragment, reportTown: number, filter: Record<string, string>): Promise<Target> {
-    const [p] = await sql<{ id: number; lon: number; lat: number; townId: number; policeStationId: number }[]>`
-      select p.id, st_x(p.geom) as lon, st_y(p.geom) as lat, p.town_id, p.police_station_id
+    const [p] = await sql<{ id: number; address: string; lon: number; lat: number; townId: number; policeStationId: number }[]>`
+      select p.id, p.address, st_x(p.geom) as lon, st_y(p.geom) as lat, p.town_id, p.police_station_id
       from premises p where ${where} and exists (select 1 from resident r where r.premises_id = p.id)
         and exists (select 1 from hazard h where h.premises_id = p.id)
       order by st_distance(p.geom, ${border}) desc, p.id limit 1`
@@ -323,7 +340,7 @@ export async function buildScene(t: TestApp): Promise<Scene> {
       select k.id, st_x(st_pointonsurface(k.geom)) as lon, st_y(st_pointonsurface(k.geom)) as lat
       from key_area k where k.deleted_at is null and ${keyArea} order by k.id limit 1`
     return {
-      premises: p!.id, resident: r!.id, idNumber: decryptIdNumber(testKeys, r!.idNumberCipher), keyArea: k!.id, keyAreaPoint: [k!.lon, k!.lat], lon: p!.lon, lat: p!.lat,
+      premises: p!.id, address: p!.address, resident: r!.id, idNumber: decryptIdNumber(testKeys, r!.idNumberCipher), keyArea: k!.id, keyAreaPoint: [k!.lon, k!.lat], lon: p!.lon, lat: p!.lat,
       town: p!.townId, station: p!.policeStationId, reportTown, filter,
     }
   }

@@ -143,6 +143,9 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   'GET /api/stats/series': () => ({ url: '/api/stats/series' }),
   'GET /api/stats/hazards': () => ({ url: '/api/stats/hazards' }),
   'GET /api/premises/counts': () => ({ url: '/api/premises/counts' }),
+  'GET /api/premises/near': () => ({ url: `/api/premises/near?lon=${ids.location.lon}&lat=${ids.location.lat}&limit=5` }),
+  'GET /api/search/': () => ({ url: `/api/search/?q=${encodeURIComponent('社区')}` }),
+  'POST /api/search/': () => ({ url: '/api/search/', payload: { q: '320411199001011234' } }),
   'GET /api/config': () => ({ url: '/api/config' }),
   'GET /api/config/': () => ({ url: '/api/config/' }),
   'POST /api/premises/': () => ({
