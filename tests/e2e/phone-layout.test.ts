@@ -136,7 +136,13 @@ describe('the map page on a phone (390 × 844, touch)', () => {
     expect(o.x + o.width).toBeLessThanOrEqual(390)
     await option.click()
     await page.click('[data-testid="hazard-item"]')
-    await page.click('.hazard-item-popper .el-select-dropdown__item:has-text("FIRE-06")')
+    const item = page.locator('.hazard-item-popper .el-select-dropdown__item:has-text("FIRE-06")')
+    const ib = (await item.boundingBox())!
+    expect(ib.x + ib.width, 'a dictionary item reaches past the screen').toBeLessThanOrEqual(390)
+    await item.click()
+    await page.waitForFunction(() => [...document.querySelectorAll<HTMLElement>('.hazard-item-popper')].every(e => e.offsetParent === null || getComputedStyle(e).display === 'none'))
+    // Nothing made the page wider than the phone (it would scroll sideways under the dialog).
+    expect(await page.evaluate(() => [document.documentElement.scrollWidth, window.scrollX])).toEqual([390, 0])
     await page.screenshot({ path: join(artifactsDir, 'phone-hazard-dialog-filled.png') })
     const before = (await t.db.sql<{ n: number }[]>`select count(*)::int as n from hazard`)[0]!.n
     await page.click('[data-testid="hazard-save"]')
