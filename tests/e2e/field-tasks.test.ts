@@ -159,4 +159,38 @@ describe('field work on a phone: tasks and photos', () => {
     expect(row!.closedByAction).toBe('photo.upload')
     await context.close()
   })
+
+  it('shows a hazard\'s photos on the premises panel and verifies its rectification only once an "after" photo is added', async () => {
+    const [h] = await t.db.sql<{ id: number; premisesId: number }[]>`
+      select h.id, h.premises_id from hazard h join photo ph on ph.hazard_id = h.id
+      where ph.stage = 'found' and h.status = 'found' order by h.id desc limit 1`
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+    await signInPage(page, base, 'inspector', `/?premises=${h!.premisesId}`)
+    const card = page.locator(`[data-testid="premises-panel"] [data-hazard="${h!.id}"]`)
+    await card.locator('[data-testid="photo-strip"] [data-stage="found"] img').waitFor()
+    await card.locator('[data-action="rectify"]').click()
+    await card.locator('[data-action="confirm"]').click()
+    await page.waitForSelector(`[data-testid="premises-panel"] [data-hazard="${h!.id}"][data-status="rectified"]`)
+    // Rectified without a photo: verifying asks for the "after" photo first.
+    await card.locator('[data-action="verify"]').click()
+    await card.locator('[data-testid="after-photo-needed"]').waitFor()
+    await expect(card.locator('[data-action="confirm"]').isDisabled()).resolves.toBe(true)
+    const chooser = page.waitForEvent('filechooser')
+    await card.locator('[data-testid="photo-choose"]').click()
+    await (await chooser).setFiles(fixturePath('hazard-gps.jpg'))
+    await card.locator('[data-testid="photo-preview"]').waitFor()
+    await card.locator('[data-action="confirm"]').click()
+    await page.waitForSelector(`[data-testid="premises-panel"] [data-hazard="${h!.id}"][data-status="verified"]`, { timeout: 20_000 })
+    await card.locator('[data-testid="photo-strip"] [data-stage="rectified"] img').waitFor()
+    await shot(page, 'field-hazard-photos-desktop-zh')
+    await card.locator('[data-testid="photo-strip"] [data-stage="rectified"] button.thumb').click()
+    await page.waitForSelector('.el-image-viewer__wrapper img')
+    // The viewer fades in.
+    await page.waitForFunction(() => getComputedStyle(document.querySelector('.el-image-viewer__wrapper')!).opacity === '1')
+    await page.waitForTimeout(400)
+    await shot(page, 'field-photo-viewer-desktop-zh')
+    const stages = await t.db.sql<{ stage: string }[]>`select stage from photo where hazard_id = ${h!.id} and deleted_at is null order by id`
+    expect(stages.map(x => x.stage)).toEqual(['found', 'rectified'])
+    await page.close()
+  })
 })
