@@ -89,6 +89,8 @@ describe('field work on a phone: tasks and photos', () => {
     await mapReady(page)
     const [n] = await t.db.sql<{ n: number }[]>`select count(*)::int as n from task where batch_id = ${batchId} and status = 'open'`
     await page.waitForFunction(count => document.querySelectorAll('[data-testid="task-list"] [data-task]').length === count, n!.n)
+    // And on the map, every one of them.
+    await page.waitForFunction(count => document.querySelector('[data-testid="my-tasks"]')?.getAttribute('data-task-dots') === String(count), n!.n, { timeout: 20_000 })
     await shot(page, 'field-my-tasks-phone-zh')
 
     await page.click('[data-testid="task-locate"]')
