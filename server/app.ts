@@ -17,6 +17,10 @@ import inspectionPlugin from './plugins/app/inspection.js'
 import keyAreasPlugin from './plugins/app/key-areas.js'
 import jurisdictionsPlugin from './plugins/app/jurisdictions.js'
 import peoplePlugin from './plugins/app/people.js'
+import photosPlugin from './plugins/app/photos.js'
+import tasksPlugin from './plugins/app/tasks.js'
+import photosRoutes from './routes/api/photos/index.js'
+import tasksRoutes from './routes/api/tasks/index.js'
 import usersPlugin from './plugins/app/users.js'
 import securityPlugin from './plugins/external/security.js'
 import analysisRoutes from './routes/api/analysis/index.js'
@@ -105,6 +109,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(statsPlugin)
   await app.register(tilesPlugin)
   await app.register(inspectionPlugin)
+  await app.register(photosPlugin)
+  await app.register(tasksPlugin)
   await app.register(keyAreasPlugin)
   await app.register(analysisPlugin)
   await app.register(reportsPlugin)
@@ -123,6 +129,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(statsRoutes, { prefix: '/api/stats' })
   await app.register(tilesRoutes, { prefix: '/api/tiles' })
   await app.register(hazardsRoutes, { prefix: '/api/hazards' })
+  await app.register(photosRoutes, { prefix: '/api' })
+  await app.register(tasksRoutes, { prefix: '/api/tasks' })
   await app.register(keyAreasRoutes, { prefix: '/api/key-areas' })
   await app.register(analysisRoutes, { prefix: '/api/analysis' })
   await app.register(reportsRoutes, { prefix: '/api/reports' })

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import type { PendingQuery, Row } from 'postgres'
 import { expect } from 'vitest'
@@ -6,6 +7,8 @@ import { decryptIdNumber } from '../../server/domain/pii.js'
 import type { RouteInfo } from '../../server/plugins/app/access.js'
 import { signIn, type TestApp } from './app.js'
 import { testKeys } from './keys.js'
+import { insertAfterPhoto, insertPhoto, tinyJpeg } from './photos.js'
+import { clearTasks, dayFromToday, districtInspector, insertTask, userId } from './tasks.js'
 import { decodeTile, tileOf } from './tiles.js'
 
 /**
@@ -251,6 +254,58 @@ export const probes: Record<string, Probe[]> = {
     kind: 'record', label: 'attachment 3', sides: ['town'],
     request: t => ({ method: 'POST', url: '/api/reports/submissions', payload: { report: 'attachment-3', townId: t.reportTown, period: `2020-0${1 + (++serial % 9)}-14`, filledBy: '矩阵' } }),
   }],
+  'POST /api/premises/:id/photos': [{
+    kind: 'record',
+    request: t => ({ method: 'POST', url: `/api/premises/${t.premises}/photos?clientId=${randomUUID()}`, payload: tinyJpeg, headers: { 'content-type': 'image/jpeg' } }),
+  }],
+  'POST /api/hazards/:id/photos': [{
+    kind: 'record',
+    request: async (t, s) => ({ method: 'POST', url: `/api/hazards/${await s.freshHazard(t, 'found')}/photos?stage=found&clientId=${randomUUID()}`, payload: tinyJpeg, headers: { 'content-type': 'image/jpeg' } }),
+  }],
+  'GET /api/premises/:id/photos': [{ kind: 'record', request: t => ({ url: `/api/premises/${t.premises}/photos` }) }],
+  'GET /api/photos/:id': [{ kind: 'record', request: async (t, s) => ({ url: `/api/photos/${await insertPhoto(s.t.db.sql, { premisesId: t.premises, stage: 'premises' })}` }) }],
+  'GET /api/photos/:id/thumb': [{ kind: 'record', request: async (t, s) => ({ url: `/api/photos/${await insertPhoto(s.t.db.sql, { premisesId: t.premises, stage: 'premises' })}/thumb` }) }],
+  // Taken by the side's inspector: they delete their own, its commanders any of their jurisdiction.
+  'DELETE /api/photos/:id': [{
+    kind: 'record',
+    request: async (t, s, side) => ({ method: 'DELETE', url: `/api/photos/${await insertPhoto(s.t.db.sql, { premisesId: t.premises, stage: 'premises', createdBy: await userId(s.t.db.sql, side.users.inspector!) })}` }),
+  }],
+  // Given to a district-wide inspector, so that the control commander may assign the outside sample too.
+  'POST /api/tasks': [{
+    kind: 'record', label: 'a list of premises',
+    request: async (t, s) => {
+      await clearTasks(s.t.db.sql, [t.premises])
+      return { method: 'POST', url: '/api/tasks', payload: { kind: 'inspect', assigneeId: await districtInspector(s.t.db.sql), dueOn: dayFromToday(7), premisesIds: [t.premises] } }
+    },
+  }, {
+    kind: 'answer', label: 'a drawn area', write: true,
+    request: async (t, s) => {
+      await s.t.db.sql`update task set status = 'cancelled', closed_at = now(), closed_by_action = 'task.cancel' where status = 'open'`
+      return { method: 'POST', url: '/api/tasks', payload: { kind: 'inspect', assigneeId: await districtInspector(s.t.db.sql), dueOn: dayFromToday(7), geometry: square(t.lon, t.lat, 0.0005) } }
+    },
+    holds: (res, t) => res.statusCode === 201 && json<{ tasks: { premisesId: number }[] }>(res).tasks.some(x => x.premisesId === t.premises),
+  }],
+  'GET /api/tasks': [{
+    kind: 'answer', label: 'by inspector',
+    request: async (t, s) => {
+      const assigneeId = await districtInspector(s.t.db.sql)
+      await insertTask(s.t.db.sql, { premisesId: t.premises, assigneeId, kind: 'revisit' })
+      return { url: `/api/tasks?${query({ assigneeId, status: 'open', limit: 5000 })}` }
+    },
+    holds: (res, t) => json<{ premisesId: number }[]>(res).some(x => x.premisesId === t.premises),
+  }],
+  'POST /api/tasks/:id/cancel': [{
+    kind: 'record',
+    request: async (t, s) => ({ method: 'POST', url: `/api/tasks/${await insertTask(s.t.db.sql, { premisesId: t.premises, assigneeId: await districtInspector(s.t.db.sql) })}/cancel`, payload: {} }),
+  }],
+  // The side's inspector closes a task given to them (outside: one given before their jurisdiction changed).
+  'POST /api/tasks/:id/complete': [{
+    kind: 'record',
+    request: async (t, s, side) => ({
+      method: 'POST', url: `/api/tasks/${await insertTask(s.t.db.sql, { premisesId: t.premises, assigneeId: await userId(s.t.db.sql, side.users.inspector!) })}/complete`,
+      payload: { clientId: randomUUID(), note: '辖区矩阵：无变化' },
+    }),
+  }],
   'GET /ogc/collections/:collectionId/items/:featureId': [
     { kind: 'record', label: 'premises', request: t => ({ url: `/ogc/collections/premises/items/${t.premises}` }) },
     { kind: 'record', label: 'key areas', request: t => ({ url: `/ogc/collections/key-areas/items/${t.keyArea}` }) },
@@ -385,6 +440,8 @@ export async function buildScene(t: TestApp): Promise<Scene> {
         values (${tg.premises}, 'FIRE-06', 'general', ${state}, 'fire', now() - interval '2 days',
                 ${state === 'rectified' ? sql`now() - interval '1 day'` : null}, current_date + 10)
         returning id`
+      // A rectification is verified with its "after" photo.
+      if (state === 'rectified') await insertAfterPhoto(sql, h!.id)
       return h!.id
     },
     async freshKeyArea(tg) {
