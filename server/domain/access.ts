@@ -36,6 +36,10 @@ export const permissions = [
   'users:admin',
   /** The audit trail. */
   'audit:read',
+  /** Assigning visits (tasks) to inspectors and following their progress. */
+  'tasks:assign',
+  /** One's own assigned visits: the list, and closing one. */
+  'tasks:work',
 ] as const
 export type Permission = typeof permissions[number]
 
@@ -45,8 +49,8 @@ export const grants: Record<Role, ReadonlySet<Permission>> = {
   // Leaders and analysts see counts and places, never people.
   leader: new Set([...base, 'analysis:run']),
   analyst: new Set([...base, 'analysis:run', 'export']),
-  commander: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'inspection:write', 'key-areas:write', 'analysis:run', 'export', 'reports:submit', 'import']),
-  inspector: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'inspection:write', 'export']),
+  commander: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'inspection:write', 'key-areas:write', 'analysis:run', 'export', 'reports:submit', 'import', 'tasks:assign']),
+  inspector: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'inspection:write', 'export', 'tasks:work']),
   // Administrators manage accounts and read the trail; they see no personal data.
   admin: new Set([...base, 'users:admin', 'audit:read']),
 }

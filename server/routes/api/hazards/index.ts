@@ -4,6 +4,7 @@ import { type HazardAction, hazardDto } from '../../../plugins/app/inspection.js
 import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'
 import { HazardChangeSchema, HazardReferSchema, HazardSchema, HazardStepSchema } from '../../../schemas/inspection.js'
+import { closeTasksOnVisit } from '../../../plugins/app/tasks.js'
 
 /**
  * A hazard's life: refer to the responsible department, mark rectified, verify. A step that cannot
@@ -29,6 +30,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           action: `hazard.${action}`, entity: 'hazard', entityId: req.params.id,
           before: hazardDto(change.before), after: hazardDto(change.after), reason: input.note ?? null,
         })
+        await closeTasksOnVisit(app, tx, req, { premisesId: change.after.premisesId, hazardId: req.params.id, action: `hazard.${action}` })
         return change
       })
       return hazardDto(after)

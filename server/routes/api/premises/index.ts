@@ -5,6 +5,7 @@ import { badRequest, parseDate } from '../../../lib/http-errors.js'
 import { mapFilterFrom } from '../../../plugins/app/premises-filter.js'
 import { hazardDto, type PremisesInput } from '../../../plugins/app/inspection.js'
 import { EnforcementSchema, HazardCreateSchema, HazardSchema, PremisesChangeSchema, PremisesCreateSchema } from '../../../schemas/inspection.js'
+import { closeTasksOnVisit } from '../../../plugins/app/tasks.js'
 import { can } from '../../../domain/access.js'
 import { notFound } from '../../../lib/http-errors.js'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
@@ -108,6 +109,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     await app.writeTx(req, async (tx) => {
       const { before, after } = await app.inspection.updatePremises(tx, user.jurisdiction, req.params.id, input)
       await app.audit.record(tx, req, { action: 'premises.update', entity: 'premises', entityId: req.params.id, before: redactPersonal(before), after: redactPersonal(after) })
+      await closeTasksOnVisit(app, tx, req, { premisesId: req.params.id, action: 'premises.update' })
     })
     return await detailFor(app, req, req.params.id) as never
   })
@@ -144,6 +146,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const hazard = await app.writeTx(req, async (tx) => {
       const h = await app.inspection.addHazard(tx, user.jurisdiction, req.params.id, req.body)
       await app.audit.record(tx, req, { action: 'hazard.create', entity: 'hazard', entityId: h.id, after: hazardDto(h) })
+      await closeTasksOnVisit(app, tx, req, { premisesId: req.params.id, hazardId: h.id, action: 'hazard.create' })
       return h
     })
     return reply.status(201).send(hazardDto(hazard))
