@@ -17,9 +17,10 @@ import { conflict } from '../../http-errors.js'
  * station, ID numbers encrypted. No transaction spans the batches, so between two of them other
  * requests get the connection (on the embedded database the app has only one).
  *
- * Then one transaction merges the staged rows into premises, residents or hazards with a single
- * INSERT ... ON CONFLICT on the ledger refs, deletes them from staging and marks the job
- * committed: all of it, or (on any error, or if the process dies) none of it. A merge of up to
+ * Then one transaction merges the staged rows into premises, residents or hazards: it locks the
+ * rows whose ledger refs exist, updates them in one statement, inserts the rest in another,
+ * deletes the staged rows and marks the job committed: all of it, or (on any error, or if the
+ * process dies) none of it. A merge of up to
  * `bulkRows` rows leaves the derived data to the row triggers. A larger one switches them off for
  * its transaction (`setBulkLoad`) and does what they do set-wise, for the rows it wrote only: the
  * rows it replaces are locked and kept first, so every daily change, tile cell and summary is
@@ -43,9 +44,6 @@ export interface MergeJob {
   userId: number
   scope: Jurisdiction
 }
-
-/** A merge that met a concurrent writer in a way it cannot account for: run it again. */
-class MergeAgain extends Error {}
 
 type Fragment = PendingQuery<Row[]>
 
@@ -148,10 +146,6 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
     else if (job.kind === 'residents') await mergeResidents(tx, job, bulk)
     else await mergeHazards(tx, job, bulk)
     if (bulk) {
-      // A row updated that was not among those locked and kept: someone inserted the same ref after
-      // the lock. Its old values are unknown, so the set-wise adjustments would be wrong.
-      const [late] = await tx<{ n: number }[]>`select count(*)::int as n from import_change where not inserted and not existed`
-      if (late!.n > 0) throw new MergeAgain()
       if (job.kind !== 'residents') await tx`update data_version set version = version + 1`
       await setBulkLoad(tx, false)
     }
@@ -169,35 +163,43 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
 
   async function mergePremises(tx: Tx, job: MergeJob, bulk: boolean) {
     // The rows the file replaces, locked until the commit and kept as they were.
-    await tx`create temporary table import_old (id bigint primary key, mine boolean not null, old_row premises not null) on commit drop`
+    await tx`create temporary table import_old (id bigint primary key, ref text not null unique, mine boolean not null, old_row premises not null) on commit drop`
     await tx`
       insert into import_old
-      select p.id, ${inJurisdiction(sql, job.scope)}, p
+      select p.id, p.external_ref, ${inJurisdiction(sql, job.scope)}, p
       from premises p join import_stage_premises s on s.external_ref = p.external_ref
       where s.job_id = ${job.id} and p.external_ref is not null
       order by p.id for no key update of p`
     await refuseOutside(tx)
-    // What each written row was and is now, straight from the upsert (no second pass over premises).
-    await tx`create temporary table import_change (id bigint primary key, inserted boolean not null, existed boolean not null, old_row premises, new_row premises not null) on commit drop`
+    // What each written row was and is now, straight from the writes (no second pass over premises).
+    await tx`create temporary table import_change (id bigint primary key, existed boolean not null, old_row premises, new_row premises not null) on commit drop`
     await tx`
       with up as (
+        update premises p set
+          kind = s.kind, address = s.address, geom = s.geom, town_id = s.town_id, community_id = s.community_id, grid_id = s.grid_id,
+          police_station_id = s.police_station_id, rooms_let = s.rooms_let, beds_let = s.beds_let, occupants = s.occupants,
+          owner_name = s.owner_name, owner_phone = s.owner_phone, second_landlord_name = s.second_landlord_name,
+          second_landlord_phone = s.second_landlord_phone, second_landlord_collected_on = s.second_landlord_collected_on,
+          statement_signed_on = s.statement_signed_on, lease_filed_on = s.lease_filed_on, found_on = s.found_on,
+          registered_on = s.registered_on, deregistered_on = s.deregistered_on, updated_at = now()
+        from import_stage_premises s join import_old o on o.ref = s.external_ref
+        where s.job_id = ${job.id} and p.id = o.id
+        returning p.id, p as new_row)
+      insert into import_change select u.id, true, o.old_row, u.new_row from up u join import_old o on o.id = u.id`
+    // A plain insert for the rest: no row of theirs existed when the others were locked. One that
+    // someone inserted since breaks the unique ref, and the merge runs again.
+    await tx`
+      with ins as (
         insert into premises as p (external_ref, kind, address, geom, town_id, community_id, grid_id, police_station_id, rooms_let, beds_let, occupants,
           owner_name, owner_phone, second_landlord_name, second_landlord_phone, second_landlord_collected_on, statement_signed_on, lease_filed_on,
           found_on, registered_on, deregistered_on)
         select external_ref, kind, address, geom, town_id, community_id, grid_id, police_station_id, rooms_let, beds_let, occupants,
           owner_name, owner_phone, second_landlord_name, second_landlord_phone, second_landlord_collected_on, statement_signed_on, lease_filed_on,
           found_on, registered_on, deregistered_on
-        from import_stage_premises where job_id = ${job.id} order by line
-        on conflict (external_ref) where external_ref is not null do update set
-          kind = excluded.kind, address = excluded.address, geom = excluded.geom, town_id = excluded.town_id, community_id = excluded.community_id,
-          grid_id = excluded.grid_id, police_station_id = excluded.police_station_id, rooms_let = excluded.rooms_let, beds_let = excluded.beds_let,
-          occupants = excluded.occupants, owner_name = excluded.owner_name, owner_phone = excluded.owner_phone,
-          second_landlord_name = excluded.second_landlord_name, second_landlord_phone = excluded.second_landlord_phone,
-          second_landlord_collected_on = excluded.second_landlord_collected_on, statement_signed_on = excluded.statement_signed_on,
-          lease_filed_on = excluded.lease_filed_on, found_on = excluded.found_on, registered_on = excluded.registered_on,
-          deregistered_on = excluded.deregistered_on, updated_at = now()
-        returning p.id, p.xmax = 0 as inserted, p as new_row)
-      insert into import_change select u.id, u.inserted, o.id is not null, o.old_row, u.new_row from up u left join import_old o on o.id = u.id`
+        from import_stage_premises s where s.job_id = ${job.id} and not exists (select 1 from import_old o where o.ref = s.external_ref)
+        order by s.line
+        returning p.id, p as new_row)
+      insert into import_change select id, false, null, new_row from ins`
     if (!bulk) return
 
     await premisesCellChanges(tx)
@@ -219,31 +221,39 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
   }
 
   async function mergeResidents(tx: Tx, job: MergeJob, bulk: boolean) {
-    await tx`create temporary table import_old (id bigint primary key, mine boolean not null, old_row resident not null, premises premises not null) on commit drop`
+    await tx`create temporary table import_old (id bigint primary key, ref text not null unique, mine boolean not null, old_row resident not null,
+      premises premises not null) on commit drop`
     await tx`
       insert into import_old
-      select r.id, ${inJurisdiction(sql, job.scope)}, r, p
+      select r.id, r.external_ref, ${inJurisdiction(sql, job.scope)}, r, p
       from resident r join import_stage_resident s on s.external_ref = r.external_ref join premises p on p.id = r.premises_id
       where s.job_id = ${job.id} and r.external_ref is not null
       order by r.id for no key update of r`
     await refuseOutside(tx)
     await refuseMovedPremises(tx, job, tx`import_stage_resident`)
-    await tx`create temporary table import_change (id bigint primary key, inserted boolean not null, existed boolean not null, old_row resident, new_row resident not null,
+    await tx`create temporary table import_change (id bigint primary key, existed boolean not null, old_row resident, new_row resident not null,
       old_premises premises, new_premises premises not null) on commit drop`
+    // The ref holds the ID number's HMAC: an existing resident keeps its number, the rest may change.
     await tx`
       with up as (
+        update resident r set
+          premises_id = s.premises_id, name = s.name, id_type = s.id_type, phone = s.phone, floating = s.floating, moved_in_on = s.moved_in_on,
+          moved_out_on = s.moved_out_on, registered_on = s.registered_on, deregistered_on = s.deregistered_on
+        from import_stage_resident s join import_old o on o.ref = s.external_ref
+        where s.job_id = ${job.id} and r.id = o.id
+        returning r.id, r as new_row)
+      insert into import_change
+      select u.id, true, o.old_row, u.new_row, o.premises, p from up u join import_old o on o.id = u.id join premises p on p.id = (u.new_row).premises_id`
+    await tx`
+      with ins as (
         insert into resident as r (external_ref, premises_id, name, id_type, id_number_cipher, id_number_hmac, id_number_masked, phone, floating,
           moved_in_on, moved_out_on, registered_on, deregistered_on)
         select external_ref, premises_id, name, id_type, id_number_cipher, id_number_hmac, id_number_masked, phone, floating,
           moved_in_on, moved_out_on, registered_on, deregistered_on
-        from import_stage_resident where job_id = ${job.id} order by line
-        on conflict (external_ref) where external_ref is not null do update set
-          premises_id = excluded.premises_id, name = excluded.name, id_type = excluded.id_type, phone = excluded.phone, floating = excluded.floating,
-          moved_in_on = excluded.moved_in_on, moved_out_on = excluded.moved_out_on, registered_on = excluded.registered_on,
-          deregistered_on = excluded.deregistered_on
-        returning r.id, r.xmax = 0 as inserted, r as new_row)
-      insert into import_change
-      select u.id, u.inserted, o.id is not null, o.old_row, u.new_row, o.premises, p from up u join premises p on p.id = (u.new_row).premises_id left join import_old o on o.id = u.id`
+        from import_stage_resident s where s.job_id = ${job.id} and not exists (select 1 from import_old o where o.ref = s.external_ref)
+        order by s.line
+        returning r.id, r as new_row)
+      insert into import_change select i.id, false, null, i.new_row, null, p from ins i join premises p on p.id = (i.new_row).premises_id`
     if (!bulk) return
 
     // A resident counts under its premises: take away what the old row brought, add the new one.
@@ -256,31 +266,39 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
 
   async function mergeHazards(tx: Tx, job: MergeJob, bulk: boolean) {
     await tx`select set_config('app.user_id', ${String(job.userId)}, true)`
-    await tx`create temporary table import_old (id bigint primary key, mine boolean not null, old_row hazard not null, premises premises not null) on commit drop`
+    await tx`create temporary table import_old (id bigint primary key, ref text not null unique, mine boolean not null, old_row hazard not null,
+      premises premises not null) on commit drop`
     await tx`
       insert into import_old
-      select h.id, ${inJurisdiction(sql, job.scope)}, h, p
+      select h.id, h.external_ref, ${inJurisdiction(sql, job.scope)}, h, p
       from hazard h join import_stage_hazard s on s.external_ref = h.external_ref join premises p on p.id = h.premises_id
       where s.job_id = ${job.id} and h.external_ref is not null
       order by h.id for no key update of h`
     await refuseOutside(tx)
     await refuseMovedPremises(tx, job, tx`import_stage_hazard`)
-    await tx`create temporary table import_change (id bigint primary key, inserted boolean not null, existed boolean not null, old_row hazard, new_row hazard not null,
+    await tx`create temporary table import_change (id bigint primary key, existed boolean not null, old_row hazard, new_row hazard not null,
       old_premises premises, new_premises premises not null) on commit drop`
     await tx`
       with up as (
+        update hazard h set
+          premises_id = s.premises_id, item_code = s.item_code, other_text = s.other_text, severity = s.severity, status = s.status,
+          department_code = s.department_code, found_at = s.found_at, referred_at = s.referred_at, rectified_at = s.rectified_at,
+          verified_at = s.verified_at, deadline = s.deadline, updated_at = now()
+        from import_stage_hazard s join import_old o on o.ref = s.external_ref
+        where s.job_id = ${job.id} and h.id = o.id
+        returning h.id, h as new_row)
+      insert into import_change
+      select u.id, true, o.old_row, u.new_row, o.premises, p from up u join import_old o on o.id = u.id join premises p on p.id = (u.new_row).premises_id`
+    await tx`
+      with ins as (
         insert into hazard as h (external_ref, premises_id, item_code, other_text, severity, status, department_code, found_at, referred_at,
           rectified_at, verified_at, deadline)
         select external_ref, premises_id, item_code, other_text, severity, status, department_code, found_at, referred_at,
           rectified_at, verified_at, deadline
-        from import_stage_hazard where job_id = ${job.id} order by line
-        on conflict (external_ref) where external_ref is not null do update set
-          premises_id = excluded.premises_id, item_code = excluded.item_code, other_text = excluded.other_text, severity = excluded.severity,
-          status = excluded.status, department_code = excluded.department_code, found_at = excluded.found_at, referred_at = excluded.referred_at,
-          rectified_at = excluded.rectified_at, verified_at = excluded.verified_at, deadline = excluded.deadline, updated_at = now()
-        returning h.id, h.xmax = 0 as inserted, h as new_row)
-      insert into import_change
-      select u.id, u.inserted, o.id is not null, o.old_row, u.new_row, o.premises, p from up u join premises p on p.id = (u.new_row).premises_id left join import_old o on o.id = u.id`
+        from import_stage_hazard s where s.job_id = ${job.id} and not exists (select 1 from import_old o where o.ref = s.external_ref)
+        order by s.line
+        returning h.id, h as new_row)
+      insert into import_change select i.id, false, null, i.new_row, null, p from ins i join premises p on p.id = (i.new_row).premises_id`
     if (!bulk) return
 
     // The history hazard_history writes: each step that gains a time gets its event.
@@ -422,8 +440,12 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
   return { stage, drop, sweep, merge }
 }
 
-/** Whether a failed merge may simply run again: a deadlock, a serialisation failure, a late concurrent insert. */
+/**
+ * Whether a failed merge may simply run again: a deadlock, a serialisation failure, or a ledger
+ * ref that someone else inserted after the merge locked the rows it replaces (the unique index on
+ * external_ref refuses the second insert; the next attempt finds the row and updates it).
+ */
 export function mergeMayRetry(e: unknown): boolean {
   const code = (e as { code?: string }).code
-  return e instanceof MergeAgain || code === '40P01' || code === '40001'
+  return code === '40P01' || code === '40001' || code === '23505'
 }
