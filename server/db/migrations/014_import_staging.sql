@@ -85,7 +85,9 @@ alter table import_job add column heartbeat_at timestamptz;
 
 -- The areas a point lies in, in one place: the premises trigger uses it for each row it writes,
 -- an import for a whole staged batch at once (the first by id where areas overlap, as before).
-create function premises_areas(g geometry, out town_id int, out community_id int, out grid_id int, out police_station_id int)
+-- A set-returning SQL function, so that the planner inlines it into the caller's query.
+create function premises_areas(g geometry)
+returns table (town_id int, community_id int, grid_id int, police_station_id int)
 language sql stable parallel safe as $$
   select (select id from admin_area a where a.level = 'town' and a.valid_to is null and st_intersects(a.geom, g) order by id limit 1),
          (select id from admin_area a where a.level = 'community' and a.valid_to is null and st_intersects(a.geom, g) order by id limit 1),
