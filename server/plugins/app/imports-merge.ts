@@ -18,9 +18,10 @@ import { conflict } from '../../http-errors.js'
  * requests get the connection (on the embedded database the app has only one).
  *
  * Then one transaction merges the staged rows into premises, residents or hazards: it locks the
- * rows whose ledger refs exist, updates them in one statement, inserts the rest in another,
- * deletes the staged rows and marks the job committed: all of it, or (on any error, or if the
- * process dies) none of it. A merge of up to
+ * rows whose ledger refs exist, updates them in one statement, inserts the rest in another, and
+ * marks the job committed: all of it, or (on any error, or if the process dies) none of it. The
+ * staged rows are deleted after it (a committed job's are never merged again, and the sweep takes
+ * any left behind), which keeps that work out of the transaction. A merge of up to
  * `bulkRows` rows leaves the derived data to the row triggers. A larger one switches them off for
  * its transaction (`setBulkLoad`) and does what they do set-wise, for the rows it wrote only: the
  * rows it replaces are locked and kept first, so every daily change, tile cell and summary is
@@ -107,7 +108,7 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
     }
   }
 
-  /** Forgets a job's staged rows (a commit that found problems, or failed). */
+  /** Forgets a job's staged rows (after its merge, or a commit that found problems or failed). */
   async function drop(jobId: string) {
     await sql`delete from import_stage_premises where job_id = ${jobId}`
     await sql`delete from import_stage_resident where job_id = ${jobId}`
@@ -149,7 +150,6 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
       if (job.kind !== 'residents') await tx`update data_version set version = version + 1`
       await setBulkLoad(tx, false)
     }
-    for (const t of ['import_stage_premises', 'import_stage_resident', 'import_stage_hazard']) await tx`delete from ${tx(t)} where job_id = ${job.id}`
   }
 
   /** Refuses the merge when a record it would change has left the user's jurisdiction since the check. */

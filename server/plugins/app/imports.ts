@@ -9,7 +9,7 @@ import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import type { CoordinateSystem } from '../../domain/coords.js'
 import {
-  type HazardRecord, type LedgerContext, ledgerFields, type LedgerKind, type LedgerRecord, ledgerRecordLabel as recordLabel,
+  type HazardRecord, type LedgerContext, ledgerFields, type LedgerKind, ledgerRecordLabel as recordLabel,
   ledgerValueText as shown, type PremisesRecord, readRow, type ResidentRecord, type RowError, suggestMapping,
 } from '../../domain/ledger.js'
 import { hmacIdNumber, type PiiKeys } from '../../domain/pii.js'
@@ -441,6 +441,8 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
       }
       job.summary!.committed = true
       await store.remove(job.id)
+      // Outside the merge's transaction; should this fail, the sweep deletes them (the job is committed).
+      await staging.drop(job.id).catch(() => undefined)
     }
     catch (e) {
       await staging.drop(job.id).catch(() => undefined)
