@@ -249,6 +249,12 @@ describe('importing premises', () => {
     const job = await run(await upload('premises', csv([heading, premisesRow('J-1', at.other)]), commander), 'commit', 'wgs84', commander)
     expect(job.errors[0]?.reason).toMatch(/outside your jurisdiction/)
     expect(job.status).toBe('validated')
+    // Inside the town, the same user's commit goes through, and a second one updates what the first wrote.
+    const inside = await run(await upload('premises', csv([heading, premisesRow('J-2', at.town)]), commander), 'commit', 'wgs84', commander)
+    expect(inside.status, inside.message ?? '').toBe('committed')
+    const again = await run(await upload('premises', csv([heading, premisesRow('J-2', at.town, { rooms: '20' })]), commander), 'commit', 'wgs84', commander)
+    expect(again.summary).toMatchObject({ update: 1, create: 0 })
+    expect((await t.db.sql`select rooms_let from premises where external_ref = 'J-2'`)[0]!.roomsLet).toBe(20)
   })
 })
 
