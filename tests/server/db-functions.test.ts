@@ -1,6 +1,9 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { Sql, Tx } from '../../server/db/index.js'
-import { applyFunctions, functionFiles, migrate } from '../../server/db/migrate.js'
+import { rootDir } from '../../server/lib/config.js'
+import { applyFunctions, functionFiles, migrate, migrationFiles } from '../../server/db/migrate.js'
 import { openTestDatabase, type TestDatabase } from '../helpers/db.js'
 import { testAppRole } from '../helpers/pg-url.js'
 
@@ -42,6 +45,17 @@ async function defined() {
 
 class RolledBack extends Error {}
 
+/**
+ * The migrations written before the function files, which defined functions and triggers
+ * themselves; the files repeat their last definitions. A later migration that defined one would be
+ * overwritten by the file's older definition as soon as the files are applied after it.
+ */
+const migrationsThatDefineFunctions = [
+  '001_schema.sql', '003_rules.sql', '005_map.sql', '006_tile_cells.sql', '007_measure_deltas.sql',
+  '009_reports_imports.sql', '010_report_deltas.sql', '011_report_premises_deltas.sql', '012_sign_in_attempts.sql',
+  '013_least_privilege.sql', '014_import_staging.sql', '020_search.sql', '021_photos_tasks.sql',
+]
+
 describe('the function files', () => {
   it('define every function and trigger of the migrated database, and nothing it lacks', async () => {
     const inDatabase = await definitions(db.sql)
@@ -50,6 +64,16 @@ describe('the function files', () => {
     expect(inFiles.triggers.length).toBeGreaterThan(15)
     expect([...new Set(inDatabase.functions.map(f => f.signature.replace(/\(.*$/, '')))].sort()).toEqual(inFiles.functions)
     expect(inDatabase.triggers.map(t => t.name).sort()).toEqual(inFiles.triggers)
+  })
+
+  it('are the only place a function or trigger is defined, apart from the migrations written before them', async () => {
+    const defining: string[] = []
+    for (const name of await migrationFiles()) {
+      const text = await readFile(join(rootDir, 'server', 'db', 'migrations', name), 'utf8')
+      if (/^\s*create\s+(or\s+replace\s+)?(constraint\s+)?(function|trigger|procedure)\b/im.test(text)) defining.push(name)
+    }
+    // A new name here: move its function or trigger into server/db/functions/ instead.
+    expect(defining).toEqual(migrationsThatDefineFunctions)
   })
 
   it('change no definition when applied again to the migrated database', async () => {

@@ -14,6 +14,18 @@ returns text language sql immutable parallel safe as $$
   end
 $$;
 
+-- The areas a point lies in, in one place: the premises trigger uses it for each row it writes,
+-- an import for a whole staged batch at once (the first by id where areas overlap).
+-- A set-returning SQL function, so that the planner inlines it into the caller's query.
+create or replace function premises_areas(g geometry)
+returns table (town_id int, community_id int, grid_id int, police_station_id int)
+language sql stable parallel safe as $$
+  select (select id from admin_area a where a.level = 'town' and a.valid_to is null and st_intersects(a.geom, g) order by id limit 1),
+         (select id from admin_area a where a.level = 'community' and a.valid_to is null and st_intersects(a.geom, g) order by id limit 1),
+         (select id from admin_area a where a.level = 'grid' and a.valid_to is null and st_intersects(a.geom, g) order by id limit 1),
+         (select id from police_station s where s.valid_to is null and st_intersects(s.geom, g) order by id limit 1)
+$$;
+
 -- Premises get their town, community, grid cell and police station from their point, unless the
 -- writer already set them (bulk loaders compute them in one pass).
 create or replace function premises_assign_areas() returns trigger language plpgsql as $$
@@ -22,14 +34,9 @@ begin
     return new;
   end if;
   if tg_op = 'UPDATE' or new.town_id is null then
-    new.town_id := (select id from admin_area a where a.level = 'town' and a.valid_to is null
-                      and st_intersects(a.geom, new.geom) order by id limit 1);
-    new.community_id := (select id from admin_area a where a.level = 'community' and a.valid_to is null
-                      and st_intersects(a.geom, new.geom) order by id limit 1);
-    new.grid_id := (select id from admin_area a where a.level = 'grid' and a.valid_to is null
-                      and st_intersects(a.geom, new.geom) order by id limit 1);
-    new.police_station_id := (select id from police_station s where s.valid_to is null
-                      and st_intersects(s.geom, new.geom) order by id limit 1);
+    select a.town_id, a.community_id, a.grid_id, a.police_station_id
+      into new.town_id, new.community_id, new.grid_id, new.police_station_id
+      from premises_areas(new.geom) a;
   end if;
   if new.town_id is null then
     raise exception 'the location (%, %) is outside every town or street of the district',
@@ -41,21 +48,29 @@ end $$;
 create or replace trigger premises_assign_areas_trg before insert or update of geom on premises
   for each row execute function premises_assign_areas();
 
--- The per-premises hazard summary that colours the map, kept by a row trigger on hazard.
-create or replace function premises_refresh_hazard_summary(pid bigint) returns void language sql as $$
+-- The hazard summary of a set of premises at once (an import's merge passes every premises whose
+-- hazards it wrote); the one-premises and whole-table versions below are this rule too.
+create or replace function refresh_hazard_summaries(ids bigint[]) returns void language sql as $$
   update premises p set
     hazard_count = s.hazard_count,
     open_count = s.open_count,
     open_major_count = s.open_major_count,
     open_min_deadline = s.open_min_deadline
   from (
-    select count(*)::int as hazard_count,
-           count(*) filter (where rectified_at is null)::int as open_count,
-           count(*) filter (where rectified_at is null and severity = 'major')::int as open_major_count,
-           min(deadline) filter (where rectified_at is null) as open_min_deadline
-    from hazard where premises_id = pid
+    select x.id,
+           count(h.id)::int as hazard_count,
+           count(h.id) filter (where h.rectified_at is null)::int as open_count,
+           count(h.id) filter (where h.rectified_at is null and h.severity = 'major')::int as open_major_count,
+           min(h.deadline) filter (where h.rectified_at is null) as open_min_deadline
+    from (select distinct unnest(ids) as id) x left join hazard h on h.premises_id = x.id
+    group by x.id
   ) s
-  where p.id = pid
+  where p.id = s.id
+$$;
+
+-- The per-premises hazard summary that colours the map, kept by a row trigger on hazard.
+create or replace function premises_refresh_hazard_summary(pid bigint) returns void language sql as $$
+  select refresh_hazard_summaries(array[pid])
 $$;
 
 create or replace function hazard_summary() returns trigger language plpgsql as $$
@@ -73,19 +88,5 @@ create or replace trigger hazard_summary_trg after insert or update or delete on
 
 -- A bulk write skips the row trigger above and calls this once instead.
 create or replace function refresh_all_hazard_summaries() returns void language sql as $$
-  update premises p set
-    hazard_count = coalesce(s.hazard_count, 0),
-    open_count = coalesce(s.open_count, 0),
-    open_major_count = coalesce(s.open_major_count, 0),
-    open_min_deadline = s.open_min_deadline
-  from premises p2
-  left join (
-    select premises_id,
-           count(*)::int as hazard_count,
-           count(*) filter (where rectified_at is null)::int as open_count,
-           count(*) filter (where rectified_at is null and severity = 'major')::int as open_major_count,
-           min(deadline) filter (where rectified_at is null) as open_min_deadline
-    from hazard group by premises_id
-  ) s on s.premises_id = p2.id
-  where p.id = p2.id
+  select refresh_hazard_summaries(array(select id from premises))
 $$;

@@ -7,7 +7,7 @@ import type { Jurisdiction } from '../../domain/access.js'
 import { maskIdNumber } from '../../domain/id-number.js'
 import type { HazardRecord, LedgerKind, LedgerRecord, PremisesRecord, ResidentRecord } from '../../domain/ledger.js'
 import { encryptIdNumber, hmacIdNumber, type PiiKeys } from '../../domain/pii.js'
-import { conflict } from '../../http-errors.js'
+import { conflict } from '../../lib/http-errors.js'
 
 /**
  * How a ledger import writes: staged, then merged.
