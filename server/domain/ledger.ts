@@ -3,6 +3,7 @@ import { maskIdNumber, normaliseIdNumber, residentIdProblem } from './id-number.
 import { type LedgerField, ledgerFields, type LedgerKind } from './ledger-fields.js'
 import type { Cell } from './tabular.js'
 import { textProblem } from './text.js'
+import { localDay, localMinute } from './calendar.js'
 
 /**
  * The paper ledgers as import templates: the columns of each kind, how a cell is read, and the
@@ -370,8 +371,6 @@ export function readRow(kind: LedgerKind, line: number, cells: Record<string, Ce
   return { record: record!, errors: [] }
 }
 
-export const localDay = (instant: string) => new Date(Date.parse(instant) + 8 * 3_600_000).toISOString().slice(0, 10)
-
 // ---------------------------------------------------------------------------------------------
 // Showing values, as a ledger writes them (the dry run's list of changes).
 // ---------------------------------------------------------------------------------------------
@@ -388,9 +387,8 @@ const severityText: Record<string, string> = { general: '一般', major: '重大
 
 /** A moment in the district's time: the day, and the time unless it is the noon a ledger without times gets. */
 function momentText(v: Date | string): string {
-  const local = new Date((v instanceof Date ? v.getTime() : Date.parse(v)) + 8 * 3_600_000).toISOString()
-  const time = local.slice(11, 16)
-  return time === '12:00' ? local.slice(0, 10) : `${local.slice(0, 10)} ${time}`
+  const local = localMinute(v)
+  return local.endsWith(' 12:00') ? local.slice(0, 10) : local
 }
 
 /** A field's value as a person reads it in a ledger: labels for codes, days, 是/否, six decimals of a degree. */

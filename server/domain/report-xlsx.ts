@@ -1,4 +1,5 @@
 import ExcelJS from 'exceljs'
+import { localDay } from './calendar.js'
 import { headerCells } from './report-columns.js'
 import { withoutFormulas } from './exports.js'
 import type { ReportTable } from '../plugins/app/reports.js'
@@ -111,7 +112,8 @@ export function addReportSheet(wb: ExcelJS.Workbook, t: ReportTable, name = t.un
   const sign = [
     `填表人：${t.submission?.filledBy ?? ''}`,
     `审核人：${t.submission?.reviewedBy ?? ''}`,
-    `填表日期：${t.submission ? t.submission.submittedAt.slice(0, 10) : ''}`,
+    // The day it was submitted in the district, not in UTC (which is still yesterday before 08:00).
+    `填表日期：${t.submission ? localDay(t.submission.submittedAt) : ''}`,
   ]
   sign.forEach((text, i) => {
     const from = 1 + i * third

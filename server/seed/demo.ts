@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Sql, Tx } from '../db/index.js'
 import { pgArray } from '../db/arrays.js'
 import { PolygonIndex } from '../domain/geo.js'
+import { startOfDay } from '../domain/calendar.js'
 import { residentIdCheckChar } from '../domain/id-number.js'
 import { encryptIdNumber, hmacIdNumber, type PiiKeys } from '../domain/pii.js'
 import { maskIdNumber } from '../domain/id-number.js'
@@ -51,8 +52,8 @@ const DAY = 86_400_000
 /** Calendar dates are handled as whole days since 1970-01-01; times as UTC milliseconds. */
 const dayOf = (iso: string) => Math.round(Date.parse(`${iso}T00:00:00Z`) / DAY)
 const isoOf = (day: number) => new Date(day * DAY).toISOString().slice(0, 10)
-/** A moment on a local (UTC+8) calendar day, at a local hour. */
-const atLocal = (day: number, hour: number) => day * DAY + (hour - 8) * 3_600_000
+/** A moment on a district calendar day, at a local hour. */
+const atLocal = (day: number, hour: number) => startOfDay(isoOf(day)).getTime() + hour * 3_600_000
 
 /** Where premises gather, and how: the notice's list of places (section four). */
 const anchorRules: Record<PoiKind, { weight: number; sigma: number; kinds: [Kind, number][] }> = {
@@ -522,7 +523,7 @@ async function seedDemoTasks(tx: Tx, townId: number): Promise<void> {
     )
     insert into task (kind, premises_id, hazard_id, assignee_id, assigned_by, batch_id, due_on, note)
     select k.kind, k.premises_id, k.hazard_id, u.inspector, u.commander, ${batch},
-           (now() at time zone 'Asia/Shanghai')::date + (row_number() over (order by k.kind, k.premises_id))::int - 2, '演示任务'
+           local_day(now()) + (row_number() over (order by k.kind, k.premises_id))::int - 2, '演示任务'
     from picked k, users u`
 }
 

@@ -22,3 +22,14 @@ create or replace trigger premises_touch_trg before update on premises for each 
 create or replace trigger hazard_touch_trg before update on hazard for each row execute function touch_updated_at();
 create or replace trigger key_area_touch_trg before update on key_area for each row execute function touch_updated_at();
 create or replace trigger app_user_touch_trg before update on app_user for each row execute function touch_updated_at();
+
+-- The district's calendar, as server/domain/calendar.ts has it: the day an instant falls on there,
+-- and the first instant after a day there (times before it happened on or before the day). Plain
+-- SQL and stable, so that the planner inlines them: a query reads as if the expression were
+-- written out, and an index on it is used the same.
+create or replace function local_day(t timestamptz) returns date language sql stable parallel safe as $$
+  select (t at time zone 'Asia/Shanghai')::date
+$$;
+create or replace function end_of_local_day(d date) returns timestamptz language sql stable parallel safe as $$
+  select (d + 1)::timestamp at time zone 'Asia/Shanghai'
+$$;

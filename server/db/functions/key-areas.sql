@@ -5,7 +5,7 @@ create or replace function key_area_cleared_on() returns trigger language plpgsq
 begin
   if new.status = 'cleared' then
     if tg_op = 'INSERT' or old.status <> 'cleared' then
-      new.cleared_on := coalesce(new.cleared_on, (now() at time zone 'Asia/Shanghai')::date);
+      new.cleared_on := coalesce(new.cleared_on, local_day(now()));
     end if;
   else
     new.cleared_on := null;

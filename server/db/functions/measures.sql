@@ -66,9 +66,9 @@ create or replace function hazard_delta_rows(h hazard)
 returns table (day date, category_code text, found int, rectified int, major_found int, major_rectified int, overdue int)
 language sql stable as $$
   with t as (
-    select (h.found_at at time zone 'Asia/Shanghai')::date as f,
-           (h.rectified_at at time zone 'Asia/Shanghai')::date as r,
-           greatest(h.deadline + 1, (h.found_at at time zone 'Asia/Shanghai')::date) as o,
+    select local_day(h.found_at) as f,
+           local_day(h.rectified_at) as r,
+           greatest(h.deadline + 1, local_day(h.found_at)) as o,
            (select category_code from hazard_item where code = h.item_code) as c,
            (h.severity = 'major')::int as m
   )
@@ -245,9 +245,9 @@ create or replace function refresh_measure_deltas() returns void language sql as
   insert into hazard_delta (day, town_id, police_station_id, kind, category_code, department_code, found, rectified, major_found, major_rectified, overdue)
   with t as (
     select p.town_id, coalesce(p.police_station_id, 0) as ps, p.kind, i.category_code as c, h.department_code as dep,
-           (h.found_at at time zone 'Asia/Shanghai')::date as f,
-           (h.rectified_at at time zone 'Asia/Shanghai')::date as r,
-           greatest(h.deadline + 1, (h.found_at at time zone 'Asia/Shanghai')::date) as o,
+           local_day(h.found_at) as f,
+           local_day(h.rectified_at) as r,
+           greatest(h.deadline + 1, local_day(h.found_at)) as o,
            h.deadline is not null as has_deadline,
            (h.severity = 'major')::int as m
     from hazard h join premises p on p.id = h.premises_id join hazard_item i on i.code = h.item_code

@@ -6,7 +6,7 @@ import type { Sql, Tx } from '../../db/index.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { clusterInWorker } from './analysis-worker.js'
 import { NOISE } from '../../domain/dbscan.js'
-import { endOfDay } from './measures.js'
+import { endOfDay } from '../../domain/calendar.js'
 import { type PremisesFilter, premisesWhere } from './premises.js'
 
 /**

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
+import { today as todayInDistrict } from '../../domain/calendar.js'
 import type { MeasureKey } from './measures.js'
 
 export interface Campaign {
@@ -14,11 +15,6 @@ export interface Campaign {
   verifyNeedsPhoto: boolean
   phases: { seq: number; code: string; nameZh: string; nameEn: string; startsOn: string; endsOn: string }[]
   targets: Partial<Record<MeasureKey, number | null>>
-}
-
-/** Today's date in the district (UTC+8), whatever the server's zone. */
-export function todayInDistrict(now = new Date()): string {
-  return new Date(now.getTime() + 8 * 3_600_000).toISOString().slice(0, 10)
 }
 
 export function campaignRepository(sql: Sql) {

@@ -3,7 +3,7 @@ import type { Sql, Tx } from '../../db/index.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import type { ExportColumn, ExportRow } from '../../domain/exports.js'
 import { maskPersonalText } from '../../domain/redact.js'
-import { endOfDay } from './measures.js'
+import { endOfDay, localDateTime } from '../../domain/calendar.js'
 import { type PremisesFilter, premisesWhere, statusSql } from './premises.js'
 
 /**
@@ -46,7 +46,7 @@ const hazardColumns: ExportColumn[] = [
 const kindZh: Record<string, string> = { group_rental: '群租房', rental: '出租房屋', homestay: '民宿', family_hotel: '家庭旅馆', factory_dormitory: '厂企集中宿舍', care_home: '养老院/福利院' }
 /** Free text as a role reads it: as typed for those who see people, numbers masked for the rest. */
 const textFor = (people: boolean, v: unknown) => (people || typeof v !== 'string' ? v : maskPersonalText(v))
-const localTime = (d: Date | null) => (d ? new Date(d.getTime() + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ') : null)
+const localTime = (d: Date | null) => (d ? localDateTime(d) : null)
 
 /** Pages of rows by id: `fetch(after)` returns the next page after an id. */
 async function* pages(fetch: (after: number) => Promise<ExportRow[]>): AsyncGenerator<ExportRow[]> {

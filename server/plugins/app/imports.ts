@@ -17,7 +17,7 @@ import {
 import { hmacIdNumber, type PiiKeys } from '../../domain/pii.js'
 import { type Cell, ledgerRecords } from '../../domain/tabular.js'
 import { badRequest, conflict, HttpError, notFound } from '../../lib/http-errors.js'
-import { todayInDistrict } from './campaign.js'
+import { today as todayInDistrict } from '../../domain/calendar.js'
 import { importStaging, mergeMayRetry, type Staged } from './imports-merge.js'
 import { uploadStore } from './imports-uploads.js'
 

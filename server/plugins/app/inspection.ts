@@ -4,7 +4,7 @@ import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { maskPersonalText } from '../../domain/redact.js'
 import { badRequest, conflict, HttpError, notFound } from '../../lib/http-errors.js'
-import { endOfDay } from './measures.js'
+import { endOfDay, localDay, localMinute } from '../../domain/calendar.js'
 import { afterPhotoMissing, afterPhotoRequired } from './photos.js'
 
 /**
@@ -111,7 +111,7 @@ function stepTime(at: string | undefined, notBefore: Date, label: string, labelZ
   if (t.getTime() > now.getTime() + 60_000) throw badRequest(`${label} cannot be in the future`, `${labelZh}不能晚于现在`)
   if (t < notBefore) {
     throw badRequest(`${label} cannot be before the previous step (${notBefore.toISOString()})`,
-      `${labelZh}不能早于上一步（${new Date(notBefore.getTime() + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ')}）`)
+      `${labelZh}不能早于上一步（${localMinute(notBefore)}）`)
   }
   return t
 }
@@ -195,7 +195,7 @@ export function inspectionRepository(sql: Sql) {
       if (item.needsText && !text) throw badRequest(`hazard item ${input.itemCode} needs a description of the hazard`, `隐患字典项 ${input.itemCode} 须填写隐患说明`)
       if (!item.needsText && text) throw badRequest(`hazard item ${input.itemCode} takes no free text; choose an "other" item to describe a hazard`, `隐患字典项 ${input.itemCode} 不填说明；描述其他隐患请选择“其他”项`)
       const foundAt = stepTime(input.foundAt, new Date(`${p.foundOn}T00:00:00+08:00`), 'foundAt', '发现时间')
-      const foundDay = new Date(foundAt.getTime() + 8 * 3_600_000).toISOString().slice(0, 10)
+      const foundDay = localDay(foundAt)
       if (input.deadline && input.deadline < foundDay) throw badRequest(`the deadline (${input.deadline}) cannot be before the hazard was found (${foundDay})`, `整改期限（${input.deadline}）不能早于发现日期（${foundDay}）`)
       if (input.departmentCode) {
         const [d] = await tx`select 1 from department where code = ${input.departmentCode}`
@@ -226,7 +226,7 @@ export function inspectionRepository(sql: Sql) {
           const [d] = await tx`select 1 from department where code = ${input.departmentCode}`
           if (!d) throw badRequest(`"${input.departmentCode}" is not a department`, `“${input.departmentCode}”不是责任部门`)
         }
-        const foundDay = new Date(h.foundAt.getTime() + 8 * 3_600_000).toISOString().slice(0, 10)
+        const foundDay = localDay(h.foundAt)
         if (input.deadline && input.deadline < foundDay) throw badRequest(`the deadline (${input.deadline}) cannot be before the hazard was found (${foundDay})`, `整改期限（${input.deadline}）不能早于发现日期（${foundDay}）`)
         await tx`update hazard set status = 'referred', referred_at = ${at},
                    department_code = ${input.departmentCode ?? h.departmentCode},
@@ -247,7 +247,7 @@ export function inspectionRepository(sql: Sql) {
     async setDeadline(tx: Tx, scope: Jurisdiction, id: number, deadline: string | null) {
       const h = await lockHazard(tx, scope, id)
       if (h.rectifiedAt) throw conflict('The hazard is already rectified; its deadline no longer applies.', '此隐患已整改，整改期限不再适用。')
-      const foundDay = new Date(h.foundAt.getTime() + 8 * 3_600_000).toISOString().slice(0, 10)
+      const foundDay = localDay(h.foundAt)
       if (deadline && deadline < foundDay) throw badRequest(`the deadline (${deadline}) cannot be before the hazard was found (${foundDay})`, `整改期限（${deadline}）不能早于发现日期（${foundDay}）`)
       await tx`update hazard set deadline = ${deadline} where id = ${id}`
       return { before: h, after: await lockHazard(tx, scope, id) }

@@ -3,7 +3,7 @@ import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { type PolygonInput, type PolygonProblem, polygonProblem, validityProblem } from '../../domain/polygon.js'
 import { keyAreaNameFor, keyAreaScope, type KeyAreaViewer } from './key-areas-scope.js'
-import { endOfDay } from './measures.js'
+import { endOfDay } from '../../domain/calendar.js'
 
 /**
  * A key area's boundary as drawn: the checks it must pass before it is stored (shape, validity,

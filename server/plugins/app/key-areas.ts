@@ -10,7 +10,7 @@ import type { KeyAreaProperties } from '../../schemas/key-areas.js'
 import type { Campaign } from './campaign.js'
 import { type BoundaryCheckOptions, type CheckedGeometry, checkBoundary, countsInside, keyAreaLimits } from './key-areas-boundary.js'
 import { keyAreaNameFor, keyAreaScope, type KeyAreaViewer } from './key-areas-scope.js'
-import { endOfDay } from './measures.js'
+import { daysBetween, endOfDay, localMinute } from '../../domain/calendar.js'
 
 /**
  * Key areas (重点地区): boundaries drawn by commanders, listed for remediation with a deadline by
@@ -53,8 +53,8 @@ export function keyAreasRepository(sql: Sql) {
              case when k.listed_on is null then null else
                (select count(*) from hazard h join premises p on p.id = h.premises_id
                  where p.geom && k.geom and st_intersects(k.geom, p.geom)
-                   and h.found_at < (k.listed_on + 1)::timestamp at time zone 'Asia/Shanghai'
-                   and (h.rectified_at is null or h.rectified_at >= (k.listed_on + 1)::timestamp at time zone 'Asia/Shanghai'))::int
+                   and h.found_at < end_of_local_day(k.listed_on)
+                   and (h.rectified_at is null or h.rectified_at >= end_of_local_day(k.listed_on)))::int
              end as open_hazards_at_listing
       from key_area k
       join admin_area t on t.id = k.town_id
@@ -62,7 +62,6 @@ export function keyAreasRepository(sql: Sql) {
       left join app_user u on u.id = k.commander_user_id
       where k.deleted_at is null and ${keyAreaScope(db, viewer)} ${id === undefined ? db`` : db`and k.id = ${id}`}
       order by k.deadline nulls last, k.id`
-    const day = Date.parse(`${on}T00:00:00Z`)
     return rows.map(({ geometry, updatedAt, ...p }) => ({
       type: 'Feature' as const,
       id: p.id,
@@ -74,7 +73,7 @@ export function keyAreasRepository(sql: Sql) {
         updatedAt: updatedAt.toISOString(),
         // Toward zero: the share of the hazards open at listing that are gone (new ones count against it).
         progress: p.openHazardsAtListing ? Math.max(0, 1 - p.openHazards / p.openHazardsAtListing) : (p.listedOn ? (p.openHazards === 0 ? 1 : 0) : null),
-        daysLeft: p.deadline ? Math.round((Date.parse(`${p.deadline}T00:00:00Z`) - day) / 86_400_000) : null,
+        daysLeft: p.deadline ? daysBetween(on, p.deadline) : null,
       } as unknown as KeyAreaProperties,
     }))
   }
@@ -131,7 +130,7 @@ export function keyAreasRepository(sql: Sql) {
     if (!ifMatch.includes(k.version)) {
       const edited = ifMatch.join(', ')
       throw new HttpError(412, `This key area was changed by ${k.username ?? 'someone else'} at ${k.updatedAt.toISOString()} (now version ${k.version}; you edited version ${edited}). Reload it and apply your changes again.`, 'version-conflict',
-        `此重点地区已被${k.username ?? '他人'}于 ${new Date(k.updatedAt.getTime() + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ')} 修改（现为第 ${k.version} 版，您编辑的是第 ${edited} 版）。请重新载入后再修改。`)
+        `此重点地区已被${k.username ?? '他人'}于 ${localMinute(k.updatedAt)} 修改（现为第 ${k.version} 版，您编辑的是第 ${edited} 版）。请重新载入后再修改。`)
     }
   }
 
@@ -178,10 +177,10 @@ export function keyAreasRepository(sql: Sql) {
               where p.geom && g.geom and st_intersects(g.geom, p.geom) and ${inJurisdiction(db, scope)}
             )
             select d::text as date,
-                   count(*) filter (where h.found_at < (d + 1)::timestamp at time zone 'Asia/Shanghai'
-                     and (h.rectified_at is null or h.rectified_at >= (d + 1)::timestamp at time zone 'Asia/Shanghai'))::int as open,
-                   count(*) filter (where h.found_at < (d + 1)::timestamp at time zone 'Asia/Shanghai')::int as found,
-                   count(*) filter (where h.rectified_at < (d + 1)::timestamp at time zone 'Asia/Shanghai')::int as rectified
+                   count(*) filter (where h.found_at < end_of_local_day(d)
+                     and (h.rectified_at is null or h.rectified_at >= end_of_local_day(d)))::int as open,
+                   count(*) filter (where h.found_at < end_of_local_day(d))::int as found,
+                   count(*) filter (where h.rectified_at < end_of_local_day(d))::int as rectified
             from unnest(${days}::date[]) as d left join h on true
             group by d order by d`
         : []
@@ -234,7 +233,7 @@ export function keyAreasRepository(sql: Sql) {
           and st_area(st_intersection(k.geom, g.geom)) >= ${keyAreaLimits.sameProposalOverlap} * st_area(st_union(k.geom, g.geom))
         order by k.id limit 1`
       if (earlier) {
-        const when = new Date(earlier.createdAt.getTime() + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ')
+        const when = localMinute(earlier.createdAt)
         throw new HttpError(409, `This cluster has already been proposed (draft key area #${earlier.id}, by ${earlier.proposedBy ?? 'someone'} at ${when}); it is waiting for the town's commander.`, 'duplicate-proposal',
           `该聚集区已被建议过（重点地区草稿 #${earlier.id}，${earlier.proposedBy ?? '他人'}于 ${when} 提出），正等待镇（街道）指挥长处理。`)
       }

@@ -1,6 +1,7 @@
 import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import { type Jurisdiction, wholeDistrict } from '../../domain/access.js'
+import { endOfDay } from '../../domain/calendar.js'
 import { type PremisesFilter, premisesWhere } from './premises.js'
 
 /**
@@ -38,11 +39,6 @@ export function addCounts(a: MeasureCounts, b: MeasureCounts): MeasureCounts {
   const out = emptyCounts()
   for (const k of Object.keys(out) as (keyof MeasureCounts)[]) out[k] = a[k] + b[k]
   return out
-}
-
-/** The first instant after a local (UTC+8) calendar day: times before it happened on or before the day. */
-export function endOfDay(day: string): Date {
-  return new Date(Date.parse(`${day}T00:00:00+08:00`) + 86_400_000)
 }
 
 export type GroupBy = 'town_id' | 'police_station_id'

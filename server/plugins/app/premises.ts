@@ -55,7 +55,7 @@ export function premisesWhere(sql: Sql | Tx, f: PremisesFilter, on: string, scop
   if (f.categories?.length) {
     parts.push(sql`exists (select 1 from hazard h join hazard_item i on i.code = h.item_code
       where h.premises_id = ${a}.id and i.category_code in ${sql(f.categories)}
-        and h.found_at < (${on}::date + 1)::timestamp at time zone 'Asia/Shanghai')`)
+        and h.found_at < end_of_local_day(${on}::date))`)
   }
   return parts.reduce((x, y) => sql`${x} and ${y}`)
 }

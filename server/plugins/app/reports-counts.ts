@@ -1,7 +1,7 @@
 import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
-import { addDays } from '../../domain/periods.js'
+import { addDays } from '../../domain/calendar.js'
 
 /**
  * The biweekly tables' counting (attachments 4 and 5): what happened in each report period, per
@@ -194,8 +194,8 @@ export async function reportCounts(sql: Sql | Tx, periods: { from: string; to: s
       ? sql<Row[]>`
           with ${subjectCte},
           h as (
-            select i.category_code, (h.found_at at time zone 'Asia/Shanghai')::date as found_on,
-                   (h.rectified_at at time zone 'Asia/Shanghai')::date as rectified_on
+            select i.category_code, local_day(h.found_at) as found_on,
+                   local_day(h.rectified_at) as rectified_on
             from hazard h join premises p on p.id = h.premises_id join hazard_item i on i.code = h.item_code
             where ${premisesWhere}
           )

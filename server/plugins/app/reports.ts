@@ -6,7 +6,7 @@ import { periods as campaignPeriods, type Period, reportDates } from '../../doma
 import { attachment3Columns, attachment4Columns, attachment5Columns, type ReportColumn, reportNotes } from '../../domain/report-columns.js'
 import { badRequest, conflict, HttpError, notFound } from '../../lib/http-errors.js'
 import type { Campaign } from './campaign.js'
-import { endOfDay } from './measures.js'
+import { endOfDay } from '../../domain/calendar.js'
 import { addReportCounts, emptyReportCounts, type ReportCounts, reportCounts } from './reports-counts.js'
 
 /**

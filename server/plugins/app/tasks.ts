@@ -267,7 +267,7 @@ export function tasksRepository(sql: Sql) {
                count(*) filter (where t.status = 'open')::int as open,
                count(*) filter (where t.status = 'open' and t.due_on < ${today})::int as overdue,
                count(*) filter (where t.status = 'done')::int as done,
-               count(*) filter (where t.status = 'done' and (t.closed_at at time zone 'Asia/Shanghai')::date > t.due_on)::int as done_late,
+               count(*) filter (where t.status = 'done' and local_day(t.closed_at) > t.due_on)::int as done_late,
                count(*) filter (where t.status = 'cancelled')::int as cancelled
         from task t join premises p on p.id = t.premises_id join app_user u on u.id = t.assignee_id
         where ${inJurisdiction(sql, scope)}

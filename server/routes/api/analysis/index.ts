@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
+import { today as todayInDistrict } from '../../../domain/calendar.js'
 import { type ExportColumn, type ExportFormat, exportTypes, toCsv, toXlsx } from '../../../domain/exports.js'
 import { badRequest } from '../../../lib/http-errors.js'
 import { mapFilterFrom } from '../../../plugins/app/premises-filter.js'
@@ -100,7 +101,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req, reply) => {
     const user = app.userOf(req)
     const campaign = await app.campaign.current()
-    const name = req.body.nameZh ?? `聚集区建议 ${new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10)}`
+    const name = req.body.nameZh ?? `聚集区建议 ${todayInDistrict()}`
     const result = await app.writeTx(req, async (tx) => {
       const r = await app.keyAreas.propose(tx, { ...keyAreaViewer(user), id: user.id, username: user.username }, campaign.id, req.body.geometry, name, req.body.parameters)
       await app.audit.record(tx, req, { action: 'key-area.propose', entity: 'key_area', entityId: r.keyAreaId, after: { townId: r.townId, nameZh: name, parameters: req.body.parameters } })

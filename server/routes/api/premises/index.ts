@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { today as todayInDistrict } from '../../../domain/calendar.js'
 import { toWgs84 } from '../../../domain/coords.js'
 import { redactPersonal } from '../../../domain/redact.js'
 import { badRequest, parseDate } from '../../../lib/http-errors.js'
@@ -175,7 +176,7 @@ const dateZh: Record<string, string> = {
 
 function premisesInput(body: Record<string, unknown>): PremisesInput {
   const { location, ...rest } = body as { location?: { lon: number; lat: number; crs?: 'wgs84' | 'gcj02' | 'bd09' } } & Record<string, unknown>
-  const today = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10)
+  const today = todayInDistrict()
   for (const k of ['foundOn', 'registeredOn', 'deregisteredOn', 'statementSignedOn', 'leaseFiledOn', 'secondLandlordCollectedOn']) {
     const v = rest[k]
     if (typeof v === 'string') {

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { badRequest, parseDate } from '../../../lib/http-errors.js'
 import { mapFilterFrom } from '../../../plugins/app/premises-filter.js'
-import { todayInDistrict } from '../../../plugins/app/campaign.js'
+import { addDays, today as todayInDistrict } from '../../../domain/calendar.js'
 import { taskDto } from '../../../plugins/app/tasks.js'
 import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'
@@ -76,7 +76,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const today = todayInDistrict()
     const body = req.body
     const dueOn = parseDate(body.dueOn, 'dueOn')
-    const latest = new Date(Date.parse(`${today}T00:00:00Z`) + maxDaysAhead * 86_400_000).toISOString().slice(0, 10)
+    const latest = addDays(today, maxDaysAhead)
     if (dueOn < today) throw badRequest(`the due date (${dueOn}) has passed: a visit is due today (${today}) or later`, `到期日（${dueOn}）已过：走访须今天（${today}）或以后到期`)
     if (dueOn > latest) throw badRequest(`the due date (${dueOn}) is more than ${maxDaysAhead} days ahead`, `到期日（${dueOn}）超过 ${maxDaysAhead} 天之后`)
     const mapped = body.filter ? await mapFilterFrom(app, body.filter) : undefined
