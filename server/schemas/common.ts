@@ -1,4 +1,4 @@
-import { type Static, Type } from 'typebox'
+import { type Static, type TLiteral, type TUnion, Type } from 'typebox'
 
 /** Every 4xx/5xx answer: a status, a short error name and a sentence a person understands. */
 export const ErrorSchema = Type.Object({
@@ -55,3 +55,18 @@ export const AnyGeometry = Type.Object({
   type: Type.String(),
   coordinates: Type.Array(Type.Unknown()),
 }, { additionalProperties: true })
+
+/** A literal schema for each value of a tuple of strings, in its order. */
+type Literals<T extends readonly string[]> = { -readonly [K in keyof T]: TLiteral<T[K]> }
+
+/**
+ * One value of a list of server/domain/lists.ts: a union of its literals, in the list's order (the
+ * same schema as if written out; the tuple type keeps each literal for Static<>).
+ */
+export function OneOf<const T extends readonly string[]>(values: T, options: { description?: string } = {}): TUnion<Literals<T>> {
+  return Type.Union(values.map(v => Type.Literal(v)), options) as TUnion<Literals<T>>
+}
+
+/** Values of a list of server/domain/lists.ts as a query parameter, comma-separated. */
+export const ListOf = (values: readonly string[], description: string) =>
+  Type.String({ pattern: `^(${values.join('|')})(,(${values.join('|')}))*$`, description })

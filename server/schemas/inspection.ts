@@ -1,5 +1,6 @@
 import { Type } from 'typebox'
-import { DateString } from './common.js'
+import { enforcementKinds } from '../domain/lists.js'
+import { DateString, OneOf } from './common.js'
 import { PremisesKindSchema } from './premises.js'
 
 const Nullable = <T extends import('typebox').TSchema>(t: T) => Type.Union([t, Type.Null()])
@@ -119,7 +120,7 @@ export const HazardSchema = Type.Object({
 
 export const EnforcementSchema = Type.Object({
   id: Type.Integer(),
-  kind: Type.String(),
+  kind: OneOf(enforcementKinds),
   occurredOn: Type.String(),
   count: Type.Integer(),
 })

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
 import { today as todayInDistrict } from '../../domain/calendar.js'
-import type { MeasureKey } from './measures.js'
+import type { MeasureKey } from '../../domain/lists.js'
 
 export interface Campaign {
   id: number

@@ -42,6 +42,8 @@ export interface ImportOptions {
   batchRows?: number
   /** How long an upload and its job are kept when nobody commits or discards them. */
   keepMs?: number
+  /** Whether to sweep at start and every few minutes: off only where the app never serves (the OpenAPI script opens no database). */
+  sweep?: boolean
 }
 
 /** How often uploads, jobs and staged rows are swept (and this process's upload directory marked alive). */
@@ -606,10 +608,13 @@ declare module 'fastify' {
 export default fp<{ keys: PiiKeys; imports?: ImportOptions }>(async (app, opts) => {
   const imports = importsRepository(app.db.sql, opts.keys, opts.imports)
   // What a previous process left behind goes first; then the sweep keeps going while the app runs.
-  await imports.sweep()
-  const timer = setInterval(() => {
-    imports.sweep().catch((e: unknown) => app.log.warn({ err: e }, 'sweeping ledger imports failed'))
-  }, sweepEveryMs).unref()
+  const sweeps = opts.imports?.sweep ?? true
+  if (sweeps) await imports.sweep()
+  const timer = sweeps
+    ? setInterval(() => {
+      imports.sweep().catch((e: unknown) => app.log.warn({ err: e }, 'sweeping ledger imports failed'))
+    }, sweepEveryMs).unref()
+    : undefined
   app.addHook('onClose', async () => {
     clearInterval(timer)
     await imports.close()

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
+import type { EnforcementKind } from '../../domain/lists.js'
 import { maskPersonalText } from '../../domain/redact.js'
 import { badRequest, conflict, HttpError, notFound } from '../../lib/http-errors.js'
 import { endOfDay, localDay, localMinute } from '../../domain/calendar.js'
@@ -288,7 +289,7 @@ export function inspectionRepository(sql: Sql) {
     async enforcementOf(scope: Jurisdiction, premisesId: number, db: Sql | Tx = sql) {
       const [p] = await db`select p.id from premises p where p.id = ${premisesId} and ${inJurisdiction(db, scope)}`
       if (!p) return undefined
-      return [...await db<{ id: number; kind: string; occurredOn: string; count: number }[]>`
+      return [...await db<{ id: number; kind: EnforcementKind; occurredOn: string; count: number }[]>`
         select id, kind, occurred_on, count from enforcement_event where premises_id = ${premisesId} order by occurred_on, id`]
     },
   }

@@ -2,6 +2,7 @@ import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import { type Jurisdiction, wholeDistrict } from '../../domain/access.js'
 import { endOfDay } from '../../domain/calendar.js'
+import { hazardCategories, type MeasureKey, measureKeys } from '../../domain/lists.js'
 import { type PremisesFilter, premisesWhere } from './premises.js'
 
 /**
@@ -16,8 +17,6 @@ import { type PremisesFilter, premisesWhere } from './premises.js'
  *   those whose residence is declared to the police.
  * - major hazards rectified / found, and all hazards rectified / found, since the campaign began.
  */
-export const measureKeys = ['group_rentals_registered', 'residents_registered', 'major_hazards_rectified', 'hazards_rectified'] as const
-export type MeasureKey = typeof measureKeys[number]
 
 export interface MeasureCounts {
   groupRentalsFound: number
@@ -258,9 +257,8 @@ export async function hazardBreakdown(sql: Sql | Tx, asOf: string, scope: Jurisd
         and ${where} ${categories}
       group by 1, 2`]
   }
-  const order = ['public_security', 'fire', 'housing', 'other']
   return {
-    byCategory: order.map((category) => {
+    byCategory: hazardCategories.map((category) => {
       const c = byCategory.find(x => x.category === category) ?? { category, found: 0, rectified: 0 }
       return { ...c, open: c.found - c.rectified }
     }),

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { badRequest, parseBbox, parseDate, parseIdList } from '../../lib/http-errors.js'
-import type { HazardCategory, HazardStatus, PremisesFilter, PremisesKind } from './premises.js'
+import type { HazardCategory, HazardStatus, PremisesKind } from '../../domain/lists.js'
+import type { PremisesFilter } from './premises.js'
 import type { MapFilterQuery } from '../../schemas/premises.js'
 
 /**

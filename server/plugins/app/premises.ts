@@ -2,13 +2,8 @@ import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
+import { type HazardCategory, type HazardStatus, hazardStatuses, type PremisesKind } from '../../domain/lists.js'
 
-export const premisesKinds = ['group_rental', 'rental', 'homestay', 'family_hotel', 'factory_dormitory', 'care_home'] as const
-export type PremisesKind = typeof premisesKinds[number]
-export const hazardStatuses = ['none', 'rectified', 'open_general', 'open_major', 'overdue'] as const
-export type HazardStatus = typeof hazardStatuses[number]
-export const hazardCategories = ['public_security', 'fire', 'housing', 'other'] as const
-export type HazardCategory = typeof hazardCategories[number]
 
 /** The map's filters: one definition for points, tiles, counts and the measures. */
 export interface PremisesFilter {

@@ -1,8 +1,8 @@
 import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
+import type { PlaceKind } from '../../domain/lists.js'
 
 export type AreaLevel = 'district' | 'town' | 'community' | 'grid'
-export type PoiKind = 'campus' | 'factory' | 'urban_village' | 'urban_rural_fringe' | 'resettlement_estate' | 'underground_space'
 
 /** Places and dictionaries: what every screen needs to name things. Geometry comes as GeoJSON text from PostGIS. */
 export function referenceRepository(sql: Sql) {
@@ -35,7 +35,7 @@ export function referenceRepository(sql: Sql) {
     },
 
     async pois(kinds?: string[], db: Sql | Tx = sql) {
-      const rows = await db<{ id: number; kind: PoiKind; nameZh: string; nameEn: string; townId: number | null; geometry: string }[]>`
+      const rows = await db<{ id: number; kind: PlaceKind; nameZh: string; nameEn: string; townId: number | null; geometry: string }[]>`
         select id, kind, name_zh, name_en, town_id, st_asgeojson(geom, 6) as geometry
         from poi ${kinds ? db`where kind in ${db(kinds)}` : db``} order by kind, id`
       return featureCollection(rows.map(({ geometry, ...props }) => ({

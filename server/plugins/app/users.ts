@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
-import type { Jurisdiction, JurisdictionKind, Role } from '../../domain/access.js'
+import { type Jurisdiction, type JurisdictionKind, type Role, roles } from '../../domain/access.js'
 
 /** What a request knows of its signed-in user. */
 export interface SessionUser {
@@ -100,7 +100,7 @@ export function usersRepository(sql: Sql) {
     async demoAccounts(db: Sql | Tx = sql): Promise<{ username: string; role: Role; displayName: string }[]> {
       return [...await db<{ username: string; role: Role; displayName: string }[]>`
         select username, role, display_name from app_user where is_demo and disabled_at is null
-        order by array_position(array['leader', 'commander', 'analyst', 'inspector', 'admin'], role), id`]
+        order by array_position(${db.array([...roles])}::text[], role), id`]
     },
 
     async create(tx: Tx, u: { username: string; displayName: string; role: Role; jurisdiction: Jurisdiction; passwordHash: string; createdBy: number | null; isDemo?: boolean }): Promise<UserRow> {

@@ -3,6 +3,7 @@ import type { EnforcementSchema, HazardSchema } from '../../../server/schemas/in
 import type { PremisesDetailSchema, ResidentSchema } from '../../../server/schemas/people'
 import type { PremisesCollectionSchema, PremisesCountsSchema } from '../../../server/schemas/premises'
 import type { Dictionary } from '../../../server/schemas/reference'
+import { hazardStatuses } from '../../../server/domain/lists'
 import { getJson, patchJson, postJson } from './client'
 
 export type PremisesCollection = Static<typeof PremisesCollectionSchema>
@@ -15,7 +16,7 @@ export type Enforcement = Static<typeof EnforcementSchema>
 export type { Dictionary }
 export type Crs = 'wgs84' | 'gcj02' | 'bd09'
 
-export const hazardStatuses: HazardStatus[] = ['none', 'rectified', 'open_general', 'open_major', 'overdue']
+export { hazardStatuses }
 
 export interface PremisesForm {
   kind: string
