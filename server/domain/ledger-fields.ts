@@ -4,7 +4,7 @@
  */
 
 export type LedgerKind = 'premises' | 'residents' | 'hazards'
-export const ledgerKinds: LedgerKind[] = ['premises', 'residents', 'hazards']
+export const ledgerKinds = ['premises', 'residents', 'hazards'] as const satisfies readonly LedgerKind[]
 
 export interface LedgerField {
   key: string

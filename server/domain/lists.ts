@@ -5,6 +5,10 @@
  * Labels live in the locale files and the reference tables, not here.
  */
 
+/** Coordinate systems met in the field: GPS (WGS-84), AutoNavi/Tencent (GCJ-02), Baidu (BD-09). */
+export const coordinateSystems = ['wgs84', 'gcj02', 'bd09'] as const
+export type CoordinateSystem = typeof coordinateSystems[number]
+
 /** Kinds of premises. 'rental' is an ordinary let dwelling (出租房屋). */
 export const premisesKinds = ['group_rental', 'rental', 'homestay', 'family_hotel', 'factory_dormitory', 'care_home'] as const
 export type PremisesKind = typeof premisesKinds[number]

@@ -63,10 +63,19 @@ type Literals<T extends readonly string[]> = { -readonly [K in keyof T]: TLitera
  * One value of a list of server/domain/lists.ts: a union of its literals, in the list's order (the
  * same schema as if written out; the tuple type keeps each literal for Static<>).
  */
-export function OneOf<const T extends readonly string[]>(values: T, options: { description?: string } = {}): TUnion<Literals<T>> {
+export function OneOf<const T extends readonly string[]>(values: T, options: { description?: string; default?: T[number] } = {}): TUnion<Literals<T>> {
   return Type.Union(values.map(v => Type.Literal(v)), options) as TUnion<Literals<T>>
 }
 
 /** Values of a list of server/domain/lists.ts as a query parameter, comma-separated. */
 export const ListOf = (values: readonly string[], description: string) =>
   Type.String({ pattern: `^(${values.join('|')})(,(${values.join('|')}))*$`, description })
+
+/**
+ * A file answer (CSV, XLSX, GeoJSON download), for the API document: the body is a string, a
+ * buffer or a stream sent as it is, which Fastify never serialises against a schema.
+ */
+export const FileAnswer = (description: string, mediaTypes: readonly string[]) => ({
+  description,
+  content: Object.fromEntries(mediaTypes.map(t => [t.split(';')[0]!, { schema: Type.Unsafe<unknown>({ type: 'string', format: 'binary' }) }])),
+})

@@ -24,6 +24,8 @@ export const KeyAreaPropertiesInput = Type.Object({
   mentalIllnessCount: Type.Optional(Nullable(Count)),
   personsOfConcernCount: Type.Optional(Nullable(Count)),
 }, { additionalProperties: false })
+/** A key area's attributes as written: the create and update bodies' properties, the edit form's fields. */
+export type KeyAreaAttributes = Static<typeof KeyAreaPropertiesInput>
 
 export const KeyAreaInputSchema = Type.Object({
   type: Type.Literal('Feature'),

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { enforcementKinds, hazardCategories, hazardStatuses, measureKeys, placeKinds, premisesKinds, roles } from '../../server/domain/lists.js'
+import { coordinateSystems, enforcementKinds, hazardCategories, hazardStatuses, measureKeys, placeKinds, premisesKinds, roles } from '../../server/domain/lists.js'
 import { openTestDatabase, type TestDatabase } from '../helpers/db.js'
 
 /**
@@ -32,6 +32,7 @@ describe('the database\'s CHECK constraints', () => {
     ['campaign_target', 'measure', measureKeys],
     ['app_user', 'role', roles],
     ['enforcement_event', 'kind', enforcementKinds],
+    ['import_job', 'crs', coordinateSystems],
   ] as const)('on %s.%s list the values of the shared list', async (table, column, list) => {
     expect(await checkedValues(table, column)).toEqual([...list])
   })

@@ -7,6 +7,9 @@ import type { Jurisdiction } from '../../domain/access.js'
 import { clusterInWorker } from './analysis-worker.js'
 import { NOISE } from '../../domain/dbscan.js'
 import { endOfDay } from '../../domain/calendar.js'
+import type { PlaceKind } from '../../domain/lists.js'
+import type { ClusterOfSchema, Clusters, Rings } from '../../schemas/analysis.js'
+import type { Static } from 'typebox'
 import { type PremisesFilter, premisesWhere } from './premises.js'
 
 /**
@@ -17,7 +20,7 @@ import { type PremisesFilter, premisesWhere } from './premises.js'
  * Node from the filtered rows so that both backends give the very same clusters.
  */
 
-export type ClusterOf = 'group-rentals' | 'open-hazards'
+export type ClusterOf = Static<typeof ClusterOfSchema>
 /** The kinds of place a cluster is related to: the notice's campuses, factories and urban villages. */
 export const nearestKinds = ['campus', 'factory', 'urban_village'] as const
 
@@ -27,7 +30,7 @@ const degLon = (m: number) => (m / 94_000) * 1.02
 
 export function analysisRepository(sql: Sql) {
   return {
-    async rings(scope: Jurisdiction, filter: PremisesFilter, on: string, kinds: string[], radii: number[], db: Sql | Tx = sql) {
+    async rings(scope: Jurisdiction, filter: PremisesFilter, on: string, kinds: string[], radii: number[], db: Sql | Tx = sql): Promise<Rings> {
       const maxRadius = Math.max(...radii)
       type Counts = { premises: number; groupRentals: number; openHazards: number; openMajor: number; people: number }
       // Each premises near a place counts once, in the smallest ring that holds it; a larger ring is
@@ -52,7 +55,7 @@ export function analysisRepository(sql: Sql) {
           from near n
           where n.d <= ${maxRadius}
           group by 1, 2`,
-        db<{ poiId: number; kind: string; nameZh: string; nameEn: string; radius: number; lon: number; lat: number; ring: string }[]>`
+        db<{ poiId: number; kind: PlaceKind; nameZh: string; nameEn: string; radius: number; lon: number; lat: number; ring: string }[]>`
           select pl.id as poi_id, pl.kind, pl.name_zh, pl.name_en, r.radius, st_x(pl.geom) as lon, st_y(pl.geom) as lat,
                  st_asgeojson(st_buffer(pl.geom::geography, r.radius, 'quad_segs=16')::geometry, 6) as ring
           from poi pl cross join unnest(${radii}::int[]) as r(radius)
@@ -74,7 +77,7 @@ export function analysisRepository(sql: Sql) {
       })))
     },
 
-    async clusters(scope: Jurisdiction, filter: PremisesFilter, on: string, of: ClusterOf, eps: number, minPoints: number, db: Sql | Tx = sql) {
+    async clusters(scope: Jurisdiction, filter: PremisesFilter, on: string, of: ClusterOf, eps: number, minPoints: number, db: Sql | Tx = sql): Promise<Clusters> {
       const until = endOfDay(on)
       const where = premisesWhere(db, filter, on, scope)
       // One row per point: a group rental, or an open hazard at its premises. Sorted, so DBSCAN is repeatable.
@@ -96,7 +99,7 @@ export function analysisRepository(sql: Sql) {
             from hazard h join premises p on p.id = h.premises_id
             where h.found_at < ${until} and (h.rectified_at is null or h.rectified_at >= ${until}) and ${where}
             order by h.id`
-      const places = await db<{ id: number; kind: string; nameZh: string; nameEn: string; lon: number; lat: number }[]>`
+      const places = await db<{ id: number; kind: PlaceKind; nameZh: string; nameEn: string; lon: number; lat: number }[]>`
         select id, kind, name_zh, name_en, st_x(geom) as lon, st_y(geom) as lat from poi where kind in ${db([...nearestKinds])} order by id`
       // The arithmetic runs in a worker thread: at a million premises it takes seconds.
       const { labels, nearest, nearestMetres, hulls } = await clusterInWorker({

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
+import type postgres from 'postgres'
 import { maskPersonalText, redactPersonal } from '../../domain/redact.js'
 
 export interface AuditEntry {
@@ -55,7 +56,7 @@ export function auditRepository(sql: Sql) {
     await db`
       insert into audit_log (user_id, username, action, entity, entity_id, before, after, reason, ip, outcome, request_id)
       values (${e.userId}, ${e.username}, ${e.action}, ${e.entity ?? null}, ${e.entityId === undefined || e.entityId === null ? null : String(e.entityId)},
-              ${e.before === undefined ? null : db.json(redactPersonal(e.before) as never)}, ${e.after === undefined ? null : db.json(redactPersonal(e.after) as never)},
+              ${e.before === undefined ? null : db.json(redactPersonal(e.before) as postgres.JSONValue)}, ${e.after === undefined ? null : db.json(redactPersonal(e.after) as postgres.JSONValue)},
               ${e.reason === undefined || e.reason === null ? null : maskPersonalText(e.reason)}, ${e.ip ?? null}, ${e.outcome ?? 'ok'}, ${e.requestId ?? null})`
   }
 

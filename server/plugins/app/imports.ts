@@ -20,6 +20,7 @@ import { badRequest, conflict, HttpError, notFound } from '../../lib/http-errors
 import { today as todayInDistrict } from '../../domain/calendar.js'
 import { importStaging, mergeMayRetry, type Staged } from './imports-merge.js'
 import { uploadStore } from './imports-uploads.js'
+import type { FieldChange, ImportJob, RecentImport, RowChange } from '../../schemas/imports.js'
 
 /**
  * Ledger imports: a file is uploaded, its columns mapped, every row checked (a dry run says what
@@ -53,52 +54,9 @@ const staleCommitMinutes = 15
 /** Rows per staging statement: short enough that other requests never wait long for the connection. */
 const stageRows = 250
 
-export type JobStatus = 'uploaded' | 'checking' | 'validated' | 'committing' | 'committed' | 'failed'
-
-export interface JobState {
-  id: string
-  kind: LedgerKind
-  fileName: string
-  status: JobStatus
-  /** What the job is doing, and how far along. */
-  phase: 'reading' | 'checking' | 'writing' | 'merging' | null
-  done: number
-  total: number
-  rows: number
-  headings: string[]
-  suggestedMapping: Record<string, string>
-  crs: CoordinateSystem | null
-  mapping: Record<string, string> | null
-  /** After a dry run or a commit: what it found / did. */
-  summary: null | { rows: number; valid: number; invalid: number; create: number; update: number; unchanged: number; committed: boolean }
-  /** The first problems (the full list is the error report). */
-  errors: RowError[]
-  errorCount: number
-  /** The first rows that would change (or did): what each creates or which fields it updates. */
-  changes: RowChange[]
-  changeCount: number
-  message: string | null
-  /** The message for the Chinese screen. */
-  messageZh: string | null
-  createdAt: string
-}
-
-/** A field a row changes: its value in the database and in the file, as a person reads them. */
-export interface FieldChange {
-  field: string
-  before: string
-  after: string
-}
-
-/** A row that creates a record or updates some of its fields. */
-export interface RowChange {
-  line: number
-  ref: string
-  action: 'create' | 'update'
-  /** What the record is, for the eye: an address, a name (ID number masked), a dictionary item. */
-  label: string
-  fields: FieldChange[]
-}
+export type JobStatus = ImportJob['status']
+/** An import's state as its page follows it (the schema is server/schemas/imports.ts). */
+export type JobState = ImportJob
 
 interface Job extends JobState {
   userId: number
@@ -563,10 +521,11 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
       return jobOf(id, userId).allChanges
     },
 
-    async recent(userId: number) {
-      return sql<{ id: string; kind: string; fileName: string; status: string; rowsTotal: number; rowsInvalid: number; createdAt: Date; committedAt: Date | null }[]>`
+    async recent(userId: number): Promise<RecentImport[]> {
+      const rows = await sql<(Omit<RecentImport, 'createdAt' | 'committedAt'> & { createdAt: Date; committedAt: Date | null })[]>`
         select id, kind, file_name, status, rows_total, rows_invalid, created_at, committed_at
         from import_job where created_by = ${userId} order by created_at desc limit 50`
+      return rows.map(r => ({ ...r, createdAt: r.createdAt.toISOString(), committedAt: r.committedAt?.toISOString() ?? null }))
     },
 
     /** Forgets an upload: its file is deleted at once; a running import cannot be discarded. */

@@ -6,7 +6,7 @@ import { reportDates } from '../../domain/periods.js'
 import type { PolygonInput } from '../../domain/polygon.js'
 import { badRequest, HttpError, notFound } from '../../lib/http-errors.js'
 import type { ProposalParameters } from '../../schemas/analysis.js'
-import type { KeyAreaProperties } from '../../schemas/key-areas.js'
+import type { KeyAreaAttributes, KeyAreaProperties } from '../../schemas/key-areas.js'
 import type { Campaign } from './campaign.js'
 import { type BoundaryCheckOptions, type CheckedGeometry, checkBoundary, countsInside, keyAreaLimits } from './key-areas-boundary.js'
 import { keyAreaNameFor, keyAreaScope, type KeyAreaViewer } from './key-areas-scope.js'
@@ -20,21 +20,6 @@ import { daysBetween, endOfDay, localMinute } from '../../domain/calendar.js'
 
 /** The advisory-lock space proposals of one town queue in (the second key is the town's id). */
 const proposalLockSpace = 16_012
-
-export interface KeyAreaAttributes {
-  nameZh: string
-  nameEn?: string | null
-  townId?: number
-  policeStationId?: number | null
-  status?: 'draft' | 'listed' | 'cleared' | 'delisted'
-  listedOn?: string | null
-  deadline?: string | null
-  commanderUserId?: number | null
-  actualPopulation?: number | null
-  floatingPopulation?: number | null
-  mentalIllnessCount?: number | null
-  personsOfConcernCount?: number | null
-}
 
 export function keyAreasRepository(sql: Sql) {
   /** Key areas as features with their progress toward zero open hazards on a day. */

@@ -64,7 +64,7 @@ const routes: FastifyPluginAsyncTypebox<{ publicUrl?: string }> = async (app, op
 
   app.get('/', {
     config: { permission: 'map:read' },
-    schema: { tags: ['ogc'], summary: 'OGC API - Features landing page' },
+    schema: { tags: ['ogc'], summary: 'OGC API - Features landing page', response: { 200: Document } },
   }, async () => ({
     title: '群租房安全隐患整治 OGC API - Features',
     description: 'Premises, key areas, areas and points of interest of the group-rental safety campaign, read-only.',
@@ -79,7 +79,7 @@ const routes: FastifyPluginAsyncTypebox<{ publicUrl?: string }> = async (app, op
 
   app.get('/conformance', {
     config: { permission: 'map:read' },
-    schema: { tags: ['ogc'], summary: 'The conformance classes implemented' },
+    schema: { tags: ['ogc'], summary: 'The conformance classes implemented', response: { 200: Document } },
   }, async () => ({
     conformsTo: [
       'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core',
@@ -90,7 +90,7 @@ const routes: FastifyPluginAsyncTypebox<{ publicUrl?: string }> = async (app, op
 
   app.get('/collections', {
     config: { permission: 'map:read' },
-    schema: { tags: ['ogc'], summary: 'The feature collections' },
+    schema: { tags: ['ogc'], summary: 'The feature collections', response: { 200: Document } },
   }, async () => ({
     links: [{ href: `${base()}/collections`, rel: 'self', type: json, title: 'Collections' }],
     collections: await Promise.all(app.ogc.collections().map(c => describe(c))),

@@ -14,7 +14,8 @@ export type Hazard = Static<typeof HazardSchema>
 export type Resident = Static<typeof ResidentSchema>
 export type Enforcement = Static<typeof EnforcementSchema>
 export type { Dictionary }
-export type Crs = 'wgs84' | 'gcj02' | 'bd09'
+import type { CoordinateSystem } from '../../../server/domain/lists'
+export type Crs = CoordinateSystem
 
 export { hazardStatuses }
 

@@ -7,7 +7,7 @@ import { badRequest } from '../../../lib/http-errors.js'
 import { mapFilterFrom } from '../../../plugins/app/premises-filter.js'
 import type { ClusterOf } from '../../../plugins/app/analysis.js'
 import { keyAreaViewer } from '../../../plugins/app/key-areas-scope.js'
-import { ClusterOfSchema, EpsSchema, MinPointsSchema, ProposalInputSchema, ProposalResultSchema } from '../../../schemas/analysis.js'
+import { ClusterOfSchema, ClustersSchema, EpsSchema, MinPointsSchema, ProposalInputSchema, ProposalResultSchema, RingsSchema } from '../../../schemas/analysis.js'
 import { errors } from '../../../schemas/common.js'
 import { MapFilterProperties } from '../../../schemas/premises.js'
 
@@ -28,8 +28,6 @@ const ClustersQuery = Type.Object({
   of: { ...ClusterOfSchema, default: 'group-rentals' },
   format: Format,
 }, { additionalProperties: false })
-
-const GeoJsonOut = Type.Object({ type: Type.Literal('FeatureCollection'), features: Type.Array(Type.Unknown()) }, { additionalProperties: true })
 
 const ringColumns: ExportColumn[] = [
   { key: 'rank', header: '排名 rank', width: 8 }, { key: 'nameZh', header: '重点部位', width: 28 }, { key: 'nameEn', header: 'place', width: 32 },
@@ -64,7 +62,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     config: { permission: 'analysis:run' },
     schema: {
       tags: ['analysis'], summary: 'Group rentals, open hazards and people within rings of true metres around places, ranked',
-      querystring: RingsQuery, response: { 200: GeoJsonOut, ...errors(400, 401, 403) },
+      querystring: RingsQuery, response: { 200: RingsSchema, ...errors(400, 401, 403) },
     },
   }, async (req, reply) => {
     const { kinds, radii, format, ...rest } = req.query
@@ -80,7 +78,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     config: { permission: 'analysis:run' },
     schema: {
       tags: ['analysis'], summary: 'Density clusters (DBSCAN, metres) of group rentals or open hazards, as hulls with their counts and nearest place',
-      querystring: ClustersQuery, response: { 200: GeoJsonOut, ...errors(400, 401, 403) },
+      querystring: ClustersQuery, response: { 200: ClustersSchema, ...errors(400, 401, 403) },
     },
   }, async (req, reply) => {
     const { eps, minPoints, of, format, ...rest } = req.query

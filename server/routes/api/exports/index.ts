@@ -5,7 +5,7 @@ import { can } from '../../../domain/access.js'
 import { type ExportFormat, exportStream, exportTypes } from '../../../domain/exports.js'
 import type { ExportSource } from '../../../plugins/app/exports.js'
 import { mapFilterFrom } from '../../../plugins/app/premises-filter.js'
-import { BboxString, errors } from '../../../schemas/common.js'
+import { BboxString, errors, FileAnswer } from '../../../schemas/common.js'
 import { MapFilterProperties } from '../../../schemas/premises.js'
 
 /**
@@ -35,7 +35,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['exports'],
       summary: 'Premises with the map\'s filters as CSV, GeoJSON or XLSX (owners and landlords only for roles that see people)',
       querystring: ExportQuery,
-      response: { ...errors(400) },
+      response: { 200: FileAnswer('The premises, in the format asked for', Object.values(exportTypes)), ...errors(400) },
     },
   }, async (req, reply) => {
     const user = app.userOf(req)
@@ -49,7 +49,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['exports'],
       summary: 'Hazards found up to the day, of the premises the map\'s filters select, as CSV, GeoJSON or XLSX',
       querystring: ExportQuery,
-      response: { ...errors(400) },
+      response: { 200: FileAnswer('The hazards, in the format asked for', Object.values(exportTypes)), ...errors(400) },
     },
   }, async (req, reply) => {
     const user = app.userOf(req)

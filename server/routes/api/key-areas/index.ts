@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { badRequest, HttpError, notFound, parseDate } from '../../../lib/http-errors.js'
-import type { KeyAreaAttributes } from '../../../plugins/app/key-areas.js'
+import type { KeyAreaAttributes } from '../../../schemas/key-areas.js'
 import { keyAreaViewer } from '../../../plugins/app/key-areas-scope.js'
 import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'
@@ -97,7 +97,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     })
     const detail = (await app.keyAreas.get(keyAreaViewer(user), created.id, campaign, on))!
     reply.header('ETag', `"${detail.properties.version}"`).header('Location', `/api/key-areas/${created.id}`)
-    return reply.status(201).send(detail as never)
+    return reply.status(201).send(detail)
   })
 
   app.get('/commanders', {
@@ -119,7 +119,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const detail = await app.keyAreas.get(keyAreaViewer(app.userOf(req)), req.params.id, campaign, on)
     if (!detail) throw notFound(`there is no key area with id ${req.params.id}`, `没有编号为 ${req.params.id} 的重点地区`)
     reply.header('ETag', `"${detail.properties.version}"`)
-    return detail as never
+    return detail
   })
 
   app.put('/:id', {
@@ -139,7 +139,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     })
     const detail = (await app.keyAreas.get(keyAreaViewer(user), req.params.id, campaign, on))!
     reply.header('ETag', `"${detail.properties.version}"`)
-    return detail as never
+    return detail
   })
 
   app.delete('/:id', {

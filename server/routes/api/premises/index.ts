@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { today as todayInDistrict } from '../../../domain/calendar.js'
-import { toWgs84 } from '../../../domain/coords.js'
+import { type CoordinateSystem, toWgs84 } from '../../../domain/coords.js'
 import { redactPersonal } from '../../../domain/redact.js'
 import { badRequest, parseDate } from '../../../lib/http-errors.js'
 import { mapFilterFrom } from '../../../plugins/app/premises-filter.js'
@@ -12,7 +12,7 @@ import { notFound } from '../../../lib/http-errors.js'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'
-import { PremisesDetailSchema, ResidentSchema } from '../../../schemas/people.js'
+import { type PremisesDetail, PremisesDetailSchema, ResidentSchema } from '../../../schemas/people.js'
 import { MapFilterQuerySchema, PremisesCollectionSchema, PremisesCountsSchema, PremisesQuerySchema } from '../../../schemas/premises.js'
 import { Type } from 'typebox'
 
@@ -54,13 +54,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParams,
       response: { 200: PremisesDetailSchema, ...errors(401, 403, 404) },
     },
-  }, async (req) => {
-    const user = app.userOf(req)
-    const row = await app.people.premises(user.jurisdiction, req.params.id, can(user.role, 'people:read'))
-    // Outside the jurisdiction a premises does not exist.
-    if (!row) throw notFound(`there is no premises with id ${req.params.id}`, `没有编号为 ${req.params.id} 的房屋`)
-    return row as never
-  })
+  }, async req => detailFor(app, req, req.params.id))
 
   app.get('/:id/residents', {
     config: { permission: 'people:read' },
@@ -93,7 +87,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       await app.audit.record(tx, req, { action: 'premises.create', entity: 'premises', entityId: after.id as number, after: redactPersonal(after) })
       return after
     })
-    return reply.status(201).send(await detailFor(app, req, created.id as number) as never)
+    return reply.status(201).send(await detailFor(app, req, created.id as number))
   })
 
   app.patch('/:id', {
@@ -112,7 +106,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       await app.audit.record(tx, req, { action: 'premises.update', entity: 'premises', entityId: req.params.id, before: redactPersonal(before), after: redactPersonal(after) })
       await closeTasksOnVisit(app, tx, req, { premisesId: req.params.id, action: 'premises.update' })
     })
-    return await detailFor(app, req, req.params.id) as never
+    return detailFor(app, req, req.params.id)
   })
 
   app.get('/:id/hazards', {
@@ -175,7 +169,7 @@ const dateZh: Record<string, string> = {
 }
 
 function premisesInput(body: Record<string, unknown>): PremisesInput {
-  const { location, ...rest } = body as { location?: { lon: number; lat: number; crs?: 'wgs84' | 'gcj02' | 'bd09' } } & Record<string, unknown>
+  const { location, ...rest } = body as { location?: { lon: number; lat: number; crs?: CoordinateSystem } } & Record<string, unknown>
   const today = todayInDistrict()
   for (const k of ['foundOn', 'registeredOn', 'deregisteredOn', 'statementSignedOn', 'leaseFiledOn', 'secondLandlordCollectedOn']) {
     const v = rest[k]
@@ -194,9 +188,13 @@ function premisesInput(body: Record<string, unknown>): PremisesInput {
 }
 
 /** The premises as GET /api/premises/:id answers it, for the user of the request. */
-async function detailFor(app: FastifyInstance, req: FastifyRequest, id: number) {
+/** One premises as the user may see it: owners and second landlords only for roles that see people. */
+async function detailFor(app: FastifyInstance, req: FastifyRequest, id: number): Promise<PremisesDetail> {
   const user = app.userOf(req)
-  return app.people.premises(user.jurisdiction, id, can(user.role, 'people:read'))
+  const row = await app.people.premises(user.jurisdiction, id, can(user.role, 'people:read'))
+  // Outside the jurisdiction a premises does not exist.
+  if (!row) throw notFound(`there is no premises with id ${id}`, `没有编号为 ${id} 的房屋`)
+  return row
 }
 
 export default routes
