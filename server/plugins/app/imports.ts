@@ -7,31 +7,34 @@ import fp from 'fastify-plugin'
 import type { MultiPolygon } from 'geojson'
 import { pgArray } from '../../db/arrays.js'
 import type { Sql } from '../../db/index.js'
-import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import type { CoordinateSystem } from '../../domain/coords.js'
 import {
   type HazardRecord, type LedgerContext, ledgerFields, type LedgerKind, ledgerRecordLabel as recordLabel,
-  ledgerValueText as shown, type PremisesRecord, readRow, type ResidentRecord, type RowError, suggestMapping,
+  readRow, type ResidentRecord, type RowError, suggestMapping,
 } from '../../domain/ledger.js'
 import { hmacIdNumber, type PiiKeys } from '../../domain/pii.js'
 import { type Cell, ledgerRecords } from '../../domain/tabular.js'
-import { badRequest, conflict, HttpError, notFound } from '../../lib/http-errors.js'
+import { badRequest, conflict, HttpError } from '../../lib/http-errors.js'
 import { today as todayInDistrict } from '../../domain/calendar.js'
-import { importStaging, mergeMayRetry, type Staged } from './imports-merge.js'
+import { existingRecords, premisesByRef } from './imports-compare.js'
+import { commitImport, importStaging, type Staged } from './imports-merge.js'
+import { type Job, type JobState, jobRegistry, maxChangesKept, maxErrorsKept } from './imports-state.js'
 import { uploadStore } from './imports-uploads.js'
-import type { FieldChange, ImportJob, RecentImport, RowChange } from '../../schemas/imports.js'
+import type { RecentImport, RowChange } from '../../schemas/imports.js'
 
 /**
  * Ledger imports: a file is uploaded, its columns mapped, every row checked (a dry run says what
  * would be created, updated or left as it is), then committed all or nothing. Rows are matched on
  * their ledger reference, so importing the same file again changes nothing.
  *
- * A job runs in the background and reports its progress in memory (the page polls it without
- * touching the database). The uploaded file waits encrypted (`imports-uploads.ts`) and is removed
- * after the commit, a discard, or a day. A commit stages the checked rows outside the shared tables
- * and merges them in one short transaction (`imports-merge.ts`), so other users keep working while
- * a large file is read and checked.
+ * This file reads and checks the rows and runs the jobs. A job runs in the background and reports
+ * its progress in memory (`imports-state.ts`; the page polls it without touching the database).
+ * Each batch of checked rows is compared with what the database holds (`imports-compare.ts`). The
+ * uploaded file waits encrypted (`imports-uploads.ts`) and is removed after the commit, a discard,
+ * or a day. A commit stages the checked rows outside the shared tables and merges them in one
+ * short transaction (`imports-merge.ts`), so other users keep working while a large file is read
+ * and checked.
  */
 
 export interface ImportOptions {
@@ -51,24 +54,6 @@ export interface ImportOptions {
 export const sweepEveryMs = 5 * 60_000
 /** A committing job whose heartbeat is this old died with its process. */
 const staleCommitMinutes = 15
-/** Rows per staging statement: short enough that other requests never wait long for the connection. */
-const stageRows = 250
-
-export type JobStatus = ImportJob['status']
-/** An import's state as its page follows it (the schema is server/schemas/imports.ts). */
-export type JobState = ImportJob
-
-interface Job extends JobState {
-  userId: number
-  scope: Jurisdiction
-  sha256: string
-  allErrors: RowError[]
-  allChanges: RowChange[]
-  running?: Promise<void>
-}
-
-const maxErrorsKept = 100_000
-const maxChangesKept = 100_000
 
 export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions = {}) {
   const store = uploadStore(opts.dir)
@@ -79,19 +64,8 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
   const bulkRows = opts.bulkRows ?? 1000
   const batchSize = opts.batchRows ?? 5000
   const keepMs = opts.keepMs ?? 24 * 3_600_000
-  const jobs = new Map<string, Job>()
-
-  const publicState = (j: Job): JobState => {
-    const { userId: _u, scope: _s, sha256: _h, allErrors: _a, allChanges: _c, running: _r, ...state } = j
-    return { ...state, errors: j.allErrors.slice(0, 200), changes: j.allChanges.slice(0, 200) }
-  }
-  const isRunning = (j: Job) => j.status === 'checking' || j.status === 'committing'
-
-  function jobOf(id: string, userId: number): Job {
-    const j = jobs.get(id)
-    if (!j || j.userId !== userId) throw notFound(`there is no import ${id} of yours (an upload is kept for a day, and not after the server restarts; upload the file again)`, '找不到您的这次导入（上传的文件最多保留一天，服务器重启后也不再保留），请重新上传文件')
-    return j
-  }
+  const jobs = jobRegistry()
+  const { jobOf, isRunning, publicState } = jobs
 
   /** The heading row: the first row with text in it; rows after it are data. */
   async function* dataRows(buf: Buffer): AsyncGenerator<{ line: number; cells: Cell[]; headings: string[] }> {
@@ -159,88 +133,6 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
   }
 
   type Pending = Staged
-  const sameMoment = (a: Date | null, b: string | null) => (a === null ? b === null : b !== null && a.getTime() === Date.parse(b))
-  /** A record already in the database: whether the user may change it, and what the file would change. */
-  interface Existing { mine: boolean; diff: FieldChange[] }
-
-  /** The premises a batch of residents or hazards belongs to, by ledger reference. */
-  async function premisesByRef(db: Sql, scope: Jurisdiction, refs: string[]) {
-    const rows = await db<{ externalRef: string; id: number; mine: boolean }[]>`
-      select p.external_ref, p.id, ${inJurisdiction(db, scope)} as mine
-      from premises p where p.external_ref = any(${pgArray(refs)}::text[])`
-    return new Map(rows.map(r => [r.externalRef, r]))
-  }
-
-  /** The fields whose values differ, compared as stored and shown as a ledger writes them. */
-  function differences(pairs: [field: string, before: unknown, after: unknown, same?: boolean][]): FieldChange[] {
-    return pairs.filter(([, a, b, same]) => !(same ?? (a ?? null) === (b ?? null)))
-      .map(([field, a, b]) => ({ field, before: shown(field, a), after: shown(field, b) }))
-  }
-
-  /** What already exists for each reference of a batch, and what the file would change in it. */
-  async function existing(db: Sql, kind: LedgerKind, scope: Jurisdiction, batch: Pending[]): Promise<Map<string, Existing>> {
-    const refs = batch.map(b => b.record.ref)
-    const out = new Map<string, Existing>()
-    if (kind === 'premises') {
-      const rows = await db<(Omit<PremisesRecord, 'ref'> & { externalRef: string; mine: boolean })[]>`
-        select p.external_ref, ${inJurisdiction(db, scope)} as mine, p.kind, p.address, st_x(p.geom) as lon, st_y(p.geom) as lat,
-               p.rooms_let, p.beds_let, p.occupants, p.owner_name, p.owner_phone, p.second_landlord_name, p.second_landlord_phone,
-               p.second_landlord_collected_on, p.statement_signed_on, p.lease_filed_on, p.found_on, p.registered_on, p.deregistered_on
-        from premises p where p.external_ref = any(${pgArray(refs)}::text[])`
-      const byRef = new Map(batch.map(b => [b.record.ref, b.record as PremisesRecord]))
-      for (const r of rows) {
-        const f = byRef.get(r.externalRef)!
-        const diff = differences([
-          ...(['kind', 'address'] as const).map(k => [k, r[k], f[k]] as [string, unknown, unknown]),
-          ['lon', r.lon, f.lon, Math.abs(r.lon - f.lon) < 1e-9], ['lat', r.lat, f.lat, Math.abs(r.lat - f.lat) < 1e-9],
-          ...(['roomsLet', 'bedsLet', 'occupants', 'ownerName', 'ownerPhone', 'secondLandlordName', 'secondLandlordPhone', 'secondLandlordCollectedOn',
-            'statementSignedOn', 'leaseFiledOn', 'foundOn', 'registeredOn', 'deregisteredOn'] as const).map(k => [k, r[k], f[k]] as [string, unknown, unknown]),
-        ])
-        out.set(r.externalRef, { mine: r.mine, diff })
-      }
-    }
-    else if (kind === 'residents') {
-      const rows = await db<{ externalRef: string; mine: boolean; premisesId: number; premisesRef: string | null; name: string; idType: string; phone: string | null
-        floating: boolean; movedInOn: string; movedOutOn: string | null; registeredOn: string | null; deregisteredOn: string | null }[]>`
-        select r.external_ref, ${inJurisdiction(db, scope)} as mine, r.premises_id, p.external_ref as premises_ref, r.name, r.id_type, r.phone, r.floating,
-               r.moved_in_on, r.moved_out_on, r.registered_on, r.deregistered_on
-        from resident r join premises p on p.id = r.premises_id where r.external_ref = any(${pgArray(refs)}::text[])`
-      const byRef = new Map(batch.map(b => [b.record.ref, b]))
-      for (const r of rows) {
-        const b = byRef.get(r.externalRef)!
-        const f = b.record as ResidentRecord
-        const diff = differences([
-          ['premisesRef', r.premisesRef, f.premisesRef, r.premisesId === b.premisesId],
-          ...(['name', 'idType', 'phone', 'floating', 'movedInOn', 'movedOutOn', 'registeredOn', 'deregisteredOn'] as const)
-            .map(k => [k, r[k], f[k]] as [string, unknown, unknown]),
-        ])
-        out.set(r.externalRef, { mine: r.mine, diff })
-      }
-    }
-    else {
-      const rows = await db<{ externalRef: string; mine: boolean; premisesId: number; premisesRef: string | null; itemCode: string; otherText: string | null; severity: string
-        departmentCode: string; foundAt: Date; referredAt: Date | null; rectifiedAt: Date | null; verifiedAt: Date | null; deadline: string | null }[]>`
-        select h.external_ref, ${inJurisdiction(db, scope)} as mine, h.premises_id, p.external_ref as premises_ref, h.item_code, h.other_text, h.severity,
-               h.department_code, h.found_at, h.referred_at, h.rectified_at, h.verified_at, h.deadline
-        from hazard h join premises p on p.id = h.premises_id where h.external_ref = any(${pgArray(refs)}::text[])`
-      const byRef = new Map(batch.map(b => [b.record.ref, b]))
-      for (const r of rows) {
-        const b = byRef.get(r.externalRef)!
-        const f = b.record as HazardRecord
-        const diff = differences([
-          ['premisesRef', r.premisesRef, f.premisesRef, r.premisesId === b.premisesId],
-          ['item', r.itemCode, f.itemCode], ['otherText', r.otherText, f.otherText], ['severity', r.severity, f.severity],
-          ['department', r.departmentCode, f.departmentCode],
-          ['foundAt', r.foundAt, f.foundAt, sameMoment(r.foundAt, f.foundAt)], ['referredAt', r.referredAt, f.referredAt, sameMoment(r.referredAt, f.referredAt)],
-          ['rectifiedAt', r.rectifiedAt, f.rectifiedAt, sameMoment(r.rectifiedAt, f.rectifiedAt)],
-          ['verifiedAt', r.verifiedAt, f.verifiedAt, sameMoment(r.verifiedAt, f.verifiedAt)], ['deadline', r.deadline, f.deadline],
-        ])
-        out.set(r.externalRef, { mine: r.mine, diff })
-      }
-    }
-    return out
-  }
-
   /**
    * Reads, checks and compares every row; the job's errors, changes and summary say what was found.
    * Each batch's rows to write go to `write` as soon as they are known (a commit stages them), so no
@@ -289,7 +181,7 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
         }
       }
       const ok = current.filter(b => job.kind === 'premises' || b.premisesId !== undefined)
-      const there = await existing(db, job.kind, job.scope, ok)
+      const there = await existingRecords(db, job.kind, job.scope, ok)
       const toWrite: Pending[] = []
       for (const b of ok) {
         const e = there.get(b.record.ref)
@@ -357,64 +249,6 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
     job.summary = { rows, valid, invalid: rows - valid, create, update, unchanged, committed: false }
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // Committing: stage while checking, then merge in one transaction.
-  // ---------------------------------------------------------------------------------------------
-
-  /**
-   * Checks every row again and stages the rows to write, batch by batch, outside any transaction;
-   * then, if no row has a problem, merges them into the shared tables in one transaction with the
-   * job's status and audit row. A single row problem, an error or the end of the process leaves the
-   * shared tables as they were (staged rows are dropped here, or swept once their job is dead).
-   */
-  async function commitAll(job: Job, mapping: Record<string, string>, crs: CoordinateSystem) {
-    await sql`update import_job set status = 'committing', heartbeat_at = now(), mapping = ${sql.json(mapping)}, crs = ${crs} where id = ${job.id}`
-    let staged = 0
-    try {
-      await check(sql, job, mapping, crs, async (rows) => {
-        // After the first problem nothing more is staged: none of it would be merged.
-        if (job.errorCount > 0) return
-        for (let i = 0; i < rows.length; i += stageRows) await staging.stage(job.kind, job.id, rows.slice(i, i + stageRows))
-        staged += rows.length
-      })
-      if (job.errorCount > 0) {
-        await staging.drop(job.id)
-        return
-      }
-      job.phase = 'merging'
-      job.done = job.total
-      const summary = { ...job.summary!, committed: true }
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await sql.begin(async (tx) => {
-            // A merge of a million rows runs set-wise refreshes of a minute or more; requests have a
-            // time limit, this background job has none (other writers wait for it, or time out themselves).
-            await tx`set local statement_timeout = 0`
-            // A file that changes nothing writes nothing (not even the statement triggers' data version).
-            if (staged > 0) await staging.merge(tx, job, staged > bulkRows)
-            await tx`update import_job set status = 'committed', committed_at = now(), summary = ${tx.json(summary)}, rows_total = ${summary.rows},
-              rows_invalid = 0 where id = ${job.id}`
-            await tx`insert into audit_log (user_id, username, action, entity, entity_id, after)
-              select id, username, ${`import.${job.kind}`}, 'import', ${job.id}, ${tx.json({ fileName: job.fileName, sha256: job.sha256, ...summary })}
-              from app_user where id = ${job.userId}`
-          })
-          break
-        }
-        catch (e) {
-          if (attempt >= 3 || !mergeMayRetry(e)) throw e
-        }
-      }
-      job.summary!.committed = true
-      await store.remove(job.id)
-      // Outside the merge's transaction; should this fail, the sweep deletes them (the job is committed).
-      await staging.drop(job.id).catch(() => undefined)
-    }
-    catch (e) {
-      await staging.drop(job.id).catch(() => undefined)
-      throw e
-    }
-  }
-
   /** Runs a dry run or a commit in the background; the job's state tells how it goes. */
   function start(job: Job, commit: boolean, mapping: Record<string, string>, crs: CoordinateSystem) {
     job.status = commit ? 'committing' : 'checking'
@@ -425,7 +259,7 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
     job.summary = null
     const run = async () => {
       try {
-        if (commit) await commitAll(job, mapping, crs)
+        if (commit) await commitImport({ sql, staging, store, bulkRows, check }, job, mapping, crs)
         else await check(sql, job, mapping, crs)
         if (job.summary?.committed) {
           job.status = 'committed'
