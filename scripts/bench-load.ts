@@ -123,7 +123,7 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
         return { endpoint: 'detail', method: 'GET', path: `/api/premises/${pick(who === 'bench-analyst' ? anywhere : inTown).id}`, cookie: session(who) }
       },
     }
-    const bag = (Object.entries(weights) as [Endpoint, number][]).flatMap(([e, w]) => Array<Endpoint>(w).fill(e))
+    const bag = (Object.entries(weights) as [Endpoint, number][]).flatMap(([e, w]) => Array.from({ length: w }, () => e))
     const requests = Array.from({ length: 5000 }, () => make[pick(bag)]())
 
     const plan: LoadPlan = { base, requests, connections: opts.connections, warmupSeconds: opts.warmupSeconds, seconds: opts.seconds, timeoutMs: 10_000 }

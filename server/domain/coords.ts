@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module'
-import { type CoordinateSystem, coordinateSystems } from './lists.js'
+import type { CoordinateSystem } from './lists.js'
 
 /** The part of gcoord used here (it ships CommonJS whose types describe an ES default export). */
 interface Gcoord {
@@ -10,7 +10,7 @@ interface Gcoord {
 }
 const gcoord = createRequire(import.meta.url)('gcoord') as Gcoord
 
-export { type CoordinateSystem, coordinateSystems }
+export type { CoordinateSystem }
 
 const crs = { wgs84: gcoord.WGS84, gcj02: gcoord.GCJ02, bd09: gcoord.BD09 } as const
 

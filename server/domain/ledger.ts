@@ -11,7 +11,7 @@ import { localDay, localMinute } from './calendar.js'
  * and looks up what needs the database (premises references, what already exists).
  */
 
-export { type LedgerField, ledgerFields, type LedgerKind, ledgerKinds } from './ledger-fields.js'
+export { ledgerFields, type LedgerKind } from './ledger-fields.js'
 
 export const premisesKindLabels: Record<string, string> = {
   群租房: 'group_rental', 出租房屋: 'rental', 出租房: 'rental', 民宿: 'homestay', 家庭旅馆: 'family_hotel', 厂企集中宿舍: 'factory_dormitory',

@@ -72,7 +72,7 @@ export function polygonProblem(g: PolygonInput | null | undefined): PolygonProbl
 
 /** PostGIS's ST_IsValidReason, "Self-intersection[119.95 31.9]", as a sentence and a place. */
 export function validityProblem(reason: string): PolygonProblem {
-  const m = /^(.*?)\[(-?[\d.e-]+) (-?[\d.e-]+)\]$/.exec(reason)
+  const m = /^(.*?)\[([\d.e-]+) ([\d.e-]+)\]$/.exec(reason)
   const what = (m ? m[1]! : reason).trim()
   const sentences: Record<string, [string, string]> = {
     'Self-intersection': ['the boundary crosses itself', '边界自相交'],

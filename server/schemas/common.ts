@@ -1,4 +1,4 @@
-import { type Static, type TLiteral, type TUnion, Type } from 'typebox'
+import { type TLiteral, type TUnion, Type } from 'typebox'
 
 /** Every 4xx/5xx answer: a status, a short error name and a sentence a person understands. */
 export const ErrorSchema = Type.Object({
@@ -8,7 +8,6 @@ export const ErrorSchema = Type.Object({
   messageZh: Type.Optional(Type.String({ description: 'The message in Chinese, where the server has it' })),
   reason: Type.Optional(Type.String({ description: 'A stable word for programs, e.g. session-expired, signin-required, forbidden' })),
 }, { $id: 'Error' })
-export type ApiError = Static<typeof ErrorSchema>
 
 /** Shorthand for the error answers a route can give. */
 export function errors(...codes: number[]): Record<number, typeof ErrorSchema> {
@@ -41,15 +40,6 @@ export const IdList = Type.String({
   description: 'One id or several separated by commas',
 })
 
-export const LocalisedName = {
-  nameZh: Type.String(),
-  nameEn: Type.String(),
-}
-
-export const PointGeometry = Type.Object({
-  type: Type.Literal('Point'),
-  coordinates: Type.Array(Type.Number(), { minItems: 2, maxItems: 2 }),
-})
 
 export const AnyGeometry = Type.Object({
   type: Type.String(),

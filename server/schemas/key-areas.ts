@@ -32,7 +32,6 @@ export const KeyAreaInputSchema = Type.Object({
   geometry: PolygonGeometrySchema,
   properties: KeyAreaPropertiesInput,
 }, { additionalProperties: true })
-export type KeyAreaInput = Static<typeof KeyAreaInputSchema>
 
 export const KeyAreaWriteQuery = Type.Object({
   clip: Type.Optional(Type.Boolean({ description: 'Keep only the part inside your jurisdiction instead of refusing the boundary' })),

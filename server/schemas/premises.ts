@@ -29,7 +29,6 @@ export const PremisesQuerySchema = Type.Object({
   ...MapFilterProperties,
   limit: Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000 }),
 }, { additionalProperties: false })
-export type PremisesQuery = Static<typeof PremisesQuerySchema>
 
 export const PremisesFeatureSchema = Type.Object({
   type: Type.Literal('Feature'),

@@ -1,6 +1,6 @@
 import { type Static, type TProperties, Type } from 'typebox'
 import { placeKinds } from '../domain/lists.js'
-import { AnyGeometry, DateString, Id, IdList, ListOf, OneOf } from './common.js'
+import { AnyGeometry, DateString, Id, ListOf, OneOf } from './common.js'
 
 const feature = <P extends TProperties>(properties: P) => Type.Object({
   type: Type.Literal('Feature'),
@@ -89,4 +89,3 @@ export const CampaignSchema = Type.Object({
   targets: Type.Record(Type.String(), Type.Union([Type.Number(), Type.Null()])),
 })
 export type CampaignDto = Static<typeof CampaignSchema>
-export { IdList }

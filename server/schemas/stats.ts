@@ -16,7 +16,6 @@ export const MeasureSchema = Type.Object({
     numerator: Type.Integer(), denominator: Type.Integer(), rate: Type.Union([Type.Number(), Type.Null()]),
   }), Type.Null()], { description: 'The same measure on the previous report day' })),
 })
-export type MeasureDto = Static<typeof MeasureSchema>
 
 export const CountsSchema = Type.Object({
   groupRentalsFound: Type.Integer(),

@@ -404,4 +404,3 @@ export function factory(db: TestDatabase | { sql: Sql }) {
   }
 }
 
-export type Factory = ReturnType<typeof factory>

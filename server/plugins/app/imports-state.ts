@@ -9,7 +9,6 @@ import type { ImportJob, RowChange } from '../../schemas/imports.js'
  * database in imports-compare.ts, the writing in imports-merge.ts.
  */
 
-export type JobStatus = ImportJob['status']
 /** An import's state as its page follows it (the schema is server/schemas/imports.ts). */
 export type JobState = ImportJob
 

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto'
-import type { GeoJSONVTTile } from '@maplibre/geojson-vt'
 import { fromGeojsonVt } from '@maplibre/vt-pbf'
 import fp from 'fastify-plugin'
 import type { Database, Sql } from '../../db/index.js'
@@ -217,7 +216,7 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
       const { cell, px, py, openGeneral, openMajor, ...counts } = r as AggRow
       return { type: 1, id: cell, geometry: [[px, py]], tags: { ...counts, open_general: openGeneral, open_major: openMajor } }
     })
-    return fromGeojsonVt({ [layer]: { features } as unknown as GeoJSONVTTile }, { version: 2, extent })
+    return fromGeojsonVt({ [layer]: { features } as unknown as Parameters<typeof fromGeojsonVt>[0][string] }, { version: 2, extent })
   }
 
   return {

@@ -1,15 +1,13 @@
 import type { Static } from 'typebox'
 import type {
-  AreaCountsSchema, KeyAreaAttributes, KeyAreaCollectionSchema, KeyAreaDetailSchema, KeyAreaFeatureSchema, KeyAreaVersionSchema, PreviewSchema,
+  KeyAreaAttributes, KeyAreaCollectionSchema, KeyAreaDetailSchema, KeyAreaVersionSchema, PreviewSchema,
 } from '../../../server/schemas/key-areas'
 import { getJson, send } from './client'
 
 export type KeyAreaCollection = Static<typeof KeyAreaCollectionSchema>
-export type KeyAreaFeature = Static<typeof KeyAreaFeatureSchema>
 export type KeyAreaDetail = Static<typeof KeyAreaDetailSchema>
 export type KeyAreaVersion = Static<typeof KeyAreaVersionSchema>
 export type Preview = Static<typeof PreviewSchema>
-export type AreaCounts = Static<typeof AreaCountsSchema>
 export type PolygonGeometry = { type: 'Polygon' | 'MultiPolygon'; coordinates: unknown[] }
 
 export type KeyAreaForm = KeyAreaAttributes

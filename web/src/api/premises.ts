@@ -5,6 +5,7 @@ import type { PremisesCollectionSchema, PremisesCountsSchema } from '../../../se
 import type { Dictionary } from '../../../server/schemas/reference'
 import { hazardStatuses } from '../../../server/domain/lists'
 import { getJson, patchJson, postJson } from './client'
+import type { CoordinateSystem } from '../../../server/domain/lists'
 
 export type PremisesCollection = Static<typeof PremisesCollectionSchema>
 export type HazardStatus = PremisesCollection['features'][number]['properties']['status']
@@ -14,7 +15,6 @@ export type Hazard = Static<typeof HazardSchema>
 export type Resident = Static<typeof ResidentSchema>
 export type Enforcement = Static<typeof EnforcementSchema>
 export type { Dictionary }
-import type { CoordinateSystem } from '../../../server/domain/lists'
 export type Crs = CoordinateSystem
 
 export { hazardStatuses }
