@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox'
-import { DateString, Id } from './common.js'
+import { polygonProblemCodes } from '../domain/polygon.js'
+import { DateString, Id, OneOf } from './common.js'
 
 const Nullable = <T extends import('typebox').TSchema>(t: T) => Type.Union([t, Type.Null()])
 const Count = Type.Integer({ minimum: 0, maximum: 10_000_000 })
@@ -54,6 +55,7 @@ export const AreaCountsSchema = Type.Object({
 })
 
 export const ProblemSchema = Type.Object({
+  code: OneOf(polygonProblemCodes, { description: 'What is wrong, for programs (the message is for people)' }),
   message: Type.String(),
   messageZh: Type.String({ description: 'The same in Chinese' }),
   location: Type.Optional(Type.Array(Type.Number(), { description: '[lon, lat] where the problem is' })),

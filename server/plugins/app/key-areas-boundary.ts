@@ -85,17 +85,17 @@ export async function checkBoundary(db: Sql | Tx, geometry: PolygonInput, viewer
     }
     else {
       problems.push(r!.insideKm2 > 0
-        ? { message: `${(outsideShare * 100).toFixed(1)}% of the area lies outside your jurisdiction: redraw it, or keep only the part inside`,
+        ? { code: 'outside-jurisdiction', message: `${(outsideShare * 100).toFixed(1)}% of the area lies outside your jurisdiction: redraw it, or keep only the part inside`,
             messageZh: `该区域有 ${(outsideShare * 100).toFixed(1)}% 在您的辖区之外：请重画，或只保留辖区内的部分` }
-        : { message: 'the area lies entirely outside your jurisdiction', messageZh: '该区域完全在您的辖区之外' })
+        : { code: 'outside-jurisdiction', message: 'the area lies entirely outside your jurisdiction', messageZh: '该区域完全在您的辖区之外' })
     }
   }
   if (areaKm2 > keyAreaLimits.maxAreaKm2) {
-    problems.push({ message: `the area is ${areaKm2.toFixed(1)} km²; a key area may be at most ${keyAreaLimits.maxAreaKm2} km²`,
+    problems.push({ code: 'too-large', message: `the area is ${areaKm2.toFixed(1)} km²; a key area may be at most ${keyAreaLimits.maxAreaKm2} km²`,
       messageZh: `面积为 ${areaKm2.toFixed(1)} 平方公里；重点地区最大 ${keyAreaLimits.maxAreaKm2} 平方公里` })
   }
   if (areaKm2 < keyAreaLimits.minAreaKm2) {
-    problems.push({ message: `the area is only ${Math.round(areaKm2 * 1e6)} m²; draw the whole key area`,
+    problems.push({ code: 'too-small', message: `the area is only ${Math.round(areaKm2 * 1e6)} m²; draw the whole key area`,
       messageZh: `面积只有 ${Math.round(areaKm2 * 1e6)} 平方米；请画出整个重点地区` })
   }
   const overlaps = (await db<{ id: number; nameZh: string; share: number; visible: boolean; draft: boolean }[]>`
@@ -108,7 +108,7 @@ export async function checkBoundary(db: Sql | Tx, geometry: PolygonInput, viewer
     order by share desc`).filter(o => o.share > 0.001)
   const warnings: PolygonProblem[] = overlaps.filter(o => o.visible).map((o) => {
     const name = keyAreaNameFor(viewer, o.nameZh)
-    return { message: `overlaps key area "${name}" (#${o.id}) over ${(o.share * 100).toFixed(1)}% of this area`,
+    return { code: 'overlap', message: `overlaps key area "${name}" (#${o.id}) over ${(o.share * 100).toFixed(1)}% of this area`,
       messageZh: `与重点地区“${name}”（#${o.id}）重叠，占本区域的 ${(o.share * 100).toFixed(1)}%` }
   })
   // A listed area the viewer cannot see still matters (the same ground listed twice), but its
@@ -120,7 +120,7 @@ export async function checkBoundary(db: Sql | Tx, geometry: PolygonInput, viewer
       select st_area(st_intersection(u.geom, g.geom)::geography) / nullif(st_area(g.geom::geography), 0) as share
       from (select st_union(k.geom) as geom from key_area k where k.id in ${db(hidden)}) u, g`
     const pct = ((h?.share ?? 0) * 100).toFixed(1)
-    warnings.push({ message: `${pct}% of this area overlaps key areas outside your jurisdiction`, messageZh: `本区域有 ${pct}% 与您辖区之外的重点地区重叠` })
+    warnings.push({ code: 'overlap-hidden', message: `${pct}% of this area overlaps key areas outside your jurisdiction`, messageZh: `本区域有 ${pct}% 与您辖区之外的重点地区重叠` })
   }
   const [s] = await db<{ townId: number | null; policeStationId: number | null; ewkt: string }[]>`
     with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom)
