@@ -1,6 +1,7 @@
 import type { Sql } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import { type Jurisdiction, wholeDistrict } from '../../domain/access.js'
+import { enforcementColumn, type EnforcementKind } from '../../domain/enforcement.js'
 import { addDays } from '../../domain/periods.js'
 import { type PremisesFilter, premisesWhere } from './premises.js'
 
@@ -311,12 +312,6 @@ export type ReportSubject =
 const categoryKey: Record<string, 'PublicSecurity' | 'Fire' | 'Housing' | 'Other'> = {
   public_security: 'PublicSecurity', fire: 'Fire', housing: 'Housing', other: 'Other',
 }
-const enforcementKey: Record<string, ReportCountKey> = {
-  landlord_penalised: 'landlordsPenalised', floating_person_penalised: 'floatingPenalised', criminal_case_solved: 'criminalCases',
-  public_security_case_solved: 'publicSecurityCases', fugitive_caught: 'fugitives',
-  arrest: 'arrests', criminal_coercive_measure: 'coercive', administrative_penalty: 'administrative',
-}
-
 /**
  * Counts of each period, per police station (or one group, 0, for a key area). Every column counts
  * events — a registration, a deregistration, a statement signed, a hazard found — on the local day
@@ -505,7 +500,7 @@ export async function reportCounts(sql: Sql, periods: { from: string; to: string
     }
     else cell(group(r.groupId), r.n)[r.col as ReportCountKey] += r.count
   }
-  for (const r of enforcementRows) cell(group(r.groupId), r.n)[enforcementKey[r.col]!] += r.count
+  for (const r of enforcementRows) cell(group(r.groupId), r.n)[enforcementColumn[r.col as EnforcementKind]] += r.count
   for (const r of hazardRows) {
     const [which, what, category] = r.col.split(':') as ['gr' | 'all', 'found' | 'rectified', string]
     const c = cell(group(r.groupId), r.n)
