@@ -15,7 +15,7 @@ import type { Jurisdiction } from '../../domain/access.js'
 import type { CoordinateSystem } from '../../domain/coords.js'
 import { maskIdNumber } from '../../domain/id-number.js'
 import {
-  type HazardRecord, type LedgerContext, ledgerFields, type LedgerKind, type LedgerRecord, ledgerRecordLabel as recordLabel,
+  type EnforcementRecord, type HazardRecord, type LedgerContext, ledgerFields, type LedgerKind, type LedgerRecord, ledgerRecordLabel as recordLabel,
   ledgerValueText as shown, type PremisesRecord, readRow, type ResidentRecord, type RowError, suggestMapping,
 } from '../../domain/ledger.js'
 import { encryptIdNumber, hmacIdNumber, type PiiKeys } from '../../domain/pii.js'
@@ -178,8 +178,13 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
       departments.set(d.nameZh, d.code)
       departments.set(d.nameEn.toLowerCase(), d.code)
     }
+    const stations = new Map<string, number>()
+    for (const st of await db<{ id: number; code: string; nameZh: string }[]>`select id, code, name_zh from police_station order by valid_from`) {
+      stations.set(st.code, st.id)
+      stations.set(st.nameZh, st.id)
+    }
     return {
-      crs, today: todayInDistrict(), where: place.where, jurisdictionName: place.name, items, departments,
+      crs, today: todayInDistrict(), where: place.where, jurisdictionName: place.name, items, departments, stations,
       keys: { hmacHex: (id: string) => hmacIdNumber(keys, id).toString('hex') },
     }
   }
@@ -188,6 +193,16 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
   const sameMoment = (a: Date | null, b: string | null) => (a === null ? b === null : b !== null && a.getTime() === Date.parse(b))
   /** A record already in the database: whether the user may change it, and what the file would change. */
   interface Existing { mine: boolean; diff: FieldChange[] }
+
+  /** Police stations a jurisdiction may record at: any, its own, or those reaching into its town. */
+  function stationServes(db: Db, scope: Jurisdiction) {
+    switch (scope.kind) {
+      case 'district': return db`true`
+      case 'police_station': return db`s.id = ${scope.id!}`
+      case 'town': return db`exists (select 1 from admin_area t where t.id = ${scope.id!} and t.geom && s.geom
+        and st_intersects(t.geom, s.geom) and not st_touches(t.geom, s.geom))`
+    }
+  }
 
   /** The premises a batch of residents or hazards belongs to, by ledger reference. */
   async function premisesByRef(db: Db, scope: Jurisdiction, refs: string[]) {
@@ -227,9 +242,10 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
     }
     else if (kind === 'residents') {
       const rows = await db<{ externalRef: string; mine: boolean; premisesId: number; premisesRef: string | null; name: string; idType: string; phone: string | null
-        floating: boolean; movedInOn: string; movedOutOn: string | null; registeredOn: string | null; deregisteredOn: string | null }[]>`
+        floating: boolean; movedInOn: string; movedOutOn: string | null; registeredOn: string | null; deregisteredOn: string | null; specialCategories: string[] }[]>`
         select r.external_ref, ${inJurisdiction(db as Sql, scope)} as mine, r.premises_id, p.external_ref as premises_ref, r.name, r.id_type, r.phone, r.floating,
-               r.moved_in_on, r.moved_out_on, r.registered_on, r.deregistered_on
+               r.moved_in_on, r.moved_out_on, r.registered_on, r.deregistered_on,
+               coalesce((select array_agg(f.category order by f.category) from resident_flag f where f.resident_id = r.id and f.cleared_on is null), '{}') as special_categories
         from resident r join premises p on p.id = r.premises_id where r.external_ref = any(${pgArray(refs)}::text[])`
       const byRef = new Map(batch.map(b => [b.record.ref, b]))
       for (const r of rows) {
@@ -239,6 +255,26 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
           ['premisesRef', r.premisesRef, f.premisesRef, r.premisesId === b.premisesId],
           ...(['name', 'idType', 'phone', 'floating', 'movedInOn', 'movedOutOn', 'registeredOn', 'deregisteredOn'] as const)
             .map(k => [k, r[k], f[k]] as [string, unknown, unknown]),
+          ['specialCategories', r.specialCategories, f.specialCategories, f.specialCategories === undefined || f.specialCategories.join() === r.specialCategories.join()],
+        ])
+        out.set(r.externalRef, { mine: r.mine, diff })
+      }
+    }
+    else if (kind === 'enforcement') {
+      const rows = await db<{ externalRef: string; mine: boolean; premisesId: number | null; premisesRef: string | null; enforcementKind: string; occurredOn: string
+        count: number; caseNumber: string | null; policeStationId: number | null; note: string | null }[]>`
+        select e.external_ref, ${inJurisdiction(db as Sql, scope, 'e')} as mine, e.premises_id, p.external_ref as premises_ref, e.kind as enforcement_kind,
+               e.occurred_on, e.count, e.case_number, e.police_station_id, e.note
+        from enforcement_event e left join premises p on p.id = e.premises_id where e.external_ref = any(${pgArray(refs)}::text[])`
+      const byRef = new Map(batch.map(b => [b.record.ref, b]))
+      for (const r of rows) {
+        const b = byRef.get(r.externalRef)!
+        const f = b.record as EnforcementRecord
+        const diff = differences([
+          ['premisesRef', r.premisesRef, f.premisesRef, r.premisesId === (b.premisesId || null)],
+          ['enforcementKind', r.enforcementKind, f.enforcementKind], ['occurredOn', r.occurredOn, f.occurredOn], ['count', r.count, f.count],
+          ['caseNumber', r.caseNumber, f.caseNumber], ['note', r.note, f.note],
+          ['policeStation', r.policeStationId, f.policeStationId, f.premisesRef !== null || r.policeStationId === f.policeStationId],
         ])
         out.set(r.externalRef, { mine: r.mine, diff })
       }
@@ -301,10 +337,23 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
       if (!batch.length) return
       const current = batch
       batch = []
+      // Enforcement records without premises belong to a police station of the jurisdiction.
+      const atStation = job.kind === 'enforcement' ? current.filter(b => !(b.record as EnforcementRecord).premisesRef) : []
+      if (atStation.length) {
+        const ids = [...new Set(atStation.map(b => (b.record as EnforcementRecord).policeStationId!))]
+        const ok = new Set((await db<{ id: number }[]>`
+          select s.id from police_station s where s.id = any(${pgArray(ids)}::int[]) and ${stationServes(db, job.scope)}`).map(x => x.id))
+        for (const b of atStation) {
+          const rec = b.record as EnforcementRecord
+          if (ok.has(rec.policeStationId!)) b.premisesId = 0
+          else addError({ line: b.line, column: mapping.policeStation ?? '派出所', value: String(rec.policeStationId), reason: '该派出所不在您的管辖范围内 (the police station lies outside your jurisdiction)' })
+        }
+      }
       if (job.kind !== 'premises') {
-        const refs = [...new Set(current.map(b => (b.record as ResidentRecord | HazardRecord).premisesRef))]
+        const withPremises = current.filter(b => (b.record as ResidentRecord | HazardRecord | EnforcementRecord).premisesRef)
+        const refs = [...new Set(withPremises.map(b => (b.record as ResidentRecord | HazardRecord).premisesRef))]
         const found = await premisesByRef(db, job.scope, refs)
-        for (const b of current) {
+        for (const b of withPremises) {
           const ref = (b.record as ResidentRecord | HazardRecord).premisesRef
           const p = found.get(ref)
           if (!p) addError({ line: b.line, column: mapping.premisesRef ?? '房屋台账编号', value: ref, reason: '没有此台账编号的房屋，请先导入房屋台账 (no premises has this ledger ref: import the premises ledger first)' })
@@ -437,6 +486,45 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
         deregistered_on = excluded.deregistered_on`
   }
 
+  /** The special categories of residents written with them, when the file's column is mapped (see ledger-fields). */
+  async function writeFlags(tx: Tx, rows: Pending[], userId: number) {
+    type R = ResidentRecord
+    const some = rows.filter(p => (p.record as R).specialCategories !== undefined)
+    if (!some.length) return
+    const refs = col<R>(some, r => r.ref)
+    const cats = col<R>(some, r => r.specialCategories!.join(','))
+    const days = col<R>(some, r => r.flaggedOn ?? null)
+    await tx`
+      update resident_flag f set cleared_on = greatest(${todayInDistrict()}::date, f.flagged_on + 1), cleared_reason = '台账导入', cleared_by = ${userId}
+      from unnest(${refs}::text[], ${cats}::text[]) as t(ref, cats) join resident r on r.external_ref = t.ref
+      where f.resident_id = r.id and f.cleared_on is null and not (f.category = any(string_to_array(t.cats, ',')))`
+    await tx`
+      insert into resident_flag (resident_id, category, flagged_on, reason, set_by)
+      select r.id, c.cat, greatest(t.day, (select max(f.cleared_on) from resident_flag f where f.resident_id = r.id and f.category = c.cat)), '台账导入', ${userId}
+      from unnest(${refs}::text[], ${cats}::text[], ${days}::date[]) as t(ref, cats, day)
+      join resident r on r.external_ref = t.ref
+      cross join unnest(string_to_array(nullif(t.cats, ''), ',')) as c(cat)
+      where not exists (select 1 from resident_flag f where f.resident_id = r.id and f.category = c.cat and f.cleared_on is null)`
+  }
+
+  /** Enforcement records: placed by their premises, or by their police station (and a town user's town). */
+  async function writeEnforcement(tx: Tx, rows: Pending[], job: Job) {
+    type R = EnforcementRecord
+    const town = job.scope.kind === 'town' ? job.scope.id : null
+    await tx`
+      insert into enforcement_event as e (external_ref, kind, occurred_on, count, case_number, premises_id, geom, town_id, police_station_id, note, created_by)
+      select t.ref, t.kind, t.day, t.count, t.case_no, p.id, p.geom, coalesce(p.town_id, ${town}::int), coalesce(p.police_station_id, t.station), t.note, ${job.userId}
+      from unnest(${col<R>(rows, r => r.ref)}::text[], ${col<R>(rows, r => r.enforcementKind)}::text[], ${col<R>(rows, r => r.occurredOn)}::date[],
+        ${col<R>(rows, r => r.count)}::int[], ${col<R>(rows, r => r.caseNumber)}::text[], ${col<R>(rows, (_r, p) => p.premisesId || null)}::bigint[],
+        ${col<R>(rows, r => r.policeStationId)}::int[], ${col<R>(rows, r => r.note)}::text[])
+        as t(ref, kind, day, count, case_no, premises, station, note)
+      left join premises p on p.id = t.premises
+      on conflict (external_ref) where external_ref is not null do update set
+        kind = excluded.kind, occurred_on = excluded.occurred_on, count = excluded.count, case_number = excluded.case_number,
+        premises_id = excluded.premises_id, geom = excluded.geom, town_id = excluded.town_id, police_station_id = excluded.police_station_id,
+        note = excluded.note`
+  }
+
   async function writeHazards(tx: Tx, rows: Pending[]) {
     type R = HazardRecord
     return tx<{ id: number }[]>`
@@ -481,7 +569,11 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
           await tx`create temporary table import_new_hazard (id bigint primary key) on commit drop`
         }
         if (job.kind === 'premises') await writePremises(tx, rows)
-        else if (job.kind === 'residents') await writeResidents(tx, rows)
+        else if (job.kind === 'residents') {
+          await writeResidents(tx, rows)
+          await writeFlags(tx, rows, job.userId)
+        }
+        else if (job.kind === 'enforcement') await writeEnforcement(tx, rows, job)
         else {
           const ids = await writeHazards(tx, rows)
           if (bulk) await tx`insert into import_new_hazard select unnest(${pgArray(ids.map(r => r.id))}::bigint[]) on conflict do nothing`
@@ -503,7 +595,7 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
           await tx`select refresh_all_hazard_summaries()`
         }
         // Hazards move their premises' status, which the tile cells hold too.
-        if (job.kind !== 'residents') await tx`select refresh_premises_cells()`
+        if (job.kind === 'premises' || job.kind === 'hazards') await tx`select refresh_premises_cells()`
         await tx`select refresh_measure_deltas()`
         await tx`update data_version set version = version + 1`
         await setBulkLoad(tx, false)
