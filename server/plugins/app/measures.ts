@@ -315,33 +315,34 @@ const categoryKey: Record<string, 'PublicSecurity' | 'Fire' | 'Housing' | 'Other
 /**
  * Counts of each period, per police station (or one group, 0, for a key area). Every column counts
  * events — a registration, a deregistration, a statement signed, a hazard found — on the local day
- * they happened, so a cumulative figure is exactly the sum of its periods. The rules:
+ * they happened (README, "The biweekly tables", states each rule for people). The rules:
  *
- * - group rentals registered / deregistered: premises recorded as group rentals, by registered_on /
- *   deregistered_on; their residents registered / deregistered: residents of found group rentals
- *   (recorded as one, or a let dwelling meeting the rule), by the resident's dates.
+ * - group rentals registered: premises recorded as group rentals, on group_rental_registered_on (the
+ *   later of registered_on and the day it became a group rental); deregistered: by deregistered_on.
+ *   Their residents registered / deregistered: residents of found group rentals (recorded as one, or
+ *   a let dwelling meeting the rule), by the resident's dates.
  * - statements signed and second landlords collected: found group rentals, by the dates recorded.
- * - hazards found / rectified, by category: the dashboard's hazard measures (hazard_delta, the same
- *   daily changes its figures are sums of); inside a key area, the hazard rows of the premises in it.
+ * - hazards found / rectified, by category (群租房管理情况): hazards in group rentals (found on or
+ *   after the day the premises became one), from the hazard rows; the key area's own hazards found
+ *   / rectified (attachment 4): every hazard inside it.
  * - floating population registered / deregistered: floating residents, by their dates; "of them"
- *   sorts each person registered into one class by the flags in force at the end of the period
- *   they registered in: mental illness first, then persons of concern, else others.
+ *   sorts each person registered by the flags in force on the report day (the last period's end):
+ *   disjoint by default, or with persons of concern including the mentally ill
+ *   (concernIncludesMentalIllness, the campaign's switch).
+ * - enforcement results and 打处 (dealt with): the counts of enforcement records not voided, by
+ *   occurred_on; dealt with = arrests + other criminal coercive measures + administrative penalties.
+ * - key areas listed / cleared (attachment 5): key areas (not drafts, not deleted) by listed_on /
+ *   cleared_on, under their police station.
  *
  * Per police station, the premises and resident events are sums of measure_delta's daily event
  * counts (a pass over millions of residents took seconds); only flagged people are read row by row.
  * Inside a key area (or with fromRows, for the tests) everything is counted from the raw rows.
- * - enforcement results and 打处 (dealt with): the enforcement events' counts, by occurred_on;
- *   dealt with = arrests + other criminal coercive measures + administrative penalties.
- * - key areas listed / cleared (attachment 5): key areas (not drafts, not deleted) by listed_on /
- *   cleared_on, under their police station.
- * - the key area's own hazards found / rectified (attachment 4): its hazards found / rectified.
  */
 export async function reportCounts(sql: Sql, periods: { from: string; to: string }[], subject: ReportSubject,
   opts: { fromRows?: boolean; concernIncludesMentalIllness?: boolean } = {}): Promise<Map<number | null, ReportCounts[]>> {
   if (!periods.length) return new Map()
   // Period i (1-based) holds the days from thresholds[i] up to the day before thresholds[i + 1].
   const thresholds = [...periods.map(p => p.from), addDays(periods[periods.length - 1]!.to, 1)]
-  const ends = periods.map(p => p.to)
   const first = periods[0]!.from
   const last = periods[periods.length - 1]!.to
   const out = new Map<number | null, ReportCounts[]>()
