@@ -121,8 +121,9 @@ language sql stable as $$
   select d, sum(f)::int, sum(r)::int, sum(a)::int, sum(b)::int, sum(s)::int, sum(l)::int from (
     select p.found_on as d, 1 as f, 0 as r, 0 as a, 0 as b, 0 as s, 0 as l where is_group_rental_candidate(p.kind, p.meets_rule)
     union all select p.deregistered_on, -1, 0, 0, 0, 0, 0 where is_group_rental_candidate(p.kind, p.meets_rule) and p.deregistered_on is not null
-    union all select g.reg, 0, 1, 1, 0, 0, 0 from g where g.reg is not null
-    union all select p.deregistered_on, 0, -1, 0, 1, 0, 0 from g where g.reg is not null and p.deregistered_on is not null
+    -- Registered from reg until deregistered: nothing when it was deregistered before it became a group rental.
+    union all select g.reg, 0, (p.deregistered_on is null or g.reg < p.deregistered_on)::int, 1, 0, 0, 0 from g where g.reg is not null
+    union all select p.deregistered_on, 0, -(g.reg < p.deregistered_on)::int, 0, 1, 0, 0 from g where g.reg is not null and p.deregistered_on is not null
     union all select p.statement_signed_on, 0, 0, 0, 0, 1, 0 where is_group_rental_candidate(p.kind, p.meets_rule) and p.statement_signed_on is not null
     union all select p.second_landlord_collected_on, 0, 0, 0, 0, 0, 1 where is_group_rental_candidate(p.kind, p.meets_rule) and p.second_landlord_collected_on is not null
   ) x group by d
@@ -158,8 +159,8 @@ create or replace function refresh_measure_deltas() returns void language sql as
          sum(pra), sum(prd), sum(sts), sum(sls) from (
     select found_on as day, town_id, ps, kind, 1 as gf, 0 as gr, 0 as rc, 0 as rr, 0 as gra, 0 as grd, 0 as fla, 0 as fld, 0 as pra, 0 as prd, 0 as sts, 0 as sls from p where candidate
     union all select deregistered_on, town_id, ps, kind, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 from p where candidate and deregistered_on is not null
-    union all select reg, town_id, ps, kind, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 from p where reg is not null
-    union all select deregistered_on, town_id, ps, kind, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 from p where reg is not null and deregistered_on is not null
+    union all select reg, town_id, ps, kind, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 from p where reg is not null and (deregistered_on is null or reg < deregistered_on)
+    union all select deregistered_on, town_id, ps, kind, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 from p where reg is not null and reg < deregistered_on
     union all select s, town_id, ps, kind, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0 from span where e is null or e > s
     union all select e, town_id, ps, kind, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0 from span where e is not null and e > s
     union all select rs, town_id, ps, kind, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0 from span where rs is not null and (e is null or e > rs)
