@@ -93,6 +93,9 @@ describe('enforcement records', () => {
     expect(list.map(e => e.id)).toContain(id)
     const live = (await t.app.inject({ url: `/api/enforcement?premisesId=${premises.id}`, headers: { cookie: inspector } })).json() as { id: number }[]
     expect(live.map(e => e.id)).not.toContain(id)
+    // The premises' panel of those who see only counts lists what counts.
+    const shown = (await t.app.inject({ url: `/api/premises/${premises.id}/enforcement`, headers: { cookie: leader } })).json() as { id: number }[]
+    expect(shown.map(e => e.id)).not.toContain(id)
     await expect(t.db.owner`delete from enforcement_event where id = ${id}`).rejects.toThrow(/never deleted/)
     const audit = await t.db.sql<{ action: string }[]>`select action from audit_log where entity = 'enforcement' and entity_id = ${String(id)} order by id`
     expect(audit.map(a => a.action)).toEqual(['enforcement.create', 'enforcement.update', 'enforcement.void'])
