@@ -33,6 +33,7 @@ const { values } = parseArgs({
     'load-seconds': { type: 'string', default: '60' },
     'load-warmup': { type: 'string', default: '10', description: 'seconds of load before the measured ones' },
     'connections': { type: 'string', default: '200' },
+    'think-ms': { type: 'string', default: '0', description: 'mean pause of a load connection between requests (0: closed loop)' },
     embedded: { type: 'boolean', default: false },
   },
 })
@@ -106,6 +107,7 @@ try {
     const { benchLoad } = await import('./bench-load.js')
     rows.push(...await benchLoad(withDb(name), piiKeysFrom(Buffer.alloc(32, 1)), {
       seconds: Number(values['load-seconds']), connections: Number(values.connections), warmupSeconds: Number(values['load-warmup']),
+      thinkMs: Number(values['think-ms']),
     }))
   }
   else {
