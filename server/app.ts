@@ -13,6 +13,7 @@ import importsPlugin, { type ImportOptions } from './plugins/app/imports.js'
 import importsRoutes from './routes/api/imports/index.js'
 import auditPlugin from './plugins/app/audit.js'
 import credentialsPlugin from './plugins/app/credentials.js'
+import enforcementPlugin from './plugins/app/enforcement.js'
 import inspectionPlugin from './plugins/app/inspection.js'
 import keyAreasPlugin from './plugins/app/key-areas.js'
 import jurisdictionsPlugin from './plugins/app/jurisdictions.js'
@@ -27,6 +28,7 @@ import analysisRoutes from './routes/api/analysis/index.js'
 import auditRoutes from './routes/api/audit/index.js'
 import configRoutes from './routes/api/config/index.js'
 import authRoutes from './routes/api/auth/index.js'
+import enforcementRoutes from './routes/api/enforcement/index.js'
 import hazardsRoutes from './routes/api/hazards/index.js'
 import keyAreasRoutes from './routes/api/key-areas/index.js'
 import residentsRoutes from './routes/api/residents/index.js'
@@ -109,6 +111,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(statsPlugin)
   await app.register(tilesPlugin)
   await app.register(inspectionPlugin)
+  await app.register(enforcementPlugin)
   await app.register(photosPlugin)
   await app.register(tasksPlugin)
   await app.register(keyAreasPlugin)
@@ -129,6 +132,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(statsRoutes, { prefix: '/api/stats' })
   await app.register(tilesRoutes, { prefix: '/api/tiles' })
   await app.register(hazardsRoutes, { prefix: '/api/hazards' })
+  await app.register(enforcementRoutes, { prefix: '/api/enforcement' })
   await app.register(photosRoutes, { prefix: '/api' })
   await app.register(tasksRoutes, { prefix: '/api/tasks' })
   await app.register(keyAreasRoutes, { prefix: '/api/key-areas' })

@@ -22,6 +22,10 @@ export const permissions = [
   'special:read',
   /** Recording premises, residents and hazards. */
   'inspection:write',
+  /** Entering, editing and voiding enforcement results (penalties, cases, arrests), and reading them one by one. */
+  'enforcement:write',
+  /** Setting and clearing the two special categories on a resident. */
+  'special:write',
   /** Drawing and listing key areas. */
   'key-areas:write',
   /** Cluster and ring analyses. */
@@ -49,8 +53,8 @@ export const grants: Record<Role, ReadonlySet<Permission>> = {
   // Leaders and analysts see counts and places, never people.
   leader: new Set([...base, 'analysis:run']),
   analyst: new Set([...base, 'analysis:run', 'export']),
-  commander: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'inspection:write', 'key-areas:write', 'analysis:run', 'export', 'reports:submit', 'import', 'tasks:assign']),
-  inspector: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'inspection:write', 'export', 'tasks:work']),
+  commander: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'special:write', 'inspection:write', 'enforcement:write', 'key-areas:write', 'analysis:run', 'export', 'reports:submit', 'import', 'tasks:assign']),
+  inspector: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'special:write', 'inspection:write', 'enforcement:write', 'export', 'tasks:work']),
   // Administrators manage accounts and read the trail; they see no personal data.
   admin: new Set([...base, 'users:admin', 'audit:read']),
 }

@@ -56,6 +56,15 @@ async function freshHazard(state: 'found' | 'rectified'): Promise<number> {
   return h!.id
 }
 
+/** An enforcement record at premises in the commander's town, for the enforcement routes. */
+async function freshEnforcement(): Promise<number> {
+  const [e] = await t.db.sql<{ id: number }[]>`
+    insert into enforcement_event (kind, occurred_on, count, premises_id, geom, town_id, police_station_id)
+    select 'arrest', '2020-06-01', 1, p.id, p.geom, p.town_id, p.police_station_id from premises p where p.id = ${ids.premisesIn}
+    returning id`
+  return e!.id
+}
+
 /** A key area in the commander's town (version 1), for the key-area routes. */
 async function freshKeyArea(): Promise<number> {
   const [k] = await t.db.sql<{ id: number }[]>`
@@ -161,6 +170,20 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   'GET /api/premises/:id/hazards': () => ({ url: `/api/premises/${ids.premisesIn}/hazards` }),
   'POST /api/premises/:id/hazards': () => ({ url: `/api/premises/${ids.premisesIn}/hazards`, payload: { itemCode: 'FIRE-07', severity: 'general' } }),
   'GET /api/premises/:id/enforcement': () => ({ url: `/api/premises/${ids.premisesIn}/enforcement` }),
+  'GET /api/enforcement/': () => ({ url: '/api/enforcement/?limit=5' }),
+  'POST /api/enforcement/': () => ({ url: '/api/enforcement/', payload: { kind: 'arrest', occurredOn: '2020-06-01', count: 1, premisesId: ids.premisesIn } }),
+  'PATCH /api/enforcement/:id': async () => ({ url: `/api/enforcement/${await freshEnforcement()}`, payload: { count: 3 } }),
+  'POST /api/enforcement/:id/void': async () => ({ url: `/api/enforcement/${await freshEnforcement()}/void`, payload: { reason: 'access matrix' } }),
+  'GET /api/residents/:id/flags': () => ({ url: `/api/residents/${ids.residentIn}/flags` }),
+  'POST /api/residents/:id/flags': async () => {
+    await t.db.owner`delete from resident_flag where resident_id = ${ids.residentIn}`
+    return { url: `/api/residents/${ids.residentIn}/flags`, payload: { category: 'person_of_concern', flaggedOn: '2020-06-01', reason: 'access matrix' } }
+  },
+  'POST /api/residents/:id/flags/clear': async () => {
+    await t.db.owner`delete from resident_flag where resident_id = ${ids.residentIn}`
+    await t.db.sql`insert into resident_flag (resident_id, category, flagged_on) values (${ids.residentIn}, 'person_of_concern', '2020-01-01')`
+    return { url: `/api/residents/${ids.residentIn}/flags/clear`, payload: { category: 'person_of_concern', clearedOn: '2020-06-01', reason: 'access matrix' } }
+  },
   'POST /api/hazards/:id/refer': async () => ({ url: `/api/hazards/${await freshHazard('found')}/refer`, payload: {} }),
   'POST /api/hazards/:id/rectify': async () => ({ url: `/api/hazards/${await freshHazard('found')}/rectify`, payload: {} }),
   'POST /api/hazards/:id/verify': async () => ({ url: `/api/hazards/${await freshHazard('rectified')}/verify`, payload: {} }),

@@ -20,6 +20,7 @@ export const router = createRouter({
     { path: '/key-areas/:id(\\d+)', name: 'key-area', component: () => import('./views/KeyAreaView.vue'), meta: { permission: 'map:read' } },
     { path: '/key-areas/:id(\\d+)/edit', name: 'key-area-edit', component: () => import('./views/KeyAreaEditView.vue'), meta: { permission: 'key-areas:write' } },
     { path: '/reports', name: 'reports', component: () => import('./views/ReportsView.vue'), meta: { permission: 'stats:read' } },
+    { path: '/enforcement', name: 'enforcement', component: () => import('./views/EnforcementView.vue'), meta: { permission: 'enforcement:write' } },
     { path: '/imports', name: 'imports', component: () => import('./views/ImportView.vue'), meta: { permission: 'import' } },
     { path: '/analysis', name: 'analysis', component: () => import('./views/AnalysisView.vue'), meta: { permission: 'analysis:run' } },
     { path: '/tasks', name: 'tasks', component: () => import('./views/TasksView.vue'), meta: { permission: 'tasks:assign' } },

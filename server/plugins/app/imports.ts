@@ -11,7 +11,7 @@ import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import type { CoordinateSystem } from '../../domain/coords.js'
 import {
-  type HazardRecord, type LedgerContext, ledgerFields, type LedgerKind, ledgerRecordLabel as recordLabel,
+  type EnforcementRecord, type HazardRecord, type LedgerContext, ledgerFields, type LedgerKind, ledgerRecordLabel as recordLabel,
   ledgerValueText as shown, type PremisesRecord, readRow, type ResidentRecord, type RowError, suggestMapping,
 } from '../../domain/ledger.js'
 import { hmacIdNumber, type PiiKeys } from '../../domain/pii.js'
@@ -192,8 +192,13 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
       departments.set(d.nameZh, d.code)
       departments.set(d.nameEn.toLowerCase(), d.code)
     }
+    const stations = new Map<string, number>()
+    for (const st of await db<{ id: number; code: string; nameZh: string }[]>`select id, code, name_zh from police_station order by valid_from`) {
+      stations.set(st.code, st.id)
+      stations.set(st.nameZh, st.id)
+    }
     return {
-      crs, today: todayInDistrict(), where: place.where, jurisdictionName: place.name, items, departments,
+      crs, today: todayInDistrict(), where: place.where, jurisdictionName: place.name, items, departments, stations,
       keys: { hmacHex: (id: string) => hmacIdNumber(keys, id).toString('hex') },
     }
   }
@@ -202,6 +207,16 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
   const sameMoment = (a: Date | null, b: string | null) => (a === null ? b === null : b !== null && a.getTime() === Date.parse(b))
   /** A record already in the database: whether the user may change it, and what the file would change. */
   interface Existing { mine: boolean; diff: FieldChange[] }
+
+  /** Police stations a jurisdiction may record at: any, its own, or those reaching into its town. */
+  function stationServes(db: Sql, scope: Jurisdiction) {
+    switch (scope.kind) {
+      case 'district': return db`true`
+      case 'police_station': return db`s.id = ${scope.id!}`
+      case 'town': return db`exists (select 1 from admin_area t where t.id = ${scope.id!} and t.geom && s.geom
+        and st_intersects(t.geom, s.geom) and not st_touches(t.geom, s.geom))`
+    }
+  }
 
   /** The premises a batch of residents or hazards belongs to, by ledger reference. */
   async function premisesByRef(db: Sql, scope: Jurisdiction, refs: string[]) {
@@ -241,9 +256,10 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
     }
     else if (kind === 'residents') {
       const rows = await db<{ externalRef: string; mine: boolean; premisesId: number; premisesRef: string | null; name: string; idType: string; phone: string | null
-        floating: boolean; movedInOn: string; movedOutOn: string | null; registeredOn: string | null; deregisteredOn: string | null }[]>`
+        floating: boolean; movedInOn: string; movedOutOn: string | null; registeredOn: string | null; deregisteredOn: string | null; specialCategories: string[] }[]>`
         select r.external_ref, ${inJurisdiction(db, scope)} as mine, r.premises_id, p.external_ref as premises_ref, r.name, r.id_type, r.phone, r.floating,
-               r.moved_in_on, r.moved_out_on, r.registered_on, r.deregistered_on
+               r.moved_in_on, r.moved_out_on, r.registered_on, r.deregistered_on,
+               coalesce((select array_agg(f.category order by f.category) from resident_flag f where f.resident_id = r.id and f.cleared_on is null), '{}') as special_categories
         from resident r join premises p on p.id = r.premises_id where r.external_ref = any(${pgArray(refs)}::text[])`
       const byRef = new Map(batch.map(b => [b.record.ref, b]))
       for (const r of rows) {
@@ -253,6 +269,26 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
           ['premisesRef', r.premisesRef, f.premisesRef, r.premisesId === b.premisesId],
           ...(['name', 'idType', 'phone', 'floating', 'movedInOn', 'movedOutOn', 'registeredOn', 'deregisteredOn'] as const)
             .map(k => [k, r[k], f[k]] as [string, unknown, unknown]),
+          ['specialCategories', r.specialCategories, f.specialCategories, f.specialCategories === undefined || f.specialCategories.join() === r.specialCategories.join()],
+        ])
+        out.set(r.externalRef, { mine: r.mine, diff })
+      }
+    }
+    else if (kind === 'enforcement') {
+      const rows = await db<{ externalRef: string; mine: boolean; premisesId: number | null; premisesRef: string | null; enforcementKind: string; occurredOn: string
+        count: number; caseNumber: string | null; policeStationId: number | null; note: string | null }[]>`
+        select e.external_ref, ${inJurisdiction(db, scope, 'e')} as mine, e.premises_id, p.external_ref as premises_ref, e.kind as enforcement_kind,
+               e.occurred_on, e.count, e.case_number, e.police_station_id, e.note
+        from enforcement_event e left join premises p on p.id = e.premises_id where e.external_ref = any(${pgArray(refs)}::text[])`
+      const byRef = new Map(batch.map(b => [b.record.ref, b]))
+      for (const r of rows) {
+        const b = byRef.get(r.externalRef)!
+        const f = b.record as EnforcementRecord
+        const diff = differences([
+          ['premisesRef', r.premisesRef, f.premisesRef, r.premisesId === (b.premisesId || null)],
+          ['enforcementKind', r.enforcementKind, f.enforcementKind], ['occurredOn', r.occurredOn, f.occurredOn], ['count', r.count, f.count],
+          ['caseNumber', r.caseNumber, f.caseNumber], ['note', r.note, f.note],
+          ['policeStation', r.policeStationId, f.policeStationId, f.premisesRef !== null || r.policeStationId === f.policeStationId],
         ])
         out.set(r.externalRef, { mine: r.mine, diff })
       }
@@ -317,10 +353,23 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
       if (!batch.length) return
       const current = batch
       batch = []
+      // Enforcement records without premises belong to a police station of the jurisdiction.
+      const atStation = job.kind === 'enforcement' ? current.filter(b => !(b.record as EnforcementRecord).premisesRef) : []
+      if (atStation.length) {
+        const ids = [...new Set(atStation.map(b => (b.record as EnforcementRecord).policeStationId!))]
+        const ok = new Set((await db<{ id: number }[]>`
+          select s.id from police_station s where s.id = any(${pgArray(ids)}::int[]) and ${stationServes(db, job.scope)}`).map(x => x.id))
+        for (const b of atStation) {
+          const rec = b.record as EnforcementRecord
+          if (ok.has(rec.policeStationId!)) b.premisesId = 0
+          else addError({ line: b.line, column: mapping.policeStation ?? '派出所', value: String(rec.policeStationId), reason: '该派出所不在您的管辖范围内 (the police station lies outside your jurisdiction)' })
+        }
+      }
       if (job.kind !== 'premises') {
-        const refs = [...new Set(current.map(b => (b.record as ResidentRecord | HazardRecord).premisesRef))]
+        const withPremises = current.filter(b => (b.record as ResidentRecord | HazardRecord | EnforcementRecord).premisesRef)
+        const refs = [...new Set(withPremises.map(b => (b.record as ResidentRecord | HazardRecord).premisesRef))]
         const found = await premisesByRef(db, job.scope, refs)
-        for (const b of current) {
+        for (const b of withPremises) {
           const ref = (b.record as ResidentRecord | HazardRecord).premisesRef
           const p = found.get(ref)
           if (!p) addError({ line: b.line, column: mapping.premisesRef ?? '房屋台账编号', value: ref, reason: '没有此台账编号的房屋，请先导入房屋台账 (no premises has this ledger ref: import the premises ledger first)' })
@@ -414,7 +463,7 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
       await check(sql, job, mapping, crs, async (rows) => {
         // After the first problem nothing more is staged: none of it would be merged.
         if (job.errorCount > 0) return
-        for (let i = 0; i < rows.length; i += stageRows) await staging.stage(job.kind, job.id, rows.slice(i, i + stageRows))
+        for (let i = 0; i < rows.length; i += stageRows) await staging.stage(job.kind, job.id, rows.slice(i, i + stageRows), job.scope.kind === 'town' ? job.scope.id : null)
         staged += rows.length
       })
       if (job.errorCount > 0) {

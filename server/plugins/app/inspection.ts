@@ -273,7 +273,7 @@ export function inspectionRepository(sql: Sql) {
       const [p] = await sql`select p.id from premises p where p.id = ${premisesId} and ${inJurisdiction(sql, scope)}`
       if (!p) return undefined
       return [...await sql<{ id: number; kind: string; occurredOn: string; count: number }[]>`
-        select id, kind, occurred_on, count from enforcement_event where premises_id = ${premisesId} order by occurred_on, id`]
+        select id, kind, occurred_on, count from enforcement_event where premises_id = ${premisesId} and voided_at is null order by occurred_on, id`]
     },
   }
 }

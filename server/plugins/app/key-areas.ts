@@ -105,6 +105,47 @@ function jurisdictionGeom(sql: Sql | Tx, scope: Jurisdiction) {
   }
 }
 
+/**
+ * Attachment 3's figures inside a boundary, on a day, over the user's jurisdiction: the one rule
+ * for the key area's page and attachment 3. A house counts from the day it was found until the day
+ * it was deregistered; rented houses are let dwellings and group rentals; group rentals are those
+ * recorded as one or meeting the rule; with hazards, those with a hazard open at the end of the day.
+ */
+export async function keyAreaCounts(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: string) {
+  const until = endOfDay(on)
+  const [c] = await db<{ houses: number; rentalHouses: number; groupRentals: number; groupRentalsWithHazards: number; residentsRegistered: number;
+    ps: number; fire: number; housing: number; other: number }[]>`
+    with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom),
+    inside as (
+      select p.id, p.kind, is_group_rental_candidate(p.kind, p.meets_rule) as group_rental
+      from premises p, g
+      where p.geom && g.geom and st_intersects(g.geom, p.geom) and ${inJurisdiction(db as unknown as Sql, scope)}
+        and p.found_on <= ${on} and (p.deregistered_on is null or p.deregistered_on > ${on})
+    ),
+    open_hazards as (
+      select h.premises_id, i.category_code from hazard h join inside p on p.id = h.premises_id join hazard_item i on i.code = h.item_code
+      where h.found_at < ${until} and (h.rectified_at is null or h.rectified_at >= ${until})
+    ),
+    -- Grouped once and joined, not looked up row by row.
+    with_hazards as (select distinct premises_id from open_hazards),
+    by_category as (select category_code, count(*)::int as n from open_hazards group by 1)
+    select (select count(*) from inside)::int as houses,
+           (select count(*) from inside where kind in ('rental', 'group_rental'))::int as rental_houses,
+           (select count(*) from inside where group_rental)::int as group_rentals,
+           (select count(*) from inside i join with_hazards w on w.premises_id = i.id where i.group_rental)::int as group_rentals_with_hazards,
+           (select count(*) from resident r join inside i on i.id = r.premises_id
+             where r.moved_in_on <= ${on} and (r.moved_out_on is null or r.moved_out_on > ${on}) and r.registered_on <= ${on})::int as residents_registered,
+           coalesce((select n from by_category where category_code = 'public_security'), 0) as ps,
+           coalesce((select n from by_category where category_code = 'fire'), 0) as fire,
+           coalesce((select n from by_category where category_code = 'housing'), 0) as housing,
+           coalesce((select n from by_category where category_code = 'other'), 0) as other`
+  return {
+    houses: c!.houses, rentalHouses: c!.rentalHouses, groupRentals: c!.groupRentals, groupRentalsWithHazards: c!.groupRentalsWithHazards,
+    residentsRegistered: c!.residentsRegistered,
+    openHazards: { total: c!.ps + c!.fire + c!.housing + c!.other, public_security: c!.ps, fire: c!.fire, housing: c!.housing, other: c!.other },
+  }
+}
+
 export function keyAreasRepository(sql: Sql) {
   /**
    * Checks a drawn boundary: its shape, PostGIS validity, size, jurisdiction (the viewer's, or
@@ -185,43 +226,6 @@ export function keyAreasRepository(sql: Sql) {
                 order by st_area(st_intersection(p.geom, g.geom)) desc limit 1) as police_station_id
       from g`
     return { problems, warnings, geojson, ewkt: s!.ewkt, areaKm2, outsideShare, suggested: { townId: s!.townId, policeStationId: s!.policeStationId } }
-  }
-
-  /** Attachment 3's figures inside a boundary, on a day, over the user's jurisdiction. */
-  async function counts(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: string) {
-    const until = endOfDay(on)
-    const [c] = await db<{ houses: number; rentalHouses: number; groupRentals: number; groupRentalsWithHazards: number; residentsRegistered: number;
-      ps: number; fire: number; housing: number; other: number }[]>`
-      with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom),
-      inside as (
-        select p.id, p.kind,
-               is_group_rental_candidate(p.kind, p.meets_rule) and p.found_on <= ${on}
-                 and (p.deregistered_on is null or p.deregistered_on > ${on}) as group_rental
-        from premises p, g
-        where p.geom && g.geom and st_intersects(g.geom, p.geom) and ${inJurisdiction(db as unknown as Sql, scope)}
-      ),
-      open_hazards as (
-        select h.premises_id, i.category_code from hazard h join inside p on p.id = h.premises_id join hazard_item i on i.code = h.item_code
-        where h.found_at < ${until} and (h.rectified_at is null or h.rectified_at >= ${until})
-      ),
-      -- Grouped once and joined, not looked up row by row.
-      with_hazards as (select distinct premises_id from open_hazards),
-      by_category as (select category_code, count(*)::int as n from open_hazards group by 1)
-      select (select count(*) from inside)::int as houses,
-             (select count(*) from inside where kind in ('rental', 'group_rental'))::int as rental_houses,
-             (select count(*) from inside where group_rental)::int as group_rentals,
-             (select count(*) from inside i join with_hazards w on w.premises_id = i.id where i.group_rental)::int as group_rentals_with_hazards,
-             (select count(*) from resident r join inside i on i.id = r.premises_id
-               where r.moved_in_on <= ${on} and (r.moved_out_on is null or r.moved_out_on > ${on}) and r.registered_on <= ${on})::int as residents_registered,
-             coalesce((select n from by_category where category_code = 'public_security'), 0) as ps,
-             coalesce((select n from by_category where category_code = 'fire'), 0) as fire,
-             coalesce((select n from by_category where category_code = 'housing'), 0) as housing,
-             coalesce((select n from by_category where category_code = 'other'), 0) as other`
-    return {
-      houses: c!.houses, rentalHouses: c!.rentalHouses, groupRentals: c!.groupRentals, groupRentalsWithHazards: c!.groupRentalsWithHazards,
-      residentsRegistered: c!.residentsRegistered,
-      openHazards: { total: c!.ps + c!.fire + c!.housing + c!.other, public_security: c!.ps, fire: c!.fire, housing: c!.housing, other: c!.other },
-    }
   }
 
   /** Key areas as features with their progress toward zero open hazards on a day. */
@@ -342,7 +346,7 @@ export function keyAreasRepository(sql: Sql) {
 
   return {
     check,
-    counts,
+    counts: keyAreaCounts,
 
     async list(viewer: KeyAreaViewer, on: string) {
       return features(sql, viewer, on)
@@ -371,7 +375,7 @@ export function keyAreasRepository(sql: Sql) {
         : []
       // Warnings about the boundary as it is, whoever reads it: only the overlaps they may see are named.
       const { warnings } = await check(sql, f.geometry, viewer, { excludeId: id, within: { kind: 'district', id: null } })
-      return { ...f, counts: await counts(sql, geojson, scope, on), trend: [...trend], warnings }
+      return { ...f, counts: await keyAreaCounts(sql, geojson, scope, on), trend: [...trend], warnings }
     },
 
     async versions(viewer: KeyAreaViewer, id: number) {

@@ -1,7 +1,9 @@
 import fp from 'fastify-plugin'
-import type { Sql } from '../../db/index.js'
+import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
+import type { FlagCategory } from '../../domain/enforcement.js'
+import { HttpError } from '../../http-errors.js'
 import { normaliseIdNumber } from '../../domain/id-number.js'
 import { decryptIdNumber, hmacIdNumber, type PiiKeys } from '../../domain/pii.js'
 import { maskPersonalText } from '../../domain/redact.js'
@@ -20,6 +22,18 @@ export interface ResidentView {
   deregisteredOn: string | null
   /** Present only for roles allowed to see the special categories. */
   specialCategories?: string[]
+}
+
+/** One flag of a resident, in force from flaggedOn until the day before clearedOn. */
+export interface FlagView {
+  id: number
+  category: FlagCategory
+  flaggedOn: string
+  clearedOn: string | null
+  reason: string | null
+  clearedReason: string | null
+  setBy: string | null
+  clearedBy: string | null
 }
 
 /**
@@ -71,6 +85,54 @@ export function peopleRepository(sql: Sql, keys: PiiKeys) {
         select r.id_number_cipher, r.premises_id from resident r join premises p on p.id = r.premises_id
         where r.id = ${residentId} and ${inJurisdiction(sql, scope)}`
       return r ? { idNumber: decryptIdNumber(keys, r.idNumberCipher), premisesId: r.premisesId } : undefined
+    },
+
+    /**
+     * A resident's flags (the special categories), current and past; undefined when the resident
+     * is not in the jurisdiction. Only for roles that may see the special categories.
+     */
+    async flagsOf(db: Sql | Tx, scope: Jurisdiction, residentId: number): Promise<FlagView[] | undefined> {
+      const [r] = await db`select r.id from resident r join premises p on p.id = r.premises_id where r.id = ${residentId} and ${inJurisdiction(db as unknown as Sql, scope)}`
+      if (!r) return undefined
+      return [...await db<FlagView[]>`
+        select f.id, f.category, f.flagged_on, f.cleared_on, f.reason, f.cleared_reason, a.username as set_by, b.username as cleared_by
+        from resident_flag f left join app_user a on a.id = f.set_by left join app_user b on b.id = f.cleared_by
+        where f.resident_id = ${residentId} order by f.flagged_on desc, f.id desc`]
+    },
+
+    /**
+     * Sets a flag from a day. Refused while the same flag is in force, and from a day before it
+     * was last cleared (the history has no overlaps).
+     */
+    async setFlag(tx: Tx, scope: Jurisdiction, residentId: number, userId: number, f: { category: FlagCategory; flaggedOn: string; reason: string }) {
+      const flags = await this.flagsOf(tx, scope, residentId)
+      if (!flags) return undefined
+      const same = flags.filter(x => x.category === f.category)
+      if (same.some(x => x.clearedOn === null)) {
+        throw new HttpError(409, 'this flag is already set on the resident; clear it first', 'flag-set', '该人员已有此标记，请先解除')
+      }
+      const lastCleared = same.map(x => x.clearedOn!).sort().pop()
+      if (lastCleared && f.flaggedOn < lastCleared) {
+        throw new HttpError(400, `the flag was cleared on ${lastCleared}; it can be set again from that day on`, 'flag-overlap',
+          `此标记已于 ${lastCleared} 解除，只能自该日起重新标记`)
+      }
+      const [row] = await tx<{ id: number }[]>`
+        insert into resident_flag (resident_id, category, flagged_on, reason, set_by)
+        values (${residentId}, ${f.category}, ${f.flaggedOn}, ${f.reason.trim()}, ${userId}) returning id`
+      return row!.id
+    },
+
+    /** Clears a flag in force from a day (the first day it no longer holds). */
+    async clearFlag(tx: Tx, scope: Jurisdiction, residentId: number, userId: number, f: { category: FlagCategory; clearedOn: string; reason: string }) {
+      const flags = await this.flagsOf(tx, scope, residentId)
+      if (!flags) return undefined
+      const open = flags.find(x => x.category === f.category && x.clearedOn === null)
+      if (!open) throw new HttpError(409, 'this flag is not set on the resident', 'flag-not-set', '该人员没有此标记')
+      if (f.clearedOn <= open.flaggedOn) {
+        throw new HttpError(400, `the flag holds from ${open.flaggedOn}; it is cleared on a later day`, 'flag-overlap', `此标记自 ${open.flaggedOn} 起生效，解除日期须晚于该日`)
+      }
+      await tx`update resident_flag set cleared_on = ${f.clearedOn}, cleared_reason = ${f.reason.trim()}, cleared_by = ${userId} where id = ${open.id}`
+      return open.id
     },
 
     /** Residents with exactly this ID number (found by its HMAC; nothing is decrypted). */

@@ -1,6 +1,6 @@
 import { ApiError, getJson, localMessage, postJson, send } from './client'
 
-export type LedgerKind = 'premises' | 'residents' | 'hazards'
+export type LedgerKind = 'premises' | 'residents' | 'hazards' | 'enforcement'
 export type Crs = 'wgs84' | 'gcj02' | 'bd09'
 
 export interface ImportJob {
