@@ -655,10 +655,11 @@ declare module 'fastify' {
 export default fp<{ keys: PiiKeys; imports?: ImportOptions }>(async (app, opts) => {
   const imports = importsRepository(app.db.sql, opts.keys, opts.imports)
   // What a previous process left behind goes first; then the sweep keeps going while the app runs.
-  await imports.sweep()
-  const timer = setInterval(() => {
-    imports.sweep().catch((e: unknown) => app.log.warn({ err: e }, 'sweeping ledger imports failed'))
-  }, sweepEveryMs).unref()
+  // A database away at start-up delays the sweep to its next round instead of stopping the app
+  // (which then answers 503 until the database is back; `npm run openapi` builds it with none).
+  const sweep = () => imports.sweep().catch((e: unknown) => app.log.warn({ err: e }, 'sweeping ledger imports failed'))
+  await sweep()
+  const timer = setInterval(sweep, sweepEveryMs).unref()
   app.addHook('onClose', async () => {
     clearInterval(timer)
     await imports.close()
