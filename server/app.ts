@@ -17,6 +17,7 @@ import inspectionPlugin from './plugins/app/inspection.js'
 import keyAreasPlugin from './plugins/app/key-areas.js'
 import jurisdictionsPlugin from './plugins/app/jurisdictions.js'
 import peoplePlugin from './plugins/app/people.js'
+import clientWritesPlugin from './plugins/app/client-writes.js'
 import photosPlugin from './plugins/app/photos.js'
 import tasksPlugin from './plugins/app/tasks.js'
 import photosRoutes from './routes/api/photos/index.js'
@@ -109,6 +110,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(statsPlugin)
   await app.register(tilesPlugin)
   await app.register(inspectionPlugin)
+  await app.register(clientWritesPlugin)
   await app.register(photosPlugin)
   await app.register(tasksPlugin)
   await app.register(keyAreasPlugin)

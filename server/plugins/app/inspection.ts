@@ -109,17 +109,18 @@ export function inspectionRepository(sql: Sql) {
     return p
   }
 
-  /** The hazard inside the jurisdiction, locked for the transaction, or 404. */
-  async function lockHazard(tx: Tx, scope: Jurisdiction, id: number): Promise<HazardRow> {
+  /** The hazard inside the jurisdiction (locked for the transaction when `lock`), or 404. */
+  async function hazardRow(tx: Tx, scope: Jurisdiction, id: number, lock = true): Promise<HazardRow> {
     const [h] = await tx<HazardRow[]>`
       select h.id, h.premises_id, h.item_code, i.category_code, h.other_text, h.severity, h.status, h.department_code,
              h.found_at, h.referred_at, h.rectified_at, h.verified_at, h.deadline
       from hazard h join premises p on p.id = h.premises_id join hazard_item i on i.code = h.item_code
       where h.id = ${id} and ${inJurisdiction(tx as unknown as Sql, scope)}
-      for update of h`
+      ${lock ? tx`for update of h` : tx``}`
     if (!h) throw notFound(`there is no hazard with id ${id}`, `没有编号为 ${id} 的隐患`)
     return h
   }
+  const lockHazard = (tx: Tx, scope: Jurisdiction, id: number) => hazardRow(tx, scope, id)
 
   /** After a write: the premises must still lie in the user's jurisdiction (a town user cannot move it out). */
   async function assertInJurisdiction(tx: Tx, scope: Jurisdiction, id: number) {
@@ -140,6 +141,9 @@ export function inspectionRepository(sql: Sql) {
   return {
     premisesSnapshot,
 
+    /** One hazard inside the jurisdiction as it stands, or 404 (a replayed write answers it). */
+    hazard: (tx: Tx, scope: Jurisdiction, id: number) => hazardRow(tx, scope, id, false),
+
     async createPremises(tx: Tx, scope: Jurisdiction, input: Required<Pick<PremisesInput, 'kind' | 'address' | 'lon' | 'lat' | 'foundOn'>> & PremisesInput) {
       const values: Record<string, unknown> = {}
       for (const [k, col] of Object.entries(premisesColumns)) {
@@ -153,9 +157,21 @@ export function inspectionRepository(sql: Sql) {
       return premisesSnapshot(tx, row!.id)
     },
 
-    async updatePremises(tx: Tx, scope: Jurisdiction, id: number, input: PremisesInput) {
+    /**
+     * Changes premises. `expected` holds the changed fields as the client saw them (an edit made
+     * offline, sent later): a field somebody else changed meanwhile refuses the change with 412
+     * `premises-changed`, naming the fields, instead of overwriting their work.
+     */
+    async updatePremises(tx: Tx, scope: Jurisdiction, id: number, input: PremisesInput, expected?: Record<string, unknown>) {
       await lockPremises(tx, scope, id)
       const before = await premisesSnapshot(tx, id)
+      const changed = Object.entries(expected ?? {})
+        .filter(([k, v]) => k in premisesColumns && v !== undefined && (before[k] ?? null) !== v)
+        .map(([k]) => k)
+      if (changed.length) {
+        throw new HttpError(412, `Somebody else changed these facts of the premises since you saw them: ${changed.join(', ')}. Look at the premises as it is now and make your change again.`,
+          'premises-changed', `您查看之后，他人已修改了该房屋的以下信息：${changed.join('、')}。请查看最新信息后重新修改。`)
+      }
       const values: Record<string, unknown> = {}
       for (const [k, col] of Object.entries(premisesColumns)) {
         const v = input[k as keyof PremisesInput]
