@@ -138,6 +138,39 @@ export function inspectionRepository(sql: Sql) {
     return row!
   }
 
+  /**
+   * The hazards of premises with their status histories, oldest first; overdue judged on a day. For
+   * a reader who does not see people, ID and phone numbers typed into the hazard's description and
+   * the notes of its steps are masked. The caller has checked the premises' jurisdiction.
+   */
+  async function hazardsOfPremises(premisesIds: number[], on: string, withPeople: boolean) {
+    if (!premisesIds.length) return []
+    const until = endOfDay(on)
+    const hazards = await sql<(HazardRow & { itemNameZh: string; itemNameEn: string; overdue: boolean })[]>`
+      select h.id, h.premises_id, h.item_code, i.category_code, i.name_zh as item_name_zh, i.name_en as item_name_en,
+             h.other_text, h.severity, h.status, h.department_code, h.found_at, h.referred_at, h.rectified_at,
+             h.verified_at, h.deadline,
+             (h.deadline < ${on} and (h.rectified_at is null or h.rectified_at >= ${until})) as overdue
+      from hazard h join hazard_item i on i.code = h.item_code
+      where h.premises_id in ${sql(premisesIds)}
+      order by h.found_at, h.id`
+    const events = hazards.length
+      ? await sql<{ hazardId: number; status: string; at: Date; departmentCode: string | null; note: string | null; username: string | null }[]>`
+          select e.hazard_id, e.status, e.at, e.department_code, e.note, u.username
+          from hazard_event e left join app_user u on u.id = e.user_id
+          where e.hazard_id in ${sql(hazards.map(h => h.id))}
+          order by e.at, e.id`
+      : []
+    const byHazard = new Map<number, typeof events[number][]>()
+    for (const e of events) byHazard.set(e.hazardId, [...byHazard.get(e.hazardId) ?? [], e])
+    const text = <T extends string | null>(v: T) => (v === null || withPeople ? v : maskPersonalText(v)) as T
+    return hazards.map(h => ({
+      ...h,
+      otherText: text(h.otherText),
+      events: (byHazard.get(h.id) ?? []).map(({ hazardId: _, ...e }) => ({ ...e, note: text(e.note) })),
+    }))
+  }
+
   return {
     premisesSnapshot,
 
@@ -261,29 +294,11 @@ export function inspectionRepository(sql: Sql) {
     async hazardsOf(scope: Jurisdiction, premisesId: number, on: string, withPeople: boolean) {
       const [p] = await sql`select p.id from premises p where p.id = ${premisesId} and ${inJurisdiction(sql, scope)}`
       if (!p) return undefined
-      const until = endOfDay(on)
-      const hazards = await sql<(HazardRow & { itemNameZh: string; itemNameEn: string; overdue: boolean })[]>`
-        select h.id, h.premises_id, h.item_code, i.category_code, i.name_zh as item_name_zh, i.name_en as item_name_en,
-               h.other_text, h.severity, h.status, h.department_code, h.found_at, h.referred_at, h.rectified_at,
-               h.verified_at, h.deadline,
-               (h.deadline < ${on} and (h.rectified_at is null or h.rectified_at >= ${until})) as overdue
-        from hazard h join hazard_item i on i.code = h.item_code
-        where h.premises_id = ${premisesId}
-        order by h.found_at, h.id`
-      const events = hazards.length
-        ? await sql<{ hazardId: number; status: string; at: Date; departmentCode: string | null; note: string | null; username: string | null }[]>`
-            select e.hazard_id, e.status, e.at, e.department_code, e.note, u.username
-            from hazard_event e left join app_user u on u.id = e.user_id
-            where e.hazard_id in ${sql(hazards.map(h => h.id))}
-            order by e.at, e.id`
-        : []
-      const text = <T extends string | null>(v: T) => (v === null || withPeople ? v : maskPersonalText(v)) as T
-      return hazards.map(h => ({
-        ...h,
-        otherText: text(h.otherText),
-        events: events.filter(e => e.hazardId === h.id).map(({ hazardId: _, ...e }) => ({ ...e, note: text(e.note) })),
-      }))
+      return hazardsOfPremises([premisesId], on, withPeople)
     },
+
+    /** The hazards of premises the caller has found inside the jurisdiction, as {@link hazardsOf} answers them. */
+    hazardsOfPremises,
 
     async enforcementOf(scope: Jurisdiction, premisesId: number) {
       const [p] = await sql`select p.id from premises p where p.id = ${premisesId} and ${inJurisdiction(sql, scope)}`
