@@ -36,7 +36,8 @@ export default defineConfig({
         ],
       },
       workbox: {
-        globPatterns: ['**/*.{js,css,html,svg,png,woff2}'],
+        // .mjs: MapLibre's worker, without which the map draws nothing.
+        globPatterns: ['**/*.{js,mjs,css,html,svg,png,woff2}'],
         // MapLibre's chunk and its worker are over Workbox's 2 MB default; the map is the app.
         maximumFileSizeToCacheInBytes: 8 * 1024 * 1024,
         navigateFallback: '/index.html',

@@ -552,7 +552,7 @@ const en: typeof zh = {
     otherUser: 'Recorded by {name}: it is sent when {name} signs in on this phone.',
     state: { pending: 'Waiting', conflict: 'Changed by somebody else', refused: 'Refused' },
     kind: {
-      'premises.create': 'New premises', 'premises.update': 'Premises changed', 'hazard.create': 'New hazard', 'hazard.step': 'Hazard step', photo: 'Photo',
+      premises_create: 'New premises', premises_update: 'Premises changed', hazard_create: 'New hazard', hazard_step: 'Hazard step', photo: 'Photo',
     },
     step: { refer: 'referred', rectify: 'rectified', verify: 'verified' },
     stage: { premises: 'of the premises', found: 'as found', rectified: 'after rectification' },

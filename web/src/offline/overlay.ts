@@ -23,6 +23,18 @@ async function queued(): Promise<OutboxItem[]> {
   }
 }
 
+/** Each dictionary item's category, from the dictionary kept on the phone (read with the network before). */
+async function dictionaryCategories(): Promise<Map<string, string>> {
+  try {
+    const kept = await (await offlineDb()).get('answers', '/hazard-dictionary')
+    const d = kept?.body as { categories: { code: string; items: { code: string }[] }[] } | undefined
+    return new Map(d?.categories.flatMap(c => c.items.map(i => [i.code, c.code] as const)) ?? [])
+  }
+  catch {
+    return new Map()
+  }
+}
+
 const stepStatus = { refer: 'referred', rectify: 'rectified', verify: 'verified' } as const
 
 /** The hazard a queued write is about, as the panel knows it: its id, or -(the queue place of its creation). */
@@ -35,12 +47,13 @@ function hazardOf(i: OutboxItem, creations: OutboxItem[]): number | undefined {
 /** The premises' hazards with the ones recorded and the steps taken on this phone, not yet sent. */
 export async function withQueuedHazards(premisesId: number, hazards: Hazard[]): Promise<ShownHazard[]> {
   const items = await queued()
+  const categoryOf = await dictionaryCategories()
   const creations = items.filter(i => i.kind === 'hazard.create')
   const shown: ShownHazard[] = hazards.map(h => ({ ...h, events: [...h.events ?? []] }))
   for (const c of creations.filter(i => i.premisesId === premisesId)) {
     const b = c.body as { itemCode: string; severity: 'general' | 'major'; otherText?: string | null; deadline?: string | null; departmentCode?: string }
     shown.push({
-      id: -c.seq!, premisesId, itemCode: b.itemCode, categoryCode: b.itemCode.split('-')[0]!, otherText: b.otherText ?? null,
+      id: -c.seq!, premisesId, itemCode: b.itemCode, categoryCode: categoryOf.get(b.itemCode) ?? 'other', otherText: b.otherText ?? null,
       severity: b.severity, status: 'found', departmentCode: b.departmentCode ?? '', foundAt: c.createdAt, referredAt: null,
       rectifiedAt: null, verifiedAt: null, deadline: b.deadline ?? null, overdue: false, pending: true,
       events: [{ status: 'found', at: c.createdAt, departmentCode: b.departmentCode ?? null, note: null, username: c.username }],
