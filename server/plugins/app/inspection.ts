@@ -68,6 +68,13 @@ const premisesColumns: Record<keyof Omit<PremisesInput, 'lon' | 'lat'>, string> 
   registeredOn: 'registered_on', deregisteredOn: 'deregistered_on',
 }
 
+/** The premises' facts as the Chinese screen names them (a refusal lists the ones changed meanwhile). */
+const factZh: Record<string, string> = {
+  kind: '类型', address: '地址', roomsLet: '出租居室', bedsLet: '出租床位', occupants: '实际居住人数', ownerName: '出租人姓名',
+  ownerPhone: '出租人电话', secondLandlordName: '二房东姓名', secondLandlordPhone: '二房东电话', secondLandlordCollectedOn: '二房东信息采集日期',
+  statementSignedOn: '签订责任书日期', leaseFiledOn: '租赁备案日期', foundOn: '发现日期', registeredOn: '登记日期', deregisteredOn: '注销日期',
+}
+
 export interface HazardRow {
   id: number
   premisesId: number
@@ -203,7 +210,7 @@ export function inspectionRepository(sql: Sql) {
         .map(([k]) => k)
       if (changed.length) {
         throw new HttpError(412, `Somebody else changed these facts of the premises since you saw them: ${changed.join(', ')}. Look at the premises as it is now and make your change again.`,
-          'premises-changed', `您查看之后，他人已修改了该房屋的以下信息：${changed.join('、')}。请查看最新信息后重新修改。`)
+          'premises-changed', `您查看之后，他人已修改了该房屋的以下信息：${changed.map(k => factZh[k] ?? k).join('、')}。请查看最新信息后重新修改。`)
       }
       const values: Record<string, unknown> = {}
       for (const [k, col] of Object.entries(premisesColumns)) {

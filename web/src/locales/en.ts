@@ -537,6 +537,7 @@ const en: typeof zh = {
     people: 'People',
   },
   offline: {
+    panelCopy: 'No network: this is the copy kept on the phone (residents, photos taken earlier and enforcement are shown with a network).',
     pending: 'On this phone',
     badge: 'Sync',
     badgeLabel: '{n} writes waiting to be sent',

@@ -535,6 +535,7 @@ export default {
     people: '居住人数',
   },
   offline: {
+    panelCopy: '无网络：显示本机保存的副本（住户、此前的照片和执法记录需联网查看）。',
     pending: '待上传',
     badge: '同步',
     badgeLabel: '{n} 项记录待上传',

@@ -57,9 +57,14 @@ export const useOutboxStore = defineStore('outbox', () => {
     items.value = await db.getAll('outbox')
   }
 
-  /** Starts watching the network: the queue goes out when it comes back, and every half minute. */
+  /** For a signed-in user: sends what waits, and from then on whenever the network comes back and every half minute. */
   async function start() {
-    if (timer) return
+    if (!timer) listen()
+    await reload()
+    void flush()
+  }
+
+  function listen() {
     window.addEventListener('online', () => {
       online.value = true
       void flush()
@@ -70,8 +75,6 @@ export const useOutboxStore = defineStore('outbox', () => {
     timer = setInterval(() => {
       if (items.value.some(i => i.state === 'pending')) void flush()
     }, 30_000)
-    await reload()
-    void flush()
   }
 
   async function enqueue(drafts: Draft[]): Promise<OutboxItem[]> {
@@ -127,6 +130,7 @@ export const useOutboxStore = defineStore('outbox', () => {
   function flush(): Promise<void> {
     flushing ??= (async () => {
       syncing.value = true
+      needsSignIn.value = false
       let sent = 0
       try {
         const db = await offlineDb()
@@ -139,6 +143,8 @@ export const useOutboxStore = defineStore('outbox', () => {
             for (const k of recordOf(item)) held.add(k)
             continue
           }
+          // Said before sending: a 401 is handed to the sign-in redirect before this code sees it.
+          sessionStorage.setItem(syncAfterSignInKey, '1')
           try {
             const id = await send(item)
             const tx = db.transaction(['outbox', 'refs'], 'readwrite')
@@ -157,7 +163,6 @@ export const useOutboxStore = defineStore('outbox', () => {
             }
             if (err.status === 401) {
               needsSignIn.value = true
-              sessionStorage.setItem(syncAfterSignInKey, '1')
               break
             }
             item.state = err.status === 409 || err.status === 412 ? 'conflict' : 'refused'
@@ -166,9 +171,9 @@ export const useOutboxStore = defineStore('outbox', () => {
             for (const k of recordOf(item)) held.add(k)
           }
         }
-        if (session.me && !needsSignIn.value) sessionStorage.removeItem(syncAfterSignInKey)
       }
       finally {
+        if (!needsSignIn.value) sessionStorage.removeItem(syncAfterSignInKey)
         syncing.value = false
         flushing = undefined
         await reload()
