@@ -85,3 +85,19 @@ export async function downloadedArea(): Promise<OfflineArea | undefined> {
     return undefined
   }
 }
+
+/**
+ * Forgets the downloaded area and every kept answer (signing out: the next user of the phone sees
+ * none of it). The queue of writes stays: work not yet sent is never dropped without its author.
+ */
+export async function forgetArea(): Promise<void> {
+  try {
+    const db = await offlineDb()
+    const tx = db.transaction(['answers', 'area'], 'readwrite')
+    await Promise.all([tx.objectStore('answers').clear(), tx.objectStore('area').clear(), tx.done])
+    await caches.delete(offlineTileCache)
+  }
+  catch {
+    // No IndexedDB or Cache Storage here: nothing was kept.
+  }
+}
