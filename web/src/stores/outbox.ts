@@ -67,6 +67,8 @@ export const useOutboxStore = defineStore('outbox', () => {
   function listen() {
     window.addEventListener('online', () => {
       online.value = true
+      // The server judges the session again from here: an expired one answers 401 and asks for a sign-in.
+      session.offline = false
       void flush()
     })
     window.addEventListener('offline', () => {
@@ -192,7 +194,12 @@ export const useOutboxStore = defineStore('outbox', () => {
   async function submit(drafts: Draft[]): Promise<{ outcome: 'sent' | 'queued'; ids: Map<string, number> }> {
     const stored = await enqueue(drafts)
     needsSignIn.value = false
-    if (navigator.onLine) await flush()
+    if (navigator.onLine) {
+      // A round already under way read the queue before these were added: one more after it.
+      const running = flushing !== undefined
+      await flush()
+      if (running) await flush()
+    }
     const db = await offlineDb()
     const ids = new Map<string, number>()
     for (const s of stored) {
