@@ -22,7 +22,7 @@ beforeAll(async () => {
   ;({ t, browser, base } = web)
   premises.push(...await t.db.sql<{ id: number; roomsLet: number }[]>`
     select p.id, p.rooms_let from premises p join app_user u on u.jurisdiction_town_id = p.town_id
-    where u.username = 'inspector' and not exists (select 1 from hazard h where h.premises_id = p.id) order by p.id desc limit 2`)
+    where u.username = 'inspector' and not exists (select 1 from hazard h where h.premises_id = p.id) order by p.id desc limit 3`)
   context = await browser.newContext({ ...phoneContext })
   page = await context.newPage()
 })
@@ -76,6 +76,36 @@ describe('the sync screen on a phone', () => {
     await expect(badge()).resolves.toBe('0')
     const [now] = await t.db.sql<{ roomsLet: number }[]>`select rooms_let from premises where id = ${p.id}`
     expect(now!.roomsLet).toBe(p.roomsLet + 1)
+  })
+
+  it('sends a hazard again whose answer was lost on the way, and the server keeps it once', async () => {
+    const p = premises[2]!
+    await page.goto(`${base}/?premises=${p.id}`)
+    await page.locator('[data-testid="premises-panel"] [data-testid="hazard-add"]').waitFor()
+    // The hazard reaches the server and is stored, but its answer never reaches the phone.
+    let delivered = 0
+    await page.route('**/api/premises/*/hazards', async (route) => {
+      if (route.request().method() !== 'POST') return route.continue()
+      const answer = await route.fetch()
+      delivered = answer.status()
+      await route.abort('connectionreset')
+    })
+    await page.tap('[data-testid="hazard-add"]')
+    await page.click('[data-testid="hazard-category"]')
+    await page.click('.el-select-dropdown__item:has-text("消防隐患")')
+    await page.click('[data-testid="hazard-item"]')
+    await page.click('.hazard-item-popper .el-select-dropdown__item:has-text("FIRE-06")')
+    await page.click('[data-testid="hazard-save"]')
+    await page.waitForSelector('[data-testid="outbox-notice"][data-kind="queued"]')
+    expect(delivered).toBe(201)
+    await expect(t.db.sql`select 1 from hazard where premises_id = ${p.id}`).resolves.toHaveLength(1)
+    await page.unroute('**/api/premises/*/hazards')
+
+    // Opening the sync screen sends what waits: the same hazard again, with the same client id.
+    await page.tap('[data-testid="sync-badge"]')
+    await page.waitForSelector('[data-testid="sync-empty"]', { timeout: 30_000 })
+    await expect(t.db.sql`select 1 from hazard where premises_id = ${p.id}`).resolves.toHaveLength(1)
+    await expect(t.db.sql`select 1 from audit_log where action = 'hazard.create' and entity_id in (select id::text from hazard where premises_id = ${p.id})`).resolves.toHaveLength(1)
   })
 
   it('keeps a hazard queued under a session that expired meanwhile, asks for a sign-in and sends it after', async () => {

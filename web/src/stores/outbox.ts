@@ -23,10 +23,11 @@ const away = new Set([0, 502, 503, 504])
 
 /** The record a write is about, so that a refused write holds back the later ones on that record only. */
 function recordOf(i: OutboxItem): string[] {
-  const keys = [i.premisesId ? `p${i.premisesId}` : `p${i.premisesRef}`]
+  const keys: string[] = []
+  if (i.premisesId !== undefined || i.premisesRef !== undefined) keys.push(i.premisesId !== undefined ? `p${i.premisesId}` : `p${i.premisesRef}`)
   if (i.kind === 'premises.create') keys.push(`p${i.clientId}`)
   if (i.kind === 'hazard.create') keys.push(`h${i.clientId}`)
-  if (i.hazardId || i.hazardRef) keys.push(i.hazardId ? `h${i.hazardId}` : `h${i.hazardRef}`)
+  if (i.hazardId !== undefined || i.hazardRef !== undefined) keys.push(i.hazardId !== undefined ? `h${i.hazardId}` : `h${i.hazardRef}`)
   return keys
 }
 
@@ -85,7 +86,12 @@ export const useOutboxStore = defineStore('outbox', () => {
     const tx = db.transaction('outbox', 'readwrite')
     const stored: OutboxItem[] = []
     for (const d of drafts) {
-      const item: OutboxItem = { ...d, clientId: d.clientId ?? newClientId(), userId: me.id, username: me.username, createdAt: new Date().toISOString(), state: 'pending' }
+      const item: OutboxItem = {
+        ...d,
+        // A form's body may hold Vue's reactive proxies, which IndexedDB cannot store: it travels as JSON anyway.
+        body: d.body === undefined ? undefined : JSON.parse(JSON.stringify(d.body)) as Record<string, unknown>,
+        clientId: d.clientId ?? newClientId(), userId: me.id, username: me.username, createdAt: new Date().toISOString(), state: 'pending',
+      }
       item.seq = await tx.store.add(item)
       stored.push(item)
     }
