@@ -5,6 +5,7 @@ import type { Jurisdiction } from '../../domain/access.js'
 import { normaliseIdNumber } from '../../domain/id-number.js'
 import { decryptIdNumber, hmacIdNumber, type PiiKeys } from '../../domain/pii.js'
 import { maskPersonalText } from '../../domain/redact.js'
+import type { PremisesDetail } from '../../schemas/people.js'
 
 export interface ResidentView {
   id: number
@@ -30,8 +31,8 @@ export interface ResidentView {
  */
 export function peopleRepository(sql: Sql, keys: PiiKeys) {
   /** Premises facts as the panel shows them; `where` selects them (with the jurisdiction) and may order and limit. */
-  async function premisesDetails(where: ReturnType<Sql>, withPeople: boolean) {
-    const rows = await sql<Record<string, unknown>[]>`
+  async function premisesDetails(where: ReturnType<Sql>, withPeople: boolean): Promise<PremisesDetail[]> {
+    const rows = await sql<PremisesDetail[]>`
       select p.id, p.kind, p.address, st_x(p.geom) as lon, st_y(p.geom) as lat,
              p.town_id, t.name_zh as town_name_zh, t.name_en as town_name_en,
              p.community_id, c.name_zh as community_name_zh, c.name_en as community_name_en,
@@ -48,7 +49,7 @@ export function peopleRepository(sql: Sql, keys: PiiKeys) {
       left join admin_area c on c.id = p.community_id
       left join police_station s on s.id = p.police_station_id
       where ${where}`
-    if (!withPeople) for (const row of rows) row.address = maskPersonalText(row.address as string)
+    if (!withPeople) for (const row of rows) row.address = maskPersonalText(row.address)
     return rows
   }
 

@@ -28,11 +28,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const truncated = premises.length > offlinePremisesLimit
     const kept = premises.slice(0, offlinePremisesLimit)
     const on = app.campaign.referenceDate(await app.campaign.current())
-    const hazards = await app.inspection.hazardsOfPremises(kept.map(p => p.id as number), on, withPeople)
+    const hazards = await app.inspection.hazardsOfPremises(kept.map(p => p.id), on, withPeople)
     req.log.info({ premises: kept.length, hazards: hazards.length }, 'offline package')
     return {
       generatedAt: new Date().toISOString(), bbox, openTasks, truncated, tiles: tileZooms,
-      premises: kept as never, hazards: hazards.map(hazardDto),
+      premises: kept, hazards: hazards.map(hazardDto),
     }
   })
 }

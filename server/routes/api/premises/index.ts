@@ -94,8 +94,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       await app.audit.write(tx, { userId: user.id, username: user.username, action: 'premises.create', entity: 'premises', entityId: after.id as number, after: redactPersonal(after), ip: req.ip, requestId: req.id })
       return { value: after.id as number, entity: 'premises', entityId: after.id as number, status: 201 }
     }))
-    if (outcome.replayed) return markReplayed(reply, outcome.status).send(await answerFor(app, req, outcome.entityId) as never)
-    return reply.status(201).send(await detailFor(app, req, outcome.value) as never)
+    if (outcome.replayed) return markReplayed(reply, outcome.status).send(await answerFor(app, req, outcome.entityId))
+    return reply.status(201).send(await answerFor(app, req, outcome.value))
   })
 
   app.patch('/:id', {
@@ -116,8 +116,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       await closeTasksOnVisit(app, tx, req, { premisesId: req.params.id, action: 'premises.update' })
       return { value: req.params.id, entity: 'premises', entityId: req.params.id, status: 200 }
     }))
-    if (outcome.replayed) return markReplayed(reply, outcome.status).send(await answerFor(app, req, outcome.entityId) as never)
-    return await detailFor(app, req, req.params.id) as never
+    if (outcome.replayed) return markReplayed(reply, outcome.status).send(await answerFor(app, req, outcome.entityId))
+    return await answerFor(app, req, req.params.id)
   })
 
   app.get('/:id/hazards', {
@@ -201,7 +201,7 @@ function premisesInput(body: Record<string, unknown>): PremisesInput {
   return input
 }
 
-/** The premises a replayed write made or changed, as it stands now; 404 when the user no longer sees it. */
+/** The premises a write made or changed, as it stands now, for the user of the request; 404 when they no longer see it. */
 async function answerFor(app: FastifyInstance, req: FastifyRequest, id: number) {
   const row = await detailFor(app, req, id)
   if (!row) throw notFound(`there is no premises with id ${id}`, `没有编号为 ${id} 的房屋`)
