@@ -3,6 +3,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signIn, type TestApp } from '../helpers/app.js'
 import { artifactsDir, phoneContext } from '../helpers/browser.js'
+import { insertTask, userId } from '../helpers/tasks.js'
 import { signInPage, startWebApp, type WebApp } from '../helpers/web-app.js'
 
 /**
@@ -22,7 +23,7 @@ beforeAll(async () => {
   ;({ t, browser, base } = web)
   premises.push(...await t.db.sql<{ id: number; roomsLet: number }[]>`
     select p.id, p.rooms_let from premises p join app_user u on u.jurisdiction_town_id = p.town_id
-    where u.username = 'inspector' and not exists (select 1 from hazard h where h.premises_id = p.id) order by p.id desc limit 3`)
+    where u.username = 'inspector' and not exists (select 1 from hazard h where h.premises_id = p.id) order by p.id desc limit 4`)
   context = await browser.newContext({ ...phoneContext })
   page = await context.newPage()
 })
@@ -137,6 +138,22 @@ describe('the sync screen on a phone', () => {
     await page.waitForSelector('[data-testid="sync-empty"]', { timeout: 30_000 })
     await shot(page, 'offline-sync-after-sign-in-phone-zh')
     await expect(t.db.sql`select 1 from hazard where premises_id = ${p.id}`).resolves.toHaveLength(1)
+  })
+
+  it('closes a visit by hand with no network, and the visit is closed on the server once the network is back', async () => {
+    const p = premises[3]!
+    const task = await insertTask(t.db.sql, { premisesId: p.id, assigneeId: await userId(t.db.sql, 'inspector') })
+    await page.goto(`${base}/my-tasks`)
+    await page.tap(`[data-testid="task-list"] [data-task="${task}"]`)
+    await context.setOffline(true)
+    await page.tap('[data-testid="task-complete"]')
+    await page.fill('textarea[data-testid="task-complete-note"], [data-testid="task-complete-note"] textarea', '无人应门，已留联系卡')
+    await page.tap('[data-testid="task-complete-confirm"]')
+    await page.waitForSelector('[data-testid="outbox-notice"][data-kind="queued"]')
+    await expect(t.db.sql`select 1 from task where id = ${task} and status = 'open'`).resolves.toHaveLength(1)
+    await context.setOffline(false)
+    await expect.poll(async () => (await t.db.sql<{ status: string; closingNote: string | null }[]>`
+      select status, closing_note from task where id = ${task}`)[0], { timeout: 30_000 }).toEqual({ status: 'done', closingNote: '无人应门，已留联系卡' })
     await context.close()
   })
 })

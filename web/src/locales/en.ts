@@ -553,7 +553,7 @@ const en: typeof zh = {
     otherUser: 'Recorded by {name}: it is sent when {name} signs in on this phone.',
     state: { pending: 'Waiting', conflict: 'Changed by somebody else', refused: 'Refused' },
     kind: {
-      premises_create: 'New premises', premises_update: 'Premises changed', hazard_create: 'New hazard', hazard_step: 'Hazard step', photo: 'Photo',
+      premises_create: 'New premises', premises_update: 'Premises changed', hazard_create: 'New hazard', task_complete: 'Visit closed', hazard_step: 'Hazard step', photo: 'Photo',
     },
     step: { refer: 'referred', rectify: 'rectified', verify: 'verified' },
     stage: { premises: 'of the premises', found: 'as found', rectified: 'after rectification' },

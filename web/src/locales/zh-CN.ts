@@ -551,7 +551,7 @@ export default {
     otherUser: '由 {name} 录入：{name} 在本机登录后上传。',
     state: { pending: '等待上传', conflict: '已被他人修改', refused: '被拒绝' },
     kind: {
-      premises_create: '新增房屋', premises_update: '修改房屋信息', hazard_create: '新增隐患', hazard_step: '隐患处理', photo: '照片',
+      premises_create: '新增房屋', premises_update: '修改房屋信息', hazard_create: '新增隐患', task_complete: '走访完成', hazard_step: '隐患处理', photo: '照片',
     },
     step: { refer: '已移交', rectify: '已整改', verify: '已验收' },
     stage: { premises: '房屋照片', found: '发现时', rectified: '整改后' },

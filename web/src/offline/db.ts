@@ -9,7 +9,7 @@ export interface OutboxItem {
   /** Who recorded it: only they send it (the server judges their session). */
   userId: number
   username: string
-  kind: 'premises.create' | 'premises.update' | 'hazard.create' | 'hazard.step' | 'photo'
+  kind: 'premises.create' | 'premises.update' | 'hazard.create' | 'hazard.step' | 'photo' | 'task.complete'
   /** The premises it is about: its id, or the clientId of its creation queued before it. */
   premisesId?: number
   premisesRef?: string
@@ -17,6 +17,8 @@ export interface OutboxItem {
   hazardId?: number
   hazardRef?: string
   action?: 'refer' | 'rectify' | 'verify'
+  /** The visit closed by hand (task.complete). */
+  taskId?: number
   stage?: 'premises' | 'found' | 'rectified'
   body?: Record<string, unknown>
   /** A photo, already shrunk, kept as it will be sent. */

@@ -28,6 +28,7 @@ function recordOf(i: OutboxItem): string[] {
   if (i.kind === 'premises.create') keys.push(`p${i.clientId}`)
   if (i.kind === 'hazard.create') keys.push(`h${i.clientId}`)
   if (i.hazardId !== undefined || i.hazardRef !== undefined) keys.push(i.hazardId !== undefined ? `h${i.hazardId}` : `h${i.hazardRef}`)
+  if (i.taskId !== undefined) keys.push(`t${i.taskId}`)
   return keys
 }
 
@@ -120,6 +121,8 @@ export const useOutboxStore = defineStore('outbox', () => {
         return (await postJson<{ id: number }>(`/premises/${premisesId}/hazards`, body)).id
       case 'hazard.step':
         return (await postJson<{ id: number }>(`/hazards/${hazardId}/${i.action}`, body)).id
+      case 'task.complete':
+        return (await postJson<{ id: number }>(`/tasks/${i.taskId}/complete`, body)).id
       case 'photo':
         return (i.stage === 'premises'
           ? await postFile<{ id: number }>(`/premises/${premisesId}/photos`, i.blob!, { clientId: i.clientId })
