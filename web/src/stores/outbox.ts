@@ -176,6 +176,8 @@ export const useOutboxStore = defineStore('outbox', () => {
               needsSignIn.value = true
               break
             }
+            // "Will be sent" is no longer true of it: the badge and the sync screen say what happened.
+            notice.value = null
             item.state = err.status === 409 || err.status === 412 ? 'conflict' : 'refused'
             item.problem = { status: err.status, reason: err.reason, message: err.message }
             await db.put('outbox', item)
