@@ -52,7 +52,7 @@ export default defineConfig({
           // an empty tile where nothing was downloaded rather than an error on the map.
           urlPattern: ({ url }) => url.pathname.startsWith('/api/tiles/premises/'),
           // Serialized into sw.js: it may name nothing outside itself (the cache's name is the
-          // literal of src/offline/cache-names.ts).
+          // literal of src/offline/names.ts).
           handler: async ({ request, url }) => {
             try {
               return await fetch(request)

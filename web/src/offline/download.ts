@@ -3,7 +3,7 @@ import { getJson } from '../api/client'
 import { fetchDictionary } from '../api/premises'
 import { fetchAreas, fetchCampaign, fetchPois, fetchPoliceStations } from '../api/reference'
 import { fetchMyTasks } from '../api/tasks'
-import { offlineTileCache } from './cache-names'
+import { offlineTileCache } from './names'
 import { keepAnswer } from './copies'
 import { offlineDb, type OfflineArea } from './db'
 

@@ -3,6 +3,7 @@ import { computed, ref } from 'vue'
 import { ApiError, patchJson, postFile, postJson } from '../api/client'
 import { newClientId } from '../api/photos'
 import { offlineDb, type OutboxItem } from '../offline/db'
+import { syncAfterSignInKey } from '../offline/names'
 import { useSessionStore } from './session'
 
 /** A write as a form hands it over: the queue adds who, when and its place. */
@@ -15,8 +16,6 @@ export class RefusedWrite extends ApiError {
   }
 }
 
-/** Set while a queued write waits for the user to sign in again: after signing in, the sync screen. */
-export const syncAfterSignInKey = 'sync-after-sign-in'
 
 /** Statuses that say the server is away for a moment, like no network: the write stays queued. */
 const away = new Set([0, 502, 503, 504])
