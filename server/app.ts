@@ -18,10 +18,13 @@ import inspectionPlugin from './plugins/app/inspection.js'
 import keyAreasPlugin from './plugins/app/key-areas.js'
 import jurisdictionsPlugin from './plugins/app/jurisdictions.js'
 import peoplePlugin from './plugins/app/people.js'
+import clientWritesPlugin from './plugins/app/client-writes.js'
+import offlinePlugin from './plugins/app/offline.js'
 import photosPlugin from './plugins/app/photos.js'
 import tasksPlugin from './plugins/app/tasks.js'
 import photosRoutes from './routes/api/photos/index.js'
 import tasksRoutes from './routes/api/tasks/index.js'
+import offlineRoutes from './routes/api/offline/index.js'
 import usersPlugin from './plugins/app/users.js'
 import securityPlugin from './plugins/external/security.js'
 import analysisRoutes from './routes/api/analysis/index.js'
@@ -112,6 +115,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(tilesPlugin)
   await app.register(inspectionPlugin)
   await app.register(enforcementPlugin)
+  await app.register(clientWritesPlugin)
+  await app.register(offlinePlugin)
   await app.register(photosPlugin)
   await app.register(tasksPlugin)
   await app.register(keyAreasPlugin)
@@ -135,6 +140,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(enforcementRoutes, { prefix: '/api/enforcement' })
   await app.register(photosRoutes, { prefix: '/api' })
   await app.register(tasksRoutes, { prefix: '/api/tasks' })
+  await app.register(offlineRoutes, { prefix: '/api/offline' })
   await app.register(keyAreasRoutes, { prefix: '/api/key-areas' })
   await app.register(analysisRoutes, { prefix: '/api/analysis' })
   await app.register(reportsRoutes, { prefix: '/api/reports' })

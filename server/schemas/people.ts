@@ -1,4 +1,4 @@
-import { Type } from 'typebox'
+import { type Static, Type } from 'typebox'
 import { PremisesKindSchema } from './premises.js'
 
 const Nullable = <T extends import('typebox').TSchema>(t: T) => Type.Union([t, Type.Null()])
@@ -42,6 +42,9 @@ export const PremisesDetailSchema = Type.Object({
   secondLandlordName: Type.Optional(Nullable(Type.String())),
   secondLandlordPhone: Type.Optional(Nullable(Type.String())),
 })
+/** One premises as GET /api/premises/:id answers it. */
+export type PremisesDetail = Static<typeof PremisesDetailSchema>
+
 
 export const ResidentSchema = Type.Object({
   id: Type.Integer(),

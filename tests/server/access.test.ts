@@ -198,6 +198,7 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   // Taken by the inspector: the inspector deletes their own, a commander any.
   'DELETE /api/photos/:id': async () => ({ url: `/api/photos/${await insertPhoto(t.db.sql, { premisesId: ids.premisesIn, stage: 'premises', createdBy: await userId(t.db.sql, 'inspector') })}` }),
   'GET /api/tasks/mine': () => ({ url: '/api/tasks/mine' }),
+  'GET /api/offline/package': () => ({ url: '/api/offline/package' }),
   'GET /api/tasks/': () => ({ url: '/api/tasks/' }),
   'GET /api/tasks/progress': () => ({ url: '/api/tasks/progress' }),
   'GET /api/tasks/assignees': () => ({ url: '/api/tasks/assignees' }),

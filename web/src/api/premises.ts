@@ -3,6 +3,7 @@ import type { EnforcementSchema, HazardSchema } from '../../../server/schemas/in
 import type { PremisesDetailSchema, ResidentSchema } from '../../../server/schemas/people'
 import type { PremisesCollectionSchema, PremisesCountsSchema } from '../../../server/schemas/premises'
 import type { Dictionary } from '../../../server/schemas/reference'
+import { withQueuedHazards, type ShownHazard } from '../offline/overlay'
 import { getJson, patchJson, postJson } from './client'
 
 export type PremisesCollection = Static<typeof PremisesCollectionSchema>
@@ -36,7 +37,9 @@ export interface PremisesForm {
 
 export const fetchCounts = (query: Record<string, string>) => getJson<PremisesCounts>('/premises/counts', query)
 export const fetchPremises = (id: number) => getJson<PremisesDetail>(`/premises/${id}`)
-export const fetchHazards = (id: number, asOf?: string) => getJson<Hazard[]>(`/premises/${id}/hazards`, { asOf })
+/** The hazards of a premises, with those recorded and the steps taken on this phone and not yet sent (marked pending). */
+export const fetchHazards = async (id: number, asOf?: string): Promise<ShownHazard[]> =>
+  withQueuedHazards(id, await getJson<Hazard[]>(`/premises/${id}/hazards`, { asOf }))
 export const fetchResidents = (id: number) => getJson<Resident[]>(`/premises/${id}/residents`)
 export const fetchEnforcement = (id: number) => getJson<Enforcement[]>(`/premises/${id}/enforcement`)
 export const fetchDictionary = () => getJson<Dictionary>('/hazard-dictionary')

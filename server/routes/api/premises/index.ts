@@ -5,7 +5,7 @@ import { badRequest, parseDate } from '../../../http-errors.js'
 import { mapFilterFrom } from '../../../map-filter.js'
 import type { PremisesInput } from '../../../plugins/app/inspection.js'
 import { EnforcementSchema, HazardCreateSchema, HazardSchema, PremisesChangeSchema, PremisesCreateSchema } from '../../../schemas/inspection.js'
-import { hazardDto } from '../../inspection-helpers.js'
+import { clientWrite, hazardDto, markReplayed } from '../../inspection-helpers.js'
 import { closeTasksOnVisit } from '../../../plugins/app/tasks.js'
 import { can } from '../../../domain/access.js'
 import { notFound } from '../../../http-errors.js'
@@ -83,17 +83,19 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['premises'],
       summary: 'Record premises found by an inspection (location in WGS-84, GCJ-02 or BD-09)',
       body: PremisesCreateSchema,
-      response: { 201: PremisesDetailSchema, ...errors(400, 401, 403) },
+      response: { 201: PremisesDetailSchema, ...errors(400, 401, 403, 409) },
     },
   }, async (req, reply) => {
     const user = app.userOf(req)
-    const input = premisesInput(req.body)
-    const created = await app.writeTx(req, async (tx) => {
+    const { clientId, ...body } = req.body
+    const input = premisesInput(body)
+    const outcome = await app.writeTx(req, tx => clientWrite(app, tx, { clientId, userId: user.id, action: 'premises.create', target: null, body }, async () => {
       const after = await app.inspection.createPremises(tx, user.jurisdiction, input as Parameters<typeof app.inspection.createPremises>[2])
       await app.audit.write(tx, { userId: user.id, username: user.username, action: 'premises.create', entity: 'premises', entityId: after.id as number, after: redactPersonal(after), ip: req.ip, requestId: req.id })
-      return after
-    })
-    return reply.status(201).send(await detailFor(app, req, created.id as number) as never)
+      return { value: after.id as number, entity: 'premises', entityId: after.id as number, status: 201 }
+    }))
+    if (outcome.replayed) return markReplayed(reply, outcome.status).send(await answerFor(app, req, outcome.entityId))
+    return reply.status(201).send(await answerFor(app, req, outcome.value))
   })
 
   app.patch('/:id', {
@@ -102,17 +104,20 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['premises'],
       summary: 'Change the facts or the location of premises',
       params: IdParams, body: PremisesChangeSchema,
-      response: { 200: PremisesDetailSchema, ...errors(400, 401, 403, 404) },
+      response: { 200: PremisesDetailSchema, ...errors(400, 401, 403, 404, 409, 412) },
     },
-  }, async (req) => {
+  }, async (req, reply) => {
     const user = app.userOf(req)
-    const input = premisesInput(req.body)
-    await app.writeTx(req, async (tx) => {
-      const { before, after } = await app.inspection.updatePremises(tx, user.jurisdiction, req.params.id, input)
+    const { clientId, expected, ...body } = req.body
+    const input = premisesInput(body)
+    const outcome = await app.writeTx(req, tx => clientWrite(app, tx, { clientId, userId: user.id, action: 'premises.update', target: req.params.id, body: { ...body, expected } }, async () => {
+      const { before, after } = await app.inspection.updatePremises(tx, user.jurisdiction, req.params.id, input, expected)
       await app.audit.write(tx, { userId: user.id, username: user.username, action: 'premises.update', entity: 'premises', entityId: req.params.id, before: redactPersonal(before), after: redactPersonal(after), ip: req.ip, requestId: req.id })
       await closeTasksOnVisit(app, tx, req, { premisesId: req.params.id, action: 'premises.update' })
-    })
-    return await detailFor(app, req, req.params.id) as never
+      return { value: req.params.id, entity: 'premises', entityId: req.params.id, status: 200 }
+    }))
+    if (outcome.replayed) return markReplayed(reply, outcome.status).send(await answerFor(app, req, outcome.entityId))
+    return await answerFor(app, req, req.params.id)
   })
 
   app.get('/:id/hazards', {
@@ -139,18 +144,21 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['premises'],
       summary: 'Record a hazard found at the premises, from the dictionary',
       params: IdParams, body: HazardCreateSchema,
-      response: { 201: HazardSchema, ...errors(400, 401, 403, 404) },
+      response: { 201: HazardSchema, ...errors(400, 401, 403, 404, 409) },
     },
   }, async (req, reply) => {
     const user = app.userOf(req)
-    if (req.body.deadline) parseDate(req.body.deadline, 'deadline')
-    const hazard = await app.writeTx(req, async (tx) => {
-      const h = await app.inspection.addHazard(tx, user.jurisdiction, req.params.id, req.body)
+    const { clientId, ...body } = req.body
+    if (body.deadline) parseDate(body.deadline, 'deadline')
+    const outcome = await app.writeTx(req, tx => clientWrite(app, tx, { clientId, userId: user.id, action: 'hazard.create', target: req.params.id, body }, async () => {
+      const h = await app.inspection.addHazard(tx, user.jurisdiction, req.params.id, body)
       await app.audit.write(tx, { userId: user.id, username: user.username, action: 'hazard.create', entity: 'hazard', entityId: h.id, after: hazardDto(h), ip: req.ip, requestId: req.id })
       await closeTasksOnVisit(app, tx, req, { premisesId: req.params.id, hazardId: h.id, action: 'hazard.create' })
-      return h
-    })
-    return reply.status(201).send(hazardDto(hazard))
+      return { value: h, entity: 'hazard', entityId: h.id, status: 201 }
+    }))
+    if (!outcome.replayed) return reply.status(201).send(hazardDto(outcome.value))
+    const hazard = await app.writeTx(req, tx => app.inspection.hazard(tx, user.jurisdiction, outcome.entityId))
+    return markReplayed(reply, outcome.status).send(hazardDto(hazard))
   })
 
   app.get('/:id/enforcement', {
@@ -191,6 +199,13 @@ function premisesInput(body: Record<string, unknown>): PremisesInput {
   const input: PremisesInput = { ...rest }
   if (location) [input.lon, input.lat] = toWgs84(location.lon, location.lat, location.crs ?? 'wgs84')
   return input
+}
+
+/** The premises a write made or changed, as it stands now, for the user of the request; 404 when they no longer see it. */
+async function answerFor(app: FastifyInstance, req: FastifyRequest, id: number) {
+  const row = await detailFor(app, req, id)
+  if (!row) throw notFound(`there is no premises with id ${id}`, `没有编号为 ${id} 的房屋`)
+  return row
 }
 
 /** The premises as GET /api/premises/:id answers it, for the user of the request. */
