@@ -36,6 +36,12 @@ export const permissions = [
   'users:admin',
   /** The audit trail. */
   'audit:read',
+  /** Leads from utility and registration data: the ranked list, the map layer, a lead's signals. */
+  'leads:read',
+  /** Issuing leads and assigning them to inspectors. */
+  'leads:assign',
+  /** Training the lead model and reading its versions. */
+  'leads:model',
 ] as const
 export type Permission = typeof permissions[number]
 
@@ -44,11 +50,12 @@ const base: Permission[] = ['session', 'map:read', 'stats:read']
 export const grants: Record<Role, ReadonlySet<Permission>> = {
   // Leaders and analysts see counts and places, never people.
   leader: new Set([...base, 'analysis:run']),
-  analyst: new Set([...base, 'analysis:run', 'export']),
-  commander: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'inspection:write', 'key-areas:write', 'analysis:run', 'export', 'reports:submit', 'import']),
-  inspector: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'inspection:write', 'export']),
-  // Administrators manage accounts and read the trail; they see no personal data.
-  admin: new Set([...base, 'users:admin', 'audit:read']),
+  analyst: new Set([...base, 'analysis:run', 'export', 'leads:read']),
+  commander: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'inspection:write', 'key-areas:write', 'analysis:run', 'export', 'reports:submit', 'import', 'leads:read', 'leads:assign']),
+  inspector: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'inspection:write', 'export', 'leads:read']),
+  // Administrators manage accounts and read the trail; they see no personal data. Retraining the
+  // lead model is theirs too: it reads outcomes and signals, never people.
+  admin: new Set([...base, 'users:admin', 'audit:read', 'leads:model']),
 }
 
 export function can(role: Role, permission: Permission): boolean {
