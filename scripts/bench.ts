@@ -26,6 +26,7 @@ const { values } = parseArgs({
     'hazard-scale': { type: 'string', default: '1' },
     import: { type: 'string', default: '1000000', description: 'rows of the ledger import measured last (0: none)' },
     'import-only': { type: 'boolean', default: false },
+    'search-only': { type: 'boolean', default: false, description: 'only the search and near timings' },
     'load': { type: 'boolean', default: false, description: 'only the HTTP load test' },
     'load-seconds': { type: 'string', default: '60' },
     'load-warmup': { type: 'string', default: '10', description: 'seconds of load before the measured ones' },
@@ -101,11 +102,19 @@ try {
     }))
   }
   else {
-    if (!values['import-only']) {
-      if (!values['tiles-only']) await benchQueries(campaign, day)
-      await benchTiles(db, Number(values.tiles))
+    if (values['search-only']) {
+      await benchSearch(day)
     }
-    if (Number(values.import) > 0 && !values['tiles-only']) await benchImport(Number(values.import))
+    else {
+      if (!values['import-only']) {
+        if (!values['tiles-only']) {
+          await benchQueries(campaign, day)
+          await benchSearch(day)
+        }
+        await benchTiles(db, Number(values.tiles))
+      }
+      if (Number(values.import) > 0 && !values['tiles-only']) await benchImport(Number(values.import))
+    }
   }
 }
 finally {
@@ -168,6 +177,66 @@ async function benchQueries(campaign: Awaited<ReturnType<ReturnType<typeof campa
   if (ka) await repeat('attachment 4 (one key area)', () => reports.table('attachment-4', campaign, period, wholeDistrict, ka.id), () => `key area ${ka.id}`)
   const [{ hazards }] = await sql<{ hazards: number }[]>`select count(*)::int as hazards from hazard` as unknown as [{ hazards: number }]
   rows.push({ measure: 'hazards in the database', value: hazards.toLocaleString('en'), note: '' })
+}
+
+/**
+ * The header's search and "premises near me", as a district-wide commander (who sees people) and a
+ * town's inspector: texts sampled from the data (seeded, so runs compare), each searched once after
+ * one warm-up pass over all of them.
+ */
+async function benchSearch(day: string) {
+  const { searchRepository } = await import('../server/plugins/app/search.js')
+  const { parseSearchText } = await import('../server/domain/search.js')
+  const { decryptIdNumber } = await import('../server/domain/pii.js')
+  const keys = piiKeysFrom(Buffer.alloc(32, 1))
+  const repo = searchRepository(sql, keys)
+  let seed = 4242
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from premises` as unknown as [{ n: number }]
+  const step = Math.max(1, Math.floor(n / 120))
+  const sample = await sql<{ address: string; lon: number; lat: number }[]>`
+    select address, st_x(geom) as lon, st_y(geom) as lat from premises where id % ${step} = 0 order by id limit 120`
+  /** A run of `len` Chinese characters from a sampled address. */
+  const fragment = (address: string, len: number) => {
+    const runs = address.match(/\p{Script=Han}+/gu)?.filter(r => [...r].length >= len) ?? []
+    const run = [...runs[Math.floor(rand() * runs.length)] ?? address]
+    const at = Math.floor(rand() * (run.length - len + 1))
+    return run.slice(at, at + len).join('')
+  }
+  const addressTexts = sample.map((p, i) => fragment(p.address, 2 + (i % 3)))
+  const roadNumbers = sample.slice(0, 40).map(p => /\p{Script=Han}{2}[路街道]\d+/u.exec(p.address)?.[0] ?? fragment(p.address, 3))
+  const residents = await sql<{ name: string; phone: string | null; idNumberCipher: Uint8Array }[]>`
+    select name, phone, id_number_cipher from resident where id % ${Math.max(1, step * 8)} = 0 order by id limit 60`
+  const peopleTexts = residents.flatMap((r, i) => [
+    [...r.name].slice(0, 2).join(''),
+    ...(r.phone ? [r.phone.slice(0, 7)] : []),
+    ...(i % 3 === 0 ? [decryptIdNumber(keys, r.idNumberCipher)] : []),
+  ])
+  const [town] = await sql<{ id: number }[]>`select town_id as id from premises group by 1 order by count(*) desc limit 1`
+  const district = { jurisdiction: wholeDistrict, drafts: true, people: true }
+  const inTown = { jurisdiction: { kind: 'town' as const, id: town!.id }, drafts: false, people: true }
+
+  async function measure(label: string, texts: string[], viewer: typeof district, idNumber: boolean) {
+    const run = (q: string) => repo.search(viewer, parseSearchText(q), 10, { idNumber })
+    for (const q of texts) await run(q)
+    const ms: number[] = []
+    let found = 0
+    for (const q of texts) {
+      const [r, took] = await time(() => run(q))
+      ms.push(took)
+      if (r.results.length) found++
+    }
+    rows.push({ measure: `${label} p50 / p95`, value: `${percentile(ms, 50).toFixed(1)} / ${percentile(ms, 95).toFixed(1)} ms`,
+      note: `${texts.length} texts, ${found} with results, 10 best` })
+  }
+  await measure('search: address fragments of 2-4 characters, district', addressTexts, district, false)
+  await measure('search: road and house number, district', roadNumbers, district, false)
+  await measure('search: names, phones, ID numbers (HMAC), district', peopleTexts, district, true)
+  await measure('search: address fragments, one town\'s inspector', addressTexts, inTown, false)
+  const ms: number[] = []
+  for (const p of sample) await repo.near(district, p.lon + 0.0003, p.lat, 20, day)
+  for (const p of sample) ms.push((await time(() => repo.near(district, p.lon + 0.0003, p.lat, 20, day)))[1])
+  rows.push({ measure: 'premises near a point (20 nearest, metres) p50 / p95', value: `${percentile(ms, 50).toFixed(1)} / ${percentile(ms, 95).toFixed(1)} ms`, note: `${sample.length} points` })
 }
 
 /**

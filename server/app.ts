@@ -17,6 +17,10 @@ import inspectionPlugin from './plugins/app/inspection.js'
 import keyAreasPlugin from './plugins/app/key-areas.js'
 import jurisdictionsPlugin from './plugins/app/jurisdictions.js'
 import peoplePlugin from './plugins/app/people.js'
+import photosPlugin from './plugins/app/photos.js'
+import tasksPlugin from './plugins/app/tasks.js'
+import photosRoutes from './routes/api/photos/index.js'
+import tasksRoutes from './routes/api/tasks/index.js'
 import usersPlugin from './plugins/app/users.js'
 import securityPlugin from './plugins/external/security.js'
 import analysisRoutes from './routes/api/analysis/index.js'
@@ -40,6 +44,9 @@ import basemapFilePlugin from './plugins/external/basemap.js'
 import webPlugin from './plugins/external/web.js'
 import healthRoutes from './routes/api/health/index.js'
 import premisesRoutes from './routes/api/premises/index.js'
+import premisesNearRoutes from './routes/api/premises/near.js'
+import searchPlugin from './plugins/app/search.js'
+import searchRoutes from './routes/api/search/index.js'
 import referenceRoutes from './routes/api/reference/index.js'
 import statsRoutes from './routes/api/stats/index.js'
 import tilesRoutes from './routes/api/tiles/index.js'
@@ -102,10 +109,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(statsPlugin)
   await app.register(tilesPlugin)
   await app.register(inspectionPlugin)
+  await app.register(photosPlugin)
+  await app.register(tasksPlugin)
   await app.register(keyAreasPlugin)
   await app.register(analysisPlugin)
   await app.register(reportsPlugin)
   await app.register(importsPlugin, { keys: opts.keys, imports: opts.imports })
+  await app.register(searchPlugin, { keys: opts.keys })
 
   await app.register(healthRoutes, { prefix: '/api/health' })
   await app.register(authRoutes, { prefix: '/api/auth' })
@@ -114,9 +124,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(residentsRoutes, { prefix: '/api/residents' })
   await app.register(referenceRoutes, { prefix: '/api' })
   await app.register(premisesRoutes, { prefix: '/api/premises' })
+  await app.register(premisesNearRoutes, { prefix: '/api/premises' })
+  await app.register(searchRoutes, { prefix: '/api/search' })
   await app.register(statsRoutes, { prefix: '/api/stats' })
   await app.register(tilesRoutes, { prefix: '/api/tiles' })
   await app.register(hazardsRoutes, { prefix: '/api/hazards' })
+  await app.register(photosRoutes, { prefix: '/api' })
+  await app.register(tasksRoutes, { prefix: '/api/tasks' })
   await app.register(keyAreasRoutes, { prefix: '/api/key-areas' })
   await app.register(analysisRoutes, { prefix: '/api/analysis' })
   await app.register(reportsRoutes, { prefix: '/api/reports' })

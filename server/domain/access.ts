@@ -36,10 +36,12 @@ export const permissions = [
   'users:admin',
   /** The audit trail. */
   'audit:read',
+  /** Assigning visits (tasks) to inspectors and following their progress. */
+  'tasks:assign',
+  /** One's own assigned visits: the list, and closing one. */
+  'tasks:work',
   /** Leads from utility and registration data: the ranked list, the map layer, a lead's signals. */
   'leads:read',
-  /** Issuing leads and assigning them to inspectors. */
-  'leads:assign',
   /** Training the lead model and reading its versions. */
   'leads:model',
 ] as const
@@ -51,8 +53,8 @@ export const grants: Record<Role, ReadonlySet<Permission>> = {
   // Leaders and analysts see counts and places, never people.
   leader: new Set([...base, 'analysis:run']),
   analyst: new Set([...base, 'analysis:run', 'export', 'leads:read']),
-  commander: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'inspection:write', 'key-areas:write', 'analysis:run', 'export', 'reports:submit', 'import', 'leads:read', 'leads:assign']),
-  inspector: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'inspection:write', 'export', 'leads:read']),
+  commander: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'inspection:write', 'key-areas:write', 'analysis:run', 'export', 'reports:submit', 'import', 'tasks:assign', 'leads:read']),
+  inspector: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'inspection:write', 'export', 'tasks:work', 'leads:read']),
   // Administrators manage accounts and read the trail; they see no personal data. Retraining the
   // lead model is theirs too: it reads outcomes and signals, never people.
   admin: new Set([...base, 'users:admin', 'audit:read', 'leads:model']),

@@ -85,6 +85,7 @@ export const CampaignSchema = Type.Object({
   startsOn: DateString,
   endsOn: DateString,
   reportDays: Type.Array(Type.Integer()),
+  verifyNeedsPhoto: Type.Boolean({ description: 'A rectification is verified only with an "after" photo of it' }),
   referenceDate: Type.Unsafe<string>({ ...DateString, description: 'The day screens show by default' }),
   reportDates: Type.Array(DateString, { description: 'The report days (14th, 29th; see server/domain/periods.ts), ending with the last day' }),
   phases: Type.Array(Type.Object({

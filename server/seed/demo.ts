@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { Sql, Tx } from '../db/index.js'
 import { pgArray } from '../db/arrays.js'
 import { PolygonIndex } from '../domain/geo.js'
@@ -465,7 +466,10 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
     await tx`select setval('hazard_id_seq', greatest(${hazardId}, 1))`
 
     const keyAreas = await seedKeyAreas(tx, rng, geo, ids, campaign.id)
-    if (opts.demoUsers) await seedDemoUsers(tx, ids.get(geo.towns[0]!.key)!)
+    if (opts.demoUsers) {
+      await seedDemoUsers(tx, ids.get(geo.towns[0]!.key)!)
+      await seedDemoTasks(tx, ids.get(geo.towns[0]!.key)!)
+    }
     log(`premises ${opts.premises}, residents ${residentId}, hazards ${hazardId}, enforcement events ${events}, key areas ${keyAreas}`)
     return {
       towns: geo.towns.length, communities: geo.communities.length, grids: geo.grids.length, policeStations: geo.stations.length,
@@ -497,6 +501,29 @@ async function seedDemoUsers(tx: Tx, townId: number): Promise<void> {
       values (${username}, ${displayName}, ${hash}, ${role}, ${local ? 'town' : 'district'}, ${local ? townId : null}, true)`
   }
   await tx`insert into app_setting (key, value) values ('demo_mode', 'true') on conflict (key) do update set value = 'true'`
+}
+
+/**
+ * A dozen visits given by the demo commander to the demo inspector, due over the coming days (one
+ * overdue), so that "my tasks" on a phone shows work from the start: group rentals to inspect
+ * and rectified hazards to verify.
+ */
+async function seedDemoTasks(tx: Tx, townId: number): Promise<void> {
+  const batch = randomUUID()
+  await tx`
+    with users as (
+      select (select id from app_user where username = 'inspector') as inspector, (select id from app_user where username = 'commander') as commander
+    ), picked as (
+      (select 'inspect' as kind, p.id as premises_id, null::bigint as hazard_id from premises p
+       where p.town_id = ${townId} and p.kind = 'group_rental' order by p.id limit 8)
+      union all
+      (select 'verify', h.premises_id, h.id from hazard h join premises p on p.id = h.premises_id
+       where p.town_id = ${townId} and h.status = 'rectified' order by h.id limit 4)
+    )
+    insert into task (kind, premises_id, hazard_id, assignee_id, assigned_by, batch_id, due_on, note)
+    select k.kind, k.premises_id, k.hazard_id, u.inspector, u.commander, ${batch},
+           (now() at time zone 'Asia/Shanghai')::date + (row_number() over (order by k.kind, k.premises_id))::int - 2, '演示任务'
+    from picked k, users u`
 }
 
 /** Two key areas per town: around its urban villages first, then its factories. */

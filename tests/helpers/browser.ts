@@ -21,3 +21,6 @@ export function launchChromium(): Promise<Browser> {
     ],
   })
 }
+
+/** A phone as the field-work issue describes it: 390 × 844 CSS pixels, touch, a mobile browser. */
+export const phoneContext = { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true }

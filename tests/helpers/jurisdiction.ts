@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import type { PendingQuery, Row } from 'postgres'
 import { expect } from 'vitest'
@@ -6,6 +7,8 @@ import { decryptIdNumber } from '../../server/domain/pii.js'
 import type { RouteInfo } from '../../server/plugins/app/access.js'
 import { signIn, type TestApp } from './app.js'
 import { testKeys } from './keys.js'
+import { insertAfterPhoto, insertPhoto, tinyJpeg } from './photos.js'
+import { clearTasks, dayFromToday, districtInspector, insertTask, userId } from './tasks.js'
 import { decodeTile, tileOf } from './tiles.js'
 
 /**
@@ -19,6 +22,8 @@ import { decodeTile, tileOf } from './tiles.js'
 /** Records on one side of a jurisdiction's border, chosen well away from it. */
 export interface Target {
   premises: number
+  /** The premises' address (the search finds it by it). */
+  address: string
   resident: number
   /** The resident's full ID number, for the search by number. */
   idNumber: string
@@ -184,6 +189,18 @@ export const probes: Record<string, Probe[]> = {
     request: t => ({ url: `/api/premises?${query(t.filter)}` }),
     holds: res => featureIds(res).length > 0,
   }],
+  'GET /api/premises/near': [{
+    kind: 'answer', request: t => ({ url: `/api/premises/near?${query({ lon: t.lon, lat: t.lat, limit: 5 })}` }),
+    holds: (res, t) => json<{ id: number }[]>(res).some(p => p.id === t.premises),
+  }],
+  'GET /api/search': [{
+    kind: 'answer', label: 'address', request: t => ({ url: `/api/search?${query({ q: t.address, limit: 50 })}` }),
+    holds: (res, t) => json<{ results: { kind: string; id: number }[] }>(res).results.some(r => r.kind === 'premises' && r.id === t.premises),
+  }],
+  'POST /api/search': [{
+    kind: 'answer', label: 'ID number', request: t => ({ method: 'POST', url: '/api/search', payload: { q: t.idNumber, limit: 50 } }),
+    holds: (res, t) => json<{ results: { kind: string; id: number }[] }>(res).results.some(r => r.kind === 'resident' && r.id === t.resident),
+  }],
   'GET /api/premises/counts': [{ kind: 'answer', request: t => ({ url: `/api/premises/counts?${query(t.filter)}` }), holds: res => json<{ total: number }>(res).total > 0 }],
   'GET /api/stats/summary': [{
     kind: 'answer', request: t => ({ url: `/api/stats/summary?${query(t.filter)}` }),
@@ -237,6 +254,58 @@ export const probes: Record<string, Probe[]> = {
     kind: 'record', label: 'attachment 3', sides: ['town'],
     request: t => ({ method: 'POST', url: '/api/reports/submissions', payload: { report: 'attachment-3', townId: t.reportTown, period: `2020-0${1 + (++serial % 9)}-14`, filledBy: '矩阵' } }),
   }],
+  'POST /api/premises/:id/photos': [{
+    kind: 'record',
+    request: t => ({ method: 'POST', url: `/api/premises/${t.premises}/photos?clientId=${randomUUID()}`, payload: tinyJpeg, headers: { 'content-type': 'image/jpeg' } }),
+  }],
+  'POST /api/hazards/:id/photos': [{
+    kind: 'record',
+    request: async (t, s) => ({ method: 'POST', url: `/api/hazards/${await s.freshHazard(t, 'found')}/photos?stage=found&clientId=${randomUUID()}`, payload: tinyJpeg, headers: { 'content-type': 'image/jpeg' } }),
+  }],
+  'GET /api/premises/:id/photos': [{ kind: 'record', request: t => ({ url: `/api/premises/${t.premises}/photos` }) }],
+  'GET /api/photos/:id': [{ kind: 'record', request: async (t, s) => ({ url: `/api/photos/${await insertPhoto(s.t.db.sql, { premisesId: t.premises, stage: 'premises' })}` }) }],
+  'GET /api/photos/:id/thumb': [{ kind: 'record', request: async (t, s) => ({ url: `/api/photos/${await insertPhoto(s.t.db.sql, { premisesId: t.premises, stage: 'premises' })}/thumb` }) }],
+  // Taken by the side's inspector: they delete their own, its commanders any of their jurisdiction.
+  'DELETE /api/photos/:id': [{
+    kind: 'record',
+    request: async (t, s, side) => ({ method: 'DELETE', url: `/api/photos/${await insertPhoto(s.t.db.sql, { premisesId: t.premises, stage: 'premises', createdBy: await userId(s.t.db.sql, side.users.inspector!) })}` }),
+  }],
+  // Given to a district-wide inspector, so that the control commander may assign the outside sample too.
+  'POST /api/tasks': [{
+    kind: 'record', label: 'a list of premises',
+    request: async (t, s) => {
+      await clearTasks(s.t.db.sql, [t.premises])
+      return { method: 'POST', url: '/api/tasks', payload: { kind: 'inspect', assigneeId: await districtInspector(s.t.db.sql), dueOn: dayFromToday(7), premisesIds: [t.premises] } }
+    },
+  }, {
+    kind: 'answer', label: 'a drawn area', write: true,
+    request: async (t, s) => {
+      await s.t.db.sql`update task set status = 'cancelled', closed_at = now(), closed_by_action = 'task.cancel' where status = 'open'`
+      return { method: 'POST', url: '/api/tasks', payload: { kind: 'inspect', assigneeId: await districtInspector(s.t.db.sql), dueOn: dayFromToday(7), geometry: square(t.lon, t.lat, 0.0005) } }
+    },
+    holds: (res, t) => res.statusCode === 201 && json<{ tasks: { premisesId: number }[] }>(res).tasks.some(x => x.premisesId === t.premises),
+  }],
+  'GET /api/tasks': [{
+    kind: 'answer', label: 'by inspector',
+    request: async (t, s) => {
+      const assigneeId = await districtInspector(s.t.db.sql)
+      await insertTask(s.t.db.sql, { premisesId: t.premises, assigneeId, kind: 'revisit' })
+      return { url: `/api/tasks?${query({ assigneeId, status: 'open', limit: 5000 })}` }
+    },
+    holds: (res, t) => json<{ premisesId: number }[]>(res).some(x => x.premisesId === t.premises),
+  }],
+  'POST /api/tasks/:id/cancel': [{
+    kind: 'record',
+    request: async (t, s) => ({ method: 'POST', url: `/api/tasks/${await insertTask(s.t.db.sql, { premisesId: t.premises, assigneeId: await districtInspector(s.t.db.sql) })}/cancel`, payload: {} }),
+  }],
+  // The side's inspector closes a task given to them (outside: one given before their jurisdiction changed).
+  'POST /api/tasks/:id/complete': [{
+    kind: 'record',
+    request: async (t, s, side) => ({
+      method: 'POST', url: `/api/tasks/${await insertTask(s.t.db.sql, { premisesId: t.premises, assigneeId: await userId(s.t.db.sql, side.users.inspector!) })}/complete`,
+      payload: { clientId: randomUUID(), note: '辖区矩阵：无变化' },
+    }),
+  }],
   'GET /ogc/collections/:collectionId/items/:featureId': [
     { kind: 'record', label: 'premises', request: t => ({ url: `/ogc/collections/premises/items/${t.premises}` }) },
     { kind: 'record', label: 'key areas', request: t => ({ url: `/ogc/collections/key-areas/items/${t.keyArea}` }) },
@@ -267,8 +336,11 @@ export const notJurisdictional: Record<string, string> = {
 }
 
 type Props = { properties?: Record<string, unknown> } | undefined
-/** Names in a route's query or body that say where: ids, places, areas, ID numbers. */
-const whereName = /^(id|id[A-Z].*|.*Id|bbox|town|community|grid|policeStation|parent|geometry|location)$/
+/**
+ * Names in a route's query or body that say where: ids, places, areas, a point, ID numbers, and a
+ * search text (which finds records by their address, name or number).
+ */
+const whereName = /^(id|id[A-Z].*|.*Id|bbox|town|community|grid|policeStation|parent|geometry|location|lon|lat|q)$/
 
 /** Whether a route takes an id, a place or an area (read from its schema, so new routes are seen). */
 export function takesWhere(r: RouteInfo): boolean {
@@ -313,8 +385,8 @@ export async function buildScene(t: TestApp): Promise<Scene> {
 
   /** The premises (with residents) of a condition farthest from a border, and what lies around it. */
   async function target(where: Fragment, border: Fragment, keyArea: Fragment, reportTown: number, filter: Record<string, string>): Promise<Target> {
-    const [p] = await sql<{ id: number; lon: number; lat: number; townId: number; policeStationId: number }[]>`
-      select p.id, st_x(p.geom) as lon, st_y(p.geom) as lat, p.town_id, p.police_station_id
+    const [p] = await sql<{ id: number; address: string; lon: number; lat: number; townId: number; policeStationId: number }[]>`
+      select p.id, p.address, st_x(p.geom) as lon, st_y(p.geom) as lat, p.town_id, p.police_station_id
       from premises p where ${where} and exists (select 1 from resident r where r.premises_id = p.id)
         and exists (select 1 from hazard h where h.premises_id = p.id)
       order by st_distance(p.geom, ${border}) desc, p.id limit 1`
@@ -323,7 +395,7 @@ export async function buildScene(t: TestApp): Promise<Scene> {
       select k.id, st_x(st_pointonsurface(k.geom)) as lon, st_y(st_pointonsurface(k.geom)) as lat
       from key_area k where k.deleted_at is null and ${keyArea} order by k.id limit 1`
     return {
-      premises: p!.id, resident: r!.id, idNumber: decryptIdNumber(testKeys, r!.idNumberCipher), keyArea: k!.id, keyAreaPoint: [k!.lon, k!.lat], lon: p!.lon, lat: p!.lat,
+      premises: p!.id, address: p!.address, resident: r!.id, idNumber: decryptIdNumber(testKeys, r!.idNumberCipher), keyArea: k!.id, keyAreaPoint: [k!.lon, k!.lat], lon: p!.lon, lat: p!.lat,
       town: p!.townId, station: p!.policeStationId, reportTown, filter,
     }
   }
@@ -368,6 +440,8 @@ export async function buildScene(t: TestApp): Promise<Scene> {
         values (${tg.premises}, 'FIRE-06', 'general', ${state}, 'fire', now() - interval '2 days',
                 ${state === 'rectified' ? sql`now() - interval '1 day'` : null}, current_date + 10)
         returning id`
+      // A rectification is verified with its "after" photo.
+      if (state === 'rectified') await insertAfterPhoto(sql, h!.id)
       return h!.id
     },
     async freshKeyArea(tg) {

@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { can, type Permission, roles, type Role } from '../../server/domain/access.js'
 import { residentIdProblem } from '../../server/domain/id-number.js'
 import { decryptIdNumber } from '../../server/domain/pii.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 import { testKeys } from '../helpers/keys.js'
+import { insertAfterPhoto, insertPhoto, tinyJpeg } from '../helpers/photos.js'
+import { clearTasks, dayFromToday, insertTask, userId } from '../helpers/tasks.js'
 import { tileOf } from '../helpers/tiles.js'
 
 let t: TestApp
@@ -48,6 +51,8 @@ async function freshHazard(state: 'found' | 'rectified'): Promise<number> {
     values (${ids.premisesIn}, 'FIRE-06', 'general', ${state}, 'fire', now() - interval '2 days',
             ${state === 'rectified' ? t.db.sql`now() - interval '1 day'` : null}, current_date + 10)
     returning id`
+  // A rectification is verified with its "after" photo.
+  if (state === 'rectified') await insertAfterPhoto(t.db.sql, h!.id)
   return h!.id
 }
 
@@ -143,6 +148,9 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   'GET /api/stats/series': () => ({ url: '/api/stats/series' }),
   'GET /api/stats/hazards': () => ({ url: '/api/stats/hazards' }),
   'GET /api/premises/counts': () => ({ url: '/api/premises/counts' }),
+  'GET /api/premises/near': () => ({ url: `/api/premises/near?lon=${ids.location.lon}&lat=${ids.location.lat}&limit=5` }),
+  'GET /api/search/': () => ({ url: `/api/search/?q=${encodeURIComponent('社区')}` }),
+  'POST /api/search/': () => ({ url: '/api/search/', payload: { q: '320411199001011234' } }),
   'GET /api/config': () => ({ url: '/api/config' }),
   'GET /api/config/': () => ({ url: '/api/config/' }),
   'POST /api/premises/': () => ({
@@ -158,6 +166,28 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   'POST /api/hazards/:id/verify': async () => ({ url: `/api/hazards/${await freshHazard('rectified')}/verify`, payload: {} }),
   'PATCH /api/hazards/:id': async () => ({ url: `/api/hazards/${await freshHazard('found')}`, payload: { deadline: '2099-01-31' } }),
   'GET /api/tiles/premises/:z/:x/:y.mvt': () => ({ url: `/api/tiles/premises/${ids.tile.join('/')}.mvt` }),
+  'POST /api/premises/:id/photos': () => ({ url: `/api/premises/${ids.premisesIn}/photos?clientId=${randomUUID()}`, payload: tinyJpeg, headers: { 'content-type': 'image/jpeg' } }),
+  'POST /api/hazards/:id/photos': async () => ({ url: `/api/hazards/${await freshHazard('found')}/photos?stage=found&clientId=${randomUUID()}`, payload: tinyJpeg, headers: { 'content-type': 'image/jpeg' } }),
+  'GET /api/premises/:id/photos': () => ({ url: `/api/premises/${ids.premisesIn}/photos` }),
+  // A photo of a hazard, which every role that sees the hazard may see.
+  'GET /api/photos/:id': async () => ({ url: `/api/photos/${await insertPhoto(t.db.sql, { hazardId: await freshHazard('found'), stage: 'found' })}` }),
+  'GET /api/photos/:id/thumb': async () => ({ url: `/api/photos/${await insertPhoto(t.db.sql, { hazardId: await freshHazard('found'), stage: 'found' })}/thumb` }),
+  // Taken by the inspector: the inspector deletes their own, a commander any.
+  'DELETE /api/photos/:id': async () => ({ url: `/api/photos/${await insertPhoto(t.db.sql, { premisesId: ids.premisesIn, stage: 'premises', createdBy: await userId(t.db.sql, 'inspector') })}` }),
+  'GET /api/tasks/mine': () => ({ url: '/api/tasks/mine' }),
+  'GET /api/tasks/': () => ({ url: '/api/tasks/' }),
+  'GET /api/tasks/progress': () => ({ url: '/api/tasks/progress' }),
+  'GET /api/tasks/assignees': () => ({ url: '/api/tasks/assignees' }),
+  'POST /api/tasks/': async () => {
+    await clearTasks(t.db.sql, [ids.premisesIn])
+    return { url: '/api/tasks/', payload: { kind: 'inspect', assigneeId: await userId(t.db.sql, 'inspector'), dueOn: dayFromToday(7), premisesIds: [ids.premisesIn] } }
+  },
+  'POST /api/tasks/:id/cancel': async () => ({ url: `/api/tasks/${await insertTask(t.db.sql, { premisesId: ids.premisesIn, assigneeId: await userId(t.db.sql, 'inspector') })}/cancel`, payload: {} }),
+  // Assigned to the inspector, the one role that works on tasks.
+  'POST /api/tasks/:id/complete': async () => ({
+    url: `/api/tasks/${await insertTask(t.db.sql, { premisesId: ids.premisesIn, assigneeId: await userId(t.db.sql, 'inspector'), kind: 'revisit' })}/complete`,
+    payload: { clientId: randomUUID(), note: 'nobody changed anything' },
+  }),
   'GET /api/docs': () => ({ url: '/api/docs' }),
   'GET /api/docs/': () => ({ url: '/api/docs/' }),
   'GET /api/docs/json': () => ({ url: '/api/docs/json' }),

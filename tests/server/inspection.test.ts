@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fromWgs84 } from '../../server/domain/coords.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 import { factory } from '../helpers/factory.js'
+import { insertAfterPhoto } from '../helpers/photos.js'
 
 let t: TestApp
 let inspector: string
@@ -134,6 +135,8 @@ describe('the hazard workflow', () => {
       select hazard_status(hazard_count, open_count, open_major_count, open_min_deadline, current_date) as s from premises where id = ${p.id}`)[0]!.s
     expect(await status()).toBe('open_major')
     for (const [action, next] of [['refer', 'referred'], ['rectify', 'rectified'], ['verify', 'verified']] as const) {
+      // The campaign verifies a rectification only with an "after" photo of it.
+      if (action === 'verify') await insertAfterPhoto(t.db.sql, h.id)
       const res = await post(`/api/hazards/${h.id}/${action}`, {})
       expect(res.statusCode, res.body).toBe(200)
       expect(res.json().status).toBe(next)
@@ -165,7 +168,10 @@ describe('the hazard workflow', () => {
     const p = await newPremises()
     const h = await newHazard(p.id)
     const path = { found: [], referred: ['refer'], rectified: ['refer', 'rectify'], verified: ['refer', 'rectify', 'verify'] }[state]
-    for (const step of path) expect((await post(`/api/hazards/${h.id}/${step}`, {})).statusCode).toBe(200)
+    for (const step of path) {
+      if (step === 'verify') await insertAfterPhoto(t.db.sql, h.id)
+      expect((await post(`/api/hazards/${h.id}/${step}`, {})).statusCode).toBe(200)
+    }
     const before = await t.db.sql`select * from hazard where id = ${h.id}`
     const events = await t.db.sql`select count(*)::int as n from hazard_event where hazard_id = ${h.id}`
     const res = await post(`/api/hazards/${h.id}/${action}`, {})

@@ -22,14 +22,17 @@ export const router = createRouter({
     { path: '/reports', name: 'reports', component: () => import('./views/ReportsView.vue'), meta: { permission: 'stats:read' } },
     { path: '/imports', name: 'imports', component: () => import('./views/ImportView.vue'), meta: { permission: 'import' } },
     { path: '/analysis', name: 'analysis', component: () => import('./views/AnalysisView.vue'), meta: { permission: 'analysis:run' } },
+    { path: '/tasks', name: 'tasks', component: () => import('./views/TasksView.vue'), meta: { permission: 'tasks:assign' } },
+    { path: '/my-tasks', name: 'my-tasks', component: () => import('./views/MyTasksView.vue'), meta: { permission: 'tasks:work' } },
     { path: '/admin/users', name: 'users', component: () => import('./views/UsersView.vue'), meta: { permission: 'users:admin' } },
     { path: '/admin/audit', name: 'audit', component: () => import('./views/AuditView.vue'), meta: { permission: 'audit:read' } },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 })
 
-/** The first page a role may use. */
+/** The first page a role may use; on a phone, an inspector's own visits. */
 export function homeFor(can: (p: string) => boolean): string {
+  if (can('tasks:work') && window.matchMedia('(max-width: 480px)').matches) return '/my-tasks'
   if (can('map:read')) return '/'
   if (can('users:admin')) return '/admin/users'
   return '/login'

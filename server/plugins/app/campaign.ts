@@ -10,6 +10,8 @@ export interface Campaign {
   startsOn: string
   endsOn: string
   reportDays: number[]
+  /** A rectification is verified only with an "after" photo of it. */
+  verifyNeedsPhoto: boolean
   phases: { seq: number; code: string; nameZh: string; nameEn: string; startsOn: string; endsOn: string }[]
   targets: Partial<Record<MeasureKey, number | null>>
 }
@@ -24,7 +26,7 @@ export function campaignRepository(sql: Sql) {
     /** The campaign under way, or the latest one. */
     async current(): Promise<Campaign> {
       const [c] = await sql<Omit<Campaign, 'phases' | 'targets'>[]>`
-        select id, code, name_zh, name_en, starts_on, ends_on, report_days::int[] as report_days
+        select id, code, name_zh, name_en, starts_on, ends_on, report_days::int[] as report_days, verify_needs_photo
         from campaign order by starts_on desc limit 1`
       if (!c) throw new Error('no campaign is defined')
       const phases = await sql<Campaign['phases']>`

@@ -5,6 +5,7 @@ import type { Jurisdiction } from '../../domain/access.js'
 import { maskPersonalText } from '../../domain/redact.js'
 import { badRequest, conflict, HttpError, notFound } from '../../http-errors.js'
 import { endOfDay } from './measures.js'
+import { afterPhotoMissing, afterPhotoRequired } from './photos.js'
 
 /**
  * The inspection workflow: premises recorded and edited, hazards found, referred to the
@@ -201,6 +202,7 @@ export function inspectionRepository(sql: Sql) {
         const [en, zh] = refusal[action][h.status] ?? [`A hazard that is ${h.status} cannot be ${action === 'refer' ? 'referred' : action === 'rectify' ? 'rectified' : 'verified'}.`, '此隐患当前状态不能进行这一步。']
         throw conflict(en, zh)
       }
+      if (action === 'verify' && await afterPhotoMissing(tx, id)) throw afterPhotoRequired()
       const previous = h.verifiedAt ?? h.rectifiedAt ?? h.referredAt ?? h.foundAt
       const at = stepTime(input.at, previous, 'the time of this step', '此步骤的时间')
       if (action === 'refer') {

@@ -31,12 +31,14 @@ function query(params?: Params): string {
 
 async function request<T>(method: string, path: string, params?: Params, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
   let res: Response
+  // A file (a photo) travels as itself, with its own type; anything else as JSON.
+  const file = body instanceof Blob ? body : undefined
   try {
     res = await fetch(`/api${path}${query(params)}`, {
       method,
       credentials: 'same-origin',
-      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: body === undefined ? headers : { 'content-type': file ? file.type || 'application/octet-stream' : 'application/json', ...headers },
+      body: body === undefined ? undefined : file ?? JSON.stringify(body),
     })
   }
   catch {
@@ -63,6 +65,8 @@ async function request<T>(method: string, path: string, params?: Params, body?: 
 export const getJson = <T>(path: string, params?: Params) => request<T>('GET', path, params)
 export const postJson = <T>(path: string, body?: unknown) => request<T>('POST', path, undefined, body ?? {})
 export const patchJson = <T>(path: string, body: unknown) => request<T>('PATCH', path, undefined, body)
+/** Sends a file (a photo) as the request body, with query parameters. */
+export const postFile = <T>(path: string, file: Blob, params?: Params) => request<T>('POST', path, params, file)
 /** A write with query parameters and headers (If-Match for versioned records). */
 export const send = <T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, opts: { params?: Params; headers?: Record<string, string> } = {}) =>
   request<T>(method, path, opts.params, body, opts.headers)

@@ -5,6 +5,7 @@ import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'
 import { HazardChangeSchema, HazardReferSchema, HazardSchema, HazardStepSchema } from '../../../schemas/inspection.js'
 import { hazardDto } from '../../inspection-helpers.js'
+import { closeTasksOnVisit } from '../../../plugins/app/tasks.js'
 
 /**
  * A hazard's life: refer to the responsible department, mark rectified, verify. A step that cannot
@@ -30,6 +31,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           userId: user.id, username: user.username, action: `hazard.${action}`, entity: 'hazard', entityId: req.params.id,
           before: hazardDto(change.before), after: hazardDto(change.after), reason: input.note ?? null, ip: req.ip, requestId: req.id,
         })
+        await closeTasksOnVisit(app, tx, req, { premisesId: change.after.premisesId, hazardId: req.params.id, action: `hazard.${action}` })
         return change
       })
       return hazardDto(after)

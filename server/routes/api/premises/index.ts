@@ -6,6 +6,7 @@ import { mapFilterFrom } from '../../../map-filter.js'
 import type { PremisesInput } from '../../../plugins/app/inspection.js'
 import { EnforcementSchema, HazardCreateSchema, HazardSchema, PremisesChangeSchema, PremisesCreateSchema } from '../../../schemas/inspection.js'
 import { hazardDto } from '../../inspection-helpers.js'
+import { closeTasksOnVisit } from '../../../plugins/app/tasks.js'
 import { can } from '../../../domain/access.js'
 import { notFound } from '../../../http-errors.js'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
@@ -109,6 +110,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     await app.writeTx(req, async (tx) => {
       const { before, after } = await app.inspection.updatePremises(tx, user.jurisdiction, req.params.id, input)
       await app.audit.write(tx, { userId: user.id, username: user.username, action: 'premises.update', entity: 'premises', entityId: req.params.id, before: redactPersonal(before), after: redactPersonal(after), ip: req.ip, requestId: req.id })
+      await closeTasksOnVisit(app, tx, req, { premisesId: req.params.id, action: 'premises.update' })
     })
     return await detailFor(app, req, req.params.id) as never
   })
@@ -145,6 +147,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const hazard = await app.writeTx(req, async (tx) => {
       const h = await app.inspection.addHazard(tx, user.jurisdiction, req.params.id, req.body)
       await app.audit.write(tx, { userId: user.id, username: user.username, action: 'hazard.create', entity: 'hazard', entityId: h.id, after: hazardDto(h), ip: req.ip, requestId: req.id })
+      await closeTasksOnVisit(app, tx, req, { premisesId: req.params.id, hazardId: h.id, action: 'hazard.create' })
       return h
     })
     return reply.status(201).send(hazardDto(hazard))
