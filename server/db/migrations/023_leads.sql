@@ -232,6 +232,8 @@ create table lead (
   issued_features     jsonb,
   assigned_to         int references app_user(id),
   assigned_at         timestamptz,
+  -- The inspection task the lead became (premises leads; an address has no premises to visit yet).
+  task_id             bigint references task(id) on delete set null,
   outcome             text check (outcome in ('group_rental', 'other_rental', 'not_rental', 'no_access')),
   outcome_on          date,
   attempts            int not null default 0 check (attempts >= 0),

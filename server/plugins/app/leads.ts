@@ -4,12 +4,13 @@ import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction, Role } from '../../domain/access.js'
 import {
-  bands, type Band, type Features, leadFeatures, type LeadFeature, type LinearModel, minTraining, rulesModel, scoreOf, type TrainingExample,
+  bands, type Band, type Features, leadFeatures, type LeadFeature, type LinearModel, minTraining, type Reason, rulesModel, scoreOf, type TrainingExample,
 } from '../../domain/leads-model.js'
 import { maskPersonalText } from '../../domain/redact.js'
 import { badRequest, conflict, HttpError, notFound } from '../../http-errors.js'
 import { todayInDistrict } from './campaign.js'
 import { trainInWorker } from './leads-train.js'
+import type { TasksRepository } from './tasks.js'
 
 /**
  * Leads: premises not registered as group rentals, and addresses whose meters match no premises,
@@ -183,6 +184,8 @@ export function leadsRepository(sql: Sql) {
       select p.id, p.address, p.geom, p.town_id, p.community_id, p.police_station_id, true
       from premises p
       where p.kind in ${db(candidateKinds)} and p.deregistered_on is null
+        -- A rental that meets the rule is counted as a group rental already (is_group_rental_candidate).
+        and not coalesce(is_group_rental_candidate(p.kind, p.meets_rule), false)
         and not exists (select 1 from lead v where v.result_premises_id = p.id and v.status = 'visited')
       on conflict (premises_id) do update set address = excluded.address, geom = excluded.geom, town_id = excluded.town_id,
         community_id = excluded.community_id, police_station_id = excluded.police_station_id, candidate = true
@@ -191,7 +194,8 @@ export function leadsRepository(sql: Sql) {
     await db`
       update lead l set candidate = false
       where l.candidate and l.premises_id is not null and not exists (
-        select 1 from premises p where p.id = l.premises_id and p.kind in ${db(candidateKinds)} and p.deregistered_on is null)`
+        select 1 from premises p where p.id = l.premises_id and p.kind in ${db(candidateKinds)} and p.deregistered_on is null
+          and not coalesce(is_group_rental_candidate(p.kind, p.meets_rule), false))`
     await db`
       insert into lead as l (site_key, address, geom, town_id, community_id, police_station_id, candidate)
       select s.site_key, s.address, s.geom, s.town_id, s.community_id, s.police_station_id, true
@@ -326,8 +330,8 @@ export function leadsRepository(sql: Sql) {
 
   async function lockLead(tx: Tx, scope: Jurisdiction, id: number) {
     const [l] = await tx<{ id: number; status: LeadStatus; premisesId: number | null; siteKey: string | null; address: string; lon: number; lat: number
-      assignedTo: number | null; issuedAt: Date | null; score: number; band: Band; features: Features; modelVersion: number; townId: number }[]>`
-      select l.id, l.status, l.premises_id, l.site_key, l.address, st_x(l.geom) as lon, st_y(l.geom) as lat, l.assigned_to, l.issued_at,
+      assignedTo: number | null; taskId: number | null; issuedAt: Date | null; score: number; band: Band; features: Features; modelVersion: number; townId: number }[]>`
+      select l.id, l.status, l.premises_id, l.site_key, l.address, st_x(l.geom) as lon, st_y(l.geom) as lat, l.assigned_to, l.task_id, l.issued_at,
              l.score, l.band, l.features, l.model_version, l.town_id
       from lead l where l.id = ${id} and ${inJurisdiction(tx as unknown as Sql, scope, 'l')} for update`
     if (!l) throw notFound(`there is no lead with id ${id}`, `没有编号为 ${id} 的线索`)
@@ -372,7 +376,7 @@ export function leadsRepository(sql: Sql) {
         select l.id, case when l.premises_id is null then 'address' else 'premises' end as subject, l.premises_id, p.kind as premises_kind,
                l.address, st_x(l.geom) as lon, st_y(l.geom) as lat, l.town_id, t.name_zh as town_name_zh, t.name_en as town_name_en,
                c.name_zh as community_name_zh, l.police_station_id, l.score, l.band, l.reasons, l.model_version, l.status, l.outcome, l.outcome_on,
-               l.attempts, l.assigned_to, u.display_name as assigned_name, l.issued_at, l.issued_band, l.result_premises_id
+               l.attempts, l.assigned_to, u.display_name as assigned_name, l.task_id, l.issued_at, l.issued_band, l.result_premises_id
         from lead l
         left join premises p on p.id = l.premises_id
         join admin_area t on t.id = l.town_id
@@ -406,7 +410,7 @@ export function leadsRepository(sql: Sql) {
         select l.id, case when l.premises_id is null then 'address' else 'premises' end as subject, l.premises_id, p.kind as premises_kind,
                l.address, st_x(l.geom) as lon, st_y(l.geom) as lat, l.town_id, t.name_zh as town_name_zh, t.name_en as town_name_en,
                c.name_zh as community_name_zh, l.police_station_id, l.score, l.band, l.reasons, l.model_version, l.status, l.outcome, l.outcome_on,
-               l.attempts, l.assigned_to, u.display_name as assigned_name, l.issued_at, l.issued_band, l.result_premises_id, l.features,
+               l.attempts, l.assigned_to, u.display_name as assigned_name, l.task_id, l.issued_at, l.issued_band, l.result_premises_id, l.features,
                l.issued_score, l.issued_model
         from lead l
         left join premises p on p.id = l.premises_id
@@ -442,41 +446,54 @@ export function leadsRepository(sql: Sql) {
     },
 
     /**
-     * Issues leads (taking a snapshot of their score: precision is judged on what was handed out)
-     * and assigns them to an inspector, or leaves them open for any inspector of the area. Refuses
-     * the whole batch when one lead is not the commander's (404) or already visited (409).
+     * Turns leads into visits (issuing them takes a snapshot of their score: precision is judged on
+     * what was handed out). A premises lead becomes an inspect task of the field-work tasks (or is
+     * linked to the inspect task already open there); an address has no premises a task could
+     * name, so its lead is assigned to the inspector directly. Refuses the whole batch when one
+     * lead is not the commander's (404), already visited (409) or outside the inspector's area (400).
      */
-    async assign(tx: Tx, actor: Actor, ids: number[], inspectorId: number | null) {
-      const unique = [...new Set(ids)]
-      const rows = await tx<{ id: number; status: LeadStatus; townId: number; policeStationId: number | null }[]>`
-        select l.id, l.status, l.town_id, l.police_station_id from lead l
+    async issue(tx: Tx, actor: Actor, tasks: TasksRepository, input: { leadIds: number[]; assigneeId: number; dueOn: string; note: string | null }) {
+      const unique = [...new Set(input.leadIds)]
+      const rows = await tx<{ id: number; status: LeadStatus; premisesId: number | null; townId: number; policeStationId: number | null }[]>`
+        select l.id, l.status, l.premises_id, l.town_id, l.police_station_id from lead l
         where l.id in ${tx(unique)} and ${inJurisdiction(tx as unknown as Sql, actor.jurisdiction, 'l')}
-        for update`
+        order by l.id for update`
       const missing = unique.filter(id => !rows.some(r => r.id === id))
       if (missing.length) throw notFound(`there is no lead with id ${missing.slice(0, 10).join(', ')}`, `没有编号为 ${missing.slice(0, 10).join('、')} 的线索`)
       const done = rows.filter(r => r.status === 'visited')
       if (done.length) throw new HttpError(409, `lead ${done.map(r => r.id).slice(0, 10).join(', ')} has been visited already`, 'lead-visited', `线索 ${done.map(r => r.id).slice(0, 10).join('、')} 已走访完毕`)
-      if (inspectorId !== null) {
-        const [u] = await tx<{ id: number; role: Role; kind: string; townId: number | null; stationId: number | null }[]>`
-          select id, role, jurisdiction_kind as kind, jurisdiction_town_id as town_id, jurisdiction_station_id as station_id
-          from app_user where id = ${inspectorId} and disabled_at is null`
-        if (!u || u.role !== 'inspector') throw new HttpError(400, `user ${inspectorId} is not an active inspector`, 'not-an-inspector', `用户 ${inspectorId} 不是在岗排查员`)
-        const outside = rows.filter(r => (u.kind === 'town' && r.townId !== u.townId) || (u.kind === 'police_station' && r.policeStationId !== u.stationId))
-        if (outside.length) {
-          throw new HttpError(400, `lead ${outside.map(r => r.id).slice(0, 10).join(', ')} lies outside the inspector's jurisdiction`, 'inspector-outside-jurisdiction',
-            `线索 ${outside.map(r => r.id).slice(0, 10).join('、')} 不在该排查员的辖区内`)
+      const [u] = await tx<{ id: number; role: Role; kind: string; townId: number | null; stationId: number | null }[]>`
+        select id, role, jurisdiction_kind as kind, jurisdiction_town_id as town_id, jurisdiction_station_id as station_id
+        from app_user where id = ${input.assigneeId} and disabled_at is null`
+      if (!u || u.role !== 'inspector') throw new HttpError(400, `user ${input.assigneeId} is not an active inspector: visits are assigned to inspectors`, 'not-an-inspector', `用户 ${input.assigneeId} 不是在用的排查员：走访任务只能派给排查员`)
+      const outside = rows.filter(r => (u.kind === 'town' && r.townId !== u.townId) || (u.kind === 'police_station' && r.policeStationId !== u.stationId))
+      if (outside.length) {
+        throw new HttpError(400, `lead ${outside.map(r => r.id).slice(0, 10).join(', ')} lies outside the inspector's jurisdiction: an inspector is given only leads where they work`,
+          'outside-assignee-jurisdiction', `线索 ${outside.map(r => r.id).slice(0, 10).join('、')} 不在该排查员的辖区内`)
+      }
+      const premisesIds = rows.filter(r => r.premisesId !== null).map(r => r.premisesId!)
+      const today = todayInDistrict()
+      let batchId: string | null = null
+      if (premisesIds.length) {
+        const open = await tx<{ premisesId: number }[]>`select premises_id from task where status = 'open' and kind = 'inspect' and premises_id in ${tx(premisesIds)}`
+        const taken = new Set(open.map(o => o.premisesId))
+        const fresh = premisesIds.filter(id => !taken.has(id))
+        if (fresh.length) {
+          const made = await tasks.assign(tx, actor.jurisdiction, actor.id,
+            { kind: 'inspect', assigneeId: input.assigneeId, dueOn: input.dueOn, note: input.note, premisesIds: fresh, on: today, dryRun: false }, today)
+          batchId = made.batchId
         }
       }
-      const changed = await tx<{ id: number; status: LeadStatus; assignedTo: number | null; issuedScore: number; issuedBand: Band }[]>`
+      const changed = await tx<{ id: number; status: LeadStatus; assignedTo: number | null; taskId: number | null; issuedScore: number; issuedBand: Band }[]>`
         update lead l set
-          status = case when ${inspectorId}::int is null then 'open' else 'assigned' end,
-          assigned_to = ${inspectorId}, assigned_at = case when ${inspectorId}::int is null then null else now() end,
+          status = 'assigned', assigned_to = ${input.assigneeId}, assigned_at = now(),
+          task_id = (select t.id from task t where t.premises_id = l.premises_id and t.kind = 'inspect' and t.status = 'open' order by t.id desc limit 1),
           issued_at = coalesce(l.issued_at, now()), issued_by = coalesce(l.issued_by, ${actor.id}),
           issued_score = coalesce(l.issued_score, l.score), issued_band = coalesce(l.issued_band, l.band),
           issued_model = coalesce(l.issued_model, l.model_version), issued_features = coalesce(l.issued_features, l.features)
         where l.id in ${tx(unique)}
-        returning l.id, l.status, l.assigned_to, l.issued_score, l.issued_band`
-      return changed
+        returning l.id, l.status, l.assigned_to, l.task_id, l.issued_score, l.issued_band`
+      return { batchId, leads: [...changed].sort((x, y) => x.id - y.id) }
     },
 
     /**
@@ -544,19 +561,12 @@ export function leadsRepository(sql: Sql) {
           candidate = case when ${input.outcome === 'group_rental'} then false else candidate end
         where id = ${id}
         returning id, status, outcome, attempts, result_premises_id`
-      return { lead: after!, visitId: visit!.id, premises }
-    },
-
-    /** Active inspectors a commander may assign leads to: theirs or district-wide. */
-    async inspectors(scope: Jurisdiction) {
-      return [...await sql<{ id: number; username: string; displayName: string; jurisdictionKind: string; jurisdictionId: number | null }[]>`
-        select id, username, display_name, jurisdiction_kind, coalesce(jurisdiction_town_id, jurisdiction_station_id) as jurisdiction_id
-        from app_user
-        where role = 'inspector' and disabled_at is null
-          ${scope.kind === 'town' ? sql`and (jurisdiction_town_id = ${scope.id!} or jurisdiction_kind = 'district'
-            or jurisdiction_station_id in (select distinct police_station_id from premises where town_id = ${scope.id!}))` : sql``}
-          ${scope.kind === 'police_station' ? sql`and (jurisdiction_station_id = ${scope.id!} or jurisdiction_kind = 'district')` : sql``}
-        order by display_name, id`]
+      // The visit the task asked for has been made (no access: the task stays open for another try).
+      const closedTasks = final && l.taskId !== null
+        ? [...await tx<{ id: number }[]>`update task set status = 'done', closed_at = now(), closed_by = ${actor.id}, closed_by_action = 'lead.visit'
+                                         where id = ${l.taskId} and status = 'open' returning id`].map(t => t.id)
+        : []
+      return { lead: after!, visitId: visit!.id, premises, closedTasks }
     },
 
     /**
@@ -689,7 +699,7 @@ export interface LeadRow {
   policeStationId: number | null
   score: number
   band: Band
-  reasons: unknown[]
+  reasons: Reason[]
   modelVersion: number
   status: LeadStatus
   outcome: VisitOutcome | null
@@ -697,6 +707,7 @@ export interface LeadRow {
   attempts: number
   assignedTo: number | null
   assignedName: string | null
+  taskId: number | null
   issuedAt: Date | null
   issuedBand: Band | null
   resultPremisesId: number | null
