@@ -243,7 +243,7 @@ create table lead (
   updated_at          timestamptz not null default now(),
   check ((premises_id is null) <> (site_key is null)),
   check (status = 'new' or (issued_at is not null and issued_score is not null)),
-  check ((status = 'assigned') = (assigned_to is not null)),
+  check (status <> 'assigned' or assigned_to is not null),
   check (status <> 'visited' or outcome in ('group_rental', 'other_rental', 'not_rental'))
 );
 create index lead_geom_idx on lead using gist (geom);

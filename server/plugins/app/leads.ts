@@ -250,8 +250,8 @@ export function leadsRepository(sql: Sql) {
         left join u g on g.lead_id = l.id and g.utility = 'gas'
         left join lateral (
           select count(*) filter (where r.registered_on <= ${on} and (r.deregistered_on is null or r.deregistered_on > ${on}))::int as n,
-                 (count(*) filter (where r.registered_on > ${on}::date - ${turnoverDays} and r.registered_on <= ${on})
-                  + count(*) filter (where r.deregistered_on > ${on}::date - ${turnoverDays} and r.deregistered_on <= ${on}))::int as turnover
+                 (count(*) filter (where r.registered_on > ${on}::date - ${turnoverDays}::int and r.registered_on <= ${on})
+                  + count(*) filter (where r.deregistered_on > ${on}::date - ${turnoverDays}::int and r.deregistered_on <= ${on}))::int as turnover
           from resident r where r.premises_id = l.premises_id
         ) res on l.premises_id is not null
         where t.id = l.id`

@@ -594,7 +594,14 @@ export function readingsRepository(sql: Sql, backend: Backend, opts: ReadingsOpt
     job.summary.committed = true
     if (afterCommit) {
       job.phase = 'signals'
-      await afterCommit('all')
+      // The readings are written whatever happens here: a failed refresh is said, not undone.
+      try {
+        await afterCommit('all')
+      }
+      catch (e) {
+        job.message = `the readings were written, but the leads could not be recomputed: ${(e as Error).message}`
+        job.messageZh = `读数已写入，但线索未能重新计算：${(e as Error).message}`
+      }
     }
   }
 

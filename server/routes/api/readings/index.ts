@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { exportTypes, toCsv } from '../../../export.js'
@@ -65,7 +65,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req, reply) => {
     const file = app.readings.errorsFile(req.params.id, app.userOf(req).id)
     reply.type(exportTypes.csv).header('Content-Disposition', `attachment; filename="readings-errors-${req.params.id.slice(0, 8)}.csv"`)
-    return reply.send(createReadStream(file))
+    // Written while the job runs; before its first run there is nothing to report yet.
+    return reply.send(await readFile(file).catch(() => Buffer.from('\uFEFF"行号 line","列 column","内容 value","问题 reason"\r\n')))
   })
 
   app.get('/:id/unmatched', {
