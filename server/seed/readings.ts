@@ -1,6 +1,7 @@
 import { pgArray } from '../db/arrays.js'
 import type { Sql } from '../db/index.js'
 import { Random } from '../domain/random.js'
+import { leadsRepository } from '../plugins/app/leads.js'
 
 /**
  * Synthetic utility readings for the demo district: a year of daily electricity (with its night
@@ -29,7 +30,7 @@ export interface DemoReadingsSummary {
 }
 
 /** Share of the candidate premises (rentals, homestays, family hotels) that hide a group rental. */
-export const hiddenShare = 0.1
+export const hiddenShare = 0.15
 /** Share of the candidate premises that stand empty. */
 const vacantShare = 0.07
 /** One meter site at an address with no premises per this many premises. */
@@ -226,4 +227,15 @@ export async function seedDemoReadings(sql: Sql, opts: DemoReadingsOptions): Pro
     }
   })
   return { accounts: accountRows.length, months: readings.length, hiddenPremises, hiddenSites }
+}
+
+/**
+ * The demo's readings and the leads they give: the readings, then one refresh of every signal and
+ * score (as a committed import would do).
+ */
+export async function seedDemoLeads(sql: Sql, opts: DemoReadingsOptions): Promise<DemoReadingsSummary & { leads: number; ms: number }> {
+  const started = Date.now()
+  const summary = await seedDemoReadings(sql, opts)
+  const refreshed = await leadsRepository(sql).refresh()
+  return { ...summary, leads: refreshed.scored, ms: Date.now() - started }
 }
