@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Sql } from '../../server/db/index.js'
+import type { PendingQuery, Row } from 'postgres'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
 import { factory, type FactoryTown } from '../helpers/factory.js'
 
@@ -14,7 +14,7 @@ let town: FactoryTown
 const p: Record<string, number> = {}
 let serial = 0
 
-type Expr = ReturnType<Sql>
+type Expr = PendingQuery<Row[]>
 
 /** An electricity account of the premises with a day's use (in hundredths of a kWh) given as SQL of the day `d`. */
 async function electricity(premisesId: number, use: Expr, night: Expr | null = null) {
