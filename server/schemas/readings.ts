@@ -1,7 +1,6 @@
 import { type Static, Type } from 'typebox'
-import { coordinateSystems } from '../domain/coords.js'
 
-/** Schemas of the utility readings import (routes/api/readings). */
+/** Schemas of the utility readings import (routes/api/readings); the web app imports their types, so nothing here imports Node modules. */
 
 export const UtilitySchema = Type.Union([Type.Literal('electricity'), Type.Literal('water'), Type.Literal('gas')], { description: 'electricity, water or gas' })
 
@@ -15,7 +14,7 @@ export const maxMatchDistance = 200
 
 export const ReadingsRunSchema = Type.Object({
   mapping: Type.Record(Type.String(), Type.String(), { description: 'For each field key, the heading of the file\'s column that holds it' }),
-  crs: Type.Union(coordinateSystems.map(c => Type.Literal(c)), { description: 'wgs84 (GPS), gcj02 (AutoNavi, Tencent) or bd09 (Baidu)' }),
+  crs: Type.Union([Type.Literal('wgs84'), Type.Literal('gcj02'), Type.Literal('bd09')], { description: 'wgs84 (GPS), gcj02 (AutoNavi, Tencent) or bd09 (Baidu)' }),
   matchDistance: Type.Number({ minimum: 1, maximum: maxMatchDistance, default: 30, description: 'Metres within which the nearest premises is taken as the account\'s' }),
 }, { additionalProperties: false })
 export type ReadingsRun = Static<typeof ReadingsRunSchema>

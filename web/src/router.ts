@@ -22,6 +22,7 @@ export const router = createRouter({
     { path: '/reports', name: 'reports', component: () => import('./views/ReportsView.vue'), meta: { permission: 'stats:read' } },
     { path: '/imports', name: 'imports', component: () => import('./views/ImportView.vue'), meta: { permission: 'import' } },
     { path: '/analysis', name: 'analysis', component: () => import('./views/AnalysisView.vue'), meta: { permission: 'analysis:run' } },
+    { path: '/leads', name: 'leads', component: () => import('./views/LeadsView.vue'), meta: { permission: 'leads:read' } },
     { path: '/tasks', name: 'tasks', component: () => import('./views/TasksView.vue'), meta: { permission: 'tasks:assign' } },
     { path: '/my-tasks', name: 'my-tasks', component: () => import('./views/MyTasksView.vue'), meta: { permission: 'tasks:work' } },
     { path: '/admin/users', name: 'users', component: () => import('./views/UsersView.vue'), meta: { permission: 'users:admin' } },
