@@ -7,8 +7,8 @@ import { signInPage, startWebApp, type WebApp } from '../helpers/web-app.js'
 
 /**
  * The whole loop in the browser: a commander imports a year of electricity readings for eleven
- * premises of the town → the one using four times the norm, much of it at night, ranks first of
- * leads → the commander issues it as an inspection task → the inspector records a group rental →
+ * premises of the town → the one using four times the norm, much of it at night, ranks above
+ * the file's other flats → the commander issues it as an inspection task → the inspector records a group rental →
  * the premises is registered as found by data analysis → the leader's dashboard counts it.
  */
 

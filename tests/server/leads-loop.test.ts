@@ -151,6 +151,32 @@ describe('from lead to registered group rental', () => {
   })
 })
 
+describe('an address with meters but no premises', () => {
+  it('registers the group rental found there as new premises, found by data analysis, and links the meters to it', async () => {
+    // Meters at an address the registers do not know, in the commander's town.
+    await t.db.sql`
+      with a as (
+        insert into meter_account (utility, account_no, holder_name, address, geom, town_id, unmatched_reason)
+        select 'electricity', 'LOOP-SITE-1', '吴某', '测试新村9号', st_pointonsurface(geom), id, 'no-premises' from admin_area where id = ${town}
+        returning id)
+      insert into meter_reading (account_id, month, daily, total) select a.id, '2020-05-01', array_fill(3000, array[31]), 3000 * 31 from a`
+    await t.app.leads.refresh()
+    const site = (await leads('&subject=address')).items.find(l => l.address === '测试新村9号')!
+    expect(site.premisesId).toBeNull()
+    const accounts = ((await get(`/api/leads/${site.id}`, 'commander')).json().accounts as { accountNo: string }[]).map(a => a.accountNo)
+    expect(accounts.length).toBeGreaterThan(0)
+    expect((await post('/api/leads/tasks', 'commander', { leadIds: [site.id], assigneeId: inspector, dueOn: dayFromToday(3) })).statusCode).toBe(201)
+    const res = await post(`/api/leads/${site.id}/visits`, 'inspector', { outcome: 'group_rental', bedsLet: 14 })
+    expect(res.statusCode, res.body).toBe(201)
+    const premisesId = res.json().premisesId as number
+    const [p] = await t.db.sql<{ kind: string; discoveryMethod: string; address: string; townId: number }[]>`select kind, discovery_method, address, town_id from premises where id = ${premisesId}`
+    expect(p).toMatchObject({ kind: 'group_rental', discoveryMethod: 'data_analysis', address: site.address, townId: town })
+    const meters = await t.db.sql<{ premisesId: number; matchMethod: string }[]>`select premises_id, match_method from meter_account where account_no in ${t.db.sql(accounts)}`
+    expect(meters).toHaveLength(accounts.length)
+    expect(meters.every(m => m.premisesId === premisesId && m.matchMethod === 'visit')).toBe(true)
+  })
+})
+
 describe('retraining', () => {
   it('refuses to train on too few outcomes, saying how many there are', async () => {
     const res = await post('/api/leads/models', 'admin')
@@ -169,12 +195,12 @@ describe('retraining', () => {
     const res = await post('/api/leads/models', 'admin')
     expect(res.statusCode, res.body).toBe(201)
     const m = res.json()
-    expect(m.examples).toBe(33)
+    expect(m.examples).toBe(34)
     expect(m.version).toBe(1)
     const [scored] = await t.db.sql<{ n: number }[]>`select count(*)::int as n from lead where candidate and model_version = 1`
     expect(scored!.n).toBe(m.scored)
     const [audit] = await t.db.sql<{ after: { examples: number } }[]>`select after from audit_log where action = 'lead-model.train' order by id desc limit 1`
-    expect(audit!.after.examples).toBe(33)
+    expect(audit!.after.examples).toBe(34)
     const models = (await get('/api/leads/models', 'admin')).json() as { version: number; active: boolean }[]
     expect(models.find(x => x.version === 1)?.active).toBe(true)
     expect((await get('/api/leads/stats', 'leader')).json().model.version).toBe(1)
