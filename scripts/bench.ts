@@ -4,6 +4,7 @@
  * Creates (and afterwards drops, unless --keep) a database of its own on that server, seeds the
  * demo district at the given size and prints a table of timings. With --load, instead of the
  * timings: the HTTP server under --connections concurrent clients for --load-seconds (bench-load.ts).
+ * --leads-only: the leads alone (bench-leads.ts); --readings sets the rows of its readings import.
  */
 import { parseArgs } from 'node:util'
 import { openDatabase, type Sql } from '../server/db/index.js'
@@ -27,6 +28,8 @@ const { values } = parseArgs({
     import: { type: 'string', default: '1000000', description: 'rows of the ledger import measured last (0: none)' },
     'import-only': { type: 'boolean', default: false },
     'search-only': { type: 'boolean', default: false, description: 'only the search and near timings' },
+    'readings': { type: 'string', default: '1000000', description: 'daily rows of the readings import in the leads benchmark (0: none; the target is 10000000)' },
+    'leads-only': { type: 'boolean', default: false, description: 'only the leads: demo readings, refresh, queries, quality, readings import' },
     'load': { type: 'boolean', default: false, description: 'only the HTTP load test' },
     'load-seconds': { type: 'string', default: '60' },
     'load-warmup': { type: 'string', default: '10', description: 'seconds of load before the measured ones' },
@@ -105,6 +108,10 @@ try {
     if (values['search-only']) {
       await benchSearch(day)
     }
+    else if (values['leads-only']) {
+      const { benchLeads } = await import('./bench-leads.js')
+      rows.push(...await benchLeads(sql, { seed: 20191227, runs, readingRows: Number(values.readings) }))
+    }
     else {
       if (!values['import-only']) {
         if (!values['tiles-only']) {
@@ -114,6 +121,10 @@ try {
         await benchTiles(db, Number(values.tiles))
       }
       if (Number(values.import) > 0 && !values['tiles-only']) await benchImport(Number(values.import))
+      if (!values['tiles-only'] && !values['import-only']) {
+        const { benchLeads } = await import('./bench-leads.js')
+        rows.push(...await benchLeads(sql, { seed: 20191227, runs, readingRows: Number(values.readings) }))
+      }
     }
   }
 }
