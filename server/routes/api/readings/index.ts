@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises'
+import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { exportTypes, toCsv } from '../../../export.js'
+import { badRequest } from '../../../http-errors.js'
 import { errors } from '../../../schemas/common.js'
 import { ReadingJobSchema, ReadingsRunSchema, ReadingsUploadQuery } from '../../../schemas/readings.js'
 
@@ -25,7 +27,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: ReadingsUploadQuery, response: { 201: ReadingJobSchema, ...errors(400, 401, 403, 413, 415) },
     },
   }, async (req, reply) => {
-    const job = await app.readings.upload(app.userOf(req), req.query.utility, req.query.fileName, req.body as NodeJS.ReadableStream)
+    // Only the file types above arrive as a stream; JSON (or nothing) is not a file.
+    if (!(req.body instanceof Readable)) throw badRequest('send the file itself as the request body (Content-Type: text/csv or the XLSX type)', '请把文件本身作为请求体发送')
+    const job = await app.readings.upload(app.userOf(req), req.query.utility, req.query.fileName, req.body)
     reply.code(201)
     return job
   })
