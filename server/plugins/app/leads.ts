@@ -63,6 +63,8 @@ export interface Actor {
 
 /** Statements cover this many accounts or leads each, so that none holds the database for long. */
 const chunk = 400
+/** Accounts per statement of their statistics (a year of daily readings is ~370 rows per account). */
+const statsChunk = 1000
 /** Leads scored per round trip. */
 const scorePage = 2000
 /** Days back over which resident registrations and deregistrations count as turnover. */
@@ -107,61 +109,68 @@ export function leadsRepository(sql: Sql) {
     return today > c.endsOn ? c.endsOn : today < c.startsOn ? c.startsOn : today
   }
 
-  /** What each account's readings say: one statement per few hundred accounts. */
+  /**
+   * What each account's readings say, a range of accounts per statement: their months read once,
+   * their days unnested once and joined to the calendar once, then grouped per account (a lateral
+   * subquery per account read the same rows four times).
+   */
   async function accountStats(db: Sql | Tx) {
     const [r] = await db<{ lo: number | null; hi: number | null }[]>`select min(id) as lo, max(id) as hi from meter_account`
     if (r!.lo === null) return 0
-    for (let lo = r!.lo; lo <= r!.hi!; lo += chunk) {
+    for (let lo = r!.lo; lo <= r!.hi!; lo += statsChunk) {
       await db`
-        insert into meter_stat as ms (account_id, utility, days, months, mean_daily, rest_ratio, night_share, peak_valley, seasonal_swing, holiday_dip, computed_at)
-        select a.id, a.utility, coalesce(d.days, 0), coalesce(mo.months, 0), mo.mean_daily, d.rest_ratio, d.night_share, h.peak_valley, mo.swing, sf.dip, now()
-        from meter_account a
-        left join lateral (
-          select count(*)::int as days,
-            case when count(*) filter (where k.rest and not k.sf) >= 8 and count(*) filter (where not k.rest) >= 20
-              then avg(u.v) filter (where k.rest and not k.sf) / nullif(avg(u.v) filter (where not k.rest), 0) end as rest_ratio,
-            case when count(u.n) >= 14 then sum(u.n)::float8 / nullif(sum(u.v) filter (where u.n is not null), 0) end as night_share
-          from meter_reading r
-          cross join lateral unnest(r.daily, r.night) with ordinality as u(v, n, i)
-          left join calendar_day c on c.day = r.month + (u.i - 1)::int
-          cross join lateral (select coalesce(c.kind <> 'workday', extract(isodow from r.month + (u.i - 1)::int) >= 6) as rest,
-                                     coalesce(c.kind = 'spring_festival', false) as sf) k
-          where r.account_id = a.id and r.daily is not null and u.v is not null
-        ) d on true
-        left join lateral (
-          select count(*)::int as months, sum(m.total)::float8 / 100 / nullif(sum(m.covered), 0) as mean_daily,
-            case when count(*) filter (where m.covered >= 20) >= 6
-              then max(m.per_day) filter (where m.covered >= 20) / nullif(percentile_cont(0.5) within group (order by m.per_day) filter (where m.covered >= 20), 0) end as swing
+        with acc as (select id, utility from meter_account where id between ${lo} and ${lo + statsChunk - 1}),
+        rd as (select m.* from meter_reading m join acc on acc.id = m.account_id),
+        d as (
+          select rd.account_id, rd.month + (u.i - 1)::int as day, u.v, u.n,
+                 coalesce(c.kind <> 'workday', extract(isodow from rd.month + (u.i - 1)::int) >= 6) as rest, coalesce(c.kind = 'spring_festival', false) as sf
+          from rd cross join lateral unnest(rd.daily, rd.night) with ordinality as u(v, n, i)
+          left join calendar_day c on c.day = rd.month + (u.i - 1)::int
+          where rd.daily is not null and u.v is not null
+        ),
+        ds as (
+          select account_id, count(*)::int as days,
+            case when count(*) filter (where rest and not sf) >= 8 and count(*) filter (where not rest) >= 20
+              then avg(v) filter (where rest and not sf) / nullif(avg(v) filter (where not rest), 0) end as rest_ratio,
+            case when count(n) >= 14 then sum(n)::float8 / nullif(sum(v) filter (where n is not null), 0) end as night_share
+          from d group by account_id
+        ),
+        mo as (
+          select account_id, count(*)::int as months, sum(total)::float8 / 100 / nullif(sum(covered), 0) as mean_daily,
+            case when count(*) filter (where covered >= 20) >= 6
+              then max(per_day) filter (where covered >= 20) / nullif(percentile_cont(0.5) within group (order by per_day) filter (where covered >= 20), 0) end as swing
           from (
-            select r.total, cov.covered, r.total::float8 / 100 / nullif(cov.covered, 0) as per_day
-            from meter_reading r
-            cross join lateral (select case when r.daily is null then extract(day from r.month + interval '1 month' - interval '1 day')::int
-                                            else (select count(x)::int from unnest(r.daily) x) end as covered) cov
-            where r.account_id = a.id
-          ) m where m.covered > 0
-        ) mo on true
-        left join lateral (
-          select case when count(*) >= 7 then avg(q.pv) end as peak_valley from (
-            select (max(x) - min(x))::float8 / nullif(avg(x), 0) as pv
-            from meter_reading r cross join lateral unnest(r.hourly) with ordinality as hh(x, i)
-            where r.account_id = a.id and r.hourly is not null and hh.x is not null
-            group by r.month, (hh.i - 1) / 24 having count(hh.x) = 24
-          ) q
-        ) h on true
-        left join lateral (
-          select avg(x.ratio) as dip from (
-            select avg(dd.v) filter (where dd.day between y.s and y.e) / nullif(avg(dd.v) filter (where dd.day < y.s), 0) as ratio,
-                   count(*) filter (where dd.day between y.s and y.e) as n_sf, count(*) filter (where dd.day < y.s) as n_pre
-            from (select min(day) as s, max(day) as e from calendar_day where kind = 'spring_festival' group by extract(year from day)) y
-            cross join lateral (
-              select r.month + (u.i - 1)::int as day, u.v from meter_reading r cross join lateral unnest(r.daily) with ordinality as u(v, i)
-              where r.account_id = a.id and r.daily is not null and u.v is not null
-                and r.month between date_trunc('month', y.s - 21)::date and y.e and r.month + (u.i - 1)::int between y.s - 21 and y.e
-            ) dd
-            group by y.s, y.e
-          ) x where x.n_sf >= 5 and x.n_pre >= 14
-        ) sf on true
-        where a.id between ${lo} and ${lo + chunk - 1}
+            select rd.account_id, rd.total, cov.covered, rd.total::float8 / 100 / nullif(cov.covered, 0) as per_day
+            from rd cross join lateral (select case when rd.daily is null then extract(day from rd.month + interval '1 month' - interval '1 day')::int
+                                                     else (select count(x)::int from unnest(rd.daily) x) end as covered) cov
+          ) m where covered > 0
+          group by account_id
+        ),
+        h as (
+          select account_id, case when count(*) >= 7 then avg(pv) end as peak_valley from (
+            select rd.account_id, (max(hh.x) - min(hh.x))::float8 / nullif(avg(hh.x), 0) as pv
+            from rd cross join lateral unnest(rd.hourly) with ordinality as hh(x, i)
+            where rd.hourly is not null and hh.x is not null
+            group by rd.account_id, rd.month, (hh.i - 1) / 24 having count(hh.x) = 24
+          ) q group by account_id
+        ),
+        festival as (select min(day) as s, max(day) as e from calendar_day where kind = 'spring_festival' group by extract(year from day)),
+        sf as (
+          select account_id, avg(ratio) as dip from (
+            select d.account_id, avg(d.v) filter (where d.day between y.s and y.e) / nullif(avg(d.v) filter (where d.day < y.s), 0) as ratio,
+                   count(*) filter (where d.day between y.s and y.e) as n_sf, count(*) filter (where d.day < y.s) as n_pre
+            from d join festival y on d.day between y.s - 21 and y.e
+            group by d.account_id, y.s
+          ) x where n_sf >= 5 and n_pre >= 14
+          group by account_id
+        )
+        insert into meter_stat as ms (account_id, utility, days, months, mean_daily, rest_ratio, night_share, peak_valley, seasonal_swing, holiday_dip, computed_at)
+        select acc.id, acc.utility, coalesce(ds.days, 0), coalesce(mo.months, 0), mo.mean_daily, ds.rest_ratio, ds.night_share, h.peak_valley, mo.swing, sf.dip, now()
+        from acc
+        left join ds on ds.account_id = acc.id
+        left join mo on mo.account_id = acc.id
+        left join h on h.account_id = acc.id
+        left join sf on sf.account_id = acc.id
         on conflict (account_id) do update set days = excluded.days, months = excluded.months, mean_daily = excluded.mean_daily,
           rest_ratio = excluded.rest_ratio, night_share = excluded.night_share, peak_valley = excluded.peak_valley,
           seasonal_swing = excluded.seasonal_swing, holiday_dip = excluded.holiday_dip, computed_at = excluded.computed_at`
