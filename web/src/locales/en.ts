@@ -559,6 +559,7 @@ const en: typeof zh = {
     },
     stats: {
       title: 'Leads from data', issued: 'Issued', visited: 'Visited', confirmed: 'Confirmed', precision: 'Confirmed of visited', byBand: 'By score band', byTown: 'By town',
+      uplift: 'Data analysis added {pct} to the group rentals found the other ways',
       foundBy: 'Group rentals registered, by how they were found', dataAnalysis: 'Data analysis', patrol: 'Door-to-door', ledgerImport: 'Ledger import', other: 'Other', model: 'Model: version {v} ({kind})', none: 'No lead has been issued yet.',
     },
   },

@@ -557,6 +557,7 @@ export default {
     },
     stats: {
       title: '数据分析线索', issued: '已下发', visited: '已走访', confirmed: '确认群租', precision: '走访确认率', byBand: '按得分等级', byTown: '按镇（街道）',
+      uplift: '数据分析使已登记群租房在其他方式基础上增加 {pct}',
       foundBy: '已登记群租房的发现方式', dataAnalysis: '数据分析', patrol: '入户走访', ledgerImport: '台账导入', other: '其他', model: '模型：第 {v} 版（{kind}）', none: '尚未下发线索。',
     },
   },
