@@ -1,13 +1,25 @@
 import { type Static, Type } from 'typebox'
 import { DateString, Id, IdList, Offset } from './common.js'
 
-/** Schemas of the leads (routes/api/leads): the list, the map layer, issuing, visits, measures, models. */
+/**
+ * Schemas of the leads (routes/api/leads): the list, the map layer, issuing, visits, measures,
+ * models. The lists of statuses, outcomes and kinds live here, once: they are read off the schemas,
+ * which the repository and the web app import (nothing here imports Node modules).
+ */
+
 
 const Band = Type.Union([Type.Literal('A'), Type.Literal('B'), Type.Literal('C'), Type.Literal('D')], { description: 'Score band: A ≥ 0.75, B ≥ 0.5, C ≥ 0.25, D below' })
 const Status = Type.Union([Type.Literal('new'), Type.Literal('open'), Type.Literal('assigned'), Type.Literal('visited')])
 const Outcome = Type.Union([Type.Literal('group_rental'), Type.Literal('other_rental'), Type.Literal('not_rental'), Type.Literal('no_access')], {
   description: 'group_rental (registered on the spot, found by data analysis), other_rental, not_rental, no_access (to try again)',
 })
+/** Kinds an "another kind of rental" outcome may record. */
+const OtherRentalKind = Type.Union([Type.Literal('rental'), Type.Literal('homestay'), Type.Literal('family_hotel'), Type.Literal('factory_dormitory'), Type.Literal('care_home')],
+  { description: 'For other_rental: which kind' })
+const values = <T extends { const: string }>(u: { anyOf: readonly T[] }) => u.anyOf.map(x => x.const as T['const'])
+export const leadStatuses = values(Status)
+export const visitOutcomes = values(Outcome)
+export const otherRentalKinds = values(OtherRentalKind)
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()])
 
 export const LeadQuery = Type.Object({
@@ -82,7 +94,7 @@ export const LeadIssuedSchema = Type.Object({
 export const LeadVisitSchema = Type.Object({
   outcome: Outcome,
   visitedOn: Type.Optional(DateString),
-  kind: Type.Optional(Type.Union([Type.Literal('rental'), Type.Literal('homestay'), Type.Literal('family_hotel'), Type.Literal('factory_dormitory'), Type.Literal('care_home')], { description: 'For other_rental: which kind' })),
+  kind: Type.Optional(OtherRentalKind),
   roomsLet: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
   bedsLet: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
   occupants: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),

@@ -8,6 +8,7 @@ import {
 } from '../../domain/leads-model.js'
 import { maskPersonalText } from '../../domain/redact.js'
 import { badRequest, conflict, HttpError, notFound } from '../../http-errors.js'
+import type { leadStatuses, otherRentalKinds, visitOutcomes } from '../../schemas/leads.js'
 import { todayInDistrict } from './campaign.js'
 import { trainInWorker } from './leads-train.js'
 import type { TasksRepository } from './tasks.js'
@@ -24,12 +25,8 @@ import type { TasksRepository } from './tasks.js'
 
 /** Kinds of premises that may hide a group rental: dwellings let, not collective housing already registered as such. */
 export const candidateKinds = ['rental', 'homestay', 'family_hotel'] as const
-export const leadStatuses = ['new', 'open', 'assigned', 'visited'] as const
 export type LeadStatus = typeof leadStatuses[number]
-export const visitOutcomes = ['group_rental', 'other_rental', 'not_rental', 'no_access'] as const
 export type VisitOutcome = typeof visitOutcomes[number]
-/** Kinds an "another kind of rental" outcome may record. */
-export const otherRentalKinds = ['rental', 'homestay', 'family_hotel', 'factory_dormitory', 'care_home'] as const
 
 export interface LeadFilter {
   towns?: number[]

@@ -5,6 +5,8 @@ import type {
 import type { ReadingJobSchema } from '../../../server/schemas/readings'
 import { getJson, postFile, postJson } from './client'
 
+export { otherRentalKinds, visitOutcomes } from '../../../server/schemas/leads'
+
 export type Lead = Static<typeof LeadSchema>
 export type LeadDetail = Static<typeof LeadDetailSchema>
 export type LeadPage = Static<typeof LeadPageSchema>
@@ -16,7 +18,6 @@ export type ReadingJob = Static<typeof ReadingJobSchema>
 export type Utility = ReadingJob['utility']
 export type VisitOutcome = LeadVisit['outcome']
 
-export const visitOutcomes: VisitOutcome[] = ['group_rental', 'other_rental', 'not_rental', 'no_access']
 export const utilities: Utility[] = ['electricity', 'water', 'gas']
 
 export interface LeadQuery {
