@@ -32,7 +32,7 @@ export async function benchLeads(sql: Sql, opts: { seed: number; runs: number; r
     note: `${seeded.accounts.toLocaleString('en')} accounts, ${seeded.months.toLocaleString('en')} account-months` })
   const [refreshed, refreshMs] = await time(() => leads.refresh())
   rows.push({ measure: 'leads refresh: signals, norms, scores (set-wise)', value: `${(refreshMs / 1000).toFixed(1)} s`,
-    note: `${refreshed.scored.toLocaleString('en')} leads scored, ${refreshed.accounts.toLocaleString('en')} accounts` })
+    note: `${refreshed.scored.toLocaleString('en')} leads, ${refreshed.accounts.toLocaleString('en')} accounts; statistics ${(refreshed.phases.statsMs / 1000).toFixed(1)} s, signals and norms ${(refreshed.phases.signalsMs / 1000).toFixed(1)} s, scores ${(refreshed.phases.scoreMs / 1000).toFixed(1)} s` })
   await sql`analyze lead`
 
   // The leads queries a commander's page makes: the first page, a town's, and the map layer.

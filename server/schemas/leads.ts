@@ -133,4 +133,7 @@ export const LeadTrainedSchema = Type.Object({
   bias: Type.Number(), weights: Type.Record(Type.String(), Type.Number()), scored: Type.Integer(),
 })
 
-export const LeadRefreshedSchema = Type.Object({ accounts: Type.Integer(), scored: Type.Integer(), modelVersion: Type.Integer(), ms: Type.Integer() })
+export const LeadRefreshedSchema = Type.Object({
+  accounts: Type.Integer(), scored: Type.Integer(), modelVersion: Type.Integer(), ms: Type.Integer(),
+  phases: Type.Object({ statsMs: Type.Integer(), signalsMs: Type.Integer(), scoreMs: Type.Integer() }, { description: 'Where the time went' }),
+})

@@ -324,14 +324,24 @@ export function leadsRepository(sql: Sql) {
 
   async function refreshOnce(db: Sql | Tx): Promise<RefreshSummary> {
     const started = Date.now()
+    let lap = started
+    const phase = () => {
+      const now = Date.now()
+      const ms = now - lap
+      lap = now
+      return ms
+    }
     const on = await referenceDay(db)
     const accounts = await accountStats(db)
+    const statsMs = phase()
     await syncCandidates(db)
     await subjectSignals(db, on)
     await norms(db)
+    const signalsMs = phase()
     const model = await activeModel(db)
     const scored = await scoreAll(db, model)
-    return { accounts, scored, modelVersion: model.version, ms: Date.now() - started }
+    const scoreMs = phase()
+    return { accounts, scored, modelVersion: model.version, ms: Date.now() - started, phases: { statsMs, signalsMs, scoreMs } }
   }
 
   async function lockLead(tx: Tx, scope: Jurisdiction, id: number) {
@@ -688,6 +698,8 @@ export interface RefreshSummary {
   scored: number
   modelVersion: number
   ms: number
+  /** Where the time went: the accounts' statistics, the leads' signals and norms, the scoring. */
+  phases: { statsMs: number; signalsMs: number; scoreMs: number }
 }
 
 export interface LeadRow {
