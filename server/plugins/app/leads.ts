@@ -388,7 +388,8 @@ export function leadsRepository(sql: Sql) {
 
     /** Leads ranked by score, within the jurisdiction and the filter. */
     async list(scope: Jurisdiction, f: LeadFilter, limit: number, offset: number, withPeople: boolean) {
-      const [{ total }] = await sql<{ total: number }[]>`select count(*)::int as total from lead l where ${where(sql, scope, f)}` as unknown as [{ total: number }]
+      const [counted] = await sql<{ total: number }[]>`select count(*)::int as total from lead l where ${where(sql, scope, f)}`
+      const total = counted!.total
       const rows = await sql<LeadRow[]>`
         select l.id, case when l.premises_id is null then 'address' else 'premises' end as subject, l.premises_id, p.kind as premises_kind,
                l.address, st_x(l.geom) as lon, st_y(l.geom) as lat, l.town_id, t.name_zh as town_name_zh, t.name_en as town_name_en,
@@ -672,8 +673,8 @@ export function leadsRepository(sql: Sql) {
         const training = { examples: examples.length, positives, negatives, ...trained.metrics, examples_list: examples.map(e => [e.leadId, e.positive ? 1 : 0]) }
         const [m] = await tx<{ version: number }[]>`
           insert into lead_model (kind, features, model, training, trained_by, active)
-          values ('logistic_regression', ${pgArray([...leadFeatures])}::text[], ${tx.json({ bias: trained.model.bias, weights: trained.model.weights, library: trained.library } as never)},
-                  ${tx.json(training as never)}, ${actor.id}, true)
+          values ('logistic_regression', ${pgArray([...leadFeatures])}::text[], ${JSON.stringify({ bias: trained.model.bias, weights: trained.model.weights, library: trained.library })}::jsonb,
+                  ${JSON.stringify(training)}::jsonb, ${actor.id}, true)
           returning version`
         const scored = await scoreAll(tx, { version: m!.version, ...trained.model })
         const result: TrainResult = { version: m!.version, examples: examples.length, positives, negatives, metrics: trained.metrics, bias: trained.model.bias, weights: trained.model.weights, scored }
