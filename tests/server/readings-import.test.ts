@@ -72,6 +72,9 @@ describe('matching meter accounts to premises', () => {
       select r.daily, r.total::int from meter_reading r join meter_account a on a.id = r.account_id where a.account_no = 'E-REF' and r.month = '2020-03-01'`
     expect(r!.daily.slice(0, 7)).toEqual([800, 810, 820, 830, 840, 850, 860])
     expect(r!.total).toBe(5810)
+    const [audit] = await t.db.sql<{ after: { fileName: string; written: { accounts: number } } }[]>`select after from audit_log where action = 'readings.import' order by id desc limit 1`
+    expect(audit!.after.fileName).toBe('r.csv')
+    expect(audit!.after.written.accounts).toBe(5)
   })
 
   it('writes nothing when the same file is imported again', async () => {

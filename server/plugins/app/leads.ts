@@ -673,8 +673,8 @@ export function leadsRepository(sql: Sql) {
         const training = { examples: examples.length, positives, negatives, ...trained.metrics, examples_list: examples.map(e => [e.leadId, e.positive ? 1 : 0]) }
         const [m] = await tx<{ version: number }[]>`
           insert into lead_model (kind, features, model, training, trained_by, active)
-          values ('logistic_regression', ${pgArray([...leadFeatures])}::text[], ${JSON.stringify({ bias: trained.model.bias, weights: trained.model.weights, library: trained.library })}::jsonb,
-                  ${JSON.stringify(training)}::jsonb, ${actor.id}, true)
+          values ('logistic_regression', ${pgArray([...leadFeatures])}::text[], ${JSON.stringify({ bias: trained.model.bias, weights: trained.model.weights, library: trained.library })}::text::jsonb,
+                  ${JSON.stringify(training)}::text::jsonb, ${actor.id}, true)
           returning version`
         const scored = await scoreAll(tx, { version: m!.version, ...trained.model })
         const result: TrainResult = { version: m!.version, examples: examples.length, positives, negatives, metrics: trained.metrics, bias: trained.model.bias, weights: trained.model.weights, scored }

@@ -582,7 +582,7 @@ export function readingsRepository(sql: Sql, backend: Backend, opts: ReadingsOpt
       await clearStage(job.id, tx)
       await tx`insert into audit_log (user_id, username, action, entity, entity_id, after)
         select id, username, 'readings.import', 'readings-import', ${job.id},
-               ${JSON.stringify({ fileName: job.fileName, sha256: job.sha256, utility: job.utility, ...job.summary!, written })}::jsonb
+               ${JSON.stringify({ fileName: job.fileName, sha256: job.sha256, utility: job.utility, ...job.summary!, written })}::text::jsonb
         from app_user where id = ${job.userId}`
       return written
     })
