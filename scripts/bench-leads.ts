@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Sql } from '../server/db/index.js'
+import type { Backend, Sql } from '../server/db/index.js'
 import { wholeDistrict } from '../server/domain/access.js'
 import { leadsRepository } from '../server/plugins/app/leads.js'
 import { readingsRepository } from '../server/plugins/app/readings.js'
@@ -24,7 +24,7 @@ async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [r, performance.now() - t0]
 }
 
-export async function benchLeads(sql: Sql, opts: { seed: number; runs: number; readingRows: number }): Promise<Row[]> {
+export async function benchLeads(sql: Sql, opts: { seed: number; runs: number; readingRows: number; backend: Backend }): Promise<Row[]> {
   const rows: Row[] = []
   const leads = leadsRepository(sql)
   const [seeded, seedMs] = await time(() => seedDemoReadings(sql, { seed: opts.seed, batch: 5000 }))
@@ -61,7 +61,7 @@ export async function benchLeads(sql: Sql, opts: { seed: number; runs: number; r
     note: `Jiangsu grid company: ≈ 0.55 (12,000 of 22,000 confirmed); base rate ${(hidden / ranked.length).toFixed(3)}` })
   rows.push({ measure: 'recall@1000', value: (at(1000) / Math.max(1, hidden)).toFixed(3), note: `${hidden.toLocaleString('en')} hidden group rentals among ${ranked.length.toLocaleString('en')} candidates` })
 
-  if (opts.readingRows > 0) rows.push(...await benchReadingsImport(sql, leads, opts.readingRows))
+  if (opts.readingRows > 0) rows.push(...await benchReadingsImport(sql, opts.backend, leads, opts.readingRows))
   return rows
 }
 
@@ -69,7 +69,7 @@ export async function benchLeads(sql: Sql, opts: { seed: number; runs: number; r
  * A daily electricity file of `n` rows for accounts at premises (by their ledger ref, given to the
  * premises that had none), written to disk as a stream, then uploaded, checked and committed.
  */
-async function benchReadingsImport(sql: Sql, leads: ReturnType<typeof leadsRepository>, n: number): Promise<Row[]> {
+async function benchReadingsImport(sql: Sql, backend: Backend, leads: ReturnType<typeof leadsRepository>, n: number): Promise<Row[]> {
   const rows: Row[] = []
   const days = 366
   const accounts = Math.ceil(n / days)
@@ -106,7 +106,7 @@ async function benchReadingsImport(sql: Sql, leads: ReturnType<typeof leadsRepos
     }
     pump()
   }))
-  const repo = readingsRepository(sql, 'postgres')
+  const repo = readingsRepository(sql, backend)
   const run = { mapping: { accountNo: '户号', premisesRef: '台账编号', date: '日期', value: '用电量', night: '谷电量' }, crs: 'wgs84' as const, matchDistance: 30 }
   const once = async () => {
     const [job, up] = await time(() => repo.upload({ id: user!.id, jurisdiction: wholeDistrict }, 'electricity', 'bench.csv', createReadStream(file)))

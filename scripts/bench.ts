@@ -4,7 +4,9 @@
  * Creates (and afterwards drops, unless --keep) a database of its own on that server, seeds the
  * demo district at the given size and prints a table of timings. With --load, instead of the
  * timings: the HTTP server under --connections concurrent clients for --load-seconds (bench-load.ts).
- * --leads-only: the leads alone (bench-leads.ts); --readings sets the rows of its readings import.
+ * `--embedded` runs on a throw-away in-memory embedded database instead (for the import's stall
+ * figures there). --leads-only: the leads alone (bench-leads.ts); --readings sets the rows of its
+ * readings import.
  */
 import { parseArgs } from 'node:util'
 import { openDatabase, type Sql } from '../server/db/index.js'
@@ -34,11 +36,14 @@ const { values } = parseArgs({
     'load-seconds': { type: 'string', default: '60' },
     'load-warmup': { type: 'string', default: '10', description: 'seconds of load before the measured ones' },
     'connections': { type: 'string', default: '200' },
+    'think-ms': { type: 'string', default: '0', description: 'mean pause of a load connection between requests (0: closed loop)' },
+    embedded: { type: 'boolean', default: false },
   },
 })
-const url = process.env.DATABASE_URL
-if (!url) {
-  console.error('npm run bench measures real PostgreSQL + PostGIS: set DATABASE_URL to a server where it may create a database.')
+const embedded = values.embedded
+const url = process.env.DATABASE_URL ?? ''
+if (!url && !embedded) {
+  console.error('npm run bench measures real PostgreSQL + PostGIS: set DATABASE_URL to a server where it may create a database (or pass --embedded).')
   process.exit(1)
 }
 const premises = Number(values.premises)
@@ -68,16 +73,19 @@ async function repeat(label: string, fn: () => Promise<unknown>, note: (r: unkno
   rows.push({ measure: `${label} p50 / p95`, value: `${percentile(ms, 50).toFixed(1)} / ${percentile(ms, 95).toFixed(1)} ms`, note: note(result) })
 }
 
-const admin = await openDatabase({ url: withDb('postgres'), max: 1 })
-const [existing] = await admin.sql`select 1 from pg_database where datname = ${name}`
-const reuse = values.reuse && !!existing
-if (!reuse) {
-  await admin.sql.unsafe(`drop database if exists "${name}" with (force)`)
-  await admin.sql.unsafe(`create database "${name}"`)
+let reuse = false
+if (!embedded) {
+  const admin = await openDatabase({ url: withDb('postgres'), max: 1 })
+  const [existing] = await admin.sql`select 1 from pg_database where datname = ${name}`
+  reuse = values.reuse && !!existing
+  if (!reuse) {
+    await admin.sql.unsafe(`drop database if exists "${name}" with (force)`)
+    await admin.sql.unsafe(`create database "${name}"`)
+  }
+  await admin.close()
 }
-await admin.close()
 
-const db = await openDatabase({ url: withDb(name), max: 4 })
+const db = embedded ? await openDatabase({}) : await openDatabase({ url: withDb(name), max: 4 })
 const sql: Sql = db.sql
 try {
   await migrate(sql)
@@ -102,6 +110,7 @@ try {
     const { benchLoad } = await import('./bench-load.js')
     rows.push(...await benchLoad(withDb(name), piiKeysFrom(Buffer.alloc(32, 1)), {
       seconds: Number(values['load-seconds']), connections: Number(values.connections), warmupSeconds: Number(values['load-warmup']),
+      thinkMs: Number(values['think-ms']),
     }))
   }
   else {
@@ -110,7 +119,7 @@ try {
     }
     else if (values['leads-only']) {
       const { benchLeads } = await import('./bench-leads.js')
-      rows.push(...await benchLeads(sql, { seed: 20191227, runs, readingRows: Number(values.readings) }))
+      rows.push(...await benchLeads(sql, { seed: 20191227, runs, readingRows: Number(values.readings), backend: db.backend }))
     }
     else {
       if (!values['import-only']) {
@@ -123,14 +132,14 @@ try {
       if (Number(values.import) > 0 && !values['tiles-only']) await benchImport(Number(values.import))
       if (!values['tiles-only'] && !values['import-only']) {
         const { benchLeads } = await import('./bench-leads.js')
-        rows.push(...await benchLeads(sql, { seed: 20191227, runs, readingRows: Number(values.readings) }))
+        rows.push(...await benchLeads(sql, { seed: 20191227, runs, readingRows: Number(values.readings), backend: db.backend }))
       }
     }
   }
 }
 finally {
   await db.close()
-  if (!values.keep) {
+  if (!values.keep && !embedded) {
     const a = await openDatabase({ url: withDb('postgres'), max: 1 })
     await a.sql.unsafe(`drop database if exists "${name}" with (force)`)
     await a.close()
@@ -141,8 +150,8 @@ async function benchQueries(campaign: Awaited<ReturnType<ReturnType<typeof campa
   // A town-sized box (about 5 x 5 km) over the dense south-east streets.
   const bbox: [number, number, number, number] = [119.955, 31.82, 120.008, 31.865]
   const repo = premisesRepository(sql)
-  await repeat('premises in a town-sized bbox (GeoJSON rows)', () => repo.points(wholeDistrict, { bbox }, day, 100_000),
-    r => `${(r as { numberReturned: number }).numberReturned.toLocaleString('en')} premises`)
+  await repeat('premises in a town-sized bbox (GeoJSON text)', () => repo.pointsJson(wholeDistrict, { bbox }, day, 100_000),
+    r => `${(JSON.parse(r as string) as { numberReturned: number }).numberReturned.toLocaleString('en')} premises`)
 
   const stats = statsRepository(sql)
   await repeat('stats summary (district + 10 towns)', () => stats.summary(campaign, day, wholeDistrict),
@@ -254,13 +263,22 @@ async function benchSearch(day: string) {
  * A ledger of new premises (a CSV like the template's) imported end to end: upload (read and
  * count), dry run, commit, then the same file again (every row unchanged). Runs last: the
  * premises it adds stay in a database kept with --keep.
+ *
+ * While the first commit runs, another user asks for GET /api/auth/me every 100 ms and a third
+ * records a hazard every 100 ms: the longest wait of each is what a large import costs everybody
+ * else (on the embedded database, one connection serves the whole app).
  */
 async function benchImport(n: number) {
-  const { importsRepository } = await import('../server/plugins/app/imports.js')
+  const { buildApp } = await import('../server/app.js')
+  const { hashPassword } = await import('../server/domain/passwords.js')
   const { fromWgs84 } = await import('../server/domain/coords.js')
   const [user] = await sql<{ id: number }[]>`
-    insert into app_user (username, display_name, password_hash, role) values ('bench-import', 'bench', 'x', 'commander')
-    on conflict (username) do update set display_name = excluded.display_name returning id`
+    insert into app_user (username, display_name, password_hash, role) values ('bench-import', 'bench', ${await hashPassword('bench-password')}, 'commander')
+    on conflict (username) do update set password_hash = excluded.password_hash returning id`
+  const app = await buildApp({ db, keys: piiKeysFrom(Buffer.alloc(32, 1)) })
+  const login = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'bench-import', password: 'bench-password' } })
+  const cookie = `grd_session=${login.cookies.find(c => c.name === 'grd_session')!.value}`
+  const [target] = await sql<{ id: number }[]>`select id from premises order by id limit 1`
   // Places of existing premises (inside the district by construction), written as GCJ-02 like a phone app's.
   const places = await sql<{ lon: number; lat: number }[]>`select st_x(geom) as lon, st_y(geom) as lat from premises order by id limit 200000`
   const kinds = ['群租房', '出租房屋', '民宿', '厂企集中宿舍']
@@ -273,29 +291,83 @@ async function benchImport(n: number) {
     lines.push(`B${stamp}-${i},${kinds[i % 4]},新北区台账路${i}号,${x.toFixed(7)},${y.toFixed(7)},${i % 15},${i % 20},${i % 18},业主${i % 1000},1380000${String(i % 10000).padStart(4, '0')},${day},${day},${i % 3 ? day : ''}`)
   }
   const file = Buffer.from(`${lines.join('\r\n')}\r\n`, 'utf8')
-  const repo = importsRepository(sql, piiKeysFrom(Buffer.alloc(32, 1)))
+  const repo = app.imports
   const who = { id: user!.id, jurisdiction: wholeDistrict }
+  /**
+   * Runs `work` (a commit) while the two other users poll: their longest waits while the rows are
+   * checked and staged, and while they are merged, and how long the merge took.
+   */
+  const meanwhile = async <T>(jobId: () => string | undefined, work: () => Promise<T>) => {
+    let stop = false
+    const phase = (): 'staging' | 'merging' => {
+      const id = jobId()
+      return id && repo.state(id, who.id).phase === 'merging' ? 'merging' : 'staging'
+    }
+    const longest = { me: { staging: 0, merging: 0 }, hazard: { staging: 0, merging: 0 } }
+    const merge = { from: 0, to: 0 }
+    // Measured from when the request was due, so that a blocked event loop (the embedded database
+    // runs in this process) counts too, not only a request waiting for the connection.
+    const every100ms = async (what: keyof typeof longest, ask: () => Promise<unknown>) => {
+      let due = performance.now()
+      let during = phase()
+      while (!stop) {
+        await ask()
+        const answered = performance.now()
+        longest[what][during] = Math.max(longest[what][during], answered - due)
+        due = answered + 100
+        await new Promise(r => setTimeout(r, 100))
+        during = phase()
+      }
+    }
+    const others = [
+      every100ms('me', () => app.inject({ url: '/api/auth/me', headers: { cookie } })),
+      every100ms('hazard', () => app.inject({ method: 'POST', url: `/api/premises/${target!.id}/hazards`, headers: { cookie }, payload: { itemCode: 'FIRE-01', severity: 'general' } })),
+      (async () => {
+        while (!stop) {
+          const now = phase()
+          if (now === 'merging' && !merge.from) merge.from = performance.now()
+          if (now !== 'merging' && merge.from && !merge.to) merge.to = performance.now()
+          await new Promise(r => setTimeout(r, 10))
+        }
+      })(),
+    ]
+    try {
+      return { result: await work(), longest, mergeMs: (merge.to || performance.now()) - merge.from }
+    }
+    finally {
+      stop = true
+      await Promise.all(others)
+    }
+  }
   const mapping = { ref: '台账编号', kind: '类型', address: '地址', lon: '经度', lat: '纬度', roomsLet: '出租间数', bedsLet: '出租床位数', occupants: '居住人数',
     ownerName: '出租人', ownerPhone: '出租人电话', statementSignedOn: '签订责任书日期', foundOn: '发现日期', registeredOn: '登记日期' }
   const once = async () => {
     const [job, up] = await time(() => repo.upload(who, 'premises', 'bench.csv', file))
     repo.run(job.id, who.id, false, mapping, 'gcj02')
     const [dry, dryMs] = await time(() => repo.settled(job.id))
-    repo.run(job.id, who.id, true, mapping, 'gcj02')
-    const [done, commitMs] = await time(() => repo.settled(job.id))
+    const { result: [done, commitMs], longest, mergeMs } = await meanwhile(() => job.id, () => {
+      repo.run(job.id, who.id, true, mapping, 'gcj02')
+      return time(() => repo.settled(job.id))
+    })
     if (done?.status !== 'committed') throw new Error(`import did not commit: ${done?.message} ${JSON.stringify(done?.errors.slice(0, 3))}`)
     await repo.discard(job.id, who.id)
-    return { up, dryMs, commitMs, dry: dry!, done: done! }
+    return { up, dryMs, commitMs, dry: dry!, done: done!, longest, mergeMs }
   }
   const first = await once()
   const mb = (file.length / 1048576).toFixed(0)
   rows.push({ measure: `import ${n.toLocaleString('en')} premises rows: upload (read, count)`, value: `${(first.up / 1000).toFixed(1)} s`, note: `${mb} MB CSV, GCJ-02` })
   rows.push({ measure: '  dry run (check every row, compare)', value: `${(first.dryMs / 1000).toFixed(1)} s`, note: `${first.dry.summary?.create.toLocaleString('en')} to create` })
-  rows.push({ measure: '  commit (check again, write, refresh)', value: `${(first.commitMs / 1000).toFixed(1)} s`, note: 'one transaction' })
+  const s2 = (ms: number) => (ms / 1000).toFixed(1)
+  rows.push({ measure: '  commit (check and stage, then merge)', value: `${s2(first.commitMs)} s`, note: `of which the merge (one transaction) ${s2(first.mergeMs)} s` })
+  rows.push({ measure: '  longest wait for /api/auth/me while staging / merging', value: `${s2(first.longest.me.staging)} / ${s2(first.longest.me.merging)} s`,
+    note: `another user asking every 100 ms (${db.backend})` })
+  rows.push({ measure: '  longest hazard write while staging / merging', value: `${s2(first.longest.hazard.staging)} / ${s2(first.longest.hazard.merging)} s`,
+    note: `another user recording one every 100 ms (${db.backend})` })
   rows.push({ measure: '  total: upload + dry run + commit', value: `${((first.up + first.dryMs + first.commitMs) / 1000).toFixed(1)} s`, note: 'target: 1,000,000 rows in 5 min' })
   const again = await once()
   rows.push({ measure: '  the same file again: upload + dry run + commit', value: `${((again.up + again.dryMs + again.commitMs) / 1000).toFixed(1)} s`,
     note: `${again.done.summary?.unchanged.toLocaleString('en')} unchanged, ${again.done.summary?.create} created, ${again.done.summary?.update} updated` })
+  await app.close()
 }
 
 /**
@@ -360,7 +432,7 @@ async function benchTiles(database: typeof db, perZoom: number) {
   await app.close()
 }
 
-const [version] = await (async () => {
+const [version] = embedded ? ['embedded PGlite'] : await (async () => {
   const a = await openDatabase({ url: withDb('postgres'), max: 1 })
   const r = await a.sql<{ v: string }[]>`select version() as v`
   await a.close()

@@ -1,27 +1,25 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { bbox as turfBbox } from '@turf/bbox'
 import { booleanPointInPolygon } from '@turf/boolean-point-in-polygon'
 import { point as turfPoint } from '@turf/helpers'
 import fp from 'fastify-plugin'
 import type { MultiPolygon } from 'geojson'
 import { pgArray } from '../../db/arrays.js'
-import { setBulkLoad } from '../../db/bulk-load.js'
-import type { Sql, Tx } from '../../db/index.js'
+import type { Sql } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import type { CoordinateSystem } from '../../domain/coords.js'
-import { maskIdNumber } from '../../domain/id-number.js'
 import {
-  type HazardRecord, type LedgerContext, ledgerFields, type LedgerKind, type LedgerRecord, ledgerRecordLabel as recordLabel,
+  type HazardRecord, type LedgerContext, ledgerFields, type LedgerKind, ledgerRecordLabel as recordLabel,
   ledgerValueText as shown, type PremisesRecord, readRow, type ResidentRecord, type RowError, suggestMapping,
 } from '../../domain/ledger.js'
-import { encryptIdNumber, hmacIdNumber, type PiiKeys } from '../../domain/pii.js'
+import { hmacIdNumber, type PiiKeys } from '../../domain/pii.js'
 import { type Cell, ledgerRecords } from '../../domain/tabular.js'
 import { badRequest, conflict, HttpError, notFound } from '../../http-errors.js'
 import { todayInDistrict } from './campaign.js'
+import { importStaging, mergeMayRetry, type Staged } from './imports-merge.js'
+import { uploadStore } from './imports-uploads.js'
 
 /**
  * Ledger imports: a file is uploaded, its columns mapped, every row checked (a dry run says what
@@ -29,17 +27,29 @@ import { todayInDistrict } from './campaign.js'
  * their ledger reference, so importing the same file again changes nothing.
  *
  * A job runs in the background and reports its progress in memory (the page polls it without
- * touching the database). Large writes (more than `bulkRows` rows) switch the row triggers off and
- * rebuild what they maintain once, set-wise, as the demo loader does.
+ * touching the database). The uploaded file waits encrypted (`imports-uploads.ts`) and is removed
+ * after the commit, a discard, or a day. A commit stages the checked rows outside the shared tables
+ * and merges them in one short transaction (`imports-merge.ts`), so other users keep working while
+ * a large file is read and checked.
  */
 
 export interface ImportOptions {
+  /** The directory under which this process keeps its uploads (the system's temporary directory). */
   dir?: string
-  /** Rows to write above which the row triggers are replaced by set-wise refreshes. */
+  /** Rows to merge above which the row triggers are switched off and their work done set-wise. */
   bulkRows?: number
-  /** Rows checked (and, in a commit, written) per batch. */
+  /** Rows checked (and, in a commit, staged) per batch. */
   batchRows?: number
+  /** How long an upload and its job are kept when nobody commits or discards them. */
+  keepMs?: number
 }
+
+/** How often uploads, jobs and staged rows are swept (and this process's upload directory marked alive). */
+export const sweepEveryMs = 5 * 60_000
+/** A committing job whose heartbeat is this old died with its process. */
+const staleCommitMinutes = 15
+/** Rows per staging statement: short enough that other requests never wait long for the connection. */
+const stageRows = 250
 
 export type JobStatus = 'uploaded' | 'checking' | 'validated' | 'committing' | 'committed' | 'failed'
 
@@ -49,7 +59,7 @@ export interface JobState {
   fileName: string
   status: JobStatus
   /** What the job is doing, and how far along. */
-  phase: 'reading' | 'checking' | 'writing' | 'refreshing' | null
+  phase: 'reading' | 'checking' | 'writing' | 'merging' | null
   done: number
   total: number
   rows: number
@@ -91,33 +101,35 @@ export interface RowChange {
 interface Job extends JobState {
   userId: number
   scope: Jurisdiction
-  file: string
   sha256: string
   allErrors: RowError[]
   allChanges: RowChange[]
   running?: Promise<void>
 }
 
-/** Where a job's queries run: the pool, or a commit's transaction. */
-type Db = Sql | Tx
-
 const maxErrorsKept = 100_000
 const maxChangesKept = 100_000
 
 export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions = {}) {
-  const dir = opts.dir ?? join(tmpdir(), 'grd-imports')
-  const bulkRows = opts.bulkRows ?? 20_000
+  const store = uploadStore(opts.dir)
+  const staging = importStaging(sql, keys)
+  // Up to this many rows the row triggers keep derived data as for any write; above it the merge
+  // does their work set-wise (a trigger per row over hundreds of thousands of rows, each adding to
+  // the same few change rows, would take minutes).
+  const bulkRows = opts.bulkRows ?? 1000
   const batchSize = opts.batchRows ?? 5000
+  const keepMs = opts.keepMs ?? 24 * 3_600_000
   const jobs = new Map<string, Job>()
 
   const publicState = (j: Job): JobState => {
-    const { userId: _u, scope: _s, file: _f, sha256: _h, allErrors: _a, allChanges: _c, running: _r, ...state } = j
+    const { userId: _u, scope: _s, sha256: _h, allErrors: _a, allChanges: _c, running: _r, ...state } = j
     return { ...state, errors: j.allErrors.slice(0, 200), changes: j.allChanges.slice(0, 200) }
   }
+  const isRunning = (j: Job) => j.status === 'checking' || j.status === 'committing'
 
   function jobOf(id: string, userId: number): Job {
     const j = jobs.get(id)
-    if (!j || j.userId !== userId) throw notFound(`there is no import ${id} of yours (uploads are kept until the server restarts; upload the file again)`, '找不到您的这次导入（上传的文件在服务器重启后不再保留），请重新上传文件')
+    if (!j || j.userId !== userId) throw notFound(`there is no import ${id} of yours (an upload is kept for a day, and not after the server restarts; upload the file again)`, '找不到您的这次导入（上传的文件最多保留一天，服务器重启后也不再保留），请重新上传文件')
     return j
   }
 
@@ -127,6 +139,8 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
     let headings: string[] | null = null
     for await (const r of ledgerRecords(buf)) {
       line++
+      // Reading a large file is CPU work: let other requests in now and then.
+      if (line % 2000 === 0) await nextTurn()
       const empty = r.every(c => c === null || String(c).trim() === '')
       if (!headings) {
         if (!empty) headings = r.map(c => (c === null ? '' : String(c).trim()))
@@ -139,7 +153,7 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
   }
 
   /** Where points may lie: inside a current town of the district, and inside the user's area. */
-  async function placeChecker(db: Db, scope: Jurisdiction) {
+  async function placeChecker(db: Sql, scope: Jurisdiction) {
     type Area = { id: number; geom: MultiPolygon; box: number[] }
     const load = async (rows: { id: number; geometry: string }[]) => rows.map((r): Area => {
       const geom = JSON.parse(r.geometry) as MultiPolygon
@@ -162,7 +176,7 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
     }
   }
 
-  async function context(db: Db, job: Job, crs: CoordinateSystem): Promise<LedgerContext> {
+  async function context(db: Sql, job: Job, crs: CoordinateSystem): Promise<LedgerContext> {
     const place = await placeChecker(db, job.scope)
     const items = new Map<string, { code: string; needsText: boolean; departmentCode: string }>()
     for (const i of await db<{ code: string; nameZh: string; needsText: boolean; departmentCode: string }[]>`
@@ -184,15 +198,15 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
     }
   }
 
-  type Pending = { line: number; record: LedgerRecord; premisesId?: number }
+  type Pending = Staged
   const sameMoment = (a: Date | null, b: string | null) => (a === null ? b === null : b !== null && a.getTime() === Date.parse(b))
   /** A record already in the database: whether the user may change it, and what the file would change. */
   interface Existing { mine: boolean; diff: FieldChange[] }
 
   /** The premises a batch of residents or hazards belongs to, by ledger reference. */
-  async function premisesByRef(db: Db, scope: Jurisdiction, refs: string[]) {
+  async function premisesByRef(db: Sql, scope: Jurisdiction, refs: string[]) {
     const rows = await db<{ externalRef: string; id: number; mine: boolean }[]>`
-      select p.external_ref, p.id, ${inJurisdiction(db as Sql, scope)} as mine
+      select p.external_ref, p.id, ${inJurisdiction(db, scope)} as mine
       from premises p where p.external_ref = any(${pgArray(refs)}::text[])`
     return new Map(rows.map(r => [r.externalRef, r]))
   }
@@ -204,12 +218,12 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
   }
 
   /** What already exists for each reference of a batch, and what the file would change in it. */
-  async function existing(db: Db, kind: LedgerKind, scope: Jurisdiction, batch: Pending[]): Promise<Map<string, Existing>> {
+  async function existing(db: Sql, kind: LedgerKind, scope: Jurisdiction, batch: Pending[]): Promise<Map<string, Existing>> {
     const refs = batch.map(b => b.record.ref)
     const out = new Map<string, Existing>()
     if (kind === 'premises') {
       const rows = await db<(Omit<PremisesRecord, 'ref'> & { externalRef: string; mine: boolean })[]>`
-        select p.external_ref, ${inJurisdiction(db as Sql, scope)} as mine, p.kind, p.address, st_x(p.geom) as lon, st_y(p.geom) as lat,
+        select p.external_ref, ${inJurisdiction(db, scope)} as mine, p.kind, p.address, st_x(p.geom) as lon, st_y(p.geom) as lat,
                p.rooms_let, p.beds_let, p.occupants, p.owner_name, p.owner_phone, p.second_landlord_name, p.second_landlord_phone,
                p.second_landlord_collected_on, p.statement_signed_on, p.lease_filed_on, p.found_on, p.registered_on, p.deregistered_on
         from premises p where p.external_ref = any(${pgArray(refs)}::text[])`
@@ -228,7 +242,7 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
     else if (kind === 'residents') {
       const rows = await db<{ externalRef: string; mine: boolean; premisesId: number; premisesRef: string | null; name: string; idType: string; phone: string | null
         floating: boolean; movedInOn: string; movedOutOn: string | null; registeredOn: string | null; deregisteredOn: string | null }[]>`
-        select r.external_ref, ${inJurisdiction(db as Sql, scope)} as mine, r.premises_id, p.external_ref as premises_ref, r.name, r.id_type, r.phone, r.floating,
+        select r.external_ref, ${inJurisdiction(db, scope)} as mine, r.premises_id, p.external_ref as premises_ref, r.name, r.id_type, r.phone, r.floating,
                r.moved_in_on, r.moved_out_on, r.registered_on, r.deregistered_on
         from resident r join premises p on p.id = r.premises_id where r.external_ref = any(${pgArray(refs)}::text[])`
       const byRef = new Map(batch.map(b => [b.record.ref, b]))
@@ -246,7 +260,7 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
     else {
       const rows = await db<{ externalRef: string; mine: boolean; premisesId: number; premisesRef: string | null; itemCode: string; otherText: string | null; severity: string
         departmentCode: string; foundAt: Date; referredAt: Date | null; rectifiedAt: Date | null; verifiedAt: Date | null; deadline: string | null }[]>`
-        select h.external_ref, ${inJurisdiction(db as Sql, scope)} as mine, h.premises_id, p.external_ref as premises_ref, h.item_code, h.other_text, h.severity,
+        select h.external_ref, ${inJurisdiction(db, scope)} as mine, h.premises_id, p.external_ref as premises_ref, h.item_code, h.other_text, h.severity,
                h.department_code, h.found_at, h.referred_at, h.rectified_at, h.verified_at, h.deadline
         from hazard h join premises p on p.id = h.premises_id where h.external_ref = any(${pgArray(refs)}::text[])`
       const byRef = new Map(batch.map(b => [b.record.ref, b]))
@@ -269,12 +283,14 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
 
   /**
    * Reads, checks and compares every row; the job's errors, changes and summary say what was found.
-   * Each batch's rows to write go to `write` as soon as they are known (a commit writes them inside
-   * its transaction), so no more than a batch of them is ever held in memory.
+   * Each batch's rows to write go to `write` as soon as they are known (a commit stages them), so no
+   * more than a batch of them is ever held in memory.
    */
-  async function check(db: Db, job: Job, mapping: Record<string, string>, crs: CoordinateSystem, write?: (rows: Pending[]) => Promise<void>) {
+  async function check(db: Sql, job: Job, mapping: Record<string, string>, crs: CoordinateSystem, write?: (rows: Pending[]) => Promise<void>) {
     const ctx = await context(db, job, crs)
-    const buf = await readFile(job.file)
+    const buf = await store.get(job.id).catch(() => {
+      throw conflict('the uploaded file is no longer kept (it was committed, discarded or kept for a day); upload it again', '上传的文件已不再保留（已导入、已放弃或已超过一天），请重新上传')
+    })
     const fields = ledgerFields[job.kind]
     job.allErrors = []
     job.errorCount = 0
@@ -382,141 +398,61 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Writing.
+  // Committing: stage while checking, then merge in one transaction.
   // ---------------------------------------------------------------------------------------------
 
-  const col = <T>(rows: Pending[], f: (r: T, p: Pending) => string | number | boolean | null) => pgArray(rows.map(p => f(p.record as T, p)))
-
-  async function writePremises(tx: Tx, rows: Pending[]) {
-    type R = PremisesRecord
-    await tx`
-      insert into premises as p (external_ref, kind, address, geom, town_id, community_id, grid_id, police_station_id, rooms_let, beds_let, occupants,
-        owner_name, owner_phone, second_landlord_name, second_landlord_phone, second_landlord_collected_on, statement_signed_on, lease_filed_on,
-        found_on, registered_on, deregistered_on)
-      select t.ref, t.kind, t.address, g.geom,
-        (select a.id from admin_area a where a.level = 'town' and a.valid_to is null and st_intersects(a.geom, g.geom) order by a.id limit 1),
-        (select a.id from admin_area a where a.level = 'community' and a.valid_to is null and st_intersects(a.geom, g.geom) order by a.id limit 1),
-        (select a.id from admin_area a where a.level = 'grid' and a.valid_to is null and st_intersects(a.geom, g.geom) order by a.id limit 1),
-        (select s.id from police_station s where s.valid_to is null and st_intersects(s.geom, g.geom) order by s.id limit 1),
-        t.rooms, t.beds, t.occupants, t.owner_name, t.owner_phone, t.sl_name, t.sl_phone, t.sl_collected, t.statement, t.lease, t.found, t.registered, t.deregistered
-      from unnest(${col<R>(rows, r => r.ref)}::text[], ${col<R>(rows, r => r.kind)}::text[], ${col<R>(rows, r => r.address)}::text[],
-        ${col<R>(rows, r => r.lon)}::float8[], ${col<R>(rows, r => r.lat)}::float8[], ${col<R>(rows, r => r.roomsLet)}::int[],
-        ${col<R>(rows, r => r.bedsLet)}::int[], ${col<R>(rows, r => r.occupants)}::int[], ${col<R>(rows, r => r.ownerName)}::text[],
-        ${col<R>(rows, r => r.ownerPhone)}::text[], ${col<R>(rows, r => r.secondLandlordName)}::text[], ${col<R>(rows, r => r.secondLandlordPhone)}::text[],
-        ${col<R>(rows, r => r.secondLandlordCollectedOn)}::date[], ${col<R>(rows, r => r.statementSignedOn)}::date[], ${col<R>(rows, r => r.leaseFiledOn)}::date[],
-        ${col<R>(rows, r => r.foundOn)}::date[], ${col<R>(rows, r => r.registeredOn)}::date[], ${col<R>(rows, r => r.deregisteredOn)}::date[])
-        as t(ref, kind, address, lon, lat, rooms, beds, occupants, owner_name, owner_phone, sl_name, sl_phone, sl_collected, statement, lease, found, registered, deregistered)
-      cross join lateral (select st_setsrid(st_makepoint(t.lon, t.lat), 4326) as geom) g
-      on conflict (external_ref) where external_ref is not null do update set
-        kind = excluded.kind, address = excluded.address, geom = excluded.geom, town_id = excluded.town_id, community_id = excluded.community_id,
-        grid_id = excluded.grid_id, police_station_id = excluded.police_station_id, rooms_let = excluded.rooms_let, beds_let = excluded.beds_let,
-        occupants = excluded.occupants, owner_name = excluded.owner_name, owner_phone = excluded.owner_phone,
-        second_landlord_name = excluded.second_landlord_name, second_landlord_phone = excluded.second_landlord_phone,
-        second_landlord_collected_on = excluded.second_landlord_collected_on, statement_signed_on = excluded.statement_signed_on,
-        lease_filed_on = excluded.lease_filed_on, found_on = excluded.found_on, registered_on = excluded.registered_on,
-        deregistered_on = excluded.deregistered_on, updated_at = now()`
-  }
-
-  async function writeResidents(tx: Tx, rows: Pending[]) {
-    type R = ResidentRecord
-    const cipher = rows.map(p => encryptIdNumber(keys, (p.record as R).idNumber).toString('base64'))
-    const hmac = rows.map(p => hmacIdNumber(keys, (p.record as R).idNumber).toString('base64'))
-    await tx`
-      insert into resident as r (external_ref, premises_id, name, id_type, id_number_cipher, id_number_hmac, id_number_masked, phone, floating,
-        moved_in_on, moved_out_on, registered_on, deregistered_on)
-      select t.ref, t.premises, t.name, t.id_type, decode(t.cipher, 'base64'), decode(t.hmac, 'base64'), t.masked, t.phone, t.floating,
-        t.moved_in, t.moved_out, t.registered, t.deregistered
-      from unnest(${col<R>(rows, r => r.ref)}::text[], ${col<R>(rows, (_r, p) => p.premisesId!)}::bigint[], ${col<R>(rows, r => r.name)}::text[],
-        ${col<R>(rows, r => r.idType)}::text[], ${pgArray(cipher)}::text[], ${pgArray(hmac)}::text[], ${col<R>(rows, r => maskIdNumber(r.idNumber))}::text[],
-        ${col<R>(rows, r => r.phone)}::text[], ${col<R>(rows, r => r.floating)}::bool[], ${col<R>(rows, r => r.movedInOn)}::date[],
-        ${col<R>(rows, r => r.movedOutOn)}::date[], ${col<R>(rows, r => r.registeredOn)}::date[], ${col<R>(rows, r => r.deregisteredOn)}::date[])
-        as t(ref, premises, name, id_type, cipher, hmac, masked, phone, floating, moved_in, moved_out, registered, deregistered)
-      on conflict (external_ref) where external_ref is not null do update set
-        premises_id = excluded.premises_id, name = excluded.name, id_type = excluded.id_type, phone = excluded.phone, floating = excluded.floating,
-        moved_in_on = excluded.moved_in_on, moved_out_on = excluded.moved_out_on, registered_on = excluded.registered_on,
-        deregistered_on = excluded.deregistered_on`
-  }
-
-  async function writeHazards(tx: Tx, rows: Pending[]) {
-    type R = HazardRecord
-    return tx<{ id: number }[]>`
-      insert into hazard as h (external_ref, premises_id, item_code, other_text, severity, status, department_code, found_at, referred_at,
-        rectified_at, verified_at, deadline)
-      select t.ref, t.premises, t.item, t.other, t.severity, t.status, t.department, t.found, t.referred, t.rectified, t.verified, t.deadline
-      from unnest(${col<R>(rows, r => r.ref)}::text[], ${col<R>(rows, (_r, p) => p.premisesId!)}::bigint[], ${col<R>(rows, r => r.itemCode)}::text[],
-        ${col<R>(rows, r => r.otherText)}::text[], ${col<R>(rows, r => r.severity)}::text[], ${col<R>(rows, r => r.status)}::text[],
-        ${col<R>(rows, r => r.departmentCode)}::text[], ${col<R>(rows, r => r.foundAt)}::timestamptz[], ${col<R>(rows, r => r.referredAt)}::timestamptz[],
-        ${col<R>(rows, r => r.rectifiedAt)}::timestamptz[], ${col<R>(rows, r => r.verifiedAt)}::timestamptz[], ${col<R>(rows, r => r.deadline)}::date[])
-        as t(ref, premises, item, other, severity, status, department, found, referred, rectified, verified, deadline)
-      on conflict (external_ref) where external_ref is not null do update set
-        premises_id = excluded.premises_id, item_code = excluded.item_code, other_text = excluded.other_text, severity = excluded.severity,
-        status = excluded.status, department_code = excluded.department_code, found_at = excluded.found_at, referred_at = excluded.referred_at,
-        rectified_at = excluded.rectified_at, verified_at = excluded.verified_at, deadline = excluded.deadline, updated_at = now()
-      returning id`
-  }
-
-  /** Thrown inside a commit's transaction when a row has a problem: everything written is rolled back. */
-  class RowProblems extends Error {}
-
   /**
-   * Checks every row again and writes, batch by batch, inside one transaction; a single row problem
-   * rolls all of it back. Once more than `bulkRows` rows are written, the row triggers are switched
-   * off for the rest of the transaction and what they keep is rebuilt at the end, set-wise (the
-   * rebuild covers the rows written before the switch too).
+   * Checks every row again and stages the rows to write, batch by batch, outside any transaction;
+   * then, if no row has a problem, merges them into the shared tables in one transaction with the
+   * job's status and audit row. A single row problem, an error or the end of the process leaves the
+   * shared tables as they were (staged rows are dropped here, or swept once their job is dead).
    */
   async function commitAll(job: Job, mapping: Record<string, string>, crs: CoordinateSystem) {
-    await sql.begin(async (tx) => {
-      // A commit of a million rows runs set-wise refreshes of a minute or more; requests have a time
-      // limit, this background job has none (other writers wait for it, or time out themselves).
-      await tx`set local statement_timeout = 0`
-      await tx`select set_config('app.user_id', ${String(job.userId)}, true)`
-      let written = 0
-      let bulk = false
-      await check(tx, job, mapping, crs, async (rows) => {
-        // After the first problem nothing more is written: it would all be rolled back.
+    await sql`update import_job set status = 'committing', heartbeat_at = now(), mapping = ${sql.json(mapping)}, crs = ${crs} where id = ${job.id}`
+    let staged = 0
+    try {
+      await check(sql, job, mapping, crs, async (rows) => {
+        // After the first problem nothing more is staged: none of it would be merged.
         if (job.errorCount > 0) return
-        if (!bulk && written + rows.length > bulkRows) {
-          bulk = true
-          await setBulkLoad(tx, true)
-          await tx`create temporary table import_new_hazard (id bigint primary key) on commit drop`
-        }
-        if (job.kind === 'premises') await writePremises(tx, rows)
-        else if (job.kind === 'residents') await writeResidents(tx, rows)
-        else {
-          const ids = await writeHazards(tx, rows)
-          if (bulk) await tx`insert into import_new_hazard select unnest(${pgArray(ids.map(r => r.id))}::bigint[]) on conflict do nothing`
-        }
-        written += rows.length
+        for (let i = 0; i < rows.length; i += stageRows) await staging.stage(job.kind, job.id, rows.slice(i, i + stageRows))
+        staged += rows.length
       })
-      if (job.errorCount > 0) throw new RowProblems()
-      if (bulk) {
-        job.phase = 'refreshing'
-        if (job.kind === 'hazards') {
-          // The history the hazard trigger writes: a new hazard's steps (rewritten ones keep theirs).
-          await tx`
-            insert into hazard_event (hazard_id, status, at, department_code, user_id)
-            select h.id, v.status, v.at, v.department_code, ${job.userId}
-            from hazard h join import_new_hazard n on n.id = h.id
-            cross join lateral (values ('found', h.found_at, null::text), ('referred', h.referred_at, h.department_code),
-              ('rectified', h.rectified_at, null), ('verified', h.verified_at, null)) as v(status, at, department_code)
-            where v.at is not null and not exists (select 1 from hazard_event e where e.hazard_id = h.id)`
-          await tx`select refresh_all_hazard_summaries()`
+      if (job.errorCount > 0) {
+        await staging.drop(job.id)
+        return
+      }
+      job.phase = 'merging'
+      job.done = job.total
+      const summary = { ...job.summary!, committed: true }
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await sql.begin(async (tx) => {
+            // A merge of a million rows runs set-wise refreshes of a minute or more; requests have a
+            // time limit, this background job has none (other writers wait for it, or time out themselves).
+            await tx`set local statement_timeout = 0`
+            // A file that changes nothing writes nothing (not even the statement triggers' data version).
+            if (staged > 0) await staging.merge(tx, job, staged > bulkRows)
+            await tx`update import_job set status = 'committed', committed_at = now(), summary = ${tx.json(summary)}, rows_total = ${summary.rows},
+              rows_invalid = 0 where id = ${job.id}`
+            await tx`insert into audit_log (user_id, username, action, entity, entity_id, after)
+              select id, username, ${`import.${job.kind}`}, 'import', ${job.id}, ${tx.json({ fileName: job.fileName, sha256: job.sha256, ...summary })}
+              from app_user where id = ${job.userId}`
+          })
+          break
         }
-        // Hazards move their premises' status, which the tile cells hold too.
-        if (job.kind !== 'residents') await tx`select refresh_premises_cells()`
-        await tx`select refresh_measure_deltas()`
-        await tx`update data_version set version = version + 1`
-        await setBulkLoad(tx, false)
+        catch (e) {
+          if (attempt >= 3 || !mergeMayRetry(e)) throw e
+        }
       }
       job.summary!.committed = true
-      await tx`update import_job set status = 'committed', committed_at = now(), summary = ${tx.json(job.summary)},
-        mapping = ${tx.json(job.mapping ?? {})}, crs = ${job.crs ?? 'wgs84'}, rows_total = ${job.summary?.rows ?? 0}, rows_invalid = 0 where id = ${job.id}`
-      await tx`insert into audit_log (user_id, username, action, entity, entity_id, after)
-        select id, username, ${`import.${job.kind}`}, 'import', ${job.id}, ${tx.json({ fileName: job.fileName, sha256: job.sha256, ...job.summary })}
-        from app_user where id = ${job.userId}`
-    }).catch((e: unknown) => {
-      if (!(e instanceof RowProblems)) throw e
-    })
+      await store.remove(job.id)
+      // Outside the merge's transaction; should this fail, the sweep deletes them (the job is committed).
+      await staging.drop(job.id).catch(() => undefined)
+    }
+    catch (e) {
+      await staging.drop(job.id).catch(() => undefined)
+      throw e
+    }
   }
 
   /** Runs a dry run or a commit in the background; the job's state tells how it goes. */
@@ -579,18 +515,22 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
       }
       if (!rows) throw badRequest('the file has a heading row but no data rows', '文件只有标题行，没有数据行')
       const id = randomUUID()
-      await mkdir(dir, { recursive: true })
-      const file = join(dir, id)
-      await writeFile(file, buf)
+      await store.put(id, buf)
       const sha256 = createHash('sha256').update(buf).digest('hex')
       const job: Job = {
         id, kind, fileName, status: 'uploaded', phase: null, done: 0, total: rows, rows, headings,
         suggestedMapping: suggestMapping(kind, headings), crs: null, mapping: null, summary: null, errors: [], errorCount: 0,
-        message: null, messageZh: null, createdAt: new Date().toISOString(), userId: user.id, scope: user.jurisdiction, file, sha256, allErrors: [],
+        message: null, messageZh: null, createdAt: new Date().toISOString(), userId: user.id, scope: user.jurisdiction, sha256, allErrors: [],
         changes: [], changeCount: 0, allChanges: [],
       }
-      await sql`insert into import_job (id, kind, file_name, file_sha256, crs, mapping, status, rows_total, created_by)
-        values (${id}, ${kind}, ${fileName}, ${sha256}, 'wgs84', ${sql.json({})}, 'uploaded', ${rows}, ${user.id})`
+      try {
+        await sql`insert into import_job (id, kind, file_name, file_sha256, crs, mapping, status, rows_total, created_by)
+          values (${id}, ${kind}, ${fileName}, ${sha256}, 'wgs84', ${sql.json({})}, 'uploaded', ${rows}, ${user.id})`
+      }
+      catch (e) {
+        await store.remove(id)
+        throw e
+      }
       jobs.set(id, job)
       return publicState(job)
     },
@@ -627,11 +567,33 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
         from import_job where created_by = ${userId} order by created_at desc limit 50`
     },
 
+    /** Forgets an upload: its file is deleted at once; a running import cannot be discarded. */
     async discard(id: string, userId: number) {
       const job = jobOf(id, userId)
+      if (isRunning(job)) throw conflict('this import is running; wait for it to finish', '此导入正在进行，请等待完成')
       jobs.delete(id)
-      await rm(job.file, { force: true })
+      await store.remove(id)
+      await sql`update import_job set status = 'discarded' where id = ${id} and status in ('uploaded', 'validated', 'failed')`
     },
+
+    /**
+     * Deletes what nobody will use: jobs and uploads older than a day, upload directories of
+     * processes that are gone, staged rows of commits that died (at start-up, then every few minutes).
+     */
+    async sweep(now = Date.now()) {
+      const old = [...jobs.values()].filter(j => !isRunning(j) && now - Date.parse(j.createdAt) > keepMs)
+      for (const j of old) {
+        jobs.delete(j.id)
+        await store.remove(j.id)
+      }
+      await sql`update import_job set status = 'discarded'
+        where status in ('uploaded', 'validated') and (id = any(${pgArray(old.map(j => j.id))}::uuid[]) or created_at < now() - make_interval(secs => ${keepMs / 1000}))`
+      await store.sweep(now)
+      await staging.sweep([...jobs.values()].filter(j => j.status === 'committing').map(j => j.id), staleCommitMinutes)
+    },
+
+    /** Deletes this process's uploads (the server is stopping: nobody could read them again). */
+    close: () => store.close(),
   }
 }
 
@@ -642,5 +604,15 @@ declare module 'fastify' {
 }
 
 export default fp<{ keys: PiiKeys; imports?: ImportOptions }>(async (app, opts) => {
-  app.decorate('imports', importsRepository(app.db.sql, opts.keys, opts.imports))
+  const imports = importsRepository(app.db.sql, opts.keys, opts.imports)
+  // What a previous process left behind goes first; then the sweep keeps going while the app runs.
+  await imports.sweep()
+  const timer = setInterval(() => {
+    imports.sweep().catch((e: unknown) => app.log.warn({ err: e }, 'sweeping ledger imports failed'))
+  }, sweepEveryMs).unref()
+  app.addHook('onClose', async () => {
+    clearInterval(timer)
+    await imports.close()
+  })
+  app.decorate('imports', imports)
 }, { name: 'imports', dependencies: ['db'] })

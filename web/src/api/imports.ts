@@ -1,4 +1,4 @@
-import { ApiError, getJson, localMessage, postJson } from './client'
+import { ApiError, getJson, localMessage, postJson, send } from './client'
 
 export type LedgerKind = 'premises' | 'residents' | 'hazards'
 export type Crs = 'wgs84' | 'gcj02' | 'bd09'
@@ -8,7 +8,7 @@ export interface ImportJob {
   kind: LedgerKind
   fileName: string
   status: 'uploaded' | 'checking' | 'validated' | 'committing' | 'committed' | 'failed'
-  phase: 'reading' | 'checking' | 'writing' | 'refreshing' | null
+  phase: 'reading' | 'checking' | 'writing' | 'merging' | null
   done: number
   total: number
   rows: number
@@ -47,3 +47,5 @@ export function uploadLedger(kind: LedgerKind, file: File, onProgress: (share: n
 export const fetchImport = (id: string) => getJson<ImportJob>(`/imports/${id}`)
 export const startImport = (id: string, what: 'dry-run' | 'commit', mapping: Record<string, string>, crs: Crs) =>
   postJson<ImportJob>(`/imports/${id}/${what}`, { mapping, crs })
+/** Forgets an upload on the server: its file is deleted there at once. */
+export const discardImport = (id: string) => send<void>('DELETE', `/imports/${id}`)

@@ -412,7 +412,7 @@ const en: typeof zh = {
     checkAndCommit: 'Check and import',
     dryRun: 'Dry run (writes nothing)',
     commit: 'Import all',
-    phases: { reading: 'Checking rows', checking: 'Comparing', writing: 'Writing', refreshing: 'Updating figures' },
+    phases: { reading: 'Checking rows', checking: 'Comparing', writing: 'Checking and preparing', merging: 'Writing to the ledgers' },
     wouldChange: 'Dry run: {create} to create, {update} to update, {unchanged} unchanged',
     committed: 'Imported: {create} created, {update} updated, {unchanged} unchanged',
     counts: '{rows} rows, {valid} fine, {invalid} with problems ({errors} in all). Nothing is written while any row has a problem.',

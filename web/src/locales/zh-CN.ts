@@ -410,7 +410,7 @@ export default {
     checkAndCommit: '检查并导入',
     dryRun: '试运行（不写入）',
     commit: '全部导入',
-    phases: { reading: '逐行检查', checking: '比对已有数据', writing: '写入', refreshing: '更新统计' },
+    phases: { reading: '逐行检查', checking: '比对已有数据', writing: '检查并准备写入', merging: '写入台账' },
     wouldChange: '试运行：将新增 {create} 条、更新 {update} 条，{unchanged} 条不变',
     committed: '已导入：新增 {create} 条、更新 {update} 条，{unchanged} 条不变',
     counts: '共 {rows} 行，{valid} 行无误，{invalid} 行有问题（{errors} 处）。有问题时不写入任何数据。',
