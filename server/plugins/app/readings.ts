@@ -592,6 +592,8 @@ export function readingsRepository(sql: Sql, backend: Backend, opts: ReadingsOpt
     }
     job.stagedWith = null
     job.summary.committed = true
+    // Written: the upload (with its holders' names) is not kept a moment longer than needed.
+    await rm(job.file, { force: true })
     if (afterCommit) {
       job.phase = 'signals'
       // The readings are written whatever happens here: a failed refresh is said, not undone.
@@ -652,7 +654,8 @@ export function readingsRepository(sql: Sql, backend: Backend, opts: ReadingsOpt
      */
     async upload(user: { id: number; jurisdiction: Jurisdiction }, utility: Utility, fileName: string, body: NodeJS.ReadableStream): Promise<ReadingJobState> {
       const id = randomUUID()
-      await mkdir(dir, { recursive: true })
+      // Account holders' names are personal data: the waiting files are this process's user's alone.
+      await mkdir(dir, { recursive: true, mode: 0o700 })
       const file = join(dir, id)
       const hash = createHash('sha256')
       let bytes = 0
@@ -668,7 +671,7 @@ export function readingsRepository(sql: Sql, backend: Backend, opts: ReadingsOpt
         },
       })
       try {
-        await pipeline(body, meter, createWriteStream(file))
+        await pipeline(body, meter, createWriteStream(file, { mode: 0o600 }))
         if (!bytes) throw badRequest('the file is empty', '文件是空的')
         const sniffed = await sniffFile(file)
         const job: Job = {
