@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { dirname } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
@@ -59,6 +60,10 @@ describe('matching meter accounts to premises', () => {
     expect(checked.unmatched.map(u => [u.accountNo, u.reason]).sort()).toEqual([['E-FAR', 'no-premises'], ['E-NOWHERE', 'no-location']])
     const committed = await runReadings(t.app, cookie, job.id, 'commit', run)
     expect(committed.status, committed.message ?? '').toBe('committed')
+    // The upload holds holders' names: it waits where only the server's user may read, and goes once written.
+    const upload = t.app.readings.errorsFile(job.id, (await t.db.sql<{ id: number }[]>`select id from app_user where username = 'commander'`)[0]!.id).replace(/\.errors\.csv$/, '')
+    expect(existsSync(upload)).toBe(false)
+    expect(statSync(dirname(upload)).mode & 0o077).toBe(0)
     const rows = await t.db.sql<{ accountNo: string; premisesId: number | null; matchMethod: string | null; unmatchedReason: string | null }[]>`
       select account_no, premises_id, match_method, unmatched_reason from meter_account where account_no like 'E-%' order by account_no`
     expect(rows).toEqual([

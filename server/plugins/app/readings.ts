@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises'
+import { appendFile, chmod, mkdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable, Transform } from 'node:stream'
@@ -656,6 +656,8 @@ export function readingsRepository(sql: Sql, backend: Backend, opts: ReadingsOpt
       const id = randomUUID()
       // Account holders' names are personal data: the waiting files are this process's user's alone.
       await mkdir(dir, { recursive: true, mode: 0o700 })
+      // A directory left by an earlier version (or made under another umask) is closed too.
+      await chmod(dir, 0o700)
       const file = join(dir, id)
       const hash = createHash('sha256')
       let bytes = 0
