@@ -5,7 +5,8 @@
  * demo district at the given size and prints a table of timings. With --load, instead of the
  * timings: the HTTP server under --connections concurrent clients for --load-seconds (bench-load.ts).
  * `--embedded` runs on a throw-away in-memory embedded database instead (for the import's stall
- * figures there).
+ * figures there). --leads-only: the leads alone (bench-leads.ts); --readings sets the rows of its
+ * readings import.
  */
 import { parseArgs } from 'node:util'
 import { openDatabase, type Sql } from '../server/db/index.js'
@@ -30,6 +31,8 @@ const { values } = parseArgs({
     'import-only': { type: 'boolean', default: false },
     'search-only': { type: 'boolean', default: false, description: 'only the search and near timings' },
     'offline-only': { type: 'boolean', default: false, description: 'only the offline package of a community of ~2,000 premises' },
+    'readings': { type: 'string', default: '1000000', description: 'daily rows of the readings import in the leads benchmark (0: none; the target is 10000000)' },
+    'leads-only': { type: 'boolean', default: false, description: 'only the leads: demo readings, refresh, queries, quality, readings import' },
     'load': { type: 'boolean', default: false, description: 'only the HTTP load test' },
     'load-seconds': { type: 'string', default: '60' },
     'load-warmup': { type: 'string', default: '10', description: 'seconds of load before the measured ones' },
@@ -118,6 +121,10 @@ try {
     else if (values['offline-only']) {
       await benchOffline(db)
     }
+    else if (values['leads-only']) {
+      const { benchLeads } = await import('./bench-leads.js')
+      rows.push(...await benchLeads(sql, { seed: 20191227, runs, readingRows: Number(values.readings), backend: db.backend }))
+    }
     else {
       if (!values['import-only']) {
         if (!values['tiles-only']) {
@@ -128,6 +135,10 @@ try {
         if (!values['tiles-only']) await benchOffline(db)
       }
       if (Number(values.import) > 0 && !values['tiles-only']) await benchImport(Number(values.import))
+      if (!values['tiles-only'] && !values['import-only']) {
+        const { benchLeads } = await import('./bench-leads.js')
+        rows.push(...await benchLeads(sql, { seed: 20191227, runs, readingRows: Number(values.readings), backend: db.backend }))
+      }
     }
   }
 }

@@ -51,6 +51,10 @@ import healthRoutes from './routes/api/health/index.js'
 import premisesRoutes from './routes/api/premises/index.js'
 import premisesNearRoutes from './routes/api/premises/near.js'
 import searchPlugin from './plugins/app/search.js'
+import readingsPlugin from './plugins/app/readings.js'
+import leadsPlugin from './plugins/app/leads.js'
+import readingsRoutes from './routes/api/readings/index.js'
+import leadsRoutes from './routes/api/leads/index.js'
 import searchRoutes from './routes/api/search/index.js'
 import referenceRoutes from './routes/api/reference/index.js'
 import statsRoutes from './routes/api/stats/index.js'
@@ -124,6 +128,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(reportsPlugin)
   await app.register(importsPlugin, { keys: opts.keys, imports: opts.imports })
   await app.register(searchPlugin, { keys: opts.keys })
+  await app.register(readingsPlugin)
+  await app.register(leadsPlugin)
 
   await app.register(healthRoutes, { prefix: '/api/health' })
   await app.register(authRoutes, { prefix: '/api/auth' })
@@ -146,6 +152,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(reportsRoutes, { prefix: '/api/reports' })
   await app.register(exportsRoutes, { prefix: '/api/exports' })
   await app.register(importsRoutes, { prefix: '/api/imports' })
+  await app.register(readingsRoutes, { prefix: '/api/readings' })
+  await app.register(leadsRoutes, { prefix: '/api/leads' })
   await app.register(ogcRoutes, { prefix: '/ogc', publicUrl: opts.publicUrl })
   await app.register(configRoutes, { prefix: '/api/config', basemap: { type: basemap.type, url: basemap.url, attribution: basemap.attribution } })
   if (basemap.type === 'pmtiles' && basemap.file) await app.register(basemapFilePlugin, { file: basemap.file })

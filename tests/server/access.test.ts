@@ -89,6 +89,38 @@ async function freshImport(): Promise<string> {
 }
 const importRun = { mapping: { ref: '台账编号', kind: '类型', address: '地址', lon: '经度', lat: '纬度', foundOn: '发现日期' }, crs: 'wgs84' }
 
+/** A small electricity readings file uploaded by the commander, for the readings routes. */
+const readingsCsv = () => `户号,用电地址,经度,纬度,日期,用电量\r\nM-${++userCounter},矩阵路1号,${ids.location.lon},${ids.location.lat},2020-03-01,12.5\r\n`
+async function freshReadings(): Promise<string> {
+  const res = await t.app.inject({ method: 'POST', url: '/api/readings?utility=electricity&fileName=r.csv', headers: { cookie: cookies.commander, 'content-type': 'text/csv' }, payload: readingsCsv() })
+  return res.json().id
+}
+const readingsRun = { mapping: { accountNo: '户号', address: '用电地址', lon: '经度', lat: '纬度', date: '日期', value: '用电量' }, crs: 'wgs84', matchDistance: 30 }
+
+/** A lead at an address of the commander's town (no premises there), issued to the inspector when asked. */
+async function freshLead(assigned = false): Promise<number> {
+  const inspector = await userId(t.db.sql, 'inspector')
+  const [l] = await t.db.sql<{ id: number }[]>`
+    insert into lead (site_key, address, geom, town_id, score, band, status, issued_at, issued_score, issued_band, issued_features, assigned_to, assigned_at)
+    values (${`matrix-${++userCounter}`}, '矩阵路2号', st_setsrid(st_makepoint(${ids.location.lon}, ${ids.location.lat}), 4326), ${ids.townIn}, 0.6, 'B',
+            ${assigned ? 'assigned' : 'new'}, ${assigned ? t.db.sql`now()` : null}, ${assigned ? 0.6 : null}, ${assigned ? 'B' : null},
+            ${assigned ? t.db.sql.json({ elecVsNorm: 2 }) : null}, ${assigned ? inspector : null}, ${assigned ? t.db.sql`now()` : null})
+    returning id`
+  return l!.id
+}
+
+/** Enough visited leads, of both outcomes, for the model to be trained on. */
+async function visitedLeads(): Promise<void> {
+  const [n] = await t.db.sql<{ n: number }[]>`select count(*)::int as n from lead where status = 'visited'`
+  if (n!.n >= 30) return
+  await t.db.sql`
+    insert into lead (site_key, address, geom, town_id, score, band, status, issued_at, issued_score, issued_band, issued_features, outcome, outcome_on, attempts)
+    select 'matrix-visited-' || i, '矩阵路' || i || '号', st_setsrid(st_makepoint(${ids.location.lon}, ${ids.location.lat}), 4326), ${ids.townIn}, 0.5, 'B',
+           'visited', now(), 0.5, 'B', jsonb_build_object('elecVsNorm', case when i % 2 = 0 then 3 else 0.9 end, 'nightShare', 0.3 + (i % 5) * 0.03),
+           case when i % 2 = 0 then 'group_rental' else 'not_rental' end, '2020-06-01', 1
+    from generate_series(1, 30) i`
+}
+
 const samples: Record<string, () => Sample | Promise<Sample>> = {
   'GET /api/imports/templates/:kind': () => ({ url: '/api/imports/templates/premises?format=csv' }),
   'POST /api/imports/': () => ({ url: '/api/imports/?kind=premises&fileName=m.csv', payload: ledgerCsv(), headers: { 'content-type': 'text/csv' } }),
@@ -212,6 +244,26 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
     url: `/api/tasks/${await insertTask(t.db.sql, { premisesId: ids.premisesIn, assigneeId: await userId(t.db.sql, 'inspector'), kind: 'revisit' })}/complete`,
     payload: { clientId: randomUUID(), note: 'nobody changed anything' },
   }),
+  'POST /api/readings/': () => ({ url: '/api/readings/?utility=electricity&fileName=r.csv', payload: readingsCsv(), headers: { 'content-type': 'text/csv' } }),
+  'GET /api/readings/:id': async () => ({ url: `/api/readings/${await freshReadings()}` }),
+  'POST /api/readings/:id/dry-run': async () => ({ url: `/api/readings/${await freshReadings()}/dry-run`, payload: readingsRun }),
+  'POST /api/readings/:id/commit': async () => ({ url: `/api/readings/${await freshReadings()}/commit`, payload: readingsRun }),
+  'GET /api/readings/:id/errors': async () => ({ url: `/api/readings/${await freshReadings()}/errors` }),
+  'GET /api/readings/:id/unmatched': async () => ({ url: `/api/readings/${await freshReadings()}/unmatched` }),
+  'DELETE /api/readings/:id': async () => ({ url: `/api/readings/${await freshReadings()}` }),
+  'GET /api/leads/': () => ({ url: '/api/leads/?limit=5' }),
+  'GET /api/leads/points': () => ({ url: '/api/leads/points?limit=5' }),
+  'GET /api/leads/stats': () => ({ url: '/api/leads/stats' }),
+  'GET /api/leads/models': () => ({ url: '/api/leads/models' }),
+  'POST /api/leads/models': async () => {
+    await visitedLeads()
+    return { url: '/api/leads/models' }
+  },
+  'POST /api/leads/refresh': () => ({ url: '/api/leads/refresh' }),
+  'GET /api/leads/:id': async () => ({ url: `/api/leads/${await freshLead()}` }),
+  'POST /api/leads/tasks': async () => ({ url: '/api/leads/tasks', payload: { leadIds: [await freshLead()], assigneeId: await userId(t.db.sql, 'inspector'), dueOn: dayFromToday(7) } }),
+  // Issued to the inspector, the one role that records visits.
+  'POST /api/leads/:id/visits': async () => ({ url: `/api/leads/${await freshLead(true)}/visits`, payload: { outcome: 'not_rental' } }),
   'GET /api/docs': () => ({ url: '/api/docs' }),
   'GET /api/docs/': () => ({ url: '/api/docs/' }),
   'GET /api/docs/json': () => ({ url: '/api/docs/json' }),

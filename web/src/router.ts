@@ -23,6 +23,7 @@ export const router = createRouter({
     { path: '/enforcement', name: 'enforcement', component: () => import('./views/EnforcementView.vue'), meta: { permission: 'enforcement:write' } },
     { path: '/imports', name: 'imports', component: () => import('./views/ImportView.vue'), meta: { permission: 'import' } },
     { path: '/analysis', name: 'analysis', component: () => import('./views/AnalysisView.vue'), meta: { permission: 'analysis:run' } },
+    { path: '/leads', name: 'leads', component: () => import('./views/LeadsView.vue'), meta: { permission: 'leads:read' } },
     { path: '/tasks', name: 'tasks', component: () => import('./views/TasksView.vue'), meta: { permission: 'tasks:assign' } },
     { path: '/my-tasks', name: 'my-tasks', component: () => import('./views/MyTasksView.vue'), meta: { permission: 'tasks:work' } },
     { path: '/sync', name: 'sync', component: () => import('./views/SyncView.vue'), meta: { permission: 'inspection:write' } },

@@ -602,6 +602,33 @@ const en: typeof zh = {
     downloadFailed: 'The download did not finish: {message}',
     notDownloaded: 'Not downloaded for offline use yet.',
   },
+  leads: {
+    nav: 'Leads',
+    title: 'Leads: group rentals nobody has registered',
+    intro: 'Premises not registered as group rentals, and addresses with meters but no premises, ranked by how strongly their utility and registration data suggest a group rental.',
+    town: 'Town', community: 'Community', station: 'Police station', band: 'Band', status: 'Status', all: 'All', mine: 'My leads',
+    rank: '#', score: 'Score', address: 'Address', reasons: 'Why', subject: { premises: 'Premises', address: 'Address only' },
+    statuses: { new: 'New', open: 'Open', assigned: 'Assigned', visited: 'Visited', active: 'Not yet visited' },
+    outcomes: { group_rental: 'Group rental (register it)', other_rental: 'Another kind of rental', not_rental: 'Not a rental', no_access: 'No access (try again)' },
+    features: {
+      elecVsNorm: 'Electricity against the norm', restDayRatio: 'Rest days against working days', nightShare: 'Night share', peakToValley: 'Peak to valley',
+      seasonalSwing: 'Little seasonal swing', holidayDip: 'Dip over the Spring Festival', waterVsNorm: 'Water against the norm', waterPerResident: 'Water per registered resident',
+      gasVsNorm: 'Gas against the norm', registeredResidents: 'Residents registered', residentTurnover: 'Residents\' turnover', meetsRule: 'Meets the 10-room/bed/person rule',
+    },
+    issue: { assignee: 'Inspector', dueOn: 'Due', button: 'Issue {n} as inspection tasks', done: '{n} leads issued' },
+    visit: { title: 'Record the visit', outcome: 'What the visit found', rooms: 'Rooms let', beds: 'Beds let', occupants: 'People living there', kind: 'Kind of rental', note: 'Note', button: 'Record', done: 'Visit recorded' },
+    detail: { signals: 'Signals', value: 'Value', norm: 'Norm', accounts: 'Meter accounts', holder: 'Holder', months: 'Use per day, by month', visits: 'Visits', model: 'Model version' },
+    readings: {
+      title: 'Utility readings', utility: 'Utility', utilities: { electricity: 'Electricity', water: 'Water', gas: 'Gas' }, file: 'CSV or XLSX file (UTF-8 or GB18030)',
+      matchDistance: 'Match to the nearest premises within (m)', dryRun: 'Check', commit: 'Import', rows: 'Rows', accounts: 'Accounts', matched: 'matched by ref {ref}, address {address}, distance {distance}',
+      unmatched: 'Matched to no premises: {n} (they become address leads)', errors: 'Problems: {n} (nothing is written until there are none)', committed: 'Imported; the leads were recomputed', errorsReport: 'Error report',
+    },
+    stats: {
+      title: 'Leads from data', issued: 'Issued', visited: 'Visited', confirmed: 'Confirmed', precision: 'Confirmed of visited', byBand: 'By score band', byTown: 'By town',
+      uplift: 'Data analysis added {pct} to the group rentals found the other ways',
+      foundBy: 'Group rentals registered, by how they were found', dataAnalysis: 'Data analysis', patrol: 'Door-to-door', ledgerImport: 'Ledger import', other: 'Other', model: 'Model: version {v} ({kind})', none: 'No lead has been issued yet.',
+    },
+  },
   loading: 'Loading…',
 }
 export default en

@@ -600,5 +600,32 @@ export default {
     downloadFailed: '下载未完成：{message}',
     notDownloaded: '尚未下载离线数据。',
   },
+  leads: {
+    nav: '线索',
+    title: '线索：尚未登记的群租房',
+    intro: '未登记为群租房的房屋，以及有表计但无房屋的地址，按水电气与登记数据显示群租的可能性排序。',
+    town: '镇（街道）', community: '社区', station: '派出所', band: '等级', status: '状态', all: '全部', mine: '我的线索',
+    rank: '序号', score: '得分', address: '地址', reasons: '依据', subject: { premises: '房屋', address: '仅地址' },
+    statuses: { new: '新线索', open: '已下发', assigned: '已指派', visited: '已走访', active: '未走访' },
+    outcomes: { group_rental: '群租房（当场登记）', other_rental: '其他出租房屋', not_rental: '非出租房屋', no_access: '未能入户（再次走访）' },
+    features: {
+      elecVsNorm: '用电量高于同类', restDayRatio: '休息日用电偏高', nightShare: '夜间（谷段）用电占比', peakToValley: '日峰谷差',
+      seasonalSwing: '季节波动小', holidayDip: '春节期间用电骤降', waterVsNorm: '用水量高于同类', waterPerResident: '人均（登记人口）用水',
+      gasVsNorm: '用气量高于同类', registeredResidents: '登记居住人数', residentTurnover: '人员流动', meetsRule: '达到 10 间/床/人 标准',
+    },
+    issue: { assignee: '排查员', dueOn: '到期日', button: '将 {n} 条下发为走访任务', done: '已下发 {n} 条线索' },
+    visit: { title: '记录走访结果', outcome: '走访结果', rooms: '出租房间数', beds: '出租床位数', occupants: '居住人数', kind: '出租类型', note: '说明', button: '记录', done: '走访结果已记录' },
+    detail: { signals: '信号', value: '数值', norm: '同类基准', accounts: '表计户号', holder: '户名', months: '按月日均用量', visits: '走访记录', model: '模型版本' },
+    readings: {
+      title: '水电气读数', utility: '类别', utilities: { electricity: '电', water: '水', gas: '燃气' }, file: 'CSV 或 XLSX 文件（UTF-8 或 GB18030）',
+      matchDistance: '匹配最近房屋的距离（米）', dryRun: '检查', commit: '导入', rows: '行数', accounts: '户数', matched: '按台账编号 {ref}、按地址 {address}、按距离 {distance}',
+      unmatched: '未匹配到房屋：{n} 户（作为地址线索）', errors: '问题：{n} 处（全部改正前不写入任何数据）', committed: '已导入，线索已重新计算', errorsReport: '问题报告',
+    },
+    stats: {
+      title: '数据分析线索', issued: '已下发', visited: '已走访', confirmed: '确认群租', precision: '走访确认率', byBand: '按得分等级', byTown: '按镇（街道）',
+      uplift: '数据分析使已登记群租房在其他方式基础上增加 {pct}',
+      foundBy: '已登记群租房的发现方式', dataAnalysis: '数据分析', patrol: '入户走访', ledgerImport: '台账导入', other: '其他', model: '模型：第 {v} 版（{kind}）', none: '尚未下发线索。',
+    },
+  },
   loading: '正在加载…',
 }
