@@ -1,8 +1,9 @@
 /**
  * The load generator of `npm run bench -- --load`, in a process of its own so that it does not
  * share the server's event loop: keeps `connections` keep-alive connections busy, each sending its
- * next request as soon as the last one is answered (a closed loop, like autocannon), and reports
- * every request's latency per endpoint. Started by bench-load.ts over IPC.
+ * next request as soon as the last one is answered (a closed loop, like autocannon), or after a
+ * think time (`thinkMs`, exponentially distributed, as a person reads the map before the next pan),
+ * and reports every request's latency per endpoint. Started by bench-load.ts over IPC.
  */
 import { Agent, request } from 'node:http'
 
@@ -24,6 +25,8 @@ export interface LoadPlan {
   seconds: number
   /** A request not answered within this is counted as a timeout (an error). */
   timeoutMs: number
+  /** Mean pause of a connection between an answer and its next request; 0: none (a closed loop). */
+  thinkMs: number
 }
 
 export interface EndpointResult {
@@ -68,7 +71,13 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   const measureFrom = start + plan.warmupSeconds * 1000
   const end = measureFrom + plan.seconds * 1000
   let next = 0
+  // A seeded generator, so that runs with the same plan pause alike.
+  let seed = 20191227
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  const think = () => new Promise(r => setTimeout(r, -Math.log(1 - rand()) * plan.thinkMs))
   async function connection() {
+    // Connections start spread over one think time, not all at once.
+    if (plan.thinkMs > 0) await new Promise(r => setTimeout(r, rand() * plan.thinkMs))
     while (performance.now() < end) {
       const r = plan.requests[next++ % plan.requests.length]!
       const t0 = performance.now()
@@ -79,6 +88,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
       const e = endpoints[r.endpoint]!
       if (typeof outcome === 'number' && outcome >= 200 && outcome < 300) e.latencies.push(t1 - t0)
       else e.errors[String(outcome)] = (e.errors[String(outcome)] ?? 0) + 1
+      if (plan.thinkMs > 0) await think()
     }
   }
   await Promise.all(Array.from({ length: plan.connections }, () => connection()))

@@ -25,6 +25,8 @@ export interface LoadOptions {
   connections: number
   /** Seconds of load before the measured ones. */
   warmupSeconds: number
+  /** Mean think time of a connection between an answer and its next request (0: a closed loop). */
+  thinkMs: number
 }
 
 interface Row { measure: string; value: string; note: string }
@@ -126,8 +128,9 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
     const bag = (Object.entries(weights) as [Endpoint, number][]).flatMap(([e, w]) => Array.from({ length: w }, () => e))
     const requests = Array.from({ length: 5000 }, () => make[pick(bag)]())
 
-    const plan: LoadPlan = { base, requests, connections: opts.connections, warmupSeconds: opts.warmupSeconds, seconds: opts.seconds, timeoutMs: 10_000 }
-    console.log(`  load: ${opts.connections} connections for ${opts.warmupSeconds} s warm-up + ${opts.seconds} s against ${base} (pool ${config.databasePoolSize}, statement limit ${config.databaseStatementTimeoutMs} ms)`)
+    const plan: LoadPlan = { base, requests, connections: opts.connections, warmupSeconds: opts.warmupSeconds, seconds: opts.seconds, timeoutMs: 10_000, thinkMs: opts.thinkMs }
+    const pacing = opts.thinkMs > 0 ? `, each pausing ${opts.thinkMs} ms on average between requests` : ', each in a closed loop'
+    console.log(`  load: ${opts.connections} connections${pacing}, for ${opts.warmupSeconds} s warm-up + ${opts.seconds} s against ${base} (pool ${config.databasePoolSize}, statement limit ${config.databaseStatementTimeoutMs} ms)`)
     const loop = monitorEventLoopDelay({ resolution: 10 })
     let cpu0 = process.cpuUsage()
     let elu0 = performance.eventLoopUtilization()
@@ -169,7 +172,7 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
     }
     all.sort((a, b) => a - b)
     rows.push({
-      measure: `load: all, ${opts.connections} connections, ${result.seconds} s, p50 / p99`, value: `${percentile(all, 50).toFixed(1)} / ${percentile(all, 99).toFixed(1)} ms`,
+      measure: `load: all, ${opts.connections} connections${opts.thinkMs > 0 ? ` (think ${opts.thinkMs} ms)` : ''}, ${result.seconds} s, p50 / p99`, value: `${percentile(all, 50).toFixed(1)} / ${percentile(all, 99).toFixed(1)} ms`,
       note: `${count.toLocaleString('en')} requests, ${(count / result.seconds).toFixed(0)}/s, ${errors} errors; target p99 <= 500 ms, 0 errors`,
     })
     rows.push({

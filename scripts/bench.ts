@@ -5,7 +5,8 @@
  * demo district at the given size and prints a table of timings. With --load, instead of the
  * timings: the HTTP server under --connections concurrent clients for --load-seconds (bench-load.ts).
  * `--embedded` runs on a throw-away in-memory embedded database instead (for the import's stall
- * figures there).
+ * figures there). --leads-only: the leads alone (bench-leads.ts); --readings sets the rows of its
+ * readings import.
  */
 import { parseArgs } from 'node:util'
 import { openDatabase, type Sql } from '../server/db/index.js'
@@ -29,10 +30,14 @@ const { values } = parseArgs({
     import: { type: 'string', default: '1000000', description: 'rows of the ledger import measured last (0: none)' },
     'import-only': { type: 'boolean', default: false },
     'search-only': { type: 'boolean', default: false, description: 'only the search and near timings' },
+    'offline-only': { type: 'boolean', default: false, description: 'only the offline package of a community of ~2,000 premises' },
+    'readings': { type: 'string', default: '1000000', description: 'daily rows of the readings import in the leads benchmark (0: none; the target is 10000000)' },
+    'leads-only': { type: 'boolean', default: false, description: 'only the leads: demo readings, refresh, queries, quality, readings import' },
     'load': { type: 'boolean', default: false, description: 'only the HTTP load test' },
     'load-seconds': { type: 'string', default: '60' },
     'load-warmup': { type: 'string', default: '10', description: 'seconds of load before the measured ones' },
     'connections': { type: 'string', default: '200' },
+    'think-ms': { type: 'string', default: '0', description: 'mean pause of a load connection between requests (0: closed loop)' },
     embedded: { type: 'boolean', default: false },
   },
 })
@@ -106,11 +111,19 @@ try {
     const { benchLoad } = await import('./bench-load.js')
     rows.push(...await benchLoad(withDb(name), piiKeysFrom(Buffer.alloc(32, 1)), {
       seconds: Number(values['load-seconds']), connections: Number(values.connections), warmupSeconds: Number(values['load-warmup']),
+      thinkMs: Number(values['think-ms']),
     }))
   }
   else {
     if (values['search-only']) {
       await benchSearch(day)
+    }
+    else if (values['offline-only']) {
+      await benchOffline(db)
+    }
+    else if (values['leads-only']) {
+      const { benchLeads } = await import('./bench-leads.js')
+      rows.push(...await benchLeads(sql, { seed: 20191227, runs, readingRows: Number(values.readings), backend: db.backend }))
     }
     else {
       if (!values['import-only']) {
@@ -119,8 +132,13 @@ try {
           await benchSearch(day)
         }
         await benchTiles(db, Number(values.tiles))
+        if (!values['tiles-only']) await benchOffline(db)
       }
       if (Number(values.import) > 0 && !values['tiles-only']) await benchImport(Number(values.import))
+      if (!values['tiles-only'] && !values['import-only']) {
+        const { benchLeads } = await import('./bench-leads.js')
+        rows.push(...await benchLeads(sql, { seed: 20191227, runs, readingRows: Number(values.readings), backend: db.backend }))
+      }
     }
   }
 }
@@ -137,8 +155,8 @@ async function benchQueries(campaign: Awaited<ReturnType<ReturnType<typeof campa
   // A town-sized box (about 5 x 5 km) over the dense south-east streets.
   const bbox: [number, number, number, number] = [119.955, 31.82, 120.008, 31.865]
   const repo = premisesRepository(sql)
-  await repeat('premises in a town-sized bbox (GeoJSON rows)', () => repo.points(wholeDistrict, { bbox }, day, 100_000),
-    r => `${(r as { numberReturned: number }).numberReturned.toLocaleString('en')} premises`)
+  await repeat('premises in a town-sized bbox (GeoJSON text)', () => repo.pointsJson(wholeDistrict, { bbox }, day, 100_000),
+    r => `${(JSON.parse(r as string) as { numberReturned: number }).numberReturned.toLocaleString('en')} premises`)
 
   const stats = statsRepository(sql)
   await repeat('stats summary (district + 10 towns)', () => stats.summary(campaign, day, wholeDistrict),
@@ -357,6 +375,86 @@ async function benchImport(n: number) {
   await app.close()
 }
 
+/** The XYZ tile column of a longitude at a zoom (declared, not assigned: the main code above runs first). */
+function tileX(lon: number, z: number): number {
+  return Math.floor(((lon + 180) / 360) * 2 ** z)
+}
+/** The XYZ tile row of a latitude at a zoom. */
+function tileY(lat: number, z: number): number {
+  const r = (lat * Math.PI) / 180
+  return Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * 2 ** z)
+}
+
+/**
+ * "Download for offline" as the phone does it, over HTTP on a loopback port: an inspector with
+ * visits spread over the community nearest 2,000 premises downloads the package (premises and
+ * hazards), the reference data and the premises tiles of its area, six requests at a time.
+ */
+async function benchOffline(database: typeof db) {
+  const { buildApp } = await import('../server/app.js')
+  const { hashPassword } = await import('../server/domain/passwords.js')
+  const [community] = await database.sql<{ id: number; townId: number; n: number; name: string }[]>`
+    select p.community_id as id, p.town_id, count(*)::int as n, min(c.name_zh) as name from premises p join admin_area c on c.id = p.community_id
+    group by p.community_id, p.town_id order by abs(count(*) - 2000), p.community_id limit 1`
+  if (!community) throw new Error('no community with premises')
+  const [inspector] = await database.sql<{ id: number }[]>`
+    insert into app_user (username, display_name, password_hash, role, jurisdiction_kind, jurisdiction_town_id)
+    values ('bench.inspector', 'Benchmark inspector', ${await hashPassword('bench-password')}, 'inspector', 'town', ${community.townId})
+    on conflict (username) do update set jurisdiction_town_id = excluded.jurisdiction_town_id returning id`
+  // Visits at the community's outermost premises and a spread of others: the area is the community.
+  await database.sql`update task set status = 'cancelled', closed_at = now(), closed_by_action = 'task.cancel' where assignee_id = ${inspector!.id} and status = 'open'`
+  await database.sql`
+    insert into task (kind, premises_id, assignee_id, assigned_by, batch_id, due_on)
+    select 'revisit', id, ${inspector!.id}, ${inspector!.id}, gen_random_uuid(), current_date + 7 from (
+      (select id from premises where community_id = ${community.id} order by st_x(geom) limit 1) union
+      (select id from premises where community_id = ${community.id} order by st_x(geom) desc limit 1) union
+      (select id from premises where community_id = ${community.id} order by st_y(geom) limit 1) union
+      (select id from premises where community_id = ${community.id} order by st_y(geom) desc limit 1) union
+      (select id from premises where community_id = ${community.id} and id % 97 = 0 limit 20)) v
+    where not exists (select 1 from task t where t.premises_id = v.id and t.kind = 'revisit' and t.status = 'open')`
+  const app = await buildApp({ db: database, keys: piiKeysFrom(Buffer.alloc(32, 1)) })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const base = `http://127.0.0.1:${(app.server.address() as import('node:net').AddressInfo).port}`
+  try {
+    const login = await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench.inspector', password: 'bench-password' }) })
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!
+    const get = async (path: string) => {
+      const res = await fetch(`${base}${path}`, { headers: { cookie } })
+      if (!res.ok) throw new Error(`${path}: ${res.status}`)
+      return Buffer.from(await res.arrayBuffer())
+    }
+    app.tiles.clearCache()
+    const t0 = performance.now()
+    const raw = await get('/api/offline/package')
+    const pkg = JSON.parse(raw.toString()) as { bbox: [number, number, number, number]; premises: unknown[]; hazards: unknown[]; tiles: { minZoom: number; maxZoom: number } }
+    const packageMs = performance.now() - t0
+    let referenceBytes = 0
+    for (const path of ['/api/areas?level=district', '/api/areas?level=town', '/api/areas?level=community', '/api/police-stations', '/api/pois',
+      '/api/hazard-dictionary', '/api/campaign', '/api/config', '/api/tasks/mine?status=open', '/api/tasks/mine?status=done']) referenceBytes += (await get(path)).length
+    const tiles: string[] = []
+    for (let z = pkg.tiles.minZoom; z <= pkg.tiles.maxZoom; z++) {
+      for (let x = tileX(pkg.bbox[0], z); x <= tileX(pkg.bbox[2], z); x++) {
+        for (let y = tileY(pkg.bbox[3], z); y <= tileY(pkg.bbox[1], z); y++) tiles.push(`/api/tiles/premises/${z}/${x}/${y}.mvt`)
+      }
+    }
+    let tileBytes = 0
+    const queue = [...tiles]
+    await Promise.all(Array.from({ length: 6 }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) tileBytes += (await get(next)).length
+    }))
+    const totalMs = performance.now() - t0
+    const mb = (b: number) => (b / 1048576).toFixed(1)
+    rows.push({
+      measure: `offline package, community of ${community.n.toLocaleString('en')} premises: size, download`,
+      value: `${mb(raw.length + referenceBytes + tileBytes)} MB, ${(totalMs / 1000).toFixed(2)} s`,
+      note: `${pkg.premises.length.toLocaleString('en')} premises and ${pkg.hazards.length.toLocaleString('en')} hazards ${mb(raw.length)} MB in ${(packageMs / 1000).toFixed(2)} s; reference ${mb(referenceBytes)} MB; ${tiles.length} tiles z${pkg.tiles.minZoom}-${pkg.tiles.maxZoom} ${mb(tileBytes)} MB (uncached); loopback, 6 at a time`,
+    })
+  }
+  finally {
+    await app.close()
+  }
+}
+
 /**
  * Tiles through the HTTP route (session, filters, cache and encoding included): every tile of the
  * district at zooms 10-12 and a random sample at 13-16, uncached (cache emptied before each) and
@@ -373,11 +471,6 @@ async function benchTiles(database: typeof db, perZoom: number) {
   const [ext] = await database.sql<{ x0: number; y0: number; x1: number; y1: number }[]>`
     select st_xmin(e) as x0, st_ymin(e) as y0, st_xmax(e) as x1, st_ymax(e) as y1
     from (select st_extent(geom)::geometry as e from admin_area where level = 'district') s`
-  const tileX = (lon: number, z: number) => Math.floor(((lon + 180) / 360) * 2 ** z)
-  const tileY = (lat: number, z: number) => {
-    const r = (lat * Math.PI) / 180
-    return Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * 2 ** z)
-  }
   // A seeded sample so that runs compare.
   let seed = 12345
   const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util'
 import { loadConfig } from '../server/lib/config.js'
 import { piiKeysFor, prepareConfiguredDatabase } from '../server/db/configured.js'
 import { seedDemo } from '../server/seed/demo.js'
+import { seedDemoLeads } from '../server/seed/readings.js'
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +28,8 @@ const configured = await prepareConfiguredDatabase(config)
 const db = configured.owner
 try {
   const summary = await seedDemo(db.sql, { premises, seed, hazardScale, keys: piiKeysFor(config, db.backend), log: m => console.log(m), batch: db.backend === 'embedded' ? 2000 : 10000 })
+  const readings = await seedDemoLeads(db.sql, { seed })
+  console.log(`readings and leads in ${(readings.ms / 1000).toFixed(1)} s`, readings)
   await db.sql`analyze`
   console.log(`seeded in ${(summary.ms / 1000).toFixed(1)} s`, summary)
 }

@@ -16,20 +16,25 @@ import importsPlugin, { type ImportOptions } from './plugins/app/imports.js'
 import importsRoutes from './routes/api/imports/index.js'
 import auditPlugin from './plugins/app/audit.js'
 import credentialsPlugin from './plugins/app/credentials.js'
+import enforcementPlugin from './plugins/app/enforcement.js'
 import inspectionPlugin from './plugins/app/inspection.js'
 import keyAreasPlugin from './plugins/app/key-areas.js'
 import jurisdictionsPlugin from './plugins/app/jurisdictions.js'
 import peoplePlugin from './plugins/app/people.js'
+import clientWritesPlugin from './plugins/app/client-writes.js'
+import offlinePlugin from './plugins/app/offline.js'
 import photosPlugin from './plugins/app/photos.js'
 import tasksPlugin from './plugins/app/tasks.js'
 import photosRoutes from './routes/api/photos/index.js'
 import tasksRoutes from './routes/api/tasks/index.js'
+import offlineRoutes from './routes/api/offline/index.js'
 import usersPlugin from './plugins/app/users.js'
 import securityPlugin from './plugins/external/security.js'
 import analysisRoutes from './routes/api/analysis/index.js'
 import auditRoutes from './routes/api/audit/index.js'
 import configRoutes from './routes/api/config/index.js'
 import authRoutes from './routes/api/auth/index.js'
+import enforcementRoutes from './routes/api/enforcement/index.js'
 import hazardsRoutes from './routes/api/hazards/index.js'
 import keyAreasRoutes from './routes/api/key-areas/index.js'
 import residentsRoutes from './routes/api/residents/index.js'
@@ -49,6 +54,10 @@ import healthRoutes from './routes/api/health/index.js'
 import premisesRoutes from './routes/api/premises/index.js'
 import premisesNearRoutes from './routes/api/premises/near.js'
 import searchPlugin from './plugins/app/search.js'
+import readingsPlugin from './plugins/app/readings.js'
+import leadsPlugin from './plugins/app/leads.js'
+import readingsRoutes from './routes/api/readings/index.js'
+import leadsRoutes from './routes/api/leads/index.js'
 import searchRoutes from './routes/api/search/index.js'
 import referenceRoutes from './routes/api/reference/index.js'
 import statsRoutes from './routes/api/stats/index.js'
@@ -112,6 +121,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(statsPlugin)
   await app.register(tilesPlugin)
   await app.register(inspectionPlugin)
+  await app.register(enforcementPlugin)
+  await app.register(clientWritesPlugin)
+  await app.register(offlinePlugin)
   await app.register(photosPlugin)
   await app.register(tasksPlugin)
   await app.register(keyAreasPlugin)
@@ -122,6 +134,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(healthPlugin)
   await app.register(importsPlugin, { keys: opts.keys, imports: opts.imports })
   await app.register(searchPlugin, { keys: opts.keys })
+  await app.register(readingsPlugin)
+  await app.register(leadsPlugin)
 
   await app.register(healthRoutes, { prefix: '/api/health' })
   await app.register(authRoutes, { prefix: '/api/auth' })
@@ -135,13 +149,17 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(statsRoutes, { prefix: '/api/stats' })
   await app.register(tilesRoutes, { prefix: '/api/tiles' })
   await app.register(hazardsRoutes, { prefix: '/api/hazards' })
+  await app.register(enforcementRoutes, { prefix: '/api/enforcement' })
   await app.register(photosRoutes, { prefix: '/api' })
   await app.register(tasksRoutes, { prefix: '/api/tasks' })
+  await app.register(offlineRoutes, { prefix: '/api/offline' })
   await app.register(keyAreasRoutes, { prefix: '/api/key-areas' })
   await app.register(analysisRoutes, { prefix: '/api/analysis' })
   await app.register(reportsRoutes, { prefix: '/api/reports' })
   await app.register(exportsRoutes, { prefix: '/api/exports' })
   await app.register(importsRoutes, { prefix: '/api/imports' })
+  await app.register(readingsRoutes, { prefix: '/api/readings' })
+  await app.register(leadsRoutes, { prefix: '/api/leads' })
   await app.register(ogcRoutes, { prefix: '/ogc', publicUrl: opts.publicUrl })
   await app.register(configRoutes, { prefix: '/api/config', basemap: { type: basemap.type, url: basemap.url, attribution: basemap.attribution } })
   if (basemap.type === 'pmtiles' && basemap.file) await app.register(basemapFilePlugin, { file: basemap.file })

@@ -8,6 +8,7 @@ import { buildApp } from './app.js'
 import { loadConfig } from './lib/config.js'
 import { piiKeysFor, prepareConfiguredDatabase } from './db/configured.js'
 import { isEmpty, seedDemo } from './seed/demo.js'
+import { seedDemoLeads } from './seed/readings.js'
 import { webDistState } from './plugins/external/web-dist.js'
 
 const { values: flags } = parseArgs({ options: { 'create-roles': { type: 'boolean', default: false } } })
@@ -45,6 +46,8 @@ if (demo && (await isEmpty(db.sql))) {
     await tx`analyze`
   })
   console.log(`Seeded ${summary.premises} premises, ${summary.residents} residents, ${summary.hazards} hazards in ${(summary.ms / 1000).toFixed(1)} s.`)
+  const readings = await seedDemoLeads(configured.owner.sql, { seed: 20191227 })
+  console.log(`Seeded ${readings.accounts} meter accounts with a year of readings and scored ${readings.leads} leads in ${(readings.ms / 1000).toFixed(1)} s.`)
 }
 
 await configured.closeOwner()

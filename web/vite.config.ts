@@ -2,13 +2,70 @@ import { fileURLToPath } from 'node:url'
 import vue from '@vitejs/plugin-vue'
 import ElementPlus from 'unplugin-element-plus/vite'
 import { defineConfig } from 'vite'
+import { VitePWA } from 'vite-plugin-pwa'
 
 // The API runs on PORT (3000); `npm run dev:web` proxies to it. Production serves dist/ from Fastify.
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   // Each `import { ElX } from 'element-plus'` brings in that component's stylesheet only, so a page
   // loads the Element Plus CSS it uses instead of the whole sheet.
-  plugins: [vue(), ElementPlus()],
+  plugins: [
+    vue(), ElementPlus(),
+    // An installable app whose shell (every built file) is kept by a service worker, so that the
+    // phone opens it with no network. Workbox's runtime is copied next to sw.js: nothing from a CDN.
+    // The page registers the worker itself after it has loaded (src/offline/register.ts), so the
+    // sign-in page's first load carries no registration code.
+    VitePWA({
+      injectRegister: false,
+      registerType: 'autoUpdate',
+      includeAssets: ['favicon.svg'],
+      manifest: {
+        name: '群租房安全隐患整治监测',
+        short_name: '群租房整治',
+        description: 'Group-rental safety campaign: map, visits and hazards, also offline',
+        lang: 'zh-CN',
+        start_url: '/',
+        scope: '/',
+        display: 'standalone',
+        background_color: '#ffffff',
+        theme_color: '#1f3a5f',
+        icons: [
+          { src: '/icon-192.png', sizes: '192x192', type: 'image/png' },
+          { src: '/icon-512.png', sizes: '512x512', type: 'image/png' },
+          { src: '/icon-maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+        ],
+      },
+      workbox: {
+        // .mjs: MapLibre's worker, without which the map draws nothing.
+        globPatterns: ['**/*.{js,mjs,css,html,svg,png,woff2}'],
+        // MapLibre's chunk and its worker are over Workbox's 2 MB default; the map is the app.
+        maximumFileSizeToCacheInBytes: 8 * 1024 * 1024,
+        navigateFallback: '/index.html',
+        // The API, OGC and the basemap file are never answered with the app's page.
+        navigateFallbackDenylist: [/^\/api\//, /^\/ogc/, /^\/basemap\//],
+        cleanupOutdatedCaches: true,
+        clientsClaim: true,
+        skipWaiting: true,
+        runtimeCaching: [{
+          // Premises tiles come from the network while there is one; without it, from the area
+          // downloaded for offline use (stored under the tile's path, whatever the filters), and
+          // an empty tile where nothing was downloaded rather than an error on the map.
+          urlPattern: ({ url }) => url.pathname.startsWith('/api/tiles/premises/'),
+          // Serialized into sw.js: it may name nothing outside itself (the cache's name is the
+          // literal of src/offline/names.ts).
+          handler: async ({ request, url }) => {
+            try {
+              return await fetch(request)
+            }
+            catch {
+              const cache = await caches.open('grd-offline-tiles')
+              return (await cache.match(`${url.origin}${url.pathname}`)) ?? new Response(null, { status: 204 })
+            }
+          },
+        }],
+      },
+    }),
+  ],
   build: {
     outDir: 'dist',
     emptyOutDir: true,

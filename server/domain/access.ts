@@ -23,6 +23,10 @@ export const permissions = [
   'special:read',
   /** Recording premises, residents and hazards. */
   'inspection:write',
+  /** Entering, editing and voiding enforcement results (penalties, cases, arrests), and reading them one by one. */
+  'enforcement:write',
+  /** Setting and clearing the two special categories on a resident. */
+  'special:write',
   /** Drawing and listing key areas. */
   'key-areas:write',
   /** Cluster and ring analyses. */
@@ -41,6 +45,10 @@ export const permissions = [
   'tasks:assign',
   /** One's own assigned visits: the list, and closing one. */
   'tasks:work',
+  /** Leads from utility and registration data: the ranked list, the map layer, a lead's signals. */
+  'leads:read',
+  /** Training the lead model and reading its versions. */
+  'leads:model',
 ] as const
 export type Permission = typeof permissions[number]
 
@@ -49,11 +57,12 @@ const base: Permission[] = ['session', 'map:read', 'stats:read']
 export const grants: Record<Role, ReadonlySet<Permission>> = {
   // Leaders and analysts see counts and places, never people.
   leader: new Set([...base, 'analysis:run']),
-  analyst: new Set([...base, 'analysis:run', 'export']),
-  commander: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'inspection:write', 'key-areas:write', 'analysis:run', 'export', 'reports:submit', 'import', 'tasks:assign']),
-  inspector: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'inspection:write', 'export', 'tasks:work']),
-  // Administrators manage accounts and read the trail; they see no personal data.
-  admin: new Set([...base, 'users:admin', 'audit:read']),
+  analyst: new Set([...base, 'analysis:run', 'export', 'leads:read']),
+  commander: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'special:write', 'inspection:write', 'enforcement:write', 'key-areas:write', 'analysis:run', 'export', 'reports:submit', 'import', 'tasks:assign', 'leads:read']),
+  inspector: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'special:write', 'inspection:write', 'enforcement:write', 'export', 'tasks:work', 'leads:read']),
+  // Administrators manage accounts and read the trail; they see no personal data. Retraining the
+  // lead model is theirs too: it reads outcomes and signals, never people.
+  admin: new Set([...base, 'users:admin', 'audit:read', 'leads:model']),
 }
 
 export function can(role: Role, permission: Permission): boolean {

@@ -3,8 +3,8 @@
  * examples and notes. Shared by the server's import and the web app's column mapping.
  */
 
-export type LedgerKind = 'premises' | 'residents' | 'hazards'
-export const ledgerKinds = ['premises', 'residents', 'hazards'] as const satisfies readonly LedgerKind[]
+export type LedgerKind = 'premises' | 'residents' | 'hazards' | 'enforcement'
+export const ledgerKinds = ['premises', 'residents', 'hazards', 'enforcement'] as const satisfies readonly LedgerKind[]
 
 export interface LedgerField {
   key: string
@@ -52,6 +52,8 @@ export const ledgerFields: Record<LedgerKind, LedgerField[]> = {
     { key: 'movedOutOn', zh: '搬离日期', en: 'Moved out on', aliases: ['搬离时间'], example: '' },
     { key: 'registeredOn', zh: '居住登记日期', en: 'Registered on', aliases: ['登记日期'], example: '2020-01-08' },
     { key: 'deregisteredOn', zh: '注销日期', en: 'Deregistered on', example: '' },
+    { key: 'specialCategories', zh: '特殊人员类别', en: 'Special categories', aliases: ['人员类别', '重点人员类别'], example: '', note: '可空：可能肇事肇祸精神病人、关注对象，或两者以“、”分隔；对应此列时，空表示解除原有标记', noteEn: 'Optional: 可能肇事肇祸精神病人 (mental illness, may cause incidents), 关注对象 (person of concern), or both separated by 、; when this column is mapped, an empty cell clears the flags the person had' },
+    { key: 'flaggedOn', zh: '标记日期', en: 'Flagged on', aliases: ['列管日期'], example: '', note: '特殊人员类别自何日起；空为居住登记日期或入住日期', noteEn: 'From when the categories hold; empty means the registration (or moving-in) day' },
   ],
   hazards: [
     { key: 'premisesRef', zh: '房屋台账编号', en: 'Premises ledger ref', required: true, aliases: ['台账编号', '房屋编号'], example: 'SJ-2020-0001', note: '隐患所在房屋在房屋台账中的编号（房屋须已导入）', noteEn: 'The ledger number of the premises the hazard is in (import the premises first)' },
@@ -65,6 +67,16 @@ export const ledgerFields: Record<LedgerKind, LedgerField[]> = {
     { key: 'verifiedAt', zh: '验收日期', en: 'Verified on', aliases: ['验收时间'], example: '' },
     { key: 'deadline', zh: '整改期限', en: 'Deadline', aliases: ['限期'], example: '2020-01-31' },
     { key: 'department', zh: '责任部门', en: 'Department', aliases: ['交办部门'], example: '', note: '空时按字典项确定', noteEn: 'Empty: the dictionary item\'s department' },
+  ],
+  enforcement: [
+    { key: 'ref', zh: '记录编号', en: 'Record ref', required: true, aliases: ['编号', '执法记录编号'], example: 'ZF-2020-0001', note: '台账中该记录的唯一编号；再次导入同一编号即更新该记录', noteEn: 'The record\'s unique number in the ledger; importing the same number again updates it' },
+    { key: 'kind', zh: '类型', en: 'Kind', required: true, aliases: ['执法类型', '成效类型'], example: '破获刑事案件', note: '处罚违规出租户主、处罚违规流动人口、破获刑事案件、破获治安案件、比对抓获在逃人员、逮捕、其他刑事强制措施、治安处罚', noteEn: 'One of the columns of 清理整治成效 and 打处情况: 处罚违规出租户主, 处罚违规流动人口, 破获刑事案件, 破获治安案件, 比对抓获在逃人员, 逮捕, 其他刑事强制措施, 治安处罚' },
+    { key: 'occurredOn', zh: '发生日期', en: 'Occurred on', required: true, aliases: ['日期', '处理日期', '破案日期'], example: '2020-03-05' },
+    { key: 'count', zh: '数量', en: 'Count', aliases: ['人数', '起数'], example: '1', note: '人数（处罚、强制措施）或起数（案件）；空为 1', noteEn: 'Persons (penalties, measures) or cases (cases solved); empty means 1' },
+    { key: 'caseNumber', zh: '案件编号', en: 'Case number', aliases: ['决定书文号', '文书号', '案号'], example: '新公（刑）立字〔2020〕15号' },
+    { key: 'premisesRef', zh: '房屋台账编号', en: 'Premises ledger ref', aliases: ['台账编号', '房屋编号'], example: 'SJ-2020-0001', note: '可空：发生在某处房屋时填其台账编号（房屋须已导入）', noteEn: 'Optional: the premises it happened at (import the premises first)' },
+    { key: 'policeStation', zh: '派出所', en: 'Police station', aliases: ['办案单位', '所属派出所'], example: '', note: '无房屋时必填：派出所名称或代码', noteEn: 'Required without premises: the police station\'s name or code' },
+    { key: 'note', zh: '备注', en: 'Note', aliases: ['说明'], example: '' },
   ],
 }
 

@@ -1,5 +1,7 @@
 import { type CoordinateSystem, toWgs84 } from './coords.js'
 import { maskIdNumber, normaliseIdNumber, residentIdProblem } from './id-number.js'
+import { enforcementKindZh, flagCategoryZh } from './enforcement.js'
+import { type EnforcementKind, enforcementKinds, type FlagCategory, flagCategories } from './lists.js'
 import { type LedgerField, ledgerFields, type LedgerKind } from './ledger-fields.js'
 import type { Cell } from './tabular.js'
 import { textProblem } from './text.js'
@@ -108,6 +110,8 @@ export interface LedgerContext {
   /** Dictionary items by code and by their exact wording. */
   items: Map<string, { code: string; needsText: boolean; departmentCode: string }>
   departments: Map<string, string>
+  /** Police stations by name and code. */
+  stations: Map<string, number>
   keys: { hmacHex: (id: string) => string }
 }
 
@@ -250,13 +254,26 @@ export interface PremisesRecord {
 export interface ResidentRecord {
   ref: string; premisesRef: string; name: string; idType: string; idNumber: string; phone: string | null; floating: boolean
   movedInOn: string; movedOutOn: string | null; registeredOn: string | null; deregisteredOn: string | null
+  /** The special categories, when the column is mapped (undefined: the file says nothing of them). */
+  specialCategories?: FlagCategory[]; flaggedOn?: string
 }
 export interface HazardRecord {
   ref: string; premisesRef: string; itemCode: string; otherText: string | null; severity: 'general' | 'major'; departmentCode: string
   foundAt: string; referredAt: string | null; rectifiedAt: string | null; verifiedAt: string | null; deadline: string | null
   status: 'found' | 'referred' | 'rectified' | 'verified'
 }
-export type LedgerRecord = PremisesRecord | ResidentRecord | HazardRecord
+export interface EnforcementRecord {
+  ref: string; enforcementKind: EnforcementKind; occurredOn: string; count: number; caseNumber: string | null
+  premisesRef: string | null; policeStationId: number | null; note: string | null
+}
+export type LedgerRecord = PremisesRecord | ResidentRecord | HazardRecord | EnforcementRecord
+
+/** The kinds of enforcement record by their Chinese names and codes. */
+const enforcementKindLabels: Record<string, string> = Object.fromEntries(enforcementKinds.flatMap(k => [[enforcementKindZh[k], k], [k, k]]))
+/** The special categories by their Chinese names (and a few shorter ones ledgers write). */
+const flagLabels: Record<string, FlagCategory> = {
+  ...Object.fromEntries(flagCategories.flatMap(c => [[flagCategoryZh[c], c], [c, c]])), 精神病人: 'mental_illness', 肇事肇祸精神病人: 'mental_illness',
+}
 
 /**
  * One row checked and read. `cells` maps field keys to the row's cells through the mapping.
@@ -326,7 +343,37 @@ export function readRow(kind: LedgerKind, line: number, cells: Record<string, Ce
     r.order('registeredOn', 'deregisteredOn', rec.registeredOn, rec.deregisteredOn, 'the day registered')
     if (rec.deregisteredOn && !rec.registeredOn) r.errors.push({ line, column: mapping.deregisteredOn ?? '注销日期', value: rec.deregisteredOn, reason: '有注销日期却没有登记日期 (deregistered but never registered)' })
     if (idNumber && premisesRef) rec.ref = `${premisesRef}|${rec.idType}|${ctx.keys.hmacHex(idNumber)}`
-    record = rec
+    const out: ResidentRecord = rec
+    if (mapping.specialCategories) {
+      const raw = text(r.raw('specialCategories'))
+      const parts = raw ? raw.split(/[、,，;；\s]+/).filter(Boolean) : []
+      const cats = new Set<FlagCategory>()
+      for (const part of parts) {
+        const c = flagLabels[part]
+        if (c) cats.add(c)
+        else r.errors.push({ line, column: mapping.specialCategories, value: part, reason: '无法识别的人员类别，应为可能肇事肇祸精神病人或关注对象 (not a known category)' })
+      }
+      out.specialCategories = [...cats].sort()
+      out.flaggedOn = r.day('flaggedOn', today) ?? rec.registeredOn ?? rec.movedInOn
+    }
+    record = out
+  }
+  else if (kind === 'enforcement') {
+    const ref = r.str('ref', 64)
+    const enforcementKind = r.choice('kind', enforcementKindLabels, null, 'kind of enforcement result') as EnforcementKind | null
+    const occurredOn = r.day('occurredOn', today)
+    const countText = text(r.raw('count'))
+    const count = countText ? r.count('count') : 1
+    if (countText && count < 1) r.errors.push({ line, column: mapping.count ?? '数量', value: countText, reason: '应为正整数 (a whole number of 1 or more)' })
+    const premisesRef = r.str('premisesRef', 64)
+    const stationRaw = text(r.raw('policeStation'))
+    const policeStationId = stationRaw ? ctx.stations.get(stationRaw) ?? null : null
+    if (stationRaw && policeStationId === null) r.errors.push({ line, column: mapping.policeStation ?? '派出所', value: stationRaw, reason: '没有此名称或代码的派出所 (no police station has this name or code)' })
+    if (!premisesRef && !stationRaw) r.errors.push({ line, column: mapping.policeStation ?? '派出所', value: '', reason: '无房屋台账编号时须填派出所 (say the police station when the record has no premises)' })
+    record = {
+      ref: ref!, enforcementKind: enforcementKind!, occurredOn: occurredOn!, count, caseNumber: r.str('caseNumber', 60),
+      premisesRef, policeStationId, note: r.str('note', 500),
+    }
   }
   else {
     const premisesRef = r.str('premisesRef', 64)
@@ -400,11 +447,14 @@ export function ledgerValueText(field: string, v: unknown): string {
   if (field === 'kind') return kindText.get(String(v)) ?? String(v)
   if (field === 'idType') return idTypeText.get(String(v)) ?? String(v)
   if (field === 'severity') return severityText[String(v)] ?? String(v)
+  if (field === 'enforcementKind') return enforcementKindZh[String(v) as EnforcementKind] ?? String(v)
+  if (field === 'specialCategories' && Array.isArray(v)) return v.map(c => flagCategoryZh[c as FlagCategory] ?? String(c)).join('、')
   return String(v)
 }
 
 /** What a record is, for the eye: the premises' address, the person's name and masked ID, the hazard's item. */
 export function ledgerRecordLabel(record: LedgerRecord): string {
+  if ('enforcementKind' in record) return `${enforcementKindZh[record.enforcementKind]} ${record.caseNumber ?? ''}`.trim()
   if ('address' in record) return record.address
   if ('idNumber' in record) return `${record.name} ${maskIdNumber(record.idNumber)}`
   return record.otherText ? `${record.itemCode} ${record.otherText}` : record.itemCode

@@ -36,9 +36,16 @@ export type MeasureKey = typeof measureKeys[number]
 export const roles = ['leader', 'commander', 'analyst', 'inspector', 'admin'] as const
 export type Role = typeof roles[number]
 
-/** Enforcement results counted by attachments 4 and 5. */
+/**
+ * Enforcement results (清理整治成效 and 打处情况 of attachments 4 and 5), in the notice's column
+ * order; the column each is counted in is in domain/enforcement.ts.
+ */
 export const enforcementKinds = [
   'landlord_penalised', 'floating_person_penalised', 'criminal_case_solved', 'public_security_case_solved', 'fugitive_caught',
   'arrest', 'criminal_coercive_measure', 'administrative_penalty',
 ] as const
 export type EnforcementKind = typeof enforcementKinds[number]
+
+/** The two special categories of residents (DOMAIN.md, Residents). */
+export const flagCategories = ['mental_illness', 'person_of_concern'] as const
+export type FlagCategory = typeof flagCategories[number]

@@ -8,7 +8,9 @@ import { maskIdNumber } from './id-number.js'
  */
 
 /** Fields that hold people's names and phones. */
-const personalKeys = new Set(['ownerName', 'ownerPhone', 'secondLandlordName', 'secondLandlordPhone', 'name', 'phone', 'idNumber'])
+// A resident's special category and the reason given for it are as sensitive as a name: the
+// trail records that a flag was set or cleared, never which or why.
+const personalKeys = new Set(['ownerName', 'ownerPhone', 'secondLandlordName', 'secondLandlordPhone', 'name', 'phone', 'idNumber', 'specialCategory', 'flagReason'])
 
 // Half- and full-width digits: a Chinese input method types either.
 const d = '[0-9\uFF10-\uFF19]'

@@ -45,8 +45,8 @@ const common: ReportColumn[] = [
 /** Attachment 4 (重点地区整治情况统计表): one table per key area. */
 export const attachment4Columns: ReportColumn[] = [
   ...common,
-  { key: 'keyAreaHazardsFound', path: ['排查隐患数（处）'], en: 'Hazards found in the key area' },
-  { key: 'keyAreaHazardsRectified', path: ['整改隐患数（处）'], en: 'Hazards rectified in the key area' },
+  { key: 'keyAreaHazardsFound', path: ['清理整治成效', '排查隐患数（处）'], en: 'Hazards found in the key area' },
+  { key: 'keyAreaHazardsRectified', path: ['清理整治成效', '整改隐患数（处）'], en: 'Hazards rectified in the key area' },
 ]
 
 /** Attachment 5 (全区群租房安全隐患集中整治情况统计表): one row per police station. */

@@ -13,6 +13,20 @@ const thin = { style: 'thin' as const }
 const box = { top: thin, left: thin, bottom: thin, right: thin }
 const font = { name: 'SimSun', size: 10 }
 
+/**
+ * Room for text, estimated as LibreOffice and Excel lay it out: a column of w characters is about
+ * 7w + 5 pixels (0.75 pt each); a CJK character takes the font's size across, a Latin letter or
+ * digit about half; a wrapped line takes 1.3 times the font's size down. The estimate errs on the
+ * generous side, so that no header is clipped at the page's print scale.
+ */
+const columnPoints = (chars: number) => (chars * 7 + 5) * 0.75
+const textPoints = (text: string, size: number) => [...text].reduce((w, ch) => w + (/[\u0000-\u00ff]/.test(ch) ? 0.55 : 1.05) * size, 0)
+function linesFor(text: string, widthPt: number, size: number): number {
+  const usable = Math.max(size, widthPt - 6)
+  return String(text).split('\n').reduce((n, line) => n + Math.max(1, Math.ceil(textPoints(line, size) / usable)), 0)
+}
+const heightFor = (lines: number, size: number) => lines * size * 1.3 + 8
+
 /** A sheet name Excel accepts (31 characters, no []:*?/\), unique in the workbook. */
 function sheetName(wb: ExcelJS.Workbook, wanted: string): string {
   const base = wanted.replace(/[[\]:*?/\\]/g, ' ').slice(0, 28) || 'Sheet'
@@ -57,8 +71,23 @@ export function addReportSheet(wb: ExcelJS.Workbook, t: ReportTable, name = t.un
     const cell = ws.getCell(r, c)
     cell.value = h.text
   }
+  // Column widths first: the heights follow from them.
+  const widths = [lead > 1 ? 16 : 10, ...Array.from({ length: lead - 1 }, () => 9), ...t.columns.map(col => (col.key === 'name' ? 22 : col.key === 'town' || col.key === 'policeStation' ? 12 : 9))]
+  widths.forEach((w, i) => { ws.getColumn(i + 1).width = w })
+  const spanPoints = (c: number, span: number) => widths.slice(c - 1, c - 1 + span).reduce((a, w) => a + columnPoints(w), 0)
+  // Each header row as tall as its tallest one-row cell; a cell reaching down several rows gets what
+  // it lacks on its last row.
+  const heights = Array.from({ length: depth }, () => 20)
+  for (const h of cells.filter(x => x.rowSpan === 1)) {
+    heights[h.row] = Math.max(heights[h.row]!, heightFor(linesFor(h.text, spanPoints(1 + h.col, h.colSpan), font.size), font.size))
+  }
+  for (const h of cells.filter(x => x.rowSpan > 1)) {
+    const need = heightFor(linesFor(h.text, spanPoints(1 + h.col, h.colSpan), font.size), font.size)
+    const have = heights.slice(h.row, h.row + h.rowSpan).reduce((a, b) => a + b, 0)
+    if (need > have) heights[h.row + h.rowSpan - 1]! += need - have
+  }
   for (let r = top; r < top + depth; r++) {
-    ws.getRow(r).height = 30
+    ws.getRow(r).height = heights[r - top]!
     for (let c = 1; c <= width; c++) {
       const cell = ws.getCell(r, c)
       cell.font = { ...font, bold: true }
@@ -74,12 +103,16 @@ export function addReportSheet(wb: ExcelJS.Workbook, t: ReportTable, name = t.un
     const r = first + i
     row.lead.forEach((label, j) => { ws.getCell(r, 1 + j).value = label })
     t.columns.forEach((col, j) => { ws.getCell(r, 1 + lead + j).value = row.values[col.key] ?? null })
+    let lines = 1
     for (let c = 1; c <= width; c++) {
       const cell = ws.getCell(r, c)
       cell.font = font
       cell.border = box
       cell.alignment = { horizontal: c <= lead || typeof cell.value === 'string' ? 'center' : 'right', vertical: 'middle', wrapText: true }
+      if (typeof cell.value === 'string') lines = Math.max(lines, linesFor(cell.value, spanPoints(c, 1), font.size))
     }
+    // A long key-area name wraps inside its cell instead of running over the next ones.
+    ws.getRow(r).height = Math.max(18, heightFor(lines, font.size))
   })
   for (let j = 0; j < lead - 1; j++) {
     let start = 0
@@ -98,7 +131,7 @@ export function addReportSheet(wb: ExcelJS.Workbook, t: ReportTable, name = t.un
     ws.getCell(r, 1).value = '备注'
     ws.mergeCells(r, lead + 1, r, width)
     ws.getCell(r, lead + 1).value = t.notes.join('\n')
-    ws.getRow(r).height = 16 * t.notes.length + 6
+    ws.getRow(r).height = heightFor(t.notes.reduce((n, note) => n + linesFor(note, spanPoints(lead + 1, width - lead), font.size), 0), font.size)
     for (let c = 1; c <= width; c++) {
       const cell = ws.getCell(r, c)
       cell.font = font
@@ -127,9 +160,6 @@ export function addReportSheet(wb: ExcelJS.Workbook, t: ReportTable, name = t.un
     ws.getCell(r + 1, 1).font = { ...font, italic: true, color: { argb: 'FF888888' } }
   }
 
-  ws.getColumn(1).width = lead > 1 ? 16 : 10
-  for (let c = 2; c <= lead; c++) ws.getColumn(c).width = 9
-  t.columns.forEach((col, j) => { ws.getColumn(1 + lead + j).width = col.key === 'name' ? 20 : 8.5 })
   ws.views = [{ state: 'frozen', xSplit: lead, ySplit: first - 1 }]
   return ws
 }

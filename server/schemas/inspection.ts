@@ -17,6 +17,16 @@ export const LocationSchema = Type.Object({
   }),
 }, { additionalProperties: false })
 
+/**
+ * An id the client makes for one write (a UUID), so that the write sent again — an offline queue
+ * replayed, a retry after a lost answer — is answered with the record the first one made or
+ * changed (header Idempotent-Replayed: true) and writes nothing; reused for a different write: 409.
+ */
+const ClientWriteId = Type.Optional(Type.String({
+  format: 'uuid',
+  description: 'Made by the client for this write (a UUID): sent again, the write answers the record it made or changed the first time',
+}))
+
 const premisesFields = {
   kind: PremisesKindSchema,
   address: Type.String({ minLength: 1, maxLength: 300 }),
@@ -38,6 +48,7 @@ const premisesFields = {
 
 export const PremisesCreateSchema = Type.Object({
   ...premisesFields,
+  clientId: ClientWriteId,
   roomsLet: Type.Optional(Count),
   bedsLet: Type.Optional(Count),
   occupants: Type.Optional(Count),
@@ -60,6 +71,27 @@ export const PremisesChangeSchema = Type.Object({
   foundOn: Type.Optional(DateString),
   registeredOn: OptionalDate,
   deregisteredOn: OptionalDate,
+  clientId: ClientWriteId,
+  expected: Type.Optional(Type.Object({
+    kind: Type.Optional(premisesFields.kind),
+    address: Type.Optional(premisesFields.address),
+    roomsLet: Type.Optional(Count),
+    bedsLet: Type.Optional(Count),
+    occupants: Type.Optional(Count),
+    ownerName: premisesFields.ownerName,
+    ownerPhone: premisesFields.ownerPhone,
+    secondLandlordName: premisesFields.secondLandlordName,
+    secondLandlordPhone: premisesFields.secondLandlordPhone,
+    secondLandlordCollectedOn: OptionalDate,
+    statementSignedOn: OptionalDate,
+    leaseFiledOn: OptionalDate,
+    foundOn: Type.Optional(DateString),
+    registeredOn: OptionalDate,
+    deregisteredOn: OptionalDate,
+  }, {
+    additionalProperties: false,
+    description: 'The values of the changed fields as the client saw them before the change (an edit made offline): when any differs from the stored value now, somebody else changed it meanwhile and the change is refused with 412',
+  })),
 }, { additionalProperties: false, minProperties: 1 })
 
 const Time = Type.String({ format: 'date-time', description: 'ISO time; default now' })
@@ -71,11 +103,13 @@ export const HazardCreateSchema = Type.Object({
   foundAt: Type.Optional(Time),
   deadline: OptionalDate,
   departmentCode: Type.Optional(Type.String({ maxLength: 40, description: 'Default: the department the dictionary names' })),
+  clientId: ClientWriteId,
 }, { additionalProperties: false })
 
 export const HazardStepSchema = Type.Object({
   at: Type.Optional(Time),
   note: Type.Optional(Nullable(Type.String({ maxLength: 500 }))),
+  clientId: ClientWriteId,
 }, { additionalProperties: false })
 
 export const HazardReferSchema = Type.Object({
@@ -83,6 +117,7 @@ export const HazardReferSchema = Type.Object({
   note: Type.Optional(Nullable(Type.String({ maxLength: 500 }))),
   departmentCode: Type.Optional(Type.String({ maxLength: 40 })),
   deadline: OptionalDate,
+  clientId: ClientWriteId,
 }, { additionalProperties: false })
 
 export const HazardChangeSchema = Type.Object({

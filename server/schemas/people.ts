@@ -42,7 +42,9 @@ export const PremisesDetailSchema = Type.Object({
   secondLandlordName: Type.Optional(Nullable(Type.String())),
   secondLandlordPhone: Type.Optional(Nullable(Type.String())),
 })
+/** One premises as GET /api/premises/:id answers it. */
 export type PremisesDetail = Static<typeof PremisesDetailSchema>
+
 
 export const ResidentSchema = Type.Object({
   id: Type.Integer(),

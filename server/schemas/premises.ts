@@ -49,6 +49,12 @@ export const PremisesCollectionSchema = Type.Object({
   features: Type.Array(PremisesFeatureSchema),
 })
 
+/**
+ * The same document for a handler that has it as JSON text already (built by PostgreSQL): the wire
+ * format, and so the OpenAPI document, is the collection; Fastify sends a string as it is.
+ */
+export const PremisesCollectionText = Type.Unsafe<string>(PremisesCollectionSchema)
+
 export const PremisesCountsSchema = Type.Object({
   total: Type.Integer(),
   byStatus: Type.Record(Type.String(), Type.Integer()),

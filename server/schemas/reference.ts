@@ -81,6 +81,7 @@ export const CampaignSchema = Type.Object({
   endsOn: DateString,
   reportDays: Type.Array(Type.Integer()),
   verifyNeedsPhoto: Type.Boolean({ description: 'A rectification is verified only with an "after" photo of it' }),
+  concernIncludesMentalIllness: Type.Boolean({ description: 'The biweekly tables count the mentally ill among 关注对象 too (the notice\'s note 3); otherwise the columns are disjoint' }),
   referenceDate: Type.Unsafe<string>({ ...DateString, description: 'The day screens show by default' }),
   reportDates: Type.Array(DateString, { description: 'The report days (14th, 29th; see server/domain/periods.ts), ending with the last day' }),
   phases: Type.Array(Type.Object({

@@ -27,12 +27,16 @@ export const ReportTableSchema = Type.Object({
   leading: Type.Array(Type.String()),
   leadingEn: Type.Array(Type.String()),
   columns: Type.Array(Type.Object({ key: Type.String(), path: Type.Array(Type.String()), en: Type.String() })),
-  rows: Type.Array(Type.Object({ lead: Type.Array(Type.String()), leadEn: Type.Array(Type.String()), values: Type.Record(Type.String(), Cell) })),
+  rows: Type.Array(Type.Object({
+    id: Type.Optional(Type.String({ description: 'What the row is about (station:3:period, total:cumulative, key_area:7); submitted rows are matched by it' })),
+    lead: Type.Array(Type.String()), leadEn: Type.Array(Type.String()), values: Type.Record(Type.String(), Cell),
+    late: Type.Optional(Type.Record(Type.String(), Type.Number(), { description: '含补录: what this period row holds of entries dated into periods already submitted, by column' })),
+  })),
   notes: Type.Array(Type.String()),
   submission: Type.Union([Type.Null(), Type.Object({
     submittedAt: Type.String(), submittedBy: Type.String(), filledBy: Type.String(), reviewedBy: Type.Union([Type.String(), Type.Null()]),
   })]),
-  differences: Type.Array(Type.Object({ row: Type.Integer(), key: Type.String(), submitted: Cell, live: Cell })),
+  differences: Type.Array(Type.Object({ row: Type.Integer(), rowId: Type.Optional(Type.String()), key: Type.String(), submitted: Cell, live: Cell })),
   reportDays: Type.Optional(Type.Array(DateString, { description: 'Every report day of the campaign up to today, for choosing a period' })),
 })
 

@@ -458,6 +458,8 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
       order by h.id, v.at`
     await tx`select refresh_all_hazard_summaries()`
     await tx`select refresh_premises_cells()`
+    // The demo's group rentals were group rentals from the day they were found (premises_track_kind).
+    await tx`update premises set group_rental_since = found_on where kind = 'group_rental'`
     await tx`select refresh_measure_deltas()`
     await tx`alter table premises enable trigger user`
     await tx`alter table hazard enable trigger user`

@@ -41,8 +41,8 @@ describe('the reports page', () => {
     await page.waitForSelector('[data-testid="report-status"].el-alert--success')
     expect(await page.locator('[data-testid="report-submit"]').count()).toBe(0)
 
-    // A late ledger entry inside the period: the submitted table stays, the changed cells show.
-    const [p] = await web.t.db.sql<{ id: number }[]>`select id from premises where police_station_id is not null order by id limit 1`
+    // A late ledger entry inside the period, a hazard of a group rental: the submitted table stays, the changed cells show.
+    const [p] = await web.t.db.sql<{ id: number }[]>`select id from premises where police_station_id is not null and kind = 'group_rental' order by id limit 1`
     await web.t.db.sql`insert into hazard (premises_id, item_code, severity, status, department_code, found_at, deadline)
       values (${p!.id}, 'FIRE-06', 'general', 'found', 'fire', '2020-06-20T10:00:00+08:00', '2020-07-30')`
     await page.reload()

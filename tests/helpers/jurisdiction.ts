@@ -306,6 +306,47 @@ export const probes: Record<string, Probe[]> = {
       payload: { clientId: randomUUID(), note: '辖区矩阵：无变化' },
     }),
   }],
+  'GET /api/enforcement': [{
+    kind: 'answer', label: 'at premises',
+    request: async (t, s) => {
+      await enforcementAt(s, t)
+      return { url: `/api/enforcement?${query({ premisesId: t.premises, limit: 1000 })}` }
+    },
+    holds: (res, t) => json<{ premisesId: number | null }[]>(res).some(e => e.premisesId === t.premises),
+  }],
+  'POST /api/enforcement': [{
+    kind: 'answer', label: 'at premises', write: true,
+    request: t => ({ method: 'POST', url: '/api/enforcement', payload: { kind: 'landlord_penalised', occurredOn: '2020-06-02', count: 1, premisesId: t.premises } }),
+    holds: res => res.statusCode === 201,
+  }, {
+    // A town user's station-level record belongs to the town, whichever station reaching into it
+    // counts it: the station of the town side's outside target serves the town too.
+    kind: 'answer', label: 'at a police station', write: true, sides: ['police-station'],
+    request: t => ({ method: 'POST', url: '/api/enforcement', payload: { kind: 'criminal_case_solved', occurredOn: '2020-06-02', count: 1, policeStationId: t.station } }),
+    holds: res => res.statusCode === 201,
+  }],
+  'PATCH /api/enforcement/:id': [{
+    kind: 'record', request: async (t, s) => ({ method: 'PATCH', url: `/api/enforcement/${await enforcementAt(s, t)}`, payload: { count: 2 } }),
+  }],
+  'POST /api/enforcement/:id/void': [{
+    kind: 'record', request: async (t, s) => ({ method: 'POST', url: `/api/enforcement/${await enforcementAt(s, t)}/void`, payload: { reason: '辖区矩阵' } }),
+  }],
+  'GET /api/residents/:id/flags': [{ kind: 'record', request: t => ({ url: `/api/residents/${t.resident}/flags` }) }],
+  'POST /api/residents/:id/flags': [{
+    kind: 'record',
+    request: async (t, s) => {
+      await s.t.db.owner`delete from resident_flag where resident_id = ${t.resident}`
+      return { method: 'POST', url: `/api/residents/${t.resident}/flags`, payload: { category: 'person_of_concern', flaggedOn: '2020-06-01', reason: '辖区矩阵' } }
+    },
+  }],
+  'POST /api/residents/:id/flags/clear': [{
+    kind: 'record',
+    request: async (t, s) => {
+      await s.t.db.owner`delete from resident_flag where resident_id = ${t.resident}`
+      await s.t.db.sql`insert into resident_flag (resident_id, category, flagged_on) values (${t.resident}, 'person_of_concern', '2020-01-01')`
+      return { method: 'POST', url: `/api/residents/${t.resident}/flags/clear`, payload: { category: 'person_of_concern', clearedOn: '2020-06-01', reason: '辖区矩阵' } }
+    },
+  }],
   'GET /ogc/collections/:collectionId/items/:featureId': [
     { kind: 'record', label: 'premises', request: t => ({ url: `/ogc/collections/premises/items/${t.premises}` }) },
     { kind: 'record', label: 'key areas', request: t => ({ url: `/ogc/collections/key-areas/items/${t.keyArea}` }) },
@@ -317,6 +358,15 @@ export const probes: Record<string, Probe[]> = {
     kind: 'answer', label: 'key areas', request: t => ({ url: `/ogc/collections/key-areas/items?${query({ bbox: [t.keyAreaPoint[0], t.keyAreaPoint[1], t.keyAreaPoint[0] + 1e-6, t.keyAreaPoint[1] + 1e-6].join(',') })}` }),
     holds: (res, t) => featureIds(res).includes(t.keyArea),
   }],
+}
+
+/** An enforcement record at the target's premises (its town and station), for the enforcement routes. */
+async function enforcementAt(s: Scene, t: Target): Promise<number> {
+  const [e] = await s.t.db.sql<{ id: number }[]>`
+    insert into enforcement_event (kind, occurred_on, count, premises_id, geom, town_id, police_station_id)
+    select 'arrest', '2020-06-01', 1, p.id, p.geom, p.town_id, p.police_station_id from premises p where p.id = ${t.premises}
+    returning id`
+  return e!.id
 }
 
 /**

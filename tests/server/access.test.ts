@@ -56,6 +56,15 @@ async function freshHazard(state: 'found' | 'rectified'): Promise<number> {
   return h!.id
 }
 
+/** An enforcement record at premises in the commander's town, for the enforcement routes. */
+async function freshEnforcement(): Promise<number> {
+  const [e] = await t.db.sql<{ id: number }[]>`
+    insert into enforcement_event (kind, occurred_on, count, premises_id, geom, town_id, police_station_id)
+    select 'arrest', '2020-06-01', 1, p.id, p.geom, p.town_id, p.police_station_id from premises p where p.id = ${ids.premisesIn}
+    returning id`
+  return e!.id
+}
+
 /** A key area in the commander's town (version 1), for the key-area routes. */
 async function freshKeyArea(): Promise<number> {
   const [k] = await t.db.sql<{ id: number }[]>`
@@ -79,6 +88,38 @@ async function freshImport(): Promise<string> {
   return res.json().id
 }
 const importRun = { mapping: { ref: '台账编号', kind: '类型', address: '地址', lon: '经度', lat: '纬度', foundOn: '发现日期' }, crs: 'wgs84' }
+
+/** A small electricity readings file uploaded by the commander, for the readings routes. */
+const readingsCsv = () => `户号,用电地址,经度,纬度,日期,用电量\r\nM-${++userCounter},矩阵路1号,${ids.location.lon},${ids.location.lat},2020-03-01,12.5\r\n`
+async function freshReadings(): Promise<string> {
+  const res = await t.app.inject({ method: 'POST', url: '/api/readings?utility=electricity&fileName=r.csv', headers: { cookie: cookies.commander, 'content-type': 'text/csv' }, payload: readingsCsv() })
+  return res.json().id
+}
+const readingsRun = { mapping: { accountNo: '户号', address: '用电地址', lon: '经度', lat: '纬度', date: '日期', value: '用电量' }, crs: 'wgs84', matchDistance: 30 }
+
+/** A lead at an address of the commander's town (no premises there), issued to the inspector when asked. */
+async function freshLead(assigned = false): Promise<number> {
+  const inspector = await userId(t.db.sql, 'inspector')
+  const [l] = await t.db.sql<{ id: number }[]>`
+    insert into lead (site_key, address, geom, town_id, score, band, status, issued_at, issued_score, issued_band, issued_features, assigned_to, assigned_at)
+    values (${`matrix-${++userCounter}`}, '矩阵路2号', st_setsrid(st_makepoint(${ids.location.lon}, ${ids.location.lat}), 4326), ${ids.townIn}, 0.6, 'B',
+            ${assigned ? 'assigned' : 'new'}, ${assigned ? t.db.sql`now()` : null}, ${assigned ? 0.6 : null}, ${assigned ? 'B' : null},
+            ${assigned ? t.db.sql.json({ elecVsNorm: 2 }) : null}, ${assigned ? inspector : null}, ${assigned ? t.db.sql`now()` : null})
+    returning id`
+  return l!.id
+}
+
+/** Enough visited leads, of both outcomes, for the model to be trained on. */
+async function visitedLeads(): Promise<void> {
+  const [n] = await t.db.sql<{ n: number }[]>`select count(*)::int as n from lead where status = 'visited'`
+  if (n!.n >= 30) return
+  await t.db.sql`
+    insert into lead (site_key, address, geom, town_id, score, band, status, issued_at, issued_score, issued_band, issued_features, outcome, outcome_on, attempts)
+    select 'matrix-visited-' || i, '矩阵路' || i || '号', st_setsrid(st_makepoint(${ids.location.lon}, ${ids.location.lat}), 4326), ${ids.townIn}, 0.5, 'B',
+           'visited', now(), 0.5, 'B', jsonb_build_object('elecVsNorm', case when i % 2 = 0 then 3 else 0.9 end, 'nightShare', 0.3 + (i % 5) * 0.03),
+           case when i % 2 = 0 then 'group_rental' else 'not_rental' end, '2020-06-01', 1
+    from generate_series(1, 30) i`
+}
 
 const samples: Record<string, () => Sample | Promise<Sample>> = {
   'GET /api/imports/templates/:kind': () => ({ url: '/api/imports/templates/premises?format=csv' }),
@@ -161,6 +202,20 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   'GET /api/premises/:id/hazards': () => ({ url: `/api/premises/${ids.premisesIn}/hazards` }),
   'POST /api/premises/:id/hazards': () => ({ url: `/api/premises/${ids.premisesIn}/hazards`, payload: { itemCode: 'FIRE-07', severity: 'general' } }),
   'GET /api/premises/:id/enforcement': () => ({ url: `/api/premises/${ids.premisesIn}/enforcement` }),
+  'GET /api/enforcement/': () => ({ url: '/api/enforcement/?limit=5' }),
+  'POST /api/enforcement/': () => ({ url: '/api/enforcement/', payload: { kind: 'arrest', occurredOn: '2020-06-01', count: 1, premisesId: ids.premisesIn } }),
+  'PATCH /api/enforcement/:id': async () => ({ url: `/api/enforcement/${await freshEnforcement()}`, payload: { count: 3 } }),
+  'POST /api/enforcement/:id/void': async () => ({ url: `/api/enforcement/${await freshEnforcement()}/void`, payload: { reason: 'access matrix' } }),
+  'GET /api/residents/:id/flags': () => ({ url: `/api/residents/${ids.residentIn}/flags` }),
+  'POST /api/residents/:id/flags': async () => {
+    await t.db.owner`delete from resident_flag where resident_id = ${ids.residentIn}`
+    return { url: `/api/residents/${ids.residentIn}/flags`, payload: { category: 'person_of_concern', flaggedOn: '2020-06-01', reason: 'access matrix' } }
+  },
+  'POST /api/residents/:id/flags/clear': async () => {
+    await t.db.owner`delete from resident_flag where resident_id = ${ids.residentIn}`
+    await t.db.sql`insert into resident_flag (resident_id, category, flagged_on) values (${ids.residentIn}, 'person_of_concern', '2020-01-01')`
+    return { url: `/api/residents/${ids.residentIn}/flags/clear`, payload: { category: 'person_of_concern', clearedOn: '2020-06-01', reason: 'access matrix' } }
+  },
   'POST /api/hazards/:id/refer': async () => ({ url: `/api/hazards/${await freshHazard('found')}/refer`, payload: {} }),
   'POST /api/hazards/:id/rectify': async () => ({ url: `/api/hazards/${await freshHazard('found')}/rectify`, payload: {} }),
   'POST /api/hazards/:id/verify': async () => ({ url: `/api/hazards/${await freshHazard('rectified')}/verify`, payload: {} }),
@@ -175,6 +230,7 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   // Taken by the inspector: the inspector deletes their own, a commander any.
   'DELETE /api/photos/:id': async () => ({ url: `/api/photos/${await insertPhoto(t.db.sql, { premisesId: ids.premisesIn, stage: 'premises', createdBy: await userId(t.db.sql, 'inspector') })}` }),
   'GET /api/tasks/mine': () => ({ url: '/api/tasks/mine' }),
+  'GET /api/offline/package': () => ({ url: '/api/offline/package' }),
   'GET /api/tasks/': () => ({ url: '/api/tasks/' }),
   'GET /api/tasks/progress': () => ({ url: '/api/tasks/progress' }),
   'GET /api/tasks/assignees': () => ({ url: '/api/tasks/assignees' }),
@@ -188,6 +244,26 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
     url: `/api/tasks/${await insertTask(t.db.sql, { premisesId: ids.premisesIn, assigneeId: await userId(t.db.sql, 'inspector'), kind: 'revisit' })}/complete`,
     payload: { clientId: randomUUID(), note: 'nobody changed anything' },
   }),
+  'POST /api/readings/': () => ({ url: '/api/readings/?utility=electricity&fileName=r.csv', payload: readingsCsv(), headers: { 'content-type': 'text/csv' } }),
+  'GET /api/readings/:id': async () => ({ url: `/api/readings/${await freshReadings()}` }),
+  'POST /api/readings/:id/dry-run': async () => ({ url: `/api/readings/${await freshReadings()}/dry-run`, payload: readingsRun }),
+  'POST /api/readings/:id/commit': async () => ({ url: `/api/readings/${await freshReadings()}/commit`, payload: readingsRun }),
+  'GET /api/readings/:id/errors': async () => ({ url: `/api/readings/${await freshReadings()}/errors` }),
+  'GET /api/readings/:id/unmatched': async () => ({ url: `/api/readings/${await freshReadings()}/unmatched` }),
+  'DELETE /api/readings/:id': async () => ({ url: `/api/readings/${await freshReadings()}` }),
+  'GET /api/leads/': () => ({ url: '/api/leads/?limit=5' }),
+  'GET /api/leads/points': () => ({ url: '/api/leads/points?limit=5' }),
+  'GET /api/leads/stats': () => ({ url: '/api/leads/stats' }),
+  'GET /api/leads/models': () => ({ url: '/api/leads/models' }),
+  'POST /api/leads/models': async () => {
+    await visitedLeads()
+    return { url: '/api/leads/models' }
+  },
+  'POST /api/leads/refresh': () => ({ url: '/api/leads/refresh' }),
+  'GET /api/leads/:id': async () => ({ url: `/api/leads/${await freshLead()}` }),
+  'POST /api/leads/tasks': async () => ({ url: '/api/leads/tasks', payload: { leadIds: [await freshLead()], assigneeId: await userId(t.db.sql, 'inspector'), dueOn: dayFromToday(7) } }),
+  // Issued to the inspector, the one role that records visits.
+  'POST /api/leads/:id/visits': async () => ({ url: `/api/leads/${await freshLead(true)}/visits`, payload: { outcome: 'not_rental' } }),
   'GET /api/docs': () => ({ url: '/api/docs' }),
   'GET /api/docs/': () => ({ url: '/api/docs/' }),
   'GET /api/docs/json': () => ({ url: '/api/docs/json' }),

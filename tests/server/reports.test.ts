@@ -46,7 +46,8 @@ const get = async (url: string, cookie = leader) => {
 // ---------------------------------------------------------------------------------------------
 interface Raw {
   premises: { id: number; kind: string; rooms: number; beds: number; occupants: number; station: number | null; lon: number; lat: number
-    registeredOn: string | null; deregisteredOn: string | null; statementSignedOn: string | null; secondLandlordCollectedOn: string | null }[]
+    registeredOn: string | null; deregisteredOn: string | null; statementSignedOn: string | null; secondLandlordCollectedOn: string | null
+    groupRentalSince: string | null }[]
   residents: { id: number; premisesId: number; floating: boolean; registeredOn: string | null; deregisteredOn: string | null }[]
   flags: { residentId: number; category: string; flaggedOn: string; clearedOn: string | null }[]
   hazards: { premisesId: number; category: string; foundAt: Date; rectifiedAt: Date | null }[]
@@ -60,13 +61,13 @@ async function raw(): Promise<Raw> {
   return {
     premises: [...await sql<Raw['premises']>`
       select id, kind, rooms_let as rooms, beds_let as beds, occupants, police_station_id as station, st_x(geom) as lon, st_y(geom) as lat,
-             registered_on, deregistered_on, statement_signed_on, second_landlord_collected_on from premises`],
+             registered_on, deregistered_on, statement_signed_on, second_landlord_collected_on, group_rental_since from premises`],
     residents: [...await sql<Raw['residents']>`select id, premises_id, floating, registered_on, deregistered_on from resident`],
     flags: [...await sql<Raw['flags']>`select resident_id, category, flagged_on, cleared_on from resident_flag`],
     hazards: [...await sql<Raw['hazards']>`
       select h.premises_id, i.category_code as category, h.found_at, h.rectified_at from hazard h join hazard_item i on i.code = h.item_code`],
     events: [...await sql<Raw['events']>`
-      select kind, occurred_on, count, police_station_id as station, st_x(geom) as lon, st_y(geom) as lat from enforcement_event`],
+      select kind, occurred_on, count, police_station_id as station, st_x(geom) as lon, st_y(geom) as lat from enforcement_event where voided_at is null`],
     keyAreas: [...await sql<Raw['keyAreas']>`
       select id, police_station_id as station, status, listed_on, cleared_on, deleted_at is not null as deleted, st_asgeojson(geom) as geometry from key_area`],
     stations: [...await sql<Raw['stations']>`select id, name_zh from police_station`],
@@ -84,17 +85,19 @@ const enforcementColumn: Record<string, string> = {
 
 /**
  * Every column for the days [from, to], for the premises (and events) that pass `keep`; the
- * "of them" classes use the flags in force at the end of the report period each registration
- * falls in (`periodEnd`).
+ * "of them" classes use the flags in force on the report day `flagDay`; a group rental's
+ * registration counts from the day it became one; the 群租房管理情况 hazard columns count hazards
+ * of group rentals, the key area's own columns every hazard.
  */
 function recount(r: Raw, from: string, to: string, keepPremises: (p: Raw['premises'][number]) => boolean,
-  keepEvent: (e: Raw['events'][number]) => boolean, keyAreas: Raw['keyAreas'], periodEnd: (day: string) => string) {
+  keepEvent: (e: Raw['events'][number]) => boolean, keyAreas: Raw['keyAreas'], flagDay: string) {
   const c: Record<string, number> = Object.fromEntries([...attachment5Columns, ...attachment4Columns].map(col => [col.key, 0]))
   const byId = new Map(r.premises.map(p => [p.id, p]))
   const candidate = (p: Raw['premises'][number]) => p.kind === 'group_rental' || (p.kind === 'rental' && (p.rooms >= 10 || p.beds >= 10 || p.occupants >= 10))
   for (const p of r.premises) {
     if (!keepPremises(p)) continue
-    if (p.kind === 'group_rental' && within(p.registeredOn, from, to)) c.grRegistered!++
+    const since = p.groupRentalSince && p.registeredOn && p.groupRentalSince > p.registeredOn ? p.groupRentalSince : p.registeredOn
+    if (p.kind === 'group_rental' && within(since, from, to)) c.grRegistered!++
     if (p.kind === 'group_rental' && p.registeredOn && within(p.deregisteredOn, from, to)) c.grDeregistered!++
     if (candidate(p) && within(p.statementSignedOn, from, to)) c.statementsSigned!++
     if (candidate(p) && within(p.secondLandlordCollectedOn, from, to)) c.secondLandlords!++
@@ -107,7 +110,7 @@ function recount(r: Raw, from: string, to: string, keepPremises: (p: Raw['premis
     if (res.floating && within(res.deregisteredOn, from, to)) c.floatingDeregistered!++
     if (res.floating && within(res.registeredOn, from, to)) {
       c.floatingRegistered!++
-      const end = periodEnd(res.registeredOn!)
+      const end = flagDay
       const has = (cat: string) => r.flags.some(f => f.residentId === res.id && f.category === cat && f.flaggedOn <= end && (!f.clearedOn || f.clearedOn > end))
       if (has('mental_illness')) c.floatingMentalIllness!++
       else if (has('person_of_concern')) c.floatingConcern!++
@@ -115,14 +118,22 @@ function recount(r: Raw, from: string, to: string, keepPremises: (p: Raw['premis
     }
   }
   for (const h of r.hazards) {
-    if (!keepPremises(byId.get(h.premisesId)!)) continue
+    const p = byId.get(h.premisesId)!
+    if (!keepPremises(p)) continue
+    const inGroupRental = candidate(p) && (!p.groupRentalSince || localDay(h.foundAt) >= p.groupRentalSince)
     if (within(localDay(h.foundAt), from, to)) {
-      c.foundTotal!++
-      c[`found${cap(h.category)}`]!++
+      c.keyAreaHazardsFound!++
+      if (inGroupRental) {
+        c.foundTotal!++
+        c[`found${cap(h.category)}`]!++
+      }
     }
     if (h.rectifiedAt && within(localDay(h.rectifiedAt), from, to)) {
-      c.rectifiedTotal!++
-      c[`rectified${cap(h.category)}`]!++
+      c.keyAreaHazardsRectified!++
+      if (inGroupRental) {
+        c.rectifiedTotal!++
+        c[`rectified${cap(h.category)}`]!++
+      }
     }
   }
   for (const e of r.events) if (keepEvent(e) && within(e.occurredOn, from, to)) c[enforcementColumn[e.kind]!]! += e.count
@@ -132,8 +143,6 @@ function recount(r: Raw, from: string, to: string, keepPremises: (p: Raw['premis
     if (within(k.listedOn, from, to)) c.keyAreasListed!++
     if (within(k.clearedOn, from, to)) c.keyAreasCleared!++
   }
-  c.keyAreaHazardsFound = c.foundTotal!
-  c.keyAreaHazardsRectified = c.rectifiedTotal!
   return c
 }
 
@@ -143,7 +152,6 @@ describe('attachment 5 (district, per police station)', () => {
     const r = await raw()
     const all = periods(campaign.startsOn, campaign.endsOn)
     const period = all.find(p => p.to === day)!
-    const periodEnd = (d: string) => all.find(p => d >= p.from && d <= p.to)!.to
     expect(table.period).toEqual(period)
     expect(table.columns.map(c => c.key)).toEqual(attachment5Columns.map(c => c.key))
     const names = new Map(r.stations.map(s => [s.nameZh, s.id]))
@@ -154,7 +162,7 @@ describe('attachment 5 (district, per police station)', () => {
       const station = unit === '合计' ? 'all' : unit === '未划入派出所辖区' ? null : names.get(unit)
       expect(station, unit).not.toBeUndefined()
       const mine = (s: number | null) => station === 'all' || s === station
-      const expected = recount(r, from, day, p => mine(p.station), e => mine(e.station), r.keyAreas.filter(k => mine(k.station)), periodEnd)
+      const expected = recount(r, from, day, p => mine(p.station), e => mine(e.station), r.keyAreas.filter(k => mine(k.station)), day)
       for (const col of attachment5Columns) {
         expect(row.values[col.key], `${unit} ${kind} ${col.key}`).toBe(expected[col.key])
         checked++
@@ -187,13 +195,22 @@ describe('attachment 5 (district, per police station)', () => {
     expect(cumulative.values).toEqual(sum)
   })
 
-  it('counts hazards as the dashboard does: cumulative hazards found equal the measure on the report day', async () => {
+  it('counts under 群租房管理情况 the hazards of group rentals only, fewer than the dashboard\'s hazards of every premises', async () => {
     const day = '2020-06-29'
     const table = await get(`/api/reports/attachment-5?period=${day}`)
     const summary = (await t.app.inject({ url: `/api/stats/summary?asOf=${day}`, headers: { cookie: leader } })).json()
     const cumulative = table.rows.find(x => x.lead[0] === '合计' && x.lead[1] === '累计数')!
+    const [c] = await t.db.sql<{ gr: number; all: number }[]>`
+      select count(*) filter (where (p.kind = 'group_rental' and (h.found_at at time zone 'Asia/Shanghai')::date >= coalesce(p.group_rental_since, '-infinity'))
+                                 or (p.kind = 'rental' and p.meets_rule))::int as gr,
+             count(*)::int as all
+      from hazard h join premises p on p.id = h.premises_id
+      where h.found_at >= ${`${campaign.startsOn}T00:00:00+08:00`} and h.found_at < ${`${day}T00:00:00+08:00`}::timestamptz + interval '1 day'`
+    expect(cumulative.values.foundTotal).toBe(c!.gr)
+    expect(c!.gr).toBeGreaterThan(0)
+    expect(c!.gr).toBeLessThan(c!.all)
     const [before] = await t.db.sql<{ n: number }[]>`select count(*)::int as n from hazard where found_at < ${`${campaign.startsOn}T00:00:00+08:00`}`
-    expect(cumulative.values.foundTotal).toBe(summary.district.counts.hazardsFound - before!.n)
+    expect(c!.all).toBe(summary.district.counts.hazardsFound - before!.n)
   })
 
   it('refuses a day that is not a report day, naming the nearest ones', async () => {
@@ -289,10 +306,9 @@ describe('attachment 4 (one key area)', () => {
     expect(table.columns.map(c => c.key)).toEqual(attachment4Columns.map(c => c.key))
     const all = periods(campaign.startsOn, campaign.endsOn)
     const period = all.find(p => p.to === day)!
-    const periodEnd = (d: string) => all.find(p => d >= p.from && d <= p.to)!.to
     expect(table.rows.map(x => x.lead[0])).toEqual(['每周数', '累计数'])
     for (const [i, from] of [period.from, campaign.startsOn].entries()) {
-      const expected = recount(r, from, day, p => isIn(p.lon, p.lat), e => isIn(e.lon, e.lat), [], periodEnd)
+      const expected = recount(r, from, day, p => isIn(p.lon, p.lat), e => isIn(e.lon, e.lat), [], day)
       for (const col of attachment4Columns) expect(table.rows[i]!.values[col.key], `${table.rows[i]!.lead[0]} ${col.key}`).toBe(expected[col.key])
     }
     expect(table.rows[1]!.values.foundTotal).toBeGreaterThan(0)
@@ -373,14 +389,15 @@ describe('submitting', () => {
       payload: { report: 'attachment-5', period: day, filledBy: '张三', reviewedBy: '李四' } })
     expect(res.statusCode, res.body).toBe(201)
     // A hazard from a late ledger, found inside the submitted period.
-    const [p] = await t.db.sql<{ id: number; station: number }[]>`select id, police_station_id as station from premises where police_station_id is not null order by id limit 1`
+    const [p] = await t.db.sql<{ id: number; station: number }[]>`
+      select id, police_station_id as station from premises where police_station_id is not null and kind = 'group_rental' and group_rental_since <= '2020-05-10' order by id limit 1`
     await t.db.sql`insert into hazard (premises_id, item_code, severity, status, department_code, found_at, deadline)
       values (${p!.id}, 'FIRE-06', 'general', 'found', 'fire', '2020-05-10T10:00:00+08:00', '2020-06-30')`
     const after = await get(`/api/reports/attachment-5?period=${day}`, bureau)
     expect(after.submission?.filledBy).toBe('张三')
     expect(after.rows).toEqual(before.rows)
     const totalRow = after.rows.findIndex(x => x.lead[0] === '合计' && x.lead[1] === '每周数')
-    expect(after.differences).toContainEqual({ row: totalRow, key: 'foundTotal', submitted: before.rows[totalRow]!.values.foundTotal, live: Number(before.rows[totalRow]!.values.foundTotal) + 1 })
+    expect(after.differences).toContainEqual({ row: totalRow, rowId: 'total:period', key: 'foundTotal', submitted: before.rows[totalRow]!.values.foundTotal, live: Number(before.rows[totalRow]!.values.foundTotal) + 1 })
     expect(after.differences).toContainEqual(expect.objectContaining({ row: totalRow, key: 'foundFire' }))
     // The workbook of a submitted table carries the submitted figures and who filled it in.
     const xlsx = await t.app.inject({ url: `/api/reports/attachment-5?period=${day}&format=xlsx`, headers: { cookie: bureau } })

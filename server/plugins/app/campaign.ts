@@ -13,6 +13,8 @@ export interface Campaign {
   reportDays: number[]
   /** A rectification is verified only with an "after" photo of it. */
   verifyNeedsPhoto: boolean
+  /** How the tables count 关注对象: with the mentally ill (the notice's note 3) or apart from them. */
+  concernIncludesMentalIllness: boolean
   phases: { seq: number; code: string; nameZh: string; nameEn: string; startsOn: string; endsOn: string }[]
   targets: Partial<Record<MeasureKey, number | null>>
 }
@@ -22,7 +24,7 @@ export function campaignRepository(sql: Sql) {
     /** The campaign under way, or the latest one. */
     async current(db: Sql | Tx = sql): Promise<Campaign> {
       const [c] = await db<Omit<Campaign, 'phases' | 'targets'>[]>`
-        select id, code, name_zh, name_en, starts_on, ends_on, report_days::int[] as report_days, verify_needs_photo
+        select id, code, name_zh, name_en, starts_on, ends_on, report_days::int[] as report_days, verify_needs_photo, concern_includes_mental_illness
         from campaign order by starts_on desc limit 1`
       if (!c) throw new Error('no campaign is defined')
       const phases = await db<Campaign['phases']>`

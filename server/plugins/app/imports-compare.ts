@@ -2,7 +2,7 @@ import { pgArray } from '../../db/arrays.js'
 import type { Sql } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
-import { type HazardRecord, type LedgerKind, ledgerValueText as shown, type PremisesRecord, type ResidentRecord } from '../../domain/ledger.js'
+import { type EnforcementRecord, type HazardRecord, type LedgerKind, ledgerValueText as shown, type PremisesRecord, type ResidentRecord } from '../../domain/ledger.js'
 import type { FieldChange } from '../../schemas/imports.js'
 import type { Staged } from './imports-merge.js'
 
@@ -14,6 +14,16 @@ import type { Staged } from './imports-merge.js'
 const sameMoment = (a: Date | null, b: string | null) => (a === null ? b === null : b !== null && a.getTime() === Date.parse(b))
 /** A record already in the database: whether the user may change it, and what the file would change. */
 export interface Existing { mine: boolean; diff: FieldChange[] }
+
+/** Police stations a jurisdiction may record at: any, its own, or those reaching into its town. */
+export function stationServes(db: Sql, scope: Jurisdiction) {
+  switch (scope.kind) {
+    case 'district': return db`true`
+    case 'police_station': return db`s.id = ${scope.id!}`
+    case 'town': return db`exists (select 1 from admin_area t where t.id = ${scope.id!} and t.geom && s.geom
+      and st_intersects(t.geom, s.geom) and not st_touches(t.geom, s.geom))`
+  }
+}
 
 /** The premises a batch of residents or hazards belongs to, by ledger reference. */
 export async function premisesByRef(db: Sql, scope: Jurisdiction, refs: string[]) {
@@ -53,9 +63,10 @@ export async function existingRecords(db: Sql, kind: LedgerKind, scope: Jurisdic
   }
   else if (kind === 'residents') {
     const rows = await db<{ externalRef: string; mine: boolean; premisesId: number; premisesRef: string | null; name: string; idType: string; phone: string | null
-      floating: boolean; movedInOn: string; movedOutOn: string | null; registeredOn: string | null; deregisteredOn: string | null }[]>`
+      floating: boolean; movedInOn: string; movedOutOn: string | null; registeredOn: string | null; deregisteredOn: string | null; specialCategories: string[] }[]>`
       select r.external_ref, ${inJurisdiction(db, scope)} as mine, r.premises_id, p.external_ref as premises_ref, r.name, r.id_type, r.phone, r.floating,
-             r.moved_in_on, r.moved_out_on, r.registered_on, r.deregistered_on
+             r.moved_in_on, r.moved_out_on, r.registered_on, r.deregistered_on,
+             coalesce((select array_agg(f.category order by f.category) from resident_flag f where f.resident_id = r.id and f.cleared_on is null), '{}') as special_categories
       from resident r join premises p on p.id = r.premises_id where r.external_ref = any(${pgArray(refs)}::text[])`
     const byRef = new Map(batch.map(b => [b.record.ref, b]))
     for (const r of rows) {
@@ -65,6 +76,26 @@ export async function existingRecords(db: Sql, kind: LedgerKind, scope: Jurisdic
         ['premisesRef', r.premisesRef, f.premisesRef, r.premisesId === b.premisesId],
         ...(['name', 'idType', 'phone', 'floating', 'movedInOn', 'movedOutOn', 'registeredOn', 'deregisteredOn'] as const)
           .map(k => [k, r[k], f[k]] as [string, unknown, unknown]),
+        ['specialCategories', r.specialCategories, f.specialCategories, f.specialCategories === undefined || f.specialCategories.join() === r.specialCategories.join()],
+      ])
+      out.set(r.externalRef, { mine: r.mine, diff })
+    }
+  }
+  else if (kind === 'enforcement') {
+    const rows = await db<{ externalRef: string; mine: boolean; premisesId: number | null; premisesRef: string | null; enforcementKind: string; occurredOn: string
+      count: number; caseNumber: string | null; policeStationId: number | null; note: string | null }[]>`
+      select e.external_ref, ${inJurisdiction(db, scope, 'e')} as mine, e.premises_id, p.external_ref as premises_ref, e.kind as enforcement_kind,
+             e.occurred_on, e.count, e.case_number, e.police_station_id, e.note
+      from enforcement_event e left join premises p on p.id = e.premises_id where e.external_ref = any(${pgArray(refs)}::text[])`
+    const byRef = new Map(batch.map(b => [b.record.ref, b]))
+    for (const r of rows) {
+      const b = byRef.get(r.externalRef)!
+      const f = b.record as EnforcementRecord
+      const diff = differences([
+        ['premisesRef', r.premisesRef, f.premisesRef, r.premisesId === (b.premisesId || null)],
+        ['enforcementKind', r.enforcementKind, f.enforcementKind], ['occurredOn', r.occurredOn, f.occurredOn], ['count', r.count, f.count],
+        ['caseNumber', r.caseNumber, f.caseNumber], ['note', r.note, f.note],
+        ['policeStation', r.policeStationId, f.policeStationId, f.premisesRef !== null || r.policeStationId === f.policeStationId],
       ])
       out.set(r.externalRef, { mine: r.mine, diff })
     }

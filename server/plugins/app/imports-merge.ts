@@ -5,10 +5,11 @@ import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { maskIdNumber } from '../../domain/id-number.js'
-import type { HazardRecord, LedgerKind, LedgerRecord, PremisesRecord, ResidentRecord } from '../../domain/ledger.js'
+import type { EnforcementRecord, HazardRecord, LedgerKind, LedgerRecord, PremisesRecord, ResidentRecord } from '../../domain/ledger.js'
 import { encryptIdNumber, hmacIdNumber, type PiiKeys } from '../../domain/pii.js'
 import { conflict } from '../../lib/http-errors.js'
 import type { CoordinateSystem } from '../../domain/coords.js'
+import { today as todayInDistrict } from '../../domain/calendar.js'
 import { auditRepository } from './audit.js'
 import type { Job } from './imports-state.js'
 import type { UploadStore } from './imports-uploads.js'
@@ -60,7 +61,7 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
   // -------------------------------------------------------------------------------------------
 
   /** Stages a batch of checked rows, and says the job is alive. */
-  async function stage(kind: LedgerKind, jobId: string, rows: Staged[]) {
+  async function stage(kind: LedgerKind, jobId: string, rows: Staged[], town: number | null = null) {
     const lines = col(rows, (_r, s) => s.line)
     if (kind === 'premises') {
       type R = PremisesRecord
@@ -88,14 +89,27 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
       await sql`
         with beat as (update import_job set heartbeat_at = now() where id = ${jobId})
         insert into import_stage_resident (job_id, line, external_ref, premises_id, name, id_type, id_number_cipher, id_number_hmac, id_number_masked,
-          phone, floating, moved_in_on, moved_out_on, registered_on, deregistered_on)
+          phone, floating, moved_in_on, moved_out_on, registered_on, deregistered_on, special_categories, flagged_on)
         select ${jobId}::uuid, t.line, t.ref, t.premises, t.name, t.id_type, decode(t.cipher, 'base64'), decode(t.hmac, 'base64'), t.masked,
-          t.phone, t.floating, t.moved_in, t.moved_out, t.registered, t.deregistered
+          t.phone, t.floating, t.moved_in, t.moved_out, t.registered, t.deregistered,
+          case when t.cats is not null then string_to_array(t.cats, ',') end, t.flagged
         from unnest(${lines}::int[], ${col<R>(rows, r => r.ref)}::text[], ${col<R>(rows, (_r, s) => s.premisesId!)}::bigint[], ${col<R>(rows, r => r.name)}::text[],
           ${col<R>(rows, r => r.idType)}::text[], ${pgArray(cipher)}::text[], ${pgArray(hmac)}::text[], ${col<R>(rows, r => maskIdNumber(r.idNumber))}::text[],
           ${col<R>(rows, r => r.phone)}::text[], ${col<R>(rows, r => r.floating)}::bool[], ${col<R>(rows, r => r.movedInOn)}::date[],
-          ${col<R>(rows, r => r.movedOutOn)}::date[], ${col<R>(rows, r => r.registeredOn)}::date[], ${col<R>(rows, r => r.deregisteredOn)}::date[])
-          as t(line, ref, premises, name, id_type, cipher, hmac, masked, phone, floating, moved_in, moved_out, registered, deregistered)`
+          ${col<R>(rows, r => r.movedOutOn)}::date[], ${col<R>(rows, r => r.registeredOn)}::date[], ${col<R>(rows, r => r.deregisteredOn)}::date[],
+          ${col<R>(rows, r => (r.specialCategories === undefined ? null : r.specialCategories.join(',')))}::text[], ${col<R>(rows, r => r.flaggedOn ?? null)}::date[])
+          as t(line, ref, premises, name, id_type, cipher, hmac, masked, phone, floating, moved_in, moved_out, registered, deregistered, cats, flagged)`
+    }
+    else if (kind === 'enforcement') {
+      type R = EnforcementRecord
+      await sql`
+        with beat as (update import_job set heartbeat_at = now() where id = ${jobId})
+        insert into import_stage_enforcement (job_id, line, external_ref, kind, occurred_on, count, case_number, premises_id, police_station_id, town_id, note)
+        select ${jobId}::uuid, t.line, t.ref, t.kind, t.day, t.count, t.case_no, t.premises, t.station, t.town, t.note
+        from unnest(${lines}::int[], ${col<R>(rows, r => r.ref)}::text[], ${col<R>(rows, r => r.enforcementKind)}::text[], ${col<R>(rows, r => r.occurredOn)}::date[],
+          ${col<R>(rows, r => r.count)}::int[], ${col<R>(rows, r => r.caseNumber)}::text[], ${col<R>(rows, (_r, s) => s.premisesId || null)}::bigint[],
+          ${col<R>(rows, r => r.policeStationId)}::int[], ${col<R>(rows, () => town ?? null)}::int[], ${col<R>(rows, r => r.note)}::text[])
+          as t(line, ref, kind, day, count, case_no, premises, station, town, note)`
     }
     else {
       type R = HazardRecord
@@ -117,6 +131,7 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
     await sql`delete from import_stage_premises where job_id = ${jobId}`
     await sql`delete from import_stage_resident where job_id = ${jobId}`
     await sql`delete from import_stage_hazard where job_id = ${jobId}`
+    await sql`delete from import_stage_enforcement where job_id = ${jobId}`
   }
 
   /**
@@ -130,7 +145,7 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
       where status = 'committing' and coalesce(heartbeat_at, created_at) < now() - make_interval(mins => ${staleMinutes})
         and not (id = any(${pgArray(live)}::uuid[]))
       returning id`
-    for (const t of ['import_stage_premises', 'import_stage_resident', 'import_stage_hazard']) {
+    for (const t of ['import_stage_premises', 'import_stage_resident', 'import_stage_hazard', 'import_stage_enforcement']) {
       await sql`delete from ${sql(t)} s where not exists (select 1 from import_job j where j.id = s.job_id and j.status = 'committing')`
     }
     return dead.map(d => d.id)
@@ -148,7 +163,11 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
     // The switch first: its lock before any weaker one, so that no writer holds what it waits for.
     if (bulk) await setBulkLoad(tx, true)
     if (job.kind === 'premises') await mergePremises(tx, job, bulk)
-    else if (job.kind === 'residents') await mergeResidents(tx, job, bulk)
+    else if (job.kind === 'residents') {
+      await mergeResidents(tx, job, bulk)
+      await mergeFlags(tx, job)
+    }
+    else if (job.kind === 'enforcement') await mergeEnforcement(tx, job)
     else await mergeHazards(tx, job, bulk)
     if (bulk) {
       if (job.kind !== 'residents') await tx`update data_version set version = version + 1`
@@ -266,6 +285,49 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
     await residentDeltas(tx, tx`
       select c.new_premises as p, c.new_row as r, 1 as sign from import_change c where not c.existed or ${counts}
       union all select c.old_premises, c.old_row, -1 from import_change c where c.existed and ${counts}`)
+  }
+
+  /**
+   * The residents ledger's special categories, when the column was mapped: the flags a row names are
+   * set from its day (unless in force already); a person's open flags it no longer names are
+   * cleared on the day of the import. Flags feed no derived data, so bulk or not is the same.
+   */
+  async function mergeFlags(tx: Tx, job: MergeJob) {
+    await tx`
+      update resident_flag f set cleared_on = greatest(${todayInDistrict()}::date, f.flagged_on + 1), cleared_reason = '台账导入', cleared_by = ${job.userId}
+      from import_stage_resident s join resident r on r.external_ref = s.external_ref
+      where s.job_id = ${job.id} and s.special_categories is not null and f.resident_id = r.id and f.cleared_on is null
+        and not (f.category = any(s.special_categories))`
+    await tx`
+      insert into resident_flag (resident_id, category, flagged_on, reason, set_by)
+      select r.id, c.cat, greatest(s.flagged_on, (select max(f.cleared_on) from resident_flag f where f.resident_id = r.id and f.category = c.cat)),
+             '台账导入', ${job.userId}
+      from import_stage_resident s join resident r on r.external_ref = s.external_ref
+      cross join unnest(s.special_categories) as c(cat)
+      where s.job_id = ${job.id} and s.special_categories is not null
+        and not exists (select 1 from resident_flag f where f.resident_id = r.id and f.category = c.cat and f.cleared_on is null)`
+  }
+
+  /** Enforcement records: placed by their premises, or by their police station (and a town user's town). */
+  async function mergeEnforcement(tx: Tx, job: MergeJob) {
+    const [outside] = await tx<{ n: number }[]>`
+      select count(*)::int as n from enforcement_event e join import_stage_enforcement s on s.external_ref = e.external_ref
+      where s.job_id = ${job.id} and not ${inJurisdiction(sql, job.scope, 'e')}`
+    if (outside!.n > 0) {
+      throw conflict(`${outside!.n} record(s) of the file were moved out of your jurisdiction since the check; nothing was written`,
+        `自检查以来，文件中有 ${outside!.n} 条记录已不在您的管辖范围内；未写入任何数据`)
+    }
+    await tx`
+      insert into enforcement_event as e (external_ref, kind, occurred_on, count, case_number, premises_id, geom, town_id, police_station_id, note, created_by)
+      select s.external_ref, s.kind, s.occurred_on, s.count, s.case_number, p.id, p.geom, coalesce(p.town_id, s.town_id),
+             coalesce(p.police_station_id, s.police_station_id), s.note, ${job.userId}
+      from import_stage_enforcement s left join premises p on p.id = s.premises_id
+      where s.job_id = ${job.id}
+      order by s.line
+      on conflict (external_ref) where external_ref is not null do update set
+        kind = excluded.kind, occurred_on = excluded.occurred_on, count = excluded.count, case_number = excluded.case_number,
+        premises_id = excluded.premises_id, geom = excluded.geom, town_id = excluded.town_id, police_station_id = excluded.police_station_id,
+        note = excluded.note`
   }
 
   async function mergeHazards(tx: Tx, job: MergeJob, bulk: boolean) {
@@ -481,7 +543,7 @@ export async function commitImport({ sql, staging, store, bulkRows, check }: Com
     await check(sql, job, mapping, crs, async (rows) => {
       // After the first problem nothing more is staged: none of it would be merged.
       if (job.errorCount > 0) return
-      for (let i = 0; i < rows.length; i += stageRows) await staging.stage(job.kind, job.id, rows.slice(i, i + stageRows))
+      for (let i = 0; i < rows.length; i += stageRows) await staging.stage(job.kind, job.id, rows.slice(i, i + stageRows), job.scope.kind === 'town' ? job.scope.id : null)
       staged += rows.length
     })
     if (job.errorCount > 0) {

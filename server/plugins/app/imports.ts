@@ -10,14 +10,14 @@ import type { Sql } from '../../db/index.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import type { CoordinateSystem } from '../../domain/coords.js'
 import {
-  type HazardRecord, type LedgerContext, ledgerFields, type LedgerKind, ledgerRecordLabel as recordLabel,
+  type EnforcementRecord, type HazardRecord, type LedgerContext, ledgerFields, type LedgerKind, ledgerRecordLabel as recordLabel,
   readRow, type ResidentRecord, type RowError, suggestMapping,
 } from '../../domain/ledger.js'
 import { hmacIdNumber, type PiiKeys } from '../../domain/pii.js'
 import { type Cell, ledgerRecords } from '../../domain/tabular.js'
 import { badRequest, conflict, HttpError } from '../../lib/http-errors.js'
 import { today as todayInDistrict } from '../../domain/calendar.js'
-import { existingRecords, premisesByRef } from './imports-compare.js'
+import { existingRecords, premisesByRef, stationServes } from './imports-compare.js'
 import { commitImport, importStaging, type Staged } from './imports-merge.js'
 import { type Job, type JobState, jobRegistry, maxChangesKept, maxErrorsKept } from './imports-state.js'
 import { uploadStore } from './imports-uploads.js'
@@ -126,8 +126,13 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
       departments.set(d.nameZh, d.code)
       departments.set(d.nameEn.toLowerCase(), d.code)
     }
+    const stations = new Map<string, number>()
+    for (const st of await db<{ id: number; code: string; nameZh: string }[]>`select id, code, name_zh from police_station order by valid_from`) {
+      stations.set(st.code, st.id)
+      stations.set(st.nameZh, st.id)
+    }
     return {
-      crs, today: todayInDistrict(), where: place.where, jurisdictionName: place.name, items, departments,
+      crs, today: todayInDistrict(), where: place.where, jurisdictionName: place.name, items, departments, stations,
       keys: { hmacHex: (id: string) => hmacIdNumber(keys, id).toString('hex') },
     }
   }
@@ -169,10 +174,23 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
       if (!batch.length) return
       const current = batch
       batch = []
+      // Enforcement records without premises belong to a police station of the jurisdiction.
+      const atStation = job.kind === 'enforcement' ? current.filter(b => !(b.record as EnforcementRecord).premisesRef) : []
+      if (atStation.length) {
+        const ids = [...new Set(atStation.map(b => (b.record as EnforcementRecord).policeStationId!))]
+        const ok = new Set((await db<{ id: number }[]>`
+          select s.id from police_station s where s.id = any(${pgArray(ids)}::int[]) and ${stationServes(db, job.scope)}`).map(x => x.id))
+        for (const b of atStation) {
+          const rec = b.record as EnforcementRecord
+          if (ok.has(rec.policeStationId!)) b.premisesId = 0
+          else addError({ line: b.line, column: mapping.policeStation ?? '派出所', value: String(rec.policeStationId), reason: '该派出所不在您的管辖范围内 (the police station lies outside your jurisdiction)' })
+        }
+      }
       if (job.kind !== 'premises') {
-        const refs = [...new Set(current.map(b => (b.record as ResidentRecord | HazardRecord).premisesRef))]
+        const withPremises = current.filter(b => (b.record as ResidentRecord | HazardRecord | EnforcementRecord).premisesRef)
+        const refs = [...new Set(withPremises.map(b => (b.record as ResidentRecord | HazardRecord).premisesRef))]
         const found = await premisesByRef(db, job.scope, refs)
-        for (const b of current) {
+        for (const b of withPremises) {
           const ref = (b.record as ResidentRecord | HazardRecord).premisesRef
           const p = found.get(ref)
           if (!p) addError({ line: b.line, column: mapping.premisesRef ?? '房屋台账编号', value: ref, reason: '没有此台账编号的房屋，请先导入房屋台账 (no premises has this ledger ref: import the premises ledger first)' })
@@ -401,13 +419,12 @@ declare module 'fastify' {
 export default fp<{ keys: PiiKeys; imports?: ImportOptions }>(async (app, opts) => {
   const imports = importsRepository(app.db.sql, opts.keys, opts.imports)
   // What a previous process left behind goes first; then the sweep keeps going while the app runs.
+  // A database away at start-up delays the sweep to its next round instead of stopping the app
+  // (which then answers 503 until the database is back).
+  const sweep = () => imports.sweep().catch((e: unknown) => app.log.warn({ err: e }, 'sweeping ledger imports failed'))
   const sweeps = opts.imports?.sweep ?? true
-  if (sweeps) await imports.sweep()
-  const timer = sweeps
-    ? setInterval(() => {
-      imports.sweep().catch((e: unknown) => app.log.warn({ err: e }, 'sweeping ledger imports failed'))
-    }, sweepEveryMs).unref()
-    : undefined
+  if (sweeps) await sweep()
+  const timer = sweeps ? setInterval(sweep, sweepEveryMs).unref() : undefined
   app.addHook('onClose', async () => {
     clearInterval(timer)
     await imports.close()

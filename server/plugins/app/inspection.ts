@@ -69,6 +69,13 @@ const premisesColumns: Record<keyof Omit<PremisesInput, 'lon' | 'lat'>, string> 
   registeredOn: 'registered_on', deregisteredOn: 'deregistered_on',
 }
 
+/** The premises' facts as the Chinese screen names them (a refusal lists the ones changed meanwhile). */
+const factZh: Record<string, string> = {
+  kind: '类型', address: '地址', roomsLet: '出租居室', bedsLet: '出租床位', occupants: '实际居住人数', ownerName: '出租人姓名',
+  ownerPhone: '出租人电话', secondLandlordName: '二房东姓名', secondLandlordPhone: '二房东电话', secondLandlordCollectedOn: '二房东信息采集日期',
+  statementSignedOn: '签订责任书日期', leaseFiledOn: '租赁备案日期', foundOn: '发现日期', registeredOn: '登记日期', deregisteredOn: '注销日期',
+}
+
 export interface HazardRow {
   id: number
   premisesId: number
@@ -126,17 +133,18 @@ export function inspectionRepository(sql: Sql) {
     return p
   }
 
-  /** The hazard inside the jurisdiction, locked for the transaction, or 404. */
-  async function lockHazard(tx: Tx, scope: Jurisdiction, id: number): Promise<HazardRow> {
+  /** The hazard inside the jurisdiction (locked for the transaction when `lock`), or 404. */
+  async function hazardRow(tx: Tx, scope: Jurisdiction, id: number, lock = true): Promise<HazardRow> {
     const [h] = await tx<HazardRow[]>`
       select h.id, h.premises_id, h.item_code, i.category_code, h.other_text, h.severity, h.status, h.department_code,
              h.found_at, h.referred_at, h.rectified_at, h.verified_at, h.deadline
       from hazard h join premises p on p.id = h.premises_id join hazard_item i on i.code = h.item_code
       where h.id = ${id} and ${inJurisdiction(tx, scope)}
-      for update of h`
+      ${lock ? tx`for update of h` : tx``}`
     if (!h) throw notFound(`there is no hazard with id ${id}`, `没有编号为 ${id} 的隐患`)
     return h
   }
+  const lockHazard = (tx: Tx, scope: Jurisdiction, id: number) => hazardRow(tx, scope, id)
 
   /** After a write: the premises must still lie in the user's jurisdiction (a town user cannot move it out). */
   async function assertInJurisdiction(tx: Tx, scope: Jurisdiction, id: number) {
@@ -154,8 +162,44 @@ export function inspectionRepository(sql: Sql) {
     return row!
   }
 
+  /**
+   * The hazards of premises with their status histories, oldest first; overdue judged on a day. For
+   * a reader who does not see people, ID and phone numbers typed into the hazard's description and
+   * the notes of its steps are masked. The caller has checked the premises' jurisdiction.
+   */
+  async function hazardsOfPremises(premisesIds: number[], on: string, withPeople: boolean, db: Sql | Tx = sql) {
+    if (!premisesIds.length) return []
+    const until = endOfDay(on)
+    const hazards = await db<(HazardRow & { itemNameZh: string; itemNameEn: string; overdue: boolean })[]>`
+      select h.id, h.premises_id, h.item_code, i.category_code, i.name_zh as item_name_zh, i.name_en as item_name_en,
+             h.other_text, h.severity, h.status, h.department_code, h.found_at, h.referred_at, h.rectified_at,
+             h.verified_at, h.deadline,
+             (h.deadline < ${on} and (h.rectified_at is null or h.rectified_at >= ${until})) as overdue
+      from hazard h join hazard_item i on i.code = h.item_code
+      where h.premises_id in ${db(premisesIds)}
+      order by h.found_at, h.id`
+    const events = hazards.length
+      ? await db<{ hazardId: number; status: string; at: Date; departmentCode: string | null; note: string | null; username: string | null }[]>`
+          select e.hazard_id, e.status, e.at, e.department_code, e.note, u.username
+          from hazard_event e left join app_user u on u.id = e.user_id
+          where e.hazard_id in ${db(hazards.map(h => h.id))}
+          order by e.at, e.id`
+      : []
+    const byHazard = new Map<number, typeof events[number][]>()
+    for (const e of events) byHazard.set(e.hazardId, [...byHazard.get(e.hazardId) ?? [], e])
+    const text = <T extends string | null>(v: T) => (v === null || withPeople ? v : maskPersonalText(v)) as T
+    return hazards.map(h => ({
+      ...h,
+      otherText: text(h.otherText),
+      events: (byHazard.get(h.id) ?? []).map(({ hazardId: _, ...e }) => ({ ...e, note: text(e.note) })),
+    }))
+  }
+
   return {
     premisesSnapshot,
+
+    /** One hazard inside the jurisdiction as it stands, or 404 (a replayed write answers it). */
+    hazard: (tx: Tx, scope: Jurisdiction, id: number) => hazardRow(tx, scope, id, false),
 
     async createPremises(tx: Tx, scope: Jurisdiction, input: Required<Pick<PremisesInput, 'kind' | 'address' | 'lon' | 'lat' | 'foundOn'>> & PremisesInput) {
       const values: Record<string, unknown> = {}
@@ -170,9 +214,21 @@ export function inspectionRepository(sql: Sql) {
       return premisesSnapshot(tx, row!.id)
     },
 
-    async updatePremises(tx: Tx, scope: Jurisdiction, id: number, input: PremisesInput) {
+    /**
+     * Changes premises. `expected` holds the changed fields as the client saw them (an edit made
+     * offline, sent later): a field somebody else changed meanwhile refuses the change with 412
+     * `premises-changed`, naming the fields, instead of overwriting their work.
+     */
+    async updatePremises(tx: Tx, scope: Jurisdiction, id: number, input: PremisesInput, expected?: Record<string, unknown>) {
       await lockPremises(tx, scope, id)
       const before = await premisesSnapshot(tx, id)
+      const changed = Object.entries(expected ?? {})
+        .filter(([k, v]) => k in premisesColumns && v !== undefined && (before[k] ?? null) !== v)
+        .map(([k]) => k)
+      if (changed.length) {
+        throw new HttpError(412, `Somebody else changed these facts of the premises since you saw them: ${changed.join(', ')}. Look at the premises as it is now and make your change again.`,
+          'premises-changed', `您查看之后，他人已修改了该房屋的以下信息：${changed.map(k => factZh[k] ?? k).join('、')}。请查看最新信息后重新修改。`)
+      }
       const values: Record<string, unknown> = {}
       for (const [k, col] of Object.entries(premisesColumns)) {
         const v = input[k as keyof PremisesInput]
@@ -262,35 +318,17 @@ export function inspectionRepository(sql: Sql) {
     async hazardsOf(scope: Jurisdiction, premisesId: number, on: string, withPeople: boolean, db: Sql | Tx = sql) {
       const [p] = await db`select p.id from premises p where p.id = ${premisesId} and ${inJurisdiction(db, scope)}`
       if (!p) return undefined
-      const until = endOfDay(on)
-      const hazards = await db<(HazardRow & { itemNameZh: string; itemNameEn: string; overdue: boolean })[]>`
-        select h.id, h.premises_id, h.item_code, i.category_code, i.name_zh as item_name_zh, i.name_en as item_name_en,
-               h.other_text, h.severity, h.status, h.department_code, h.found_at, h.referred_at, h.rectified_at,
-               h.verified_at, h.deadline,
-               (h.deadline < ${on} and (h.rectified_at is null or h.rectified_at >= ${until})) as overdue
-        from hazard h join hazard_item i on i.code = h.item_code
-        where h.premises_id = ${premisesId}
-        order by h.found_at, h.id`
-      const events = hazards.length
-        ? await db<{ hazardId: number; status: string; at: Date; departmentCode: string | null; note: string | null; username: string | null }[]>`
-            select e.hazard_id, e.status, e.at, e.department_code, e.note, u.username
-            from hazard_event e left join app_user u on u.id = e.user_id
-            where e.hazard_id in ${db(hazards.map(h => h.id))}
-            order by e.at, e.id`
-        : []
-      const text = <T extends string | null>(v: T) => (v === null || withPeople ? v : maskPersonalText(v)) as T
-      return hazards.map(h => ({
-        ...h,
-        otherText: text(h.otherText),
-        events: events.filter(e => e.hazardId === h.id).map(({ hazardId: _, ...e }) => ({ ...e, note: text(e.note) })),
-      }))
+      return hazardsOfPremises([premisesId], on, withPeople, db)
     },
+
+    /** The hazards of premises the caller has found inside the jurisdiction, as {@link hazardsOf} answers them. */
+    hazardsOfPremises,
 
     async enforcementOf(scope: Jurisdiction, premisesId: number, db: Sql | Tx = sql) {
       const [p] = await db`select p.id from premises p where p.id = ${premisesId} and ${inJurisdiction(db, scope)}`
       if (!p) return undefined
       return [...await db<{ id: number; kind: EnforcementKind; occurredOn: string; count: number }[]>`
-        select id, kind, occurred_on, count from enforcement_event where premises_id = ${premisesId} order by occurred_on, id`]
+        select id, kind, occurred_on, count from enforcement_event where premises_id = ${premisesId} and voided_at is null order by occurred_on, id`]
     },
   }
 }

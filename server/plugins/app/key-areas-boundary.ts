@@ -132,18 +132,22 @@ export async function checkBoundary(db: Sql | Tx, geometry: PolygonInput, viewer
   return { problems, warnings, geojson, ewkt: s!.ewkt, areaKm2, outsideShare, suggested: { townId: s!.townId, policeStationId: s!.policeStationId } }
 }
 
-/** Attachment 3's figures inside a boundary, on a day, over the user's jurisdiction. */
+/**
+ * Attachment 3's figures inside a boundary, on a day, over the user's jurisdiction: the one rule
+ * for the key area's page and attachment 3. A house counts from the day it was found until the day
+ * it was deregistered; rented houses are let dwellings and group rentals; group rentals are those
+ * recorded as one or meeting the rule; with hazards, those with a hazard open at the end of the day.
+ */
 export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: string) {
   const until = endOfDay(on)
   const [c] = await db<{ houses: number; rentalHouses: number; groupRentals: number; groupRentalsWithHazards: number; residentsRegistered: number;
     ps: number; fire: number; housing: number; other: number }[]>`
     with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom),
     inside as (
-      select p.id, p.kind,
-             is_group_rental_candidate(p.kind, p.meets_rule) and p.found_on <= ${on}
-               and (p.deregistered_on is null or p.deregistered_on > ${on}) as group_rental
+      select p.id, p.kind, is_group_rental_candidate(p.kind, p.meets_rule) as group_rental
       from premises p, g
       where p.geom && g.geom and st_intersects(g.geom, p.geom) and ${inJurisdiction(db, scope)}
+        and p.found_on <= ${on} and (p.deregistered_on is null or p.deregistered_on > ${on})
     ),
     open_hazards as (
       select h.premises_id, i.category_code from hazard h join inside p on p.id = h.premises_id join hazard_item i on i.code = h.item_code

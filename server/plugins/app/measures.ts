@@ -114,7 +114,7 @@ export async function measureCountsFromRows(sql: Sql | Tx, asOf: string, groupBy
   const rows = await sql<({ groupId: number } & MeasureCounts)[]>`
     with found as (
       select p.id, p.${key} as group_id,
-             (p.kind = 'group_rental' and p.registered_on <= ${asOf}) as registered
+             coalesce(group_rental_registered_on(p.kind, p.registered_on, p.group_rental_since) <= ${asOf}, false) as registered
       from premises p
       where (p.kind = 'group_rental' or (p.kind = 'rental' and p.meets_rule))
         and p.found_on <= ${asOf}

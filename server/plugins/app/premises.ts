@@ -67,25 +67,30 @@ export const unregisteredSql = (sql: Sql | Tx, alias = 'p') => {
  */
 export function premisesRepository(sql: Sql) {
   return {
-    async points(scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number, db: Sql | Tx = sql) {
-      const rows = await db<{ id: number; kind: PremisesKind; status: HazardStatus; unregistered: boolean; lon: number; lat: number }[]>`
-        select p.id, p.kind, ${statusSql(db, on)} as status, ${unregisteredSql(db)} as unregistered,
-               st_x(p.geom) as lon, st_y(p.geom) as lat
-        from premises p
-        where ${premisesWhere(db, filter, on, scope)}
-        order by p.id
-        limit ${limit + 1}`
-      const truncated = rows.length > limit
-      return {
-        type: 'FeatureCollection' as const,
-        numberReturned: Math.min(rows.length, limit),
-        truncated,
-        features: rows.slice(0, limit).map(({ lon, lat, ...props }) => ({
-          type: 'Feature' as const, id: props.id,
-          geometry: { type: 'Point' as const, coordinates: [lon, lat] },
-          properties: props,
-        })),
-      }
+    /**
+     * The premises matching the filter as a GeoJSON FeatureCollection (PremisesCollectionSchema),
+     * serialised by PostgreSQL: a town holds tens of thousands of points, and rows turned into objects
+     * and back into text cost the server's event loop and its garbage collector more than the query.
+     */
+    async pointsJson(scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number, db: Sql | Tx = sql): Promise<string> {
+      const [row] = await db<{ body: string }[]>`
+        with page as (
+          select p.id, p.kind, ${statusSql(db, on)} as status, ${unregisteredSql(db)} as unregistered, p.geom
+          from premises p
+          where ${premisesWhere(db, filter, on, scope)}
+          order by p.id
+          limit ${limit + 1}
+        ), shown as (select * from page order by id limit ${limit})
+        select json_build_object(
+          'type', 'FeatureCollection',
+          'numberReturned', (select count(*) from shown),
+          'truncated', (select count(*) from page) > ${limit},
+          'features', coalesce((select json_agg(json_build_object(
+            'type', 'Feature', 'id', id,
+            'geometry', json_build_object('type', 'Point', 'coordinates', json_build_array(st_x(geom), st_y(geom))),
+            'properties', json_build_object('id', id, 'kind', kind, 'status', status, 'unregistered', unregistered)) order by id)
+            from shown), '[]'::json))::text as body`
+      return row!.body
     },
 
     /** How many premises match, by status, and how many meet the rule unregistered: the legend's figures. */

@@ -1,7 +1,9 @@
 import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
-import { addDays } from '../../domain/calendar.js'
+import { addDays, endOfDay, startOfDay } from '../../domain/calendar.js'
+import { enforcementColumn } from '../../domain/enforcement.js'
+import type { EnforcementKind } from '../../domain/lists.js'
 
 /**
  * The biweekly tables' counting (attachments 4 and 5): what happened in each report period, per
@@ -38,42 +40,37 @@ export type ReportSubject =
 const categoryKey: Record<string, 'PublicSecurity' | 'Fire' | 'Housing' | 'Other'> = {
   public_security: 'PublicSecurity', fire: 'Fire', housing: 'Housing', other: 'Other',
 }
-const enforcementKey: Record<string, ReportCountKey> = {
-  landlord_penalised: 'landlordsPenalised', floating_person_penalised: 'floatingPenalised', criminal_case_solved: 'criminalCases',
-  public_security_case_solved: 'publicSecurityCases', fugitive_caught: 'fugitives',
-  arrest: 'arrests', criminal_coercive_measure: 'coercive', administrative_penalty: 'administrative',
-}
-
 /**
  * Counts of each period, per police station (or one group, 0, for a key area). Every column counts
  * events — a registration, a deregistration, a statement signed, a hazard found — on the local day
- * they happened, so a cumulative figure is exactly the sum of its periods. The rules:
+ * they happened (README, "The biweekly tables", states each rule for people). The rules:
  *
- * - group rentals registered / deregistered: premises recorded as group rentals, by registered_on /
- *   deregistered_on; their residents registered / deregistered: residents of found group rentals
- *   (recorded as one, or a let dwelling meeting the rule), by the resident's dates.
+ * - group rentals registered: premises recorded as group rentals, on group_rental_registered_on (the
+ *   later of registered_on and the day it became a group rental); deregistered: by deregistered_on.
+ *   Their residents registered / deregistered: residents of found group rentals (recorded as one, or
+ *   a let dwelling meeting the rule), by the resident's dates.
  * - statements signed and second landlords collected: found group rentals, by the dates recorded.
- * - hazards found / rectified, by category: the dashboard's hazard measures (hazard_delta, the same
- *   daily changes its figures are sums of); inside a key area, the hazard rows of the premises in it.
+ * - hazards found / rectified, by category (群租房管理情况): hazards in group rentals (found on or
+ *   after the day the premises became one), from the hazard rows; the key area's own hazards found
+ *   / rectified (attachment 4): every hazard inside it.
  * - floating population registered / deregistered: floating residents, by their dates; "of them"
- *   sorts each person registered into one class by the flags in force at the end of the period
- *   they registered in: mental illness first, then persons of concern, else others.
+ *   sorts each person registered by the flags in force on the report day (the last period's end):
+ *   disjoint by default, or with persons of concern including the mentally ill
+ *   (concernIncludesMentalIllness, the campaign's switch).
+ * - enforcement results and 打处 (dealt with): the counts of enforcement records not voided, by
+ *   occurred_on; dealt with = arrests + other criminal coercive measures + administrative penalties.
+ * - key areas listed / cleared (attachment 5): key areas (not drafts, not deleted) by listed_on /
+ *   cleared_on, under their police station.
  *
  * Per police station, the premises and resident events are sums of measure_delta's daily event
  * counts (a pass over millions of residents took seconds); only flagged people are read row by row.
  * Inside a key area (or with fromRows, for the tests) everything is counted from the raw rows.
- * - enforcement results and 打处 (dealt with): the enforcement events' counts, by occurred_on;
- *   dealt with = arrests + other criminal coercive measures + administrative penalties.
- * - key areas listed / cleared (attachment 5): key areas (not drafts, not deleted) by listed_on /
- *   cleared_on, under their police station.
- * - the key area's own hazards found / rectified (attachment 4): its hazards found / rectified.
  */
 export async function reportCounts(sql: Sql | Tx, periods: { from: string; to: string }[], subject: ReportSubject,
-  opts: { fromRows?: boolean } = {}): Promise<Map<number | null, ReportCounts[]>> {
+  opts: { fromRows?: boolean; concernIncludesMentalIllness?: boolean } = {}): Promise<Map<number | null, ReportCounts[]>> {
   if (!periods.length) return new Map()
   // Period i (1-based) holds the days from thresholds[i] up to the day before thresholds[i + 1].
   const thresholds = [...periods.map(p => p.from), addDays(periods[periods.length - 1]!.to, 1)]
-  const ends = periods.map(p => p.to)
   const first = periods[0]!.from
   const last = periods[periods.length - 1]!.to
   const out = new Map<number | null, ReportCounts[]>()
@@ -94,6 +91,17 @@ export async function reportCounts(sql: Sql | Tx, periods: { from: string; to: s
 
   type Row = { groupId: number; n: number; col: string; count: number }
   const fromRows = area || opts.fromRows
+  // A flag counts when it is in force on the report day (the last period's end), whatever it was
+  // when the person registered: a person flagged later moves out of 其他 in the cumulative row.
+  const flagInForce = sql`f.flagged_on <= ${last} and (f.cleared_on is null or f.cleared_on > ${last})`
+  // The "of them" columns from a set of flagged people (m: mental illness, c: person of concern).
+  // Disjoint by default; with the campaign's switch, 关注对象 counts the mentally ill too (note 3).
+  // flaggedAny is everyone flagged, taken off the registrations to give 其他.
+  const flagCols = (from: ReturnType<typeof sql>) => sql`
+    select group_id, n, 'floatingMentalIllness' as col, count(*)::int as count from ${from} where m group by 1, 2
+    union all select group_id, n, 'floatingConcern', count(*)::int from ${from}
+      where ${opts.concernIncludesMentalIllness ? sql`c or m` : sql`c and not m`} group by 1, 2
+    union all select group_id, n, 'flaggedAny', count(*)::int from ${from} where m or c group by 1, 2`
   const residentEvents: Promise<Row[]> = fromRows
     ? sql<Row[]>`
       with ${subjectCte},
@@ -114,16 +122,11 @@ export async function reportCounts(sql: Sql | Tx, periods: { from: string; to: s
                count(*) filter (where in_group_rental)::int as gr, count(*) filter (where floating)::int as floating
         from r where deregistered_on between ${first} and ${last} group by 1, 2
       ),
-      -- Floating people registered in a period, by the flag they carry at the period's end: mental
-      -- illness first, then person of concern. Only flagged people are looked at; the others are
-      -- the rest of the period's floating registrations (counted in JS).
+      -- Floating people registered in a period, by the flags in force on the report day (see flagCols).
       flagged as (
         select r.group_id, ${bucket(sql`r.registered_on`)} as n,
-               case when bool_or(f.category = 'mental_illness') then 'floatingMentalIllness'
-                    when bool_or(f.category = 'person_of_concern') then 'floatingConcern' end as col
-        from r join resident_flag f on f.resident_id = r.id
-          and f.flagged_on <= (${ends}::date[])[${bucket(sql`r.registered_on`)}]
-          and (f.cleared_on is null or f.cleared_on > (${ends}::date[])[${bucket(sql`r.registered_on`)}])
+               bool_or(f.category = 'mental_illness') as m, bool_or(f.category = 'person_of_concern') as c
+        from r join resident_flag f on f.resident_id = r.id and ${flagInForce}
         where r.floating and r.registered_on between ${first} and ${last}
         group by 1, 2, r.id
       )
@@ -131,7 +134,7 @@ export async function reportCounts(sql: Sql | Tx, periods: { from: string; to: s
       union all select group_id, n, 'floatingRegistered', floating from registered where floating > 0
       union all select group_id, n, 'grResidentsDeregistered', gr from deregistered where gr > 0
       union all select group_id, n, 'floatingDeregistered', floating from deregistered where floating > 0
-      union all select group_id, n, col, count(*)::int from flagged where col is not null group by 1, 2, 3`
+      union all ${flagCols(sql`flagged`)}`
     : Promise.all([
         sql<Row[]>`
           select d.police_station_id as group_id, ${bucket(sql`d.day`)} as n, v.col, sum(v.count)::int as count
@@ -141,20 +144,17 @@ export async function reportCounts(sql: Sql | Tx, periods: { from: string; to: s
           ) as v(col, count)
           where d.day between ${first} and ${last} and ${inJurisdiction(sql, subject.scope, 'd')}
           group by 1, 2, 3 having sum(v.count) <> 0`,
-        // Floating people registered in a period, by the flag they carry at the period's end:
-        // mental illness first, then person of concern. Only flagged people are read; the others
-        // are the rest of the period's floating registrations.
+        // Floating people registered in a period, by the flags in force on the report day (see
+        // flagCols). Only flagged people are read; the others are the rest of the registrations.
         sql<Row[]>`
-          select group_id, n, col, count(*)::int as count from (
+          with flagged as (
             select ${g} as group_id, ${bucket(sql`r.registered_on`)} as n,
-                   case when bool_or(f.category = 'mental_illness') then 'floatingMentalIllness'
-                        when bool_or(f.category = 'person_of_concern') then 'floatingConcern' end as col
+                   bool_or(f.category = 'mental_illness') as m, bool_or(f.category = 'person_of_concern') as c
             from resident_flag f join resident r on r.id = f.resident_id join premises p on p.id = r.premises_id
-            where r.floating and r.registered_on between ${first} and ${last} and ${inJurisdiction(sql, subject.scope)}
-              and f.flagged_on <= (${ends}::date[])[${bucket(sql`r.registered_on`)}]
-              and (f.cleared_on is null or f.cleared_on > (${ends}::date[])[${bucket(sql`r.registered_on`)}])
+            where r.floating and r.registered_on between ${first} and ${last} and ${inJurisdiction(sql, subject.scope)} and ${flagInForce}
             group by 1, 2, r.id
-          ) x where col is not null group by 1, 2, 3`,
+          )
+          ${flagCols(sql`flagged`)}`,
       ]).then(([a, b]) => [...a, ...b])
   const premisesEvents: Promise<Row[]> = fromRows
     ? sql<Row[]>`
@@ -163,7 +163,7 @@ export async function reportCounts(sql: Sql | Tx, periods: { from: string; to: s
         select ${g} as group_id, v.col, v.day
         from premises p
         cross join lateral (values
-          ('grRegistered', case when p.kind = 'group_rental' then p.registered_on end),
+          ('grRegistered', group_rental_registered_on(p.kind, p.registered_on, p.group_rental_since)),
           ('grDeregistered', case when p.kind = 'group_rental' and p.registered_on is not null then p.deregistered_on end),
           ('statementsSigned', case when is_group_rental_candidate(p.kind, p.meets_rule) then p.statement_signed_on end),
           ('secondLandlords', case when is_group_rental_candidate(p.kind, p.meets_rule) then p.second_landlord_collected_on end)
@@ -187,27 +187,27 @@ export async function reportCounts(sql: Sql | Tx, periods: { from: string; to: s
       select ${area ? sql`0` : sql`coalesce(e.police_station_id, 0)`} as group_id, ${bucket(sql`e.occurred_on`)} as n,
              e.kind as col, sum(e.count)::int as count
       from enforcement_event e
-      where e.occurred_on between ${first} and ${last} and ${inJurisdiction(sql, subject.scope, 'e')}
+      where e.voided_at is null and e.occurred_on between ${first} and ${last} and ${inJurisdiction(sql, subject.scope, 'e')}
         ${area ? sql`and e.geom && (select geom from subject) and st_intersects((select geom from subject), e.geom)` : sql``}
       group by 1, 2, 3`,
-    area
-      ? sql<Row[]>`
-          with ${subjectCte},
-          h as (
-            select i.category_code, local_day(h.found_at) as found_on,
-                   local_day(h.rectified_at) as rectified_on
-            from hazard h join premises p on p.id = h.premises_id join hazard_item i on i.code = h.item_code
-            where ${premisesWhere}
-          )
-          select 0 as group_id, ${bucket(sql`v.day`)} as n, v.col || ':' || h.category_code as col, count(*)::int as count
-          from h cross join lateral (values ('found', h.found_on), ('rectified', h.rectified_on)) as v(col, day)
-          where v.day between ${first} and ${last}
-          group by 1, 2, 3`
-      : sql<Row[]>`
-          select d.police_station_id as group_id, ${bucket(sql`d.day`)} as n, v.col || ':' || d.category_code as col, sum(v.count)::int as count
-          from hazard_delta d cross join lateral (values ('found', d.found), ('rectified', d.rectified)) as v(col, count)
-          where d.day between ${first} and ${last} and ${inJurisdiction(sql, subject.scope, 'd')}
-          group by 1, 2, 3 having sum(v.count) <> 0`,
+    // Hazards from their rows: 群租房管理情况 counts those in group rentals (a premises recorded as
+    // one, from the day it became one, or a let dwelling meeting the rule), prefixed 'gr'; the key
+    // area's own 排查/整改隐患数 count every hazard inside it.
+    sql<Row[]>`
+      with ${subjectCte},
+      h as (
+        select ${g} as group_id, i.category_code, (h.found_at at time zone 'Asia/Shanghai')::date as found_on,
+               (h.rectified_at at time zone 'Asia/Shanghai')::date as rectified_on,
+               is_group_rental_candidate(p.kind, p.meets_rule)
+                 and (p.group_rental_since is null or (h.found_at at time zone 'Asia/Shanghai')::date >= p.group_rental_since) as gr
+        from hazard h join premises p on p.id = h.premises_id join hazard_item i on i.code = h.item_code
+        where ${premisesWhere} and (h.found_at >= ${startOfDay(first)} and h.found_at < ${endOfDay(last)}
+          or h.rectified_at >= ${startOfDay(first)} and h.rectified_at < ${endOfDay(last)})
+      )
+      select group_id, ${bucket(sql`v.day`)} as n, case when h.gr then 'gr:' else 'all:' end || v.col || ':' || h.category_code as col, count(*)::int as count
+      from h cross join lateral (values ('found', h.found_on), ('rectified', h.rectified_on)) as v(col, day)
+      where v.day between ${first} and ${last}
+      group by 1, 2, 3`,
     area
       ? Promise.resolve([] as Row[])
       : sql<Row[]>`
@@ -218,24 +218,35 @@ export async function reportCounts(sql: Sql | Tx, periods: { from: string; to: s
           group by 1, 2, 3`,
   ])
   const group = (id: number) => (id === 0 ? null : id)
-  for (const r of [...premisesRows, ...residentRows]) cell(group(r.groupId), r.n)[r.col as ReportCountKey] += r.count
-  for (const r of enforcementRows) cell(group(r.groupId), r.n)[enforcementKey[r.col]!] += r.count
+  const flaggedAny = new Map<number | null, number[]>()
+  for (const r of [...premisesRows, ...residentRows]) {
+    if (r.col === 'flaggedAny') {
+      const key = group(r.groupId)
+      const row = flaggedAny.get(key) ?? periods.map(() => 0)
+      row[r.n - 1]! += r.count
+      flaggedAny.set(key, row)
+      cell(key, r.n)
+    }
+    else cell(group(r.groupId), r.n)[r.col as ReportCountKey] += r.count
+  }
+  for (const r of enforcementRows) cell(group(r.groupId), r.n)[enforcementColumn[r.col as EnforcementKind]] += r.count
   for (const r of hazardRows) {
-    const [what, category] = r.col.split(':') as ['found' | 'rectified', string]
+    const [which, what, category] = r.col.split(':') as ['gr' | 'all', 'found' | 'rectified', string]
     const c = cell(group(r.groupId), r.n)
-    c[`${what}${categoryKey[category]!}`] += r.count
-    c[`${what}Total`] += r.count
+    if (which === 'gr') {
+      c[`${what}${categoryKey[category]!}`] += r.count
+      c[`${what}Total`] += r.count
+    }
+    c[what === 'found' ? 'keyAreaHazardsFound' : 'keyAreaHazardsRectified'] += r.count
   }
   for (const r of keyAreaRows) cell(group(r.groupId), r.n)[r.col as ReportCountKey] += r.count
-  for (const rows of out.values()) {
-    for (const c of rows) {
-      c.floatingOthers = c.floatingRegistered - c.floatingMentalIllness - c.floatingConcern
+  for (const [key, rows] of out) {
+    rows.forEach((c, i) => {
+      c.floatingOthers = c.floatingRegistered - (flaggedAny.get(key)?.[i] ?? 0)
       c.dealtTotal = c.arrests + c.coercive + c.administrative
-      if (area) {
-        c.keyAreaHazardsFound = c.foundTotal
-        c.keyAreaHazardsRectified = c.rectifiedTotal
-      }
-    }
+      // The key area's own hazard columns belong to attachment 4 alone.
+      if (!area) c.keyAreaHazardsFound = c.keyAreaHazardsRectified = 0
+    })
   }
   return out
 }

@@ -4,62 +4,70 @@ import type { Jurisdiction } from '../../domain/access.js'
 import type { Campaign } from './campaign.js'
 import type { PremisesFilter } from './premises.js'
 import { previousReportDate, reportDates } from '../../domain/periods.js'
+import { type FiguresCache, figuresCache } from './figures-cache.js'
 import { addCounts, emptyCounts, hazardBreakdown, type MeasureCounts, measureCountsBy, measureSeries, measuresFrom } from './measures.js'
 
 /**
  * The four measures on a day for the user's jurisdiction (the whole district for most) and each
- * town/street in it. A town's or police station's user sees their own area only.
+ * town/street in it. A town's or police station's user sees their own area only. With a `cache`,
+ * each figure is computed once per state of the data (the app's; the benchmark times the computing).
  */
-export function statsRepository(sql: Sql) {
+export function statsRepository(sql: Sql, opts: { cache?: FiguresCache } = {}) {
+  const cached = <T>(what: string, args: unknown[], compute: () => Promise<T>): Promise<T> =>
+    opts.cache ? opts.cache.get(`${what}|${JSON.stringify(args)}`, compute) : compute()
+
   return {
-    series: (campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter = {}, db: Sql | Tx = sql) => statsSeries(db, campaign, asOf, scope, filter),
+    series: (campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter = {}, db: Sql | Tx = sql) =>
+      cached('series', [campaign, asOf, scope, filter], () => statsSeries(db, campaign, asOf, scope, filter)),
 
-    async hazards(asOf: string, scope: Jurisdiction, filter: PremisesFilter = {}, db: Sql | Tx = sql) {
-      return { asOf, ...(await hazardBreakdown(db, asOf, scope, filter)) }
-    },
+    hazards: (asOf: string, scope: Jurisdiction, filter: PremisesFilter = {}, db: Sql | Tx = sql) =>
+      cached('hazards', [asOf, scope, filter], async () => ({ asOf, ...(await hazardBreakdown(db, asOf, scope, filter)) })),
 
-    async summary(campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter = {}, db: Sql | Tx = sql) {
-      const towns = await db<{ id: number; code: string; nameZh: string; nameEn: string }[]>`
-        select t.id, t.code, t.name_zh, t.name_en from admin_area t
-        where t.level = 'town' and t.valid_to is null
-          ${scope.kind === 'town' ? db`and t.id = ${scope.id!}` : db``}
-          ${scope.kind === 'police_station' ? db`and exists (select 1 from police_station s where s.id = ${scope.id!} and st_intersects(s.geom, t.geom) and not st_touches(s.geom, t.geom))` : db``}
-        order by t.code`
-      const [district] = await (scope.kind === 'district'
-        ? db<{ id: number; nameZh: string; nameEn: string }[]>`
-            select id, name_zh, name_en from admin_area where level = 'district' and valid_to is null order by id limit 1`
-        : scope.kind === 'town'
-          ? db<{ id: number; nameZh: string; nameEn: string }[]>`select id, name_zh, name_en from admin_area where id = ${scope.id!}`
-          : db<{ id: number; nameZh: string; nameEn: string }[]>`select id, name_zh, name_en from police_station where id = ${scope.id!}`)
-      const previous = previousReportDate(asOf, campaign.startsOn, campaign.endsOn, campaign.reportDays)
-      const [byTown, before] = await Promise.all([
-        measureCountsBy(db, asOf, 'town_id', scope, filter),
-        previous ? measureCountsBy(db, previous, 'town_id', scope, filter) : Promise.resolve(new Map<number, MeasureCounts>()),
-      ])
-      const total = [...byTown.values()].reduce(addCounts, emptyCounts())
-      const totalBefore = [...before.values()].reduce(addCounts, emptyCounts())
-      // Each measure with its figures on the previous report day, for "change since the last report".
-      const withPrevious = (now: MeasureCounts, then: MeasureCounts) => {
-        const was = measuresFrom(then, campaign.targets)
-        return measuresFrom(now, campaign.targets).map((m, i) => ({
-          ...m, previous: previous ? { numerator: was[i]!.numerator, denominator: was[i]!.denominator, rate: was[i]!.rate } : null,
-        }))
-      }
-      return {
-        asOf,
-        campaign: { code: campaign.code, nameZh: campaign.nameZh, nameEn: campaign.nameEn, startsOn: campaign.startsOn, endsOn: campaign.endsOn },
-        scope: scope.kind,
-        previousReportDate: previous,
-        district: {
-          id: district?.id ?? null, nameZh: district?.nameZh ?? '', nameEn: district?.nameEn ?? '',
-          counts: total, measures: withPrevious(total, totalBefore),
-        },
-        towns: towns.map((t) => {
-          const counts = byTown.get(t.id) ?? emptyCounts()
-          return { ...t, counts, measures: withPrevious(counts, before.get(t.id) ?? emptyCounts()) }
-        }),
-      }
-    },
+    summary: (campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter = {}, db: Sql | Tx = sql) =>
+      cached('summary', [campaign, asOf, scope, filter], () => summary(db, campaign, asOf, scope, filter)),
+  }
+
+  async function summary(db: Sql | Tx, campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter) {
+    const towns = await db<{ id: number; code: string; nameZh: string; nameEn: string }[]>`
+      select t.id, t.code, t.name_zh, t.name_en from admin_area t
+      where t.level = 'town' and t.valid_to is null
+        ${scope.kind === 'town' ? db`and t.id = ${scope.id!}` : db``}
+        ${scope.kind === 'police_station' ? db`and exists (select 1 from police_station s where s.id = ${scope.id!} and st_intersects(s.geom, t.geom) and not st_touches(s.geom, t.geom))` : db``}
+      order by t.code`
+    const [district] = await (scope.kind === 'district'
+      ? db<{ id: number; nameZh: string; nameEn: string }[]>`
+          select id, name_zh, name_en from admin_area where level = 'district' and valid_to is null order by id limit 1`
+      : scope.kind === 'town'
+        ? db<{ id: number; nameZh: string; nameEn: string }[]>`select id, name_zh, name_en from admin_area where id = ${scope.id!}`
+        : db<{ id: number; nameZh: string; nameEn: string }[]>`select id, name_zh, name_en from police_station where id = ${scope.id!}`)
+    const previous = previousReportDate(asOf, campaign.startsOn, campaign.endsOn, campaign.reportDays)
+    const [byTown, before] = await Promise.all([
+      measureCountsBy(db, asOf, 'town_id', scope, filter),
+      previous ? measureCountsBy(db, previous, 'town_id', scope, filter) : Promise.resolve(new Map<number, MeasureCounts>()),
+    ])
+    const total = [...byTown.values()].reduce(addCounts, emptyCounts())
+    const totalBefore = [...before.values()].reduce(addCounts, emptyCounts())
+    // Each measure with its figures on the previous report day, for "change since the last report".
+    const withPrevious = (now: MeasureCounts, then: MeasureCounts) => {
+      const was = measuresFrom(then, campaign.targets)
+      return measuresFrom(now, campaign.targets).map((m, i) => ({
+        ...m, previous: previous ? { numerator: was[i]!.numerator, denominator: was[i]!.denominator, rate: was[i]!.rate } : null,
+      }))
+    }
+    return {
+      asOf,
+      campaign: { code: campaign.code, nameZh: campaign.nameZh, nameEn: campaign.nameEn, startsOn: campaign.startsOn, endsOn: campaign.endsOn },
+      scope: scope.kind,
+      previousReportDate: previous,
+      district: {
+        id: district?.id ?? null, nameZh: district?.nameZh ?? '', nameEn: district?.nameEn ?? '',
+        counts: total, measures: withPrevious(total, totalBefore),
+      },
+      towns: towns.map((t) => {
+        const counts = byTown.get(t.id) ?? emptyCounts()
+        return { ...t, counts, measures: withPrevious(counts, before.get(t.id) ?? emptyCounts()) }
+      }),
+    }
   }
 }
 
@@ -80,5 +88,5 @@ declare module 'fastify' {
 }
 
 export default fp(async (app) => {
-  app.decorate('stats', statsRepository(app.db.sql))
+  app.decorate('stats', statsRepository(app.db.sql, { cache: figuresCache(app.db.sql) }))
 }, { name: 'stats', dependencies: ['db'] })

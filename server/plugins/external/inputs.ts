@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer'
+import { Readable } from 'node:stream'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { textProblem } from '../../domain/text.js'
@@ -41,7 +42,8 @@ export function findBadText(value: unknown, path = ''): BadText | null {
     const problem = textProblem(value)
     return problem ? { path, problem, inKey: false } : null
   }
-  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return null
+  // A file streamed to disk (a readings import) is read and checked row by row by its importer.
+  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value) || value instanceof Readable) return null
   for (const [k, v] of Object.entries(value)) {
     const at = path ? `${path}.${k}` : k
     const keyProblem = textProblem(k)
@@ -59,7 +61,7 @@ export function findBadText(value: unknown, path = ''): BadText | null {
  */
 export function findNonFinite(value: unknown, path = ''): string | null {
   if (typeof value === 'number') return Number.isFinite(value) ? null : path
-  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return null
+  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value) || value instanceof Readable) return null
   for (const [k, v] of Object.entries(value)) {
     const found = findNonFinite(v, path ? `${path}.${k}` : k)
     if (found !== null) return found

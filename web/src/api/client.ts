@@ -21,6 +21,25 @@ export function setUnauthorizedHandler(handler: (e: ApiError) => void): void {
   onUnauthorized = handler
 }
 
+/**
+ * Where answers are kept for use without network (src/offline installs it on signed-in pages, so
+ * the sign-in page carries none of it): `remember` is given each GET answered, `recall` is asked
+ * when a GET cannot reach the server, and answers from the copy or says it has none.
+ */
+export interface OfflineCopies {
+  remember(path: string, query: string, body: unknown): void
+  recall(path: string, query: string): Promise<{ body: unknown } | undefined>
+}
+let copies: OfflineCopies | undefined
+
+/** Installs the offline copies (see {@link OfflineCopies}). */
+export function setOfflineCopies(c: OfflineCopies): void {
+  copies = c
+}
+
+/** Whether an error says the server could not be reached (no network), not that it refused. */
+export const isUnreachable = (e: unknown): boolean => e instanceof ApiError && e.status === 0
+
 function query(params?: Params): string {
   if (!params) return ''
   const q = new URLSearchParams()
@@ -42,6 +61,8 @@ async function request<T>(method: string, path: string, params?: Params, body?: 
     })
   }
   catch {
+    const copy = method === 'GET' ? await copies?.recall(path, query(params)) : undefined
+    if (copy) return copy.body as T
     throw new ApiError(0, localMessage({ message: 'the server cannot be reached', messageZh: '无法连接服务器' }))
   }
   if (!res.ok) {
@@ -58,7 +79,9 @@ async function request<T>(method: string, path: string, params?: Params, body?: 
     throw error
   }
   if (res.status === 204) return undefined as T
-  return res.json() as Promise<T>
+  const answer = await res.json() as T
+  if (method === 'GET') copies?.remember(path, query(params), answer)
+  return answer
 }
 
 /** GETs JSON from the API; a non-2xx answer becomes an ApiError with the server's message. */

@@ -1,4 +1,5 @@
 import type { PhotoDto } from '../../../server/schemas/photos'
+import { type ShownPhoto, withQueuedPhotos } from '../offline/overlay'
 import { getJson, postFile, send } from './client'
 
 export type Photo = PhotoDto
@@ -64,7 +65,9 @@ export async function shrinkPhoto(file: Blob): Promise<PickedPhoto> {
   return { blob, previewUrl: URL.createObjectURL(blob), clientId: newClientId(), originalBytes: file.size, width, height }
 }
 
-export const fetchPhotos = (premisesId: number) => getJson<Photo[]>(`/premises/${premisesId}/photos`)
+/** The photos of a premises and its hazards, with those taken on this phone and not yet sent (marked pending). */
+export const fetchPhotos = async (premisesId: number): Promise<ShownPhoto[]> =>
+  withQueuedPhotos(premisesId, await getJson<Photo[]>(`/premises/${premisesId}/photos`))
 
 /** Uploads a picked photo of a premises, or of a hazard as found or rectified. */
 export function uploadPhoto(target: { premisesId: number } | { hazardId: number; stage: 'found' | 'rectified' }, photo: PickedPhoto) {

@@ -4,6 +4,7 @@ import type { PremisesDetailSchema, ResidentSchema } from '../../../server/schem
 import type { PremisesCollectionSchema, PremisesCountsSchema } from '../../../server/schemas/premises'
 import type { Dictionary } from '../../../server/schemas/reference'
 import { hazardStatuses } from '../../../server/domain/lists'
+import { withQueuedHazards, type ShownHazard } from '../offline/overlay'
 import { getJson, patchJson, postJson } from './client'
 import type { CoordinateSystem } from '../../../server/domain/lists'
 
@@ -38,7 +39,9 @@ export interface PremisesForm {
 
 export const fetchCounts = (query: Record<string, string>) => getJson<PremisesCounts>('/premises/counts', query)
 export const fetchPremises = (id: number) => getJson<PremisesDetail>(`/premises/${id}`)
-export const fetchHazards = (id: number, asOf?: string) => getJson<Hazard[]>(`/premises/${id}/hazards`, { asOf })
+/** The hazards of a premises, with those recorded and the steps taken on this phone and not yet sent (marked pending). */
+export const fetchHazards = async (id: number, asOf?: string): Promise<ShownHazard[]> =>
+  withQueuedHazards(id, await getJson<Hazard[]>(`/premises/${id}/hazards`, { asOf }))
 export const fetchResidents = (id: number) => getJson<Resident[]>(`/premises/${id}/residents`)
 export const fetchEnforcement = (id: number) => getJson<Enforcement[]>(`/premises/${id}/enforcement`)
 export const fetchDictionary = () => getJson<Dictionary>('/hazard-dictionary')

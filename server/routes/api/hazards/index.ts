@@ -4,6 +4,7 @@ import { type HazardAction, hazardDto } from '../../../plugins/app/inspection.js
 import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'
 import { HazardChangeSchema, HazardReferSchema, HazardSchema, HazardStepSchema } from '../../../schemas/inspection.js'
+import { clientWrite, markReplayed } from '../../../plugins/app/client-writes.js'
 import { closeTasksOnVisit } from '../../../plugins/app/tasks.js'
 
 /**
@@ -20,20 +21,23 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     app.post(`/:id/${action}`, {
       config: { permission: 'inspection:write' },
       schema: { tags: ['hazards'], summary, params: IdParams, body, response: { 200: HazardSchema, ...errors(400, 401, 403, 404, 409) } },
-    }, async (req) => {
+    }, async (req, reply) => {
       const user = app.userOf(req)
-      const input = req.body as { at?: string; note?: string | null; departmentCode?: string; deadline?: string | null }
+      const { clientId, ...input } = req.body as { clientId?: string; at?: string; note?: string | null; departmentCode?: string; deadline?: string | null }
       if (input.deadline) parseDate(input.deadline, 'deadline')
-      const { after } = await app.writeTx(req, async (tx) => {
+      const outcome = await app.writeTx(req, tx => clientWrite(app, tx, { clientId, userId: user.id, action: `hazard.${action}`, target: req.params.id, body: input }, async () => {
         const change = await app.inspection.transition(tx, user.jurisdiction, req.params.id, action, input)
         await app.audit.record(tx, req, {
           action: `hazard.${action}`, entity: 'hazard', entityId: req.params.id,
           before: hazardDto(change.before), after: hazardDto(change.after), reason: input.note ?? null,
         })
         await closeTasksOnVisit(app, tx, req, { premisesId: change.after.premisesId, hazardId: req.params.id, action: `hazard.${action}` })
-        return change
-      })
-      return hazardDto(after)
+        return { value: change.after, entity: 'hazard', entityId: req.params.id, status: 200 }
+      }))
+      if (!outcome.replayed) return hazardDto(outcome.value)
+      // The step was taken by the first copy: the hazard as it stands now.
+      const hazard = await app.writeTx(req, tx => app.inspection.hazard(tx, user.jurisdiction, outcome.entityId))
+      return markReplayed(reply, outcome.status).send(hazardDto(hazard))
     })
   }
 

@@ -2,17 +2,18 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { today as todayInDistrict } from '../../../domain/calendar.js'
 import { type CoordinateSystem, toWgs84 } from '../../../domain/coords.js'
 import { redactPersonal } from '../../../domain/redact.js'
-import { badRequest, parseDate, notFound  } from '../../../lib/http-errors.js'
+import { badRequest, notFound, parseDate } from '../../../lib/http-errors.js'
 import { mapFilterFrom } from '../../../plugins/app/premises-filter.js'
 import { hazardDto, type PremisesInput } from '../../../plugins/app/inspection.js'
 import { EnforcementSchema, HazardCreateSchema, HazardSchema, PremisesChangeSchema, PremisesCreateSchema } from '../../../schemas/inspection.js'
+import { clientWrite, markReplayed } from '../../../plugins/app/client-writes.js'
 import { closeTasksOnVisit } from '../../../plugins/app/tasks.js'
 import { can } from '../../../domain/access.js'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'
 import { type PremisesDetail, PremisesDetailSchema, ResidentSchema } from '../../../schemas/people.js'
-import { MapFilterQuerySchema, PremisesCollectionSchema, PremisesCountsSchema, PremisesQuerySchema } from '../../../schemas/premises.js'
+import { MapFilterQuerySchema, PremisesCollectionText, PremisesCountsSchema, PremisesQuerySchema } from '../../../schemas/premises.js'
 import { Type } from 'typebox'
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
@@ -22,14 +23,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['premises'],
       summary: 'Premises as GeoJSON points with their hazard status (no personal data)',
       querystring: PremisesQuerySchema,
-      response: { 200: PremisesCollectionSchema, ...errors(400) },
+      response: { 200: PremisesCollectionText, ...errors(400) },
     },
   }, async (req, reply) => {
     const user = app.userOf(req)
     const { filter, on } = await mapFilterFrom(app, req.query)
-    const result = await app.premises.points(user.jurisdiction, filter, on, req.query.limit)
-    reply.type('application/geo+json')
-    return result
+    // Already JSON text (PremisesCollectionSchema): Fastify sends a string as it is.
+    const body = await app.premises.pointsJson(user.jurisdiction, filter, on, req.query.limit)
+    return reply.type('application/geo+json').send(body)
   })
 
   app.get('/counts', {
@@ -76,17 +77,19 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['premises'],
       summary: 'Record premises found by an inspection (location in WGS-84, GCJ-02 or BD-09)',
       body: PremisesCreateSchema,
-      response: { 201: PremisesDetailSchema, ...errors(400, 401, 403) },
+      response: { 201: PremisesDetailSchema, ...errors(400, 401, 403, 409) },
     },
   }, async (req, reply) => {
     const user = app.userOf(req)
-    const input = premisesInput(req.body)
-    const created = await app.writeTx(req, async (tx) => {
+    const { clientId, ...body } = req.body
+    const input = premisesInput(body)
+    const outcome = await app.writeTx(req, tx => clientWrite(app, tx, { clientId, userId: user.id, action: 'premises.create', target: null, body }, async () => {
       const after = await app.inspection.createPremises(tx, user.jurisdiction, input as Parameters<typeof app.inspection.createPremises>[2])
       await app.audit.record(tx, req, { action: 'premises.create', entity: 'premises', entityId: after.id as number, after: redactPersonal(after) })
-      return after
-    })
-    return reply.status(201).send(await detailFor(app, req, created.id as number))
+      return { value: after.id as number, entity: 'premises', entityId: after.id as number, status: 201 }
+    }))
+    if (outcome.replayed) return markReplayed(reply, outcome.status).send(await detailFor(app, req, outcome.entityId))
+    return reply.status(201).send(await detailFor(app, req, outcome.value))
   })
 
   app.patch('/:id', {
@@ -95,16 +98,19 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['premises'],
       summary: 'Change the facts or the location of premises',
       params: IdParams, body: PremisesChangeSchema,
-      response: { 200: PremisesDetailSchema, ...errors(400, 401, 403, 404) },
+      response: { 200: PremisesDetailSchema, ...errors(400, 401, 403, 404, 409, 412) },
     },
-  }, async (req) => {
+  }, async (req, reply) => {
     const user = app.userOf(req)
-    const input = premisesInput(req.body)
-    await app.writeTx(req, async (tx) => {
-      const { before, after } = await app.inspection.updatePremises(tx, user.jurisdiction, req.params.id, input)
+    const { clientId, expected, ...body } = req.body
+    const input = premisesInput(body)
+    const outcome = await app.writeTx(req, tx => clientWrite(app, tx, { clientId, userId: user.id, action: 'premises.update', target: req.params.id, body: { ...body, expected } }, async () => {
+      const { before, after } = await app.inspection.updatePremises(tx, user.jurisdiction, req.params.id, input, expected)
       await app.audit.record(tx, req, { action: 'premises.update', entity: 'premises', entityId: req.params.id, before: redactPersonal(before), after: redactPersonal(after) })
       await closeTasksOnVisit(app, tx, req, { premisesId: req.params.id, action: 'premises.update' })
-    })
+      return { value: req.params.id, entity: 'premises', entityId: req.params.id, status: 200 }
+    }))
+    if (outcome.replayed) return markReplayed(reply, outcome.status).send(await detailFor(app, req, outcome.entityId))
     return detailFor(app, req, req.params.id)
   })
 
@@ -132,18 +138,21 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['premises'],
       summary: 'Record a hazard found at the premises, from the dictionary',
       params: IdParams, body: HazardCreateSchema,
-      response: { 201: HazardSchema, ...errors(400, 401, 403, 404) },
+      response: { 201: HazardSchema, ...errors(400, 401, 403, 404, 409) },
     },
   }, async (req, reply) => {
     const user = app.userOf(req)
-    if (req.body.deadline) parseDate(req.body.deadline, 'deadline')
-    const hazard = await app.writeTx(req, async (tx) => {
-      const h = await app.inspection.addHazard(tx, user.jurisdiction, req.params.id, req.body)
+    const { clientId, ...body } = req.body
+    if (body.deadline) parseDate(body.deadline, 'deadline')
+    const outcome = await app.writeTx(req, tx => clientWrite(app, tx, { clientId, userId: user.id, action: 'hazard.create', target: req.params.id, body }, async () => {
+      const h = await app.inspection.addHazard(tx, user.jurisdiction, req.params.id, body)
       await app.audit.record(tx, req, { action: 'hazard.create', entity: 'hazard', entityId: h.id, after: hazardDto(h) })
       await closeTasksOnVisit(app, tx, req, { premisesId: req.params.id, hazardId: h.id, action: 'hazard.create' })
-      return h
-    })
-    return reply.status(201).send(hazardDto(hazard))
+      return { value: h, entity: 'hazard', entityId: h.id, status: 201 }
+    }))
+    if (!outcome.replayed) return reply.status(201).send(hazardDto(outcome.value))
+    const hazard = await app.writeTx(req, tx => app.inspection.hazard(tx, user.jurisdiction, outcome.entityId))
+    return markReplayed(reply, outcome.status).send(hazardDto(hazard))
   })
 
   app.get('/:id/enforcement', {
@@ -186,7 +195,6 @@ function premisesInput(body: Record<string, unknown>): PremisesInput {
   return input
 }
 
-/** The premises as GET /api/premises/:id answers it, for the user of the request. */
 /** One premises as the user may see it: owners and second landlords only for roles that see people. */
 async function detailFor(app: FastifyInstance, req: FastifyRequest, id: number): Promise<PremisesDetail> {
   const user = app.userOf(req)

@@ -1,11 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { can } from '../../../domain/access.js'
-import { badRequest, notFound } from '../../../lib/http-errors.js'
+import { badRequest, notFound, parseDate } from '../../../lib/http-errors.js'
 import { revealReason, revealReasonMinChars } from '../../../domain/pii.js'
 import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'
 import { ResidentSchema, RevealSchema, SearchByIdSchema } from '../../../schemas/people.js'
+import { FlagClearSchema, FlagSchema, FlagSetSchema } from '../../../schemas/enforcement.js'
+import { today as todayInDistrict } from '../../../domain/calendar.js'
 
 /** Residents: masked by default; a full ID number only with a reason, and every reveal audited. */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
@@ -27,6 +29,67 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (!found) throw notFound(`there is no resident with id ${req.params.id}`, `没有编号为 ${req.params.id} 的人员`)
     await app.audit.record(app.db.sql, req, { action: 'resident.reveal-id', entity: 'resident', entityId: req.params.id, reason })
     return { id: req.params.id, idNumber: found.idNumber }
+  })
+
+  const noResident = (id: number) => notFound(`there is no resident with id ${id}`, `没有编号为 ${id} 的人员`)
+  const pastDay = (day: string, name: string) => {
+    parseDate(day, name)
+    if (day > todayInDistrict()) throw badRequest(`${name} (${day}) is in the future`, `日期（${day}）晚于今天`)
+  }
+
+  // The special categories: seen and written by the roles that see people, in their jurisdiction.
+  // Leaders and analysts see them only as the biweekly tables' counts.
+  app.get('/:id/flags', {
+    config: { permission: 'special:read' },
+    schema: {
+      tags: ['residents'], summary: 'A resident\'s special categories, current and past',
+      params: IdParams, response: { 200: Type.Array(FlagSchema), ...errors(401, 403, 404) },
+    },
+  }, async (req) => {
+    const flags = await app.people.flagsOf(app.db.sql, app.userOf(req).jurisdiction, req.params.id)
+    if (!flags) throw noResident(req.params.id)
+    return flags
+  })
+
+  app.post('/:id/flags', {
+    config: { permission: 'special:write' },
+    schema: {
+      tags: ['residents'], summary: 'Set a special category on a resident from a day, with the reason (audited)',
+      params: IdParams, body: FlagSetSchema, response: { 201: Type.Array(FlagSchema), ...errors(400, 401, 403, 404, 409) },
+    },
+  }, async (req, reply) => {
+    const user = app.userOf(req)
+    pastDay(req.body.flaggedOn, 'flaggedOn')
+    const flags = await app.writeTx(req, async (tx) => {
+      const id = await app.people.setFlag(tx, user.jurisdiction, req.params.id, user.id, req.body)
+      if (id === undefined) throw noResident(req.params.id)
+      await app.audit.write(tx, {
+        userId: user.id, username: user.username, action: 'resident.flag', entity: 'resident', entityId: req.params.id,
+        after: { flag: id, specialCategory: req.body.category, flaggedOn: req.body.flaggedOn, flagReason: req.body.reason }, ip: req.ip, requestId: req.id,
+      })
+      return (await app.people.flagsOf(tx, user.jurisdiction, req.params.id))!
+    })
+    return reply.status(201).send(flags)
+  })
+
+  app.post('/:id/flags/clear', {
+    config: { permission: 'special:write' },
+    schema: {
+      tags: ['residents'], summary: 'Clear a special category of a resident from a day, with the reason (audited)',
+      params: IdParams, body: FlagClearSchema, response: { 200: Type.Array(FlagSchema), ...errors(400, 401, 403, 404, 409) },
+    },
+  }, async (req) => {
+    const user = app.userOf(req)
+    pastDay(req.body.clearedOn, 'clearedOn')
+    return app.writeTx(req, async (tx) => {
+      const id = await app.people.clearFlag(tx, user.jurisdiction, req.params.id, user.id, req.body)
+      if (id === undefined) throw noResident(req.params.id)
+      await app.audit.write(tx, {
+        userId: user.id, username: user.username, action: 'resident.unflag', entity: 'resident', entityId: req.params.id,
+        after: { flag: id, specialCategory: req.body.category, clearedOn: req.body.clearedOn, flagReason: req.body.reason }, ip: req.ip, requestId: req.id,
+      })
+      return (await app.people.flagsOf(tx, user.jurisdiction, req.params.id))!
+    })
   })
 
   // POST, so that the number searched for never appears in a URL, a log line or browser history.

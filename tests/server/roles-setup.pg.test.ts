@@ -2,8 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { loadConfig } from '../../server/lib/config.js'
-import { prepareConfiguredDatabase } from '../../server/db/configured.js'
+import { prepareAsLauncher as prepare } from '../helpers/launcher.js'
 import { type Database, openDatabase } from '../../server/db/index.js'
 import { migrationFiles } from '../../server/db/migrate.js'
 import { urlAs } from '../../server/db/roles.js'
@@ -11,16 +10,6 @@ import { openTestDatabase, type TestDatabase } from '../helpers/db.js'
 import { adminUrl, appRoleUrl, databaseUrl, testAppRole } from '../helpers/pg-url.js'
 
 /** How `npm start` opens the database: which role migrates, which role the app runs as, what it says. */
-
-const embedded = inject('backend') === 'embedded'
-
-/** Prepares as the launcher does, collecting what it tells the operator. */
-async function prepare(env: Record<string, string>, createRoles = false) {
-  const said: string[] = []
-  const configured = await prepareConfiguredDatabase(loadConfig(env), { createRoles, log: m => said.push(m) })
-  const [me] = await configured.db.sql<{ currentUser: string }[]>`select current_user`
-  return { configured, said: said.join('\n'), user: me!.currentUser }
-}
 
 /** The statement's error message, or 'accepted' (the statement then runs in a transaction rolled back). */
 async function attempt(db: Database, statement: string): Promise<string> {
@@ -36,7 +25,7 @@ async function attempt(db: Database, statement: string): Promise<string> {
   }
 }
 
-describe.runIf(!embedded)('on PostgreSQL', () => {
+describe('on PostgreSQL', () => {
   let db: TestDatabase
   beforeAll(async () => {
     db = await openTestDatabase('migrated')
@@ -145,31 +134,6 @@ describe.runIf(!embedded)('on PostgreSQL', () => {
     finally {
       await admin.sql.unsafe(`drop database if exists ${name} with (force)`)
       await admin.close()
-    }
-  })
-})
-
-describe.runIf(embedded)('on the embedded database', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'grd-roles-'))
-  beforeAll(async () => {
-    // A data directory on disk, as `npm start` keeps, started from the migrated template (creating
-    // one from nothing takes PGlite far longer).
-    const db = await openDatabase({ dataDir: dir, loadDataDir: new Blob([readFileSync(inject('migratedTemplate'))]) })
-    await db.close()
-  })
-  afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-  it('has no roles to create: --create-roles says so, and the process\'s one user keeps the file', async () => {
-    const { configured, said, user } = await prepare({ EMBEDDED_DB_DIR: dir }, true)
-    try {
-      expect(configured.db.backend).toBe('embedded')
-      expect(configured.owner).toBe(configured.db)
-      expect(configured.applied).toEqual([])
-      expect(user).toBe('postgres')
-      expect(said).toMatch(/single-user file owned by this process/)
-    }
-    finally {
-      await configured.close()
     }
   })
 })
