@@ -22,6 +22,8 @@ create or replace trigger premises_touch_trg before update on premises for each 
 create or replace trigger hazard_touch_trg before update on hazard for each row execute function touch_updated_at();
 create or replace trigger key_area_touch_trg before update on key_area for each row execute function touch_updated_at();
 create or replace trigger app_user_touch_trg before update on app_user for each row execute function touch_updated_at();
+create or replace trigger enforcement_event_touch_trg before update on enforcement_event for each row execute function touch_updated_at();
+create or replace trigger lead_touch_trg before update on lead for each row execute function touch_updated_at();
 
 -- The district's calendar, as server/domain/calendar.ts has it: the day an instant falls on there,
 -- and the first instant after a day there (times before it happened on or before the day). Plain

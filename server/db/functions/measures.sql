@@ -6,7 +6,7 @@
 --
 -- Interval counts: +1 on the day something starts to count, -1 on the day it stops.
 --   group rental found        kind group_rental, or rental meeting the rule: from found_on until deregistered_on
---   group rental registered   kind group_rental with registered_on: from registered_on until deregistered_on
+--   group rental registered   kind group_rental with registered_on: from group_rental_registered_on until deregistered_on
 --   resident counted          in a found group rental and living there: from the later of moved in / found,
 --                             until the earlier of moved out / deregistered
 --   resident registered       the same, from the later of that and registered_on
@@ -18,7 +18,7 @@
 --   ev_gr_res_deregistered   ... deregistered that day
 --   ev_floating_registered   a floating resident (any premises) registered that day
 --   ev_floating_deregistered ... deregistered that day
---   ev_gr_registered         premises recorded as a group rental, on registered_on
+--   ev_gr_registered         premises recorded as a group rental, on group_rental_registered_on
 --   ev_gr_deregistered       ... with registered_on, on deregistered_on
 --   ev_statements_signed     found group rentals (recorded, or a rental meeting the rule), on statement_signed_on
 --   ev_second_landlords      ... on second_landlord_collected_on
@@ -26,15 +26,25 @@
 create or replace function is_group_rental_candidate(kind text, meets_rule boolean) returns boolean
 language sql immutable parallel safe as $$ select kind = 'group_rental' or (kind = 'rental' and meets_rule) $$;
 
--- The changes one premises itself brings.
+-- The day a group rental's registration counts: the later of its registration and the day it
+-- became a group rental (premises.group_rental_since, migration 025). Null when it is not a
+-- registered group rental.
+create or replace function group_rental_registered_on(kind text, registered_on date, since date) returns date
+language sql immutable parallel safe as $$
+  select case when kind = 'group_rental' and registered_on is not null then greatest(registered_on, coalesce(since, registered_on)) end
+$$;
+
+-- The changes one premises itself brings, the registration on group_rental_registered_on.
 create or replace function premises_delta_rows(p premises)
 returns table (day date, gr_found int, gr_registered int, ev_reg int, ev_dereg int, ev_statement int, ev_second int)
 language sql stable as $$
+  with g as (select group_rental_registered_on(p.kind, p.registered_on, p.group_rental_since) as reg)
   select d, sum(f)::int, sum(r)::int, sum(a)::int, sum(b)::int, sum(s)::int, sum(l)::int from (
     select p.found_on as d, 1 as f, 0 as r, 0 as a, 0 as b, 0 as s, 0 as l where is_group_rental_candidate(p.kind, p.meets_rule)
     union all select p.deregistered_on, -1, 0, 0, 0, 0, 0 where is_group_rental_candidate(p.kind, p.meets_rule) and p.deregistered_on is not null
-    union all select p.registered_on, 0, 1, 1, 0, 0, 0 where p.kind = 'group_rental' and p.registered_on is not null
-    union all select p.deregistered_on, 0, -1, 0, 1, 0, 0 where p.kind = 'group_rental' and p.registered_on is not null and p.deregistered_on is not null
+    -- Registered from reg until deregistered: nothing when it was deregistered before it became a group rental.
+    union all select g.reg, 0, (p.deregistered_on is null or g.reg < p.deregistered_on)::int, 1, 0, 0, 0 from g where g.reg is not null
+    union all select p.deregistered_on, 0, -(g.reg < p.deregistered_on)::int, 0, 1, 0, 0 from g where g.reg is not null and p.deregistered_on is not null
     union all select p.statement_signed_on, 0, 0, 0, 0, 1, 0 where is_group_rental_candidate(p.kind, p.meets_rule) and p.statement_signed_on is not null
     union all select p.second_landlord_collected_on, 0, 0, 0, 0, 0, 1 where is_group_rental_candidate(p.kind, p.meets_rule) and p.second_landlord_collected_on is not null
   ) x group by d
@@ -207,7 +217,8 @@ create or replace function refresh_measure_deltas() returns void language sql as
                              ev_gr_res_registered, ev_gr_res_deregistered, ev_floating_registered, ev_floating_deregistered,
                              ev_gr_registered, ev_gr_deregistered, ev_statements_signed, ev_second_landlords)
   with p as (
-    select id, town_id, coalesce(police_station_id, 0) as ps, kind, meets_rule, found_on, registered_on, deregistered_on,
+    select id, town_id, coalesce(police_station_id, 0) as ps, kind, meets_rule, found_on, deregistered_on,
+           group_rental_registered_on(kind, registered_on, group_rental_since) as reg,
            statement_signed_on, second_landlord_collected_on, is_group_rental_candidate(kind, meets_rule) as candidate
     from premises
   ),
@@ -228,16 +239,16 @@ create or replace function refresh_measure_deltas() returns void language sql as
          sum(pra), sum(prd), sum(sts), sum(sls) from (
     select found_on as day, town_id, ps, kind, 1 as gf, 0 as gr, 0 as rc, 0 as rr, 0 as gra, 0 as grd, 0 as fla, 0 as fld, 0 as pra, 0 as prd, 0 as sts, 0 as sls from p where candidate
     union all select deregistered_on, town_id, ps, kind, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 from p where candidate and deregistered_on is not null
-    union all select registered_on, town_id, ps, kind, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 from p where kind = 'group_rental' and registered_on is not null
-    union all select deregistered_on, town_id, ps, kind, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 from p where kind = 'group_rental' and registered_on is not null and deregistered_on is not null
+    union all select reg, town_id, ps, kind, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 from p where reg is not null and (deregistered_on is null or reg < deregistered_on)
+    union all select deregistered_on, town_id, ps, kind, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 from p where reg is not null and reg < deregistered_on
     union all select s, town_id, ps, kind, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0 from span where e is null or e > s
     union all select e, town_id, ps, kind, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0 from span where e is not null and e > s
     union all select rs, town_id, ps, kind, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0 from span where rs is not null and (e is null or e > rs)
     union all select e, town_id, ps, kind, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0 from span where rs is not null and e is not null and e > rs
     union all select registered_on, town_id, ps, kind, 0, 0, 0, 0, gr::int, 0, fl::int, 0, 0, 0, 0, 0 from events where registered_on is not null
     union all select deregistered_on, town_id, ps, kind, 0, 0, 0, 0, 0, gr::int, 0, fl::int, 0, 0, 0, 0 from events where deregistered_on is not null
-    union all select registered_on, town_id, ps, kind, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0 from p where kind = 'group_rental' and registered_on is not null
-    union all select deregistered_on, town_id, ps, kind, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0 from p where kind = 'group_rental' and registered_on is not null and deregistered_on is not null
+    union all select reg, town_id, ps, kind, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0 from p where reg is not null
+    union all select deregistered_on, town_id, ps, kind, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0 from p where reg is not null and deregistered_on is not null
     union all select statement_signed_on, town_id, ps, kind, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0 from p where candidate and statement_signed_on is not null
     union all select second_landlord_collected_on, town_id, ps, kind, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 from p where candidate and second_landlord_collected_on is not null
   ) x group by day, town_id, ps, kind;

@@ -90,3 +90,43 @@ create or replace trigger hazard_summary_trg after insert or update or delete on
 create or replace function refresh_all_hazard_summaries() returns void language sql as $$
   select refresh_hazard_summaries(array(select id from premises))
 $$;
+
+-- A premises that arrives with a ledger reference came from a ledger, whichever importer wrote it
+-- (migration 023).
+create or replace function premises_discovery_from_ledger() returns trigger language plpgsql as $$
+begin
+  if new.external_ref is not null and new.discovery_method = 'patrol' then
+    new.discovery_method := 'ledger_import';
+  end if;
+  return new;
+end $$;
+create or replace trigger premises_discovery_trg before insert on premises
+  for each row execute function premises_discovery_from_ledger();
+
+-- A premises' kind over time (migration 025): group_rental_since is the day it became a group
+-- rental (its found day when recorded as one from the start); premises_kind_change keeps every change.
+create or replace function premises_track_kind() returns trigger language plpgsql as $$
+begin
+  if tg_op = 'INSERT' then
+    new.group_rental_since := case when new.kind = 'group_rental' then coalesce(new.group_rental_since, new.found_on) end;
+    return new;
+  end if;
+  if new.kind is distinct from old.kind then
+    if new.kind = 'group_rental' then
+      -- The writer may say when it became one (an import of a ledger); otherwise it is today.
+      new.group_rental_since := case when new.group_rental_since is not null and new.group_rental_since is distinct from old.group_rental_since
+                                     then new.group_rental_since else greatest(new.found_on, local_day(now())) end;
+    else
+      new.group_rental_since := null;
+    end if;
+    insert into premises_kind_change (premises_id, from_kind, to_kind, changed_on, user_id)
+      values (new.id, old.kind, new.kind, coalesce(new.group_rental_since, local_day(now())),
+              nullif(current_setting('app.user_id', true), '')::int);
+  else
+    -- Without a change of kind the day stays as it was: it is history, not a field to edit.
+    new.group_rental_since := old.group_rental_since;
+  end if;
+  return new;
+end $$;
+create or replace trigger premises_track_kind_trg before insert or update of kind, group_rental_since on premises
+  for each row execute function premises_track_kind();
