@@ -20,7 +20,7 @@ const font = { name: 'SimSun', size: 10 }
  * generous side, so that no header is clipped at the page's print scale.
  */
 const columnPoints = (chars: number) => (chars * 7 + 5) * 0.75
-const textPoints = (text: string, size: number) => [...text].reduce((w, ch) => w + (/[\u0000-\u00ff]/.test(ch) ? 0.55 : 1.05) * size, 0)
+const textPoints = (text: string, size: number) => [...text].reduce((w, ch) => w + (ch.charCodeAt(0) <= 0xFF ? 0.55 : 1.05) * size, 0)
 function linesFor(text: string, widthPt: number, size: number): number {
   const usable = Math.max(size, widthPt - 6)
   return String(text).split('\n').reduce((n, line) => n + Math.max(1, Math.ceil(textPoints(line, size) / usable)), 0)

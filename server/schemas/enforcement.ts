@@ -1,4 +1,4 @@
-import { type Static, Type } from 'typebox'
+import { Type } from 'typebox'
 import { type EnforcementKind, enforcementKinds, type FlagCategory, flagCategories } from '../domain/lists.js'
 import { DateString, Id } from './common.js'
 
@@ -65,7 +65,6 @@ export const EnforcementRecordSchema = Type.Object({
   voidedAt: Nullable(Type.String()),
   voidReason: Nullable(Type.String()),
 })
-export type EnforcementRecordDto = Static<typeof EnforcementRecordSchema>
 
 export const FlagCategorySchema = Type.Unsafe<FlagCategory>({
   type: 'string', enum: [...flagCategories],

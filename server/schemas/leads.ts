@@ -1,4 +1,4 @@
-import { type Static, Type } from 'typebox'
+import { Type } from 'typebox'
 import { DateString, Id, IdList, Offset } from './common.js'
 
 /**
@@ -32,7 +32,6 @@ export const LeadQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
   offset: Offset(),
 }, { additionalProperties: false })
-export type LeadQueryInput = Static<typeof LeadQuery>
 
 export const LeadPointsQuery = Type.Object({
   town: Type.Optional(IdList), community: Type.Optional(IdList), policeStation: Type.Optional(IdList),

@@ -7,7 +7,7 @@ import {
   bands, type Band, type Features, leadFeatures, type LeadFeature, type LinearModel, minTraining, type Reason, rulesModel, scoreOf, type TrainingExample,
 } from '../../domain/leads-model.js'
 import { maskPersonalText } from '../../domain/redact.js'
-import { badRequest, conflict, HttpError, notFound } from '../../lib/http-errors.js'
+import { badRequest, HttpError, notFound } from '../../lib/http-errors.js'
 import type { leadStatuses, otherRentalKinds, visitOutcomes } from '../../schemas/leads.js'
 import { today as todayInDistrict } from '../../domain/calendar.js'
 import { trainInWorker } from './leads-train.js'

@@ -27,7 +27,6 @@ export const createEnforcement = (body: EnforcementBody) => postJson<Enforcement
 export const updateEnforcement = (id: number, body: Partial<EnforcementBody>) => patchJson<EnforcementRecord>(`/enforcement/${id}`, body)
 export const voidEnforcement = (id: number, reason: string) => postJson<EnforcementRecord>(`/enforcement/${id}/void`, { reason })
 
-export const fetchFlags = (residentId: number) => getJson<Flag[]>(`/residents/${residentId}/flags`)
 export const setFlag = (residentId: number, body: { category: FlagCategory; flaggedOn: string; reason: string }) =>
   postJson<Flag[]>(`/residents/${residentId}/flags`, body)
 export const clearFlag = (residentId: number, body: { category: FlagCategory; clearedOn: string; reason: string }) =>

@@ -16,7 +16,6 @@ export type LeadVisited = Static<typeof LeadVisitedSchema>
 export type LeadIssued = Static<typeof LeadIssuedSchema>
 export type ReadingJob = Static<typeof ReadingJobSchema>
 export type Utility = ReadingJob['utility']
-export type VisitOutcome = LeadVisit['outcome']
 
 export const utilities: Utility[] = ['electricity', 'water', 'gas']
 

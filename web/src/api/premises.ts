@@ -5,7 +5,7 @@ import type { PremisesCollectionSchema, PremisesCountsSchema } from '../../../se
 import type { Dictionary } from '../../../server/schemas/reference'
 import { hazardStatuses } from '../../../server/domain/lists'
 import { withQueuedHazards, type ShownHazard } from '../offline/overlay'
-import { getJson, patchJson, postJson } from './client'
+import { getJson, postJson } from './client'
 import type { CoordinateSystem } from '../../../server/domain/lists'
 
 export type PremisesCollection = Static<typeof PremisesCollectionSchema>
@@ -46,10 +46,4 @@ export const fetchResidents = (id: number) => getJson<Resident[]>(`/premises/${i
 export const fetchEnforcement = (id: number) => getJson<Enforcement[]>(`/premises/${id}/enforcement`)
 export const fetchDictionary = () => getJson<Dictionary>('/hazard-dictionary')
 
-export const createPremises = (form: PremisesForm) => postJson<PremisesDetail>('/premises', form)
-export const updatePremises = (id: number, change: Partial<PremisesForm>) => patchJson<PremisesDetail>(`/premises/${id}`, change)
-export const addHazard = (premisesId: number, body: { itemCode: string; otherText?: string | null; severity: 'general' | 'major'; deadline?: string | null; departmentCode?: string }) =>
-  postJson<Hazard>(`/premises/${premisesId}/hazards`, body)
-export const hazardStep = (id: number, action: 'refer' | 'rectify' | 'verify', body: { note?: string | null; departmentCode?: string; deadline?: string | null } = {}) =>
-  postJson<Hazard>(`/hazards/${id}/${action}`, body)
 export const revealIdNumber = (residentId: number, reason: string) => postJson<{ id: number; idNumber: string }>(`/residents/${residentId}/reveal`, { reason })
