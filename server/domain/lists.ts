@@ -49,3 +49,18 @@ export type EnforcementKind = typeof enforcementKinds[number]
 /** The two special categories of residents (DOMAIN.md, Residents). */
 export const flagCategories = ['mental_illness', 'person_of_concern'] as const
 export type FlagCategory = typeof flagCategories[number]
+
+/** A lead's score band: A ≥ 0.75, B ≥ 0.5, C ≥ 0.25, D below. */
+export const leadBands = ['A', 'B', 'C', 'D'] as const
+export type LeadBand = typeof leadBands[number]
+
+/** Where a lead stands: new, open (looked at), assigned (a visit issued), visited. */
+export const leadStatuses = ['new', 'open', 'assigned', 'visited'] as const
+export type LeadStatus = typeof leadStatuses[number]
+
+/** What the visit of a lead found. */
+export const visitOutcomes = ['group_rental', 'other_rental', 'not_rental', 'no_access'] as const
+export type VisitOutcome = typeof visitOutcomes[number]
+
+/** The premises kinds an "another kind of rental" outcome may record: every kind but a group rental. */
+export const otherRentalKinds = ['rental', 'homestay', 'family_hotel', 'factory_dormitory', 'care_home'] as const satisfies readonly Exclude<PremisesKind, 'group_rental'>[]

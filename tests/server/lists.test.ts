@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { coordinateSystems, enforcementKinds, hazardCategories, hazardStatuses, measureKeys, placeKinds, premisesKinds, roles } from '../../server/domain/lists.js'
+import {
+  coordinateSystems, enforcementKinds, flagCategories, hazardCategories, hazardStatuses, leadBands, leadStatuses, measureKeys, placeKinds, premisesKinds, roles, visitOutcomes,
+} from '../../server/domain/lists.js'
 import { openTestDatabase, type TestDatabase } from '../helpers/db.js'
 
 /**
@@ -33,6 +35,11 @@ describe('the database\'s CHECK constraints', () => {
     ['app_user', 'role', roles],
     ['enforcement_event', 'kind', enforcementKinds],
     ['import_job', 'crs', coordinateSystems],
+    ['lead', 'band', leadBands],
+    ['lead', 'status', leadStatuses],
+    ['lead', 'outcome', visitOutcomes],
+    ['lead_visit', 'outcome', visitOutcomes],
+    ['resident_flag', 'category', flagCategories],
   ] as const)('on %s.%s list the values of the shared list', async (table, column, list) => {
     expect(await checkedValues(table, column)).toEqual([...list])
   })

@@ -5,7 +5,7 @@ import type {
 import type { ReadingJobSchema } from '../../../server/schemas/readings'
 import { getJson, postFile, postJson } from './client'
 
-export { otherRentalKinds, visitOutcomes } from '../../../server/schemas/leads'
+export { otherRentalKinds, visitOutcomes } from '../../../server/domain/lists'
 
 export type Lead = Static<typeof LeadSchema>
 export type LeadDetail = Static<typeof LeadDetailSchema>

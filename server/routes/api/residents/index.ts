@@ -63,9 +63,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const flags = await app.writeTx(req, async (tx) => {
       const id = await app.people.setFlag(tx, user.jurisdiction, req.params.id, user.id, req.body)
       if (id === undefined) throw noResident(req.params.id)
-      await app.audit.write(tx, {
-        userId: user.id, username: user.username, action: 'resident.flag', entity: 'resident', entityId: req.params.id,
-        after: { flag: id, specialCategory: req.body.category, flaggedOn: req.body.flaggedOn, flagReason: req.body.reason }, ip: req.ip, requestId: req.id,
+      await app.audit.record(tx, req, {
+        action: 'resident.flag', entity: 'resident', entityId: req.params.id,
+        after: { flag: id, specialCategory: req.body.category, flaggedOn: req.body.flaggedOn, flagReason: req.body.reason },
       })
       return (await app.people.flagsOf(tx, user.jurisdiction, req.params.id))!
     })
@@ -84,9 +84,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     return app.writeTx(req, async (tx) => {
       const id = await app.people.clearFlag(tx, user.jurisdiction, req.params.id, user.id, req.body)
       if (id === undefined) throw noResident(req.params.id)
-      await app.audit.write(tx, {
-        userId: user.id, username: user.username, action: 'resident.unflag', entity: 'resident', entityId: req.params.id,
-        after: { flag: id, specialCategory: req.body.category, clearedOn: req.body.clearedOn, flagReason: req.body.reason }, ip: req.ip, requestId: req.id,
+      await app.audit.record(tx, req, {
+        action: 'resident.unflag', entity: 'resident', entityId: req.params.id,
+        after: { flag: id, specialCategory: req.body.category, clearedOn: req.body.clearedOn, flagReason: req.body.reason },
       })
       return (await app.people.flagsOf(tx, user.jurisdiction, req.params.id))!
     })
