@@ -52,7 +52,6 @@ export type FlagCategory = typeof flagCategories[number]
 
 /** A lead's score band: A ≥ 0.75, B ≥ 0.5, C ≥ 0.25, D below. */
 export const leadBands = ['A', 'B', 'C', 'D'] as const
-export type LeadBand = typeof leadBands[number]
 
 /** Where a lead stands: new, open (looked at), assigned (a visit issued), visited. */
 export const leadStatuses = ['new', 'open', 'assigned', 'visited'] as const
