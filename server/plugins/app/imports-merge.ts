@@ -57,11 +57,11 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
   // -------------------------------------------------------------------------------------------
 
   /** Stages a batch of checked rows, and says the job is alive. */
-  async function stage(kind: LedgerKind, jobId: string, rows: Staged[], town: number | null = null) {
+  async function stage(kind: LedgerKind, jobId: string, rows: Staged[], town: number | null = null, db: Sql = sql) {
     const lines = col(rows, (_r, s) => s.line)
     if (kind === 'premises') {
       type R = PremisesRecord
-      await sql`
+      await db`
         with beat as (update import_job set heartbeat_at = now() where id = ${jobId})
         insert into import_stage_premises (job_id, line, external_ref, kind, address, geom, town_id, community_id, grid_id, police_station_id,
           rooms_let, beds_let, occupants, owner_name, owner_phone, second_landlord_name, second_landlord_phone, second_landlord_collected_on,
@@ -82,7 +82,7 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
       type R = ResidentRecord
       const cipher = rows.map(s => encryptIdNumber(keys, (s.record as R).idNumber).toString('base64'))
       const hmac = rows.map(s => hmacIdNumber(keys, (s.record as R).idNumber).toString('base64'))
-      await sql`
+      await db`
         with beat as (update import_job set heartbeat_at = now() where id = ${jobId})
         insert into import_stage_resident (job_id, line, external_ref, premises_id, name, id_type, id_number_cipher, id_number_hmac, id_number_masked,
           phone, floating, moved_in_on, moved_out_on, registered_on, deregistered_on, special_categories, flagged_on)
@@ -98,7 +98,7 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
     }
     else if (kind === 'enforcement') {
       type R = EnforcementRecord
-      await sql`
+      await db`
         with beat as (update import_job set heartbeat_at = now() where id = ${jobId})
         insert into import_stage_enforcement (job_id, line, external_ref, kind, occurred_on, count, case_number, premises_id, police_station_id, town_id, note)
         select ${jobId}::uuid, t.line, t.ref, t.kind, t.day, t.count, t.case_no, t.premises, t.station, t.town, t.note
@@ -109,7 +109,7 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
     }
     else {
       type R = HazardRecord
-      await sql`
+      await db`
         with beat as (update import_job set heartbeat_at = now() where id = ${jobId})
         insert into import_stage_hazard (job_id, line, external_ref, premises_id, item_code, other_text, severity, status, department_code,
           found_at, referred_at, rectified_at, verified_at, deadline)
