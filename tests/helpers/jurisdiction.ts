@@ -347,6 +347,48 @@ export const probes: Record<string, Probe[]> = {
       return { method: 'POST', url: `/api/residents/${t.resident}/flags/clear`, payload: { category: 'person_of_concern', clearedOn: '2020-06-01', reason: '辖区矩阵' } }
     },
   }],
+  'GET /api/leads/:id': [{ kind: 'record', request: async (t, s) => ({ url: `/api/leads/${await leadAt(s, t)}` }) }],
+  // "No access" keeps the lead open, so that every call finds it still to be visited.
+  'POST /api/leads/:id/visits': [{
+    kind: 'record', request: async (t, s) => ({ method: 'POST', url: `/api/leads/${await leadAt(s, t)}/visits`, payload: { outcome: 'no_access', note: '辖区矩阵：无人应门' } }),
+  }],
+  // Given to a district-wide inspector, as for 'POST /api/tasks', so that the control commander may issue the outside lead too.
+  'POST /api/leads/tasks': [{
+    kind: 'record',
+    request: async (t, s) => {
+      const leadId = await leadAt(s, t)
+      await clearTasks(s.t.db.sql, [t.premises])
+      return { method: 'POST', url: '/api/leads/tasks', payload: { leadIds: [leadId], assigneeId: await districtInspector(s.t.db.sql), dueOn: dayFromToday(7) } }
+    },
+  }],
+  'GET /api/leads': [{
+    kind: 'answer', label: 'filter',
+    request: async (t, s) => {
+      await leadAt(s, t)
+      return { url: `/api/leads?${query({ ...t.filter, minScore: 1, limit: 500 })}` }
+    },
+    holds: (res, t) => json<{ items: { id: number }[] }>(res).items.some(l => l.id === leadOf.get(t.premises)),
+  }],
+  'GET /api/leads/points': [{
+    kind: 'answer', label: 'filter',
+    request: async (t, s) => {
+      await leadAt(s, t)
+      return { url: `/api/leads/points?${query({ ...t.filter, minScore: 1, limit: 20_000 })}` }
+    },
+    holds: (res, t) => featureIds(res).includes(leadOf.get(t.premises)),
+  }],
+  // Counts only, so the target's lead is the one lead awaiting another try after "no access": the
+  // count holds it or not. A police station's sides share a town, so the town filter alone cannot hide it.
+  'GET /api/leads/stats': [{
+    kind: 'answer', label: 'town',
+    request: async (t, s) => {
+      const leadId = await leadAt(s, t)
+      await s.t.db.owner`update lead set outcome = null, outcome_on = null where status <> 'visited' and outcome = 'no_access' and id <> ${leadId}`
+      await s.t.db.owner`update lead set outcome = 'no_access', outcome_on = current_date where id = ${leadId}`
+      return { url: `/api/leads/stats?${query({ town: t.town })}` }
+    },
+    holds: res => json<{ noAccessPending: number }>(res).noAccessPending > 0,
+  }],
   'GET /ogc/collections/:collectionId/items/:featureId': [
     { kind: 'record', label: 'premises', request: t => ({ url: `/ogc/collections/premises/items/${t.premises}` }) },
     { kind: 'record', label: 'key areas', request: t => ({ url: `/ogc/collections/key-areas/items/${t.keyArea}` }) },
@@ -369,9 +411,28 @@ async function enforcementAt(s: Scene, t: Target): Promise<number> {
   return e!.id
 }
 
+/** The lead of each target's premises (made by leadAt), by premises id. */
+const leadOf = new Map<number, number>()
+
 /**
- * Routes that take an id but name no record of a jurisdiction, each with the reason. Imports are
- * the uploader's own: another user's import does not exist for anyone (tested on its own).
+ * The lead of the target's premises, made when missing and put back each time as issued, open to
+ * anyone, at the top score and still a candidate: every lead route may act on it again.
+ */
+async function leadAt(s: Scene, t: Target): Promise<number> {
+  const [l] = await s.t.db.owner<{ id: number }[]>`
+    insert into lead (premises_id, address, geom, town_id, community_id, police_station_id, score, band, candidate, status, issued_at, issued_score, issued_band)
+    select p.id, p.address, p.geom, p.town_id, p.community_id, p.police_station_id, 1, 'A', true, 'open', now(), 1, 'A' from premises p where p.id = ${t.premises}
+    on conflict (premises_id) do update set score = 1, band = 'A', candidate = true, status = 'open', assigned_to = null, assigned_at = null, task_id = null,
+      outcome = null, outcome_on = null, issued_at = coalesce(lead.issued_at, now()), issued_score = coalesce(lead.issued_score, 1), issued_band = coalesce(lead.issued_band, 'A')
+    returning id`
+  leadOf.set(t.premises, l!.id)
+  return l!.id
+}
+
+/**
+ * Routes that take an id but name no record of a jurisdiction, each with the reason. Imports, of
+ * ledgers and of readings, are the uploader's own: another user's import does not exist for anyone
+ * (tested on its own).
  */
 export const notJurisdictional: Record<string, string> = {
   'GET /api/areas': 'the district\'s areas are reference data for every signed-in user (parent= names an area, not a record)',
@@ -383,6 +444,12 @@ export const notJurisdictional: Record<string, string> = {
   'GET /api/imports/:id/errors': 'an import belongs to its uploader',
   'GET /api/imports/:id/changes': 'an import belongs to its uploader',
   'DELETE /api/imports/:id': 'an import belongs to its uploader',
+  'GET /api/readings/:id': 'a readings import belongs to its uploader',
+  'POST /api/readings/:id/dry-run': 'a readings import belongs to its uploader',
+  'POST /api/readings/:id/commit': 'a readings import belongs to its uploader',
+  'GET /api/readings/:id/errors': 'a readings import belongs to its uploader',
+  'GET /api/readings/:id/unmatched': 'a readings import belongs to its uploader',
+  'DELETE /api/readings/:id': 'a readings import belongs to its uploader',
 }
 
 type Props = { properties?: Record<string, unknown> } | undefined

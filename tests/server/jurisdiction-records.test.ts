@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 import { buildScene, notJurisdictional, probes, routeKey, runMatrix, type Scene, whereRoutes } from '../helpers/jurisdiction.js'
+import { csv, uploadReadings } from '../helpers/readings.js'
 
 let t: TestApp
 let s: Scene
@@ -68,5 +69,20 @@ describe('the jurisdiction matrix: records named by id', () => {
       expect((await t.app.inject({ ...req, headers: { cookie: other } })).statusCode, k).toBe(404)
     }
     expect((await t.app.inject({ url: `/api/imports/${id}`, headers: { cookie: s.cookies.commander! } })).statusCode).toBe(200)
+  })
+
+  it('makes another user\'s readings import not exist (404) on every readings route, for a district commander too', async () => {
+    const file = csv([['户号', '户名', '用电地址', '日期', '用电量'], ['JUR-E1', '王某', '矩阵路1号', '2020-03-01', '8.5']])
+    const job = await uploadReadings(t.app, s.cookies.commander!, 'electricity', file)
+    const other = await signIn(t.app, 'bureau')
+    const routes = Object.keys(notJurisdictional).filter(x => x.includes('/api/readings/:id'))
+    expect(routes).toHaveLength(6)
+    for (const k of routes) {
+      const [method, url] = k.split(' ') as [string, string]
+      const req = { method: method as 'GET', url: url.replace(':id', job.id), payload: method === 'POST' ? { mapping: job.suggestedMapping, crs: 'wgs84' } : undefined }
+      expect((await t.app.inject({ ...req, headers: { cookie: other } })).statusCode, k).toBe(404)
+    }
+    expect((await t.app.inject({ url: `/api/readings/${job.id}`, headers: { cookie: s.cookies.commander! } })).statusCode).toBe(200)
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/readings/${job.id}`, headers: { cookie: s.cookies.commander! } })).statusCode).toBeLessThan(300)
   })
 })

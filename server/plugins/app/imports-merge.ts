@@ -61,11 +61,11 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
   // -------------------------------------------------------------------------------------------
 
   /** Stages a batch of checked rows, and says the job is alive. */
-  async function stage(kind: LedgerKind, jobId: string, rows: Staged[], town: number | null = null) {
+  async function stage(kind: LedgerKind, jobId: string, rows: Staged[], town: number | null = null, db: Sql = sql) {
     const lines = col(rows, (_r, s) => s.line)
     if (kind === 'premises') {
       type R = PremisesRecord
-      await sql`
+      await db`
         with beat as (update import_job set heartbeat_at = now() where id = ${jobId})
         insert into import_stage_premises (job_id, line, external_ref, kind, address, geom, town_id, community_id, grid_id, police_station_id,
           rooms_let, beds_let, occupants, owner_name, owner_phone, second_landlord_name, second_landlord_phone, second_landlord_collected_on,
@@ -86,7 +86,7 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
       type R = ResidentRecord
       const cipher = rows.map(s => encryptIdNumber(keys, (s.record as R).idNumber).toString('base64'))
       const hmac = rows.map(s => hmacIdNumber(keys, (s.record as R).idNumber).toString('base64'))
-      await sql`
+      await db`
         with beat as (update import_job set heartbeat_at = now() where id = ${jobId})
         insert into import_stage_resident (job_id, line, external_ref, premises_id, name, id_type, id_number_cipher, id_number_hmac, id_number_masked,
           phone, floating, moved_in_on, moved_out_on, registered_on, deregistered_on, special_categories, flagged_on)
@@ -102,7 +102,7 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
     }
     else if (kind === 'enforcement') {
       type R = EnforcementRecord
-      await sql`
+      await db`
         with beat as (update import_job set heartbeat_at = now() where id = ${jobId})
         insert into import_stage_enforcement (job_id, line, external_ref, kind, occurred_on, count, case_number, premises_id, police_station_id, town_id, note)
         select ${jobId}::uuid, t.line, t.ref, t.kind, t.day, t.count, t.case_no, t.premises, t.station, t.town, t.note
@@ -113,7 +113,7 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
     }
     else {
       type R = HazardRecord
-      await sql`
+      await db`
         with beat as (update import_job set heartbeat_at = now() where id = ${jobId})
         insert into import_stage_hazard (job_id, line, external_ref, premises_id, item_code, other_text, severity, status, department_code,
           found_at, referred_at, rectified_at, verified_at, deadline)
@@ -528,6 +528,8 @@ export interface CommitDeps {
   bulkRows: number
   /** Checks every row of the job's file again, handing each batch of rows to write to `write`. */
   check: (db: Sql, job: Job, mapping: Record<string, string>, crs: CoordinateSystem, write?: (rows: Staged[]) => Promise<void>) => Promise<void>
+  /** Runs a background job's statements with no time limit (a lock may keep it waiting longer than a request may). */
+  withoutTimeLimit: <T>(work: (db: Sql) => Promise<T>) => Promise<T>
 }
 
 /**
@@ -536,16 +538,16 @@ export interface CommitDeps {
  * job's status and audit row. A single row problem, an error or the end of the process leaves the
  * shared tables as they were (staged rows are dropped here, or swept once their job is dead).
  */
-export async function commitImport({ sql, staging, store, bulkRows, check }: CommitDeps, job: Job, mapping: Record<string, string>, crs: CoordinateSystem) {
+export async function commitImport({ sql, staging, store, bulkRows, check, withoutTimeLimit }: CommitDeps, job: Job, mapping: Record<string, string>, crs: CoordinateSystem) {
   await sql`update import_job set status = 'committing', heartbeat_at = now(), mapping = ${sql.json(mapping)}, crs = ${crs} where id = ${job.id}`
   let staged = 0
   try {
-    await check(sql, job, mapping, crs, async (rows) => {
+    await withoutTimeLimit(db => check(db, job, mapping, crs, async (rows) => {
       // After the first problem nothing more is staged: none of it would be merged.
       if (job.errorCount > 0) return
-      for (let i = 0; i < rows.length; i += stageRows) await staging.stage(job.kind, job.id, rows.slice(i, i + stageRows), job.scope.kind === 'town' ? job.scope.id : null)
+      for (let i = 0; i < rows.length; i += stageRows) await staging.stage(job.kind, job.id, rows.slice(i, i + stageRows), job.scope.kind === 'town' ? job.scope.id : null, db)
       staged += rows.length
-    })
+    }))
     if (job.errorCount > 0) {
       await staging.drop(job.id)
       return

@@ -48,6 +48,12 @@ export interface ImportOptions {
   keepMs?: number
   /** Whether to sweep at start and every few minutes: off only where the app never serves (the OpenAPI script opens no database). */
   sweep?: boolean
+  /**
+   * Whether statements have a time limit (DATABASE_STATEMENT_TIMEOUT_MS, real PostgreSQL): a job then
+   * reserves a connection without one, since the limit is for requests, and a job that waits for a
+   * lock longer than that must wait, not fail.
+   */
+  statementLimit?: boolean
 }
 
 /** How often uploads, jobs and staged rows are swept (and this process's upload directory marked alive). */
@@ -58,6 +64,24 @@ const staleCommitMinutes = 15
 export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions = {}) {
   const store = uploadStore(opts.dir)
   const staging = importStaging(sql, keys)
+
+  /**
+   * Runs a background job's statements with no time limit: on PostgreSQL on a connection reserved
+   * for the job with its limit lifted while the job holds it. The embedded database has no limit,
+   * and one connection, which a job must not hold between its statements.
+   */
+  async function withoutTimeLimit<T>(work: (db: Sql) => Promise<T>): Promise<T> {
+    if (!opts.statementLimit) return work(sql)
+    const reserved = await sql.reserve()
+    try {
+      await reserved`set statement_timeout = 0`
+      return await work(reserved)
+    }
+    finally {
+      await reserved`reset statement_timeout`.catch(() => undefined)
+      reserved.release()
+    }
+  }
   // Up to this many rows the row triggers keep derived data as for any write; above it the merge
   // does their work set-wise (a trigger per row over hundreds of thousands of rows, each adding to
   // the same few change rows, would take minutes).
@@ -277,8 +301,8 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
     job.summary = null
     const run = async () => {
       try {
-        if (commit) await commitImport({ sql, staging, store, bulkRows, check }, job, mapping, crs)
-        else await check(sql, job, mapping, crs)
+        if (commit) await commitImport({ sql, staging, store, bulkRows, check, withoutTimeLimit }, job, mapping, crs)
+        else await withoutTimeLimit(db => check(db, job, mapping, crs))
         if (job.summary?.committed) {
           job.status = 'committed'
           job.message = null
@@ -417,7 +441,7 @@ declare module 'fastify' {
 }
 
 export default fp<{ keys: PiiKeys; imports?: ImportOptions }>(async (app, opts) => {
-  const imports = importsRepository(app.db.sql, opts.keys, opts.imports)
+  const imports = importsRepository(app.db.sql, opts.keys, { statementLimit: app.db.backend === 'postgres', ...opts.imports })
   // What a previous process left behind goes first; then the sweep keeps going while the app runs.
   // A database away at start-up delays the sweep to its next round instead of stopping the app
   // (which then answers 503 until the database is back).
