@@ -12,7 +12,7 @@
 import { fork } from 'node:child_process'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { buildApp } from '../server/app.js'
-import { loadConfig } from '../server/config.js'
+import { loadConfig } from '../server/lib/config.js'
 import { openDatabase } from '../server/db/index.js'
 import { type Jurisdiction, type Role, wholeDistrict } from '../server/domain/access.js'
 import { hashPassword } from '../server/domain/passwords.js'
@@ -125,7 +125,7 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
         return { endpoint: 'detail', method: 'GET', path: `/api/premises/${pick(who === 'bench-analyst' ? anywhere : inTown).id}`, cookie: session(who) }
       },
     }
-    const bag = (Object.entries(weights) as [Endpoint, number][]).flatMap(([e, w]) => Array<Endpoint>(w).fill(e))
+    const bag = (Object.entries(weights) as [Endpoint, number][]).flatMap(([e, w]) => Array.from({ length: w }, () => e))
     const requests = Array.from({ length: 5000 }, () => make[pick(bag)]())
 
     const plan: LoadPlan = { base, requests, connections: opts.connections, warmupSeconds: opts.warmupSeconds, seconds: opts.seconds, timeoutMs: 10_000, thinkMs: opts.thinkMs }

@@ -174,8 +174,8 @@ async function benchQueries(campaign: Awaited<ReturnType<ReturnType<typeof campa
   const d = 0.005
   const square = { type: 'Polygon', coordinates: [[[c!.lon - d, c!.lat - d], [c!.lon + d, c!.lat - d], [c!.lon + d, c!.lat + d], [c!.lon - d, c!.lat + d], [c!.lon - d, c!.lat - d]]] }
   await repeat('key-area preview (check + counts, ~1 km²)', async () => {
-    const checked = await keyAreas.check(sql, square, { jurisdiction: wholeDistrict, drafts: true, people: true })
-    return keyAreas.counts(sql, checked.geojson!, wholeDistrict, day)
+    const checked = await keyAreas.check(square, { jurisdiction: wholeDistrict, drafts: true, people: true })
+    return keyAreas.counts(checked.geojson!, wholeDistrict, day)
   }, r => `${(r as { houses: number }).houses.toLocaleString('en')} premises inside`)
   const { analysisRepository } = await import('../server/plugins/app/analysis.js')
   const analysis = analysisRepository(sql)

@@ -3,7 +3,7 @@
  * With DATABASE_URL set it refuses: dropping a real database is a decision for its administrator.
  */
 import { rmSync } from 'node:fs'
-import { loadConfig } from '../server/config.js'
+import { loadConfig } from '../server/lib/config.js'
 
 const config = loadConfig()
 if (config.databaseUrl) {

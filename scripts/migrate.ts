@@ -3,7 +3,7 @@
  * (DATABASE_OWNER_URL) when one is set, then the app's grants; `-- --create-roles` as for `npm start`.
  */
 import { parseArgs } from 'node:util'
-import { loadConfig } from '../server/config.js'
+import { loadConfig } from '../server/lib/config.js'
 import { prepareConfiguredDatabase } from '../server/db/configured.js'
 
 const { values } = parseArgs({ options: { 'create-roles': { type: 'boolean', default: false } } })

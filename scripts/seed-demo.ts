@@ -4,7 +4,7 @@
  * row triggers off, which only the owner may), otherwise the embedded database under data/.
  */
 import { parseArgs } from 'node:util'
-import { loadConfig } from '../server/config.js'
+import { loadConfig } from '../server/lib/config.js'
 import { piiKeysFor, prepareConfiguredDatabase } from '../server/db/configured.js'
 import { seedDemo } from '../server/seed/demo.js'
 import { seedDemoLeads } from '../server/seed/readings.js'

@@ -6,7 +6,7 @@
  */
 import { createInterface } from 'node:readline/promises'
 import { parseArgs } from 'node:util'
-import { loadConfig } from '../server/config.js'
+import { loadConfig } from '../server/lib/config.js'
 import { prepareConfiguredDatabase } from '../server/db/configured.js'
 import { type Jurisdiction, type Role, roles } from '../server/domain/access.js'
 import { hashPassword, passwordProblem } from '../server/domain/passwords.js'
@@ -54,7 +54,7 @@ try {
   if (await users.byUsername(username)) fail(`the user name "${username}" is taken`)
   const passwordHash = await hashPassword(password)
   const user = await db.sql.begin(async (tx) => {
-    const jurisdiction: Jurisdiction = await jurisdictionsRepository(db.sql).validate(tx, { kind, id: idText ? Number(idText) : null })
+    const jurisdiction: Jurisdiction = await jurisdictionsRepository(db.sql).validate({ kind, id: idText ? Number(idText) : null }, tx)
     const u = await users.create(tx, { username, displayName: values['display-name'] ?? username, role, jurisdiction, passwordHash, createdBy: null })
     await auditRepository(db.sql).write(tx, { userId: null, username: 'cli', action: 'user.create', entity: 'user', entityId: u.id, after: { ...u, jurisdiction } })
     return u

@@ -1,11 +1,14 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import type { Basemap } from './config.js'
+import type { Basemap } from './lib/config.js'
 import type { Database } from './db/index.js'
 import type { PiiKeys } from './domain/pii.js'
 import accessPlugin from './plugins/app/access.js'
 import analysisPlugin from './plugins/app/analysis.js'
 import reportsPlugin from './plugins/app/reports.js'
+import exportsPlugin from './plugins/app/exports.js'
+import healthPlugin from './plugins/app/health.js'
+import ogcPlugin from './plugins/app/ogc.js'
 import reportsRoutes from './routes/api/reports/index.js'
 import exportsRoutes from './routes/api/exports/index.js'
 import ogcRoutes from './routes/ogc/index.js'
@@ -126,6 +129,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(keyAreasPlugin)
   await app.register(analysisPlugin)
   await app.register(reportsPlugin)
+  await app.register(exportsPlugin)
+  await app.register(ogcPlugin)
+  await app.register(healthPlugin)
   await app.register(importsPlugin, { keys: opts.keys, imports: opts.imports })
   await app.register(searchPlugin, { keys: opts.keys })
   await app.register(readingsPlugin)

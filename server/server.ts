@@ -5,11 +5,11 @@
  */
 import { parseArgs } from 'node:util'
 import { buildApp } from './app.js'
-import { loadConfig } from './config.js'
+import { loadConfig } from './lib/config.js'
 import { piiKeysFor, prepareConfiguredDatabase } from './db/configured.js'
 import { isEmpty, seedDemo } from './seed/demo.js'
 import { seedDemoLeads } from './seed/readings.js'
-import { webDistState } from './web-dist.js'
+import { webDistState } from './plugins/external/web-dist.js'
 
 const { values: flags } = parseArgs({ options: { 'create-roles': { type: 'boolean', default: false } } })
 const config = loadConfig()

@@ -2,8 +2,8 @@ import type { Tx } from './index.js'
 
 /**
  * Turns the triggers that keep derived data (hazard summaries, tile cells, daily changes, the data
- * version, the hazard history) off or back on for the rest of the transaction `tx`; migration 013
- * gives them the condition. A transaction-local setting, not ALTER TABLE: the app's database role
+ * version, the hazard history) off or back on for the rest of the transaction `tx`; their condition
+ * is in server/db/functions/. A transaction-local setting, not ALTER TABLE: the app's database role
  * owns no table. The caller rebuilds what those triggers keep, set-wise, before it commits. The
  * triggers that protect data (the audit trail, submitted tables) and the rules (areas, hazard items)
  * do not follow it.

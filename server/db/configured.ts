@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { type Config, dataDir } from '../config.js'
+import { type Config, dataDir } from '../lib/config.js'
 import { loadPiiKeys, type PiiKeys } from '../domain/pii.js'
 import { type Backend, type Database, openDatabase, type OpenOptions } from './index.js'
 import { migrate } from './migrate.js'

@@ -3,6 +3,7 @@ import postgres from 'postgres'
 import type { PGlite } from '@electric-sql/pglite'
 import { databaseAvailability, type DatabaseAvailability, unavailableCode } from './availability.js'
 import { withPostgresErrorFraming } from './pglite-protocol.js'
+import { districtTimeZone } from '../domain/calendar.js'
 
 /** The one SQL client of the application: tagged templates, snake_case columns seen as camelCase. */
 export type Sql = postgres.Sql<Record<string, postgres.PostgresType>>
@@ -59,7 +60,7 @@ function clientOptions(max: number, connectTimeout = defaultConnectTimeout): pos
     backoff: () => 0.05,
     onnotice: () => {},
     transform: postgres.camel,
-    connection: { application_name: 'group-rental-dashboard', TimeZone: 'Asia/Shanghai' },
+    connection: { application_name: 'group-rental-dashboard', TimeZone: districtTimeZone },
     types: {
       // Counts and ids fit in a double; strings would leak into every JSON answer.
       int8: { to: 20, from: [20], serialize: (x: number | bigint) => String(x), parse: (x: string) => Number(x) },

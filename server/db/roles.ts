@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { checkRoleName } from '../config.js'
+import { checkRoleName } from '../lib/config.js'
 import { pgArray } from './arrays.js'
 import type { Sql } from './index.js'
 import { schemaLock } from './migrate.js'
@@ -14,8 +14,8 @@ import { schemaLock } from './migrate.js'
 /** What the runtime role may do on the tables whose rows, once written, stay as written. */
 export const appendOnlyTables: readonly string[] = ['audit_log', 'report_submission']
 
-/** Tables the runtime role only reads (which migrations have been applied). */
-export const readOnlyTables: readonly string[] = ['schema_migration']
+/** Tables the runtime role only reads (which migrations and function files have been applied). */
+export const readOnlyTables: readonly string[] = ['schema_migration', 'schema_function']
 
 /** Who a connection is, as far as privileges go. */
 export interface ConnectionRole {

@@ -2,8 +2,9 @@
  * Roles, permissions and jurisdictions (DOMAIN.md, "Who uses the product"). Every route declares
  * one permission; a role holds a fixed set of them. Nothing is allowed that is not listed here.
  */
-export const roles = ['leader', 'commander', 'analyst', 'inspector', 'admin'] as const
-export type Role = typeof roles[number]
+import { type Role, roles } from './lists.js'
+
+export { type Role, roles }
 
 export const permissions = [
   /** No sign-in needed: health, sign-in, the web app's files. */

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import type { CoordinateSystem } from './lists.js'
 
 /** The part of gcoord used here (it ships CommonJS whose types describe an ES default export). */
 interface Gcoord {
@@ -9,9 +10,7 @@ interface Gcoord {
 }
 const gcoord = createRequire(import.meta.url)('gcoord') as Gcoord
 
-/** Coordinate systems met in the field: GPS (WGS-84), AutoNavi/Tencent (GCJ-02), Baidu (BD-09). */
-export const coordinateSystems = ['wgs84', 'gcj02', 'bd09'] as const
-export type CoordinateSystem = typeof coordinateSystems[number]
+export type { CoordinateSystem }
 
 const crs = { wgs84: gcoord.WGS84, gcj02: gcoord.GCJ02, bd09: gcoord.BD09 } as const
 

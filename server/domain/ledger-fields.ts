@@ -4,7 +4,7 @@
  */
 
 export type LedgerKind = 'premises' | 'residents' | 'hazards' | 'enforcement'
-export const ledgerKinds: LedgerKind[] = ['premises', 'residents', 'hazards', 'enforcement']
+export const ledgerKinds = ['premises', 'residents', 'hazards', 'enforcement'] as const satisfies readonly LedgerKind[]
 
 export interface LedgerField {
   key: string

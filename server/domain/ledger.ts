@@ -1,9 +1,11 @@
 import { type CoordinateSystem, toWgs84 } from './coords.js'
 import { maskIdNumber, normaliseIdNumber, residentIdProblem } from './id-number.js'
-import { type EnforcementKind, enforcementKinds, enforcementKindZh, type FlagCategory, flagCategories, flagCategoryZh } from './enforcement.js'
+import { enforcementKindZh, flagCategoryZh } from './enforcement.js'
+import { type EnforcementKind, enforcementKinds, type FlagCategory, flagCategories } from './lists.js'
 import { type LedgerField, ledgerFields, type LedgerKind } from './ledger-fields.js'
 import type { Cell } from './tabular.js'
 import { textProblem } from './text.js'
+import { localDay, localMinute } from './calendar.js'
 
 /**
  * The paper ledgers as import templates: the columns of each kind, how a cell is read, and the
@@ -11,7 +13,7 @@ import { textProblem } from './text.js'
  * and looks up what needs the database (premises references, what already exists).
  */
 
-export { type LedgerField, ledgerFields, type LedgerKind, ledgerKinds } from './ledger-fields.js'
+export { ledgerFields, type LedgerKind } from './ledger-fields.js'
 
 export const premisesKindLabels: Record<string, string> = {
   群租房: 'group_rental', 出租房屋: 'rental', 出租房: 'rental', 民宿: 'homestay', 家庭旅馆: 'family_hotel', 厂企集中宿舍: 'factory_dormitory',
@@ -416,8 +418,6 @@ export function readRow(kind: LedgerKind, line: number, cells: Record<string, Ce
   return { record: record!, errors: [] }
 }
 
-export const localDay = (instant: string) => new Date(Date.parse(instant) + 8 * 3_600_000).toISOString().slice(0, 10)
-
 // ---------------------------------------------------------------------------------------------
 // Showing values, as a ledger writes them (the dry run's list of changes).
 // ---------------------------------------------------------------------------------------------
@@ -434,9 +434,8 @@ const severityText: Record<string, string> = { general: '一般', major: '重大
 
 /** A moment in the district's time: the day, and the time unless it is the noon a ledger without times gets. */
 function momentText(v: Date | string): string {
-  const local = new Date((v instanceof Date ? v.getTime() : Date.parse(v)) + 8 * 3_600_000).toISOString()
-  const time = local.slice(11, 16)
-  return time === '12:00' ? local.slice(0, 10) : `${local.slice(0, 10)} ${time}`
+  const local = localMinute(v)
+  return local.endsWith(' 12:00') ? local.slice(0, 10) : local
 }
 
 /** A field's value as a person reads it in a ledger: labels for codes, days, 是/否, six decimals of a degree. */

@@ -12,6 +12,8 @@
  * - A period runs from the day after the previous end to its own end, both included.
  */
 
+import { addDays } from './calendar.js'
+
 export interface Period {
   /** First day, included. */
   from: string
@@ -21,10 +23,6 @@ export interface Period {
 
 const iso = (y: number, m: number, d: number) => `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`
 const lastDay = (y: number, m: number) => new Date(Date.UTC(y, m, 0)).getUTCDate()
-
-export function addDays(day: string, n: number): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10)
-}
 
 /** Every report day from start to end (both included), plus the end itself when it is not one. */
 export function reportDates(start: string, end: string, reportDays: number[] = [14, 29]): string[] {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import sharp from 'sharp'
-import { HttpError } from '../http-errors.js'
+import { HttpError } from '../lib/http-errors.js'
 
 /**
  * Photos as evidence: what an upload must be, and what the server keeps of it. The phone shrinks

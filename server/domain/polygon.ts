@@ -5,7 +5,17 @@
  */
 export const maxVertices = 2000
 
+/**
+ * What is wrong with a boundary, for programs: behaviour keys on this, never on the wording.
+ * malformed: not a well-formed GeoJSON (Multi)Polygon; invalid-geometry: PostGIS finds it invalid
+ * (it crosses itself ...); outside-jurisdiction, too-large, too-small: refused as a key area;
+ * overlap, overlap-hidden: a warning, another key area (one the user may not see) covers part of it.
+ */
+export const polygonProblemCodes = ['malformed', 'invalid-geometry', 'outside-jurisdiction', 'too-large', 'too-small', 'overlap', 'overlap-hidden'] as const
+export type PolygonProblemCode = typeof polygonProblemCodes[number]
+
 export interface PolygonProblem {
+  code: PolygonProblemCode
   message: string
   /** The same sentence for the Chinese screen. */
   messageZh: string
@@ -14,8 +24,9 @@ export interface PolygonProblem {
 
 export type PolygonInput = { type: string; coordinates: unknown[] }
 
-const problem = (message: string, messageZh: string, location?: [number, number]): PolygonProblem =>
-  (location ? { message, messageZh, location } : { message, messageZh })
+/** A problem of the given code; a drawing's structure is 'malformed' unless said otherwise. */
+const problem = (message: string, messageZh: string, location?: [number, number], code: PolygonProblemCode = 'malformed'): PolygonProblem =>
+  (location ? { code, message, messageZh, location } : { code, message, messageZh })
 
 function checkRing(ring: unknown, label: string, labelZh: string): PolygonProblem | null {
   if (!Array.isArray(ring)) return problem(`${label} is not a list of points`, `${labelZh}不是点的列表`)
@@ -72,7 +83,7 @@ export function polygonProblem(g: PolygonInput | null | undefined): PolygonProbl
 
 /** PostGIS's ST_IsValidReason, "Self-intersection[119.95 31.9]", as a sentence and a place. */
 export function validityProblem(reason: string): PolygonProblem {
-  const m = /^(.*?)\[(-?[\d.e-]+) (-?[\d.e-]+)\]$/.exec(reason)
+  const m = /^(.*?)\[([\d.e-]+) ([\d.e-]+)\]$/.exec(reason)
   const what = (m ? m[1]! : reason).trim()
   const sentences: Record<string, [string, string]> = {
     'Self-intersection': ['the boundary crosses itself', '边界自相交'],
@@ -84,7 +95,7 @@ export function validityProblem(reason: string): PolygonProblem {
     'Too few points in geometry component': ['a ring has too few points', '边界环的点太少'],
   }
   const [message, messageZh] = sentences[what] ?? [what, `边界无效：${what}`]
-  if (!m) return problem(message, messageZh)
+  if (!m) return problem(message, messageZh, undefined, 'invalid-geometry')
   const at = `${Number(m[2]).toFixed(6)}, ${Number(m[3]).toFixed(6)}`
-  return problem(`${message} at ${at}`, `${messageZh}，位置 ${at}`, [Number(m[2]), Number(m[3])])
+  return problem(`${message} at ${at}`, `${messageZh}，位置 ${at}`, [Number(m[2]), Number(m[3])], 'invalid-geometry')
 }

@@ -160,6 +160,7 @@ export async function* streamRecords(path: string, kind: FileKind, encoding: Enc
     const reader = new ExcelJS.stream.xlsx.WorkbookReader(stream, {
       entries: 'emit', sharedStrings: 'cache', hyperlinks: 'ignore', styles: 'cache', worksheets: 'emit',
     })
+    // eslint-disable-next-line no-unreachable-loop -- the first sheet only: a utility's export has its readings there
     for await (const sheet of reader) {
       let expected = 1
       for await (const row of sheet as AsyncIterable<ExcelJS.Row>) {

@@ -4,7 +4,7 @@ import { type Granularity, readingFields, type Utility, utilities } from './read
 import type { Cell } from './tabular.js'
 import { textProblem } from './text.js'
 
-export { type Granularity, type ReadingField, readingFields, type Utility, utilities } from './readings-fields.js'
+export { type Granularity, readingFields, type Utility } from './readings-fields.js'
 
 /**
  * Utility readings as the utilities export them: one row per reading of a meter account (a day, an
@@ -120,7 +120,7 @@ function readNumber(c: Cell | undefined): number | null | 'bad' {
   if (c instanceof Date) return 'bad'
   const s = c.normalize('NFKC').replace(/[,\s]/g, '')
   if (s === '') return null
-  if (!/^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(s)) return 'bad'
+  if (!/^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?$/i.test(s)) return 'bad'
   const n = Number(s)
   return Number.isFinite(n) ? n : 'bad'
 }

@@ -27,6 +27,7 @@ const numberPatterns = [
   `[(\\uFF08]?0${d}{2,3}[)\\uFF09]?${sep}${d}{3,4}${sep}${d}{4}`,
 ]
 // A number inside a longer run of digits is not one of these (an account number, a reference).
+// eslint-disable-next-line regexp/no-obscure-range -- full-width digits (０-９), as typed in Chinese text, are meant
 const numberInText = new RegExp(`(?<!${d})(?:${numberPatterns.join('|')})(?!${d})`, 'g')
 const countryCode = /^(?:[+\uFF0B]|00)?86(?=[ \t\u3000\-\uFF0D]?[1\uFF11])/
 const notDigitOrX = /[^0-9\uFF10-\uFF19Xx\uFF38\uFF58]/g

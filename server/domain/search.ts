@@ -71,11 +71,6 @@ export function containsPattern(term: string): string {
   return `%${term.replace(/[\\%_]/g, c => `\\${c}`)}%`
 }
 
-/** A LIKE pattern that finds the term at the beginning. */
-export function startsPattern(term: string): string {
-  return `${term.replace(/[\\%_]/g, c => `\\${c}`)}%`
-}
-
 /**
  * The bounds of the texts that begin with `prefix` in code-point order (the "C" collation):
  * [prefix, prefix + U+10FFFF). No character sorts after U+10FFFF, the last code point.

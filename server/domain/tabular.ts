@@ -106,6 +106,7 @@ export async function* xlsxRecords(buf: Buffer): AsyncGenerator<Cell[]> {
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(Readable.from([buf]), {
     entries: 'emit', sharedStrings: 'cache', hyperlinks: 'ignore', styles: 'cache', worksheets: 'emit',
   })
+  // eslint-disable-next-line no-unreachable-loop -- the first sheet only: the template's other sheets are help
   for await (const sheet of reader) {
     let expected = 1
     for await (const row of sheet as AsyncIterable<ExcelJS.Row>) {

@@ -1,9 +1,8 @@
 import { type Static, Type } from 'typebox'
-import { Id } from './common.js'
+import { roles } from '../domain/lists.js'
+import { Id, OneOf } from './common.js'
 
-export const RoleSchema = Type.Union([
-  Type.Literal('leader'), Type.Literal('commander'), Type.Literal('analyst'), Type.Literal('inspector'), Type.Literal('admin'),
-])
+export const RoleSchema = OneOf(roles)
 
 export const JurisdictionInputSchema = Type.Object({
   kind: Type.Union([Type.Literal('district'), Type.Literal('town'), Type.Literal('police_station')]),

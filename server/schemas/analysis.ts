@@ -1,5 +1,6 @@
 import { type Static, type TSchema, Type } from 'typebox'
-import { DateString } from './common.js'
+import { AnyGeometry, DateString } from './common.js'
+import { PoiKindSchema } from './reference.js'
 import { PolygonGeometrySchema, ProblemSchema } from './key-areas.js'
 import { MapFilterProperties } from './premises.js'
 
@@ -56,3 +57,55 @@ export const ProposalResultSchema = Type.Object({
   commanderUserId: Type.Union([Type.Integer(), Type.Null()], { description: 'The town\'s commander who receives the draft (null: the town has none yet)' }),
   warnings: Type.Array(ProblemSchema, { description: 'Overlaps with key areas, named only where you may see them' }),
 })
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
+const Counted = {
+  premises: Type.Integer(),
+  groupRentals: Type.Integer(),
+  openHazards: Type.Integer(),
+  openMajor: Type.Integer(),
+  people: Type.Integer({ description: 'People living there' }),
+}
+
+/** One ring around a place with what lies inside it; ranked by group rentals, open major hazards, open hazards. */
+export const RingSchema = Type.Object({
+  rank: Type.Integer(),
+  poiId: Type.Integer(),
+  kind: PoiKindSchema,
+  nameZh: Type.String(),
+  nameEn: Type.String(),
+  radius: Type.Integer({ description: 'Metres' }),
+  lon: Type.Number(),
+  lat: Type.Number(),
+  ...Counted,
+})
+export type Ring = Static<typeof RingSchema>
+
+export const RingsSchema = Type.Object({
+  type: Type.Literal('FeatureCollection'),
+  features: Type.Array(Type.Object({ type: Type.Literal('Feature'), geometry: AnyGeometry, properties: RingSchema })),
+})
+export type Rings = Static<typeof RingsSchema>
+
+/** One density cluster: its counts, the town holding most of its points and the nearest place. */
+export const ClusterSchema = Type.Object({
+  cluster: Type.Integer(),
+  points: Type.Integer(),
+  ...Counted,
+  townId: Type.Integer(),
+  nearestId: Nullable(Type.Integer()),
+  nearestKind: Nullable(PoiKindSchema),
+  nearestNameZh: Nullable(Type.String()),
+  nearestNameEn: Nullable(Type.String()),
+  nearestMetres: Nullable(Type.Integer()),
+})
+export type Cluster = Static<typeof ClusterSchema>
+
+export const ClustersSchema = Type.Object({
+  type: Type.Literal('FeatureCollection'),
+  parameters: Type.Object({
+    of: ClusterOfSchema, eps: Type.Integer(), minPoints: Type.Integer(), asOf: Type.String(), points: Type.Integer(), noise: Type.Integer(),
+  }, { description: 'What the run was asked, and how many points it clustered or left as noise' }),
+  features: Type.Array(Type.Object({ type: Type.Literal('Feature'), geometry: AnyGeometry, properties: ClusterSchema })),
+})
+export type Clusters = Static<typeof ClustersSchema>

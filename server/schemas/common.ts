@@ -1,4 +1,4 @@
-import { type Static, Type } from 'typebox'
+import { type TLiteral, type TUnion, Type } from 'typebox'
 
 /** Every 4xx/5xx answer: a status, a short error name and a sentence a person understands. */
 export const ErrorSchema = Type.Object({
@@ -8,7 +8,6 @@ export const ErrorSchema = Type.Object({
   messageZh: Type.Optional(Type.String({ description: 'The message in Chinese, where the server has it' })),
   reason: Type.Optional(Type.String({ description: 'A stable word for programs, e.g. session-expired, signin-required, forbidden' })),
 }, { $id: 'Error' })
-export type ApiError = Static<typeof ErrorSchema>
 
 /** Shorthand for the error answers a route can give. */
 export function errors(...codes: number[]): Record<number, typeof ErrorSchema> {
@@ -41,17 +40,32 @@ export const IdList = Type.String({
   description: 'One id or several separated by commas',
 })
 
-export const LocalisedName = {
-  nameZh: Type.String(),
-  nameEn: Type.String(),
-}
-
-export const PointGeometry = Type.Object({
-  type: Type.Literal('Point'),
-  coordinates: Type.Array(Type.Number(), { minItems: 2, maxItems: 2 }),
-})
 
 export const AnyGeometry = Type.Object({
   type: Type.String(),
   coordinates: Type.Array(Type.Unknown()),
 }, { additionalProperties: true })
+
+/** A literal schema for each value of a tuple of strings, in its order. */
+type Literals<T extends readonly string[]> = { -readonly [K in keyof T]: TLiteral<T[K]> }
+
+/**
+ * One value of a list of server/domain/lists.ts: a union of its literals, in the list's order (the
+ * same schema as if written out; the tuple type keeps each literal for Static<>).
+ */
+export function OneOf<const T extends readonly string[]>(values: T, options: { description?: string; default?: T[number] } = {}): TUnion<Literals<T>> {
+  return Type.Union(values.map(v => Type.Literal(v)), options) as TUnion<Literals<T>>
+}
+
+/** Values of a list of server/domain/lists.ts as a query parameter, comma-separated. */
+export const ListOf = (values: readonly string[], description: string) =>
+  Type.String({ pattern: `^(${values.join('|')})(,(${values.join('|')}))*$`, description })
+
+/**
+ * A file answer (CSV, XLSX, GeoJSON download), for the API document: the body is a string, a
+ * buffer or a stream sent as it is, which Fastify never serialises against a schema.
+ */
+export const FileAnswer = (description: string, mediaTypes: readonly string[]) => ({
+  description,
+  content: Object.fromEntries(mediaTypes.map(t => [t.split(';')[0]!, { schema: Type.Unsafe<unknown>({ type: 'string', format: 'binary' }) }])),
+})

@@ -1,5 +1,5 @@
-import { type Static, Type } from 'typebox'
-import { type EnforcementKind, enforcementKinds, type FlagCategory, flagCategories } from '../domain/enforcement.js'
+import { Type } from 'typebox'
+import { type EnforcementKind, enforcementKinds, type FlagCategory, flagCategories } from '../domain/lists.js'
 import { DateString, Id } from './common.js'
 
 const Nullable = <T extends import('typebox').TSchema>(t: T) => Type.Union([t, Type.Null()])
@@ -65,7 +65,6 @@ export const EnforcementRecordSchema = Type.Object({
   voidedAt: Nullable(Type.String()),
   voidReason: Nullable(Type.String()),
 })
-export type EnforcementRecordDto = Static<typeof EnforcementRecordSchema>
 
 export const FlagCategorySchema = Type.Unsafe<FlagCategory>({
   type: 'string', enum: [...flagCategories],

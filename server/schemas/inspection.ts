@@ -1,5 +1,6 @@
 import { Type } from 'typebox'
-import { DateString } from './common.js'
+import { coordinateSystems, enforcementKinds } from '../domain/lists.js'
+import { DateString, OneOf } from './common.js'
 import { PremisesKindSchema } from './premises.js'
 
 const Nullable = <T extends import('typebox').TSchema>(t: T) => Type.Union([t, Type.Null()])
@@ -11,7 +12,7 @@ const PersonName = Type.String({ minLength: 1, maxLength: 100 })
 export const LocationSchema = Type.Object({
   lon: Type.Number({ minimum: -180, maximum: 180 }),
   lat: Type.Number({ minimum: -90, maximum: 90 }),
-  crs: Type.Union([Type.Literal('wgs84'), Type.Literal('gcj02'), Type.Literal('bd09')], {
+  crs: OneOf(coordinateSystems, {
     default: 'wgs84', description: 'wgs84 (GPS), gcj02 (AutoNavi, Tencent) or bd09 (Baidu); stored as WGS-84',
   }),
 }, { additionalProperties: false })
@@ -154,7 +155,7 @@ export const HazardSchema = Type.Object({
 
 export const EnforcementSchema = Type.Object({
   id: Type.Integer(),
-  kind: Type.String(),
+  kind: OneOf(enforcementKinds),
   occurredOn: Type.String(),
   count: Type.Integer(),
 })

@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox'
-import { DateString, Id } from './common.js'
+import { polygonProblemCodes } from '../domain/polygon.js'
+import { DateString, Id, OneOf } from './common.js'
 
 const Nullable = <T extends import('typebox').TSchema>(t: T) => Type.Union([t, Type.Null()])
 const Count = Type.Integer({ minimum: 0, maximum: 10_000_000 })
@@ -24,13 +25,14 @@ export const KeyAreaPropertiesInput = Type.Object({
   mentalIllnessCount: Type.Optional(Nullable(Count)),
   personsOfConcernCount: Type.Optional(Nullable(Count)),
 }, { additionalProperties: false })
+/** A key area's attributes as written: the create and update bodies' properties, the edit form's fields. */
+export type KeyAreaAttributes = Static<typeof KeyAreaPropertiesInput>
 
 export const KeyAreaInputSchema = Type.Object({
   type: Type.Literal('Feature'),
   geometry: PolygonGeometrySchema,
   properties: KeyAreaPropertiesInput,
 }, { additionalProperties: true })
-export type KeyAreaInput = Static<typeof KeyAreaInputSchema>
 
 export const KeyAreaWriteQuery = Type.Object({
   clip: Type.Optional(Type.Boolean({ description: 'Keep only the part inside your jurisdiction instead of refusing the boundary' })),
@@ -53,6 +55,7 @@ export const AreaCountsSchema = Type.Object({
 })
 
 export const ProblemSchema = Type.Object({
+  code: OneOf(polygonProblemCodes, { description: 'What is wrong, for programs (the message is for people)' }),
   message: Type.String(),
   messageZh: Type.String({ description: 'The same in Chinese' }),
   location: Type.Optional(Type.Array(Type.Number(), { description: '[lon, lat] where the problem is' })),

@@ -1,25 +1,19 @@
-import { type Static, Type } from 'typebox'
-import { DateString, Id, IdList, Offset } from './common.js'
+import { Type } from 'typebox'
+import { leadBands, leadStatuses, otherRentalKinds, visitOutcomes } from '../domain/lists.js'
+import { DateString, Id, IdList, OneOf, Offset } from './common.js'
 
 /**
  * Schemas of the leads (routes/api/leads): the list, the map layer, issuing, visits, measures,
- * models. The lists of statuses, outcomes and kinds live here, once: they are read off the schemas,
- * which the repository and the web app import (nothing here imports Node modules).
+ * models. The lists of bands, statuses, outcomes and kinds are in domain/lists.ts.
  */
 
-
-const Band = Type.Union([Type.Literal('A'), Type.Literal('B'), Type.Literal('C'), Type.Literal('D')], { description: 'Score band: A ≥ 0.75, B ≥ 0.5, C ≥ 0.25, D below' })
-const Status = Type.Union([Type.Literal('new'), Type.Literal('open'), Type.Literal('assigned'), Type.Literal('visited')])
-const Outcome = Type.Union([Type.Literal('group_rental'), Type.Literal('other_rental'), Type.Literal('not_rental'), Type.Literal('no_access')], {
+const Band = OneOf(leadBands, { description: 'Score band: A ≥ 0.75, B ≥ 0.5, C ≥ 0.25, D below' })
+const Status = OneOf(leadStatuses)
+const Outcome = OneOf(visitOutcomes, {
   description: 'group_rental (registered on the spot, found by data analysis), other_rental, not_rental, no_access (to try again)',
 })
 /** Kinds an "another kind of rental" outcome may record. */
-const OtherRentalKind = Type.Union([Type.Literal('rental'), Type.Literal('homestay'), Type.Literal('family_hotel'), Type.Literal('factory_dormitory'), Type.Literal('care_home')],
-  { description: 'For other_rental: which kind' })
-const values = <T extends { const: string }>(u: { anyOf: readonly T[] }) => u.anyOf.map(x => x.const as T['const'])
-export const leadStatuses = values(Status)
-export const visitOutcomes = values(Outcome)
-export const otherRentalKinds = values(OtherRentalKind)
+const OtherRentalKind = OneOf(otherRentalKinds, { description: 'For other_rental: which kind' })
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()])
 
 export const LeadQuery = Type.Object({
@@ -32,7 +26,6 @@ export const LeadQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
   offset: Offset(),
 }, { additionalProperties: false })
-export type LeadQueryInput = Static<typeof LeadQuery>
 
 export const LeadPointsQuery = Type.Object({
   town: Type.Optional(IdList), community: Type.Optional(IdList), policeStation: Type.Optional(IdList),
@@ -40,6 +33,21 @@ export const LeadPointsQuery = Type.Object({
   minScore: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   limit: Type.Integer({ minimum: 1, maximum: 20_000, default: 5000 }),
 }, { additionalProperties: false })
+
+/** The leads as a GeoJSON layer for the map: no addresses, highest scores first. */
+export const LeadPointsSchema = Type.Object({
+  type: Type.Literal('FeatureCollection'),
+  truncated: Type.Boolean({ description: 'More leads matched than the limit' }),
+  features: Type.Array(Type.Object({
+    type: Type.Literal('Feature'),
+    id: Type.Integer(),
+    geometry: Type.Object({ type: Type.Literal('Point'), coordinates: Type.Array(Type.Number(), { minItems: 2, maxItems: 2 }) }),
+    properties: Type.Object({
+      id: Type.Integer(), score: Type.Number(), band: Band, status: Status,
+      subject: OneOf(['premises', 'address'], { description: 'A lead on known premises, or on an address with none' }),
+    }),
+  })),
+})
 
 export const ReasonSchema = Type.Object({
   feature: Type.String({ description: 'The signal, e.g. elecVsNorm, nightShare, restDayRatio' }),

@@ -1,22 +1,17 @@
 import { type Static, Type } from 'typebox'
-import { BboxString, DateString, IdList } from './common.js'
+import { hazardCategories, hazardStatuses, premisesKinds } from '../domain/lists.js'
+import { BboxString, DateString, IdList, ListOf, OneOf } from './common.js'
 
-export const PremisesKindSchema = Type.Union([
-  Type.Literal('group_rental'), Type.Literal('rental'), Type.Literal('homestay'),
-  Type.Literal('family_hotel'), Type.Literal('factory_dormitory'), Type.Literal('care_home'),
-])
-export const HazardStatusSchema = Type.Union([
-  Type.Literal('none'), Type.Literal('rectified'), Type.Literal('open_general'), Type.Literal('open_major'), Type.Literal('overdue'),
-], { description: 'none: no hazard ever found; rectified: all rectified; open_general / open_major: open hazards; overdue: an open hazard past its deadline' })
-
-const listOf = (values: readonly string[], description: string) =>
-  Type.String({ pattern: `^(${values.join('|')})(,(${values.join('|')}))*$`, description })
+export const PremisesKindSchema = OneOf(premisesKinds)
+export const HazardStatusSchema = OneOf(hazardStatuses, {
+  description: 'none: no hazard ever found; rectified: all rectified; open_general / open_major: open hazards; overdue: an open hazard past its deadline',
+})
 
 /** The map's filters as query parameters: shared by points, tiles, counts and the summary. */
 export const MapFilterProperties = {
-  kind: Type.Optional(listOf(['group_rental', 'rental', 'homestay', 'family_hotel', 'factory_dormitory', 'care_home'], 'Kinds, comma-separated')),
-  status: Type.Optional(listOf(['none', 'rectified', 'open_general', 'open_major', 'overdue'], 'Hazard statuses, comma-separated')),
-  category: Type.Optional(listOf(['public_security', 'fire', 'housing', 'other'], 'Premises with a hazard of these categories, comma-separated')),
+  kind: Type.Optional(ListOf(premisesKinds, 'Kinds, comma-separated')),
+  status: Type.Optional(ListOf(hazardStatuses, 'Hazard statuses, comma-separated')),
+  category: Type.Optional(ListOf(hazardCategories, 'Premises with a hazard of these categories, comma-separated')),
   town: Type.Optional(IdList),
   community: Type.Optional(IdList),
   policeStation: Type.Optional(IdList),
@@ -34,7 +29,6 @@ export const PremisesQuerySchema = Type.Object({
   ...MapFilterProperties,
   limit: Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000 }),
 }, { additionalProperties: false })
-export type PremisesQuery = Static<typeof PremisesQuerySchema>
 
 export const PremisesFeatureSchema = Type.Object({
   type: Type.Literal('Feature'),

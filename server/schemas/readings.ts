@@ -1,4 +1,4 @@
-import { type Static, Type } from 'typebox'
+import { Type } from 'typebox'
 
 /** Schemas of the utility readings import (routes/api/readings); the web app imports their types, so nothing here imports Node modules. */
 
@@ -17,7 +17,6 @@ export const ReadingsRunSchema = Type.Object({
   crs: Type.Union([Type.Literal('wgs84'), Type.Literal('gcj02'), Type.Literal('bd09')], { description: 'wgs84 (GPS), gcj02 (AutoNavi, Tencent) or bd09 (Baidu)' }),
   matchDistance: Type.Number({ minimum: 1, maximum: maxMatchDistance, default: 30, description: 'Metres within which the nearest premises is taken as the account\'s' }),
 }, { additionalProperties: false })
-export type ReadingsRun = Static<typeof ReadingsRunSchema>
 
 const RowErrorSchema = Type.Object({ line: Type.Integer(), column: Type.String(), value: Type.String(), reason: Type.String() })
 

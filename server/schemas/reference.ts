@@ -1,5 +1,6 @@
 import { type Static, type TProperties, Type } from 'typebox'
-import { AnyGeometry, DateString, Id, IdList } from './common.js'
+import { placeKinds } from '../domain/lists.js'
+import { AnyGeometry, DateString, Id, ListOf, OneOf } from './common.js'
 
 const feature = <P extends TProperties>(properties: P) => Type.Object({
   type: Type.Literal('Feature'),
@@ -38,15 +39,9 @@ export const StationCollectionSchema = collection({
   labelPoint: Type.Array(Type.Number()),
 })
 
-export const PoiKindSchema = Type.Union([
-  Type.Literal('campus'), Type.Literal('factory'), Type.Literal('urban_village'), Type.Literal('urban_rural_fringe'),
-  Type.Literal('resettlement_estate'), Type.Literal('underground_space'),
-])
+export const PoiKindSchema = OneOf(placeKinds)
 export const PoiQuerySchema = Type.Object({
-  kind: Type.Optional(Type.String({
-    pattern: '^(campus|factory|urban_village|urban_rural_fringe|resettlement_estate|underground_space)(,(campus|factory|urban_village|urban_rural_fringe|resettlement_estate|underground_space))*$',
-    description: 'Kinds, comma-separated',
-  })),
+  kind: Type.Optional(ListOf(placeKinds, 'Kinds, comma-separated')),
 }, { additionalProperties: false })
 export const PoiCollectionSchema = collection({
   id: Type.Integer(),
@@ -95,4 +90,3 @@ export const CampaignSchema = Type.Object({
   targets: Type.Record(Type.String(), Type.Union([Type.Number(), Type.Null()])),
 })
 export type CampaignDto = Static<typeof CampaignSchema>
-export { IdList }

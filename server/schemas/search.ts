@@ -8,7 +8,6 @@ export const SearchKindSchema = Type.Union([
   Type.Literal('premises'), Type.Literal('community'), Type.Literal('key_area'),
   Type.Literal('owner'), Type.Literal('second_landlord'), Type.Literal('resident'),
 ], { description: 'owner, second_landlord and resident only for roles that see people' })
-export type SearchKind = Static<typeof SearchKindSchema>
 
 export const SearchMatchSchema = Type.Union([
   Type.Literal('address'), Type.Literal('ledger_ref'), Type.Literal('name'), Type.Literal('phone'), Type.Literal('id_number'),

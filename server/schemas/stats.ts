@@ -1,11 +1,9 @@
 import { type Static, Type } from 'typebox'
-import { DateString } from './common.js'
+import { measureKeys } from '../domain/lists.js'
+import { DateString, OneOf } from './common.js'
 import { MapFilterProperties } from './premises.js'
 
-export const MeasureKeySchema = Type.Union([
-  Type.Literal('group_rentals_registered'), Type.Literal('residents_registered'),
-  Type.Literal('major_hazards_rectified'), Type.Literal('hazards_rectified'),
-])
+export const MeasureKeySchema = OneOf(measureKeys)
 
 export const MeasureSchema = Type.Object({
   key: MeasureKeySchema,
@@ -18,7 +16,6 @@ export const MeasureSchema = Type.Object({
     numerator: Type.Integer(), denominator: Type.Integer(), rate: Type.Union([Type.Number(), Type.Null()]),
   }), Type.Null()], { description: 'The same measure on the previous report day' })),
 })
-export type MeasureDto = Static<typeof MeasureSchema>
 
 export const CountsSchema = Type.Object({
   groupRentalsFound: Type.Integer(),

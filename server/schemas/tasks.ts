@@ -23,7 +23,6 @@ export const TaskCreateSchema = Type.Object({
   filter: Type.Optional(Type.Object(MapFilterProperties, { additionalProperties: false, description: 'The map\'s filters (as on /api/premises): the premises they select, within the area when one is drawn too' })),
   dryRun: Type.Optional(Type.Boolean({ description: 'Only count what would be assigned; nothing is written' })),
 }, { additionalProperties: false, description: 'Either premisesIds, or a drawn area (geometry) and/or the map\'s filter' })
-export type TaskCreate = Static<typeof TaskCreateSchema>
 
 const Person = Type.Object({ id: Type.Integer(), username: Type.String(), displayName: Type.String() })
 

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto'
 import type { Sql, Tx } from '../db/index.js'
 import { pgArray } from '../db/arrays.js'
 import { PolygonIndex } from '../domain/geo.js'
-import { residentIdCheckChar } from '../domain/id-number.js'
+import { startOfDay } from '../domain/calendar.js'
+import type { EnforcementKind, PlaceKind, PremisesKind } from '../domain/lists.js'
+import { residentIdCheckChar, maskIdNumber  } from '../domain/id-number.js'
 import { encryptIdNumber, hmacIdNumber, type PiiKeys } from '../domain/pii.js'
-import { maskIdNumber } from '../domain/id-number.js'
 import { hashPassword } from '../domain/passwords.js'
 import { Random } from '../domain/random.js'
-import { type AreaRecord, blob, buildGeography, type Geography, offset, type PoiKind, randomPointIn, townSpecs } from './geography.js'
+import { type AreaRecord, blob, buildGeography, type Geography, offset, randomPointIn, townSpecs } from './geography.js'
 import { givenChars, localRegionCodes, migrantRegionCodes, otherTexts, roadNames, surnames } from './names.js'
 
 /**
@@ -45,17 +46,17 @@ export interface SeedSummary {
   ms: number
 }
 
-type Kind = 'group_rental' | 'rental' | 'homestay' | 'family_hotel' | 'factory_dormitory' | 'care_home'
+type Kind = PremisesKind
 
 const DAY = 86_400_000
 /** Calendar dates are handled as whole days since 1970-01-01; times as UTC milliseconds. */
 const dayOf = (iso: string) => Math.round(Date.parse(`${iso}T00:00:00Z`) / DAY)
 const isoOf = (day: number) => new Date(day * DAY).toISOString().slice(0, 10)
-/** A moment on a local (UTC+8) calendar day, at a local hour. */
-const atLocal = (day: number, hour: number) => day * DAY + (hour - 8) * 3_600_000
+/** A moment on a district calendar day, at a local hour. */
+const atLocal = (day: number, hour: number) => startOfDay(isoOf(day)).getTime() + hour * 3_600_000
 
 /** Where premises gather, and how: the notice's list of places (section four). */
-const anchorRules: Record<PoiKind, { weight: number; sigma: number; kinds: [Kind, number][] }> = {
+const anchorRules: Record<PlaceKind, { weight: number; sigma: number; kinds: [Kind, number][] }> = {
   urban_village: { weight: 5, sigma: 160, kinds: [['group_rental', 0.5], ['rental', 0.45], ['family_hotel', 0.05]] },
   campus: { weight: 4, sigma: 260, kinds: [['group_rental', 0.4], ['rental', 0.4], ['homestay', 0.12], ['family_hotel', 0.08]] },
   factory: { weight: 2.5, sigma: 320, kinds: [['factory_dormitory', 0.22], ['group_rental', 0.46], ['rental', 0.29], ['family_hotel', 0.03]] },
@@ -83,7 +84,7 @@ const itemWeights: Record<string, [string, number][]> = {
 }
 /** Items that are major more often: open flames, flammable partitions, chemicals, structure, terrorism. */
 const majorOdds: Record<string, number> = { 'FIRE-05': 0.35, 'FIRE-08': 0.35, 'FIRE-09': 0.6, 'FIRE-11': 0.25, 'HOUSING-04': 0.5, 'PS-05': 0.5, 'PS-07': 1 }
-const enforcementKinds: [string, number][] = [
+const enforcementKinds: [EnforcementKind, number][] = [
   ['landlord_penalised', 20], ['floating_person_penalised', 25], ['criminal_case_solved', 6], ['public_security_case_solved', 14],
   ['fugitive_caught', 3], ['arrest', 4], ['criminal_coercive_measure', 3], ['administrative_penalty', 25],
 ]
@@ -524,13 +525,13 @@ async function seedDemoTasks(tx: Tx, townId: number): Promise<void> {
     )
     insert into task (kind, premises_id, hazard_id, assignee_id, assigned_by, batch_id, due_on, note)
     select k.kind, k.premises_id, k.hazard_id, u.inspector, u.commander, ${batch},
-           (now() at time zone 'Asia/Shanghai')::date + (row_number() over (order by k.kind, k.premises_id))::int - 2, '演示任务'
+           local_day(now()) + (row_number() over (order by k.kind, k.premises_id))::int - 2, '演示任务'
     from picked k, users u`
 }
 
 /** Two key areas per town: around its urban villages first, then its factories. */
 async function seedKeyAreas(tx: Tx, rng: Random, geo: Geography, ids: Map<string, number>, campaignId: number): Promise<number> {
-  const preference: PoiKind[] = ['urban_village', 'factory', 'urban_rural_fringe', 'resettlement_estate', 'campus']
+  const preference: PlaceKind[] = ['urban_village', 'factory', 'urban_rural_fringe', 'resettlement_estate', 'campus']
   let n = 0
   for (const [ti, town] of geo.towns.entries()) {
     const candidates = geo.pois.filter(p => p.town === ti)

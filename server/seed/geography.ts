@@ -4,6 +4,7 @@ import { voronoi } from '@turf/voronoi'
 import type { Feature, MultiPolygon, Polygon } from 'geojson'
 import { type Bbox, bboxOf, metresPerDegreeLat, metresPerDegreeLon, pointInPolygon } from '../domain/geo.js'
 import type { Random } from '../domain/random.js'
+import type { PlaceKind } from '../domain/lists.js'
 import { placeSyllables } from './names.js'
 
 /**
@@ -86,10 +87,9 @@ export interface StationRecord {
   geom: MultiPolygon
 }
 
-export type PoiKind = 'campus' | 'factory' | 'urban_village' | 'urban_rural_fringe' | 'resettlement_estate' | 'underground_space'
 
 export interface PoiRecord {
-  kind: PoiKind
+  kind: PlaceKind
   zh: string
   en: string
   at: [number, number]
@@ -177,7 +177,7 @@ export function offset([x, y]: [number, number], east: number, north: number): [
   return [x + east / metresPerDegreeLon, y + north / metresPerDegreeLat]
 }
 
-const poiTotals: Record<PoiKind, number> = {
+const poiTotals: Record<PlaceKind, number> = {
   campus: 8,
   factory: 45,
   urban_village: 18,
@@ -186,7 +186,7 @@ const poiTotals: Record<PoiKind, number> = {
   underground_space: 10,
 }
 
-function poiTownWeight(kind: PoiKind, t: TownSpec): number {
+function poiTownWeight(kind: PlaceKind, t: TownSpec): number {
   switch (kind) {
     case 'campus': return t.urban ** 2 + 0.05
     case 'factory': return t.industry ** 2
@@ -197,7 +197,7 @@ function poiTownWeight(kind: PoiKind, t: TownSpec): number {
   }
 }
 
-function poiName(kind: PoiKind, place: [string, string], n: number): [string, string] {
+function poiName(kind: PlaceKind, place: [string, string], n: number): [string, string] {
   const [zh, en] = place
   switch (kind) {
     case 'campus': return n % 2 === 0 ? [`${zh}职业技术学院`, `${en} Vocational College`] : [`${zh}工学院`, `${en} Institute of Technology`]
@@ -263,7 +263,7 @@ export function buildGeography(rng: Random): Geography {
     const n = townSpecs[i]!.industry >= 0.6 ? 2 : 1
     return Array.from({ length: n }, () => ({ town: i, at: randomPointIn(rng, t.geom) }))
   })
-  for (const kind of Object.keys(poiTotals) as PoiKind[]) {
+  for (const kind of Object.keys(poiTotals) as PlaceKind[]) {
     const weights = townSpecs.map((t, i) => [i, poiTownWeight(kind, t)] as const)
     for (let n = 0; n < poiTotals[kind]; n++) {
       const ti = rng.weighted(weights)

@@ -6,7 +6,7 @@ import type { TestApp } from '../helpers/app.js'
 import { artifactsDir } from '../helpers/browser.js'
 import { photoFixture } from '../helpers/photos.js'
 import { signInPage, startWebApp, type WebApp } from '../helpers/web-app.js'
-import { rootDir } from '../../server/config.js'
+import { rootDir } from '../../server/lib/config.js'
 
 let t: TestApp
 let browser: Browser

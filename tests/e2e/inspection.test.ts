@@ -91,6 +91,23 @@ describe('the map as a working tool', () => {
     await page.close()
   })
 
+  it('offers the district\'s day as the day found when the form is opened between midnight and 08:00 there, not the UTC date', async () => {
+    // 23:30 UTC is 07:30 the next day in the district (the latest such instant before now).
+    const now = Date.now()
+    let at = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate(), 23, 30)
+    if (at > now) at -= 86_400_000
+    const districtDay = new Date(at + 86_400_000).toISOString().slice(0, 10)
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+    await page.addInitScript(() => localStorage.setItem('locale', 'en'))
+    await signIn(page, 'inspector')
+    await page.clock.setFixedTime(at)
+    await page.click('[data-testid="premises-add"]')
+    const form = page.locator('[data-testid="premises-form"]')
+    const foundOn = form.locator('.el-form-item', { has: page.locator('label', { hasText: /^Found on$/ }) }).locator('input')
+    await expect(foundOn.inputValue()).resolves.toBe(districtDay)
+    await page.close()
+  })
+
   it('adds premises by clicking the map, and refuses a location outside the jurisdiction with the server\'s message', async () => {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
     await page.addInitScript(() => localStorage.setItem('locale', 'en'))

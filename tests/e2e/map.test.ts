@@ -1,18 +1,16 @@
 import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { TestApp } from '../helpers/app.js'
 import { artifactsDir } from '../helpers/browser.js'
 import { startWebApp, type WebApp } from '../helpers/web-app.js'
 
-let t: TestApp
 let browser: Browser
 let base: string
 let web: WebApp
 
 beforeAll(async () => {
   web = await startWebApp()
-  ;({ t, browser, base } = web)
+  ;({ browser, base } = web)
 })
 afterAll(() => web?.close())
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { rootDir } from '../../server/config.js'
+import { rootDir } from '../../server/lib/config.js'
 import type { TestApp } from '../helpers/app.js'
 import { artifactsDir, phoneContext } from '../helpers/browser.js'
 import { insertTask, userId } from '../helpers/tasks.js'

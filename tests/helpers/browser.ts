@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Browser, chromium } from 'playwright-core'
-import { rootDir } from '../../server/config.js'
+import { rootDir } from '../../server/lib/config.js'
 
 /** Screenshots land here; CI keeps them as artefacts. */
 export const artifactsDir = join(rootDir, 'tests', '.artifacts')

@@ -5,7 +5,7 @@ import type { Role } from '../../server/domain/access.js'
 import { maskIdNumber, residentIdCheckChar } from '../../server/domain/id-number.js'
 import { hashPassword } from '../../server/domain/passwords.js'
 import { encryptIdNumber, hmacIdNumber } from '../../server/domain/pii.js'
-import type { PremisesKind } from '../../server/plugins/app/premises.js'
+import type { PremisesKind } from '../../server/domain/lists.js'
 import type { TestDatabase } from './db.js'
 import { testKeys } from './keys.js'
 
@@ -404,4 +404,3 @@ export function factory(db: TestDatabase | { sql: Sql }) {
   }
 }
 
-export type Factory = ReturnType<typeof factory>

@@ -1,4 +1,4 @@
-import { loadConfig } from '../../server/config.js'
+import { loadConfig } from '../../server/lib/config.js'
 import { prepareConfiguredDatabase } from '../../server/db/configured.js'
 
 /** Prepares the database as `npm start` does, collecting what it tells the operator. */

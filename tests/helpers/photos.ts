@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import sharp from 'sharp'
-import { rootDir } from '../../server/config.js'
+import { rootDir } from '../../server/lib/config.js'
 import type { Sql } from '../../server/db/index.js'
 
 /** A file of tests/fixtures/photos (see its README for what each one is). */

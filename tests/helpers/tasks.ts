@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { Sql } from '../../server/db/index.js'
-import { todayInDistrict } from '../../server/plugins/app/campaign.js'
+import { addDays, today as todayInDistrict } from '../../server/domain/calendar.js'
 
 /** A day `days` after today in the district, YYYY-MM-DD. */
-export const dayFromToday = (days: number) => new Date(Date.parse(`${todayInDistrict()}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10)
+export const dayFromToday = (days: number) => addDays(todayInDistrict(), days)
 
 /** The id of a user by name. */
 export async function userId(sql: Sql, username: string): Promise<number> {

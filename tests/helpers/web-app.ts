@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
-import { rootDir } from '../../server/config.js'
+import { rootDir } from '../../server/lib/config.js'
 import { buildTestApp, type TestApp } from './app.js'
 import { launchChromium } from './browser.js'
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { rootDir } from '../../server/config.js'
+import { rootDir } from '../../server/lib/config.js'
 
 /** The built web app (`npm run build`). */
 export const webDist = join(rootDir, 'web', 'dist')

@@ -197,7 +197,7 @@ describe('hazards recorded offline', () => {
     const body = { clientId: randomUUID(), itemCode: 'FIRE-06', severity: 'general' }
     const before = await count('hazard')
     const answers = await Promise.all(Array.from({ length: 10 }, () => send('inspector', 'POST', `/api/premises/${p.id}/hazards`, body)))
-    expect(answers.map(a => a.statusCode)).toEqual(Array(10).fill(201))
+    expect(answers.map(a => a.statusCode)).toEqual(Array.from({length: 10}).fill(201))
     expect(new Set(answers.map(a => a.json().id)).size).toBe(1)
     expect(await count('hazard')).toBe(before + 1)
   })

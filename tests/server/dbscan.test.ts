@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { clusterInWorker } from '../../server/cluster-worker.js'
+import { clusterInWorker } from '../../server/plugins/app/analysis-worker.js'
 import { clusterPoints, convexHull } from '../../server/domain/clustering.js'
 import { dbscan, distanceMetres, NOISE } from '../../server/domain/dbscan.js'
 

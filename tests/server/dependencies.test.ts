@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import semver from 'semver'
 import { describe, expect, it } from 'vitest'
-import { rootDir } from '../../server/config.js'
+import { rootDir } from '../../server/lib/config.js'
 
 interface LockedPackage { version?: string, engines?: { node?: string } | string[] }
 const pkg = JSON.parse(readFileSync(join(rootDir, 'package.json'), 'utf8')) as { engines: { node: string } }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { enforcementColumn, enforcementKinds } from '../../server/domain/enforcement.js'
+import { enforcementColumn } from '../../server/domain/enforcement.js'
+import { enforcementKinds } from '../../server/domain/lists.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 
 /**

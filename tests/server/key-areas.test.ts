@@ -62,6 +62,24 @@ describe('key area boundaries', () => {
     ['a speck', () => square(at.inside, 5), 'Polygon', /draw the whole key area/],
   ]
 
+  /** The code each refusal above carries: what programs key on, whatever the wording. */
+  const codes: Record<string, string> = {
+    'a self-intersecting polygon (a bow tie)': 'invalid-geometry',
+    'an unclosed ring': 'malformed',
+    'too few points': 'malformed',
+    'coordinates that are not numbers': 'malformed',
+    'coordinates out of range': 'malformed',
+    'a hole outside the shell': 'invalid-geometry',
+    'a huge number of vertices': 'malformed',
+    'a point instead of a polygon': 'malformed',
+    'points with a height (Z)': 'malformed',
+    'a speck': 'too-small',
+  }
+  it.each(bad.filter(([name]) => name in codes))('gives %s in the preview a problem with its code', async (name, coords, type) => {
+    const preview = await send('POST', '/api/key-areas/preview', { geometry: { type, coordinates: (coords as () => unknown)() } })
+    expect(preview.json<{ problems: { code: string }[] }>().problems[0]?.code).toBe(codes[name])
+  })
+
   it.each(bad)('refuses %s with 400 and says why, in the preview too, and lists no key area', async (_, coords, type, message) => {
     const [before] = await t.db.sql<{ n: number }[]>`select count(*)::int as n from key_area`
     const res = await send('POST', '/api/key-areas', feature((coords as () => unknown)(), {}, type))
@@ -166,6 +184,7 @@ describe('key areas', () => {
     expect(text).not.toContain('邻镇保密区')
     expect(text).not.toContain(`#${secret!.id}`)
     expect(p.warnings).toContainEqual({
+      code: 'overlap-hidden',
       message: expect.stringMatching(/^\d+\.\d% of this area overlaps key areas outside your jurisdiction$/),
       messageZh: expect.stringMatching(/^本区域有 \d+\.\d% 与您辖区之外的重点地区重叠$/),
     })

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { can, roles } from '../../server/domain/access.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 
@@ -91,6 +91,30 @@ describe('the parameters a proposal records', () => {
     expect(row!.proposedFrom).toEqual({ ...parameters, filters: { ...filters, major: true }, proposedBy: 'analyst' })
     await expect(t.db.sql`update key_area set proposed_from = ${t.db.sql.json({ blob: 'x'.repeat(10_000) })} where id = ${res.json().keyAreaId}`)
       .rejects.toThrow(/key_area_proposed_from_check/)
+  })
+})
+
+describe('the name a proposal gets without one given', () => {
+  it('is the day in the district when proposed between midnight and 08:00 there, not the UTC date', async () => {
+    // 23:30 UTC is 07:30 the next day in the district; the latest such instant before now keeps the
+    // session (signed in now) valid.
+    const now = Date.now()
+    let at = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate(), 23, 30)
+    if (at > now) at -= 86_400_000
+    const utcDate = new Date(at).toISOString().slice(0, 10)
+    const districtDay = new Date(at + 86_400_000).toISOString().slice(0, 10)
+    vi.useFakeTimers({ toFake: ['Date'], now: at })
+    let res: Awaited<ReturnType<typeof propose>>
+    try {
+      res = await propose(freshSquare())
+    }
+    finally {
+      vi.useRealTimers()
+    }
+    expect(res.statusCode, res.body).toBe(201)
+    const [k] = await t.db.sql<{ nameZh: string }[]>`select name_zh from key_area where id = ${res.json<{ keyAreaId: number }>().keyAreaId}`
+    expect(k!.nameZh).toBe(`聚集区建议 ${districtDay}`)
+    expect(k!.nameZh).not.toContain(utcDate)
   })
 })
 

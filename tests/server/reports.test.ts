@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { periods } from '../../server/domain/periods.js'
 import { attachment4Columns, attachment5Columns, headerCells } from '../../server/domain/report-columns.js'
 import type { Jurisdiction } from '../../server/domain/access.js'
-import { reportCounts } from '../../server/plugins/app/measures.js'
+import { localDay } from '../../server/domain/calendar.js'
+import { reportCounts } from '../../server/plugins/app/reports-counts.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 
 let t: TestApp
@@ -74,7 +75,6 @@ async function raw(): Promise<Raw> {
   }
 }
 
-const localDay = (d: Date) => new Date(d.getTime() + 8 * 3_600_000).toISOString().slice(0, 10)
 const within = (day: string | null, from: string, to: string) => day !== null && day >= from && day <= to
 const cap = (c: string) => ({ public_security: 'PublicSecurity', fire: 'Fire', housing: 'Housing', other: 'Other' })[c]!
 const enforcementColumn: Record<string, string> = {

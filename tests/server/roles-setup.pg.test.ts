@@ -1,7 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { prepareAsLauncher as prepare } from '../helpers/launcher.js'
 import { type Database, openDatabase } from '../../server/db/index.js'
 import { migrationFiles } from '../../server/db/migrate.js'

@@ -107,7 +107,7 @@ describe('the sign-in lock under parallel attempts', () => {
     const u = await freshUser()
     const checks = await passwordChecksDuring(async () => {
       const answers = await Promise.all(Array.from({ length: 12 }, () => ogc(basic(u.username, u.password))))
-      expect(answers.map(a => a.statusCode)).toEqual(Array(12).fill(200))
+      expect(answers.map(a => a.statusCode)).toEqual(Array.from({ length: 12 }).fill(200))
     })
     expect(checks).toHaveLength(1)
   })

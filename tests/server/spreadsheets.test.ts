@@ -1,7 +1,7 @@
 import ExcelJS from 'exceljs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { csvRecords } from '../../server/domain/tabular.js'
-import { toCsv, toXlsx } from '../../server/export.js'
+import { toCsv, toXlsx } from '../../server/domain/exports.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 
 /**

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { webDistState } from '../../server/web-dist.js'
+import { webDistState } from '../../server/plugins/external/web-dist.js'
 
 const dist = mkdtempSync(join(tmpdir(), 'grd-web-dist-'))
 afterAll(() => rmSync(dist, { recursive: true, force: true }))

@@ -8,6 +8,5 @@ use([BarChart, LineChart, GridComponent, LegendComponent, MarkLineComponent, Tit
 
 /** Colour-blind-safe series colours (Okabe–Ito), in the order the measures are listed. */
 export const measureColours = ['#0072B2', '#009E73', '#D55E00', '#CC79A7']
-export const categoryColours: Record<string, string> = { public_security: '#0072B2', fire: '#D55E00', housing: '#E69F00', other: '#999999' }
 
 export const pct = (v: number | null | undefined) => (v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)}%`)

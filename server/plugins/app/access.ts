@@ -4,7 +4,7 @@ import fp from 'fastify-plugin'
 import type { Tx } from '../../db/index.js'
 import { can, grants, type Permission } from '../../domain/access.js'
 import { textProblem } from '../../domain/text.js'
-import { HttpError } from '../../http-errors.js'
+import { HttpError } from '../../lib/http-errors.js'
 import type { CheckOutcome } from './credentials.js'
 import { sessionUserOf, type SessionUser } from './users.js'
 
@@ -85,10 +85,8 @@ export default fp(async (app) => {
   })
 
   async function deny(req: FastifyRequest, status: number, message: string, code: string, zh?: string): Promise<never> {
-    await app.audit.write(app.db.sql, {
-      userId: req.user?.id ?? null, username: req.user?.username ?? null, action: 'request.denied',
-      entity: 'route', entityId: `${req.method} ${routeOf(req)}`,
-      reason: code, ip: req.ip, outcome: 'denied', requestId: req.id,
+    await app.audit.record(app.db.sql, req, {
+      action: 'request.denied', entity: 'route', entityId: `${req.method} ${routeOf(req)}`, reason: code, outcome: 'denied',
     })
     throw new AccessError(status, message, code, zh)
   }

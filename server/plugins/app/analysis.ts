@@ -2,11 +2,14 @@ import { circle } from '@turf/circle'
 import { featureCollection } from '@turf/helpers'
 import fp from 'fastify-plugin'
 import type { Polygon } from 'geojson'
-import type { Sql } from '../../db/index.js'
+import type { Sql, Tx } from '../../db/index.js'
 import type { Jurisdiction } from '../../domain/access.js'
-import { clusterInWorker } from '../../cluster-worker.js'
+import { clusterInWorker } from './analysis-worker.js'
 import { NOISE } from '../../domain/dbscan.js'
-import { endOfDay } from './measures.js'
+import { endOfDay } from '../../domain/calendar.js'
+import type { PlaceKind } from '../../domain/lists.js'
+import type { ClusterOfSchema, Clusters, Rings } from '../../schemas/analysis.js'
+import type { Static } from 'typebox'
 import { type PremisesFilter, premisesWhere } from './premises.js'
 
 /**
@@ -17,7 +20,7 @@ import { type PremisesFilter, premisesWhere } from './premises.js'
  * Node from the filtered rows so that both backends give the very same clusters.
  */
 
-export type ClusterOf = 'group-rentals' | 'open-hazards'
+export type ClusterOf = Static<typeof ClusterOfSchema>
 /** The kinds of place a cluster is related to: the notice's campuses, factories and urban villages. */
 export const nearestKinds = ['campus', 'factory', 'urban_village'] as const
 
@@ -27,21 +30,21 @@ const degLon = (m: number) => (m / 94_000) * 1.02
 
 export function analysisRepository(sql: Sql) {
   return {
-    async rings(scope: Jurisdiction, filter: PremisesFilter, on: string, kinds: string[], radii: number[]) {
+    async rings(scope: Jurisdiction, filter: PremisesFilter, on: string, kinds: string[], radii: number[], db: Sql | Tx = sql): Promise<Rings> {
       const maxRadius = Math.max(...radii)
       type Counts = { premises: number; groupRentals: number; openHazards: number; openMajor: number; people: number }
       // Each premises near a place counts once, in the smallest ring that holds it; a larger ring is
       // the sum of the bands inside it. One distance per pair, on the sphere (computed once: the CTE
       // is materialised); the box finds the pairs.
-      const bandCases = [...radii].sort((a, b) => a - b).reduce((acc, r) => sql`${acc} when n.d <= ${r} then ${r}::int`, sql``)
+      const bandCases = [...radii].sort((a, b) => a - b).reduce((acc, r) => db`${acc} when n.d <= ${r} then ${r}::int`, db``)
       const [bands, rings] = await Promise.all([
-        sql<(Counts & { poiId: number; band: number })[]>`
-          with places as (select id, geom from poi where kind in ${sql(kinds)}),
+        db<(Counts & { poiId: number; band: number })[]>`
+          with places as (select id, geom from poi where kind in ${db(kinds)}),
           prem as (
             select p.geom, p.occupants, p.open_count, p.open_major_count,
                    is_group_rental_candidate(p.kind, p.meets_rule) and p.found_on <= ${on}
                      and (p.deregistered_on is null or p.deregistered_on > ${on}) as group_rental
-            from premises p where ${premisesWhere(sql, filter, on, scope)}
+            from premises p where ${premisesWhere(db, filter, on, scope)}
           ),
           near as materialized (
             select pl.id as poi_id, p.*, st_distance(p.geom::geography, pl.geom::geography, false) as d
@@ -52,11 +55,11 @@ export function analysisRepository(sql: Sql) {
           from near n
           where n.d <= ${maxRadius}
           group by 1, 2`,
-        sql<{ poiId: number; kind: string; nameZh: string; nameEn: string; radius: number; lon: number; lat: number; ring: string }[]>`
+        db<{ poiId: number; kind: PlaceKind; nameZh: string; nameEn: string; radius: number; lon: number; lat: number; ring: string }[]>`
           select pl.id as poi_id, pl.kind, pl.name_zh, pl.name_en, r.radius, st_x(pl.geom) as lon, st_y(pl.geom) as lat,
                  st_asgeojson(st_buffer(pl.geom::geography, r.radius, 'quad_segs=16')::geometry, 6) as ring
           from poi pl cross join unnest(${radii}::int[]) as r(radius)
-          where pl.kind in ${sql(kinds)}`,
+          where pl.kind in ${db(kinds)}`,
       ])
       const byPlace = new Map<number, (Counts & { band: number })[]>()
       for (const b of bands) byPlace.set(b.poiId, [...(byPlace.get(b.poiId) ?? []), b])
@@ -74,21 +77,21 @@ export function analysisRepository(sql: Sql) {
       })))
     },
 
-    async clusters(scope: Jurisdiction, filter: PremisesFilter, on: string, of: ClusterOf, eps: number, minPoints: number) {
+    async clusters(scope: Jurisdiction, filter: PremisesFilter, on: string, of: ClusterOf, eps: number, minPoints: number, db: Sql | Tx = sql): Promise<Clusters> {
       const until = endOfDay(on)
-      const where = premisesWhere(sql, filter, on, scope)
+      const where = premisesWhere(db, filter, on, scope)
       // One row per point: a group rental, or an open hazard at its premises. Sorted, so DBSCAN is repeatable.
       type Point = { id: number; premisesId: number; lon: number; lat: number; major: boolean; townId: number
         groupRental: boolean; openCount: number; openMajorCount: number; occupants: number }
       const points = of === 'group-rentals'
-        ? await sql<Point[]>`
+        ? await db<Point[]>`
             select p.id, p.id as premises_id, st_x(p.geom) as lon, st_y(p.geom) as lat, p.open_major_count > 0 as major, p.town_id,
                    true as group_rental, p.open_count, p.open_major_count, p.occupants
             from premises p
             where is_group_rental_candidate(p.kind, p.meets_rule) and p.found_on <= ${on}
               and (p.deregistered_on is null or p.deregistered_on > ${on}) and ${where}
             order by p.id`
-        : await sql<Point[]>`
+        : await db<Point[]>`
             select h.id, p.id as premises_id, st_x(p.geom) as lon, st_y(p.geom) as lat, h.severity = 'major' as major, p.town_id,
                    is_group_rental_candidate(p.kind, p.meets_rule) and p.found_on <= ${on}
                      and (p.deregistered_on is null or p.deregistered_on > ${on}) as group_rental,
@@ -96,8 +99,8 @@ export function analysisRepository(sql: Sql) {
             from hazard h join premises p on p.id = h.premises_id
             where h.found_at < ${until} and (h.rectified_at is null or h.rectified_at >= ${until}) and ${where}
             order by h.id`
-      const places = await sql<{ id: number; kind: string; nameZh: string; nameEn: string; lon: number; lat: number }[]>`
-        select id, kind, name_zh, name_en, st_x(geom) as lon, st_y(geom) as lat from poi where kind in ${sql([...nearestKinds])} order by id`
+      const places = await db<{ id: number; kind: PlaceKind; nameZh: string; nameEn: string; lon: number; lat: number }[]>`
+        select id, kind, name_zh, name_en, st_x(geom) as lon, st_y(geom) as lat from poi where kind in ${db([...nearestKinds])} order by id`
       // The arithmetic runs in a worker thread: at a million premises it takes seconds.
       const { labels, nearest, nearestMetres, hulls } = await clusterInWorker({
         lons: Float64Array.from(points, p => p.lon),

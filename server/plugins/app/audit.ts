@@ -1,5 +1,7 @@
+import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
+import type postgres from 'postgres'
 import { maskPersonalText, redactPersonal } from '../../domain/redact.js'
 
 export interface AuditEntry {
@@ -14,6 +16,16 @@ export interface AuditEntry {
   ip?: string | null
   outcome?: 'ok' | 'denied' | 'failed'
   requestId?: string | null
+}
+
+/**
+ * What a request's audit row says. Who acted, from which address and in which request are the
+ * request's own; `userId` and `username` name someone else only where the request has no signed-in
+ * user yet (a sign-in names the account it opened).
+ */
+export type AuditRecord = Omit<AuditEntry, 'userId' | 'username' | 'ip' | 'requestId'> & {
+  userId?: number | null
+  username?: string | null
 }
 
 export interface AuditQuery {
@@ -39,29 +51,47 @@ export interface AuditQuery {
  * the rows written before this rule (the table refuses UPDATE, so they cannot be cleaned in place).
  */
 export function auditRepository(sql: Sql) {
+  /** The low-level writer, for the few rows no request stands behind (the command line, a shared sign-in check). */
+  async function write(db: Sql | Tx, e: AuditEntry): Promise<void> {
+    await db`
+      insert into audit_log (user_id, username, action, entity, entity_id, before, after, reason, ip, outcome, request_id)
+      values (${e.userId}, ${e.username}, ${e.action}, ${e.entity ?? null}, ${e.entityId === undefined || e.entityId === null ? null : String(e.entityId)},
+              ${e.before === undefined ? null : db.json(redactPersonal(e.before) as postgres.JSONValue)}, ${e.after === undefined ? null : db.json(redactPersonal(e.after) as postgres.JSONValue)},
+              ${e.reason === undefined || e.reason === null ? null : maskPersonalText(e.reason)}, ${e.ip ?? null}, ${e.outcome ?? 'ok'}, ${e.requestId ?? null})`
+  }
+
   return {
-    async write(db: Sql | Tx, e: AuditEntry): Promise<void> {
-      await db`
-        insert into audit_log (user_id, username, action, entity, entity_id, before, after, reason, ip, outcome, request_id)
-        values (${e.userId}, ${e.username}, ${e.action}, ${e.entity ?? null}, ${e.entityId === undefined || e.entityId === null ? null : String(e.entityId)},
-                ${e.before === undefined ? null : db.json(redactPersonal(e.before) as never)}, ${e.after === undefined ? null : db.json(redactPersonal(e.after) as never)},
-                ${e.reason === undefined || e.reason === null ? null : maskPersonalText(e.reason)}, ${e.ip ?? null}, ${e.outcome ?? 'ok'}, ${e.requestId ?? null})`
+    write,
+
+    /**
+     * The audit row of what a request did, in `db`: the transaction of the change it records, so
+     * that both are committed or neither, or the pool for a row that stands alone (a read, a refusal).
+     */
+    async record(db: Sql | Tx, req: FastifyRequest, r: AuditRecord): Promise<void> {
+      const { userId, username, ...rest } = r
+      await write(db, {
+        ...rest,
+        userId: userId === undefined ? req.user?.id ?? null : userId,
+        username: username === undefined ? req.user?.username ?? null : username,
+        ip: req.ip,
+        requestId: req.id,
+      })
     },
 
     /** Newest first; page with beforeId (the last id of the previous page). */
-    async search(q: AuditQuery) {
-      const parts = [sql`true`]
-      if (q.userId !== undefined) parts.push(sql`user_id = ${q.userId}`)
-      if (q.username) parts.push(sql`username = ${q.username}`)
-      if (q.entity) parts.push(sql`entity = ${q.entity}`)
-      if (q.entityId) parts.push(sql`entity_id = ${q.entityId}`)
-      if (q.action) parts.push(sql`action = ${q.action}`)
-      if (q.outcome) parts.push(sql`outcome = ${q.outcome}`)
-      if (q.from) parts.push(sql`at >= ${q.from}`)
-      if (q.to) parts.push(sql`at < ${q.to}`)
-      if (q.beforeId) parts.push(sql`id < ${q.beforeId}`)
-      const where = parts.reduce((a, b) => sql`${a} and ${b}`)
-      const rows = await sql<{ id: number; at: Date; userId: number | null; username: string | null; action: string; entity: string | null;
+    async search(q: AuditQuery, db: Sql | Tx = sql) {
+      const parts = [db`true`]
+      if (q.userId !== undefined) parts.push(db`user_id = ${q.userId}`)
+      if (q.username) parts.push(db`username = ${q.username}`)
+      if (q.entity) parts.push(db`entity = ${q.entity}`)
+      if (q.entityId) parts.push(db`entity_id = ${q.entityId}`)
+      if (q.action) parts.push(db`action = ${q.action}`)
+      if (q.outcome) parts.push(db`outcome = ${q.outcome}`)
+      if (q.from) parts.push(db`at >= ${q.from}`)
+      if (q.to) parts.push(db`at < ${q.to}`)
+      if (q.beforeId) parts.push(db`id < ${q.beforeId}`)
+      const where = parts.reduce((a, b) => db`${a} and ${b}`)
+      const rows = await db<{ id: number; at: Date; userId: number | null; username: string | null; action: string; entity: string | null;
         entityId: string | null; before: unknown; after: unknown; reason: string | null; ip: string | null; outcome: string }[]>`
         select id, at, user_id, username, action, entity, entity_id, before, after, reason, ip, outcome
         from audit_log where ${where} order by id desc limit ${q.limit}`

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
-import type { Sql } from '../../db/index.js'
-import type { MeasureKey } from './measures.js'
+import type { Sql, Tx } from '../../db/index.js'
+import { today as todayInDistrict } from '../../domain/calendar.js'
+import type { MeasureKey } from '../../domain/lists.js'
 
 export interface Campaign {
   id: number
@@ -18,22 +19,17 @@ export interface Campaign {
   targets: Partial<Record<MeasureKey, number | null>>
 }
 
-/** Today's date in the district (UTC+8), whatever the server's zone. */
-export function todayInDistrict(now = new Date()): string {
-  return new Date(now.getTime() + 8 * 3_600_000).toISOString().slice(0, 10)
-}
-
 export function campaignRepository(sql: Sql) {
   return {
     /** The campaign under way, or the latest one. */
-    async current(): Promise<Campaign> {
-      const [c] = await sql<Omit<Campaign, 'phases' | 'targets'>[]>`
+    async current(db: Sql | Tx = sql): Promise<Campaign> {
+      const [c] = await db<Omit<Campaign, 'phases' | 'targets'>[]>`
         select id, code, name_zh, name_en, starts_on, ends_on, report_days::int[] as report_days, verify_needs_photo, concern_includes_mental_illness
         from campaign order by starts_on desc limit 1`
       if (!c) throw new Error('no campaign is defined')
-      const phases = await sql<Campaign['phases']>`
+      const phases = await db<Campaign['phases']>`
         select seq, code, name_zh, name_en, starts_on, ends_on from campaign_phase where campaign_id = ${c.id} order by seq`
-      const targets = await sql<{ measure: MeasureKey; target: number | null }[]>`
+      const targets = await db<{ measure: MeasureKey; target: number | null }[]>`
         select measure, target::float8 as target from campaign_target where campaign_id = ${c.id}`
       return { ...c, phases: [...phases], targets: Object.fromEntries(targets.map(t => [t.measure, t.target])) }
     },

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Tx } from '../../db/index.js'
-import { HttpError } from '../../http-errors.js'
+import { HttpError } from '../../lib/http-errors.js'
 
 /**
  * Writes that carry a client-made id (a UUID made by the phone), so that the same write sent again
@@ -67,6 +68,32 @@ export function clientWritesRepository() {
       await tx`update client_write set entity = ${result.entity}, entity_id = ${result.entityId}, status = ${result.status} where client_id = ${clientId}`
     },
   }
+}
+
+/** How a write with a client id went: done now (its value), or done before (the record it made or changed). */
+export type ClientWriteOutcome<T> = { replayed: false; value: T } | { replayed: true; entityId: number; status: number }
+
+/**
+ * Runs `write` in the caller's transaction under the client's id for it, when it has one: the same
+ * write sent again (same id, user, record and body) is not run again but named; an id used for a
+ * different write is refused with 409 `client-id-reused`. Without an id the write just runs.
+ */
+export async function clientWrite<T>(
+  app: FastifyInstance, tx: Tx,
+  spec: { clientId: string | undefined; userId: number; action: ClientWriteAction; target: number | null; body: unknown },
+  write: () => Promise<{ value: T; entity: 'premises' | 'hazard'; entityId: number; status: number }>,
+): Promise<ClientWriteOutcome<T>> {
+  if (!spec.clientId) return { replayed: false, value: (await write()).value }
+  const prior = await app.clientWrites.claim(tx, { ...spec, clientId: spec.clientId })
+  if (prior) return { replayed: true, entityId: prior.entityId, status: prior.status }
+  const done = await write()
+  await app.clientWrites.complete(tx, spec.clientId, { entity: done.entity, entityId: done.entityId, status: done.status })
+  return { replayed: false, value: done.value }
+}
+
+/** Marks an answer as the replay of an earlier write (like the photo uploads do). */
+export function markReplayed(reply: FastifyReply, status: number): FastifyReply {
+  return reply.header('Idempotent-Replayed', 'true').status(status)
 }
 
 export type ClientWritesRepository = ReturnType<typeof clientWritesRepository>

@@ -38,6 +38,8 @@ declare module 'fastify' {
 export default fp(async (app) => {
   async function check(name: string, password: string, ctx: AttemptContext): Promise<CheckOutcome> {
     const username = name.trim().toLowerCase()
+    // Rows by the low-level writer: no user is signed in yet, and one check may serve several
+    // requests (identical HTTP Basic headers arriving together), so the attempt's context names them.
     const audit = { username, action: ctx.action, ip: ctx.ip, requestId: ctx.requestId }
     const { attempt, lockedUntil } = await app.users.reserveAttempt(username)
     // A lock the database answers is current (one that has run out starts the count again).

@@ -2,10 +2,10 @@ import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
-import type { EnforcementKind } from '../../domain/enforcement.js'
+import type { EnforcementKind } from '../../domain/lists.js'
 import { maskPersonalText } from '../../domain/redact.js'
-import { badRequest, HttpError, notFound } from '../../http-errors.js'
-import { todayInDistrict } from './campaign.js'
+import { badRequest, HttpError, notFound } from '../../lib/http-errors.js'
+import { today as todayInDistrict } from '../../domain/calendar.js'
 
 /**
  * Enforcement results, entered one by one: a penalty, a case solved, a fugitive caught, an arrest.

@@ -7,8 +7,12 @@ import type { Jurisdiction } from '../../domain/access.js'
 import { maskIdNumber } from '../../domain/id-number.js'
 import type { EnforcementRecord, HazardRecord, LedgerKind, LedgerRecord, PremisesRecord, ResidentRecord } from '../../domain/ledger.js'
 import { encryptIdNumber, hmacIdNumber, type PiiKeys } from '../../domain/pii.js'
-import { conflict } from '../../http-errors.js'
-import { todayInDistrict } from './campaign.js'
+import { conflict } from '../../lib/http-errors.js'
+import type { CoordinateSystem } from '../../domain/coords.js'
+import { today as todayInDistrict } from '../../domain/calendar.js'
+import { auditRepository } from './audit.js'
+import type { Job } from './imports-state.js'
+import type { UploadStore } from './imports-uploads.js'
 
 /**
  * How a ledger import writes: staged, then merged.
@@ -510,4 +514,78 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
 export function mergeMayRetry(e: unknown): boolean {
   const code = (e as { code?: string }).code
   return code === '40P01' || code === '40001' || code === '23505'
+}
+
+/** Rows per staging statement: short enough that other requests never wait long for the connection. */
+const stageRows = 250
+
+/** What a commit works with: the database, the staging, the upload, and the row check that feeds it. */
+export interface CommitDeps {
+  sql: Sql
+  staging: ReturnType<typeof importStaging>
+  store: UploadStore
+  /** Rows above which the merge switches the row triggers off and does their work set-wise. */
+  bulkRows: number
+  /** Checks every row of the job's file again, handing each batch of rows to write to `write`. */
+  check: (db: Sql, job: Job, mapping: Record<string, string>, crs: CoordinateSystem, write?: (rows: Staged[]) => Promise<void>) => Promise<void>
+  /** Runs a background job's statements with no time limit (a lock may keep it waiting longer than a request may). */
+  withoutTimeLimit: <T>(work: (db: Sql) => Promise<T>) => Promise<T>
+}
+
+/**
+ * Checks every row again and stages the rows to write, batch by batch, outside any transaction;
+ * then, if no row has a problem, merges them into the shared tables in one transaction with the
+ * job's status and audit row. A single row problem, an error or the end of the process leaves the
+ * shared tables as they were (staged rows are dropped here, or swept once their job is dead).
+ */
+export async function commitImport({ sql, staging, store, bulkRows, check, withoutTimeLimit }: CommitDeps, job: Job, mapping: Record<string, string>, crs: CoordinateSystem) {
+  await sql`update import_job set status = 'committing', heartbeat_at = now(), mapping = ${sql.json(mapping)}, crs = ${crs} where id = ${job.id}`
+  let staged = 0
+  try {
+    await withoutTimeLimit(db => check(db, job, mapping, crs, async (rows) => {
+      // After the first problem nothing more is staged: none of it would be merged.
+      if (job.errorCount > 0) return
+      for (let i = 0; i < rows.length; i += stageRows) await staging.stage(job.kind, job.id, rows.slice(i, i + stageRows), job.scope.kind === 'town' ? job.scope.id : null, db)
+      staged += rows.length
+    }))
+    if (job.errorCount > 0) {
+      await staging.drop(job.id)
+      return
+    }
+    job.phase = 'merging'
+    job.done = job.total
+    const summary = { ...job.summary!, committed: true }
+    const audit = auditRepository(sql)
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await sql.begin(async (tx) => {
+          // A merge of a million rows runs set-wise refreshes of a minute or more; requests have a
+          // time limit, this background job has none (other writers wait for it, or time out themselves).
+          await tx`set local statement_timeout = 0`
+          // A file that changes nothing writes nothing (not even the statement triggers' data version).
+          if (staged > 0) await staging.merge(tx, job, staged > bulkRows)
+          await tx`update import_job set status = 'committed', committed_at = now(), summary = ${tx.json(summary)}, rows_total = ${summary.rows},
+            rows_invalid = 0 where id = ${job.id}`
+          // No request stands behind a background commit: the row names the user who started it.
+          const [user] = await tx<{ username: string }[]>`select username from app_user where id = ${job.userId}`
+          await audit.write(tx, {
+            userId: job.userId, username: user?.username ?? null, action: `import.${job.kind}`, entity: 'import', entityId: job.id,
+            after: { fileName: job.fileName, sha256: job.sha256, ...summary },
+          })
+        })
+        break
+      }
+      catch (e) {
+        if (attempt >= 3 || !mergeMayRetry(e)) throw e
+      }
+    }
+    job.summary!.committed = true
+    await store.remove(job.id)
+    // Outside the merge's transaction; should this fail, the sweep deletes them (the job is committed).
+    await staging.drop(job.id).catch(() => undefined)
+  }
+  catch (e) {
+    await staging.drop(job.id).catch(() => undefined)
+    throw e
+  }
 }

@@ -7,30 +7,34 @@ import fp from 'fastify-plugin'
 import type { MultiPolygon } from 'geojson'
 import { pgArray } from '../../db/arrays.js'
 import type { Sql } from '../../db/index.js'
-import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import type { CoordinateSystem } from '../../domain/coords.js'
 import {
   type EnforcementRecord, type HazardRecord, type LedgerContext, ledgerFields, type LedgerKind, ledgerRecordLabel as recordLabel,
-  ledgerValueText as shown, type PremisesRecord, readRow, type ResidentRecord, type RowError, suggestMapping,
+  readRow, type ResidentRecord, type RowError, suggestMapping,
 } from '../../domain/ledger.js'
 import { hmacIdNumber, type PiiKeys } from '../../domain/pii.js'
 import { type Cell, ledgerRecords } from '../../domain/tabular.js'
-import { badRequest, conflict, HttpError, notFound } from '../../http-errors.js'
-import { todayInDistrict } from './campaign.js'
-import { importStaging, mergeMayRetry, type Staged } from './imports-merge.js'
+import { badRequest, conflict, HttpError } from '../../lib/http-errors.js'
+import { today as todayInDistrict } from '../../domain/calendar.js'
+import { existingRecords, premisesByRef, stationServes } from './imports-compare.js'
+import { commitImport, importStaging, type Staged } from './imports-merge.js'
+import { type Job, type JobState, jobRegistry, maxChangesKept, maxErrorsKept } from './imports-state.js'
 import { uploadStore } from './imports-uploads.js'
+import type { RecentImport, RowChange } from '../../schemas/imports.js'
 
 /**
  * Ledger imports: a file is uploaded, its columns mapped, every row checked (a dry run says what
  * would be created, updated or left as it is), then committed all or nothing. Rows are matched on
  * their ledger reference, so importing the same file again changes nothing.
  *
- * A job runs in the background and reports its progress in memory (the page polls it without
- * touching the database). The uploaded file waits encrypted (`imports-uploads.ts`) and is removed
- * after the commit, a discard, or a day. A commit stages the checked rows outside the shared tables
- * and merges them in one short transaction (`imports-merge.ts`), so other users keep working while
- * a large file is read and checked.
+ * This file reads and checks the rows and runs the jobs. A job runs in the background and reports
+ * its progress in memory (`imports-state.ts`; the page polls it without touching the database).
+ * Each batch of checked rows is compared with what the database holds (`imports-compare.ts`). The
+ * uploaded file waits encrypted (`imports-uploads.ts`) and is removed after the commit, a discard,
+ * or a day. A commit stages the checked rows outside the shared tables and merges them in one
+ * short transaction (`imports-merge.ts`), so other users keep working while a large file is read
+ * and checked.
  */
 
 export interface ImportOptions {
@@ -42,6 +46,8 @@ export interface ImportOptions {
   batchRows?: number
   /** How long an upload and its job are kept when nobody commits or discards them. */
   keepMs?: number
+  /** Whether to sweep at start and every few minutes: off only where the app never serves (the OpenAPI script opens no database). */
+  sweep?: boolean
   /**
    * Whether statements have a time limit (DATABASE_STATEMENT_TIMEOUT_MS, real PostgreSQL): a job then
    * reserves a connection without one, since the limit is for requests, and a job that waits for a
@@ -54,67 +60,6 @@ export interface ImportOptions {
 export const sweepEveryMs = 5 * 60_000
 /** A committing job whose heartbeat is this old died with its process. */
 const staleCommitMinutes = 15
-/** Rows per staging statement: short enough that other requests never wait long for the connection. */
-const stageRows = 250
-
-export type JobStatus = 'uploaded' | 'checking' | 'validated' | 'committing' | 'committed' | 'failed'
-
-export interface JobState {
-  id: string
-  kind: LedgerKind
-  fileName: string
-  status: JobStatus
-  /** What the job is doing, and how far along. */
-  phase: 'reading' | 'checking' | 'writing' | 'merging' | null
-  done: number
-  total: number
-  rows: number
-  headings: string[]
-  suggestedMapping: Record<string, string>
-  crs: CoordinateSystem | null
-  mapping: Record<string, string> | null
-  /** After a dry run or a commit: what it found / did. */
-  summary: null | { rows: number; valid: number; invalid: number; create: number; update: number; unchanged: number; committed: boolean }
-  /** The first problems (the full list is the error report). */
-  errors: RowError[]
-  errorCount: number
-  /** The first rows that would change (or did): what each creates or which fields it updates. */
-  changes: RowChange[]
-  changeCount: number
-  message: string | null
-  /** The message for the Chinese screen. */
-  messageZh: string | null
-  createdAt: string
-}
-
-/** A field a row changes: its value in the database and in the file, as a person reads them. */
-export interface FieldChange {
-  field: string
-  before: string
-  after: string
-}
-
-/** A row that creates a record or updates some of its fields. */
-export interface RowChange {
-  line: number
-  ref: string
-  action: 'create' | 'update'
-  /** What the record is, for the eye: an address, a name (ID number masked), a dictionary item. */
-  label: string
-  fields: FieldChange[]
-}
-
-interface Job extends JobState {
-  userId: number
-  scope: Jurisdiction
-  sha256: string
-  allErrors: RowError[]
-  allChanges: RowChange[]
-  running?: Promise<void>
-}
-
-const maxErrorsKept = 100_000
-const maxChangesKept = 100_000
 
 export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions = {}) {
   const store = uploadStore(opts.dir)
@@ -143,19 +88,8 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
   const bulkRows = opts.bulkRows ?? 1000
   const batchSize = opts.batchRows ?? 5000
   const keepMs = opts.keepMs ?? 24 * 3_600_000
-  const jobs = new Map<string, Job>()
-
-  const publicState = (j: Job): JobState => {
-    const { userId: _u, scope: _s, sha256: _h, allErrors: _a, allChanges: _c, running: _r, ...state } = j
-    return { ...state, errors: j.allErrors.slice(0, 200), changes: j.allChanges.slice(0, 200) }
-  }
-  const isRunning = (j: Job) => j.status === 'checking' || j.status === 'committing'
-
-  function jobOf(id: string, userId: number): Job {
-    const j = jobs.get(id)
-    if (!j || j.userId !== userId) throw notFound(`there is no import ${id} of yours (an upload is kept for a day, and not after the server restarts; upload the file again)`, '找不到您的这次导入（上传的文件最多保留一天，服务器重启后也不再保留），请重新上传文件')
-    return j
-  }
+  const jobs = jobRegistry()
+  const { jobOf, isRunning, publicState } = jobs
 
   /** The heading row: the first row with text in it; rows after it are data. */
   async function* dataRows(buf: Buffer): AsyncGenerator<{ line: number; cells: Cell[]; headings: string[] }> {
@@ -228,119 +162,6 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
   }
 
   type Pending = Staged
-  const sameMoment = (a: Date | null, b: string | null) => (a === null ? b === null : b !== null && a.getTime() === Date.parse(b))
-  /** A record already in the database: whether the user may change it, and what the file would change. */
-  interface Existing { mine: boolean; diff: FieldChange[] }
-
-  /** Police stations a jurisdiction may record at: any, its own, or those reaching into its town. */
-  function stationServes(db: Sql, scope: Jurisdiction) {
-    switch (scope.kind) {
-      case 'district': return db`true`
-      case 'police_station': return db`s.id = ${scope.id!}`
-      case 'town': return db`exists (select 1 from admin_area t where t.id = ${scope.id!} and t.geom && s.geom
-        and st_intersects(t.geom, s.geom) and not st_touches(t.geom, s.geom))`
-    }
-  }
-
-  /** The premises a batch of residents or hazards belongs to, by ledger reference. */
-  async function premisesByRef(db: Sql, scope: Jurisdiction, refs: string[]) {
-    const rows = await db<{ externalRef: string; id: number; mine: boolean }[]>`
-      select p.external_ref, p.id, ${inJurisdiction(db, scope)} as mine
-      from premises p where p.external_ref = any(${pgArray(refs)}::text[])`
-    return new Map(rows.map(r => [r.externalRef, r]))
-  }
-
-  /** The fields whose values differ, compared as stored and shown as a ledger writes them. */
-  function differences(pairs: [field: string, before: unknown, after: unknown, same?: boolean][]): FieldChange[] {
-    return pairs.filter(([, a, b, same]) => !(same ?? (a ?? null) === (b ?? null)))
-      .map(([field, a, b]) => ({ field, before: shown(field, a), after: shown(field, b) }))
-  }
-
-  /** What already exists for each reference of a batch, and what the file would change in it. */
-  async function existing(db: Sql, kind: LedgerKind, scope: Jurisdiction, batch: Pending[]): Promise<Map<string, Existing>> {
-    const refs = batch.map(b => b.record.ref)
-    const out = new Map<string, Existing>()
-    if (kind === 'premises') {
-      const rows = await db<(Omit<PremisesRecord, 'ref'> & { externalRef: string; mine: boolean })[]>`
-        select p.external_ref, ${inJurisdiction(db, scope)} as mine, p.kind, p.address, st_x(p.geom) as lon, st_y(p.geom) as lat,
-               p.rooms_let, p.beds_let, p.occupants, p.owner_name, p.owner_phone, p.second_landlord_name, p.second_landlord_phone,
-               p.second_landlord_collected_on, p.statement_signed_on, p.lease_filed_on, p.found_on, p.registered_on, p.deregistered_on
-        from premises p where p.external_ref = any(${pgArray(refs)}::text[])`
-      const byRef = new Map(batch.map(b => [b.record.ref, b.record as PremisesRecord]))
-      for (const r of rows) {
-        const f = byRef.get(r.externalRef)!
-        const diff = differences([
-          ...(['kind', 'address'] as const).map(k => [k, r[k], f[k]] as [string, unknown, unknown]),
-          ['lon', r.lon, f.lon, Math.abs(r.lon - f.lon) < 1e-9], ['lat', r.lat, f.lat, Math.abs(r.lat - f.lat) < 1e-9],
-          ...(['roomsLet', 'bedsLet', 'occupants', 'ownerName', 'ownerPhone', 'secondLandlordName', 'secondLandlordPhone', 'secondLandlordCollectedOn',
-            'statementSignedOn', 'leaseFiledOn', 'foundOn', 'registeredOn', 'deregisteredOn'] as const).map(k => [k, r[k], f[k]] as [string, unknown, unknown]),
-        ])
-        out.set(r.externalRef, { mine: r.mine, diff })
-      }
-    }
-    else if (kind === 'residents') {
-      const rows = await db<{ externalRef: string; mine: boolean; premisesId: number; premisesRef: string | null; name: string; idType: string; phone: string | null
-        floating: boolean; movedInOn: string; movedOutOn: string | null; registeredOn: string | null; deregisteredOn: string | null; specialCategories: string[] }[]>`
-        select r.external_ref, ${inJurisdiction(db, scope)} as mine, r.premises_id, p.external_ref as premises_ref, r.name, r.id_type, r.phone, r.floating,
-               r.moved_in_on, r.moved_out_on, r.registered_on, r.deregistered_on,
-               coalesce((select array_agg(f.category order by f.category) from resident_flag f where f.resident_id = r.id and f.cleared_on is null), '{}') as special_categories
-        from resident r join premises p on p.id = r.premises_id where r.external_ref = any(${pgArray(refs)}::text[])`
-      const byRef = new Map(batch.map(b => [b.record.ref, b]))
-      for (const r of rows) {
-        const b = byRef.get(r.externalRef)!
-        const f = b.record as ResidentRecord
-        const diff = differences([
-          ['premisesRef', r.premisesRef, f.premisesRef, r.premisesId === b.premisesId],
-          ...(['name', 'idType', 'phone', 'floating', 'movedInOn', 'movedOutOn', 'registeredOn', 'deregisteredOn'] as const)
-            .map(k => [k, r[k], f[k]] as [string, unknown, unknown]),
-          ['specialCategories', r.specialCategories, f.specialCategories, f.specialCategories === undefined || f.specialCategories.join() === r.specialCategories.join()],
-        ])
-        out.set(r.externalRef, { mine: r.mine, diff })
-      }
-    }
-    else if (kind === 'enforcement') {
-      const rows = await db<{ externalRef: string; mine: boolean; premisesId: number | null; premisesRef: string | null; enforcementKind: string; occurredOn: string
-        count: number; caseNumber: string | null; policeStationId: number | null; note: string | null }[]>`
-        select e.external_ref, ${inJurisdiction(db, scope, 'e')} as mine, e.premises_id, p.external_ref as premises_ref, e.kind as enforcement_kind,
-               e.occurred_on, e.count, e.case_number, e.police_station_id, e.note
-        from enforcement_event e left join premises p on p.id = e.premises_id where e.external_ref = any(${pgArray(refs)}::text[])`
-      const byRef = new Map(batch.map(b => [b.record.ref, b]))
-      for (const r of rows) {
-        const b = byRef.get(r.externalRef)!
-        const f = b.record as EnforcementRecord
-        const diff = differences([
-          ['premisesRef', r.premisesRef, f.premisesRef, r.premisesId === (b.premisesId || null)],
-          ['enforcementKind', r.enforcementKind, f.enforcementKind], ['occurredOn', r.occurredOn, f.occurredOn], ['count', r.count, f.count],
-          ['caseNumber', r.caseNumber, f.caseNumber], ['note', r.note, f.note],
-          ['policeStation', r.policeStationId, f.policeStationId, f.premisesRef !== null || r.policeStationId === f.policeStationId],
-        ])
-        out.set(r.externalRef, { mine: r.mine, diff })
-      }
-    }
-    else {
-      const rows = await db<{ externalRef: string; mine: boolean; premisesId: number; premisesRef: string | null; itemCode: string; otherText: string | null; severity: string
-        departmentCode: string; foundAt: Date; referredAt: Date | null; rectifiedAt: Date | null; verifiedAt: Date | null; deadline: string | null }[]>`
-        select h.external_ref, ${inJurisdiction(db, scope)} as mine, h.premises_id, p.external_ref as premises_ref, h.item_code, h.other_text, h.severity,
-               h.department_code, h.found_at, h.referred_at, h.rectified_at, h.verified_at, h.deadline
-        from hazard h join premises p on p.id = h.premises_id where h.external_ref = any(${pgArray(refs)}::text[])`
-      const byRef = new Map(batch.map(b => [b.record.ref, b]))
-      for (const r of rows) {
-        const b = byRef.get(r.externalRef)!
-        const f = b.record as HazardRecord
-        const diff = differences([
-          ['premisesRef', r.premisesRef, f.premisesRef, r.premisesId === b.premisesId],
-          ['item', r.itemCode, f.itemCode], ['otherText', r.otherText, f.otherText], ['severity', r.severity, f.severity],
-          ['department', r.departmentCode, f.departmentCode],
-          ['foundAt', r.foundAt, f.foundAt, sameMoment(r.foundAt, f.foundAt)], ['referredAt', r.referredAt, f.referredAt, sameMoment(r.referredAt, f.referredAt)],
-          ['rectifiedAt', r.rectifiedAt, f.rectifiedAt, sameMoment(r.rectifiedAt, f.rectifiedAt)],
-          ['verifiedAt', r.verifiedAt, f.verifiedAt, sameMoment(r.verifiedAt, f.verifiedAt)], ['deadline', r.deadline, f.deadline],
-        ])
-        out.set(r.externalRef, { mine: r.mine, diff })
-      }
-    }
-    return out
-  }
-
   /**
    * Reads, checks and compares every row; the job's errors, changes and summary say what was found.
    * Each batch's rows to write go to `write` as soon as they are known (a commit stages them), so no
@@ -402,7 +223,7 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
         }
       }
       const ok = current.filter(b => job.kind === 'premises' || b.premisesId !== undefined)
-      const there = await existing(db, job.kind, job.scope, ok)
+      const there = await existingRecords(db, job.kind, job.scope, ok)
       const toWrite: Pending[] = []
       for (const b of ok) {
         const e = there.get(b.record.ref)
@@ -470,64 +291,6 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
     job.summary = { rows, valid, invalid: rows - valid, create, update, unchanged, committed: false }
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // Committing: stage while checking, then merge in one transaction.
-  // ---------------------------------------------------------------------------------------------
-
-  /**
-   * Checks every row again and stages the rows to write, batch by batch, outside any transaction;
-   * then, if no row has a problem, merges them into the shared tables in one transaction with the
-   * job's status and audit row. A single row problem, an error or the end of the process leaves the
-   * shared tables as they were (staged rows are dropped here, or swept once their job is dead).
-   */
-  async function commitAll(job: Job, mapping: Record<string, string>, crs: CoordinateSystem) {
-    await sql`update import_job set status = 'committing', heartbeat_at = now(), mapping = ${sql.json(mapping)}, crs = ${crs} where id = ${job.id}`
-    let staged = 0
-    try {
-      await withoutTimeLimit(db => check(db, job, mapping, crs, async (rows) => {
-        // After the first problem nothing more is staged: none of it would be merged.
-        if (job.errorCount > 0) return
-        for (let i = 0; i < rows.length; i += stageRows) await staging.stage(job.kind, job.id, rows.slice(i, i + stageRows), job.scope.kind === 'town' ? job.scope.id : null, db)
-        staged += rows.length
-      }))
-      if (job.errorCount > 0) {
-        await staging.drop(job.id)
-        return
-      }
-      job.phase = 'merging'
-      job.done = job.total
-      const summary = { ...job.summary!, committed: true }
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await sql.begin(async (tx) => {
-            // A merge of a million rows runs set-wise refreshes of a minute or more; requests have a
-            // time limit, this background job has none (other writers wait for it, or time out themselves).
-            await tx`set local statement_timeout = 0`
-            // A file that changes nothing writes nothing (not even the statement triggers' data version).
-            if (staged > 0) await staging.merge(tx, job, staged > bulkRows)
-            await tx`update import_job set status = 'committed', committed_at = now(), summary = ${tx.json(summary)}, rows_total = ${summary.rows},
-              rows_invalid = 0 where id = ${job.id}`
-            await tx`insert into audit_log (user_id, username, action, entity, entity_id, after)
-              select id, username, ${`import.${job.kind}`}, 'import', ${job.id}, ${tx.json({ fileName: job.fileName, sha256: job.sha256, ...summary })}
-              from app_user where id = ${job.userId}`
-          })
-          break
-        }
-        catch (e) {
-          if (attempt >= 3 || !mergeMayRetry(e)) throw e
-        }
-      }
-      job.summary!.committed = true
-      await store.remove(job.id)
-      // Outside the merge's transaction; should this fail, the sweep deletes them (the job is committed).
-      await staging.drop(job.id).catch(() => undefined)
-    }
-    catch (e) {
-      await staging.drop(job.id).catch(() => undefined)
-      throw e
-    }
-  }
-
   /** Runs a dry run or a commit in the background; the job's state tells how it goes. */
   function start(job: Job, commit: boolean, mapping: Record<string, string>, crs: CoordinateSystem) {
     job.status = commit ? 'committing' : 'checking'
@@ -538,7 +301,7 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
     job.summary = null
     const run = async () => {
       try {
-        if (commit) await commitAll(job, mapping, crs)
+        if (commit) await commitImport({ sql, staging, store, bulkRows, check, withoutTimeLimit }, job, mapping, crs)
         else await withoutTimeLimit(db => check(db, job, mapping, crs))
         if (job.summary?.committed) {
           job.status = 'committed'
@@ -634,10 +397,11 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
       return jobOf(id, userId).allChanges
     },
 
-    async recent(userId: number) {
-      return sql<{ id: string; kind: string; fileName: string; status: string; rowsTotal: number; rowsInvalid: number; createdAt: Date; committedAt: Date | null }[]>`
+    async recent(userId: number): Promise<RecentImport[]> {
+      const rows = await sql<(Omit<RecentImport, 'createdAt' | 'committedAt'> & { createdAt: Date; committedAt: Date | null })[]>`
         select id, kind, file_name, status, rows_total, rows_invalid, created_at, committed_at
         from import_job where created_by = ${userId} order by created_at desc limit 50`
+      return rows.map(r => ({ ...r, createdAt: r.createdAt.toISOString(), committedAt: r.committedAt?.toISOString() ?? null }))
     },
 
     /** Forgets an upload: its file is deleted at once; a running import cannot be discarded. */
@@ -680,10 +444,11 @@ export default fp<{ keys: PiiKeys; imports?: ImportOptions }>(async (app, opts) 
   const imports = importsRepository(app.db.sql, opts.keys, { statementLimit: app.db.backend === 'postgres', ...opts.imports })
   // What a previous process left behind goes first; then the sweep keeps going while the app runs.
   // A database away at start-up delays the sweep to its next round instead of stopping the app
-  // (which then answers 503 until the database is back; `npm run openapi` builds it with none).
+  // (which then answers 503 until the database is back).
   const sweep = () => imports.sweep().catch((e: unknown) => app.log.warn({ err: e }, 'sweeping ledger imports failed'))
-  await sweep()
-  const timer = setInterval(sweep, sweepEveryMs).unref()
+  const sweeps = opts.imports?.sweep ?? true
+  if (sweeps) await sweep()
+  const timer = sweeps ? setInterval(sweep, sweepEveryMs).unref() : undefined
   app.addHook('onClose', async () => {
     clearInterval(timer)
     await imports.close()

@@ -2,9 +2,10 @@ import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
+import type { EnforcementKind } from '../../domain/lists.js'
 import { maskPersonalText } from '../../domain/redact.js'
-import { badRequest, conflict, HttpError, notFound } from '../../http-errors.js'
-import { endOfDay } from './measures.js'
+import { badRequest, conflict, HttpError, notFound } from '../../lib/http-errors.js'
+import { endOfDay, localDay, localMinute } from '../../domain/calendar.js'
 import { afterPhotoMissing, afterPhotoRequired } from './photos.js'
 
 /**
@@ -91,6 +92,22 @@ export interface HazardRow {
   deadline: string | null
 }
 
+const iso = (d: Date | null) => (d ? d.toISOString() : null)
+
+interface HazardEvent { at: Date; status: string; departmentCode: string | null; note: string | null; username: string | null }
+
+/** A hazard row as the API answers it (times as ISO strings). */
+export function hazardDto(h: HazardRow & { events?: HazardEvent[] }) {
+  return {
+    ...h,
+    foundAt: h.foundAt.toISOString(),
+    referredAt: iso(h.referredAt),
+    rectifiedAt: iso(h.rectifiedAt),
+    verifiedAt: iso(h.verifiedAt),
+    events: h.events?.map(e => ({ ...e, at: e.at.toISOString() })),
+  }
+}
+
 const ewktPoint = (lon: number, lat: number) => `SRID=4326;POINT(${lon} ${lat})`
 
 /** A step's time: now, or a given time that is not in the future and not before the previous step. */
@@ -102,7 +119,7 @@ function stepTime(at: string | undefined, notBefore: Date, label: string, labelZ
   if (t.getTime() > now.getTime() + 60_000) throw badRequest(`${label} cannot be in the future`, `${labelZh}不能晚于现在`)
   if (t < notBefore) {
     throw badRequest(`${label} cannot be before the previous step (${notBefore.toISOString()})`,
-      `${labelZh}不能早于上一步（${new Date(notBefore.getTime() + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ')}）`)
+      `${labelZh}不能早于上一步（${localMinute(notBefore)}）`)
   }
   return t
 }
@@ -111,7 +128,7 @@ export function inspectionRepository(sql: Sql) {
   /** The premises row inside the jurisdiction, locked for the transaction, or 404. */
   async function lockPremises(tx: Tx, scope: Jurisdiction, id: number) {
     const [p] = await tx<{ id: number; foundOn: string }[]>`
-      select p.id, p.found_on from premises p where p.id = ${id} and ${inJurisdiction(tx as unknown as Sql, scope)} for update`
+      select p.id, p.found_on from premises p where p.id = ${id} and ${inJurisdiction(tx, scope)} for update`
     if (!p) throw notFound(`there is no premises with id ${id}`, `没有编号为 ${id} 的房屋`)
     return p
   }
@@ -122,7 +139,7 @@ export function inspectionRepository(sql: Sql) {
       select h.id, h.premises_id, h.item_code, i.category_code, h.other_text, h.severity, h.status, h.department_code,
              h.found_at, h.referred_at, h.rectified_at, h.verified_at, h.deadline
       from hazard h join premises p on p.id = h.premises_id join hazard_item i on i.code = h.item_code
-      where h.id = ${id} and ${inJurisdiction(tx as unknown as Sql, scope)}
+      where h.id = ${id} and ${inJurisdiction(tx, scope)}
       ${lock ? tx`for update of h` : tx``}`
     if (!h) throw notFound(`there is no hazard with id ${id}`, `没有编号为 ${id} 的隐患`)
     return h
@@ -131,7 +148,7 @@ export function inspectionRepository(sql: Sql) {
 
   /** After a write: the premises must still lie in the user's jurisdiction (a town user cannot move it out). */
   async function assertInJurisdiction(tx: Tx, scope: Jurisdiction, id: number) {
-    const [p] = await tx`select 1 from premises p where p.id = ${id} and ${inJurisdiction(tx as unknown as Sql, scope)}`
+    const [p] = await tx`select 1 from premises p where p.id = ${id} and ${inJurisdiction(tx, scope)}`
     if (!p) throw new HttpError(403, 'That location is outside your jurisdiction; premises there are recorded by the town or police station responsible.', 'outside-jurisdiction',
       '该位置不在您的辖区内；那里的房屋由所属镇（街道）或派出所登记。')
   }
@@ -150,22 +167,22 @@ export function inspectionRepository(sql: Sql) {
    * a reader who does not see people, ID and phone numbers typed into the hazard's description and
    * the notes of its steps are masked. The caller has checked the premises' jurisdiction.
    */
-  async function hazardsOfPremises(premisesIds: number[], on: string, withPeople: boolean) {
+  async function hazardsOfPremises(premisesIds: number[], on: string, withPeople: boolean, db: Sql | Tx = sql) {
     if (!premisesIds.length) return []
     const until = endOfDay(on)
-    const hazards = await sql<(HazardRow & { itemNameZh: string; itemNameEn: string; overdue: boolean })[]>`
+    const hazards = await db<(HazardRow & { itemNameZh: string; itemNameEn: string; overdue: boolean })[]>`
       select h.id, h.premises_id, h.item_code, i.category_code, i.name_zh as item_name_zh, i.name_en as item_name_en,
              h.other_text, h.severity, h.status, h.department_code, h.found_at, h.referred_at, h.rectified_at,
              h.verified_at, h.deadline,
              (h.deadline < ${on} and (h.rectified_at is null or h.rectified_at >= ${until})) as overdue
       from hazard h join hazard_item i on i.code = h.item_code
-      where h.premises_id in ${sql(premisesIds)}
+      where h.premises_id in ${db(premisesIds)}
       order by h.found_at, h.id`
     const events = hazards.length
-      ? await sql<{ hazardId: number; status: string; at: Date; departmentCode: string | null; note: string | null; username: string | null }[]>`
+      ? await db<{ hazardId: number; status: string; at: Date; departmentCode: string | null; note: string | null; username: string | null }[]>`
           select e.hazard_id, e.status, e.at, e.department_code, e.note, u.username
           from hazard_event e left join app_user u on u.id = e.user_id
-          where e.hazard_id in ${sql(hazards.map(h => h.id))}
+          where e.hazard_id in ${db(hazards.map(h => h.id))}
           order by e.at, e.id`
       : []
     const byHazard = new Map<number, typeof events[number][]>()
@@ -235,7 +252,7 @@ export function inspectionRepository(sql: Sql) {
       if (item.needsText && !text) throw badRequest(`hazard item ${input.itemCode} needs a description of the hazard`, `隐患字典项 ${input.itemCode} 须填写隐患说明`)
       if (!item.needsText && text) throw badRequest(`hazard item ${input.itemCode} takes no free text; choose an "other" item to describe a hazard`, `隐患字典项 ${input.itemCode} 不填说明；描述其他隐患请选择“其他”项`)
       const foundAt = stepTime(input.foundAt, new Date(`${p.foundOn}T00:00:00+08:00`), 'foundAt', '发现时间')
-      const foundDay = new Date(foundAt.getTime() + 8 * 3_600_000).toISOString().slice(0, 10)
+      const foundDay = localDay(foundAt)
       if (input.deadline && input.deadline < foundDay) throw badRequest(`the deadline (${input.deadline}) cannot be before the hazard was found (${foundDay})`, `整改期限（${input.deadline}）不能早于发现日期（${foundDay}）`)
       if (input.departmentCode) {
         const [d] = await tx`select 1 from department where code = ${input.departmentCode}`
@@ -266,7 +283,7 @@ export function inspectionRepository(sql: Sql) {
           const [d] = await tx`select 1 from department where code = ${input.departmentCode}`
           if (!d) throw badRequest(`"${input.departmentCode}" is not a department`, `“${input.departmentCode}”不是责任部门`)
         }
-        const foundDay = new Date(h.foundAt.getTime() + 8 * 3_600_000).toISOString().slice(0, 10)
+        const foundDay = localDay(h.foundAt)
         if (input.deadline && input.deadline < foundDay) throw badRequest(`the deadline (${input.deadline}) cannot be before the hazard was found (${foundDay})`, `整改期限（${input.deadline}）不能早于发现日期（${foundDay}）`)
         await tx`update hazard set status = 'referred', referred_at = ${at},
                    department_code = ${input.departmentCode ?? h.departmentCode},
@@ -287,7 +304,7 @@ export function inspectionRepository(sql: Sql) {
     async setDeadline(tx: Tx, scope: Jurisdiction, id: number, deadline: string | null) {
       const h = await lockHazard(tx, scope, id)
       if (h.rectifiedAt) throw conflict('The hazard is already rectified; its deadline no longer applies.', '此隐患已整改，整改期限不再适用。')
-      const foundDay = new Date(h.foundAt.getTime() + 8 * 3_600_000).toISOString().slice(0, 10)
+      const foundDay = localDay(h.foundAt)
       if (deadline && deadline < foundDay) throw badRequest(`the deadline (${deadline}) cannot be before the hazard was found (${foundDay})`, `整改期限（${deadline}）不能早于发现日期（${foundDay}）`)
       await tx`update hazard set deadline = ${deadline} where id = ${id}`
       return { before: h, after: await lockHazard(tx, scope, id) }
@@ -298,19 +315,19 @@ export function inspectionRepository(sql: Sql) {
      * reader who does not see people, ID and phone numbers typed into the hazard's description and
      * the notes of its steps are masked.
      */
-    async hazardsOf(scope: Jurisdiction, premisesId: number, on: string, withPeople: boolean) {
-      const [p] = await sql`select p.id from premises p where p.id = ${premisesId} and ${inJurisdiction(sql, scope)}`
+    async hazardsOf(scope: Jurisdiction, premisesId: number, on: string, withPeople: boolean, db: Sql | Tx = sql) {
+      const [p] = await db`select p.id from premises p where p.id = ${premisesId} and ${inJurisdiction(db, scope)}`
       if (!p) return undefined
-      return hazardsOfPremises([premisesId], on, withPeople)
+      return hazardsOfPremises([premisesId], on, withPeople, db)
     },
 
     /** The hazards of premises the caller has found inside the jurisdiction, as {@link hazardsOf} answers them. */
     hazardsOfPremises,
 
-    async enforcementOf(scope: Jurisdiction, premisesId: number) {
-      const [p] = await sql`select p.id from premises p where p.id = ${premisesId} and ${inJurisdiction(sql, scope)}`
+    async enforcementOf(scope: Jurisdiction, premisesId: number, db: Sql | Tx = sql) {
+      const [p] = await db`select p.id from premises p where p.id = ${premisesId} and ${inJurisdiction(db, scope)}`
       if (!p) return undefined
-      return [...await sql<{ id: number; kind: string; occurredOn: string; count: number }[]>`
+      return [...await db<{ id: number; kind: EnforcementKind; occurredOn: string; count: number }[]>`
         select id, kind, occurred_on, count from enforcement_event where premises_id = ${premisesId} and voided_at is null order by occurred_on, id`]
     },
   }

@@ -1,25 +1,25 @@
 import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
 import type { Jurisdiction } from '../../domain/access.js'
-import { badRequest } from '../../http-errors.js'
+import { badRequest } from '../../lib/http-errors.js'
 
 /** Names of jurisdictions, and checks that a jurisdiction given by an administrator exists. */
 export function jurisdictionsRepository(sql: Sql) {
   return {
-    async describe(j: Jurisdiction): Promise<Jurisdiction & { nameZh: string; nameEn: string }> {
+    async describe(j: Jurisdiction, db: Sql | Tx = sql): Promise<Jurisdiction & { nameZh: string; nameEn: string }> {
       if (j.kind === 'district') {
-        const [d] = await sql<{ nameZh: string; nameEn: string }[]>`
+        const [d] = await db<{ nameZh: string; nameEn: string }[]>`
           select name_zh, name_en from admin_area where level = 'district' and valid_to is null order by id limit 1`
         return { ...j, id: null, nameZh: d?.nameZh ?? '全区', nameEn: d?.nameEn ?? 'Whole district' }
       }
       const [row] = j.kind === 'town'
-        ? await sql<{ nameZh: string; nameEn: string }[]>`select name_zh, name_en from admin_area where id = ${j.id!}`
-        : await sql<{ nameZh: string; nameEn: string }[]>`select name_zh, name_en from police_station where id = ${j.id!}`
+        ? await db<{ nameZh: string; nameEn: string }[]>`select name_zh, name_en from admin_area where id = ${j.id!}`
+        : await db<{ nameZh: string; nameEn: string }[]>`select name_zh, name_en from police_station where id = ${j.id!}`
       return { ...j, nameZh: row?.nameZh ?? '?', nameEn: row?.nameEn ?? '?' }
     },
 
     /** The jurisdiction as given, checked: a current town or police station must exist. */
-    async validate(db: Sql | Tx, input: { kind: Jurisdiction['kind']; id?: number | null }): Promise<Jurisdiction> {
+    async validate(input: { kind: Jurisdiction['kind']; id?: number | null }, db: Sql | Tx = sql): Promise<Jurisdiction> {
       if (input.kind === 'district') {
         if (input.id) throw badRequest('a district-wide jurisdiction takes no id', '全区范围不需要编号')
         return { kind: 'district', id: null }

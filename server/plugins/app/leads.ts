@@ -7,9 +7,9 @@ import {
   bands, type Band, type Features, leadFeatures, type LeadFeature, type LinearModel, minTraining, type Reason, rulesModel, scoreOf, type TrainingExample,
 } from '../../domain/leads-model.js'
 import { maskPersonalText } from '../../domain/redact.js'
-import { badRequest, conflict, HttpError, notFound } from '../../http-errors.js'
-import type { leadStatuses, otherRentalKinds, visitOutcomes } from '../../schemas/leads.js'
-import { todayInDistrict } from './campaign.js'
+import { badRequest, HttpError, notFound } from '../../lib/http-errors.js'
+import type { LeadStatus, otherRentalKinds, VisitOutcome } from '../../domain/lists.js'
+import { today as todayInDistrict } from '../../domain/calendar.js'
 import { trainInWorker } from './leads-train.js'
 import type { TasksRepository } from './tasks.js'
 
@@ -25,8 +25,6 @@ import type { TasksRepository } from './tasks.js'
 
 /** Kinds of premises that may hide a group rental: dwellings let, not collective housing already registered as such. */
 export const candidateKinds = ['rental', 'homestay', 'family_hotel'] as const
-export type LeadStatus = typeof leadStatuses[number]
-export type VisitOutcome = typeof visitOutcomes[number]
 
 export interface LeadFilter {
   towns?: number[]
@@ -408,7 +406,7 @@ export function leadsRepository(sql: Sql) {
 
     /** The leads as map points (no address), the highest scores first. */
     async points(scope: Jurisdiction, f: LeadFilter, limit: number) {
-      const rows = await sql<{ id: number; score: number; band: Band; status: LeadStatus; subject: string; lon: number; lat: number }[]>`
+      const rows = await sql<{ id: number; score: number; band: Band; status: LeadStatus; subject: 'premises' | 'address'; lon: number; lat: number }[]>`
         select l.id, l.score, l.band, l.status, case when l.premises_id is null then 'address' else 'premises' end as subject,
                st_x(l.geom) as lon, st_y(l.geom) as lat
         from lead l where ${where(sql, scope, f)}

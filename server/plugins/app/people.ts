@@ -2,8 +2,8 @@ import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
-import type { FlagCategory } from '../../domain/enforcement.js'
-import { HttpError } from '../../http-errors.js'
+import type { FlagCategory } from '../../domain/lists.js'
+import { HttpError } from '../../lib/http-errors.js'
 import { normaliseIdNumber } from '../../domain/id-number.js'
 import { decryptIdNumber, hmacIdNumber, type PiiKeys } from '../../domain/pii.js'
 import { maskPersonalText } from '../../domain/redact.js'
@@ -45,8 +45,8 @@ export interface FlagView {
  */
 export function peopleRepository(sql: Sql, keys: PiiKeys) {
   /** Premises facts as the panel shows them; `where` selects them (with the jurisdiction) and may order and limit. */
-  async function premisesDetails(where: ReturnType<Sql>, withPeople: boolean): Promise<PremisesDetail[]> {
-    const rows = await sql<PremisesDetail[]>`
+  async function premisesDetails(db: Sql | Tx, where: ReturnType<Sql>, withPeople: boolean): Promise<PremisesDetail[]> {
+    const rows = await db<PremisesDetail[]>`
       select p.id, p.kind, p.address, st_x(p.geom) as lon, st_y(p.geom) as lat,
              p.town_id, t.name_zh as town_name_zh, t.name_en as town_name_en,
              p.community_id, c.name_zh as community_name_zh, c.name_en as community_name_en,
@@ -57,7 +57,7 @@ export function peopleRepository(sql: Sql, keys: PiiKeys) {
              p.hazard_count, p.open_count, p.open_major_count, p.open_min_deadline,
              (select count(*)::int from resident r where r.premises_id = p.id and r.moved_out_on is null) as residents_living,
              (select count(*)::int from resident r where r.premises_id = p.id and r.moved_out_on is null and r.registered_on is not null) as residents_registered
-             ${withPeople ? sql`, p.owner_name, p.owner_phone, p.second_landlord_name, p.second_landlord_phone` : sql``}
+             ${withPeople ? db`, p.owner_name, p.owner_phone, p.second_landlord_name, p.second_landlord_phone` : db``}
       from premises p
       join admin_area t on t.id = p.town_id
       left join admin_area c on c.id = p.community_id
@@ -68,8 +68,8 @@ export function peopleRepository(sql: Sql, keys: PiiKeys) {
   }
 
   return {
-    async premises(scope: Jurisdiction, id: number, withPeople: boolean) {
-      const [row] = await premisesDetails(sql`p.id = ${id} and ${inJurisdiction(sql, scope)}`, withPeople)
+    async premises(scope: Jurisdiction, id: number, withPeople: boolean, db: Sql | Tx = sql) {
+      const [row] = await premisesDetails(db, db`p.id = ${id} and ${inJurisdiction(db, scope)}`, withPeople)
       return row
     },
 
@@ -77,29 +77,29 @@ export function peopleRepository(sql: Sql, keys: PiiKeys) {
      * Premises in a box (WGS-84) inside the jurisdiction, as GET /api/premises/:id answers each, by
      * id, at most `limit` (the offline package of an inspector's area).
      */
-    async premisesInBox(scope: Jurisdiction, box: [number, number, number, number], withPeople: boolean, limit: number) {
-      return premisesDetails(sql`p.geom && st_makeenvelope(${box[0]}, ${box[1]}, ${box[2]}, ${box[3]}, 4326) and ${inJurisdiction(sql, scope)}
+    async premisesInBox(scope: Jurisdiction, box: [number, number, number, number], withPeople: boolean, limit: number, db: Sql | Tx = sql) {
+      return premisesDetails(db, db`p.geom && st_makeenvelope(${box[0]}, ${box[1]}, ${box[2]}, ${box[3]}, 4326) and ${inJurisdiction(db, scope)}
         order by p.id limit ${limit}`, withPeople)
     },
 
-    async residentsOf(scope: Jurisdiction, premisesId: number, withSpecial: boolean): Promise<ResidentView[] | undefined> {
-      const [p] = await sql`select p.id from premises p where p.id = ${premisesId} and ${inJurisdiction(sql, scope)}`
+    async residentsOf(scope: Jurisdiction, premisesId: number, withSpecial: boolean, db: Sql | Tx = sql): Promise<ResidentView[] | undefined> {
+      const [p] = await db`select p.id from premises p where p.id = ${premisesId} and ${inJurisdiction(db, scope)}`
       if (!p) return undefined
-      return [...await sql<ResidentView[]>`
+      return [...await db<ResidentView[]>`
         select r.id, r.premises_id, r.name, r.id_type, r.id_number_masked, r.phone, r.floating,
                r.moved_in_on, r.moved_out_on, r.registered_on, r.deregistered_on
-               ${withSpecial ? sql`, coalesce((select array_agg(f.category order by f.category) from resident_flag f
-                   where f.resident_id = r.id and f.cleared_on is null), '{}') as special_categories` : sql``}
+               ${withSpecial ? db`, coalesce((select array_agg(f.category order by f.category) from resident_flag f
+                   where f.resident_id = r.id and f.cleared_on is null), '{}') as special_categories` : db``}
         from resident r
         where r.premises_id = ${premisesId}
         order by r.moved_out_on nulls first, r.id`]
     },
 
     /** The full ID number of a resident inside the jurisdiction, or undefined when there is none. */
-    async revealIdNumber(scope: Jurisdiction, residentId: number): Promise<{ idNumber: string; premisesId: number } | undefined> {
-      const [r] = await sql<{ idNumberCipher: Uint8Array; premisesId: number }[]>`
+    async revealIdNumber(scope: Jurisdiction, residentId: number, db: Sql | Tx = sql): Promise<{ idNumber: string; premisesId: number } | undefined> {
+      const [r] = await db<{ idNumberCipher: Uint8Array; premisesId: number }[]>`
         select r.id_number_cipher, r.premises_id from resident r join premises p on p.id = r.premises_id
-        where r.id = ${residentId} and ${inJurisdiction(sql, scope)}`
+        where r.id = ${residentId} and ${inJurisdiction(db, scope)}`
       return r ? { idNumber: decryptIdNumber(keys, r.idNumberCipher), premisesId: r.premisesId } : undefined
     },
 
@@ -108,7 +108,7 @@ export function peopleRepository(sql: Sql, keys: PiiKeys) {
      * is not in the jurisdiction. Only for roles that may see the special categories.
      */
     async flagsOf(db: Sql | Tx, scope: Jurisdiction, residentId: number): Promise<FlagView[] | undefined> {
-      const [r] = await db`select r.id from resident r join premises p on p.id = r.premises_id where r.id = ${residentId} and ${inJurisdiction(db as unknown as Sql, scope)}`
+      const [r] = await db`select r.id from resident r join premises p on p.id = r.premises_id where r.id = ${residentId} and ${inJurisdiction(db, scope)}`
       if (!r) return undefined
       return [...await db<FlagView[]>`
         select f.id, f.category, f.flagged_on, f.cleared_on, f.reason, f.cleared_reason, a.username as set_by, b.username as cleared_by
@@ -152,14 +152,14 @@ export function peopleRepository(sql: Sql, keys: PiiKeys) {
     },
 
     /** Residents with exactly this ID number (found by its HMAC; nothing is decrypted). */
-    async findByIdNumber(scope: Jurisdiction, idNumber: string, withSpecial: boolean): Promise<ResidentView[]> {
-      return [...await sql<ResidentView[]>`
+    async findByIdNumber(scope: Jurisdiction, idNumber: string, withSpecial: boolean, db: Sql | Tx = sql): Promise<ResidentView[]> {
+      return [...await db<ResidentView[]>`
         select r.id, r.premises_id, r.name, r.id_type, r.id_number_masked, r.phone, r.floating,
                r.moved_in_on, r.moved_out_on, r.registered_on, r.deregistered_on
-               ${withSpecial ? sql`, coalesce((select array_agg(f.category order by f.category) from resident_flag f
-                   where f.resident_id = r.id and f.cleared_on is null), '{}') as special_categories` : sql``}
+               ${withSpecial ? db`, coalesce((select array_agg(f.category order by f.category) from resident_flag f
+                   where f.resident_id = r.id and f.cleared_on is null), '{}') as special_categories` : db``}
         from resident r join premises p on p.id = r.premises_id
-        where r.id_number_hmac = ${hmacIdNumber(keys, normaliseIdNumber(idNumber))} and ${inJurisdiction(sql, scope)}
+        where r.id_number_hmac = ${hmacIdNumber(keys, normaliseIdNumber(idNumber))} and ${inJurisdiction(db, scope)}
         order by r.id`]
     },
   }

@@ -3,7 +3,7 @@ import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import type { PhotoStage, ProcessedPhoto } from '../../domain/photos.js'
-import { HttpError, notFound } from '../../http-errors.js'
+import { HttpError, notFound } from '../../lib/http-errors.js'
 import type { PhotoDto } from '../../schemas/photos.js'
 
 /**

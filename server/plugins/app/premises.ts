@@ -1,14 +1,9 @@
 import fp from 'fastify-plugin'
-import type { Sql } from '../../db/index.js'
+import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
+import { type HazardCategory, type HazardStatus, hazardStatuses, type PremisesKind } from '../../domain/lists.js'
 
-export const premisesKinds = ['group_rental', 'rental', 'homestay', 'family_hotel', 'factory_dormitory', 'care_home'] as const
-export type PremisesKind = typeof premisesKinds[number]
-export const hazardStatuses = ['none', 'rectified', 'open_general', 'open_major', 'overdue'] as const
-export type HazardStatus = typeof hazardStatuses[number]
-export const hazardCategories = ['public_security', 'fire', 'housing', 'other'] as const
-export type HazardCategory = typeof hazardCategories[number]
 
 /** The map's filters: one definition for points, tiles, counts and the measures. */
 export interface PremisesFilter {
@@ -29,7 +24,7 @@ export interface PremisesFilter {
 }
 
 /** SQL for a premises' map status on a day (see hazard_status in the migrations). */
-export const statusSql = (sql: Sql, on: string, alias = 'p') => {
+export const statusSql = (sql: Sql | Tx, on: string, alias = 'p') => {
   const a = sql(alias)
   return sql`hazard_status(${a}.hazard_count, ${a}.open_count, ${a}.open_major_count, ${a}.open_min_deadline, ${on})`
 }
@@ -38,7 +33,7 @@ export const statusSql = (sql: Sql, on: string, alias = 'p') => {
  * The filter and the jurisdiction as one WHERE condition on premises (alias p). Every query of the
  * map — points, tiles, counts, measures — uses this, so they always agree.
  */
-export function premisesWhere(sql: Sql, f: PremisesFilter, on: string, scope: Jurisdiction, alias = 'p') {
+export function premisesWhere(sql: Sql | Tx, f: PremisesFilter, on: string, scope: Jurisdiction, alias = 'p') {
   const a = sql(alias)
   const parts = [inJurisdiction(sql, scope, alias)]
   // Envelope transformed once, column untouched, so the GiST index serves the box (pg_featureserv).
@@ -55,13 +50,13 @@ export function premisesWhere(sql: Sql, f: PremisesFilter, on: string, scope: Ju
   if (f.categories?.length) {
     parts.push(sql`exists (select 1 from hazard h join hazard_item i on i.code = h.item_code
       where h.premises_id = ${a}.id and i.category_code in ${sql(f.categories)}
-        and h.found_at < (${on}::date + 1)::timestamp at time zone 'Asia/Shanghai')`)
+        and h.found_at < end_of_local_day(${on}::date))`)
   }
   return parts.reduce((x, y) => sql`${x} and ${y}`)
 }
 
 /** Whether a premises meets the group-rental rule but is not registered as a group rental. */
-export const unregisteredSql = (sql: Sql, alias = 'p') => {
+export const unregisteredSql = (sql: Sql | Tx, alias = 'p') => {
   const a = sql(alias)
   return sql`(${a}.meets_rule and ${a}.kind in ('group_rental', 'rental')
     and not (${a}.kind = 'group_rental' and ${a}.registered_on is not null) and ${a}.deregistered_on is null)`
@@ -77,12 +72,12 @@ export function premisesRepository(sql: Sql) {
      * serialised by PostgreSQL: a town holds tens of thousands of points, and rows turned into objects
      * and back into text cost the server's event loop and its garbage collector more than the query.
      */
-    async pointsJson(scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number): Promise<string> {
-      const [row] = await sql<{ body: string }[]>`
+    async pointsJson(scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number, db: Sql | Tx = sql): Promise<string> {
+      const [row] = await db<{ body: string }[]>`
         with page as (
-          select p.id, p.kind, ${statusSql(sql, on)} as status, ${unregisteredSql(sql)} as unregistered, p.geom
+          select p.id, p.kind, ${statusSql(db, on)} as status, ${unregisteredSql(db)} as unregistered, p.geom
           from premises p
-          where ${premisesWhere(sql, filter, on, scope)}
+          where ${premisesWhere(db, filter, on, scope)}
           order by p.id
           limit ${limit + 1}
         ), shown as (select * from page order by id limit ${limit})
@@ -99,10 +94,10 @@ export function premisesRepository(sql: Sql) {
     },
 
     /** How many premises match, by status, and how many meet the rule unregistered: the legend's figures. */
-    async counts(scope: Jurisdiction, filter: PremisesFilter, on: string) {
-      const rows = await sql<{ status: HazardStatus; n: number; unregistered: number }[]>`
-        select ${statusSql(sql, on)} as status, count(*)::int as n, count(*) filter (where ${unregisteredSql(sql)})::int as unregistered
-        from premises p where ${premisesWhere(sql, filter, on, scope)}
+    async counts(scope: Jurisdiction, filter: PremisesFilter, on: string, db: Sql | Tx = sql) {
+      const rows = await db<{ status: HazardStatus; n: number; unregistered: number }[]>`
+        select ${statusSql(db, on)} as status, count(*)::int as n, count(*) filter (where ${unregisteredSql(db)})::int as unregistered
+        from premises p where ${premisesWhere(db, filter, on, scope)}
         group by 1`
       const byStatus = Object.fromEntries(hazardStatuses.map(s => [s, 0])) as Record<HazardStatus, number>
       for (const r of rows) byStatus[r.status] = r.n

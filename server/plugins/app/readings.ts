@@ -17,8 +17,8 @@ import {
 } from '../../domain/readings.js'
 import { type Encoding, sniffFile, streamRecords } from '../../domain/readings-file.js'
 import type { Cell, FileKind } from '../../domain/tabular.js'
-import { badRequest, conflict, HttpError, notFound } from '../../http-errors.js'
-import { todayInDistrict } from './campaign.js'
+import { badRequest, conflict, HttpError, notFound } from '../../lib/http-errors.js'
+import { today as todayInDistrict } from '../../domain/calendar.js'
 
 /**
  * Importing utility readings: a file of millions of rows is streamed from disk, each row checked
@@ -152,7 +152,7 @@ export function readingsRepository(sql: Sql, backend: Backend, opts: ReadingsOpt
     if (!rows.length) return
     const g = layout.granularity
     if (backend === 'postgres') {
-      const text = rows.map(r => [job.id, r.line, copyText(r.accountNo), r.period, g, r.hour === null ? '\\N' : r.hour, r.value, r.night === null ? '\\N' : r.night, layout.index ? 't' : 'f'].join('\t')).join('\n') + '\n'
+      const text = `${rows.map(r => [job.id, r.line, copyText(r.accountNo), r.period, g, r.hour === null ? '\\N' : r.hour, r.value, r.night === null ? '\\N' : r.night, layout.index ? 't' : 'f'].join('\t')).join('\n')  }\n`
       const w = await sql`copy reading_stage (job, line, account_no, period, granularity, hour, value, night, is_index) from stdin`.writable()
       await pipeline(Readable.from([text]), w)
       return
@@ -196,7 +196,7 @@ export function readingsRepository(sql: Sql, backend: Backend, opts: ReadingsOpt
 
   async function flushErrors(job: Job, pending: RowError[]) {
     if (!pending.length) return
-    const csv = pending.map(e => [e.line, e.column, e.value, e.reason].map(v => `"${String(v).replace(/"/g, '""')}"`).join(',')).join('\r\n') + '\r\n'
+    const csv = `${pending.map(e => [e.line, e.column, e.value, e.reason].map(v => `"${String(v).replace(/"/g, '""')}"`).join(',')).join('\r\n')  }\r\n`
     pending.length = 0
     await appendFile(job.errorsFile, csv)
   }
@@ -684,6 +684,7 @@ export function readingsRepository(sql: Sql, backend: Backend, opts: ReadingsOpt
         }
         let headings: string[] | null = null
         try {
+          // eslint-disable-next-line no-unreachable-loop -- the first row only: it carries the headings
           for await (const r of dataRows(job)) {
             headings = r.headings
             break

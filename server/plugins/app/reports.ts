@@ -4,15 +4,16 @@ import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { periods as campaignPeriods, type Period, reportDates } from '../../domain/periods.js'
 import { attachment3Columns, attachment4Columns, attachment5Columns, type ReportColumn, reportNotes } from '../../domain/report-columns.js'
-import { badRequest, conflict, HttpError, notFound } from '../../http-errors.js'
+import { badRequest, conflict, HttpError, notFound } from '../../lib/http-errors.js'
 import type { Campaign } from './campaign.js'
-import { keyAreaCounts } from './key-areas.js'
-import { addReportCounts, emptyReportCounts, endOfDay, type ReportCounts, reportCountKeys, reportCounts } from './measures.js'
+import { endOfDay } from '../../domain/calendar.js'
+import { countsInside } from './key-areas-boundary.js'
+import { addReportCounts, emptyReportCounts, type ReportCounts, reportCountKeys, reportCounts } from './reports-counts.js'
 
 /**
- * The biweekly tables of the notice, built from the same counts as the dashboard (measures.ts), and
- * frozen once submitted: a submitted table is shown as it was submitted, with the cells where the
- * live figures have moved since.
+ * The biweekly tables of the notice, counted from the same daily changes as the dashboard
+ * (reports-counts.ts), and frozen once submitted: a submitted table is shown as it was submitted,
+ * with the cells where the live figures have moved since.
  */
 
 export type ReportKind = 'attachment-3' | 'attachment-4' | 'attachment-5'
@@ -92,7 +93,7 @@ export function lateEntries(live: ReportCounts[], submitted: (Record<string, num
 }
 
 /** Towns whose attachment 3 a jurisdiction may see: its own, or those its police station's area reaches into. */
-function townReached(sql: Sql, scope: Jurisdiction, alias = 't') {
+function townReached(sql: Sql | Tx, scope: Jurisdiction, alias = 't') {
   const t = sql(alias)
   switch (scope.kind) {
     case 'district': return sql`true`
@@ -115,7 +116,7 @@ function coversSubject(scope: Jurisdiction, subject: string): boolean {
 const scopeSubject = (scope: Jurisdiction) => (scope.kind === 'district' ? 'district' : `${scope.kind}:${scope.id}`)
 
 /** The tables, read through a connection or inside a transaction. */
-function tables(sql: Sql) {
+function tables(sql: Sql | Tx) {
   /** The report period ending on a day, checked against the campaign's report days. */
   function periodsUpTo(campaign: Campaign, day: string): Period[] {
     const all = campaignPeriods(campaign.startsOn, campaign.endsOn, campaign.reportDays)
@@ -301,9 +302,9 @@ function tables(sql: Sql) {
       where k.town_id = ${townId} and k.deleted_at is null and k.status <> 'draft' and k.listed_on <= ${day}
         and ${inJurisdiction(sql, scope, 'k')}
       order by k.listed_on, k.id`
-    // The houses inside each area by the one rule the key area's page uses (keyAreaCounts).
+    // The houses inside each area by the one rule the key area's page uses (countsInside).
     const rows = []
-    for (const a of areas) rows.push({ ...a, ...await keyAreaCounts(sql, a.geometry, scope, day) })
+    for (const a of areas) rows.push({ ...a, ...await countsInside(sql, a.geometry, scope, day) })
     const columns = attachment3Columns
     return {
       report: 'attachment-3', title: '重点地区统计表', titleEn: 'Key areas', unit: town.nameZh, unitEn: town.nameEn,
@@ -361,21 +362,22 @@ function tables(sql: Sql) {
 }
 
 export function reportsRepository(sql: Sql) {
-  const { latestReportDay, live, withSubmission, attachment4Live } = tables(sql)
   return {
-    latestReportDay,
+    latestReportDay: tables(sql).latestReportDay,
 
     /** A table as it stands (or as it was submitted, with what moved since). */
-    async table(kind: ReportKind, campaign: Campaign, day: string, scope: Jurisdiction, subjectId?: number) {
+    async table(kind: ReportKind, campaign: Campaign, day: string, scope: Jurisdiction, subjectId?: number, db: Sql | Tx = sql) {
+      const { live, withSubmission } = tables(db)
       const t = await live(kind, campaign, day, scope, subjectId)
       return coversSubject(scope, t.subject) ? withSubmission(t) : t
     },
 
     /** Every key area's attachment 4 for a period (the workbook with a sheet per key area). */
-    async allAttachment4(campaign: Campaign, day: string, scope: Jurisdiction) {
-      const ids = await sql<{ id: number }[]>`
+    async allAttachment4(campaign: Campaign, day: string, scope: Jurisdiction, db: Sql | Tx = sql) {
+      const { attachment4Live, withSubmission } = tables(db)
+      const ids = await db<{ id: number }[]>`
         select k.id from key_area k where k.deleted_at is null and k.status <> 'draft' and k.listed_on <= ${day}
-          and ${inJurisdiction(sql, scope, 'k')} order by k.town_id, k.id`
+          and ${inJurisdiction(db, scope, 'k')} order by k.town_id, k.id`
       const out: ReportTable[] = []
       for (const { id } of ids) out.push(await withSubmission(await attachment4Live(campaign, day, scope, id)))
       return out
@@ -389,7 +391,7 @@ export function reportsRepository(sql: Sql) {
       who: { filledBy: string; reviewedBy?: string | null }, subjectId?: number) {
       // Serialise submissions of the same table; the one that comes second finds the first and stops.
       await tx`select pg_advisory_xact_lock(hashtext(${`report:${kind}:${subjectId ?? ''}:${day}`}))`
-      const t = await tables(tx as unknown as Sql).live(kind, campaign, day, scope, subjectId)
+      const t = await tables(tx).live(kind, campaign, day, scope, subjectId)
       if (!coversSubject(scope, t.subject)) {
         throw new HttpError(403, 'A town\'s attachment 3 is submitted by the town or street, or by the district, which see all its key areas.', 'outside-jurisdiction',
           '镇（街道）的重点地区统计表由该镇（街道）或区级上报，他们能看到全部重点地区。')
@@ -406,13 +408,13 @@ export function reportsRepository(sql: Sql) {
     },
 
     /** Submissions a user may see, newest first. */
-    async submissions(scope: Jurisdiction) {
-      const rows = await sql<{ report: ReportKind; subject: string; periodTo: string; unit: string; submittedAt: Date; submittedBy: string; filledBy: string; reviewedBy: string | null }[]>`
+    async submissions(scope: Jurisdiction, db: Sql | Tx = sql) {
+      const rows = await db<{ report: ReportKind; subject: string; periodTo: string; unit: string; submittedAt: Date; submittedBy: string; filledBy: string; reviewedBy: string | null }[]>`
         select r.report, r.subject, r.period_to, r.data->>'unit' as unit, r.submitted_at, u.username as submitted_by, r.filled_by, r.reviewed_by
         from report_submission r join app_user u on u.id = r.submitted_by
-        where ${scope.kind === 'district' ? sql`true` : sql`r.subject = ${scopeSubject(scope)} or r.subject like 'key_area:%' and exists (
-          select 1 from key_area k where 'key_area:' || k.id = r.subject and ${inJurisdiction(sql, scope, 'k')})
-          or r.subject like 'town:%' and ${scope.kind === 'town' ? sql`r.subject = ${`town:${scope.id}`}` : sql`false`}`}
+        where ${scope.kind === 'district' ? db`true` : db`r.subject = ${scopeSubject(scope)} or r.subject like 'key_area:%' and exists (
+          select 1 from key_area k where 'key_area:' || k.id = r.subject and ${inJurisdiction(db, scope, 'k')})
+          or r.subject like 'town:%' and ${scope.kind === 'town' ? db`r.subject = ${`town:${scope.id}`}` : db`false`}`}
         order by r.submitted_at desc limit 200`
       return rows.map(r => ({ ...r, submittedAt: r.submittedAt.toISOString() }))
     },

@@ -5,9 +5,9 @@ import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { hmacIdNumber, type PiiKeys } from '../../domain/pii.js'
 import { maskPersonalText } from '../../domain/redact.js'
-import { containsPattern, prefixRange, searchMinChars, type SearchText, startsPattern } from '../../domain/search.js'
+import { containsPattern, prefixRange, searchMinChars, type SearchText } from '../../domain/search.js'
 import type { NearPremises, SearchResult } from '../../schemas/search.js'
-import { keyAreaNameFor, keyAreaScope, type KeyAreaViewer } from './key-areas.js'
+import { keyAreaNameFor, keyAreaScope, type KeyAreaViewer } from './key-areas-scope.js'
 import { statusSql } from './premises.js'
 
 /**

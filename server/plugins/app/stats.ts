@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import type { Sql } from '../../db/index.js'
+import type { Sql, Tx } from '../../db/index.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import type { Campaign } from './campaign.js'
 import type { PremisesFilter } from './premises.js'
@@ -17,33 +17,33 @@ export function statsRepository(sql: Sql, opts: { cache?: FiguresCache } = {}) {
     opts.cache ? opts.cache.get(`${what}|${JSON.stringify(args)}`, compute) : compute()
 
   return {
-    series: (campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter = {}) =>
-      cached('series', [campaign, asOf, scope, filter], () => statsSeries(sql, campaign, asOf, scope, filter)),
+    series: (campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter = {}, db: Sql | Tx = sql) =>
+      cached('series', [campaign, asOf, scope, filter], () => statsSeries(db, campaign, asOf, scope, filter)),
 
-    hazards: (asOf: string, scope: Jurisdiction, filter: PremisesFilter = {}) =>
-      cached('hazards', [asOf, scope, filter], async () => ({ asOf, ...(await hazardBreakdown(sql, asOf, scope, filter)) })),
+    hazards: (asOf: string, scope: Jurisdiction, filter: PremisesFilter = {}, db: Sql | Tx = sql) =>
+      cached('hazards', [asOf, scope, filter], async () => ({ asOf, ...(await hazardBreakdown(db, asOf, scope, filter)) })),
 
-    summary: (campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter = {}) =>
-      cached('summary', [campaign, asOf, scope, filter], () => summary(campaign, asOf, scope, filter)),
+    summary: (campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter = {}, db: Sql | Tx = sql) =>
+      cached('summary', [campaign, asOf, scope, filter], () => summary(db, campaign, asOf, scope, filter)),
   }
 
-  async function summary(campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter) {
-    const towns = await sql<{ id: number; code: string; nameZh: string; nameEn: string }[]>`
+  async function summary(db: Sql | Tx, campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter) {
+    const towns = await db<{ id: number; code: string; nameZh: string; nameEn: string }[]>`
       select t.id, t.code, t.name_zh, t.name_en from admin_area t
       where t.level = 'town' and t.valid_to is null
-        ${scope.kind === 'town' ? sql`and t.id = ${scope.id!}` : sql``}
-        ${scope.kind === 'police_station' ? sql`and exists (select 1 from police_station s where s.id = ${scope.id!} and st_intersects(s.geom, t.geom) and not st_touches(s.geom, t.geom))` : sql``}
+        ${scope.kind === 'town' ? db`and t.id = ${scope.id!}` : db``}
+        ${scope.kind === 'police_station' ? db`and exists (select 1 from police_station s where s.id = ${scope.id!} and st_intersects(s.geom, t.geom) and not st_touches(s.geom, t.geom))` : db``}
       order by t.code`
     const [district] = await (scope.kind === 'district'
-      ? sql<{ id: number; nameZh: string; nameEn: string }[]>`
+      ? db<{ id: number; nameZh: string; nameEn: string }[]>`
           select id, name_zh, name_en from admin_area where level = 'district' and valid_to is null order by id limit 1`
       : scope.kind === 'town'
-        ? sql<{ id: number; nameZh: string; nameEn: string }[]>`select id, name_zh, name_en from admin_area where id = ${scope.id!}`
-        : sql<{ id: number; nameZh: string; nameEn: string }[]>`select id, name_zh, name_en from police_station where id = ${scope.id!}`)
+        ? db<{ id: number; nameZh: string; nameEn: string }[]>`select id, name_zh, name_en from admin_area where id = ${scope.id!}`
+        : db<{ id: number; nameZh: string; nameEn: string }[]>`select id, name_zh, name_en from police_station where id = ${scope.id!}`)
     const previous = previousReportDate(asOf, campaign.startsOn, campaign.endsOn, campaign.reportDays)
     const [byTown, before] = await Promise.all([
-      measureCountsBy(sql, asOf, 'town_id', scope, filter),
-      previous ? measureCountsBy(sql, previous, 'town_id', scope, filter) : Promise.resolve(new Map<number, MeasureCounts>()),
+      measureCountsBy(db, asOf, 'town_id', scope, filter),
+      previous ? measureCountsBy(db, previous, 'town_id', scope, filter) : Promise.resolve(new Map<number, MeasureCounts>()),
     ])
     const total = [...byTown.values()].reduce(addCounts, emptyCounts())
     const totalBefore = [...before.values()].reduce(addCounts, emptyCounts())
@@ -72,7 +72,7 @@ export function statsRepository(sql: Sql, opts: { cache?: FiguresCache } = {}) {
 }
 
 /** The measures on every report day up to a day (and on the day itself): the campaign's trend. */
-export async function statsSeries(sql: Sql, campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter) {
+export async function statsSeries(sql: Sql | Tx, campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter) {
   const days = reportDates(campaign.startsOn, campaign.endsOn, campaign.reportDays).filter(d => d <= asOf)
   if (days[days.length - 1] !== asOf) days.push(asOf)
   const counts = await measureSeries(sql, days, scope, filter)

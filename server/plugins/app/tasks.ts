@@ -5,7 +5,7 @@ import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { polygonProblem } from '../../domain/polygon.js'
-import { badRequest, HttpError, notFound } from '../../http-errors.js'
+import { badRequest, HttpError, notFound } from '../../lib/http-errors.js'
 import type { TaskDto } from '../../schemas/tasks.js'
 import { maxTasksPerAssignment } from '../../schemas/tasks.js'
 import { type PremisesFilter, premisesWhere } from './premises.js'
@@ -267,7 +267,7 @@ export function tasksRepository(sql: Sql) {
                count(*) filter (where t.status = 'open')::int as open,
                count(*) filter (where t.status = 'open' and t.due_on < ${today})::int as overdue,
                count(*) filter (where t.status = 'done')::int as done,
-               count(*) filter (where t.status = 'done' and (t.closed_at at time zone 'Asia/Shanghai')::date > t.due_on)::int as done_late,
+               count(*) filter (where t.status = 'done' and local_day(t.closed_at) > t.due_on)::int as done_late,
                count(*) filter (where t.status = 'cancelled')::int as cancelled
         from task t join premises p on p.id = t.premises_id join app_user u on u.id = t.assignee_id
         where ${inJurisdiction(sql, scope)}
@@ -340,10 +340,9 @@ export default fp(async (app) => {
 export async function closeTasksOnVisit(app: FastifyInstance, tx: Tx, req: FastifyRequest, visit: { premisesId: number; hazardId?: number | null; action: VisitAction }): Promise<void> {
   const user = app.userOf(req)
   for (const t of await app.tasks.closeByVisit(tx, user.id, visit)) {
-    await app.audit.write(tx, {
-      userId: user.id, username: user.username, action: 'task.done', entity: 'task', entityId: t.id,
+    await app.audit.record(tx, req, {
+      action: 'task.done', entity: 'task', entityId: t.id,
       after: { kind: t.kind, assigneeId: t.assigneeId, premisesId: visit.premisesId, hazardId: visit.hazardId ?? null, closedByAction: visit.action },
-      ip: req.ip, requestId: req.id,
     })
   }
 }

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto'
-import type { GeoJSONVTTile } from '@maplibre/geojson-vt'
 import { fromGeojsonVt } from '@maplibre/vt-pbf'
 import fp from 'fastify-plugin'
 import type { Database, Sql } from '../../db/index.js'
 import type { Jurisdiction } from '../../domain/access.js'
+import { hazardStatuses } from '../../domain/lists.js'
 import { inJurisdiction } from '../../db/scope.js'
 import { type PremisesFilter, premisesWhere, statusSql, unregisteredSql } from './premises.js'
 
@@ -115,7 +115,7 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
     const code = sql`case when not c.has_hazard then 1 when not c.has_open then 2 when c.open_min_deadline < ${t.on} then 5
                           when c.has_open_major then 4 else 3 end`
     if (f.statuses?.length) {
-      const codes = f.statuses.map(x => ['none', 'rectified', 'open_general', 'open_major', 'overdue'].indexOf(x) + 1)
+      const codes = f.statuses.map(x => hazardStatuses.indexOf(x) + 1)
       parts.push(sql`${code} in ${sql(codes)}`)
     }
     const where = parts.reduce((a, x) => sql`${a} and ${x}`)
@@ -123,7 +123,7 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
       -- numbered like the grouping of premises below, so both paths name cells alike
       select ((g.cy - ${t.y * cellsPerSide} + 1) * 1000 + (g.cx - ${t.x * cellsPerSide} + 1))::int as cell,
              g.count, g.none, g.rectified, g.open_general, g.open_major, g.overdue,
-             (array['none', 'rectified', 'open_general', 'open_major', 'overdue'])[g.rank] as status,
+             (${sql.array([...hazardStatuses])}::text[])[g.rank] as status,
              round((g.sx / g.count - ${b.minx}) / ${b.size} * ${extent})::int as px,
              round((${b.maxy} - g.sy / g.count) / ${b.size} * ${extent})::int as py
       from (
@@ -172,11 +172,11 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
                count(*) filter (where status = 'open_general')::int as open_general,
                count(*) filter (where status = 'open_major')::int as open_major,
                count(*) filter (where status = 'overdue')::int as overdue,
-               (array['none', 'rectified', 'open_general', 'open_major', 'overdue'])[max(rank)] as status,
+               (${sql.array([...hazardStatuses])}::text[])[max(rank)] as status,
                round(avg(px))::int as px, round(avg(py))::int as py
         from (
           select round(fx)::int as px, round(fy)::int as py, status,
-                 array_position(array['none', 'rectified', 'open_general', 'open_major', 'overdue'], status) as rank,
+                 array_position(${sql.array([...hazardStatuses])}::text[], status) as rank,
                  -- cells numbered row by row from the unrounded position, shifted by one so that the
                  -- buffer's cells are numbered too (the same cells as premises_cell's)
                  ((floor(fy / ${cell}) + 1) * 1000 + floor(fx / ${cell}) + 1)::int as cell
@@ -216,7 +216,7 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
       const { cell, px, py, openGeneral, openMajor, ...counts } = r as AggRow
       return { type: 1, id: cell, geometry: [[px, py]], tags: { ...counts, open_general: openGeneral, open_major: openMajor } }
     })
-    return fromGeojsonVt({ [layer]: { features } as unknown as GeoJSONVTTile }, { version: 2, extent })
+    return fromGeojsonVt({ [layer]: { features } as unknown as Parameters<typeof fromGeojsonVt>[0][string] }, { version: 2, extent })
   }
 
   return {

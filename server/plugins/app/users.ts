@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
-import type { Jurisdiction, JurisdictionKind, Role } from '../../domain/access.js'
+import { type Jurisdiction, type JurisdictionKind, type Role, roles } from '../../domain/access.js'
 
 /** What a request knows of its signed-in user. */
 export interface SessionUser {
@@ -65,25 +65,42 @@ const userColumns = (sql: Sql | Tx) => sql`id, username, display_name, role, jur
 /** Accounts, sessions and the sign-in throttle. */
 export function usersRepository(sql: Sql) {
   return {
-    async byUsername(username: string): Promise<(UserRow & Credentials) | undefined> {
-      const [u] = await sql<(UserRow & Credentials)[]>`
-        select ${userColumns(sql)}, password_hash, auth_stamp from app_user where username = ${username.toLowerCase()}`
+    async byUsername(username: string, db: Sql | Tx = sql): Promise<(UserRow & Credentials) | undefined> {
+      const [u] = await db<(UserRow & Credentials)[]>`
+        select ${userColumns(db)}, password_hash, auth_stamp from app_user where username = ${username.toLowerCase()}`
       return u
     },
 
     /** The account as it is now, with its stamp: what a remembered credential is checked against on every request. */
-    async current(id: number): Promise<(UserRow & Pick<Credentials, 'authStamp'>) | undefined> {
-      const [u] = await sql<(UserRow & Pick<Credentials, 'authStamp'>)[]>`select ${userColumns(sql)}, auth_stamp from app_user where id = ${id}`
+    async current(id: number, db: Sql | Tx = sql): Promise<(UserRow & Pick<Credentials, 'authStamp'>) | undefined> {
+      const [u] = await db<(UserRow & Pick<Credentials, 'authStamp'>)[]>`select ${userColumns(db)}, auth_stamp from app_user where id = ${id}`
       return u
     },
 
-    async byId(db: Sql | Tx, id: number): Promise<UserRow | undefined> {
+    async byId(id: number, db: Sql | Tx = sql): Promise<UserRow | undefined> {
       const [u] = await db<UserRow[]>`select ${userColumns(db)} from app_user where id = ${id}`
       return u
     },
 
-    async list(): Promise<UserRow[]> {
-      return [...await sql<UserRow[]>`select ${userColumns(sql)} from app_user order by username`]
+    async list(db: Sql | Tx = sql): Promise<UserRow[]> {
+      return [...await db<UserRow[]>`select ${userColumns(db)} from app_user order by username`]
+    },
+
+    /** Active commanders who may be made responsible for a key area in a jurisdiction (the district's ones everywhere). */
+    async commanders(scope: Jurisdiction, db: Sql | Tx = sql): Promise<{ id: number; username: string; displayName: string }[]> {
+      return [...await db<{ id: number; username: string; displayName: string }[]>`
+        select id, username, display_name from app_user
+        where role = 'commander' and disabled_at is null
+          ${scope.kind === 'town' ? db`and (jurisdiction_town_id = ${scope.id!} or jurisdiction_kind = 'district')` : db``}
+          ${scope.kind === 'police_station' ? db`and (jurisdiction_station_id = ${scope.id!} or jurisdiction_kind = 'district')` : db``}
+        order by display_name`]
+    },
+
+    /** The demo accounts the sign-in page lists in demo mode, one per role in the roles' order. */
+    async demoAccounts(db: Sql | Tx = sql): Promise<{ username: string; role: Role; displayName: string }[]> {
+      return [...await db<{ username: string; role: Role; displayName: string }[]>`
+        select username, role, display_name from app_user where is_demo and disabled_at is null
+        order by array_position(${db.array([...roles])}::text[], role), id`]
     },
 
     async create(tx: Tx, u: { username: string; displayName: string; role: Role; jurisdiction: Jurisdiction; passwordHash: string; createdBy: number | null; isDemo?: boolean }): Promise<UserRow> {
@@ -129,8 +146,8 @@ export function usersRepository(sql: Sql) {
      * The session behind a cookie token: 'ok' with its user, or why it is not valid. Touches
      * last_seen_at at most once a minute, so that reading pages does not write on every request.
      */
-    async session(token: string): Promise<{ state: 'ok'; user: SessionUser } | { state: 'expired' | 'revoked' | 'unknown' | 'disabled' }> {
-      const [s] = await sql<(UserRow & { sessionId: number; expiresAt: Date; lastSeenAt: Date; revokedAt: Date | null; idle: boolean })[]>`
+    async session(token: string, db: Sql | Tx = sql): Promise<{ state: 'ok'; user: SessionUser } | { state: 'expired' | 'revoked' | 'unknown' | 'disabled' }> {
+      const [s] = await db<(UserRow & { sessionId: number; expiresAt: Date; lastSeenAt: Date; revokedAt: Date | null; idle: boolean })[]>`
         select s.id as session_id, s.expires_at, s.last_seen_at, s.revoked_at,
                s.last_seen_at < now() - make_interval(mins => ${sessionPolicy.idleMinutes}) as idle,
                u.id, u.username, u.display_name, u.role, u.jurisdiction_kind, u.jurisdiction_town_id, u.jurisdiction_station_id, u.disabled_at
@@ -140,7 +157,7 @@ export function usersRepository(sql: Sql) {
       if (s.revokedAt) return { state: 'revoked' }
       if (s.disabledAt) return { state: 'disabled' }
       if (s.expiresAt.getTime() <= Date.now() || s.idle) return { state: 'expired' }
-      if (Date.now() - s.lastSeenAt.getTime() > 60_000) await sql`update user_session set last_seen_at = now() where id = ${s.sessionId}`
+      if (Date.now() - s.lastSeenAt.getTime() > 60_000) await db`update user_session set last_seen_at = now() where id = ${s.sessionId}`
       return {
         state: 'ok',
         user: { ...sessionUserOf(s), sessionId: s.sessionId },
@@ -197,8 +214,8 @@ export function usersRepository(sql: Sql) {
       await db`delete from login_throttle where username = ${username.toLowerCase()}`
     },
 
-    async setting<T>(key: string): Promise<T | undefined> {
-      const [row] = await sql<{ value: T }[]>`select value from app_setting where key = ${key}`
+    async setting<T>(key: string, db: Sql | Tx = sql): Promise<T | undefined> {
+      const [row] = await db<{ value: T }[]>`select value from app_setting where key = ${key}`
       return row?.value
     },
   }

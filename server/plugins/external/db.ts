@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { Database } from '../../db/index.js'
-import { databaseUnavailable } from '../../http-errors.js'
+import { databaseUnavailable } from '../../lib/http-errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { databaseFailure } from '../../db/availability.js'
-import { databaseTimeout, databaseUnavailable, HttpError, UnavailableError } from '../../http-errors.js'
+import { databaseTimeout, databaseUnavailable, HttpError, UnavailableError } from '../../lib/http-errors.js'
 
 const statusNames: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { textProblem } from '../../domain/text.js'
-import { HttpError } from '../../http-errors.js'
+import { HttpError } from '../../lib/http-errors.js'
 
 /**
  * What every request must be before any route sees it, checked once here instead of route by route:

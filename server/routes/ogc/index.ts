@@ -1,11 +1,9 @@
 import type { Server } from 'node:http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import type { Sql } from '../../db/index.js'
-import { inJurisdiction } from '../../db/scope.js'
-import { notFound, parseBbox } from '../../http-errors.js'
-import { keyAreaNameFor, keyAreaScope, type KeyAreaViewer, keyAreaViewer } from '../../plugins/app/key-areas.js'
-import { statusSql } from '../../plugins/app/premises.js'
+import { notFound, parseBbox } from '../../lib/http-errors.js'
+import { keyAreaViewer } from '../../plugins/app/key-areas-scope.js'
+import type { CollectionInfo } from '../../plugins/app/ogc.js'
 import { BboxString, errors, Id, Offset } from '../../schemas/common.js'
 
 /**
@@ -19,76 +17,6 @@ import { BboxString, errors, Id, Offset } from '../../schemas/common.js'
 const geojson = 'application/geo+json'
 const json = 'application/json'
 const crs84 = 'http://www.opengis.net/def/crs/OGC/1.3/CRS84'
-
-interface Collection {
-  id: string
-  title: string
-  description: string
-  /** Rows as (id, geometry as GeoJSON text, properties) of a page, and how many match. */
-  items: (sql: Sql, viewer: KeyAreaViewer, q: { bbox?: [number, number, number, number]; limit: number; offset: number; id?: number; on: string }) =>
-    Promise<{ rows: { id: number; geometry: string; properties: Record<string, unknown> }[]; matched: number }>
-}
-
-const envelope = (sql: Sql, b: [number, number, number, number] | undefined, column: string) =>
-  (b ? sql`${sql(column)} && st_makeenvelope(${b[0]}, ${b[1]}, ${b[2]}, ${b[3]}, 4326) and st_intersects(${sql(column)}, st_makeenvelope(${b[0]}, ${b[1]}, ${b[2]}, ${b[3]}, 4326))` : sql`true`)
-const byId = (sql: Sql, id: number | undefined, column: string) => (id === undefined ? sql`true` : sql`${sql(column)} = ${id}`)
-
-async function page<T extends { id: number; geometry: string }>(sql: Sql, count: () => Promise<{ n: number }[]>, rows: () => Promise<T[]>) {
-  const [r, [c]] = await Promise.all([rows(), count()])
-  return { rows: r.map(({ id, geometry, ...properties }) => ({ id, geometry, properties })), matched: c!.n }
-}
-
-const collections: Collection[] = [
-  {
-    id: 'premises',
-    title: '场所 Premises',
-    description: 'Every premises where people live together, with its kind and hazard status on the campaign\'s reference day. No personal data: no address, owner, landlord or resident.',
-    items: (sql, viewer, q) => {
-      const where = sql`${inJurisdiction(sql, viewer.jurisdiction)} and ${envelope(sql, q.bbox, 'p.geom')} and ${byId(sql, q.id, 'p.id')}`
-      return page(sql, () => sql<{ n: number }[]>`select count(*)::int as n from premises p where ${where}`, () => sql<{ id: number; geometry: string }[]>`
-        select p.id, st_asgeojson(p.geom, 7) as geometry, p.kind, ${statusSql(sql, q.on)} as status, p.town_id, p.community_id,
-               p.police_station_id, p.rooms_let, p.beds_let, p.occupants, p.meets_rule, p.found_on, p.registered_on, p.deregistered_on,
-               p.hazard_count, p.open_count, p.open_major_count
-        from premises p where ${where} order by p.id limit ${q.limit} offset ${q.offset}`)
-    },
-  },
-  {
-    id: 'key-areas',
-    title: '重点地区 Key areas',
-    description: 'Key areas listed for targeted remediation, with their status, listing date and deadline (drafts only for the commanders who may list them).',
-    items: async (sql, viewer, q) => {
-      const where = sql`k.deleted_at is null and ${keyAreaScope(sql, viewer)} and ${envelope(sql, q.bbox, 'k.geom')} and ${byId(sql, q.id, 'k.id')}`
-      const rows = await sql<{ id: number; geometry: string; nameZh: string; nameEn: string | null }[]>`
-        select k.id, st_asgeojson(k.geom, 7) as geometry, k.name_zh, k.name_en, k.town_id, k.police_station_id, k.status,
-               k.listed_on, k.deadline, k.cleared_on
-        from key_area k where ${where} order by k.id limit ${q.limit} offset ${q.offset}`
-      return page(sql, () => sql<{ n: number }[]>`select count(*)::int as n from key_area k where ${where}`,
-        async () => rows.map(r => ({ ...r, nameZh: keyAreaNameFor(viewer, r.nameZh), nameEn: keyAreaNameFor(viewer, r.nameEn) })))
-    },
-  },
-  {
-    id: 'areas',
-    title: '行政区划 Areas',
-    description: 'The district, its towns and streets, communities and villages, and grid cells, as they are now.',
-    items: (sql, _scope, q) => {
-      const where = sql`a.valid_to is null and ${envelope(sql, q.bbox, 'a.geom')} and ${byId(sql, q.id, 'a.id')}`
-      return page(sql, () => sql<{ n: number }[]>`select count(*)::int as n from admin_area a where ${where}`, () => sql<{ id: number; geometry: string }[]>`
-        select a.id, st_asgeojson(a.geom, 7) as geometry, a.level, a.subkind, a.code, a.parent_id, a.name_zh, a.name_en
-        from admin_area a where ${where} order by a.id limit ${q.limit} offset ${q.offset}`)
-    },
-  },
-  {
-    id: 'pois',
-    title: '重点部位 Points of interest',
-    description: 'Campuses, labour-intensive enterprises, urban villages, urban-rural fringe, resettlement estates and underground spaces.',
-    items: (sql, _scope, q) => {
-      const where = sql`${envelope(sql, q.bbox, 'o.geom')} and ${byId(sql, q.id, 'o.id')}`
-      return page(sql, () => sql<{ n: number }[]>`select count(*)::int as n from poi o where ${where}`, () => sql<{ id: number; geometry: string }[]>`
-        select o.id, st_asgeojson(o.geom, 7) as geometry, o.kind, o.name_zh, o.name_en, o.town_id
-        from poi o where ${where} order by o.id limit ${q.limit} offset ${q.offset}`)
-    },
-  },
-]
 
 /** OGC documents are described by the OGC's own schemas; here they pass through as they are. */
 const Document = Type.Unknown()
@@ -110,7 +38,6 @@ function listeningOrigin(server: Server): string {
 }
 
 const routes: FastifyPluginAsyncTypebox<{ publicUrl?: string }> = async (app, opts) => {
-  const sql: Sql = app.db.sql
   /** Where the service is reached: PUBLIC_URL, or the listening address; never the request's Host header. */
   const origin = () => opts.publicUrl ?? listeningOrigin(app.server)
   /** Absolute links, as GIS clients follow them. */
@@ -121,33 +48,23 @@ const routes: FastifyPluginAsyncTypebox<{ publicUrl?: string }> = async (app, op
     reply.header('Cache-Control', 'no-store')
     return payload
   })
-  let extent: number[] | null = null
-  async function districtExtent() {
-    if (!extent) {
-      const [e] = await sql<{ x0: number; y0: number; x1: number; y1: number }[]>`
-        select st_xmin(b) as x0, st_ymin(b) as y0, st_xmax(b) as x1, st_ymax(b) as y1
-        from (select st_extent(geom)::box2d as b from admin_area where level = 'district' and valid_to is null) s`
-      extent = e?.x0 === null || e?.x0 === undefined ? [-180, -90, 180, 90] : [e.x0, e.y0, e.x1, e.y1]
-    }
-    return extent
-  }
-  const describe = async (c: Collection) => ({
+  const describe = async (c: CollectionInfo) => ({
     id: c.id, title: c.title, description: c.description, itemType: 'feature', crs: [crs84],
-    extent: { spatial: { bbox: [await districtExtent()], crs: crs84 } },
+    extent: { spatial: { bbox: [await app.ogc.districtExtent()], crs: crs84 } },
     links: [
       { href: `${base()}/collections/${c.id}`, rel: 'self', type: json, title: c.title },
       { href: `${base()}/collections/${c.id}/items`, rel: 'items', type: geojson, title: `${c.title} (GeoJSON)` },
     ],
   })
   const collectionOf = (id: string) => {
-    const c = collections.find(x => x.id === id)
-    if (!c) throw notFound(`there is no collection "${id}"; the collections are ${collections.map(x => x.id).join(', ')}`, `没有名为“${id}”的图层集合`)
+    const c = app.ogc.collection(id)
+    if (!c) throw notFound(`there is no collection "${id}"; the collections are ${app.ogc.collections().map(x => x.id).join(', ')}`, `没有名为“${id}”的图层集合`)
     return c
   }
 
   app.get('/', {
     config: { permission: 'map:read' },
-    schema: { tags: ['ogc'], summary: 'OGC API - Features landing page' },
+    schema: { tags: ['ogc'], summary: 'OGC API - Features landing page', response: { 200: Document } },
   }, async () => ({
     title: '群租房安全隐患整治 OGC API - Features',
     description: 'Premises, key areas, areas and points of interest of the group-rental safety campaign, read-only.',
@@ -162,7 +79,7 @@ const routes: FastifyPluginAsyncTypebox<{ publicUrl?: string }> = async (app, op
 
   app.get('/conformance', {
     config: { permission: 'map:read' },
-    schema: { tags: ['ogc'], summary: 'The conformance classes implemented' },
+    schema: { tags: ['ogc'], summary: 'The conformance classes implemented', response: { 200: Document } },
   }, async () => ({
     conformsTo: [
       'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core',
@@ -173,10 +90,10 @@ const routes: FastifyPluginAsyncTypebox<{ publicUrl?: string }> = async (app, op
 
   app.get('/collections', {
     config: { permission: 'map:read' },
-    schema: { tags: ['ogc'], summary: 'The feature collections' },
+    schema: { tags: ['ogc'], summary: 'The feature collections', response: { 200: Document } },
   }, async () => ({
     links: [{ href: `${base()}/collections`, rel: 'self', type: json, title: 'Collections' }],
-    collections: await Promise.all(collections.map(c => describe(c))),
+    collections: await Promise.all(app.ogc.collections().map(c => describe(c))),
   }))
 
   app.get('/collections/:collectionId', {
@@ -198,7 +115,7 @@ const routes: FastifyPluginAsyncTypebox<{ publicUrl?: string }> = async (app, op
     const { limit, offset } = req.query
     const bbox = req.query.bbox ? parseBbox(req.query.bbox) : undefined
     const campaign = await app.campaign.current()
-    const { rows, matched } = await c.items(sql, keyAreaViewer(app.userOf(req)), { bbox, limit, offset, on: app.campaign.referenceDate(campaign) })
+    const { rows, matched } = await app.ogc.items(c.id, keyAreaViewer(app.userOf(req)), { bbox, limit, offset, on: app.campaign.referenceDate(campaign) })
     const href = (o: number) => {
       const q = new URLSearchParams({ limit: String(limit), offset: String(o) })
       if (req.query.bbox) q.set('bbox', req.query.bbox)
@@ -232,7 +149,7 @@ const routes: FastifyPluginAsyncTypebox<{ publicUrl?: string }> = async (app, op
   }, async (req, reply) => {
     const c = collectionOf(req.params.collectionId)
     const campaign = await app.campaign.current()
-    const { rows } = await c.items(sql, keyAreaViewer(app.userOf(req)), { limit: 1, offset: 0, id: req.params.featureId, on: app.campaign.referenceDate(campaign) })
+    const { rows } = await app.ogc.items(c.id, keyAreaViewer(app.userOf(req)), { limit: 1, offset: 0, id: req.params.featureId, on: app.campaign.referenceDate(campaign) })
     const r = rows[0]
     if (!r) throw notFound(`there is no feature ${req.params.featureId} in ${c.id}`, `图层集合 ${c.id} 中没有编号为 ${req.params.featureId} 的要素`)
     reply.type(geojson)

@@ -27,8 +27,8 @@ export function setUnauthorizedHandler(handler: (e: ApiError) => void): void {
  * when a GET cannot reach the server, and answers from the copy or says it has none.
  */
 export interface OfflineCopies {
-  remember(path: string, query: string, body: unknown): void
-  recall(path: string, query: string): Promise<{ body: unknown } | undefined>
+  remember: (path: string, query: string, body: unknown) => void
+  recall: (path: string, query: string) => Promise<{ body: unknown } | undefined>
 }
 let copies: OfflineCopies | undefined
 

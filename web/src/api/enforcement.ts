@@ -1,5 +1,5 @@
 import type { Static } from 'typebox'
-import type { EnforcementKind, FlagCategory } from '../../../server/domain/enforcement'
+import type { EnforcementKind, FlagCategory } from '../../../server/domain/lists'
 import type { EnforcementRecordSchema, FlagSchema } from '../../../server/schemas/enforcement'
 import { getJson, patchJson, postJson } from './client'
 
@@ -7,7 +7,7 @@ export type EnforcementRecord = Static<typeof EnforcementRecordSchema>
 export type Flag = Static<typeof FlagSchema>
 export type { EnforcementKind, FlagCategory }
 
-export { enforcementKinds, flagCategories } from '../../../server/domain/enforcement'
+export { enforcementKinds, flagCategories } from '../../../server/domain/lists'
 
 export interface EnforcementBody {
   kind: EnforcementKind
@@ -27,7 +27,6 @@ export const createEnforcement = (body: EnforcementBody) => postJson<Enforcement
 export const updateEnforcement = (id: number, body: Partial<EnforcementBody>) => patchJson<EnforcementRecord>(`/enforcement/${id}`, body)
 export const voidEnforcement = (id: number, reason: string) => postJson<EnforcementRecord>(`/enforcement/${id}/void`, { reason })
 
-export const fetchFlags = (residentId: number) => getJson<Flag[]>(`/residents/${residentId}/flags`)
 export const setFlag = (residentId: number, body: { category: FlagCategory; flaggedOn: string; reason: string }) =>
   postJson<Flag[]>(`/residents/${residentId}/flags`, body)
 export const clearFlag = (residentId: number, body: { category: FlagCategory; clearedOn: string; reason: string }) =>

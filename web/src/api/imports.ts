@@ -1,30 +1,10 @@
+import type { Static } from 'typebox'
+import type { CrsSchema, ImportJob } from '../../../server/schemas/imports'
 import { ApiError, getJson, localMessage, postJson, send } from './client'
 
-export type LedgerKind = 'premises' | 'residents' | 'hazards' | 'enforcement'
-export type Crs = 'wgs84' | 'gcj02' | 'bd09'
-
-export interface ImportJob {
-  id: string
-  kind: LedgerKind
-  fileName: string
-  status: 'uploaded' | 'checking' | 'validated' | 'committing' | 'committed' | 'failed'
-  phase: 'reading' | 'checking' | 'writing' | 'merging' | null
-  done: number
-  total: number
-  rows: number
-  headings: string[]
-  suggestedMapping: Record<string, string>
-  crs: Crs | null
-  mapping: Record<string, string> | null
-  summary: null | { rows: number; valid: number; invalid: number; create: number; update: number; unchanged: number; committed: boolean }
-  errors: { line: number; column: string; value: string; reason: string }[]
-  errorCount: number
-  /** The first rows that create or update a record; `changeCount` of them in all. */
-  changes: { line: number; ref: string; action: 'create' | 'update'; label: string; fields: { field: string; before: string; after: string }[] }[]
-  changeCount: number
-  message: string | null
-  messageZh: string | null
-}
+export type { ImportJob }
+export type LedgerKind = ImportJob['kind']
+export type Crs = Static<typeof CrsSchema>
 
 /** Sends the file itself as the body, reporting the upload's progress (0 to 1). */
 export function uploadLedger(kind: LedgerKind, file: File, onProgress: (share: number) => void): Promise<ImportJob> {

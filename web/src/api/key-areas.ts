@@ -1,31 +1,16 @@
 import type { Static } from 'typebox'
 import type {
-  AreaCountsSchema, KeyAreaCollectionSchema, KeyAreaDetailSchema, KeyAreaFeatureSchema, KeyAreaVersionSchema, PreviewSchema,
+  KeyAreaAttributes, KeyAreaCollectionSchema, KeyAreaDetailSchema, KeyAreaVersionSchema, PreviewSchema,
 } from '../../../server/schemas/key-areas'
 import { getJson, send } from './client'
 
 export type KeyAreaCollection = Static<typeof KeyAreaCollectionSchema>
-export type KeyAreaFeature = Static<typeof KeyAreaFeatureSchema>
 export type KeyAreaDetail = Static<typeof KeyAreaDetailSchema>
 export type KeyAreaVersion = Static<typeof KeyAreaVersionSchema>
 export type Preview = Static<typeof PreviewSchema>
-export type AreaCounts = Static<typeof AreaCountsSchema>
 export type PolygonGeometry = { type: 'Polygon' | 'MultiPolygon'; coordinates: unknown[] }
 
-export interface KeyAreaForm {
-  nameZh: string
-  nameEn?: string | null
-  townId?: number
-  policeStationId?: number | null
-  status?: 'draft' | 'listed' | 'cleared' | 'delisted'
-  listedOn?: string | null
-  deadline?: string | null
-  commanderUserId?: number | null
-  actualPopulation?: number | null
-  floatingPopulation?: number | null
-  mentalIllnessCount?: number | null
-  personsOfConcernCount?: number | null
-}
+export type KeyAreaForm = KeyAreaAttributes
 
 export const fetchKeyAreas = () => getJson<KeyAreaCollection>('/key-areas')
 export const fetchKeyArea = (id: number) => getJson<KeyAreaDetail>(`/key-areas/${id}`)

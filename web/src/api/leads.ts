@@ -5,7 +5,7 @@ import type {
 import type { ReadingJobSchema } from '../../../server/schemas/readings'
 import { getJson, postFile, postJson } from './client'
 
-export { otherRentalKinds, visitOutcomes } from '../../../server/schemas/leads'
+export { otherRentalKinds, visitOutcomes } from '../../../server/domain/lists'
 
 export type Lead = Static<typeof LeadSchema>
 export type LeadDetail = Static<typeof LeadDetailSchema>
@@ -16,7 +16,6 @@ export type LeadVisited = Static<typeof LeadVisitedSchema>
 export type LeadIssued = Static<typeof LeadIssuedSchema>
 export type ReadingJob = Static<typeof ReadingJobSchema>
 export type Utility = ReadingJob['utility']
-export type VisitOutcome = LeadVisit['outcome']
 
 export const utilities: Utility[] = ['electricity', 'water', 'gas']
 

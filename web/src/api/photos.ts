@@ -1,6 +1,6 @@
 import type { PhotoDto } from '../../../server/schemas/photos'
 import { type ShownPhoto, withQueuedPhotos } from '../offline/overlay'
-import { getJson, postFile, send } from './client'
+import { getJson, send } from './client'
 
 export type Photo = PhotoDto
 
@@ -68,12 +68,5 @@ export async function shrinkPhoto(file: Blob): Promise<PickedPhoto> {
 /** The photos of a premises and its hazards, with those taken on this phone and not yet sent (marked pending). */
 export const fetchPhotos = async (premisesId: number): Promise<ShownPhoto[]> =>
   withQueuedPhotos(premisesId, await getJson<Photo[]>(`/premises/${premisesId}/photos`))
-
-/** Uploads a picked photo of a premises, or of a hazard as found or rectified. */
-export function uploadPhoto(target: { premisesId: number } | { hazardId: number; stage: 'found' | 'rectified' }, photo: PickedPhoto) {
-  return 'hazardId' in target
-    ? postFile<Photo>(`/hazards/${target.hazardId}/photos`, photo.blob, { stage: target.stage, clientId: photo.clientId })
-    : postFile<Photo>(`/premises/${target.premisesId}/photos`, photo.blob, { clientId: photo.clientId })
-}
 
 export const deletePhoto = (id: number) => send<void>('DELETE', `/photos/${id}`)

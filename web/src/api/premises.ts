@@ -3,8 +3,10 @@ import type { EnforcementSchema, HazardSchema } from '../../../server/schemas/in
 import type { PremisesDetailSchema, ResidentSchema } from '../../../server/schemas/people'
 import type { PremisesCollectionSchema, PremisesCountsSchema } from '../../../server/schemas/premises'
 import type { Dictionary } from '../../../server/schemas/reference'
+import { hazardStatuses } from '../../../server/domain/lists'
 import { withQueuedHazards, type ShownHazard } from '../offline/overlay'
-import { getJson, patchJson, postJson } from './client'
+import { getJson, postJson } from './client'
+import type { CoordinateSystem } from '../../../server/domain/lists'
 
 export type PremisesCollection = Static<typeof PremisesCollectionSchema>
 export type HazardStatus = PremisesCollection['features'][number]['properties']['status']
@@ -14,9 +16,9 @@ export type Hazard = Static<typeof HazardSchema>
 export type Resident = Static<typeof ResidentSchema>
 export type Enforcement = Static<typeof EnforcementSchema>
 export type { Dictionary }
-export type Crs = 'wgs84' | 'gcj02' | 'bd09'
+export type Crs = CoordinateSystem
 
-export const hazardStatuses: HazardStatus[] = ['none', 'rectified', 'open_general', 'open_major', 'overdue']
+export { hazardStatuses }
 
 export interface PremisesForm {
   kind: string
@@ -44,10 +46,4 @@ export const fetchResidents = (id: number) => getJson<Resident[]>(`/premises/${i
 export const fetchEnforcement = (id: number) => getJson<Enforcement[]>(`/premises/${id}/enforcement`)
 export const fetchDictionary = () => getJson<Dictionary>('/hazard-dictionary')
 
-export const createPremises = (form: PremisesForm) => postJson<PremisesDetail>('/premises', form)
-export const updatePremises = (id: number, change: Partial<PremisesForm>) => patchJson<PremisesDetail>(`/premises/${id}`, change)
-export const addHazard = (premisesId: number, body: { itemCode: string; otherText?: string | null; severity: 'general' | 'major'; deadline?: string | null; departmentCode?: string }) =>
-  postJson<Hazard>(`/premises/${premisesId}/hazards`, body)
-export const hazardStep = (id: number, action: 'refer' | 'rectify' | 'verify', body: { note?: string | null; departmentCode?: string; deadline?: string | null } = {}) =>
-  postJson<Hazard>(`/hazards/${id}/${action}`, body)
 export const revealIdNumber = (residentId: number, reason: string) => postJson<{ id: number; idNumber: string }>(`/residents/${residentId}/reveal`, { reason })

@@ -1,9 +1,8 @@
 import type { Static } from 'typebox'
-import type { ReportTableSchema, SubmissionList } from '../../../server/schemas/reports'
+import type { ReportTableSchema } from '../../../server/schemas/reports'
 import { getJson, postJson } from './client'
 
 export type ReportTable = Static<typeof ReportTableSchema>
-export type Submission = Static<typeof SubmissionList>[number]
 export type ReportKind = 'attachment-5' | 'attachment-4' | 'attachment-3'
 
 export interface ReportParams { period?: string; keyAreaId?: number; town?: number; on?: string }
@@ -29,4 +28,3 @@ export function reportXlsxUrl(kind: ReportKind, p: ReportParams): string {
 
 export const submitReport = (body: { report: ReportKind; period: string; keyAreaId?: number; townId?: number; filledBy: string; reviewedBy?: string }) =>
   postJson<ReportTable>('/reports/submissions', body)
-export const fetchSubmissions = () => getJson<Submission[]>('/reports/submissions')

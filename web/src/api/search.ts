@@ -1,7 +1,7 @@
-import type { NearPremises, SearchAnswer, SearchKind, SearchResult } from '../../../server/schemas/search'
+import type { NearPremises, SearchAnswer, SearchResult } from '../../../server/schemas/search'
 import { getJson, postJson } from './client'
 
-export type { NearPremises, SearchAnswer, SearchKind, SearchResult }
+export type { NearPremises, SearchAnswer, SearchResult }
 
 /**
  * Searches places (and people, for roles that see them). Always sent as POST: what is typed may

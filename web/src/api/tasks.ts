@@ -1,7 +1,6 @@
 import type { Static } from 'typebox'
 import type { AssigneeSchema, ProgressSchema, TaskCreatedSchema, TaskCreateSchema, TaskDto } from '../../../server/schemas/tasks'
 import { getJson, postJson } from './client'
-import { newClientId } from './photos'
 
 export type Task = TaskDto
 export type TaskKind = Task['kind']
@@ -20,5 +19,3 @@ export const fetchProgress = () => getJson<Progress>('/tasks/progress')
 export const fetchAssignees = () => getJson<Assignee[]>('/tasks/assignees')
 export const assignTasks = (body: TaskCreate) => postJson<TaskCreated>('/tasks', body)
 export const cancelTask = (id: number, note?: string) => postJson<Task>(`/tasks/${id}/cancel`, { note: note || null })
-/** Closes my visit by hand; the client id is made once, so a retry is answered as the first. */
-export const completeTask = (id: number, note: string, clientId = newClientId()) => postJson<Task>(`/tasks/${id}/complete`, { clientId, note })

@@ -7,9 +7,9 @@ import { offlineDb } from './db'
  * visits), kept whenever they are read, and the premises and hazards of the area downloaded for
  * offline use (download.ts), also refreshed whenever they are read online.
  */
-const kept = /^\/(areas|police-stations|pois|hazard-dictionary|campaign|config|tasks\/mine|premises\/\d+|premises\/\d+\/hazards)$/
+const kept = /^\/(?:areas|police-stations|pois|hazard-dictionary|campaign|config|tasks\/mine|premises\/\d+|premises\/\d+\/hazards)$/
 /** Of a premises in the copy, what the download does not carry: answered as nothing recorded. */
-const notCarried = /^\/premises\/(\d+)\/(photos|enforcement|residents)$/
+const notCarried = /^\/premises\/(\d+)\/(?:photos|enforcement|residents)$/
 
 /** The key of an answer: its path and query, less what only sorts it (where the phone is). */
 export function answerKey(path: string, query: string): string {

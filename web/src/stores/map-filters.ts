@@ -1,10 +1,12 @@
 import { defineStore } from 'pinia'
 import { computed, ref, watch } from 'vue'
 import { type LocationQuery, useRoute, useRouter } from 'vue-router'
+import { hazardCategories, hazardStatuses, premisesKinds } from '../../../server/domain/lists'
 
-export const kindOptions = ['group_rental', 'rental', 'homestay', 'family_hotel', 'factory_dormitory', 'care_home'] as const
-export const statusOptions = ['overdue', 'open_major', 'open_general', 'rectified', 'none'] as const
-export const categoryOptions = ['public_security', 'fire', 'housing', 'other'] as const
+export const kindOptions = premisesKinds
+/** The most urgent status first. */
+export const statusOptions = [...hazardStatuses].reverse()
+export const categoryOptions = hazardCategories
 
 export interface MapFilters {
   kinds: string[]

@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
-import { type ExportColumn, type ExportFormat, exportTypes, toCsv, toXlsx } from '../../../export.js'
-import { badRequest, HttpError } from '../../../http-errors.js'
-import { mapFilterFrom } from '../../../map-filter.js'
+import { today as todayInDistrict } from '../../../domain/calendar.js'
+import { type ExportColumn, type ExportFormat, exportTypes, toCsv, toXlsx } from '../../../domain/exports.js'
+import { badRequest } from '../../../lib/http-errors.js'
+import { mapFilterFrom } from '../../../plugins/app/premises-filter.js'
 import type { ClusterOf } from '../../../plugins/app/analysis.js'
-import { keyAreaViewer } from '../../../plugins/app/key-areas.js'
-import { ClusterOfSchema, EpsSchema, MinPointsSchema, ProposalInputSchema, ProposalResultSchema } from '../../../schemas/analysis.js'
+import { keyAreaViewer } from '../../../plugins/app/key-areas-scope.js'
+import { ClusterOfSchema, ClustersSchema, EpsSchema, MinPointsSchema, ProposalInputSchema, ProposalResultSchema, RingsSchema } from '../../../schemas/analysis.js'
 import { errors } from '../../../schemas/common.js'
 import { MapFilterProperties } from '../../../schemas/premises.js'
 
@@ -27,8 +28,6 @@ const ClustersQuery = Type.Object({
   of: { ...ClusterOfSchema, default: 'group-rentals' },
   format: Format,
 }, { additionalProperties: false })
-
-const GeoJsonOut = Type.Object({ type: Type.Literal('FeatureCollection'), features: Type.Array(Type.Unknown()) }, { additionalProperties: true })
 
 const ringColumns: ExportColumn[] = [
   { key: 'rank', header: '排名 rank', width: 8 }, { key: 'nameZh', header: '重点部位', width: 28 }, { key: 'nameEn', header: 'place', width: 32 },
@@ -63,7 +62,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     config: { permission: 'analysis:run' },
     schema: {
       tags: ['analysis'], summary: 'Group rentals, open hazards and people within rings of true metres around places, ranked',
-      querystring: RingsQuery, response: { 200: GeoJsonOut, ...errors(400, 401, 403) },
+      querystring: RingsQuery, response: { 200: RingsSchema, ...errors(400, 401, 403) },
     },
   }, async (req, reply) => {
     const { kinds, radii, format, ...rest } = req.query
@@ -79,7 +78,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     config: { permission: 'analysis:run' },
     schema: {
       tags: ['analysis'], summary: 'Density clusters (DBSCAN, metres) of group rentals or open hazards, as hulls with their counts and nearest place',
-      querystring: ClustersQuery, response: { 200: GeoJsonOut, ...errors(400, 401, 403) },
+      querystring: ClustersQuery, response: { 200: ClustersSchema, ...errors(400, 401, 403) },
     },
   }, async (req, reply) => {
     const { eps, minPoints, of, format, ...rest } = req.query
@@ -100,10 +99,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req, reply) => {
     const user = app.userOf(req)
     const campaign = await app.campaign.current()
-    const name = req.body.nameZh ?? `聚集区建议 ${new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10)}`
+    const name = req.body.nameZh ?? `聚集区建议 ${todayInDistrict()}`
     const result = await app.writeTx(req, async (tx) => {
       const r = await app.keyAreas.propose(tx, { ...keyAreaViewer(user), id: user.id, username: user.username }, campaign.id, req.body.geometry, name, req.body.parameters)
-      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'key-area.propose', entity: 'key_area', entityId: r.keyAreaId, after: { townId: r.townId, nameZh: name, parameters: req.body.parameters }, ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'key-area.propose', entity: 'key_area', entityId: r.keyAreaId, after: { townId: r.townId, nameZh: name, parameters: req.body.parameters } })
       return r
     })
     return reply.status(201).send(result)

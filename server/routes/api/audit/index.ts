@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { badRequest } from '../../../http-errors.js'
+import { badRequest } from '../../../lib/http-errors.js'
 import { errors } from '../../../schemas/common.js'
 import { AuditQuerySchema, AuditRowSchema } from '../../../schemas/access.js'
 

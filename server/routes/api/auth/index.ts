@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { HttpError } from '../../../http-errors.js'
+import { HttpError } from '../../../lib/http-errors.js'
 import { permissionsOf, sessionCookie } from '../../../plugins/app/access.js'
 import { type SessionUser, sessionPolicy, sessionUserOf } from '../../../plugins/app/users.js'
 import { errors } from '../../../schemas/common.js'
@@ -37,9 +37,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         locked ? `用户名或密码错误。失败次数过多，此用户名锁定 ${sessionPolicy.lockMinutes} 分钟。` : '用户名或密码错误。')
     }
     const { user } = outcome
-    const session = await app.db.sql.begin(async (tx) => {
+    const session = await app.writeTx(req, async (tx) => {
       const s = await app.users.createSession(tx, user.id, req.ip, req.headers['user-agent'])
-      await app.audit.write(tx, { userId: user.id, username, action: 'auth.login', entity: 'session', entityId: s.id, ip: req.ip, requestId: req.id })
+      // A session cookie sent with the sign-in may name someone else: the row names the account signed in to.
+      await app.audit.record(tx, req, { userId: user.id, username, action: 'auth.login', entity: 'session', entityId: s.id })
       return s
     })
     reply.setCookie(sessionCookie, session.token, {
@@ -57,9 +58,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: { tags: ['auth'], summary: 'Sign out: ends the session', response: { 204: Type.Null(), ...errors(401) } },
   }, async (req, reply) => {
     const user = app.userOf(req)
-    await app.db.sql.begin(async (tx) => {
+    await app.writeTx(req, async (tx) => {
       await app.users.revokeSession(tx, user.sessionId)
-      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'auth.logout', entity: 'session', entityId: user.sessionId, ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'auth.logout', entity: 'session', entityId: user.sessionId })
     })
     reply.clearCookie(sessionCookie, { path: '/' })
     return reply.status(204).send(null)
@@ -90,10 +91,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async () => {
     const demo = (await app.users.setting<boolean>('demo_mode')) === true
     if (!demo) return { demo: false, password: null, users: [] }
-    const users = await app.db.sql<{ username: string; role: 'leader'; displayName: string }[]>`
-      select username, role, display_name from app_user where is_demo and disabled_at is null
-      order by array_position(array['leader', 'commander', 'analyst', 'inspector', 'admin'], role), id`
-    return { demo: true, password: 'demo1234', users: [...users] }
+    return { demo: true, password: 'demo1234', users: await app.users.demoAccounts() }
   })
 }
 export default routes

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { can } from '../../../domain/access.js'
-import { notFound, parseDate } from '../../../http-errors.js'
+import { notFound, parseDate } from '../../../lib/http-errors.js'
 import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'
 import { EnforcementCreateSchema, EnforcementPatchSchema, EnforcementQuerySchema, EnforcementRecordSchema, EnforcementVoidSchema } from '../../../schemas/enforcement.js'
@@ -37,7 +37,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const record = await app.writeTx(req, async (tx) => {
       const id = await app.enforcement.create(tx, user.jurisdiction, user.id, { ...req.body, count: req.body.count ?? 1 })
       const r = (await app.enforcement.get(tx, user.jurisdiction, id))!
-      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'enforcement.create', entity: 'enforcement', entityId: id, after: r, ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'enforcement.create', entity: 'enforcement', entityId: id, after: r })
       return r
     })
     return reply.status(201).send(record)
@@ -57,7 +57,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       if (!before) throw missing(req.params.id)
       await app.enforcement.update(tx, user.jurisdiction, req.params.id, req.body)
       const after = (await app.enforcement.get(tx, user.jurisdiction, req.params.id))!
-      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'enforcement.update', entity: 'enforcement', entityId: req.params.id, before, after, ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'enforcement.update', entity: 'enforcement', entityId: req.params.id, before, after })
       return after
     })
   })
@@ -74,7 +74,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const done = await app.enforcement.void(tx, user.jurisdiction, req.params.id, user.id, req.body.reason.trim())
       if (!done) throw missing(req.params.id)
       const after = (await app.enforcement.get(tx, user.jurisdiction, req.params.id))!
-      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'enforcement.void', entity: 'enforcement', entityId: req.params.id, after, reason: req.body.reason, ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'enforcement.void', entity: 'enforcement', entityId: req.params.id, after, reason: req.body.reason })
       return after
     })
   })

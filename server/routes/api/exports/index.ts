@@ -1,16 +1,11 @@
-import { PassThrough } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import ExcelJS from 'exceljs'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import type { Sql } from '../../../db/index.js'
 import { can } from '../../../domain/access.js'
-import { maskPersonalText } from '../../../domain/redact.js'
-import { type ExportColumn, exportTypes, spreadsheetValue, toCsv } from '../../../export.js'
-import { mapFilterFrom } from '../../../map-filter.js'
-import { endOfDay } from '../../../plugins/app/measures.js'
-import { premisesWhere, statusSql } from '../../../plugins/app/premises.js'
-import { BboxString, errors } from '../../../schemas/common.js'
+import { type ExportFormat, exportStream, exportTypes } from '../../../domain/exports.js'
+import type { ExportSource } from '../../../plugins/app/exports.js'
+import { mapFilterFrom } from '../../../plugins/app/premises-filter.js'
+import { BboxString, errors, FileAnswer } from '../../../schemas/common.js'
 import { MapFilterProperties } from '../../../schemas/premises.js'
 
 /**
@@ -22,119 +17,16 @@ import { MapFilterProperties } from '../../../schemas/premises.js'
 const Format = Type.Union([Type.Literal('csv'), Type.Literal('geojson'), Type.Literal('xlsx')], { default: 'csv' })
 const ExportQuery = Type.Object({ ...MapFilterProperties, bbox: Type.Optional(BboxString), format: Format }, { additionalProperties: false })
 
-const page = 5000
-
-const premisesColumns: ExportColumn[] = [
-  { key: 'id', header: '编号 id', width: 10 }, { key: 'kind', header: '类型 kind', width: 16 }, { key: 'address', header: '地址 address', width: 36 },
-  { key: 'town', header: '镇（街道） town', width: 14 }, { key: 'community', header: '社区（村） community', width: 16 },
-  { key: 'policeStation', header: '派出所 police station', width: 14 }, { key: 'lon', header: '经度 lon (WGS-84)' }, { key: 'lat', header: '纬度 lat (WGS-84)' },
-  { key: 'roomsLet', header: '出租间数 rooms' }, { key: 'bedsLet', header: '床位 beds' }, { key: 'occupants', header: '居住人数 occupants' },
-  { key: 'meetsRule', header: '符合群租标准 meets rule' }, { key: 'status', header: '隐患状态 status', width: 14 },
-  { key: 'hazardCount', header: '隐患数 hazards' }, { key: 'openCount', header: '未整改 open' }, { key: 'openMajorCount', header: '重大未整改 open major' },
-  { key: 'foundOn', header: '发现日期 found' }, { key: 'registeredOn', header: '登记日期 registered' }, { key: 'deregisteredOn', header: '注销日期 deregistered' },
-  { key: 'statementSignedOn', header: '签订责任书 statement signed' }, { key: 'leaseFiledOn', header: '租赁备案 lease filed' },
-  { key: 'externalRef', header: '台账编号 ledger ref', width: 14 },
-]
-const peopleColumns: ExportColumn[] = [
-  { key: 'ownerName', header: '出租人 owner', width: 12 }, { key: 'ownerPhone', header: '出租人电话 owner phone', width: 14 },
-  { key: 'secondLandlordName', header: '二房东 second landlord', width: 12 }, { key: 'secondLandlordPhone', header: '二房东电话 phone', width: 14 },
-]
-const hazardColumns: ExportColumn[] = [
-  { key: 'id', header: '隐患编号 id', width: 10 }, { key: 'premisesId', header: '场所编号 premises', width: 10 }, { key: 'address', header: '地址 address', width: 36 },
-  { key: 'town', header: '镇（街道） town', width: 14 }, { key: 'policeStation', header: '派出所 police station', width: 14 },
-  { key: 'itemCode', header: '字典项 item', width: 10 }, { key: 'itemName', header: '隐患内容 hazard', width: 40 }, { key: 'otherText', header: '其他说明 text', width: 24 },
-  { key: 'category', header: '类别 category', width: 10 }, { key: 'severity', header: '等级 severity', width: 10 }, { key: 'status', header: '状态 status', width: 10 },
-  { key: 'department', header: '责任部门 department', width: 18 }, { key: 'foundAt', header: '发现时间 found', width: 20 },
-  { key: 'referredAt', header: '交办时间 referred', width: 20 }, { key: 'rectifiedAt', header: '整改时间 rectified', width: 20 },
-  { key: 'verifiedAt', header: '验收时间 verified', width: 20 }, { key: 'deadline', header: '整改期限 deadline', width: 12 },
-  { key: 'overdue', header: '逾期 overdue' }, { key: 'lon', header: '经度 lon (WGS-84)' }, { key: 'lat', header: '纬度 lat (WGS-84)' },
-]
-
-const kindZh: Record<string, string> = { group_rental: '群租房', rental: '出租房屋', homestay: '民宿', family_hotel: '家庭旅馆', factory_dormitory: '厂企集中宿舍', care_home: '养老院/福利院' }
-/** Free text as a role reads it: as typed for those who see people, numbers masked for the rest. */
-const textFor = (people: boolean, v: unknown) => (people || typeof v !== 'string' ? v : maskPersonalText(v))
-const localTime = (d: Date | null) => (d ? new Date(d.getTime() + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ') : null)
-
-type Row = Record<string, unknown> & { id: number; lon: number; lat: number }
-
-/** Pages of rows by id: `fetch(after)` returns the next page after an id. */
-async function* pages(fetch: (after: number) => Promise<Row[]>): AsyncGenerator<Row[]> {
-  let after = 0
-  for (;;) {
-    const rows = await fetch(after)
-    if (!rows.length) return
-    yield rows
-    if (rows.length < page) return
-    after = rows[rows.length - 1]!.id
-  }
-}
-
-/**
- * Streams the rows in the format asked for. `finish` (the audit row) runs after the last row and
- * before the download ends, so that every completed download has been recorded.
- */
-async function stream(reply: FastifyReply, format: 'csv' | 'geojson' | 'xlsx', name: string, title: string, columns: ExportColumn[], source: AsyncGenerator<Row[]>,
-  finish: (rows: number) => Promise<void>) {
-  const out = new PassThrough()
-  reply.type(exportTypes[format]).header('Content-Disposition', `attachment; filename="${name}.${format}"`)
-  let n = 0
-  const write = async () => {
-    if (format === 'csv') {
-      let first = true
-      for await (const rows of source) {
-        const csv = toCsv(columns, rows)
-        // The byte-order mark and the heading once, at the start.
-        out.write(first ? csv : csv.subarray(csv.indexOf('\r\n') + 2))
-        first = false
-        n += rows.length
-      }
-      if (first) out.write(toCsv(columns, []))
-    }
-    else if (format === 'geojson') {
-      out.write('{"type":"FeatureCollection","features":[')
-      for await (const rows of source) {
-        const text = rows.map(({ lon, lat, ...p }) => JSON.stringify({ type: 'Feature', id: p.id, geometry: { type: 'Point', coordinates: [lon, lat] }, properties: p }))
-        out.write(`${n ? ',' : ''}${text.join(',')}`)
-        n += rows.length
-      }
-      out.write(']}')
-    }
-    else {
-      // The workbook writer ends its stream when it commits; ours stays open for the audit row.
-      const zip = new PassThrough()
-      zip.pipe(out, { end: false })
-      const zipped = new Promise(resolve => zip.on('end', resolve))
-      const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: zip, useStyles: true })
-      const ws = wb.addWorksheet(title.slice(0, 31), { views: [{ state: 'frozen', ySplit: 1 }] })
-      ws.columns = columns.map(c => ({ header: c.header, key: c.key, width: c.width ?? 12 }))
-      ws.getRow(1).font = { bold: true }
-      for await (const rows of source) {
-        for (const r of rows) ws.addRow(columns.map(c => spreadsheetValue(r[c.key] ?? null))).commit()
-        n += rows.length
-      }
-      ws.commit()
-      await wb.commit()
-      await zipped
-    }
-    await finish(n)
-    out.end()
-  }
-  const done = write().catch(async (e: unknown) => {
-    reply.log.error({ err: e }, 'export failed while streaming')
-    // The rows sent before the failure are recorded all the same.
-    await finish(n).catch((a: unknown) => reply.log.error({ err: a }, 'export audit failed'))
-    out.destroy(e as Error)
-  })
-  void reply.send(out)
-  return done
-}
-
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const sql: Sql = app.db.sql
-
-  async function audit(req: FastifyRequest, what: string, rows: number, query: unknown) {
-    const user = app.userOf(req)
-    await app.audit.write(sql, { userId: user.id, username: user.username, action: `export.${what}`, entity: what, after: { query, rows }, ip: req.ip, requestId: req.id })
+  /** Streams an export as a download; the handler returns once the last row is sent and recorded. */
+  async function send(req: FastifyRequest, reply: FastifyReply, format: ExportFormat, what: 'premises' | 'hazards', name: string, title: string, source: ExportSource) {
+    const { body, done } = exportStream(format, title, source.columns, source.pages,
+      rows => app.audit.record(app.db.sql, req, { action: `export.${what}`, entity: what, after: { query: req.query, rows } }),
+      (err, message) => reply.log.error({ err }, message))
+    reply.type(exportTypes[format]).header('Content-Disposition', `attachment; filename="${name}.${format}"`)
+    void reply.send(body)
+    await done
+    return reply
   }
 
   app.get('/premises', {
@@ -143,29 +35,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['exports'],
       summary: 'Premises with the map\'s filters as CSV, GeoJSON or XLSX (owners and landlords only for roles that see people)',
       querystring: ExportQuery,
-      response: { ...errors(400) },
+      response: { 200: FileAnswer('The premises, in the format asked for', Object.values(exportTypes)), ...errors(400) },
     },
   }, async (req, reply) => {
     const user = app.userOf(req)
     const { filter, on } = await mapFilterFrom(app, req.query)
-    const people = can(user.role, 'people:read')
-    const where = premisesWhere(sql, filter, on, user.jurisdiction)
-    const source = pages(async after => (await sql<Row[]>`
-      select p.id, p.kind, p.address, t.name_zh as town, c.name_zh as community, s.name_zh as police_station,
-             round(st_x(p.geom)::numeric, 7)::float8 as lon, round(st_y(p.geom)::numeric, 7)::float8 as lat,
-             p.rooms_let, p.beds_let, p.occupants, p.meets_rule, ${statusSql(sql, on)} as status,
-             p.hazard_count, p.open_count, p.open_major_count, p.found_on, p.registered_on, p.deregistered_on,
-             p.statement_signed_on, p.lease_filed_on, p.external_ref
-             ${people ? sql`, p.owner_name, p.owner_phone, p.second_landlord_name, p.second_landlord_phone` : sql``}
-      from premises p
-      join admin_area t on t.id = p.town_id
-      left join admin_area c on c.id = p.community_id
-      left join police_station s on s.id = p.police_station_id
-      where p.id > ${after} and ${where}
-      order by p.id limit ${page}`).map(r => ({ ...r, kind: kindZh[r.kind as string] ?? r.kind, address: textFor(people, r.address) })))
-    await stream(reply, req.query.format, `premises-${on}`, '场所 premises', people ? [...premisesColumns, ...peopleColumns] : premisesColumns, source,
-      n => audit(req, 'premises', n, req.query))
-    return reply
+    return send(req, reply, req.query.format, 'premises', `premises-${on}`, '场所 premises', app.exports.premises(user.jurisdiction, filter, on, can(user.role, 'people:read')))
   })
 
   app.get('/hazards', {
@@ -174,40 +49,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['exports'],
       summary: 'Hazards found up to the day, of the premises the map\'s filters select, as CSV, GeoJSON or XLSX',
       querystring: ExportQuery,
-      response: { ...errors(400) },
+      response: { 200: FileAnswer('The hazards, in the format asked for', Object.values(exportTypes)), ...errors(400) },
     },
   }, async (req, reply) => {
     const user = app.userOf(req)
     const { filter, on } = await mapFilterFrom(app, req.query)
-    const until = endOfDay(on)
-    const people = can(user.role, 'people:read')
-    const where = premisesWhere(sql, filter, on, user.jurisdiction)
-    const categories = filter.categories?.length ? sql`and i.category_code in ${sql(filter.categories)}` : sql``
-    const source = pages(async after => (await sql<Row[]>`
-      select h.id, h.premises_id, p.address, t.name_zh as town, s.name_zh as police_station,
-             h.item_code, i.name_zh as item_name, h.other_text, c.name_zh as category,
-             case h.severity when 'major' then '重大' else '一般' end as severity,
-             case when h.verified_at < ${until} then '已验收' when h.rectified_at < ${until} then '已整改'
-                  when h.referred_at < ${until} then '已交办' else '已排查' end as status,
-             d.name_zh as department, h.found_at, h.referred_at, h.rectified_at, h.verified_at, h.deadline,
-             (h.deadline < ${on} and (h.rectified_at is null or h.rectified_at >= ${until})) as overdue,
-             round(st_x(p.geom)::numeric, 7)::float8 as lon, round(st_y(p.geom)::numeric, 7)::float8 as lat
-      from hazard h
-      join premises p on p.id = h.premises_id
-      join hazard_item i on i.code = h.item_code
-      join hazard_category c on c.code = i.category_code
-      join department d on d.code = h.department_code
-      join admin_area t on t.id = p.town_id
-      left join police_station s on s.id = p.police_station_id
-      where h.id > ${after} and h.found_at < ${until} and ${where} ${categories}
-      order by h.id limit ${page}`).map(r => ({
-      ...r,
-      address: textFor(people, r.address), otherText: textFor(people, r.otherText),
-      foundAt: localTime(r.foundAt as Date), referredAt: localTime(r.referredAt as Date | null),
-      rectifiedAt: localTime(r.rectifiedAt as Date | null), verifiedAt: localTime(r.verifiedAt as Date | null),
-    })))
-    await stream(reply, req.query.format, `hazards-${on}`, '隐患 hazards', hazardColumns, source, n => audit(req, 'hazards', n, req.query))
-    return reply
+    return send(req, reply, req.query.format, 'hazards', `hazards-${on}`, '隐患 hazards', app.exports.hazards(user.jurisdiction, filter, on, can(user.role, 'people:read')))
   })
 }
 export default routes

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { parseDate } from '../../../http-errors.js'
-import type { HazardAction } from '../../../plugins/app/inspection.js'
+import { parseDate } from '../../../lib/http-errors.js'
+import { type HazardAction, hazardDto } from '../../../plugins/app/inspection.js'
 import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'
 import { HazardChangeSchema, HazardReferSchema, HazardSchema, HazardStepSchema } from '../../../schemas/inspection.js'
-import { clientWrite, hazardDto, markReplayed } from '../../inspection-helpers.js'
+import { clientWrite, markReplayed } from '../../../plugins/app/client-writes.js'
 import { closeTasksOnVisit } from '../../../plugins/app/tasks.js'
 
 /**
@@ -27,9 +27,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       if (input.deadline) parseDate(input.deadline, 'deadline')
       const outcome = await app.writeTx(req, tx => clientWrite(app, tx, { clientId, userId: user.id, action: `hazard.${action}`, target: req.params.id, body: input }, async () => {
         const change = await app.inspection.transition(tx, user.jurisdiction, req.params.id, action, input)
-        await app.audit.write(tx, {
-          userId: user.id, username: user.username, action: `hazard.${action}`, entity: 'hazard', entityId: req.params.id,
-          before: hazardDto(change.before), after: hazardDto(change.after), reason: input.note ?? null, ip: req.ip, requestId: req.id,
+        await app.audit.record(tx, req, {
+          action: `hazard.${action}`, entity: 'hazard', entityId: req.params.id,
+          before: hazardDto(change.before), after: hazardDto(change.after), reason: input.note ?? null,
         })
         await closeTasksOnVisit(app, tx, req, { premisesId: change.after.premisesId, hazardId: req.params.id, action: `hazard.${action}` })
         return { value: change.after, entity: 'hazard', entityId: req.params.id, status: 200 }
@@ -52,7 +52,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (req.body.deadline) parseDate(req.body.deadline, 'deadline')
     const { after } = await app.writeTx(req, async (tx) => {
       const change = await app.inspection.setDeadline(tx, user.jurisdiction, req.params.id, req.body.deadline)
-      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'hazard.deadline', entity: 'hazard', entityId: req.params.id, before: hazardDto(change.before), after: hazardDto(change.after), ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'hazard.deadline', entity: 'hazard', entityId: req.params.id, before: hazardDto(change.before), after: hazardDto(change.after) })
       return change
     })
     return hazardDto(after)

@@ -11,9 +11,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'While the database is away: 503 with Retry-After and reason `database-unavailable`, at once rather than after a timeout.',
       response: { 200: HealthSchema, ...errors(503) },
     },
-  }, async () => {
-    await app.db.sql`select 1`
-    return { ok: true, backend: app.db.backend, postgis: app.db.postgis, mvt: app.db.mvt }
-  })
+  }, async () => app.health.check())
 }
 export default routes

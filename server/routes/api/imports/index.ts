@@ -1,36 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import ExcelJS from 'exceljs'
 import { Type } from 'typebox'
-import { coordinateSystems } from '../../../domain/coords.js'
-import { ledgerFields, type LedgerKind, ledgerKinds } from '../../../domain/ledger.js'
-import { exportTypes, toCsv, withoutFormulas } from '../../../export.js'
-import { badRequest } from '../../../http-errors.js'
-import { errors } from '../../../schemas/common.js'
+import { ledgerFields } from '../../../domain/ledger.js'
+import { exportTypes, toCsv, withoutFormulas } from '../../../domain/exports.js'
+import { badRequest } from '../../../lib/http-errors.js'
+import { errors, FileAnswer } from '../../../schemas/common.js'
+import { CrsSchema, ImportJobSchema, LedgerKindSchema, RecentImportSchema } from '../../../schemas/imports.js'
 
-const Kind = Type.Union(ledgerKinds.map(k => Type.Literal(k)))
-const Crs = Type.Union(coordinateSystems.map(c => Type.Literal(c)), { description: 'wgs84 (GPS), gcj02 (AutoNavi, Tencent) or bd09 (Baidu)' })
 const JobId = Type.Object({ id: Type.String({ format: 'uuid' }) })
 const RunBody = Type.Object({
   mapping: Type.Record(Type.String(), Type.String(), { description: 'For each field key, the heading of the file\'s column that holds it' }),
-  crs: Crs,
+  crs: CrsSchema,
 }, { additionalProperties: false })
-const RowErrorSchema = Type.Object({ line: Type.Integer(), column: Type.String(), value: Type.String(), reason: Type.String() })
-const RowChangeSchema = Type.Object({
-  line: Type.Integer(), ref: Type.String(), action: Type.Union([Type.Literal('create'), Type.Literal('update')]), label: Type.String(),
-  fields: Type.Array(Type.Object({ field: Type.String(), before: Type.String(), after: Type.String() }), { description: 'For an update: each field it changes' }),
-})
-const JobSchema = Type.Object({
-  id: Type.String(), kind: Type.String(), fileName: Type.String(), status: Type.String(),
-  phase: Type.Union([Type.String(), Type.Null()]), done: Type.Integer(), total: Type.Integer(), rows: Type.Integer(),
-  headings: Type.Array(Type.String()), suggestedMapping: Type.Record(Type.String(), Type.String()),
-  crs: Type.Union([Type.String(), Type.Null()]), mapping: Type.Union([Type.Record(Type.String(), Type.String()), Type.Null()]),
-  summary: Type.Union([Type.Null(), Type.Object({
-    rows: Type.Integer(), valid: Type.Integer(), invalid: Type.Integer(), create: Type.Integer(), update: Type.Integer(), unchanged: Type.Integer(), committed: Type.Boolean(),
-  })]),
-  errors: Type.Array(RowErrorSchema), errorCount: Type.Integer(),
-  changes: Type.Array(RowChangeSchema, { description: 'The first rows that create or update a record (the full list is the change report)' }), changeCount: Type.Integer(),
-  message: Type.Union([Type.String(), Type.Null()]), messageZh: Type.Union([Type.String(), Type.Null()]), createdAt: Type.String(),
-})
 
 const fileTypes = ['application/octet-stream', 'text/csv', 'text/plain', 'application/vnd.ms-excel', exportTypes.xlsx.split(';')[0]!]
 
@@ -44,11 +25,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['imports'],
       summary: 'A ledger template: the headings, an example row and, in XLSX, how to fill it in (and the hazard dictionary)',
-      params: Type.Object({ kind: Kind }),
+      params: Type.Object({ kind: LedgerKindSchema }),
       querystring: Type.Object({ format: Type.Union([Type.Literal('csv'), Type.Literal('xlsx')], { default: 'xlsx' }) }, { additionalProperties: false }),
+      response: { 200: FileAnswer('The template, in the format asked for', [exportTypes.csv, exportTypes.xlsx]), ...errors(400, 401, 403) },
     },
   }, async (req, reply) => {
-    const kind = req.params.kind as LedgerKind
+    const kind = req.params.kind
     const fields = ledgerFields[kind]
     const name = `template-${kind}`
     reply.header('Content-Disposition', `attachment; filename="${name}.${req.query.format}"`).type(exportTypes[req.query.format])
@@ -90,24 +72,24 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['imports'],
       summary: 'Upload a ledger file (CSV or XLSX, the file as the body): its headings, row count and a suggested column mapping',
-      querystring: Type.Object({ kind: Kind, fileName: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
-      response: { 201: JobSchema, ...errors(400, 413, 415) },
+      querystring: Type.Object({ kind: LedgerKindSchema, fileName: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+      response: { 201: ImportJobSchema, ...errors(400, 413, 415) },
     },
   }, async (req, reply) => {
     if (!Buffer.isBuffer(req.body)) throw badRequest('send the file itself as the request body (Content-Type: text/csv or the XLSX type)', '请把文件本身作为请求体发送')
-    const job = await app.imports.upload(app.userOf(req), req.query.kind as LedgerKind, req.query.fileName, req.body)
+    const job = await app.imports.upload(app.userOf(req), req.query.kind, req.query.fileName, req.body)
     reply.code(201)
     return job
   })
 
   app.get('/', {
     config: { permission: 'import' },
-    schema: { tags: ['imports'], summary: 'Your recent imports' },
-  }, async req => (await app.imports.recent(app.userOf(req).id)).map(r => ({ ...r, createdAt: r.createdAt.toISOString(), committedAt: r.committedAt?.toISOString() ?? null })))
+    schema: { tags: ['imports'], summary: 'Your recent imports', response: { 200: Type.Array(RecentImportSchema), ...errors(401, 403) } },
+  }, async req => app.imports.recent(app.userOf(req).id))
 
   app.get('/:id', {
     config: { permission: 'import' },
-    schema: { tags: ['imports'], summary: 'An import: its progress, and what the dry run or the commit found', params: JobId, response: { 200: JobSchema, ...errors(404) } },
+    schema: { tags: ['imports'], summary: 'An import: its progress, and what the dry run or the commit found', params: JobId, response: { 200: ImportJobSchema, ...errors(404) } },
   }, async req => app.imports.state(req.params.id, app.userOf(req).id))
 
   app.post('/:id/dry-run', {
@@ -115,7 +97,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['imports'],
       summary: 'Check every row and say what would be created, updated or left unchanged; nothing is written',
-      params: JobId, body: RunBody, response: { 202: JobSchema, ...errors(400, 404, 409) },
+      params: JobId, body: RunBody, response: { 202: ImportJobSchema, ...errors(400, 404, 409) },
     },
   }, async (req, reply) => {
     reply.code(202)
@@ -127,7 +109,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['imports'],
       summary: 'Check every row again and, when none has a problem, write them all in one transaction (all or nothing)',
-      params: JobId, body: RunBody, response: { 202: JobSchema, ...errors(400, 404, 409) },
+      params: JobId, body: RunBody, response: { 202: ImportJobSchema, ...errors(400, 404, 409) },
     },
   }, async (req, reply) => {
     reply.code(202)
@@ -136,7 +118,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/:id/errors', {
     config: { permission: 'import' },
-    schema: { tags: ['imports'], summary: 'The error report: every row problem with its line and reason (CSV)', params: JobId },
+    schema: {
+      tags: ['imports'], summary: 'The error report: every row problem with its line and reason (CSV)', params: JobId,
+      response: { 200: FileAnswer('The error report', [exportTypes.csv]), ...errors(401, 403, 404) },
+    },
   }, async (req, reply) => {
     const rows = app.imports.errors(req.params.id, app.userOf(req).id)
     reply.type(exportTypes.csv).header('Content-Disposition', `attachment; filename="import-errors-${req.params.id.slice(0, 8)}.csv"`)
@@ -147,9 +132,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/:id/changes', {
     config: { permission: 'import' },
-    schema: { tags: ['imports'], summary: 'The change report of a dry run or commit: each row that creates a record or updates fields, before and after (CSV)', params: JobId },
+    schema: {
+      tags: ['imports'], summary: 'The change report of a dry run or commit: each row that creates a record or updates fields, before and after (CSV)', params: JobId,
+      response: { 200: FileAnswer('The change report', [exportTypes.csv]), ...errors(401, 403, 404) },
+    },
   }, async (req, reply) => {
-    const kind = app.imports.state(req.params.id, app.userOf(req).id).kind as LedgerKind
+    const kind = app.imports.state(req.params.id, app.userOf(req).id).kind
     const names = new Map(ledgerFields[kind].map(f => [f.key, `${f.zh} ${f.en}`]))
     const rows = app.imports.changes(req.params.id, app.userOf(req).id).flatMap(c => (c.fields.length ? c.fields : [null]).map(f => ({
       line: c.line, ref: c.ref, action: c.action === 'create' ? '新增 create' : '更新 update', label: c.label,
@@ -163,10 +151,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
   app.delete('/:id', {
     config: { permission: 'import' },
-    schema: { tags: ['imports'], summary: 'Forget an uploaded file', params: JobId },
+    schema: { tags: ['imports'], summary: 'Forget an uploaded file', params: JobId, response: { 204: Type.Null({ description: 'Forgotten' }), ...errors(401, 403, 404, 409) } },
   }, async (req, reply) => {
     await app.imports.discard(req.params.id, app.userOf(req).id)
-    return reply.code(204).send()
+    return reply.code(204).send(null)
   })
 }
 export default routes

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import { badRequest, HttpError, notFound, parseDate } from '../../../http-errors.js'
-import { type KeyAreaAttributes, keyAreaViewer } from '../../../plugins/app/key-areas.js'
+import { badRequest, HttpError, notFound, parseDate } from '../../../lib/http-errors.js'
+import type { KeyAreaAttributes } from '../../../schemas/key-areas.js'
+import { keyAreaViewer } from '../../../plugins/app/key-areas-scope.js'
 import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'
 import {
@@ -67,7 +68,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (req) => {
     const viewer = keyAreaViewer(app.userOf(req))
-    const c = await app.keyAreas.check(app.db.sql, req.body.geometry, viewer, { excludeId: req.body.excludeId })
+    const c = await app.keyAreas.check(req.body.geometry, viewer, { excludeId: req.body.excludeId })
     const { on } = await referenceDay()
     // Counts whenever the boundary is a valid polygon (check gives no geometry for one that is not),
     // even when it reaches outside the jurisdiction: the user sees what it holds while drawing.
@@ -75,7 +76,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     return {
       valid: c.problems.length === 0,
       problems: c.problems, warnings: c.warnings, areaKm2: c.areaKm2, outsideShare: c.outsideShare, suggested: c.suggested,
-      counts: countable ? await app.keyAreas.counts(app.db.sql, c.geojson!, viewer.jurisdiction, on) : null,
+      counts: countable ? await app.keyAreas.counts(c.geojson!, viewer.jurisdiction, on) : null,
     }
   })
 
@@ -91,12 +92,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { campaign, on } = await referenceDay()
     const created = await app.writeTx(req, async (tx) => {
       const r = await app.keyAreas.create(tx, keyAreaViewer(user), user.id, campaign.id, req.body.geometry, req.body.properties, req.query.clip ?? false)
-      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'key-area.create', entity: 'key_area', entityId: r.id, after: req.body.properties, ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'key-area.create', entity: 'key_area', entityId: r.id, after: req.body.properties })
       return r
     })
     const detail = (await app.keyAreas.get(keyAreaViewer(user), created.id, campaign, on))!
     reply.header('ETag', `"${detail.properties.version}"`).header('Location', `/api/key-areas/${created.id}`)
-    return reply.status(201).send(detail as never)
+    return reply.status(201).send(detail)
   })
 
   app.get('/commanders', {
@@ -105,15 +106,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['key-areas'], summary: 'Commanders who may be made responsible for a key area in your jurisdiction',
       response: { 200: Type.Array(Type.Object({ id: Type.Integer(), username: Type.String(), displayName: Type.String() })), ...errors(401, 403) },
     },
-  }, async (req) => {
-    const j = app.userOf(req).jurisdiction
-    return [...await app.db.sql<{ id: number; username: string; displayName: string }[]>`
-      select id, username, display_name from app_user
-      where role = 'commander' and disabled_at is null
-        ${j.kind === 'town' ? app.db.sql`and (jurisdiction_town_id = ${j.id!} or jurisdiction_kind = 'district')` : app.db.sql``}
-        ${j.kind === 'police_station' ? app.db.sql`and (jurisdiction_station_id = ${j.id!} or jurisdiction_kind = 'district')` : app.db.sql``}
-      order by display_name`]
-  })
+  }, async req => app.users.commanders(app.userOf(req).jurisdiction))
 
   app.get('/:id', {
     config: { permission: 'map:read' },
@@ -126,7 +119,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const detail = await app.keyAreas.get(keyAreaViewer(app.userOf(req)), req.params.id, campaign, on)
     if (!detail) throw notFound(`there is no key area with id ${req.params.id}`, `没有编号为 ${req.params.id} 的重点地区`)
     reply.header('ETag', `"${detail.properties.version}"`)
-    return detail as never
+    return detail
   })
 
   app.put('/:id', {
@@ -142,11 +135,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { campaign, on } = await referenceDay()
     await app.writeTx(req, async (tx) => {
       const r = await app.keyAreas.update(tx, keyAreaViewer(user), user.id, req.params.id, versions, req.body.geometry, req.body.properties, req.query.clip ?? false)
-      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'key-area.update', entity: 'key_area', entityId: req.params.id, before: r.before, after: req.body.properties, ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'key-area.update', entity: 'key_area', entityId: req.params.id, before: r.before, after: req.body.properties })
     })
     const detail = (await app.keyAreas.get(keyAreaViewer(user), req.params.id, campaign, on))!
     reply.header('ETag', `"${detail.properties.version}"`)
-    return detail as never
+    return detail
   })
 
   app.delete('/:id', {
@@ -160,7 +153,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const versions = ifMatchVersions(req)
     await app.writeTx(req, async (tx) => {
       await app.keyAreas.remove(tx, keyAreaViewer(user), user.id, req.params.id, versions)
-      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'key-area.delete', entity: 'key_area', entityId: req.params.id, ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'key-area.delete', entity: 'key_area', entityId: req.params.id })
     })
     return reply.status(204).send(null)
   })

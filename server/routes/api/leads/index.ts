@@ -2,13 +2,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { can } from '../../../domain/access.js'
 import type { Band } from '../../../domain/leads-model.js'
-import { badRequest, notFound, parseDate } from '../../../http-errors.js'
-import { todayInDistrict } from '../../../plugins/app/campaign.js'
-import type { LeadFilter, LeadStatus } from '../../../plugins/app/leads.js'
+import { badRequest, notFound, parseDate } from '../../../lib/http-errors.js'
+import { addDays, today as todayInDistrict } from '../../../domain/calendar.js'
+import type { LeadStatus } from '../../../domain/lists.js'
+import type { LeadFilter } from '../../../plugins/app/leads.js'
 import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'
 import {
-  LeadDetailSchema, LeadIssuedSchema, LeadIssueSchema, LeadModelSchema, LeadPageSchema, LeadPointsQuery, LeadQuery, LeadRefreshedSchema,
+  LeadDetailSchema, LeadIssuedSchema, LeadIssueSchema, LeadModelSchema, LeadPageSchema, LeadPointsQuery, LeadPointsSchema, LeadQuery, LeadRefreshedSchema,
   LeadStatsQuery, LeadStatsSchema, LeadTrainedSchema, LeadVisitedSchema, LeadVisitSchema,
 } from '../../../schemas/leads.js'
 
@@ -42,7 +43,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/points', {
     config: { permission: 'leads:read' },
-    schema: { tags: ['leads'], summary: 'Leads as a GeoJSON layer for the map (highest scores first, no addresses)', querystring: LeadPointsQuery },
+    schema: {
+      tags: ['leads'], summary: 'Leads as a GeoJSON layer for the map (highest scores first, no addresses)', querystring: LeadPointsQuery,
+      response: { 200: LeadPointsSchema, ...errors(400, 401, 403) },
+    },
   }, async req => app.leads.points(app.userOf(req).jurisdiction, filterOf(req.query), req.query.limit))
 
   app.get('/stats', {
@@ -67,10 +71,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req, reply) => {
     const user = app.userOf(req)
     const result = await app.leads.train(user, async (tx, r) => {
-      await app.audit.write(tx, {
-        userId: user.id, username: user.username, action: 'lead-model.train', entity: 'lead-model', entityId: r.version,
+      await app.audit.record(tx, req, {
+        action: 'lead-model.train', entity: 'lead-model', entityId: r.version,
         after: { version: r.version, examples: r.examples, positives: r.positives, negatives: r.negatives, metrics: r.metrics, bias: r.bias, weights: r.weights },
-        ip: req.ip, requestId: req.id,
       })
       return r
     })
@@ -82,9 +85,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     config: { permission: 'leads:model' },
     schema: { tags: ['leads'], summary: 'Recompute every signal and score now (an import does this by itself)', response: { 200: LeadRefreshedSchema, ...errors(401, 403) } },
   }, async (req) => {
-    const user = app.userOf(req)
     const r = await app.leads.refresh()
-    await app.audit.write(app.db.sql, { userId: user.id, username: user.username, action: 'leads.refresh', entity: 'lead', after: r, ip: req.ip, requestId: req.id })
+    await app.audit.record(app.db.sql, req, { action: 'leads.refresh', entity: 'lead', after: r })
     return r
   })
 
@@ -98,14 +100,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const user = app.userOf(req)
     const today = todayInDistrict()
     const dueOn = parseDate(req.body.dueOn, 'dueOn')
-    const latest = new Date(Date.parse(`${today}T00:00:00Z`) + maxDaysAhead * 86_400_000).toISOString().slice(0, 10)
+    const latest = addDays(today, maxDaysAhead)
     if (dueOn < today) throw badRequest(`the due date (${dueOn}) has passed: a visit is due today (${today}) or later`, `到期日（${dueOn}）已过：走访须今天（${today}）或以后到期`)
     if (dueOn > latest) throw badRequest(`the due date (${dueOn}) is more than ${maxDaysAhead} days ahead`, `到期日（${dueOn}）超过 ${maxDaysAhead} 天之后`)
     const result = await app.writeTx(req, async (tx) => {
       const r = await app.leads.issue(tx, user, app.tasks, { leadIds: req.body.leadIds, assigneeId: req.body.assigneeId, dueOn, note: req.body.note?.trim() || null })
-      await app.audit.write(tx, {
-        userId: user.id, username: user.username, action: 'lead.issue', entity: 'lead', entityId: r.leads.map(l => l.id).join(',').slice(0, 200),
-        after: { assigneeId: req.body.assigneeId, dueOn, batchId: r.batchId, leads: r.leads }, ip: req.ip, requestId: req.id,
+      await app.audit.record(tx, req, {
+        action: 'lead.issue', entity: 'lead', entityId: r.leads.map(l => l.id).join(',').slice(0, 200),
+        after: { assigneeId: req.body.assigneeId, dueOn, batchId: r.batchId, leads: r.leads },
       })
       return r
     })
@@ -135,20 +137,20 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const body = { ...req.body, visitedOn: req.body.visitedOn === undefined ? undefined : parseDate(req.body.visitedOn, 'visitedOn') }
     const r = await app.writeTx(req, async (tx) => {
       const v = await app.leads.recordVisit(tx, user, req.params.id, body)
-      await app.audit.write(tx, {
-        userId: user.id, username: user.username, action: 'lead.visit', entity: 'lead', entityId: req.params.id,
-        after: { outcome: body.outcome, visitId: v.visitId, status: v.lead.status, closedTasks: v.closedTasks }, reason: body.note ?? null, ip: req.ip, requestId: req.id,
+      await app.audit.record(tx, req, {
+        action: 'lead.visit', entity: 'lead', entityId: req.params.id,
+        after: { outcome: body.outcome, visitId: v.visitId, status: v.lead.status, closedTasks: v.closedTasks }, reason: body.note ?? null,
       })
       if (v.premises) {
-        await app.audit.write(tx, {
-          userId: user.id, username: user.username, action: v.premises.before ? 'premises.update' : 'premises.create', entity: 'premises', entityId: v.premises.id,
-          before: v.premises.before ?? undefined, after: v.premises.after, reason: `lead ${req.params.id}: ${body.outcome}`, ip: req.ip, requestId: req.id,
+        await app.audit.record(tx, req, {
+          action: v.premises.before ? 'premises.update' : 'premises.create', entity: 'premises', entityId: v.premises.id,
+          before: v.premises.before ?? undefined, after: v.premises.after, reason: `lead ${req.params.id}: ${body.outcome}`,
         })
       }
       for (const t of v.closedTasks) {
-        await app.audit.write(tx, {
-          userId: user.id, username: user.username, action: 'task.done', entity: 'task', entityId: t,
-          after: { premisesId: v.premises?.id ?? null, closedByAction: 'lead.visit', leadId: req.params.id }, ip: req.ip, requestId: req.id,
+        await app.audit.record(tx, req, {
+          action: 'task.done', entity: 'task', entityId: t,
+          after: { premisesId: v.premises?.id ?? null, closedByAction: 'lead.visit', leadId: req.params.id },
         })
       }
       return v

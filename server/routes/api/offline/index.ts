@@ -3,7 +3,7 @@ import { can } from '../../../domain/access.js'
 import { offlinePremisesLimit } from '../../../plugins/app/offline.js'
 import { errors } from '../../../schemas/common.js'
 import { OfflinePackageSchema } from '../../../schemas/offline.js'
-import { hazardDto } from '../../inspection-helpers.js'
+import { hazardDto } from '../../../plugins/app/inspection.js'
 
 /** Minimum and maximum zoom of the premises tiles a package covers: streets to doorways. */
 const tileZooms = { minZoom: 12, maxZoom: 16 }

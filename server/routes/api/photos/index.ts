@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { can } from '../../../domain/access.js'
 import { maxPhotoBytes, notAPhoto, type PhotoStage, photoTooLarge, type ProcessedPhoto, processPhoto } from '../../../domain/photos.js'
-import { HttpError, notFound } from '../../../http-errors.js'
+import { HttpError, notFound } from '../../../lib/http-errors.js'
 import { photoDto, type PhotoTarget } from '../../../plugins/app/photos.js'
 import { closeTasksOnVisit } from '../../../plugins/app/tasks.js'
 import { IdParams } from '../../../schemas/access.js'
@@ -41,10 +41,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     catch (e) {
       // A refused upload is recorded too: who tried to send what kind of file where.
       if (e instanceof HttpError) {
-        await app.audit.write(app.db.sql, {
-          userId: user.id, username: user.username, action: 'photo.upload', entity: target.hazardId !== undefined ? 'hazard' : 'premises',
+        await app.audit.record(app.db.sql, req, {
+          action: 'photo.upload', entity: target.hazardId !== undefined ? 'hazard' : 'premises',
           entityId: target.hazardId ?? target.premisesId, after: { stage, clientId, bytes: Buffer.isBuffer(req.body) ? req.body.length : null },
-          reason: e.reason ?? null, outcome: 'failed', ip: req.ip, requestId: req.id,
+          reason: e.reason ?? null, outcome: 'failed',
         })
       }
       throw e
@@ -53,10 +53,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const r = await app.photos.insert(tx, user.jurisdiction, user.id, target, stage, clientId, photo)
       if (r.replayed) return r
       const { url: _, thumbUrl: __, ...dto } = photoDto(r.photo)
-      await app.audit.write(tx, {
-        userId: user.id, username: user.username, action: 'photo.upload', entity: 'photo', entityId: r.photo.id,
+      await app.audit.record(tx, req, {
+        action: 'photo.upload', entity: 'photo', entityId: r.photo.id,
         after: { ...dto, sourceType: photo.sourceType, sourceBytes: photo.sourceBytes, storedBytes: photo.image.length, sha256: photo.sha256.toString('hex') },
-        ip: req.ip, requestId: req.id,
       })
       await closeTasksOnVisit(app, tx, req, { premisesId: r.photo.premisesId, hazardId: r.photo.hazardId, action: 'photo.upload' })
       return r
@@ -129,7 +128,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       // Commanders, who direct the visits, may remove a wrong photo taken on one.
       const before = await app.photos.remove(tx, user.jurisdiction, { id: user.id, mayDeleteOthers: can(user.role, 'tasks:assign') }, req.params.id)
       const { url: _, thumbUrl: __, ...dto } = photoDto(before)
-      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'photo.delete', entity: 'photo', entityId: req.params.id, before: dto, ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'photo.delete', entity: 'photo', entityId: req.params.id, before: dto })
     })
     return reply.code(204).send(null)
   })

@@ -1,18 +1,18 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { toWgs84 } from '../../../domain/coords.js'
+import { today as todayInDistrict } from '../../../domain/calendar.js'
+import { type CoordinateSystem, toWgs84 } from '../../../domain/coords.js'
 import { redactPersonal } from '../../../domain/redact.js'
-import { badRequest, parseDate } from '../../../http-errors.js'
-import { mapFilterFrom } from '../../../map-filter.js'
-import type { PremisesInput } from '../../../plugins/app/inspection.js'
+import { badRequest, notFound, parseDate } from '../../../lib/http-errors.js'
+import { mapFilterFrom } from '../../../plugins/app/premises-filter.js'
+import { hazardDto, type PremisesInput } from '../../../plugins/app/inspection.js'
 import { EnforcementSchema, HazardCreateSchema, HazardSchema, PremisesChangeSchema, PremisesCreateSchema } from '../../../schemas/inspection.js'
-import { clientWrite, hazardDto, markReplayed } from '../../inspection-helpers.js'
+import { clientWrite, markReplayed } from '../../../plugins/app/client-writes.js'
 import { closeTasksOnVisit } from '../../../plugins/app/tasks.js'
 import { can } from '../../../domain/access.js'
-import { notFound } from '../../../http-errors.js'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'
-import { PremisesDetailSchema, ResidentSchema } from '../../../schemas/people.js'
+import { type PremisesDetail, PremisesDetailSchema, ResidentSchema } from '../../../schemas/people.js'
 import { MapFilterQuerySchema, PremisesCollectionText, PremisesCountsSchema, PremisesQuerySchema } from '../../../schemas/premises.js'
 import { Type } from 'typebox'
 
@@ -54,13 +54,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParams,
       response: { 200: PremisesDetailSchema, ...errors(401, 403, 404) },
     },
-  }, async (req) => {
-    const user = app.userOf(req)
-    const row = await app.people.premises(user.jurisdiction, req.params.id, can(user.role, 'people:read'))
-    // Outside the jurisdiction a premises does not exist.
-    if (!row) throw notFound(`there is no premises with id ${req.params.id}`, `没有编号为 ${req.params.id} 的房屋`)
-    return row as never
-  })
+  }, async req => detailFor(app, req, req.params.id))
 
   app.get('/:id/residents', {
     config: { permission: 'people:read' },
@@ -91,11 +85,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const input = premisesInput(body)
     const outcome = await app.writeTx(req, tx => clientWrite(app, tx, { clientId, userId: user.id, action: 'premises.create', target: null, body }, async () => {
       const after = await app.inspection.createPremises(tx, user.jurisdiction, input as Parameters<typeof app.inspection.createPremises>[2])
-      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'premises.create', entity: 'premises', entityId: after.id as number, after: redactPersonal(after), ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'premises.create', entity: 'premises', entityId: after.id as number, after: redactPersonal(after) })
       return { value: after.id as number, entity: 'premises', entityId: after.id as number, status: 201 }
     }))
-    if (outcome.replayed) return markReplayed(reply, outcome.status).send(await answerFor(app, req, outcome.entityId))
-    return reply.status(201).send(await answerFor(app, req, outcome.value))
+    if (outcome.replayed) return markReplayed(reply, outcome.status).send(await detailFor(app, req, outcome.entityId))
+    return reply.status(201).send(await detailFor(app, req, outcome.value))
   })
 
   app.patch('/:id', {
@@ -112,12 +106,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const input = premisesInput(body)
     const outcome = await app.writeTx(req, tx => clientWrite(app, tx, { clientId, userId: user.id, action: 'premises.update', target: req.params.id, body: { ...body, expected } }, async () => {
       const { before, after } = await app.inspection.updatePremises(tx, user.jurisdiction, req.params.id, input, expected)
-      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'premises.update', entity: 'premises', entityId: req.params.id, before: redactPersonal(before), after: redactPersonal(after), ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'premises.update', entity: 'premises', entityId: req.params.id, before: redactPersonal(before), after: redactPersonal(after) })
       await closeTasksOnVisit(app, tx, req, { premisesId: req.params.id, action: 'premises.update' })
       return { value: req.params.id, entity: 'premises', entityId: req.params.id, status: 200 }
     }))
-    if (outcome.replayed) return markReplayed(reply, outcome.status).send(await answerFor(app, req, outcome.entityId))
-    return await answerFor(app, req, req.params.id)
+    if (outcome.replayed) return markReplayed(reply, outcome.status).send(await detailFor(app, req, outcome.entityId))
+    return detailFor(app, req, req.params.id)
   })
 
   app.get('/:id/hazards', {
@@ -152,7 +146,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (body.deadline) parseDate(body.deadline, 'deadline')
     const outcome = await app.writeTx(req, tx => clientWrite(app, tx, { clientId, userId: user.id, action: 'hazard.create', target: req.params.id, body }, async () => {
       const h = await app.inspection.addHazard(tx, user.jurisdiction, req.params.id, body)
-      await app.audit.write(tx, { userId: user.id, username: user.username, action: 'hazard.create', entity: 'hazard', entityId: h.id, after: hazardDto(h), ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'hazard.create', entity: 'hazard', entityId: h.id, after: hazardDto(h) })
       await closeTasksOnVisit(app, tx, req, { premisesId: req.params.id, hazardId: h.id, action: 'hazard.create' })
       return { value: h, entity: 'hazard', entityId: h.id, status: 201 }
     }))
@@ -183,8 +177,8 @@ const dateZh: Record<string, string> = {
 }
 
 function premisesInput(body: Record<string, unknown>): PremisesInput {
-  const { location, ...rest } = body as { location?: { lon: number; lat: number; crs?: 'wgs84' | 'gcj02' | 'bd09' } } & Record<string, unknown>
-  const today = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10)
+  const { location, ...rest } = body as { location?: { lon: number; lat: number; crs?: CoordinateSystem } } & Record<string, unknown>
+  const today = todayInDistrict()
   for (const k of ['foundOn', 'registeredOn', 'deregisteredOn', 'statementSignedOn', 'leaseFiledOn', 'secondLandlordCollectedOn']) {
     const v = rest[k]
     if (typeof v === 'string') {
@@ -201,17 +195,13 @@ function premisesInput(body: Record<string, unknown>): PremisesInput {
   return input
 }
 
-/** The premises a write made or changed, as it stands now, for the user of the request; 404 when they no longer see it. */
-async function answerFor(app: FastifyInstance, req: FastifyRequest, id: number) {
-  const row = await detailFor(app, req, id)
+/** One premises as the user may see it: owners and second landlords only for roles that see people. */
+async function detailFor(app: FastifyInstance, req: FastifyRequest, id: number): Promise<PremisesDetail> {
+  const user = app.userOf(req)
+  const row = await app.people.premises(user.jurisdiction, id, can(user.role, 'people:read'))
+  // Outside the jurisdiction a premises does not exist.
   if (!row) throw notFound(`there is no premises with id ${id}`, `没有编号为 ${id} 的房屋`)
   return row
-}
-
-/** The premises as GET /api/premises/:id answers it, for the user of the request. */
-async function detailFor(app: FastifyInstance, req: FastifyRequest, id: number) {
-  const user = app.userOf(req)
-  return app.people.premises(user.jurisdiction, id, can(user.role, 'people:read'))
 }
 
 export default routes

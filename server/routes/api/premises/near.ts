@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { keyAreaViewer } from '../../../plugins/app/key-areas.js'
+import { keyAreaViewer } from '../../../plugins/app/key-areas-scope.js'
 import { errors } from '../../../schemas/common.js'
 import { NearPremisesSchema, NearQuerySchema } from '../../../schemas/search.js'
 

@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { exportTypes, toCsv } from '../../../export.js'
-import { badRequest } from '../../../http-errors.js'
-import { errors } from '../../../schemas/common.js'
+import { exportTypes, toCsv } from '../../../domain/exports.js'
+import { badRequest } from '../../../lib/http-errors.js'
+import { errors, FileAnswer } from '../../../schemas/common.js'
 import { ReadingJobSchema, ReadingsRunSchema, ReadingsUploadQuery } from '../../../schemas/readings.js'
 
 const JobId = Type.Object({ id: Type.String({ format: 'uuid' }) })
@@ -65,7 +65,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/:id/errors', {
     config: { permission: 'import' },
-    schema: { tags: ['readings'], summary: 'The error report: every row problem with its line, column and reason (CSV)', params: JobId },
+    schema: {
+      tags: ['readings'], summary: 'The error report: every row problem with its line, column and reason (CSV)', params: JobId,
+      response: { 200: FileAnswer('The error report', [exportTypes.csv]), ...errors(401, 403, 404) },
+    },
   }, async (req, reply) => {
     const file = app.readings.errorsFile(req.params.id, app.userOf(req).id)
     reply.type(exportTypes.csv).header('Content-Disposition', `attachment; filename="readings-errors-${req.params.id.slice(0, 8)}.csv"`)
@@ -75,7 +78,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/:id/unmatched', {
     config: { permission: 'import' },
-    schema: { tags: ['readings'], summary: 'The accounts that match no premises, and why (CSV)', params: JobId },
+    schema: {
+      tags: ['readings'], summary: 'The accounts that match no premises, and why (CSV)', params: JobId,
+      response: { 200: FileAnswer('The accounts that match no premises', [exportTypes.csv]), ...errors(401, 403, 404) },
+    },
   }, async (req, reply) => {
     const rows = await app.readings.unmatched(req.params.id, app.userOf(req).id)
     reply.type(exportTypes.csv).header('Content-Disposition', `attachment; filename="readings-unmatched-${req.params.id.slice(0, 8)}.csv"`)
@@ -86,10 +92,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete('/:id', {
     config: { permission: 'import' },
-    schema: { tags: ['readings'], summary: 'Forget an uploaded readings file', params: JobId },
+    schema: { tags: ['readings'], summary: 'Forget an uploaded readings file', params: JobId, response: { 204: Type.Null(), ...errors(401, 403, 404) } },
   }, async (req, reply) => {
     await app.readings.discard(req.params.id, app.userOf(req).id)
-    return reply.code(204).send()
+    return reply.code(204).send(null)
   })
 }
 export default routes

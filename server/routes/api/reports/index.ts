@@ -4,11 +4,11 @@ import { Type } from 'typebox'
 import { can, type Jurisdiction } from '../../../domain/access.js'
 import { reportDates } from '../../../domain/periods.js'
 import { maskFreeText } from '../../../domain/redact.js'
-import { exportTypes } from '../../../export.js'
-import { badRequest, parseDate } from '../../../http-errors.js'
+import { exportTypes } from '../../../domain/exports.js'
+import { badRequest, parseDate } from '../../../lib/http-errors.js'
 import type { Campaign } from '../../../plugins/app/campaign.js'
 import type { ReportTable } from '../../../plugins/app/reports.js'
-import { reportWorkbook } from '../../../report-xlsx.js'
+import { reportWorkbook } from '../../../domain/report-xlsx.js'
 import { errors, Id } from '../../../schemas/common.js'
 import { Attachment3Query, PeriodQuery, ReportTableSchema, SubmissionList, SubmitBody } from '../../../schemas/reports.js'
 
@@ -131,9 +131,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const subject = b.report === 'attachment-4' ? b.keyAreaId : b.report === 'attachment-3' ? townOf(user.jurisdiction, b.townId) : undefined
     await app.writeTx(req, async (tx) => {
       const t = await app.reports.submit(tx, b.report, campaign, day, user.jurisdiction, user.id, b, subject)
-      await app.audit.write(tx, {
-        userId: user.id, username: user.username, action: 'report.submit', entity: 'report', entityId: `${b.report}/${t.subject}/${day}`,
-        after: { filledBy: b.filledBy, reviewedBy: b.reviewedBy ?? null }, ip: req.ip, requestId: req.id,
+      await app.audit.record(tx, req, {
+        action: 'report.submit', entity: 'report', entityId: `${b.report}/${t.subject}/${day}`,
+        after: { filledBy: b.filledBy, reviewedBy: b.reviewedBy ?? null },
       })
     })
     reply.code(201)

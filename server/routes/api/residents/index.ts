@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { can } from '../../../domain/access.js'
-import { badRequest, notFound, parseDate } from '../../../http-errors.js'
+import { badRequest, notFound, parseDate } from '../../../lib/http-errors.js'
 import { revealReason, revealReasonMinChars } from '../../../domain/pii.js'
 import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'
 import { ResidentSchema, RevealSchema, SearchByIdSchema } from '../../../schemas/people.js'
 import { FlagClearSchema, FlagSchema, FlagSetSchema } from '../../../schemas/enforcement.js'
-import { todayInDistrict } from '../../../plugins/app/campaign.js'
+import { today as todayInDistrict } from '../../../domain/calendar.js'
 
 /** Residents: masked by default; a full ID number only with a reason, and every reveal audited. */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
@@ -27,10 +27,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
     const found = await app.people.revealIdNumber(user.jurisdiction, req.params.id)
     if (!found) throw notFound(`there is no resident with id ${req.params.id}`, `没有编号为 ${req.params.id} 的人员`)
-    await app.audit.write(app.db.sql, {
-      userId: user.id, username: user.username, action: 'resident.reveal-id', entity: 'resident', entityId: req.params.id,
-      reason, ip: req.ip, requestId: req.id,
-    })
+    await app.audit.record(app.db.sql, req, { action: 'resident.reveal-id', entity: 'resident', entityId: req.params.id, reason })
     return { id: req.params.id, idNumber: found.idNumber }
   })
 
@@ -66,9 +63,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const flags = await app.writeTx(req, async (tx) => {
       const id = await app.people.setFlag(tx, user.jurisdiction, req.params.id, user.id, req.body)
       if (id === undefined) throw noResident(req.params.id)
-      await app.audit.write(tx, {
-        userId: user.id, username: user.username, action: 'resident.flag', entity: 'resident', entityId: req.params.id,
-        after: { flag: id, specialCategory: req.body.category, flaggedOn: req.body.flaggedOn, flagReason: req.body.reason }, ip: req.ip, requestId: req.id,
+      await app.audit.record(tx, req, {
+        action: 'resident.flag', entity: 'resident', entityId: req.params.id,
+        after: { flag: id, specialCategory: req.body.category, flaggedOn: req.body.flaggedOn, flagReason: req.body.reason },
       })
       return (await app.people.flagsOf(tx, user.jurisdiction, req.params.id))!
     })
@@ -87,9 +84,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     return app.writeTx(req, async (tx) => {
       const id = await app.people.clearFlag(tx, user.jurisdiction, req.params.id, user.id, req.body)
       if (id === undefined) throw noResident(req.params.id)
-      await app.audit.write(tx, {
-        userId: user.id, username: user.username, action: 'resident.unflag', entity: 'resident', entityId: req.params.id,
-        after: { flag: id, specialCategory: req.body.category, clearedOn: req.body.clearedOn, flagReason: req.body.reason }, ip: req.ip, requestId: req.id,
+      await app.audit.record(tx, req, {
+        action: 'resident.unflag', entity: 'resident', entityId: req.params.id,
+        after: { flag: id, specialCategory: req.body.category, clearedOn: req.body.clearedOn, flagReason: req.body.reason },
       })
       return (await app.people.flagsOf(tx, user.jurisdiction, req.params.id))!
     })
@@ -105,10 +102,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req) => {
     const user = app.userOf(req)
     const rows = await app.people.findByIdNumber(user.jurisdiction, req.body.idNumber, can(user.role, 'special:read'))
-    await app.audit.write(app.db.sql, {
-      userId: user.id, username: user.username, action: 'resident.search-id', entity: 'resident',
-      after: { matches: rows.map(r => r.id) }, ip: req.ip, requestId: req.id,
-    })
+    await app.audit.record(app.db.sql, req, { action: 'resident.search-id', entity: 'resident', after: { matches: rows.map(r => r.id) } })
     return rows
   })
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { HttpError } from '../../../http-errors.js'
-import { keyAreaViewer } from '../../../plugins/app/key-areas.js'
+import { HttpError } from '../../../lib/http-errors.js'
+import { keyAreaViewer } from '../../../plugins/app/key-areas-scope.js'
 import { holdsResidentId, parseSearchText, searchable, searchMinChars } from '../../../domain/search.js'
 import { errors } from '../../../schemas/common.js'
 import { SearchAnswerSchema, SearchBodySchema, SearchQuerySchema } from '../../../schemas/search.js'
@@ -54,14 +54,13 @@ async function search(app: FastifyInstance, req: FastifyRequest, q: string, limi
   const byIdNumber = viewer.people && idNumber && text.idNumber !== null
   if (people.length || byIdNumber) {
     // Who looked up whom; the text itself is left out (a name or an ID number: administrators read the trail).
-    await app.audit.write(app.db.sql, {
-      userId: user.id, username: user.username, action: 'people.search', entity: 'resident',
+    await app.audit.record(app.db.sql, req, {
+      action: 'people.search', entity: 'resident',
       after: {
         residents: people.filter(r => r.kind === 'resident').map(r => r.id),
         landlordsOf: people.filter(r => r.kind !== 'resident').map(r => r.id),
         byIdNumber,
       },
-      ip: req.ip, requestId: req.id,
     })
   }
   return answer

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { badRequest } from '../../../http-errors.js'
-import { mapFilterFrom } from '../../../map-filter.js'
+import { badRequest } from '../../../lib/http-errors.js'
+import { mapFilterFrom } from '../../../plugins/app/premises-filter.js'
 import { errors } from '../../../schemas/common.js'
 import { HazardStatsSchema, SeriesSchema, SummaryQuerySchema, SummarySchema } from '../../../schemas/stats.js'
 

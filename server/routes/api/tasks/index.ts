@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { badRequest, parseDate } from '../../../http-errors.js'
-import { mapFilterFrom } from '../../../map-filter.js'
-import { todayInDistrict } from '../../../plugins/app/campaign.js'
+import { badRequest, parseDate } from '../../../lib/http-errors.js'
+import { mapFilterFrom } from '../../../plugins/app/premises-filter.js'
+import { addDays, today as todayInDistrict } from '../../../domain/calendar.js'
 import { taskDto } from '../../../plugins/app/tasks.js'
 import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'
@@ -76,7 +76,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const today = todayInDistrict()
     const body = req.body
     const dueOn = parseDate(body.dueOn, 'dueOn')
-    const latest = new Date(Date.parse(`${today}T00:00:00Z`) + maxDaysAhead * 86_400_000).toISOString().slice(0, 10)
+    const latest = addDays(today, maxDaysAhead)
     if (dueOn < today) throw badRequest(`the due date (${dueOn}) has passed: a visit is due today (${today}) or later`, `到期日（${dueOn}）已过：走访须今天（${today}）或以后到期`)
     if (dueOn > latest) throw badRequest(`the due date (${dueOn}) is more than ${maxDaysAhead} days ahead`, `到期日（${dueOn}）超过 ${maxDaysAhead} 天之后`)
     const mapped = body.filter ? await mapFilterFrom(app, body.filter) : undefined
@@ -88,10 +88,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const result = await app.writeTx(req, async (tx) => {
       const r = await app.tasks.assign(tx, user.jurisdiction, user.id, input, today)
       if (r.dryRun) return r
-      await app.audit.write(tx, {
-        userId: user.id, username: user.username, action: 'task.assign', entity: 'task-batch', entityId: r.batchId,
+      await app.audit.record(tx, req, {
+        action: 'task.assign', entity: 'task-batch', entityId: r.batchId,
         after: { kind: input.kind, assigneeId: input.assigneeId, dueOn, note: input.note, count: r.count, skipped: r.skipped, taskIds: r.rows.map(t => t.id), premisesIds: [...new Set(r.rows.map(t => t.premisesId))] },
-        ip: req.ip, requestId: req.id,
       })
       return r
     })
@@ -110,9 +109,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const today = todayInDistrict()
     const { after } = await app.writeTx(req, async (tx) => {
       const change = await app.tasks.cancel(tx, user.jurisdiction, user.id, req.params.id, req.body.note?.trim() || null, today)
-      await app.audit.write(tx, {
-        userId: user.id, username: user.username, action: 'task.cancel', entity: 'task', entityId: req.params.id,
-        before: taskDto(change.before), after: taskDto(change.after), reason: req.body.note ?? null, ip: req.ip, requestId: req.id,
+      await app.audit.record(tx, req, {
+        action: 'task.cancel', entity: 'task', entityId: req.params.id,
+        before: taskDto(change.before), after: taskDto(change.after), reason: req.body.note ?? null,
       })
       return change
     })
@@ -134,9 +133,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { after, replayed } = await app.writeTx(req, async (tx) => {
       const change = await app.tasks.complete(tx, user.jurisdiction, user.id, req.params.id, { clientId: req.body.clientId, note }, today)
       if (change.replayed) return change
-      await app.audit.write(tx, {
-        userId: user.id, username: user.username, action: 'task.complete', entity: 'task', entityId: req.params.id,
-        before: taskDto(change.before), after: taskDto(change.after), reason: note, ip: req.ip, requestId: req.id,
+      await app.audit.record(tx, req, {
+        action: 'task.complete', entity: 'task', entityId: req.params.id,
+        before: taskDto(change.before), after: taskDto(change.after), reason: note,
       })
       return change
     })

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { badRequest } from '../../../http-errors.js'
-import { mapFilterFrom } from '../../../map-filter.js'
+import { badRequest } from '../../../lib/http-errors.js'
+import { mapFilterFrom } from '../../../plugins/app/premises-filter.js'
 import { errors } from '../../../schemas/common.js'
 import { MapFilterProperties } from '../../../schemas/premises.js'
 

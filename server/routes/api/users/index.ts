@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { hashPassword, passwordProblem } from '../../../domain/passwords.js'
-import { badRequest, conflict, notFound } from '../../../http-errors.js'
+import { badRequest, conflict, notFound } from '../../../lib/http-errors.js'
 import { jurisdictionOf, type UserRow } from '../../../plugins/app/users.js'
 import { errors } from '../../../schemas/common.js'
 import { IdParams, NewUserSchema, PasswordResetSchema, UserChangeSchema, UserSchema } from '../../../schemas/access.js'
@@ -32,9 +32,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (await app.users.byUsername(req.body.username)) throw conflict(`the user name "${req.body.username.toLowerCase()}" is taken`, `用户名“${req.body.username.toLowerCase()}”已被使用`)
     const passwordHash = await hashPassword(req.body.password)
     const user = await app.writeTx(req, async (tx) => {
-      const jurisdiction = await app.jurisdictions.validate(tx, req.body.jurisdiction)
+      const jurisdiction = await app.jurisdictions.validate(req.body.jurisdiction, tx)
       const u = await app.users.create(tx, { ...req.body, jurisdiction, passwordHash, createdBy: admin.id })
-      await app.audit.write(tx, { userId: admin.id, username: admin.username, action: 'user.create', entity: 'user', entityId: u.id, after: plain(u), ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'user.create', entity: 'user', entityId: u.id, after: plain(u) })
       return u
     })
     return reply.status(201).send(await dto(user))
@@ -53,13 +53,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       throw conflict('you cannot disable your own account or take away your own administrator role', '不能停用自己的账号，也不能取消自己的管理员角色')
     }
     const user = await app.writeTx(req, async (tx) => {
-      const before = await app.users.byId(tx, id)
+      const before = await app.users.byId(id, tx)
       if (!before) throw notFound(`there is no user with id ${id}`, `没有编号为 ${id} 的用户`)
-      const jurisdiction = req.body.jurisdiction ? await app.jurisdictions.validate(tx, req.body.jurisdiction) : undefined
+      const jurisdiction = req.body.jurisdiction ? await app.jurisdictions.validate(req.body.jurisdiction, tx) : undefined
       const after = (await app.users.update(tx, id, { ...req.body, jurisdiction }))!
       // A changed role, jurisdiction or a disabled account takes effect now, not at the next sign-in.
       if (req.body.role || req.body.jurisdiction || req.body.disabled) await app.users.revokeAllSessions(tx, id)
-      await app.audit.write(tx, { userId: admin.id, username: admin.username, action: 'user.update', entity: 'user', entityId: id, before: plain(before), after: plain(after), ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'user.update', entity: 'user', entityId: id, before: plain(before), after: plain(after) })
       return after
     })
     return dto(user)
@@ -72,9 +72,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParams, body: PasswordResetSchema, response: { 204: Type.Null(), ...errors(400, 401, 403, 404) },
     },
   }, async (req, reply) => {
-    const admin = app.userOf(req)
     const { id } = req.params
-    const target = await app.users.byId(app.db.sql, id)
+    const target = await app.users.byId(id)
     if (!target) throw notFound(`there is no user with id ${id}`, `没有编号为 ${id} 的用户`)
     const problem = passwordProblem(req.body.password, target.username)
     if (problem) throw badRequest(problem.en, problem.zh)
@@ -83,7 +82,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       await app.users.setPassword(tx, id, passwordHash)
       const ended = await app.users.revokeAllSessions(tx, id)
       await app.users.clearFailures(tx, target.username)
-      await app.audit.write(tx, { userId: admin.id, username: admin.username, action: 'user.password-reset', entity: 'user', entityId: id, after: { sessionsEnded: ended }, ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'user.password-reset', entity: 'user', entityId: id, after: { sessionsEnded: ended } })
     })
     return reply.status(204).send(null)
   })
@@ -95,12 +94,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParams, response: { 200: Type.Object({ ended: Type.Integer() }), ...errors(401, 403, 404) },
     },
   }, async (req) => {
-    const admin = app.userOf(req)
     const { id } = req.params
     return app.writeTx(req, async (tx) => {
-      if (!await app.users.byId(tx, id)) throw notFound(`there is no user with id ${id}`, `没有编号为 ${id} 的用户`)
+      if (!await app.users.byId(id, tx)) throw notFound(`there is no user with id ${id}`, `没有编号为 ${id} 的用户`)
       const ended = await app.users.revokeAllSessions(tx, id)
-      await app.audit.write(tx, { userId: admin.id, username: admin.username, action: 'user.revoke-sessions', entity: 'user', entityId: id, after: { ended }, ip: req.ip, requestId: req.id })
+      await app.audit.record(tx, req, { action: 'user.revoke-sessions', entity: 'user', entityId: id, after: { ended } })
       return { ended }
     })
   })

@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream'
 import ExcelJS from 'exceljs'
 
 /** A column of a table export: its key in the rows and its heading (Chinese first, as the users read it). */
@@ -81,3 +82,67 @@ export const exportTypes = {
   xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
 } as const
 export type ExportFormat = keyof typeof exportTypes
+
+/** A row of a streamed export: its cells by column key, with the point it is drawn at. */
+export type ExportRow = Record<string, unknown> & { id: number; lon: number; lat: number }
+
+/**
+ * Writes pages of rows out in a format as they come, so that a district-wide export never sits in
+ * memory. `finish` (the audit row) runs after the last row and before the stream ends, so that
+ * every completed download has been recorded; when reading or writing fails, it runs with the
+ * rows sent so far, `onError` hears of the failure and the stream is destroyed. `done` settles
+ * when the stream has ended either way.
+ */
+export function exportStream(format: ExportFormat, title: string, columns: ExportColumn[], source: AsyncIterable<ExportRow[]>,
+  finish: (rows: number) => Promise<void>, onError: (err: unknown, what: string) => void): { body: PassThrough; done: Promise<void> } {
+  const out = new PassThrough()
+  let n = 0
+  const write = async () => {
+    if (format === 'csv') {
+      let first = true
+      for await (const rows of source) {
+        const csv = toCsv(columns, rows)
+        // The byte-order mark and the heading once, at the start.
+        out.write(first ? csv : csv.subarray(csv.indexOf('\r\n') + 2))
+        first = false
+        n += rows.length
+      }
+      if (first) out.write(toCsv(columns, []))
+    }
+    else if (format === 'geojson') {
+      out.write('{"type":"FeatureCollection","features":[')
+      for await (const rows of source) {
+        const text = rows.map(({ lon, lat, ...p }) => JSON.stringify({ type: 'Feature', id: p.id, geometry: { type: 'Point', coordinates: [lon, lat] }, properties: p }))
+        out.write(`${n ? ',' : ''}${text.join(',')}`)
+        n += rows.length
+      }
+      out.write(']}')
+    }
+    else {
+      // The workbook writer ends its stream when it commits; ours stays open for the audit row.
+      const zip = new PassThrough()
+      zip.pipe(out, { end: false })
+      const zipped = new Promise(resolve => zip.on('end', resolve))
+      const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: zip, useStyles: true })
+      const ws = wb.addWorksheet(title.slice(0, 31), { views: [{ state: 'frozen', ySplit: 1 }] })
+      ws.columns = columns.map(c => ({ header: c.header, key: c.key, width: c.width ?? 12 }))
+      ws.getRow(1).font = { bold: true }
+      for await (const rows of source) {
+        for (const r of rows) ws.addRow(columns.map(c => spreadsheetValue(r[c.key] ?? null))).commit()
+        n += rows.length
+      }
+      ws.commit()
+      await wb.commit()
+      await zipped
+    }
+    await finish(n)
+    out.end()
+  }
+  const done = write().catch(async (e: unknown) => {
+    onError(e, 'export failed while streaming')
+    // The rows sent before the failure are recorded all the same.
+    await finish(n).catch((a: unknown) => onError(a, 'export audit failed'))
+    out.destroy(e as Error)
+  })
+  return { body: out, done }
+}

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { dirname, join, resolve } from 'node:path'
-import { defaultConnectTimeout } from './db/index.js'
+import { defaultConnectTimeout } from '../db/index.js'
 
 /** Repository root, whichever file imports this. */
-export const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+export const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
 /** Where the embedded database and the demo keys live. */
 export const dataDir = join(rootDir, 'data')

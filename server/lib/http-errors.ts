@@ -1,4 +1,4 @@
-import { maxId } from './schemas/common.js'
+import { maxId } from '../schemas/common.js'
 
 /**
  * An error whose status and message reach the client as they are (4xx). The message is English (for
@@ -7,8 +7,11 @@ import { maxId } from './schemas/common.js'
  */
 export class HttpError extends Error {
   /**
+   * @param statusCode the HTTP status of the answer
+   * @param message the sentence for people, in English
    * @param reason a stable machine-readable word for clients (e.g. 'session-expired'), besides the
    * sentence for people
+   * @param zh the same sentence in Chinese
    */
   constructor(public readonly statusCode: number, message: string, public readonly reason?: string, public readonly zh?: string) {
     super(message)

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify'
-import { badRequest, parseBbox, parseDate, parseIdList } from './http-errors.js'
-import type { HazardCategory, HazardStatus, PremisesFilter, PremisesKind } from './plugins/app/premises.js'
-import type { MapFilterQuery } from './schemas/premises.js'
+import { badRequest, parseBbox, parseDate, parseIdList } from '../../lib/http-errors.js'
+import type { HazardCategory, HazardStatus, PremisesKind } from '../../domain/lists.js'
+import type { PremisesFilter } from './premises.js'
+import type { MapFilterQuery } from '../../schemas/premises.js'
 
 /**
  * Turns the map's query parameters (already shape-checked by the schema) into a filter and the day

@@ -1,7 +1,8 @@
 import ExcelJS from 'exceljs'
-import { headerCells } from './domain/report-columns.js'
-import { withoutFormulas } from './export.js'
-import type { ReportTable } from './plugins/app/reports.js'
+import { localDay } from './calendar.js'
+import { headerCells } from './report-columns.js'
+import { withoutFormulas } from './exports.js'
+import type { ReportTable } from '../plugins/app/reports.js'
 
 /**
  * The biweekly tables as the paper form: title, reporting unit and period, the merged multi-row
@@ -19,7 +20,7 @@ const font = { name: 'SimSun', size: 10 }
  * generous side, so that no header is clipped at the page's print scale.
  */
 const columnPoints = (chars: number) => (chars * 7 + 5) * 0.75
-const textPoints = (text: string, size: number) => [...text].reduce((w, ch) => w + (/[\u0000-\u00ff]/.test(ch) ? 0.55 : 1.05) * size, 0)
+const textPoints = (text: string, size: number) => [...text].reduce((w, ch) => w + (ch.charCodeAt(0) <= 0xFF ? 0.55 : 1.05) * size, 0)
 function linesFor(text: string, widthPt: number, size: number): number {
   const usable = Math.max(size, widthPt - 6)
   return String(text).split('\n').reduce((n, line) => n + Math.max(1, Math.ceil(textPoints(line, size) / usable)), 0)
@@ -144,7 +145,8 @@ export function addReportSheet(wb: ExcelJS.Workbook, t: ReportTable, name = t.un
   const sign = [
     `填表人：${t.submission?.filledBy ?? ''}`,
     `审核人：${t.submission?.reviewedBy ?? ''}`,
-    `填表日期：${t.submission ? t.submission.submittedAt.slice(0, 10) : ''}`,
+    // The day it was submitted in the district, not in UTC (which is still yesterday before 08:00).
+    `填表日期：${t.submission ? localDay(t.submission.submittedAt) : ''}`,
   ]
   sign.forEach((text, i) => {
     const from = 1 + i * third

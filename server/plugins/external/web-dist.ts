@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { rootDir } from './config.js'
+import { rootDir } from '../../lib/config.js'
 
 const webDir = join(rootDir, 'web')
 

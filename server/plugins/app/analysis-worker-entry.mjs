@@ -1,10 +1,10 @@
-// A worker thread for cluster analyses (see cluster-worker.ts). The server runs TypeScript through
+// A worker thread for cluster analyses (see analysis-worker.ts). The server runs TypeScript through
 // tsx, whose loader a worker does not inherit, so it is registered here before the module is loaded.
 import { parentPort } from 'node:worker_threads'
 import { register } from 'tsx/esm/api'
 
 register()
-const { clusterPoints } = await import('./domain/clustering.ts')
+const { clusterPoints } = await import('../../domain/clustering.ts')
 
 parentPort.on('message', ({ id, job }) => {
   try {

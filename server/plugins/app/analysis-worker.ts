@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads'
-import type { ClusterJob, ClusterResult } from './domain/clustering.js'
+import type { ClusterJob, ClusterResult } from '../../domain/clustering.js'
 
 /**
  * Cluster analyses run in one worker thread, so that a whole district at a million premises (seconds
@@ -17,7 +17,7 @@ function failAll(err: Error) {
 }
 
 function start(): Worker {
-  const w = new Worker(new URL('./cluster-worker-entry.mjs', import.meta.url))
+  const w = new Worker(new URL('./analysis-worker-entry.mjs', import.meta.url))
   w.on('message', (m: { id: number; result?: ClusterResult; error?: string }) => {
     const p = pending.get(m.id)
     if (!p) return

@@ -1,0 +1,64 @@
+-- What the map's tiles read: a data version their caches follow, and the premises pre-aggregated in
+-- cells for low zooms (table premises_cell, migration 006).
+
+-- One counter for everything a map tile shows. Statement-level triggers bump it on any change to
+-- premises or hazards, from the API, an import or psql alike; tile caches key on it.
+create or replace function bump_data_version() returns trigger language plpgsql as $$
+begin
+  update data_version set version = version + 1;
+  return null;
+end $$;
+create or replace trigger premises_version_trg after insert or update or delete on premises
+  for each statement when (not bulk_load_active()) execute function bump_data_version();
+create or replace trigger hazard_version_trg after insert or update or delete on hazard
+  for each statement when (not bulk_load_active()) execute function bump_data_version();
+
+-- Cell numbers of a Web Mercator point: 2^19 cells across the world, rows counted from the north.
+create or replace function premises_cell_x(mx double precision) returns int language sql immutable parallel safe as $$
+  select floor((mx + 20037508.342789244) / (40075016.68557849 / 524288))::int
+$$;
+create or replace function premises_cell_y(my double precision) returns int language sql immutable parallel safe as $$
+  select floor((20037508.342789244 - my) / (40075016.68557849 / 524288))::int
+$$;
+
+-- A row trigger keeps the cells exact on every change; a bulk write calls refresh_premises_cells().
+create or replace function premises_cell_sync() returns trigger language plpgsql as $$
+begin
+  if tg_op = 'UPDATE'
+     and new.geom_m is not distinct from old.geom_m and new.town_id = old.town_id
+     and new.police_station_id is not distinct from old.police_station_id and new.kind = old.kind
+     and (new.hazard_count > 0) = (old.hazard_count > 0) and (new.open_count > 0) = (old.open_count > 0)
+     and (new.open_major_count > 0) = (old.open_major_count > 0)
+     and new.open_min_deadline is not distinct from old.open_min_deadline then
+    return null;
+  end if;
+  if tg_op in ('UPDATE', 'DELETE') then
+    update premises_cell set n = n - 1, sum_x = sum_x - st_x(old.geom_m), sum_y = sum_y - st_y(old.geom_m)
+    where cx = premises_cell_x(st_x(old.geom_m)) and cy = premises_cell_y(st_y(old.geom_m))
+      and town_id = old.town_id and police_station_id = coalesce(old.police_station_id, 0) and kind = old.kind
+      and has_hazard = (old.hazard_count > 0) and has_open = (old.open_count > 0) and has_open_major = (old.open_major_count > 0)
+      and open_min_deadline = coalesce(old.open_min_deadline, 'infinity');
+    delete from premises_cell where n = 0 and cx = premises_cell_x(st_x(old.geom_m)) and cy = premises_cell_y(st_y(old.geom_m));
+  end if;
+  if tg_op in ('INSERT', 'UPDATE') then
+    insert into premises_cell as c values (
+      premises_cell_x(st_x(new.geom_m)), premises_cell_y(st_y(new.geom_m)), new.town_id, coalesce(new.police_station_id, 0),
+      new.kind, new.hazard_count > 0, new.open_count > 0, new.open_major_count > 0, coalesce(new.open_min_deadline, 'infinity'),
+      1, st_x(new.geom_m), st_y(new.geom_m))
+    on conflict (cx, cy, town_id, police_station_id, kind, has_hazard, has_open, has_open_major, open_min_deadline)
+    do update set n = c.n + 1, sum_x = c.sum_x + excluded.sum_x, sum_y = c.sum_y + excluded.sum_y;
+  end if;
+  return null;
+end $$;
+create or replace trigger premises_cell_trg after insert or update or delete on premises
+  for each row when (not bulk_load_active()) execute function premises_cell_sync();
+
+create or replace function refresh_premises_cells() returns void language sql as $$
+  delete from premises_cell;
+  insert into premises_cell
+  select premises_cell_x(st_x(geom_m)), premises_cell_y(st_y(geom_m)), town_id, coalesce(police_station_id, 0), kind,
+         hazard_count > 0, open_count > 0, open_major_count > 0, coalesce(open_min_deadline, 'infinity'),
+         count(*), sum(st_x(geom_m)), sum(st_y(geom_m))
+  from premises
+  group by 1, 2, 3, 4, 5, 6, 7, 8, 9;
+$$;

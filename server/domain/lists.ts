@@ -1,0 +1,65 @@
+/**
+ * The domain's closed lists, each declared once: the TypeBox schemas (server/schemas), the
+ * repositories, the seed and the web app's options are built from these, and a test holds the
+ * database's CHECK constraints to them (tests/server/lists.test.ts). Pure: the web app imports it.
+ * Labels live in the locale files and the reference tables, not here.
+ */
+
+/** Coordinate systems met in the field: GPS (WGS-84), AutoNavi/Tencent (GCJ-02), Baidu (BD-09). */
+export const coordinateSystems = ['wgs84', 'gcj02', 'bd09'] as const
+export type CoordinateSystem = typeof coordinateSystems[number]
+
+/** Kinds of premises. 'rental' is an ordinary let dwelling (出租房屋). */
+export const premisesKinds = ['group_rental', 'rental', 'homestay', 'family_hotel', 'factory_dormitory', 'care_home'] as const
+export type PremisesKind = typeof premisesKinds[number]
+
+/**
+ * A premises' hazard status on the map, from the least to the most urgent: the order ranks them
+ * where several premises share a point or a tile cell (the most urgent wins).
+ */
+export const hazardStatuses = ['none', 'rectified', 'open_general', 'open_major', 'overdue'] as const
+export type HazardStatus = typeof hazardStatuses[number]
+
+/** Hazard categories of the dictionary (attachment 2 of the notice), in its order. */
+export const hazardCategories = ['public_security', 'fire', 'housing', 'other'] as const
+export type HazardCategory = typeof hazardCategories[number]
+
+/** Kinds of the places where the notice says group rentals concentrate. */
+export const placeKinds = ['campus', 'factory', 'urban_village', 'urban_rural_fringe', 'resettlement_estate', 'underground_space'] as const
+export type PlaceKind = typeof placeKinds[number]
+
+/** The campaign's four measures (DOMAIN.md), in the order the dashboard shows them. */
+export const measureKeys = ['group_rentals_registered', 'residents_registered', 'major_hazards_rectified', 'hazards_rectified'] as const
+export type MeasureKey = typeof measureKeys[number]
+
+/** Roles, from the widest view down; what each may do is in server/domain/access.ts. */
+export const roles = ['leader', 'commander', 'analyst', 'inspector', 'admin'] as const
+export type Role = typeof roles[number]
+
+/**
+ * Enforcement results (清理整治成效 and 打处情况 of attachments 4 and 5), in the notice's column
+ * order; the column each is counted in is in domain/enforcement.ts.
+ */
+export const enforcementKinds = [
+  'landlord_penalised', 'floating_person_penalised', 'criminal_case_solved', 'public_security_case_solved', 'fugitive_caught',
+  'arrest', 'criminal_coercive_measure', 'administrative_penalty',
+] as const
+export type EnforcementKind = typeof enforcementKinds[number]
+
+/** The two special categories of residents (DOMAIN.md, Residents). */
+export const flagCategories = ['mental_illness', 'person_of_concern'] as const
+export type FlagCategory = typeof flagCategories[number]
+
+/** A lead's score band: A ≥ 0.75, B ≥ 0.5, C ≥ 0.25, D below. */
+export const leadBands = ['A', 'B', 'C', 'D'] as const
+
+/** Where a lead stands: new, open (looked at), assigned (a visit issued), visited. */
+export const leadStatuses = ['new', 'open', 'assigned', 'visited'] as const
+export type LeadStatus = typeof leadStatuses[number]
+
+/** What the visit of a lead found. */
+export const visitOutcomes = ['group_rental', 'other_rental', 'not_rental', 'no_access'] as const
+export type VisitOutcome = typeof visitOutcomes[number]
+
+/** The premises kinds an "another kind of rental" outcome may record: every kind but a group rental. */
+export const otherRentalKinds = ['rental', 'homestay', 'family_hotel', 'factory_dormitory', 'care_home'] as const satisfies readonly Exclude<PremisesKind, 'group_rental'>[]

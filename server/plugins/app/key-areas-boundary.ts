@@ -1,0 +1,174 @@
+import type { Sql, Tx } from '../../db/index.js'
+import { inJurisdiction } from '../../db/scope.js'
+import type { Jurisdiction } from '../../domain/access.js'
+import { type PolygonInput, type PolygonProblem, polygonProblem, validityProblem } from '../../domain/polygon.js'
+import { keyAreaNameFor, keyAreaScope, type KeyAreaViewer } from './key-areas-scope.js'
+import { endOfDay } from '../../domain/calendar.js'
+
+/**
+ * A key area's boundary as drawn: the checks it must pass before it is stored (shape, validity,
+ * size, jurisdiction, overlaps) and what lies inside it. Reads only: the repository (key-areas.ts)
+ * stores what passes.
+ */
+
+export const keyAreaLimits = {
+  /** A key area is an urban village or the blocks around a park: a few km² at most. */
+  maxAreaKm2: 30,
+  /** Smaller than a house plot is a slip of the mouse. */
+  minAreaKm2: 0.0005,
+  /**
+   * A proposal whose boundary shares this much with a draft proposed earlier for the same town
+   * (intersection over union) is the same cluster proposed again.
+   */
+  sameProposalOverlap: 0.9,
+}
+
+export interface CheckedGeometry {
+  problems: PolygonProblem[]
+  warnings: PolygonProblem[]
+  /** The boundary to store (clipped to the jurisdiction when asked), as GeoJSON text. */
+  geojson: string | null
+  /** The same as EWKT, a geometry's text form that travels as an ordinary parameter. */
+  ewkt: string | null
+  areaKm2: number | null
+  outsideShare: number | null
+  suggested: { townId: number | null; policeStationId: number | null }
+}
+
+/** How a boundary is checked: clipped to the jurisdiction, ignoring the key area being edited, within another area than the viewer's. */
+export interface BoundaryCheckOptions {
+  clip?: boolean
+  excludeId?: number
+  within?: Jurisdiction
+}
+
+/** The area a user may draw in, as SQL yielding one geometry. */
+function jurisdictionGeom(sql: Sql | Tx, scope: Jurisdiction) {
+  switch (scope.kind) {
+    case 'district': return sql`(select geom from admin_area where level = 'district' and valid_to is null order by id limit 1)`
+    case 'town': return sql`(select geom from admin_area where id = ${scope.id!})`
+    case 'police_station': return sql`(select geom from police_station where id = ${scope.id!})`
+  }
+}
+
+/**
+ * Checks a drawn boundary: its shape, PostGIS validity, size, jurisdiction (the viewer's, or
+ * `within` when given), overlaps. Overlaps are named only when the viewer may see the other key
+ * area; the rest are one warning that says how much overlaps areas outside the viewer's view.
+ */
+export async function checkBoundary(db: Sql | Tx, geometry: PolygonInput, viewer: KeyAreaViewer, opts: BoundaryCheckOptions = {}): Promise<CheckedGeometry> {
+  const scope = opts.within ?? viewer.jurisdiction
+  const none: CheckedGeometry = { problems: [], warnings: [], geojson: null, ewkt: null, areaKm2: null, outsideShare: null, suggested: { townId: null, policeStationId: null } }
+  const shape = polygonProblem(geometry)
+  if (shape) return { ...none, problems: [shape] }
+  const json = JSON.stringify({ type: geometry.type, coordinates: geometry.coordinates })
+  const [v] = await db<{ valid: boolean; reason: string }[]>`
+    select st_isvalid(g) as valid, st_isvalidreason(g) as reason
+    from (select st_setsrid(st_geomfromgeojson(${json}), 4326) as g) s`
+  if (!v!.valid) return { ...none, problems: [validityProblem(v!.reason)] }
+  const [r] = await db<{ areaKm2: number; insideKm2: number; clipped: string | null }[]>`
+    with g as (select st_multi(st_setsrid(st_geomfromgeojson(${json}), 4326)) as geom),
+         j as (select ${jurisdictionGeom(db, scope)} as geom)
+    select st_area(g.geom::geography) / 1e6 as area_km2,
+           coalesce(st_area(st_intersection(g.geom, j.geom)::geography), 0) / 1e6 as inside_km2,
+           st_asgeojson(st_multi(st_collectionextract(st_makevalid(st_intersection(g.geom, j.geom)), 3)), 7) as clipped
+    from g, j`
+  const outsideShare = r!.areaKm2 > 0 ? Math.max(0, 1 - r!.insideKm2 / r!.areaKm2) : 0
+  const problems: PolygonProblem[] = []
+  let geojson = json
+  let areaKm2 = r!.areaKm2
+  // Slivers along a shared border are drawing noise, not a claim on the neighbour's ground.
+  if (outsideShare > 0.001) {
+    if (opts.clip && r!.insideKm2 > 0) {
+      geojson = r!.clipped!
+      areaKm2 = r!.insideKm2
+    }
+    else {
+      problems.push(r!.insideKm2 > 0
+        ? { code: 'outside-jurisdiction', message: `${(outsideShare * 100).toFixed(1)}% of the area lies outside your jurisdiction: redraw it, or keep only the part inside`,
+            messageZh: `该区域有 ${(outsideShare * 100).toFixed(1)}% 在您的辖区之外：请重画，或只保留辖区内的部分` }
+        : { code: 'outside-jurisdiction', message: 'the area lies entirely outside your jurisdiction', messageZh: '该区域完全在您的辖区之外' })
+    }
+  }
+  if (areaKm2 > keyAreaLimits.maxAreaKm2) {
+    problems.push({ code: 'too-large', message: `the area is ${areaKm2.toFixed(1)} km²; a key area may be at most ${keyAreaLimits.maxAreaKm2} km²`,
+      messageZh: `面积为 ${areaKm2.toFixed(1)} 平方公里；重点地区最大 ${keyAreaLimits.maxAreaKm2} 平方公里` })
+  }
+  if (areaKm2 < keyAreaLimits.minAreaKm2) {
+    problems.push({ code: 'too-small', message: `the area is only ${Math.round(areaKm2 * 1e6)} m²; draw the whole key area`,
+      messageZh: `面积只有 ${Math.round(areaKm2 * 1e6)} 平方米；请画出整个重点地区` })
+  }
+  const overlaps = (await db<{ id: number; nameZh: string; share: number; visible: boolean; draft: boolean }[]>`
+    with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom)
+    select k.id, k.name_zh, st_area(st_intersection(k.geom, g.geom)::geography) / nullif(st_area(g.geom::geography), 0) as share,
+           (${keyAreaScope(db, viewer)}) as visible, k.status = 'draft' as draft
+    from key_area k, g
+    where k.deleted_at is null and k.geom && g.geom and st_intersects(k.geom, g.geom)
+      ${opts.excludeId ? db`and k.id <> ${opts.excludeId}` : db``}
+    order by share desc`).filter(o => o.share > 0.001)
+  const warnings: PolygonProblem[] = overlaps.filter(o => o.visible).map((o) => {
+    const name = keyAreaNameFor(viewer, o.nameZh)
+    return { code: 'overlap', message: `overlaps key area "${name}" (#${o.id}) over ${(o.share * 100).toFixed(1)}% of this area`,
+      messageZh: `与重点地区“${name}”（#${o.id}）重叠，占本区域的 ${(o.share * 100).toFixed(1)}%` }
+  })
+  // A listed area the viewer cannot see still matters (the same ground listed twice), but its
+  // name and id stay with those who may see it; a draft there is nobody else's business yet.
+  const hidden = overlaps.filter(o => !o.visible && !o.draft).map(o => o.id)
+  if (hidden.length) {
+    const [h] = await db<{ share: number }[]>`
+      with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom)
+      select st_area(st_intersection(u.geom, g.geom)::geography) / nullif(st_area(g.geom::geography), 0) as share
+      from (select st_union(k.geom) as geom from key_area k where k.id in ${db(hidden)}) u, g`
+    const pct = ((h?.share ?? 0) * 100).toFixed(1)
+    warnings.push({ code: 'overlap-hidden', message: `${pct}% of this area overlaps key areas outside your jurisdiction`, messageZh: `本区域有 ${pct}% 与您辖区之外的重点地区重叠` })
+  }
+  const [s] = await db<{ townId: number | null; policeStationId: number | null; ewkt: string }[]>`
+    with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom)
+    select st_asewkt(st_multi(g.geom)) as ewkt, (select t.id from admin_area t where t.level = 'town' and t.valid_to is null and t.geom && g.geom
+              order by st_area(st_intersection(t.geom, g.geom)) desc limit 1) as town_id,
+           (select p.id from police_station p where p.valid_to is null and p.geom && g.geom
+              order by st_area(st_intersection(p.geom, g.geom)) desc limit 1) as police_station_id
+    from g`
+  return { problems, warnings, geojson, ewkt: s!.ewkt, areaKm2, outsideShare, suggested: { townId: s!.townId, policeStationId: s!.policeStationId } }
+}
+
+/**
+ * Attachment 3's figures inside a boundary, on a day, over the user's jurisdiction: the one rule
+ * for the key area's page and attachment 3. A house counts from the day it was found until the day
+ * it was deregistered; rented houses are let dwellings and group rentals; group rentals are those
+ * recorded as one or meeting the rule; with hazards, those with a hazard open at the end of the day.
+ */
+export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: string) {
+  const until = endOfDay(on)
+  const [c] = await db<{ houses: number; rentalHouses: number; groupRentals: number; groupRentalsWithHazards: number; residentsRegistered: number;
+    ps: number; fire: number; housing: number; other: number }[]>`
+    with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom),
+    inside as (
+      select p.id, p.kind, is_group_rental_candidate(p.kind, p.meets_rule) as group_rental
+      from premises p, g
+      where p.geom && g.geom and st_intersects(g.geom, p.geom) and ${inJurisdiction(db, scope)}
+        and p.found_on <= ${on} and (p.deregistered_on is null or p.deregistered_on > ${on})
+    ),
+    open_hazards as (
+      select h.premises_id, i.category_code from hazard h join inside p on p.id = h.premises_id join hazard_item i on i.code = h.item_code
+      where h.found_at < ${until} and (h.rectified_at is null or h.rectified_at >= ${until})
+    ),
+    -- Grouped once and joined, not looked up row by row.
+    with_hazards as (select distinct premises_id from open_hazards),
+    by_category as (select category_code, count(*)::int as n from open_hazards group by 1)
+    select (select count(*) from inside)::int as houses,
+           (select count(*) from inside where kind in ('rental', 'group_rental'))::int as rental_houses,
+           (select count(*) from inside where group_rental)::int as group_rentals,
+           (select count(*) from inside i join with_hazards w on w.premises_id = i.id where i.group_rental)::int as group_rentals_with_hazards,
+           (select count(*) from resident r join inside i on i.id = r.premises_id
+             where r.moved_in_on <= ${on} and (r.moved_out_on is null or r.moved_out_on > ${on}) and r.registered_on <= ${on})::int as residents_registered,
+           coalesce((select n from by_category where category_code = 'public_security'), 0) as ps,
+           coalesce((select n from by_category where category_code = 'fire'), 0) as fire,
+           coalesce((select n from by_category where category_code = 'housing'), 0) as housing,
+           coalesce((select n from by_category where category_code = 'other'), 0) as other`
+  return {
+    houses: c!.houses, rentalHouses: c!.rentalHouses, groupRentals: c!.groupRentals, groupRentalsWithHazards: c!.groupRentalsWithHazards,
+    residentsRegistered: c!.residentsRegistered,
+    openHazards: { total: c!.ps + c!.fire + c!.housing + c!.other, public_security: c!.ps, fire: c!.fire, housing: c!.housing, other: c!.other },
+  }
+}
