@@ -49,6 +49,7 @@ import errorsPlugin, { frameworkErrors } from './plugins/external/errors.js'
 import inputsPlugin from './plugins/external/inputs.js'
 import swaggerPlugin from './plugins/external/swagger.js'
 import basemapFilePlugin from './plugins/external/basemap.js'
+import compressPlugin from './plugins/external/compress.js'
 import webPlugin from './plugins/external/web.js'
 import healthRoutes from './routes/api/health/index.js'
 import premisesRoutes from './routes/api/premises/index.js'
@@ -105,6 +106,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(securityPlugin, { extraOrigins: basemap.type === 'raster' && basemap.url ? [new URL(basemap.url.replace(/[{}]/g, '')).origin] : [] })
   // After the security headers (so that refusals carry them too), before the access checks.
   await app.register(inputsPlugin)
+  await app.register(compressPlugin)
 
   await app.register(usersPlugin)
   await app.register(auditPlugin)

@@ -58,3 +58,13 @@ export function daysBetween(from: string, to: string): number {
 export function addDays(day: string, n: number): string {
   return new Date(Date.parse(`${day}T00:00:00Z`) + n * dayMs).toISOString().slice(0, 10)
 }
+
+/**
+ * The calendar day a date picker's cell stands for. Pickers build each cell as midnight in the
+ * browser's own time zone, so the day is read in that zone (reading it in UTC gives the day before
+ * east of Greenwich).
+ */
+export function pickerDay(cell: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0')
+  return `${cell.getFullYear()}-${pad(cell.getMonth() + 1)}-${pad(cell.getDate())}`
+}

@@ -8,8 +8,8 @@ import { signInPage, startWebApp, type WebApp } from '../helpers/web-app.js'
 /**
  * A district that starts with its places and users but no records fills attachment 5 through the
  * screens and the ledger imports alone: premises, residents, a hazard, enforcement results at
- * premises, at a police station and from a ledger, and a flag set on the panel; each lands in the
- * right cell of the right row.
+ * premises, at a police station and from a ledger, a flag set on the panel and the group rental's
+ * deregistration in the premises form; each lands in the right cell of the right row.
  */
 let web: WebApp
 let point: [number, number] = [0, 0]
@@ -99,6 +99,23 @@ describe('an empty district', () => {
     await page.waitForSelector('[data-testid="residents"] tr:has-text("钱二") .el-tag:has-text("关注对象")')
     await page.screenshot({ path: join(artifactsDir, 'empty-district-panel.png') })
 
+    // In the premises form: changing the kind warns that it corrects the record; the group rental
+    // stopped being one instead, recorded as its deregistration.
+    await page.click('[data-testid="premises-edit"]')
+    const form = page.locator('[data-testid="premises-form"]')
+    await form.waitFor({ state: 'visible' })
+    await form.locator('.el-select:has(input[name="kind"]), .el-select:has([name="kind"])').first().click()
+    await page.click('.el-select-dropdown__item:visible:has-text("出租房屋")')
+    await form.locator('[data-testid="kind-correction"]').waitFor({ state: 'visible' })
+    await form.locator('.el-select:has(input[name="kind"]), .el-select:has([name="kind"])').first().click()
+    await page.click('.el-select-dropdown__item:visible:has-text("群租房")')
+    await form.locator('[data-testid="kind-correction"]').waitFor({ state: 'detached' })
+    await form.locator('input[name="deregisteredOn"]').fill('2020-03-13')
+    await form.locator('input[name="deregisteredOn"]').press('Enter')
+    await page.click('[data-testid="premises-save"]')
+    await form.waitFor({ state: 'hidden' })
+    await page.waitForSelector('[data-testid="premises-panel"] dd:has-text("2020-03-13")')
+
     // At the police station: a criminal case solved with no premises.
     await page.goto(`${web.base}/enforcement`)
     await page.click('[data-testid="enforcement-add"]')
@@ -114,7 +131,7 @@ describe('an empty district', () => {
     const cells = Object.fromEntries(await page.$$eval(`${row} td`, tds => tds.map(td => [td.getAttribute('data-key'), td.textContent!.trim()])))
     await page.screenshot({ path: join(artifactsDir, 'empty-district-attachment-5.png'), fullPage: true })
     expect(cells).toMatchObject({
-      grRegistered: '1', grResidentsRegistered: '2', statementsSigned: '1', secondLandlords: '1',
+      grRegistered: '1', grDeregistered: '1', grResidentsRegistered: '2', statementsSigned: '1', secondLandlords: '1',
       foundTotal: '1', foundFire: '1', rectifiedTotal: '1', rectifiedFire: '1',
       floatingRegistered: '2', floatingMentalIllness: '1', floatingConcern: '1', floatingOthers: '0',
       landlordsPenalised: '2', criminalCases: '1', arrests: '1', dealtTotal: '1',

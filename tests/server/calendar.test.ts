@@ -1,6 +1,6 @@
 import ExcelJS from 'exceljs'
 import { describe, expect, it } from 'vitest'
-import { addDays, daysBetween, endOfDay, localDateTime, localDay, localMinute, startOfDay, today } from '../../server/domain/calendar.js'
+import { addDays, daysBetween, endOfDay, localDateTime, localDay, localMinute, pickerDay, startOfDay, today } from '../../server/domain/calendar.js'
 import { attachment4Columns } from '../../server/domain/report-columns.js'
 import { addReportSheet } from '../../server/domain/report-xlsx.js'
 import type { ReportTable } from '../../server/plugins/app/reports.js'
@@ -35,6 +35,22 @@ describe('the district calendar', () => {
     expect(addDays('2019-12-29', 7)).toBe('2020-01-05')
     expect(daysBetween('2020-02-28', '2020-03-01')).toBe(2)
     expect(daysBetween('2020-03-01', '2020-02-28')).toBe(-2)
+  })
+
+  it('reads a date picker\'s cell (a local midnight) as its own day in a browser east of Greenwich', () => {
+    const zone = process.env.TZ
+    try {
+      // Node applies a TZ set at run time to Dates made afterwards.
+      for (const tz of ['Asia/Shanghai', 'America/New_York', 'UTC']) {
+        process.env.TZ = tz
+        expect(pickerDay(new Date(2020, 0, 15))).toBe('2020-01-15')
+        expect(pickerDay(new Date(2020, 1, 29))).toBe('2020-02-29')
+      }
+    }
+    finally {
+      if (zone === undefined) delete process.env.TZ
+      else process.env.TZ = zone
+    }
   })
 })
 

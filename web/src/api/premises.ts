@@ -35,6 +35,8 @@ export interface PremisesForm {
   leaseFiledOn?: string | null
   foundOn: string
   registeredOn?: string | null
+  deregisteredOn?: string | null
+  secondLandlordCollectedOn?: string | null
 }
 
 export const fetchCounts = (query: Record<string, string>) => getJson<PremisesCounts>('/premises/counts', query)
