@@ -1,8 +1,10 @@
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
+import { sweepReadingsDirs } from '../../server/plugins/app/readings.js'
 import { csv, emptySpot, runReadings, shifted, uploadReadings } from '../helpers/readings.js'
 
 let t: TestApp
@@ -177,6 +179,21 @@ describe('bad input', () => {
     const tampered = await runReadings(t.app, cookie, job.id, 'dry-run', { ...run, matchDistance: 31 })
     expect(tampered.status).toBe('failed')
     expect(tampered.message).toMatch(/upload the file again/)
+  })
+
+  it('sweeps the directories stopped processes left a day ago, and no live one', () => {
+    const root = mkdtempSync(join(tmpdir(), 'sweep-'))
+    for (const name of ['grd-readings-1-old', 'grd-readings-2-new', 'grd-uploads-keep']) {
+      mkdirSync(join(root, name))
+      writeFileSync(join(root, name, 'f'), 'x')
+    }
+    const now = Date.now()
+    utimesSync(join(root, 'grd-readings-1-old'), (now - 25 * 3_600_000) / 1000, (now - 25 * 3_600_000) / 1000)
+    utimesSync(join(root, 'grd-uploads-keep'), (now - 25 * 3_600_000) / 1000, (now - 25 * 3_600_000) / 1000)
+    return sweepReadingsDirs(root, now).then((removed) => {
+      expect(removed).toBe(1)
+      expect(readdirSync(root).sort()).toEqual(['grd-readings-2-new', 'grd-uploads-keep'])
+    })
   })
 
   it('refuses a meter index that goes down (a meter reset) with the line it went down from', async () => {

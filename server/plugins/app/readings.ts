@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
-import { appendFile, chmod, mkdir, rm, writeFile } from 'node:fs/promises'
+import { appendFile, chmod, lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pipeline as pipelineCallback, Readable, Transform } from 'node:stream'
@@ -115,8 +115,31 @@ const copyText = (v: string | number | boolean | null) => (v === null ? '\\N'
 /** What happens after a commit: the leads' signals and scores are refreshed for the accounts it touched. */
 export type AfterCommit = (accountIds: 'all') => Promise<void>
 
+const dirPrefix = 'grd-readings-'
+/** Left alone this long, a directory of waiting readings belongs to a process that is gone. */
+const abandonedAfterMs = 24 * 3_600_000
+
+/**
+ * Deletes what stopped processes left under the temporary directory: their files are sealed under
+ * keys that died with them, so nobody can read them, but they take disk space (a readings file
+ * runs to gigabytes). A live process writes into its directory whenever a job runs.
+ */
+export async function sweepReadingsDirs(root = tmpdir(), now = Date.now()): Promise<number> {
+  let removed = 0
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    if (!name.startsWith(dirPrefix) && name !== 'grd-readings') continue
+    const path = join(root, name)
+    const info = await lstat(path).catch(() => null)
+    if (!info?.isDirectory() || info.uid !== process.getuid?.() || now - info.mtimeMs < abandonedAfterMs) continue
+    await rm(path, { recursive: true, force: true })
+    removed++
+  }
+  return removed
+}
+
 export function readingsRepository(sql: Sql, backend: Backend, opts: ReadingsOptions = {}) {
-  const dir = opts.dir ?? join(tmpdir(), 'grd-readings')
+  // A directory of this process's own: what a stopped process left is swept (sweepReadingsDirs).
+  const dir = opts.dir ?? join(tmpdir(), `${dirPrefix}${process.pid}-${randomUUID().slice(0, 8)}`)
   const batchRows = opts.batchRows ?? 20_000
   const maxBytes = opts.maxBytes ?? 4 * 1024 ** 3
   const jobs = new Map<string, Job>()
@@ -794,4 +817,9 @@ declare module 'fastify' {
 
 export default fp<{ readings?: ReadingsOptions }>(async (app, opts) => {
   app.decorate('readings', readingsRepository(app.db.sql, app.db.backend, opts.readings))
+  // In the background: a start-up is not held up by a slow disk.
+  if (!opts.readings?.dir) void sweepReadingsDirs().catch(err => app.log.warn({ err }, 'sweeping abandoned readings uploads failed'))
+  app.addHook('onClose', async () => {
+    if (!opts.readings?.dir) await rm(app.readings.dir, { recursive: true, force: true })
+  })
 }, { name: 'readings', dependencies: ['db'] })
