@@ -1,34 +1,41 @@
-import { createReadStream } from 'node:fs'
-import { open } from 'node:fs/promises'
+import type { Readable } from 'node:stream'
 import ExcelJS from 'exceljs'
 import type { Cell, FileKind } from './tabular.js'
 
 /**
- * Reading a CSV or XLSX file from disk as a stream of records, so that a file of ten million rows
+ * Reading a CSV or XLSX file as a stream of records, so that a file of ten million rows
  * is never held in memory: the bytes are read in chunks, decoded and split as they come.
  */
 
 export type Encoding = 'utf-8' | 'gb18030'
 
+/** Where a file's bytes come from: a new stream from its start on each call (the file may be stored sealed). */
+export type ByteSource = () => Readable
+
 /** What a file is, from its first bytes: a zip archive (XLSX) or text, and the text's encoding. */
-export async function sniffFile(path: string): Promise<{ kind: FileKind; encoding: Encoding; size: number }> {
-  const fh = await open(path, 'r')
+export async function sniffFile(source: ByteSource): Promise<{ kind: FileKind; encoding: Encoding }> {
+  const stream = source()
+  const parts: Buffer[] = []
+  let have = 0
   try {
-    const { size } = await fh.stat()
-    const head = Buffer.alloc(Math.min(size, 256 * 1024))
-    await fh.read(head, 0, head.length, 0)
-    if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4B && head[2] === 0x03 && head[3] === 0x04) return { kind: 'xlsx', encoding: 'utf-8', size }
-    try {
-      // stream: a character cut in two at the end of the sample is not an error.
-      new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true })
-      return { kind: 'csv', encoding: 'utf-8', size }
-    }
-    catch {
-      return { kind: 'csv', encoding: 'gb18030', size }
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      parts.push(chunk)
+      have += chunk.length
+      if (have >= 256 * 1024) break
     }
   }
   finally {
-    await fh.close()
+    stream.destroy()
+  }
+  const head = Buffer.concat(parts).subarray(0, 256 * 1024)
+  if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4B && head[2] === 0x03 && head[3] === 0x04) return { kind: 'xlsx', encoding: 'utf-8' }
+  try {
+    // stream: a character cut in two at the end of the sample is not an error.
+    new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true })
+    return { kind: 'csv', encoding: 'utf-8' }
+  }
+  catch {
+    return { kind: 'csv', encoding: 'gb18030' }
   }
 }
 
@@ -149,8 +156,8 @@ function cellValue(v: ExcelJS.CellValue): Cell {
  * (the progress of a job). Line numbers are positions in this sequence, from 1 (XLSX rows left
  * empty in the sheet count too).
  */
-export async function* streamRecords(path: string, kind: FileKind, encoding: Encoding, onBytes?: (bytes: number) => void): AsyncGenerator<Cell[]> {
-  const stream = createReadStream(path, { highWaterMark: 256 * 1024 })
+export async function* streamRecords(source: ByteSource, kind: FileKind, encoding: Encoding, onBytes?: (bytes: number) => void): AsyncGenerator<Cell[]> {
+  const stream = source()
   let bytes = 0
   stream.on('data', (chunk) => {
     bytes += chunk.length

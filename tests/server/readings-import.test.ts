@@ -1,8 +1,10 @@
-import { existsSync, readFileSync, statSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
+import { sweepReadingsDirs } from '../../server/plugins/app/readings.js'
 import { csv, emptySpot, runReadings, shifted, uploadReadings } from '../helpers/readings.js'
 
 let t: TestApp
@@ -61,7 +63,7 @@ describe('matching meter accounts to premises', () => {
     const committed = await runReadings(t.app, cookie, job.id, 'commit', run)
     expect(committed.status, committed.message ?? '').toBe('committed')
     // The upload holds holders' names: it waits where only the server's user may read, and goes once written.
-    const upload = t.app.readings.errorsFile(job.id, (await t.db.sql<{ id: number }[]>`select id from app_user where username = 'commander'`)[0]!.id).replace(/\.errors\.csv$/, '')
+    const upload = join(t.app.readings.dir, job.id)
     expect(existsSync(upload)).toBe(false)
     expect(statSync(dirname(upload)).mode & 0o077).toBe(0)
     const rows = await t.db.sql<{ accountNo: string; premisesId: number | null; matchMethod: string | null; unmatchedReason: string | null }[]>`
@@ -151,6 +153,47 @@ describe('bad input', () => {
     const report = await t.app.inject({ url: `/api/readings/${job.id}/errors`, headers: { cookie } })
     expect(report.statusCode).toBe(200)
     expect(report.body.split('\r\n').filter(Boolean)).toHaveLength(1 + 5)
+  })
+
+  it('keeps the upload and its error report sealed on disk: no holder name, account or reading in the clear, and both read back whole', async () => {
+    const rows = [...week('E-SEALED', '欧阳某某', '测试路1号', '', null, 7), ['E-SEALED', '欧阳某某', '测试路1号', '', '', '', '2020-03-08', '-5']]
+    const job = await uploadReadings(t.app, cookie, 'electricity', csv([headings, ...rows]))
+    expect(job.headings).toEqual(headings)
+    const done = await runReadings(t.app, cookie, job.id, 'dry-run', run)
+    expect(done.errors.map(e => e.line)).toEqual([9])
+    const files = readdirSync(t.app.readings.dir).filter(f => f.startsWith(job.id))
+    expect(files.sort()).toEqual([job.id, `${job.id}.errors`])
+    for (const f of files) {
+      const bytes = readFileSync(join(t.app.readings.dir, f))
+      expect(statSync(join(t.app.readings.dir, f)).mode & 0o077).toBe(0)
+      for (const clear of ['欧阳某某', 'E-SEALED', '2020-03-0', '户号']) expect(bytes.includes(Buffer.from(clear)), `${f} holds ${clear}`).toBe(false)
+    }
+    const report = await t.app.inject({ url: `/api/readings/${job.id}/errors`, headers: { cookie } })
+    expect(report.body.split('\r\n').filter(Boolean)).toHaveLength(1 + 1)
+    expect(report.body).toContain('-5')
+    // A byte changed on disk is found, not read as other data.
+    const path = join(t.app.readings.dir, job.id)
+    const sealed = readFileSync(path)
+    sealed[sealed.length - 3]! ^= 0xFF
+    writeFileSync(path, sealed)
+    const tampered = await runReadings(t.app, cookie, job.id, 'dry-run', { ...run, matchDistance: 31 })
+    expect(tampered.status).toBe('failed')
+    expect(tampered.message).toMatch(/upload the file again/)
+  })
+
+  it('sweeps the directories stopped processes left a day ago, and no live one', () => {
+    const root = mkdtempSync(join(tmpdir(), 'sweep-'))
+    for (const name of ['grd-readings-1-old', 'grd-readings-2-new', 'grd-uploads-keep']) {
+      mkdirSync(join(root, name))
+      writeFileSync(join(root, name, 'f'), 'x')
+    }
+    const now = Date.now()
+    utimesSync(join(root, 'grd-readings-1-old'), (now - 25 * 3_600_000) / 1000, (now - 25 * 3_600_000) / 1000)
+    utimesSync(join(root, 'grd-uploads-keep'), (now - 25 * 3_600_000) / 1000, (now - 25 * 3_600_000) / 1000)
+    return sweepReadingsDirs(root, now).then((removed) => {
+      expect(removed).toBe(1)
+      expect(readdirSync(root).sort()).toEqual(['grd-readings-2-new', 'grd-uploads-keep'])
+    })
   })
 
   it('refuses a meter index that goes down (a meter reset) with the line it went down from', async () => {

@@ -1,9 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
-import { appendFile, chmod, mkdir, rm, writeFile } from 'node:fs/promises'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { appendFile, chmod, lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Readable, Transform } from 'node:stream'
+import { pipeline as pipelineCallback, Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import fp from 'fastify-plugin'
 import { pgArray } from '../../db/arrays.js'
@@ -15,7 +15,8 @@ import {
   absurdAbove, type AccountFacts, accountFactsDiffer, type Granularity, layoutOf, otherUtilityOf, type Reading,
   type ReadingLayout, readingFields, readReadingRow, suggestReadingMapping, type Utility,
 } from '../../domain/readings.js'
-import { type Encoding, sniffFile, streamRecords } from '../../domain/readings-file.js'
+import { type ByteSource, type Encoding, sniffFile, streamRecords } from '../../domain/readings-file.js'
+import { openingStream, sealChunk, SealedFileError, sealingStream } from '../../domain/sealed-stream.js'
 import type { Cell, FileKind } from '../../domain/tabular.js'
 import { badRequest, conflict, HttpError, notFound } from '../../lib/http-errors.js'
 import { today as todayInDistrict } from '../../domain/calendar.js'
@@ -90,6 +91,8 @@ interface Job extends ReadingJobState {
   scope: Jurisdiction
   file: string
   errorsFile: string
+  /** Sealed chunks appended to the error report so far. */
+  errorsChunks: number
   sha256: string
   /** The mapping, system and distance the staged rows were read with; null when nothing is staged. */
   stagedWith: string | null
@@ -112,12 +115,51 @@ const copyText = (v: string | number | boolean | null) => (v === null ? '\\N'
 /** What happens after a commit: the leads' signals and scores are refreshed for the accounts it touched. */
 export type AfterCommit = (accountIds: 'all') => Promise<void>
 
+const dirPrefix = 'grd-readings-'
+/** Left alone this long, a directory of waiting readings belongs to a process that is gone. */
+const abandonedAfterMs = 24 * 3_600_000
+
+/**
+ * Deletes what stopped processes left under the temporary directory: their files are sealed under
+ * keys that died with them, so nobody can read them, but they take disk space (a readings file
+ * runs to gigabytes). A live process writes into its directory whenever a job runs.
+ */
+export async function sweepReadingsDirs(root = tmpdir(), now = Date.now()): Promise<number> {
+  let removed = 0
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    if (!name.startsWith(dirPrefix) && name !== 'grd-readings') continue
+    const path = join(root, name)
+    const info = await lstat(path).catch(() => null)
+    if (!info?.isDirectory() || info.uid !== process.getuid?.() || now - info.mtimeMs < abandonedAfterMs) continue
+    await rm(path, { recursive: true, force: true })
+    removed++
+  }
+  return removed
+}
+
 export function readingsRepository(sql: Sql, backend: Backend, opts: ReadingsOptions = {}) {
-  const dir = opts.dir ?? join(tmpdir(), 'grd-readings')
+  // A directory of this process's own: what a stopped process left is swept (sweepReadingsDirs).
+  const dir = opts.dir ?? join(tmpdir(), `${dirPrefix}${process.pid}-${randomUUID().slice(0, 8)}`)
   const batchRows = opts.batchRows ?? 20_000
   const maxBytes = opts.maxBytes ?? 4 * 1024 ** 3
   const jobs = new Map<string, Job>()
   let afterCommit: AfterCommit | null = null
+  // Uploads and error reports carry account holders' names: on disk they are sealed under a key
+  // that lives only in this process's memory (sealed-stream.ts), so a file left by a crash or
+  // copied off the disk reads as nothing; the next start cannot open it either, as with ledgers.
+  const key = randomBytes(32)
+
+  /** The upload's plain bytes, opened from its sealed file as they are read. */
+  const plainOf = (job: Pick<Job, 'id' | 'file'>): ByteSource => () =>
+    pipelineCallback(createReadStream(job.file, { highWaterMark: 256 * 1024 }), openingStream(key, job.id), () => {})
+
+  /** Appends text to the job's sealed error report, in chunks a reader accepts. */
+  async function appendErrors(job: Job, text: string) {
+    const plain = Buffer.from(text)
+    const parts: Buffer[] = []
+    for (let at = 0; at < plain.length; at += 60 * 1024) parts.push(sealChunk(key, `${job.id}:errors`, job.errorsChunks++, false, plain.subarray(at, at + 60 * 1024)))
+    await appendFile(job.errorsFile, Buffer.concat(parts), { mode: 0o600 })
+  }
 
   const publicState = (j: Job): ReadingJobState => {
     const { userId: _u, scope: _s, file: _f, errorsFile: _e, sha256: _h, stagedWith: _w, running: _r, ...state } = j
@@ -131,10 +173,10 @@ export function readingsRepository(sql: Sql, backend: Backend, opts: ReadingsOpt
   }
 
   /** The heading row (the first with text in it) and the data rows after it, with their line numbers. */
-  async function* dataRows(job: Pick<Job, 'file' | 'fileKind' | 'encoding'>, onBytes?: (b: number) => void): AsyncGenerator<{ line: number; cells: Cell[]; headings: string[] }> {
+  async function* dataRows(job: Pick<Job, 'id' | 'file' | 'fileKind' | 'encoding'>, onBytes?: (b: number) => void): AsyncGenerator<{ line: number; cells: Cell[]; headings: string[] }> {
     let line = 0
     let headings: string[] | null = null
-    for await (const r of streamRecords(job.file, job.fileKind, job.encoding, onBytes)) {
+    for await (const r of streamRecords(plainOf(job), job.fileKind, job.encoding, onBytes)) {
       line++
       const empty = r.every(c => c === null || String(c).trim() === '')
       if (!headings) {
@@ -198,7 +240,7 @@ export function readingsRepository(sql: Sql, backend: Backend, opts: ReadingsOpt
     if (!pending.length) return
     const csv = `${pending.map(e => [e.line, e.column, e.value, e.reason].map(v => `"${String(v).replace(/"/g, '""')}"`).join(',')).join('\r\n')  }\r\n`
     pending.length = 0
-    await appendFile(job.errorsFile, csv)
+    await appendErrors(job, csv)
   }
 
   /** Reads every row of the file, checks it and stages it; answers the layout and row counts. */
@@ -548,7 +590,9 @@ export function readingsRepository(sql: Sql, backend: Backend, opts: ReadingsOpt
     job.errorCount = 0
     job.unmatched = []
     job.unmatchedCount = 0
-    await writeFile(job.errorsFile, '\uFEFF"行号 line","列 column","内容 value","问题 reason"\r\n')
+    await writeFile(job.errorsFile, '', { mode: 0o600 })
+    job.errorsChunks = 0
+    await appendErrors(job, '\uFEFF"行号 line","列 column","内容 value","问题 reason"\r\n')
     let counts: { layout: ReadingLayout; rows: number; valid: number }
     if (job.stagedWith === key && job.summary) {
       // A dry run read every row without a problem: its staged rows are used as they are.
@@ -630,8 +674,14 @@ export function readingsRepository(sql: Sql, backend: Backend, opts: ReadingsOpt
         job.status = 'failed'
         job.stagedWith = null
         if (job.summary) job.summary.committed = false
-        job.message = e instanceof HttpError ? e.message : `the import failed and nothing was written: ${(e as Error).message}`
-        job.messageZh = e instanceof HttpError ? e.zh ?? e.message : `导入失败，未写入任何数据：${(e as Error).message}`
+        if (e instanceof SealedFileError) {
+          job.message = 'the uploaded file kept on the server no longer reads back as it was uploaded (changed or damaged on disk); nothing was written: upload the file again'
+          job.messageZh = '服务器上暂存的上传文件已无法按原样读出（在磁盘上被改动或损坏），未写入任何数据：请重新上传文件'
+        }
+        else {
+          job.message = e instanceof HttpError ? e.message : `the import failed and nothing was written: ${(e as Error).message}`
+          job.messageZh = e instanceof HttpError ? e.zh ?? e.message : `导入失败，未写入任何数据：${(e as Error).message}`
+        }
         await clearStage(job.id).catch(() => undefined)
       }
       finally {
@@ -643,6 +693,9 @@ export function readingsRepository(sql: Sql, backend: Backend, opts: ReadingsOpt
   }
 
   return {
+    /** The directory where uploads and error reports wait, sealed (mode 0700). */
+    dir,
+
     /** Sets what runs after every commit (the leads' refresh). */
     onCommit(fn: AfterCommit) {
       afterCommit = fn
@@ -673,14 +726,14 @@ export function readingsRepository(sql: Sql, backend: Backend, opts: ReadingsOpt
         },
       })
       try {
-        await pipeline(body, meter, createWriteStream(file, { mode: 0o600 }))
+        await pipeline(body, meter, sealingStream(key, id), createWriteStream(file, { mode: 0o600 }))
         if (!bytes) throw badRequest('the file is empty', '文件是空的')
-        const sniffed = await sniffFile(file)
+        const sniffed = await sniffFile(plainOf({ id, file }))
         const job: Job = {
           id, utility, fileName, status: 'uploaded', phase: null, bytesRead: 0, bytes, rowsRead: 0, fileKind: sniffed.kind, encoding: sniffed.encoding,
           headings: [], suggestedMapping: {}, mapping: null, crs: null, matchDistance: null, summary: null, errors: [], errorCount: 0,
           unmatched: [], unmatchedCount: 0, message: null, messageZh: null, createdAt: new Date().toISOString(),
-          userId: user.id, scope: user.jurisdiction, file, errorsFile: `${file}.errors.csv`, sha256: hash.digest('hex'), stagedWith: null,
+          userId: user.id, scope: user.jurisdiction, file, errorsFile: `${file}.errors`, errorsChunks: 0, sha256: hash.digest('hex'), stagedWith: null,
         }
         let headings: string[] | null = null
         try {
@@ -727,9 +780,11 @@ export function readingsRepository(sql: Sql, backend: Backend, opts: ReadingsOpt
       return jobs.get(id) ? publicState(jobs.get(id)!) : undefined
     },
 
-    /** The error report's file (CSV with a byte-order mark for Excel). */
-    errorsFile(id: string, userId: number): string {
-      return jobOf(id, userId).errorsFile
+    /** The error report (CSV with a byte-order mark for Excel), opened from its sealed file; null before the first run. */
+    errorReport(id: string, userId: number): Readable | null {
+      const job = jobOf(id, userId)
+      if (!job.errorsChunks) return null
+      return pipelineCallback(createReadStream(job.errorsFile), openingStream(key, `${job.id}:errors`, { requireEnd: false }), () => {})
     },
 
     /** Every account matched to no premises, with why (CSV rows). */
@@ -762,4 +817,9 @@ declare module 'fastify' {
 
 export default fp<{ readings?: ReadingsOptions }>(async (app, opts) => {
   app.decorate('readings', readingsRepository(app.db.sql, app.db.backend, opts.readings))
+  // In the background: a start-up is not held up by a slow disk.
+  if (!opts.readings?.dir) void sweepReadingsDirs().catch(err => app.log.warn({ err }, 'sweeping abandoned readings uploads failed'))
+  app.addHook('onClose', async () => {
+    if (!opts.readings?.dir) await rm(app.readings.dir, { recursive: true, force: true })
+  })
 }, { name: 'readings', dependencies: ['db'] })

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
@@ -70,10 +69,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: FileAnswer('The error report', [exportTypes.csv]), ...errors(401, 403, 404) },
     },
   }, async (req, reply) => {
-    const file = app.readings.errorsFile(req.params.id, app.userOf(req).id)
+    const report = app.readings.errorReport(req.params.id, app.userOf(req).id)
     reply.type(exportTypes.csv).header('Content-Disposition', `attachment; filename="readings-errors-${req.params.id.slice(0, 8)}.csv"`)
     // Written while the job runs; before its first run there is nothing to report yet.
-    return reply.send(await readFile(file).catch(() => Buffer.from('\uFEFF"行号 line","列 column","内容 value","问题 reason"\r\n')))
+    return reply.send(report ?? Buffer.from('\uFEFF"行号 line","列 column","内容 value","问题 reason"\r\n'))
   })
 
   app.get('/:id/unmatched', {
