@@ -131,7 +131,7 @@ export const LeadStatsSchema = Type.Object({
 })
 
 export const LeadModelSchema = Type.Object({
-  version: Type.Integer(), kind: Type.String(), active: Type.Boolean(), trainedAt: Type.String(), trainedBy: Nullable(Type.String()),
+  version: Type.Integer(), kind: Type.String(), active: Type.Boolean(), trainedAt: Nullable(Type.String({ description: 'Null for the rules' })), trainedBy: Nullable(Type.String()),
   training: Type.Record(Type.String(), Type.Unknown()), model: Type.Record(Type.String(), Type.Unknown()),
 })
 

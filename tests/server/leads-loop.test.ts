@@ -182,6 +182,8 @@ describe('retraining', () => {
     const res = await post('/api/leads/models', 'admin')
     expect(res.statusCode).toBe(409)
     expect(res.json().reason).toBe('too-few-outcomes')
+    // Before any training the rules are listed, and in force.
+    expect((await get('/api/leads/models', 'admin')).json()).toEqual([expect.objectContaining({ version: 0, kind: 'rules', active: true, trainedAt: null })])
   })
 
   it('trains on the visits\' outcomes, makes the model the one in force, rescores and audits it', async () => {
@@ -202,7 +204,7 @@ describe('retraining', () => {
     const [audit] = await t.db.sql<{ after: { examples: number } }[]>`select after from audit_log where action = 'lead-model.train' order by id desc limit 1`
     expect(audit!.after.examples).toBe(34)
     const models = (await get('/api/leads/models', 'admin')).json() as { version: number; active: boolean }[]
-    expect(models.find(x => x.version === 1)?.active).toBe(true)
+    expect(models.map(x => [x.version, x.active])).toEqual([[1, true], [0, false]])
     expect((await get('/api/leads/stats', 'leader')).json().model.version).toBe(1)
   })
 })

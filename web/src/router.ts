@@ -28,6 +28,7 @@ export const router = createRouter({
     { path: '/my-tasks', name: 'my-tasks', component: () => import('./views/MyTasksView.vue'), meta: { permission: 'tasks:work' } },
     { path: '/sync', name: 'sync', component: () => import('./views/SyncView.vue'), meta: { permission: 'inspection:write' } },
     { path: '/admin/users', name: 'users', component: () => import('./views/UsersView.vue'), meta: { permission: 'users:admin' } },
+    { path: '/admin/lead-models', name: 'lead-models', component: () => import('./views/LeadModelsView.vue'), meta: { permission: 'leads:model' } },
     { path: '/admin/audit', name: 'audit', component: () => import('./views/AuditView.vue'), meta: { permission: 'audit:read' } },
     { path: '/:rest(.*)*', redirect: '/' },
   ],

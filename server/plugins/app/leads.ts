@@ -639,11 +639,13 @@ export function leadsRepository(sql: Sql) {
       }
     },
 
-    /** The models trained so far, newest first (the rules, version 0, are always there). */
+    /** The models trained so far, newest first, then the rules (version 0, in code), in force while no trained one is. */
     async models() {
-      return [...await sql<{ version: number; kind: string; active: boolean; trainedAt: Date; trainedBy: string | null; training: Record<string, unknown>; model: { bias: number; weights: Record<string, number> } }[]>`
+      const trained = [...await sql<{ version: number; kind: string; active: boolean; trainedAt: Date | null; trainedBy: string | null; training: Record<string, unknown>; model: { bias: number; weights: Record<string, number> } }[]>`
         select m.version, m.kind, m.active, m.trained_at, u.display_name as trained_by, m.training - 'examples_list' as training, m.model - 'library' as model
         from lead_model m left join app_user u on u.id = m.trained_by order by m.version desc`]
+      const rules = { version: 0, kind: 'rules', active: !trained.some(m => m.active), trainedAt: null, trainedBy: null, training: {}, model: { bias: rulesModel.bias, weights: { ...rulesModel.weights } } }
+      return [...trained, rules]
     },
 
     /**

@@ -1,9 +1,9 @@
 import type { Static } from 'typebox'
 import type {
-  LeadDetailSchema, LeadIssuedSchema, LeadPageSchema, LeadSchema, LeadStatsSchema, LeadVisitedSchema, LeadVisitSchema,
+  LeadDetailSchema, LeadIssuedSchema, LeadModelSchema, LeadPageSchema, LeadTrainedSchema, LeadSchema, LeadStatsSchema, LeadVisitedSchema, LeadVisitSchema,
 } from '../../../server/schemas/leads'
 import type { ReadingJobSchema } from '../../../server/schemas/readings'
-import { getJson, postFile, postJson } from './client'
+import { getJson, postFile, postJson, send } from './client'
 
 export { otherRentalKinds, visitOutcomes } from '../../../server/domain/lists'
 
@@ -15,6 +15,8 @@ export type LeadVisit = Static<typeof LeadVisitSchema>
 export type LeadVisited = Static<typeof LeadVisitedSchema>
 export type LeadIssued = Static<typeof LeadIssuedSchema>
 export type ReadingJob = Static<typeof ReadingJobSchema>
+export type LeadModel = Static<typeof LeadModelSchema>
+export type LeadTrained = Static<typeof LeadTrainedSchema>
 export type Utility = ReadingJob['utility']
 
 export const utilities: Utility[] = ['electricity', 'water', 'gas']
@@ -42,3 +44,7 @@ export const uploadReadings = (utility: Utility, file: File) => postFile<Reading
 export const fetchReadingJob = (id: string) => getJson<ReadingJob>(`/readings/${id}`)
 export const runReadings = (id: string, action: 'dry-run' | 'commit', body: { mapping: Record<string, string>; crs: 'wgs84' | 'gcj02' | 'bd09'; matchDistance: number }) =>
   postJson<ReadingJob>(`/readings/${id}/${action}`, body)
+export const discardReadings = (id: string) => send<null>('DELETE', `/readings/${id}`)
+
+export const fetchLeadModels = () => getJson<LeadModel[]>('/leads/models')
+export const trainLeadModel = () => postJson<LeadTrained>('/leads/models')

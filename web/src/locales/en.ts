@@ -624,6 +624,16 @@ const en: typeof zh = {
       title: 'Utility readings', utility: 'Utility', utilities: { electricity: 'Electricity', water: 'Water', gas: 'Gas' }, file: 'CSV or XLSX file (UTF-8 or GB18030)',
       matchDistance: 'Match to the nearest premises within (m)', dryRun: 'Check', commit: 'Import', rows: 'Rows', accounts: 'Accounts', matched: 'matched by ref {ref}, address {address}, distance {distance}',
       unmatched: 'Matched to no premises: {n} (they become address leads)', errors: 'Problems: {n} (nothing is written until there are none)', committed: 'Imported; the leads were recomputed', errorsReport: 'Error report',
+      uploading: 'Uploading and reading the headings…', field: 'Field', column: 'Column in the file', noColumn: '(no such column)',
+      mappingHint: 'Matched from the headings; change any. An account number, a date or month, and a consumption or meter index are needed; an address, ledger ref or coordinates to match premises.',
+      progress: 'Read {pct}% ({rows} rows)', unmatchedReport: 'Unmatched list',
+    },
+    models: {
+      nav: 'Lead models', title: 'Lead models', intro: 'Version 0 is the rules; once visit outcomes build up, a logistic regression trained on the visited leads can be put in force (audited).',
+      version: 'Version', kind: 'Kind', trainedAt: 'Trained', examples: 'Examples (group rental / not)', rulesAuc: 'Rules AUC', inForce: 'in force',
+      kinds: { rules: 'Rules', logistic_regression: 'Logistic regression' },
+      train: 'Retrain on visit outcomes', confirm: 'A new model will be trained on every visit outcome recorded so far and will score every lead at once. Go on?',
+      trained: 'Version {v} trained on {examples} examples; {scored} leads rescored',
     },
     stats: {
       title: 'Leads from data', issued: 'Issued', visited: 'Visited', confirmed: 'Confirmed', precision: 'Confirmed of visited', byBand: 'By score band', byTown: 'By town',

@@ -622,6 +622,16 @@ export default {
       title: '水电气读数', utility: '类别', utilities: { electricity: '电', water: '水', gas: '燃气' }, file: 'CSV 或 XLSX 文件（UTF-8 或 GB18030）',
       matchDistance: '匹配最近房屋的距离（米）', dryRun: '检查', commit: '导入', rows: '行数', accounts: '户数', matched: '按台账编号 {ref}、按地址 {address}、按距离 {distance}',
       unmatched: '未匹配到房屋：{n} 户（作为地址线索）', errors: '问题：{n} 处（全部改正前不写入任何数据）', committed: '已导入，线索已重新计算', errorsReport: '问题报告',
+      uploading: '正在上传并读取表头…', field: '字段', column: '文件中的列', noColumn: '（无此列）',
+      mappingHint: '已按表头自动对应，可逐项修改。须有户号、日期或月份，以及用量或表码；地址、台账编号或经纬度至少一项用于匹配房屋。',
+      progress: '已读 {pct}%（{rows} 行）', unmatchedReport: '未匹配清单',
+    },
+    models: {
+      nav: '线索模型', title: '线索模型', intro: '第 0 版为规则模型；走访结果积累后，可用已走访线索训练逻辑回归模型并立即启用（记入审计日志）。',
+      version: '版本', kind: '类型', trainedAt: '训练时间', examples: '样本（群租 / 非群租）', rulesAuc: '规则模型 AUC', inForce: '在用',
+      kinds: { rules: '规则', logistic_regression: '逻辑回归' },
+      train: '用走访结果重新训练', confirm: '将用已记录的全部走访结果训练新模型，并立即用它为所有线索重新评分。继续吗？',
+      trained: '已训练第 {v} 版（{examples} 个样本），已为 {scored} 条线索重新评分',
     },
     stats: {
       title: '数据分析线索', issued: '已下发', visited: '已走访', confirmed: '确认群租', precision: '走访确认率', byBand: '按得分等级', byTown: '按镇（街道）',

@@ -59,8 +59,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/models', {
     config: { permission: 'leads:model' },
-    schema: { tags: ['leads'], summary: 'The lead models trained so far (version 0, the rules, is built in)', response: { 200: Type.Array(LeadModelSchema), ...errors(401, 403) } },
-  }, async () => (await app.leads.models()).map(m => ({ ...m, trainedAt: m.trainedAt.toISOString() })))
+    schema: { tags: ['leads'], summary: 'The lead models trained so far, newest first, then the rules (version 0, built in; in force while no trained model is)', response: { 200: Type.Array(LeadModelSchema), ...errors(401, 403) } },
+  }, async () => (await app.leads.models()).map(m => ({ ...m, trainedAt: m.trainedAt?.toISOString() ?? null })))
 
   app.post('/models', {
     config: { permission: 'leads:model' },
