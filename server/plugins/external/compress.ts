@@ -7,6 +7,15 @@ const gzipAsync = promisify(gzip)
 /** Answers smaller than this go as they are: gzip's header and the work cost more than they save. */
 const minimumBytes = 1024
 
+/**
+ * The last few large answers and their gzipped bytes. Many people asking for the same thing (the
+ * district's points, a dashboard's figures) get the same string from the caches behind the routes:
+ * it is compressed once. V8 keeps a string's hash in the string, so finding it costs nothing more.
+ */
+const recent = new Map<string | Buffer, Buffer>()
+const recentFrom = 64 * 1024
+const recentMax = 8
+
 /** JSON in all its kinds (application/json, application/geo+json, application/problem+json). */
 const jsonType = /^application\/(?:[\w.-]+\+)?json\b/i
 
@@ -35,7 +44,15 @@ export default fp(async (app) => {
     if (Buffer.byteLength(payload) < minimumBytes) return payload
     reply.header('vary', appendVary(reply.getHeader('vary'), 'Accept-Encoding'))
     if (!acceptsGzip(req.headers['accept-encoding'])) return payload
-    const body = await gzipAsync(payload, { level: 4 })
+    const large = Buffer.byteLength(payload) >= recentFrom
+    let body = large ? recent.get(payload) : undefined
+    if (!body) {
+      body = await gzipAsync(payload, { level: 4 })
+      if (large) {
+        if (recent.size >= recentMax) recent.delete(recent.keys().next().value!)
+        recent.set(payload, body)
+      }
+    }
     reply.header('content-encoding', 'gzip')
     reply.removeHeader('content-length')
     return body
