@@ -43,6 +43,7 @@ import campaignPlugin from './plugins/app/campaign.js'
 import premisesPlugin from './plugins/app/premises.js'
 import referencePlugin from './plugins/app/reference.js'
 import statsPlugin from './plugins/app/stats.js'
+import closingPlugin from './plugins/app/closing.js'
 import tilesPlugin from './plugins/app/tiles.js'
 import dbPlugin from './plugins/external/db.js'
 import errorsPlugin, { frameworkErrors } from './plugins/external/errors.js'
@@ -62,6 +63,7 @@ import leadsRoutes from './routes/api/leads/index.js'
 import searchRoutes from './routes/api/search/index.js'
 import referenceRoutes from './routes/api/reference/index.js'
 import statsRoutes from './routes/api/stats/index.js'
+import closingRoutes from './routes/api/closing/index.js'
 import tilesRoutes from './routes/api/tiles/index.js'
 
 export interface AppOptions {
@@ -121,6 +123,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(referencePlugin)
   await app.register(premisesPlugin)
   await app.register(statsPlugin)
+  await app.register(closingPlugin)
   await app.register(tilesPlugin)
   await app.register(inspectionPlugin)
   await app.register(enforcementPlugin)
@@ -149,6 +152,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(premisesNearRoutes, { prefix: '/api/premises' })
   await app.register(searchRoutes, { prefix: '/api/search' })
   await app.register(statsRoutes, { prefix: '/api/stats' })
+  await app.register(closingRoutes, { prefix: '/api/closing' })
   await app.register(tilesRoutes, { prefix: '/api/tiles' })
   await app.register(hazardsRoutes, { prefix: '/api/hazards' })
   await app.register(enforcementRoutes, { prefix: '/api/enforcement' })

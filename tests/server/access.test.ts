@@ -186,6 +186,7 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   'GET /api/premises/:id': () => ({ url: `/api/premises/${ids.premisesIn}` }),
   'GET /api/premises/:id/residents': () => ({ url: `/api/premises/${ids.premisesIn}/residents` }),
   'GET /api/stats/summary': () => ({ url: '/api/stats/summary' }),
+  'GET /api/closing/': () => ({ url: '/api/closing' }),
   'GET /api/stats/series': () => ({ url: '/api/stats/series' }),
   'GET /api/stats/hazards': () => ({ url: '/api/stats/hazards' }),
   'GET /api/premises/counts': () => ({ url: '/api/premises/counts' }),

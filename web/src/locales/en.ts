@@ -357,6 +357,13 @@ const en: typeof zh = {
     bedsLet: 'Beds let',
     occupants: 'People living there',
   },
+  closing: {
+    title: 'Closing-phase checklist', done: '{done} of {total} done', phase: '{phase} phase, {n} days left', ended: 'The campaign ended on {day}', endedShort: 'the campaign has ended', notBegun: 'The campaign has not begun', target: 'target {target}',
+    items: {
+      groupRentalsRegistered: 'Every group rental registered', residentsRegistered: 'Residents registered', majorHazardsRectified: 'Every major hazard rectified',
+      keyAreasCleared: 'Key areas cleared to zero', keyAreasDelisted: 'Key areas inspected, accepted and delisted', finalTables: 'Final tables submitted (attachment 5, attachment 4 per key area)',
+    },
+  },
   dashboard: {
     title: 'Campaign overview',
     reportDate: 'Report day',

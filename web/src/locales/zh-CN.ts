@@ -355,6 +355,13 @@ export default {
     bedsLet: '出租床位（个）',
     occupants: '实际居住（人）',
   },
+  closing: {
+    title: '总结巩固阶段检查清单', done: '已完成 {done}/{total} 项', phase: '{phase}阶段，剩 {n} 天', ended: '整治已于 {day} 结束', endedShort: '整治已结束', notBegun: '整治尚未开始', target: '目标 {target}',
+    items: {
+      groupRentalsRegistered: '群租房全部登记', residentsRegistered: '租住人员信息登记', majorHazardsRectified: '重大隐患全部整改',
+      keyAreasCleared: '重点地区隐患清零', keyAreasDelisted: '重点地区检查验收、摘牌', finalTables: '最后一期统计表报送（附件5、各重点地区附件4）',
+    },
+  },
   dashboard: {
     title: '整治工作总览',
     reportDate: '报送日期',

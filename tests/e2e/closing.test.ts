@@ -1,0 +1,37 @@
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { artifactsDir } from '../helpers/browser.js'
+import { signInPage, startWebApp, type WebApp } from '../helpers/web-app.js'
+
+/** The closing phase's checklist on a commander's dashboard, and the phase in the header. */
+let web: WebApp
+
+beforeAll(async () => {
+  web = await startWebApp()
+})
+afterAll(() => web?.close())
+
+describe('the closing checklist', () => {
+  it('lists what the closing phase needs with progress for a commander, and the campaign\'s end in the header', async () => {
+    const page = await web.browser.newPage({ viewport: { width: 1600, height: 1000 } })
+    await signInPage(page, web.base, 'commander', '/dashboard')
+    await page.waitForSelector('[data-testid="closing"] li[data-item="finalTables"]')
+    const items = await page.$$eval('[data-testid="closing"] li', lis => lis.map(li => [li.getAttribute('data-item'), li.getAttribute('data-met')]))
+    expect(items.map(i => i[0])).toEqual(['groupRentalsRegistered', 'residentsRegistered', 'majorHazardsRectified', 'keyAreasCleared', 'keyAreasDelisted', 'finalTables'])
+    // The demo campaign ended in 2020: the phase says so, and nothing was submitted for its last period.
+    await expect(page.textContent('[data-testid="closing-phase"]')).resolves.toMatch(/2020-12-31/)
+    await expect(page.textContent('[data-testid="header"] [data-testid="phase"]')).resolves.toMatch(/整治已结束/)
+    expect(items.find(i => i[0] === 'finalTables')![1]).toBe('false')
+    await page.locator('[data-testid="closing"]').scrollIntoViewIfNeeded()
+    await page.screenshot({ path: join(artifactsDir, 'closing-checklist.png') })
+    await page.close()
+  })
+
+  it('is not shown to a leader', async () => {
+    const page = await web.browser.newPage({ viewport: { width: 1600, height: 1000 } })
+    await signInPage(page, web.base, 'leader', '/dashboard')
+    await page.waitForSelector('[data-testid="ranking"] tbody tr')
+    expect(await page.locator('[data-testid="closing"]').count()).toBe(0)
+    await page.close()
+  })
+})
