@@ -44,6 +44,7 @@ import premisesPlugin from './plugins/app/premises.js'
 import referencePlugin from './plugins/app/reference.js'
 import statsPlugin from './plugins/app/stats.js'
 import closingPlugin from './plugins/app/closing.js'
+import accountabilityPlugin from './plugins/app/accountability.js'
 import tilesPlugin from './plugins/app/tiles.js'
 import dbPlugin from './plugins/external/db.js'
 import errorsPlugin, { frameworkErrors } from './plugins/external/errors.js'
@@ -64,6 +65,7 @@ import searchRoutes from './routes/api/search/index.js'
 import referenceRoutes from './routes/api/reference/index.js'
 import statsRoutes from './routes/api/stats/index.js'
 import closingRoutes from './routes/api/closing/index.js'
+import accountabilityRoutes from './routes/api/accountability/index.js'
 import tilesRoutes from './routes/api/tiles/index.js'
 
 export interface AppOptions {
@@ -124,6 +126,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(premisesPlugin)
   await app.register(statsPlugin)
   await app.register(closingPlugin)
+  await app.register(accountabilityPlugin)
   await app.register(tilesPlugin)
   await app.register(inspectionPlugin)
   await app.register(enforcementPlugin)
@@ -153,6 +156,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(searchRoutes, { prefix: '/api/search' })
   await app.register(statsRoutes, { prefix: '/api/stats' })
   await app.register(closingRoutes, { prefix: '/api/closing' })
+  await app.register(accountabilityRoutes, { prefix: '/api/accountability' })
   await app.register(tilesRoutes, { prefix: '/api/tiles' })
   await app.register(hazardsRoutes, { prefix: '/api/hazards' })
   await app.register(enforcementRoutes, { prefix: '/api/enforcement' })

@@ -27,11 +27,21 @@ describe('the closing checklist', () => {
     await page.close()
   })
 
-  it('is not shown to a leader', async () => {
+  it('is not shown to a leader, who sees the hazards by responsible unit and can download them for the assessment', async () => {
     const page = await web.browser.newPage({ viewport: { width: 1600, height: 1000 } })
     await signInPage(page, web.base, 'leader', '/dashboard')
     await page.waitForSelector('[data-testid="ranking"] tbody tr')
+    await page.waitForSelector('[data-testid="accountability"] tbody tr[data-unit="fire"]')
     expect(await page.locator('[data-testid="closing"]').count()).toBe(0)
+    const cells = await page.$$eval('[data-testid="accountability"] tbody tr[data-unit="fire"] td', tds => tds.map(td => td.textContent!.trim()))
+    expect(Number(cells[1]!.replace(/,/g, ''))).toBeGreaterThan(0)
+    await page.click('[data-testid="accountability"] button:has-text("按镇（街道）")')
+    expect(await page.locator('[data-testid="accountability"] tbody tr').count()).toBeGreaterThan(1)
+    const download = page.waitForEvent('download')
+    await page.click('[data-testid="accountability-xlsx"]')
+    expect((await download).suggestedFilename()).toMatch(/^accountability-2020-12-31\.xlsx$/)
+    await page.locator('[data-testid="accountability"]').scrollIntoViewIfNeeded()
+    await page.screenshot({ path: join(artifactsDir, 'accountability.png') })
     await page.close()
   })
 })

@@ -187,6 +187,7 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   'GET /api/premises/:id/residents': () => ({ url: `/api/premises/${ids.premisesIn}/residents` }),
   'GET /api/stats/summary': () => ({ url: '/api/stats/summary' }),
   'GET /api/closing/': () => ({ url: '/api/closing' }),
+  'GET /api/accountability/': () => ({ url: '/api/accountability' }),
   'GET /api/stats/series': () => ({ url: '/api/stats/series' }),
   'GET /api/stats/hazards': () => ({ url: '/api/stats/hazards' }),
   'GET /api/premises/counts': () => ({ url: '/api/premises/counts' }),

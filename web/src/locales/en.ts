@@ -357,6 +357,10 @@ const en: typeof zh = {
     bedsLet: 'Beds let',
     occupants: 'People living there',
   },
+  accountability: {
+    title: 'Hazards by responsible unit', departments: 'By department', towns: 'By town', download: 'Assessment workbook (XLSX)', unit: 'Unit', referred: 'Referred',
+    major: 'of them major', onTime: 'Rectified on time', late: 'Rectified late', overdue: 'Overdue', open: 'Open, in time', rate: 'On-time rate',
+  },
   closing: {
     title: 'Closing-phase checklist', done: '{done} of {total} done', phase: '{phase} phase, {n} days left', ended: 'The campaign ended on {day}', endedShort: 'the campaign has ended', notBegun: 'The campaign has not begun', target: 'target {target}',
     items: {
