@@ -43,6 +43,7 @@ import campaignPlugin from './plugins/app/campaign.js'
 import premisesPlugin from './plugins/app/premises.js'
 import referencePlugin from './plugins/app/reference.js'
 import statsPlugin from './plugins/app/stats.js'
+import versionsPlugin from './plugins/app/versions.js'
 import tilesPlugin from './plugins/app/tiles.js'
 import dbPlugin from './plugins/external/db.js'
 import errorsPlugin, { frameworkErrors } from './plugins/external/errors.js'
@@ -99,6 +100,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(dbPlugin, { db: opts.db })
+  await app.register(versionsPlugin)
   await app.register(errorsPlugin)
   const basemap: Basemap = opts.basemap ?? { type: 'none', url: null, attribution: null }
   // A basemap from another server is the one thing the page may load from elsewhere.

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
+import { type FiguresCache, figuresCache } from './figures-cache.js'
 import { type HazardCategory, type HazardStatus, hazardStatuses, type PremisesKind } from '../../domain/lists.js'
 
 
@@ -64,8 +65,9 @@ export const unregisteredSql = (sql: Sql | Tx, alias = 'p') => {
 
 /**
  * Premises as map points. No personal data leaves here: no address, owner, landlord or resident.
+ * With a `cache`, the legend's counts are computed once per state of the data and filter.
  */
-export function premisesRepository(sql: Sql) {
+export function premisesRepository(sql: Sql, opts: { cache?: FiguresCache } = {}) {
   return {
     /**
      * The premises matching the filter as a GeoJSON FeatureCollection (PremisesCollectionSchema),
@@ -94,19 +96,26 @@ export function premisesRepository(sql: Sql) {
     },
 
     /** How many premises match, by status, and how many meet the rule unregistered: the legend's figures. */
-    async counts(scope: Jurisdiction, filter: PremisesFilter, on: string, db: Sql | Tx = sql) {
-      const rows = await db<{ status: HazardStatus; n: number; unregistered: number }[]>`
-        select ${statusSql(db, on)} as status, count(*)::int as n, count(*) filter (where ${unregisteredSql(db)})::int as unregistered
-        from premises p where ${premisesWhere(db, filter, on, scope)}
-        group by 1`
-      const byStatus = Object.fromEntries(hazardStatuses.map(s => [s, 0])) as Record<HazardStatus, number>
-      for (const r of rows) byStatus[r.status] = r.n
-      return {
-        total: rows.reduce((a, r) => a + r.n, 0),
-        byStatus,
-        unregistered: rows.reduce((a, r) => a + r.unregistered, 0),
-      }
+    counts(scope: Jurisdiction, filter: PremisesFilter, on: string, db: Sql | Tx = sql) {
+      return opts.cache && db === sql
+        ? opts.cache.get(`counts|${JSON.stringify([scope, filter, on])}`, () => premisesCounts(db, scope, filter, on))
+        : premisesCounts(db, scope, filter, on)
     },
+  }
+}
+
+/** The legend's figures computed from premises (the cache above keeps them per version). */
+async function premisesCounts(db: Sql | Tx, scope: Jurisdiction, filter: PremisesFilter, on: string) {
+  const rows = await db<{ status: HazardStatus; n: number; unregistered: number }[]>`
+    select ${statusSql(db, on)} as status, count(*)::int as n, count(*) filter (where ${unregisteredSql(db)})::int as unregistered
+    from premises p where ${premisesWhere(db, filter, on, scope)}
+    group by 1`
+  const byStatus = Object.fromEntries(hazardStatuses.map(s => [s, 0])) as Record<HazardStatus, number>
+  for (const r of rows) byStatus[r.status] = r.n
+  return {
+    total: rows.reduce((a, r) => a + r.n, 0),
+    byStatus,
+    unregistered: rows.reduce((a, r) => a + r.unregistered, 0),
   }
 }
 
@@ -119,5 +128,5 @@ declare module 'fastify' {
 }
 
 export default fp(async (app) => {
-  app.decorate('premises', premisesRepository(app.db.sql))
-}, { name: 'premises', dependencies: ['db'] })
+  app.decorate('premises', premisesRepository(app.db.sql, { cache: figuresCache(app.versions) }))
+}, { name: 'premises', dependencies: ['db', 'versions'] })

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto'
+import { promisify } from 'node:util'
+import { gzip } from 'node:zlib'
 import { fromGeojsonVt } from '@maplibre/vt-pbf'
 import fp from 'fastify-plugin'
 import type { Database, Sql } from '../../db/index.js'
@@ -47,12 +49,17 @@ export function tileBounds(z: number, x: number, y: number) {
   return { minx, maxy, miny: maxy - size, maxx: minx + size, size }
 }
 
+/** A tile as kept: its bytes, and gzipped once a client that takes gzip asked for it. */
+interface KeptTile { data: Uint8Array; gzipped?: Uint8Array }
+
+const gzipAsync = promisify(gzip)
+
 /** A tiny LRU of encoded tiles, bounded by bytes. Keys carry the data version, so stale ones age out. */
 class TileCache {
-  private map = new Map<string, Uint8Array>()
+  private map = new Map<string, KeptTile>()
   private bytes = 0
   constructor(private maxBytes: number) {}
-  get(key: string): Uint8Array | undefined {
+  get(key: string): KeptTile | undefined {
     const v = this.map.get(key)
     if (v) {
       this.map.delete(key)
@@ -61,14 +68,20 @@ class TileCache {
     return v
   }
 
-  set(key: string, value: Uint8Array): void {
-    if (value.byteLength > this.maxBytes / 4) return
+  set(key: string, value: KeptTile): void {
+    const size = value.data.byteLength + (value.gzipped?.byteLength ?? 0)
+    if (size > this.maxBytes / 4) return
+    const was = this.map.get(key)
+    if (was) {
+      this.map.delete(key)
+      this.bytes -= was.data.byteLength + (was.gzipped?.byteLength ?? 0)
+    }
     this.map.set(key, value)
-    this.bytes += value.byteLength
+    this.bytes += size
     for (const [k, v] of this.map) {
       if (this.bytes <= this.maxBytes) break
       this.map.delete(k)
-      this.bytes -= v.byteLength
+      this.bytes -= v.data.byteLength + (v.gzipped?.byteLength ?? 0)
     }
   }
 
@@ -220,12 +233,6 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
   }
 
   return {
-    /** The current data version: any change to premises or hazards changes it. */
-    async version(): Promise<number> {
-      const [row] = await sql<{ version: number }[]>`select version from data_version`
-      return row!.version
-    },
-
     cacheKey(t: TileRequest, version: number): string {
       const f = Object.entries(t.filter).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b))
       return `${version}|${t.scope.kind}:${t.scope.id}|${t.z}/${t.x}/${t.y}|${t.on}|${JSON.stringify(f)}`
@@ -235,13 +242,21 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
       return `"${createHash('sha1').update(key).digest('base64url')}"`
     },
 
-    /** The encoded tile, from the cache when the data has not changed since it was made. */
-    async tile(t: TileRequest, key: string): Promise<{ data: Uint8Array; cached: boolean }> {
+    /**
+     * The encoded tile, from the cache when the data has not changed since it was made; gzipped when
+     * the client takes it (`gzip`) and the tile is not empty (a point costs a few bytes of protobuf,
+     * which gzip shrinks to about half).
+     */
+    async tile(t: TileRequest, key: string, opts: { gzip?: boolean } = {}): Promise<{ data: Uint8Array; gzipped: boolean; cached: boolean }> {
       const hit = cache.get(key)
-      if (hit) return { data: hit, cached: true }
-      const data = db.mvt ? await encodeInDatabase(t) : await encodeInNode(t)
-      cache.set(key, data)
-      return { data, cached: false }
+      const kept = hit ?? { data: db.mvt ? await encodeInDatabase(t) : await encodeInNode(t) }
+      const gzipped = !!opts.gzip && kept.data.byteLength > 0
+      if (gzipped && !kept.gzipped) {
+        kept.gzipped = await gzipAsync(kept.data)
+        cache.set(key, kept)
+      }
+      else if (!hit) cache.set(key, kept)
+      return { data: gzipped ? kept.gzipped! : kept.data, gzipped, cached: !!hit }
     },
 
     /** Drops every cached tile (the benchmark measures uncached tiles with it). */
