@@ -34,6 +34,7 @@ const { values } = parseArgs({
     'readings': { type: 'string', default: '1000000', description: 'daily rows of the readings import in the leads benchmark (0: none; the target is 10000000)' },
     'leads-only': { type: 'boolean', default: false, description: 'only the leads: demo readings, refresh, queries, quality, readings import' },
     'load': { type: 'boolean', default: false, description: 'only the HTTP load test' },
+    'plans-only': { type: 'boolean', default: false, description: 'only the prepared-plan check: each read query 8 times on one connection' },
     'load-seconds': { type: 'string', default: '60' },
     'load-warmup': { type: 'string', default: '10', description: 'seconds of load before the measured ones' },
     'connections': { type: 'string', default: '200' },
@@ -117,6 +118,10 @@ try {
   else {
     if (values['search-only']) {
       await benchSearch(day)
+    }
+    else if (values['plans-only']) {
+      const { benchPlans } = await import('./bench-plans.js')
+      rows.push(...await benchPlans(withDb(name)))
     }
     else if (values['offline-only']) {
       await benchOffline(db)
