@@ -65,34 +65,19 @@ export const unregisteredSql = (sql: Sql | Tx, alias = 'p') => {
 
 /**
  * Premises as map points. No personal data leaves here: no address, owner, landlord or resident.
- * With a `cache`, the legend's counts are computed once per state of the data and filter.
+ * With caches, the legend's counts and the points are computed once per state of the data and filter.
  */
-export function premisesRepository(sql: Sql, opts: { cache?: FiguresCache } = {}) {
+export function premisesRepository(sql: Sql, opts: { cache?: FiguresCache; pointsCache?: FiguresCache } = {}) {
   return {
     /**
      * The premises matching the filter as a GeoJSON FeatureCollection (PremisesCollectionSchema),
      * serialised by PostgreSQL: a town holds tens of thousands of points, and rows turned into objects
      * and back into text cost the server's event loop and its garbage collector more than the query.
      */
-    async pointsJson(scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number, db: Sql | Tx = sql): Promise<string> {
-      const [row] = await db<{ body: string }[]>`
-        with page as (
-          select p.id, p.kind, ${statusSql(db, on)} as status, ${unregisteredSql(db)} as unregistered, p.geom
-          from premises p
-          where ${premisesWhere(db, filter, on, scope)}
-          order by p.id
-          limit ${limit + 1}
-        ), shown as (select * from page order by id limit ${limit})
-        select json_build_object(
-          'type', 'FeatureCollection',
-          'numberReturned', (select count(*) from shown),
-          'truncated', (select count(*) from page) > ${limit},
-          'features', coalesce((select json_agg(json_build_object(
-            'type', 'Feature', 'id', id,
-            'geometry', json_build_object('type', 'Point', 'coordinates', json_build_array(st_x(geom), st_y(geom))),
-            'properties', json_build_object('id', id, 'kind', kind, 'status', status, 'unregistered', unregistered)) order by id)
-            from shown), '[]'::json))::text as body`
-      return row!.body
+    pointsJson(scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number, db: Sql | Tx = sql): Promise<string> {
+      return opts.pointsCache && db === sql
+        ? opts.pointsCache.get(`points|${JSON.stringify([scope, filter, on, limit])}`, () => pointsJson(db, scope, filter, on, limit))
+        : pointsJson(db, scope, filter, on, limit)
     },
 
     /** How many premises match, by status, and how many meet the rule unregistered: the legend's figures. */
@@ -102,6 +87,28 @@ export function premisesRepository(sql: Sql, opts: { cache?: FiguresCache } = {}
         : premisesCounts(db, scope, filter, on)
     },
   }
+}
+
+/** The premises as GeoJSON text, built by PostgreSQL (see pointsJson above). */
+async function pointsJson(db: Sql | Tx, scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number): Promise<string> {
+  const [row] = await db<{ body: string }[]>`
+    with page as (
+      select p.id, p.kind, ${statusSql(db, on)} as status, ${unregisteredSql(db)} as unregistered, p.geom
+      from premises p
+      where ${premisesWhere(db, filter, on, scope)}
+      order by p.id
+      limit ${limit + 1}
+    ), shown as (select * from page order by id limit ${limit})
+    select json_build_object(
+      'type', 'FeatureCollection',
+      'numberReturned', (select count(*) from shown),
+      'truncated', (select count(*) from page) > ${limit},
+      'features', coalesce((select json_agg(json_build_object(
+        'type', 'Feature', 'id', id,
+        'geometry', json_build_object('type', 'Point', 'coordinates', json_build_array(st_x(geom), st_y(geom))),
+        'properties', json_build_object('id', id, 'kind', kind, 'status', status, 'unregistered', unregistered)) order by id)
+        from shown), '[]'::json))::text as body`
+  return row!.body
 }
 
 /** The legend's figures computed from premises (the cache above keeps them per version). */
@@ -128,5 +135,6 @@ declare module 'fastify' {
 }
 
 export default fp(async (app) => {
-  app.decorate('premises', premisesRepository(app.db.sql, { cache: figuresCache(app.versions) }))
+  // A town's points are a megabyte or more of text: a few of them kept, the figures many.
+  app.decorate('premises', premisesRepository(app.db.sql, { cache: figuresCache(app.versions), pointsCache: figuresCache(app.versions, 16) }))
 }, { name: 'premises', dependencies: ['db', 'versions'] })
