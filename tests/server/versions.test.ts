@@ -47,11 +47,12 @@ async function eventually(check: () => Promise<boolean>): Promise<void> {
 const groupRental = async () => (await t.db.owner<{ id: number }[]>`select id from premises where kind = 'group_rental' order by id limit 1`)[0]!
 
 describe('the data versions', () => {
-  it('let a cached summary, trend, hazard breakdown, legend count, box of points and tile answer without a single query', async () => {
+  it('let the cached campaign, summary, trend, hazard breakdown, legend count, box of points and tile answer without a single query', async () => {
     const campaign = await t.app.campaign.current()
     const [z, x, y] = tileOf(119.97, 31.85, 12)
     const tile = { z, x, y, scope: wholeDistrict, filter: {}, on: asOf }
     const all = async () => {
+      await t.app.campaign.current()
       await t.app.stats.summary(campaign, asOf, wholeDistrict)
       await t.app.stats.series(campaign, asOf, wholeDistrict)
       await t.app.stats.hazards(asOf, wholeDistrict)
