@@ -47,7 +47,7 @@ async function eventually(check: () => Promise<boolean>): Promise<void> {
 const groupRental = async () => (await t.db.owner<{ id: number }[]>`select id from premises where kind = 'group_rental' order by id limit 1`)[0]!
 
 describe('the data versions', () => {
-  it('let the cached campaign, summary, trend, hazard breakdown, legend count, box of points and tile answer without a single query', async () => {
+  it('let the cached campaign, summary, trend, hazard breakdown, legend count, box of points, clusters, rings and tile answer without a single query', async () => {
     const campaign = await t.app.campaign.current()
     const [z, x, y] = tileOf(119.97, 31.85, 12)
     const tile = { z, x, y, scope: wholeDistrict, filter: {}, on: asOf }
@@ -57,6 +57,8 @@ describe('the data versions', () => {
       await t.app.stats.series(campaign, asOf, wholeDistrict)
       await t.app.stats.hazards(asOf, wholeDistrict)
       await t.app.premises.counts(wholeDistrict, { kinds: ['group_rental'] }, asOf)
+      await t.app.analysis.clusters(wholeDistrict, {}, asOf, 'group-rentals', 150, 8)
+      await t.app.analysis.rings(wholeDistrict, {}, asOf, ['campus'], [300, 500])
       await t.app.premises.pointsJson(wholeDistrict, { bbox: [119.95, 31.82, 120.0, 31.86] }, asOf, 1000)
       await t.app.tiles.tile(tile, t.app.tiles.cacheKey(tile, await t.app.versions.current('data')))
     }

@@ -32,3 +32,6 @@ create or replace trigger campaign_phase_figures_trg after insert or update or d
   for each statement execute function bump_figures_version();
 create or replace trigger campaign_target_figures_trg after insert or update or delete or truncate on campaign_target
   for each statement execute function bump_figures_version();
+-- Places (schools, factories, villages): the rings around them are kept under this version.
+create or replace trigger poi_figures_trg after insert or update or delete or truncate on poi
+  for each statement execute function bump_figures_version();
