@@ -5,7 +5,7 @@
  * (bench-load-client.ts), so that they do not share the server's event loop.
  *
  * The mix is what a room of map users does: mostly vector tiles at zooms 10-16, the campaign
- * summary, premises details, the live counts of a key area being drawn, and now and then a
+ * summary, the legend's counts, premises details, the live counts of a key area being drawn, and now and then a
  * town-sized bbox of premises as GeoJSON. Users of four roles and two jurisdictions (the district,
  * the town with most premises) share the load.
  */
@@ -32,7 +32,7 @@ export interface LoadOptions {
 interface Row { measure: string; value: string; note: string }
 
 /** How often each endpoint comes in the mix (out of their sum). */
-const weights = { tile: 12, detail: 3, summary: 2, preview: 2, bbox: 1 }
+const weights = { tile: 12, detail: 3, summary: 2, counts: 2, preview: 2, bbox: 1 }
 type Endpoint = keyof typeof weights
 
 /** The bench's own district-wide bbox over the dense south-east streets (about 5 x 5 km), as in its query timings. */
@@ -118,6 +118,8 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
         return { endpoint: 'tile', method: 'GET', path: `/api/tiles/premises/${tile(who[2].kind === 'town' ? inTown : anywhere)}.mvt`, cookie: session(who[0]) }
       },
       summary: () => ({ endpoint: 'summary', method: 'GET', path: '/api/stats/summary', cookie: session(pick(['bench-leader', 'bench-analyst', 'bench-commander'])) }),
+      // The legend's counts as the map's filters change: all premises, a kind, a status.
+      counts: () => ({ endpoint: 'counts', method: 'GET', path: `/api/premises/counts${pick(['', '?kind=group_rental', '?status=overdue', '?kind=rental,group_rental&major=true'])}`, cookie: session(pick(people)[0]) }),
       bbox: () => ({ endpoint: 'bbox', method: 'GET', path: `/api/premises?bbox=${townBbox}`, cookie: session(pick(['bench-leader', 'bench-analyst'])) }),
       preview: () => ({ endpoint: 'preview', method: 'POST', path: '/api/key-areas/preview', cookie: session('bench-commander'), body: JSON.stringify({ geometry: square(pick(inTown)) }) }),
       detail: () => {

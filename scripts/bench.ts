@@ -36,6 +36,7 @@ const { values } = parseArgs({
     'readings': { type: 'string', default: '1000000', description: 'daily rows of the readings import in the leads benchmark (0: none; the target is 10000000)' },
     'leads-only': { type: 'boolean', default: false, description: 'only the leads: demo readings, refresh, queries, quality, readings import' },
     'load': { type: 'boolean', default: false, description: 'only the HTTP load test' },
+    'plans-only': { type: 'boolean', default: false, description: 'only the prepared-plan check: each read query 8 times on one connection' },
     'load-seconds': { type: 'string', default: '60' },
     'load-warmup': { type: 'string', default: '10', description: 'seconds of load before the measured ones' },
     'connections': { type: 'string', default: '200' },
@@ -119,6 +120,10 @@ try {
   else {
     if (values['search-only']) {
       await benchSearch(day)
+    }
+    else if (values['plans-only']) {
+      const { benchPlans } = await import('./bench-plans.js')
+      rows.push(...await benchPlans(withDb(name)))
     }
     else if (values['offline-only']) {
       await benchOffline(db)
@@ -497,18 +502,28 @@ async function benchTiles(database: typeof db, perZoom: number) {
   const get = (t: [number, number, number]) => app.inject({ url: `/api/tiles/premises/${t.join('/')}.mvt`, headers: { cookie } })
   const uncached: number[] = []
   const cached: number[] = []
+  /** The same tile's rows encoded by the repository alone: no HTTP, session or cache. */
+  const bare: number[] = []
+  const sizes: number[] = []
+  const gzipped: number[] = []
   let bytes = 0
   let maxBytes = 0
+  const [day] = await database.sql<{ d: string }[]>`select ends_on::text as d from campaign order by starts_on desc limit 1`
   for (const t of sample) {
     app.tiles.clearCache()
     const [res, ms] = await time(() => get(t))
     if (res.statusCode !== 200) throw new Error(`tile ${t.join('/')}: ${res.statusCode} ${res.body}`)
     uncached.push(ms)
     bytes += res.rawPayload.length
+    sizes.push(res.rawPayload.length)
     maxBytes = Math.max(maxBytes, res.rawPayload.length)
     const [again, msCached] = await time(() => get(t))
     if (again.headers['x-tile-cache'] !== 'hit') throw new Error('the second request missed the cache')
     cached.push(msCached)
+    const zipped = await app.inject({ url: `/api/tiles/premises/${t.join('/')}.mvt`, headers: { cookie, 'accept-encoding': 'gzip' } })
+    gzipped.push(zipped.rawPayload.length)
+    const req = { z: t[0], x: t[1], y: t[2], scope: wholeDistrict, filter: {}, on: day!.d }
+    bare.push((await time(() => database.mvt ? app.tiles.encodeInDatabase(req) : app.tiles.encodeInNode(req)))[1])
   }
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
   rows.push({ measure: 'tile uncached p50 / p95', value: `${percentile(uncached, 50).toFixed(1)} / ${percentile(uncached, 95).toFixed(1)} ms`,
@@ -520,6 +535,18 @@ async function benchTiles(database: typeof db, perZoom: number) {
     const u = idx.map(i => uncached[i]!)
     if (!u.length) continue
     rows.push({ measure: `  tile uncached z${zs[0]}${zs[1] !== zs[0] ? `-z${zs[1]}` : ''} p50 / p95`, value: `${percentile(u, 50).toFixed(1)} / ${percentile(u, 95).toFixed(1)} ms`, note: `${u.length} tiles` })
+  }
+  // Per zoom: what the app adds to the bare query (HTTP, session, filters, cache), and what a phone downloads.
+  for (let z = 10; z <= 16; z++) {
+    const idx = sample.map((t, i) => [t, i] as const).filter(([t]) => t[0] === z).map(([, i]) => i)
+    if (!idx.length) continue
+    const at = (xs: number[]) => idx.map(i => xs[i]!)
+    const kib = (n: number) => (n / 1024).toFixed(1)
+    rows.push({
+      measure: `  tile z${z}: app / bare p50, bytes p50 / max (gzipped p50 / max)`,
+      value: `${percentile(at(uncached), 50).toFixed(1)} / ${percentile(at(bare), 50).toFixed(1)} ms`,
+      note: `ratio ${(percentile(at(uncached), 50) / percentile(at(bare), 50)).toFixed(2)}; ${kib(percentile(at(sizes), 50))} / ${kib(Math.max(...at(sizes)))} KiB (${kib(percentile(at(gzipped), 50))} / ${kib(Math.max(...at(gzipped)))} KiB), ${idx.length} tiles`,
+    })
   }
   await app.close()
 }

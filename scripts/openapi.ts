@@ -21,6 +21,7 @@ const db: Database = {
   postgis: '',
   mvt: false,
   availability: databaseAvailability(async () => {}),
+  listen: async () => () => {},
   close: () => sql.end({ timeout: 0 }),
 }
 const app = await buildApp({ db, keys: piiKeysFrom(Buffer.alloc(32)), imports: { sweep: false } })

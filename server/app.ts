@@ -45,6 +45,7 @@ import referencePlugin from './plugins/app/reference.js'
 import statsPlugin from './plugins/app/stats.js'
 import closingPlugin from './plugins/app/closing.js'
 import accountabilityPlugin from './plugins/app/accountability.js'
+import versionsPlugin from './plugins/app/versions.js'
 import tilesPlugin from './plugins/app/tiles.js'
 import dbPlugin from './plugins/external/db.js'
 import errorsPlugin, { frameworkErrors } from './plugins/external/errors.js'
@@ -104,6 +105,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(dbPlugin, { db: opts.db })
+  await app.register(versionsPlugin)
   await app.register(errorsPlugin)
   const basemap: Basemap = opts.basemap ?? { type: 'none', url: null, attribution: null }
   // A basemap from another server is the one thing the page may load from elsewhere.

@@ -20,9 +20,44 @@ export interface Database {
   mvt: boolean
   /** Whether the database answers: closed after a connection failed, open again once a probe connects. */
   availability: DatabaseAvailability
+  /**
+   * Listens on a channel (LISTEN/NOTIFY) on a connection of its own, outside the pool. `lost` is
+   * called when notifications may have been missed (the connection closed), `listening` whenever
+   * they arrive again from now on (first at once, then after each reconnection). The embedded
+   * database's one session hands them to the process as its answers pass by.
+   * @returns a function that stops listening
+   */
+  listen: (channel: string, handlers: ListenHandlers) => Promise<() => void>
   close: () => Promise<void>
   /** Embedded only: a copy of the whole data directory, to start other databases from (tests). */
   dumpDataDir?: () => Promise<Blob>
+}
+
+/** What a listener on a channel is told. */
+export interface ListenHandlers {
+  notify: (payload: string) => void
+  /** Notifications arrive from now on; those before may have been missed. */
+  listening: () => void
+  /** Notifications may be missed from now on, until `listening` is called again. */
+  lost: () => void
+}
+
+/** Listeners by channel, as both backends keep them. */
+function listenerRegistry() {
+  const byChannel = new Map<string, Set<ListenHandlers>>()
+  return {
+    byChannel,
+    add(channel: string, h: ListenHandlers) {
+      const set = byChannel.get(channel) ?? new Set()
+      set.add(h)
+      byChannel.set(channel, set)
+      return () => { set.delete(h) }
+    },
+    notify(channel: string, payload: string) {
+      for (const h of byChannel.get(channel) ?? []) h.notify(payload)
+    },
+    all: () => [...byChannel.values()].flatMap(s => [...s]),
+  }
 }
 
 export interface OpenOptions {
@@ -60,7 +95,11 @@ function clientOptions(max: number, connectTimeout = defaultConnectTimeout): pos
     backoff: () => 0.05,
     onnotice: () => {},
     transform: postgres.camel,
-    connection: { application_name: 'group-rental-dashboard', TimeZone: districtTimeZone },
+    // Every statement is prepared, and from its sixth run on a connection PostgreSQL may switch to
+    // a generic plan made without the values: for a box, a tile or a town that plan was 2-3 times
+    // slower (premises in a box 53 -> 161 ms, a zoom-10 tile 47 -> 110 ms at 100,000 premises;
+    // `npm run bench -- --plans-only`). Planning each run costs well under a millisecond here.
+    connection: { application_name: 'group-rental-dashboard', TimeZone: districtTimeZone, plan_cache_mode: 'force_custom_plan' },
     types: {
       // Counts and ids fit in a double; strings would leak into every JSON answer.
       int8: { to: 20, from: [20], serialize: (x: number | bigint) => String(x), parse: (x: string) => Number(x) },
@@ -94,8 +133,11 @@ async function openEmbedded(opts: OpenOptions): Promise<Database> {
     extensions: { postgis },
   })
   await pg.exec('create extension if not exists postgis')
+  // Its one session ignores the start-up parameters that set this on PostgreSQL (clientOptions).
+  await pg.exec('set plan_cache_mode = force_custom_plan')
   // The same driver as for PostgreSQL talks to PGlite over a loopback socket: one code path.
-  const server = new PGLiteSocketServer({ db: withPostgresErrorFraming(pg), port: 0, host: '127.0.0.1', maxConnections: 1 })
+  const listeners = listenerRegistry()
+  const server = new PGLiteSocketServer({ db: withPostgresErrorFraming(pg, listeners.notify), port: 0, host: '127.0.0.1', maxConnections: 1 })
   await server.start()
   const [host, port] = server.getServerConn().split(':')
   const sql = postgres({
@@ -116,6 +158,13 @@ async function openEmbedded(opts: OpenOptions): Promise<Database> {
     backend: 'embedded',
     ...caps,
     availability,
+    // One session, the process's own: LISTEN there, and its notifications pass by on the socket.
+    listen: async (channel, handlers) => {
+      await sql`listen ${sql(channel)}`
+      const remove = listeners.add(channel, handlers)
+      handlers.listening()
+      return remove
+    },
     close: async () => {
       availability.close()
       await sql.end({ timeout: 5 })
@@ -170,14 +219,71 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
       await once.end({ timeout: 0 })
     }
   })
+  const listener = postgresListener(url, opts.connectTimeout)
   return {
     sql,
     backend: 'postgres',
     ...caps,
     availability,
+    listen: listener.listen,
     close: async () => {
       availability?.close()
+      await listener.close()
       await sql.end({ timeout: 5 })
+    },
+  }
+}
+
+/**
+ * One connection that LISTENs for every channel asked for. When it closes (a restart, its lifetime
+ * over) every listener is told notifications may be lost, and it LISTENs again, every 250 ms until
+ * the server answers; then they are told notifications arrive again. The driver's own `listen`
+ * gives up after one failed attempt, which would leave caches waiting for news that never comes.
+ */
+function postgresListener(url: string, connectTimeout?: number) {
+  const listeners = listenerRegistry()
+  let closed = false
+  let relistening: Promise<void> | undefined
+  const options = {
+    ...clientOptions(1, connectTimeout),
+    connection: { application_name: 'group-rental-dashboard listener', TimeZone: districtTimeZone },
+    fetch_types: false,
+    max_lifetime: null,
+    onclose: () => {
+      if (closed) return
+      for (const h of listeners.all()) h.lost()
+      relistening ??= relisten().finally(() => { relistening = undefined })
+    },
+  }
+  // The driver's connection option for notifications, which its types leave out (its own listen uses it).
+  const onnotify = (channel: string, payload: string) => listeners.notify(channel, payload)
+  const conn = postgres(url, Object.assign(options, { onnotify })) as unknown as Sql
+  const listenAll = async () => {
+    for (const channel of listeners.byChannel.keys()) await conn`listen ${conn(channel)}`
+  }
+  async function relisten() {
+    while (!closed) {
+      try {
+        await listenAll()
+        for (const h of listeners.all()) h.listening()
+        return
+      }
+      catch {
+        await new Promise(resolve => setTimeout(resolve, 250))
+      }
+    }
+  }
+  return {
+    async listen(channel: string, handlers: ListenHandlers): Promise<() => void> {
+      await conn`listen ${conn(channel)}`
+      const remove = listeners.add(channel, handlers)
+      handlers.listening()
+      return remove
+    },
+    async close() {
+      closed = true
+      await relistening?.catch(() => {})
+      await conn.end({ timeout: 1 })
     },
   }
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Database } from '../../server/db/index.js'
-import { withoutReadyForQuery } from '../../server/db/pglite-protocol.js'
+import { backendMessages, withoutReadyForQuery } from '../../server/db/pglite-protocol.js'
 import { openTestDatabase } from '../helpers/db.js'
 
 /** Backend messages: a type byte, a 4-byte length (itself included) and the body. */
@@ -34,6 +34,35 @@ describe('dropping the early ReadyForQuery of the embedded database', () => {
       const pass = withoutReadyForQuery(c => out.push(Buffer.from(c)))
       for (let i = 0; i < stream.length; i += size) pass(stream.subarray(i, i + size))
       expect(types(Buffer.concat(out)), `chunks of ${size}`).toBe('E1D')
+    }
+  })
+})
+
+describe('the notifications of the embedded database\'s session', () => {
+  const notification = message('A', [0, 0, 0, 7, ...Buffer.from('grd_versions\0data_version 42\0')])
+  const stream = Buffer.concat([message('C', [0x43, 0x4F, 0x4D, 0x4D, 0x49, 0x54, 0]), notification, message('Z', [0x49])])
+
+  it('are each seen once, whole, however split into chunks, and every byte passes on as it came', () => {
+    for (const size of [1, 2, 3, 5, 7, stream.length]) {
+      const out: Buffer[] = []
+      const seen: [string, string][] = []
+      const pass = backendMessages(c => out.push(Buffer.from(c)), { dropReady: false, onNotification: (channel, payload) => seen.push([channel, payload]) })
+      for (let i = 0; i < stream.length; i += size) pass(stream.subarray(i, i + size))
+      expect(seen, `chunks of ${size}`).toEqual([['grd_versions', 'data_version 42']])
+      expect(Buffer.concat(out).equals(stream), `chunks of ${size}`).toBe(true)
+    }
+  })
+
+  it.runIf(!process.env.DATABASE_URL)('reach the process from a real commit before its answer does', async () => {
+    const db = await openTestDatabase('migrated')
+    try {
+      const seen: string[] = []
+      await db.listen('grd_versions', { notify: p => seen.push(p), listening: () => {}, lost: () => {} })
+      const [row] = await db.sql<{ version: number }[]>`update data_version set version = version + 1 returning version`
+      expect(seen).toContain(`data_version ${row!.version}`)
+    }
+    finally {
+      await db.close()
     }
   })
 })

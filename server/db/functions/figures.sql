@@ -24,3 +24,14 @@ create or replace trigger admin_area_figures_trg after insert or update or delet
   for each statement execute function bump_figures_version();
 create or replace trigger police_station_figures_trg after insert or update or delete or truncate on police_station
   for each statement execute function bump_figures_version();
+-- The campaign, its phases and targets: the figures' measures and every map request's day follow
+-- them, and the app keeps the campaign under this version too.
+create or replace trigger campaign_figures_trg after insert or update or delete or truncate on campaign
+  for each statement execute function bump_figures_version();
+create or replace trigger campaign_phase_figures_trg after insert or update or delete or truncate on campaign_phase
+  for each statement execute function bump_figures_version();
+create or replace trigger campaign_target_figures_trg after insert or update or delete or truncate on campaign_target
+  for each statement execute function bump_figures_version();
+-- Places (schools, factories, villages): the rings around them are kept under this version.
+create or replace trigger poi_figures_trg after insert or update or delete or truncate on poi
+  for each statement execute function bump_figures_version();

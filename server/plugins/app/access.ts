@@ -176,18 +176,22 @@ export default fp(async (app) => {
     return req.user
   })
 
-  app.decorate('writeTx', <T>(req: FastifyRequest, fn: (tx: Tx) => Promise<T>) =>
-    app.db.sql.begin(async (tx) => {
+  app.decorate('writeTx', async <T>(req: FastifyRequest, fn: (tx: Tx) => Promise<T>) => {
+    const result = await (app.db.sql.begin(async (tx) => {
       if (req.user) await tx`select set_config('app.user_id', ${String(req.user.id)}, true)`
       return fn(tx)
     }) as Promise<T>)
+    // The writer's next request must see its write, even before the database's announcement arrives.
+    app.versions.forget()
+    return result
+  })
 
   // Answers from the API may hold personal data: never cached by browsers or proxies.
   app.addHook('onSend', async (req, reply, payload) => {
     if (req.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('Cache-Control', 'no-store')
     return payload
   })
-}, { name: 'access', dependencies: ['db', 'users', 'audit', 'credentials'] })
+}, { name: 'access', dependencies: ['db', 'versions', 'users', 'audit', 'credentials'] })
 
 /** Permissions of a role, for the web app to show only what it may use. */
 export const permissionsOf = (role: SessionUser['role']) => [...grants[role]]

@@ -5,6 +5,7 @@ import type { Polygon } from 'geojson'
 import type { Sql, Tx } from '../../db/index.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { clusterInWorker } from './analysis-worker.js'
+import { type FiguresCache, figuresCache } from './figures-cache.js'
 import { NOISE } from '../../domain/dbscan.js'
 import { endOfDay } from '../../domain/calendar.js'
 import type { PlaceKind } from '../../domain/lists.js'
@@ -28,7 +29,26 @@ export const nearestKinds = ['campus', 'factory', 'urban_village'] as const
 const degLat = (m: number) => (m / 110_574) * 1.02
 const degLon = (m: number) => (m / 94_000) * 1.02
 
-export function analysisRepository(sql: Sql) {
+/**
+ * Rings around places and clusters of points. With a `cache`, each result is computed once per state
+ * of the data (figures_version, which places bump too) and its arguments: clusters of a million
+ * premises take seconds, and a room of analysts asks for the same ones.
+ */
+export function analysisRepository(sql: Sql, opts: { cache?: FiguresCache } = {}) {
+  const computed = computations(sql)
+  const cached = <T>(what: string, args: unknown[], db: Sql | Tx, compute: () => Promise<T>): Promise<T> =>
+    opts.cache && db === sql ? opts.cache.get(`${what}|${JSON.stringify(args)}`, compute) : compute()
+  return {
+    /** Premises, group rentals, open hazards and people within each radius of each place of the kinds. */
+    rings: (scope: Jurisdiction, filter: PremisesFilter, on: string, kinds: string[], radii: number[], db: Sql | Tx = sql): Promise<Rings> =>
+      cached('rings', [scope, filter, on, kinds, radii], db, () => computed.rings(scope, filter, on, kinds, radii, db)),
+    /** Clusters (DBSCAN) of group rentals or open hazards. */
+    clusters: (scope: Jurisdiction, filter: PremisesFilter, on: string, of: ClusterOf, eps: number, minPoints: number, db: Sql | Tx = sql): Promise<Clusters> =>
+      cached('clusters', [scope, filter, on, of, eps, minPoints], db, () => computed.clusters(scope, filter, on, of, eps, minPoints, db)),
+  }
+}
+
+function computations(sql: Sql) {
   return {
     async rings(scope: Jurisdiction, filter: PremisesFilter, on: string, kinds: string[], radii: number[], db: Sql | Tx = sql): Promise<Rings> {
       const maxRadius = Math.max(...radii)
@@ -169,5 +189,5 @@ declare module 'fastify' {
 }
 
 export default fp(async (app) => {
-  app.decorate('analysis', analysisRepository(app.db.sql))
-}, { name: 'analysis', dependencies: ['db'] })
+  app.decorate('analysis', analysisRepository(app.db.sql, { cache: figuresCache(app.versions, 50) }))
+}, { name: 'analysis', dependencies: ['db', 'versions'] })

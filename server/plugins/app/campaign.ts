@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
 import { today as todayInDistrict } from '../../domain/calendar.js'
 import type { MeasureKey } from '../../domain/lists.js'
+import { type FiguresCache, figuresCache } from './figures-cache.js'
 
 export interface Campaign {
   id: number
@@ -19,19 +20,16 @@ export interface Campaign {
   targets: Partial<Record<MeasureKey, number | null>>
 }
 
-export function campaignRepository(sql: Sql) {
+/**
+ * The campaigns. With a `cache`, the current campaign is read once per state of the figures' data
+ * (its tables bump figures_version): every map request, tile and figure asks for it, and three
+ * queries each were most of what a cached tile cost the pool.
+ */
+export function campaignRepository(sql: Sql, opts: { cache?: FiguresCache } = {}) {
   return {
     /** The campaign under way, or the latest one. */
-    async current(db: Sql | Tx = sql): Promise<Campaign> {
-      const [c] = await db<Omit<Campaign, 'phases' | 'targets'>[]>`
-        select id, code, name_zh, name_en, starts_on, ends_on, report_days::int[] as report_days, verify_needs_photo, concern_includes_mental_illness
-        from campaign order by starts_on desc limit 1`
-      if (!c) throw new Error('no campaign is defined')
-      const phases = await db<Campaign['phases']>`
-        select seq, code, name_zh, name_en, starts_on, ends_on from campaign_phase where campaign_id = ${c.id} order by seq`
-      const targets = await db<{ measure: MeasureKey; target: number | null }[]>`
-        select measure, target::float8 as target from campaign_target where campaign_id = ${c.id}`
-      return { ...c, phases: [...phases], targets: Object.fromEntries(targets.map(t => [t.measure, t.target])) }
+    current(db: Sql | Tx = sql): Promise<Campaign> {
+      return opts.cache && db === sql ? opts.cache.get('campaign', () => currentCampaign(db)) : currentCampaign(db)
     },
 
     /**
@@ -46,6 +44,19 @@ export function campaignRepository(sql: Sql) {
   }
 }
 
+/** The campaign under way, or the latest one, as the database holds it now. */
+async function currentCampaign(db: Sql | Tx): Promise<Campaign> {
+  const [c] = await db<Omit<Campaign, 'phases' | 'targets'>[]>`
+    select id, code, name_zh, name_en, starts_on, ends_on, report_days::int[] as report_days, verify_needs_photo, concern_includes_mental_illness
+    from campaign order by starts_on desc limit 1`
+  if (!c) throw new Error('no campaign is defined')
+  const phases = await db<Campaign['phases']>`
+    select seq, code, name_zh, name_en, starts_on, ends_on from campaign_phase where campaign_id = ${c.id} order by seq`
+  const targets = await db<{ measure: MeasureKey; target: number | null }[]>`
+    select measure, target::float8 as target from campaign_target where campaign_id = ${c.id}`
+  return { ...c, phases: [...phases], targets: Object.fromEntries(targets.map(t => [t.measure, t.target])) }
+}
+
 export type CampaignRepository = ReturnType<typeof campaignRepository>
 
 declare module 'fastify' {
@@ -55,5 +66,5 @@ declare module 'fastify' {
 }
 
 export default fp(async (app) => {
-  app.decorate('campaign', campaignRepository(app.db.sql))
-}, { name: 'campaign', dependencies: ['db'] })
+  app.decorate('campaign', campaignRepository(app.db.sql, { cache: figuresCache(app.versions, 4) }))
+}, { name: 'campaign', dependencies: ['db', 'versions'] })

@@ -1,23 +1,23 @@
-import type { Sql } from '../../db/index.js'
+import type { DataVersions } from './versions.js'
 
 /**
- * The dashboard's figures (measures, trend, hazard breakdown) as computed for a key, kept while the
- * data they are computed from is unchanged: migration 027's `figures_version` moves on any write to
- * those tables, and an entry is found only under the version it was computed at. Two hundred people
- * opening the dashboard in a meeting then cost one computation, not two hundred queued ones.
+ * Figures (the dashboard's measures, trend and hazard breakdown, the legend's counts) as computed for
+ * a key, kept while the data they are computed from is unchanged: migration 027's `figures_version`
+ * moves on any write to those tables, and an entry is found only under the version it was computed
+ * at. The version is held in memory (versions.ts), so a figure found costs no query: two hundred
+ * people opening the dashboard in a meeting cost one computation, not two hundred queued ones.
  *
  * The promise is kept, not its value, so that requests arriving while a figure is being computed wait
  * for that computation instead of starting their own. A failed computation is not kept.
  */
-export function figuresCache(sql: Sql, maxEntries = 500) {
+export function figuresCache(versions: DataVersions, maxEntries = 500) {
   const entries = new Map<string, Promise<unknown>>()
 
   return {
     /** The figure for `key` at the data's current version, computed by `compute` when not kept yet. */
     async get<T>(key: string, compute: () => Promise<T>): Promise<T> {
-      // Read before computing: a computation sees data at least as new as the version it is kept under.
-      const [row] = await sql<{ version: string }[]>`select version::text from figures_version`
-      const versioned = `${row!.version}|${key}`
+      // Known before computing: a computation sees data at least as new as the version it is kept under.
+      const versioned = `${await versions.current('figures')}|${key}`
       const kept = entries.get(versioned)
       if (kept) {
         // Most recently used last: the first entry is the one to drop.

@@ -98,14 +98,23 @@ export async function checkBoundary(db: Sql | Tx, geometry: PolygonInput, viewer
     problems.push({ code: 'too-small', message: `the area is only ${Math.round(areaKm2 * 1e6)} m²; draw the whole key area`,
       messageZh: `面积只有 ${Math.round(areaKm2 * 1e6)} 平方米；请画出整个重点地区` })
   }
-  const overlaps = (await db<{ id: number; nameZh: string; share: number; visible: boolean; draft: boolean }[]>`
+  // The overlaps and the suggested town and station depend only on the boundary: asked together,
+  // a preview waits for a pooled connection once for both, not twice in a row.
+  const [overlapRows, [s]] = await Promise.all([db<{ id: number; nameZh: string; share: number; visible: boolean; draft: boolean }[]>`
     with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom)
     select k.id, k.name_zh, st_area(st_intersection(k.geom, g.geom)::geography) / nullif(st_area(g.geom::geography), 0) as share,
            (${keyAreaScope(db, viewer)}) as visible, k.status = 'draft' as draft
     from key_area k, g
     where k.deleted_at is null and k.geom && g.geom and st_intersects(k.geom, g.geom)
       ${opts.excludeId ? db`and k.id <> ${opts.excludeId}` : db``}
-    order by share desc`).filter(o => o.share > 0.001)
+    order by share desc`, db<{ townId: number | null; policeStationId: number | null; ewkt: string }[]>`
+    with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom)
+    select st_asewkt(st_multi(g.geom)) as ewkt, (select t.id from admin_area t where t.level = 'town' and t.valid_to is null and t.geom && g.geom
+              order by st_area(st_intersection(t.geom, g.geom)) desc limit 1) as town_id,
+           (select p.id from police_station p where p.valid_to is null and p.geom && g.geom
+              order by st_area(st_intersection(p.geom, g.geom)) desc limit 1) as police_station_id
+    from g`])
+  const overlaps = overlapRows.filter(o => o.share > 0.001)
   const warnings: PolygonProblem[] = overlaps.filter(o => o.visible).map((o) => {
     const name = keyAreaNameFor(viewer, o.nameZh)
     return { code: 'overlap', message: `overlaps key area "${name}" (#${o.id}) over ${(o.share * 100).toFixed(1)}% of this area`,
@@ -122,13 +131,6 @@ export async function checkBoundary(db: Sql | Tx, geometry: PolygonInput, viewer
     const pct = ((h?.share ?? 0) * 100).toFixed(1)
     warnings.push({ code: 'overlap-hidden', message: `${pct}% of this area overlaps key areas outside your jurisdiction`, messageZh: `本区域有 ${pct}% 与您辖区之外的重点地区重叠` })
   }
-  const [s] = await db<{ townId: number | null; policeStationId: number | null; ewkt: string }[]>`
-    with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom)
-    select st_asewkt(st_multi(g.geom)) as ewkt, (select t.id from admin_area t where t.level = 'town' and t.valid_to is null and t.geom && g.geom
-              order by st_area(st_intersection(t.geom, g.geom)) desc limit 1) as town_id,
-           (select p.id from police_station p where p.valid_to is null and p.geom && g.geom
-              order by st_area(st_intersection(p.geom, g.geom)) desc limit 1) as police_station_id
-    from g`
   return { problems, warnings, geojson, ewkt: s!.ewkt, areaKm2, outsideShare, suggested: { townId: s!.townId, policeStationId: s!.policeStationId } }
 }
 

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
+import { type FiguresCache, figuresCache } from './figures-cache.js'
 import { type HazardCategory, type HazardStatus, hazardStatuses, type PremisesKind } from '../../domain/lists.js'
 
 
@@ -64,49 +65,64 @@ export const unregisteredSql = (sql: Sql | Tx, alias = 'p') => {
 
 /**
  * Premises as map points. No personal data leaves here: no address, owner, landlord or resident.
+ * With caches, the legend's counts and the points are computed once per state of the data and filter.
  */
-export function premisesRepository(sql: Sql) {
+export function premisesRepository(sql: Sql, opts: { cache?: FiguresCache; pointsCache?: FiguresCache } = {}) {
   return {
     /**
      * The premises matching the filter as a GeoJSON FeatureCollection (PremisesCollectionSchema),
      * serialised by PostgreSQL: a town holds tens of thousands of points, and rows turned into objects
      * and back into text cost the server's event loop and its garbage collector more than the query.
      */
-    async pointsJson(scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number, db: Sql | Tx = sql): Promise<string> {
-      const [row] = await db<{ body: string }[]>`
-        with page as (
-          select p.id, p.kind, ${statusSql(db, on)} as status, ${unregisteredSql(db)} as unregistered, p.geom
-          from premises p
-          where ${premisesWhere(db, filter, on, scope)}
-          order by p.id
-          limit ${limit + 1}
-        ), shown as (select * from page order by id limit ${limit})
-        select json_build_object(
-          'type', 'FeatureCollection',
-          'numberReturned', (select count(*) from shown),
-          'truncated', (select count(*) from page) > ${limit},
-          'features', coalesce((select json_agg(json_build_object(
-            'type', 'Feature', 'id', id,
-            'geometry', json_build_object('type', 'Point', 'coordinates', json_build_array(st_x(geom), st_y(geom))),
-            'properties', json_build_object('id', id, 'kind', kind, 'status', status, 'unregistered', unregistered)) order by id)
-            from shown), '[]'::json))::text as body`
-      return row!.body
+    pointsJson(scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number, db: Sql | Tx = sql): Promise<string> {
+      return opts.pointsCache && db === sql
+        ? opts.pointsCache.get(`points|${JSON.stringify([scope, filter, on, limit])}`, () => pointsJson(db, scope, filter, on, limit))
+        : pointsJson(db, scope, filter, on, limit)
     },
 
     /** How many premises match, by status, and how many meet the rule unregistered: the legend's figures. */
-    async counts(scope: Jurisdiction, filter: PremisesFilter, on: string, db: Sql | Tx = sql) {
-      const rows = await db<{ status: HazardStatus; n: number; unregistered: number }[]>`
-        select ${statusSql(db, on)} as status, count(*)::int as n, count(*) filter (where ${unregisteredSql(db)})::int as unregistered
-        from premises p where ${premisesWhere(db, filter, on, scope)}
-        group by 1`
-      const byStatus = Object.fromEntries(hazardStatuses.map(s => [s, 0])) as Record<HazardStatus, number>
-      for (const r of rows) byStatus[r.status] = r.n
-      return {
-        total: rows.reduce((a, r) => a + r.n, 0),
-        byStatus,
-        unregistered: rows.reduce((a, r) => a + r.unregistered, 0),
-      }
+    counts(scope: Jurisdiction, filter: PremisesFilter, on: string, db: Sql | Tx = sql) {
+      return opts.cache && db === sql
+        ? opts.cache.get(`counts|${JSON.stringify([scope, filter, on])}`, () => premisesCounts(db, scope, filter, on))
+        : premisesCounts(db, scope, filter, on)
     },
+  }
+}
+
+/** The premises as GeoJSON text, built by PostgreSQL (see pointsJson above). */
+async function pointsJson(db: Sql | Tx, scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number): Promise<string> {
+  const [row] = await db<{ body: string }[]>`
+    with page as (
+      select p.id, p.kind, ${statusSql(db, on)} as status, ${unregisteredSql(db)} as unregistered, p.geom
+      from premises p
+      where ${premisesWhere(db, filter, on, scope)}
+      order by p.id
+      limit ${limit + 1}
+    ), shown as (select * from page order by id limit ${limit})
+    select json_build_object(
+      'type', 'FeatureCollection',
+      'numberReturned', (select count(*) from shown),
+      'truncated', (select count(*) from page) > ${limit},
+      'features', coalesce((select json_agg(json_build_object(
+        'type', 'Feature', 'id', id,
+        'geometry', json_build_object('type', 'Point', 'coordinates', json_build_array(st_x(geom), st_y(geom))),
+        'properties', json_build_object('id', id, 'kind', kind, 'status', status, 'unregistered', unregistered)) order by id)
+        from shown), '[]'::json))::text as body`
+  return row!.body
+}
+
+/** The legend's figures computed from premises (the cache above keeps them per version). */
+async function premisesCounts(db: Sql | Tx, scope: Jurisdiction, filter: PremisesFilter, on: string) {
+  const rows = await db<{ status: HazardStatus; n: number; unregistered: number }[]>`
+    select ${statusSql(db, on)} as status, count(*)::int as n, count(*) filter (where ${unregisteredSql(db)})::int as unregistered
+    from premises p where ${premisesWhere(db, filter, on, scope)}
+    group by 1`
+  const byStatus = Object.fromEntries(hazardStatuses.map(s => [s, 0])) as Record<HazardStatus, number>
+  for (const r of rows) byStatus[r.status] = r.n
+  return {
+    total: rows.reduce((a, r) => a + r.n, 0),
+    byStatus,
+    unregistered: rows.reduce((a, r) => a + r.unregistered, 0),
   }
 }
 
@@ -119,5 +135,6 @@ declare module 'fastify' {
 }
 
 export default fp(async (app) => {
-  app.decorate('premises', premisesRepository(app.db.sql))
-}, { name: 'premises', dependencies: ['db'] })
+  // A town's points are a megabyte or more of text: a few of them kept, the figures many.
+  app.decorate('premises', premisesRepository(app.db.sql, { cache: figuresCache(app.versions), pointsCache: figuresCache(app.versions, 16) }))
+}, { name: 'premises', dependencies: ['db', 'versions'] })

@@ -88,5 +88,5 @@ declare module 'fastify' {
 }
 
 export default fp(async (app) => {
-  app.decorate('stats', statsRepository(app.db.sql, { cache: figuresCache(app.db.sql) }))
-}, { name: 'stats', dependencies: ['db'] })
+  app.decorate('stats', statsRepository(app.db.sql, { cache: figuresCache(app.versions) }))
+}, { name: 'stats', dependencies: ['db', 'versions'] })

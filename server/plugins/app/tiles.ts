@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto'
+import { promisify } from 'node:util'
+import { gzip } from 'node:zlib'
 import { fromGeojsonVt } from '@maplibre/vt-pbf'
 import fp from 'fastify-plugin'
 import type { Database, Sql } from '../../db/index.js'
@@ -12,7 +14,11 @@ import { type PremisesFilter, premisesWhere, statusSql, unregisteredSql } from '
  *
  * From zoom 14 a tile carries every premises as a point (layer "premises": id, kind, status,
  * unregistered). Below, a tile carries one point per 64 x 64 cell of the tile with the counts by
- * status (layer "premises_agg"), so that no tile ever holds hundreds of thousands of points.
+ * status (layer "premises_agg"), so that no tile ever holds hundreds of thousands of points. A tile
+ * of zoom 14 or 15 with more premises than `pointBudget` (a block of dormitories, a dense village)
+ * carries the cells too: the points appear a zoom or two later, where the tile is smaller, and a
+ * phone never loads a tile of megabytes. From zoom 16 (the last the map asks for; it enlarges those
+ * beyond) a tile always carries the points.
  *
  * The rows are computed by one SQL query on both backends, in tile coordinates; PostGIS encodes
  * them with ST_AsMVT where it can, the embedded PostGIS (built without protobuf) hands them to
@@ -23,8 +29,17 @@ export const extent = 4096
 /** Points this far outside a tile (in tile units) are kept, so symbols at tile edges are not cut. */
 const buffer = 64
 export const rawMinZoom = 14
-/** Cells per tile side at aggregated zooms. */
+/** Points a tile of zoom 14 or 15 may carry; over it, it carries counts per cell (about 70 KB of protobuf, 35 KB gzipped). */
+export const pointBudget = 4000
+/** From this zoom a tile carries its points however many. */
+const alwaysRawZoom = 16
+/** Cells per tile side at aggregated zooms (premises_cell holds cells of this size at zoom 13). */
 const cellsPerSide = 64
+/**
+ * Cells per side of a tile at zoom z: coarser at zooms 10-11, where a tile spans the district and
+ * 64 x 64 cells would be 4,096 features (about 80 KB) of dots too small to tell apart.
+ */
+export const cellsPerSideAt = (z: number) => z <= 11 ? 32 : cellsPerSide
 const worldHalf = 20037508.342789244
 
 export interface TileRequest {
@@ -47,12 +62,17 @@ export function tileBounds(z: number, x: number, y: number) {
   return { minx, maxy, miny: maxy - size, maxx: minx + size, size }
 }
 
+/** A tile as kept: its bytes, and gzipped once a client that takes gzip asked for it. */
+interface KeptTile { data: Uint8Array; gzipped?: Uint8Array }
+
+const gzipAsync = promisify(gzip)
+
 /** A tiny LRU of encoded tiles, bounded by bytes. Keys carry the data version, so stale ones age out. */
 class TileCache {
-  private map = new Map<string, Uint8Array>()
+  private map = new Map<string, KeptTile>()
   private bytes = 0
   constructor(private maxBytes: number) {}
-  get(key: string): Uint8Array | undefined {
+  get(key: string): KeptTile | undefined {
     const v = this.map.get(key)
     if (v) {
       this.map.delete(key)
@@ -61,14 +81,20 @@ class TileCache {
     return v
   }
 
-  set(key: string, value: Uint8Array): void {
-    if (value.byteLength > this.maxBytes / 4) return
+  set(key: string, value: KeptTile): void {
+    const size = value.data.byteLength + (value.gzipped?.byteLength ?? 0)
+    if (size > this.maxBytes / 4) return
+    const was = this.map.get(key)
+    if (was) {
+      this.map.delete(key)
+      this.bytes -= was.data.byteLength + (was.gzipped?.byteLength ?? 0)
+    }
     this.map.set(key, value)
-    this.bytes += value.byteLength
+    this.bytes += size
     for (const [k, v] of this.map) {
       if (this.bytes <= this.maxBytes) break
       this.map.delete(k)
-      this.bytes -= v.byteLength
+      this.bytes -= v.data.byteLength + (v.gzipped?.byteLength ?? 0)
     }
   }
 
@@ -95,9 +121,11 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
 
   function cellRowsQuery(t: TileRequest) {
     const b = tileBounds(t.z, t.x, t.y)
-    // premises_cell holds the cells of zoom 13; a tile at zoom z groups 2^(13-z) of them per side.
-    const shift = 13 - t.z
-    const perTile = cellsPerSide << shift
+    // premises_cell holds the cells of zoom 13, 64 to a tile of zoom 13.
+    const side = cellsPerSideAt(t.z)
+    // z13 cells per side of this tile, and how many of them make one cell of it (a power of two).
+    const perTile = cellsPerSide << (13 - t.z)
+    const shift = Math.log2(perTile / side)
     const pad = (buffer / extent) * perTile
     const x0 = t.x * perTile - pad
     const x1 = (t.x + 1) * perTile + pad
@@ -121,7 +149,7 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
     const where = parts.reduce((a, x) => sql`${a} and ${x}`)
     return sql`
       -- numbered like the grouping of premises below, so both paths name cells alike
-      select ((g.cy - ${t.y * cellsPerSide} + 1) * 1000 + (g.cx - ${t.x * cellsPerSide} + 1))::int as cell,
+      select ((g.cy - ${t.y * side} + 1) * 1000 + (g.cx - ${t.x * side} + 1))::int as cell,
              g.count, g.none, g.rectified, g.open_general, g.open_major, g.overdue,
              (${sql.array([...hazardStatuses])}::text[])[g.rank] as status,
              round((g.sx / g.count - ${b.minx}) / ${b.size} * ${extent})::int as px,
@@ -145,15 +173,28 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
       order by cell`
   }
 
-  function rowsQuery(t: TileRequest) {
+  /** The premises a tile of zoom 14 or 15 would carry as points, up to one more than the budget. */
+  async function overBudget(t: TileRequest): Promise<boolean> {
+    if (t.z < rawMinZoom || t.z >= alwaysRawZoom) return false
+    const [row] = await sql<{ n: number }[]>`
+      select count(*)::int as n from (select 1 from premises p where ${inTileSql(t)} and ${premisesWhere(sql, t.filter, t.on, t.scope)} limit ${pointBudget + 1}) s`
+    return row!.n > pointBudget
+  }
+
+  function inTileSql(t: TileRequest) {
     const b = tileBounds(t.z, t.x, t.y)
     const margin = (b.size * buffer) / extent
+    return sql`p.geom_m && st_makeenvelope(${b.minx - margin}, ${b.miny - margin}, ${b.maxx + margin}, ${b.maxy + margin}, 3857)`
+  }
+
+  function rowsQuery(t: TileRequest, raw: boolean) {
+    const b = tileBounds(t.z, t.x, t.y)
     const where = premisesWhere(sql, t.filter, t.on, t.scope)
     // Tile coordinates: x from the west edge, y from the north edge, in 1/4096 of the tile.
     const px = sql`round((st_x(p.geom_m) - ${b.minx}) / ${b.size} * ${extent})::int`
     const py = sql`round((${b.maxy} - st_y(p.geom_m)) / ${b.size} * ${extent})::int`
-    const inTile = sql`p.geom_m && st_makeenvelope(${b.minx - margin}, ${b.miny - margin}, ${b.maxx + margin}, ${b.maxy + margin}, 3857)`
-    if (t.z >= rawMinZoom) {
+    const inTile = inTileSql(t)
+    if (raw) {
       return {
         layer: 'premises',
         query: sql`select p.id, p.kind, ${statusSql(sql, t.on)} as status, ${unregisteredSql(sql)} as unregistered, ${px} as px, ${py} as py
@@ -161,7 +202,7 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
       }
     }
     if (t.z <= 13 && cellsServe(t.filter)) return { layer: 'premises_agg', query: cellRowsQuery(t) }
-    const cell = extent / cellsPerSide
+    const cell = extent / cellsPerSideAt(t.z)
     // One point per cell at the mean position of its premises; the status is the most urgent one.
     return {
       layer: 'premises_agg',
@@ -191,10 +232,14 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
     }
   }
 
+  /** Whether the tile carries its premises as points (else counts per cell). */
+  const carriesPoints = async (t: TileRequest) => t.z >= rawMinZoom && !(await overBudget(t))
+
   /** Encodes with ST_AsMVT: the rows' tile coordinates become the points, the other columns properties. */
   async function encodeInDatabase(t: TileRequest): Promise<Uint8Array> {
-    const { layer, query } = rowsQuery(t)
-    const columns = t.z >= rawMinZoom
+    const raw = await carriesPoints(t)
+    const { layer, query } = rowsQuery(t, raw)
+    const columns = raw
       ? sql`id, kind, status, unregistered`
       : sql`cell as id, count, none, rectified, open_general, open_major, overdue, status`
     const [row] = await sql<{ tile: Uint8Array }[]>`
@@ -205,11 +250,12 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
 
   /** Encodes in Node with @maplibre/vt-pbf, from the same rows. */
   async function encodeInNode(t: TileRequest): Promise<Uint8Array> {
-    const { layer, query } = rowsQuery(t)
+    const raw = await carriesPoints(t)
+    const { layer, query } = rowsQuery(t, raw)
     const rows = await sql<(RawRow | AggRow)[]>`${query}`
     if (rows.length === 0) return new Uint8Array()
     const features = rows.map((r) => {
-      if (t.z >= rawMinZoom) {
+      if (raw) {
         const { id, kind, status, unregistered, px, py } = r as RawRow
         return { type: 1, id, geometry: [[px, py]], tags: { kind, status, unregistered } }
       }
@@ -220,12 +266,6 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
   }
 
   return {
-    /** The current data version: any change to premises or hazards changes it. */
-    async version(): Promise<number> {
-      const [row] = await sql<{ version: number }[]>`select version from data_version`
-      return row!.version
-    },
-
     cacheKey(t: TileRequest, version: number): string {
       const f = Object.entries(t.filter).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b))
       return `${version}|${t.scope.kind}:${t.scope.id}|${t.z}/${t.x}/${t.y}|${t.on}|${JSON.stringify(f)}`
@@ -235,13 +275,21 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
       return `"${createHash('sha1').update(key).digest('base64url')}"`
     },
 
-    /** The encoded tile, from the cache when the data has not changed since it was made. */
-    async tile(t: TileRequest, key: string): Promise<{ data: Uint8Array; cached: boolean }> {
+    /**
+     * The encoded tile, from the cache when the data has not changed since it was made; gzipped when
+     * the client takes it (`gzip`) and the tile is not empty (a point costs a few bytes of protobuf,
+     * which gzip shrinks to about half).
+     */
+    async tile(t: TileRequest, key: string, opts: { gzip?: boolean } = {}): Promise<{ data: Uint8Array; gzipped: boolean; cached: boolean }> {
       const hit = cache.get(key)
-      if (hit) return { data: hit, cached: true }
-      const data = db.mvt ? await encodeInDatabase(t) : await encodeInNode(t)
-      cache.set(key, data)
-      return { data, cached: false }
+      const kept = hit ?? { data: db.mvt ? await encodeInDatabase(t) : await encodeInNode(t) }
+      const gzipped = !!opts.gzip && kept.data.byteLength > 0
+      if (gzipped && !kept.gzipped) {
+        kept.gzipped = await gzipAsync(kept.data)
+        cache.set(key, kept)
+      }
+      else if (!hit) cache.set(key, kept)
+      return { data: gzipped ? kept.gzipped! : kept.data, gzipped, cached: !!hit }
     },
 
     /** Drops every cached tile (the benchmark measures uncached tiles with it). */

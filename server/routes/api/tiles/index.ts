@@ -18,6 +18,14 @@ const TileParams = Type.Object({
   y: Type.Integer({ minimum: 0, maximum: 2 ** 22 - 1 }),
 })
 
+/** Whether an Accept-Encoding header takes gzip (not refused with q=0). */
+function acceptsGzip(header: string | undefined): boolean {
+  return (header ?? '').split(',').some((part) => {
+    const [name, ...params] = part.trim().toLowerCase().split(';').map(x => x.trim())
+    return (name === 'gzip' || name === '*') && !params.some(p => /^q=0(?:\.0*)?$/.test(p))
+  })
+}
+
 /** Premises as Mapbox vector tiles (martin-style path), filtered like the map and by jurisdiction. */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/premises/:z/:x/:y.mvt', {
@@ -40,12 +48,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { v: _clientVersion, ...query } = req.query
     const { filter, on } = await mapFilterFrom(app, query)
     const t = { z, x, y, filter, on, scope: app.userOf(req).jurisdiction }
-    const key = app.tiles.cacheKey(t, await app.tiles.version())
+    const key = app.tiles.cacheKey(t, await app.versions.current('data'))
     const etag = app.tiles.etag(key)
     // Tiles hold no personal data; the browser may keep them and ask whether they are still current.
-    reply.header('Cache-Control', 'private, no-cache').header('ETag', etag)
+    reply.header('Cache-Control', 'private, no-cache').header('ETag', etag).header('Vary', 'Accept-Encoding')
     if (req.headers['if-none-match'] === etag) return reply.status(304).send(null)
-    const { data, cached } = await app.tiles.tile(t, key)
+    const { data, cached, gzipped } = await app.tiles.tile(t, key, { gzip: acceptsGzip(req.headers['accept-encoding']) })
+    if (gzipped) reply.header('Content-Encoding', 'gzip')
     reply.header('X-Tile-Cache', cached ? 'hit' : 'miss').type('application/vnd.mapbox-vector-tile')
     return reply.send(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
   })

@@ -26,3 +26,6 @@ export const statusOrder: Record<HazardStatus, number> = {
 }
 
 export const poiColour = '#7B3294'
+
+/** Opacity of a cell of counts by the premises in it ([count, opacity] stops): density at a glance. */
+export const aggregateOpacity: [number, number][] = [[1, 0.55], [20, 0.75], [200, 0.9], [2000, 1]]

@@ -1,0 +1,15 @@
+-- The data versions (data_version for the map's tiles, figures_version for the dashboard's figures)
+-- announced on channel grd_versions as '<table> <version>' when their transaction commits, so that
+-- the app's caches know them without asking: PostgreSQL delivers the notification to the app's
+-- listening connection, the embedded database to the process itself (server/db/index.ts).
+-- A row trigger on the counters themselves, so that a writer which bumps one by hand (an import's
+-- merge with the other triggers off) announces it as well.
+create or replace function notify_version() returns trigger language plpgsql as $$
+begin
+  perform pg_notify('grd_versions', tg_table_name || ' ' || new.version);
+  return null;
+end $$;
+create or replace trigger data_version_notify_trg after update on data_version
+  for each row execute function notify_version();
+create or replace trigger figures_version_notify_trg after update on figures_version
+  for each row execute function notify_version();
