@@ -357,7 +357,7 @@ const en: typeof zh = {
     bedsLet: 'Beds let',
     occupants: 'People living there',
   },
-  accountability: {
+  unitHazards: {
     title: 'Hazards by responsible unit', departments: 'By department', towns: 'By town', download: 'Assessment workbook (XLSX)', unit: 'Unit', referred: 'Referred',
     major: 'of them major', onTime: 'Rectified on time', late: 'Rectified late', overdue: 'Overdue', open: 'Open, in time', rate: 'On-time rate',
   },

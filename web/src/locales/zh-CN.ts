@@ -355,7 +355,7 @@ export default {
     bedsLet: '出租床位（个）',
     occupants: '实际居住（人）',
   },
-  accountability: {
+  unitHazards: {
     title: '责任单位隐患整改情况', departments: '按责任部门', towns: '按镇（街道）', download: '下载考核表 XLSX', unit: '责任单位', referred: '交办隐患',
     major: '其中重大', onTime: '按期整改', late: '逾期整改', overdue: '逾期未整改', open: '期限内未整改', rate: '按期整改率',
   },
