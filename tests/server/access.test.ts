@@ -192,6 +192,8 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   'GET /api/premises/near': () => ({ url: `/api/premises/near?lon=${ids.location.lon}&lat=${ids.location.lat}&limit=5` }),
   'GET /api/search/': () => ({ url: `/api/search/?q=${encodeURIComponent('社区')}` }),
   'POST /api/search/': () => ({ url: '/api/search/', payload: { q: '320411199001011234' } }),
+  'GET /basemap/tiles/:z/:x/:y.mvt': () => ({ url: `/basemap/tiles/${ids.tile.join('/')}.mvt` }),
+  'GET /basemap/fonts/:fontstack/:range.pbf': () => ({ url: '/basemap/fonts/Noto%20Sans%20Regular/0-255.pbf' }),
   'GET /api/config': () => ({ url: '/api/config' }),
   'GET /api/config/': () => ({ url: '/api/config/' }),
   'POST /api/premises/': () => ({
