@@ -7,6 +7,6 @@ export const BasemapSchema = Type.Object({
   }),
   url: Type.Union([Type.String(), Type.Null()]),
   attribution: Type.Union([Type.String(), Type.Null()]),
-  glyphs: Type.Union([Type.String(), Type.Null()], { description: 'Glyph URL template for the labels of a vector basemap' }),
+  glyphs: Type.String({ description: 'Glyph URL template (ours) for the map\'s Latin labels; Chinese is drawn with local fonts' }),
 })
 export type BasemapAnswer = Static<typeof BasemapSchema>

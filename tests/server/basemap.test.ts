@@ -132,6 +132,6 @@ describe('the basemap configuration without a street map', () => {
   it('tells the web app to draw no basemap when the database holds no street map (a real deployment without a basemap)', async () => {
     await t.db.sql`delete from basemap_tile`
     const res = await t.app.inject({ url: '/api/config', headers: { cookie: leader } })
-    expect(res.json().basemap).toEqual({ type: 'none', url: null, attribution: null, glyphs: null })
+    expect(res.json().basemap).toEqual({ type: 'none', url: null, attribution: null, glyphs: '/basemap/fonts/{fontstack}/{range}.pbf' })
   })
 })

@@ -58,7 +58,7 @@ describe('configuration', () => {
     const app = await buildApp({ db, keys: testKeys, basemap })
     const cookie = await signIn(app, 'analyst')
     const res = await app.inject({ url: '/api/config', headers: { cookie } })
-    expect(res.json().basemap).toEqual({ type: 'raster', url: 'http://gis.intranet.local:8080/img/{z}/{x}/{y}.png', attribution: '天地图', glyphs: null })
+    expect(res.json().basemap).toEqual({ type: 'raster', url: 'http://gis.intranet.local:8080/img/{z}/{x}/{y}.png', attribution: '天地图', glyphs: '/basemap/fonts/{fontstack}/{range}.pbf' })
     const csp = res.headers['content-security-policy'] as string
     expect(csp).toMatch(/img-src 'self' data: blob: http:\/\/gis\.intranet\.local:8080/)
     expect(csp.match(/https?:\/\//g)).toHaveLength(2)

@@ -28,6 +28,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/tiles/:z/:x/:y.mvt', {
     config: { permission: 'public' },
     schema: {
+      // Map furniture like /basemap/basemap.pmtiles, not part of the API's document.
+      hide: true,
       tags: ['tiles'],
       summary: `The demo district's street map as vector tiles (layers water, landuse, waterway, roads), zoom ${streetTileZooms.min} to ${streetTileZooms.max}; 204 where a tile is empty`,
       params: TileParams,
@@ -58,6 +60,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/fonts/:fontstack/:range.pbf', {
     config: { permission: 'public' },
     schema: {
+      hide: true,
       tags: ['tiles'],
       summary: 'Map glyphs (SDF protocol buffers) for Latin text; every font stack gets Noto Sans Regular, CJK is drawn with local fonts',
       params: Type.Object({

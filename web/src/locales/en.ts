@@ -37,6 +37,7 @@ const en: typeof zh = {
     title: 'Layers',
     towns: 'Towns / streets',
     communities: 'Communities / villages',
+    keyAreas: 'Key areas',
     policeStations: 'Police-station areas',
     pois: 'Places of concentration',
   },

@@ -35,6 +35,7 @@ export default {
     title: '图层',
     towns: '镇（街道）',
     communities: '社区（村）',
+    keyAreas: '重点地区',
     policeStations: '派出所辖区',
     pois: '重点部位',
   },

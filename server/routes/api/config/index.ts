@@ -16,8 +16,9 @@ const routes: FastifyPluginAsyncTypebox<{ basemap: Pick<Basemap, 'type' | 'url' 
   }, async () => {
     const { type, url, attribution } = opts.basemap
     // No basemap configured: the demo's street map when the seed made one (a real database has none).
-    if (type === 'none') return { basemap: await app.basemap.hasTiles() ? { type: 'streets' as const, url: streetsUrl, attribution: null, glyphs: glyphsUrl } : { type, url, attribution, glyphs: null } }
-    return { basemap: { type, url, attribution, glyphs: type === 'vector-pmtiles' ? glyphsUrl : null } }
+    // Our glyphs whatever the basemap: the map's own labels (key areas, police stations) need them too.
+    if (type === 'none' && await app.basemap.hasTiles()) return { basemap: { type: 'streets' as const, url: streetsUrl, attribution: null, glyphs: glyphsUrl } }
+    return { basemap: { type, url, attribution, glyphs: glyphsUrl } }
   })
 }
 export default routes

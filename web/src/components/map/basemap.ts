@@ -70,13 +70,13 @@ async function redraw(map: maplibregl.Map, d: Drawn): Promise<void> {
  */
 export async function addBasemap(map: maplibregl.Map, theme: BasemapTheme, lang: BasemapLanguage): Promise<BasemapConfig> {
   const { basemap } = await getJson<{ basemap: BasemapConfig }>('/config')
+  map.setGlyphs(ours(basemap.glyphs))
   if (basemap.type === 'none' || !basemap.url) return basemap
   const attribution = basemap.attribution ?? undefined
   if ((basemap.type === 'pmtiles' || basemap.type === 'vector-pmtiles') && !protocolAdded) {
     addProtocol('pmtiles', new Protocol().tile)
     protocolAdded = true
   }
-  if (basemap.glyphs) map.setGlyphs(ours(basemap.glyphs))
   switch (basemap.type) {
     case 'streets':
       // Tiles from zoom 10 to 16; deeper zooms draw the zoom-16 tiles larger.
