@@ -233,6 +233,7 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   'DELETE /api/photos/:id': async () => ({ url: `/api/photos/${await insertPhoto(t.db.sql, { premisesId: ids.premisesIn, stage: 'premises', createdBy: await userId(t.db.sql, 'inspector') })}` }),
   'GET /api/tasks/mine': () => ({ url: '/api/tasks/mine' }),
   'GET /api/offline/package': () => ({ url: '/api/offline/package' }),
+  'GET /api/offline/basemap': () => ({ url: '/api/offline/basemap' }),
   'GET /api/tasks/': () => ({ url: '/api/tasks/' }),
   'GET /api/tasks/progress': () => ({ url: '/api/tasks/progress' }),
   'GET /api/tasks/assignees': () => ({ url: '/api/tasks/assignees' }),

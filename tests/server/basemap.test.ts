@@ -9,7 +9,7 @@ import { streetTiles } from '../../server/seed/street-tiles.js'
 import { buildStreets } from '../../server/seed/streets.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 import { testSeed } from '../helpers/keys.js'
-import { tileOf } from '../helpers/tiles.js'
+import { tileBbox, tileOf } from '../helpers/tiles.js'
 
 let t: TestApp
 let leader: string
@@ -124,6 +124,31 @@ describe('the map glyphs', () => {
     const cjk = await t.app.inject({ url: '/basemap/fonts/Noto%20Sans%20Regular/19968-20223.pbf' })
     expect(cjk.statusCode).toBe(404)
     expect(cjk.json().reason).toBe('glyphs-not-served')
+  })
+})
+
+describe('the street map on a phone without network', () => {
+  it('lists the tiles over the inspector\'s town at zooms 12 to 16 with their total size, each touching the town', async () => {
+    const inspector = await signIn(t.app, 'inspector')
+    const res = await t.app.inject({ url: '/api/offline/basemap', headers: { cookie: inspector } })
+    expect(res.statusCode).toBe(200)
+    const body = res.json() as { minZoom: number; maxZoom: number; tiles: [number, number, number][]; bytes: number }
+    expect([body.minZoom, body.maxZoom]).toEqual([12, 16])
+    expect(body.tiles.map(tile => tile.join('/'))).toContain(centre.join('/'))
+    const [town] = await t.db.sql<{ w: number; s: number; e: number; n: number }[]>`
+      select st_xmin(b) as w, st_ymin(b) as s, st_xmax(b) as e, st_ymax(b) as n
+      from (select st_extent(a.geom) as b from admin_area a join app_user u on u.jurisdiction_town_id = a.id where u.username = 'inspector') x`
+    for (const [z, x, y] of body.tiles) {
+      expect(z).toBeGreaterThanOrEqual(12)
+      const [w, s, e, n] = tileBbox(z, x, y)
+      expect(w <= town!.e && e >= town!.w && s <= town!.n && n >= town!.s, `${z}/${x}/${y}`).toBe(true)
+    }
+    const sizes = new Map((await t.db.sql<{ z: number; x: number; y: number; bytes: number }[]>`
+      select z, x, y, octet_length(data) as bytes from basemap_tile`).map(r => [`${r.z}/${r.x}/${r.y}`, r.bytes]))
+    expect(body.tiles.filter(tile => !sizes.has(tile.join('/')))).toEqual([])
+    expect(body.bytes).toBe(body.tiles.reduce((a, tile) => a + sizes.get(tile.join('/'))!, 0))
+    const all = await t.db.sql<{ n: number }[]>`select count(*)::int as n from basemap_tile where z between 12 and 16`
+    expect(body.tiles.length).toBeLessThan(all[0]!.n)
   })
 })
 

@@ -601,6 +601,7 @@ const en: typeof zh = {
     downloaded: 'Offline area: {premises} premises, {hazards} hazards, {tiles} map tiles ({mb} MB), {when}',
     downloadNone: 'No open visits: nothing to download.',
     downloadFailed: 'The download did not finish: {message}',
+    streetsSize: 'Includes the street map of your jurisdiction, about {mb} MB (streets on the map without network).',
     notDownloaded: 'Not downloaded for offline use yet.',
   },
   leads: {

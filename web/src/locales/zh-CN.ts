@@ -599,6 +599,7 @@ export default {
     downloaded: '离线区域：{premises} 处房屋、{hazards} 条隐患、{tiles} 张地图瓦片（{mb} MB），{when}',
     downloadNone: '没有未完成的走访任务，无需下载。',
     downloadFailed: '下载未完成：{message}',
+    streetsSize: '另含辖区街道底图约 {mb} MB（离线时地图显示街道）。',
     notDownloaded: '尚未下载离线数据。',
   },
   leads: {
