@@ -90,6 +90,12 @@ describe('the street basemap', () => {
     const { channels } = await sharp(shot).stats()
     const mean = channels.slice(0, 3).reduce((a, c) => a + c.mean, 0) / 3
     expect(mean).toBeLessThan(90)
+    // Closer in (a town picked in the ranking), the streets are drawn dark too.
+    const district = Number((await mapAttr(page, 'data-view'))!.split(',')[2])
+    await page.locator('[data-testid="ranking"] tbody tr').first().click()
+    await page.waitForFunction(z => Number(document.querySelector('[data-map-state]')?.getAttribute('data-view')?.split(',')[2]) > z + 0.5, district, { timeout: 20_000 })
+    await page.waitForTimeout(2000)
+    await page.locator('[data-map-state] canvas').screenshot({ path: join(artifactsDir, 'basemap-dark-streets.png') })
     expect(elsewhere).toEqual([])
     await context.close()
   })
