@@ -66,6 +66,8 @@ export function snapToDrawnLines(map: maplibregl.Map, tolerance = 12): SnapToCus
     const snapped = snapPoint(at, lines, tolerance)
     if (!snapped) return undefined
     const { lng, lat } = map.unproject([snapped.x, snapped.y])
-    return [lng, lat]
+    // terra-draw keeps at most 9 decimals and refuses to load back (undo) a polygon with more.
+    const round = (v: number) => Math.round(v * 1e8) / 1e8
+    return [round(lng), round(lat)]
   }
 }
