@@ -33,6 +33,8 @@ const { values } = parseArgs({
     'import-only': { type: 'boolean', default: false },
     'search-only': { type: 'boolean', default: false, description: 'only the search and near timings' },
     'offline-only': { type: 'boolean', default: false, description: 'only the offline package of a community of ~2,000 premises' },
+    'basemap-only': { type: 'boolean', default: false, description: 'only the street basemap: tiles, bytes per zoom, first map paint (needs npm run build)' },
+    'paints': { type: 'string', default: '5', description: 'page loads for the first map paint with the basemap' },
     'readings': { type: 'string', default: '1000000', description: 'daily rows of the readings import in the leads benchmark (0: none; the target is 10000000)' },
     'leads-only': { type: 'boolean', default: false, description: 'only the leads: demo readings, refresh, queries, quality, readings import' },
     'load': { type: 'boolean', default: false, description: 'only the HTTP load test' },
@@ -128,6 +130,10 @@ try {
     else if (values['offline-only']) {
       await benchOffline(db)
     }
+    else if (values['basemap-only']) {
+      const { benchBasemap } = await import('./bench-basemap.js')
+      rows.push(...await benchBasemap(db, { paints: Number(values.paints), seed: 20191227 }))
+    }
     else if (values['leads-only']) {
       const { benchLeads } = await import('./bench-leads.js')
       rows.push(...await benchLeads(sql, { seed: 20191227, runs, readingRows: Number(values.readings), backend: db.backend }))
@@ -139,7 +145,11 @@ try {
           await benchSearch(day)
         }
         await benchTiles(db, Number(values.tiles))
-        if (!values['tiles-only']) await benchOffline(db)
+        if (!values['tiles-only']) {
+          await benchOffline(db)
+          const { benchBasemap } = await import('./bench-basemap.js')
+          rows.push(...await benchBasemap(db, { paints: Number(values.paints), seed: 20191227 }))
+        }
       }
       if (Number(values.import) > 0 && !values['tiles-only']) await benchImport(Number(values.import))
       if (!values['tiles-only'] && !values['import-only']) {

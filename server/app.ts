@@ -53,6 +53,8 @@ import inputsPlugin from './plugins/external/inputs.js'
 import swaggerPlugin from './plugins/external/swagger.js'
 import basemapFilePlugin from './plugins/external/basemap.js'
 import compressPlugin from './plugins/external/compress.js'
+import basemapPlugin from './plugins/app/basemap.js'
+import basemapRoutes from './routes/basemap/index.js'
 import webPlugin from './plugins/external/web.js'
 import healthRoutes from './routes/api/health/index.js'
 import premisesRoutes from './routes/api/premises/index.js'
@@ -146,6 +148,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(searchPlugin, { keys: opts.keys })
   await app.register(readingsPlugin)
   await app.register(leadsPlugin)
+  await app.register(basemapPlugin)
 
   await app.register(healthRoutes, { prefix: '/api/health' })
   await app.register(authRoutes, { prefix: '/api/auth' })
@@ -174,7 +177,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(leadsRoutes, { prefix: '/api/leads' })
   await app.register(ogcRoutes, { prefix: '/ogc', publicUrl: opts.publicUrl })
   await app.register(configRoutes, { prefix: '/api/config', basemap: { type: basemap.type, url: basemap.url, attribution: basemap.attribution } })
-  if (basemap.type === 'pmtiles' && basemap.file) await app.register(basemapFilePlugin, { file: basemap.file })
+  await app.register(basemapRoutes, { prefix: '/basemap' })
+  if ((basemap.type === 'pmtiles' || basemap.type === 'vector-pmtiles') && basemap.file) await app.register(basemapFilePlugin, { file: basemap.file })
 
   if (opts.extraRoutes) await app.register(opts.extraRoutes)
   if (opts.webRoot) await app.register(webPlugin, { root: opts.webRoot })

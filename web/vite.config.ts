@@ -62,6 +62,18 @@ export default defineConfig({
               return (await cache.match(`${url.origin}${url.pathname}`)) ?? new Response(null, { status: 204 })
             }
           },
+        }, {
+          // The street map and its glyphs, the same way: the download keeps them for the jurisdiction.
+          urlPattern: ({ url }) => url.pathname.startsWith('/basemap/tiles/') || url.pathname.startsWith('/basemap/fonts/'),
+          handler: async ({ request, url }) => {
+            try {
+              return await fetch(request)
+            }
+            catch {
+              const cache = await caches.open('grd-offline-tiles')
+              return (await cache.match(`${url.origin}${url.pathname}`)) ?? new Response(null, { status: url.pathname.startsWith('/basemap/tiles/') ? 204 : 404 })
+            }
+          },
         }],
       },
     }),

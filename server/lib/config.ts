@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { dirname, join, resolve } from 'node:path'
 import { defaultConnectTimeout } from '../db/index.js'
@@ -53,13 +53,37 @@ export interface Config {
   databaseStatementTimeoutMs: number
 }
 
+/**
+ * Where the map's basemap comes from: nothing, a raster XYZ service (an intranet Tianditu proxy), a
+ * PMTiles file of raster tiles, a PMTiles file of vector tiles (a Protomaps build), or the demo
+ * district's street map from the database ('streets', chosen at request time when no other is set).
+ */
+export type BasemapType = 'none' | 'raster' | 'pmtiles' | 'vector-pmtiles' | 'streets'
+
 export interface Basemap {
-  type: 'none' | 'raster' | 'pmtiles'
-  /** Tile URL template (raster) or the path the PMTiles file is served at (pmtiles). */
+  type: BasemapType
+  /** Tile URL template (raster, streets) or the path the PMTiles file is served at (pmtiles, vector-pmtiles). */
   url: string | null
   attribution: string | null
   /** The PMTiles file on disk. */
   file?: string
+}
+
+/**
+ * Whether a PMTiles (version 3) file holds vector tiles, read from its header: byte 99 is the tile
+ * type, 1 for Mapbox vector tiles (2 to 5 are PNG, JPEG, WebP, AVIF).
+ */
+export function pmtilesHoldsVectorTiles(file: string): boolean {
+  const header = Buffer.alloc(127)
+  const fd = openSync(file, 'r')
+  try {
+    readSync(fd, header, 0, 127, 0)
+  }
+  finally {
+    closeSync(fd)
+  }
+  if (header.toString('latin1', 0, 7) !== 'PMTiles' || header[7] !== 3) throw new Error(`BASEMAP_PMTILES: ${file} is not a PMTiles version 3 file`)
+  return header[99] === 1
 }
 
 function basemapFromEnv(env: NodeJS.ProcessEnv): Basemap {
@@ -67,7 +91,7 @@ function basemapFromEnv(env: NodeJS.ProcessEnv): Basemap {
   if (env.BASEMAP_PMTILES) {
     const file = resolve(rootDir, env.BASEMAP_PMTILES)
     if (!existsSync(file)) throw new Error(`BASEMAP_PMTILES: no file at ${file}`)
-    return { type: 'pmtiles', url: '/basemap/basemap.pmtiles', attribution, file }
+    return { type: pmtilesHoldsVectorTiles(file) ? 'vector-pmtiles' : 'pmtiles', url: '/basemap/basemap.pmtiles', attribution, file }
   }
   if (env.BASEMAP_TILE_URL) {
     if (!/^https?:\/\/.+\{z\}.+\{x\}.+\{y\}/.test(env.BASEMAP_TILE_URL) && !/^https?:\/\/.+\{z\}.+\{y\}.+\{x\}/.test(env.BASEMAP_TILE_URL)) {

@@ -22,3 +22,12 @@ export const OfflinePackageSchema = Type.Object({
   }, { description: 'The zoom levels of the premises tiles to download over bbox (/api/tiles/premises/{z}/{x}/{y}.mvt)' }),
 })
 export type OfflinePackage = Static<typeof OfflinePackageSchema>
+
+/** The street map's tiles over my jurisdiction, for the phone to keep (GET /api/offline/basemap). */
+export const OfflineBasemapSchema = Type.Object({
+  minZoom: Type.Integer(),
+  maxZoom: Type.Integer(),
+  tiles: Type.Array(Type.Tuple([Type.Integer(), Type.Integer(), Type.Integer()]), { description: 'z, x, y of each tile at /basemap/tiles/{z}/{x}/{y}.mvt' }),
+  bytes: Type.Integer({ minimum: 0, description: 'Their total size as sent gzip-encoded' }),
+})
+export type OfflineBasemap = Static<typeof OfflineBasemapSchema>

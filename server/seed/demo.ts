@@ -10,6 +10,8 @@ import { hashPassword } from '../domain/passwords.js'
 import { Random } from '../domain/random.js'
 import { type AreaRecord, blob, buildGeography, type Geography, offset, randomPointIn, townSpecs } from './geography.js'
 import { givenChars, localRegionCodes, migrantRegionCodes, otherTexts, roadNames, surnames } from './names.js'
+import { streetTiles } from './street-tiles.js'
+import { buildStreets } from './streets.js'
 
 /**
  * The demo district: deterministic for a seed, scalable by the number of premises. Everything is
@@ -241,6 +243,7 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
   if (!(await isEmpty(sql))) throw new Error('the database already holds data; run `npm run db:reset` first')
   const rng = new Random(opts.seed)
   const geo = buildGeography(rng)
+  const streets = buildStreets(opts.seed, geo)
   const hazardScale = opts.hazardScale ?? 1
   const batch = opts.batch ?? 5000
 
@@ -312,6 +315,8 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
           kind = rng.weighted(backgroundKinds)
           at = randomPointIn(rng, geo.towns[rng.weighted(townWeights)]!.geom)
         }
+        // A house stands in a block, not on the road or in the canal the street map draws there.
+        at = streets.settle(at)
         grid = gridIndex.find(at[0], at[1])
         if (grid) break
       }
@@ -467,6 +472,18 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
     await tx`select setval('premises_id_seq', greatest(${opts.premises}, 1))`
     await tx`select setval('resident_id_seq', greatest(${residentId}, 1))`
     await tx`select setval('hazard_id_seq', greatest(${hazardId}, 1))`
+
+    const tilesStarted = Date.now()
+    const tiles = streetTiles(streets.features)
+    for (let i = 0; i < tiles.length; i += 500) {
+      const part = tiles.slice(i, i + 500)
+      await tx`
+        insert into basemap_tile (z, x, y, data)
+        select z, x, y, decode(b64, 'base64')
+        from unnest(${pgArray(part.map(t => t.z))}::smallint[], ${pgArray(part.map(t => t.x))}::int[], ${pgArray(part.map(t => t.y))}::int[],
+                    ${pgArray(part.map(t => t.data.toString('base64')))}::text[]) as t(z, x, y, b64)`
+    }
+    log(`street map: ${tiles.length} tiles in ${((Date.now() - tilesStarted) / 1000).toFixed(1)} s`)
 
     const keyAreas = await seedKeyAreas(tx, rng, geo, ids, campaign.id)
     if (opts.demoUsers) {

@@ -438,6 +438,8 @@ export const notJurisdictional: Record<string, string> = {
   'GET /api/areas': 'the district\'s areas are reference data for every signed-in user (parent= names an area, not a record)',
   'GET /ogc/collections/:collectionId': 'names a collection, not a record',
   'GET /api/imports/templates/:kind': 'names a kind of ledger',
+  'GET /basemap/tiles/:z/:x/:y.mvt': 'the street map holds no campaign data and is the same for everybody',
+  'GET /basemap/fonts/:fontstack/:range.pbf': 'map glyphs: a font, not a record',
   'GET /api/imports/:id': 'an import belongs to its uploader',
   'POST /api/imports/:id/dry-run': 'an import belongs to its uploader',
   'POST /api/imports/:id/commit': 'an import belongs to its uploader',

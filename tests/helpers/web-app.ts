@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
-import { rootDir } from '../../server/lib/config.js'
+import { type Basemap, rootDir } from '../../server/lib/config.js'
 import { buildTestApp, type TestApp } from './app.js'
 import { launchChromium } from './browser.js'
 
@@ -14,11 +14,11 @@ export interface WebApp {
   close: () => Promise<void>
 }
 
-/** The application with the built web app on a free port, and a headless Chromium to drive it. */
-export async function startWebApp(): Promise<WebApp> {
+/** The application with the built web app on a free port, and a headless Chromium to drive it (optionally with a configured basemap). */
+export async function startWebApp(opts: { basemap?: Basemap } = {}): Promise<WebApp> {
   const webRoot = join(rootDir, 'web', 'dist')
   if (!existsSync(join(webRoot, 'index.html'))) throw new Error('web/dist is missing: `npm test` builds it first (npm run build)')
-  const t = await buildTestApp({ webRoot })
+  const t = await buildTestApp({ webRoot, basemap: opts.basemap })
   await t.app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`
   const browser = await launchChromium()

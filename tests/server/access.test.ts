@@ -194,6 +194,8 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   'GET /api/premises/near': () => ({ url: `/api/premises/near?lon=${ids.location.lon}&lat=${ids.location.lat}&limit=5` }),
   'GET /api/search/': () => ({ url: `/api/search/?q=${encodeURIComponent('社区')}` }),
   'POST /api/search/': () => ({ url: '/api/search/', payload: { q: '320411199001011234' } }),
+  'GET /basemap/tiles/:z/:x/:y.mvt': () => ({ url: `/basemap/tiles/${ids.tile.join('/')}.mvt` }),
+  'GET /basemap/fonts/:fontstack/:range.pbf': () => ({ url: '/basemap/fonts/Noto%20Sans%20Regular/0-255.pbf' }),
   'GET /api/config': () => ({ url: '/api/config' }),
   'GET /api/config/': () => ({ url: '/api/config/' }),
   'POST /api/premises/': () => ({
@@ -233,6 +235,7 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   'DELETE /api/photos/:id': async () => ({ url: `/api/photos/${await insertPhoto(t.db.sql, { premisesId: ids.premisesIn, stage: 'premises', createdBy: await userId(t.db.sql, 'inspector') })}` }),
   'GET /api/tasks/mine': () => ({ url: '/api/tasks/mine' }),
   'GET /api/offline/package': () => ({ url: '/api/offline/package' }),
+  'GET /api/offline/basemap': () => ({ url: '/api/offline/basemap' }),
   'GET /api/tasks/': () => ({ url: '/api/tasks/' }),
   'GET /api/tasks/progress': () => ({ url: '/api/tasks/progress' }),
   'GET /api/tasks/assignees': () => ({ url: '/api/tasks/assignees' }),

@@ -7,6 +7,7 @@ import { loadConfig } from '../../server/lib/config.js'
 import type { Database } from '../../server/db/index.js'
 import { signIn } from '../helpers/app.js'
 import { openTestDatabase } from '../helpers/db.js'
+import { pmtilesArchive } from '../helpers/pmtiles.js'
 import { testKeys } from '../helpers/keys.js'
 
 let db: Database
@@ -16,12 +17,12 @@ beforeAll(async () => {
 afterAll(() => db.close())
 
 describe('configuration', () => {
-  it('has no basemap by default: nothing is fetched from outside the machine', async () => {
+  it('configures no basemap by default, and the demo draws its own street map from this server: nothing is fetched from outside the machine', async () => {
     expect(loadConfig({}).basemap).toEqual({ type: 'none', url: null, attribution: null })
     const app = await buildApp({ db, keys: testKeys })
     const cookie = await signIn(app, 'analyst')
     const res = await app.inject({ url: '/api/config', headers: { cookie } })
-    expect(res.json()).toEqual({ basemap: { type: 'none', url: null, attribution: null } })
+    expect(res.json()).toEqual({ basemap: { type: 'streets', url: '/basemap/tiles/{z}/{x}/{y}.mvt', attribution: null, glyphs: '/basemap/fonts/{fontstack}/{range}.pbf' } })
     // The browser is told to load from this origin only.
     expect(res.headers['content-security-policy']).not.toMatch(/https?:/)
     await app.close()
@@ -57,23 +58,25 @@ describe('configuration', () => {
     const app = await buildApp({ db, keys: testKeys, basemap })
     const cookie = await signIn(app, 'analyst')
     const res = await app.inject({ url: '/api/config', headers: { cookie } })
-    expect(res.json().basemap).toEqual({ type: 'raster', url: 'http://gis.intranet.local:8080/img/{z}/{x}/{y}.png', attribution: '天地图' })
+    expect(res.json().basemap).toEqual({ type: 'raster', url: 'http://gis.intranet.local:8080/img/{z}/{x}/{y}.png', attribution: '天地图', glyphs: '/basemap/fonts/{fontstack}/{range}.pbf' })
     const csp = res.headers['content-security-policy'] as string
     expect(csp).toMatch(/img-src 'self' data: blob: http:\/\/gis\.intranet\.local:8080/)
     expect(csp.match(/https?:\/\//g)).toHaveLength(2)
     await app.close()
   })
 
-  it('serves a PMTiles basemap file with range requests', async () => {
+  it('serves a raster PMTiles basemap file with range requests', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'grd-basemap-'))
     const file = join(dir, 'basemap.pmtiles')
-    writeFileSync(file, Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 256)))
+    const tiles = [{ z: 0, x: 0, y: 0, data: Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 256)) }]
+    const bytes = pmtilesArchive(tiles, { tileType: 2, bounds: [119.7, 31.8, 120.1, 32.1], metadata: {} })
+    writeFileSync(file, bytes)
     const basemap = loadConfig({ BASEMAP_PMTILES: file }).basemap
     expect(basemap).toMatchObject({ type: 'pmtiles', url: '/basemap/basemap.pmtiles' })
     const app = await buildApp({ db, keys: testKeys, basemap })
-    const res = await app.inject({ url: '/basemap/basemap.pmtiles', headers: { range: 'bytes=10-19' } })
+    const res = await app.inject({ url: '/basemap/basemap.pmtiles', headers: { range: 'bytes=200-209' } })
     expect(res.statusCode).toBe(206)
-    expect([...res.rawPayload]).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19])
+    expect([...res.rawPayload]).toEqual([...bytes.subarray(200, 210)])
     await app.close()
   })
 })

@@ -17,6 +17,6 @@ export default fp<{ file: string }>(async (app, opts) => {
       serve: false,
     })
     scope.get('/basemap/basemap.pmtiles', { schema: { hide: true } }, (_req, reply) =>
-      reply.header('Cache-Control', 'public, max-age=3600').sendFile(basename(opts.file), dirname(opts.file)))
+      reply.header('Cache-Control', 'public, max-age=3600').sendFile(basename(opts.file), dirname(opts.file), { cacheControl: false }))
   })
 }, { name: 'basemap-file' })

@@ -37,6 +37,7 @@ const en: typeof zh = {
     title: 'Layers',
     towns: 'Towns / streets',
     communities: 'Communities / villages',
+    keyAreas: 'Key areas',
     policeStations: 'Police-station areas',
     pois: 'Places of concentration',
   },
@@ -613,6 +614,7 @@ const en: typeof zh = {
     downloaded: 'Offline area: {premises} premises, {hazards} hazards, {tiles} map tiles ({mb} MB), {when}',
     downloadNone: 'No open visits: nothing to download.',
     downloadFailed: 'The download did not finish: {message}',
+    streetsSize: 'Includes the street map of your jurisdiction, about {mb} MB (streets on the map without network).',
     notDownloaded: 'Not downloaded for offline use yet.',
   },
   leads: {

@@ -35,6 +35,7 @@ export default {
     title: '图层',
     towns: '镇（街道）',
     communities: '社区（村）',
+    keyAreas: '重点地区',
     policeStations: '派出所辖区',
     pois: '重点部位',
   },
@@ -611,6 +612,7 @@ export default {
     downloaded: '离线区域：{premises} 处房屋、{hazards} 条隐患、{tiles} 张地图瓦片（{mb} MB），{when}',
     downloadNone: '没有未完成的走访任务，无需下载。',
     downloadFailed: '下载未完成：{message}',
+    streetsSize: '另含辖区街道底图约 {mb} MB（离线时地图显示街道）。',
     notDownloaded: '尚未下载离线数据。',
   },
   leads: {

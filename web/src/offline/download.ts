@@ -1,4 +1,4 @@
-import type { OfflinePackage } from '../../../server/schemas/offline'
+import type { OfflineBasemap, OfflinePackage } from '../../../server/schemas/offline'
 import { getJson } from '../api/client'
 import { fetchDictionary } from '../api/premises'
 import { fetchAreas, fetchCampaign, fetchPois, fetchPoliceStations } from '../api/reference'
@@ -22,6 +22,12 @@ export function tilesOver(box: [number, number, number, number], minZoom: number
   }
   return out
 }
+
+/** The glyph ranges our server has (data/fonts): digits, pinyin and punctuation. */
+const offlineGlyphRanges = ['0-255', '8192-8447']
+
+/** The street map's tiles over my jurisdiction and their size: shown before the download, kept by it. */
+export const fetchOfflineBasemap = () => getJson<OfflineBasemap>('/offline/basemap')
 
 /** How a download is going, for the screen. */
 export interface DownloadProgress { done: number; total: number }
@@ -50,27 +56,34 @@ export async function downloadArea(userId: number, onProgress: (p: DownloadProgr
     await keepAnswer(`/premises/${p.id}/hazards`, '', hazardsOf.get(p.id) ?? [])
   }
 
-  const tiles = tilesOver(pkg.bbox, pkg.tiles.minZoom, pkg.tiles.maxZoom)
+  // The premises tiles of the area, and the street map over the whole jurisdiction (issue 17): the
+  // map has streets wherever the inspector walks, not only around today's visits.
+  const streets = await fetchOfflineBasemap().catch(() => null)
+  const urls = [
+    ...tilesOver(pkg.bbox, pkg.tiles.minZoom, pkg.tiles.maxZoom).map(([z, x, y]) => `${location.origin}/api/tiles/premises/${z}/${x}/${y}.mvt`),
+    ...(streets?.tiles ?? []).map(([z, x, y]) => `${location.origin}/basemap/tiles/${z}/${x}/${y}.mvt`),
+    // The Latin glyphs of the map's labels, under the URLs MapLibre asks for.
+    ...offlineGlyphRanges.map(r => `${location.origin}/basemap/fonts/Noto%20Sans%20Regular/${r}.pbf`),
+  ]
   const cache = await caches.open(offlineTileCache)
   let done = 0
-  onProgress({ done, total: tiles.length })
-  const queue = [...tiles]
+  onProgress({ done, total: urls.length })
+  const queue = [...urls]
   // A few at a time: the server and a field network both prefer it to hundreds at once.
   await Promise.all(Array.from({ length: 6 }, async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      const url = `${location.origin}/api/tiles/premises/${next[0]}/${next[1]}/${next[2]}.mvt`
+    for (let url = queue.shift(); url; url = queue.shift()) {
       const res = await fetch(url, { credentials: 'same-origin' })
       if (res.ok) {
         const body = await res.arrayBuffer()
         bytes += body.byteLength
         await cache.put(url, new Response(body, { headers: { 'content-type': res.headers.get('content-type') ?? 'application/vnd.mapbox-vector-tile' } }))
       }
-      onProgress({ done: ++done, total: tiles.length })
+      onProgress({ done: ++done, total: urls.length })
     }
   }))
   const area: OfflineArea = {
     userId, downloadedAt: new Date().toISOString(), bbox: pkg.bbox, premises: pkg.premises.length, hazards: pkg.hazards.length,
-    tiles: tiles.length, bytes, seconds: (performance.now() - started) / 1000,
+    tiles: urls.length, bytes, seconds: (performance.now() - started) / 1000,
   }
   await (await offlineDb()).put('area', area, 'current')
   return area

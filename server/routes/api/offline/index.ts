@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { can } from '../../../domain/access.js'
 import { offlinePremisesLimit } from '../../../plugins/app/offline.js'
 import { errors } from '../../../schemas/common.js'
-import { OfflinePackageSchema } from '../../../schemas/offline.js'
+import { OfflineBasemapSchema, OfflinePackageSchema } from '../../../schemas/offline.js'
 import { hazardDto } from '../../../plugins/app/inspection.js'
 
 /** Minimum and maximum zoom of the premises tiles a package covers: streets to doorways. */
@@ -34,6 +34,18 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       generatedAt: new Date().toISOString(), bbox, openTasks, truncated, tiles: tileZooms,
       premises: kept, hazards: hazards.map(hazardDto),
     }
+  })
+
+  app.get('/basemap', {
+    config: { permission: 'tasks:work' },
+    schema: {
+      tags: ['tasks'],
+      summary: 'The street map\'s tiles over my jurisdiction (zoom 12 to 16) and their size, to keep on the phone for use without network',
+      response: { 200: OfflineBasemapSchema, ...errors(401, 403) },
+    },
+  }, async (req) => {
+    const zooms = { minZoom: 12, maxZoom: 16 }
+    return { ...zooms, ...await app.basemap.tilesOver(app.userOf(req).jurisdiction, zooms.minZoom, zooms.maxZoom) }
   })
 }
 export default routes
