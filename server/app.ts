@@ -56,6 +56,8 @@ import premisesNearRoutes from './routes/api/premises/near.js'
 import searchPlugin from './plugins/app/search.js'
 import readingsPlugin from './plugins/app/readings.js'
 import leadsPlugin from './plugins/app/leads.js'
+import viewsPlugin from './plugins/app/views.js'
+import viewsRoutes from './routes/api/views/index.js'
 import readingsRoutes from './routes/api/readings/index.js'
 import leadsRoutes from './routes/api/leads/index.js'
 import searchRoutes from './routes/api/search/index.js'
@@ -136,6 +138,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(searchPlugin, { keys: opts.keys })
   await app.register(readingsPlugin)
   await app.register(leadsPlugin)
+  await app.register(viewsPlugin)
 
   await app.register(healthRoutes, { prefix: '/api/health' })
   await app.register(authRoutes, { prefix: '/api/auth' })
@@ -160,6 +163,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(importsRoutes, { prefix: '/api/imports' })
   await app.register(readingsRoutes, { prefix: '/api/readings' })
   await app.register(leadsRoutes, { prefix: '/api/leads' })
+  await app.register(viewsRoutes, { prefix: '/api/views' })
   await app.register(ogcRoutes, { prefix: '/ogc', publicUrl: opts.publicUrl })
   await app.register(configRoutes, { prefix: '/api/config', basemap: { type: basemap.type, url: basemap.url, attribution: basemap.attribution } })
   if (basemap.type === 'pmtiles' && basemap.file) await app.register(basemapFilePlugin, { file: basemap.file })
