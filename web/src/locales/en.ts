@@ -376,6 +376,8 @@ const en: typeof zh = {
     ranking: 'Ranking of towns/streets',
     town: 'Town / street',
     score: 'Score',
+    play: 'Play the report days',
+    pause: 'Pause',
     short: {
       group_rentals_registered: 'Rentals reg.',
       residents_registered: 'Residents reg.',
@@ -383,6 +385,17 @@ const en: typeof zh = {
       hazards_rectified: 'All rectified',
     },
     keys: 'Keys: ← → step through the towns, 0 the whole district, 1–4 switch the measure, d dark, m meeting mode',
+  },
+  views: {
+    choose: 'Saved views',
+    save: 'Save view',
+    saveTitle: 'Save this view (filters and map position)',
+    name: 'Name',
+    share: 'Share with everyone',
+    sharedMark: 'shared',
+    hint: 'Whoever opens it sees it within their own jurisdiction.',
+    saved: 'View “{name}” saved',
+    delete: 'Delete the view {name}',
   },
   search: {
     label: 'Search',

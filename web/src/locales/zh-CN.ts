@@ -374,6 +374,8 @@ export default {
     ranking: '镇（街道）排名',
     town: '镇（街道）',
     score: '考核得分',
+    play: '按报送日期播放',
+    pause: '暂停',
     short: {
       group_rentals_registered: '群租登记',
       residents_registered: '人员登记',
@@ -381,6 +383,17 @@ export default {
       hazards_rectified: '隐患整改',
     },
     keys: '快捷键：← → 逐个查看镇街，0 回到全区，1–4 切换指标，d 深色，m 会议模式',
+  },
+  views: {
+    choose: '已保存的视图',
+    save: '保存视图',
+    saveTitle: '保存当前视图（筛选条件和地图位置）',
+    name: '名称',
+    share: '共享给所有人',
+    sharedMark: '已共享',
+    hint: '打开者只能看到其辖区内的数据。',
+    saved: '视图“{name}”已保存',
+    delete: '删除视图 {name}',
   },
   search: {
     label: '搜索',
