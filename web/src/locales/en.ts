@@ -503,6 +503,10 @@ const en: typeof zh = {
     pickTown: 'Choose a town or street.',
   },
   keyAreas: {
+    loadingArea: 'Loading the key area’s boundary…',
+    deadlineMissing: 'No clear-to-zero deadline: the area’s trend and the reports cannot show when it must be cleared.',
+    noDeadlineTitle: 'No deadline',
+    noDeadline: 'This key area has no clear-to-zero deadline. Save it without one?',
     title: 'Key areas',
     new: 'New key area',
     edit: 'Edit key area',

@@ -501,6 +501,10 @@ export default {
     pickTown: '请选择镇（街道）。',
   },
   keyAreas: {
+    loadingArea: '正在加载重点区域边界…',
+    deadlineMissing: '未设置清零期限：趋势图和报表将无法显示须清零的日期。',
+    noDeadlineTitle: '未设置清零期限',
+    noDeadline: '该重点区域没有设置清零期限，仍要保存吗？',
     title: '重点地区',
     new: '新建重点地区',
     edit: '编辑重点地区',
