@@ -166,6 +166,7 @@ const samples: Record<string, (role?: Role) => Sample | Promise<Sample>> = {
   'GET /api/exports/hazards': () => ({ url: '/api/exports/hazards?kind=care_home' }),
   'GET /ogc/': () => ({ url: '/ogc/' }),
   'GET /ogc/conformance': () => ({ url: '/ogc/conformance' }),
+  'GET /ogc/api': () => ({ url: '/ogc/api' }),
   'GET /ogc/collections': () => ({ url: '/ogc/collections' }),
   'GET /ogc/collections/:collectionId': () => ({ url: '/ogc/collections/premises' }),
   'GET /ogc/collections/:collectionId/items': () => ({ url: '/ogc/collections/premises/items?limit=5' }),
