@@ -219,6 +219,7 @@ const en: typeof zh = {
     status: { found: 'Found', referred: 'Referred', rectified: 'Rectified', verified: 'Verified' },
     step: { found: 'Found', referred: 'Referred', rectified: 'Rectified', verified: 'Verified' },
     overdue: 'Overdue',
+    foundOn: 'Found on',
     department: 'Department',
     deadline: 'Deadline',
     note: 'Note',

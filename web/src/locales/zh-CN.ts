@@ -217,6 +217,7 @@ export default {
     status: { found: '已排查', referred: '已交办', rectified: '已整改', verified: '已验收' },
     step: { found: '排查发现', referred: '交办', rectified: '整改', verified: '验收' },
     overdue: '逾期未整改',
+    foundOn: '发现日期',
     department: '责任部门',
     deadline: '整改期限',
     note: '备注',
