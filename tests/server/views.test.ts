@@ -71,6 +71,14 @@ describe('saved views', () => {
     expect([rows[1]!.before!.shared, rows[1]!.after!.shared]).toEqual([false, true])
   })
 
+  it('names the view and who saved it in the audit trail, for people reading it', async () => {
+    const view = (await send('POST', '/api/views', leader, { ...fire, name: '审计可读' })).json()
+    const admin = await signIn(t.app, 'admin')
+    const rows = (await send('GET', `/api/audit?entity=saved_view&entityId=${view.id}&limit=5`, admin)).json() as { action: string; userName: string; recordName: string }[]
+    const [u] = await t.db.sql<{ displayName: string }[]>`select display_name from app_user where username = 'leader'`
+    expect(rows[0]).toMatchObject({ action: 'view.create', userName: u!.displayName, recordName: '审计可读' })
+  })
+
   it('refuses a view with no name, an unknown page or query names that are not words', async () => {
     expect((await send('POST', '/api/views', leader, { ...fire, name: '   ' })).statusCode).toBe(400)
     expect((await send('POST', '/api/views', leader, { ...fire, name: 'x', page: 'admin' })).statusCode).toBe(400)

@@ -127,6 +127,13 @@ const en: typeof zh = {
     passwordSet: 'Password set; all of the user\'s sessions were ended',
   },
   audit: {
+    record: 'Record',
+    changes: 'Before → after',
+    nothingChanged: 'no field changed',
+    created: 'created',
+    removed: 'removed',
+    actions: { 'auth.login': 'signed in', 'auth.logout': 'signed out', 'auth.basic': 'signed in (GIS client)', 'request.denied': 'was refused', 'premises.create': 'recorded premises', 'premises.update': 'changed premises', 'hazard.create': 'recorded a hazard', 'hazard.deadline': 'changed a hazard’s deadline', 'hazard.refer': 'referred a hazard', 'hazard.rectify': 'rectified a hazard', 'hazard.verify': 'verified a hazard', 'enforcement.create': 'recorded an enforcement result', 'enforcement.update': 'corrected an enforcement result', 'enforcement.void': 'voided an enforcement result', 'key-area.create': 'drew a key area', 'key-area.update': 'changed a key area', 'key-area.delete': 'deleted a key area', 'key-area.propose': 'proposed a key area', 'photo.upload': 'added a photo', 'photo.delete': 'deleted a photo', 'report.submit': 'submitted a report', 'resident.reveal-id': 'revealed an ID number', 'resident.search-id': 'searched by ID number', 'resident.flag': 'flagged a resident', 'resident.unflag': 'cleared a resident’s flag', 'people.search': 'searched for people', 'task.assign': 'assigned visits', 'task.cancel': 'cancelled a visit', 'task.complete': 'closed a visit', 'task.done': 'a visit was done', 'user.create': 'created an account', 'user.update': 'changed an account', 'user.password-reset': 'reset a password', 'user.revoke-sessions': 'signed an account out everywhere', 'lead.issue': 'issued a lead', 'lead.visit': 'recorded a lead’s visit', 'leads.refresh': 'refreshed the leads', 'lead-model.train': 'trained the lead model', 'view.create': 'saved a view', 'view.update': 'changed a saved view', 'view.delete': 'deleted a saved view' },
+    entities: { 'premises': 'Premises', 'hazard': 'Hazard', 'key_area': 'Key area', 'user': 'Account', 'saved_view': 'Saved view', 'enforcement': 'Enforcement result', 'photo': 'Photo', 'task': 'Visit', 'task-batch': 'Visits', 'resident': 'Resident', 'report': 'Report', 'import': 'Import', 'lead': 'Lead', 'lead-model': 'Lead model', 'session': 'Session', 'route': 'Request' },
     title: 'Audit trail',
     user: 'User',
     entity: 'Record type',

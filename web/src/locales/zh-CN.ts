@@ -125,6 +125,13 @@ export default {
     passwordSet: '密码已重置，该用户的会话已全部终止',
   },
   audit: {
+    record: '对象',
+    changes: '修改前 → 修改后',
+    nothingChanged: '无字段变化',
+    created: '新建',
+    removed: '删除',
+    actions: { 'auth.login': '登录', 'auth.logout': '退出登录', 'auth.basic': '登录（GIS 客户端）', 'request.denied': '被拒绝', 'premises.create': '登记房屋', 'premises.update': '修改房屋', 'hazard.create': '登记隐患', 'hazard.deadline': '修改整改期限', 'hazard.refer': '移交隐患', 'hazard.rectify': '整改隐患', 'hazard.verify': '复核隐患', 'enforcement.create': '录入执法成效', 'enforcement.update': '更正执法成效', 'enforcement.void': '作废执法成效', 'key-area.create': '划定重点区域', 'key-area.update': '修改重点区域', 'key-area.delete': '删除重点区域', 'key-area.propose': '提议重点区域', 'photo.upload': '上传照片', 'photo.delete': '删除照片', 'report.submit': '报送报表', 'resident.reveal-id': '查看完整身份证号', 'resident.search-id': '按身份证号查询', 'resident.flag': '标记人员', 'resident.unflag': '取消人员标记', 'people.search': '查询人员', 'task.assign': '派发走访任务', 'task.cancel': '取消走访任务', 'task.complete': '完成走访任务', 'task.done': '走访任务已完成', 'user.create': '创建账号', 'user.update': '修改账号', 'user.password-reset': '重置密码', 'user.revoke-sessions': '强制账号下线', 'lead.issue': '下发线索', 'lead.visit': '登记线索走访', 'leads.refresh': '刷新线索', 'lead-model.train': '训练线索模型', 'view.create': '保存视图', 'view.update': '修改已保存视图', 'view.delete': '删除已保存视图' },
+    entities: { 'premises': '房屋', 'hazard': '隐患', 'key_area': '重点区域', 'user': '账号', 'saved_view': '已保存视图', 'enforcement': '执法成效', 'photo': '照片', 'task': '走访任务', 'task-batch': '走访任务', 'resident': '人员', 'report': '报表', 'import': '导入', 'lead': '线索', 'lead-model': '线索模型', 'session': '会话', 'route': '请求' },
     title: '审计日志',
     user: '用户',
     entity: '对象类型',
