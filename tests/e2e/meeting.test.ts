@@ -98,6 +98,37 @@ describe('meeting mode', () => {
   })
 })
 
+describe('English', () => {
+  it('prints no town name over another, and keeps the shortcuts footer below the ranking\'s last row', async () => {
+    for (const viewport of [{ width: 1920, height: 1080 }, { width: 1366, height: 768 }]) {
+      const page = await browser.newPage({ viewport })
+      await page.addInitScript(() => localStorage.setItem('locale', 'en'))
+      await openDashboard(page)
+      await page.waitForTimeout(500)
+      const layout = await page.evaluate(() => {
+        const shown = [...document.querySelectorAll<HTMLElement>('[data-testid="dashboard"] .town-label')]
+          .filter(e => getComputedStyle(e).visibility !== 'hidden' && getComputedStyle(e).display !== 'none').map(e => e.getBoundingClientRect())
+        let overlaps = 0
+        for (let i = 0; i < shown.length; i++) {
+          for (let j = i + 1; j < shown.length; j++) {
+            const [a, b] = [shown[i]!, shown[j]!]
+            if (a.left < b.right && a.right > b.left && a.top < b.bottom && a.bottom > b.top) overlaps++
+          }
+        }
+        const rows = [...document.querySelectorAll('[data-testid="ranking"] tbody tr')]
+        const last = rows.at(-1)!.getBoundingClientRect()
+        const keys = document.querySelector('[data-testid="dashboard"] .keys')!.getBoundingClientRect()
+        return { shown: shown.length, overlaps, rows: rows.length, lastBottom: last.bottom, keysTop: keys.top }
+      })
+      expect(layout.shown).toBeGreaterThan(3)
+      expect(layout.overlaps, `${viewport.width}`).toBe(0)
+      expect(layout.rows).toBe(10)
+      expect(layout.keysTop, `${viewport.width}`).toBeGreaterThanOrEqual(layout.lastBottom)
+      await page.close()
+    }
+  })
+})
+
 describe('the time slider', () => {
   it('plays the report days: the day, the figures and the trend\'s marker follow each step', async () => {
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } })
