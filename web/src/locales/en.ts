@@ -566,6 +566,7 @@ const en: typeof zh = {
     deleteConfirm: 'Remove this key area? Its versions are kept.',
   },
   analysis: {
+    alreadyProposed: 'Proposed',
     clusters: 'Clusters',
     rings: 'Rings around places',
     ofGroupRentals: 'Group rentals',

@@ -564,6 +564,7 @@ export default {
     deleteConfirm: '确定撤销这个重点地区吗？历史版本会保留。',
   },
   analysis: {
+    alreadyProposed: '已提议',
     clusters: '聚集区',
     rings: '重点部位周边',
     ofGroupRentals: '群租房',
