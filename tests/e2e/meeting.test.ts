@@ -257,6 +257,24 @@ describe('the page address', () => {
     await page.close()
   })
 
+  it('filters the map, its counts and the measures by the status clicked in the legend, and again shows all', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+    await page.goto(`${base}/login`)
+    await page.fill('input[name="username"]', 'leader')
+    await page.fill('input[name="password"]', 'demo1234')
+    await page.click('button[type="submit"]')
+    await page.waitForSelector('[data-map-state="ready"]', { timeout: 45_000 })
+    const cookie = await cookieOf(page)
+    const counts = (await t.app.inject({ url: '/api/premises/counts?status=overdue', headers: { cookie } })).json() as { total: number }
+    expect(counts.total).toBeGreaterThan(0)
+    await page.click('[data-testid="legend"] li[data-status="overdue"]')
+    await page.waitForURL(/status=overdue/)
+    await page.waitForFunction(n => document.querySelector('[data-testid="legend"] .total')?.textContent?.replace(/\D/g, '') === String(n), counts.total)
+    await page.click('[data-testid="legend"] li[data-status="overdue"]')
+    await page.waitForURL(u => !u.searchParams.has('status'))
+    await page.close()
+  })
+
   it('saves a view under a name and opens it again from the list', async () => {
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } })
     await openDashboard(page, '?overdue=true&at=119.90000,31.92000,12.00')
