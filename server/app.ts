@@ -62,6 +62,8 @@ import premisesNearRoutes from './routes/api/premises/near.js'
 import searchPlugin from './plugins/app/search.js'
 import readingsPlugin from './plugins/app/readings.js'
 import leadsPlugin from './plugins/app/leads.js'
+import viewsPlugin from './plugins/app/views.js'
+import viewsRoutes from './routes/api/views/index.js'
 import readingsRoutes from './routes/api/readings/index.js'
 import leadsRoutes from './routes/api/leads/index.js'
 import searchRoutes from './routes/api/search/index.js'
@@ -149,6 +151,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(readingsPlugin)
   await app.register(leadsPlugin)
   await app.register(basemapPlugin)
+  await app.register(viewsPlugin)
 
   await app.register(healthRoutes, { prefix: '/api/health' })
   await app.register(authRoutes, { prefix: '/api/auth' })
@@ -175,6 +178,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(importsRoutes, { prefix: '/api/imports' })
   await app.register(readingsRoutes, { prefix: '/api/readings' })
   await app.register(leadsRoutes, { prefix: '/api/leads' })
+  await app.register(viewsRoutes, { prefix: '/api/views' })
   await app.register(ogcRoutes, { prefix: '/ogc', publicUrl: opts.publicUrl })
   await app.register(configRoutes, { prefix: '/api/config', basemap: { type: basemap.type, url: basemap.url, attribution: basemap.attribution } })
   await app.register(basemapRoutes, { prefix: '/basemap' })

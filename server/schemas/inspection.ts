@@ -101,6 +101,7 @@ export const HazardCreateSchema = Type.Object({
   otherText: Type.Optional(Nullable(Type.String({ maxLength: 500 }))),
   severity: Type.Union([Type.Literal('general'), Type.Literal('major')]),
   foundAt: Type.Optional(Time),
+  foundOn: Type.Optional({ ...DateString, description: 'The day it was found, when not today (a paper ledger\'s older hazard): its deadline is checked against this day. Not with foundAt' }),
   deadline: OptionalDate,
   departmentCode: Type.Optional(Type.String({ maxLength: 40, description: 'Default: the department the dictionary names' })),
   clientId: ClientWriteId,

@@ -39,4 +39,25 @@ describe('the analysis page', () => {
       await page.close()
     }
   })
+
+  it('marks a proposed cluster as proposed, and shows the same cluster proposed again as already proposed', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+    await signInPage(page, base, 'analyst', '/analysis')
+    await page.waitForSelector('[data-map-state="ready"]', { timeout: 45_000 })
+    await page.click('[data-testid="run-analysis"]')
+    const row = page.locator('[data-testid="cluster-results"] tbody tr').first()
+    await row.waitFor()
+    await row.locator('[data-action="propose"]').click()
+    await row.locator('[data-proposed]').waitFor()
+    // Run again: the results are new, the server remembers the draft.
+    await page.reload()
+    await page.waitForSelector('[data-map-state="ready"]', { timeout: 45_000 })
+    await page.click('[data-testid="run-analysis"]')
+    await row.waitFor()
+    await expect(row.locator('[data-proposed]').count()).resolves.toBe(0)
+    await row.locator('[data-action="propose"]').click()
+    await row.locator('[data-proposed]').waitFor()
+    await expect(row.locator('[data-proposed]').getAttribute('title')).resolves.toMatch(/#\d+/)
+    await page.close()
+  })
 })

@@ -51,6 +51,9 @@ describe('drawing a key area', () => {
     expect(Number(await formAttr(page, 'data-houses'))).toBe(houses)
 
     await page.fill('input[name="nameZh"]', '浏览器绘制片区')
+    // The campaign's last day: a new key area is listed on the campaign's day, which the demo's is.
+    await page.fill('input[name="deadline"]', '2020-12-31')
+    await page.keyboard.press('Enter')
     await page.click('[data-testid="key-area-save"]')
     await page.waitForURL(/\/key-areas\/\d+$/)
     await page.waitForSelector('[data-testid="attachment-3"]')
@@ -82,6 +85,9 @@ describe('drawing a key area', () => {
     await expect(page.locator('[data-testid="problems"]').textContent()).resolves.toMatch(/% of the area lies outside your jurisdiction/)
     await page.screenshot({ path: join(artifactsDir, 'key-area-outside-en.png') })
     await page.fill('input[name="nameZh"]', '裁剪片区')
+    // The campaign's last day: a new key area is listed on the campaign's day, which the demo's is.
+    await page.fill('input[name="deadline"]', '2020-12-31')
+    await page.keyboard.press('Enter')
     await page.click('[data-testid="key-area-save"]')
     await page.click('.el-message-box .el-button--primary')
     await page.waitForURL(/\/key-areas\/\d+$/)

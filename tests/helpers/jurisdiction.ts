@@ -452,6 +452,8 @@ export const notJurisdictional: Record<string, string> = {
   'GET /api/readings/:id/errors': 'a readings import belongs to its uploader',
   'GET /api/readings/:id/unmatched': 'a readings import belongs to its uploader',
   'DELETE /api/readings/:id': 'a readings import belongs to its uploader',
+  'PATCH /api/views/:id': 'a saved view belongs to its owner and holds only a page address (tested in views.test.ts)',
+  'DELETE /api/views/:id': 'a saved view belongs to its owner and holds only a page address (tested in views.test.ts)',
 }
 
 type Props = { properties?: Record<string, unknown> } | undefined

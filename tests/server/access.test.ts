@@ -121,7 +121,17 @@ async function visitedLeads(): Promise<void> {
     from generate_series(1, 30) i`
 }
 
-const samples: Record<string, () => Sample | Promise<Sample>> = {
+/** A saved view of the role's user (the one who may change it), for the saved-view routes. */
+async function freshView(role: Role | undefined): Promise<number> {
+  const [v] = await t.db.sql<{ id: number }[]>`
+    insert into saved_view (user_id, name, page, query)
+    select id, ${`matrix ${++userCounter}`}, 'dashboard', '{}'::jsonb from app_user where username = ${role ?? 'leader'}
+    returning id`
+  return v!.id
+}
+
+/** Each route's sample request; a route that acts on the caller's own record is given the calling role. */
+const samples: Record<string, (role?: Role) => Sample | Promise<Sample>> = {
   'GET /api/imports/templates/:kind': () => ({ url: '/api/imports/templates/premises?format=csv' }),
   'POST /api/imports/': () => ({ url: '/api/imports/?kind=premises&fileName=m.csv', payload: ledgerCsv(), headers: { 'content-type': 'text/csv' } }),
   'GET /api/imports/': () => ({ url: '/api/imports/' }),
@@ -156,6 +166,7 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   'GET /api/exports/hazards': () => ({ url: '/api/exports/hazards?kind=care_home' }),
   'GET /ogc/': () => ({ url: '/ogc/' }),
   'GET /ogc/conformance': () => ({ url: '/ogc/conformance' }),
+  'GET /ogc/api': () => ({ url: '/ogc/api' }),
   'GET /ogc/collections': () => ({ url: '/ogc/collections' }),
   'GET /ogc/collections/:collectionId': () => ({ url: '/ogc/collections/premises' }),
   'GET /ogc/collections/:collectionId/items': () => ({ url: '/ogc/collections/premises/items?limit=5' }),
@@ -269,6 +280,10 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   'POST /api/leads/tasks': async () => ({ url: '/api/leads/tasks', payload: { leadIds: [await freshLead()], assigneeId: await userId(t.db.sql, 'inspector'), dueOn: dayFromToday(7) } }),
   // Issued to the inspector, the one role that records visits.
   'POST /api/leads/:id/visits': async () => ({ url: `/api/leads/${await freshLead(true)}/visits`, payload: { outcome: 'not_rental' } }),
+  'GET /api/views/': () => ({ url: '/api/views/?page=dashboard' }),
+  'POST /api/views/': () => ({ url: '/api/views/', payload: { name: `matrix ${++userCounter}`, page: 'map', query: { kind: 'rental' } } }),
+  'PATCH /api/views/:id': async role => ({ url: `/api/views/${await freshView(role)}`, payload: { shared: true } }),
+  'DELETE /api/views/:id': async role => ({ url: `/api/views/${await freshView(role)}` }),
   'GET /api/docs': () => ({ url: '/api/docs' }),
   'GET /api/docs/': () => ({ url: '/api/docs/' }),
   'GET /api/docs/json': () => ({ url: '/api/docs/json' }),
@@ -281,15 +296,15 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
 
 const routeKey = (method: string, url: string) => `${method === 'HEAD' ? 'GET' : method} ${url}`
 
-function sampleFor(method: string, url: string): Sample | Promise<Sample> {
+function sampleFor(method: string, url: string, role?: Role): Sample | Promise<Sample> {
   // A prefixed plugin's '/' route exists with and without the trailing slash.
   const make = samples[routeKey(method, url)] ?? samples[routeKey(method, `${url}/`)]
   if (!make) throw new Error(`no sample request for ${method} ${url}: add one to the access matrix`)
-  return make()
+  return make(role)
 }
 
-async function call(method: string, url: string, cookie?: string) {
-  const s = await sampleFor(method, url)
+async function call(method: string, url: string, cookie?: string, role?: Role) {
+  const s = await sampleFor(method, url, role)
   return t.app.inject({ method: method as 'GET', url: s.url, payload: s.payload as Record<string, unknown>, headers: { ...s.headers, ...(cookie ? { cookie } : {}) } })
 }
 
@@ -338,9 +353,9 @@ describe('the role × route matrix', () => {
   it.each(roles)('allows the %s exactly the routes its permissions cover', async (role) => {
     const failures: string[] = []
     for (const r of t.app.routeTable) {
-      const s = await sampleFor(r.method, r.url)
+      const s = await sampleFor(r.method, r.url, role)
       const cookie = s.freshSession ? await signIn(t.app, role) : cookies[role]
-      const res = await call(r.method, r.url, cookie)
+      const res = await call(r.method, r.url, cookie, role)
       const allowed = can(role, r.permission as Permission)
       const ok = allowed ? res.statusCode < 400 : res.statusCode === 403
       if (!ok) failures.push(`${role} ${r.method} ${r.url}: ${res.statusCode} (${allowed ? 'allowed' : 'not allowed'}) ${res.body.slice(0, 120)}`)
@@ -486,10 +501,11 @@ describe('personal data', () => {
       const res = await call('GET', r.url, cookies[role])
       const body = res.body
       crawled++
-      // The API documentation names the fields (not their values) and may mention the flags; the
-      // biweekly tables' headers and notes name the classes they count (counts over many people).
+      // The API documentation (and its copy for GIS clients, /ogc/api) names the fields (not their
+      // values) and may mention the flags; the biweekly tables' headers and notes name the classes
+      // they count (counts over many people).
       const scanned = r.url.startsWith('/api/reports/') && String(res.headers['content-type'] ?? '').includes('json') ? withoutFormText(res.json()) : body
-      if (!r.url.startsWith('/api/docs')) for (const f of flags) expect(f.test(scanned), `${role} GET ${r.url} contains ${f}`).toBe(false)
+      if (!r.url.startsWith('/api/docs') && r.url !== '/ogc/api') for (const f of flags) expect(f.test(scanned), `${role} GET ${r.url} contains ${f}`).toBe(false)
       const leaked = findSecret(body, secrets, lengths)
       expect(leaked, `${role} GET ${r.url} leaks personal data`).toBeUndefined()
     }
@@ -506,7 +522,7 @@ describe('personal data', () => {
     for (const r of routes) {
       const role = roles.find(x => can(x, r.permission as Permission))!
       for (const cookie of [cookies[role], undefined]) {
-        const res = await call(r.method, r.url, cookie)
+        const res = await call(r.method, r.url, cookie, role)
         if (res.headers['cache-control'] !== expected(r.url, !!cookie)) failures.push(`${r.method} ${r.url} ${cookie ? `as ${role}` : 'signed out'}: ${res.statusCode}, Cache-Control ${res.headers['cache-control']}`)
       }
     }

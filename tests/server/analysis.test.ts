@@ -80,9 +80,18 @@ describe('the analysis API', () => {
       expect(p.openMajor).toBe(inside.reduce((a, x) => a + x.openMajorCount, 0))
       expect(p.people).toBe(inside.reduce((a, x) => a + x.occupants, 0))
     }
-    // Ranked: group rentals first, then open major hazards.
-    const ranked = fc.features.map((f: { properties: { groupRentals: number } }) => f.properties.groupRentals)
-    expect(ranked).toEqual([...ranked].sort((a, b) => b - a))
+    // Ranked within each radius, the radii in order: group rentals first, then open major hazards;
+    // each radius's ranks run 1, 2, 3…
+    const rows = fc.features.map((f: { properties: { radius: number; rank: number; groupRentals: number } }) => f.properties)
+    const radii = [...new Set(rows.map((r: { radius: number }) => r.radius))] as number[]
+    expect(radii).toEqual([...radii].sort((a, b) => a - b))
+    expect(radii.length).toBeGreaterThan(1)
+    for (const radius of radii) {
+      const ring = rows.filter((r: { radius: number }) => r.radius === radius)
+      expect(ring.map((r: { rank: number }) => r.rank)).toEqual(ring.map((_: unknown, i: number) => i + 1))
+      const ranked = ring.map((r: { groupRentals: number }) => r.groupRentals)
+      expect(ranked).toEqual([...ranked].sort((a, b) => b - a))
+    }
   })
 
   it('gives the same clusters on both backends (the result is pinned)', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../server/app.js'
+import { ogcPageSize } from '../../server/routes/ogc/index.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 import { testKeys } from '../helpers/keys.js'
 
@@ -31,6 +32,7 @@ async function ogcRequests(): Promise<{ route: string; url: string }[]> {
     '/ogc': '/ogc',
     '/ogc/': '/ogc/',
     '/ogc/conformance': '/ogc/conformance',
+    '/ogc/api': '/ogc/api',
     '/ogc/collections': '/ogc/collections',
     '/ogc/collections/:collectionId': '/ogc/collections/premises',
     '/ogc/collections/:collectionId/items': '/ogc/collections/premises/items?limit=2',
@@ -81,7 +83,7 @@ describe('OGC API - Features', () => {
     const rels = Object.fromEntries(landing.links.map((l: { rel: string; href: string }) => [l.rel, l.href]))
     expect(rels.conformance).toBe('http://gis.example:8080/ogc/conformance')
     expect(rels.data).toBe('http://gis.example:8080/ogc/collections')
-    expect(rels['service-desc']).toBe('http://gis.example:8080/api/docs/json')
+    expect(rels['service-desc']).toBe('http://gis.example:8080/ogc/api')
     const { body: conf } = await get('/ogc/conformance')
     expect(conf.conformsTo).toEqual(expect.arrayContaining([
       'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core', 'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson']))
@@ -205,5 +207,32 @@ describe('OGC API - Features', () => {
     const api = await t.app.inject({ url: '/api/stats/summary', headers: { authorization: basic('leader', 'demo1234') } })
     expect(api.statusCode).toBe(401)
     await t.db.sql`delete from login_throttle`
+  })
+
+  it('answers the service-desc link with HTTP Basic credentials, like the rest of /ogc', async () => {
+    const basic = `Basic ${Buffer.from('leader:demo1234').toString('base64')}`
+    const { body: landing } = await get('/ogc')
+    const href = new URL(landing.links.find((l: { rel: string }) => l.rel === 'service-desc').href)
+    const res = await t.app.inject({ url: href.pathname, headers: { authorization: basic } })
+    expect(res.statusCode, res.body.slice(0, 200)).toBe(200)
+    expect(res.headers['content-type']).toMatch(/^application\/vnd\.oai\.openapi\+json/)
+    expect(res.json().openapi).toMatch(/^3\./)
+    expect((await t.app.inject({ url: href.pathname })).statusCode).toBe(401)
+    await t.db.sql`delete from login_throttle`
+  })
+
+  it('gives 1,000 features a page unless asked, and advertises that default and the 10,000 maximum in its API definition', async () => {
+    expect(ogcPageSize).toEqual({ default: 1000, maximum: 10_000 })
+    const [{ n }] = await t.db.sql<{ n: number }[]>`select count(*)::int as n from premises` as unknown as [{ n: number }]
+    const { body } = await get('/ogc/collections/premises/items')
+    expect(body.numberMatched).toBe(n)
+    expect(body.numberReturned).toBe(Math.min(n, 1000))
+    expect(body.features).toHaveLength(Math.min(n, 1000))
+    const { body: api } = await get('/ogc/api')
+    const items = api.paths['/ogc/collections/{collectionId}/items'].get
+    const limit = items.parameters.find((p: { name: string }) => p.name === 'limit')
+    expect(limit.schema).toMatchObject({ default: 1000, maximum: 10_000, minimum: 1 })
+    const tooMany = await t.app.inject({ url: '/ogc/collections/premises/items?limit=10001', headers: { cookie: leader } })
+    expect(tooMany.statusCode).toBe(400)
   })
 })

@@ -88,13 +88,16 @@ function computations(sql: Sql) {
         const sum = (k: keyof Counts) => inside.reduce((a, b) => a + b[k], 0)
         return { ...place, premises: sum('premises'), groupRentals: sum('groupRentals'), openHazards: sum('openHazards'), openMajor: sum('openMajor'), people: sum('people'), ring }
       })
-      // Ranked as an analyst reads it: group rentals, then open major hazards, then all open hazards.
-      rows.sort((a, b) => b.groupRentals - a.groupRentals || b.openMajor - a.openMajor || b.openHazards - a.openHazards || a.poiId - b.poiId || a.radius - b.radius)
-      return featureCollection(rows.map(({ ring, ...r }, i) => ({
-        type: 'Feature' as const,
-        geometry: JSON.parse(ring) as Polygon,
-        properties: { rank: i + 1, ...r },
-      })))
+      // Ranked within each radius, as an analyst reads it: group rentals, then open major hazards,
+      // then all open hazards. Across radii a wider ring always holds more, so one ranking of all
+      // of them only repeated the widest rings first.
+      rows.sort((a, b) => a.radius - b.radius || b.groupRentals - a.groupRentals || b.openMajor - a.openMajor || b.openHazards - a.openHazards || a.poiId - b.poiId)
+      const ranks = new Map<number, number>()
+      return featureCollection(rows.map(({ ring, ...r }) => {
+        const rank = (ranks.get(r.radius) ?? 0) + 1
+        ranks.set(r.radius, rank)
+        return { type: 'Feature' as const, geometry: JSON.parse(ring) as Polygon, properties: { rank, ...r } }
+      }))
     },
 
     async clusters(scope: Jurisdiction, filter: PremisesFilter, on: string, of: ClusterOf, eps: number, minPoints: number, db: Sql | Tx = sql): Promise<Clusters> {

@@ -91,12 +91,25 @@ export function auditRepository(sql: Sql) {
       if (q.to) parts.push(db`at < ${q.to}`)
       if (q.beforeId) parts.push(db`id < ${q.beforeId}`)
       const where = parts.reduce((a, b) => db`${a} and ${b}`)
-      const rows = await db<{ id: number; at: Date; userId: number | null; username: string | null; action: string; entity: string | null;
-        entityId: string | null; before: unknown; after: unknown; reason: string | null; ip: string | null; outcome: string }[]>`
-        select id, at, user_id, username, action, entity, entity_id, before, after, reason, ip, outcome
-        from audit_log where ${where} order by id desc limit ${q.limit}`
+      // For people reading the trail: who acted by their display name, and the record by its name
+      // (an address, a key area's or a view's name, an account's display name; never a resident's).
+      const rows = await db<{ id: number; at: Date; userId: number | null; username: string | null; userName: string | null; action: string; entity: string | null;
+        entityId: string | null; recordName: string | null; before: unknown; after: unknown; reason: string | null; ip: string | null; outcome: string }[]>`
+        select a.id, a.at, a.user_id, a.username, u.display_name as user_name, a.action, a.entity, a.entity_id,
+          case when a.entity_id !~ '^[0-9]{1,9}$' then null
+               when a.entity = 'premises' then (select p.address from premises p where p.id = a.entity_id::int)
+               when a.entity = 'hazard' then (select h.item_code || ' · ' || p.address from hazard h join premises p on p.id = h.premises_id where h.id = a.entity_id::int)
+               when a.entity = 'key_area' then (select k.name_zh from key_area k where k.id = a.entity_id::int)
+               when a.entity = 'user' then (select x.display_name from app_user x where x.id = a.entity_id::int)
+               when a.entity = 'saved_view' then (select v.name from saved_view v where v.id = a.entity_id::int)
+          end as record_name,
+          a.before, a.after, a.reason, a.ip, a.outcome
+        from (select * from audit_log where ${where} order by id desc limit ${q.limit}) a
+        left join app_user u on u.id = a.user_id
+        order by a.id desc`
       return rows.map(r => ({
         ...r, at: r.at.toISOString(), before: redactPersonal(r.before), after: redactPersonal(r.after), reason: r.reason === null ? null : maskPersonalText(r.reason),
+        recordName: r.recordName === null ? null : maskPersonalText(r.recordName),
       }))
     },
   }

@@ -5,7 +5,7 @@ import type { Jurisdiction } from '../../domain/access.js'
 import type { EnforcementKind } from '../../domain/lists.js'
 import { maskPersonalText } from '../../domain/redact.js'
 import { badRequest, conflict, HttpError, notFound } from '../../lib/http-errors.js'
-import { endOfDay, localDay, localMinute } from '../../domain/calendar.js'
+import { endOfDay, localDay, localMinute, startOfDay, today } from '../../domain/calendar.js'
 import { afterPhotoMissing, afterPhotoRequired } from './photos.js'
 
 /**
@@ -122,6 +122,22 @@ function stepTime(at: string | undefined, notBefore: Date, label: string, labelZ
       `${labelZh}不能早于上一步（${localMinute(notBefore)}）`)
   }
   return t
+}
+
+/**
+ * When a hazard given only its day was found: the start of that day in the district, or of the
+ * premises' own day when it is the same (a step never comes before the premises were found); none
+ * for today, which is now. A day after today is refused; one before the premises were found is
+ * refused by the step's own check.
+ */
+function foundOnTime(foundOn: string | undefined, premisesFoundOn: string): string | undefined {
+  if (!foundOn || foundOn === today()) return undefined
+  if (foundOn > today()) throw new HttpError(400, `the hazard cannot be found on a day after today (${foundOn})`, 'found-on-future', `发现日期（${foundOn}）不能晚于今天`)
+  if (foundOn < premisesFoundOn) {
+    throw new HttpError(400, `the hazard cannot be found (${foundOn}) before the premises were (${premisesFoundOn})`, 'found-on-before-premises',
+      `隐患发现日期（${foundOn}）不能早于房屋发现日期（${premisesFoundOn}）`)
+  }
+  return startOfDay(foundOn).toISOString()
 }
 
 export function inspectionRepository(sql: Sql) {
@@ -241,7 +257,7 @@ export function inspectionRepository(sql: Sql) {
     },
 
     async addHazard(tx: Tx, scope: Jurisdiction, premisesId: number, input: {
-      itemCode: string; otherText?: string | null; severity: 'general' | 'major'; foundAt?: string; deadline?: string | null; departmentCode?: string
+      itemCode: string; otherText?: string | null; severity: 'general' | 'major'; foundAt?: string; foundOn?: string; deadline?: string | null; departmentCode?: string
     }): Promise<HazardRow> {
       const p = await lockPremises(tx, scope, premisesId)
       const [item] = await tx<{ needsText: boolean; departmentCode: string }[]>`
@@ -251,7 +267,7 @@ export function inspectionRepository(sql: Sql) {
       const text = input.otherText?.trim() || null
       if (item.needsText && !text) throw badRequest(`hazard item ${input.itemCode} needs a description of the hazard`, `隐患字典项 ${input.itemCode} 须填写隐患说明`)
       if (!item.needsText && text) throw badRequest(`hazard item ${input.itemCode} takes no free text; choose an "other" item to describe a hazard`, `隐患字典项 ${input.itemCode} 不填说明；描述其他隐患请选择“其他”项`)
-      const foundAt = stepTime(input.foundAt, new Date(`${p.foundOn}T00:00:00+08:00`), 'foundAt', '发现时间')
+      const foundAt = stepTime(input.foundAt ?? foundOnTime(input.foundOn, p.foundOn), new Date(`${p.foundOn}T00:00:00+08:00`), 'foundAt', '发现时间')
       const foundDay = localDay(foundAt)
       if (input.deadline && input.deadline < foundDay) throw badRequest(`the deadline (${input.deadline}) cannot be before the hazard was found (${foundDay})`, `整改期限（${input.deadline}）不能早于发现日期（${foundDay}）`)
       if (input.departmentCode) {

@@ -14,7 +14,7 @@ export default fp(async (app) => {
       tags: [
         { name: 'system' }, { name: 'auth' }, { name: 'premises' }, { name: 'hazards' }, { name: 'residents' }, { name: 'stats' },
         { name: 'tiles' }, { name: 'key-areas' }, { name: 'analysis' }, { name: 'reports' }, { name: 'exports' }, { name: 'imports' },
-        { name: 'ogc' }, { name: 'reference' }, { name: 'users' }, { name: 'audit' }, { name: 'search' }, { name: 'readings' }, { name: 'leads' },
+        { name: 'ogc' }, { name: 'reference' }, { name: 'users' }, { name: 'audit' }, { name: 'search' }, { name: 'readings' }, { name: 'leads' }, { name: 'views' },
       ],
     },
   })

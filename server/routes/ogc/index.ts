@@ -21,9 +21,16 @@ const crs84 = 'http://www.opengis.net/def/crs/OGC/1.3/CRS84'
 /** OGC documents are described by the OGC's own schemas; here they pass through as they are. */
 const Document = Type.Unknown()
 
+/**
+ * A page of features, by default: desktop GIS reads whole layers, and GDAL takes the default it
+ * finds here (at 10 a page, 5,000 premises took it 12 s). The most a page holds is advertised in
+ * the API definition (service-desc) beside it.
+ */
+export const ogcPageSize = { default: 1000, maximum: 10_000 } as const
+
 const ItemsQuery = Type.Object({
   bbox: Type.Optional(BboxString),
-  limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 100, description: 'Features per page (1 to 10,000)' }),
+  limit: Type.Integer({ minimum: 1, maximum: ogcPageSize.maximum, default: ogcPageSize.default, description: `Features per page (1 to ${ogcPageSize.maximum.toLocaleString('en')}, ${ogcPageSize.default.toLocaleString('en')} unless asked)` }),
   offset: Offset('Features to skip: the next link carries it'),
   f: Type.Optional(Type.String({ description: 'json (the only encoding)' })),
 }, { additionalProperties: true })
@@ -70,12 +77,19 @@ const routes: FastifyPluginAsyncTypebox<{ publicUrl?: string }> = async (app, op
     description: 'Premises, key areas, areas and points of interest of the group-rental safety campaign, read-only.',
     links: [
       { href: `${base()}`, rel: 'self', type: json, title: 'This document' },
-      { href: `${origin()}/api/docs/json`, rel: 'service-desc', type: 'application/vnd.oai.openapi+json;version=3.0', title: 'The API definition' },
+      { href: `${base()}/api`, rel: 'service-desc', type: 'application/vnd.oai.openapi+json;version=3.0', title: 'The API definition' },
       { href: `${origin()}/api/docs`, rel: 'service-doc', type: 'text/html', title: 'The API documentation' },
       { href: `${base()}/conformance`, rel: 'conformance', type: json, title: 'Conformance classes' },
       { href: `${base()}/collections`, rel: 'data', type: json, title: 'Collections' },
     ],
   }))
+
+  // The API definition under /ogc, so that it answers the HTTP Basic credentials a GIS client
+  // signs in with, as the rest of /ogc does (/api/docs takes the web app's session only).
+  app.get('/api', {
+    config: { permission: 'map:read' },
+    schema: { tags: ['ogc'], summary: 'The API definition (OpenAPI 3), with the page sizes the items take', response: { 200: Document } },
+  }, async (_req, reply) => reply.type('application/vnd.oai.openapi+json;version=3.0').send(JSON.stringify(app.swagger())))
 
   app.get('/conformance', {
     config: { permission: 'map:read' },

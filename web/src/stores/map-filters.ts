@@ -89,7 +89,7 @@ export const useMapFiltersStore = defineStore('mapFilters', () => {
     if (!synced()) return
     if (JSON.stringify(q) !== JSON.stringify(filtersToQuery(filtersFromQuery(route.query)))) {
       // Keep the page's own parameters (the open premises, meeting mode).
-      const own = Object.fromEntries(['premises', 'meeting'].filter(k => route.query[k]).map(k => [k, route.query[k]]))
+      const own = Object.fromEntries(['premises', 'meeting', 'at'].filter(k => route.query[k]).map(k => [k, route.query[k]]))
       void router.replace({ query: { ...q, ...own } })
     }
   })

@@ -144,6 +144,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const user = app.userOf(req)
     const { clientId, ...body } = req.body
     if (body.deadline) parseDate(body.deadline, 'deadline')
+    if (body.foundOn) parseDate(body.foundOn, 'foundOn')
+    if (body.foundOn && body.foundAt) throw badRequest('give the day the hazard was found (foundOn) or its time (foundAt), not both', '发现日期与发现时间只能填写一项')
     const outcome = await app.writeTx(req, tx => clientWrite(app, tx, { clientId, userId: user.id, action: 'hazard.create', target: req.params.id, body }, async () => {
       const h = await app.inspection.addHazard(tx, user.jurisdiction, req.params.id, body)
       await app.audit.record(tx, req, { action: 'hazard.create', entity: 'hazard', entityId: h.id, after: hazardDto(h) })

@@ -1,0 +1,133 @@
+import { join } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { TestApp } from '../helpers/app.js'
+import { artifactsDir } from '../helpers/browser.js'
+import { signInPage, startWebApp, type WebApp } from '../helpers/web-app.js'
+
+/**
+ * Editing a key area (issue 17 §3): the page waits for the area however slow its request, opens
+ * with the boundary selected and its corners under the pointer, and asks for a deadline.
+ */
+let t: TestApp
+let browser: Browser
+let base: string
+let web: WebApp
+let area = { id: 0, box: [0, 0, 0, 0] as [number, number, number, number] }
+
+beforeAll(async () => {
+  web = await startWebApp()
+  ;({ t, browser, base } = web)
+  const sql = t.db.sql
+  // A small square well inside the commander's town.
+  const [c] = await sql<{ x: number; y: number }[]>`
+    select st_x(p) as x, st_y(p) as y from (select st_pointonsurface(a.geom) as p from app_user u join admin_area a on a.id = u.jurisdiction_town_id where u.username = 'commander') s`
+  const box: [number, number, number, number] = [c!.x - 0.004, c!.y - 0.003, c!.x + 0.004, c!.y + 0.003]
+  const [w, s, e, n] = box
+  const ring = JSON.stringify({ type: 'Polygon', coordinates: [[[w, s], [e, s], [e, n], [w, n], [w, s]]] })
+  const [k] = await sql<{ id: number }[]>`
+    insert into key_area (campaign_id, name_zh, town_id, status, listed_on, deadline, geom)
+    select (select id from campaign order by starts_on limit 1), '慢速加载片区', jurisdiction_town_id, 'listed', '2020-03-01', '2020-09-30',
+           st_multi(st_setsrid(st_geomfromgeojson(${ring}), 4326))
+    from app_user where username = 'commander'
+    returning id`
+  await sql`
+    insert into key_area_version (key_area_id, version, geom, attributes)
+    select id, version, geom, jsonb_build_object('nameZh', name_zh, 'townId', town_id, 'policeStationId', police_station_id,
+      'listedOn', listed_on, 'deadline', deadline, 'status', status)
+    from key_area where id = ${k!.id}`
+  area = { id: k!.id, box }
+})
+afterAll(() => web?.close())
+
+const previewState = (page: Page) => page.getAttribute('[data-testid="key-area-form"]', 'data-preview-state')
+
+/** Answers the key area's own request `ms` late (a slow network or a busy server). */
+async function delayArea(page: Page, ms: number) {
+  await page.route(new RegExp(`/api/key-areas/${area.id}$`), async (route) => {
+    await new Promise(resolve => setTimeout(resolve, ms))
+    await route.continue()
+  })
+}
+
+/** Where a corner of the area is on the screen: the view fits the area inside the padding the page gives it. */
+async function cornerOnScreen(page: Page, lon: number, lat: number) {
+  const map = (await page.locator('.map-area').boundingBox())!
+  const tools = (await page.locator('.map-area .tools').boundingBox())!
+  const merc = (x: number, y: number) => [(x + 180) / 360, (1 - Math.log(Math.tan(Math.PI / 4 + (y * Math.PI) / 360)) / Math.PI) / 2] as const
+  const [w, s, e, n] = area.box
+  const [x0, y1] = merc(w, s)
+  const [x1, y0] = merc(e, n)
+  const pad = { top: tools.height + 36, left: 40, right: 64, bottom: 48 }
+  const width = map.width - pad.left - pad.right
+  const height = map.height - pad.top - pad.bottom
+  const scale = Math.min(width / (x1 - x0), height / (y1 - y0))
+  const [px, py] = merc(lon, lat)
+  return {
+    x: map.x + pad.left + width / 2 + (px - (x0 + x1) / 2) * scale,
+    y: map.y + pad.top + height / 2 + (py - (y0 + y1) / 2) * scale,
+  }
+}
+
+describe('editing a key area', () => {
+  it('waits for a slow area request and opens with the boundary drawn and selected, not ready to draw a new one', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+    await delayArea(page, 3000)
+    await signInPage(page, base, 'commander', `/key-areas/${area.id}/edit`)
+    await page.waitForSelector('[data-map-state="ready"]', { timeout: 45_000 })
+    // The map is ready before the area: the page says it is loading and offers no drawing.
+    await page.waitForSelector('[data-testid="area-loading"]')
+    expect(await page.locator('[data-tool="draw"]').isVisible()).toBe(false)
+    await page.waitForFunction(() => document.querySelector('[data-testid="key-area-form"]')?.getAttribute('data-preview-state') === 'ok', undefined, { timeout: 20_000 })
+    expect(Number(await page.getAttribute('[data-testid="key-area-form"]', 'data-houses'))).toBeGreaterThanOrEqual(0)
+    await expect(page.inputValue('input[name="nameZh"]')).resolves.toBe('慢速加载片区')
+    await expect(page.getAttribute('[data-tool="select"]', 'class')).resolves.toContain('el-button--primary')
+    await expect(page.getAttribute('[data-tool="draw"]', 'class')).resolves.not.toContain('el-button--primary')
+    await page.close()
+  })
+
+  it('moves a corner with the first drag (the map stays), and keeps every corner clear of the toolbar', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+    await delayArea(page, 1500)
+    await signInPage(page, base, 'commander', `/key-areas/${area.id}/edit`)
+    await page.waitForFunction(() => document.querySelector('[data-testid="key-area-form"]')?.getAttribute('data-preview-state') === 'ok', undefined, { timeout: 45_000 })
+    await page.waitForTimeout(500)
+    const tools = (await page.locator('.map-area .tools').boundingBox())!
+    const [w, , , n] = area.box
+    const corner = await cornerOnScreen(page, w, n)
+    expect(corner.y).toBeGreaterThan(tools.y + tools.height)
+    await expect(page.locator('[data-tool="undo"]').isDisabled()).resolves.toBe(true)
+    await page.mouse.move(corner.x, corner.y)
+    await page.mouse.down()
+    await page.mouse.move(corner.x + 30, corner.y + 25, { steps: 6 })
+    await page.mouse.up()
+    // A corner moved is a change to undo; a panned map is not.
+    await page.waitForFunction(() => !(document.querySelector('[data-tool="undo"]') as HTMLButtonElement | null)?.disabled, undefined, { timeout: 5_000 })
+    await expect(previewState(page)).resolves.toMatch(/ok|loading|invalid/)
+    await page.close()
+  })
+
+  it('opens on a phone (390 × 844, touch) with the boundary, and warns about a missing deadline on a new area', async () => {
+    for (const locale of ['zh-CN', 'en'] as const) {
+      const page = await browser.newPage({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true })
+      await page.addInitScript(l => localStorage.setItem('locale', l), locale)
+      await signInPage(page, base, 'commander', `/key-areas/${area.id}/edit`)
+      await page.waitForFunction(() => document.querySelector('[data-testid="key-area-form"]')?.getAttribute('data-preview-state') === 'ok', undefined, { timeout: 45_000 })
+      const map = (await page.locator('.map-area').boundingBox())!
+      expect(map.width).toBeGreaterThan(380)
+      expect(map.height).toBeGreaterThan(300)
+      await page.waitForTimeout(500)
+      await page.screenshot({ path: join(artifactsDir, `key-area-edit-390-${locale}.png`) })
+      await page.close()
+    }
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+    await signInPage(page, base, 'commander', '/key-areas/new')
+    await page.waitForSelector('[data-testid="deadline-missing"]')
+    const { startsOn, endsOn } = (await t.app.inject({ url: '/api/campaign', headers: { cookie: `grd_session=${(await page.context().cookies()).find(c => c.name === 'grd_session')!.value}` } })).json()
+    await page.waitForFunction(([a, b]) => {
+      const v = (document.querySelector('input[name="listedOn"]') as HTMLInputElement | null)?.value ?? ''
+      return v >= a! && v <= b!
+    }, [startsOn, endsOn])
+    await page.close()
+  })
+})
