@@ -72,6 +72,8 @@ describe('an empty district\'s key area', () => {
     const listed = field(page, '挂牌日期')
     await listed.fill('2020-03-01')
     await listed.press('Enter')
+    await page.fill('[data-testid="key-area-form"] input[name="deadline"]', '2020-06-30')
+    await page.press('[data-testid="key-area-form"] input[name="deadline"]', 'Enter')
     for (const [label, value] of [['实有人口', '120'], ['流动人口数', '80'], ['可能肇事肇祸精神病人', '1'], ['关注对象', '2']] as const) {
       await field(page, label).fill(value)
       await field(page, label).press('Tab')
