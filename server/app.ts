@@ -25,6 +25,8 @@ import clientWritesPlugin from './plugins/app/client-writes.js'
 import offlinePlugin from './plugins/app/offline.js'
 import photosPlugin from './plugins/app/photos.js'
 import tasksPlugin from './plugins/app/tasks.js'
+import supervisionPlugin, { type SupervisionOptions } from './plugins/app/supervision.js'
+import supervisionRoutes from './routes/api/supervision/index.js'
 import photosRoutes from './routes/api/photos/index.js'
 import tasksRoutes from './routes/api/tasks/index.js'
 import offlineRoutes from './routes/api/offline/index.js'
@@ -80,6 +82,8 @@ export interface AppOptions {
   imports?: ImportOptions
   /** More routes, registered after the application's own and guarded like them (tests, extensions). */
   extraRoutes?: (app: FastifyInstance) => Promise<void>
+  /** How the server escalates supervision items by itself (tests give their clock, or none). */
+  supervision?: SupervisionOptions
 }
 
 /**
@@ -126,6 +130,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(offlinePlugin)
   await app.register(photosPlugin)
   await app.register(tasksPlugin)
+  await app.register(supervisionPlugin, { supervision: opts.supervision })
   await app.register(keyAreasPlugin)
   await app.register(analysisPlugin)
   await app.register(reportsPlugin)
@@ -152,6 +157,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(enforcementRoutes, { prefix: '/api/enforcement' })
   await app.register(photosRoutes, { prefix: '/api' })
   await app.register(tasksRoutes, { prefix: '/api/tasks' })
+  await app.register(supervisionRoutes, { prefix: '/api/supervision' })
   await app.register(offlineRoutes, { prefix: '/api/offline' })
   await app.register(keyAreasRoutes, { prefix: '/api/key-areas' })
   await app.register(analysisRoutes, { prefix: '/api/analysis' })

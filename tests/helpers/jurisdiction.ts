@@ -104,11 +104,43 @@ const countsHold = (c: Record<string, number>) => Object.values(c).some(v => v >
 const near = (t: Target) => ({ lon: t.lon + 0.0002, lat: t.lat + 0.0001, crs: 'wgs84' })
 let serial = 0
 
+/** A major hazard at the target's premises, open or rectified (with its photo), listed for supervision when asked. */
+async function supervised(s: Scene, t: Target, o: { rectified?: boolean; listed?: boolean }): Promise<{ hazard: number; item: number; photo: number }> {
+  const sql = s.t.db.sql
+  const [h] = await sql<{ id: number }[]>`
+    insert into hazard (premises_id, item_code, severity, status, department_code, found_at, rectified_at, deadline)
+    values (${t.premises}, 'FIRE-06', 'major', ${o.rectified ? 'rectified' : 'found'}, 'fire', now() - interval '2 days', ${o.rectified ? sql`now()` : null}, current_date + 10)
+    returning id`
+  const photo = await insertPhoto(sql, { hazardId: h!.id, stage: 'rectified' })
+  if (!o.listed) return { hazard: h!.id, item: 0, photo }
+  const [i] = await sql<{ id: number }[]>`
+    insert into supervision_item (campaign_id, kind, hazard_id, premises_id, town_id, police_station_id, unit_kind, unit_department, responsible_person, reason, deadline, listed_on, listed_by)
+    select (select id from campaign limit 1), 'hazard', ${h!.id}, p.id, p.town_id, p.police_station_id, 'department', 'fire', '辖区矩阵', '辖区矩阵', current_date, current_date, (select id from app_user where username = 'commander')
+    from premises p where p.id = ${t.premises}
+    returning id`
+  return { hazard: h!.id, item: i!.id, photo }
+}
+
 /**
  * Every route that takes an id, a place or an area, by "METHOD url" of the route table; a route
  * with several ways of naming where has several probes.
  */
 export const probes: Record<string, Probe[]> = {
+  'GET /api/supervision/items/:id': [{ kind: 'record', request: async (t, s) => ({ url: `/api/supervision/items/${(await supervised(s, t, { listed: true })).item}` }) }],
+  'POST /api/supervision/items/:id/close': [{
+    kind: 'record',
+    request: async (t, s) => {
+      const x = await supervised(s, t, { listed: true, rectified: true })
+      return { method: 'POST', url: `/api/supervision/items/${x.item}/close`, payload: { note: '辖区矩阵销号', photoIds: [x.photo] } }
+    },
+  }],
+  'POST /api/supervision/items': [{
+    kind: 'record',
+    request: async (t, s) => ({
+      method: 'POST', url: '/api/supervision/items',
+      payload: { kind: 'hazard', hazardId: (await supervised(s, t, {})).hazard, unit: { kind: 'department', code: 'fire' }, responsiblePerson: '辖区矩阵', reason: '辖区矩阵', deadline: dayFromToday(10) },
+    }),
+  }],
   'GET /api/premises/:id': [{ kind: 'record', request: t => ({ url: `/api/premises/${t.premises}` }) }],
   'GET /api/premises/:id/residents': [{ kind: 'record', request: t => ({ url: `/api/premises/${t.premises}/residents` }) }],
   'GET /api/premises/:id/hazards': [{ kind: 'record', request: t => ({ url: `/api/premises/${t.premises}/hazards` }) }],

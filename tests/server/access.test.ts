@@ -75,6 +75,30 @@ async function freshKeyArea(): Promise<number> {
   return k!.id
 }
 
+/** A supervision item (a major hazard of the commander's town), rectified and with its photo when it is to be closed. */
+async function freshSupervision(rectified = false): Promise<{ id: number; photo: number }> {
+  const [h] = await t.db.sql<{ id: number }[]>`
+    insert into hazard (premises_id, item_code, severity, status, department_code, found_at, rectified_at, deadline)
+    values (${ids.premisesIn}, 'FIRE-06', 'major', ${rectified ? 'rectified' : 'found'}, 'fire', now() - interval '2 days', ${rectified ? t.db.sql`now()` : null}, current_date + 10)
+    returning id`
+  const [s] = await t.db.sql<{ id: number }[]>`
+    insert into supervision_item (campaign_id, kind, hazard_id, premises_id, town_id, unit_kind, unit_department, responsible_person, reason, deadline, listed_on, listed_by)
+    select (select id from campaign limit 1), 'hazard', ${h!.id}, p.id, p.town_id, 'department', 'fire', '矩阵', '矩阵测试', current_date, current_date, (select id from app_user where username = 'commander')
+    from premises p where p.id = ${ids.premisesIn}
+    returning id`
+  const photo = await insertPhoto(t.db.sql, { hazardId: h!.id, stage: 'rectified' })
+  return { id: s!.id, photo }
+}
+
+/** A major hazard of the commander's town, open, for a new listing. */
+async function freshMajorHazard(): Promise<number> {
+  const [h] = await t.db.sql<{ id: number }[]>`
+    insert into hazard (premises_id, item_code, severity, status, department_code, found_at, deadline)
+    values (${ids.premisesIn}, 'FIRE-06', 'major', 'found', 'fire', now() - interval '2 days', current_date + 10)
+    returning id`
+  return h!.id
+}
+
 const keyAreaBody = () => ({
   type: 'Feature',
   geometry: { type: 'Polygon', coordinates: [[[ids.location.lon - 0.002, ids.location.lat - 0.002], [ids.location.lon + 0.002, ids.location.lat - 0.002], [ids.location.lon + 0.002, ids.location.lat + 0.002], [ids.location.lon - 0.002, ids.location.lat - 0.002]]] },
@@ -264,6 +288,19 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   'POST /api/leads/tasks': async () => ({ url: '/api/leads/tasks', payload: { leadIds: [await freshLead()], assigneeId: await userId(t.db.sql, 'inspector'), dueOn: dayFromToday(7) } }),
   // Issued to the inspector, the one role that records visits.
   'POST /api/leads/:id/visits': async () => ({ url: `/api/leads/${await freshLead(true)}/visits`, payload: { outcome: 'not_rental' } }),
+  'GET /api/supervision/items': () => ({ url: '/api/supervision/items?state=all' }),
+  'GET /api/supervision/items/:id': async () => ({ url: `/api/supervision/items/${(await freshSupervision()).id}` }),
+  'POST /api/supervision/items': async () => ({
+    url: '/api/supervision/items',
+    payload: { kind: 'hazard', hazardId: await freshMajorHazard(), unit: { kind: 'department', code: 'fire' }, responsiblePerson: '矩阵', reason: '矩阵测试', deadline: dayFromToday(10) },
+  }),
+  'POST /api/supervision/items/:id/close': async () => {
+    const s = await freshSupervision(true)
+    return { url: `/api/supervision/items/${s.id}/close`, payload: { note: '矩阵销号', photoIds: [s.photo] } }
+  },
+  'GET /api/supervision/notice.xlsx': () => ({ url: '/api/supervision/notice.xlsx' }),
+  'GET /api/supervision/rules': () => ({ url: '/api/supervision/rules' }),
+  'PUT /api/supervision/rules': () => ({ url: '/api/supervision/rules', payload: { rules: [{ fromLevel: 0, toLevel: 1, afterDays: 0, notify: 'jurisdiction' }, { fromLevel: 1, toLevel: 2, afterDays: 7, notify: 'district' }] } }),
   'GET /api/docs': () => ({ url: '/api/docs' }),
   'GET /api/docs/': () => ({ url: '/api/docs/' }),
   'GET /api/docs/json': () => ({ url: '/api/docs/json' }),
