@@ -181,8 +181,8 @@ describe('the list and the 督办通报', () => {
     // Two items made overdue by moving their deadlines back (listing refuses a past deadline).
     const a = (await post('/api/supervision/items', listing({ hazardId: await hazard(premisesIn) }))).json().id as number
     const b = (await post('/api/supervision/items', listing({ hazardId: await hazard(premisesIn) }))).json().id as number
-    await t.db.sql`update supervision_item set listed_on = current_date - 30, deadline = current_date - 3 where id = ${a}`
-    await t.db.sql`update supervision_item set listed_on = current_date - 30, deadline = current_date - 12, responsible_person = '=HYPERLINK("x")' where id = ${b}`
+    await t.db.sql`update supervision_item set listed_on = ${dayFromToday(-30)}, deadline = ${dayFromToday(-3)} where id = ${a}`
+    await t.db.sql`update supervision_item set listed_on = ${dayFromToday(-30)}, deadline = ${dayFromToday(-12)}, responsible_person = '=HYPERLINK("x")' where id = ${b}`
     const res = await t.app.inject({ url: '/api/supervision/notice.xlsx', headers: { cookie: cookies.commander! } })
     expect(res.statusCode).toBe(200)
     expect(res.headers['content-type']).toContain('spreadsheetml')

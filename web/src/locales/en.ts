@@ -629,6 +629,16 @@ const en: typeof zh = {
       foundBy: 'Group rentals registered, by how they were found', dataAnalysis: 'Data analysis', patrol: 'Door-to-door', ledgerImport: 'Ledger import', other: 'Other', model: 'Model: version {v} ({kind})', none: 'No lead has been issued yet.',
     },
   },
+  supervision: {
+    nav: 'Supervision', title: 'Supervision board', summary: '{n} items, {overdue} overdue',
+    filter: { open: 'Open', overdue: 'Overdue', closed: 'Closed', all: 'All' },
+    kind: { hazard: 'Major hazard', premises: 'Premises', key_area: 'Key area' },
+    level0: 'Listed', level1: 'Level 1', level2: 'Level 2', closed: 'Closed',
+    unit: 'Responsible unit: {unit}', deadline: 'Due {date}', daysOverdue: '{n} days overdue', workbook: 'Supervision notice (XLSX)', print: 'Print',
+    none: 'Nothing is listed for supervision.', close: 'Close', closeTitle: 'Close with evidence', closeNote: 'What was done (the evidence, at least 4 characters)',
+    closePhotos: 'Pick the photos that show the work (at least one for a hazard or premises)', noPhotos: 'No photos of these premises yet: upload the rectification photo in the premises panel first.',
+    cancel: 'Cancel', closeConfirm: 'Close it',
+  },
   loading: 'Loading…',
 }
 export default en

@@ -627,5 +627,15 @@ export default {
       foundBy: '已登记群租房的发现方式', dataAnalysis: '数据分析', patrol: '入户走访', ledgerImport: '台账导入', other: '其他', model: '模型：第 {v} 版（{kind}）', none: '尚未下发线索。',
     },
   },
+  supervision: {
+    nav: '挂牌督办', title: '挂牌督办', summary: '共 {n} 项，其中超期 {overdue} 项',
+    filter: { open: '未销号', overdue: '已超期', closed: '已销号', all: '全部' },
+    kind: { hazard: '重大隐患', premises: '房屋', key_area: '重点地区' },
+    level0: '已挂牌', level1: '一级升级', level2: '二级升级', closed: '已销号',
+    unit: '责任单位：{unit}', deadline: '期限 {date}', daysOverdue: '超期 {n} 天', workbook: '督办通报（XLSX）', print: '打印',
+    none: '没有督办事项。', close: '销号', closeTitle: '督办销号', closeNote: '整改情况（证据说明，至少 4 个字）',
+    closePhotos: '选择证明整改的照片（隐患、房屋须至少一张）', noPhotos: '该房屋还没有照片：请先在房屋详情中上传整改照片。',
+    cancel: '取消', closeConfirm: '确认销号',
+  },
   loading: '正在加载…',
 }
