@@ -26,6 +26,8 @@ import offlinePlugin from './plugins/app/offline.js'
 import photosPlugin from './plugins/app/photos.js'
 import tasksPlugin from './plugins/app/tasks.js'
 import supervisionPlugin, { type SupervisionOptions } from './plugins/app/supervision.js'
+import noticesPlugin, { type NoticesOptions } from './plugins/app/notices.js'
+import noticesRoutes from './routes/api/notices/index.js'
 import supervisionRoutes from './routes/api/supervision/index.js'
 import photosRoutes from './routes/api/photos/index.js'
 import tasksRoutes from './routes/api/tasks/index.js'
@@ -84,6 +86,8 @@ export interface AppOptions {
   extraRoutes?: (app: FastifyInstance) => Promise<void>
   /** How the server escalates supervision items by itself (tests give their clock, or none). */
   supervision?: SupervisionOptions
+  /** The notices' reminders and live figures (tests give their clock). */
+  notices?: NoticesOptions
 }
 
 /**
@@ -130,6 +134,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(offlinePlugin)
   await app.register(photosPlugin)
   await app.register(tasksPlugin)
+  await app.register(noticesPlugin, { notices: opts.notices })
   await app.register(supervisionPlugin, { supervision: opts.supervision })
   await app.register(keyAreasPlugin)
   await app.register(analysisPlugin)
@@ -158,6 +163,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(photosRoutes, { prefix: '/api' })
   await app.register(tasksRoutes, { prefix: '/api/tasks' })
   await app.register(supervisionRoutes, { prefix: '/api/supervision' })
+  await app.register(noticesRoutes, { prefix: '/api/notices' })
   await app.register(offlineRoutes, { prefix: '/api/offline' })
   await app.register(keyAreasRoutes, { prefix: '/api/key-areas' })
   await app.register(analysisRoutes, { prefix: '/api/analysis' })

@@ -482,6 +482,8 @@ export const notJurisdictional: Record<string, string> = {
   'GET /api/readings/:id/errors': 'a readings import belongs to its uploader',
   'GET /api/readings/:id/unmatched': 'a readings import belongs to its uploader',
   'DELETE /api/readings/:id': 'a readings import belongs to its uploader',
+  'POST /api/notices/:id/read': 'a notice belongs to its user; one about a place outside the user\'s jurisdiction now does not exist (tests/server/notices.test.ts)',
+  'POST /api/notices/:id/unread': 'a notice belongs to its user; one about a place outside the user\'s jurisdiction now does not exist (tests/server/notices.test.ts)',
 }
 
 type Props = { properties?: Record<string, unknown> } | undefined

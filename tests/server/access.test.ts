@@ -99,6 +99,16 @@ async function freshMajorHazard(): Promise<number> {
   return h!.id
 }
 
+/** A notice of the user who signed in last (the sample asks for a fresh session), for the read/unread routes. */
+async function ownNotice(): Promise<number> {
+  const [n] = await t.db.sql<{ id: number }[]>`
+    insert into notice (user_id, kind, payload, dedupe_key)
+    select u.id, 'submission-due', '{"periodTo": "2020-06-14"}', 'matrix-' || ${++userCounter} from user_session s join app_user u on u.id = s.user_id
+    order by s.id desc limit 1
+    returning id`
+  return n!.id
+}
+
 const keyAreaBody = () => ({
   type: 'Feature',
   geometry: { type: 'Polygon', coordinates: [[[ids.location.lon - 0.002, ids.location.lat - 0.002], [ids.location.lon + 0.002, ids.location.lat - 0.002], [ids.location.lon + 0.002, ids.location.lat + 0.002], [ids.location.lon - 0.002, ids.location.lat - 0.002]]] },
@@ -301,6 +311,12 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   'GET /api/supervision/notice.xlsx': () => ({ url: '/api/supervision/notice.xlsx' }),
   'GET /api/supervision/rules': () => ({ url: '/api/supervision/rules' }),
   'PUT /api/supervision/rules': () => ({ url: '/api/supervision/rules', payload: { rules: [{ fromLevel: 0, toLevel: 1, afterDays: 0, notify: 'jurisdiction' }, { fromLevel: 1, toLevel: 2, afterDays: 7, notify: 'district' }] } }),
+  'GET /api/notices/': () => ({ url: '/api/notices/' }),
+  'GET /api/notices/unread': () => ({ url: '/api/notices/unread' }),
+  'POST /api/notices/:id/read': async () => ({ url: `/api/notices/${await ownNotice()}/read`, freshSession: true }),
+  'POST /api/notices/:id/unread': async () => ({ url: `/api/notices/${await ownNotice()}/unread`, freshSession: true }),
+  'POST /api/notices/read-all': () => ({ url: '/api/notices/read-all' }),
+  'GET /api/notices/stream': () => ({ url: '/api/notices/stream?once=true' }),
   'GET /api/docs': () => ({ url: '/api/docs' }),
   'GET /api/docs/': () => ({ url: '/api/docs/' }),
   'GET /api/docs/json': () => ({ url: '/api/docs/json' }),

@@ -74,7 +74,7 @@ describe('one day\'s escalation', () => {
     const first = await t.app.supervision.escalate(addDays(deadline, 1))
     expect(first.reached).toBe(3)
     const again = await t.app.supervision.escalate(addDays(deadline, 1))
-    expect(again).toEqual({ reached: 0, notices: 0 })
+    expect(again).toMatchObject({ reached: 0, notices: 0 })
     expect((await events(ids)).map(e => [e.level, e.reachedOn])).toEqual(ids.map(() => [1, addDays(deadline, 1)]))
     const levels = await t.db.sql<{ level: number }[]>`select level from supervision_item where id in ${t.db.sql(ids)}`
     expect(levels.map(l => l.level)).toEqual([1, 1, 1])

@@ -248,8 +248,8 @@ export function supervisionRepository(sql: Sql) {
      * item's level is raised, and the users the rule names are sent a notice. Levels skipped on
      * days the computation did not run are each recorded, on the day it next runs.
      */
-    async escalate(day: string, db: Sql | Tx = sql): Promise<{ reached: number; notices: number }> {
-      const [r] = await db<{ reached: number; notices: number }[]>`
+    async escalate(day: string, db: Sql | Tx = sql): Promise<{ reached: number; notices: number; noticeIds: number[] }> {
+      const [r] = await db<{ reached: number; noticeIds: string[] }[]>`
         with campaign_now as (select id from campaign order by starts_on desc limit 1),
         due as (
           select s.id as item_id, r.to_level as level, (${day}::date - s.deadline) as days_overdue, r.notify,
@@ -285,8 +285,9 @@ export function supervisionRepository(sql: Sql) {
           on conflict (user_id, kind, dedupe_key) do nothing
           returning id
         )
-        select (select count(*) from reached)::int as reached, (select count(*) from told)::int as notices, (select count(*) from raised)::int as raised`
-      return { reached: r!.reached, notices: r!.notices }
+        select (select count(*) from reached)::int as reached, array(select id from told) as notice_ids, (select count(*) from raised)::int as raised`
+      const noticeIds = r!.noticeIds.map(Number)
+      return { reached: r!.reached, notices: noticeIds.length, noticeIds }
     },
   }
 }
@@ -318,7 +319,9 @@ export default fp<{ supervision?: SupervisionOptions }>(async (app, opts) => {
   const repo = supervisionRepository(app.db.sql)
   const runScheduled = async () => {
     const day = todayInDistrict(clock())
-    return { day, ...await repo.escalate(day) }
+    const { reached, notices, noticeIds } = await repo.escalate(day)
+    app.notices.deliver(await app.notices.byIds(noticeIds))
+    return { day, reached, notices }
   }
   app.decorate('supervision', { ...repo, runScheduled })
   const everyMs = opts.supervision?.everyMs ?? defaultEveryMs
@@ -329,4 +332,4 @@ export default fp<{ supervision?: SupervisionOptions }>(async (app, opts) => {
     app.addHook('onReady', async () => void run())
     app.addHook('onClose', async () => clearInterval(timer))
   }
-}, { name: 'supervision', dependencies: ['db'] })
+}, { name: 'supervision', dependencies: ['db', 'notices'] })
