@@ -25,6 +25,7 @@ export const router = createRouter({
     { path: '/analysis', name: 'analysis', component: () => import('./views/AnalysisView.vue'), meta: { permission: 'analysis:run' } },
     { path: '/leads', name: 'leads', component: () => import('./views/LeadsView.vue'), meta: { permission: 'leads:read' } },
     { path: '/tasks', name: 'tasks', component: () => import('./views/TasksView.vue'), meta: { permission: 'tasks:assign' } },
+    { path: '/inbox', name: 'inbox', component: () => import('./views/InboxView.vue') },
     { path: '/supervision', name: 'supervision', component: () => import('./views/SupervisionView.vue'), meta: { permission: 'supervision:read' } },
     { path: '/my-tasks', name: 'my-tasks', component: () => import('./views/MyTasksView.vue'), meta: { permission: 'tasks:work' } },
     { path: '/sync', name: 'sync', component: () => import('./views/SyncView.vue'), meta: { permission: 'inspection:write' } },

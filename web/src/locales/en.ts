@@ -639,6 +639,17 @@ const en: typeof zh = {
     closePhotos: 'Pick the photos that show the work (at least one for a hazard or premises)', noPhotos: 'No photos of these premises yet: upload the rectification photo in the premises panel first.',
     cancel: 'Cancel', closeConfirm: 'Close it',
   },
+  notices: {
+    nav: 'Notices', title: 'Notices', bellLabel: 'Notices ({n} unread)', onlyUnread: 'Unread only', readAll: 'Mark all read', none: 'No notices.',
+    markRead: 'Mark read', markUnread: 'Mark unread',
+    kind: {
+      'task-assigned': '{count} new {task} visits assigned to you, due by {dueOn}',
+      'escalation': 'Supervision item #{item} ({subject}) is {days} days overdue: level {level}',
+      'key-area-proposal': 'Analysis proposes a cluster as a key area (draft #{keyArea}): please review it',
+      'submission-due': 'The biweekly tables are due today ({period})',
+      'report-overdue': 'The biweekly tables of {period} have not been submitted',
+    },
+  },
   loading: 'Loading…',
 }
 export default en

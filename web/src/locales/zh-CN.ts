@@ -637,5 +637,16 @@ export default {
     closePhotos: '选择证明整改的照片（隐患、房屋须至少一张）', noPhotos: '该房屋还没有照片：请先在房屋详情中上传整改照片。',
     cancel: '取消', closeConfirm: '确认销号',
   },
+  notices: {
+    nav: '通知', title: '通知', bellLabel: '通知（{n} 条未读）', onlyUnread: '只看未读', readAll: '全部标为已读', none: '没有通知。',
+    markRead: '标为已读', markUnread: '标为未读',
+    kind: {
+      'task-assigned': '新派{task}任务 {count} 项，{dueOn} 前完成',
+      'escalation': '督办事项 #{item}（{subject}）超期 {days} 天，升至第 {level} 级',
+      'key-area-proposal': '研判分析建议将一处聚集区列为重点地区（草稿 #{keyArea}），请审核',
+      'submission-due': '今天（{period}）须报送双周报表',
+      'report-overdue': '{period} 的双周报表尚未报送',
+    },
+  },
   loading: '正在加载…',
 }
