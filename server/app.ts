@@ -28,6 +28,8 @@ import tasksPlugin from './plugins/app/tasks.js'
 import supervisionPlugin, { type SupervisionOptions } from './plugins/app/supervision.js'
 import noticesPlugin, { type NoticesOptions } from './plugins/app/notices.js'
 import noticesRoutes from './routes/api/notices/index.js'
+import revisitsPlugin from './plugins/app/revisits.js'
+import revisitsRoutes from './routes/api/revisits/index.js'
 import supervisionRoutes from './routes/api/supervision/index.js'
 import photosRoutes from './routes/api/photos/index.js'
 import tasksRoutes from './routes/api/tasks/index.js'
@@ -136,6 +138,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(tasksPlugin)
   await app.register(noticesPlugin, { notices: opts.notices })
   await app.register(supervisionPlugin, { supervision: opts.supervision })
+  await app.register(revisitsPlugin)
   await app.register(keyAreasPlugin)
   await app.register(analysisPlugin)
   await app.register(reportsPlugin)
@@ -164,6 +167,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(tasksRoutes, { prefix: '/api/tasks' })
   await app.register(supervisionRoutes, { prefix: '/api/supervision' })
   await app.register(noticesRoutes, { prefix: '/api/notices' })
+  await app.register(revisitsRoutes, { prefix: '/api/revisits' })
   await app.register(offlineRoutes, { prefix: '/api/offline' })
   await app.register(keyAreasRoutes, { prefix: '/api/key-areas' })
   await app.register(analysisRoutes, { prefix: '/api/analysis' })

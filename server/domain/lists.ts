@@ -77,3 +77,4 @@ export const noticeKinds = ['task-assigned', 'escalation', 'key-area-proposal', 
 
 /** What a revisit (明察暗访) found. */
 export const revisitOutcomes = ['still_rectified', 'relapsed', 'record_wrong'] as const
+export type RevisitOutcome = typeof revisitOutcomes[number]

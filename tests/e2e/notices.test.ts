@@ -30,26 +30,29 @@ afterAll(() => web?.close())
 const shot = (page: Page, name: string) => page.screenshot({ path: join(artifactsDir, `${name}.png`) })
 const unreadOf = async (page: Page) => Number(await page.locator('[data-testid="notices-bell"]').first().getAttribute('data-unread'))
 
-async function assignVisit() {
+/** Assigns a visit to the inspector as the commander; answers when the write was committed (its answer came back). */
+async function assignVisit(): Promise<number> {
   await clearTasks(t.db.sql, [premisesId])
   const commander = await signIn(t.app, 'commander')
+  const assigneeId = await userId(t.db.sql, 'inspector')
   const res = await t.app.inject({
     method: 'POST', url: '/api/tasks', headers: { cookie: commander },
-    payload: { kind: 'inspect', assigneeId: await userId(t.db.sql, 'inspector'), dueOn: dayFromToday(5), premisesIds: [premisesId] },
+    payload: { kind: 'inspect', assigneeId, dueOn: dayFromToday(5), premisesIds: [premisesId] },
   })
   expect(res.statusCode, res.body).toBe(201)
+  return Date.now()
 }
 
 describe('notices in the browser', () => {
-  it('shows a visit assigned to the inspector on the open page\'s bell within 2 s, then in the inbox, read and unread', async () => {
+  it('shows a visit assigned to the inspector on the open page\'s bell within 2 s of the write, then in the inbox, read and unread', async () => {
     const page = await browser.newPage({ viewport: { width: 1366, height: 820 } })
     await signInPage(page, base, 'inspector', '/inbox')
     await page.waitForSelector('[data-testid="notices-bell"][data-live="true"]', { timeout: 15_000 })
     const before = await unreadOf(page)
-    const sent = Date.now()
-    await assignVisit()
+    // From the write's commit (the notice is written in its transaction) to the bell counting it.
+    const committed = await assignVisit()
     await page.waitForFunction(n => Number(document.querySelector('[data-testid="notices-bell"]')?.getAttribute('data-unread')) > n, before, { timeout: 10_000 })
-    expect(Date.now() - sent).toBeLessThan(2000)
+    expect(Date.now() - committed).toBeLessThan(2000)
     const item = page.locator('[data-kind="task-assigned"]').first()
     await expect(item.textContent()).resolves.toContain(`${dayFromToday(5)} 前完成`)
     await shot(page, 'inbox-bell-zh')

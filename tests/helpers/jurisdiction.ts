@@ -121,11 +121,33 @@ async function supervised(s: Scene, t: Target, o: { rectified?: boolean; listed?
   return { hazard: h!.id, item: i!.id, photo }
 }
 
+/** A revisit sample of one record at the target's premises (a rectified hazard there). */
+async function revisitAt(s: Scene, t: Target): Promise<{ sample: number; item: number }> {
+  const sql = s.t.db.sql
+  const hazard = await s.freshHazard(t, 'rectified')
+  const [sm] = await sql<{ id: number }[]>`
+    insert into revisit_sample (campaign_id, subject, size, population, seed, drawn_on, drawn_by)
+    values ((select id from campaign limit 1), 'hazard', 1, 1, 'probe', '2020-06-01', (select id from app_user where username = 'commander')) returning id`
+  const [it] = await sql<{ id: number }[]>`
+    insert into revisit_item (sample_id, hazard_id, premises_id, town_id, police_station_id, department_code)
+    select ${sm!.id}, ${hazard}, p.id, p.town_id, p.police_station_id, 'fire' from premises p where p.id = ${t.premises} returning id`
+  return { sample: sm!.id, item: it!.id }
+}
+
 /**
  * Every route that takes an id, a place or an area, by "METHOD url" of the route table; a route
  * with several ways of naming where has several probes.
  */
 export const probes: Record<string, Probe[]> = {
+  'GET /api/revisits/samples/:id': [{ kind: 'record', request: async (t, s) => ({ url: `/api/revisits/samples/${(await revisitAt(s, t)).sample}` }) }],
+  'POST /api/revisits/items/:id/outcome': [{ kind: 'record', request: async (t, s) => ({ method: 'POST', url: `/api/revisits/items/${(await revisitAt(s, t)).item}/outcome`, payload: { outcome: 'still_rectified' } }) }],
+  // A town names where: a town user draws in their own and not in another. A police station's area
+  // cuts across towns, so the town of a record outside it may still hold records inside it.
+  'POST /api/revisits/samples': [{
+    kind: 'answer', write: true, sides: ['town'],
+    request: t => ({ method: 'POST', url: '/api/revisits/samples', payload: { subject: 'hazard', townId: t.town, size: 1, seed: `probe-${++serial}` } }),
+    holds: res => res.statusCode === 201,
+  }],
   'GET /api/supervision/items/:id': [{ kind: 'record', request: async (t, s) => ({ url: `/api/supervision/items/${(await supervised(s, t, { listed: true })).item}` }) }],
   'POST /api/supervision/items/:id/close': [{
     kind: 'record',

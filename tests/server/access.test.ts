@@ -109,6 +109,20 @@ async function ownNotice(): Promise<number> {
   return n!.id
 }
 
+/** A revisit sample of one record (a rectified hazard at the commander's premises), for the revisit routes. */
+async function freshRevisit(): Promise<{ sample: number; item: number }> {
+  const [h] = await t.db.sql<{ id: number }[]>`
+    insert into hazard (premises_id, item_code, severity, status, department_code, found_at, rectified_at, deadline)
+    values (${ids.premisesIn}, 'FIRE-06', 'general', 'rectified', 'fire', now() - interval '2 days', now(), current_date + 10) returning id`
+  const [sm] = await t.db.sql<{ id: number }[]>`
+    insert into revisit_sample (campaign_id, subject, size, population, seed, drawn_on, drawn_by)
+    values ((select id from campaign limit 1), 'hazard', 1, 1, 'matrix', '2020-06-01', (select id from app_user where username = 'commander')) returning id`
+  const [it] = await t.db.sql<{ id: number }[]>`
+    insert into revisit_item (sample_id, hazard_id, premises_id, town_id, police_station_id, department_code)
+    select ${sm!.id}, ${h!.id}, p.id, p.town_id, p.police_station_id, 'fire' from premises p where p.id = ${ids.premisesIn} returning id`
+  return { sample: sm!.id, item: it!.id }
+}
+
 const keyAreaBody = () => ({
   type: 'Feature',
   geometry: { type: 'Polygon', coordinates: [[[ids.location.lon - 0.002, ids.location.lat - 0.002], [ids.location.lon + 0.002, ids.location.lat - 0.002], [ids.location.lon + 0.002, ids.location.lat + 0.002], [ids.location.lon - 0.002, ids.location.lat - 0.002]]] },
@@ -317,6 +331,10 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   'POST /api/notices/:id/unread': async () => ({ url: `/api/notices/${await ownNotice()}/unread`, freshSession: true }),
   'POST /api/notices/read-all': () => ({ url: '/api/notices/read-all' }),
   'GET /api/notices/stream': () => ({ url: '/api/notices/stream?once=true' }),
+  'POST /api/revisits/samples': () => ({ url: '/api/revisits/samples', payload: { subject: 'hazard', size: 1, seed: `matrix-${++userCounter}` } }),
+  'GET /api/revisits/samples/:id': async () => ({ url: `/api/revisits/samples/${(await freshRevisit()).sample}` }),
+  'POST /api/revisits/items/:id/outcome': async () => ({ url: `/api/revisits/items/${(await freshRevisit()).item}/outcome`, payload: { outcome: 'still_rectified' } }),
+  'GET /api/revisits/rates': () => ({ url: '/api/revisits/rates' }),
   'GET /api/docs': () => ({ url: '/api/docs' }),
   'GET /api/docs/': () => ({ url: '/api/docs/' }),
   'GET /api/docs/json': () => ({ url: '/api/docs/json' }),
