@@ -30,6 +30,8 @@ import noticesPlugin, { type NoticesOptions } from './plugins/app/notices.js'
 import noticesRoutes from './routes/api/notices/index.js'
 import revisitsPlugin from './plugins/app/revisits.js'
 import revisitsRoutes from './routes/api/revisits/index.js'
+import acceptancePlugin from './plugins/app/acceptance.js'
+import acceptanceRoutes from './routes/api/acceptance/index.js'
 import supervisionRoutes from './routes/api/supervision/index.js'
 import photosRoutes from './routes/api/photos/index.js'
 import tasksRoutes from './routes/api/tasks/index.js'
@@ -139,6 +141,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(noticesPlugin, { notices: opts.notices })
   await app.register(supervisionPlugin, { supervision: opts.supervision })
   await app.register(revisitsPlugin)
+  await app.register(acceptancePlugin)
   await app.register(keyAreasPlugin)
   await app.register(analysisPlugin)
   await app.register(reportsPlugin)
@@ -168,6 +171,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(supervisionRoutes, { prefix: '/api/supervision' })
   await app.register(noticesRoutes, { prefix: '/api/notices' })
   await app.register(revisitsRoutes, { prefix: '/api/revisits' })
+  await app.register(acceptanceRoutes, { prefix: '/api/acceptance' })
   await app.register(offlineRoutes, { prefix: '/api/offline' })
   await app.register(keyAreasRoutes, { prefix: '/api/key-areas' })
   await app.register(analysisRoutes, { prefix: '/api/analysis' })

@@ -78,3 +78,6 @@ export const noticeKinds = ['task-assigned', 'escalation', 'key-area-proposal', 
 /** What a revisit (明察暗访) found. */
 export const revisitOutcomes = ['still_rectified', 'relapsed', 'record_wrong'] as const
 export type RevisitOutcome = typeof revisitOutcomes[number]
+
+/** What a town confirms when it submits a key area for acceptance (检查验收), in the order shown. */
+export const acceptanceChecklist = ['hazards-cleared', 'ledgers-complete', 'registrations-complete', 'site-inspected', 'documents-filed'] as const

@@ -3,6 +3,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import type { PendingQuery, Row } from 'postgres'
 import { expect } from 'vitest'
 import { can, type Permission, type Role } from '../../server/domain/access.js'
+import { acceptanceChecklist } from '../../server/domain/lists.js'
 import { decryptIdNumber } from '../../server/domain/pii.js'
 import type { RouteInfo } from '../../server/plugins/app/access.js'
 import { signIn, type TestApp } from './app.js'
@@ -134,11 +135,35 @@ async function revisitAt(s: Scene, t: Target): Promise<{ sample: number; item: n
   return { sample: sm!.id, item: it!.id }
 }
 
+/** A listed key area at the target (its town and police station) holding no premises, submitted for acceptance by the administrator when asked. */
+async function emptyKeyAreaAt(s: Scene, t: Target, submitted = false): Promise<{ keyArea: number; acceptance: number }> {
+  const sql = s.t.db.sql
+  const [k] = await sql<{ id: number }[]>`
+    insert into key_area (campaign_id, name_zh, town_id, police_station_id, status, listed_on, geom)
+    select (select id from campaign limit 1), '验收辖区矩阵', ${t.town}, ${t.station}, 'listed', '2020-03-01',
+           st_multi(st_buffer(st_setsrid(st_makepoint(${t.lon + 0.0002}, ${t.lat + 0.0001}), 4326), 0.00001))
+    returning id`
+  if (!submitted) return { keyArea: k!.id, acceptance: 0 }
+  const [a] = await sql<{ id: number }[]>`
+    insert into key_area_acceptance (key_area_id, submitted_by, open_hazards, checklist)
+    values (${k!.id}, (select id from app_user where username = 'admin'), 0, '{}') returning id`
+  return { keyArea: k!.id, acceptance: a!.id }
+}
+
 /**
  * Every route that takes an id, a place or an area, by "METHOD url" of the route table; a route
  * with several ways of naming where has several probes.
  */
 export const probes: Record<string, Probe[]> = {
+  'GET /api/acceptance/key-areas/:id': [{ kind: 'record', request: async (t, s) => ({ url: `/api/acceptance/key-areas/${(await emptyKeyAreaAt(s, t)).keyArea}` }) }],
+  'POST /api/acceptance/key-areas/:id': [{
+    kind: 'record',
+    request: async (t, s) => ({ method: 'POST', url: `/api/acceptance/key-areas/${(await emptyKeyAreaAt(s, t)).keyArea}`, payload: { checklist: Object.fromEntries(acceptanceChecklist.map(c => [c, true])) } }),
+  }],
+  'POST /api/acceptance/:id/decision': [{
+    kind: 'record',
+    request: async (t, s) => ({ method: 'POST', url: `/api/acceptance/${(await emptyKeyAreaAt(s, t, true)).acceptance}/decision`, payload: { decision: 'accepted' } }),
+  }],
   'GET /api/revisits/samples/:id': [{ kind: 'record', request: async (t, s) => ({ url: `/api/revisits/samples/${(await revisitAt(s, t)).sample}` }) }],
   'POST /api/revisits/items/:id/outcome': [{ kind: 'record', request: async (t, s) => ({ method: 'POST', url: `/api/revisits/items/${(await revisitAt(s, t)).item}/outcome`, payload: { outcome: 'still_rectified' } }) }],
   // A town names where: a town user draws in their own and not in another. A police station's area

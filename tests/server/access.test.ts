@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { can, type Permission, roles, type Role } from '../../server/domain/access.js'
 import { residentIdProblem } from '../../server/domain/id-number.js'
+import { acceptanceChecklist } from '../../server/domain/lists.js'
 import { decryptIdNumber } from '../../server/domain/pii.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 import { testKeys } from '../helpers/keys.js'
@@ -121,6 +122,20 @@ async function freshRevisit(): Promise<{ sample: number; item: number }> {
     insert into revisit_item (sample_id, hazard_id, premises_id, town_id, police_station_id, department_code)
     select ${sm!.id}, ${h!.id}, p.id, p.town_id, p.police_station_id, 'fire' from premises p where p.id = ${ids.premisesIn} returning id`
   return { sample: sm!.id, item: it!.id }
+}
+
+/** A listed key area of the commander's town holding no premises (so no open hazard), submitted for acceptance by another user when asked. */
+async function emptyKeyArea(submitted = false): Promise<{ keyArea: number; acceptance: number }> {
+  const [k] = await t.db.sql<{ id: number }[]>`
+    insert into key_area (campaign_id, name_zh, town_id, status, listed_on, geom)
+    select (select id from campaign limit 1), '验收矩阵', ${ids.townIn}, 'listed', '2020-03-01',
+           st_multi(st_buffer(st_setsrid(st_makepoint(${ids.location.lon + 0.0003}, ${ids.location.lat + 0.0003}), 4326), 0.00001))
+    returning id`
+  if (!submitted) return { keyArea: k!.id, acceptance: 0 }
+  const [a] = await t.db.sql<{ id: number }[]>`
+    insert into key_area_acceptance (key_area_id, submitted_by, open_hazards, checklist)
+    values (${k!.id}, (select id from app_user where username = 'admin'), 0, '{}') returning id`
+  return { keyArea: k!.id, acceptance: a!.id }
 }
 
 const keyAreaBody = () => ({
@@ -335,6 +350,12 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   'GET /api/revisits/samples/:id': async () => ({ url: `/api/revisits/samples/${(await freshRevisit()).sample}` }),
   'POST /api/revisits/items/:id/outcome': async () => ({ url: `/api/revisits/items/${(await freshRevisit()).item}/outcome`, payload: { outcome: 'still_rectified' } }),
   'GET /api/revisits/rates': () => ({ url: '/api/revisits/rates' }),
+  'GET /api/acceptance/key-areas/:id': async () => ({ url: `/api/acceptance/key-areas/${(await emptyKeyArea()).keyArea}` }),
+  'POST /api/acceptance/key-areas/:id': async () => ({
+    url: `/api/acceptance/key-areas/${(await emptyKeyArea()).keyArea}`,
+    payload: { checklist: Object.fromEntries(acceptanceChecklist.map(c => [c, true])) },
+  }),
+  'POST /api/acceptance/:id/decision': async () => ({ url: `/api/acceptance/${(await emptyKeyArea(true)).acceptance}/decision`, payload: { decision: 'accepted' } }),
   'GET /api/docs': () => ({ url: '/api/docs' }),
   'GET /api/docs/': () => ({ url: '/api/docs/' }),
   'GET /api/docs/json': () => ({ url: '/api/docs/json' }),
