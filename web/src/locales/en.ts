@@ -650,6 +650,17 @@ const en: typeof zh = {
       'report-overdue': 'The biweekly tables of {period} have not been submitted',
     },
   },
+  acceptance: {
+    title: 'Acceptance', openHazards: '{n} hazards open', submit: 'Submit for acceptance', decide: 'Decide on acceptance', accept: 'Accept (delist)',
+    stages: { 'in-remediation': 'In remediation', submitted: 'Submitted', returned: 'Returned', accepted: 'Accepted, delisted' },
+    decisions: { accepted: 'Accepted', returned: 'Return' },
+    submitted: 'Submitted by {who} on {at}', notZero: '{n} hazards are still open: submit once they are cleared to zero.',
+    checklistHint: 'Confirm each point of the checklist:', documents: 'Document numbers', documentsHint: 'e.g. Sanjing (2020) No. 12; several separated by commas', note: 'Note', reasons: 'Reasons for returning it (optional when accepting)',
+    checklist: {
+      'hazards-cleared': 'Every hazard in the area rectified and rechecked', 'ledgers-complete': 'Ledgers of premises, residents and hazards complete', 'registrations-complete': 'Every group rental and its residents registered',
+      'site-inspected': 'Inspected on site: no new group rental', 'documents-filed': 'The remediation\'s papers filed',
+    },
+  },
   loading: 'Loading…',
 }
 export default en

@@ -648,5 +648,16 @@ export default {
       'report-overdue': '{period} 的双周报表尚未报送',
     },
   },
+  acceptance: {
+    title: '检查验收', openHazards: '未整改隐患 {n} 处', submit: '申请验收', decide: '验收决定', accept: '验收通过（摘牌）',
+    stages: { 'in-remediation': '整治中', submitted: '已申请验收', returned: '已退回', accepted: '已验收摘牌' },
+    decisions: { accepted: '通过', returned: '退回' },
+    submitted: '{who} 于 {at} 申请', notZero: '仍有 {n} 处隐患未整改：清零后方可申请验收。',
+    checklistHint: '逐项确认验收清单：', documents: '验收材料文号', documentsHint: '如：三井街道〔2020〕12号，多个用逗号分隔', note: '说明', reasons: '退回理由（通过时可不填）',
+    checklist: {
+      'hazards-cleared': '区域内隐患已全部整改并复查', 'ledgers-complete': '房屋、人员、隐患台账齐全', 'registrations-complete': '群租房及租住人员已全部登记',
+      'site-inspected': '已现场检查，无新增群租房', 'documents-filed': '整治材料已归档',
+    },
+  },
   loading: '正在加载…',
 }
