@@ -79,3 +79,22 @@ export const EscalationRuleSchema = Type.Object({
 export const EscalationRulesSchema = Type.Object({
   rules: Type.Array(EscalationRuleSchema, { maxItems: maxEscalationLevel }),
 }, { additionalProperties: false })
+
+const UnitFigures = Type.Object({
+  kind: Type.Union([Type.Literal('department'), Type.Literal('town')]),
+  code: Type.String(),
+  nameZh: Type.String(),
+  nameEn: Type.String(),
+  listed: Type.Integer({ description: 'Supervision items the unit answers for' }),
+  open: Type.Integer(),
+  overdue: Type.Integer({ description: 'Open past the deadline today' }),
+  closedOnTime: Type.Integer(),
+  closedLate: Type.Integer(),
+  escalated: Type.Integer({ description: 'Items that reached level 1 or higher' }),
+  onTimeRate: Type.Union([Type.Number(), Type.Null()], { description: 'Closed on time over closed and overdue (null: none of either)' }),
+})
+
+export const AccountabilitySchema = Type.Object({
+  day: Type.String(),
+  units: Type.Array(UnitFigures),
+})

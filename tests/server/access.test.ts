@@ -339,6 +339,8 @@ const samples: Record<string, () => Sample | Promise<Sample>> = {
   },
   'GET /api/supervision/notice.xlsx': () => ({ url: '/api/supervision/notice.xlsx' }),
   'GET /api/supervision/rules': () => ({ url: '/api/supervision/rules' }),
+  'GET /api/supervision/accountability': () => ({ url: '/api/supervision/accountability' }),
+  'GET /api/supervision/accountability.xlsx': () => ({ url: '/api/supervision/accountability.xlsx' }),
   'PUT /api/supervision/rules': () => ({ url: '/api/supervision/rules', payload: { rules: [{ fromLevel: 0, toLevel: 1, afterDays: 0, notify: 'jurisdiction' }, { fromLevel: 1, toLevel: 2, afterDays: 7, notify: 'district' }] } }),
   'GET /api/notices/': () => ({ url: '/api/notices/' }),
   'GET /api/notices/unread': () => ({ url: '/api/notices/unread' }),

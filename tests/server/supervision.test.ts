@@ -200,3 +200,26 @@ describe('the list and the 督办通报', () => {
     expect(rowOf('=HYPERLINK')).toBeLessThan(lines.findIndex(l => l.includes(',3,')))
   })
 })
+
+describe('accountability by unit', () => {
+  it('counts each responsible unit\'s items — open, overdue, closed on time or late, escalated — from the rows themselves', async () => {
+    const res = await t.app.inject({ url: '/api/supervision/accountability', headers: { cookie: cookies.commander! } })
+    expect(res.statusCode).toBe(200)
+    const units = res.json().units as { kind: string; code: string; listed: number; open: number; overdue: number; closedOnTime: number; closedLate: number; escalated: number }[]
+    const rows = await t.db.sql<{ unitKind: string; unitDepartment: string | null; unitTownId: number | null; state: string; deadline: string; closedOn: string | null; level: number }[]>`
+      select unit_kind, unit_department, unit_town_id, state, deadline, local_day(closed_at)::text as closed_on, level from supervision_item where town_id = ${townIn}`
+    const today = todayInDistrict()
+    for (const u of units) {
+      const mine = rows.filter(r => r.unitKind === u.kind && (r.unitDepartment ?? String(r.unitTownId)) === u.code)
+      expect(u, u.code).toMatchObject({
+        listed: mine.length, open: mine.filter(r => r.state === 'open').length, overdue: mine.filter(r => r.state === 'open' && r.deadline < today).length,
+        closedOnTime: mine.filter(r => r.closedOn !== null && r.closedOn <= r.deadline).length, closedLate: mine.filter(r => r.closedOn !== null && r.closedOn > r.deadline).length,
+        escalated: mine.filter(r => r.level > 0).length,
+      })
+    }
+    expect(units.reduce((a, u) => a + u.listed, 0)).toBe(rows.length)
+    const xlsx = await t.app.inject({ url: '/api/supervision/accountability.xlsx', headers: { cookie: cookies.leader! } })
+    expect(xlsx.statusCode).toBe(200)
+    expect(xlsx.headers['content-type']).toContain('spreadsheetml')
+  })
+})

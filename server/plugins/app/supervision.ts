@@ -227,6 +227,30 @@ export function supervisionRepository(sql: Sql) {
       return { before: supervisionDto(item, today), after: supervisionDto(after!, today) }
     },
 
+    /**
+     * 倒查追究 and 考核: each responsible unit's record over the items of the jurisdiction — listed,
+     * open, overdue today, closed on time or late, escalated — worst on-time rate first.
+     */
+    async accountability(scope: Jurisdiction, today: string) {
+      const rows = await sql<{ kind: 'department' | 'town'; code: string; nameZh: string; nameEn: string; listed: number; open: number; overdue: number; closedOnTime: number; closedLate: number; escalated: number }[]>`
+        select s.unit_kind as kind, coalesce(s.unit_department, s.unit_town_id::text) as code,
+               coalesce(d.name_zh, ut.name_zh) as name_zh, coalesce(d.name_en, ut.name_en) as name_en,
+               count(*)::int as listed,
+               count(*) filter (where s.state = 'open')::int as open,
+               count(*) filter (where s.state = 'open' and s.deadline < ${today})::int as overdue,
+               count(*) filter (where s.state = 'closed' and local_day(s.closed_at) <= s.deadline)::int as closed_on_time,
+               count(*) filter (where s.state = 'closed' and local_day(s.closed_at) > s.deadline)::int as closed_late,
+               count(*) filter (where s.level > 0)::int as escalated
+        from supervision_item s left join department d on d.code = s.unit_department left join admin_area ut on ut.id = s.unit_town_id
+        where ${inJurisdiction(sql, scope, 's')}
+        group by 1, 2, 3, 4`
+      const units = rows.map((r) => {
+        const judged = r.closedOnTime + r.closedLate + r.overdue
+        return { ...r, onTimeRate: judged ? r.closedOnTime / judged : null }
+      })
+      return units.sort((a, b) => (a.onTimeRate ?? 2) - (b.onTimeRate ?? 2) || b.overdue - a.overdue || a.code.localeCompare(b.code))
+    },
+
     /** The campaign's escalation rules, from level 0 up. */
     async rules(db: Sql | Tx = sql): Promise<EscalationRule[]> {
       return [...await db<EscalationRule[]>`

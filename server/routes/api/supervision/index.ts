@@ -7,7 +7,7 @@ import { badRequest, HttpError, parseDate } from '../../../lib/http-errors.js'
 import { IdParams } from '../../../schemas/access.js'
 import { errors, FileAnswer } from '../../../schemas/common.js'
 import {
-  EscalationRulesSchema, SupervisionCloseSchema, SupervisionCreateSchema, SupervisionDetailSchema, SupervisionItemSchema, SupervisionListQuery,
+  AccountabilitySchema, EscalationRulesSchema, SupervisionCloseSchema, SupervisionCreateSchema, SupervisionDetailSchema, SupervisionItemSchema, SupervisionListQuery,
 } from '../../../schemas/supervision.js'
 
 /** How far ahead a deadline may be set: a campaign's year. */
@@ -107,6 +107,35 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     await app.audit.record(app.db.sql, req, { action: 'supervision.notice', entity: 'supervision-notice', after: { rows: data.length, day: today } })
     reply.type(exportTypes.xlsx).header('Content-Disposition', `attachment; filename="supervision-notice-${today}.xlsx"`)
     return reply.send(await toXlsx(`督办通报（${today}）`, columns, data, `截至 ${localDateTime(Date.now())}，超过整改期限仍未销号的督办事项共 ${data.length} 项`))
+  })
+
+  app.get('/accountability', {
+    config: { permission: 'supervision:read' },
+    schema: {
+      tags: ['supervision'], summary: 'Each responsible unit\'s record (倒查追究, 考核): listed, open, overdue, closed on time or late, escalated; worst first',
+      response: { 200: AccountabilitySchema, ...errors(401, 403) },
+    },
+  }, async (req) => {
+    const day = todayInDistrict()
+    return { day, units: await app.supervision.accountability(app.userOf(req).jurisdiction, day) }
+  })
+
+  app.get('/accountability.xlsx', {
+    config: { permission: 'supervision:read' },
+    schema: { tags: ['supervision'], summary: 'The units\' record as a workbook for the annual assessment (考核)', response: { 200: FileAnswer('The workbook', [exportTypes.xlsx]), ...errors(401, 403) } },
+  }, async (req, reply) => {
+    const day = todayInDistrict()
+    const units = await app.supervision.accountability(app.userOf(req).jurisdiction, day)
+    const columns = [
+      { key: 'n', header: '序号', width: 6 }, { key: 'kind', header: '类别', width: 10 }, { key: 'name', header: '责任单位', width: 22 },
+      { key: 'listed', header: '督办事项', width: 10 }, { key: 'open', header: '未销号', width: 10 }, { key: 'overdue', header: '超期未销号', width: 12 },
+      { key: 'closedOnTime', header: '按期销号', width: 10 }, { key: 'closedLate', header: '超期销号', width: 10 }, { key: 'escalated', header: '被升级', width: 10 },
+      { key: 'rate', header: '按期销号率', width: 12 },
+    ]
+    const data = units.map((u, i) => ({ ...u, n: i + 1, kind: u.kind === 'department' ? '部门' : '镇（街道）', name: u.nameZh, rate: u.onTimeRate === null ? '—' : `${(u.onTimeRate * 100).toFixed(1)}%` }))
+    await app.audit.record(app.db.sql, req, { action: 'supervision.accountability', entity: 'supervision-accountability', after: { rows: data.length, day } })
+    reply.type(exportTypes.xlsx).header('Content-Disposition', `attachment; filename="accountability-${day}.xlsx"`)
+    return reply.send(await toXlsx(`督办考核（${day}）`, columns, data, `截至 ${day}，各责任单位督办事项办理情况（按期销号率由低到高）`))
   })
 
   app.get('/rules', {
