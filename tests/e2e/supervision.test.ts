@@ -103,4 +103,15 @@ describe('the supervision board', () => {
     await shot(page, 'supervision-board-phone-en')
     await context.close()
   })
+
+  it('shows the units\' accountability beside the towns\' ranking on the dashboard, with the fire brigade\'s overdue item', async () => {
+    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } })
+    await signInPage(page, base, 'leader', '/dashboard')
+    await page.waitForSelector('[data-testid="accountability"] [data-unit="department:fire"]')
+    const row = page.locator('[data-testid="accountability"] [data-unit="department:fire"] td')
+    await expect(row.nth(2).textContent()).resolves.toBe('1')
+    await page.locator('[data-testid="accountability"]').scrollIntoViewIfNeeded()
+    await shot(page, 'accountability-panel-zh')
+    await page.close()
+  })
 })

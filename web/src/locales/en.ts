@@ -661,6 +661,9 @@ const en: typeof zh = {
       'site-inspected': 'Inspected on site: no new group rental', 'documents-filed': 'The remediation\'s papers filed',
     },
   },
+  accountability: {
+    title: 'Accountability by unit', workbook: 'Assessment (XLSX)', none: 'Nothing is listed for supervision yet.', unit: 'Unit', listed: 'Listed', overdue: 'Overdue', late: 'Closed late', onTime: 'On time',
+  },
   loading: 'Loading…',
 }
 export default en

@@ -659,5 +659,8 @@ export default {
       'site-inspected': '已现场检查，无新增群租房', 'documents-filed': '整治材料已归档',
     },
   },
+  accountability: {
+    title: '责任单位督办考核', workbook: '考核表（XLSX）', none: '还没有督办事项。', unit: '责任单位', listed: '督办', overdue: '超期未销号', late: '超期销号', onTime: '按期销号率',
+  },
   loading: '正在加载…',
 }
