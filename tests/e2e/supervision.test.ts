@@ -104,7 +104,7 @@ describe('the supervision board', () => {
     await context.close()
   })
 
-  it('shows the units\' accountability beside the towns\' ranking on the dashboard, with the fire brigade\'s overdue item', async () => {
+  it('shows the units\' accountability under the towns\' ranking on the dashboard, with the fire brigade\'s overdue item', async () => {
     const page = await browser.newPage({ viewport: { width: 1366, height: 900 } })
     await signInPage(page, base, 'leader', '/dashboard')
     await page.waitForSelector('[data-testid="accountability"] [data-unit="department:fire"]')
