@@ -104,12 +104,16 @@ describe('the supervision board', () => {
     await context.close()
   })
 
-  it('shows the units\' accountability under the towns\' ranking on the dashboard, with the fire brigade\'s overdue item', async () => {
+  it('shows the units\' accountability under the towns\' ranking on the dashboard, with the fire brigade\'s overdue item, and the campaign\'s phase in the header', async () => {
     const page = await browser.newPage({ viewport: { width: 1366, height: 900 } })
     await signInPage(page, base, 'leader', '/dashboard')
     await page.waitForSelector('[data-testid="accountability"] [data-unit="department:fire"]')
     const row = page.locator('[data-testid="accountability"] [data-unit="department:fire"] td')
     await expect(row.nth(2).textContent()).resolves.toBe('1')
+    // The header names the campaign's phase today (the demo campaign's dates: 2019-12-15 to 2020-12-31).
+    const phase = dayFromToday(0) > '2020-12-31' ? 'over' : dayFromToday(0) < '2019-12-15' ? 'before' : null
+    if (phase) await expect(page.locator('[data-testid="campaign-phase"]').getAttribute('data-phase')).resolves.toBe(phase)
+    else await expect(page.locator('[data-testid="campaign-phase"]').textContent()).resolves.toMatch(/还剩 \d+ 天/)
     await page.locator('[data-testid="accountability"]').scrollIntoViewIfNeeded()
     await shot(page, 'accountability-panel-zh')
     await page.close()

@@ -664,6 +664,7 @@ const en: typeof zh = {
   accountability: {
     title: 'Accountability by unit', workbook: 'Assessment (XLSX)', none: 'Nothing is listed for supervision yet.', unit: 'Unit', listed: 'Listed', overdue: 'Overdue', late: 'Closed late', onTime: 'On time',
   },
+  phase: { current: '{name} · {n} days left', before: 'Starts in {n} days', over: 'Campaign over' },
   loading: 'Loading…',
 }
 export default en

@@ -662,5 +662,6 @@ export default {
   accountability: {
     title: '责任单位督办考核', workbook: '考核表（XLSX）', none: '还没有督办事项。', unit: '责任单位', listed: '督办', overdue: '超期未销号', late: '超期销号', onTime: '按期销号率',
   },
+  phase: { current: '{name} · 还剩 {n} 天', before: '整治 {n} 天后开始', over: '整治已结束' },
   loading: '正在加载…',
 }
