@@ -6,7 +6,8 @@
  * timings: the HTTP server under --connections concurrent clients for --load-seconds (bench-load.ts).
  * `--embedded` runs on a throw-away in-memory embedded database instead (for the import's stall
  * figures there). --leads-only: the leads alone (bench-leads.ts); --readings sets the rows of its
- * readings import.
+ * readings import. --escalations N: only the day's escalation of N supervision items (bench-supervision.ts);
+ * --sse N: only the live stream, N open connections receiving one notice (bench-sse.ts).
  */
 import { request } from 'node:http'
 import { gunzipSync } from 'node:zlib'
@@ -43,6 +44,8 @@ const { values } = parseArgs({
     'load-warmup': { type: 'string', default: '10', description: 'seconds of load before the measured ones' },
     'connections': { type: 'string', default: '200' },
     'think-ms': { type: 'string', default: '0', description: 'mean pause of a load connection between requests (0: closed loop)' },
+    'sse': { type: 'string', default: '0', description: 'only the live stream: this many open connections receive one notice (bench-sse.ts)' },
+    'escalations': { type: 'string', default: '0', description: 'only the day\'s escalation of this many open supervision items (bench-supervision.ts)' },
     embedded: { type: 'boolean', default: false },
   },
 })
@@ -120,7 +123,15 @@ try {
     }))
   }
   else {
-    if (values['search-only']) {
+    if (Number(values.sse) > 0) {
+      const { benchSse } = await import('./bench-sse.js')
+      rows.push(...await benchSse(db, Number(values.sse)))
+    }
+    else if (Number(values.escalations) > 0) {
+      const { benchEscalations } = await import('./bench-supervision.js')
+      rows.push(...await benchEscalations(sql, Number(values.escalations)))
+    }
+    else if (values['search-only']) {
       await benchSearch(day)
     }
     else if (values['plans-only']) {

@@ -25,6 +25,14 @@ import clientWritesPlugin from './plugins/app/client-writes.js'
 import offlinePlugin from './plugins/app/offline.js'
 import photosPlugin from './plugins/app/photos.js'
 import tasksPlugin from './plugins/app/tasks.js'
+import supervisionPlugin, { type SupervisionOptions } from './plugins/app/supervision.js'
+import noticesPlugin, { type NoticesOptions } from './plugins/app/notices.js'
+import noticesRoutes from './routes/api/notices/index.js'
+import revisitsPlugin from './plugins/app/revisits.js'
+import revisitsRoutes from './routes/api/revisits/index.js'
+import acceptancePlugin from './plugins/app/acceptance.js'
+import acceptanceRoutes from './routes/api/acceptance/index.js'
+import supervisionRoutes from './routes/api/supervision/index.js'
 import photosRoutes from './routes/api/photos/index.js'
 import tasksRoutes from './routes/api/tasks/index.js'
 import offlineRoutes from './routes/api/offline/index.js'
@@ -90,6 +98,10 @@ export interface AppOptions {
   imports?: ImportOptions
   /** More routes, registered after the application's own and guarded like them (tests, extensions). */
   extraRoutes?: (app: FastifyInstance) => Promise<void>
+  /** How the server escalates supervision items by itself (tests give their clock, or none). */
+  supervision?: SupervisionOptions
+  /** The notices' reminders and live figures (tests give their clock). */
+  notices?: NoticesOptions
 }
 
 /**
@@ -140,6 +152,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(offlinePlugin)
   await app.register(photosPlugin)
   await app.register(tasksPlugin)
+  await app.register(noticesPlugin, { notices: opts.notices })
+  await app.register(supervisionPlugin, { supervision: opts.supervision })
+  await app.register(revisitsPlugin)
+  await app.register(acceptancePlugin)
   await app.register(keyAreasPlugin)
   await app.register(analysisPlugin)
   await app.register(reportsPlugin)
@@ -170,6 +186,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(enforcementRoutes, { prefix: '/api/enforcement' })
   await app.register(photosRoutes, { prefix: '/api' })
   await app.register(tasksRoutes, { prefix: '/api/tasks' })
+  await app.register(supervisionRoutes, { prefix: '/api/supervision' })
+  await app.register(noticesRoutes, { prefix: '/api/notices' })
+  await app.register(revisitsRoutes, { prefix: '/api/revisits' })
+  await app.register(acceptanceRoutes, { prefix: '/api/acceptance' })
   await app.register(offlineRoutes, { prefix: '/api/offline' })
   await app.register(keyAreasRoutes, { prefix: '/api/key-areas' })
   await app.register(analysisRoutes, { prefix: '/api/analysis' })

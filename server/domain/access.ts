@@ -49,6 +49,12 @@ export const permissions = [
   'leads:read',
   /** Training the lead model and reading its versions. */
   'leads:model',
+  /** The supervision list and board (挂牌督办), the 督办通报 and the escalation rules. */
+  'supervision:read',
+  /** Listing for supervision and closing with evidence. */
+  'supervision:write',
+  /** The campaign's own settings, such as its escalation rules. */
+  'campaign:admin',
 ] as const
 export type Permission = typeof permissions[number]
 
@@ -56,13 +62,14 @@ const base: Permission[] = ['session', 'map:read', 'stats:read']
 
 export const grants: Record<Role, ReadonlySet<Permission>> = {
   // Leaders and analysts see counts and places, never people.
-  leader: new Set([...base, 'analysis:run']),
-  analyst: new Set([...base, 'analysis:run', 'export', 'leads:read']),
-  commander: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'special:write', 'inspection:write', 'enforcement:write', 'key-areas:write', 'analysis:run', 'export', 'reports:submit', 'import', 'tasks:assign', 'leads:read']),
+  leader: new Set([...base, 'analysis:run', 'supervision:read']),
+  analyst: new Set([...base, 'analysis:run', 'export', 'leads:read', 'supervision:read']),
+  commander: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'special:write', 'inspection:write', 'enforcement:write', 'key-areas:write', 'analysis:run', 'export', 'reports:submit', 'import', 'tasks:assign', 'leads:read', 'supervision:read', 'supervision:write']),
   inspector: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'special:write', 'inspection:write', 'enforcement:write', 'export', 'tasks:work', 'leads:read']),
   // Administrators manage accounts and read the trail; they see no personal data. Retraining the
   // lead model is theirs too: it reads outcomes and signals, never people.
-  admin: new Set([...base, 'users:admin', 'audit:read', 'leads:model']),
+  // The campaign's settings (escalation rules) are reference data, the administrators' too.
+  admin: new Set([...base, 'users:admin', 'audit:read', 'leads:model', 'campaign:admin']),
 }
 
 export function can(role: Role, permission: Permission): boolean {

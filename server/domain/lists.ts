@@ -63,3 +63,21 @@ export type VisitOutcome = typeof visitOutcomes[number]
 
 /** The premises kinds an "another kind of rental" outcome may record: every kind but a group rental. */
 export const otherRentalKinds = ['rental', 'homestay', 'family_hotel', 'factory_dormitory', 'care_home'] as const satisfies readonly Exclude<PremisesKind, 'group_rental'>[]
+
+/** What a supervision listing (挂牌督办) names: a major hazard, a premises or a key area. */
+export const supervisionKinds = ['hazard', 'premises', 'key_area'] as const
+export type SupervisionKind = typeof supervisionKinds[number]
+
+/** Who hears that a supervision item reached a level: its jurisdiction's commanders, or the district. */
+export const escalationAudiences = ['jurisdiction', 'district'] as const
+export type EscalationAudience = typeof escalationAudiences[number]
+
+/** What a user is told in the inbox. */
+export const noticeKinds = ['task-assigned', 'escalation', 'key-area-proposal', 'submission-due', 'report-overdue'] as const
+
+/** What a revisit (明察暗访) found. */
+export const revisitOutcomes = ['still_rectified', 'relapsed', 'record_wrong'] as const
+export type RevisitOutcome = typeof revisitOutcomes[number]
+
+/** What a town confirms when it submits a key area for acceptance (检查验收), in the order shown. */
+export const acceptanceChecklist = ['hazards-cleared', 'ledgers-complete', 'registrations-complete', 'site-inspected', 'documents-filed'] as const

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../server/app.js'
 import type { Basemap } from '../../server/lib/config.js'
 import type { ImportOptions } from '../../server/plugins/app/imports.js'
+import type { NoticesOptions } from '../../server/plugins/app/notices.js'
+import type { SupervisionOptions } from '../../server/plugins/app/supervision.js'
 import { openTestDatabase, type Template, type TestDatabase } from './db.js'
 import { testKeys } from './keys.js'
 
@@ -13,9 +15,9 @@ export interface TestApp {
 }
 
 /** The real application on a database of the test file's own; requests go through app.inject. */
-export async function buildTestApp(opts: { template?: Template; webRoot?: string; trustProxy?: boolean; imports?: ImportOptions; publicUrl?: string; basemap?: Basemap } = {}): Promise<TestApp> {
+export async function buildTestApp(opts: { template?: Template; webRoot?: string; trustProxy?: boolean; imports?: ImportOptions; publicUrl?: string; basemap?: Basemap; supervision?: SupervisionOptions; notices?: NoticesOptions } = {}): Promise<TestApp> {
   const db = await openTestDatabase(opts.template)
-  const app = await buildApp({ db, keys: testKeys, webRoot: opts.webRoot, trustProxy: opts.trustProxy, imports: opts.imports, publicUrl: opts.publicUrl, basemap: opts.basemap })
+  const app = await buildApp({ db, keys: testKeys, webRoot: opts.webRoot, trustProxy: opts.trustProxy, imports: opts.imports, publicUrl: opts.publicUrl, basemap: opts.basemap, supervision: opts.supervision, notices: opts.notices })
   return {
     app,
     db,

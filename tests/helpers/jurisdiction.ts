@@ -3,6 +3,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import type { PendingQuery, Row } from 'postgres'
 import { expect } from 'vitest'
 import { can, type Permission, type Role } from '../../server/domain/access.js'
+import { acceptanceChecklist } from '../../server/domain/lists.js'
 import { decryptIdNumber } from '../../server/domain/pii.js'
 import type { RouteInfo } from '../../server/plugins/app/access.js'
 import { signIn, type TestApp } from './app.js'
@@ -104,11 +105,89 @@ const countsHold = (c: Record<string, number>) => Object.values(c).some(v => v >
 const near = (t: Target) => ({ lon: t.lon + 0.0002, lat: t.lat + 0.0001, crs: 'wgs84' })
 let serial = 0
 
+/** A major hazard at the target's premises, open or rectified (with its photo), listed for supervision when asked. */
+async function supervised(s: Scene, t: Target, o: { rectified?: boolean; listed?: boolean }): Promise<{ hazard: number; item: number; photo: number }> {
+  const sql = s.t.db.sql
+  const [h] = await sql<{ id: number }[]>`
+    insert into hazard (premises_id, item_code, severity, status, department_code, found_at, rectified_at, deadline)
+    values (${t.premises}, 'FIRE-06', 'major', ${o.rectified ? 'rectified' : 'found'}, 'fire', now() - interval '2 days', ${o.rectified ? sql`now()` : null}, current_date + 10)
+    returning id`
+  const photo = await insertPhoto(sql, { hazardId: h!.id, stage: 'rectified' })
+  if (!o.listed) return { hazard: h!.id, item: 0, photo }
+  const [i] = await sql<{ id: number }[]>`
+    insert into supervision_item (campaign_id, kind, hazard_id, premises_id, town_id, police_station_id, unit_kind, unit_department, responsible_person, reason, deadline, listed_on, listed_by)
+    select (select id from campaign limit 1), 'hazard', ${h!.id}, p.id, p.town_id, p.police_station_id, 'department', 'fire', '辖区矩阵', '辖区矩阵', current_date, current_date, (select id from app_user where username = 'commander')
+    from premises p where p.id = ${t.premises}
+    returning id`
+  return { hazard: h!.id, item: i!.id, photo }
+}
+
+/** A revisit sample of one record at the target's premises (a rectified hazard there). */
+async function revisitAt(s: Scene, t: Target): Promise<{ sample: number; item: number }> {
+  const sql = s.t.db.sql
+  const hazard = await s.freshHazard(t, 'rectified')
+  const [sm] = await sql<{ id: number }[]>`
+    insert into revisit_sample (campaign_id, subject, size, population, seed, drawn_on, drawn_by)
+    values ((select id from campaign limit 1), 'hazard', 1, 1, 'probe', '2020-06-01', (select id from app_user where username = 'commander')) returning id`
+  const [it] = await sql<{ id: number }[]>`
+    insert into revisit_item (sample_id, hazard_id, premises_id, town_id, police_station_id, department_code)
+    select ${sm!.id}, ${hazard}, p.id, p.town_id, p.police_station_id, 'fire' from premises p where p.id = ${t.premises} returning id`
+  return { sample: sm!.id, item: it!.id }
+}
+
+/** A listed key area at the target (its town and police station) holding no premises, submitted for acceptance by the administrator when asked. */
+async function emptyKeyAreaAt(s: Scene, t: Target, submitted = false): Promise<{ keyArea: number; acceptance: number }> {
+  const sql = s.t.db.sql
+  const [k] = await sql<{ id: number }[]>`
+    insert into key_area (campaign_id, name_zh, town_id, police_station_id, status, listed_on, geom)
+    select (select id from campaign limit 1), '验收辖区矩阵', ${t.town}, ${t.station}, 'listed', '2020-03-01',
+           st_multi(st_buffer(st_setsrid(st_makepoint(${t.lon + 0.0002}, ${t.lat + 0.0001}), 4326), 0.00001))
+    returning id`
+  if (!submitted) return { keyArea: k!.id, acceptance: 0 }
+  const [a] = await sql<{ id: number }[]>`
+    insert into key_area_acceptance (key_area_id, submitted_by, open_hazards, checklist)
+    values (${k!.id}, (select id from app_user where username = 'admin'), 0, '{}') returning id`
+  return { keyArea: k!.id, acceptance: a!.id }
+}
+
 /**
  * Every route that takes an id, a place or an area, by "METHOD url" of the route table; a route
  * with several ways of naming where has several probes.
  */
 export const probes: Record<string, Probe[]> = {
+  'GET /api/acceptance/key-areas/:id': [{ kind: 'record', request: async (t, s) => ({ url: `/api/acceptance/key-areas/${(await emptyKeyAreaAt(s, t)).keyArea}` }) }],
+  'POST /api/acceptance/key-areas/:id': [{
+    kind: 'record',
+    request: async (t, s) => ({ method: 'POST', url: `/api/acceptance/key-areas/${(await emptyKeyAreaAt(s, t)).keyArea}`, payload: { checklist: Object.fromEntries(acceptanceChecklist.map(c => [c, true])) } }),
+  }],
+  'POST /api/acceptance/:id/decision': [{
+    kind: 'record',
+    request: async (t, s) => ({ method: 'POST', url: `/api/acceptance/${(await emptyKeyAreaAt(s, t, true)).acceptance}/decision`, payload: { decision: 'accepted' } }),
+  }],
+  'GET /api/revisits/samples/:id': [{ kind: 'record', request: async (t, s) => ({ url: `/api/revisits/samples/${(await revisitAt(s, t)).sample}` }) }],
+  'POST /api/revisits/items/:id/outcome': [{ kind: 'record', request: async (t, s) => ({ method: 'POST', url: `/api/revisits/items/${(await revisitAt(s, t)).item}/outcome`, payload: { outcome: 'still_rectified' } }) }],
+  // A town names where: a town user draws in their own and not in another. A police station's area
+  // cuts across towns, so the town of a record outside it may still hold records inside it.
+  'POST /api/revisits/samples': [{
+    kind: 'answer', write: true, sides: ['town'],
+    request: t => ({ method: 'POST', url: '/api/revisits/samples', payload: { subject: 'hazard', townId: t.town, size: 1, seed: `probe-${++serial}` } }),
+    holds: res => res.statusCode === 201,
+  }],
+  'GET /api/supervision/items/:id': [{ kind: 'record', request: async (t, s) => ({ url: `/api/supervision/items/${(await supervised(s, t, { listed: true })).item}` }) }],
+  'POST /api/supervision/items/:id/close': [{
+    kind: 'record',
+    request: async (t, s) => {
+      const x = await supervised(s, t, { listed: true, rectified: true })
+      return { method: 'POST', url: `/api/supervision/items/${x.item}/close`, payload: { note: '辖区矩阵销号', photoIds: [x.photo] } }
+    },
+  }],
+  'POST /api/supervision/items': [{
+    kind: 'record',
+    request: async (t, s) => ({
+      method: 'POST', url: '/api/supervision/items',
+      payload: { kind: 'hazard', hazardId: (await supervised(s, t, {})).hazard, unit: { kind: 'department', code: 'fire' }, responsiblePerson: '辖区矩阵', reason: '辖区矩阵', deadline: dayFromToday(10) },
+    }),
+  }],
   'GET /api/premises/:id': [{ kind: 'record', request: t => ({ url: `/api/premises/${t.premises}` }) }],
   'GET /api/premises/:id/residents': [{ kind: 'record', request: t => ({ url: `/api/premises/${t.premises}/residents` }) }],
   'GET /api/premises/:id/hazards': [{ kind: 'record', request: t => ({ url: `/api/premises/${t.premises}/hazards` }) }],
@@ -454,6 +533,8 @@ export const notJurisdictional: Record<string, string> = {
   'DELETE /api/readings/:id': 'a readings import belongs to its uploader',
   'PATCH /api/views/:id': 'a saved view belongs to its owner and holds only a page address (tested in views.test.ts)',
   'DELETE /api/views/:id': 'a saved view belongs to its owner and holds only a page address (tested in views.test.ts)',
+  'POST /api/notices/:id/read': 'a notice belongs to its user; one about a place outside the user\'s jurisdiction now does not exist (tests/server/notices.test.ts)',
+  'POST /api/notices/:id/unread': 'a notice belongs to its user; one about a place outside the user\'s jurisdiction now does not exist (tests/server/notices.test.ts)',
 }
 
 type Props = { properties?: Record<string, unknown> } | undefined

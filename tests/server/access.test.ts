@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { can, type Permission, roles, type Role } from '../../server/domain/access.js'
 import { residentIdProblem } from '../../server/domain/id-number.js'
+import { acceptanceChecklist } from '../../server/domain/lists.js'
 import { decryptIdNumber } from '../../server/domain/pii.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 import { testKeys } from '../helpers/keys.js'
@@ -73,6 +74,68 @@ async function freshKeyArea(): Promise<number> {
            st_multi(st_buffer(st_setsrid(st_makepoint(${ids.location.lon}, ${ids.location.lat}), 4326), 0.002))
     returning id`
   return k!.id
+}
+
+/** A supervision item (a major hazard of the commander's town), rectified and with its photo when it is to be closed. */
+async function freshSupervision(rectified = false): Promise<{ id: number; photo: number }> {
+  const [h] = await t.db.sql<{ id: number }[]>`
+    insert into hazard (premises_id, item_code, severity, status, department_code, found_at, rectified_at, deadline)
+    values (${ids.premisesIn}, 'FIRE-06', 'major', ${rectified ? 'rectified' : 'found'}, 'fire', now() - interval '2 days', ${rectified ? t.db.sql`now()` : null}, current_date + 10)
+    returning id`
+  const [s] = await t.db.sql<{ id: number }[]>`
+    insert into supervision_item (campaign_id, kind, hazard_id, premises_id, town_id, unit_kind, unit_department, responsible_person, reason, deadline, listed_on, listed_by)
+    select (select id from campaign limit 1), 'hazard', ${h!.id}, p.id, p.town_id, 'department', 'fire', '矩阵', '矩阵测试', current_date, current_date, (select id from app_user where username = 'commander')
+    from premises p where p.id = ${ids.premisesIn}
+    returning id`
+  const photo = await insertPhoto(t.db.sql, { hazardId: h!.id, stage: 'rectified' })
+  return { id: s!.id, photo }
+}
+
+/** A major hazard of the commander's town, open, for a new listing. */
+async function freshMajorHazard(): Promise<number> {
+  const [h] = await t.db.sql<{ id: number }[]>`
+    insert into hazard (premises_id, item_code, severity, status, department_code, found_at, deadline)
+    values (${ids.premisesIn}, 'FIRE-06', 'major', 'found', 'fire', now() - interval '2 days', current_date + 10)
+    returning id`
+  return h!.id
+}
+
+/** A notice of the user who signed in last (the sample asks for a fresh session), for the read/unread routes. */
+async function ownNotice(): Promise<number> {
+  const [n] = await t.db.sql<{ id: number }[]>`
+    insert into notice (user_id, kind, payload, dedupe_key)
+    select u.id, 'submission-due', '{"periodTo": "2020-06-14"}', 'matrix-' || ${++userCounter} from user_session s join app_user u on u.id = s.user_id
+    order by s.id desc limit 1
+    returning id`
+  return n!.id
+}
+
+/** A revisit sample of one record (a rectified hazard at the commander's premises), for the revisit routes. */
+async function freshRevisit(): Promise<{ sample: number; item: number }> {
+  const [h] = await t.db.sql<{ id: number }[]>`
+    insert into hazard (premises_id, item_code, severity, status, department_code, found_at, rectified_at, deadline)
+    values (${ids.premisesIn}, 'FIRE-06', 'general', 'rectified', 'fire', now() - interval '2 days', now(), current_date + 10) returning id`
+  const [sm] = await t.db.sql<{ id: number }[]>`
+    insert into revisit_sample (campaign_id, subject, size, population, seed, drawn_on, drawn_by)
+    values ((select id from campaign limit 1), 'hazard', 1, 1, 'matrix', '2020-06-01', (select id from app_user where username = 'commander')) returning id`
+  const [it] = await t.db.sql<{ id: number }[]>`
+    insert into revisit_item (sample_id, hazard_id, premises_id, town_id, police_station_id, department_code)
+    select ${sm!.id}, ${h!.id}, p.id, p.town_id, p.police_station_id, 'fire' from premises p where p.id = ${ids.premisesIn} returning id`
+  return { sample: sm!.id, item: it!.id }
+}
+
+/** A listed key area of the commander's town holding no premises (so no open hazard), submitted for acceptance by another user when asked. */
+async function emptyKeyArea(submitted = false): Promise<{ keyArea: number; acceptance: number }> {
+  const [k] = await t.db.sql<{ id: number }[]>`
+    insert into key_area (campaign_id, name_zh, town_id, status, listed_on, geom)
+    select (select id from campaign limit 1), '验收矩阵', ${ids.townIn}, 'listed', '2020-03-01',
+           st_multi(st_buffer(st_setsrid(st_makepoint(${ids.location.lon + 0.0003}, ${ids.location.lat + 0.0003}), 4326), 0.00001))
+    returning id`
+  if (!submitted) return { keyArea: k!.id, acceptance: 0 }
+  const [a] = await t.db.sql<{ id: number }[]>`
+    insert into key_area_acceptance (key_area_id, submitted_by, open_hazards, checklist)
+    values (${k!.id}, (select id from app_user where username = 'admin'), 0, '{}') returning id`
+  return { keyArea: k!.id, acceptance: a!.id }
 }
 
 const keyAreaBody = () => ({
@@ -284,6 +347,37 @@ const samples: Record<string, (role?: Role) => Sample | Promise<Sample>> = {
   'POST /api/views/': () => ({ url: '/api/views/', payload: { name: `matrix ${++userCounter}`, page: 'map', query: { kind: 'rental' } } }),
   'PATCH /api/views/:id': async role => ({ url: `/api/views/${await freshView(role)}`, payload: { shared: true } }),
   'DELETE /api/views/:id': async role => ({ url: `/api/views/${await freshView(role)}` }),
+  'GET /api/supervision/items': () => ({ url: '/api/supervision/items?state=all' }),
+  'GET /api/supervision/items/:id': async () => ({ url: `/api/supervision/items/${(await freshSupervision()).id}` }),
+  'POST /api/supervision/items': async () => ({
+    url: '/api/supervision/items',
+    payload: { kind: 'hazard', hazardId: await freshMajorHazard(), unit: { kind: 'department', code: 'fire' }, responsiblePerson: '矩阵', reason: '矩阵测试', deadline: dayFromToday(10) },
+  }),
+  'POST /api/supervision/items/:id/close': async () => {
+    const s = await freshSupervision(true)
+    return { url: `/api/supervision/items/${s.id}/close`, payload: { note: '矩阵销号', photoIds: [s.photo] } }
+  },
+  'GET /api/supervision/notice.xlsx': () => ({ url: '/api/supervision/notice.xlsx' }),
+  'GET /api/supervision/rules': () => ({ url: '/api/supervision/rules' }),
+  'GET /api/supervision/accountability': () => ({ url: '/api/supervision/accountability' }),
+  'GET /api/supervision/accountability.xlsx': () => ({ url: '/api/supervision/accountability.xlsx' }),
+  'PUT /api/supervision/rules': () => ({ url: '/api/supervision/rules', payload: { rules: [{ fromLevel: 0, toLevel: 1, afterDays: 0, notify: 'jurisdiction' }, { fromLevel: 1, toLevel: 2, afterDays: 7, notify: 'district' }] } }),
+  'GET /api/notices/': () => ({ url: '/api/notices/' }),
+  'GET /api/notices/unread': () => ({ url: '/api/notices/unread' }),
+  'POST /api/notices/:id/read': async () => ({ url: `/api/notices/${await ownNotice()}/read`, freshSession: true }),
+  'POST /api/notices/:id/unread': async () => ({ url: `/api/notices/${await ownNotice()}/unread`, freshSession: true }),
+  'POST /api/notices/read-all': () => ({ url: '/api/notices/read-all' }),
+  'GET /api/notices/stream': () => ({ url: '/api/notices/stream?once=true' }),
+  'POST /api/revisits/samples': () => ({ url: '/api/revisits/samples', payload: { subject: 'hazard', size: 1, seed: `matrix-${++userCounter}` } }),
+  'GET /api/revisits/samples/:id': async () => ({ url: `/api/revisits/samples/${(await freshRevisit()).sample}` }),
+  'POST /api/revisits/items/:id/outcome': async () => ({ url: `/api/revisits/items/${(await freshRevisit()).item}/outcome`, payload: { outcome: 'still_rectified' } }),
+  'GET /api/revisits/rates': () => ({ url: '/api/revisits/rates' }),
+  'GET /api/acceptance/key-areas/:id': async () => ({ url: `/api/acceptance/key-areas/${(await emptyKeyArea()).keyArea}` }),
+  'POST /api/acceptance/key-areas/:id': async () => ({
+    url: `/api/acceptance/key-areas/${(await emptyKeyArea()).keyArea}`,
+    payload: { checklist: Object.fromEntries(acceptanceChecklist.map(c => [c, true])) },
+  }),
+  'POST /api/acceptance/:id/decision': async () => ({ url: `/api/acceptance/${(await emptyKeyArea(true)).acceptance}/decision`, payload: { decision: 'accepted' } }),
   'GET /api/docs': () => ({ url: '/api/docs' }),
   'GET /api/docs/': () => ({ url: '/api/docs/' }),
   'GET /api/docs/json': () => ({ url: '/api/docs/json' }),

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  coordinateSystems, enforcementKinds, flagCategories, hazardCategories, hazardStatuses, leadBands, leadStatuses, measureKeys, placeKinds, premisesKinds, roles, visitOutcomes,
+  coordinateSystems, enforcementKinds, escalationAudiences, flagCategories, hazardCategories, hazardStatuses, leadBands, leadStatuses, measureKeys, placeKinds, noticeKinds, premisesKinds, revisitOutcomes, roles, supervisionKinds, visitOutcomes,
 } from '../../server/domain/lists.js'
 import { openTestDatabase, type TestDatabase } from '../helpers/db.js'
 
@@ -40,6 +40,10 @@ describe('the database\'s CHECK constraints', () => {
     ['lead', 'outcome', visitOutcomes],
     ['lead_visit', 'outcome', visitOutcomes],
     ['resident_flag', 'category', flagCategories],
+    ['supervision_item', 'kind', supervisionKinds],
+    ['escalation_rule', 'notify', escalationAudiences],
+    ['notice', 'kind', noticeKinds],
+    ['revisit_item', 'outcome', revisitOutcomes],
   ] as const)('on %s.%s list the values of the shared list', async (table, column, list) => {
     expect(await checkedValues(table, column)).toEqual([...list])
   })

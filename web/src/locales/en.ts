@@ -371,7 +371,7 @@ const en: typeof zh = {
     major: 'of them major', onTime: 'Rectified on time', late: 'Rectified late', overdue: 'Overdue', open: 'Open, in time', rate: 'On-time rate',
   },
   closing: {
-    title: 'Closing-phase checklist', done: '{done} of {total} done', phase: '{phase} phase, {n} days left', ended: 'The campaign ended on {day}', endedShort: 'the campaign has ended', notBegun: 'The campaign has not begun', target: 'target {target}',
+    title: 'Closing-phase checklist', done: '{done} of {total} done', phase: '{phase} phase, {n} days left', ended: 'The campaign ended on {day}', notBegun: 'The campaign has not begun', target: 'target {target}',
     items: {
       groupRentalsRegistered: 'Every group rental registered', residentsRegistered: 'Residents registered', majorHazardsRectified: 'Every major hazard rectified',
       keyAreasCleared: 'Key areas cleared to zero', keyAreasDelisted: 'Key areas inspected, accepted and delisted', finalTables: 'Final tables submitted (attachment 5, attachment 4 per key area)',
@@ -680,6 +680,42 @@ const en: typeof zh = {
       foundBy: 'Group rentals registered, by how they were found', dataAnalysis: 'Data analysis', patrol: 'Door-to-door', ledgerImport: 'Ledger import', other: 'Other', model: 'Model: version {v} ({kind})', none: 'No lead has been issued yet.',
     },
   },
+  supervision: {
+    nav: 'Supervision', title: 'Supervision board', summary: '{n} items, {overdue} overdue',
+    filter: { open: 'Open', overdue: 'Overdue', closed: 'Closed', all: 'All' },
+    kind: { hazard: 'Major hazard', premises: 'Premises', key_area: 'Key area' },
+    level0: 'Listed', level1: 'Level 1', level2: 'Level 2', closed: 'Closed',
+    unit: 'Responsible unit: {unit}', deadline: 'Due {date}', daysOverdue: '{n} days overdue', workbook: 'Supervision notice (XLSX)', print: 'Print',
+    none: 'Nothing is listed for supervision.', close: 'Close', closeTitle: 'Close with evidence', closeNote: 'What was done (the evidence, at least 4 characters)',
+    closePhotos: 'Pick the photos that show the work (at least one for a hazard or premises)', noPhotos: 'No photos of these premises yet: upload the rectification photo in the premises panel first.',
+    cancel: 'Cancel', closeConfirm: 'Close it',
+  },
+  notices: {
+    nav: 'Notices', title: 'Notices', bellLabel: 'Notices ({n} unread)', onlyUnread: 'Unread only', readAll: 'Mark all read', none: 'No notices.',
+    markRead: 'Mark read', markUnread: 'Mark unread',
+    kind: {
+      'task-assigned': '{count} new {task} visits assigned to you, due by {dueOn}',
+      'escalation': 'Supervision item #{item} ({subject}) is {days} days overdue: level {level}',
+      'key-area-proposal': 'Analysis proposes a cluster as a key area (draft #{keyArea}): please review it',
+      'submission-due': 'The biweekly tables are due today ({period})',
+      'report-overdue': 'The biweekly tables of {period} have not been submitted',
+    },
+  },
+  acceptance: {
+    title: 'Acceptance', openHazards: '{n} hazards open', submit: 'Submit for acceptance', decide: 'Decide on acceptance', accept: 'Accept (delist)',
+    stages: { 'in-remediation': 'In remediation', submitted: 'Submitted', returned: 'Returned', accepted: 'Accepted, delisted' },
+    decisions: { accepted: 'Accepted', returned: 'Return' },
+    submitted: 'Submitted by {who} on {at}', notZero: '{n} hazards are still open: submit once they are cleared to zero.',
+    checklistHint: 'Confirm each point of the checklist:', documents: 'Document numbers', documentsHint: 'e.g. Sanjing (2020) No. 12; several separated by commas', note: 'Note', reasons: 'Reasons for returning it (optional when accepting)',
+    checklist: {
+      'hazards-cleared': 'Every hazard in the area rectified and rechecked', 'ledgers-complete': 'Ledgers of premises, residents and hazards complete', 'registrations-complete': 'Every group rental and its residents registered',
+      'site-inspected': 'Inspected on site: no new group rental', 'documents-filed': 'The remediation\'s papers filed',
+    },
+  },
+  accountability: {
+    title: 'Accountability by unit', workbook: 'Assessment (XLSX)', none: 'Nothing is listed for supervision yet.', unit: 'Unit', listed: 'Listed', overdue: 'Overdue', late: 'Closed late', onTime: 'On time',
+  },
+  phase: { current: '{name} · {n} days left', before: 'Starts in {n} days', over: 'Campaign over' },
   loading: 'Loading…',
 }
 export default en

@@ -369,7 +369,7 @@ export default {
     major: '其中重大', onTime: '按期整改', late: '逾期整改', overdue: '逾期未整改', open: '期限内未整改', rate: '按期整改率',
   },
   closing: {
-    title: '总结巩固阶段检查清单', done: '已完成 {done}/{total} 项', phase: '{phase}阶段，剩 {n} 天', ended: '整治已于 {day} 结束', endedShort: '整治已结束', notBegun: '整治尚未开始', target: '目标 {target}',
+    title: '总结巩固阶段检查清单', done: '已完成 {done}/{total} 项', phase: '{phase}阶段，剩 {n} 天', ended: '整治已于 {day} 结束', notBegun: '整治尚未开始', target: '目标 {target}',
     items: {
       groupRentalsRegistered: '群租房全部登记', residentsRegistered: '租住人员信息登记', majorHazardsRectified: '重大隐患全部整改',
       keyAreasCleared: '重点地区隐患清零', keyAreasDelisted: '重点地区检查验收、摘牌', finalTables: '最后一期统计表报送（附件5、各重点地区附件4）',
@@ -678,5 +678,41 @@ export default {
       foundBy: '已登记群租房的发现方式', dataAnalysis: '数据分析', patrol: '入户走访', ledgerImport: '台账导入', other: '其他', model: '模型：第 {v} 版（{kind}）', none: '尚未下发线索。',
     },
   },
+  supervision: {
+    nav: '挂牌督办', title: '挂牌督办', summary: '共 {n} 项，其中超期 {overdue} 项',
+    filter: { open: '未销号', overdue: '已超期', closed: '已销号', all: '全部' },
+    kind: { hazard: '重大隐患', premises: '房屋', key_area: '重点地区' },
+    level0: '已挂牌', level1: '一级升级', level2: '二级升级', closed: '已销号',
+    unit: '责任单位：{unit}', deadline: '期限 {date}', daysOverdue: '超期 {n} 天', workbook: '督办通报（XLSX）', print: '打印',
+    none: '没有督办事项。', close: '销号', closeTitle: '督办销号', closeNote: '整改情况（证据说明，至少 4 个字）',
+    closePhotos: '选择证明整改的照片（隐患、房屋须至少一张）', noPhotos: '该房屋还没有照片：请先在房屋详情中上传整改照片。',
+    cancel: '取消', closeConfirm: '确认销号',
+  },
+  notices: {
+    nav: '通知', title: '通知', bellLabel: '通知（{n} 条未读）', onlyUnread: '只看未读', readAll: '全部标为已读', none: '没有通知。',
+    markRead: '标为已读', markUnread: '标为未读',
+    kind: {
+      'task-assigned': '新派{task}任务 {count} 项，{dueOn} 前完成',
+      'escalation': '督办事项 #{item}（{subject}）超期 {days} 天，升至第 {level} 级',
+      'key-area-proposal': '研判分析建议将一处聚集区列为重点地区（草稿 #{keyArea}），请审核',
+      'submission-due': '今天（{period}）须报送双周报表',
+      'report-overdue': '{period} 的双周报表尚未报送',
+    },
+  },
+  acceptance: {
+    title: '检查验收', openHazards: '未整改隐患 {n} 处', submit: '申请验收', decide: '验收决定', accept: '验收通过（摘牌）',
+    stages: { 'in-remediation': '整治中', submitted: '已申请验收', returned: '已退回', accepted: '已验收摘牌' },
+    decisions: { accepted: '通过', returned: '退回' },
+    submitted: '{who} 于 {at} 申请', notZero: '仍有 {n} 处隐患未整改：清零后方可申请验收。',
+    checklistHint: '逐项确认验收清单：', documents: '验收材料文号', documentsHint: '如：三井街道〔2020〕12号，多个用逗号分隔', note: '说明', reasons: '退回理由（通过时可不填）',
+    checklist: {
+      'hazards-cleared': '区域内隐患已全部整改并复查', 'ledgers-complete': '房屋、人员、隐患台账齐全', 'registrations-complete': '群租房及租住人员已全部登记',
+      'site-inspected': '已现场检查，无新增群租房', 'documents-filed': '整治材料已归档',
+    },
+  },
+  accountability: {
+    title: '责任单位督办考核', workbook: '考核表（XLSX）', none: '还没有督办事项。', unit: '责任单位', listed: '督办', overdue: '超期未销号', late: '超期销号', onTime: '按期销号率',
+  },
+  phase: { current: '{name} · 还剩 {n} 天', before: '整治 {n} 天后开始', over: '整治已结束' },
   loading: '正在加载…',
 }

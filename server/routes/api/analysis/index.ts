@@ -100,11 +100,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const user = app.userOf(req)
     const campaign = await app.campaign.current()
     const name = req.body.nameZh ?? `聚集区建议 ${todayInDistrict()}`
+    let told: Awaited<ReturnType<typeof app.notices.add>> = []
     const result = await app.writeTx(req, async (tx) => {
       const r = await app.keyAreas.propose(tx, { ...keyAreaViewer(user), id: user.id, username: user.username }, campaign.id, req.body.geometry, name, req.body.parameters)
       await app.audit.record(tx, req, { action: 'key-area.propose', entity: 'key_area', entityId: r.keyAreaId, after: { townId: r.townId, nameZh: name, parameters: req.body.parameters } })
+      told = await app.notices.toTownCommanders(tx, r.townId, 'key-area-proposal', { keyAreaId: r.keyAreaId, townId: r.townId }, `key-area:${r.keyAreaId}`)
       return r
     })
+    app.notices.deliver(told)
     return reply.status(201).send(result)
   })
 }

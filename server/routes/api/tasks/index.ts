@@ -85,6 +85,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       kind: body.kind, assigneeId: body.assigneeId, dueOn, note: body.note?.trim() || null,
       premisesIds: body.premisesIds, geometry: body.geometry, filter: mapped?.filter, on, dryRun: body.dryRun ?? false,
     }
+    let told: Awaited<ReturnType<typeof app.notices.add>> = []
     const result = await app.writeTx(req, async (tx) => {
       const r = await app.tasks.assign(tx, user.jurisdiction, user.id, input, today)
       if (r.dryRun) return r
@@ -92,8 +93,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         action: 'task.assign', entity: 'task-batch', entityId: r.batchId,
         after: { kind: input.kind, assigneeId: input.assigneeId, dueOn, note: input.note, count: r.count, skipped: r.skipped, taskIds: r.rows.map(t => t.id), premisesIds: [...new Set(r.rows.map(t => t.premisesId))] },
       })
+      told = await app.notices.add(tx, [{
+        userId: input.assigneeId, kind: 'task-assigned', payload: { batchId: r.batchId, count: r.count, dueOn, taskKind: input.kind },
+        townId: null, policeStationId: null, dedupeKey: `task-batch:${r.batchId}`,
+      }])
       return r
     })
+    app.notices.deliver(told)
     reply.code(result.dryRun ? 200 : 201)
     return { dryRun: result.dryRun, batchId: result.batchId, count: result.count, skipped: result.skipped, tasks: result.rows.map(taskDto) }
   })
