@@ -143,6 +143,10 @@ describe('every file the API writes', () => {
     await check(await t.app.inject({ url: '/api/reports/attachment-5?period=2020-06-29&format=xlsx', headers: { cookie: cookie.leader! } }), 'xlsx', [])
   })
 
+  it('escapes the accountability workbook (unit names are reference data, checked all the same)', async () => {
+    await check(await t.app.inject({ url: '/api/accountability?format=xlsx', headers: { cookie: cookie.leader! } }), 'xlsx', [])
+  })
+
   it('escapes the import error and change reports', async () => {
     const file = `台账编号,类型,地址,经度,纬度,发现日期\r\n${attacks[0]},群租房,${attacks[3]},not-a-number,${at.lat},2020-03-01\r\nSHEET-2,群租房,${attacks[1]},${at.lon},${at.lat},2020-03-01\r\n`
     const up = await t.app.inject({ method: 'POST', url: '/api/imports?kind=premises&fileName=f.csv', headers: { cookie: cookie.commander!, 'content-type': 'text/csv' }, payload: file })
