@@ -123,7 +123,8 @@ describe('administration', () => {
     await page.goto(`${base}/admin/audit`)
     await page.fill('input[name="action"]', 'user.create')
     await page.click('[data-testid="audit-search"]')
-    await page.waitForSelector('[data-testid="audit-table"] >> text=user.create')
+    // The trail reads as words: the action user.create is "created an account".
+    await page.waitForSelector('[data-testid="audit-table"] >> text=created an account')
     await page.screenshot({ path: join(artifactsDir, 'admin-audit-en.png') })
 
     // The session ends while the page is open: the next request sends the user to sign in, with the reason.

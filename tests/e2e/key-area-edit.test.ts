@@ -72,13 +72,19 @@ async function cornerOnScreen(page: Page, lon: number, lat: number) {
 describe('editing a key area', () => {
   it('waits for a slow area request and opens with the boundary drawn and selected, not ready to draw a new one', async () => {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
-    await delayArea(page, 3000)
+    // Long enough that the map is ready well before the area, however busy the machine.
+    await delayArea(page, 10_000)
     await signInPage(page, base, 'commander', `/key-areas/${area.id}/edit`)
     await page.waitForSelector('[data-map-state="ready"]', { timeout: 45_000 })
-    // The map is ready before the area: the page says it is loading and offers no drawing.
+    // The map is ready before the area: the page says it is loading and offers no drawing (both
+    // read at one moment, so the area's arrival cannot fall between them).
     await page.waitForSelector('[data-testid="area-loading"]')
-    expect(await page.locator('[data-tool="draw"]').isVisible()).toBe(false)
-    await page.waitForFunction(() => document.querySelector('[data-testid="key-area-form"]')?.getAttribute('data-preview-state') === 'ok', undefined, { timeout: 20_000 })
+    const whileLoading = await page.evaluate(() => {
+      const draw = document.querySelector<HTMLElement>('[data-tool="draw"]')
+      return { loading: !!document.querySelector('[data-testid="area-loading"]'), drawShown: !!draw && draw.offsetParent !== null }
+    })
+    expect(whileLoading).toEqual({ loading: true, drawShown: false })
+    await page.waitForFunction(() => document.querySelector('[data-testid="key-area-form"]')?.getAttribute('data-preview-state') === 'ok', undefined, { timeout: 30_000 })
     expect(Number(await page.getAttribute('[data-testid="key-area-form"]', 'data-houses'))).toBeGreaterThanOrEqual(0)
     await expect(page.inputValue('input[name="nameZh"]')).resolves.toBe('慢速加载片区')
     await expect(page.getAttribute('[data-tool="select"]', 'class')).resolves.toContain('el-button--primary')
