@@ -1,8 +1,8 @@
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { residentIdCheckChar } from '../../server/domain/id-number.js'
 import { artifactsDir } from '../helpers/browser.js'
+import { drawPolygon, importLedger, ledgerCsv, residentId } from '../helpers/ledger-page.js'
 import { signInPage, startWebApp, type WebApp } from '../helpers/web-app.js'
 
 /**
@@ -23,33 +23,8 @@ beforeAll(async () => {
 })
 afterAll(() => web?.close())
 
-const csv = (rows: string[][]) => Buffer.from(`\uFEFF${rows.map(r => r.join(',')).join('\r\n')}\r\n`)
-function residentId(seq: number): string {
-  const first17 = `3204111990020${String(100 + seq).slice(-3)}1`.slice(0, 17)
-  return first17 + residentIdCheckChar(first17)
-}
 
-async function importLedger(page: Page, kind: string, file: Buffer) {
-  await page.click(`[data-testid="import-kind"] label:has-text("${kind}")`)
-  await page.setInputFiles('[data-testid="import-file"]', { name: 'ledger.csv', mimeType: 'text/csv', buffer: file })
-  await page.waitForSelector('[data-testid="import-mapping"]')
-  await page.click('[data-testid="import-dry-run"]')
-  await page.waitForSelector('[data-testid="import-summary"] .el-alert--info')
-  await page.click('[data-testid="import-commit"]')
-  await page.waitForSelector('[data-testid="import-summary"] .el-alert--success')
-}
 
-/** Clicks the corners of a polygon around the map's centre and closes it on the first corner. */
-async function drawPolygon(page: Page, corners: [number, number][]) {
-  const box = (await page.locator('.map-area').boundingBox())!
-  const cx = box.x + box.width / 2
-  const cy = box.y + box.height / 2
-  for (const [dx, dy] of corners) {
-    await page.mouse.click(cx + dx, cy + dy)
-    await page.waitForTimeout(120)
-  }
-  await page.mouse.click(cx + corners[0]![0], cy + corners[0]![1])
-}
 
 /** A labelled field of the key-area form (the label wraps its input). */
 const field = (page: Page, label: string) => page.locator('[data-testid="key-area-form"] label', { hasText: label }).locator('input').first()
@@ -88,21 +63,21 @@ describe('an empty district\'s key area', () => {
     // The ledgers, imported by the district's sub-bureau: a group rental inside the key area.
     const bureau = await web.browser.newPage({ viewport: { width: 1440, height: 1000 } })
     await signInPage(bureau, web.base, 'bureau', '/imports')
-    await importLedger(bureau, '房屋台账', csv([
+    await importLedger(bureau, '房屋台账', ledgerCsv([
       ['台账编号', '类型', '地址', '经度', '纬度', '出租间数', '居住人数', '二房东', '二房东信息采集日期', '签订责任书日期', '发现日期', '登记日期'],
       ['K-1', '群租房', '空区重点路8号', k!.lon.toFixed(7), k!.lat.toFixed(7), '11', '12', '孙某', '2020-03-05', '2020-03-04', '2020-03-02', '2020-03-03'],
     ]))
-    await importLedger(bureau, '人员台账', csv([
+    await importLedger(bureau, '人员台账', ledgerCsv([
       ['房屋台账编号', '姓名', '证件号码', '流动人口', '入住日期', '居住登记日期', '特殊人员类别', '标记日期'],
       ['K-1', '李一', residentId(11), '是', '2020-03-01', '2020-03-06', '关注对象', '2020-03-06'],
       ['K-1', '李二', residentId(12), '是', '2020-03-01', '2020-03-06', '', ''],
     ]))
-    await importLedger(bureau, '隐患台账', csv([
+    await importLedger(bureau, '隐患台账', ledgerCsv([
       ['房屋台账编号', '隐患字典项', '发现日期', '整改日期'],
       ['K-1', 'FIRE-06', '2020-03-07', '2020-03-08'],
       ['K-1', 'PS-01', '2020-03-09', ''],
     ]))
-    await importLedger(bureau, '执法成效台账', csv([
+    await importLedger(bureau, '执法成效台账', ledgerCsv([
       ['记录编号', '类型', '发生日期', '数量', '房屋台账编号'],
       ['KZ-1', '处罚违规流动人口', '2020-03-10', '3', 'K-1'],
     ]))

@@ -1,8 +1,8 @@
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { residentIdCheckChar } from '../../server/domain/id-number.js'
 import { artifactsDir } from '../helpers/browser.js'
+import { importLedger, ledgerCsv, residentId } from '../helpers/ledger-page.js'
 import { signInPage, startWebApp, type WebApp } from '../helpers/web-app.js'
 
 /**
@@ -28,21 +28,7 @@ beforeAll(async () => {
 })
 afterAll(() => web?.close())
 
-const csv = (rows: string[][]) => Buffer.from(`\uFEFF${rows.map(r => r.join(',')).join('\r\n')}\r\n`)
-function residentId(seq: number): string {
-  const first17 = `3204111990020${String(100 + seq).slice(-3)}1`.slice(0, 17)
-  return first17 + residentIdCheckChar(first17)
-}
 
-async function importLedger(page: Page, kind: string, file: Buffer) {
-  await page.click(`[data-testid="import-kind"] label:has-text("${kind}")`)
-  await page.setInputFiles('[data-testid="import-file"]', { name: 'ledger.csv', mimeType: 'text/csv', buffer: file })
-  await page.waitForSelector('[data-testid="import-mapping"]')
-  await page.click('[data-testid="import-dry-run"]')
-  await page.waitForSelector('[data-testid="import-summary"] .el-alert--info')
-  await page.click('[data-testid="import-commit"]')
-  await page.waitForSelector('[data-testid="import-summary"] .el-alert--success')
-}
 
 /** Picks an option of an Element Plus select by its text. */
 async function choose(page: Page, select: string, popper: string, text: string) {
@@ -61,22 +47,22 @@ describe('an empty district', () => {
     const page = await web.browser.newPage({ viewport: { width: 1440, height: 1000 } })
     await signInPage(page, web.base, 'bureau', '/imports')
     const [lon, lat] = [point[0].toFixed(6), point[1].toFixed(6)]
-    await importLedger(page, '房屋台账', csv([
+    await importLedger(page, '房屋台账', ledgerCsv([
       ['台账编号', '类型', '地址', '经度', '纬度', '出租间数', '居住人数', '二房东', '二房东信息采集日期', '签订责任书日期', '发现日期', '登记日期'],
       ['E-1', '群租房', '空区测试路1号', lon, lat, '12', '14', '赵某', '2020-03-05', '2020-03-04', '2020-03-02', '2020-03-03'],
     ]))
-    await importLedger(page, '人员台账', csv([
+    await importLedger(page, '人员台账', ledgerCsv([
       ['房屋台账编号', '姓名', '证件号码', '流动人口', '入住日期', '居住登记日期', '特殊人员类别', '标记日期'],
       ['E-1', '钱一', residentId(1), '是', '2020-03-01', '2020-03-06', '可能肇事肇祸精神病人', '2020-03-06'],
       ['E-1', '钱二', residentId(2), '是', '2020-03-01', '2020-03-06', '', ''],
     ]))
-    await importLedger(page, '隐患台账', csv([
+    await importLedger(page, '隐患台账', ledgerCsv([
       ['房屋台账编号', '隐患字典项', '发现日期', '整改日期'],
       ['E-1', 'FIRE-06', '2020-03-07', '2020-03-08'],
     ]))
     const [p] = await web.t.db.sql<{ id: number; station: number }[]>`select id, police_station_id as station from premises where external_ref = 'E-1'`
     const [s] = await web.t.db.sql<{ nameZh: string }[]>`select name_zh from police_station where id = ${p!.station}`
-    await importLedger(page, '执法成效台账', csv([
+    await importLedger(page, '执法成效台账', ledgerCsv([
       ['记录编号', '类型', '发生日期', '数量', '派出所'],
       ['EZ-1', '逮捕', '2020-03-10', '1', s!.nameZh],
     ]))

@@ -3,6 +3,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TestApp } from '../helpers/app.js'
 import { artifactsDir } from '../helpers/browser.js'
+import { drawPolygon } from '../helpers/ledger-page.js'
 import { signInPage, startWebApp, type WebApp } from '../helpers/web-app.js'
 
 let t: TestApp
@@ -18,17 +19,6 @@ afterAll(() => web?.close())
 
 const formAttr = (page: Page, name: string) => page.getAttribute('[data-testid="key-area-form"]', name)
 
-/** Clicks the corners of a polygon around the map's centre and closes it on the first corner. */
-async function drawPolygon(page: Page, corners: [number, number][]) {
-  const box = (await page.locator('.map-area').boundingBox())!
-  const cx = box.x + box.width / 2
-  const cy = box.y + box.height / 2
-  for (const [dx, dy] of corners) {
-    await page.mouse.click(cx + dx, cy + dy)
-    await page.waitForTimeout(120)
-  }
-  await page.mouse.click(cx + corners[0]![0], cy + corners[0]![1])
-}
 
 describe('drawing a key area', () => {
   it('draws a polygon with the mouse, shows the live counts, saves it and finds it in the list', async () => {
