@@ -2,6 +2,7 @@ import { gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { wholeDistrict } from '../../server/domain/access.js'
 import type { Sql } from '../../server/db/index.js'
+import { dataVersions } from '../../server/plugins/app/versions.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 import { factory } from '../helpers/factory.js'
 import { tileOf } from '../helpers/tiles.js'
@@ -97,6 +98,47 @@ describe('the data versions', () => {
     expect(res.statusCode, res.body).toBe(201)
     await t.app.versions.current('data')
     expect(t.app.versions.reads()).toBe(reads + 1)
+  })
+})
+
+describe('a read of the versions begun before a commit', () => {
+  it('is not joined by a request after the commit, nor kept as what is known', async () => {
+    // The app's own connection with its answers held while the gate is shut: the read's query runs
+    // (and sees the counters) before the write commits, its answer arrives after.
+    const sql = t.app.db.sql
+    let gate = Promise.resolve()
+    let open = () => {}
+    let answered = 0
+    const late = (async (strings: TemplateStringsArray, ...values: never[]) => {
+      const rows = await sql(strings, ...values)
+      answered++
+      await gate
+      return rows
+    }) as unknown as Sql
+    const versions = dataVersions({ ...t.app.db, sql: late })
+    const version = async () => Number((await sql<{ version: string }[]>`select version from data_version`)[0]!.version)
+    try {
+      await versions.current('data')
+      versions.forget()
+      gate = new Promise((resolve) => { open = resolve })
+      const before = await version()
+      const slow = versions.current('data')
+      while (answered < 2) await new Promise(resolve => setTimeout(resolve, 5))
+      await t.db.owner`update premises set found_on = found_on where id = ${(await groupRental()).id}`
+      const after = await version()
+      expect(after).toBeGreaterThan(before)
+      // What the writer's own process does after its commit.
+      versions.forget()
+      const fresh = versions.current('data')
+      open()
+      expect(await slow).toBe(before)
+      expect(await fresh).toBe(after)
+      expect(await versions.current('data')).toBe(after)
+    }
+    finally {
+      open()
+      versions.close()
+    }
   })
 })
 

@@ -24,7 +24,8 @@ export function dataVersions(db: Database) {
   let live = false
   /** Moves whenever what is known changes without a read: reads begun before are not kept. */
   let epoch = 0
-  let reading: Promise<Versions> | undefined
+  /** The read under way and the epoch it began in: a read begun before a commit is never joined after it. */
+  let reading: { epoch: number; versions: Promise<Versions> } | undefined
   let listening: Promise<unknown> | undefined
   let stop: (() => void) | undefined
   let reads = 0
@@ -42,17 +43,23 @@ export function dataVersions(db: Database) {
     else epoch++
   }
 
-  const read = () => reading ??= (async () => {
-    try {
-      reads++
-      const [row] = await db.sql<Versions[]>`
-        select (select version from data_version) as data, (select version from figures_version) as figures`
-      return { data: Number(row!.data), figures: Number(row!.figures) }
-    }
-    finally {
-      reading = undefined
-    }
-  })()
+  const read = (): Promise<Versions> => {
+    if (reading?.epoch === epoch) return reading.versions
+    const own = { epoch } as { epoch: number; versions: Promise<Versions> }
+    own.versions = (async () => {
+      try {
+        reads++
+        const [row] = await db.sql<Versions[]>`
+          select (select version from data_version) as data, (select version from figures_version) as figures`
+        return { data: Number(row!.data), figures: Number(row!.figures) }
+      }
+      finally {
+        if (reading === own) reading = undefined
+      }
+    })()
+    reading = own
+    return own.versions
+  }
 
   function listen() {
     listening ??= db.listen(channel, {
