@@ -34,6 +34,8 @@ export interface EndpointResult {
   latencies: number[]
   /** Answers that were not 2xx, by status; 'timeout' and 'network' for requests never answered. */
   errors: Record<string, number>
+  /** Bytes of the answered requests' bodies as sent (gzipped where the server gzipped them). */
+  bytes: number
 }
 
 export interface LoadResult {
@@ -42,21 +44,23 @@ export interface LoadResult {
   seconds: number
 }
 
-function send(agent: Agent, base: URL, r: LoadRequest, timeoutMs: number): Promise<number | 'timeout' | 'network'> {
+/** Sends one request as a browser would (taking gzip) and reads its body; the status and the bytes received. */
+function send(agent: Agent, base: URL, r: LoadRequest, timeoutMs: number): Promise<{ outcome: number | 'timeout' | 'network'; bytes: number }> {
   return new Promise((resolve) => {
     const req = request({
       agent, host: base.hostname, port: base.port, method: r.method, path: r.path,
-      headers: { cookie: r.cookie, ...(r.body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(r.body) } : {}) },
+      headers: { 'cookie': r.cookie, 'accept-encoding': 'gzip, deflate, br', ...(r.body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(r.body) } : {}) },
     }, (res) => {
-      res.on('data', () => {})
-      res.on('end', () => resolve(res.statusCode ?? 0))
-      res.on('error', () => resolve('network'))
+      let bytes = 0
+      res.on('data', (chunk: Buffer) => { bytes += chunk.byteLength })
+      res.on('end', () => resolve({ outcome: res.statusCode ?? 0, bytes }))
+      res.on('error', () => resolve({ outcome: 'network', bytes }))
     })
     req.setTimeout(timeoutMs, () => {
       req.destroy()
-      resolve('timeout')
+      resolve({ outcome: 'timeout', bytes: 0 })
     })
-    req.on('error', () => resolve('network'))
+    req.on('error', () => resolve({ outcome: 'network', bytes: 0 }))
     req.end(r.body)
   })
 }
@@ -66,7 +70,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: plan.connections })
   const base = new URL(plan.base)
   const endpoints: Record<string, EndpointResult> = {}
-  for (const r of plan.requests) endpoints[r.endpoint] ??= { latencies: [], errors: {} }
+  for (const r of plan.requests) endpoints[r.endpoint] ??= { latencies: [], errors: {}, bytes: 0 }
   const start = performance.now()
   const measureFrom = start + plan.warmupSeconds * 1000
   const end = measureFrom + plan.seconds * 1000
@@ -81,12 +85,15 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
     while (performance.now() < end) {
       const r = plan.requests[next++ % plan.requests.length]!
       const t0 = performance.now()
-      const outcome = await send(agent, base, r, plan.timeoutMs)
+      const { outcome, bytes } = await send(agent, base, r, plan.timeoutMs)
       const t1 = performance.now()
       // Requests begun in the warm-up are not counted; those begun in the run are, however long they take.
       if (t0 < measureFrom) continue
       const e = endpoints[r.endpoint]!
-      if (typeof outcome === 'number' && outcome >= 200 && outcome < 300) e.latencies.push(t1 - t0)
+      if (typeof outcome === 'number' && outcome >= 200 && outcome < 300) {
+        e.latencies.push(t1 - t0)
+        e.bytes += bytes
+      }
       else e.errors[String(outcome)] = (e.errors[String(outcome)] ?? 0) + 1
       if (plan.thinkMs > 0) await think()
     }

@@ -169,7 +169,7 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
       count += n
       rows.push({
         measure: `load: ${endpoint} p50 / p99`, value: `${percentile(sorted, 50).toFixed(1)} / ${percentile(sorted, 99).toFixed(1)} ms`,
-        note: `${n.toLocaleString('en')} requests, ${(n / result.seconds).toFixed(0)}/s, max ${(sorted.at(-1) ?? 0).toFixed(0)} ms, ${e} errors${e ? ` (${describeErrors(r.errors)})` : ''}`,
+        note: `${n.toLocaleString('en')} requests, ${(n / result.seconds).toFixed(0)}/s, ${(r.bytes / Math.max(1, sorted.length) / 1024).toFixed(1)} KiB each, max ${(sorted.at(-1) ?? 0).toFixed(0)} ms, ${e} errors${e ? ` (${describeErrors(r.errors)})` : ''}`,
       })
     }
     all.sort((a, b) => a - b)
