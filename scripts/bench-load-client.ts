@@ -42,6 +42,8 @@ export interface LoadResult {
   endpoints: Record<string, EndpointResult>
   /** Seconds actually measured (after the warm-up). */
   seconds: number
+  /** CPU seconds this client process used over the measured seconds (it shares the machine with the server). */
+  cpuSeconds: number
 }
 
 /** Sends one request as a browser would (taking gzip) and reads its body; the status and the bytes received. */
@@ -74,6 +76,8 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   const start = performance.now()
   const measureFrom = start + plan.warmupSeconds * 1000
   const end = measureFrom + plan.seconds * 1000
+  let cpu0 = process.cpuUsage()
+  setTimeout(() => { cpu0 = process.cpuUsage() }, plan.warmupSeconds * 1000)
   let next = 0
   // A seeded generator, so that runs with the same plan pause alike.
   let seed = 20191227
@@ -100,7 +104,8 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   }
   await Promise.all(Array.from({ length: plan.connections }, () => connection()))
   agent.destroy()
-  return { endpoints, seconds: plan.seconds }
+  const cpu = process.cpuUsage(cpu0)
+  return { endpoints, seconds: plan.seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 }
 }
 
 if (process.send) {

@@ -10,6 +10,7 @@
  * the town with most premises) share the load.
  */
 import { fork } from 'node:child_process'
+import { cpus } from 'node:os'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { buildApp } from '../server/app.js'
 import { loadConfig } from '../server/lib/config.js'
@@ -38,6 +39,18 @@ type Endpoint = keyof typeof weights
 /** The bench's own district-wide bbox over the dense south-east streets (about 5 x 5 km), as in its query timings. */
 const townBbox = '119.955,31.82,120.008,31.865'
 const password = 'bench-load-password'
+
+/** CPU time of the whole machine so far (all cores): busy and in all, in milliseconds. */
+function machineTimes(): { busy: number; all: number } {
+  let busy = 0
+  let all = 0
+  for (const { times } of cpus()) {
+    const sum = times.user + times.nice + times.sys + times.idle + times.irq
+    all += sum
+    busy += sum - times.idle
+  }
+  return { busy, all }
+}
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : Number.NaN
@@ -134,6 +147,7 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
     const pacing = opts.thinkMs > 0 ? `, each pausing ${opts.thinkMs} ms on average between requests` : ', each in a closed loop'
     console.log(`  load: ${opts.connections} connections${pacing}, for ${opts.warmupSeconds} s warm-up + ${opts.seconds} s against ${base} (pool ${config.databasePoolSize}, statement limit ${config.databaseStatementTimeoutMs} ms)`)
     const loop = monitorEventLoopDelay({ resolution: 10 })
+    let machine0 = machineTimes()
     let cpu0 = process.cpuUsage()
     let elu0 = performance.eventLoopUtilization()
     const client = fork(new URL('./bench-load-client.ts', import.meta.url), { serialization: 'advanced' })
@@ -147,11 +161,14 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
         loop.enable()
         cpu0 = process.cpuUsage()
         elu0 = performance.eventLoopUtilization()
+        machine0 = machineTimes()
       }, opts.warmupSeconds * 1000)
     })
     loop.disable()
     const cpu = process.cpuUsage(cpu0)
     const elu = performance.eventLoopUtilization(elu0)
+    const machine = machineTimes()
+    const machineBusy = (machine.busy - machine0.busy) / Math.max(1, machine.all - machine0.all)
 
     const rows: Row[] = []
     const all: number[] = []
@@ -180,6 +197,10 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
     rows.push({
       measure: '  server process during the load', value: `${(100 * (cpu.user + cpu.system) / 1e6 / result.seconds).toFixed(0)} % CPU`,
       note: `event loop busy ${(100 * elu.utilization).toFixed(0)} %, its delay p99 ${(loop.percentile(99) / 1e6).toFixed(0)} ms (max ${(loop.max / 1e6).toFixed(0)} ms)`,
+    })
+    rows.push({
+      measure: '  the machine during the load', value: `${(100 * machineBusy).toFixed(0)} % busy`,
+      note: `${cpus().length} cores shared by the server, PostgreSQL and the load client (${(100 * result.cpuSeconds / result.seconds).toFixed(0)} % CPU)`,
     })
     return rows
   }
