@@ -40,6 +40,7 @@ const { values } = parseArgs({
     'leads-only': { type: 'boolean', default: false, description: 'only the leads: demo readings, refresh, queries, quality, readings import' },
     'load': { type: 'boolean', default: false, description: 'only the HTTP load test' },
     'plans-only': { type: 'boolean', default: false, description: 'only the prepared-plan check: each read query 8 times on one connection' },
+    'setup-only': { type: 'boolean', default: false, description: 'only create and seed the database (with --keep, for later runs with --reuse)' },
     'load-seconds': { type: 'string', default: '60' },
     'load-warmup': { type: 'string', default: '10', description: 'seconds of load before the measured ones' },
     'connections': { type: 'string', default: '200' },
@@ -115,7 +116,10 @@ try {
   const campaign = await campaigns.current()
   const day = campaigns.referenceDate(campaign)
 
-  if (values.load) {
+  if (values['setup-only']) {
+    // Nothing to measure beyond the set-up.
+  }
+  else if (values.load) {
     const { benchLoad } = await import('./bench-load.js')
     rows.push(...await benchLoad(withDb(name), piiKeysFrom(Buffer.alloc(32, 1)), {
       seconds: Number(values['load-seconds']), connections: Number(values.connections), warmupSeconds: Number(values['load-warmup']),
