@@ -394,16 +394,24 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
     // What the disabled triggers would have done, once for all rows (the hazard summaries and the
     // day a group rental became one were written with the premises).
     const derivedStarted = Date.now()
-    await tx`
+    const step = async (what: string, run: () => Promise<unknown>) => {
+      const t0 = Date.now()
+      await run()
+      log(`  ${what}: ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+    }
+    // Fresh statistics for the statements below: without them the planner takes the loaded tables
+    // for empty ones and joins them row by row.
+    if (stripped) await step('analyze', () => tx`analyze premises, resident, resident_flag, hazard, enforcement_event`)
+    await step('hazard history', () => tx`
       insert into hazard_event (hazard_id, status, at, department_code)
       select h.id, v.status, v.at, v.department_code
       from hazard h cross join lateral (values
         ('found', h.found_at, null::text), ('referred', h.referred_at, h.department_code),
         ('rectified', h.rectified_at, null), ('verified', h.verified_at, null)) as v(status, at, department_code)
       where v.at is not null
-      order by h.id, v.at`
-    await tx`select refresh_premises_cells()`
-    await tx`select refresh_measure_deltas()`
+      order by h.id, v.at`)
+    await step('tile cells', () => tx`select refresh_premises_cells()`)
+    await step('daily changes', () => tx`select refresh_measure_deltas()`)
     log(`hazard history, tile cells, daily changes in ${((Date.now() - derivedStarted) / 1000).toFixed(1)} s`)
     if (stripped) {
       const indexesStarted = Date.now()
