@@ -302,6 +302,19 @@ describe('the premises, resident and hazard columns per police station', () => {
       select p.id, p.found_on from premises p where p.kind = 'group_rental'
         and exists (select 1 from hazard h where h.premises_id = p.id and h.found_at < '2020-06-01') order by p.id limit 1`
     await sql`update premises set group_rental_since = '2020-06-01' where id = ${later!.id}`
+    // Flags: a floating person flagged, a flagged person registered on another day, the premises
+    // of another one moved to another police station.
+    const [unflagged] = await sql<{ id: number }[]>`
+      select r.id from resident r where r.floating and r.registered_on between '2020-02-01' and '2020-05-01'
+        and not exists (select 1 from resident_flag f where f.resident_id = r.id) order by r.id limit 1`
+    await sql`insert into resident_flag (resident_id, category, flagged_on) values (${unflagged!.id}, 'person_of_concern', '2020-05-02')`
+    const flagged = await sql<{ id: number; premisesId: number; station: number }[]>`
+      select r.id, r.premises_id, p.police_station_id as station from resident r join premises p on p.id = r.premises_id
+      where r.floating and r.registered_on between '2020-02-01' and '2020-05-01' and r.id <> ${unflagged!.id}
+        and exists (select 1 from resident_flag f where f.resident_id = r.id and f.cleared_on is null) order by r.id limit 2`
+    expect(flagged).toHaveLength(2)
+    await sql`update resident set registered_on = registered_on + 30 where id = ${flagged[0]!.id}`
+    await sql`update premises set police_station_id = (select id from police_station where id <> ${flagged[1]!.station} order by code limit 1) where id = ${flagged[1]!.premisesId}`
     await same('after the writes')
     // One floating registration added, one taken away.
     expect(total(await reportCounts(sql, all, { kind: 'stations', scope: scopes[0]! }) as never)).toBe(before)

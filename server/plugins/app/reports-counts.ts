@@ -146,19 +146,15 @@ export async function reportCounts(sql: Sql | Tx, periods: { from: string; to: s
           where d.day between ${first} and ${last} and ${inJurisdiction(sql, subject.scope, 'd')}
           group by 1, 2, 3 having sum(v.count) <> 0`,
         // Floating people registered in a period, by the flags in force on the report day (see
-        // flagCols). Only flagged people are read; the others are the rest of the registrations.
-        // Each flag's person and premises are looked up by key (a lateral with a limit is never
-        // turned into a join): the planner would otherwise scan every resident to meet a few
-        // tens of thousands of flags.
+        // flagCols). Only the flags are read, which carry their person's registration and place
+        // (migration 035); the others are the rest of the registrations.
         sql<Row[]>`
           with flagged as (
-            select ${g} as group_id, ${bucket(sql`r.registered_on`)} as n,
+            select coalesce(f.police_station_id, 0) as group_id, ${bucket(sql`f.registered_on`)} as n,
                    bool_or(f.category = 'mental_illness') as m, bool_or(f.category = 'person_of_concern') as c
             from resident_flag f
-            cross join lateral (select r.id, r.premises_id, r.floating, r.registered_on from resident r where r.id = f.resident_id limit 1) r
-            cross join lateral (select p.town_id, p.police_station_id from premises p where p.id = r.premises_id limit 1) p
-            where r.floating and r.registered_on between ${first} and ${last} and ${inJurisdiction(sql, subject.scope)} and ${flagInForce}
-            group by 1, 2, r.id
+            where f.floating and f.registered_on between ${first} and ${last} and ${inJurisdiction(sql, subject.scope, 'f')} and ${flagInForce}
+            group by 1, 2, f.resident_id
           )
           ${flagCols(sql`flagged`)}`,
       ]).then(([a, b]) => [...a, ...b])
