@@ -40,6 +40,8 @@ const { values } = parseArgs({
     'leads-only': { type: 'boolean', default: false, description: 'only the leads: demo readings, refresh, queries, quality, readings import' },
     'load': { type: 'boolean', default: false, description: 'only the HTTP load test' },
     'plans-only': { type: 'boolean', default: false, description: 'only the prepared-plan check: each read query 8 times on one connection' },
+    'reports-only': { type: 'boolean', default: false, description: 'only the key-area preview and the biweekly tables (attachments 5 and 4)' },
+    'setup-only': { type: 'boolean', default: false, description: 'only create and seed the database (with --keep, for later runs with --reuse)' },
     'load-seconds': { type: 'string', default: '60' },
     'load-warmup': { type: 'string', default: '10', description: 'seconds of load before the measured ones' },
     'connections': { type: 'string', default: '200' },
@@ -102,20 +104,28 @@ try {
     console.log(`  reusing ${name}`)
   }
   else {
+    const nodeCpu = process.cpuUsage()
     const [summary, seedMs] = await time(() => seedDemo(sql, {
       premises, seed: 20191227, keys: piiKeysFrom(Buffer.alloc(32, 1)), batch: 10_000, hazardScale,
       log: m => console.log(`  ${m}`),
     }))
-    await sql`analyze`
+    const [, analyzeMs] = await time(() => sql`analyze`)
+    const used = process.cpuUsage(nodeCpu)
+    const serverCpu = embedded ? null : await serverCpuSeconds(sql)
     rows.push({ measure: 'seed (premises, residents, hazards, events)', value: `${(seedMs / 1000).toFixed(1)} s`,
       note: `${summary.premises.toLocaleString('en')} premises, ${summary.residents.toLocaleString('en')} residents, ${summary.hazards.toLocaleString('en')} hazards` })
+    rows.push({ measure: 'set-up: seed + analyze, wall / CPU of Node / CPU of the database', value: `${((seedMs + analyzeMs) / 1000).toFixed(1)} s`,
+      note: `Node ${((used.user + used.system) / 1e6).toFixed(1)} s, database ${serverCpu === null ? 'n/a' : `${serverCpu.toFixed(1)} s`} (a busy machine stretches the wall time, not the CPU)` })
   }
 
   const campaigns = campaignRepository(sql)
   const campaign = await campaigns.current()
   const day = campaigns.referenceDate(campaign)
 
-  if (values.load) {
+  if (values['setup-only']) {
+    // Nothing to measure beyond the set-up.
+  }
+  else if (values.load) {
     const { benchLoad } = await import('./bench-load.js')
     rows.push(...await benchLoad(withDb(name), piiKeysFrom(Buffer.alloc(32, 1)), {
       seconds: Number(values['load-seconds']), connections: Number(values.connections), warmupSeconds: Number(values['load-warmup']),
@@ -130,6 +140,9 @@ try {
     else if (Number(values.escalations) > 0) {
       const { benchEscalations } = await import('./bench-supervision.js')
       rows.push(...await benchEscalations(sql, Number(values.escalations)))
+    }
+    else if (values['reports-only']) {
+      await benchReports(campaign, day)
     }
     else if (values['search-only']) {
       await benchSearch(day)
@@ -179,6 +192,28 @@ finally {
   }
 }
 
+/**
+ * CPU seconds of the server processes serving this database now (their /proc entries when the
+ * server runs on this machine; null when it does not): on a machine shared with other work, what
+ * the set-up cost apart from waiting for a core.
+ */
+async function serverCpuSeconds(db: Sql): Promise<number | null> {
+  const pids = await db<{ pid: number }[]>`select pid from pg_stat_activity where datname = current_database()`
+  const { readFileSync } = await import('node:fs')
+  let ticks = 0
+  for (const { pid } of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
+      // utime and stime, fields 14 and 15 of the line (11 and 12 after the command's name).
+      ticks += Number(fields[11]) + Number(fields[12])
+    }
+    catch {
+      return null
+    }
+  }
+  return ticks / 100
+}
+
 async function benchQueries(campaign: Awaited<ReturnType<ReturnType<typeof campaignRepository>['current']>>, day: string) {
   // A town-sized box (about 5 x 5 km) over the dense south-east streets.
   const bbox: [number, number, number, number] = [119.955, 31.82, 120.008, 31.865]
@@ -195,16 +230,34 @@ async function benchQueries(campaign: Awaited<ReturnType<ReturnType<typeof campa
   await repeat('stats summary filtered to group rentals of one town', () => stats.summary(campaign, day, wholeDistrict, { kinds: ['group_rental'], towns: [town!.id] }), () => 'kind and town filters')
   await repeat('stats series (every report day)', () => stats.series(campaign, day, wholeDistrict), r => `${(r as { points: unknown[] }).points.length} report days`)
   await repeat('stats hazards by category, overdue by town and department', () => stats.hazards(day, wholeDistrict), () => '')
+  await benchReports(campaign, day)
+  await benchAnalysis(day)
+}
+
+/** The key-area preview and the biweekly tables (also alone: --reports-only). */
+async function benchReports(campaign: Awaited<ReturnType<ReturnType<typeof campaignRepository>['current']>>, day: string) {
   // The live counts while a key area is drawn: a ~1 km² square over the densest premises.
   const { keyAreasRepository } = await import('../server/plugins/app/key-areas.js')
   const keyAreas = keyAreasRepository(sql)
   const [c] = await sql<{ lon: number; lat: number }[]>`select st_x(geom) as lon, st_y(geom) as lat from premises order by id limit 1`
-  const d = 0.005
-  const square = { type: 'Polygon', coordinates: [[[c!.lon - d, c!.lat - d], [c!.lon + d, c!.lat - d], [c!.lon + d, c!.lat + d], [c!.lon - d, c!.lat + d], [c!.lon - d, c!.lat - d]]] }
-  await repeat('key-area preview (check + counts, ~1 km²)', async () => {
-    const checked = await keyAreas.check(square, { jurisdiction: wholeDistrict, drafts: true, people: true })
-    return keyAreas.counts(checked.geojson!, wholeDistrict, day)
-  }, r => `${(r as { houses: number }).houses.toLocaleString('en')} premises inside`)
+  // Squares of about 1, 4 and 25 km² (a town's size) around it.
+  for (const [d, km2] of [[0.005, 1], [0.01, 4], [0.025, 25]] as const) {
+    const square = { type: 'Polygon', coordinates: [[[c!.lon - d, c!.lat - d], [c!.lon + d, c!.lat - d], [c!.lon + d, c!.lat + d], [c!.lon - d, c!.lat + d], [c!.lon - d, c!.lat - d]]] }
+    await repeat(`key-area preview (check + counts, ~${km2} km²)`, async () => {
+      const checked = await keyAreas.check(square, { jurisdiction: wholeDistrict, drafts: true, people: true })
+      return keyAreas.counts(checked.geojson!, wholeDistrict, day)
+    }, r => `${(r as { houses: number }).houses.toLocaleString('en')} premises inside`)
+  }
+  const { reportsRepository } = await import('../server/plugins/app/reports.js')
+  const reports = reportsRepository(sql)
+  const period = reports.latestReportDay(campaign, '2020-06-29')
+  await repeat(`attachment 5 (every station, period + cumulative, ${period})`, () => reports.table('attachment-5', campaign, period, wholeDistrict),
+    r => `${(r as { rows: unknown[] }).rows.length} rows`)
+  const [ka] = await sql<{ id: number }[]>`select id from key_area where deleted_at is null order by id limit 1`
+  if (ka) await repeat('attachment 4 (one key area)', () => reports.table('attachment-4', campaign, period, wholeDistrict, ka.id), () => `key area ${ka.id}`)
+}
+
+async function benchAnalysis(day: string) {
   const { analysisRepository } = await import('../server/plugins/app/analysis.js')
   const analysis = analysisRepository(sql)
   const clusterRuns = Math.max(3, Math.min(runs, 5))
@@ -221,13 +274,6 @@ async function benchQueries(campaign: Awaited<ReturnType<ReturnType<typeof campa
   }
   await repeat('rings: 3 kinds of place x 3 radii', () => analysis.rings(wholeDistrict, {}, day, ['campus', 'factory', 'urban_village'], [300, 500, 1000]),
     r => `${(r as { features: unknown[] }).features.length} rings`)
-  const { reportsRepository } = await import('../server/plugins/app/reports.js')
-  const reports = reportsRepository(sql)
-  const period = reports.latestReportDay(campaign, '2020-06-29')
-  await repeat(`attachment 5 (every station, period + cumulative, ${period})`, () => reports.table('attachment-5', campaign, period, wholeDistrict),
-    r => `${(r as { rows: unknown[] }).rows.length} rows`)
-  const [ka] = await sql<{ id: number }[]>`select id from key_area where deleted_at is null order by id limit 1`
-  if (ka) await repeat('attachment 4 (one key area)', () => reports.table('attachment-4', campaign, period, wholeDistrict, ka.id), () => `key area ${ka.id}`)
   const [{ hazards }] = await sql<{ hazards: number }[]>`select count(*)::int as hazards from hazard` as unknown as [{ hazards: number }]
   rows.push({ measure: 'hazards in the database', value: hazards.toLocaleString('en'), note: '' })
 }

@@ -99,7 +99,9 @@ function clientOptions(max: number, connectTimeout = defaultConnectTimeout): pos
     // a generic plan made without the values: for a box, a tile or a town that plan was 2-3 times
     // slower (premises in a box 53 -> 161 ms, a zoom-10 tile 47 -> 110 ms at 100,000 premises;
     // `npm run bench -- --plans-only`). Planning each run costs well under a millisecond here.
-    connection: { application_name: 'group-rental-dashboard', TimeZone: districtTimeZone, plan_cache_mode: 'force_custom_plan' },
+    // No JIT: a statement estimated past jit_above_cost (attachment 5 at 1,000,000 premises) spent
+    // about half a second compiling itself before a run of a second or less.
+    connection: { application_name: 'group-rental-dashboard', TimeZone: districtTimeZone, plan_cache_mode: 'force_custom_plan', jit: 'off' },
     types: {
       // Counts and ids fit in a double; strings would leak into every JSON answer.
       int8: { to: 20, from: [20], serialize: (x: number | bigint) => String(x), parse: (x: string) => Number(x) },

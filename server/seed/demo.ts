@@ -5,11 +5,12 @@ import { PolygonIndex } from '../domain/geo.js'
 import { startOfDay } from '../domain/calendar.js'
 import type { EnforcementKind, PlaceKind, PremisesKind } from '../domain/lists.js'
 import { residentIdCheckChar, maskIdNumber  } from '../domain/id-number.js'
-import { encryptIdNumber, hmacIdNumber, type PiiKeys } from '../domain/pii.js'
+import type { PiiKeys } from '../domain/pii.js'
 import { hashPassword } from '../domain/passwords.js'
 import { Random } from '../domain/random.js'
 import { type AreaRecord, blob, buildGeography, type Geography, offset, randomPointIn, townSpecs } from './geography.js'
 import { givenChars, localRegionCodes, migrantRegionCodes, otherTexts, roadNames, surnames } from './names.js'
+import { type Batch, copyBatch, insertBatch, type LoadMethod, loadMethodFor, newBatch, restoreLoadedTables, stripLoadedTables } from './load.js'
 import { streetTiles } from './street-tiles.js'
 import { buildStreets } from './streets.js'
 
@@ -31,6 +32,8 @@ export interface SeedOptions {
    * a demo. Only the embedded demo (and the test suite) asks for this; never a real deployment.
    */
   demoUsers?: boolean
+  /** How rows are written; by default COPY where the database speaks it (see LoadMethod). */
+  load?: LoadMethod
   log?: (message: string) => void
 }
 
@@ -145,90 +148,6 @@ function identity(rng: Random, floating: boolean): { type: string; number: strin
   }
 }
 
-/** Column buffers for one batch of rows. */
-class Columns<K extends string> {
-  readonly data: Record<K, (string | number | boolean | null)[]>
-  constructor(names: readonly K[]) {
-    this.data = Object.fromEntries(names.map(n => [n, []])) as unknown as Record<K, (string | number | boolean | null)[]>
-  }
-
-  push(row: Record<K, string | number | boolean | null>): void {
-    for (const k in row) this.data[k].push(row[k])
-  }
-
-  get length(): number {
-    return (Object.values(this.data)[0] as unknown[]).length
-  }
-
-  col(name: K): string {
-    return pgArray(this.data[name])
-  }
-}
-
-const premisesCols = ['id', 'kind', 'address', 'lon', 'lat', 'town', 'community', 'grid', 'station', 'rooms', 'beds', 'occupants',
-  'ownerName', 'ownerPhone', 'slName', 'slPhone', 'slCollected', 'statement', 'lease', 'found', 'registered', 'deregistered'] as const
-const residentCols = ['id', 'premises', 'name', 'idType', 'cipher', 'hmac', 'masked', 'phone', 'floating', 'movedIn', 'movedOut', 'registered', 'deregistered'] as const
-const flagCols = ['resident', 'category', 'flagged'] as const
-const hazardCols = ['id', 'premises', 'item', 'text', 'severity', 'status', 'department', 'found', 'referred', 'rectified', 'verified', 'deadline'] as const
-const eventCols = ['kind', 'day', 'count', 'premises', 'lon', 'lat', 'town', 'station'] as const
-
-async function flush(tx: Tx, p: Columns<typeof premisesCols[number]>, r: Columns<typeof residentCols[number]>,
-  f: Columns<typeof flagCols[number]>, h: Columns<typeof hazardCols[number]>, e: Columns<typeof eventCols[number]>): Promise<void> {
-  if (p.length) {
-    await tx`
-      insert into premises (id, kind, address, geom, town_id, community_id, grid_id, police_station_id, rooms_let, beds_let, occupants,
-        owner_name, owner_phone, second_landlord_name, second_landlord_phone, second_landlord_collected_on,
-        statement_signed_on, lease_filed_on, found_on, registered_on, deregistered_on)
-      select id, kind, address, st_setsrid(st_makepoint(lon, lat), 4326), town, community, grid, station, rooms, beds, occupants,
-        owner_name, owner_phone, sl_name, sl_phone, sl_collected, statement, lease, found, registered, deregistered
-      from unnest(${p.col('id')}::bigint[], ${p.col('kind')}::text[], ${p.col('address')}::text[], ${p.col('lon')}::float8[],
-        ${p.col('lat')}::float8[], ${p.col('town')}::int[], ${p.col('community')}::int[], ${p.col('grid')}::int[], ${p.col('station')}::int[],
-        ${p.col('rooms')}::int[], ${p.col('beds')}::int[], ${p.col('occupants')}::int[], ${p.col('ownerName')}::text[],
-        ${p.col('ownerPhone')}::text[], ${p.col('slName')}::text[], ${p.col('slPhone')}::text[], ${p.col('slCollected')}::date[],
-        ${p.col('statement')}::date[], ${p.col('lease')}::date[], ${p.col('found')}::date[], ${p.col('registered')}::date[],
-        ${p.col('deregistered')}::date[])
-        as t(id, kind, address, lon, lat, town, community, grid, station, rooms, beds, occupants, owner_name, owner_phone,
-             sl_name, sl_phone, sl_collected, statement, lease, found, registered, deregistered)`
-  }
-  if (r.length) {
-    await tx`
-      insert into resident (id, premises_id, name, id_type, id_number_cipher, id_number_hmac, id_number_masked, phone, floating,
-        moved_in_on, moved_out_on, registered_on, deregistered_on)
-      select id, premises, name, id_type, decode(cipher, 'base64'), decode(hmac, 'base64'), masked, phone, floating,
-        moved_in, moved_out, registered, deregistered
-      from unnest(${r.col('id')}::bigint[], ${r.col('premises')}::bigint[], ${r.col('name')}::text[], ${r.col('idType')}::text[],
-        ${r.col('cipher')}::text[], ${r.col('hmac')}::text[], ${r.col('masked')}::text[], ${r.col('phone')}::text[],
-        ${r.col('floating')}::bool[], ${r.col('movedIn')}::date[], ${r.col('movedOut')}::date[], ${r.col('registered')}::date[],
-        ${r.col('deregistered')}::date[])
-        as t(id, premises, name, id_type, cipher, hmac, masked, phone, floating, moved_in, moved_out, registered, deregistered)`
-  }
-  if (f.length) {
-    await tx`
-      insert into resident_flag (resident_id, category, flagged_on)
-      select * from unnest(${f.col('resident')}::bigint[], ${f.col('category')}::text[], ${f.col('flagged')}::date[])`
-  }
-  if (h.length) {
-    await tx`
-      insert into hazard (id, premises_id, item_code, other_text, severity, status, department_code,
-        found_at, referred_at, rectified_at, verified_at, deadline)
-      select id, premises, item, txt, severity, status, department,
-        to_timestamp(found / 1000.0), to_timestamp(referred / 1000.0), to_timestamp(rectified / 1000.0),
-        to_timestamp(verified / 1000.0), deadline
-      from unnest(${h.col('id')}::bigint[], ${h.col('premises')}::bigint[], ${h.col('item')}::text[], ${h.col('text')}::text[],
-        ${h.col('severity')}::text[], ${h.col('status')}::text[], ${h.col('department')}::text[], ${h.col('found')}::float8[],
-        ${h.col('referred')}::float8[], ${h.col('rectified')}::float8[], ${h.col('verified')}::float8[], ${h.col('deadline')}::date[])
-        as t(id, premises, item, txt, severity, status, department, found, referred, rectified, verified, deadline)`
-  }
-  if (e.length) {
-    await tx`
-      insert into enforcement_event (kind, occurred_on, count, premises_id, geom, town_id, police_station_id)
-      select kind, day, count, premises, st_setsrid(st_makepoint(lon, lat), 4326), town, station
-      from unnest(${e.col('kind')}::text[], ${e.col('day')}::date[], ${e.col('count')}::int[], ${e.col('premises')}::bigint[],
-        ${e.col('lon')}::float8[], ${e.col('lat')}::float8[], ${e.col('town')}::int[], ${e.col('station')}::int[])
-        as t(kind, day, count, premises, lon, lat, town, station)`
-  }
-}
-
 /** True when the database holds no places yet (a fresh database after migrations). */
 export async function isEmpty(sql: Sql): Promise<boolean> {
   const [row] = await sql<{ n: number }[]>`select count(*)::int as n from admin_area`
@@ -259,6 +178,7 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
     const lastInspection = dayOf('2020-11-30')
     const dict = await loadDictionary(tx)
 
+    const load = opts.load ?? await loadMethodFor(tx)
     // Bulk load: the row triggers would do per row what is done below once for all rows.
     await tx`alter table premises disable trigger user`
     await tx`alter table hazard disable trigger user`
@@ -290,11 +210,12 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
     const anchors = geo.pois.map(p => [p, anchorRules[p.kind].weight] as const)
     const townWeights = townSpecs.map((t, i) => [i, t.communities * (0.5 + t.urban)] as const)
 
-    const P = new Columns(premisesCols)
-    const R = new Columns(residentCols)
-    const F = new Columns(flagCols)
-    const H = new Columns(hazardCols)
-    const E = new Columns(eventCols)
+    const stripped = load === 'copy' ? await stripLoadedTables(tx) : null
+    const write = load === 'copy' ? copyBatch : insertBatch
+    let { P, R, F, H, E } = newBatch()
+    // The batch being written while the next is made: the database loads one while Node computes the other.
+    let writing: Promise<void> = Promise.resolve()
+    const loadStarted = Date.now()
     let residentId = 0
     let hazardId = 0
     let events = 0
@@ -363,7 +284,7 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
         : (kind === 'rental' && rng.chance(0.5) ? found + rng.int(0, 30) : null)
       const lease = kind === 'group_rental' || kind === 'rental' ? (rng.chance(0.6) ? found + rng.int(0, 60) : null) : null
       const within = (d: number | null) => (d !== null && d <= end ? isoOf(d) : null)
-      P.push({
+      const premisesRow = {
         id, kind, address: `${community.zh}${rng.pick(roadNames)}${rng.int(1, 899)}号${rng.chance(0.5) ? `${rng.int(1, 30)}幢` : ''}`,
         lon: Math.round(at[0] * 1e7) / 1e7, lat: Math.round(at[1] * 1e7) / 1e7,
         town: ids.get(geo.towns[ti]!.key)!, community: ids.get(community.key)!, grid: ids.get(grid.key)!, station: stationIds[station]!,
@@ -372,7 +293,10 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
         statement: within(statement), lease: within(lease), found: isoOf(found),
         registered: registered === null ? null : isoOf(registered),
         deregistered: deregistered !== null && deregistered <= end ? isoOf(deregistered) : null,
-      })
+        // The hazard summary and the day it became a group rental, as the row triggers would set them.
+        hazards: 0, open: 0, openMajor: 0, openMinDeadline: null as string | null,
+        grSince: kind === 'group_rental' ? isoOf(found) : null,
+      }
 
       // Residents: the people living there now, plus some who have moved out.
       if (kind === 'group_rental' || kind === 'rental') {
@@ -394,9 +318,7 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
           const dereg = reg !== null && movedOut !== null ? movedOut : null
           residentId++
           R.push({
-            id: residentId, premises: id, name: personName(rng), idType: doc.type,
-            cipher: encryptIdNumber(opts.keys, doc.number).toString('base64'),
-            hmac: hmacIdNumber(opts.keys, doc.number).toString('base64'),
+            id: residentId, premises: id, name: personName(rng), idType: doc.type, idNumber: doc.number,
             masked: maskIdNumber(doc.number), phone: rng.chance(0.95) ? phone(rng) : null, floating,
             movedIn: isoOf(movedIn), movedOut: movedOut === null ? null : isoOf(movedOut),
             registered: reg === null ? null : isoOf(reg), deregistered: dereg === null ? null : isoOf(dereg),
@@ -433,7 +355,14 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
           id: ++hazardId, premises: id, item, text: texts ? rng.pick(texts) : null, severity: major ? 'major' : 'general',
           status, department, found: foundAt, referred, rectified, verified, deadline: isoOf(deadline),
         })
+        premisesRow.hazards++
+        if (rectified === null) {
+          premisesRow.open++
+          if (major) premisesRow.openMajor++
+          if (premisesRow.openMinDeadline === null || isoOf(deadline) < premisesRow.openMinDeadline) premisesRow.openMinDeadline = isoOf(deadline)
+        }
       }
+      P.push(premisesRow)
 
       // Enforcement results, placed at the premises where they happened.
       if (rng.chance(kind === 'group_rental' ? 0.1 : 0.03)) {
@@ -446,26 +375,50 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
       }
 
       if (P.length >= batch || id === opts.premises) {
-        await flush(tx, P, R, F, H, E)
-        for (const c of [P, R, F, H, E]) for (const k in c.data) (c.data as Record<string, unknown[]>)[k]!.length = 0
-        if (id % (batch * 10) === 0 || id === opts.premises) log(`premises: ${id.toLocaleString('en')} of ${opts.premises.toLocaleString('en')}`)
+        const full: Batch = { P, R, F, H, E };
+        ({ P, R, F, H, E } = newBatch())
+        await writing
+        writing = write(tx, opts.keys, full)
+        // Awaited at the next batch; until then a failure must not count as unhandled.
+        writing.catch(() => {})
+        if (id % (batch * 10) === 0 || id === opts.premises) {
+          log(`premises: ${id.toLocaleString('en')} of ${opts.premises.toLocaleString('en')} (${((Date.now() - loadStarted) / 1000).toFixed(1)} s)`)
+        }
       }
+      // Now and then let the connection send what is written, so that the database loads meanwhile.
+      if (id % 500 === 0) await new Promise(resolve => setImmediate(resolve))
     }
+    await writing
+    log(`rows written in ${((Date.now() - loadStarted) / 1000).toFixed(1)} s (${load})`)
 
-    // What the disabled triggers would have done, once for all rows.
-    await tx`
+    // What the disabled triggers would have done, once for all rows (the hazard summaries and the
+    // day a group rental became one were written with the premises).
+    const derivedStarted = Date.now()
+    const step = async (what: string, run: () => Promise<unknown>) => {
+      const t0 = Date.now()
+      await run()
+      log(`  ${what}: ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+    }
+    // Fresh statistics for the statements below: without them the planner takes the loaded tables
+    // for empty ones and joins them row by row.
+    if (stripped) await step('analyze', () => tx`analyze premises, resident, resident_flag, hazard, enforcement_event`)
+    await step('hazard history', () => tx`
       insert into hazard_event (hazard_id, status, at, department_code)
       select h.id, v.status, v.at, v.department_code
       from hazard h cross join lateral (values
         ('found', h.found_at, null::text), ('referred', h.referred_at, h.department_code),
         ('rectified', h.rectified_at, null), ('verified', h.verified_at, null)) as v(status, at, department_code)
       where v.at is not null
-      order by h.id, v.at`
-    await tx`select refresh_all_hazard_summaries()`
-    await tx`select refresh_premises_cells()`
-    // The demo's group rentals were group rentals from the day they were found (premises_track_kind).
-    await tx`update premises set group_rental_since = found_on where kind = 'group_rental'`
-    await tx`select refresh_measure_deltas()`
+      order by h.id, v.at`)
+    await step('tile cells', () => tx`select refresh_premises_cells()`)
+    await step('daily changes', () => tx`select refresh_measure_deltas()`)
+    log(`hazard history, tile cells, daily changes in ${((Date.now() - derivedStarted) / 1000).toFixed(1)} s`)
+    if (stripped) {
+      const indexesStarted = Date.now()
+      await tx`set local maintenance_work_mem = '256MB'`
+      await restoreLoadedTables(tx, stripped, log)
+      log(`indexes and foreign keys in ${((Date.now() - indexesStarted) / 1000).toFixed(1)} s`)
+    }
     await tx`alter table premises enable trigger user`
     await tx`alter table hazard enable trigger user`
     await tx`alter table resident enable trigger user`

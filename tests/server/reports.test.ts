@@ -246,7 +246,7 @@ describe('attachment 5 (district, per police station)', () => {
   })
 })
 
-describe('the premises and resident columns per police station', () => {
+describe('the premises, resident and hazard columns per police station', () => {
   it('come out the same from the daily-change tables as from the raw rows, in a jurisdiction of each kind, through later writes', async () => {
     const sql = t.db.sql
     const all = periods(campaign.startsOn, campaign.endsOn)
@@ -254,7 +254,9 @@ describe('the premises and resident columns per police station', () => {
     const [station] = await sql<{ id: number }[]>`select id from police_station order by code limit 1`
     const scopes: Jurisdiction[] = [{ kind: 'district', id: null }, { kind: 'town', id: town!.id }, { kind: 'police_station', id: station!.id }]
     const residentKeys = ['grRegistered', 'grDeregistered', 'statementsSigned', 'secondLandlords',
-      'grResidentsRegistered', 'grResidentsDeregistered', 'floatingRegistered', 'floatingDeregistered', 'floatingMentalIllness', 'floatingConcern', 'floatingOthers'] as const
+      'grResidentsRegistered', 'grResidentsDeregistered', 'floatingRegistered', 'floatingDeregistered', 'floatingMentalIllness', 'floatingConcern', 'floatingOthers',
+      'foundTotal', 'foundPublicSecurity', 'foundFire', 'foundHousing', 'foundOther',
+      'rectifiedTotal', 'rectifiedPublicSecurity', 'rectifiedFire', 'rectifiedHousing', 'rectifiedOther'] as const
     const pick = (m: Map<number | null, Record<string, number>[]>) => Object.fromEntries([...m.entries()].map(([k, rows]) =>
       [String(k), rows.map(r => Object.fromEntries(residentKeys.map(c => [c, r[c]])))]))
     const same = async (when: string) => {
@@ -284,6 +286,35 @@ describe('the premises and resident columns per police station', () => {
     await sql`update premises set statement_signed_on = '2020-03-10', second_landlord_name = '测试', second_landlord_collected_on = '2020-04-02' where id = ${gr!.id}`
     const [reg] = await sql<{ id: number }[]>`select id from premises where kind = 'group_rental' and registered_on <= '2020-05-01' and deregistered_on is null order by id desc limit 1`
     await sql`update premises set deregistered_on = '2020-05-20' where id = ${reg!.id}`
+    // Hazards: one found in a group rental, one rectified, one deleted, and a group rental dated
+    // later as one (its hazards found before that day leave the table).
+    await sql`
+      insert into hazard (premises_id, item_code, severity, status, department_code, found_at, deadline)
+      values (${gr!.id}, 'FIRE-06', 'general', 'found', 'fire', '2020-04-03T10:00:00+08', '2020-05-03')`
+    const [open] = await sql<{ id: number }[]>`
+      select h.id from hazard h join premises p on p.id = h.premises_id
+      where p.kind = 'group_rental' and h.rectified_at is null and h.found_at < '2020-08-01' order by h.id limit 1`
+    await sql`update hazard set status = 'rectified', rectified_at = '2020-08-11T09:00:00+08' where id = ${open!.id}`
+    const [doomed] = await sql<{ id: number }[]>`
+      select h.id from hazard h join premises p on p.id = h.premises_id where p.kind = 'group_rental' order by h.id desc limit 1`
+    await sql`delete from hazard where id = ${doomed!.id}`
+    const [later] = await sql<{ id: number; foundOn: string }[]>`
+      select p.id, p.found_on from premises p where p.kind = 'group_rental'
+        and exists (select 1 from hazard h where h.premises_id = p.id and h.found_at < '2020-06-01') order by p.id limit 1`
+    await sql`update premises set group_rental_since = '2020-06-01' where id = ${later!.id}`
+    // Flags: a floating person flagged, a flagged person registered on another day, the premises
+    // of another one moved to another police station.
+    const [unflagged] = await sql<{ id: number }[]>`
+      select r.id from resident r where r.floating and r.registered_on between '2020-02-01' and '2020-05-01'
+        and not exists (select 1 from resident_flag f where f.resident_id = r.id) order by r.id limit 1`
+    await sql`insert into resident_flag (resident_id, category, flagged_on) values (${unflagged!.id}, 'person_of_concern', '2020-05-02')`
+    const flagged = await sql<{ id: number; premisesId: number; station: number }[]>`
+      select r.id, r.premises_id, p.police_station_id as station from resident r join premises p on p.id = r.premises_id
+      where r.floating and r.registered_on between '2020-02-01' and '2020-05-01' and r.id <> ${unflagged!.id}
+        and exists (select 1 from resident_flag f where f.resident_id = r.id and f.cleared_on is null) order by r.id limit 2`
+    expect(flagged).toHaveLength(2)
+    await sql`update resident set registered_on = registered_on + 30 where id = ${flagged[0]!.id}`
+    await sql`update premises set police_station_id = (select id from police_station where id <> ${flagged[1]!.station} order by code limit 1) where id = ${flagged[1]!.premisesId}`
     await same('after the writes')
     // One floating registration added, one taken away.
     expect(total(await reportCounts(sql, all, { kind: 'stations', scope: scopes[0]! }) as never)).toBe(before)

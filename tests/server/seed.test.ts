@@ -161,6 +161,15 @@ describe('the demo district', () => {
     expect(off.n).toBe(0)
   })
 
+  it('dates every group rental from the day it was found, and no other premises', async () => {
+    const r = await one(db.sql<{ rentals: number; off: number }[]>`
+      select count(*) filter (where kind = 'group_rental')::int as rentals,
+             count(*) filter (where group_rental_since is distinct from case when kind = 'group_rental' then found_on end)::int as off
+      from premises`)
+    expect(r.rentals).toBeGreaterThan(0)
+    expect(r.off).toBe(0)
+  })
+
   it('has rates that rise over the campaign and differ between towns, and overdue hazards', async () => {
     const byMonth = await db.sql<{ m: string; rate: number }[]>`
       select m::date::text as m,

@@ -1,5 +1,5 @@
 -- The campaign's measures as daily changes (tables measure_delta and hazard_delta, migrations 007,
--- 010 and 011), so that "as it stood on day D" is a sum over days <= D instead of a pass over
+-- 010 and 011; group_rental_hazard_delta, migration 034), so that "as it stood on day D" is a sum over days <= D instead of a pass over
 -- millions of residents and hazards. The definitions are those of server/plugins/app/measures.ts
 -- and, for the event counts of the biweekly tables, of reportCounts in
 -- server/plugins/app/reports-counts.ts, which also count from the raw rows; the tests hold them equal.
@@ -128,6 +128,15 @@ create or replace function measure_apply_hazard(p premises, h hazard, sign int) 
     set found = m.found + excluded.found, rectified = m.rectified + excluded.rectified,
         major_found = m.major_found + excluded.major_found, major_rectified = m.major_rectified + excluded.major_rectified,
         overdue = m.overdue + excluded.overdue;
+  -- A hazard of a group rental, found since it became one, counts in attachment 5 (migration 034).
+  insert into group_rental_hazard_delta as m (day, town_id, police_station_id, category_code, found, rectified)
+  select day, p.town_id, coalesce(p.police_station_id, 0), category_code, sign * found, sign * rectified
+  from hazard_delta_rows(h)
+  where is_group_rental_candidate(p.kind, p.meets_rule)
+    and (p.group_rental_since is null or local_day(h.found_at) >= p.group_rental_since)
+    and (found <> 0 or rectified <> 0)
+  on conflict (day, town_id, police_station_id, category_code) do update
+    set found = m.found + excluded.found, rectified = m.rectified + excluded.rectified;
 $$;
 
 -- Premises: its own changes; and when what its residents' and hazards' changes depend on moves
@@ -141,8 +150,8 @@ declare
   h hazard;
 begin
   if tg_op = 'UPDATE' then
-    moved := (new.town_id, new.police_station_id, new.kind, new.meets_rule, new.found_on, new.deregistered_on)
-             is distinct from (old.town_id, old.police_station_id, old.kind, old.meets_rule, old.found_on, old.deregistered_on);
+    moved := (new.town_id, new.police_station_id, new.kind, new.meets_rule, new.found_on, new.deregistered_on, new.group_rental_since)
+             is distinct from (old.town_id, old.police_station_id, old.kind, old.meets_rule, old.found_on, old.deregistered_on, old.group_rental_since);
     if not moved and (new.registered_on, new.statement_signed_on, new.second_landlord_collected_on)
                      is not distinct from (old.registered_on, old.statement_signed_on, old.second_landlord_collected_on) then
       return null;
@@ -213,6 +222,7 @@ create or replace trigger measure_hazard_trg after insert or update or delete on
 create or replace function refresh_measure_deltas() returns void language sql as $$
   delete from measure_delta;
   delete from hazard_delta;
+  delete from group_rental_hazard_delta;
   insert into measure_delta (day, town_id, police_station_id, kind, gr_found, gr_registered, res_counted, res_registered,
                              ev_gr_res_registered, ev_gr_res_deregistered, ev_floating_registered, ev_floating_deregistered,
                              ev_gr_registered, ev_gr_deregistered, ev_statements_signed, ev_second_landlords)
@@ -269,4 +279,15 @@ create or replace function refresh_measure_deltas() returns void language sql as
     union all select o, town_id, ps, kind, c, dep, 0, 0, 0, 0, 1 from t where has_deadline and (r is null or r > o)
     union all select r, town_id, ps, kind, c, dep, 0, 0, 0, 0, -1 from t where has_deadline and r is not null and r > o
   ) x group by 1, 2, 3, 4, 5, 6;
+
+  insert into group_rental_hazard_delta (day, town_id, police_station_id, category_code, found, rectified)
+  with t as (
+    select p.town_id, coalesce(p.police_station_id, 0) as ps, i.category_code as c, local_day(h.found_at) as f, local_day(h.rectified_at) as r
+    from hazard h join premises p on p.id = h.premises_id join hazard_item i on i.code = h.item_code
+    where is_group_rental_candidate(p.kind, p.meets_rule) and (p.group_rental_since is null or local_day(h.found_at) >= p.group_rental_since)
+  )
+  select day, town_id, ps, c, sum(fo), sum(re) from (
+    select f as day, town_id, ps, c, 1 as fo, 0 as re from t
+    union all select r, town_id, ps, c, 0, 1 from t where r is not null
+  ) x group by 1, 2, 3, 4;
 $$;

@@ -228,8 +228,10 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
     await premisesCellChanges(tx)
     // A premises' own daily changes; and where what its residents' and hazards' changes depend on
     // moved (town, station, kind, the rule, its dates), theirs too: as measure_premises_trg does.
-    const moved = tx`((c.old_row).town_id, (c.old_row).police_station_id, (c.old_row).kind, (c.old_row).meets_rule, (c.old_row).found_on, (c.old_row).deregistered_on)
-      is distinct from ((c.new_row).town_id, (c.new_row).police_station_id, (c.new_row).kind, (c.new_row).meets_rule, (c.new_row).found_on, (c.new_row).deregistered_on)`
+    const moved = tx`((c.old_row).town_id, (c.old_row).police_station_id, (c.old_row).kind, (c.old_row).meets_rule, (c.old_row).found_on,
+        (c.old_row).deregistered_on, (c.old_row).group_rental_since)
+      is distinct from ((c.new_row).town_id, (c.new_row).police_station_id, (c.new_row).kind, (c.new_row).meets_rule, (c.new_row).found_on,
+        (c.new_row).deregistered_on, (c.new_row).group_rental_since)`
     const own = tx`(${moved} or ((c.old_row).registered_on, (c.old_row).statement_signed_on, (c.old_row).second_landlord_collected_on)
       is distinct from ((c.new_row).registered_on, (c.new_row).statement_signed_on, (c.new_row).second_landlord_collected_on))`
     await premisesDeltas(tx, tx`
@@ -501,6 +503,16 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
         set found = m.found + excluded.found, rectified = m.rectified + excluded.rectified,
             major_found = m.major_found + excluded.major_found, major_rectified = m.major_rectified + excluded.major_rectified,
             overdue = m.overdue + excluded.overdue`
+    await tx`
+      insert into group_rental_hazard_delta as m (day, town_id, police_station_id, category_code, found, rectified)
+      select d.day, (x.p).town_id, coalesce((x.p).police_station_id, 0), d.category_code, sum(x.sign * d.found), sum(x.sign * d.rectified)
+      from (${rows}) x cross join lateral hazard_delta_rows(x.h) d
+      where is_group_rental_candidate((x.p).kind, (x.p).meets_rule)
+        and ((x.p).group_rental_since is null or local_day((x.h).found_at) >= (x.p).group_rental_since)
+      group by 1, 2, 3, 4
+      having (sum(x.sign * d.found), sum(x.sign * d.rectified)) <> (0, 0)
+      on conflict (day, town_id, police_station_id, category_code) do update
+        set found = m.found + excluded.found, rectified = m.rectified + excluded.rectified`
   }
 
   return { stage, drop, sweep, merge }

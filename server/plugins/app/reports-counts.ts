@@ -63,7 +63,8 @@ const categoryKey: Record<string, 'PublicSecurity' | 'Fire' | 'Housing' | 'Other
  *   cleared_on, under their police station.
  *
  * Per police station, the premises and resident events are sums of measure_delta's daily event
- * counts (a pass over millions of residents took seconds); only flagged people are read row by row.
+ * counts (a pass over millions of residents took seconds), the hazards of group_rental_hazard_delta's;
+ * only flagged people are read row by row, from the flags.
  * Inside a key area (or with fromRows, for the tests) everything is counted from the raw rows.
  */
 export async function reportCounts(sql: Sql | Tx, periods: { from: string; to: string }[], subject: ReportSubject,
@@ -145,14 +146,15 @@ export async function reportCounts(sql: Sql | Tx, periods: { from: string; to: s
           where d.day between ${first} and ${last} and ${inJurisdiction(sql, subject.scope, 'd')}
           group by 1, 2, 3 having sum(v.count) <> 0`,
         // Floating people registered in a period, by the flags in force on the report day (see
-        // flagCols). Only flagged people are read; the others are the rest of the registrations.
+        // flagCols). Only the flags are read, which carry their person's registration and place
+        // (migration 035); the others are the rest of the registrations.
         sql<Row[]>`
           with flagged as (
-            select ${g} as group_id, ${bucket(sql`r.registered_on`)} as n,
+            select coalesce(f.police_station_id, 0) as group_id, ${bucket(sql`f.registered_on`)} as n,
                    bool_or(f.category = 'mental_illness') as m, bool_or(f.category = 'person_of_concern') as c
-            from resident_flag f join resident r on r.id = f.resident_id join premises p on p.id = r.premises_id
-            where r.floating and r.registered_on between ${first} and ${last} and ${inJurisdiction(sql, subject.scope)} and ${flagInForce}
-            group by 1, 2, r.id
+            from resident_flag f
+            where f.floating and f.registered_on between ${first} and ${last} and ${inJurisdiction(sql, subject.scope, 'f')} and ${flagInForce}
+            group by 1, 2, f.resident_id
           )
           ${flagCols(sql`flagged`)}`,
       ]).then(([a, b]) => [...a, ...b])
@@ -190,10 +192,16 @@ export async function reportCounts(sql: Sql | Tx, periods: { from: string; to: s
       where e.voided_at is null and e.occurred_on between ${first} and ${last} and ${inJurisdiction(sql, subject.scope, 'e')}
         ${area ? sql`and e.geom && (select geom from subject) and st_intersects((select geom from subject), e.geom)` : sql``}
       group by 1, 2, 3`,
-    // Hazards from their rows: 群租房管理情况 counts those in group rentals (a premises recorded as
-    // one, from the day it became one, or a let dwelling meeting the rule), prefixed 'gr'; the key
-    // area's own 排查/整改隐患数 count every hazard inside it.
-    sql<Row[]>`
+    // Hazards: 群租房管理情况 counts those in group rentals (a premises recorded as one, from the
+    // day it became one, or a let dwelling meeting the rule), prefixed 'gr', per station from their
+    // daily changes; the key area's own 排查/整改隐患数 count every hazard inside it, from the rows.
+    !fromRows
+      ? sql<Row[]>`
+        select d.police_station_id as group_id, ${bucket(sql`d.day`)} as n, 'gr:' || v.col || ':' || d.category_code as col, sum(v.count)::int as count
+        from group_rental_hazard_delta d cross join lateral (values ('found', d.found), ('rectified', d.rectified)) as v(col, count)
+        where d.day between ${first} and ${last} and ${inJurisdiction(sql, subject.scope, 'd')}
+        group by 1, 2, 3 having sum(v.count) <> 0`
+      : sql<Row[]>`
       with ${subjectCte},
       h as (
         select ${g} as group_id, i.category_code, (h.found_at at time zone 'Asia/Shanghai')::date as found_on,

@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Sql } from '../../server/db/index.js'
+import { seedDemo } from '../../server/seed/demo.js'
+import { loadMethodFor } from '../../server/seed/load.js'
+import { maskIdNumber } from '../../server/domain/id-number.js'
+import { decryptIdNumber } from '../../server/domain/pii.js'
+import { openTestDatabase, type TestDatabase } from '../helpers/db.js'
+import { testKeys } from '../helpers/keys.js'
+
+/**
+ * The demo's COPY load on PostgreSQL (the embedded database takes the inserts, seed.test.ts): the
+ * same rows as the inserts, and the indexes and foreign keys it drops for the load are all back.
+ */
+
+/** Every column the seed writes into the bulk-loaded tables, in id order (ciphertexts differ by their random nonces). */
+async function fingerprint(sql: Sql): Promise<Record<string, string>> {
+  const [row] = await sql<Record<string, string>[]>`
+    select
+      (select md5(string_agg(concat_ws('|', id, kind, address, st_asewkb(geom)::text, town_id, community_id, grid_id, police_station_id,
+         rooms_let, beds_let, occupants, owner_name, owner_phone, second_landlord_name, second_landlord_phone, second_landlord_collected_on,
+         statement_signed_on, lease_filed_on, found_on, registered_on, deregistered_on, hazard_count, open_count, open_major_count,
+         open_min_deadline, group_rental_since), ';' order by id)) from premises) as premises,
+      (select md5(string_agg(concat_ws('|', id, premises_id, name, id_type, encode(id_number_hmac, 'hex'), id_number_masked, phone, floating,
+         moved_in_on, moved_out_on, registered_on, deregistered_on, length(id_number_cipher)), ';' order by id)) from resident) as residents,
+      (select md5(string_agg(concat_ws('|', id, resident_id, category, flagged_on), ';' order by id)) from resident_flag) as flags,
+      (select md5(string_agg(concat_ws('|', id, premises_id, item_code, other_text, severity, status, department_code,
+         extract(epoch from found_at), extract(epoch from referred_at), extract(epoch from rectified_at), extract(epoch from verified_at), deadline),
+         ';' order by id)) from hazard) as hazards,
+      (select md5(string_agg(concat_ws('|', id, hazard_id, status, extract(epoch from at), department_code), ';' order by id)) from hazard_event) as history,
+      (select md5(string_agg(concat_ws('|', id, kind, occurred_on, count, premises_id, st_asewkb(geom)::text, town_id, police_station_id), ';' order by id))
+         from enforcement_event) as events,
+      (select md5(string_agg(t::text, ';' order by t::text)) from premises_cell t) as cells,
+      (select md5(string_agg(t::text, ';' order by t::text)) from measure_delta t) as measures,
+      (select md5(string_agg(t::text, ';' order by t::text)) from hazard_delta t) as hazard_deltas`
+  return row!
+}
+
+/** The indexes and constraints of the bulk-loaded tables, by name and definition. */
+async function structure(sql: Sql): Promise<string[]> {
+  const rows = await sql<{ d: string }[]>`
+    select concat_ws(' ', c.conrelid::regclass, c.conname, pg_get_constraintdef(c.oid), c.convalidated) as d from pg_constraint c
+    where c.conrelid = any(array['premises', 'resident', 'resident_flag', 'hazard', 'hazard_event', 'enforcement_event']::regclass[])
+    union all
+    select pg_get_indexdef(i.indexrelid) from pg_index i
+    where i.indrelid = any(array['premises', 'resident', 'resident_flag', 'hazard', 'hazard_event', 'enforcement_event']::regclass[])
+    order by 1`
+  return rows.map(r => r.d)
+}
+
+let copied: TestDatabase
+let inserted: TestDatabase
+let before: string[]
+beforeAll(async () => {
+  [copied, inserted] = await Promise.all([openTestDatabase('migrated'), openTestDatabase('migrated')])
+  before = await structure(copied.owner)
+  await seedDemo(copied.owner, { premises: 1500, seed: 11, keys: testKeys, load: 'copy', batch: 400 })
+  await seedDemo(inserted.owner, { premises: 1500, seed: 11, keys: testKeys, load: 'insert', batch: 400 })
+})
+afterAll(() => Promise.all([copied?.close(), inserted?.close()]))
+
+describe('the demo loaded with COPY', () => {
+  it('is what PostgreSQL loads with unless told otherwise', async () => {
+    expect(await loadMethodFor(copied.owner)).toBe('copy')
+  })
+
+  it('holds the very same rows and derived tables as the demo loaded with inserts', async () => {
+    const a = await fingerprint(copied.owner)
+    const b = await fingerprint(inserted.owner)
+    expect(Object.values(a).every(v => typeof v === 'string' && v.length === 32)).toBe(true)
+    expect(a).toEqual(b)
+  })
+
+  it('has every index and foreign key of the loaded tables back, validated', async () => {
+    expect(await structure(copied.owner)).toEqual(before)
+  })
+
+  it('writes ID numbers that decrypt to the masked numbers it shows', async () => {
+    const rows = await copied.owner<{ cipher: Uint8Array; masked: string }[]>`
+      select id_number_cipher as cipher, id_number_masked as masked from resident order by id limit 200`
+    expect(rows).toHaveLength(200)
+    for (const r of rows) {
+      expect(maskIdNumber(decryptIdNumber(testKeys, r.cipher))).toBe(r.masked)
+    }
+  })
+})
