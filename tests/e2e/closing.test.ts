@@ -17,7 +17,7 @@ describe('the closing checklist', () => {
     await signInPage(page, web.base, 'commander', '/dashboard')
     await page.waitForSelector('[data-testid="closing"] li[data-item="finalTables"]')
     const items = await page.$$eval('[data-testid="closing"] li', lis => lis.map(li => [li.getAttribute('data-item'), li.getAttribute('data-met')]))
-    expect(items.map(i => i[0])).toEqual(['groupRentalsRegistered', 'residentsRegistered', 'majorHazardsRectified', 'keyAreasCleared', 'keyAreasDelisted', 'finalTables'])
+    expect(items.map(i => i[0])).toEqual(['groupRentalsRegistered', 'residentsRegistered', 'majorHazardsRectified', 'keyAreasCleared', 'keyAreasDelisted', 'revisitsDone', 'finalTables'])
     // The demo campaign ended in 2020: the phase says so, and nothing was submitted for its last period.
     await expect(page.textContent('[data-testid="closing-phase"]')).resolves.toMatch(/2020-12-31/)
     await expect(page.getAttribute('[data-testid="header"] [data-testid="campaign-phase"]', 'data-phase')).resolves.toBe('over')

@@ -371,10 +371,10 @@ const en: typeof zh = {
     major: 'of them major', onTime: 'Rectified on time', late: 'Rectified late', overdue: 'Overdue', open: 'Open, in time', rate: 'On-time rate',
   },
   closing: {
-    title: 'Closing-phase checklist', done: '{done} of {total} done', phase: '{phase} phase, {n} days left', ended: 'The campaign ended on {day}', notBegun: 'The campaign has not begun', target: 'target {target}',
+    title: 'Closing-phase checklist', done: '{done} of {total} done', phase: '{phase} phase, {n} days left', ended: 'The campaign ended on {day}', notBegun: 'The campaign has not begun', target: 'target {target}', revisitsByTown: 'Revisits, outcomes recorded / drawn:',
     items: {
       groupRentalsRegistered: 'Every group rental registered', residentsRegistered: 'Residents registered', majorHazardsRectified: 'Every major hazard rectified',
-      keyAreasCleared: 'Key areas cleared to zero', keyAreasDelisted: 'Key areas inspected, accepted and delisted', finalTables: 'Final tables submitted (attachment 5, attachment 4 per key area)',
+      keyAreasCleared: 'Key areas cleared to zero', keyAreasDelisted: 'Key areas inspected, accepted and delisted', revisitsDone: 'Revisits done in every town/street (sample drawn, every outcome recorded)', finalTables: 'Final tables submitted (attachment 5, attachment 4 per key area)',
     },
   },
   dashboard: {
@@ -525,6 +525,7 @@ const en: typeof zh = {
     pickTown: 'Choose a town or street.',
   },
   keyAreas: {
+    acceptance: 'Acceptance',
     loadingArea: 'Loading the key area’s boundary…',
     deadlineMissing: 'No clear-to-zero deadline: the area’s trend and the reports cannot show when it must be cleared.',
     noDeadlineTitle: 'No deadline',

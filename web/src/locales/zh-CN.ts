@@ -369,10 +369,10 @@ export default {
     major: '其中重大', onTime: '按期整改', late: '逾期整改', overdue: '逾期未整改', open: '期限内未整改', rate: '按期整改率',
   },
   closing: {
-    title: '总结巩固阶段检查清单', done: '已完成 {done}/{total} 项', phase: '{phase}阶段，剩 {n} 天', ended: '整治已于 {day} 结束', notBegun: '整治尚未开始', target: '目标 {target}',
+    title: '总结巩固阶段检查清单', done: '已完成 {done}/{total} 项', phase: '{phase}阶段，剩 {n} 天', ended: '整治已于 {day} 结束', notBegun: '整治尚未开始', target: '目标 {target}', revisitsByTown: '明察暗访（已登记/已抽取）：',
     items: {
       groupRentalsRegistered: '群租房全部登记', residentsRegistered: '租住人员信息登记', majorHazardsRectified: '重大隐患全部整改',
-      keyAreasCleared: '重点地区隐患清零', keyAreasDelisted: '重点地区检查验收、摘牌', finalTables: '最后一期统计表报送（附件5、各重点地区附件4）',
+      keyAreasCleared: '重点地区隐患清零', keyAreasDelisted: '重点地区检查验收、摘牌', revisitsDone: '各镇（街道）明察暗访完成（已抽样、结果全部登记）', finalTables: '最后一期统计表报送（附件5、各重点地区附件4）',
     },
   },
   dashboard: {
@@ -523,6 +523,7 @@ export default {
     pickTown: '请选择镇（街道）。',
   },
   keyAreas: {
+    acceptance: '验收',
     loadingArea: '正在加载重点区域边界…',
     deadlineMissing: '未设置清零期限：趋势图和报表将无法显示须清零的日期。',
     noDeadlineTitle: '未设置清零期限',
