@@ -68,6 +68,10 @@ export const otherRentalKinds = ['rental', 'homestay', 'family_hotel', 'factory_
 export const supervisionKinds = ['hazard', 'premises', 'key_area'] as const
 export type SupervisionKind = typeof supervisionKinds[number]
 
+/** Who lists an item for supervision (督办层级): the district, or a town/street. */
+export const supervisingLevels = ['district', 'town'] as const
+export type SupervisingLevel = typeof supervisingLevels[number]
+
 /** Who hears that a supervision item reached a level: its jurisdiction's commanders, or the district. */
 export const escalationAudiences = ['jurisdiction', 'district'] as const
 export type EscalationAudience = typeof escalationAudiences[number]

@@ -7,7 +7,7 @@ import { OutcomeSchema, RelapseRatesSchema, RevisitItemSchema, SampleCreateSchem
 /** Revisits (明察暗访): drawing a reproducible sample, recording outcomes, and the relapse rates. */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/samples', {
-    config: { permission: 'supervision:write' },
+    config: { permission: 'supervision:list' },
     schema: {
       tags: ['revisits'], summary: 'Draw a reproducible random sample of rectified hazards or registered group rentals of my jurisdiction (a town, a proportion or a size, a seed)',
       body: SampleCreateSchema, response: { 201: SampleSchema, ...errors(400, 401, 403, 404) },
