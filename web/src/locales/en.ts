@@ -691,6 +691,11 @@ const en: typeof zh = {
     closePhotos: 'Pick the photos that show the work (at least one for a hazard or premises)', noPhotos: 'No photos of these premises yet: upload the rectification photo in the premises panel first.',
     cancel: 'Cancel', closeConfirm: 'Close it',
   },
+  supervisionList: {
+    list: 'List for supervision', title: 'List for supervision', level: 'Supervising level', levels: { district: 'District', town: 'Town / street' },
+    unit: 'Responsible unit', department: 'Department', town: 'Town / street', person: 'Responsible person', personHint: 'Name and post, e.g. Wang, fire brigade section chief',
+    reason: 'Why it is listed', deadline: 'Close by', confirm: 'List it', listed: 'Listed for supervision (item #{id}, due {deadline}).', toBoard: 'Open the supervision board',
+  },
   notices: {
     nav: 'Notices', title: 'Notices', bellLabel: 'Notices ({n} unread)', onlyUnread: 'Unread only', readAll: 'Mark all read', none: 'No notices.',
     markRead: 'Mark read', markUnread: 'Mark unread',

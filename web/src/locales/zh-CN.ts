@@ -689,6 +689,11 @@ export default {
     closePhotos: '选择证明整改的照片（隐患、房屋须至少一张）', noPhotos: '该房屋还没有照片：请先在房屋详情中上传整改照片。',
     cancel: '取消', closeConfirm: '确认销号',
   },
+  supervisionList: {
+    list: '挂牌督办', title: '挂牌督办', level: '督办层级', levels: { district: '区级', town: '镇（街道）级' },
+    unit: '责任单位', department: '部门', town: '镇（街道）', person: '责任人', personHint: '姓名及职务，如：消防大队 王科长',
+    reason: '督办事由', deadline: '整改期限', confirm: '挂牌', listed: '已挂牌督办（督办事项 #{id}，期限 {deadline}）。', toBoard: '查看督办台',
+  },
   notices: {
     nav: '通知', title: '通知', bellLabel: '通知（{n} 条未读）', onlyUnread: '只看未读', readAll: '全部标为已读', none: '没有通知。',
     markRead: '标为已读', markUnread: '标为未读',
