@@ -696,6 +696,17 @@ const en: typeof zh = {
     unit: 'Responsible unit', department: 'Department', town: 'Town / street', person: 'Responsible person', personHint: 'Name and post, e.g. Wang, fire brigade section chief',
     reason: 'Why it is listed', deadline: 'Close by', confirm: 'List it', listed: 'Listed for supervision (item #{id}, due {deadline}).', toBoard: 'Open the supervision board',
   },
+  revisits: {
+    nav: 'Revisits', title: 'Open and unannounced revisits', draw: 'Draw a sample', subjects: { hazard: 'Rectified hazards', premises: 'Registered group rentals' },
+    town: 'Town / street', allTowns: 'All of my jurisdiction', byProportion: 'Proportion', bySize: 'Number', seed: 'Seed',
+    seedHint: 'The same seed over the same records draws the same records: anyone can draw it again and check. A new seed draws others.',
+    drawConfirm: 'Draw', samples: 'Samples drawn', noSamples: 'No sample drawn yet.', recordedOf: '{recorded} of {drawn} outcomes recorded', sample: 'Sample #{id}',
+    drawnFrom: '{size} drawn from {population} with the seed “{seed}” on {day}.', again: 'Draw again with this seed',
+    sameAs: 'The same records as sample #{id}, drawn with the same seed: the draw is reproducible.', differsFrom: 'Other records than sample #{id}: the records it is drawn from have changed since.',
+    hazard: 'hazard #{id}', outcomes: { still_rectified: 'Still as recorded', relapsed: 'Relapsed', record_wrong: 'Record wrong' }, reopened: 'hazard reopened',
+    note: 'What was found (optional)', record: 'Record', pending: 'Not revisited yet',
+    rates: 'Relapse rate', rateHint: 'Relapsed over the hazards revisited; by the town and by the department that rectified it.', drawn: 'Drawn', revisited: 'Revisited', rate: 'Relapse rate', noneYet: 'No revisit yet.',
+  },
   notices: {
     nav: 'Notices', title: 'Notices', bellLabel: 'Notices ({n} unread)', onlyUnread: 'Unread only', readAll: 'Mark all read', none: 'No notices.',
     markRead: 'Mark read', markUnread: 'Mark unread',

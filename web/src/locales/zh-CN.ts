@@ -694,6 +694,17 @@ export default {
     unit: '责任单位', department: '部门', town: '镇（街道）', person: '责任人', personHint: '姓名及职务，如：消防大队 王科长',
     reason: '督办事由', deadline: '整改期限', confirm: '挂牌', listed: '已挂牌督办（督办事项 #{id}，期限 {deadline}）。', toBoard: '查看督办台',
   },
+  revisits: {
+    nav: '明察暗访', title: '明察暗访（抽查复查）', draw: '抽取样本', subjects: { hazard: '已整改隐患', premises: '已登记群租房' },
+    town: '镇（街道）', allTowns: '本辖区全部', byProportion: '按比例', bySize: '按数量', seed: '随机种子',
+    seedHint: '同一种子在相同记录上抽取的结果相同：任何人都可再次抽取核对；换一个种子则抽到其他记录。',
+    drawConfirm: '抽取', samples: '已抽取批次', noSamples: '尚未抽取样本。', recordedOf: '已登记 {recorded}/{drawn}', sample: '批次 #{id}',
+    drawnFrom: '以种子“{seed}”于 {day} 从 {population} 条记录中抽取 {size} 条。', again: '用此种子再抽一次',
+    sameAs: '与批次 #{id} 抽到的记录完全相同（同一种子）：抽样可复现。', differsFrom: '与批次 #{id} 抽到的记录不同：抽样范围内的记录已有变化。',
+    hazard: '隐患 #{id}', outcomes: { still_rectified: '属实（仍已整改）', relapsed: '复发', record_wrong: '记录不实' }, reopened: '隐患已重新打开',
+    note: '复查情况（可选）', record: '登记', pending: '尚未复查',
+    rates: '复发率', rateHint: '复发数 ÷ 已复查的隐患数；按镇（街道）及负责整改的部门统计。', drawn: '抽取', revisited: '已复查', rate: '复发率', noneYet: '尚无复查结果。',
+  },
   notices: {
     nav: '通知', title: '通知', bellLabel: '通知（{n} 条未读）', onlyUnread: '只看未读', readAll: '全部标为已读', none: '没有通知。',
     markRead: '标为已读', markUnread: '标为未读',

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import { today as todayInDistrict } from '../../../domain/calendar.js'
 import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'
-import { OutcomeSchema, RelapseRatesSchema, RevisitItemSchema, SampleCreateSchema, SampleSchema } from '../../../schemas/revisits.js'
+import { OutcomeSchema, RelapseRatesSchema, RevisitItemSchema, SampleCreateSchema, SampleListQuery, SampleSchema, SampleSummarySchema } from '../../../schemas/revisits.js'
 
 /** Revisits (明察暗访): drawing a reproducible sample, recording outcomes, and the relapse rates. */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
@@ -22,6 +23,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     reply.code(201)
     return sample
   })
+
+  app.get('/samples', {
+    config: { permission: 'supervision:read' },
+    schema: {
+      tags: ['revisits'], summary: 'The samples holding records of my jurisdiction, the latest first, with their progress (outcomes recorded of those drawn)',
+      querystring: SampleListQuery, response: { 200: Type.Array(SampleSummarySchema), ...errors(400, 401, 403) },
+    },
+  }, async req => app.revisits.list(app.userOf(req).jurisdiction, req.query.limit))
 
   app.get('/samples/:id', {
     config: { permission: 'supervision:read' },
