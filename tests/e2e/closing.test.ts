@@ -24,6 +24,16 @@ describe('the closing checklist', () => {
     expect(items.find(i => i[0] === 'finalTables')![1]).toBe('false')
     await page.locator('[data-testid="closing"]').scrollIntoViewIfNeeded()
     await page.screenshot({ path: join(artifactsDir, 'closing-checklist.png') })
+    // The revisits line names each town of the commander's with its outcomes recorded of those drawn: none drawn yet.
+    const town = (await web.t.db.sql<{ id: number }[]>`select jurisdiction_town_id as id from app_user where username = 'commander'`)[0]!.id
+    const towns = await page.$$eval('[data-testid="closing-revisits"] [data-town]', els => els.map(e => [Number(e.getAttribute('data-town')), e.getAttribute('data-drawn'), e.getAttribute('data-recorded')]))
+    expect(towns).toEqual([[town, '0', '0']])
+    expect(items.find(i => i[0] === 'revisitsDone')![1]).toBe('false')
+    await page.evaluate(() => localStorage.setItem('locale', 'en'))
+    await page.reload()
+    await page.waitForSelector('[data-testid="closing"] li[data-item="revisitsDone"]')
+    await page.locator('[data-testid="closing"]').scrollIntoViewIfNeeded()
+    await page.screenshot({ path: join(artifactsDir, 'closing-checklist-en.png') })
     await page.close()
   })
 
