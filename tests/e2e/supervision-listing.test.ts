@@ -72,6 +72,7 @@ describe('listing for supervision from the screens', () => {
     const item = page.locator(`[data-item="${row!.id}"]`)
     await item.waitFor()
     await expect(item.textContent()).resolves.toContain('消防大队 王科长')
+    await expect(item.locator('[data-testid="supervising-level"]').textContent()).resolves.toBe('镇（街道）级督办')
     await page.close()
   })
 

@@ -689,7 +689,7 @@ const en: typeof zh = {
     unit: 'Responsible unit: {unit}', deadline: 'Due {date}', daysOverdue: '{n} days overdue', workbook: 'Supervision notice (XLSX)', print: 'Print',
     none: 'Nothing is listed for supervision.', close: 'Close', closeTitle: 'Close with evidence', closeNote: 'What was done (the evidence, at least 4 characters)',
     closePhotos: 'Pick the photos that show the work (at least one for a hazard or premises)', noPhotos: 'No photos of these premises yet: upload the rectification photo in the premises panel first.',
-    cancel: 'Cancel', closeConfirm: 'Close it',
+    cancel: 'Cancel', closeConfirm: 'Close it', supervisedBy: '{level} level',
   },
   supervisionList: {
     list: 'List for supervision', title: 'List for supervision', level: 'Supervising level', levels: { district: 'District', town: 'Town / street' },

@@ -687,7 +687,7 @@ export default {
     unit: '责任单位：{unit}', deadline: '期限 {date}', daysOverdue: '超期 {n} 天', workbook: '督办通报（XLSX）', print: '打印',
     none: '没有督办事项。', close: '销号', closeTitle: '督办销号', closeNote: '整改情况（证据说明，至少 4 个字）',
     closePhotos: '选择证明整改的照片（隐患、房屋须至少一张）', noPhotos: '该房屋还没有照片：请先在房屋详情中上传整改照片。',
-    cancel: '取消', closeConfirm: '确认销号',
+    cancel: '取消', closeConfirm: '确认销号', supervisedBy: '{level}督办',
   },
   supervisionList: {
     list: '挂牌督办', title: '挂牌督办', level: '督办层级', levels: { district: '区级', town: '镇（街道）级' },
