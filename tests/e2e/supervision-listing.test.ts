@@ -96,4 +96,21 @@ describe('listing for supervision from the screens', () => {
     expect(row).toMatchObject({ supervisingLevel: 'district', unitKind: 'town' })
     await context.close()
   })
+
+  it('lists a key area from its page, to the town it lies in', async () => {
+    const [k] = await t.db.sql<{ id: number; townId: number }[]>`
+      select k.id, k.town_id from key_area k where k.status = 'listed' and k.deleted_at is null
+        and k.town_id = (select jurisdiction_town_id from app_user where username = 'commander') order by k.id limit 1`
+    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } })
+    await signInPage(page, base, 'commander', `/key-areas/${k!.id}`)
+    await page.click('[data-testid="key-area-supervise"]')
+    await fillListing(page, '三井街道 张主任')
+    // A key area answers to its town unless another unit is chosen.
+    await expect(page.getAttribute('[data-testid="supervision-unit-kind"] label:has-text("镇（街道）")', 'class')).resolves.toContain('is-active')
+    await page.click('[data-testid="supervision-list-confirm"]')
+    await page.waitForSelector('[data-testid="supervision-listed"]')
+    const [row] = await t.db.sql<{ unitTownId: number; kind: string }[]>`select unit_town_id, kind from supervision_item where key_area_id = ${k!.id} and state = 'open'`
+    expect(row).toEqual({ unitTownId: k!.townId, kind: 'key_area' })
+    await page.close()
+  })
 })
