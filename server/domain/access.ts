@@ -53,6 +53,8 @@ export const permissions = [
   'supervision:read',
   /** Listing for supervision and closing with evidence. */
   'supervision:write',
+  /** Listing an item for supervision (挂牌督办) and drawing a revisit sample (明察暗访): decisions of leaders as well as commanders. */
+  'supervision:list',
   /** The campaign's own settings, such as its escalation rules. */
   'campaign:admin',
 ] as const
@@ -62,9 +64,10 @@ const base: Permission[] = ['session', 'map:read', 'stats:read']
 
 export const grants: Record<Role, ReadonlySet<Permission>> = {
   // Leaders and analysts see counts and places, never people.
-  leader: new Set([...base, 'analysis:run', 'supervision:read']),
+  // Leaders list items for supervision and order revisits; closing and recording outcomes are the commanders' work.
+  leader: new Set([...base, 'analysis:run', 'supervision:read', 'supervision:list']),
   analyst: new Set([...base, 'analysis:run', 'export', 'leads:read', 'supervision:read']),
-  commander: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'special:write', 'inspection:write', 'enforcement:write', 'key-areas:write', 'analysis:run', 'export', 'reports:submit', 'import', 'tasks:assign', 'leads:read', 'supervision:read', 'supervision:write']),
+  commander: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'special:write', 'inspection:write', 'enforcement:write', 'key-areas:write', 'analysis:run', 'export', 'reports:submit', 'import', 'tasks:assign', 'leads:read', 'supervision:read', 'supervision:write', 'supervision:list']),
   inspector: new Set([...base, 'people:read', 'people:reveal', 'special:read', 'special:write', 'inspection:write', 'enforcement:write', 'export', 'tasks:work', 'leads:read']),
   // Administrators manage accounts and read the trail; they see no personal data. Retraining the
   // lead model is theirs too: it reads outcomes and signals, never people.

@@ -68,6 +68,10 @@ export const otherRentalKinds = ['rental', 'homestay', 'family_hotel', 'factory_
 export const supervisionKinds = ['hazard', 'premises', 'key_area'] as const
 export type SupervisionKind = typeof supervisionKinds[number]
 
+/** Who lists an item for supervision (督办层级): the district, or a town/street. */
+export const supervisingLevels = ['district', 'town'] as const
+export type SupervisingLevel = typeof supervisingLevels[number]
+
 /** Who hears that a supervision item reached a level: its jurisdiction's commanders, or the district. */
 export const escalationAudiences = ['jurisdiction', 'district'] as const
 export type EscalationAudience = typeof escalationAudiences[number]
@@ -81,3 +85,17 @@ export type RevisitOutcome = typeof revisitOutcomes[number]
 
 /** What a town confirms when it submits a key area for acceptance (检查验收), in the order shown. */
 export const acceptanceChecklist = ['hazards-cleared', 'ledgers-complete', 'registrations-complete', 'site-inspected', 'documents-filed'] as const
+
+/** Where a key area stands in acceptance: not submitted yet, awaiting a decision, returned, or accepted (delisted). */
+export const acceptanceStages = ['in-remediation', 'submitted', 'returned', 'accepted'] as const
+type AcceptanceStage = typeof acceptanceStages[number]
+
+/**
+ * A key area's acceptance stage from its status and its last submission's decision (undefined: never
+ * submitted; null: awaiting a decision). A delisted key area is accepted whatever its history says.
+ */
+export function acceptanceStageOf(status: string, lastDecision: 'accepted' | 'returned' | null | undefined): AcceptanceStage {
+  if (status === 'delisted') return 'accepted'
+  if (lastDecision === undefined) return 'in-remediation'
+  return lastDecision === null ? 'submitted' : lastDecision
+}

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
-import { acceptanceChecklist } from '../domain/lists.js'
-import { Id } from './common.js'
+import { acceptanceChecklist, acceptanceStages } from '../domain/lists.js'
+import { Id, OneOf } from './common.js'
 
 export const AcceptanceSubmitSchema = Type.Object({
   checklist: Type.Object(Object.fromEntries(acceptanceChecklist.map(k => [k, Type.Boolean()])), { additionalProperties: false, description: 'Each point of the checklist, confirmed (true) or not' }),
@@ -32,7 +32,7 @@ export const AcceptanceSchema = Type.Object({
 export const AcceptanceStageSchema = Type.Object({
   keyAreaId: Type.Integer(),
   status: Type.String({ description: 'The key area\'s status: listed, cleared, delisted' }),
-  stage: Type.Union([Type.Literal('in-remediation'), Type.Literal('submitted'), Type.Literal('returned'), Type.Literal('accepted')]),
+  stage: OneOf(acceptanceStages),
   openHazards: Type.Integer(),
   deadline: Type.Union([Type.String(), Type.Null()]),
   daysToDeadline: Type.Union([Type.Integer(), Type.Null()], { description: 'Negative once the deadline has passed' }),

@@ -17,11 +17,16 @@ export const ClosingSchema = Type.Object({
   items: Type.Array(Type.Object({
     key: Type.Union([
       Type.Literal('groupRentalsRegistered'), Type.Literal('residentsRegistered'), Type.Literal('majorHazardsRectified'),
-      Type.Literal('keyAreasCleared'), Type.Literal('keyAreasDelisted'), Type.Literal('finalTables'),
+      Type.Literal('keyAreasCleared'), Type.Literal('keyAreasDelisted'), Type.Literal('revisitsDone'), Type.Literal('finalTables'),
     ]),
     done: Type.Integer(),
     total: Type.Integer(),
     target: Type.Number({ description: 'The share needed' }),
     met: Type.Boolean(),
-  })),
+  }), { description: 'revisitsDone counts the towns where revisits were drawn and every outcome recorded' }),
+  revisits: Type.Array(Type.Object({
+    id: Type.Integer(), nameZh: Type.String(), nameEn: Type.String(),
+    drawn: Type.Integer({ description: 'Records drawn for revisits in the town during the campaign' }),
+    recorded: Type.Integer({ description: 'Of them, those whose outcome is recorded' }),
+  }), { description: 'The revisits\' progress in each town of the jurisdiction' }),
 })

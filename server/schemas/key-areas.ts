@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox'
+import { acceptanceStages } from '../domain/lists.js'
 import { polygonProblemCodes } from '../domain/polygon.js'
 import { DateString, Id, OneOf } from './common.js'
 
@@ -96,6 +97,7 @@ export const KeyAreaPropertiesSchema = Type.Object({
   openHazardsAtListing: Type.Union([Type.Integer(), Type.Null()]),
   progress: Type.Union([Type.Number(), Type.Null()], { description: 'Share of the open hazards at listing cleared since (toward zero)' }),
   daysLeft: Type.Union([Type.Integer(), Type.Null()], { description: 'Days to the deadline (negative: overdue) on the reference day' }),
+  acceptanceStage: OneOf(acceptanceStages, { description: 'Where its acceptance (检查验收) stands: not submitted, awaiting a decision, returned, or accepted and delisted' }),
   updatedAt: Type.String(),
   proposedFrom: Type.Optional(Type.Unknown()),
 })

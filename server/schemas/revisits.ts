@@ -33,6 +33,25 @@ export const SampleSchema = Type.Object({
   items: Type.Array(RevisitItemSchema),
 })
 
+export const SampleListQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+}, { additionalProperties: false })
+
+export const SampleSummarySchema = Type.Object({
+  id: Type.Integer(),
+  subject: Type.Union([Type.Literal('hazard'), Type.Literal('premises')]),
+  townId: Type.Union([Type.Integer(), Type.Null()], { description: 'The town it was drawn in (null: the whole jurisdiction of who drew it)' }),
+  townNameZh: Type.Union([Type.String(), Type.Null()]),
+  townNameEn: Type.Union([Type.String(), Type.Null()]),
+  proportion: Type.Union([Type.Number(), Type.Null()]),
+  seed: Type.String(),
+  size: Type.Integer({ description: 'Records drawn in all' }),
+  population: Type.Integer({ description: 'Records it was drawn from' }),
+  drawnOn: Type.String(),
+  drawn: Type.Integer({ description: 'Of the records drawn, those in my jurisdiction' }),
+  recorded: Type.Integer({ description: 'Of those, the ones whose outcome is recorded' }),
+})
+
 export const OutcomeSchema = Type.Object({
   outcome: OneOf(revisitOutcomes, { description: 'still_rectified (or registered as recorded), relapsed (the hazard is back: it is reopened), record_wrong' }),
   note: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),

@@ -1,11 +1,13 @@
 import { type Static, type TSchema, Type } from 'typebox'
-import { escalationAudiences, supervisionKinds } from '../domain/lists.js'
+import { escalationAudiences, supervisingLevels, supervisionKinds } from '../domain/lists.js'
 import { maxEscalationLevel } from '../domain/supervision.js'
 import { DateString, Id, OneOf } from './common.js'
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
 
 export const SupervisionKindSchema = OneOf(supervisionKinds, { description: 'hazard: a major hazard; premises: a premises; key_area: a key area' })
+
+export const SupervisingLevelSchema = OneOf(supervisingLevels, { description: 'Who supervises it (督办层级): the district or the town/street; a town\'s user lists at the town\'s level only' })
 
 export const UnitInputSchema = Type.Union([
   Type.Object({ kind: Type.Literal('department'), code: Type.String({ minLength: 1, maxLength: 40, description: 'A department code of the reference data' }) }, { additionalProperties: false }),
@@ -22,7 +24,8 @@ export const SupervisionCreateSchema = Type.Object({
   responsibleUserId: Type.Optional(Nullable(Id('The official\'s account, when they have one: they are told of escalations'))),
   reason: Type.String({ minLength: 1, maxLength: 500, description: 'Why it is listed' }),
   deadline: Type.Unsafe<string>({ ...DateString, description: 'The day by which it must be closed (today or later)' }),
-}, { additionalProperties: false })
+  supervisingLevel: Type.Optional(SupervisingLevelSchema),
+}, { additionalProperties: false, description: 'Without supervisingLevel, the item is supervised at the level of the lister\'s jurisdiction (the district for a district-wide user, the town otherwise)' })
 
 export const SupervisionCloseSchema = Type.Object({
   note: Type.String({ minLength: 4, maxLength: 1000, description: 'What was done: the evidence in words' }),
@@ -54,6 +57,7 @@ export const SupervisionItemSchema = Type.Object({
   responsiblePerson: Type.String(),
   responsibleUserId: Nullable(Type.Integer()),
   reason: Type.String(),
+  supervisingLevel: SupervisingLevelSchema,
   listedOn: Type.String(),
   deadline: Type.String(),
   daysOverdue: Type.Integer({ description: 'Days past the deadline today (0: not yet due, or closed)' }),

@@ -20,7 +20,7 @@ afterAll(() => web?.close())
 /** The pages the header links to, with the permission each needs (the `meta` of web/src/router.ts). */
 const pagePermission: Record<string, Permission> = {
   '/': 'map:read', '/dashboard': 'stats:read', '/key-areas': 'map:read', '/analysis': 'analysis:run', '/reports': 'stats:read',
-  '/imports': 'import', '/enforcement': 'enforcement:write', '/leads': 'leads:read', '/tasks': 'tasks:assign', '/my-tasks': 'tasks:work', '/admin/users': 'users:admin', '/admin/audit': 'audit:read', '/admin/lead-models': 'leads:model', '/supervision': 'supervision:read',
+  '/imports': 'import', '/enforcement': 'enforcement:write', '/leads': 'leads:read', '/tasks': 'tasks:assign', '/my-tasks': 'tasks:work', '/admin/users': 'users:admin', '/admin/audit': 'audit:read', '/admin/lead-models': 'leads:model', '/supervision': 'supervision:read', '/revisits': 'supervision:read',
 }
 
 async function signInAs(page: Page, username: string, password = 'demo1234') {

@@ -17,13 +17,23 @@ describe('the closing checklist', () => {
     await signInPage(page, web.base, 'commander', '/dashboard')
     await page.waitForSelector('[data-testid="closing"] li[data-item="finalTables"]')
     const items = await page.$$eval('[data-testid="closing"] li', lis => lis.map(li => [li.getAttribute('data-item'), li.getAttribute('data-met')]))
-    expect(items.map(i => i[0])).toEqual(['groupRentalsRegistered', 'residentsRegistered', 'majorHazardsRectified', 'keyAreasCleared', 'keyAreasDelisted', 'finalTables'])
+    expect(items.map(i => i[0])).toEqual(['groupRentalsRegistered', 'residentsRegistered', 'majorHazardsRectified', 'keyAreasCleared', 'keyAreasDelisted', 'revisitsDone', 'finalTables'])
     // The demo campaign ended in 2020: the phase says so, and nothing was submitted for its last period.
     await expect(page.textContent('[data-testid="closing-phase"]')).resolves.toMatch(/2020-12-31/)
     await expect(page.getAttribute('[data-testid="header"] [data-testid="campaign-phase"]', 'data-phase')).resolves.toBe('over')
     expect(items.find(i => i[0] === 'finalTables')![1]).toBe('false')
     await page.locator('[data-testid="closing"]').scrollIntoViewIfNeeded()
     await page.screenshot({ path: join(artifactsDir, 'closing-checklist.png') })
+    // The revisits line names each town of the commander's with its outcomes recorded of those drawn: none drawn yet.
+    const town = (await web.t.db.sql<{ id: number }[]>`select jurisdiction_town_id as id from app_user where username = 'commander'`)[0]!.id
+    const towns = await page.$$eval('[data-testid="closing-revisits"] [data-town]', els => els.map(e => [Number(e.getAttribute('data-town')), e.getAttribute('data-drawn'), e.getAttribute('data-recorded')]))
+    expect(towns).toEqual([[town, '0', '0']])
+    expect(items.find(i => i[0] === 'revisitsDone')![1]).toBe('false')
+    await page.evaluate(() => localStorage.setItem('locale', 'en'))
+    await page.reload()
+    await page.waitForSelector('[data-testid="closing"] li[data-item="revisitsDone"]')
+    await page.locator('[data-testid="closing"]').scrollIntoViewIfNeeded()
+    await page.screenshot({ path: join(artifactsDir, 'closing-checklist-en.png') })
     await page.close()
   })
 

@@ -88,3 +88,44 @@ describe('drawing a key area', () => {
     await page.close()
   })
 })
+
+describe('the key-area list', () => {
+  it('shows each key area\'s acceptance stage and days to its deadline, and sorts by them, in Chinese and in English', async () => {
+    const sql = t.db.sql
+    const areas = await sql<{ id: number }[]>`
+      select k.id from key_area k where k.status = 'listed' and k.deleted_at is null and k.town_id = (select jurisdiction_town_id from app_user where username = 'commander')
+      order by k.id limit 2`
+    expect(areas).toHaveLength(2)
+    const [submitted, returned] = areas.map(a => a.id)
+    await sql`insert into key_area_acceptance (key_area_id, submitted_by, open_hazards, checklist) values (${submitted!}, (select id from app_user where username = 'commander'), 0, '{}')`
+    await sql`
+      insert into key_area_acceptance (key_area_id, submitted_by, open_hazards, checklist, decision, reasons, decided_by, decided_at)
+      values (${returned!}, (select id from app_user where username = 'commander'), 0, '{}', 'returned', '台账不全', (select id from app_user where username = 'bureau'), now())`
+    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } })
+    await signInPage(page, base, 'commander', '/key-areas')
+    const list = '[data-testid="key-area-list"]'
+    await page.waitForSelector(`${list} [data-key-area="${submitted}"]`)
+    await expect(page.getAttribute(`${list} [data-key-area="${submitted}"]`, 'data-stage')).resolves.toBe('submitted')
+    await expect(page.textContent(`${list} [data-key-area="${submitted}"] [data-testid="key-area-stage"]`)).resolves.toBe('已申请验收')
+    await expect(page.getAttribute(`${list} [data-key-area="${returned}"]`, 'data-stage')).resolves.toBe('returned')
+
+    const days = () => page.locator(`${list} tbody tr`).evaluateAll(rows => rows.map(r => r.getAttribute('data-days-left')).filter(d => d !== null).map(Number))
+    const ascending = await days()
+    expect(ascending.length).toBeGreaterThan(1)
+    expect(ascending).toEqual([...ascending].sort((a, b) => a - b))
+    await page.click(`${list} [data-sort="daysLeft"]`)
+    const descending = await days()
+    expect(descending).toEqual([...ascending].reverse())
+    // By stage: what awaits a decision first, then what was returned.
+    await page.click(`${list} [data-sort="stage"]`)
+    const stages = await page.locator(`${list} tbody tr`).evaluateAll(rows => rows.map(r => r.getAttribute('data-stage')))
+    expect(stages.slice(0, 2)).toEqual(['submitted', 'returned'])
+    await page.screenshot({ path: join(artifactsDir, 'key-area-stages-zh.png') })
+    await page.evaluate(() => localStorage.setItem('locale', 'en'))
+    await page.reload()
+    await page.waitForSelector(`${list} [data-key-area="${submitted}"]`)
+    await expect(page.textContent(`${list} [data-key-area="${returned}"] [data-testid="key-area-stage"]`)).resolves.toBe('Returned')
+    await page.screenshot({ path: join(artifactsDir, 'key-area-stages-en.png') })
+    await page.close()
+  })
+})

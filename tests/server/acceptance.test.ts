@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { daysBetween } from '../../server/domain/calendar.js'
 import { acceptanceChecklist } from '../../server/domain/lists.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 
@@ -37,6 +38,14 @@ const submit = (payload: Record<string, unknown> = { checklist: all, documents: 
 const decide = (id: number, who: string, payload: Record<string, unknown>) =>
   t.app.inject({ method: 'POST', url: `/api/acceptance/${id}/decision`, headers: { cookie: cookies[who]! }, payload })
 const stage = async () => (await t.app.inject({ url: `/api/acceptance/key-areas/${keyArea}`, headers: { cookie: cookies.commander! } })).json()
+/** The key area as the key-area list shows it: its acceptance stage and days to its deadline. */
+const listed = async () => {
+  const res = await t.app.inject({ url: '/api/key-areas', headers: { cookie: cookies.commander! } })
+  expect(res.statusCode, res.body).toBe(200)
+  const list = res.json<{ referenceDate: string; features: { id: number; properties: { acceptanceStage: string; daysLeft: number | null } }[] }>()
+  const f = list.features.find(x => x.id === keyArea)!
+  return { ...f.properties, referenceDate: list.referenceDate }
+}
 const rows = async () => (await t.db.sql<{ n: number }[]>`select count(*)::int as n from key_area_acceptance where key_area_id = ${keyArea}`)[0]!.n
 
 describe('submitting a key area for acceptance', () => {
@@ -49,6 +58,7 @@ describe('submitting a key area for acceptance', () => {
     expect(res.json().reason).toBe('key-area-hazards-open')
     expect(res.json().messageZh).toContain('清零')
     expect(await rows()).toBe(0)
+    expect((await listed()).acceptanceStage).toBe('in-remediation')
     await t.db.sql`update hazard set status = 'rectified', rectified_at = now() where id = ${h!.id}`
   })
 
@@ -66,6 +76,9 @@ describe('submitting a key area for acceptance', () => {
     const s = await stage()
     expect(s).toMatchObject({ stage: 'submitted', openHazards: 0, deadline: '2020-12-31' })
     expect(typeof s.daysToDeadline).toBe('number')
+    const row = await listed()
+    expect(row.acceptanceStage).toBe('submitted')
+    expect(row.daysLeft).toBe(daysBetween(row.referenceDate, '2020-12-31'))
   })
 })
 
@@ -77,12 +90,14 @@ describe('deciding', () => {
     const returned = await decide(pending!.id, 'bureau', { decision: 'returned', reasons: '台账缺少二房东信息' })
     expect(returned.statusCode, returned.body).toBe(200)
     expect((await stage()).stage).toBe('returned')
+    expect((await listed()).acceptanceStage).toBe('returned')
     const again = await submit()
     expect(again.statusCode).toBe(201)
     const accepted = await decide(again.json().id, 'bureau', { decision: 'accepted' })
     expect(accepted.statusCode, accepted.body).toBe(200)
     const s = await stage()
     expect(s).toMatchObject({ stage: 'accepted', status: 'delisted' })
+    expect((await listed()).acceptanceStage).toBe('accepted')
     expect(s.history.map((h: { decision: string }) => h.decision)).toEqual(['accepted', 'returned'])
     expect((await decide(again.json().id, 'bureau', { decision: 'returned', reasons: '再次退回' })).json().reason).toBe('acceptance-decided')
   })

@@ -369,6 +369,7 @@ const samples: Record<string, (role?: Role) => Sample | Promise<Sample>> = {
   'POST /api/notices/read-all': () => ({ url: '/api/notices/read-all' }),
   'GET /api/notices/stream': () => ({ url: '/api/notices/stream?once=true' }),
   'POST /api/revisits/samples': () => ({ url: '/api/revisits/samples', payload: { subject: 'hazard', size: 1, seed: `matrix-${++userCounter}` } }),
+  'GET /api/revisits/samples': () => ({ url: '/api/revisits/samples' }),
   'GET /api/revisits/samples/:id': async () => ({ url: `/api/revisits/samples/${(await freshRevisit()).sample}` }),
   'POST /api/revisits/items/:id/outcome': async () => ({ url: `/api/revisits/items/${(await freshRevisit()).item}/outcome`, payload: { outcome: 'still_rectified' } }),
   'GET /api/revisits/rates': () => ({ url: '/api/revisits/rates' }),

@@ -22,6 +22,7 @@ interface Closing {
   phase: { phase: { code: string } | null; state: string; daysLeft: number | null }
   finalReportDay: string
   items: { key: string; done: number; total: number; target: number; met: boolean }[]
+  revisits: { id: number; drawn: number; recorded: number }[]
 }
 const checklist = async (user: string) => {
   const res = await t.app.inject({ url: '/api/closing', headers: { cookie: cookies[user]! } })
@@ -75,6 +76,35 @@ describe('the closing checklist', () => {
     // Another period's table does not count.
     await t.db.owner`insert into report_submission (report, subject, period_to, data, filled_by, submitted_by) values ('attachment-5', 'district', '2020-12-29', '{}', '测试', ${bureau!.id}) on conflict do nothing`
     expect(item(await checklist('bureau'), 'finalTables').done).toBe(one.done)
+  })
+
+  it('counts a town\'s revisits as done once a sample was drawn there and every drawn record\'s outcome is recorded', async () => {
+    const [town] = await t.db.sql<{ id: number }[]>`select jurisdiction_town_id as id from app_user where username = 'commander'`
+    const [towns] = await t.db.sql<{ n: number }[]>`select count(*)::int as n from admin_area where level = 'town' and valid_to is null`
+    const before = await checklist('commander')
+    expect(before.revisits.map(r => r.id)).toEqual([town!.id])
+    expect(before.revisits[0]).toMatchObject({ drawn: 0, recorded: 0 })
+    expect(item(before, 'revisitsDone')).toMatchObject({ done: 0, total: 1, met: false })
+    expect(item(await checklist('bureau'), 'revisitsDone').total).toBe(towns!.n)
+
+    const drawn = await t.app.inject({ method: 'POST', url: '/api/revisits/samples', headers: { cookie: cookies.commander! }, payload: { subject: 'hazard', size: 2, seed: 'closing' } })
+    expect(drawn.statusCode, drawn.body).toBe(201)
+    const sample = drawn.json<{ items: { id: number }[] }>()
+    const half = await checklist('commander')
+    expect(half.revisits[0]).toMatchObject({ drawn: 2, recorded: 0 })
+    expect(item(half, 'revisitsDone')).toMatchObject({ done: 0, met: false })
+
+    for (const [n, i] of sample.items.entries()) {
+      const res = await t.app.inject({ method: 'POST', url: `/api/revisits/items/${i.id}/outcome`, headers: { cookie: cookies.commander! }, payload: { outcome: 'still_rectified' } })
+      expect(res.statusCode, res.body).toBe(200)
+      const now = await checklist('commander')
+      expect(now.revisits[0]).toMatchObject({ drawn: 2, recorded: n + 1 })
+      expect(item(now, 'revisitsDone')).toMatchObject({ done: n === 1 ? 1 : 0, total: 1, met: n === 1 })
+    }
+    // The district's list counts the town among the others, the rest not yet done.
+    const district = await checklist('bureau')
+    expect(district.revisits.find(r => r.id === town!.id)).toMatchObject({ drawn: 2, recorded: 2 })
+    expect(item(district, 'revisitsDone')).toMatchObject({ done: 1, total: towns!.n, met: towns!.n === 1 })
   })
 
   it('is the commanders\' only: a leader is refused', async () => {

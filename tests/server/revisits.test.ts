@@ -57,6 +57,31 @@ describe('drawing a sample', () => {
   })
 })
 
+describe('the list of samples', () => {
+  interface Summary { id: number; townId: number | null; seed: string; size: number; population: number; drawn: number; recorded: number }
+  const list = async (who: string) => {
+    const res = await t.app.inject({ url: '/api/revisits/samples', headers: { cookie: cookies[who]! } })
+    expect(res.statusCode, res.body).toBe(200)
+    return res.json<Summary[]>()
+  }
+
+  it('lists the samples holding records of the jurisdiction, the latest first, with the outcomes recorded of those drawn', async () => {
+    const mine = (await draw({ subject: 'hazard', size: 2, seed: 'listed' })).json() as { id: number; items: { id: number }[] }
+    const [other] = await t.db.sql<{ id: number }[]>`select id from admin_area where level = 'town' and id <> ${townIn} and valid_to is null order by id limit 1`
+    const theirs = (await draw({ subject: 'premises', size: 1, seed: 'elsewhere', townId: other!.id }, 'bureau')).json() as { id: number }
+    await t.app.inject({ method: 'POST', url: `/api/revisits/items/${mine.items[0]!.id}/outcome`, headers: { cookie: cookies.commander! }, payload: { outcome: 'still_rectified' } })
+
+    const commander = await list('commander')
+    expect(commander.map(s => s.id)).toContain(mine.id)
+    expect(commander.map(s => s.id)).not.toContain(theirs.id)
+    expect(commander.map(s => s.id)).toEqual([...commander.map(s => s.id)].sort((a, b) => b - a))
+    expect(commander.find(s => s.id === mine.id)).toMatchObject({ seed: 'listed', size: 2, drawn: 2, recorded: 1, townId: null })
+    const bureau = await list('bureau')
+    expect(bureau.map(s => s.id)).toEqual(expect.arrayContaining([mine.id, theirs.id]))
+    expect(bureau.find(s => s.id === theirs.id)).toMatchObject({ townId: other!.id, drawn: 1, recorded: 0 })
+  })
+})
+
 describe('outcomes', () => {
   it('reopens a relapsed hazard with its earlier steps kept and the reopening recorded, once', async () => {
     const sample = (await draw({ subject: 'hazard', size: 3, seed: 'relapse' })).json() as { items: { id: number; hazardId: number }[] }

@@ -100,8 +100,37 @@ describe('listing for supervision', () => {
     expect(res.statusCode).toBe(404)
   })
 
-  it('refuses the leader, who only reads (403)', async () => {
-    const res = await post('/api/supervision/items', listing({ hazardId: await hazard(premisesIn) }), 'leader')
+  it('lists for the district-wide leader at the district\'s level by default, and for the town commander at the town\'s', async () => {
+    const byLeader = await post('/api/supervision/items', listing({ hazardId: await hazard(premisesIn) }), 'leader')
+    expect(byLeader.statusCode, byLeader.body).toBe(201)
+    expect(byLeader.json().supervisingLevel).toBe('district')
+    const town = await post('/api/supervision/items', listing({ hazardId: await hazard(premisesIn), supervisingLevel: 'town' }), 'leader')
+    expect(town.json().supervisingLevel).toBe('town')
+    const byCommander = await post('/api/supervision/items', listing({ hazardId: await hazard(premisesIn) }))
+    expect(byCommander.json().supervisingLevel).toBe('town')
+    const [row] = await t.db.sql<{ level: string }[]>`select supervising_level as level from supervision_item where id = ${byLeader.json().id}`
+    expect(row!.level).toBe('district')
+  })
+
+  it('refuses a town commander listing at the district\'s level (403 level-above-jurisdiction), writing nothing', async () => {
+    const payload = listing({ hazardId: await hazard(premisesIn), supervisingLevel: 'district' })
+    const items = await count('supervision_item')
+    const res = await post('/api/supervision/items', payload)
+    expect(res.statusCode).toBe(403)
+    expect(res.json().reason).toBe('level-above-jurisdiction')
+    expect(await count('supervision_item')).toBe(items)
+  })
+
+  it('refuses the analyst and the inspector, who do not list (403)', async () => {
+    for (const who of ['analyst', 'inspector']) {
+      const res = await post('/api/supervision/items', listing({ hazardId: await hazard(premisesIn) }), who)
+      expect(res.statusCode).toBe(403)
+    }
+  })
+
+  it('leaves closing to the commanders: the leader may not close an item (403)', async () => {
+    const item = (await post('/api/supervision/items', listing({ hazardId: await hazard(premisesIn) }), 'leader')).json().id as number
+    const res = await post(`/api/supervision/items/${item}/close`, { note: '领导不销号', photoIds: [] }, 'leader')
     expect(res.statusCode).toBe(403)
   })
 })
@@ -192,6 +221,7 @@ describe('the list and the 督办通报', () => {
     const csv = readFileSync(join(dir, 'notice.csv'), 'utf8')
     expect(csv).toContain('督办通报')
     expect(csv).toContain('超期天数')
+    expect(csv).toContain('督办层级')
     const lines = csv.split('\n')
     const rowOf = (person: string) => lines.findIndex(l => l.includes(person))
     // The formula-like name is text, never run.

@@ -27,6 +27,7 @@ export const router = createRouter({
     { path: '/tasks', name: 'tasks', component: () => import('./views/TasksView.vue'), meta: { permission: 'tasks:assign' } },
     { path: '/inbox', name: 'inbox', component: () => import('./views/InboxView.vue') },
     { path: '/supervision', name: 'supervision', component: () => import('./views/SupervisionView.vue'), meta: { permission: 'supervision:read' } },
+    { path: '/revisits', name: 'revisits', component: () => import('./views/RevisitsView.vue'), meta: { permission: 'supervision:read' } },
     { path: '/my-tasks', name: 'my-tasks', component: () => import('./views/MyTasksView.vue'), meta: { permission: 'tasks:work' } },
     { path: '/sync', name: 'sync', component: () => import('./views/SyncView.vue'), meta: { permission: 'inspection:write' } },
     { path: '/admin/users', name: 'users', component: () => import('./views/UsersView.vue'), meta: { permission: 'users:admin' } },

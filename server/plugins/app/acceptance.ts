@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
 import { daysBetween } from '../../domain/calendar.js'
-import { acceptanceChecklist } from '../../domain/lists.js'
+import { acceptanceChecklist, acceptanceStageOf } from '../../domain/lists.js'
 import { HttpError, notFound } from '../../lib/http-errors.js'
 import { keyAreaScope, type KeyAreaViewer } from './key-areas-scope.js'
 
@@ -54,7 +54,7 @@ export function acceptanceRepository(sql: Sql) {
       const k = await keyArea(sql, viewer, id)
       const history = (await sql<AcceptanceRow[]>`${select(sql)} where a.key_area_id = ${id} order by a.submitted_at desc, a.id desc`).map(dto)
       const last = history[0]
-      const stage = k.status === 'delisted' ? 'accepted' as const : !last ? 'in-remediation' as const : last.decision === null ? 'submitted' as const : last.decision === 'returned' ? 'returned' as const : 'accepted' as const
+      const stage = acceptanceStageOf(k.status, last?.decision)
       return { keyAreaId: id, status: k.status, stage, openHazards: k.openHazards, deadline: k.deadline, daysToDeadline: k.deadline ? daysBetween(today, k.deadline) : null, history }
     },
 

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
+import { acceptanceStageOf } from '../../domain/lists.js'
 import { reportDates } from '../../domain/periods.js'
 import type { PolygonInput } from '../../domain/polygon.js'
 import { badRequest, HttpError, notFound } from '../../lib/http-errors.js'
@@ -25,7 +26,7 @@ export function keyAreasRepository(sql: Sql) {
   /** Key areas as features with their progress toward zero open hazards on a day. */
   async function features(db: Sql | Tx, viewer: KeyAreaViewer, on: string, id?: number) {
     const until = endOfDay(on)
-    const rows = await db<(Record<string, unknown> & { id: number; geometry: string; updatedAt: Date; openHazards: number; openHazardsAtListing: number | null; deadline: string | null; listedOn: string | null })[]>`
+    const rows = await db<(Record<string, unknown> & { id: number; geometry: string; updatedAt: Date; openHazards: number; openHazardsAtListing: number | null; deadline: string | null; listedOn: string | null; lastDecision: 'accepted' | 'returned' | null; submitted: boolean })[]>`
       select k.id, k.version, k.name_zh, k.name_en, k.town_id, t.name_zh as town_name_zh, t.name_en as town_name_en,
              k.police_station_id, s.name_zh as police_station_name_zh, s.name_en as police_station_name_en,
              k.status, k.listed_on, k.deadline, k.commander_user_id, u.display_name as commander_name,
@@ -40,14 +41,16 @@ export function keyAreasRepository(sql: Sql) {
                  where p.geom && k.geom and st_intersects(k.geom, p.geom)
                    and h.found_at < end_of_local_day(k.listed_on)
                    and (h.rectified_at is null or h.rectified_at >= end_of_local_day(k.listed_on)))::int
-             end as open_hazards_at_listing
+             end as open_hazards_at_listing,
+             (select a.decision from key_area_acceptance a where a.key_area_id = k.id order by a.submitted_at desc, a.id desc limit 1) as last_decision,
+             exists (select 1 from key_area_acceptance a where a.key_area_id = k.id) as submitted
       from key_area k
       join admin_area t on t.id = k.town_id
       left join police_station s on s.id = k.police_station_id
       left join app_user u on u.id = k.commander_user_id
       where k.deleted_at is null and ${keyAreaScope(db, viewer)} ${id === undefined ? db`` : db`and k.id = ${id}`}
       order by k.deadline nulls last, k.id`
-    return rows.map(({ geometry, updatedAt, ...p }) => ({
+    return rows.map(({ geometry, updatedAt, lastDecision, submitted, ...p }) => ({
       type: 'Feature' as const,
       id: p.id,
       geometry: JSON.parse(geometry) as { type: string; coordinates: unknown[] },
@@ -59,6 +62,7 @@ export function keyAreasRepository(sql: Sql) {
         // Toward zero: the share of the hazards open at listing that are gone (new ones count against it).
         progress: p.openHazardsAtListing ? Math.max(0, 1 - p.openHazards / p.openHazardsAtListing) : (p.listedOn ? (p.openHazards === 0 ? 1 : 0) : null),
         daysLeft: p.deadline ? daysBetween(on, p.deadline) : null,
+        acceptanceStage: acceptanceStageOf(p.status as string, submitted ? lastDecision : undefined),
       } as unknown as KeyAreaProperties,
     }))
   }

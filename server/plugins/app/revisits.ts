@@ -13,6 +13,21 @@ import type { RevisitItemDto } from '../../schemas/revisits.js'
  * the department that rectified it. The draw orders the population by a hash of the seed and each
  * record's id: the same seed over the same records draws the same sample, on any server.
  */
+interface SampleSummary {
+  id: number
+  subject: 'hazard' | 'premises'
+  townId: number | null
+  townNameZh: string | null
+  townNameEn: string | null
+  proportion: number | null
+  seed: string
+  size: number
+  population: number
+  drawnOn: string
+  drawn: number
+  recorded: number
+}
+
 interface Rate { drawn: number; revisited: number; relapsed: number; recordWrong: number; relapseRate: number | null }
 
 export function revisitsRepository(sql: Sql) {
@@ -53,6 +68,23 @@ export function revisitsRepository(sql: Sql) {
         select ${sample!.id}, hazard_id, premises_id, town_id, police_station_id, department_code
         from (${population}) q order by md5(${input.seed} || ':' || q.key::text), q.key limit ${size}`
       return this.get(tx, scope, sample!.id)
+    },
+
+    /**
+     * The samples holding records of the jurisdiction, the latest first, each with how many of
+     * those records were drawn and how many have their outcome recorded.
+     */
+    async list(scope: Jurisdiction, limit: number) {
+      const rows = await sql<SampleSummary[]>`
+        select s.id, s.subject, s.town_id, t.name_zh as town_name_zh, t.name_en as town_name_en, s.proportion::float8 as proportion,
+               s.seed, s.size, s.population, s.drawn_on, count(i.id)::int as drawn, count(i.outcome)::int as recorded
+        from revisit_sample s
+        join revisit_item i on i.sample_id = s.id and ${inJurisdiction(sql, scope, 'i')}
+        left join admin_area t on t.id = s.town_id
+        group by s.id, t.id
+        order by s.id desc
+        limit ${limit}`
+      return [...rows]
     },
 
     async get(db: Sql | Tx, scope: Jurisdiction, id: number) {

@@ -3,7 +3,7 @@ import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { today as todayInDistrict } from '../../domain/calendar.js'
-import type { SupervisionKind } from '../../domain/lists.js'
+import type { SupervisingLevel, SupervisionKind } from '../../domain/lists.js'
 import { daysOverdue, type EscalationRule } from '../../domain/supervision.js'
 import { HttpError, notFound } from '../../lib/http-errors.js'
 import type { SupervisionItemDto } from '../../schemas/supervision.js'
@@ -36,6 +36,7 @@ interface ItemRow {
   responsiblePerson: string
   responsibleUserId: number | null
   reason: string
+  supervisingLevel: SupervisingLevel
   listedOn: string
   deadline: string
   level: number
@@ -53,7 +54,7 @@ export function supervisionDto(r: ItemRow, today: string): SupervisionItemDto {
     town: { id: r.townId, nameZh: r.townNameZh, nameEn: r.townNameEn },
     unit: { kind: r.unitKind, code: r.unitCode, nameZh: r.unitNameZh, nameEn: r.unitNameEn },
     responsiblePerson: r.responsiblePerson, responsibleUserId: r.responsibleUserId, reason: r.reason,
-    listedOn: r.listedOn, deadline: r.deadline, daysOverdue: r.state === 'open' ? daysOverdue(r.deadline, today) : 0,
+    supervisingLevel: r.supervisingLevel, listedOn: r.listedOn, deadline: r.deadline, daysOverdue: r.state === 'open' ? daysOverdue(r.deadline, today) : 0,
     level: r.level, state: r.state, closedAt: r.closedAt?.toISOString() ?? null, closingNote: r.closingNote,
     closingPhotoIds: r.closingPhotoIds.map(Number),
   }
@@ -69,6 +70,7 @@ export interface SupervisionInput {
   responsibleUserId: number | null
   reason: string
   deadline: string
+  supervisingLevel: SupervisingLevel
 }
 
 export interface SupervisionQuery {
@@ -91,7 +93,7 @@ export function supervisionRepository(sql: Sql) {
            s.town_id, t.name_zh as town_name_zh, t.name_en as town_name_en,
            s.unit_kind, coalesce(s.unit_department, s.unit_town_id::text) as unit_code,
            coalesce(d.name_zh, ut.name_zh) as unit_name_zh, coalesce(d.name_en, ut.name_en) as unit_name_en,
-           s.responsible_person, s.responsible_user_id, s.reason, s.listed_on, s.deadline, s.level, s.state,
+           s.responsible_person, s.responsible_user_id, s.reason, s.supervising_level, s.listed_on, s.deadline, s.level, s.state,
            s.closed_at, s.closing_note, s.closing_photo_ids
     from supervision_item s
     left join premises p on p.id = s.premises_id
@@ -176,10 +178,10 @@ export function supervisionRepository(sql: Sql) {
       }
       const [inserted] = await tx<{ id: number }[]>`
         insert into supervision_item (campaign_id, kind, hazard_id, premises_id, key_area_id, town_id, police_station_id,
-                                      unit_kind, unit_department, unit_town_id, responsible_person, responsible_user_id, reason, deadline, listed_on, listed_by)
+                                      unit_kind, unit_department, unit_town_id, responsible_person, responsible_user_id, reason, supervising_level, deadline, listed_on, listed_by)
         values ((select id from campaign order by starts_on desc limit 1), ${input.kind}, ${input.kind === 'hazard' ? input.hazardId! : null}, ${where.premisesId}, ${where.keyAreaId},
                 ${where.townId}, ${where.policeStationId}, ${input.unit.kind}, ${input.unit.kind === 'department' ? input.unit.code : null},
-                ${input.unit.kind === 'town' ? input.unit.id : null}, ${input.responsiblePerson}, ${input.responsibleUserId}, ${input.reason}, ${input.deadline}, ${today}, ${byId})
+                ${input.unit.kind === 'town' ? input.unit.id : null}, ${input.responsiblePerson}, ${input.responsibleUserId}, ${input.reason}, ${input.supervisingLevel}, ${input.deadline}, ${today}, ${byId})
         on conflict do nothing
         returning id`
       if (!inserted) throw new HttpError(409, 'this is listed for supervision already and not yet closed', 'already-listed', '该事项已挂牌督办且尚未销号')

@@ -371,10 +371,10 @@ const en: typeof zh = {
     major: 'of them major', onTime: 'Rectified on time', late: 'Rectified late', overdue: 'Overdue', open: 'Open, in time', rate: 'On-time rate',
   },
   closing: {
-    title: 'Closing-phase checklist', done: '{done} of {total} done', phase: '{phase} phase, {n} days left', ended: 'The campaign ended on {day}', notBegun: 'The campaign has not begun', target: 'target {target}',
+    title: 'Closing-phase checklist', done: '{done} of {total} done', phase: '{phase} phase, {n} days left', ended: 'The campaign ended on {day}', notBegun: 'The campaign has not begun', target: 'target {target}', revisitsByTown: 'Revisits, outcomes recorded / drawn:',
     items: {
       groupRentalsRegistered: 'Every group rental registered', residentsRegistered: 'Residents registered', majorHazardsRectified: 'Every major hazard rectified',
-      keyAreasCleared: 'Key areas cleared to zero', keyAreasDelisted: 'Key areas inspected, accepted and delisted', finalTables: 'Final tables submitted (attachment 5, attachment 4 per key area)',
+      keyAreasCleared: 'Key areas cleared to zero', keyAreasDelisted: 'Key areas inspected, accepted and delisted', revisitsDone: 'Revisits done in every town/street (sample drawn, every outcome recorded)', finalTables: 'Final tables submitted (attachment 5, attachment 4 per key area)',
     },
   },
   dashboard: {
@@ -525,6 +525,7 @@ const en: typeof zh = {
     pickTown: 'Choose a town or street.',
   },
   keyAreas: {
+    acceptance: 'Acceptance',
     loadingArea: 'Loading the key area’s boundary…',
     deadlineMissing: 'No clear-to-zero deadline: the area’s trend and the reports cannot show when it must be cleared.',
     noDeadlineTitle: 'No deadline',
@@ -688,7 +689,23 @@ const en: typeof zh = {
     unit: 'Responsible unit: {unit}', deadline: 'Due {date}', daysOverdue: '{n} days overdue', workbook: 'Supervision notice (XLSX)', print: 'Print',
     none: 'Nothing is listed for supervision.', close: 'Close', closeTitle: 'Close with evidence', closeNote: 'What was done (the evidence, at least 4 characters)',
     closePhotos: 'Pick the photos that show the work (at least one for a hazard or premises)', noPhotos: 'No photos of these premises yet: upload the rectification photo in the premises panel first.',
-    cancel: 'Cancel', closeConfirm: 'Close it',
+    cancel: 'Cancel', closeConfirm: 'Close it', supervisedBy: '{level} level',
+  },
+  supervisionList: {
+    list: 'List for supervision', title: 'List for supervision', level: 'Supervising level', levels: { district: 'District', town: 'Town / street' },
+    unit: 'Responsible unit', department: 'Department', town: 'Town / street', person: 'Responsible person', personHint: 'Name and post, e.g. Wang, fire brigade section chief',
+    reason: 'Why it is listed', deadline: 'Close by', confirm: 'List it', listed: 'Listed for supervision (item #{id}, due {deadline}).', toBoard: 'Open the supervision board',
+  },
+  revisits: {
+    nav: 'Revisits', title: 'Open and unannounced revisits', draw: 'Draw a sample', subjects: { hazard: 'Rectified hazards', premises: 'Registered group rentals' },
+    town: 'Town / street', allTowns: 'All of my jurisdiction', byProportion: 'Proportion', bySize: 'Number', seed: 'Seed',
+    seedHint: 'The same seed over the same records draws the same records: anyone can draw it again and check. A new seed draws others.',
+    drawConfirm: 'Draw', samples: 'Samples drawn', noSamples: 'No sample drawn yet.', recordedOf: '{recorded} of {drawn} outcomes recorded', sample: 'Sample #{id}',
+    drawnFrom: '{size} drawn from {population} with the seed “{seed}” on {day}.', again: 'Draw again with this seed',
+    sameAs: 'The same records as sample #{id}, drawn with the same seed: the draw is reproducible.', differsFrom: 'Other records than sample #{id}: the records it is drawn from have changed since.',
+    hazard: 'hazard #{id}', outcomes: { still_rectified: 'Still as recorded', relapsed: 'Relapsed', record_wrong: 'Record wrong' }, reopened: 'hazard reopened',
+    note: 'What was found (optional)', record: 'Record', pending: 'Not revisited yet',
+    rates: 'Relapse rate', rateHint: 'Relapsed over the hazards revisited; by the town and by the department that rectified it.', drawn: 'Drawn', revisited: 'Revisited', rate: 'Relapse rate', noneYet: 'No revisit yet.',
   },
   notices: {
     nav: 'Notices', title: 'Notices', bellLabel: 'Notices ({n} unread)', onlyUnread: 'Unread only', readAll: 'Mark all read', none: 'No notices.',

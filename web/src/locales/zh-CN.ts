@@ -369,10 +369,10 @@ export default {
     major: '其中重大', onTime: '按期整改', late: '逾期整改', overdue: '逾期未整改', open: '期限内未整改', rate: '按期整改率',
   },
   closing: {
-    title: '总结巩固阶段检查清单', done: '已完成 {done}/{total} 项', phase: '{phase}阶段，剩 {n} 天', ended: '整治已于 {day} 结束', notBegun: '整治尚未开始', target: '目标 {target}',
+    title: '总结巩固阶段检查清单', done: '已完成 {done}/{total} 项', phase: '{phase}阶段，剩 {n} 天', ended: '整治已于 {day} 结束', notBegun: '整治尚未开始', target: '目标 {target}', revisitsByTown: '明察暗访（已登记/已抽取）：',
     items: {
       groupRentalsRegistered: '群租房全部登记', residentsRegistered: '租住人员信息登记', majorHazardsRectified: '重大隐患全部整改',
-      keyAreasCleared: '重点地区隐患清零', keyAreasDelisted: '重点地区检查验收、摘牌', finalTables: '最后一期统计表报送（附件5、各重点地区附件4）',
+      keyAreasCleared: '重点地区隐患清零', keyAreasDelisted: '重点地区检查验收、摘牌', revisitsDone: '各镇（街道）明察暗访完成（已抽样、结果全部登记）', finalTables: '最后一期统计表报送（附件5、各重点地区附件4）',
     },
   },
   dashboard: {
@@ -523,6 +523,7 @@ export default {
     pickTown: '请选择镇（街道）。',
   },
   keyAreas: {
+    acceptance: '验收',
     loadingArea: '正在加载重点区域边界…',
     deadlineMissing: '未设置清零期限：趋势图和报表将无法显示须清零的日期。',
     noDeadlineTitle: '未设置清零期限',
@@ -686,7 +687,23 @@ export default {
     unit: '责任单位：{unit}', deadline: '期限 {date}', daysOverdue: '超期 {n} 天', workbook: '督办通报（XLSX）', print: '打印',
     none: '没有督办事项。', close: '销号', closeTitle: '督办销号', closeNote: '整改情况（证据说明，至少 4 个字）',
     closePhotos: '选择证明整改的照片（隐患、房屋须至少一张）', noPhotos: '该房屋还没有照片：请先在房屋详情中上传整改照片。',
-    cancel: '取消', closeConfirm: '确认销号',
+    cancel: '取消', closeConfirm: '确认销号', supervisedBy: '{level}督办',
+  },
+  supervisionList: {
+    list: '挂牌督办', title: '挂牌督办', level: '督办层级', levels: { district: '区级', town: '镇（街道）级' },
+    unit: '责任单位', department: '部门', town: '镇（街道）', person: '责任人', personHint: '姓名及职务，如：消防大队 王科长',
+    reason: '督办事由', deadline: '整改期限', confirm: '挂牌', listed: '已挂牌督办（督办事项 #{id}，期限 {deadline}）。', toBoard: '查看督办台',
+  },
+  revisits: {
+    nav: '明察暗访', title: '明察暗访（抽查复查）', draw: '抽取样本', subjects: { hazard: '已整改隐患', premises: '已登记群租房' },
+    town: '镇（街道）', allTowns: '本辖区全部', byProportion: '按比例', bySize: '按数量', seed: '随机种子',
+    seedHint: '同一种子在相同记录上抽取的结果相同：任何人都可再次抽取核对；换一个种子则抽到其他记录。',
+    drawConfirm: '抽取', samples: '已抽取批次', noSamples: '尚未抽取样本。', recordedOf: '已登记 {recorded}/{drawn}', sample: '批次 #{id}',
+    drawnFrom: '以种子“{seed}”于 {day} 从 {population} 条记录中抽取 {size} 条。', again: '用此种子再抽一次',
+    sameAs: '与批次 #{id} 抽到的记录完全相同（同一种子）：抽样可复现。', differsFrom: '与批次 #{id} 抽到的记录不同：抽样范围内的记录已有变化。',
+    hazard: '隐患 #{id}', outcomes: { still_rectified: '属实（仍已整改）', relapsed: '复发', record_wrong: '记录不实' }, reopened: '隐患已重新打开',
+    note: '复查情况（可选）', record: '登记', pending: '尚未复查',
+    rates: '复发率', rateHint: '复发数 ÷ 已复查的隐患数；按镇（街道）及负责整改的部门统计。', drawn: '抽取', revisited: '已复查', rate: '复发率', noneYet: '尚无复查结果。',
   },
   notices: {
     nav: '通知', title: '通知', bellLabel: '通知（{n} 条未读）', onlyUnread: '只看未读', readAll: '全部标为已读', none: '没有通知。',

@@ -1,13 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import { today as todayInDistrict } from '../../../domain/calendar.js'
 import { IdParams } from '../../../schemas/access.js'
 import { errors } from '../../../schemas/common.js'
-import { OutcomeSchema, RelapseRatesSchema, RevisitItemSchema, SampleCreateSchema, SampleSchema } from '../../../schemas/revisits.js'
+import { OutcomeSchema, RelapseRatesSchema, RevisitItemSchema, SampleCreateSchema, SampleListQuery, SampleSchema, SampleSummarySchema } from '../../../schemas/revisits.js'
 
 /** Revisits (明察暗访): drawing a reproducible sample, recording outcomes, and the relapse rates. */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/samples', {
-    config: { permission: 'supervision:write' },
+    config: { permission: 'supervision:list' },
     schema: {
       tags: ['revisits'], summary: 'Draw a reproducible random sample of rectified hazards or registered group rentals of my jurisdiction (a town, a proportion or a size, a seed)',
       body: SampleCreateSchema, response: { 201: SampleSchema, ...errors(400, 401, 403, 404) },
@@ -22,6 +23,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     reply.code(201)
     return sample
   })
+
+  app.get('/samples', {
+    config: { permission: 'supervision:read' },
+    schema: {
+      tags: ['revisits'], summary: 'The samples holding records of my jurisdiction, the latest first, with their progress (outcomes recorded of those drawn)',
+      querystring: SampleListQuery, response: { 200: Type.Array(SampleSummarySchema), ...errors(400, 401, 403) },
+    },
+  }, async req => app.revisits.list(app.userOf(req).jurisdiction, req.query.limit))
 
   app.get('/samples/:id', {
     config: { permission: 'supervision:read' },

@@ -14,6 +14,7 @@ import {
 const maxDaysAhead = 366
 
 const kindZh = { hazard: '重大隐患', premises: '房屋', key_area: '重点地区' } as const
+const levelZh = { district: '区级', town: '镇（街道）级' } as const
 
 /**
  * Supervision (挂牌督办): the list and board of a jurisdiction, listing and closing with evidence,
@@ -35,7 +36,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async req => app.supervision.get(app.userOf(req).jurisdiction, req.params.id, todayInDistrict()))
 
   app.post('/items', {
-    config: { permission: 'supervision:write' },
+    config: { permission: 'supervision:list' },
     schema: {
       tags: ['supervision'], summary: 'List a major hazard, a premises or a key area of my jurisdiction for supervision, with the unit and person responsible and a deadline',
       body: SupervisionCreateSchema, response: { 201: SupervisionItemSchema, ...errors(400, 401, 403, 404, 409) },
@@ -55,7 +56,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const person = body.responsiblePerson.trim()
     const reason = body.reason.trim()
     if (!person || !reason) throw badRequest('say who is responsible and why it is listed', '请填写责任人和督办事由')
-    const input = { ...body, deadline, responsiblePerson: person, reason, responsibleUserId: body.responsibleUserId ?? null }
+    // A town's (or police station's) user supervises at the town's level; the district's at either.
+    const supervisingLevel = body.supervisingLevel ?? (user.jurisdiction.kind === 'district' ? 'district' : 'town')
+    if (supervisingLevel === 'district' && user.jurisdiction.kind !== 'district') {
+      throw new HttpError(403, 'only a district-wide user lists an item at the district\'s level', 'level-above-jurisdiction', '只有全区范围的用户可以区级挂牌督办')
+    }
+    const input = { ...body, deadline, responsiblePerson: person, reason, responsibleUserId: body.responsibleUserId ?? null, supervisingLevel }
     const item = await app.writeTx(req, async (tx) => {
       const created = await app.supervision.create(tx, user.jurisdiction, user.id, input, today)
       await app.audit.record(tx, req, { action: 'supervision.create', entity: 'supervision-item', entityId: created.id, after: created })
@@ -97,12 +103,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const columns = [
       { key: 'n', header: '序号', width: 6 }, { key: 'kind', header: '类别', width: 10 }, { key: 'subject', header: '督办对象', width: 34 },
       { key: 'town', header: '镇（街道）', width: 12 }, { key: 'unit', header: '责任单位', width: 16 }, { key: 'person', header: '责任人', width: 14 },
-      { key: 'deadline', header: '整改期限', width: 12 }, { key: 'daysOverdue', header: '超期天数', width: 10 }, { key: 'level', header: '升级层级', width: 10 },
+      { key: 'supervisingLevel', header: '督办层级', width: 10 }, { key: 'deadline', header: '整改期限', width: 12 }, { key: 'daysOverdue', header: '超期天数', width: 10 }, { key: 'level', header: '升级层级', width: 10 },
       { key: 'reason', header: '督办事由', width: 34 },
     ]
     const data = rows.map((r, i) => ({
       n: i + 1, kind: kindZh[r.kind], subject: r.subject, town: r.town.nameZh, unit: r.unit.nameZh, person: r.responsiblePerson,
-      deadline: r.deadline, daysOverdue: r.daysOverdue, level: r.level, reason: r.reason,
+      supervisingLevel: levelZh[r.supervisingLevel], deadline: r.deadline, daysOverdue: r.daysOverdue, level: r.level, reason: r.reason,
     }))
     await app.audit.record(app.db.sql, req, { action: 'supervision.notice', entity: 'supervision-notice', after: { rows: data.length, day: today } })
     reply.type(exportTypes.xlsx).header('Content-Disposition', `attachment; filename="supervision-notice-${today}.xlsx"`)
