@@ -75,6 +75,8 @@ export async function benchBasemap(database: Database, opts: { paints: number; s
     const session = login.cookies.find(c => c.name === 'grd_session')!.value
     const browser = await launchChromium()
     const paints: number[] = []
+    const complete: number[] = []
+    const firstTiles: number[] = []
     try {
       for (let i = 0; i < opts.paints; i++) {
         // A fresh context each time: nothing in the browser's cache, as on a first visit.
@@ -82,17 +84,33 @@ export async function benchBasemap(database: Database, opts: { paints: number; s
         await context.addCookies([{ name: 'grd_session', value: session, url: base }])
         const page = await context.newPage()
         const t0 = performance.now()
+        let tileAt = 0
+        // Where the time goes: the first premises tile asked for (everything before it is code, sign-in and the map's data).
+        page.on('request', (r) => {
+          if (!tileAt && r.url().includes('/api/tiles/premises/')) tileAt = performance.now() - t0
+        })
         await page.goto(`${base}/`)
-        await page.waitForSelector('[data-map-state="ready"][data-basemap="streets"]', { timeout: 60_000 })
-        paints.push(performance.now() - t0)
+        await page.waitForSelector('[data-first-paint="true"][data-basemap="streets"]', { timeout: 60_000 })
+        await page.waitForSelector('[data-map-state="ready"]', { timeout: 60_000 })
+        // The map marks both moments by the page's clock, from the start of navigation: the
+        // driver's round trips are left out.
+        const [paint, completeAt] = await page.evaluate(() => ['map-first-paint', 'map-complete'].map(n => performance.getEntriesByName(n)[0]!.startTime))
+        paints.push(paint!)
+        complete.push(completeAt!)
+        firstTiles.push(tileAt)
         await context.close()
       }
     }
     finally {
       await browser.close()
     }
-    rows.push({ measure: 'first map paint with the basemap p50 / max', value: `${(percentile(paints, 50) / 1000).toFixed(2)} / ${(Math.max(...paints) / 1000).toFixed(2)} s`,
-      note: `headless Chromium (software GL), cold cache, ${opts.paints} loads: navigation to the district map idle with street tiles and premises drawn; target 2 s` })
+    const seconds = (xs: number[]) => `${(percentile(xs, 50) / 1000).toFixed(2)} / ${(Math.max(...xs) / 1000).toFixed(2)} s`
+    rows.push(
+      { measure: 'first map paint with the basemap p50 / max', value: seconds(paints),
+        note: `headless Chromium (software GL), cold cache, 1440 × 900, ${opts.paints} loads: navigation to the first frame with every street and premises tile of the district view drawn; target 2 s` },
+      { measure: '  first premises tile asked for p50 / max', value: seconds(firstTiles), note: 'the same loads, by the driver\'s clock: the app\'s code, the session check and the map\'s first data come before it' },
+      { measure: '  map idle with every layer p50 / max', value: seconds(complete), note: 'the same loads until communities, points of interest and key areas are drawn too and labels have faded in' },
+    )
     return rows
   }
   finally {

@@ -8,6 +8,8 @@
  * figures there). --leads-only: the leads alone (bench-leads.ts); --readings sets the rows of its
  * readings import. --escalations N: only the day's escalation of N supervision items (bench-supervision.ts);
  * --sse N: only the live stream, N open connections receiving one notice (bench-sse.ts).
+ * --basemap-only: the street basemap and the first map paint; --shell-only: the phone app shell
+ * opened offline from the service worker's cache (bench-shell.ts). Both need `npm run build`.
  */
 import { request } from 'node:http'
 import { gunzipSync } from 'node:zlib'
@@ -36,6 +38,8 @@ const { values } = parseArgs({
     'offline-only': { type: 'boolean', default: false, description: 'only the offline package of a community of ~2,000 premises' },
     'basemap-only': { type: 'boolean', default: false, description: 'only the street basemap: tiles, bytes per zoom, first map paint (needs npm run build)' },
     'paints': { type: 'string', default: '5', description: 'page loads for the first map paint with the basemap' },
+    'shell-only': { type: 'boolean', default: false, description: 'only the phone app shell loaded from the service worker\'s cache, offline (needs npm run build)' },
+    'shell-loads': { type: 'string', default: '5', description: 'offline reloads of the phone app shell' },
     'readings': { type: 'string', default: '1000000', description: 'daily rows of the readings import in the leads benchmark (0: none; the target is 10000000)' },
     'leads-only': { type: 'boolean', default: false, description: 'only the leads: demo readings, refresh, queries, quality, readings import' },
     'load': { type: 'boolean', default: false, description: 'only the HTTP load test' },
@@ -158,6 +162,10 @@ try {
       const { benchBasemap } = await import('./bench-basemap.js')
       rows.push(...await benchBasemap(db, { paints: Number(values.paints), seed: 20191227 }))
     }
+    else if (values['shell-only']) {
+      const { benchPhoneShell } = await import('./bench-shell.js')
+      rows.push(...await benchPhoneShell(db, { loads: Number(values['shell-loads']) }))
+    }
     else if (values['leads-only']) {
       const { benchLeads } = await import('./bench-leads.js')
       rows.push(...await benchLeads(sql, { seed: 20191227, runs, readingRows: Number(values.readings), backend: db.backend }))
@@ -173,6 +181,8 @@ try {
           await benchOffline(db)
           const { benchBasemap } = await import('./bench-basemap.js')
           rows.push(...await benchBasemap(db, { paints: Number(values.paints), seed: 20191227 }))
+          const { benchPhoneShell } = await import('./bench-shell.js')
+          rows.push(...await benchPhoneShell(db, { loads: Number(values['shell-loads']) }))
         }
       }
       if (Number(values.import) > 0 && !values['tiles-only']) await benchImport(Number(values.import))

@@ -88,7 +88,8 @@ export default defineConfig({
       output: {
         // MapLibre is most of the map page's weight: one chunk of its own, which the first-load
         // budget test names, loaded only by the pages that draw a map.
-        codeSplitting: { groups: [{ name: 'maplibre', test: /[\\/]node_modules[\\/]maplibre-gl[\\/]/ }] },
+        // The worker's URL (a `?url` import the router's map prefetch uses) stays out of it.
+        codeSplitting: { groups: [{ name: 'maplibre', test: /[\\/]node_modules[\\/]maplibre-gl[\\/][^?]*$/ }] },
       },
     },
   },

@@ -34,6 +34,8 @@ describe('the map page', () => {
     await page.screenshot({ path: join(artifactsDir, 'map-zh.png') })
 
     await page.click('button.lang')
+    // English is loaded when asked for: its messages arrive a moment after the click.
+    await page.locator('h1', { hasText: 'Group-rental safety campaign monitor' }).waitFor()
     await expect(page.locator('h1').textContent()).resolves.toBe('Group-rental safety campaign monitor')
     await expect(page.locator('[data-measure="residents_registered"] h3').textContent()).resolves.toBe('Residents registered')
     await page.screenshot({ path: join(artifactsDir, 'map-en.png') })

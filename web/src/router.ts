@@ -1,4 +1,5 @@
 import { createRouter, createWebHistory } from 'vue-router'
+import { prefetchMapData } from './components/map/map-data'
 import { useSessionStore } from './stores/session'
 
 declare module 'vue-router' {
@@ -13,7 +14,11 @@ export const router = createRouter({
   history: createWebHistory(),
   routes: [
     { path: '/login', name: 'login', component: () => import('./views/SignInView.vue'), meta: { public: true } },
-    { path: '/', name: 'map', component: () => import('./views/MapView.vue'), meta: { permission: 'map:read' } },
+    // The map's data is asked for while its code loads (the router loads a page once signed in and allowed).
+    { path: '/', name: 'map', component: () => {
+      prefetchMapData()
+      return import('./views/MapView.vue')
+    }, meta: { permission: 'map:read' } },
     { path: '/dashboard', name: 'dashboard', component: () => import('./views/DashboardView.vue'), meta: { permission: 'stats:read' } },
     { path: '/key-areas', name: 'key-areas', component: () => import('./views/KeyAreasView.vue'), meta: { permission: 'map:read' } },
     { path: '/key-areas/new', name: 'key-area-new', component: () => import('./views/KeyAreaEditView.vue'), meta: { permission: 'key-areas:write' } },

@@ -40,6 +40,7 @@ const en: typeof zh = {
     keyAreas: 'Key areas',
     policeStations: 'Police-station areas',
     pois: 'Places of concentration',
+    leads: 'Leads (not yet registered)',
   },
   poiKinds: {
     campus: 'Campus',
@@ -651,6 +652,7 @@ const en: typeof zh = {
     town: 'Town', community: 'Community', station: 'Police station', band: 'Band', status: 'Status', all: 'All', mine: 'My leads',
     rank: '#', score: 'Score', address: 'Address', reasons: 'Why', subject: { premises: 'Premises', address: 'Address only' },
     statuses: { new: 'New', open: 'Open', assigned: 'Assigned', visited: 'Visited', active: 'Not yet visited' },
+    openInList: 'Open in the list of leads',
     outcomes: { group_rental: 'Group rental (register it)', other_rental: 'Another kind of rental', not_rental: 'Not a rental', no_access: 'No access (try again)' },
     features: {
       elecVsNorm: 'Electricity against the norm', restDayRatio: 'Rest days against working days', nightShare: 'Night share', peakToValley: 'Peak to valley',

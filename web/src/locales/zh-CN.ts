@@ -38,6 +38,7 @@ export default {
     keyAreas: '重点地区',
     policeStations: '派出所辖区',
     pois: '重点部位',
+    leads: '线索（尚未登记）',
   },
   poiKinds: {
     campus: '校园',
@@ -649,6 +650,7 @@ export default {
     town: '镇（街道）', community: '社区', station: '派出所', band: '等级', status: '状态', all: '全部', mine: '我的线索',
     rank: '序号', score: '得分', address: '地址', reasons: '依据', subject: { premises: '房屋', address: '仅地址' },
     statuses: { new: '新线索', open: '已下发', assigned: '已指派', visited: '已走访', active: '未走访' },
+    openInList: '在线索列表中查看',
     outcomes: { group_rental: '群租房（当场登记）', other_rental: '其他出租房屋', not_rental: '非出租房屋', no_access: '未能入户（再次走访）' },
     features: {
       elecVsNorm: '用电量高于同类', restDayRatio: '休息日用电偏高', nightShare: '夜间（谷段）用电占比', peakToValley: '日峰谷差',

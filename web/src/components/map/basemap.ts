@@ -2,7 +2,6 @@ import type * as maplibregl from 'maplibre-gl'
 import { addProtocol } from 'maplibre-gl'
 import { Protocol } from 'pmtiles'
 import type { BasemapAnswer } from '../../../../server/schemas/config'
-import { getJson } from '../../api/client'
 import { type BasemapLanguage, type BasemapTheme, streetsLayers, streetsSource } from './basemap-style'
 
 export type BasemapConfig = BasemapAnswer
@@ -66,10 +65,9 @@ async function redraw(map: maplibregl.Map, d: Drawn): Promise<void> {
 /**
  * The basemap under our own layers, as this installation configures it: the demo street map from our
  * server, a vector PMTiles build (Protomaps), a raster PMTiles file or an intranet tile service
- * (Tianditu), or none. Answers the configuration, so the map knows what it has under it.
+ * (Tianditu), or none, as `basemap` (the answer of /api/config) says. Answers the configuration, so the map knows what it has under it.
  */
-export async function addBasemap(map: maplibregl.Map, theme: BasemapTheme, lang: BasemapLanguage): Promise<BasemapConfig> {
-  const { basemap } = await getJson<{ basemap: BasemapConfig }>('/config')
+export async function addBasemap(map: maplibregl.Map, basemap: BasemapConfig, theme: BasemapTheme, lang: BasemapLanguage): Promise<BasemapConfig> {
   map.setGlyphs(ours(basemap.glyphs))
   if (basemap.type === 'none' || !basemap.url) return basemap
   const attribution = basemap.attribution ?? undefined

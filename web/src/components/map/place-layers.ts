@@ -1,5 +1,4 @@
 import type * as maplibregl from 'maplibre-gl'
-import type { KeyAreaCollection } from '../../api/key-areas'
 import type { StationCollection } from '../../api/reference'
 import { poiColour } from './status-style'
 
@@ -18,27 +17,26 @@ export function nameIn(lang: 'zh' | 'en'): maplibregl.ExpressionSpecification {
  * district's outlines and below the premises (`before`). Police stations are labelled at their
  * label point; the police-station and point-of-interest layers start hidden (the layer box shows them).
  */
-export function addPlaceLayers(map: maplibregl.Map, before: string, data: { stations: StationCollection; keyAreas: KeyAreaCollection | null }, lang: 'zh' | 'en', dark: boolean): void {
+export function addPlaceLayers(map: maplibregl.Map, before: string, stations: StationCollection, lang: 'zh' | 'en', dark: boolean): void {
   const halo = dark ? '#10161f' : '#ffffff'
   map.addSource('police-station-labels', {
     type: 'geojson',
-    data: { type: 'FeatureCollection', features: data.stations.features.map(f => ({ type: 'Feature', properties: f.properties, geometry: { type: 'Point', coordinates: f.properties.labelPoint } })) },
+    data: { type: 'FeatureCollection', features: stations.features.map(f => ({ type: 'Feature', properties: f.properties, geometry: { type: 'Point', coordinates: f.properties.labelPoint } })) },
   })
   map.addLayer({ id: 'police-stations-fill', type: 'fill', source: 'police-stations', layout: { visibility: 'none' }, paint: { 'fill-color': '#2b6cb0', 'fill-opacity': 0.03 } }, before)
   map.addLayer({
     id: 'police-stations-label', type: 'symbol', source: 'police-station-labels', layout: { 'visibility': 'none', 'text-field': nameIn(lang), 'text-font': labelFont, 'text-size': 12 },
     paint: { 'text-color': '#2b6cb0', 'text-halo-color': halo, 'text-halo-width': 1.5 },
   }, before)
-  if (data.keyAreas) {
-    map.addSource('key-areas', { type: 'geojson', data: data.keyAreas as GeoJSON.FeatureCollection })
-    map.addLayer({ id: 'key-areas-fill', type: 'fill', source: 'key-areas', paint: { 'fill-color': keyAreaColour, 'fill-opacity': 0.07 } }, before)
-    map.addLayer({ id: 'key-areas-line', type: 'line', source: 'key-areas', paint: { 'line-color': keyAreaColour, 'line-width': 2, 'line-dasharray': [4, 2] } }, before)
-    map.addLayer({
-      id: 'key-areas-label', type: 'symbol', source: 'key-areas', minzoom: 11,
-      layout: { 'text-field': nameIn(lang), 'text-font': labelFont, 'text-size': 12, 'text-max-width': 8 },
-      paint: { 'text-color': keyAreaColour, 'text-halo-color': halo, 'text-halo-width': 1.6 },
-    }, before)
-  }
+  // Empty until the key areas arrive (the map sets them when they do).
+  map.addSource('key-areas', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } })
+  map.addLayer({ id: 'key-areas-fill', type: 'fill', source: 'key-areas', paint: { 'fill-color': keyAreaColour, 'fill-opacity': 0.07 } }, before)
+  map.addLayer({ id: 'key-areas-line', type: 'line', source: 'key-areas', paint: { 'line-color': keyAreaColour, 'line-width': 2, 'line-dasharray': [4, 2] } }, before)
+  map.addLayer({
+    id: 'key-areas-label', type: 'symbol', source: 'key-areas', minzoom: 11,
+    layout: { 'text-field': nameIn(lang), 'text-font': labelFont, 'text-size': 12, 'text-max-width': 8 },
+    paint: { 'text-color': keyAreaColour, 'text-halo-color': halo, 'text-halo-width': 1.6 },
+  }, before)
   map.addLayer({
     id: 'pois-label', type: 'symbol', source: 'pois', minzoom: 12,
     layout: { 'visibility': 'none', 'text-field': nameIn(lang), 'text-font': labelFont, 'text-size': 11, 'text-offset': [0, 1.1], 'text-anchor': 'top', 'text-max-width': 9 },
