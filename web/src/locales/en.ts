@@ -1,4 +1,4 @@
-import type zh from './zh-CN'
+import type zh from './zh-CN.js'
 
 const en: typeof zh = {
   app: {
