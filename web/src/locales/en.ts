@@ -152,6 +152,13 @@ const en: typeof zh = {
     outcomes: { ok: 'done', denied: 'denied', failed: 'failed' },
     none: 'No matching entries',
   },
+  shapeFilter: {
+    draw: 'Filter by a drawn area',
+    redraw: 'Redraw the area',
+    clear: 'Clear the area',
+    cancel: 'Cancel',
+    hint: 'Click to add corners, click the first to finish',
+  },
   filters: {
     title: 'Filters',
     titleCount: 'Filters ({n})',

@@ -150,6 +150,13 @@ export default {
     outcomes: { ok: '成功', denied: '拒绝', failed: '失败' },
     none: '没有符合条件的记录',
   },
+  shapeFilter: {
+    draw: '画范围筛选',
+    redraw: '重画范围',
+    clear: '清除范围',
+    cancel: '取消',
+    hint: '单击添加顶点，单击起点结束',
+  },
   filters: {
     title: '筛选',
     titleCount: '筛选（{n}）',
