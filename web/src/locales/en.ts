@@ -599,6 +599,7 @@ const en: typeof zh = {
     heatmap: 'Heat map',
     export: 'Export',
     clusterSummary: '{n} clusters ({points} points, {noise} on their own)',
+    clusterLabel: 'Cluster {cluster}: {points} points, {groupRentals} group rentals, {openHazards} open hazards',
     points: 'Points',
     openMajor: 'Open (major)',
     nearest: 'Nearest place',

@@ -597,6 +597,7 @@ export default {
     heatmap: '热力图',
     export: '导出',
     clusterSummary: '共 {n} 个聚集区（{points} 个点，{noise} 个离散点）',
+    clusterLabel: '聚集区 {cluster}：{points} 个点，群租房 {groupRentals} 处，未整改隐患 {openHazards} 处',
     points: '点数',
     openMajor: '未整改（重大）',
     nearest: '最近重点部位',
