@@ -21,7 +21,7 @@ export interface ClusterResult {
   labels: Int32Array
   /** Per cluster: the index of its nearest place (-1 when there are no places). */
   nearest: Int32Array
-  /** Per cluster: metres from its closest point to that place. */
+  /** Per cluster: metres from its closest point to that place; 0 when the place lies inside its hull. */
   nearestMetres: Float64Array
   /** Per cluster: its convex hull as a closed counter-clockwise ring, or null when its points have no area. */
   hulls: ([number, number][] | null)[]
@@ -74,13 +74,15 @@ export function clusterPoints(job: ClusterJob): ClusterResult {
       bound[k] = Math.hypot(dx, dy) * 0.9
     }
     order.sort((a, b) => bound[a]! - bound[b]! || a - b)
-    // The distance from a cluster to a place is from the cluster's closest point; among places at the
-    // same distance the first in the list (the lowest id) wins, so the answer is repeatable.
+    const hull = convexHull(members.subarray(start[c]!, start[c + 1]!), lons, lats)
+    // The distance from a cluster to a place is from the cluster's closest point, and 0 for a place
+    // inside the cluster's outline (a campus the group rentals surround is not "120 m away"); among
+    // places at the same distance the first in the list (the lowest id) wins, so the answer is repeatable.
     for (const k of order) {
       if (bound[k]! > nearestMetres[c]!) break
       const place = { lon: placeLons[k]!, lat: placeLats[k]! }
-      let d = Infinity
-      for (let m = start[c]!; m < start[c + 1]!; m++) {
+      let d = hull && insideConvex(hull, place.lon, place.lat) ? 0 : Infinity
+      for (let m = start[c]!; m < start[c + 1]! && d > 0; m++) {
         const i = members[m]!
         d = Math.min(d, distanceMetres({ lon: lons[i]!, lat: lats[i]! }, place))
       }
@@ -89,9 +91,19 @@ export function clusterPoints(job: ClusterJob): ClusterResult {
         nearest[c] = k
       }
     }
-    hulls.push(convexHull(members.subarray(start[c]!, start[c + 1]!), lons, lats))
+    hulls.push(hull)
   }
   return { labels, nearest, nearestMetres, hulls }
+}
+
+/** Whether a point lies inside or on a closed counter-clockwise convex ring: left of (or on) every edge. */
+function insideConvex(ring: [number, number][], lon: number, lat: number): boolean {
+  for (let i = 0; i + 1 < ring.length; i++) {
+    const [ax, ay] = ring[i]!
+    const [bx, by] = ring[i + 1]!
+    if ((bx - ax) * (lat - ay) - (by - ay) * (lon - ax) < 0) return false
+  }
+  return true
 }
 
 /**

@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox'
+import { shapeMaxCorners } from '../domain/drawn-shape.js'
 import { hazardCategories, hazardStatuses, premisesKinds } from '../domain/lists.js'
 import { BboxString, DateString, IdList, ListOf, OneOf } from './common.js'
 
@@ -20,6 +21,10 @@ export const MapFilterProperties = {
   foundFrom: Type.Optional(DateString),
   foundTo: Type.Optional(DateString),
   asOf: Type.Optional(Type.Unsafe<string>({ ...DateString, description: 'Day on which the status is judged (default: the campaign reference day)' })),
+  within: Type.Optional(Type.String({
+    maxLength: shapeMaxCorners * 2 * 12,
+    description: `Only premises inside a drawn polygon: its corners as lon,lat pairs, comma-separated, in order (the ring closes itself); 3 to ${shapeMaxCorners} corners, not crossing itself`,
+  })),
 }
 export type MapFilterQuery = Static<typeof MapFilterQuerySchema>
 export const MapFilterQuerySchema = Type.Object(MapFilterProperties, { additionalProperties: false })

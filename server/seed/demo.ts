@@ -307,8 +307,8 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
           // Leavers were there when the premises was found and left later in the campaign.
           const leaver = k >= occupants
           const movedIn = leaver ? found - rng.int(0, 30)
-            : rng.chance(0.8) ? found - rng.int(0, 180) : Math.min(end, found + rng.int(0, 200))
-          const movedOut = leaver ? Math.min(end, found + rng.int(15, 300)) : null
+            : rng.chance(0.8) ? found - rng.int(0, 180) : found + rng.int(0, Math.max(0, Math.min(200, end - found)))
+          const movedOut = leaver ? found + rng.int(Math.min(15, end - found), Math.max(Math.min(15, end - found), Math.min(300, end - found))) : null
           let reg: number | null = null
           if (rng.chance(0.9 + 0.1 * e)) {
             const r = Math.max(movedIn, found) + Math.round(rng.exponential(12 / e))
@@ -335,7 +335,9 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
         const category = rng.weighted(categoryMix)
         const item = rng.weighted(itemWeights[category]!)
         const major = rng.chance(majorOdds[item] ?? 0.09)
-        const foundDay = rng.chance(0.75) ? found : Math.min(end, found + rng.int(1, 200))
+        // Follow-up visits spread over the rest of the campaign up to the last inspections (a clamp
+        // at its end piled them on the last report day, and every measure dropped there).
+        const foundDay = rng.chance(0.75) ? found : found + rng.int(1, Math.max(1, Math.min(200, lastInspection - found)))
         const foundAt = atLocal(foundDay, rng.uniform(8.5, 17.5))
         const department = dict.items.get(item)!.department
         let referred: number | null = department !== 'police' || rng.chance(0.35) ? foundAt + rng.uniform(0.1, 3) * DAY : null
@@ -368,7 +370,7 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
       if (rng.chance(kind === 'group_rental' ? 0.1 : 0.03)) {
         const ek = rng.weighted(enforcementKinds)
         E.push({
-          kind: ek, day: isoOf(Math.min(end, found + rng.int(0, 120))), count: ek.endsWith('_solved') ? 1 : rng.int(1, 2),
+          kind: ek, day: isoOf(found + rng.int(0, Math.max(0, Math.min(120, end - found)))), count: ek.endsWith('_solved') ? 1 : rng.int(1, 2),
           premises: id, lon: at[0], lat: at[1], town: ids.get(geo.towns[ti]!.key)!, station: stationIds[station]!,
         })
         events++

@@ -40,6 +40,29 @@ describe('the analysis page', () => {
     }
   })
 
+  it('highlights the cluster picked and labels it on the map with its counts', async () => {
+    for (const locale of ['zh-CN', 'en'] as const) {
+      const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+      await page.addInitScript(l => localStorage.setItem('locale', l), locale)
+      await signInPage(page, base, 'analyst', '/analysis')
+      await page.waitForSelector('[data-map-state="ready"]', { timeout: 45_000 })
+      await page.click('[data-testid="run-analysis"]')
+      await page.waitForSelector('[data-testid="cluster-results"] tbody tr')
+      const row = page.locator('[data-testid="cluster-results"] tbody tr').nth(1)
+      const cluster = await row.getAttribute('data-cluster')
+      await row.click()
+      await page.waitForSelector(`main.analysis[data-selected-cluster="${cluster}"]`)
+      const label = await page.getAttribute('main.analysis', 'data-cluster-label')
+      const cells = await row.locator('td').allTextContents()
+      // The label names the cluster and its points, as the table's row does.
+      expect(label).toContain(cluster!)
+      expect(label).toContain(cells[1]!.trim())
+      await page.waitForFunction(() => Number(document.querySelector('main.analysis')?.getAttribute('data-cluster-labels-drawn')) > 0, undefined, { timeout: 15_000 })
+      await page.screenshot({ path: join(artifactsDir, `analysis-cluster-picked-${locale}.png`) })
+      await page.close()
+    }
+  })
+
   it('marks a proposed cluster as proposed, and shows the same cluster proposed again as already proposed', async () => {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
     await signInPage(page, base, 'analyst', '/analysis')

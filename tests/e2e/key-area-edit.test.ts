@@ -37,7 +37,18 @@ beforeAll(async () => {
       'listedOn', listed_on, 'deadline', deadline, 'status', status)
     from key_area where id = ${k!.id}`
   area = { id: k!.id, box }
+  // A neighbour to the east whose western edge runs 0.0004° (about 40 m) east of the area, taller
+  // than it, so that only its edge (no corner of it) lies near the area's south-east corner.
+  const west = e + 0.0004
+  const neighbour = JSON.stringify({ type: 'Polygon', coordinates: [[[west, s - 0.002], [west + 0.003, s - 0.002], [west + 0.003, n + 0.002], [west, n + 0.002], [west, s - 0.002]]] })
+  await sql`
+    insert into key_area (campaign_id, name_zh, town_id, status, listed_on, deadline, geom)
+    select (select id from campaign order by starts_on limit 1), '东邻片区', jurisdiction_town_id, 'listed', '2020-03-01', '2020-09-30',
+           st_multi(st_setsrid(st_geomfromgeojson(${neighbour}), 4326))
+    from app_user where username = 'commander'`
+  neighbourWest = west
 })
+let neighbourWest = 0
 afterAll(() => web?.close())
 
 const previewState = (page: Page) => page.getAttribute('[data-testid="key-area-form"]', 'data-preview-state')
@@ -110,6 +121,36 @@ describe('editing a key area', () => {
     // A corner moved is a change to undo; a panned map is not.
     await page.waitForFunction(() => !(document.querySelector('[data-tool="undo"]') as HTMLButtonElement | null)?.disabled, undefined, { timeout: 5_000 })
     await expect(previewState(page)).resolves.toMatch(/ok|loading|invalid/)
+    await page.close()
+  })
+
+  it('snaps a dragged corner onto the edge of the neighbouring key area', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+    const previews: GeoJSON.Polygon[] = []
+    page.on('request', (req) => {
+      if (req.method() === 'POST' && req.url().endsWith('/api/key-areas/preview')) previews.push((req.postDataJSON() as { geometry: GeoJSON.Polygon }).geometry)
+    })
+    await signInPage(page, base, 'commander', `/key-areas/${area.id}/edit`)
+    await page.waitForFunction(() => document.querySelector('[data-testid="key-area-form"]')?.getAttribute('data-preview-state') === 'ok', undefined, { timeout: 45_000 })
+    await page.waitForFunction(() => Number(document.querySelector('[data-key-areas]')?.getAttribute('data-key-areas')) >= 2, undefined, { timeout: 15_000 })
+    await page.waitForTimeout(500)
+    // The south-east corner: the north-east one lies under the layer box.
+    const [, s, e] = area.box
+    const corner = await cornerOnScreen(page, e, s)
+    const edge = await cornerOnScreen(page, neighbourWest, s)
+    // Dropped 6 pixels short of the neighbour's edge: without snapping the corner would stay there.
+    const drop = { x: edge.x - 6, y: corner.y - 4 }
+    const before = previews.length
+    await page.mouse.move(corner.x, corner.y)
+    await page.mouse.down()
+    await page.mouse.move(drop.x, drop.y, { steps: 8 })
+    await page.mouse.up()
+    await expect.poll(() => previews.length, { timeout: 10_000 }).toBeGreaterThan(before)
+    const ring = previews.at(-1)!.coordinates[0]!
+    await page.screenshot({ path: join(artifactsDir, 'key-area-edit-snapped-corner.png') })
+    // One corner moved onto the neighbour's western edge (6 pixels short of it is about 10 m, 1e-4°).
+    const onEdge = ring.slice(0, -1).filter(([x]) => Math.abs(x! - neighbourWest) < 1e-5)
+    expect(onEdge, JSON.stringify(ring)).toHaveLength(1)
     await page.close()
   })
 

@@ -101,7 +101,9 @@ describe('the analysis API', () => {
         f.geometry.coordinates[0]!.map(c => c.map(v => v.toFixed(6)).join(' ')).join(',')].join('|')).join('\n')
     expect(fc.features.length).toBeGreaterThan(3)
     expect(createHash('sha1').update(pin).digest('hex')).toMatchSnapshot()
-    const hazards = (await get('/api/analysis/clusters?of=open-hazards&eps=300&minPoints=4')).json()
+    // 800 m: with follow-up hazards no longer piled open on the campaign's last day, the small
+    // demo's open hazards lie too far apart for clusters of 4 within 300 m.
+    const hazards = (await get('/api/analysis/clusters?of=open-hazards&eps=800&minPoints=4')).json()
     expect(hazards.features.length).toBeGreaterThan(0)
     expect(hazards.features.map((f: { properties: { points: number } }) => f.properties.points)).toMatchSnapshot()
   })

@@ -148,6 +148,25 @@ describe('the demo district', () => {
     expect(statuses.map(s => s.status)).toEqual(['found', 'rectified', 'referred', 'verified'])
   })
 
+  it('spreads hazards found and residents moving in or out over the campaign, piling none on its last day', async () => {
+    const [c] = await db.sql<{ startsOn: string; endsOn: string }[]>`select starts_on::text, ends_on::text from campaign order by starts_on limit 1`
+    const days = await one(db.sql<{ n: number }[]>`select (${c!.endsOn}::date - ${c!.startsOn}::date + 1)::int as n`)
+    // Events per campaign day, and on its last day: a real campaign's last day is an ordinary one.
+    const counts = await db.sql<{ what: string; total: number; last: number }[]>`
+      select 'hazards found' as what, count(*)::int as total, count(*) filter (where (found_at at time zone 'Asia/Shanghai')::date = ${c!.endsOn}::date)::int as last
+      from hazard where (found_at at time zone 'Asia/Shanghai')::date between ${c!.startsOn}::date and ${c!.endsOn}::date
+      union all
+      select 'residents moving in', count(*)::int, count(*) filter (where moved_in_on = ${c!.endsOn}::date)::int
+      from resident where moved_in_on between ${c!.startsOn}::date and ${c!.endsOn}::date
+      union all
+      select 'residents moving out', count(*)::int, count(*) filter (where moved_out_on = ${c!.endsOn}::date)::int
+      from resident where moved_out_on between ${c!.startsOn}::date and ${c!.endsOn}::date`
+    for (const x of counts) {
+      expect(x.total, x.what).toBeGreaterThan(0)
+      expect(x.last, `${x.what} on the last day (${x.last} of ${x.total} over ${days.n} days)`).toBeLessThanOrEqual(Math.max(3, 4 * x.total / days.n))
+    }
+  })
+
   it('keeps the per-premises hazard summary equal to a recount', async () => {
     const off = await one(db.sql<{ n: number }[]>`
       select count(*)::int as n from premises p

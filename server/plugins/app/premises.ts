@@ -22,6 +22,8 @@ export interface PremisesFilter {
   overdueOnly?: boolean
   foundFrom?: string
   foundTo?: string
+  /** Only premises inside (or on the edge of) this polygon, as well-known text in WGS 84. */
+  withinWkt?: string
 }
 
 /** SQL for a premises' map status on a day (see hazard_status in the migrations). */
@@ -48,6 +50,8 @@ export function premisesWhere(sql: Sql | Tx, f: PremisesFilter, on: string, scop
   if (f.overdueOnly) parts.push(sql`${a}.open_min_deadline < ${on}`)
   if (f.foundFrom) parts.push(sql`${a}.found_on >= ${f.foundFrom}`)
   if (f.foundTo) parts.push(sql`${a}.found_on <= ${f.foundTo}`)
+  // The shape, not the column, is built from the parameter, so the GiST index serves ST_Covers.
+  if (f.withinWkt) parts.push(sql`st_covers(st_geomfromtext(${f.withinWkt}, 4326), ${a}.geom)`)
   if (f.categories?.length) {
     parts.push(sql`exists (select 1 from hazard h join hazard_item i on i.code = h.item_code
       where h.premises_id = ${a}.id and i.category_code in ${sql(f.categories)}

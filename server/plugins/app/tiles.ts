@@ -117,7 +117,7 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
    * holds (kind, town, police station, status on any day); other filters group premises directly.
    */
   const cellsServe = (f: PremisesFilter) =>
-    !f.categories?.length && !f.communities?.length && !f.foundFrom && !f.foundTo && !f.bbox
+    !f.categories?.length && !f.communities?.length && !f.foundFrom && !f.foundTo && !f.bbox && !f.withinWkt
 
   function cellRowsQuery(t: TileRequest) {
     const b = tileBounds(t.z, t.x, t.y)

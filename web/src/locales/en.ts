@@ -1,4 +1,4 @@
-import type zh from './zh-CN'
+import type zh from './zh-CN.js'
 
 const en: typeof zh = {
   app: {
@@ -152,6 +152,13 @@ const en: typeof zh = {
     details: 'Change',
     outcomes: { ok: 'done', denied: 'denied', failed: 'failed' },
     none: 'No matching entries',
+  },
+  shapeFilter: {
+    draw: 'Filter by a drawn area',
+    redraw: 'Redraw the area',
+    clear: 'Clear the area',
+    cancel: 'Cancel',
+    hint: 'Click to add corners, click the first to finish',
   },
   filters: {
     title: 'Filters',
@@ -594,6 +601,7 @@ const en: typeof zh = {
     heatmap: 'Heat map',
     export: 'Export',
     clusterSummary: '{n} clusters ({points} points, {noise} on their own)',
+    clusterLabel: 'Cluster {cluster}: {points} points, {groupRentals} group rentals, {openHazards} open hazards',
     points: 'Points',
     openMajor: 'Open (major)',
     nearest: 'Nearest place',

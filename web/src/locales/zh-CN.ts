@@ -151,6 +151,13 @@ export default {
     outcomes: { ok: '成功', denied: '拒绝', failed: '失败' },
     none: '没有符合条件的记录',
   },
+  shapeFilter: {
+    draw: '画范围筛选',
+    redraw: '重画范围',
+    clear: '清除范围',
+    cancel: '取消',
+    hint: '单击添加顶点，单击起点结束',
+  },
   filters: {
     title: '筛选',
     titleCount: '筛选（{n}）',
@@ -592,6 +599,7 @@ export default {
     heatmap: '热力图',
     export: '导出',
     clusterSummary: '共 {n} 个聚集区（{points} 个点，{noise} 个离散点）',
+    clusterLabel: '聚集区 {cluster}：{points} 个点，群租房 {groupRentals} 处，未整改隐患 {openHazards} 处',
     points: '点数',
     openMajor: '未整改（重大）',
     nearest: '最近重点部位',

@@ -1,6 +1,7 @@
 import { defineStore } from 'pinia'
 import { computed, ref, watch } from 'vue'
 import { type LocationQuery, useRoute, useRouter } from 'vue-router'
+import { shapeFromParam } from '../../../server/domain/drawn-shape'
 import { hazardCategories, hazardStatuses, premisesKinds } from '../../../server/domain/lists'
 
 export const kindOptions = premisesKinds
@@ -20,11 +21,13 @@ export interface MapFilters {
   foundFrom: string
   foundTo: string
   asOf: string
+  /** A shape drawn on the map, as the API's `within` parameter ('' for none). */
+  within: string
 }
 
 const empty = (): MapFilters => ({
   kinds: [], statuses: [], categories: [], towns: [], communities: [], stations: [],
-  major: false, overdue: false, foundFrom: '', foundTo: '', asOf: '',
+  major: false, overdue: false, foundFrom: '', foundTo: '', asOf: '', within: '',
 })
 
 const list = (v: unknown) => (typeof v === 'string' && v ? v.split(',') : [])
@@ -45,6 +48,7 @@ export function filtersToQuery(f: MapFilters): Record<string, string> {
   if (f.foundFrom) q.foundFrom = f.foundFrom
   if (f.foundTo) q.foundTo = f.foundTo
   if (f.asOf) q.asOf = f.asOf
+  if (f.within) q.within = f.within
   return q
 }
 
@@ -61,6 +65,8 @@ export function filtersFromQuery(q: LocationQuery): MapFilters {
     foundFrom: day(q.foundFrom),
     foundTo: day(q.foundTo),
     asOf: day(q.asOf),
+    // A shape the server would refuse (a mangled link) is dropped rather than failing every request.
+    within: typeof q.within === 'string' && 'corners' in shapeFromParam(q.within) ? q.within : '',
   }
 }
 

@@ -52,16 +52,19 @@ function snapLayers(map: maplibregl.Map): string[] {
 }
 
 /**
- * terra-draw's custom snapping for a polygon being drawn: the cursor snaps to the corners and edges
- * of the existing key areas and to the basemap's roads drawn near it (12 pixels), as key-area
- * boundaries in reality follow roads, rivers and blocks.
+ * terra-draw's custom snapping for a polygon being drawn or a corner being dragged: the cursor snaps
+ * to the corners and edges of the existing key areas and to the basemap's roads drawn near it
+ * (12 pixels), as key-area boundaries in reality follow roads, rivers and blocks. The area being
+ * edited (`except`) is left out: its saved outline would pull a dragged corner back where it was.
  */
-export function snapToDrawnLines(map: maplibregl.Map, tolerance = 12): SnapToCustom {
+export function snapToDrawnLines(map: maplibregl.Map, opts: { except?: number | null; tolerance?: number } = {}): SnapToCustom {
+  const tolerance = opts.tolerance ?? 12
   return (event: { containerX: number; containerY: number }) => {
     const layers = snapLayers(map)
     if (layers.length === 0) return undefined
     const at = { x: event.containerX, y: event.containerY }
     const features = map.queryRenderedFeatures([[at.x - tolerance, at.y - tolerance], [at.x + tolerance, at.y + tolerance]], { layers })
+      .filter(f => opts.except === undefined || opts.except === null || f.layer.id !== 'key-areas-line' || f.properties.id !== opts.except)
     const lines = features.flatMap(f => linesOf(f.geometry)).map(line => line.map(([lng, lat]) => map.project([lng!, lat!])))
     const snapped = snapPoint(at, lines, tolerance)
     if (!snapped) return undefined

@@ -5,7 +5,8 @@ import { poiColour } from './status-style'
 /** The colour key areas are drawn in everywhere (the key-area pages use it too). */
 export const keyAreaColour = '#7B3294'
 
-const labelFont = ['Noto Sans Regular']
+/** The font our labels name (Latin glyphs served by us; CJK drawn with local fonts). */
+export const labelFont = ['Noto Sans Regular']
 
 /** A name in the UI language: the English one when there is one and the UI is English. */
 export function nameIn(lang: 'zh' | 'en'): maplibregl.ExpressionSpecification {
