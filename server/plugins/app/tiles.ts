@@ -226,6 +226,9 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
                    ${statusSql(sql, t.on)} as status
             from premises p where ${inTile} and ${where}
           ) s
+          -- The index's boxes are float4, a little larger than the tile's buffer: exactly the buffer,
+          -- as premises_cell's cells cover it, so that both paths count the same premises.
+          where fx >= ${-buffer} and fx < ${extent + buffer} and fy >= ${-buffer} and fy < ${extent + buffer}
         ) c
         group by cell
         order by cell`,

@@ -42,9 +42,16 @@ export function prefetchMapData(): void {
   fetch(workerUrl).then(r => r.arrayBuffer()).catch(() => undefined)
 }
 
-/** The map's data: the prefetched requests if they are recent, new ones otherwise. */
+/**
+ * The map's data: the prefetched requests if they are recent, new ones otherwise. A prefetch that
+ * failed is asked again: with no network it ran before the signed-in layout had installed the
+ * offline copies (api/client), which now answer it.
+ */
 export function takeMapData(): MapData {
   const p = prefetched
   prefetched = undefined
-  return p && Date.now() - p.at < freshMs ? p.data : request()
+  if (!p || Date.now() - p.at >= freshMs) return request()
+  let again: MapData | undefined
+  const retry = () => (again ??= request())
+  return { first: p.data.first.catch(() => retry().first), later: p.data.later.catch(() => retry().later) }
 }
