@@ -13,6 +13,8 @@ const root = fileURLToPath(new URL('../..', import.meta.url))
 /** A running server process and how to talk to it. */
 export interface ServerProcess {
   base: string
+  /** What the process has written to stderr so far (its fault-injection points say where they are). */
+  stderr: () => string
   /** Kills it at once (SIGKILL): no shutdown, no flush, whatever it was doing. */
   kill: () => Promise<void>
 }
@@ -59,6 +61,7 @@ export async function serverDatabase(env: Record<string, string> = {}) {
     const exited = new Promise<void>(resolve => proc.on('exit', () => resolve()))
     return {
       base: `http://127.0.0.1:${port}`,
+      stderr: () => err,
       kill: async () => {
         proc.kill('SIGKILL')
         await exited

@@ -6,11 +6,13 @@ import { serverDatabase, signInOver } from '../helpers/server-process.js'
 // The real server in a process of its own, killed with SIGKILL in the middle of an import's commit.
 let server: Awaited<ReturnType<typeof serverDatabase>>
 beforeAll(async () => {
-  server = await serverDatabase()
+  // The first commit's merge is held open (GRD_FAULT_HOLD_MERGE_OF), so that the kill lands inside it.
+  server = await serverDatabase({ GRD_FAULT_HOLD_MERGE_OF: held })
 })
 afterAll(() => server?.drop())
 
 const rows = 4000
+const held = 'held.csv'
 const heading = '台账编号,类型,地址,经度,纬度,出租间数,出租床位数,居住人数,发现日期,登记日期'
 
 /** A ledger of new premises at (a hair away from) existing premises' places, which lie in the district. */
@@ -28,8 +30,8 @@ async function ledger(base: string, cookie: string): Promise<Buffer> {
 
 interface Job { id: string; status: string; phase: string | null; suggestedMapping: Record<string, string>; message: string | null }
 
-async function upload(base: string, cookie: string, file: Buffer): Promise<Job> {
-  const res = await fetch(`${base}/api/imports?kind=premises&fileName=k.csv`, { method: 'POST', headers: { cookie, 'content-type': 'text/csv' }, body: new Uint8Array(file) })
+async function upload(base: string, cookie: string, file: Buffer, fileName = 'k.csv'): Promise<Job> {
+  const res = await fetch(`${base}/api/imports?kind=premises&fileName=${fileName}`, { method: 'POST', headers: { cookie, 'content-type': 'text/csv' }, body: new Uint8Array(file) })
   expect(res.status).toBe(201)
   return res.json() as Promise<Job>
 }
@@ -52,14 +54,14 @@ describe('an import commit cut off by kill -9', () => {
     const s = await server.start()
     const cookie = await signInOver(s.base, 'bureau')
     file = await ledger(s.base, cookie)
-    job = await upload(s.base, cookie, file)
+    job = await upload(s.base, cookie, file, held)
     await commit(s.base, cookie, job)
-    // Killed as soon as the merge (the one transaction that writes the shared tables) has begun.
-    for (;;) {
-      const now = await state(s.base, cookie, job.id)
-      expect(now.status, now.message ?? '').toBe('committing')
-      if (now.phase === 'merging') break
-      await new Promise(r => setTimeout(r, 5))
+    // Killed inside the merge (the one transaction that writes the shared tables), which the fault
+    // point holds open and announces on stderr: no request is needed, as the embedded database is
+    // held by that transaction.
+    for (const until = Date.now() + 45_000; !s.stderr().includes(`holding the merge of ${held}`);) {
+      expect(Date.now(), s.stderr()).toBeLessThan(until)
+      await new Promise(r => setTimeout(r, 20))
     }
     await s.kill()
 

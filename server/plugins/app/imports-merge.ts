@@ -576,6 +576,12 @@ export async function commitImport({ sql, staging, store, bulkRows, check, witho
           await tx`set local statement_timeout = 0`
           // A file that changes nothing writes nothing (not even the statement triggers' data version).
           if (staged > 0) await staging.merge(tx, job, staged > bulkRows)
+          // Fault injection for tests/server/crash-import.test.ts: the merge of the named file holds its
+          // transaction open, uncommitted, so that the test's kill -9 lands inside it however fast it ran.
+          if (process.env.GRD_FAULT_HOLD_MERGE_OF === job.fileName) {
+            process.stderr.write(`fault: holding the merge of ${job.fileName}\n`)
+            await new Promise(resolve => setTimeout(resolve, 120_000))
+          }
           await tx`update import_job set status = 'committed', committed_at = now(), summary = ${tx.json(summary)}, rows_total = ${summary.rows},
             rows_invalid = 0 where id = ${job.id}`
           // No request stands behind a background commit: the row names the user who started it.
