@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { eventually } from '../helpers/eventually.js'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
 
 /**
@@ -10,14 +11,6 @@ beforeAll(async () => {
   t = await buildTestApp()
 })
 afterAll(() => t?.close())
-
-async function eventually(check: () => Promise<boolean>): Promise<void> {
-  const until = Date.now() + 10_000
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('not within 10 s')
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-}
 
 const groupRental = async () => (await t.db.owner<{ id: number }[]>`select id from premises where kind = 'group_rental' order by id limit 1`)[0]!
 

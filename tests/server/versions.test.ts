@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { wholeDistrict } from '../../server/domain/access.js'
 import type { Sql } from '../../server/db/index.js'
 import { dataVersions } from '../../server/plugins/app/versions.js'
+import { eventually } from '../helpers/eventually.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 import { factory } from '../helpers/factory.js'
 import { tileOf } from '../helpers/tiles.js'
@@ -34,15 +35,6 @@ async function statementsDuring(fn: () => Promise<unknown>): Promise<string[]> {
     options.debug = false
   }
   return sent
-}
-
-/** Waits until `check` holds, at most 10 s: an announcement arrives on a connection of its own. */
-async function eventually(check: () => Promise<boolean>): Promise<void> {
-  const until = Date.now() + 10_000
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('not within 10 s')
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
 }
 
 const groupRental = async () => (await t.db.owner<{ id: number }[]>`select id from premises where kind = 'group_rental' order by id limit 1`)[0]!
