@@ -10,7 +10,7 @@ import { hashPassword } from '../domain/passwords.js'
 import { Random } from '../domain/random.js'
 import { type AreaRecord, blob, buildGeography, type Geography, offset, randomPointIn, townSpecs } from './geography.js'
 import { givenChars, localRegionCodes, migrantRegionCodes, otherTexts, roadNames, surnames } from './names.js'
-import { type Batch, copyBatch, insertBatch, type LoadMethod, loadMethodFor, newBatch, restoreLoadedTables, stripLoadedTables } from './load.js'
+import { type Batch, copyWriter, insertWriter, type LoadMethod, loadMethodFor, newBatch, restoreLoadedTables, stripLoadedTables } from './load.js'
 import { streetTiles } from './street-tiles.js'
 import { buildStreets } from './streets.js'
 
@@ -211,7 +211,7 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
     const townWeights = townSpecs.map((t, i) => [i, t.communities * (0.5 + t.urban)] as const)
 
     const stripped = load === 'copy' ? await stripLoadedTables(tx) : null
-    const write = load === 'copy' ? copyBatch : insertBatch
+    const writer = load === 'copy' ? copyWriter(opts.keys) : insertWriter(opts.keys)
     let { P, R, F, H, E } = newBatch()
     // The batch being written while the next is made: the database loads one while Node computes the other.
     let writing: Promise<void> = Promise.resolve()
@@ -220,177 +220,182 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
     let hazardId = 0
     let events = 0
 
-    for (let id = 1; id <= opts.premises; id++) {
-      // Place: around a point of interest, or anywhere in a town; resample points outside the district.
-      let kind: Kind
-      let at: [number, number]
-      let grid: AreaRecord | undefined
-      for (;;) {
-        if (rng.chance(clusteredShare)) {
-          const poi = rng.weighted(anchors)
-          const rule = anchorRules[poi.kind]
-          kind = rng.weighted(rule.kinds)
-          at = offset(poi.at, rng.normal() * rule.sigma, rng.normal() * rule.sigma)
-        }
-        else {
-          kind = rng.weighted(backgroundKinds)
-          at = randomPointIn(rng, geo.towns[rng.weighted(townWeights)]!.geom)
-        }
-        // A house stands in a block, not on the road or in the canal the street map draws there.
-        at = streets.settle(at)
-        grid = gridIndex.find(at[0], at[1])
-        if (grid) break
-      }
-      const community = communityByKey.get(grid.parentKey!)!
-      const ti = grid.town
-      const e = townSpecs[ti]!.efficiency
-      const station = stationIndex.find(at[0], at[1]) ?? 0
-
-      // The group-rental facts. Some ordinary rentals meet the rule without being registered as
-      // group rentals: "found but not registered", more of them where the town is slower.
-      let rooms: number
-      let beds: number
-      let occupants: number
-      const hidden = kind === 'rental' && rng.chance(0.01 + 0.06 * (1 - e))
-      switch (kind) {
-        case 'group_rental':
-          occupants = 10 + Math.min(30, Math.round(rng.exponential(3)))
-          rooms = rng.int(3, Math.max(4, Math.ceil(occupants / 1.5)))
-          beds = occupants + rng.int(0, 4)
-          break
-        case 'rental':
-          occupants = hidden ? rng.int(10, 16) : rng.int(1, 8)
-          rooms = hidden ? rng.int(4, 9) : rng.int(1, Math.min(6, occupants))
-          beds = Math.max(occupants, rooms) + rng.int(0, 1)
-          break
-        case 'homestay': rooms = rng.int(2, 9); beds = rooms + rng.int(0, 6); occupants = rng.int(0, 2); break
-        case 'family_hotel': rooms = rng.int(5, 9); beds = rooms + rng.int(2, 8); occupants = rng.int(1, 3); break
-        case 'factory_dormitory': rooms = rng.int(10, 60); beds = rooms * rng.int(4, 6); occupants = Math.round(beds * rng.uniform(0.6, 0.95)); break
-        case 'care_home': rooms = rng.int(10, 40); beds = rooms * 2; occupants = Math.round(beds * rng.uniform(0.5, 0.9)); break
-      }
-
-      // When: inspections peak early in the campaign; efficient towns find their premises sooner.
-      const found = start + Math.floor(rng.next() ** (1.1 + e) * (lastInspection - start + 1))
-      let registered: number | null = null
-      if (kind !== 'group_rental' || !rng.chance(0.12 * (1 - e))) {
-        const r = found + Math.round(rng.exponential(kind === 'group_rental' ? 22 / e : 10))
-        registered = r <= end ? r : null
-      }
-      const deregistered = registered !== null && kind === 'group_rental' && rng.chance(0.04)
-        ? registered + rng.int(30, 200) : null
-      const slName = kind === 'group_rental' && rng.chance(0.3) ? personName(rng) : null
-      const slCollected = slName && rng.chance(0.85) ? found + rng.int(0, 20) : null
-      const statement = (kind === 'group_rental' || hidden) ? (rng.chance(0.88) ? found + rng.int(0, 30) : null)
-        : (kind === 'rental' && rng.chance(0.5) ? found + rng.int(0, 30) : null)
-      const lease = kind === 'group_rental' || kind === 'rental' ? (rng.chance(0.6) ? found + rng.int(0, 60) : null) : null
-      const within = (d: number | null) => (d !== null && d <= end ? isoOf(d) : null)
-      const premisesRow = {
-        id, kind, address: `${community.zh}${rng.pick(roadNames)}${rng.int(1, 899)}号${rng.chance(0.5) ? `${rng.int(1, 30)}幢` : ''}`,
-        lon: Math.round(at[0] * 1e7) / 1e7, lat: Math.round(at[1] * 1e7) / 1e7,
-        town: ids.get(geo.towns[ti]!.key)!, community: ids.get(community.key)!, grid: ids.get(grid.key)!, station: stationIds[station]!,
-        rooms, beds, occupants, ownerName: personName(rng), ownerPhone: phone(rng),
-        slName, slPhone: slName ? phone(rng) : null, slCollected: within(slCollected),
-        statement: within(statement), lease: within(lease), found: isoOf(found),
-        registered: registered === null ? null : isoOf(registered),
-        deregistered: deregistered !== null && deregistered <= end ? isoOf(deregistered) : null,
-        // The hazard summary and the day it became a group rental, as the row triggers would set them.
-        hazards: 0, open: 0, openMajor: 0, openMinDeadline: null as string | null,
-        grSince: kind === 'group_rental' ? isoOf(found) : null,
-      }
-
-      // Residents: the people living there now, plus some who have moved out.
-      if (kind === 'group_rental' || kind === 'rental') {
-        const leavers = rng.poisson(occupants * 0.12)
-        for (let k = 0; k < occupants + leavers; k++) {
-          const floating = rng.chance(0.86)
-          const doc = identity(rng, floating)
-          // Leavers were there when the premises was found and left later in the campaign.
-          const leaver = k >= occupants
-          const movedIn = leaver ? found - rng.int(0, 30)
-            : rng.chance(0.8) ? found - rng.int(0, 180) : found + rng.int(0, Math.max(0, Math.min(200, end - found)))
-          const movedOut = leaver ? found + rng.int(Math.min(15, end - found), Math.max(Math.min(15, end - found), Math.min(300, end - found))) : null
-          let reg: number | null = null
-          if (rng.chance(0.9 + 0.1 * e)) {
-            const r = Math.max(movedIn, found) + Math.round(rng.exponential(12 / e))
-            if (r <= end) reg = r
+    try {
+      for (let id = 1; id <= opts.premises; id++) {
+        // Place: around a point of interest, or anywhere in a town; resample points outside the district.
+        let kind: Kind
+        let at: [number, number]
+        let grid: AreaRecord | undefined
+        for (;;) {
+          if (rng.chance(clusteredShare)) {
+            const poi = rng.weighted(anchors)
+            const rule = anchorRules[poi.kind]
+            kind = rng.weighted(rule.kinds)
+            at = offset(poi.at, rng.normal() * rule.sigma, rng.normal() * rule.sigma)
           }
-          if (reg !== null && movedOut !== null && reg > movedOut) reg = movedOut
-          const dereg = reg !== null && movedOut !== null ? movedOut : null
-          residentId++
-          R.push({
-            id: residentId, premises: id, name: personName(rng), idType: doc.type, idNumber: doc.number,
-            masked: maskIdNumber(doc.number), phone: rng.chance(0.95) ? phone(rng) : null, floating,
-            movedIn: isoOf(movedIn), movedOut: movedOut === null ? null : isoOf(movedOut),
-            registered: reg === null ? null : isoOf(reg), deregistered: dereg === null ? null : isoOf(dereg),
+          else {
+            kind = rng.weighted(backgroundKinds)
+            at = randomPointIn(rng, geo.towns[rng.weighted(townWeights)]!.geom)
+          }
+          // A house stands in a block, not on the road or in the canal the street map draws there.
+          at = streets.settle(at)
+          grid = gridIndex.find(at[0], at[1])
+          if (grid) break
+        }
+        const community = communityByKey.get(grid.parentKey!)!
+        const ti = grid.town
+        const e = townSpecs[ti]!.efficiency
+        const station = stationIndex.find(at[0], at[1]) ?? 0
+
+        // The group-rental facts. Some ordinary rentals meet the rule without being registered as
+        // group rentals: "found but not registered", more of them where the town is slower.
+        let rooms: number
+        let beds: number
+        let occupants: number
+        const hidden = kind === 'rental' && rng.chance(0.01 + 0.06 * (1 - e))
+        switch (kind) {
+          case 'group_rental':
+            occupants = 10 + Math.min(30, Math.round(rng.exponential(3)))
+            rooms = rng.int(3, Math.max(4, Math.ceil(occupants / 1.5)))
+            beds = occupants + rng.int(0, 4)
+            break
+          case 'rental':
+            occupants = hidden ? rng.int(10, 16) : rng.int(1, 8)
+            rooms = hidden ? rng.int(4, 9) : rng.int(1, Math.min(6, occupants))
+            beds = Math.max(occupants, rooms) + rng.int(0, 1)
+            break
+          case 'homestay': rooms = rng.int(2, 9); beds = rooms + rng.int(0, 6); occupants = rng.int(0, 2); break
+          case 'family_hotel': rooms = rng.int(5, 9); beds = rooms + rng.int(2, 8); occupants = rng.int(1, 3); break
+          case 'factory_dormitory': rooms = rng.int(10, 60); beds = rooms * rng.int(4, 6); occupants = Math.round(beds * rng.uniform(0.6, 0.95)); break
+          case 'care_home': rooms = rng.int(10, 40); beds = rooms * 2; occupants = Math.round(beds * rng.uniform(0.5, 0.9)); break
+        }
+
+        // When: inspections peak early in the campaign; efficient towns find their premises sooner.
+        const found = start + Math.floor(rng.next() ** (1.1 + e) * (lastInspection - start + 1))
+        let registered: number | null = null
+        if (kind !== 'group_rental' || !rng.chance(0.12 * (1 - e))) {
+          const r = found + Math.round(rng.exponential(kind === 'group_rental' ? 22 / e : 10))
+          registered = r <= end ? r : null
+        }
+        const deregistered = registered !== null && kind === 'group_rental' && rng.chance(0.04)
+          ? registered + rng.int(30, 200) : null
+        const slName = kind === 'group_rental' && rng.chance(0.3) ? personName(rng) : null
+        const slCollected = slName && rng.chance(0.85) ? found + rng.int(0, 20) : null
+        const statement = (kind === 'group_rental' || hidden) ? (rng.chance(0.88) ? found + rng.int(0, 30) : null)
+          : (kind === 'rental' && rng.chance(0.5) ? found + rng.int(0, 30) : null)
+        const lease = kind === 'group_rental' || kind === 'rental' ? (rng.chance(0.6) ? found + rng.int(0, 60) : null) : null
+        const within = (d: number | null) => (d !== null && d <= end ? isoOf(d) : null)
+        const premisesRow = {
+          id, kind, address: `${community.zh}${rng.pick(roadNames)}${rng.int(1, 899)}号${rng.chance(0.5) ? `${rng.int(1, 30)}幢` : ''}`,
+          lon: Math.round(at[0] * 1e7) / 1e7, lat: Math.round(at[1] * 1e7) / 1e7,
+          town: ids.get(geo.towns[ti]!.key)!, community: ids.get(community.key)!, grid: ids.get(grid.key)!, station: stationIds[station]!,
+          rooms, beds, occupants, ownerName: personName(rng), ownerPhone: phone(rng),
+          slName, slPhone: slName ? phone(rng) : null, slCollected: within(slCollected),
+          statement: within(statement), lease: within(lease), found: isoOf(found),
+          registered: registered === null ? null : isoOf(registered),
+          deregistered: deregistered !== null && deregistered <= end ? isoOf(deregistered) : null,
+          // The hazard summary and the day it became a group rental, as the row triggers would set them.
+          hazards: 0, open: 0, openMajor: 0, openMinDeadline: null as string | null,
+          grSince: kind === 'group_rental' ? isoOf(found) : null,
+        }
+
+        // Residents: the people living there now, plus some who have moved out.
+        if (kind === 'group_rental' || kind === 'rental') {
+          const leavers = rng.poisson(occupants * 0.12)
+          for (let k = 0; k < occupants + leavers; k++) {
+            const floating = rng.chance(0.86)
+            const doc = identity(rng, floating)
+            // Leavers were there when the premises was found and left later in the campaign.
+            const leaver = k >= occupants
+            const movedIn = leaver ? found - rng.int(0, 30)
+              : rng.chance(0.8) ? found - rng.int(0, 180) : found + rng.int(0, Math.max(0, Math.min(200, end - found)))
+            const movedOut = leaver ? found + rng.int(Math.min(15, end - found), Math.max(Math.min(15, end - found), Math.min(300, end - found))) : null
+            let reg: number | null = null
+            if (rng.chance(0.9 + 0.1 * e)) {
+              const r = Math.max(movedIn, found) + Math.round(rng.exponential(12 / e))
+              if (r <= end) reg = r
+            }
+            if (reg !== null && movedOut !== null && reg > movedOut) reg = movedOut
+            const dereg = reg !== null && movedOut !== null ? movedOut : null
+            residentId++
+            R.push({
+              id: residentId, premises: id, name: personName(rng), idType: doc.type, idNumber: doc.number,
+              masked: maskIdNumber(doc.number), phone: rng.chance(0.95) ? phone(rng) : null, floating,
+              movedIn: isoOf(movedIn), movedOut: movedOut === null ? null : isoOf(movedOut),
+              registered: reg === null ? null : isoOf(reg), deregistered: dereg === null ? null : isoOf(dereg),
+            })
+            for (const [category, p] of [['mental_illness', 0.003], ['person_of_concern', 0.008]] as const) {
+              if (rng.chance(p)) F.push({ resident: residentId, category, flagged: isoOf(Math.max(movedIn, found)) })
+            }
+          }
+        }
+
+        // Hazards found at the first inspection or at follow-ups, each with its life so far.
+        const nHazards = rng.poisson(hazardMeans[kind] * (hidden ? 3 : 1) * hazardScale)
+        for (let k = 0; k < nHazards; k++) {
+          const category = rng.weighted(categoryMix)
+          const item = rng.weighted(itemWeights[category]!)
+          const major = rng.chance(majorOdds[item] ?? 0.09)
+          // Follow-up visits spread over the rest of the campaign up to the last inspections (a clamp
+          // at its end piled them on the last report day, and every measure dropped there).
+          const foundDay = rng.chance(0.75) ? found : found + rng.int(1, Math.max(1, Math.min(200, lastInspection - found)))
+          const foundAt = atLocal(foundDay, rng.uniform(8.5, 17.5))
+          const department = dict.items.get(item)!.department
+          let referred: number | null = department !== 'police' || rng.chance(0.35) ? foundAt + rng.uniform(0.1, 3) * DAY : null
+          const deadline = foundDay + (major ? rng.int(7, 15) : rng.int(20, 60))
+          let rectified: number | null = null
+          if (rng.chance(major ? 0.9 + 0.1 * e : 0.78 + 0.2 * e)) {
+            rectified = foundAt + (1 + rng.exponential(major ? 10 / e : 30 / e)) * DAY
+            if (referred !== null && rectified < referred) rectified = referred + 0.5 * DAY
+          }
+          if (referred !== null && referred > endMs) referred = null
+          if (rectified !== null && rectified > endMs) rectified = null
+          let verified: number | null = rectified !== null && rng.chance(0.85) ? rectified + rng.uniform(1, 10) * DAY : null
+          if (verified !== null && verified > endMs) verified = null
+          const status = verified !== null ? 'verified' : rectified !== null ? 'rectified' : referred !== null ? 'referred' : 'found'
+          const texts = otherTexts[item]
+          H.push({
+            id: ++hazardId, premises: id, item, text: texts ? rng.pick(texts) : null, severity: major ? 'major' : 'general',
+            status, department, found: foundAt, referred, rectified, verified, deadline: isoOf(deadline),
           })
-          for (const [category, p] of [['mental_illness', 0.003], ['person_of_concern', 0.008]] as const) {
-            if (rng.chance(p)) F.push({ resident: residentId, category, flagged: isoOf(Math.max(movedIn, found)) })
+          premisesRow.hazards++
+          if (rectified === null) {
+            premisesRow.open++
+            if (major) premisesRow.openMajor++
+            if (premisesRow.openMinDeadline === null || isoOf(deadline) < premisesRow.openMinDeadline) premisesRow.openMinDeadline = isoOf(deadline)
           }
         }
-      }
+        P.push(premisesRow)
 
-      // Hazards found at the first inspection or at follow-ups, each with its life so far.
-      const nHazards = rng.poisson(hazardMeans[kind] * (hidden ? 3 : 1) * hazardScale)
-      for (let k = 0; k < nHazards; k++) {
-        const category = rng.weighted(categoryMix)
-        const item = rng.weighted(itemWeights[category]!)
-        const major = rng.chance(majorOdds[item] ?? 0.09)
-        // Follow-up visits spread over the rest of the campaign up to the last inspections (a clamp
-        // at its end piled them on the last report day, and every measure dropped there).
-        const foundDay = rng.chance(0.75) ? found : found + rng.int(1, Math.max(1, Math.min(200, lastInspection - found)))
-        const foundAt = atLocal(foundDay, rng.uniform(8.5, 17.5))
-        const department = dict.items.get(item)!.department
-        let referred: number | null = department !== 'police' || rng.chance(0.35) ? foundAt + rng.uniform(0.1, 3) * DAY : null
-        const deadline = foundDay + (major ? rng.int(7, 15) : rng.int(20, 60))
-        let rectified: number | null = null
-        if (rng.chance(major ? 0.9 + 0.1 * e : 0.78 + 0.2 * e)) {
-          rectified = foundAt + (1 + rng.exponential(major ? 10 / e : 30 / e)) * DAY
-          if (referred !== null && rectified < referred) rectified = referred + 0.5 * DAY
+        // Enforcement results, placed at the premises where they happened.
+        if (rng.chance(kind === 'group_rental' ? 0.1 : 0.03)) {
+          const ek = rng.weighted(enforcementKinds)
+          E.push({
+            kind: ek, day: isoOf(found + rng.int(0, Math.max(0, Math.min(120, end - found)))), count: ek.endsWith('_solved') ? 1 : rng.int(1, 2),
+            premises: id, lon: at[0], lat: at[1], town: ids.get(geo.towns[ti]!.key)!, station: stationIds[station]!,
+          })
+          events++
         }
-        if (referred !== null && referred > endMs) referred = null
-        if (rectified !== null && rectified > endMs) rectified = null
-        let verified: number | null = rectified !== null && rng.chance(0.85) ? rectified + rng.uniform(1, 10) * DAY : null
-        if (verified !== null && verified > endMs) verified = null
-        const status = verified !== null ? 'verified' : rectified !== null ? 'rectified' : referred !== null ? 'referred' : 'found'
-        const texts = otherTexts[item]
-        H.push({
-          id: ++hazardId, premises: id, item, text: texts ? rng.pick(texts) : null, severity: major ? 'major' : 'general',
-          status, department, found: foundAt, referred, rectified, verified, deadline: isoOf(deadline),
-        })
-        premisesRow.hazards++
-        if (rectified === null) {
-          premisesRow.open++
-          if (major) premisesRow.openMajor++
-          if (premisesRow.openMinDeadline === null || isoOf(deadline) < premisesRow.openMinDeadline) premisesRow.openMinDeadline = isoOf(deadline)
-        }
-      }
-      P.push(premisesRow)
 
-      // Enforcement results, placed at the premises where they happened.
-      if (rng.chance(kind === 'group_rental' ? 0.1 : 0.03)) {
-        const ek = rng.weighted(enforcementKinds)
-        E.push({
-          kind: ek, day: isoOf(found + rng.int(0, Math.max(0, Math.min(120, end - found)))), count: ek.endsWith('_solved') ? 1 : rng.int(1, 2),
-          premises: id, lon: at[0], lat: at[1], town: ids.get(geo.towns[ti]!.key)!, station: stationIds[station]!,
-        })
-        events++
-      }
-
-      if (P.length >= batch || id === opts.premises) {
-        const full: Batch = { P, R, F, H, E };
-        ({ P, R, F, H, E } = newBatch())
-        await writing
-        writing = write(tx, opts.keys, full)
-        // Awaited at the next batch; until then a failure must not count as unhandled.
-        writing.catch(() => {})
-        if (id % (batch * 10) === 0 || id === opts.premises) {
-          log(`premises: ${id.toLocaleString('en')} of ${opts.premises.toLocaleString('en')} (${((Date.now() - loadStarted) / 1000).toFixed(1)} s)`)
+        if (P.length >= batch || id === opts.premises) {
+          const full: Batch = { P, R, F, H, E };
+          ({ P, R, F, H, E } = newBatch())
+          await writing
+          writing = writer.write(tx, full)
+          // Awaited at the next batch; until then a failure must not count as unhandled.
+          writing.catch(() => {})
+          if (id % (batch * 10) === 0 || id === opts.premises) {
+            log(`premises: ${id.toLocaleString('en')} of ${opts.premises.toLocaleString('en')} (${((Date.now() - loadStarted) / 1000).toFixed(1)} s)`)
+          }
         }
+        // Now and then let the connection send what is written, so that the database loads meanwhile.
+        if (id % 500 === 0) await new Promise(resolve => setImmediate(resolve))
       }
-      // Now and then let the connection send what is written, so that the database loads meanwhile.
-      if (id % 500 === 0) await new Promise(resolve => setImmediate(resolve))
+      await writing
     }
-    await writing
+    finally {
+      await writer.close()
+    }
     log(`rows written in ${((Date.now() - loadStarted) / 1000).toFixed(1)} s (${load})`)
 
     // What the disabled triggers would have done, once for all rows (the hazard summaries and the

@@ -1,8 +1,10 @@
 import { Readable, type Writable } from 'node:stream'
+import { Worker } from 'node:worker_threads'
 import { pipeline } from 'node:stream/promises'
 import type { Sql, Tx } from '../db/index.js'
 import { pgArray } from '../db/arrays.js'
 import { encryptIdNumbers, hmacIdNumber, type PiiKeys } from '../domain/pii.js'
+import type { BatchData, BatchText } from './copy-text.js'
 
 /**
  * How the demo's rows reach the database. `copy`: COPY FROM STDIN into tables stripped of their
@@ -69,7 +71,7 @@ export async function loadMethodFor(sql: Sql | Tx): Promise<LoadMethod> {
 }
 
 /** Writes one batch with multi-row inserts, one statement per table. */
-export async function insertBatch(tx: Tx, keys: PiiKeys, { P: p, R: r, F: f, H: h, E: e }: Batch): Promise<void> {
+async function insertBatch(tx: Tx, keys: PiiKeys, { P: p, R: r, F: f, H: h, E: e }: Batch): Promise<void> {
   if (p.length) {
     await tx`
       insert into premises (id, kind, address, geom, town_id, community_id, grid_id, police_station_id, rooms_let, beds_let, occupants,
@@ -132,90 +134,74 @@ export async function insertBatch(tx: Tx, keys: PiiKeys, { P: p, R: r, F: f, H: 
   }
 }
 
-/** A value in COPY's text format. */
-function t(v: Value | undefined): string {
-  if (v === null || v === undefined) return '\\N'
-  if (typeof v === 'boolean') return v ? 't' : 'f'
-  if (typeof v === 'number') return String(v)
-  return v.replace(/[\\\t\n\r]/g, c => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'))
-}
-
-const line = (...cells: string[]) => cells.join('\t')
-const point = (lon: Value | undefined, lat: Value | undefined) => `SRID=4326;POINT(${String(lon)} ${String(lat)})`
-/** bytea in hex, its backslash doubled for COPY. */
-const bytes = (b: Buffer) => `\\\\x${b.toString('hex')}`
-
-const postgresEpochSeconds = 946_684_800
-
-/**
- * A time given in milliseconds, written as to_timestamp(ms / 1000.0) makes it: microseconds
- * rounded half to even from the same floating-point seconds, so that both loads store one instant.
- */
-function timestamp(ms: Value | undefined): string {
-  if (ms === null || ms === undefined) return '\\N'
-  const x = (Number(ms) / 1000 - postgresEpochSeconds) * 1e6
-  let us = Math.round(x)
-  if (us - x === 0.5 && us % 2 !== 0) us -= 1
-  const unixUs = us + postgresEpochSeconds * 1_000_000
-  const whole = Math.floor(unixUs / 1000)
-  return `${new Date(whole).toISOString().slice(0, 23)}${String(unixUs - whole * 1000).padStart(3, '0')}+00`
-}
-
 async function copyInto(into: { writable: () => Promise<Writable> }, lines: string[]): Promise<void> {
   if (!lines.length) return
   const w = await into.writable()
   await pipeline(Readable.from(lines), w)
 }
 
-/** Rows joined into chunks of COPY data, a few thousand rows each. */
-function chunks(n: number, line: (i: number) => string): string[] {
-  const out: string[] = []
-  for (let i = 0; i < n; i += 4096) {
-    let s = ''
-    for (let j = i; j < Math.min(n, i + 4096); j++) s += `${line(j)}\n`
-    out.push(s)
-  }
-  return out
+/** Writes batches of the demo's rows into the loaded tables, and lets go of what it holds at the end. */
+export interface BatchWriter {
+  write: (tx: Tx, batch: Batch) => Promise<void>
+  close: () => Promise<void>
 }
 
-/** Writes one batch with COPY FROM STDIN, one per table. */
-export async function copyBatch(tx: Tx, keys: PiiKeys, { P: p, R: r, F: f, H: h, E: e }: Batch): Promise<void> {
-  const pd = p.data
-  await copyInto(tx`
-    copy premises (id, kind, address, geom, town_id, community_id, grid_id, police_station_id, rooms_let, beds_let, occupants,
-      owner_name, owner_phone, second_landlord_name, second_landlord_phone, second_landlord_collected_on,
-      statement_signed_on, lease_filed_on, found_on, registered_on, deregistered_on,
-      hazard_count, open_count, open_major_count, open_min_deadline, group_rental_since) from stdin`,
-  chunks(p.length, i => line(t(pd.id[i]), t(pd.kind[i]), t(pd.address[i]), point(pd.lon[i], pd.lat[i]), t(pd.town[i]), t(pd.community[i]),
-    t(pd.grid[i]), t(pd.station[i]), t(pd.rooms[i]), t(pd.beds[i]), t(pd.occupants[i]), t(pd.ownerName[i]), t(pd.ownerPhone[i]),
-    t(pd.slName[i]), t(pd.slPhone[i]), t(pd.slCollected[i]), t(pd.statement[i]), t(pd.lease[i]), t(pd.found[i]), t(pd.registered[i]),
-    t(pd.deregistered[i]), t(pd.hazards[i]), t(pd.open[i]), t(pd.openMajor[i]), t(pd.openMinDeadline[i]), t(pd.grSince[i]))))
+/** Multi-row inserts (the embedded database). */
+export function insertWriter(keys: PiiKeys): BatchWriter {
+  return { write: (tx, batch) => insertBatch(tx, keys, batch), close: async () => {} }
+}
 
-  const rd = r.data
-  const numbers = rd.idNumber as string[]
-  const cipher = encryptIdNumbers(keys, numbers)
-  await copyInto(tx`
-    copy resident (id, premises_id, name, id_type, id_number_cipher, id_number_hmac, id_number_masked, phone, floating,
-      moved_in_on, moved_out_on, registered_on, deregistered_on) from stdin`,
-  chunks(r.length, i => line(t(rd.id[i]), t(rd.premises[i]), t(rd.name[i]), t(rd.idType[i]), bytes(cipher[i]!), bytes(hmacIdNumber(keys, numbers[i]!)),
-    t(rd.masked[i]), t(rd.phone[i]), t(rd.floating[i]), t(rd.movedIn[i]), t(rd.movedOut[i]), t(rd.registered[i]), t(rd.deregistered[i]))))
-
-  const fd = f.data
-  await copyInto(tx`copy resident_flag (resident_id, category, flagged_on) from stdin`,
-    chunks(f.length, i => line(t(fd.resident[i]), t(fd.category[i]), t(fd.flagged[i]))))
-
-  const hd = h.data
-  await copyInto(tx`
-    copy hazard (id, premises_id, item_code, other_text, severity, status, department_code,
-      found_at, referred_at, rectified_at, verified_at, deadline) from stdin`,
-  chunks(h.length, i => line(t(hd.id[i]), t(hd.premises[i]), t(hd.item[i]), t(hd.text[i]), t(hd.severity[i]), t(hd.status[i]),
-    t(hd.department[i]), timestamp(hd.found[i]), timestamp(hd.referred[i]), timestamp(hd.rectified[i]), timestamp(hd.verified[i]),
-    t(hd.deadline[i]))))
-
-  const ed = e.data
-  await copyInto(tx`copy enforcement_event (kind, occurred_on, count, premises_id, geom, town_id, police_station_id) from stdin`,
-    chunks(e.length, i => line(t(ed.kind[i]), t(ed.day[i]), t(ed.count[i]), t(ed.premises[i]), point(ed.lon[i], ed.lat[i]),
-      t(ed.town[i]), t(ed.station[i]))))
+/**
+ * COPY FROM STDIN, one per table, with the rows turned into COPY text (ID numbers sealed, names
+ * keyed) in a worker thread: that work is about a third of the load's CPU in Node, and on its own
+ * core it runs while the main thread makes the next batch.
+ */
+export function copyWriter(keys: PiiKeys): BatchWriter {
+  const worker = new Worker(new URL('./copy-text-entry.mjs', import.meta.url), { workerData: { enc: keys.enc, mac: keys.mac } })
+  let nextId = 1
+  const pending = new Map<number, { resolve: (text: BatchText) => void; reject: (err: Error) => void }>()
+  const failAll = (err: Error) => {
+    for (const p of pending.values()) p.reject(err)
+    pending.clear()
+  }
+  worker.on('message', (m: { id: number; text?: BatchText; error?: string }) => {
+    const p = pending.get(m.id)
+    if (!p) return
+    pending.delete(m.id)
+    if (m.error !== undefined) p.reject(new Error(`turning rows into COPY text failed: ${m.error}`))
+    else p.resolve(m.text!)
+  })
+  worker.on('error', failAll)
+  worker.on('exit', (code) => {
+    if (pending.size) failAll(new Error(`the COPY text worker stopped (exit code ${code})`))
+  })
+  const textOf = (batch: Batch) => new Promise<BatchText>((resolve, reject) => {
+    const id = nextId++
+    pending.set(id, { resolve, reject })
+    const data: BatchData = { P: batch.P.data, R: batch.R.data, F: batch.F.data, H: batch.H.data, E: batch.E.data }
+    worker.postMessage({ id, batch: data })
+  })
+  return {
+    async write(tx, batch) {
+      const text = await textOf(batch)
+      await copyInto(tx`
+        copy premises (id, kind, address, geom, town_id, community_id, grid_id, police_station_id, rooms_let, beds_let, occupants,
+          owner_name, owner_phone, second_landlord_name, second_landlord_phone, second_landlord_collected_on,
+          statement_signed_on, lease_filed_on, found_on, registered_on, deregistered_on,
+          hazard_count, open_count, open_major_count, open_min_deadline, group_rental_since) from stdin`, text.P)
+      await copyInto(tx`
+        copy resident (id, premises_id, name, id_type, id_number_cipher, id_number_hmac, id_number_masked, phone, floating,
+          moved_in_on, moved_out_on, registered_on, deregistered_on) from stdin`, text.R)
+      await copyInto(tx`copy resident_flag (resident_id, category, flagged_on) from stdin`, text.F)
+      await copyInto(tx`
+        copy hazard (id, premises_id, item_code, other_text, severity, status, department_code,
+          found_at, referred_at, rectified_at, verified_at, deadline) from stdin`, text.H)
+      await copyInto(tx`copy enforcement_event (kind, occurred_on, count, premises_id, geom, town_id, police_station_id) from stdin`, text.E)
+    },
+    async close() {
+      await worker.terminate()
+    },
+  }
 }
 
 /** What a COPY load took off the loaded tables, to put back after it. */

@@ -1,0 +1,70 @@
+import { encryptIdNumbers, hmacIdNumber, type PiiKeys } from '../domain/pii.js'
+import type { Batch } from './load.js'
+
+/** The column arrays of one batch, as they cross to the worker thread. */
+export type BatchData = { [T in keyof Batch]: Batch[T]['data'] }
+
+/** One batch in COPY's text format, table by table, in chunks of a few thousand rows. */
+export type BatchText = { [T in keyof Batch]: string[] }
+
+type Value = string | number | boolean | null
+
+/** A value in COPY's text format. */
+function t(v: Value | undefined): string {
+  if (v === null || v === undefined) return '\\N'
+  if (typeof v === 'boolean') return v ? 't' : 'f'
+  if (typeof v === 'number') return String(v)
+  return v.replace(/[\\\t\n\r]/g, c => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'))
+}
+
+const line = (...cells: string[]) => cells.join('\t')
+const point = (lon: Value | undefined, lat: Value | undefined) => `SRID=4326;POINT(${String(lon)} ${String(lat)})`
+/** bytea in hex, its backslash doubled for COPY. */
+const bytes = (b: Buffer) => `\\\\x${b.toString('hex')}`
+
+const postgresEpochSeconds = 946_684_800
+
+/**
+ * A time given in milliseconds, written as to_timestamp(ms / 1000.0) makes it: microseconds
+ * rounded half to even from the same floating-point seconds, so that both loads store one instant.
+ */
+function timestamp(ms: Value | undefined): string {
+  if (ms === null || ms === undefined) return '\\N'
+  const x = (Number(ms) / 1000 - postgresEpochSeconds) * 1e6
+  let us = Math.round(x)
+  if (us - x === 0.5 && us % 2 !== 0) us -= 1
+  const unixUs = us + postgresEpochSeconds * 1_000_000
+  const whole = Math.floor(unixUs / 1000)
+  return `${new Date(whole).toISOString().slice(0, 23)}${String(unixUs - whole * 1000).padStart(3, '0')}+00`
+}
+
+/** Rows joined into chunks of COPY data, a few thousand rows each. */
+function chunks(n: number, line: (i: number) => string): string[] {
+  const out: string[] = []
+  for (let i = 0; i < n; i += 4096) {
+    let s = ''
+    for (let j = i; j < Math.min(n, i + 4096); j++) s += `${line(j)}\n`
+    out.push(s)
+  }
+  return out
+}
+
+/** The COPY text of one batch: ID numbers sealed and keyed here, so the text holds no number in clear. */
+export function batchText(keys: PiiKeys, { P: pd, R: rd, F: fd, H: hd, E: ed }: BatchData): BatchText {
+  const numbers = rd.idNumber as string[]
+  const cipher = encryptIdNumbers(keys, numbers)
+  return {
+    P: chunks(pd.id.length, i => line(t(pd.id[i]), t(pd.kind[i]), t(pd.address[i]), point(pd.lon[i], pd.lat[i]), t(pd.town[i]), t(pd.community[i]),
+      t(pd.grid[i]), t(pd.station[i]), t(pd.rooms[i]), t(pd.beds[i]), t(pd.occupants[i]), t(pd.ownerName[i]), t(pd.ownerPhone[i]),
+      t(pd.slName[i]), t(pd.slPhone[i]), t(pd.slCollected[i]), t(pd.statement[i]), t(pd.lease[i]), t(pd.found[i]), t(pd.registered[i]),
+      t(pd.deregistered[i]), t(pd.hazards[i]), t(pd.open[i]), t(pd.openMajor[i]), t(pd.openMinDeadline[i]), t(pd.grSince[i]))),
+    R: chunks(rd.id.length, i => line(t(rd.id[i]), t(rd.premises[i]), t(rd.name[i]), t(rd.idType[i]), bytes(cipher[i]!), bytes(hmacIdNumber(keys, numbers[i]!)),
+      t(rd.masked[i]), t(rd.phone[i]), t(rd.floating[i]), t(rd.movedIn[i]), t(rd.movedOut[i]), t(rd.registered[i]), t(rd.deregistered[i]))),
+    F: chunks(fd.resident.length, i => line(t(fd.resident[i]), t(fd.category[i]), t(fd.flagged[i]))),
+    H: chunks(hd.id.length, i => line(t(hd.id[i]), t(hd.premises[i]), t(hd.item[i]), t(hd.text[i]), t(hd.severity[i]), t(hd.status[i]),
+      t(hd.department[i]), timestamp(hd.found[i]), timestamp(hd.referred[i]), timestamp(hd.rectified[i]), timestamp(hd.verified[i]),
+      t(hd.deadline[i]))),
+    E: chunks(ed.kind.length, i => line(t(ed.kind[i]), t(ed.day[i]), t(ed.count[i]), t(ed.premises[i]), point(ed.lon[i], ed.lat[i]),
+      t(ed.town[i]), t(ed.station[i]))),
+  }
+}
