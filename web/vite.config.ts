@@ -1,8 +1,44 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { brotliCompress, constants, gzip } from 'node:zlib'
 import vue from '@vitejs/plugin-vue'
 import ElementPlus from 'unplugin-element-plus/vite'
-import { defineConfig } from 'vite'
+import { defineConfig, type Plugin } from 'vite'
 import { VitePWA } from 'vite-plugin-pwa'
+
+const brotliAsync = promisify(brotliCompress)
+const gzipAsync = promisify(gzip)
+
+/**
+ * A Brotli (.br) and a gzip (.gz) copy of every built script, stylesheet and image in assets/ over
+ * 1 KiB, compressed once at the highest levels: the server sends the copy the browser takes
+ * (server/plugins/external/web.ts), a third of MapLibre's megabyte, instead of compressing per request.
+ */
+function precompress(): Plugin {
+  let outDir = ''
+  return {
+    name: 'grd-precompress',
+    apply: 'build',
+    configResolved(config) {
+      outDir = join(config.root, config.build.outDir, 'assets')
+    },
+    async closeBundle() {
+      const files = readdirSync(outDir).filter(f => /\.(?:m?js|css|svg|json)$/.test(f))
+      await Promise.all(files.map(async (f) => {
+        const data = readFileSync(join(outDir, f))
+        if (data.length < 1024) return
+        const [br, gz] = await Promise.all([
+          brotliAsync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: data.length } }),
+          gzipAsync(data, { level: 9 }),
+        ])
+        writeFileSync(join(outDir, `${f}.br`), br)
+        writeFileSync(join(outDir, `${f}.gz`), gz)
+      }))
+    },
+  }
+}
 
 // The API runs on PORT (3000); `npm run dev:web` proxies to it. Production serves dist/ from Fastify.
 export default defineConfig({
@@ -10,7 +46,7 @@ export default defineConfig({
   // Each `import { ElX } from 'element-plus'` brings in that component's stylesheet only, so a page
   // loads the Element Plus CSS it uses instead of the whole sheet.
   plugins: [
-    vue(), ElementPlus(),
+    vue(), ElementPlus(), precompress(),
     // An installable app whose shell (every built file) is kept by a service worker, so that the
     // phone opens it with no network. Workbox's runtime is copied next to sw.js: nothing from a CDN.
     // The page registers the worker itself after it has loaded (src/offline/register.ts), so the

@@ -100,6 +100,7 @@ export const KeyAreaPropertiesSchema = Type.Object({
   acceptanceStage: OneOf(acceptanceStages, { description: 'Where its acceptance (检查验收) stands: not submitted, awaiting a decision, returned, or accepted and delisted' }),
   updatedAt: Type.String(),
   proposedFrom: Type.Optional(Type.Unknown()),
+  labelPoint: Type.Array(Type.Number(), { description: '[lon, lat] of a point inside the area, where its name is drawn' }),
 })
 
 export type KeyAreaProperties = Static<typeof KeyAreaPropertiesSchema>

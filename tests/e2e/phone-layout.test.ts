@@ -170,6 +170,37 @@ describe('the map page on a phone (390 × 844, touch)', () => {
   })
 })
 
+describe('the map\'s layer box on a phone (390 × 844)', () => {
+  it('overlaps none of the map\'s buttons (add, filters, drawn area, zoom, locate), folded or unfolded, in Chinese and English', async () => {
+    for (const locale of ['zh-CN', 'en'] as const) {
+      const context = await browser.newContext(phoneContext)
+      const page = await context.newPage()
+      await page.addInitScript(l => localStorage.setItem('locale', l), locale)
+      await signInPage(page, base, 'inspector', '/')
+      await ready(page)
+      const controls = {
+        add: '[data-testid="premises-add"]', filters: '[data-testid="filters-open"]', shape: '[data-testid="shape-draw"]',
+        zoom: '.maplibregl-ctrl-top-right', locate: '[data-testid="locate"]', header: '[data-testid="header"]',
+      }
+      for (const state of ['folded', 'unfolded'] as const) {
+        if (state === 'unfolded') {
+          await page.tap('[data-testid="layers"] button.fold')
+          await page.waitForSelector('[data-testid="layers"] input[data-layer="pois"]')
+        }
+        const layers = (await page.locator('[data-testid="layers"]').boundingBox())!
+        expect(layers.x + layers.width).toBeLessThanOrEqual(390)
+        for (const [name, selector] of Object.entries(controls)) {
+          const b = await page.locator(selector).first().boundingBox()
+          expect(b, `${name} is on the screen`).not.toBeNull()
+          expect(overlaps(b!, layers), `the ${state} layer box overlaps ${name} (${locale})`).toBe(false)
+        }
+      }
+      await page.screenshot({ path: join(artifactsDir, `phone-layers-${locale}.png`) })
+      await context.close()
+    }
+  })
+})
+
 describe('the map page on a desktop', () => {
   it('keeps its layout: filters beside the map, the panel on the right, the legend unfolded', async () => {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })

@@ -9,6 +9,7 @@ import { badRequest, HttpError, notFound } from '../../lib/http-errors.js'
 import type { ProposalParameters } from '../../schemas/analysis.js'
 import type { KeyAreaAttributes, KeyAreaProperties } from '../../schemas/key-areas.js'
 import type { Campaign } from './campaign.js'
+import { type FiguresCache, figuresCache } from './figures-cache.js'
 import { type BoundaryCheckOptions, type CheckedGeometry, checkBoundary, countsInside, keyAreaLimits } from './key-areas-boundary.js'
 import { keyAreaNameFor, keyAreaScope, type KeyAreaViewer } from './key-areas-scope.js'
 import { daysBetween, endOfDay, localMinute } from '../../domain/calendar.js'
@@ -22,26 +23,43 @@ import { daysBetween, endOfDay, localMinute } from '../../domain/calendar.js'
 /** The advisory-lock space proposals of one town queue in (the second key is the town's id). */
 const proposalLockSpace = 16_012
 
-export function keyAreasRepository(sql: Sql) {
+export function keyAreasRepository(sql: Sql, opts: { cache?: FiguresCache } = {}) {
+  /**
+   * Each area's open hazards on a day and on its listing day, in one pass over the premises inside
+   * it. Outside a transaction they are kept per state of the hazards (figures_version) and of the
+   * areas asked for (id, version, listing day): the map asks for every key area when it opens, and
+   * counting them takes a second at a hundred thousand premises.
+   */
+  async function openCounts(db: Sql | Tx, areas: { id: number; version: number; listedOn: string | null }[], on: string) {
+    const count = async () => {
+      if (!areas.length) return new Map<number, { open: number; atListing: number }>()
+      const until = endOfDay(on)
+      const rows = await db<{ id: number; open: number; atListing: number }[]>`
+        select k.id,
+               count(*) filter (where h.found_at < ${until} and (h.rectified_at is null or h.rectified_at >= ${until}))::int as open,
+               count(*) filter (where k.listed_on is not null and h.found_at < end_of_local_day(k.listed_on)
+                 and (h.rectified_at is null or h.rectified_at >= end_of_local_day(k.listed_on)))::int as at_listing
+        from key_area k
+        left join premises p on p.geom && k.geom and st_intersects(k.geom, p.geom)
+        left join hazard h on h.premises_id = p.id
+        where k.id in ${db(areas.map(a => a.id))}
+        group by k.id`
+      return new Map(rows.map(r => [r.id, r]))
+    }
+    if (!opts.cache || db !== sql) return count()
+    const key = `key-area-counts|${on}|${areas.map(a => `${a.id}:${a.version}:${a.listedOn ?? ''}`).join(',')}`
+    return opts.cache.get(key, count)
+  }
+
   /** Key areas as features with their progress toward zero open hazards on a day. */
   async function features(db: Sql | Tx, viewer: KeyAreaViewer, on: string, id?: number) {
-    const until = endOfDay(on)
-    const rows = await db<(Record<string, unknown> & { id: number; geometry: string; updatedAt: Date; openHazards: number; openHazardsAtListing: number | null; deadline: string | null; listedOn: string | null; lastDecision: 'accepted' | 'returned' | null; submitted: boolean })[]>`
+    const rows = await db<(Record<string, unknown> & { id: number; version: number; geometry: string; labelPoint: string; updatedAt: Date; deadline: string | null; listedOn: string | null; lastDecision: 'accepted' | 'returned' | null; submitted: boolean })[]>`
       select k.id, k.version, k.name_zh, k.name_en, k.town_id, t.name_zh as town_name_zh, t.name_en as town_name_en,
              k.police_station_id, s.name_zh as police_station_name_zh, s.name_en as police_station_name_en,
              k.status, k.listed_on, k.deadline, k.commander_user_id, u.display_name as commander_name,
              k.actual_population, k.floating_population, k.mental_illness_count, k.persons_of_concern_count,
              st_area(k.geom::geography) / 1e6 as area_km2, k.updated_at, k.proposed_from,
-             st_asgeojson(k.geom, 7) as geometry,
-             (select count(*) from hazard h join premises p on p.id = h.premises_id
-               where p.geom && k.geom and st_intersects(k.geom, p.geom)
-                 and h.found_at < ${until} and (h.rectified_at is null or h.rectified_at >= ${until}))::int as open_hazards,
-             case when k.listed_on is null then null else
-               (select count(*) from hazard h join premises p on p.id = h.premises_id
-                 where p.geom && k.geom and st_intersects(k.geom, p.geom)
-                   and h.found_at < end_of_local_day(k.listed_on)
-                   and (h.rectified_at is null or h.rectified_at >= end_of_local_day(k.listed_on)))::int
-             end as open_hazards_at_listing,
+             st_asgeojson(k.geom, 7) as geometry, st_asgeojson(st_pointonsurface(k.geom), 7) as label_point,
              (select a.decision from key_area_acceptance a where a.key_area_id = k.id order by a.submitted_at desc, a.id desc limit 1) as last_decision,
              exists (select 1 from key_area_acceptance a where a.key_area_id = k.id) as submitted
       from key_area k
@@ -50,21 +68,30 @@ export function keyAreasRepository(sql: Sql) {
       left join app_user u on u.id = k.commander_user_id
       where k.deleted_at is null and ${keyAreaScope(db, viewer)} ${id === undefined ? db`` : db`and k.id = ${id}`}
       order by k.deadline nulls last, k.id`
-    return rows.map(({ geometry, updatedAt, lastDecision, submitted, ...p }) => ({
-      type: 'Feature' as const,
-      id: p.id,
-      geometry: JSON.parse(geometry) as { type: string; coordinates: unknown[] },
-      properties: {
-        ...p,
-        nameZh: keyAreaNameFor(viewer, p.nameZh as string),
-        nameEn: keyAreaNameFor(viewer, p.nameEn as string | null),
-        updatedAt: updatedAt.toISOString(),
-        // Toward zero: the share of the hazards open at listing that are gone (new ones count against it).
-        progress: p.openHazardsAtListing ? Math.max(0, 1 - p.openHazards / p.openHazardsAtListing) : (p.listedOn ? (p.openHazards === 0 ? 1 : 0) : null),
-        daysLeft: p.deadline ? daysBetween(on, p.deadline) : null,
-        acceptanceStage: acceptanceStageOf(p.status as string, submitted ? lastDecision : undefined),
-      } as unknown as KeyAreaProperties,
-    }))
+    const counts = await openCounts(db, rows, on)
+    return rows.map(({ geometry, labelPoint, updatedAt, lastDecision, submitted, ...p }) => {
+      const c = counts.get(p.id)
+      const openHazards = c?.open ?? 0
+      const openHazardsAtListing = p.listedOn === null ? null : c?.atListing ?? 0
+      return {
+        type: 'Feature' as const,
+        id: p.id,
+        geometry: JSON.parse(geometry) as { type: string; coordinates: unknown[] },
+        properties: {
+          ...p,
+          nameZh: keyAreaNameFor(viewer, p.nameZh as string),
+          nameEn: keyAreaNameFor(viewer, p.nameEn as string | null),
+          updatedAt: updatedAt.toISOString(),
+          openHazards,
+          openHazardsAtListing,
+          // Toward zero: the share of the hazards open at listing that are gone (new ones count against it).
+          progress: openHazardsAtListing ? Math.max(0, 1 - openHazards / openHazardsAtListing) : (p.listedOn ? (openHazards === 0 ? 1 : 0) : null),
+          daysLeft: p.deadline ? daysBetween(on, p.deadline) : null,
+          acceptanceStage: acceptanceStageOf(p.status as string, submitted ? lastDecision : undefined),
+          labelPoint: (JSON.parse(labelPoint) as { coordinates: number[] }).coordinates,
+        } as unknown as KeyAreaProperties,
+      }
+    })
   }
 
   async function validateAttributes(db: Sql | Tx, scope: Jurisdiction, a: KeyAreaAttributes, townId: number, stationId: number | null) {
@@ -268,5 +295,5 @@ declare module 'fastify' {
 }
 
 export default fp(async (app) => {
-  app.decorate('keyAreas', keyAreasRepository(app.db.sql))
-}, { name: 'key-areas', dependencies: ['db'] })
+  app.decorate('keyAreas', keyAreasRepository(app.db.sql, { cache: figuresCache(app.versions, 50) }))
+}, { name: 'key-areas', dependencies: ['db', 'versions'] })

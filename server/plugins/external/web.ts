@@ -21,9 +21,16 @@ export default fp<{ root: string }>(async (app, opts) => {
     await web.register(fastifyStatic, {
       root: opts.root,
       wildcard: false,
-      // Hashed assets never change; index.html always revalidates.
+      // The build writes a Brotli and a gzip copy next to each large asset (web/vite.config.ts): they
+      // are sent instead of the file to a browser that takes them, compressed once rather than per request.
+      preCompressed: true,
+      globIgnore: ['**/*.br', '**/*.gz'],
+      // Hashed assets never change; index.html always revalidates. A cache keeps one copy per encoding.
+      // The file sender's own Cache-Control (max-age=0) would be written over this one: it is off.
+      cacheControl: false,
       setHeaders: (res, path) => {
         res.setHeader('Cache-Control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache')
+        res.setHeader('Vary', 'Accept-Encoding')
       },
     })
     web.get('/*', { schema: { hide: true } }, (req, reply) => {
