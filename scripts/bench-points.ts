@@ -52,7 +52,7 @@ export async function benchPoints(database: Database, runs: number): Promise<Row
   const { hashPassword } = await import('../server/domain/passwords.js')
   await database.sql`
     insert into app_user (username, display_name, password_hash, role) values ('bench.points', '基准地图', ${await hashPassword('bench-password')}, 'leader')
-    on conflict (username) do update set username = excluded.username`
+    on conflict (username) do update set disabled_at = null`
   const app = await buildApp({ db: database, keys: piiKeysFrom(Buffer.alloc(32, 1)), supervision: { everyMs: 0 }, notices: { remindEveryMs: 0 } })
   await app.listen({ port: 0, host: '127.0.0.1' })
   try {
@@ -100,5 +100,8 @@ export async function benchPoints(database: Database, runs: number): Promise<Row
   }
   finally {
     await app.close()
+    // Disabled between runs: a district-wide leader would be told of every escalation the
+    // supervision bench (bench-supervision.ts) computes on the same database.
+    await database.sql`update app_user set disabled_at = now() where username = 'bench.points'`
   }
 }
