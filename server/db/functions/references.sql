@@ -10,7 +10,9 @@ declare
   missing bigint;
 begin
   -- One pass: the items found (and locked) against the items named; the missing one only on failure.
-  with found_items as (select s.id from supervision_item s where s.id in (select item_id from written) for key share)
+  -- The ids go in as an array, so each is looked up by the key: a join over thousands of written
+  -- rows was planned as a scan of every item, once per statement.
+  with found_items as (select s.id from supervision_item s where s.id = any(array(select distinct item_id from written)) for key share)
   select count(*) into held from found_items;
   if held < (select count(distinct item_id) from written) then
     select w.item_id into missing from written w where not exists (select 1 from supervision_item s where s.id = w.item_id) limit 1;
