@@ -8,6 +8,7 @@
  * figures there). --leads-only: the leads alone (bench-leads.ts); --readings sets the rows of its
  * readings import. --escalations N: only the day's escalation of N supervision items (bench-supervision.ts);
  * --sse N: only the live stream, N open connections receiving one notice (bench-sse.ts).
+ * --points-only: the premises GeoJSON of a town-sized box through HTTP, first byte and total (bench-points.ts).
  * --basemap-only: the street basemap and the first map paint; --shell-only: the phone app shell
  * opened offline from the service worker's cache (bench-shell.ts). Both need `npm run build`.
  */
@@ -51,6 +52,7 @@ const { values } = parseArgs({
     'connections': { type: 'string', default: '200' },
     'think-ms': { type: 'string', default: '0', description: 'mean pause of a load connection between requests (0: closed loop)' },
     'sse': { type: 'string', default: '0', description: 'only the live stream: this many open connections receive one notice (bench-sse.ts)' },
+    'points-only': { type: 'boolean', default: false, description: 'only the premises GeoJSON of a town-sized box through HTTP: first byte and total (bench-points.ts)' },
     'escalations': { type: 'string', default: '0', description: 'only the day\'s escalation of this many open supervision items (bench-supervision.ts)' },
     embedded: { type: 'boolean', default: false },
   },
@@ -140,6 +142,10 @@ try {
     if (Number(values.sse) > 0) {
       const { benchSse } = await import('./bench-sse.js')
       rows.push(...await benchSse(db, Number(values.sse)))
+    }
+    else if (values['points-only']) {
+      const { benchPoints } = await import('./bench-points.js')
+      rows.push(...await benchPoints(db, Math.min(runs, 5)))
     }
     else if (Number(values.escalations) > 0) {
       const { benchEscalations } = await import('./bench-supervision.js')

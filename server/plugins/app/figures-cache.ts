@@ -31,6 +31,27 @@ export function figuresCache(versions: DataVersions, maxEntries = 500) {
       computing.catch(() => entries.delete(versioned))
       return computing
     },
+    /**
+     * What is kept for `key` at the data's current version, if anything, and how to keep a value
+     * built elsewhere (an answer streamed while it was read) under that same version: read before
+     * the value is, so the value is at least as new as the version it is kept under.
+     */
+    async entry<T>(key: string): Promise<{ kept: Promise<T> | undefined; keep: (value: T) => void }> {
+      const versioned = `${await versions.current('figures')}|${key}`
+      const kept = entries.get(versioned) as Promise<T> | undefined
+      if (kept) {
+        entries.delete(versioned)
+        entries.set(versioned, kept)
+      }
+      return {
+        kept,
+        keep: (value: T) => {
+          if (entries.has(versioned)) return
+          entries.set(versioned, Promise.resolve(value))
+          if (entries.size > maxEntries) entries.delete(entries.keys().next().value!)
+        },
+      }
+    },
     /** How many figures are kept (the tests look). */
     size: () => entries.size,
   }

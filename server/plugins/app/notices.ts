@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type postgres from 'postgres'
+import { pgArray } from '../../db/arrays.js'
 import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
@@ -111,7 +112,8 @@ export function noticesRepository(sql: Sql) {
     /** Notices by id (those just written by a set-wise statement), to be sent live. */
     async byIds(ids: number[]): Promise<NoticeRow[]> {
       if (!ids.length) return []
-      return [...await sql<NoticeRow[]>`select id, user_id, kind, payload, town_id, police_station_id, created_at, read_at from notice where id in ${sql(ids)}`]
+      // One array parameter: a backlog's escalation writes more notices than a statement has parameters.
+      return [...await sql<NoticeRow[]>`select id, user_id, kind, payload, town_id, police_station_id, created_at, read_at from notice where id = any(${pgArray(ids)}::bigint[])`]
     },
 
     /** A user's inbox, newest first, within the jurisdiction they have now. */

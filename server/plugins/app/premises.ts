@@ -71,7 +71,7 @@ export const unregisteredSql = (sql: Sql | Tx, alias = 'p') => {
  * Premises as map points. No personal data leaves here: no address, owner, landlord or resident.
  * With caches, the legend's counts and the points are computed once per state of the data and filter.
  */
-export function premisesRepository(sql: Sql, opts: { cache?: FiguresCache; pointsCache?: FiguresCache } = {}) {
+export function premisesRepository(sql: Sql, opts: { cache?: FiguresCache; pointsCache?: FiguresCache; streaming?: boolean; pointsBatch?: number } = {}) {
   return {
     /**
      * The premises matching the filter as a GeoJSON FeatureCollection (PremisesCollectionSchema),
@@ -82,6 +82,19 @@ export function premisesRepository(sql: Sql, opts: { cache?: FiguresCache; point
       return opts.pointsCache && db === sql
         ? opts.pointsCache.get(`points|${JSON.stringify([scope, filter, on, limit])}`, () => pointsJson(db, scope, filter, on, limit))
         : pointsJson(db, scope, filter, on, limit)
+    },
+
+    /**
+     * The same collection for an answer written as it is read: the kept text when the cache has it;
+     * otherwise, on real PostgreSQL (opts.streaming), its pieces read through a cursor, kept once
+     * whole. A town's 100,000 points are 18 MB that took 1.8 s to build before the first byte left.
+     * On the embedded database the whole text: its one connection would be held by a slow reader.
+     */
+    async pointsAnswer(scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number): Promise<string | AsyncGenerator<string>> {
+      if (!opts.streaming) return this.pointsJson(scope, filter, on, limit)
+      const entry = await opts.pointsCache?.entry<string>(`points|${JSON.stringify([scope, filter, on, limit])}`)
+      if (entry?.kept) return entry.kept
+      return pointsPieces(sql, scope, filter, on, limit, opts.pointsBatch ?? pointsBatch, entry?.keep)
     },
 
     /** How many premises match, by status, and how many meet the rule unregistered: the legend's figures. */
@@ -115,6 +128,51 @@ async function pointsJson(db: Sql | Tx, scope: Jurisdiction, filter: PremisesFil
   return row!.body
 }
 
+/** Rows per cursor read: the first piece leaves after this many, each piece is about 180 KB. */
+const pointsBatch = 1000
+
+/**
+ * The collection of pointsJson as pieces of text, features in the same order built by PostgreSQL,
+ * read through a cursor: the first piece is ready once the first rows are. The counts come last
+ * (a collection's members may come in any order); one row past the limit tells it was truncated.
+ * `keep` is given the whole text once the last piece is read.
+ */
+async function* pointsPieces(db: Sql, scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number, batchRows: number,
+  keep?: (text: string) => void): AsyncGenerator<string> {
+  const whole: string[] = []
+  let piece = '{"type":"FeatureCollection","features":['
+  let n = 0
+  let truncated = false
+  const rows = db<{ feature: string }[]>`
+    select json_build_object(
+      'type', 'Feature', 'id', p.id,
+      'geometry', json_build_object('type', 'Point', 'coordinates', json_build_array(st_x(p.geom), st_y(p.geom))),
+      'properties', json_build_object('id', p.id, 'kind', p.kind, 'status', ${statusSql(db, on)}, 'unregistered', ${unregisteredSql(db)}))::text as feature
+    from premises p
+    where ${premisesWhere(db, filter, on, scope)}
+    order by p.id
+    limit ${limit + 1}`
+  for await (const batch of rows.cursor(batchRows)) {
+    for (const r of batch) {
+      if (n === limit) {
+        truncated = true
+        break
+      }
+      piece += n ? `,${r.feature}` : r.feature
+      n++
+    }
+    if (keep) whole.push(piece)
+    yield piece
+    piece = ''
+  }
+  piece += `],"numberReturned":${n},"truncated":${truncated}}`
+  if (keep) {
+    whole.push(piece)
+    keep(whole.join(''))
+  }
+  yield piece
+}
+
 /** The legend's figures computed from premises (the cache above keeps them per version). */
 async function premisesCounts(db: Sql | Tx, scope: Jurisdiction, filter: PremisesFilter, on: string) {
   const rows = await db<{ status: HazardStatus; n: number; unregistered: number }[]>`
@@ -140,5 +198,7 @@ declare module 'fastify' {
 
 export default fp(async (app) => {
   // A town's points are a megabyte or more of text: a few of them kept, the figures many.
-  app.decorate('premises', premisesRepository(app.db.sql, { cache: figuresCache(app.versions), pointsCache: figuresCache(app.versions, 16) }))
+  app.decorate('premises', premisesRepository(app.db.sql, {
+    cache: figuresCache(app.versions), pointsCache: figuresCache(app.versions, 16), streaming: app.db.backend === 'postgres',
+  }))
 }, { name: 'premises', dependencies: ['db', 'versions'] })

@@ -268,54 +268,111 @@ export function supervisionRepository(sql: Sql) {
     },
 
     /**
-     * The escalation of one district day, in one statement over every open item: each level an
-     * item's lateness reaches that it had not reached is recorded once (the unique key on item and
-     * level makes a second run of the day, or two servers running it at once, add nothing), the
-     * item's level is raised, and the users the rule names are sent a notice. Levels skipped on
-     * days the computation did not run are each recorded, on the day it next runs.
+     * The escalation of one district day over every open item, in chunks of items (by id), each its
+     * own short transaction: a first run after weeks without one (a backlog of 100,000 items at
+     * 1,000,000 premises) locks a chunk's items for a moment, not every item for seconds. Each level
+     * an item's lateness reaches that it had not reached is recorded once, the item's level is
+     * raised to the highest of them, and the users each rule names are sent a notice. Levels
+     * skipped on days the computation did not run are each recorded on the day it next runs. A
+     * chunk is judged from the items' levels as committed, so a run stopped half-way is finished by
+     * the next one, and a second run of the day (or a second server's at once: they queue on an
+     * advisory lock, chunk by chunk) adds nothing.
      */
-    async escalate(day: string, db: Sql | Tx = sql): Promise<{ reached: number; notices: number; noticeIds: number[] }> {
-      const [r] = await db<{ reached: number; noticeIds: string[] }[]>`
-        with campaign_now as (select id from campaign order by starts_on desc limit 1),
-        due as (
-          select s.id as item_id, r.to_level as level, (${day}::date - s.deadline) as days_overdue, r.notify,
-                 s.kind, s.town_id, s.police_station_id, s.responsible_user_id
-          from supervision_item s
-          join escalation_rule r on r.campaign_id = s.campaign_id and r.to_level > s.level and (${day}::date - s.deadline) > r.after_days
-          where s.state = 'open' and s.deadline < ${day}::date and s.campaign_id = (select id from campaign_now)
-        ),
-        reached as (
-          insert into escalation_event (item_id, level, reached_on, days_overdue)
-          select item_id, level, ${day}::date, days_overdue from due
-          on conflict (item_id, level) do nothing
-          returning item_id, level
-        ),
-        raised as (
-          update supervision_item s set level = greatest(s.level, m.level)
-          from (select item_id, max(level) as level from reached group by item_id) m
-          where s.id = m.item_id
-          returning s.id
-        ),
-        told as (
-          insert into notice (user_id, kind, payload, town_id, police_station_id, dedupe_key)
-          select distinct on (u.id, e.item_id, e.level) u.id, 'escalation',
-                 jsonb_build_object('itemId', e.item_id, 'level', e.level, 'kind', d.kind, 'daysOverdue', d.days_overdue, 'reachedOn', ${day}::date, 'townId', d.town_id),
-                 d.town_id, d.police_station_id, 'escalation:' || e.item_id || ':' || e.level
-          from reached e join due d on d.item_id = e.item_id and d.level = e.level
-          join app_user u on u.disabled_at is null and (
-                 u.id = d.responsible_user_id
-              or (d.notify = 'jurisdiction' and u.role = 'commander'
-                  and ((u.jurisdiction_kind = 'town' and u.jurisdiction_town_id = d.town_id)
-                    or (u.jurisdiction_kind = 'police_station' and u.jurisdiction_station_id = d.police_station_id)))
-              or (d.notify = 'district' and u.jurisdiction_kind = 'district' and u.role in ('commander', 'leader')))
-          on conflict (user_id, kind, dedupe_key) do nothing
-          returning id
-        )
-        select (select count(*) from reached)::int as reached, array(select id from told) as notice_ids, (select count(*) from raised)::int as raised`
-      const noticeIds = r!.noticeIds.map(Number)
-      return { reached: r!.reached, notices: noticeIds.length, noticeIds }
+    async escalate(day: string, opts: { chunk?: number } = {}): Promise<{ reached: number; notices: number; noticeIds: number[] }> {
+      const chunk = opts.chunk ?? escalationChunk
+      let after = 0
+      let reached = 0
+      const noticeIds: number[] = []
+      for (;;) {
+        const r = await sql.begin(async (tx) => {
+          await tx`select pg_advisory_xact_lock(${escalationLock})`
+          return (await escalateChunk(tx, day, after, chunk))!
+        })
+        reached += r.reached
+        noticeIds.push(...r.noticeIds.map(Number))
+        if (r.due < chunk) break
+        after = Number(r.lastId)
+      }
+      return { reached, notices: noticeIds.length, noticeIds }
     },
   }
+}
+
+/** The advisory lock escalation runs queue on (one chunk at a time in the database). */
+const escalationLock = 16_038
+
+/** Items per transaction: their locks are held for about half a second at 1,000,000 premises on a busy machine. */
+const escalationChunk = 10_000
+
+/**
+ * One chunk of a day's escalation: the next items after an id whose lateness reaches a level they
+ * have not reached, in one statement. The item's row is raised first (its lock proves it exists
+ * and still open, and holds off a concurrent close or delete until the chunk commits); the levels
+ * and notices are written from the rows the update returned, so every item they name exists.
+ * The notices' audience is found by equality joins (the item's responsible user, its town's or
+ * police station's commanders, the district's), not by an OR over every user for every level.
+ * due is how many items the chunk took (fewer than asked: the last chunk), lastId the highest.
+ */
+async function escalateChunk(tx: Tx, day: string, after: number, chunk: number) {
+  const [r] = await tx<{ reached: number; noticeIds: string[]; due: number; lastId: string | null }[]>`
+    with rule as materialized (
+      select r.to_level, r.after_days, r.notify from escalation_rule r
+      where r.campaign_id = (select id from campaign order by starts_on desc limit 1)
+    ),
+    due as materialized (
+      select s.id, s.level as old_level, t.level
+      from supervision_item s
+      cross join lateral (select max(r.to_level) as level from rule r where r.to_level > s.level and r.after_days < ${day}::date - s.deadline) t
+      where s.state = 'open' and s.deadline < ${day}::date and s.id > ${after}
+        and s.campaign_id = (select id from campaign order by starts_on desc limit 1) and t.level is not null
+      order by s.id
+      limit ${chunk}
+    ),
+    raised as (
+      update supervision_item s set level = d.level
+      from due d
+      where s.id = d.id and s.state = 'open' and s.level = d.old_level
+        -- The chunk's range of ids: the items are read by their key, not all scanned to be hashed.
+        and s.id > ${after} and s.id <= (select max(id) from due)
+      returning s.id, d.old_level, s.deadline, s.kind, s.town_id, s.police_station_id, s.responsible_user_id
+    ),
+    step as materialized (
+      select u.id as item_id, r.to_level as level, r.notify, (${day}::date - u.deadline) as days_overdue,
+             u.kind, u.town_id, u.police_station_id, u.responsible_user_id
+      from raised u join rule r on r.to_level > u.old_level and r.after_days < ${day}::date - u.deadline
+    ),
+    reached as (
+      insert into escalation_event (item_id, level, reached_on, days_overdue)
+      select item_id, level, ${day}::date, days_overdue from step
+      returning 1
+    ),
+    audience as materialized (
+      select id, role, jurisdiction_kind, jurisdiction_town_id, jurisdiction_station_id from app_user where disabled_at is null
+    ),
+    told_to as (
+      select e.item_id, e.level, a.id as user_id from step e join audience a on a.id = e.responsible_user_id
+      union
+      select e.item_id, e.level, a.id from step e join audience a
+        on e.notify = 'jurisdiction' and a.role = 'commander' and a.jurisdiction_kind = 'town' and a.jurisdiction_town_id = e.town_id
+      union
+      select e.item_id, e.level, a.id from step e join audience a
+        on e.notify = 'jurisdiction' and a.role = 'commander' and a.jurisdiction_kind = 'police_station' and a.jurisdiction_station_id = e.police_station_id
+      union
+      select e.item_id, e.level, a.id from step e join audience a
+        on e.notify = 'district' and a.jurisdiction_kind = 'district' and a.role in ('commander', 'leader')
+    ),
+    told as (
+      insert into notice (user_id, kind, payload, town_id, police_station_id, dedupe_key)
+      select t.user_id, 'escalation',
+             jsonb_build_object('itemId', e.item_id, 'level', e.level, 'kind', e.kind, 'daysOverdue', e.days_overdue, 'reachedOn', ${day}::date, 'townId', e.town_id),
+             e.town_id, e.police_station_id, 'escalation:' || e.item_id || ':' || e.level
+      from told_to t join step e on e.item_id = t.item_id and e.level = t.level
+      on conflict (user_id, kind, dedupe_key) do nothing
+      returning id
+    )
+    select (select count(*) from reached)::int as reached, array(select id from told) as notice_ids,
+           (select count(*) from due)::int as due, (select max(id) from due)::text as last_id`
+  return r
 }
 
 export type SupervisionRepository = ReturnType<typeof supervisionRepository> & {

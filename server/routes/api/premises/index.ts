@@ -3,6 +3,7 @@ import { today as todayInDistrict } from '../../../domain/calendar.js'
 import { type CoordinateSystem, toWgs84 } from '../../../domain/coords.js'
 import { redactPersonal } from '../../../domain/redact.js'
 import { badRequest, notFound, parseDate } from '../../../lib/http-errors.js'
+import { sendTextStream } from '../../../lib/text-stream.js'
 import { mapFilterFrom } from '../../../plugins/app/premises-filter.js'
 import { hazardDto, type PremisesInput } from '../../../plugins/app/inspection.js'
 import { EnforcementSchema, HazardCreateSchema, HazardSchema, PremisesChangeSchema, PremisesCreateSchema } from '../../../schemas/inspection.js'
@@ -28,9 +29,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req, reply) => {
     const user = app.userOf(req)
     const { filter, on } = await mapFilterFrom(app, req.query)
-    // Already JSON text (PremisesCollectionSchema): Fastify sends a string as it is.
-    const body = await app.premises.pointsJson(user.jurisdiction, filter, on, req.query.limit)
-    return reply.type('application/geo+json').send(body)
+    // JSON text (PremisesCollectionSchema): a string Fastify sends as it is, or pieces streamed.
+    const answer = await app.premises.pointsAnswer(user.jurisdiction, filter, on, req.query.limit)
+    reply.type('application/geo+json')
+    if (typeof answer === 'string') return reply.send(answer)
+    return sendTextStream(req, reply, answer)
   })
 
   app.get('/counts', {

@@ -1,0 +1,66 @@
+import { PassThrough, type Readable, type Writable } from 'node:stream'
+import { createGzip } from 'node:zlib'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { acceptsGzip } from '../plugins/external/compress.js'
+
+/**
+ * How long a reader may leave the answer unread before it is given up: the cursor behind the
+ * pieces holds one of the pool's connections while it waits.
+ */
+const readerStallMs = 30_000
+
+/**
+ * A response body written from pieces of text as they come, gzipped (level 4, as the compression
+ * plugin does for whole answers) when the client takes it. The first piece is flushed through at
+ * once, or gzip would hold it until a fuller block; later pieces go as the reader takes them (a
+ * full buffer waits for it). A failure while reading the pieces, or a reader stalled for
+ * `stallMs`, destroys the body, and Fastify cuts the connection: a half answer never looks whole
+ * (before the first byte, the failure is an ordinary error answer). A reader that goes away stops
+ * the reading of the pieces.
+ */
+function textStream(pieces: AsyncGenerator<string>, gzip: boolean, stallMs: number): Readable {
+  const zipped = gzip ? createGzip({ level: 4 }) : null
+  const out = zipped ?? new PassThrough()
+  const pump = async () => {
+    let first = true
+    for await (const piece of pieces) {
+      if (out.destroyed) return
+      const more = out.write(piece)
+      if (first) zipped?.flush()
+      first = false
+      if (!more && !(await drained(out, stallMs))) return
+    }
+    out.end()
+  }
+  pump().catch((e: unknown) => out.destroy(e instanceof Error ? e : new Error(String(e))))
+  return out
+}
+
+/**
+ * Sends pieces of text as the answer, streamed (textStream), gzipped when the request takes gzip:
+ * a stream passes the compression plugin untouched, so it is compressed here, piece by piece.
+ */
+export function sendTextStream(req: FastifyRequest, reply: FastifyReply, pieces: AsyncGenerator<string>, stallMs = readerStallMs): FastifyReply {
+  const gzip = acceptsGzip(req.headers['accept-encoding'])
+  reply.header('vary', 'Accept-Encoding')
+  if (gzip) reply.header('content-encoding', 'gzip')
+  return reply.send(textStream(pieces, gzip, stallMs))
+}
+
+/** Whether the buffer drained (false: the body was closed, the reader gone); throws when it stalls. */
+function drained(out: Writable, stallMs: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const done = (v: boolean | Error) => {
+      clearTimeout(timer)
+      out.off('drain', onDrain)
+      out.off('close', onClose)
+      if (v instanceof Error) reject(v)
+      else resolve(v)
+    }
+    const onDrain = () => done(true)
+    const onClose = () => done(false)
+    const timer = setTimeout(() => done(new Error(`the reader took nothing for ${stallMs} ms`)), stallMs)
+    out.on('drain', onDrain)
+    out.on('close', onClose)
+  })
+}

@@ -1,0 +1,82 @@
+import { gunzipSync } from 'node:zlib'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { wholeDistrict } from '../../server/domain/access.js'
+import { premisesRepository } from '../../server/plugins/app/premises.js'
+import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
+
+/**
+ * GET /api/premises on real PostgreSQL: the collection streamed through a cursor, piece by piece
+ * (gzipped here when asked), parsing to the same collection as the whole text built in one query.
+ */
+let t: TestApp
+let cookie = ''
+const bbox: [number, number, number, number] = [119.95, 31.82, 120.01, 31.88]
+/** The day statuses are judged on, given to the route and the repository alike. */
+const day = '2020-06-29'
+
+beforeAll(async () => {
+  t = await buildTestApp()
+  cookie = await signIn(t.app, 'leader')
+})
+afterAll(() => t.close())
+
+/** The pieces of a streamed collection read through small cursor batches, so that it comes in many. */
+async function pieces(filter: { bbox?: typeof bbox }, limit: number, batch: number): Promise<string[]> {
+  const repo = premisesRepository(t.db.sql, { streaming: true, pointsBatch: batch })
+  const answer = await repo.pointsAnswer(wholeDistrict, filter, day, limit)
+  if (typeof answer === 'string') throw new Error('a streaming repository answered whole text')
+  const out: string[] = []
+  for await (const p of answer) out.push(p)
+  return out
+}
+
+describe('the premises collection streamed', () => {
+  it.each([
+    ['the whole district', {}, 100_000],
+    ['a bbox', { bbox }, 100_000],
+    ['a limit below the matches', {}, 250],
+    ['a limit of exactly the matches', {}, 600],
+  ] as const)('parses to the same collection as the whole text for %s, read in batches of 7 rows', async (_, filter, limit) => {
+    const streamed = await pieces(filter, limit, 7)
+    expect(streamed.length).toBeGreaterThan(2)
+    const whole = JSON.parse(await premisesRepository(t.db.sql).pointsJson(wholeDistrict, filter, day, limit))
+    expect(whole.features.length).toBeGreaterThan(0)
+    expect(JSON.parse(streamed.join(''))).toEqual(whole)
+  })
+
+  it('says the answer was truncated at the limit', async () => {
+    const fc = JSON.parse((await pieces({}, 250, 100)).join(''))
+    expect(fc.features).toHaveLength(250)
+    expect(fc.numberReturned).toBe(250)
+    expect(fc.truncated).toBe(true)
+  })
+
+  it('answers an empty bbox with an empty collection', async () => {
+    expect(JSON.parse((await pieces({ bbox: [0, 0, 0.001, 0.001] }, 100, 7)).join(''))).toEqual({ type: 'FeatureCollection', features: [], numberReturned: 0, truncated: false })
+  })
+
+  it('streams the route\'s answer (no length known in advance), gzipped when asked, to the same collection', async () => {
+    const url = `/api/premises?bbox=${bbox.join(',')}&asOf=${day}&limit=100000`
+    const whole = JSON.parse(await premisesRepository(t.db.sql).pointsJson(wholeDistrict, { bbox }, day, 100_000))
+    const plain = await t.app.inject({ url, headers: { cookie } })
+    expect(plain.statusCode, plain.body).toBe(200)
+    expect(plain.headers['content-type']).toMatch(/application\/geo\+json/)
+    expect(plain.headers['content-length']).toBeUndefined()
+    expect(plain.json()).toEqual(whole)
+    // Another limit, another key: not the text the first answer kept.
+    const zipped = await t.app.inject({ url: url.replace('limit=100000', 'limit=99999'), headers: { cookie, 'accept-encoding': 'gzip' } })
+    expect(zipped.headers['content-encoding']).toBe('gzip')
+    expect(zipped.headers.vary).toMatch(/accept-encoding/i)
+    expect(zipped.headers['content-length']).toBeUndefined()
+    expect(JSON.parse(gunzipSync(zipped.rawPayload).toString())).toEqual(whole)
+  })
+
+  it('answers a collection read once more from what the first streamed answer kept, the same', async () => {
+    const url = '/api/premises?limit=300'
+    const first = await t.app.inject({ url, headers: { cookie } })
+    const second = await t.app.inject({ url, headers: { cookie } })
+    expect(first.headers['content-length']).toBeUndefined()
+    expect(second.headers['content-length']).toBeDefined()
+    expect(second.json()).toEqual(first.json())
+  })
+})
