@@ -1,0 +1,31 @@
+-- Leads at a million premises (issue 16's benchmark).
+--
+-- The norms a refresh compares each lead's use with (medians of the candidates of the same
+-- community and size, town and size, community, town, district), kept between the statements of
+-- one refresh: they are computed in one read, then written into the leads a range at a time, each
+-- range its own short transaction, instead of one update holding every lead's row for the length
+-- of a district-wide statement. Derived data, rewritten by every refresh.
+create table lead_norm (
+  -- 'community_size', 'town_size', 'community', 'town' or 'district'.
+  level        text not null check (level in ('community_size', 'town_size', 'community', 'town', 'district')),
+  community_id int,
+  town_id      int,
+  size         text,
+  e            float8,
+  ne           int not null,
+  w            float8,
+  nw           int not null,
+  g            float8,
+  ng           int not null
+);
+create index lead_norm_key_idx on lead_norm (level, community_id, town_id, size);
+
+-- A counter that moves on every write to the leads, which the leads' map layer is cached under (as
+-- tiles are under data_version): a lead's score, band or status changes no premises tile and no
+-- dashboard figure, and a premises edit changes no lead until the next refresh. Bumped by a
+-- statement trigger on lead and announced at commit (server/db/functions/leads.sql, versions.sql).
+create table lead_version (
+  id      boolean primary key default true check (id),
+  version bigint not null default 1
+);
+insert into lead_version (id) values (true);
