@@ -272,29 +272,37 @@ export function leadsRepository(sql: Sql, opts: LeadsOptions = {}) {
           union all
           select l.id, a.id, a.utility from l join meter_account a on a.site_key = l.site_key
         ),
+        -- One row per lead, its utilities side by side: a join per utility to a CTE of every
+        -- lead's rows was a nested loop, each lead scanning the whole chunk's rows three times.
         u as (
-          select acc.lead_id, acc.utility, sum(s.mean_daily) as mean,
-            sum(s.rest_ratio * s.mean_daily) / nullif(sum(s.mean_daily) filter (where s.rest_ratio is not null), 0) as rest_ratio,
-            sum(s.night_share * s.mean_daily) / nullif(sum(s.mean_daily) filter (where s.night_share is not null), 0) as night_share,
-            sum(s.peak_valley * s.mean_daily) / nullif(sum(s.mean_daily) filter (where s.peak_valley is not null), 0) as peak_valley,
-            sum(s.seasonal_swing * s.mean_daily) / nullif(sum(s.mean_daily) filter (where s.seasonal_swing is not null), 0) as swing,
-            sum(s.holiday_dip * s.mean_daily) / nullif(sum(s.mean_daily) filter (where s.holiday_dip is not null), 0) as dip
+          select acc.lead_id,
+            sum(s.mean_daily) filter (where acc.utility = 'electricity') as e_mean,
+            sum(s.rest_ratio * s.mean_daily) filter (where acc.utility = 'electricity')
+              / nullif(sum(s.mean_daily) filter (where acc.utility = 'electricity' and s.rest_ratio is not null), 0) as rest_ratio,
+            sum(s.night_share * s.mean_daily) filter (where acc.utility = 'electricity')
+              / nullif(sum(s.mean_daily) filter (where acc.utility = 'electricity' and s.night_share is not null), 0) as night_share,
+            sum(s.peak_valley * s.mean_daily) filter (where acc.utility = 'electricity')
+              / nullif(sum(s.mean_daily) filter (where acc.utility = 'electricity' and s.peak_valley is not null), 0) as peak_valley,
+            sum(s.seasonal_swing * s.mean_daily) filter (where acc.utility = 'electricity')
+              / nullif(sum(s.mean_daily) filter (where acc.utility = 'electricity' and s.seasonal_swing is not null), 0) as swing,
+            sum(s.holiday_dip * s.mean_daily) filter (where acc.utility = 'electricity')
+              / nullif(sum(s.mean_daily) filter (where acc.utility = 'electricity' and s.holiday_dip is not null), 0) as dip,
+            sum(s.mean_daily) filter (where acc.utility = 'water') as w_mean,
+            sum(s.mean_daily) filter (where acc.utility = 'gas') as g_mean
           from acc join meter_stat s on s.account_id = acc.account_id
-          group by 1, 2
+          group by 1
         )
         update lead t set features = jsonb_strip_nulls(jsonb_build_object(
           'size', case when p.id is null or p.rooms_let = 0 then 'U' when p.rooms_let <= 2 then 'S' when p.rooms_let <= 5 then 'M' else 'L' end,
-          'elecMean', round(e.mean::numeric, 3), 'restDayRatio', round(e.rest_ratio::numeric, 3), 'nightShare', round(e.night_share::numeric, 3),
-          'peakToValley', round(e.peak_valley::numeric, 3), 'seasonalSwing', round(e.swing::numeric, 3), 'holidayDip', round(e.dip::numeric, 3),
-          'waterMean', round(w.mean::numeric, 3), 'gasMean', round(g.mean::numeric, 3),
+          'elecMean', round(u.e_mean::numeric, 3), 'restDayRatio', round(u.rest_ratio::numeric, 3), 'nightShare', round(u.night_share::numeric, 3),
+          'peakToValley', round(u.peak_valley::numeric, 3), 'seasonalSwing', round(u.swing::numeric, 3), 'holidayDip', round(u.dip::numeric, 3),
+          'waterMean', round(u.w_mean::numeric, 3), 'gasMean', round(u.g_mean::numeric, 3),
           'registeredResidents', res.n, 'residentTurnover', res.turnover,
-          'waterPerResident', case when p.id is not null and w.mean is not null then round((w.mean * 30.4 / greatest(res.n, 1))::numeric, 3) end,
+          'waterPerResident', case when p.id is not null and u.w_mean is not null then round((u.w_mean * 30.4 / greatest(res.n, 1))::numeric, 3) end,
           'meetsRule', case when p.id is not null then p.meets_rule::int end))
         from l
         left join premises p on p.id = l.premises_id
-        left join u e on e.lead_id = l.id and e.utility = 'electricity'
-        left join u w on w.lead_id = l.id and w.utility = 'water'
-        left join u g on g.lead_id = l.id and g.utility = 'gas'
+        left join u on u.lead_id = l.id
         left join lateral (
           select count(*) filter (where r.registered_on <= ${on} and (r.deregistered_on is null or r.deregistered_on > ${on}))::int as n,
                  (count(*) filter (where r.registered_on > ${on}::date - ${turnoverDays}::int and r.registered_on <= ${on})
