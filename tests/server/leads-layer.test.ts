@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { wholeDistrict } from '../../server/domain/access.js'
-import { seedDemoLeads } from '../../server/seed/readings.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
 import { statementsDuring } from '../helpers/statements.js'
@@ -27,7 +26,8 @@ const leadVersion = async () => Number((await t.db.owner<{ version: string }[]>`
 
 beforeAll(async () => {
   t = await buildTestApp()
-  await seedDemoLeads(t.db.sql, { seed: 42 })
+  // Leads from the registers alone (no readings): what is cached does not depend on the signals.
+  await t.app.leads.refresh()
   cookie = await signIn(t.app, 'commander')
   inspector = await userId(t.db.sql, 'inspector')
 })
@@ -65,6 +65,17 @@ describe('the leads\' map layer', () => {
     expect(res.statusCode, res.body).toBe(201)
     const after = await layer()
     expect(after.features.find(f => f.id === target.id)?.properties.status).toBe('assigned')
+  })
+
+  it('counts the list again once the database announces a lead that left it', async () => {
+    const page = async () => {
+      const res = await t.app.inject({ url: '/api/leads?limit=1', headers: { cookie } })
+      expect(res.statusCode, res.body).toBe(200)
+      return res.json() as { total: number; items: { id: number }[] }
+    }
+    const before = await page()
+    await t.db.owner`update lead set candidate = false where id = ${before.items[0]!.id}`
+    await eventually(async () => (await page()).total === before.total - 1)
   })
 
   it('computes the layer again once the database announces a lead written by another connection', async () => {

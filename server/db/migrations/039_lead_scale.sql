@@ -29,3 +29,9 @@ create table lead_version (
   version bigint not null default 1
 );
 insert into lead_version (id) values (true);
+
+-- The list of a police station's or a community's leads, ranked: read in the index's order and
+-- stopped at the page, as the town's (lead_town_idx) and the district's (lead_rank_idx) are, rather
+-- than every lead of the station sorted (tens of thousands at a million premises).
+create index lead_station_rank_idx on lead (police_station_id, score desc, id) where candidate;
+create index lead_community_rank_idx on lead (community_id, score desc, id) where candidate;

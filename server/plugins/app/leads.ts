@@ -101,8 +101,8 @@ async function ownTransaction(db: Sql | Tx, run: (tx: Tx) => Promise<unknown>): 
 }
 
 export interface LeadsOptions {
-  /** Keeps the map layer under the leads' counter (lead_version): a layer asked again costs no query. */
-  pointsCache?: FiguresCache
+  /** Keeps the map layer and the list's counts under the leads' counter (lead_version): asked again, they cost no query. */
+  cache?: FiguresCache
   /** Told after this process wrote leads outside a request's write transaction (a refresh, a training). */
   written?: () => void
 }
@@ -224,12 +224,12 @@ export function leadsRepository(sql: Sql, opts: LeadsOptions = {}) {
     }
     // A range of premises per statement: an upsert locks every lead it meets, changed or not.
     const [pr] = await db<{ lo: number | null; hi: number | null }[]>`select min(id) as lo, max(id) as hi from premises`
-    for (let lo = pr!.lo ?? 1; pr!.hi !== null && lo <= pr!.hi; lo += statsChunk * 20) {
+    for (let lo = pr!.lo ?? 1; pr!.hi !== null && lo <= pr!.hi; lo += statsChunk * 5) {
       await db`
       insert into lead as l (premises_id, address, geom, town_id, community_id, police_station_id, candidate)
       select p.id, p.address, p.geom, p.town_id, p.community_id, p.police_station_id, true
       from premises p
-      where p.id between ${lo} and ${lo + statsChunk * 20 - 1} and p.kind in ${db(candidateKinds)} and p.deregistered_on is null
+      where p.id between ${lo} and ${lo + statsChunk * 5 - 1} and p.kind in ${db(candidateKinds)} and p.deregistered_on is null
         -- A rental that meets the rule is counted as a group rental already (is_group_rental_candidate).
         and not coalesce(is_group_rental_candidate(p.kind, p.meets_rule), false)
         and not exists (select 1 from lead v where v.result_premises_id = p.id and v.status = 'visited')
@@ -469,8 +469,10 @@ export function leadsRepository(sql: Sql, opts: LeadsOptions = {}) {
 
     /** Leads ranked by score, within the jurisdiction and the filter. */
     async list(scope: Jurisdiction, f: LeadFilter, limit: number, offset: number, withPeople: boolean) {
-      const [counted] = await sql<{ total: number }[]>`select count(*)::int as total from lead l where ${where(sql, scope, f)}`
-      const total = counted!.total
+      // The count reads every matching lead (half a million at a million premises): kept per version
+      // of the leads like the map layer, while the page itself is an index range read.
+      const count = async () => (await sql<{ total: number }[]>`select count(*)::int as total from lead l where ${where(sql, scope, f)}`)[0]!.total
+      const total = opts.cache ? await opts.cache.get(JSON.stringify(['leads-count', scope, f]), count) : await count()
       const rows = await sql<LeadRow[]>`
         select l.id, case when l.premises_id is null then 'address' else 'premises' end as subject, l.premises_id, p.kind as premises_kind,
                l.address, st_x(l.geom) as lon, st_y(l.geom) as lat, l.town_id, t.name_zh as town_name_zh, t.name_en as town_name_en,
@@ -493,7 +495,7 @@ export function leadsRepository(sql: Sql, opts: LeadsOptions = {}) {
      */
     async points(scope: Jurisdiction, f: LeadFilter, limit: number) {
       const compute = () => pointsOf(scope, f, limit)
-      return opts.pointsCache ? opts.pointsCache.get(JSON.stringify(['leads-points', scope, f, limit]), compute) : compute()
+      return opts.cache ? opts.cache.get(JSON.stringify(['leads-points', scope, f, limit]), compute) : compute()
     },
 
     /** One lead: its signals against their norms, its accounts (holders for roles that see people), its monthly use and its visits. */
@@ -828,7 +830,7 @@ declare module 'fastify' {
 }
 
 export default fp(async (app) => {
-  const leads = leadsRepository(app.db.sql, { pointsCache: figuresCache(app.versions, 32, 'leads'), written: () => app.versions.forget() })
+  const leads = leadsRepository(app.db.sql, { cache: figuresCache(app.versions, 64, 'leads'), written: () => app.versions.forget() })
   app.decorate('leads', leads)
   // Readings change the signals: a committed import refreshes the leads (the import's job waits for it).
   app.readings.onCommit(async () => { await leads.refresh() })
