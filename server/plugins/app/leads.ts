@@ -729,9 +729,11 @@ export function leadsRepository(sql: Sql, opts: LeadsOptions = {}) {
     /**
      * Trains a logistic regression on the visited leads (a group rental found: 1; another kind of
      * rental or not a rental: 0), on the signals they were issued with, and makes it the model in
-     * force; then scores every lead with it. Refused (409) with too few outcomes of either kind.
+     * force (`audit` writes its record in the same transaction); then scores every lead with it, a
+     * page per statement after the commit, so that no transaction holds every lead while they are
+     * scored. Refused (409) with too few outcomes of either kind.
      */
-    async train<T>(actor: Actor, write: (tx: Tx, result: TrainResult) => Promise<T>) {
+    async train(actor: Actor, audit: (tx: Tx, result: Omit<TrainResult, 'scored'>) => Promise<void>): Promise<TrainResult> {
       // Read and trained outside any transaction: the embedded database has one connection, which a
       // transaction would hold for the seconds the training takes.
       const rows = await sql<{ id: number; outcome: VisitOutcome; features: Features }[]>`
@@ -745,7 +747,7 @@ export function leadsRepository(sql: Sql, opts: LeadsOptions = {}) {
           'too-few-outcomes', `可用于训练的走访结果太少：${examples.length} 条（群租房 ${positives} 条，非群租房 ${negatives} 条）；至少需要 ${minTraining.total} 条，且每类不少于 ${minTraining.each} 条`)
       }
       const trained = await trainInWorker(examples)
-      const done = await sql.begin(async (tx) => {
+      const made = await sql.begin(async (tx) => {
         await tx`select set_config('app.user_id', ${String(actor.id)}, true)`
         await tx`update lead_model set active = false where active`
         const training = { examples: examples.length, positives, negatives, ...trained.metrics, examples_list: examples.map(e => [e.leadId, e.positive ? 1 : 0]) }
@@ -754,12 +756,16 @@ export function leadsRepository(sql: Sql, opts: LeadsOptions = {}) {
           values ('logistic_regression', ${pgArray([...leadFeatures])}::text[], ${JSON.stringify({ bias: trained.model.bias, weights: trained.model.weights, library: trained.library })}::text::jsonb,
                   ${JSON.stringify(training)}::text::jsonb, ${actor.id}, true)
           returning version`
-        const scored = await scoreAll(tx, { version: m!.version, ...trained.model })
-        const result: TrainResult = { version: m!.version, examples: examples.length, positives, negatives, metrics: trained.metrics, bias: trained.model.bias, weights: trained.model.weights, scored }
-        return write(tx, result)
-      }) as T
-      opts.written?.()
-      return done
+        const result = { version: m!.version, examples: examples.length, positives, negatives, metrics: trained.metrics, bias: trained.model.bias, weights: trained.model.weights }
+        await audit(tx, result)
+        return result
+      })
+      try {
+        return { ...made, scored: await scoreAll(sql, { version: made.version, ...trained.model }) }
+      }
+      finally {
+        opts.written?.()
+      }
     },
   }
 }
