@@ -37,56 +37,11 @@ async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
 /** Premises up to which the demo's own generator writes the readings. */
 const demoLimit = 200_000
 
-export async function benchLeads(db: Database, opts: { seed: number; runs: number; readingRows: number; backend: Backend; setWise?: boolean }): Promise<Row[]> {
+export async function benchLeads(db: Database, opts: { seed: number; runs: number; readingRows: number; backend: Backend; setWise?: boolean; queriesOnly?: boolean }): Promise<Row[]> {
   const sql = db.sql
   const rows: Row[] = []
   const leads = leadsRepository(sql)
-  const [counts] = await sql<{ premises: number; accounts: number; metered: number; months: number }[]>`
-    select (select count(*)::int from premises) as premises, (select count(*)::int from meter_account) as accounts,
-           (select count(distinct premises_id)::int from meter_account) as metered, (select count(*)::int from meter_reading) as months`
-  const { premises, accounts, metered, months } = counts!
-  if (accounts > 0) {
-    rows.push({ measure: 'readings (kept from an earlier run)', value: '-',
-      note: `${accounts.toLocaleString('en')} accounts of ${metered.toLocaleString('en')} premises, ${months.toLocaleString('en')} account-months` })
-  }
-  else if (premises <= demoLimit && !opts.setWise) {
-    const [seeded, seedMs] = await time(() => seedDemoReadings(sql, { seed: opts.seed, batch: 5000 }))
-    rows.push({ measure: 'demo readings (a year of daily electricity, monthly water)', value: `${(seedMs / 1000).toFixed(1)} s`,
-      note: `${seeded.accounts.toLocaleString('en')} accounts, ${seeded.months.toLocaleString('en')} account-months` })
-  }
-  else {
-    const [seeded, seedMs] = await time(() => seedScaleReadings(sql, opts.seed))
-    rows.push({ measure: 'readings, set-wise (a year of daily electricity, monthly water)', value: `${(seedMs / 1000).toFixed(1)} s`,
-      note: `${seeded.accounts.toLocaleString('en')} accounts, ${seeded.months.toLocaleString('en')} account-months, ${Math.round(seeded.months / (seedMs / 1000)).toLocaleString('en')} rows/s` })
-  }
-  await sql`analyze meter_account`
-  await sql`analyze meter_reading`
-
-  // The refresh, while a commander pages the leads and an inspector's visit locks a lead, once a second each.
-  const beside = { reads: [] as number[], writes: [] as number[] }
-  let refreshing = true
-  const probe = (async () => {
-    let one: number | undefined
-    while (refreshing) {
-      beside.reads.push((await time(() => leads.list(wholeDistrict, { statuses: ['active'] }, 50, 0, false)))[1])
-      // The first lead there is (a first refresh writes them).
-      one ??= (await sql<{ id: number }[]>`select id from lead order by id limit 1`)[0]?.id
-      const id = one
-      if (id !== undefined) beside.writes.push((await time(() => sql.begin(tx => tx`select id from lead where id = ${id} for update`)))[1])
-      await new Promise(resolve => setTimeout(resolve, 1000))
-    }
-  })()
-  const [refreshed, refreshMs] = await time(() => leads.refresh()).finally(() => { refreshing = false })
-  await probe
-  const perSecond = (n: number, ms: number) => `${Math.round(n / (ms / 1000)).toLocaleString('en')}/s`
-  rows.push({ measure: 'leads refresh: signals, norms, scores (set-wise, in chunks)', value: `${(refreshMs / 1000).toFixed(1)} s`,
-    note: `${refreshed.scored.toLocaleString('en')} leads of ${premises.toLocaleString('en')} premises (${perSecond(refreshed.scored, refreshMs)}), ${refreshed.accounts.toLocaleString('en')} accounts; `
-      + `statistics ${(refreshed.phases.statsMs / 1000).toFixed(1)} s (${perSecond(refreshed.accounts, refreshed.phases.statsMs)} accounts), `
-      + `signals and norms ${(refreshed.phases.signalsMs / 1000).toFixed(1)} s, scores ${(refreshed.phases.scoreMs / 1000).toFixed(1)} s (${perSecond(refreshed.scored, refreshed.phases.scoreMs)} leads)` })
-  const spread = (xs: number[]) => (xs.length ? `${percentile(xs, 50).toFixed(0)} / ${Math.max(...xs).toFixed(0)} ms` : 'none')
-  rows.push({ measure: '  beside it: leads list p50 / max, a lead locked p50 / max', value: spread(beside.reads),
-    note: `${spread(beside.writes)}; ${beside.reads.length} lists, ${beside.writes.length} locks` })
-  await sql`analyze lead`
+  if (!opts.queriesOnly) rows.push(...await readingsAndRefresh(db, opts.seed, opts.setWise ?? false))
 
   // The leads queries a commander's page makes: the first page, a town's, and the map layer.
   const [town] = await sql<{ id: number }[]>`select town_id as id from lead group by 1 order by count(*) desc limit 1`
@@ -139,6 +94,61 @@ export async function benchLeads(db: Database, opts: { seed: number; runs: numbe
   rows.push({ measure: 'recall@1000', value: (at(1000) / Math.max(1, hidden)).toFixed(3), note: `${hidden.toLocaleString('en')} hidden group rentals among ${ranked.length.toLocaleString('en')} candidates` })
 
   if (opts.readingRows > 0) rows.push(...await benchReadingsImport(sql, opts.backend, leads, opts.readingRows))
+  return rows
+}
+
+/** Readings for every premises (unless kept from an earlier run), then one refresh, timed while a commander reads and writes beside it. */
+async function readingsAndRefresh(db: Database, seed: number, setWise: boolean): Promise<Row[]> {
+  const sql = db.sql
+  const rows: Row[] = []
+  const leads = leadsRepository(sql)
+  const [counts] = await sql<{ premises: number; accounts: number; metered: number; months: number }[]>`
+    select (select count(*)::int from premises) as premises, (select count(*)::int from meter_account) as accounts,
+           (select count(distinct premises_id)::int from meter_account) as metered, (select count(*)::int from meter_reading) as months`
+  const { premises, accounts, metered, months } = counts!
+  if (accounts > 0) {
+    rows.push({ measure: 'readings (kept from an earlier run)', value: '-',
+      note: `${accounts.toLocaleString('en')} accounts of ${metered.toLocaleString('en')} premises, ${months.toLocaleString('en')} account-months` })
+  }
+  else if (premises <= demoLimit && !setWise) {
+    const [seeded, seedMs] = await time(() => seedDemoReadings(sql, { seed, batch: 5000 }))
+    rows.push({ measure: 'demo readings (a year of daily electricity, monthly water)', value: `${(seedMs / 1000).toFixed(1)} s`,
+      note: `${seeded.accounts.toLocaleString('en')} accounts, ${seeded.months.toLocaleString('en')} account-months` })
+  }
+  else {
+    const [seeded, seedMs] = await time(() => seedScaleReadings(sql, seed))
+    rows.push({ measure: 'readings, set-wise (a year of daily electricity, monthly water)', value: `${(seedMs / 1000).toFixed(1)} s`,
+      note: `${seeded.accounts.toLocaleString('en')} accounts, ${seeded.months.toLocaleString('en')} account-months, ${Math.round(seeded.months / (seedMs / 1000)).toLocaleString('en')} rows/s` })
+  }
+  await sql`analyze meter_account`
+  await sql`analyze meter_reading`
+
+  // The refresh, while a commander pages the leads and an inspector's visit locks a lead, once a second each.
+  const beside = { reads: [] as number[], writes: [] as number[] }
+  let refreshing = true
+  const probe = (async () => {
+    let one: number | undefined
+    while (refreshing) {
+      beside.reads.push((await time(() => leads.list(wholeDistrict, { statuses: ['active'] }, 50, 0, false)))[1])
+      // The first lead there is (a first refresh writes them).
+      one ??= (await sql<{ id: number }[]>`select id from lead order by id limit 1`)[0]?.id
+      const id = one
+      if (id !== undefined) beside.writes.push((await time(() => sql.begin(tx => tx`select id from lead where id = ${id} for update`)))[1])
+      await new Promise(resolve => setTimeout(resolve, 1000))
+    }
+  })()
+  const [refreshed, refreshMs] = await time(() => leads.refresh()).finally(() => { refreshing = false })
+  await probe
+  const perSecond = (n: number, ms: number) => `${Math.round(n / (ms / 1000)).toLocaleString('en')}/s`
+  rows.push({ measure: 'leads refresh: signals, norms, scores (set-wise, in chunks)', value: `${(refreshMs / 1000).toFixed(1)} s`,
+    note: `${refreshed.scored.toLocaleString('en')} leads of ${premises.toLocaleString('en')} premises (${perSecond(refreshed.scored, refreshMs)}), ${refreshed.accounts.toLocaleString('en')} accounts; `
+      + `statistics ${(refreshed.phases.statsMs / 1000).toFixed(1)} s (${perSecond(refreshed.accounts, refreshed.phases.statsMs)} accounts), `
+      + `signals and norms ${(refreshed.phases.signalsMs / 1000).toFixed(1)} s, scores ${(refreshed.phases.scoreMs / 1000).toFixed(1)} s (${perSecond(refreshed.scored, refreshed.phases.scoreMs)} leads)` })
+  const spread = (xs: number[]) => (xs.length ? `${percentile(xs, 50).toFixed(0)} / ${Math.max(...xs).toFixed(0)} ms` : 'none')
+  rows.push({ measure: '  beside it: leads list p50 / max, a lead locked p50 / max', value: spread(beside.reads),
+    note: `${spread(beside.writes)}; ${beside.reads.length} lists, ${beside.writes.length} locks` })
+  await sql`analyze lead`
+
   return rows
 }
 

@@ -32,6 +32,11 @@ insert into lead_version (id) values (true);
 
 -- The list of a police station's or a community's leads, ranked: read in the index's order and
 -- stopped at the page, as the town's (lead_town_idx) and the district's (lead_rank_idx) are, rather
--- than every lead of the station sorted (tens of thousands at a million premises).
-create index lead_station_rank_idx on lead (police_station_id, score desc, id) where candidate;
-create index lead_community_rank_idx on lead (community_id, score desc, id) where candidate;
+-- than every lead of the station sorted (tens of thousands at a million premises). The status is
+-- carried along, and the district and each town get an index of their own by status, so that the
+-- list's total is counted from the index alone once vacuum has marked the pages (0.53 s -> 26 ms
+-- for a town of 86,000 leads at a million premises) instead of from every row of the table.
+create index lead_station_rank_idx on lead (police_station_id, score desc, id) include (status) where candidate;
+create index lead_community_rank_idx on lead (community_id, score desc, id) include (status) where candidate;
+create index lead_town_status_idx on lead (town_id, status) where candidate;
+create index lead_status_idx on lead (status) where candidate;
