@@ -42,6 +42,8 @@ const { values } = parseArgs({
     'shell-only': { type: 'boolean', default: false, description: 'only the phone app shell loaded from the service worker\'s cache, offline (needs npm run build)' },
     'shell-loads': { type: 'string', default: '5', description: 'offline reloads of the phone app shell' },
     'readings': { type: 'string', default: '1000000', description: 'daily rows of the readings import in the leads benchmark (0: none; the target is 10000000)' },
+    'readings-set-wise': { type: 'boolean', default: false, description: 'the leads benchmark writes its readings set-wise in SQL at any size (always above 200,000 premises)' },
+    'leads-queries-only': { type: 'boolean', default: false, description: 'with --leads-only: only the leads queries and quality, on the leads as they are (no readings, no refresh)' },
     'leads-only': { type: 'boolean', default: false, description: 'only the leads: demo readings, refresh, queries, quality, readings import' },
     'load': { type: 'boolean', default: false, description: 'only the HTTP load test' },
     'plans-only': { type: 'boolean', default: false, description: 'only the prepared-plan check: each read query 8 times on one connection' },
@@ -174,7 +176,7 @@ try {
     }
     else if (values['leads-only']) {
       const { benchLeads } = await import('./bench-leads.js')
-      rows.push(...await benchLeads(sql, { seed: 20191227, runs, readingRows: Number(values.readings), backend: db.backend }))
+      rows.push(...await benchLeads(db, { seed: 20191227, runs, readingRows: Number(values.readings), backend: db.backend, setWise: values['readings-set-wise'], queriesOnly: values['leads-queries-only'] }))
     }
     else {
       if (!values['import-only']) {
@@ -194,7 +196,7 @@ try {
       if (Number(values.import) > 0 && !values['tiles-only']) await benchImport(Number(values.import))
       if (!values['tiles-only'] && !values['import-only']) {
         const { benchLeads } = await import('./bench-leads.js')
-        rows.push(...await benchLeads(sql, { seed: 20191227, runs, readingRows: Number(values.readings), backend: db.backend }))
+        rows.push(...await benchLeads(db, { seed: 20191227, runs, readingRows: Number(values.readings), backend: db.backend, setWise: values['readings-set-wise'], queriesOnly: values['leads-queries-only'] }))
       }
     }
   }

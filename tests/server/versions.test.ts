@@ -4,6 +4,7 @@ import { wholeDistrict } from '../../server/domain/access.js'
 import type { Sql } from '../../server/db/index.js'
 import { dataVersions } from '../../server/plugins/app/versions.js'
 import { eventually } from '../helpers/eventually.js'
+import { statementsDuring as statementsOn } from '../helpers/statements.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 import { factory } from '../helpers/factory.js'
 import { tileOf } from '../helpers/tiles.js'
@@ -23,19 +24,7 @@ beforeAll(async () => {
 })
 afterAll(() => t?.close())
 
-/** Runs `fn` and returns the statements the app's connection sent meanwhile (the driver's own debug hook). */
-async function statementsDuring(fn: () => Promise<unknown>): Promise<string[]> {
-  const options = (t.db.sql as Sql & { options: { debug?: unknown } }).options
-  const sent: string[] = []
-  options.debug = (_connection: number, query: string) => sent.push(query)
-  try {
-    await fn()
-  }
-  finally {
-    options.debug = false
-  }
-  return sent
-}
+const statementsDuring = (fn: () => Promise<unknown>) => statementsOn(t.db.sql, fn)
 
 const groupRental = async () => (await t.db.owner<{ id: number }[]>`select id from premises where kind = 'group_rental' order by id limit 1`)[0]!
 

@@ -17,3 +17,14 @@ $$;
 create or replace function is_rest_day(d date) returns boolean language sql stable parallel safe as $$
   select coalesce((select kind <> 'workday' from calendar_day where day = d), extract(isodow from d) >= 6)
 $$;
+
+-- The leads' counter (table lead_version, migration 039), which the leads' map layer is cached
+-- under: bumped once per statement that writes leads, so a refresh's thousands of rows cost one
+-- bump per statement, not one per row.
+create or replace function bump_lead_version() returns trigger language plpgsql as $$
+begin
+  update lead_version set version = version + 1;
+  return null;
+end $$;
+create or replace trigger lead_version_trg after insert or update or delete or truncate on lead
+  for each statement execute function bump_lead_version();

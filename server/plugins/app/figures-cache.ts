@@ -1,4 +1,4 @@
-import type { DataVersions } from './versions.js'
+import type { DataVersions, VersionName } from './versions.js'
 
 /**
  * Figures (the dashboard's measures, trend and hazard breakdown, the legend's counts) as computed for
@@ -8,16 +8,17 @@ import type { DataVersions } from './versions.js'
  * people opening the dashboard in a meeting cost one computation, not two hundred queued ones.
  *
  * The promise is kept, not its value, so that requests arriving while a figure is being computed wait
- * for that computation instead of starting their own. A failed computation is not kept.
+ * for that computation instead of starting their own. A failed computation is not kept. `version`
+ * names the counter the entries are kept under: the figures' by default, the leads' for their layer.
  */
-export function figuresCache(versions: DataVersions, maxEntries = 500) {
+export function figuresCache(versions: DataVersions, maxEntries = 500, version: VersionName = 'figures') {
   const entries = new Map<string, Promise<unknown>>()
 
   return {
     /** The figure for `key` at the data's current version, computed by `compute` when not kept yet. */
     async get<T>(key: string, compute: () => Promise<T>): Promise<T> {
       // Known before computing: a computation sees data at least as new as the version it is kept under.
-      const versioned = `${await versions.current('figures')}|${key}`
+      const versioned = `${await versions.current(version)}|${key}`
       const kept = entries.get(versioned)
       if (kept) {
         // Most recently used last: the first entry is the one to drop.

@@ -10,6 +10,7 @@ import { maskPersonalText } from '../../domain/redact.js'
 import { badRequest, HttpError, notFound } from '../../lib/http-errors.js'
 import type { LeadStatus, otherRentalKinds, VisitOutcome } from '../../domain/lists.js'
 import { today as todayInDistrict } from '../../domain/calendar.js'
+import { figuresCache, type FiguresCache } from './figures-cache.js'
 import { trainInWorker } from './leads-train.js'
 import type { TasksRepository } from './tasks.js'
 
@@ -84,7 +85,29 @@ const where = (sql: Sql, scope: Jurisdiction, f: LeadFilter) => {
   return parts.reduce((a, b) => sql`${a} and ${b}`)
 }
 
-export function leadsRepository(sql: Sql) {
+/**
+ * Runs one chunk of a refresh in a transaction of its own (or in the caller's, when a refresh runs
+ * inside one), with memory enough to aggregate a chunk's daily values in a hash table rather than
+ * sort them on disk.
+ */
+async function ownTransaction(db: Sql | Tx, run: (tx: Tx) => Promise<unknown>): Promise<void> {
+  const go = async (tx: Tx) => {
+    await tx`set local work_mem = '64MB'`
+    await run(tx)
+  }
+  // A transaction's sql has savepoints; the pool's has not.
+  if ('savepoint' in db) await go(db)
+  else await db.begin(go)
+}
+
+export interface LeadsOptions {
+  /** Keeps the map layer and the list's counts under the leads' counter (lead_version): asked again, they cost no query. */
+  cache?: FiguresCache
+  /** Told after this process wrote leads outside a request's write transaction (a refresh, a training). */
+  written?: () => void
+}
+
+export function leadsRepository(sql: Sql, opts: LeadsOptions = {}) {
   let running: Promise<RefreshSummary> | null = null
   let again = false
 
@@ -105,31 +128,53 @@ export function leadsRepository(sql: Sql) {
   }
 
   /**
-   * What each account's readings say, a range of accounts per statement: their months read once,
-   * their days unnested once and joined to the calendar once, then grouped per account (a lateral
-   * subquery per account read the same rows four times).
+   * What each account's readings say, a range of accounts per statement and transaction: their
+   * months read once, their days unnested once and aggregated once. The calendar is joined per
+   * month as arrays of the days' kinds (a join per day cost a hash probe for each of a year's 365
+   * values), and a day's Spring Festival window (the festival and the 21 days before it) is a
+   * column of the same aggregation, grouped by account and festival, instead of a second pass.
    */
   async function accountStats(db: Sql | Tx) {
     const [r] = await db<{ lo: number | null; hi: number | null }[]>`select min(id) as lo, max(id) as hi from meter_account`
     if (r!.lo === null) return 0
     for (let lo = r!.lo; lo <= r!.hi!; lo += statsChunk) {
-      await db`
+      await ownTransaction(db, tx => tx`
         with acc as (select id, utility from meter_account where id between ${lo} and ${lo + statsChunk - 1}),
         -- The same range on the readings' key: an index range scan (a join to acc was planned as a scan of every reading, per chunk).
         rd as (select m.* from meter_reading m where m.account_id between ${lo} and ${lo + statsChunk - 1}),
-        d as (
-          select rd.account_id, rd.month + (u.i - 1)::int as day, u.v, u.n,
-                 coalesce(c.kind <> 'workday', extract(isodow from rd.month + (u.i - 1)::int) >= 6) as rest, coalesce(c.kind = 'spring_festival', false) as sf
-          from rd cross join lateral unnest(rd.daily, rd.night) with ordinality as u(v, n, i)
-          left join calendar_day c on c.day = rd.month + (u.i - 1)::int
-          where rd.daily is not null and u.v is not null
+        festival as (select min(day) as s, max(day) as e from calendar_day where kind = 'spring_festival' group by extract(year from day)),
+        -- Per month of daily readings, per day of it: a rest day, a Spring Festival day, the festival window it lies in (its first day) and whether it is in the festival itself.
+        k as (
+          select mm.month, array_agg(coalesce(c.kind <> 'workday', extract(isodow from x.day) >= 6) order by x.day) as rest,
+                 array_agg(coalesce(c.kind = 'spring_festival', false) order by x.day) as sf,
+                 array_agg(y.s order by x.day) as fs, array_agg(x.day >= y.s order by x.day) as infest
+          from (select distinct month from rd where daily is not null) mm
+          cross join lateral generate_series(mm.month, mm.month + interval '1 month' - interval '1 day', interval '1 day') as g(t)
+          cross join lateral (select g.t::date as day) x
+          left join calendar_day c on c.day = x.day
+          left join festival y on x.day between y.s - 21 and y.e
+          group by mm.month
+        ),
+        part as (
+          select rd.account_id, k.fs[u.i] as fs, count(*) as days,
+            count(*) filter (where k.rest[u.i] and not k.sf[u.i]) as n_rest, sum(u.v) filter (where k.rest[u.i] and not k.sf[u.i]) as s_rest,
+            count(*) filter (where not k.rest[u.i]) as n_work, sum(u.v) filter (where not k.rest[u.i]) as s_work,
+            count(u.n) as n_night, sum(u.n) as s_night, sum(u.v) filter (where u.n is not null) as s_vn,
+            count(*) filter (where k.infest[u.i]) as n_sf, sum(u.v) filter (where k.infest[u.i]) as s_sf,
+            count(*) filter (where not k.infest[u.i]) as n_pre, sum(u.v) filter (where not k.infest[u.i]) as s_pre
+          from rd join k on k.month = rd.month
+          cross join lateral unnest(rd.daily, rd.night) with ordinality as u(v, n, i)
+          where u.v is not null
+          group by 1, 2
         ),
         ds as (
-          select account_id, count(*)::int as days,
-            case when count(*) filter (where rest and not sf) >= 8 and count(*) filter (where not rest) >= 20
-              then avg(v) filter (where rest and not sf) / nullif(avg(v) filter (where not rest), 0) end as rest_ratio,
-            case when count(n) >= 14 then sum(n)::float8 / nullif(sum(v) filter (where n is not null), 0) end as night_share
-          from d group by account_id
+          select account_id, sum(days)::int as days,
+            case when sum(n_rest) >= 8 and sum(n_work) >= 20
+              then (sum(s_rest)::numeric / sum(n_rest)) / nullif(sum(s_work)::numeric / sum(n_work), 0) end as rest_ratio,
+            case when sum(n_night) >= 14 then sum(s_night)::float8 / nullif(sum(s_vn), 0) end as night_share,
+            -- Use during the festival against the three weeks before it, averaged over the years that have enough of both.
+            avg((s_sf::numeric / n_sf) / nullif(s_pre::numeric / n_pre, 0)) filter (where fs is not null and n_sf >= 5 and n_pre >= 14) as dip
+          from part group by account_id
         ),
         mo as (
           select account_id, count(*)::int as months, sum(total)::float8 / 100 / nullif(sum(covered), 0) as mean_daily,
@@ -149,27 +194,16 @@ export function leadsRepository(sql: Sql) {
             where rd.hourly is not null and hh.x is not null
             group by rd.account_id, rd.month, (hh.i - 1) / 24 having count(hh.x) = 24
           ) q group by account_id
-        ),
-        festival as (select min(day) as s, max(day) as e from calendar_day where kind = 'spring_festival' group by extract(year from day)),
-        sf as (
-          select account_id, avg(ratio) as dip from (
-            select d.account_id, avg(d.v) filter (where d.day between y.s and y.e) / nullif(avg(d.v) filter (where d.day < y.s), 0) as ratio,
-                   count(*) filter (where d.day between y.s and y.e) as n_sf, count(*) filter (where d.day < y.s) as n_pre
-            from d join festival y on d.day between y.s - 21 and y.e
-            group by d.account_id, y.s
-          ) x where n_sf >= 5 and n_pre >= 14
-          group by account_id
         )
         insert into meter_stat as ms (account_id, utility, days, months, mean_daily, rest_ratio, night_share, peak_valley, seasonal_swing, holiday_dip, computed_at)
-        select acc.id, acc.utility, coalesce(ds.days, 0), coalesce(mo.months, 0), mo.mean_daily, ds.rest_ratio, ds.night_share, h.peak_valley, mo.swing, sf.dip, now()
+        select acc.id, acc.utility, coalesce(ds.days, 0), coalesce(mo.months, 0), mo.mean_daily, ds.rest_ratio, ds.night_share, h.peak_valley, mo.swing, ds.dip, now()
         from acc
         left join ds on ds.account_id = acc.id
         left join mo on mo.account_id = acc.id
         left join h on h.account_id = acc.id
-        left join sf on sf.account_id = acc.id
         on conflict (account_id) do update set days = excluded.days, months = excluded.months, mean_daily = excluded.mean_daily,
           rest_ratio = excluded.rest_ratio, night_share = excluded.night_share, peak_valley = excluded.peak_valley,
-          seasonal_swing = excluded.seasonal_swing, holiday_dip = excluded.holiday_dip, computed_at = excluded.computed_at`
+          seasonal_swing = excluded.seasonal_swing, holiday_dip = excluded.holiday_dip, computed_at = excluded.computed_at`)
     }
     const [n] = await db<{ n: number }[]>`select count(*)::int as n from meter_stat`
     return n!.n
@@ -177,18 +211,25 @@ export function leadsRepository(sql: Sql) {
 
   /** Leads: every candidate premises, and every site of accounts matched to no premises. */
   async function syncCandidates(db: Sql | Tx) {
-    // Accounts matched to no premises are grouped by address, or by a ~10 m cell of their point.
-    await db`
-      update meter_account a set site_key = k.key
-      from (select id, case when premises_id is null and geom is not null
-              then coalesce(address_key(address), 'pt:' || round(st_x(geom)::numeric, 4) || ',' || round(st_y(geom)::numeric, 4)) end as key
-            from meter_account) k
-      where k.id = a.id and a.site_key is distinct from k.key`
-    await db`
+    // Accounts matched to no premises are grouped by address, or by a ~10 m cell of their point; a
+    // range of accounts per statement, so that no statement holds every account's row.
+    const [r] = await db<{ lo: number | null; hi: number | null }[]>`select min(id) as lo, max(id) as hi from meter_account`
+    for (let lo = r!.lo ?? 1; r!.hi !== null && lo <= r!.hi; lo += statsChunk * 20) {
+      await db`
+        update meter_account a set site_key = k.key
+        from (select id, case when premises_id is null and geom is not null
+                then coalesce(address_key(address), 'pt:' || round(st_x(geom)::numeric, 4) || ',' || round(st_y(geom)::numeric, 4)) end as key
+              from meter_account where id between ${lo} and ${lo + statsChunk * 20 - 1}) k
+        where k.id = a.id and a.site_key is distinct from k.key`
+    }
+    // A range of premises per statement: an upsert locks every lead it meets, changed or not.
+    const [pr] = await db<{ lo: number | null; hi: number | null }[]>`select min(id) as lo, max(id) as hi from premises`
+    for (let lo = pr!.lo ?? 1; pr!.hi !== null && lo <= pr!.hi; lo += statsChunk * 5) {
+      await db`
       insert into lead as l (premises_id, address, geom, town_id, community_id, police_station_id, candidate)
       select p.id, p.address, p.geom, p.town_id, p.community_id, p.police_station_id, true
       from premises p
-      where p.kind in ${db(candidateKinds)} and p.deregistered_on is null
+      where p.id between ${lo} and ${lo + statsChunk * 5 - 1} and p.kind in ${db(candidateKinds)} and p.deregistered_on is null
         -- A rental that meets the rule is counted as a group rental already (is_group_rental_candidate).
         and not coalesce(is_group_rental_candidate(p.kind, p.meets_rule), false)
         and not exists (select 1 from lead v where v.result_premises_id = p.id and v.status = 'visited')
@@ -196,6 +237,7 @@ export function leadsRepository(sql: Sql) {
         community_id = excluded.community_id, police_station_id = excluded.police_station_id, candidate = true
       where (l.address, l.geom, l.town_id, l.community_id, l.police_station_id, l.candidate)
         is distinct from (excluded.address, excluded.geom, excluded.town_id, excluded.community_id, excluded.police_station_id, true)`
+    }
     await db`
       update lead l set candidate = false
       where l.candidate and l.premises_id is not null and not exists (
@@ -230,29 +272,37 @@ export function leadsRepository(sql: Sql) {
           union all
           select l.id, a.id, a.utility from l join meter_account a on a.site_key = l.site_key
         ),
+        -- One row per lead, its utilities side by side: a join per utility to a CTE of every
+        -- lead's rows was a nested loop, each lead scanning the whole chunk's rows three times.
         u as (
-          select acc.lead_id, acc.utility, sum(s.mean_daily) as mean,
-            sum(s.rest_ratio * s.mean_daily) / nullif(sum(s.mean_daily) filter (where s.rest_ratio is not null), 0) as rest_ratio,
-            sum(s.night_share * s.mean_daily) / nullif(sum(s.mean_daily) filter (where s.night_share is not null), 0) as night_share,
-            sum(s.peak_valley * s.mean_daily) / nullif(sum(s.mean_daily) filter (where s.peak_valley is not null), 0) as peak_valley,
-            sum(s.seasonal_swing * s.mean_daily) / nullif(sum(s.mean_daily) filter (where s.seasonal_swing is not null), 0) as swing,
-            sum(s.holiday_dip * s.mean_daily) / nullif(sum(s.mean_daily) filter (where s.holiday_dip is not null), 0) as dip
+          select acc.lead_id,
+            sum(s.mean_daily) filter (where acc.utility = 'electricity') as e_mean,
+            sum(s.rest_ratio * s.mean_daily) filter (where acc.utility = 'electricity')
+              / nullif(sum(s.mean_daily) filter (where acc.utility = 'electricity' and s.rest_ratio is not null), 0) as rest_ratio,
+            sum(s.night_share * s.mean_daily) filter (where acc.utility = 'electricity')
+              / nullif(sum(s.mean_daily) filter (where acc.utility = 'electricity' and s.night_share is not null), 0) as night_share,
+            sum(s.peak_valley * s.mean_daily) filter (where acc.utility = 'electricity')
+              / nullif(sum(s.mean_daily) filter (where acc.utility = 'electricity' and s.peak_valley is not null), 0) as peak_valley,
+            sum(s.seasonal_swing * s.mean_daily) filter (where acc.utility = 'electricity')
+              / nullif(sum(s.mean_daily) filter (where acc.utility = 'electricity' and s.seasonal_swing is not null), 0) as swing,
+            sum(s.holiday_dip * s.mean_daily) filter (where acc.utility = 'electricity')
+              / nullif(sum(s.mean_daily) filter (where acc.utility = 'electricity' and s.holiday_dip is not null), 0) as dip,
+            sum(s.mean_daily) filter (where acc.utility = 'water') as w_mean,
+            sum(s.mean_daily) filter (where acc.utility = 'gas') as g_mean
           from acc join meter_stat s on s.account_id = acc.account_id
-          group by 1, 2
+          group by 1
         )
         update lead t set features = jsonb_strip_nulls(jsonb_build_object(
           'size', case when p.id is null or p.rooms_let = 0 then 'U' when p.rooms_let <= 2 then 'S' when p.rooms_let <= 5 then 'M' else 'L' end,
-          'elecMean', round(e.mean::numeric, 3), 'restDayRatio', round(e.rest_ratio::numeric, 3), 'nightShare', round(e.night_share::numeric, 3),
-          'peakToValley', round(e.peak_valley::numeric, 3), 'seasonalSwing', round(e.swing::numeric, 3), 'holidayDip', round(e.dip::numeric, 3),
-          'waterMean', round(w.mean::numeric, 3), 'gasMean', round(g.mean::numeric, 3),
+          'elecMean', round(u.e_mean::numeric, 3), 'restDayRatio', round(u.rest_ratio::numeric, 3), 'nightShare', round(u.night_share::numeric, 3),
+          'peakToValley', round(u.peak_valley::numeric, 3), 'seasonalSwing', round(u.swing::numeric, 3), 'holidayDip', round(u.dip::numeric, 3),
+          'waterMean', round(u.w_mean::numeric, 3), 'gasMean', round(u.g_mean::numeric, 3),
           'registeredResidents', res.n, 'residentTurnover', res.turnover,
-          'waterPerResident', case when p.id is not null and w.mean is not null then round((w.mean * 30.4 / greatest(res.n, 1))::numeric, 3) end,
+          'waterPerResident', case when p.id is not null and u.w_mean is not null then round((u.w_mean * 30.4 / greatest(res.n, 1))::numeric, 3) end,
           'meetsRule', case when p.id is not null then p.meets_rule::int end))
         from l
         left join premises p on p.id = l.premises_id
-        left join u e on e.lead_id = l.id and e.utility = 'electricity'
-        left join u w on w.lead_id = l.id and w.utility = 'water'
-        left join u g on g.lead_id = l.id and g.utility = 'gas'
+        left join u on u.lead_id = l.id
         left join lateral (
           select count(*) filter (where r.registered_on <= ${on} and (r.deregistered_on is null or r.deregistered_on > ${on}))::int as n,
                  (count(*) filter (where r.registered_on > ${on}::date - ${turnoverDays}::int and r.registered_on <= ${on})
@@ -266,39 +316,54 @@ export function leadsRepository(sql: Sql) {
   /**
    * Use against the norm: the median of the candidates of the same community and size (rooms let),
    * or, with fewer than eight of them, of the town and size, the community, the town, the district.
+   * The medians are computed in one read and kept (lead_norm); the leads take them a range at a time.
    */
   async function norms(db: Sql | Tx) {
-    await db`
-      with b as (
-        select id, community_id, town_id, features->>'size' as size,
-               (features->>'elecMean')::float8 as e, (features->>'waterMean')::float8 as w, (features->>'gasMean')::float8 as g
-        from lead where candidate
-      ),
-      cs as (select community_id, size, ${medians(db)} from b group by 1, 2),
-      ts as (select town_id, size, ${medians(db)} from b group by 1, 2),
-      c as (select community_id, ${medians(db)} from b group by 1),
-      t as (select town_id, ${medians(db)} from b group by 1),
-      d as (select ${medians(db)} from b),
-      n as (
-        select b.id, b.e, b.w, b.g,
-          coalesce(case when cs.ne >= ${normMinimum} then cs.e end, case when ts.ne >= ${normMinimum} then ts.e end,
-                   case when c.ne >= ${normMinimum} then c.e end, case when t.ne >= ${normMinimum} then t.e end, d.e) as ne,
-          coalesce(case when cs.nw >= ${normMinimum} then cs.w end, case when ts.nw >= ${normMinimum} then ts.w end,
-                   case when c.nw >= ${normMinimum} then c.w end, case when t.nw >= ${normMinimum} then t.w end, d.w) as nw,
-          coalesce(case when cs.ng >= ${normMinimum} then cs.g end, case when ts.ng >= ${normMinimum} then ts.g end,
-                   case when c.ng >= ${normMinimum} then c.g end, case when t.ng >= ${normMinimum} then t.g end, d.g) as ng
-        from b
-        left join cs on cs.community_id is not distinct from b.community_id and cs.size = b.size
-        left join ts on ts.town_id = b.town_id and ts.size = b.size
-        left join c on c.community_id is not distinct from b.community_id
-        left join t on t.town_id = b.town_id
-        cross join d
-      )
-      update lead l set features = l.features || jsonb_strip_nulls(jsonb_build_object(
-        'elecNorm', round(n.ne::numeric, 3), 'elecVsNorm', round((n.e / nullif(n.ne, 0))::numeric, 3),
-        'waterNorm', round(n.nw::numeric, 3), 'waterVsNorm', round((n.w / nullif(n.nw, 0))::numeric, 3),
-        'gasNorm', round(n.ng::numeric, 3), 'gasVsNorm', round((n.g / nullif(n.ng, 0))::numeric, 3)))
-      from n where n.id = l.id`
+    await ownTransaction(db, async (tx) => {
+      await tx`delete from lead_norm`
+      await tx`
+        with b as (
+          select community_id, town_id, features->>'size' as size,
+                 (features->>'elecMean')::float8 as e, (features->>'waterMean')::float8 as w, (features->>'gasMean')::float8 as g
+          from lead where candidate
+        )
+        insert into lead_norm (level, community_id, town_id, size, e, ne, w, nw, g, ng)
+        select 'community_size', community_id, null, size, ${medians(tx)} from b group by community_id, size
+        union all select 'town_size', null, town_id, size, ${medians(tx)} from b group by town_id, size
+        union all select 'community', community_id, null, null, ${medians(tx)} from b group by community_id
+        union all select 'town', null, town_id, null, ${medians(tx)} from b group by town_id
+        union all select 'district', null, null, null, ${medians(tx)} from b`
+    })
+    const [r] = await db<{ lo: number | null; hi: number | null }[]>`select min(id) as lo, max(id) as hi from lead where candidate`
+    if (r!.lo === null) return
+    for (let lo = r!.lo; lo <= r!.hi!; lo += chunk * 5) {
+      await ownTransaction(db, tx => tx`
+        with b as (
+          select id, community_id, town_id, features->>'size' as size,
+                 (features->>'elecMean')::float8 as e, (features->>'waterMean')::float8 as w, (features->>'gasMean')::float8 as g
+          from lead where candidate and id between ${lo} and ${lo + chunk * 5 - 1}
+        ),
+        n as (
+          select b.id, b.e, b.w, b.g,
+            coalesce(case when cs.ne >= ${normMinimum} then cs.e end, case when ts.ne >= ${normMinimum} then ts.e end,
+                     case when c.ne >= ${normMinimum} then c.e end, case when t.ne >= ${normMinimum} then t.e end, d.e) as ne,
+            coalesce(case when cs.nw >= ${normMinimum} then cs.w end, case when ts.nw >= ${normMinimum} then ts.w end,
+                     case when c.nw >= ${normMinimum} then c.w end, case when t.nw >= ${normMinimum} then t.w end, d.w) as nw,
+            coalesce(case when cs.ng >= ${normMinimum} then cs.g end, case when ts.ng >= ${normMinimum} then ts.g end,
+                     case when c.ng >= ${normMinimum} then c.g end, case when t.ng >= ${normMinimum} then t.g end, d.g) as ng
+          from b
+          left join lead_norm cs on cs.level = 'community_size' and cs.community_id is not distinct from b.community_id and cs.size = b.size
+          left join lead_norm ts on ts.level = 'town_size' and ts.town_id = b.town_id and ts.size = b.size
+          left join lead_norm c on c.level = 'community' and c.community_id is not distinct from b.community_id
+          left join lead_norm t on t.level = 'town' and t.town_id = b.town_id
+          left join lead_norm d on d.level = 'district'
+        )
+        update lead l set features = l.features || jsonb_strip_nulls(jsonb_build_object(
+          'elecNorm', round(n.ne::numeric, 3), 'elecVsNorm', round((n.e / nullif(n.ne, 0))::numeric, 3),
+          'waterNorm', round(n.nw::numeric, 3), 'waterVsNorm', round((n.w / nullif(n.nw, 0))::numeric, 3),
+          'gasNorm', round(n.ng::numeric, 3), 'gasVsNorm', round((n.g / nullif(n.ng, 0))::numeric, 3)))
+        from n where n.id = l.id`)
+    }
   }
 
   /** Scores every candidate with the model in force, a page at a time, in Node. */
@@ -343,6 +408,21 @@ export function leadsRepository(sql: Sql) {
     return { accounts, scored, modelVersion: model.version, ms: Date.now() - started, phases: { statsMs, signalsMs, scoreMs } }
   }
 
+  async function pointsOf(scope: Jurisdiction, f: LeadFilter, limit: number) {
+    const rows = await sql<{ id: number; score: number; band: Band; status: LeadStatus; subject: 'premises' | 'address'; lon: number; lat: number }[]>`
+      select l.id, l.score, l.band, l.status, case when l.premises_id is null then 'address' else 'premises' end as subject,
+             st_x(l.geom) as lon, st_y(l.geom) as lat
+      from lead l where ${where(sql, scope, f)}
+      order by l.score desc, l.id limit ${limit + 1}`
+    return {
+      type: 'FeatureCollection' as const,
+      truncated: rows.length > limit,
+      features: rows.slice(0, limit).map(({ lon, lat, ...props }) => ({
+        type: 'Feature' as const, id: props.id, geometry: { type: 'Point' as const, coordinates: [lon, lat] }, properties: props,
+      })),
+    }
+  }
+
   async function lockLead(tx: Tx, scope: Jurisdiction, id: number) {
     const [l] = await tx<{ id: number; status: LeadStatus; premisesId: number | null; siteKey: string | null; address: string; lon: number; lat: number
       assignedTo: number | null; taskId: number | null; issuedAt: Date | null; score: number; band: Band; features: Features; modelVersion: number; townId: number }[]>`
@@ -375,7 +455,10 @@ export function leadsRepository(sql: Sql) {
         }
         return result
       }
-      running = go().finally(() => { running = null })
+      running = go().finally(() => {
+        running = null
+        opts.written?.()
+      })
       return running
     },
 
@@ -386,8 +469,10 @@ export function leadsRepository(sql: Sql) {
 
     /** Leads ranked by score, within the jurisdiction and the filter. */
     async list(scope: Jurisdiction, f: LeadFilter, limit: number, offset: number, withPeople: boolean) {
-      const [counted] = await sql<{ total: number }[]>`select count(*)::int as total from lead l where ${where(sql, scope, f)}`
-      const total = counted!.total
+      // The count reads every matching lead (half a million at a million premises): kept per version
+      // of the leads like the map layer, while the page itself is an index range read.
+      const count = async () => (await sql<{ total: number }[]>`select count(*)::int as total from lead l where ${where(sql, scope, f)}`)[0]!.total
+      const total = opts.cache ? await opts.cache.get(JSON.stringify(['leads-count', scope, f]), count) : await count()
       const rows = await sql<LeadRow[]>`
         select l.id, case when l.premises_id is null then 'address' else 'premises' end as subject, l.premises_id, p.kind as premises_kind,
                l.address, st_x(l.geom) as lon, st_y(l.geom) as lat, l.town_id, t.name_zh as town_name_zh, t.name_en as town_name_en,
@@ -404,20 +489,13 @@ export function leadsRepository(sql: Sql) {
       return { total, items: rows.map(r => ({ ...r, address: withPeople ? r.address : maskPersonalText(r.address), issuedAt: r.issuedAt?.toISOString() ?? null })) }
     },
 
-    /** The leads as map points (no address), the highest scores first. */
+    /**
+     * The leads as map points (no address), the highest scores first: computed once per version of
+     * the leads and filter, when the repository has a cache.
+     */
     async points(scope: Jurisdiction, f: LeadFilter, limit: number) {
-      const rows = await sql<{ id: number; score: number; band: Band; status: LeadStatus; subject: 'premises' | 'address'; lon: number; lat: number }[]>`
-        select l.id, l.score, l.band, l.status, case when l.premises_id is null then 'address' else 'premises' end as subject,
-               st_x(l.geom) as lon, st_y(l.geom) as lat
-        from lead l where ${where(sql, scope, f)}
-        order by l.score desc, l.id limit ${limit + 1}`
-      return {
-        type: 'FeatureCollection' as const,
-        truncated: rows.length > limit,
-        features: rows.slice(0, limit).map(({ lon, lat, ...props }) => ({
-          type: 'Feature' as const, id: props.id, geometry: { type: 'Point' as const, coordinates: [lon, lat] }, properties: props,
-        })),
-      }
+      const compute = () => pointsOf(scope, f, limit)
+      return opts.cache ? opts.cache.get(JSON.stringify(['leads-points', scope, f, limit]), compute) : compute()
     },
 
     /** One lead: its signals against their norms, its accounts (holders for roles that see people), its monthly use and its visits. */
@@ -651,9 +729,11 @@ export function leadsRepository(sql: Sql) {
     /**
      * Trains a logistic regression on the visited leads (a group rental found: 1; another kind of
      * rental or not a rental: 0), on the signals they were issued with, and makes it the model in
-     * force; then scores every lead with it. Refused (409) with too few outcomes of either kind.
+     * force (`audit` writes its record in the same transaction); then scores every lead with it, a
+     * page per statement after the commit, so that no transaction holds every lead while they are
+     * scored. Refused (409) with too few outcomes of either kind.
      */
-    async train<T>(actor: Actor, write: (tx: Tx, result: TrainResult) => Promise<T>) {
+    async train(actor: Actor, audit: (tx: Tx, result: Omit<TrainResult, 'scored'>) => Promise<void>): Promise<TrainResult> {
       // Read and trained outside any transaction: the embedded database has one connection, which a
       // transaction would hold for the seconds the training takes.
       const rows = await sql<{ id: number; outcome: VisitOutcome; features: Features }[]>`
@@ -667,7 +747,7 @@ export function leadsRepository(sql: Sql) {
           'too-few-outcomes', `可用于训练的走访结果太少：${examples.length} 条（群租房 ${positives} 条，非群租房 ${negatives} 条）；至少需要 ${minTraining.total} 条，且每类不少于 ${minTraining.each} 条`)
       }
       const trained = await trainInWorker(examples)
-      return sql.begin(async (tx) => {
+      const made = await sql.begin(async (tx) => {
         await tx`select set_config('app.user_id', ${String(actor.id)}, true)`
         await tx`update lead_model set active = false where active`
         const training = { examples: examples.length, positives, negatives, ...trained.metrics, examples_list: examples.map(e => [e.leadId, e.positive ? 1 : 0]) }
@@ -676,10 +756,16 @@ export function leadsRepository(sql: Sql) {
           values ('logistic_regression', ${pgArray([...leadFeatures])}::text[], ${JSON.stringify({ bias: trained.model.bias, weights: trained.model.weights, library: trained.library })}::text::jsonb,
                   ${JSON.stringify(training)}::text::jsonb, ${actor.id}, true)
           returning version`
-        const scored = await scoreAll(tx, { version: m!.version, ...trained.model })
-        const result: TrainResult = { version: m!.version, examples: examples.length, positives, negatives, metrics: trained.metrics, bias: trained.model.bias, weights: trained.model.weights, scored }
-        return write(tx, result)
-      }) as Promise<T>
+        const result = { version: m!.version, examples: examples.length, positives, negatives, metrics: trained.metrics, bias: trained.model.bias, weights: trained.model.weights }
+        await audit(tx, result)
+        return result
+      })
+      try {
+        return { ...made, scored: await scoreAll(sql, { version: made.version, ...trained.model }) }
+      }
+      finally {
+        opts.written?.()
+      }
     },
   }
 }
@@ -750,8 +836,8 @@ declare module 'fastify' {
 }
 
 export default fp(async (app) => {
-  const leads = leadsRepository(app.db.sql)
+  const leads = leadsRepository(app.db.sql, { cache: figuresCache(app.versions, 64, 'leads'), written: () => app.versions.forget() })
   app.decorate('leads', leads)
   // Readings change the signals: a committed import refreshes the leads (the import's job waits for it).
   app.readings.onCommit(async () => { await leads.refresh() })
-}, { name: 'leads', dependencies: ['db', 'readings'] })
+}, { name: 'leads', dependencies: ['db', 'versions', 'readings'] })

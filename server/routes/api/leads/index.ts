@@ -75,7 +75,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         action: 'lead-model.train', entity: 'lead-model', entityId: r.version,
         after: { version: r.version, examples: r.examples, positives: r.positives, negatives: r.negatives, metrics: r.metrics, bias: r.bias, weights: r.weights },
       })
-      return r
     })
     reply.code(201)
     return result
