@@ -134,16 +134,106 @@ export async function checkBoundary(db: Sql | Tx, geometry: PolygonInput, viewer
   return { problems, warnings, geojson, ewkt: s!.ewkt, areaKm2, outsideShare, suggested: { townId: s!.townId, policeStationId: s!.policeStationId } }
 }
 
+/** What countsInside gives: attachment 3's figures and the open hazards by category. */
+export interface CountsInside {
+  houses: number
+  rentalHouses: number
+  groupRentals: number
+  groupRentalsWithHazards: number
+  residentsRegistered: number
+  openHazards: { total: number; public_security: number; fire: number; housing: number; other: number }
+}
+
+type CountRow = { houses: number; rentalHouses: number; groupRentals: number; groupRentalsWithHazards: number; residentsRegistered: number
+  ps: number; fire: number; housing: number; other: number }
+
+function countsOf(c: CountRow): CountsInside {
+  return {
+    houses: c.houses, rentalHouses: c.rentalHouses, groupRentals: c.groupRentals, groupRentalsWithHazards: c.groupRentalsWithHazards,
+    residentsRegistered: c.residentsRegistered,
+    openHazards: { total: c.ps + c.fire + c.housing + c.other, public_security: c.ps, fire: c.fire, housing: c.housing, other: c.other },
+  }
+}
+
 /**
  * Attachment 3's figures inside a boundary, on a day, over the user's jurisdiction: the one rule
- * for the key area's page and attachment 3. A house counts from the day it was found until the day
- * it was deregistered; rented houses are let dwellings and group rentals; group rentals are those
- * recorded as one or meeting the rule; with hazards, those with a hazard open at the end of the day.
+ * for the key area's page, the live preview and attachment 3. A house counts from the day it was
+ * found until the day it was deregistered; rented houses are let dwellings and group rentals; group
+ * rentals are those recorded as one or meeting the rule; with hazards, those with a hazard open at
+ * the end of the day.
+ *
+ * The zoom-13 cells lying wholly inside the boundary are summed from their daily changes
+ * (premises_cell_day, migration 036); only the premises of the cells the boundary crosses are
+ * counted from their rows (countsInsideFromRows is the same rule over every row, for the tests).
  */
-export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: string) {
+export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: string): Promise<CountsInside> {
   const until = endOfDay(on)
-  const [c] = await db<{ houses: number; rentalHouses: number; groupRentals: number; groupRentalsWithHazards: number; residentsRegistered: number;
-    ps: number; fire: number; housing: number; other: number }[]>`
+  const [c] = await db<CountRow[]>`
+    with g as materialized (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom),
+    range as (
+      select premises_cell_x(st_xmin(m)) as x0, premises_cell_x(st_xmax(m)) as x1,
+             premises_cell_y(st_ymax(m)) as y0, premises_cell_y(st_ymin(m)) as y1
+      from (select st_transform(geom, 3857) as m from g) b
+    ),
+    -- The cells holding premises (the tiles' premises_cell has a row for each), not every cell of
+    -- the box: a boundary drawn over empty land costs nothing.
+    cell as materialized (
+      select c.cx, c.cy, premises_cell_rect(c.cx, c.cy) as rect
+      from range r, premises_cell c
+      where c.cx between r.x0 and r.x1 and c.cy between r.y0 and r.y1
+      group by c.cx, c.cy
+    ),
+    classified as materialized (
+      select cell.cx, cell.cy, cell.rect, st_covers(g.geom, cell.rect) as whole
+      from cell, g where st_intersects(g.geom, cell.rect)
+    ),
+    whole as (
+      select coalesce(sum(d.houses), 0)::int as houses, coalesce(sum(d.rental_houses), 0)::int as rental_houses,
+             coalesce(sum(d.group_rentals), 0)::int as group_rentals,
+             coalesce(sum(d.group_rentals_with_hazards), 0)::int as group_rentals_with_hazards,
+             coalesce(sum(d.residents_registered), 0)::int as residents_registered,
+             coalesce(sum(d.hz_public_security), 0)::int as ps, coalesce(sum(d.hz_fire), 0)::int as fire,
+             coalesce(sum(d.hz_housing), 0)::int as housing, coalesce(sum(d.hz_other), 0)::int as other
+      from classified k join premises_cell_day d on d.cx = k.cx and d.cy = k.cy
+      where k.whole and d.day <= ${on} and ${inJurisdiction(db, scope, 'd')}
+    ),
+    inside as materialized (
+      select p.id, p.kind, is_group_rental_candidate(p.kind, p.meets_rule) as group_rental
+      from classified k join premises p on p.geom && k.rect, g
+      where not k.whole and premises_cell_x(st_x(p.geom_m)) = k.cx and premises_cell_y(st_y(p.geom_m)) = k.cy
+        and st_intersects(g.geom, p.geom) and ${inJurisdiction(db, scope)}
+        and p.found_on <= ${on} and (p.deregistered_on is null or p.deregistered_on > ${on})
+    ),
+    open_hazards as materialized (
+      select h.premises_id, i.category_code from hazard h join inside p on p.id = h.premises_id join hazard_item i on i.code = h.item_code
+      where h.found_at < ${until} and (h.rectified_at is null or h.rectified_at >= ${until})
+    ),
+    with_hazards as (select distinct premises_id from open_hazards),
+    by_category as (select category_code, count(*)::int as n from open_hazards group by 1),
+    edge as (
+      select (select count(*) from inside)::int as houses,
+             (select count(*) from inside where kind in ('rental', 'group_rental'))::int as rental_houses,
+             (select count(*) from inside where group_rental)::int as group_rentals,
+             (select count(*) from inside i join with_hazards w on w.premises_id = i.id where i.group_rental)::int as group_rentals_with_hazards,
+             (select count(*) from resident r join inside i on i.id = r.premises_id
+               where r.moved_in_on <= ${on} and (r.moved_out_on is null or r.moved_out_on > ${on}) and r.registered_on <= ${on})::int as residents_registered,
+             coalesce((select n from by_category where category_code = 'public_security'), 0) as ps,
+             coalesce((select n from by_category where category_code = 'fire'), 0) as fire,
+             coalesce((select n from by_category where category_code = 'housing'), 0) as housing,
+             coalesce((select n from by_category where category_code = 'other'), 0) as other
+    )
+    select w.houses + e.houses as houses, w.rental_houses + e.rental_houses as rental_houses, w.group_rentals + e.group_rentals as group_rentals,
+           w.group_rentals_with_hazards + e.group_rentals_with_hazards as group_rentals_with_hazards,
+           w.residents_registered + e.residents_registered as residents_registered,
+           w.ps + e.ps as ps, w.fire + e.fire as fire, w.housing + e.housing as housing, w.other + e.other as other
+    from whole w, edge e`
+  return countsOf(c!)
+}
+
+/** countsInside's rule counted from every premises, resident and hazard inside: what the cells must equal. */
+export async function countsInsideFromRows(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: string): Promise<CountsInside> {
+  const until = endOfDay(on)
+  const [c] = await db<CountRow[]>`
     with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom),
     inside as (
       select p.id, p.kind, is_group_rental_candidate(p.kind, p.meets_rule) as group_rental
@@ -168,9 +258,5 @@ export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdi
            coalesce((select n from by_category where category_code = 'fire'), 0) as fire,
            coalesce((select n from by_category where category_code = 'housing'), 0) as housing,
            coalesce((select n from by_category where category_code = 'other'), 0) as other`
-  return {
-    houses: c!.houses, rentalHouses: c!.rentalHouses, groupRentals: c!.groupRentals, groupRentalsWithHazards: c!.groupRentalsWithHazards,
-    residentsRegistered: c!.residentsRegistered,
-    openHazards: { total: c!.ps + c!.fire + c!.housing + c!.other, public_security: c!.ps, fire: c!.fire, housing: c!.housing, other: c!.other },
-  }
+  return countsOf(c!)
 }
