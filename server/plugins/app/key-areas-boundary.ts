@@ -162,8 +162,8 @@ function countsOf(c: CountRow): CountsInside {
  * rentals are those recorded as one or meeting the rule; with hazards, those with a hazard open at
  * the end of the day.
  *
- * The zoom-13 cells lying wholly inside the boundary are summed from their daily changes
- * (premises_cell_day, migration 036); only the premises of the cells the boundary crosses are
+ * The zoom-13 cells lying wholly inside the boundary are read from their running totals by day
+ * (premises_cell_day, migrations 036 and 037); only the premises of the cells the boundary crosses are
  * counted from their rows (countsInsideFromRows is the same rule over every row, for the tests).
  */
 export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: string): Promise<CountsInside> {
@@ -175,14 +175,15 @@ export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdi
              premises_cell_y(st_ymax(m)) as y0, premises_cell_y(st_ymin(m)) as y1
       from (select st_transform(geom, 3857) as m from g) b
     ),
-    -- The cells holding premises (the tiles' premises_cell has a row for each), not every cell of
-    -- the box: a boundary drawn over empty land costs nothing.
-    cell as materialized (
-      select c.cx, c.cy, premises_cell_rect(c.cx, c.cy) as rect
+    -- The cells holding premises, with their towns and stations (the tiles' premises_cell has a row
+    -- for each), not every cell of the box: a boundary drawn over empty land costs nothing.
+    part as materialized (
+      select c.cx, c.cy, c.town_id, c.police_station_id
       from range r, premises_cell c
       where c.cx between r.x0 and r.x1 and c.cy between r.y0 and r.y1
-      group by c.cx, c.cy
+      group by 1, 2, 3, 4
     ),
+    cell as materialized (select cx, cy, premises_cell_rect(cx, cy) as rect from part group by cx, cy),
     classified as materialized (
       select cell.cx, cell.cy, cell.rect, st_covers(g.geom, cell.rect) as whole
       from cell, g where st_intersects(g.geom, cell.rect)
@@ -194,8 +195,14 @@ export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdi
              coalesce(sum(d.residents_registered), 0)::int as residents_registered,
              coalesce(sum(d.hz_public_security), 0)::int as ps, coalesce(sum(d.hz_fire), 0)::int as fire,
              coalesce(sum(d.hz_housing), 0)::int as housing, coalesce(sum(d.hz_other), 0)::int as other
-      from classified k join premises_cell_day d on d.cx = k.cx and d.cy = k.cy
-      where k.whole and d.day <= ${on} and ${inJurisdiction(db, scope, 'd')}
+      from classified k join part on part.cx = k.cx and part.cy = k.cy
+      -- The running totals as they stood on the day: the last row at or before it.
+      cross join lateral (
+        select * from premises_cell_day d
+        where (d.cx, d.cy, d.town_id, d.police_station_id) = (part.cx, part.cy, part.town_id, part.police_station_id) and d.day <= ${on}
+        order by d.day desc limit 1
+      ) d
+      where k.whole and ${inJurisdiction(db, scope, 'part')}
     ),
     inside as materialized (
       select p.id, p.kind, is_group_rental_candidate(p.kind, p.meets_rule) as group_rental
