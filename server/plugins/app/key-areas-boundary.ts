@@ -163,11 +163,10 @@ function countsOf(c: CountRow): CountsInside {
  * the end of the day.
  *
  * The zoom-13 cells lying wholly inside the boundary are read from their running totals by day
- * (premises_cell_day, migrations 036 and 037); only the premises of the cells the boundary crosses are
- * counted from their rows (countsInsideFromRows is the same rule over every row, for the tests).
+ * (premises_cell_day, migrations 036 and 037); the premises of the cells the boundary crosses one
+ * by one, each from its own changes (countsInsideFromRows is the same rule over every row, for the tests).
  */
 export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: string): Promise<CountsInside> {
-  const until = endOfDay(on)
   const [c] = await db<CountRow[]>`
     with g as materialized (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom),
     range as (
@@ -204,30 +203,20 @@ export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdi
       ) d
       where k.whole and ${inJurisdiction(db, scope, 'part')}
     ),
-    inside as materialized (
-      select p.id, p.kind, is_group_rental_candidate(p.kind, p.meets_rule) as group_rental
-      from classified k join premises p on p.geom && k.rect, g
-      where not k.whole and premises_cell_x(st_x(p.geom_m)) = k.cx and premises_cell_y(st_y(p.geom_m)) = k.cy
-        and st_intersects(g.geom, p.geom) and ${inJurisdiction(db, scope)}
-        and p.found_on <= ${on} and (p.deregistered_on is null or p.deregistered_on > ${on})
-    ),
-    open_hazards as materialized (
-      select h.premises_id, i.category_code from hazard h join inside p on p.id = h.premises_id join hazard_item i on i.code = h.item_code
-      where h.found_at < ${until} and (h.rectified_at is null or h.rectified_at >= ${until})
-    ),
-    with_hazards as (select distinct premises_id from open_hazards),
-    by_category as (select category_code, count(*)::int as n from open_hazards group by 1),
+    -- The premises along the boundary by their own changes (premises_cell_day_source: one row each,
+    -- their residents' and hazards' included), summed up to the day: the same rule as the totals.
     edge as (
-      select (select count(*) from inside)::int as houses,
-             (select count(*) from inside where kind in ('rental', 'group_rental'))::int as rental_houses,
-             (select count(*) from inside where group_rental)::int as group_rentals,
-             (select count(*) from inside i join with_hazards w on w.premises_id = i.id where i.group_rental)::int as group_rentals_with_hazards,
-             (select count(*) from resident r join inside i on i.id = r.premises_id
-               where r.moved_in_on <= ${on} and (r.moved_out_on is null or r.moved_out_on > ${on}) and r.registered_on <= ${on})::int as residents_registered,
-             coalesce((select n from by_category where category_code = 'public_security'), 0) as ps,
-             coalesce((select n from by_category where category_code = 'fire'), 0) as fire,
-             coalesce((select n from by_category where category_code = 'housing'), 0) as housing,
-             coalesce((select n from by_category where category_code = 'other'), 0) as other
+      select coalesce(sum(d.houses), 0)::int as houses, coalesce(sum(d.rental_houses), 0)::int as rental_houses,
+             coalesce(sum(d.group_rentals), 0)::int as group_rentals,
+             coalesce(sum(d.group_rentals_with_hazards), 0)::int as group_rentals_with_hazards,
+             coalesce(sum(d.residents_registered), 0)::int as residents_registered,
+             coalesce(sum(d.hz_public_security), 0)::int as ps, coalesce(sum(d.hz_fire), 0)::int as fire,
+             coalesce(sum(d.hz_housing), 0)::int as housing, coalesce(sum(d.hz_other), 0)::int as other
+      from classified k join premises p on p.geom && k.rect
+      join premises_cell_day_source s on s.premises_id = p.id
+      cross join lateral unnest(s.deltas) d, g
+      where not k.whole and premises_cell_x(st_x(p.geom_m)) = k.cx and premises_cell_y(st_y(p.geom_m)) = k.cy
+        and st_intersects(g.geom, p.geom) and ${inJurisdiction(db, scope)} and d.day <= ${on}
     )
     select w.houses + e.houses as houses, w.rental_houses + e.rental_houses as rental_houses, w.group_rentals + e.group_rentals as group_rentals,
            w.group_rentals_with_hazards + e.group_rentals_with_hazards as group_rentals_with_hazards,
