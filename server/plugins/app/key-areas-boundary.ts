@@ -168,7 +168,8 @@ function countsOf(c: CountRow): CountsInside {
  */
 export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: string): Promise<CountsInside> {
   const [c] = await db<CountRow[]>`
-    with g as materialized (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom),
+    -- Nothing of a boundary that is not a valid polygon (the preview asks before its check answers).
+    with g as materialized (select geom from (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom) x where st_isvalid(geom)),
     range as (
       select premises_cell_x(st_xmin(m)) as x0, premises_cell_x(st_xmax(m)) as x1,
              premises_cell_y(st_ymax(m)) as y0, premises_cell_y(st_ymin(m)) as y1
@@ -224,6 +225,22 @@ export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdi
            w.ps + e.ps as ps, w.fire + e.fire as fire, w.housing + e.housing as housing, w.other + e.other as other
     from whole w, edge e`
   return countsOf(c!)
+}
+
+/**
+ * A boundary being drawn: its checks and, when it is a valid polygon, what it holds over the
+ * viewer's jurisdiction on the day. Both are asked side by side, so that the preview waits for the
+ * slower one on a busy pool, not for both in a row.
+ */
+export async function previewBoundary(db: Sql | Tx, geometry: PolygonInput, viewer: KeyAreaViewer, opts: BoundaryCheckOptions, on: string) {
+  const json = polygonProblem(geometry) ? null : JSON.stringify({ type: geometry.type, coordinates: geometry.coordinates })
+  const [checked, counts] = await Promise.all([
+    checkBoundary(db, geometry, viewer, opts),
+    json === null ? Promise.resolve(null) : countsInside(db, json, viewer.jurisdiction, on),
+  ])
+  // Counted whenever the boundary is a valid polygon (check gives no geometry for one that is not),
+  // even when it reaches outside the jurisdiction: the user sees what it holds while drawing.
+  return { checked, counts: checked.geojson === null ? null : counts }
 }
 
 /** countsInside's rule counted from every premises, resident and hazard inside: what the cells must equal. */
