@@ -62,17 +62,17 @@ export async function checkBoundary(db: Sql | Tx, geometry: PolygonInput, viewer
   const shape = polygonProblem(geometry)
   if (shape) return { ...none, problems: [shape] }
   const json = JSON.stringify({ type: geometry.type, coordinates: geometry.coordinates })
-  const [v] = await db<{ valid: boolean; reason: string }[]>`
-    select st_isvalid(g) as valid, st_isvalidreason(g) as reason
-    from (select st_setsrid(st_geomfromgeojson(${json}), 4326) as g) s`
-  if (!v!.valid) return { ...none, problems: [validityProblem(v!.reason)] }
-  const [r] = await db<{ areaKm2: number; insideKm2: number; clipped: string | null }[]>`
-    with g as (select st_multi(st_setsrid(st_geomfromgeojson(${json}), 4326)) as geom),
+  // Validity, size and the part inside the jurisdiction in one statement (one wait for the pool):
+  // the geometry operations only for a valid polygon, on which they cannot fail.
+  const [r] = await db<{ valid: boolean; reason: string; areaKm2: number; insideKm2: number; clipped: string | null }[]>`
+    with g as (select st_setsrid(st_geomfromgeojson(${json}), 4326) as geom),
          j as (select ${jurisdictionGeom(db, scope)} as geom)
-    select st_area(g.geom::geography) / 1e6 as area_km2,
-           coalesce(st_area(st_intersection(g.geom, j.geom)::geography), 0) / 1e6 as inside_km2,
-           st_asgeojson(st_multi(st_collectionextract(st_makevalid(st_intersection(g.geom, j.geom)), 3)), 7) as clipped
-    from g, j`
+    select v.valid, st_isvalidreason(g.geom) as reason,
+           case when v.valid then st_area(st_multi(g.geom)::geography) / 1e6 end as area_km2,
+           case when v.valid then coalesce(st_area(st_intersection(st_multi(g.geom), j.geom)::geography), 0) / 1e6 end as inside_km2,
+           case when v.valid then st_asgeojson(st_multi(st_collectionextract(st_makevalid(st_intersection(st_multi(g.geom), j.geom)), 3)), 7) end as clipped
+    from g cross join lateral (select st_isvalid(g.geom) as valid) v, j`
+  if (!r!.valid) return { ...none, problems: [validityProblem(r!.reason)] }
   const outsideShare = r!.areaKm2 > 0 ? Math.max(0, 1 - r!.insideKm2 / r!.areaKm2) : 0
   const problems: PolygonProblem[] = []
   let geojson = json
