@@ -419,7 +419,8 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
       order by h.id, v.at`)
     await step('tile cells', () => tx`select refresh_premises_cells()`)
     await step('daily changes', () => tx`select refresh_measure_deltas()`)
-    log(`hazard history, tile cells, daily changes in ${((Date.now() - derivedStarted) / 1000).toFixed(1)} s`)
+    await step('key-area cells', () => tx`select refresh_all_premises_cell_days()`)
+    log(`hazard history, tile cells, daily changes, key-area cells in ${((Date.now() - derivedStarted) / 1000).toFixed(1)} s`)
     if (stripped) {
       const indexesStarted = Date.now()
       await tx`set local maintenance_work_mem = '256MB'`

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { PendingQuery, Row } from 'postgres'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 
 /**
@@ -52,12 +53,38 @@ async function staleCells(): Promise<number> {
   return row!.n
 }
 
+/**
+ * Key-area cells' running totals (migrations 036, 037) that differ from a rebuild from every
+ * premises' rows, a day whose totals equal the day before's being no change.
+ */
+async function staleKeyAreaCells(): Promise<number> {
+  const measures = ['houses', 'rental_houses', 'group_rentals', 'group_rentals_with_hazards', 'residents_registered',
+    'hz_public_security', 'hz_fire', 'hz_housing', 'hz_other'].join(', ')
+  const changes = (from: PendingQuery<Row[]>) => t.db.sql`
+    select cx, cy, town_id, police_station_id, day, v from (
+      select cx, cy, town_id, police_station_id, day, v,
+             lag(v, 1, '(0,0,0,0,0,0,0,0,0)') over (partition by cx, cy, town_id, police_station_id order by day) as before
+      from (select cx, cy, town_id, police_station_id, day, (${t.db.sql.unsafe(measures)})::text as v from ${from} c) c
+    ) x where v <> before`
+  const rebuilt = t.db.sql`(
+    select cx, cy, town_id, police_station_id, day, ${t.db.sql.unsafe(measures.split(', ').map(m => `sum(${m}) over w as ${m}`).join(', '))}
+    from (
+      select s.cx, s.cy, s.town_id, s.police_station_id, d.day, ${t.db.sql.unsafe(measures.split(', ').map(m => `sum(d.${m}) as ${m}`).join(', '))}
+      from premises_cell_day_rows(array(select id from premises)) s cross join unnest(s.deltas) d group by 1, 2, 3, 4, 5
+    ) x window w as (partition by cx, cy, town_id, police_station_id order by day))`
+  const [row] = await t.db.sql<{ n: number }[]>`
+    with kept as (${changes(t.db.sql`premises_cell_day`)}), fresh as (${changes(rebuilt)})
+    select count(*)::int as n from ((select * from kept except select * from fresh) union all (select * from fresh except select * from kept)) x`
+  return row!.n
+}
+
 describe('a commit above the bulk threshold', () => {
-  it('of hazards leaves the tile cells as the row triggers would (the premises\' hazard status moves with it)', async () => {
+  it('of hazards leaves the tile cells and the key-area cells as the row triggers would (the premises\' hazard status moves with it)', async () => {
     const premises = await commit('premises', [['台账编号', '类型', '地址', '经度', '纬度', '出租间数', '居住人数', '发现日期'],
       ...[0, 1].map(i => [`BULK-${i}`, '群租房', `批量测试路${i}号`, (at.lon + i * 0.001).toFixed(6), at.lat.toFixed(6), '12', '14', '2020-01-05'])])
     expect(premises.status, premises.message ?? '').toBe('committed')
     expect(await staleCells()).toBe(0)
+    expect(await staleKeyAreaCells()).toBe(0)
     // Two hazards on the first premises through the row triggers, four on the second set-wise.
     const hazards = await commit('hazards', [['房屋台账编号', '隐患字典项', '其他说明', '隐患等级', '发现日期', '交办日期', '整改日期', '整改期限'],
       ...['FIRE-01', 'FIRE-02', 'FIRE-03', 'FIRE-04', 'FIRE-05', 'FIRE-06'].map((code, i) => [`BULK-${i < 2 ? 0 : 1}`, code, '', '重大', '2020-02-03', '', '', '2099-03-01'])])
@@ -65,5 +92,6 @@ describe('a commit above the bulk threshold', () => {
     const [second] = await t.db.sql<{ openMajorCount: number }[]>`select open_major_count from premises where external_ref = 'BULK-1'`
     expect(second!.openMajorCount).toBe(4)
     expect(await staleCells()).toBe(0)
+    expect(await staleKeyAreaCells()).toBe(0)
   })
 })

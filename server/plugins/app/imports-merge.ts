@@ -169,10 +169,22 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
     }
     else if (job.kind === 'enforcement') await mergeEnforcement(tx, job)
     else await mergeHazards(tx, job, bulk)
+    if (bulk && job.kind !== 'enforcement') await keyAreaCellChanges(tx, job.kind)
     if (bulk) {
       if (job.kind !== 'residents') await tx`update data_version set version = version + 1`
       await setBulkLoad(tx, false)
     }
+  }
+
+  /**
+   * The key-area cells' daily changes of every premises the merge wrote, or whose residents or
+   * hazards it wrote, counted again from their rows: what premises_cell_day_sync does per statement.
+   */
+  async function keyAreaCellChanges(tx: Tx, kind: 'premises' | 'residents' | 'hazards') {
+    const ids = kind === 'premises'
+      ? tx`select id from import_change`
+      : tx`select (old_row).premises_id from import_change where existed union select (new_row).premises_id from import_change`
+    await tx`select refresh_premises_cell_days(array(${ids}))`
   }
 
   /** Refuses the merge when a record it would change has left the user's jurisdiction since the check. */

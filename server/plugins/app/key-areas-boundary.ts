@@ -62,17 +62,17 @@ export async function checkBoundary(db: Sql | Tx, geometry: PolygonInput, viewer
   const shape = polygonProblem(geometry)
   if (shape) return { ...none, problems: [shape] }
   const json = JSON.stringify({ type: geometry.type, coordinates: geometry.coordinates })
-  const [v] = await db<{ valid: boolean; reason: string }[]>`
-    select st_isvalid(g) as valid, st_isvalidreason(g) as reason
-    from (select st_setsrid(st_geomfromgeojson(${json}), 4326) as g) s`
-  if (!v!.valid) return { ...none, problems: [validityProblem(v!.reason)] }
-  const [r] = await db<{ areaKm2: number; insideKm2: number; clipped: string | null }[]>`
-    with g as (select st_multi(st_setsrid(st_geomfromgeojson(${json}), 4326)) as geom),
+  // Validity, size and the part inside the jurisdiction in one statement (one wait for the pool):
+  // the geometry operations only for a valid polygon, on which they cannot fail.
+  const [r] = await db<{ valid: boolean; reason: string; areaKm2: number; insideKm2: number; clipped: string | null }[]>`
+    with g as (select st_setsrid(st_geomfromgeojson(${json}), 4326) as geom),
          j as (select ${jurisdictionGeom(db, scope)} as geom)
-    select st_area(g.geom::geography) / 1e6 as area_km2,
-           coalesce(st_area(st_intersection(g.geom, j.geom)::geography), 0) / 1e6 as inside_km2,
-           st_asgeojson(st_multi(st_collectionextract(st_makevalid(st_intersection(g.geom, j.geom)), 3)), 7) as clipped
-    from g, j`
+    select v.valid, st_isvalidreason(g.geom) as reason,
+           case when v.valid then st_area(st_multi(g.geom)::geography) / 1e6 end as area_km2,
+           case when v.valid then coalesce(st_area(st_intersection(st_multi(g.geom), j.geom)::geography), 0) / 1e6 end as inside_km2,
+           case when v.valid then st_asgeojson(st_multi(st_collectionextract(st_makevalid(st_intersection(st_multi(g.geom), j.geom)), 3)), 7) end as clipped
+    from g cross join lateral (select st_isvalid(g.geom) as valid) v, j`
+  if (!r!.valid) return { ...none, problems: [validityProblem(r!.reason)] }
   const outsideShare = r!.areaKm2 > 0 ? Math.max(0, 1 - r!.insideKm2 / r!.areaKm2) : 0
   const problems: PolygonProblem[] = []
   let geojson = json
@@ -134,16 +134,119 @@ export async function checkBoundary(db: Sql | Tx, geometry: PolygonInput, viewer
   return { problems, warnings, geojson, ewkt: s!.ewkt, areaKm2, outsideShare, suggested: { townId: s!.townId, policeStationId: s!.policeStationId } }
 }
 
+/** What countsInside gives: attachment 3's figures and the open hazards by category. */
+export interface CountsInside {
+  houses: number
+  rentalHouses: number
+  groupRentals: number
+  groupRentalsWithHazards: number
+  residentsRegistered: number
+  openHazards: { total: number; public_security: number; fire: number; housing: number; other: number }
+}
+
+type CountRow = { houses: number; rentalHouses: number; groupRentals: number; groupRentalsWithHazards: number; residentsRegistered: number
+  ps: number; fire: number; housing: number; other: number }
+
+function countsOf(c: CountRow): CountsInside {
+  return {
+    houses: c.houses, rentalHouses: c.rentalHouses, groupRentals: c.groupRentals, groupRentalsWithHazards: c.groupRentalsWithHazards,
+    residentsRegistered: c.residentsRegistered,
+    openHazards: { total: c.ps + c.fire + c.housing + c.other, public_security: c.ps, fire: c.fire, housing: c.housing, other: c.other },
+  }
+}
+
 /**
  * Attachment 3's figures inside a boundary, on a day, over the user's jurisdiction: the one rule
- * for the key area's page and attachment 3. A house counts from the day it was found until the day
- * it was deregistered; rented houses are let dwellings and group rentals; group rentals are those
- * recorded as one or meeting the rule; with hazards, those with a hazard open at the end of the day.
+ * for the key area's page, the live preview and attachment 3. A house counts from the day it was
+ * found until the day it was deregistered; rented houses are let dwellings and group rentals; group
+ * rentals are those recorded as one or meeting the rule; with hazards, those with a hazard open at
+ * the end of the day.
+ *
+ * The zoom-13 cells lying wholly inside the boundary are read from their running totals by day
+ * (premises_cell_day, migrations 036 and 037); the premises of the cells the boundary crosses one
+ * by one, each from its own changes (countsInsideFromRows is the same rule over every row, for the tests).
  */
-export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: string) {
+export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: string): Promise<CountsInside> {
+  const [c] = await db<CountRow[]>`
+    -- Nothing of a boundary that is not a valid polygon (the preview asks before its check answers).
+    with g as materialized (select geom from (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom) x where st_isvalid(geom)),
+    range as (
+      select premises_cell_x(st_xmin(m)) as x0, premises_cell_x(st_xmax(m)) as x1,
+             premises_cell_y(st_ymax(m)) as y0, premises_cell_y(st_ymin(m)) as y1
+      from (select st_transform(geom, 3857) as m from g) b
+    ),
+    -- The cells holding premises, with their towns and stations (the tiles' premises_cell has a row
+    -- for each), not every cell of the box: a boundary drawn over empty land costs nothing.
+    part as materialized (
+      select c.cx, c.cy, c.town_id, c.police_station_id
+      from range r, premises_cell c
+      where c.cx between r.x0 and r.x1 and c.cy between r.y0 and r.y1
+      group by 1, 2, 3, 4
+    ),
+    cell as materialized (select cx, cy, premises_cell_rect(cx, cy) as rect from part group by cx, cy),
+    classified as materialized (
+      select cell.cx, cell.cy, cell.rect, st_covers(g.geom, cell.rect) as whole
+      from cell, g where st_intersects(g.geom, cell.rect)
+    ),
+    whole as (
+      select coalesce(sum(d.houses), 0)::int as houses, coalesce(sum(d.rental_houses), 0)::int as rental_houses,
+             coalesce(sum(d.group_rentals), 0)::int as group_rentals,
+             coalesce(sum(d.group_rentals_with_hazards), 0)::int as group_rentals_with_hazards,
+             coalesce(sum(d.residents_registered), 0)::int as residents_registered,
+             coalesce(sum(d.hz_public_security), 0)::int as ps, coalesce(sum(d.hz_fire), 0)::int as fire,
+             coalesce(sum(d.hz_housing), 0)::int as housing, coalesce(sum(d.hz_other), 0)::int as other
+      from classified k join part on part.cx = k.cx and part.cy = k.cy
+      -- The running totals as they stood on the day: the last row at or before it.
+      cross join lateral (
+        select * from premises_cell_day d
+        where (d.cx, d.cy, d.town_id, d.police_station_id) = (part.cx, part.cy, part.town_id, part.police_station_id) and d.day <= ${on}
+        order by d.day desc limit 1
+      ) d
+      where k.whole and ${inJurisdiction(db, scope, 'part')}
+    ),
+    -- The premises along the boundary by their own changes (premises_cell_day_source: one row each,
+    -- their residents' and hazards' included), summed up to the day: the same rule as the totals.
+    edge as (
+      select coalesce(sum(d.houses), 0)::int as houses, coalesce(sum(d.rental_houses), 0)::int as rental_houses,
+             coalesce(sum(d.group_rentals), 0)::int as group_rentals,
+             coalesce(sum(d.group_rentals_with_hazards), 0)::int as group_rentals_with_hazards,
+             coalesce(sum(d.residents_registered), 0)::int as residents_registered,
+             coalesce(sum(d.hz_public_security), 0)::int as ps, coalesce(sum(d.hz_fire), 0)::int as fire,
+             coalesce(sum(d.hz_housing), 0)::int as housing, coalesce(sum(d.hz_other), 0)::int as other
+      from classified k join premises p on p.geom && k.rect
+      join premises_cell_day_source s on s.premises_id = p.id
+      cross join lateral unnest(s.deltas) d, g
+      where not k.whole and premises_cell_x(st_x(p.geom_m)) = k.cx and premises_cell_y(st_y(p.geom_m)) = k.cy
+        and st_intersects(g.geom, p.geom) and ${inJurisdiction(db, scope)} and d.day <= ${on}
+    )
+    select w.houses + e.houses as houses, w.rental_houses + e.rental_houses as rental_houses, w.group_rentals + e.group_rentals as group_rentals,
+           w.group_rentals_with_hazards + e.group_rentals_with_hazards as group_rentals_with_hazards,
+           w.residents_registered + e.residents_registered as residents_registered,
+           w.ps + e.ps as ps, w.fire + e.fire as fire, w.housing + e.housing as housing, w.other + e.other as other
+    from whole w, edge e`
+  return countsOf(c!)
+}
+
+/**
+ * A boundary being drawn: its checks and, when it is a valid polygon, what it holds over the
+ * viewer's jurisdiction on the day. Both are asked side by side, so that the preview waits for the
+ * slower one on a busy pool, not for both in a row.
+ */
+export async function previewBoundary(db: Sql | Tx, geometry: PolygonInput, viewer: KeyAreaViewer, opts: BoundaryCheckOptions, on: string) {
+  const json = polygonProblem(geometry) ? null : JSON.stringify({ type: geometry.type, coordinates: geometry.coordinates })
+  const [checked, counts] = await Promise.all([
+    checkBoundary(db, geometry, viewer, opts),
+    json === null ? Promise.resolve(null) : countsInside(db, json, viewer.jurisdiction, on),
+  ])
+  // Counted whenever the boundary is a valid polygon (check gives no geometry for one that is not),
+  // even when it reaches outside the jurisdiction: the user sees what it holds while drawing.
+  return { checked, counts: checked.geojson === null ? null : counts }
+}
+
+/** countsInside's rule counted from every premises, resident and hazard inside: what the cells must equal. */
+export async function countsInsideFromRows(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: string): Promise<CountsInside> {
   const until = endOfDay(on)
-  const [c] = await db<{ houses: number; rentalHouses: number; groupRentals: number; groupRentalsWithHazards: number; residentsRegistered: number;
-    ps: number; fire: number; housing: number; other: number }[]>`
+  const [c] = await db<CountRow[]>`
     with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom),
     inside as (
       select p.id, p.kind, is_group_rental_candidate(p.kind, p.meets_rule) as group_rental
@@ -168,9 +271,5 @@ export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdi
            coalesce((select n from by_category where category_code = 'fire'), 0) as fire,
            coalesce((select n from by_category where category_code = 'housing'), 0) as housing,
            coalesce((select n from by_category where category_code = 'other'), 0) as other`
-  return {
-    houses: c!.houses, rentalHouses: c!.rentalHouses, groupRentals: c!.groupRentals, groupRentalsWithHazards: c!.groupRentalsWithHazards,
-    residentsRegistered: c!.residentsRegistered,
-    openHazards: { total: c!.ps + c!.fire + c!.housing + c!.other, public_security: c!.ps, fire: c!.fire, housing: c!.housing, other: c!.other },
-  }
+  return countsOf(c!)
 }

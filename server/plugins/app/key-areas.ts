@@ -10,7 +10,7 @@ import type { ProposalParameters } from '../../schemas/analysis.js'
 import type { KeyAreaAttributes, KeyAreaProperties } from '../../schemas/key-areas.js'
 import type { Campaign } from './campaign.js'
 import { type FiguresCache, figuresCache } from './figures-cache.js'
-import { type BoundaryCheckOptions, type CheckedGeometry, checkBoundary, countsInside, keyAreaLimits } from './key-areas-boundary.js'
+import { type BoundaryCheckOptions, type CheckedGeometry, checkBoundary, countsInside, keyAreaLimits, previewBoundary } from './key-areas-boundary.js'
 import { keyAreaNameFor, keyAreaScope, type KeyAreaViewer } from './key-areas-scope.js'
 import { daysBetween, endOfDay, localMinute } from '../../domain/calendar.js'
 
@@ -171,6 +171,9 @@ export function keyAreasRepository(sql: Sql, opts: { cache?: FiguresCache } = {}
   return {
     /** A boundary being drawn, checked (key-areas-boundary.ts). */
     check: (geometry: PolygonInput, viewer: KeyAreaViewer, opts: BoundaryCheckOptions = {}, db: Sql | Tx = sql) => checkBoundary(db, geometry, viewer, opts),
+
+    /** A boundary being drawn: its checks and what it holds on the day (key-areas-boundary.ts). */
+    preview: (geometry: PolygonInput, viewer: KeyAreaViewer, opts: BoundaryCheckOptions, on: string, db: Sql | Tx = sql) => previewBoundary(db, geometry, viewer, opts, on),
 
     /** Attachment 3's figures inside a boundary (key-areas-boundary.ts). */
     counts: (geojson: string, scope: Jurisdiction, on: string, db: Sql | Tx = sql) => countsInside(db, geojson, scope, on),

@@ -68,15 +68,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (req) => {
     const viewer = keyAreaViewer(app.userOf(req))
-    const c = await app.keyAreas.check(req.body.geometry, viewer, { excludeId: req.body.excludeId })
     const { on } = await referenceDay()
-    // Counts whenever the boundary is a valid polygon (check gives no geometry for one that is not),
-    // even when it reaches outside the jurisdiction: the user sees what it holds while drawing.
-    const countable = c.geojson !== null
+    const { checked: c, counts } = await app.keyAreas.preview(req.body.geometry, viewer, { excludeId: req.body.excludeId }, on)
     return {
       valid: c.problems.length === 0,
-      problems: c.problems, warnings: c.warnings, areaKm2: c.areaKm2, outsideShare: c.outsideShare, suggested: c.suggested,
-      counts: countable ? await app.keyAreas.counts(c.geojson!, viewer.jurisdiction, on) : null,
+      problems: c.problems, warnings: c.warnings, areaKm2: c.areaKm2, outsideShare: c.outsideShare, suggested: c.suggested, counts,
     }
   })
 

@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Jurisdiction } from '../../server/domain/access.js'
+import { countsInside, countsInsideFromRows } from '../../server/plugins/app/key-areas-boundary.js'
+import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
+
+/**
+ * The key-area counts read the cells wholly inside a boundary from their daily changes
+ * (premises_cell_day, migration 036) and count rows only along the boundary: they must equal the
+ * count over every row, for any shape, day and jurisdiction, and stay equal after writes.
+ */
+let t: TestApp
+let box: { x0: number; y0: number; x1: number; y1: number }
+let days: string[]
+let scopes: Jurisdiction[]
+
+type Ring = [number, number][]
+const square = (x0: number, y0: number, x1: number, y1: number): Ring => [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
+const at = (fx0: number, fy0: number, fx1: number, fy1: number): Ring => {
+  const w = box.x1 - box.x0
+  const h = box.y1 - box.y0
+  return square(box.x0 + w * fx0, box.y0 + h * fy0, box.x0 + w * fx1, box.y0 + h * fy1)
+}
+
+/** The shapes compared: whole cells inside each, and boundaries of every kind. */
+function shapes(): { name: string; geometry: { type: string; coordinates: unknown } }[] {
+  // A star of 60 points: its edges cross cell borders at every angle.
+  const cx = (box.x0 + box.x1) / 2
+  const cy = (box.y0 + box.y1) / 2
+  const star: Ring = []
+  for (let i = 0; i < 60; i++) {
+    const r = (i % 2 ? 0.45 : 0.2) * Math.min(box.x1 - box.x0, box.y1 - box.y0)
+    star.push([cx + r * Math.cos((i * Math.PI) / 30), cy + r * Math.sin((i * Math.PI) / 30)])
+  }
+  star.push(star[0]!)
+  return [
+    { name: 'a large square', geometry: { type: 'Polygon', coordinates: [at(0.1, 0.1, 0.7, 0.8)] } },
+    { name: 'a square with a hole', geometry: { type: 'Polygon', coordinates: [at(0.05, 0.05, 0.9, 0.9), at(0.3, 0.3, 0.6, 0.55).reverse()] } },
+    { name: 'a multipolygon of two squares', geometry: { type: 'MultiPolygon', coordinates: [[at(0, 0, 0.35, 0.4)], [at(0.5, 0.45, 1, 1)]] } },
+    { name: 'a star crossing cell borders everywhere', geometry: { type: 'Polygon', coordinates: [star] } },
+    { name: 'the whole district', geometry: { type: 'Polygon', coordinates: [at(-0.01, -0.01, 1.01, 1.01)] } },
+  ]
+}
+
+async function compare(label: string, on: string[]) {
+  let compared = 0
+  for (const s of shapes()) {
+    const geojson = JSON.stringify(s.geometry)
+    for (const day of on) {
+      for (const scope of scopes) {
+        const exact = await countsInsideFromRows(t.db.sql, geojson, scope, day)
+        const cells = await countsInside(t.db.sql, geojson, scope, day)
+        expect(cells, `${label}: ${s.name} on ${day} in ${scope.kind} ${scope.id ?? ''}`).toEqual(exact)
+        compared++
+      }
+    }
+  }
+  return compared
+}
+
+beforeAll(async () => {
+  t = await buildTestApp()
+  const [b] = await t.db.sql<{ x0: number; y0: number; x1: number; y1: number }[]>`
+    select st_xmin(e) as x0, st_ymin(e) as y0, st_xmax(e) as x1, st_ymax(e) as y1 from (select st_extent(geom)::geometry as e from premises) x`
+  box = b!
+  const [c] = await t.db.sql<{ startsOn: string; endsOn: string }[]>`select starts_on::text, ends_on::text from campaign order by starts_on desc limit 1`
+  const [mid] = await t.db.sql<{ d: string }[]>`select (starts_on + (ends_on - starts_on) / 2)::text as d from campaign order by starts_on desc limit 1`
+  days = [c!.startsOn, mid!.d, c!.endsOn]
+  const [town] = await t.db.sql<{ id: number }[]>`select town_id as id from premises group by 1 order by count(*) desc limit 1`
+  const [station] = await t.db.sql<{ id: number }[]>`select police_station_id as id from premises where police_station_id is not null group by 1 order by count(*) desc limit 1`
+  scopes = [{ kind: 'district', id: null }, { kind: 'town', id: town!.id }, { kind: 'police_station', id: station!.id }]
+})
+afterAll(() => t.close())
+
+describe('the key-area counts from the cells', () => {
+  it('equal the counts over every row for every shape, day and jurisdiction, and are not all zeros', async () => {
+    expect(await compare('as seeded', days)).toBe(shapes().length * days.length * scopes.length)
+    const whole = await countsInsideFromRows(t.db.sql, JSON.stringify(shapes()[4]!.geometry), { kind: 'district', id: null }, days[2]!)
+    expect(whole.houses).toBeGreaterThan(100)
+    expect(whole.groupRentalsWithHazards).toBeGreaterThan(0)
+    expect(whole.residentsRegistered).toBeGreaterThan(0)
+    expect(whole.openHazards.total).toBeGreaterThan(0)
+  })
+
+  it('count a boundary lying exactly on cell borders like the rows do', async () => {
+    const [r] = await t.db.sql<{ x0: number; y0: number; x1: number; y1: number }[]>`
+      with c as (select premises_cell_x(st_x(geom_m)) as cx, premises_cell_y(st_y(geom_m)) as cy from premises group by 1, 2 order by count(*) desc limit 1),
+      m as (select st_transform(st_makeenvelope(
+               (cx - 3) * (40075016.68557849 / 524288) - 20037508.342789244, 20037508.342789244 - (cy + 4) * (40075016.68557849 / 524288),
+               (cx + 4) * (40075016.68557849 / 524288) - 20037508.342789244, 20037508.342789244 - (cy - 3) * (40075016.68557849 / 524288), 3857), 4326) as g from c)
+      select st_xmin(g) as x0, st_ymin(g) as y0, st_xmax(g) as x1, st_ymax(g) as y1 from m`
+    const geojson = JSON.stringify({ type: 'Polygon', coordinates: [square(r!.x0, r!.y0, r!.x1, r!.y1)] })
+    const exact = await countsInsideFromRows(t.db.sql, geojson, { kind: 'district', id: null }, days[2]!)
+    expect(exact.houses).toBeGreaterThan(0)
+    expect(await countsInside(t.db.sql, geojson, { kind: 'district', id: null }, days[2]!)).toEqual(exact)
+  })
+
+  it('stay equal to the rows, and to the cells built from scratch, after premises, residents and hazards change', async () => {
+    const sql = t.db.sql
+    const [p] = await sql<{ id: number }[]>`
+      select p.id from premises p where is_group_rental_candidate(p.kind, p.meets_rule) and exists (select 1 from resident r where r.premises_id = p.id)
+        and exists (select 1 from hazard h where h.premises_id = p.id) order by p.id limit 1`
+    const [q] = await sql<{ id: number }[]>`select id from premises where id <> ${p!.id} and registered_on is not null and deregistered_on is null order by id desc limit 1`
+    const mid = days[1]!
+    await sql.begin(async (tx) => {
+      // Moved across the district, found later, a resident leaving and a hazard rectified mid-campaign.
+      await tx`update premises set geom = st_setsrid(st_makepoint(${box.x0 + (box.x1 - box.x0) * 0.8}, ${box.y0 + (box.y1 - box.y0) * 0.8}), 4326),
+                 found_on = least(found_on + 3, coalesce(registered_on, found_on + 3), ${mid}::date) where id = ${p!.id}`
+      await tx`update resident set moved_out_on = greatest(moved_in_on, ${mid}::date) where id = (select min(id) from resident where premises_id = ${p!.id})`
+      await tx`update hazard set rectified_at = greatest(coalesce(referred_at, found_at), ${mid}::date + interval '10 hours'), status = 'rectified'
+                 where premises_id = ${p!.id} and rectified_at is null`
+      await tx`update hazard set rectified_at = null, verified_at = null, status = case when referred_at is null then 'found' else 'referred' end
+                 where id = (select max(id) from hazard where premises_id = ${p!.id})`
+      await tx`update premises set deregistered_on = greatest(registered_on, ${mid}::date), kind = 'group_rental' where id = ${q!.id}`
+      await tx`delete from resident where id = (select max(id) from resident where premises_id = ${p!.id})`
+    })
+    // The days around the writes: the middle of the campaign (the day they are dated) and its end.
+    expect(await compare('after the writes', days.slice(1))).toBe(shapes().length * 2 * scopes.length)
+    // A day whose total equals the day before's changes nothing: the rebuild has no row for it.
+    const totals = () => sql`
+      select * from (
+        select c.*, (c.houses, c.rental_houses, c.group_rentals, c.group_rentals_with_hazards, c.residents_registered, c.hz_public_security,
+                     c.hz_fire, c.hz_housing, c.hz_other)::text as v, lag((c.houses, c.rental_houses, c.group_rentals, c.group_rentals_with_hazards,
+                     c.residents_registered, c.hz_public_security, c.hz_fire, c.hz_housing, c.hz_other)::text, 1, '(0,0,0,0,0,0,0,0,0)')
+                     over (partition by c.cx, c.cy, c.town_id, c.police_station_id order by c.day) as before
+        from premises_cell_day c
+      ) x where v <> before order by cx, cy, town_id, police_station_id, day`
+    const kept = await totals()
+    await sql`select refresh_all_premises_cell_days()`
+    const rebuilt = await totals()
+    expect(kept.length).toBeGreaterThan(0)
+    expect([...kept]).toEqual([...rebuilt])
+  })
+
+  it('give the preview the counts over every row for a town commander', async () => {
+    const commander = await signIn(t.app, 'commander')
+    const [town] = await t.db.sql<{ townId: number }[]>`select jurisdiction_town_id as town_id from app_user where username = 'commander'`
+    const geometry = shapes()[1]!.geometry
+    const res = await t.app.inject({ method: 'POST', url: '/api/key-areas/preview', headers: { cookie: commander }, payload: { geometry } })
+    expect(res.statusCode, res.body).toBe(200)
+    const on = t.app.campaign.referenceDate(await t.app.campaign.current())
+    const exact = await countsInsideFromRows(t.db.sql, JSON.stringify(geometry), { kind: 'town', id: town!.townId }, on)
+    expect(res.json().counts).toEqual(exact)
+  })
+})
