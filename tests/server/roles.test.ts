@@ -181,8 +181,10 @@ describe('the triggers that protect data', () => {
     const conditional = await db.sql<{ name: string }[]>`
       select tgname as name from pg_trigger where not tgisinternal and pg_get_triggerdef(oid) like '%bulk_load_active()%' order by 1`
     expect(conditional.map(r => r.name)).toEqual([
-      'hazard_history_trg', 'hazard_summary_trg', 'hazard_version_trg', 'measure_hazard_trg', 'measure_premises_delete',
-      'measure_premises_insert_update', 'measure_resident_trg', 'premises_cell_trg', 'premises_version_trg',
+      'hazard_cell_day_del', 'hazard_cell_day_ins', 'hazard_cell_day_upd', 'hazard_history_trg', 'hazard_summary_trg',
+      'hazard_version_trg', 'measure_hazard_trg', 'measure_premises_delete', 'measure_premises_insert_update', 'measure_resident_trg',
+      'premises_cell_day_del', 'premises_cell_day_ins', 'premises_cell_day_upd', 'premises_cell_trg', 'premises_version_trg',
+      'resident_cell_day_del', 'resident_cell_day_ins', 'resident_cell_day_upd',
     ])
     const bulk = 'select set_config(\'app.bulk_load\', \'on\', true)'
     expect(await ownerRefusal(bulk, 'update audit_log set action = \'changed\'')).toMatch(/append-only: UPDATE/)
