@@ -63,3 +63,144 @@ create or replace trigger hazard_cell_day_upd after update on hazard referencing
 create or replace trigger hazard_cell_day_del after delete on hazard referencing old table as old_rows
   for each statement when (not bulk_load_active()) execute function premises_cell_day_sync();
 
+-- A cell as the longitude / latitude rectangle it is (Web Mercator keeps cells rectangles), widened
+-- by a centimetre so that every point premises_cell_x / _y put in the cell lies inside it for sure.
+create or replace function premises_cell_rect(cx int, cy int) returns geometry language sql immutable parallel safe as $$
+  select st_expand(st_transform(st_makeenvelope(
+    cx * (40075016.68557849 / 524288) - 20037508.342789244, 20037508.342789244 - (cy + 1) * (40075016.68557849 / 524288),
+    (cx + 1) * (40075016.68557849 / 524288) - 20037508.342789244, 20037508.342789244 - cy * (40075016.68557849 / 524288), 3857), 4326), 1e-7)
+$$;
+
+-- The daily changes each of the given premises brings, from its rows as they are now.
+create or replace function premises_cell_day_rows(ids bigint[])
+returns table (premises_id bigint, cx int, cy int, town_id int, police_station_id int, deltas cell_day_delta[])
+language sql stable as $$
+  with p as materialized (
+    select p.id, premises_cell_x(st_x(p.geom_m)) as cx, premises_cell_y(st_y(p.geom_m)) as cy, p.town_id,
+           coalesce(p.police_station_id, 0) as ps, p.found_on as f, coalesce(p.deregistered_on, 'infinity') as e,
+           p.kind in ('rental', 'group_rental') as rental, is_group_rental_candidate(p.kind, p.meets_rule) as gr
+    from premises p where p.id in (select unnest(ids))
+  ),
+  -- Intervals [s, e) of what counts, one per premises, resident, hazard and island of open hazards.
+  spans as (
+    select p.id, p.f as s, p.e, 1 as h, p.rental::int as rh, p.gr::int as g, 0 as gh, 0 as r, null::text as c from p
+    union all
+    select p.id, greatest(r.moved_in_on, r.registered_on, p.f), least(coalesce(r.moved_out_on, 'infinity'), p.e), 0, 0, 0, 0, 1, null
+    from p join resident r on r.premises_id = p.id where r.registered_on is not null
+    union all
+    select p.id, greatest((h.found_at at time zone 'Asia/Shanghai')::date, p.f), least(coalesce((h.rectified_at at time zone 'Asia/Shanghai')::date, 'infinity'), p.e), 0, 0, 0, 0, 0, i.category_code
+    from p join hazard h on h.premises_id = p.id join hazard_item i on i.code = h.item_code
+    union all
+    select i.id, greatest(i.s, p.f), least(i.e, p.e), 0, 0, 0, 1, 0, null
+    from (
+      select id, min(s) as s, max(e) as e from (
+        select id, s, e, sum(starts) over (partition by id order by s, e rows unbounded preceding) as island from (
+          select id, s, e, case when s <= max(e) over (partition by id order by s, e rows between unbounded preceding and 1 preceding)
+                                then 0 else 1 end as starts
+          from (select p.id, (h.found_at at time zone 'Asia/Shanghai')::date as s,
+                       coalesce((h.rectified_at at time zone 'Asia/Shanghai')::date, 'infinity') as e
+                from p join hazard h on h.premises_id = p.id where p.gr) hz
+        ) m
+      ) g group by id, island
+    ) i join p on p.id = i.id
+  ),
+  changes as (
+    select id, s as day, 1 as sign, h, rh, g, gh, r, c from spans where e > s
+    union all select id, e, -1, h, rh, g, gh, r, c from spans where e > s and e <> 'infinity'
+  ),
+  days as (
+    select id, day, sum(sign * h)::int as h, sum(sign * rh)::int as rh, sum(sign * g)::int as g, sum(sign * gh)::int as gh,
+           sum(sign * r)::int as r, (sum(sign) filter (where c = 'public_security'))::int as ps,
+           (sum(sign) filter (where c = 'fire'))::int as fire, (sum(sign) filter (where c = 'housing'))::int as housing,
+           (sum(sign) filter (where c = 'other'))::int as other
+    from changes group by id, day
+  )
+  select p.id, p.cx, p.cy, p.town_id, p.ps,
+         array_agg(row(d.day, d.h, d.rh, d.g, d.gh, d.r, coalesce(d.ps, 0), coalesce(d.fire, 0), coalesce(d.housing, 0), coalesce(d.other, 0))::cell_day_delta order by d.day)
+  from p join days d on d.id = p.id
+  group by p.id, p.cx, p.cy, p.town_id, p.ps
+$$;
+
+-- The given premises' changes again from their rows (a premises gone takes its changes with it):
+-- the difference to what they held, added to the totals of every day from its first change on.
+-- A day whose total no longer changes anything stays (reading takes the last row at or before a day).
+create or replace function refresh_premises_cell_days(ids bigint[]) returns void language sql as $$
+  with change as (
+    select s.cx, s.cy, s.town_id, s.police_station_id, d.day,
+           sum(s.sign * d.houses) as houses, sum(s.sign * d.rental_houses) as rental_houses,
+           sum(s.sign * d.group_rentals) as group_rentals, sum(s.sign * d.group_rentals_with_hazards) as group_rentals_with_hazards,
+           sum(s.sign * d.residents_registered) as residents_registered, sum(s.sign * d.hz_public_security) as hz_public_security,
+           sum(s.sign * d.hz_fire) as hz_fire, sum(s.sign * d.hz_housing) as hz_housing, sum(s.sign * d.hz_other) as hz_other
+    from (
+      select o.cx, o.cy, o.town_id, o.police_station_id, o.deltas, -1 as sign from premises_cell_day_source o where o.premises_id in (select unnest(ids))
+      union all
+      select n.cx, n.cy, n.town_id, n.police_station_id, n.deltas, 1 from premises_cell_day_rows(ids) n
+    ) s cross join unnest(s.deltas) d
+    group by 1, 2, 3, 4, 5
+    having (sum(s.sign * d.houses), sum(s.sign * d.rental_houses), sum(s.sign * d.group_rentals), sum(s.sign * d.group_rentals_with_hazards),
+            sum(s.sign * d.residents_registered), sum(s.sign * d.hz_public_security), sum(s.sign * d.hz_fire), sum(s.sign * d.hz_housing),
+            sum(s.sign * d.hz_other)) <> (0, 0, 0, 0, 0, 0, 0, 0, 0)
+  ),
+  first_change as (select cx, cy, town_id, police_station_id, min(day) as day from change group by 1, 2, 3, 4),
+  touched as (
+    select c.cx, c.cy, c.town_id, c.police_station_id, c.day
+    from first_change f join premises_cell_day c
+      on (c.cx, c.cy, c.town_id, c.police_station_id) = (f.cx, f.cy, f.town_id, f.police_station_id) and c.day >= f.day
+    union
+    select cx, cy, town_id, police_station_id, day from change
+  )
+  insert into premises_cell_day as c
+  select t.cx, t.cy, t.town_id, t.police_station_id, t.day,
+         coalesce(b.houses, 0) + a.houses, coalesce(b.rental_houses, 0) + a.rental_houses, coalesce(b.group_rentals, 0) + a.group_rentals,
+         coalesce(b.group_rentals_with_hazards, 0) + a.group_rentals_with_hazards, coalesce(b.residents_registered, 0) + a.residents_registered,
+         coalesce(b.hz_public_security, 0) + a.hz_public_security, coalesce(b.hz_fire, 0) + a.hz_fire,
+         coalesce(b.hz_housing, 0) + a.hz_housing, coalesce(b.hz_other, 0) + a.hz_other
+  from touched t
+  cross join lateral (
+    select sum(ch.houses) as houses, sum(ch.rental_houses) as rental_houses, sum(ch.group_rentals) as group_rentals,
+           sum(ch.group_rentals_with_hazards) as group_rentals_with_hazards, sum(ch.residents_registered) as residents_registered,
+           sum(ch.hz_public_security) as hz_public_security, sum(ch.hz_fire) as hz_fire, sum(ch.hz_housing) as hz_housing, sum(ch.hz_other) as hz_other
+    from change ch
+    where (ch.cx, ch.cy, ch.town_id, ch.police_station_id) = (t.cx, t.cy, t.town_id, t.police_station_id) and ch.day <= t.day
+  ) a
+  left join lateral (
+    select * from premises_cell_day b
+    where (b.cx, b.cy, b.town_id, b.police_station_id) = (t.cx, t.cy, t.town_id, t.police_station_id) and b.day <= t.day
+    order by b.day desc limit 1
+  ) b on true
+  where a.houses is not null
+  on conflict (cx, cy, town_id, police_station_id, day) do update set
+    houses = excluded.houses, rental_houses = excluded.rental_houses, group_rentals = excluded.group_rentals,
+    group_rentals_with_hazards = excluded.group_rentals_with_hazards, residents_registered = excluded.residents_registered,
+    hz_public_security = excluded.hz_public_security, hz_fire = excluded.hz_fire, hz_housing = excluded.hz_housing, hz_other = excluded.hz_other;
+  delete from premises_cell_day_source where premises_id in (select unnest(ids));
+  insert into premises_cell_day_source select * from premises_cell_day_rows(ids);
+$$;
+
+-- Every premises' changes from scratch (the seed, after its load).
+create or replace function refresh_all_premises_cell_days() returns void language sql as $$
+  delete from premises_cell_day;
+  delete from premises_cell_day_source;
+  insert into premises_cell_day_source select * from premises_cell_day_rows(array(select id from premises));
+  insert into premises_cell_day
+  select cx, cy, town_id, police_station_id, day,
+         sum(houses) over w, sum(rental_houses) over w, sum(group_rentals) over w, sum(group_rentals_with_hazards) over w,
+         sum(residents_registered) over w, sum(hz_public_security) over w, sum(hz_fire) over w, sum(hz_housing) over w, sum(hz_other) over w
+  from (
+    select s.cx, s.cy, s.town_id, s.police_station_id, d.day, sum(d.houses) as houses, sum(d.rental_houses) as rental_houses,
+           sum(d.group_rentals) as group_rentals, sum(d.group_rentals_with_hazards) as group_rentals_with_hazards,
+           sum(d.residents_registered) as residents_registered, sum(d.hz_public_security) as hz_public_security,
+           sum(d.hz_fire) as hz_fire, sum(d.hz_housing) as hz_housing, sum(d.hz_other) as hz_other
+    from premises_cell_day_source s cross join unnest(s.deltas) d
+    group by 1, 2, 3, 4, 5
+    having (sum(d.houses), sum(d.rental_houses), sum(d.group_rentals), sum(d.group_rentals_with_hazards), sum(d.residents_registered),
+            sum(d.hz_public_security), sum(d.hz_fire), sum(d.hz_housing), sum(d.hz_other)) <> (0, 0, 0, 0, 0, 0, 0, 0, 0)
+  ) x
+  window w as (partition by cx, cy, town_id, police_station_id order by day);
+$$;
+
+-- A database that had premises before migration 036 gets its key-area cells here, once: the
+-- functions above did not exist yet when the migration created the tables. Every later write keeps
+-- a premises' row in premises_cell_day_source, so an empty source beside premises means exactly that.
+select refresh_all_premises_cell_days()
+where not exists (select 1 from premises_cell_day_source) and exists (select 1 from premises);
