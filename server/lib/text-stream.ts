@@ -18,11 +18,11 @@ const readerStallMs = 30_000
  * (before the first byte, the failure is an ordinary error answer). A reader that goes away stops
  * the reading of the pieces.
  */
-function textStream(pieces: AsyncGenerator<string>, gzip: boolean, stallMs: number): Readable {
+function textStream(pieces: AsyncGenerator<string>, gzip: boolean, stallMs: number, failedBeforeFirstByte: () => void): Readable {
   const zipped = gzip ? createGzip({ level: 4 }) : null
   const out = zipped ?? new PassThrough()
+  let first = true
   const pump = async () => {
-    let first = true
     for await (const piece of pieces) {
       if (out.destroyed) return
       const more = out.write(piece)
@@ -32,7 +32,10 @@ function textStream(pieces: AsyncGenerator<string>, gzip: boolean, stallMs: numb
     }
     out.end()
   }
-  pump().catch((e: unknown) => out.destroy(e instanceof Error ? e : new Error(String(e))))
+  pump().catch((e: unknown) => {
+    if (first) failedBeforeFirstByte()
+    out.destroy(e instanceof Error ? e : new Error(String(e)))
+  })
   return out
 }
 
@@ -44,7 +47,13 @@ export function sendTextStream(req: FastifyRequest, reply: FastifyReply, pieces:
   const gzip = acceptsGzip(req.headers['accept-encoding'])
   reply.header('vary', 'Accept-Encoding')
   if (gzip) reply.header('content-encoding', 'gzip')
-  return reply.send(textStream(pieces, gzip, stallMs))
+  // Before its first byte a failure is answered as any error is (a 503 while the database is
+  // away), in plain JSON: the gzip this body would have carried must not be announced for it.
+  const failedBeforeFirstByte = () => {
+    reply.removeHeader('content-encoding')
+    if (!reply.raw.headersSent) reply.raw.removeHeader('content-encoding')
+  }
+  return reply.send(textStream(pieces, gzip, stallMs, failedBeforeFirstByte))
 }
 
 /** Whether the buffer drained (false: the body was closed, the reader gone); throws when it stalls. */

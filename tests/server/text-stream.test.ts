@@ -84,6 +84,13 @@ describe('a streamed answer', () => {
     expect(res.broken).toBe(false)
   })
 
+  it('answers that error in plain JSON to a client that takes gzip, not announced as gzip', async () => {
+    const res = await fetchRaw('/fails-first', { 'accept-encoding': 'gzip' })
+    expect(res.status).toBe(500)
+    expect(res.encoding).toBeUndefined()
+    expect(JSON.parse(res.body.toString('utf8'))).toMatchObject({ statusCode: 500 })
+  })
+
   it('gives up a reader that takes nothing, and stops reading the pieces', async () => {
     const before = released
     let complete: boolean | undefined
