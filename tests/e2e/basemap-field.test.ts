@@ -72,5 +72,5 @@ describe('the street basemap in the field', () => {
     await page.waitForTimeout(500)
     await page.screenshot({ path: join(artifactsDir, 'basemap-offline-phone.png') })
     await context.close()
-  })
+  }, 150_000)
 })

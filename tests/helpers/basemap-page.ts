@@ -24,9 +24,12 @@ export async function ownOriginOnly(web: WebApp, options: BrowserContextOptions)
 /** An attribute of the map (TheMap reports what it draws on its element). */
 export const mapAttr = (page: Page, name: string) => page.getAttribute('[data-map-state]', name)
 
-/** Flies to the device's position (zoom 16) and waits until the street map's labels are drawn there. */
+/**
+ * Flies to the device's position (zoom 16) and waits until the street map's labels are drawn there
+ * (on a machine busy with other test files, offline from the phone's caches, that took past 30 s).
+ */
 export async function locateAndWaitForStreets(page: Page, tap: boolean): Promise<void> {
   await page.waitForSelector('[data-map-state="ready"]', { timeout: 45_000 })
   await (tap ? page.tap('[data-testid="locate"]') : page.click('[data-testid="locate"]'))
-  await page.waitForFunction(() => (document.querySelector('[data-map-state]')?.getAttribute('data-basemap-labels') ?? '').split('|').filter(Boolean).length >= 3, undefined, { timeout: 30_000 })
+  await page.waitForFunction(() => (document.querySelector('[data-map-state]')?.getAttribute('data-basemap-labels') ?? '').split('|').filter(Boolean).length >= 3, undefined, { timeout: 50_000 })
 }
