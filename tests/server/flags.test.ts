@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
+import { eventually } from '../helpers/eventually.js'
 
 /**
  * The special categories (可能肇事肇祸精神病人, 关注对象) set and cleared on residents, and how the
@@ -76,6 +77,9 @@ describe('flags on residents', () => {
     const apart = await cumulative('2020-06-29')
     await t.db.owner`update campaign set concern_includes_mental_illness = true`
     try {
+      // The app learns of a change made on another connection from the database's announcement.
+      expect(apart.floatingMentalIllness).toBeGreaterThan(0)
+      await eventually(async () => (await cumulative('2020-06-29')).floatingConcern !== apart.floatingConcern)
       const within = await cumulative('2020-06-29')
       expect(within.floatingMentalIllness).toBe(apart.floatingMentalIllness)
       expect(within.floatingConcern).toBe(apart.floatingConcern! + apart.floatingMentalIllness!)
