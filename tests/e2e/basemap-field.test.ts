@@ -66,8 +66,23 @@ describe('the street basemap in the field', () => {
     await page.tap('[data-testid="offline-download"]')
     await page.waitForSelector('[data-testid="offline-area"][data-downloaded]', { timeout: 60_000 })
     await context.setOffline(true)
+    // What the page said, for the report when the street map does not come (seen only in full CI runs).
+    const said: string[] = []
+    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') said.push(`${m.type()}: ${m.text()}`) })
+    page.on('pageerror', e => said.push(`pageerror: ${e.message}`))
+    page.on('requestfailed', r => said.push(`failed: ${r.url()} ${r.failure()?.errorText ?? ''}`))
     await page.goto(`${web.base}/`)
-    await locateAndWaitForStreets(page, true)
+    try {
+      await locateAndWaitForStreets(page, true)
+    }
+    catch (e) {
+      await page.screenshot({ path: join(artifactsDir, 'basemap-offline-phone-failed.png') })
+      const state = await page.evaluate(() => {
+        const el = document.querySelector('[data-map-state]')
+        return el ? Object.fromEntries([...el.attributes].filter(a => a.name.startsWith('data-')).map(a => [a.name, a.value])) : null
+      })
+      throw new Error(`${(e as Error).message}\nmap: ${JSON.stringify(state)}\npage: ${said.slice(0, 40).join('\n')}`)
+    }
     expect(Number(await mapAttr(page, 'data-basemap-roads'))).toBeGreaterThan(5)
     await page.waitForTimeout(500)
     await page.screenshot({ path: join(artifactsDir, 'basemap-offline-phone.png') })
