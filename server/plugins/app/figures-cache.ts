@@ -13,19 +13,23 @@ import type { DataVersions, VersionName } from './versions.js'
  */
 export function figuresCache(versions: DataVersions, maxEntries = 500, version: VersionName = 'figures') {
   const entries = new Map<string, Promise<unknown>>()
+  /** The entry kept under `versioned`, made the most recently used (the first entry is the one to drop). */
+  const found = (versioned: string) => {
+    const kept = entries.get(versioned)
+    if (kept) {
+      entries.delete(versioned)
+      entries.set(versioned, kept)
+    }
+    return kept
+  }
 
   return {
     /** The figure for `key` at the data's current version, computed by `compute` when not kept yet. */
     async get<T>(key: string, compute: () => Promise<T>): Promise<T> {
       // Known before computing: a computation sees data at least as new as the version it is kept under.
       const versioned = `${await versions.current(version)}|${key}`
-      const kept = entries.get(versioned)
-      if (kept) {
-        // Most recently used last: the first entry is the one to drop.
-        entries.delete(versioned)
-        entries.set(versioned, kept)
-        return kept as Promise<T>
-      }
+      const kept = found(versioned)
+      if (kept) return kept as Promise<T>
       const computing = compute()
       entries.set(versioned, computing)
       if (entries.size > maxEntries) entries.delete(entries.keys().next().value!)
@@ -38,12 +42,8 @@ export function figuresCache(versions: DataVersions, maxEntries = 500, version: 
      * the value is, so the value is at least as new as the version it is kept under.
      */
     async entry<T>(key: string): Promise<{ kept: Promise<T> | undefined; keep: (value: T) => void }> {
-      const versioned = `${await versions.current('figures')}|${key}`
-      const kept = entries.get(versioned) as Promise<T> | undefined
-      if (kept) {
-        entries.delete(versioned)
-        entries.set(versioned, kept)
-      }
+      const versioned = `${await versions.current(version)}|${key}`
+      const kept = found(versioned) as Promise<T> | undefined
       return {
         kept,
         keep: (value: T) => {
