@@ -150,8 +150,18 @@ describe('editing a key area', () => {
     await page.mouse.down()
     await page.mouse.move(drop.x, drop.y, { steps: 8 })
     await page.mouse.up()
+    // The preview is asked for while the corner moves too (its check is debounced, not held until
+    // the drop): the drop's is the last one asked for once the mouse is up and the page is quiet.
     await expect.poll(() => previews.length, { timeout: 10_000 }).toBeGreaterThan(before)
-    const ring = previews.at(-1)!.coordinates[0]!
+    let settled = -1
+    await expect.poll(async () => {
+      const n = previews.length
+      await page.waitForTimeout(1500)
+      const quiet = n === previews.length && await previewState(page) !== 'loading'
+      settled = n
+      return quiet
+    }, { timeout: 20_000 }).toBe(true)
+    const ring = previews[settled - 1]!.coordinates[0]!
     await page.screenshot({ path: join(artifactsDir, 'key-area-edit-snapped-corner.png') })
     // One corner moved onto the neighbour's western edge (6 pixels short of it is about 10 m, 1e-4°).
     const onEdge = ring.slice(0, -1).filter(([x]) => Math.abs(x! - neighbourWest) < 1e-5)
