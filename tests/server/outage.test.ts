@@ -76,7 +76,8 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
 
-interface Answer { route: string; start: number; end: number; status: number; retryAfter: string | null; reason?: string; messageZh?: string }
+/** `cut`: the headers came (status 200) and the body broke off, as a streamed answer does when the database goes away mid-answer. */
+interface Answer { route: string; start: number; end: number; status: number; cut?: boolean; retryAfter: string | null; reason?: string; messageZh?: string }
 
 /**
  * `concurrency` requests in flight at all times, round the realistic mix: reads of every kind, a
@@ -106,6 +107,7 @@ function underLoad(s: Served, t0: number, concurrency = 20) {
       const m = mix[next++ % mix.length]!
       const start = Date.now() - t0
       let status = 0
+      let headed = false
       let retryAfter: string | null = null
       let body: { reason?: string; messageZh?: string } = {}
       try {
@@ -117,12 +119,17 @@ function underLoad(s: Served, t0: number, concurrency = 20) {
           signal: AbortSignal.timeout(15_000),
         })
         status = res.status
+        headed = true
         retryAfter = res.headers.get('retry-after')
         const text = await res.text()
         if (res.status >= 400) body = JSON.parse(text) as typeof body
       }
-      catch {
+      catch (e) {
+        // Broken off by the server, not given up on here (a hung answer is not a cut one).
+        const cut = headed && status === 200 && (e as Error).name !== 'TimeoutError'
         status = 0
+        answers.push({ route: m.route, start, end: Date.now() - t0, status, cut, retryAfter, reason: body.reason, messageZh: body.messageZh })
+        continue
       }
       answers.push({ route: m.route, start, end: Date.now() - t0, status, retryAfter, reason: body.reason, messageZh: body.messageZh })
     }
@@ -139,6 +146,17 @@ function underLoad(s: Served, t0: number, concurrency = 20) {
       return answers
     },
   }
+}
+
+/**
+ * Nothing failed but as refused (503) or served (200), and nothing hung. The one exception is a
+ * streamed answer (the box of premises, streamed on real PostgreSQL) already under way when the
+ * database went away (between `from` and `to`): its 200 is sent, so the only honest end is to
+ * break it off.
+ */
+function expectNoOtherFailure(answers: Answer[], from: number, to = from) {
+  const other = answers.filter(a => a.status !== 200 && a.status !== 503)
+  expect(other.filter(a => !(a.cut && a.route === 'bbox' && a.start <= to && a.end >= from))).toEqual([])
 }
 
 const statuses = (answers: Answer[]) => answers.reduce<Record<number, number>>((acc, a) => ({ ...acc, [a.status]: (acc[a.status] ?? 0) + 1 }), {})
@@ -186,7 +204,7 @@ describe('PostgreSQL stopped under load', () => {
     expect(before.length).toBeGreaterThanOrEqual(20)
     expect(statuses(before)).toEqual({ 200: before.length })
     // Nothing failed any other way, and nothing hung: those in flight at the stop were answered too.
-    expect(answers.filter(a => a.status !== 200 && a.status !== 503)).toEqual([])
+    expectNoOtherFailure(answers, stopping, down)
     const whileDown = answers.filter(a => a.start >= down && a.end < starting)
     expect(whileDown.length).toBeGreaterThanOrEqual(20)
     expect(new Set(whileDown.map(a => a.route))).toEqual(new Set(['health', 'summary', 'bbox', 'tile', 'detail', 'write']))
@@ -211,7 +229,7 @@ describe('PostgreSQL host gone silent under load', () => {
     await load.until(a => a.start >= restoring + recoverWithin)
     const answers = await load.stop()
 
-    expect(answers.filter(a => a.status !== 200 && a.status !== 503)).toEqual([])
+    expectNoOtherFailure(answers, silenced)
     const whileSilent = answers.filter(a => a.start >= silenced && a.end < restoring)
     expect(whileSilent.length).toBeGreaterThanOrEqual(20)
     // The first requests wait out one connect attempt; after that the gate answers at once, queued ones included.
