@@ -72,60 +72,58 @@ describe('the meeting dashboard', () => {
     await page.close()
   })
 
-  it('goes into meeting mode with large type, steps through towns with the keys, and exports a PNG of the screen', async () => {
-    for (const locale of ['zh-CN', 'en'] as const) {
-      const page = await browser.newPage({ viewport: { width: 1920, height: 1080 }, acceptDownloads: true })
-      await page.addInitScript(l => localStorage.setItem('locale', l), locale)
-      await openDashboard(page)
-      const small = await page.locator('[data-measure="group_rentals_registered"] .rate').evaluate(e => Number.parseFloat(getComputedStyle(e).fontSize))
-      await page.click('[data-testid="meeting"]')
-      await page.waitForURL(/meeting=1/)
-      const large = await page.locator('[data-measure="group_rentals_registered"] .rate').evaluate(e => Number.parseFloat(getComputedStyle(e).fontSize))
-      expect(large).toBeGreaterThan(small * 1.5)
-      await page.keyboard.press('ArrowRight')
-      await page.waitForURL(/town=\d+/)
-      await page.waitForFunction(() => document.querySelector('[data-testid="dashboard"] [data-map-state]')?.getAttribute('data-map-state') === 'ready')
+  it.each(['zh-CN', 'en'] as const)('goes into meeting mode with large type, steps through towns with the keys, and exports a PNG of the screen (%s)', async (locale) => {
+    const page = await browser.newPage({ viewport: { width: 1920, height: 1080 }, acceptDownloads: true })
+    await page.addInitScript(l => localStorage.setItem('locale', l), locale)
+    await openDashboard(page)
+    const small = await page.locator('[data-measure="group_rentals_registered"] .rate').evaluate(e => Number.parseFloat(getComputedStyle(e).fontSize))
+    await page.click('[data-testid="meeting"]')
+    await page.waitForURL(/meeting=1/)
+    const large = await page.locator('[data-measure="group_rentals_registered"] .rate').evaluate(e => Number.parseFloat(getComputedStyle(e).fontSize))
+    expect(large).toBeGreaterThan(small * 1.5)
+    await page.keyboard.press('ArrowRight')
+    await page.waitForURL(/town=\d+/)
+    await page.waitForFunction(() => document.querySelector('[data-testid="dashboard"] [data-map-state]')?.getAttribute('data-map-state') === 'ready')
+    await page.waitForTimeout(500)
+    await page.screenshot({ path: join(artifactsDir, `dashboard-meeting-${locale}.png`) })
+    if (locale === 'en') {
+      await page.click('[data-testid="dark"]')
       await page.waitForTimeout(500)
-      await page.screenshot({ path: join(artifactsDir, `dashboard-meeting-${locale}.png`) })
-      if (locale === 'en') {
-        await page.click('[data-testid="dark"]')
-        await page.waitForTimeout(500)
-        await page.screenshot({ path: join(artifactsDir, 'dashboard-meeting-dark-en.png') })
-      }
-
-      const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-png"]')])
-      const file = join(artifactsDir, `dashboard-export-${locale}.png`)
-      await download.saveAs(file)
-      const png = readFileSync(file)
-      expect(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]))).toBe(true)
-      const width = png.readUInt32BE(16)
-      const height = png.readUInt32BE(20)
-      expect(width).toBeGreaterThan(1500)
-      expect(height).toBeGreaterThan(800)
-      // A real picture of the screen: the map and the charts give it many different colours.
-      const distinct = await page.evaluate(async (src) => {
-        const img = new Image()
-        img.src = src
-        await img.decode()
-        const c = document.createElement('canvas')
-        c.width = img.width
-        c.height = img.height
-        const g = c.getContext('2d')!
-        g.drawImage(img, 0, 0)
-        const data = g.getImageData(0, 0, c.width, c.height).data
-        const colours = new Set<number>()
-        for (let i = 0; i < data.length; i += 4 * 97) colours.add((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!)
-        // And the map's own pixels are there (a WebGL canvas would come out blank without them).
-        const map = document.querySelector('[data-testid="dashboard"] .map')!.getBoundingClientRect()
-        const dash = document.querySelector('[data-testid="dashboard"]')!.getBoundingClientRect()
-        const m = g.getImageData(map.left - dash.left + 10, map.top - dash.top + 10, map.width - 20, map.height - 20).data
-        const mapColours = new Set<number>()
-        for (let i = 0; i < m.length; i += 4 * 13) mapColours.add((m[i]! << 16) | (m[i + 1]! << 8) | m[i + 2]!)
-        return { all: colours.size, map: mapColours.size }
-      }, `data:image/png;base64,${png.toString('base64')}`)
-      expect(distinct.all).toBeGreaterThan(50)
-      expect(distinct.map).toBeGreaterThan(10)
-      await page.close()
+      await page.screenshot({ path: join(artifactsDir, 'dashboard-meeting-dark-en.png') })
     }
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-png"]')])
+    const file = join(artifactsDir, `dashboard-export-${locale}.png`)
+    await download.saveAs(file)
+    const png = readFileSync(file)
+    expect(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]))).toBe(true)
+    const width = png.readUInt32BE(16)
+    const height = png.readUInt32BE(20)
+    expect(width).toBeGreaterThan(1500)
+    expect(height).toBeGreaterThan(800)
+    // A real picture of the screen: the map and the charts give it many different colours.
+    const distinct = await page.evaluate(async (src) => {
+      const img = new Image()
+      img.src = src
+      await img.decode()
+      const c = document.createElement('canvas')
+      c.width = img.width
+      c.height = img.height
+      const g = c.getContext('2d')!
+      g.drawImage(img, 0, 0)
+      const data = g.getImageData(0, 0, c.width, c.height).data
+      const colours = new Set<number>()
+      for (let i = 0; i < data.length; i += 4 * 97) colours.add((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!)
+      // And the map's own pixels are there (a WebGL canvas would come out blank without them).
+      const map = document.querySelector('[data-testid="dashboard"] .map')!.getBoundingClientRect()
+      const dash = document.querySelector('[data-testid="dashboard"]')!.getBoundingClientRect()
+      const m = g.getImageData(map.left - dash.left + 10, map.top - dash.top + 10, map.width - 20, map.height - 20).data
+      const mapColours = new Set<number>()
+      for (let i = 0; i < m.length; i += 4 * 13) mapColours.add((m[i]! << 16) | (m[i + 1]! << 8) | m[i + 2]!)
+      return { all: colours.size, map: mapColours.size }
+    }, `data:image/png;base64,${png.toString('base64')}`)
+    expect(distinct.all).toBeGreaterThan(50)
+    expect(distinct.map).toBeGreaterThan(10)
+    await page.close()
   })
 })

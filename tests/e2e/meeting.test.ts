@@ -33,58 +33,56 @@ async function openDashboard(page: Page, query = '') {
 const cookieOf = async (page: Page) => `grd_session=${(await page.context().cookies()).find(c => c.name === 'grd_session')!.value}`
 
 describe('meeting mode', () => {
-  it('darkens every panel at 1920 × 1080 (no element keeps a light background), with larger chart text', async () => {
-    for (const locale of ['zh-CN', 'en'] as const) {
-      const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } })
-      await page.addInitScript(l => localStorage.setItem('locale', l), locale)
-      await openDashboard(page, '?meeting=1')
-      await page.click('[data-testid="dark"]')
-      await page.waitForSelector('[data-testid="dashboard"].dark')
-      expect(Number(await page.getAttribute('[data-testid="dashboard"]', 'data-chart-scale'))).toBeGreaterThan(1.5)
-      await page.waitForTimeout(600)
-      await page.screenshot({ path: join(artifactsDir, `meeting-dark-1920-${locale}.png`) })
-      // Every panel of the dashboard, each with its own computed background: a light one is a
-      // white-on-white panel left behind (the layer box was one).
-      const light = await page.evaluate(() => {
-        const luminance = (c: string) => {
-          const m = c.match(/rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?\)/)
-          if (!m || (m[4] !== undefined && Number(m[4]) < 0.2)) return null
-          const [r, g, b] = [m[1], m[2], m[3]].map(v => Number(v) / 255).map(v => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
-          return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!
-        }
-        const found: string[] = []
-        const all = document.querySelectorAll('[data-testid="dashboard"] *')
-        for (const el of all) {
-          const box = el.getBoundingClientRect()
-          // A panel: a box a label fits in (a switch's knob or a slider's track is not one).
-          if (box.width < 24 || box.height < 24 || getComputedStyle(el).visibility === 'hidden') continue
-          const l = luminance(getComputedStyle(el).backgroundColor)
-          if (l !== null && l > 0.3) found.push(`${el.tagName.toLowerCase()}.${[...el.classList].join('.')} ${getComputedStyle(el).backgroundColor}`)
-        }
-        return { found, checked: all.length }
-      })
-      expect(light.checked).toBeGreaterThan(100)
-      expect(light.found).toEqual([])
-      // The map's own picture is dark too (its dark style): the mean brightness of what it drew.
-      await page.waitForFunction(() => document.querySelector('[data-testid="dashboard"] .map-wrap')?.classList.contains('dark'))
-      await page.waitForTimeout(500)
-      const brightness = await page.locator('[data-testid="dashboard"] .maplibregl-canvas').evaluate(async (c: HTMLCanvasElement) => {
-        const img = new Image()
-        img.src = c.toDataURL()
-        await img.decode()
-        const copy = document.createElement('canvas')
-        copy.width = img.width
-        copy.height = img.height
-        const ctx = copy.getContext('2d')!
-        ctx.drawImage(img, 0, 0)
-        const px = ctx.getImageData(0, 0, copy.width, copy.height).data
-        let sum = 0
-        for (let i = 0; i < px.length; i += 4) sum += 0.2126 * px[i]! + 0.7152 * px[i + 1]! + 0.0722 * px[i + 2]!
-        return sum / (px.length / 4)
-      })
-      expect(brightness).toBeLessThan(90)
-      await page.close()
-    }
+  it.each(['zh-CN', 'en'] as const)('darkens every panel at 1920 × 1080 (no element keeps a light background), with larger chart text (%s)', async (locale) => {
+    const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } })
+    await page.addInitScript(l => localStorage.setItem('locale', l), locale)
+    await openDashboard(page, '?meeting=1')
+    await page.click('[data-testid="dark"]')
+    await page.waitForSelector('[data-testid="dashboard"].dark')
+    expect(Number(await page.getAttribute('[data-testid="dashboard"]', 'data-chart-scale'))).toBeGreaterThan(1.5)
+    await page.waitForTimeout(600)
+    await page.screenshot({ path: join(artifactsDir, `meeting-dark-1920-${locale}.png`) })
+    // Every panel of the dashboard, each with its own computed background: a light one is a
+    // white-on-white panel left behind (the layer box was one).
+    const light = await page.evaluate(() => {
+      const luminance = (c: string) => {
+        const m = c.match(/rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?\)/)
+        if (!m || (m[4] !== undefined && Number(m[4]) < 0.2)) return null
+        const [r, g, b] = [m[1], m[2], m[3]].map(v => Number(v) / 255).map(v => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
+        return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!
+      }
+      const found: string[] = []
+      const all = document.querySelectorAll('[data-testid="dashboard"] *')
+      for (const el of all) {
+        const box = el.getBoundingClientRect()
+        // A panel: a box a label fits in (a switch's knob or a slider's track is not one).
+        if (box.width < 24 || box.height < 24 || getComputedStyle(el).visibility === 'hidden') continue
+        const l = luminance(getComputedStyle(el).backgroundColor)
+        if (l !== null && l > 0.3) found.push(`${el.tagName.toLowerCase()}.${[...el.classList].join('.')} ${getComputedStyle(el).backgroundColor}`)
+      }
+      return { found, checked: all.length }
+    })
+    expect(light.checked).toBeGreaterThan(100)
+    expect(light.found).toEqual([])
+    // The map's own picture is dark too (its dark style): the mean brightness of what it drew.
+    await page.waitForFunction(() => document.querySelector('[data-testid="dashboard"] .map-wrap')?.classList.contains('dark'))
+    await page.waitForTimeout(500)
+    const brightness = await page.locator('[data-testid="dashboard"] .maplibregl-canvas').evaluate(async (c: HTMLCanvasElement) => {
+      const img = new Image()
+      img.src = c.toDataURL()
+      await img.decode()
+      const copy = document.createElement('canvas')
+      copy.width = img.width
+      copy.height = img.height
+      const ctx = copy.getContext('2d')!
+      ctx.drawImage(img, 0, 0)
+      const px = ctx.getImageData(0, 0, copy.width, copy.height).data
+      let sum = 0
+      for (let i = 0; i < px.length; i += 4) sum += 0.2126 * px[i]! + 0.7152 * px[i + 1]! + 0.0722 * px[i + 2]!
+      return sum / (px.length / 4)
+    })
+    expect(brightness).toBeLessThan(90)
+    await page.close()
   })
 
   it('steps through the towns with → and ← in the ranking\'s order, also when sorted by another column', async () => {
