@@ -9,6 +9,9 @@
  * readings import. --escalations N: only the day's escalation of N supervision items (bench-supervision.ts);
  * --sse N: only the live stream, N open connections receiving one notice (bench-sse.ts).
  * --points-only: the premises GeoJSON of a town-sized box through HTTP, first byte and total (bench-points.ts).
+ * --db NAME: another database than grd_bench_<premises> (with --reuse --keep, a copy made earlier, so
+ * that two benchmarks at one size need not share a database); --leads-rewrite: with --leads-only,
+ * every lead blanked before the refresh, so that the refresh writes them all.
  * --basemap-only: the street basemap and the first map paint; --shell-only: the phone app shell
  * opened offline from the service worker's cache (bench-shell.ts). Both need `npm run build`.
  */
@@ -29,6 +32,7 @@ const { values } = parseArgs({
     premises: { type: 'string', default: '100000' },
     runs: { type: 'string', default: '30' },
     keep: { type: 'boolean', default: false },
+    db: { type: 'string', description: 'the database to run against instead of grd_bench_<premises>[_h<scale>] (created and seeded unless --reuse finds it; dropped at the end unless --keep)' },
     reuse: { type: 'boolean', default: false },
     tiles: { type: 'string', default: '40', description: 'sampled tiles per zoom from 13 to 16' },
     'tiles-only': { type: 'boolean', default: false },
@@ -45,6 +49,7 @@ const { values } = parseArgs({
     'readings-set-wise': { type: 'boolean', default: false, description: 'the leads benchmark writes its readings set-wise in SQL at any size (always above 200,000 premises)' },
     'leads-queries-only': { type: 'boolean', default: false, description: 'with --leads-only: only the leads queries and quality, on the leads as they are (no readings, no refresh)' },
     'leads-only': { type: 'boolean', default: false, description: 'only the leads: demo readings, refresh, queries, quality, readings import' },
+    'leads-rewrite': { type: 'boolean', default: false, description: 'with --leads-only: every lead\'s signals and score blanked (and the leads vacuumed) before the refresh, so that it writes every lead, as new readings for everyone would' },
     'load': { type: 'boolean', default: false, description: 'only the HTTP load test' },
     'plans-only': { type: 'boolean', default: false, description: 'only the prepared-plan check: each read query 8 times on one connection' },
     'reports-only': { type: 'boolean', default: false, description: 'only the key-area preview and the biweekly tables (attachments 5 and 4)' },
@@ -68,7 +73,7 @@ if (!url && !embedded) {
 const premises = Number(values.premises)
 const runs = Number(values.runs)
 const hazardScale = Number(values['hazard-scale'])
-const name = `grd_bench_${premises}${hazardScale !== 1 ? `_h${String(hazardScale).replace('.', '_')}` : ''}`
+const name = values.db ?? `grd_bench_${premises}${hazardScale !== 1 ? `_h${String(hazardScale).replace('.', '_')}` : ''}`
 const withDb = (db: string) => Object.assign(new URL(url), { pathname: `/${db}` }).toString()
 
 interface Row { measure: string; value: string; note: string }
@@ -176,7 +181,7 @@ try {
     }
     else if (values['leads-only']) {
       const { benchLeads } = await import('./bench-leads.js')
-      rows.push(...await benchLeads(db, { seed: 20191227, runs, readingRows: Number(values.readings), backend: db.backend, setWise: values['readings-set-wise'], queriesOnly: values['leads-queries-only'] }))
+      rows.push(...await benchLeads(db, { seed: 20191227, runs, readingRows: Number(values.readings), backend: db.backend, setWise: values['readings-set-wise'], queriesOnly: values['leads-queries-only'], rewrite: values['leads-rewrite'] }))
     }
     else {
       if (!values['import-only']) {
@@ -196,7 +201,7 @@ try {
       if (Number(values.import) > 0 && !values['tiles-only']) await benchImport(Number(values.import))
       if (!values['tiles-only'] && !values['import-only']) {
         const { benchLeads } = await import('./bench-leads.js')
-        rows.push(...await benchLeads(db, { seed: 20191227, runs, readingRows: Number(values.readings), backend: db.backend, setWise: values['readings-set-wise'], queriesOnly: values['leads-queries-only'] }))
+        rows.push(...await benchLeads(db, { seed: 20191227, runs, readingRows: Number(values.readings), backend: db.backend, setWise: values['readings-set-wise'], queriesOnly: values['leads-queries-only'], rewrite: values['leads-rewrite'] }))
       }
     }
   }

@@ -143,5 +143,5 @@ export const LeadTrainedSchema = Type.Object({
 
 export const LeadRefreshedSchema = Type.Object({
   accounts: Type.Integer(), scored: Type.Integer(), modelVersion: Type.Integer(), ms: Type.Integer(),
-  phases: Type.Object({ statsMs: Type.Integer(), signalsMs: Type.Integer(), scoreMs: Type.Integer() }, { description: 'Where the time went' }),
+  phases: Type.Object({ statsMs: Type.Integer(), signalsMs: Type.Integer(), scoreMs: Type.Integer(), vacuumMs: Type.Integer() }, { description: 'Where the time went' }),
 })

@@ -203,7 +203,11 @@ export function leadsRepository(sql: Sql, opts: LeadsOptions = {}) {
         left join h on h.account_id = acc.id
         on conflict (account_id) do update set days = excluded.days, months = excluded.months, mean_daily = excluded.mean_daily,
           rest_ratio = excluded.rest_ratio, night_share = excluded.night_share, peak_valley = excluded.peak_valley,
-          seasonal_swing = excluded.seasonal_swing, holiday_dip = excluded.holiday_dip, computed_at = excluded.computed_at`)
+          seasonal_swing = excluded.seasonal_swing, holiday_dip = excluded.holiday_dip, computed_at = excluded.computed_at
+        -- An account whose readings did not change keeps its row: a refresh with nothing new writes nothing.
+        where (ms.utility, ms.days, ms.months, ms.mean_daily, ms.rest_ratio, ms.night_share, ms.peak_valley, ms.seasonal_swing, ms.holiday_dip)
+          is distinct from (excluded.utility, excluded.days, excluded.months, excluded.mean_daily, excluded.rest_ratio, excluded.night_share,
+                            excluded.peak_valley, excluded.seasonal_swing, excluded.holiday_dip)`)
     }
     const [n] = await db<{ n: number }[]>`select count(*)::int as n from meter_stat`
     return n!.n
@@ -260,13 +264,23 @@ export function leadsRepository(sql: Sql, opts: LeadsOptions = {}) {
       where l.candidate and l.site_key is not null and not exists (select 1 from meter_account a where a.site_key = l.site_key)`
   }
 
-  /** Each lead's signals from its accounts' statistics, its premises and its residents. */
+  /**
+   * Each candidate's signals from its accounts' statistics, its premises and its residents, kept in
+   * lead_signal (not yet in the lead: its norms need every lead's signals first, and a lead is
+   * written once per refresh, with its norms and score).
+   */
   async function subjectSignals(db: Sql | Tx, on: string) {
     const [r] = await db<{ lo: number | null; hi: number | null }[]>`select min(id) as lo, max(id) as hi from lead where candidate`
-    if (r!.lo === null) return
+    if (r!.lo === null) {
+      await db`delete from lead_signal`
+      return
+    }
+    await db`delete from lead_signal where lead_id < ${r!.lo} or lead_id > ${r!.hi!}`
     for (let lo = r!.lo; lo <= r!.hi!; lo += chunk) {
-      await db`
-        with l as (select id, premises_id, site_key from lead where id between ${lo} and ${lo + chunk - 1} and candidate),
+      await ownTransaction(db, async (tx) => {
+        await tx`delete from lead_signal where lead_id between ${lo} and ${lo + chunk - 1}`
+        await tx`
+        with l as (select id, premises_id, site_key, town_id, community_id from lead where id between ${lo} and ${lo + chunk - 1} and candidate),
         acc as (
           select l.id as lead_id, a.id as account_id, a.utility from l join meter_account a on a.premises_id = l.premises_id
           union all
@@ -292,7 +306,8 @@ export function leadsRepository(sql: Sql, opts: LeadsOptions = {}) {
           from acc join meter_stat s on s.account_id = acc.account_id
           group by 1
         )
-        update lead t set features = jsonb_strip_nulls(jsonb_build_object(
+        insert into lead_signal (lead_id, town_id, community_id, features)
+        select l.id, l.town_id, l.community_id, jsonb_strip_nulls(jsonb_build_object(
           'size', case when p.id is null or p.rooms_let = 0 then 'U' when p.rooms_let <= 2 then 'S' when p.rooms_let <= 5 then 'M' else 'L' end,
           'elecMean', round(u.e_mean::numeric, 3), 'restDayRatio', round(u.rest_ratio::numeric, 3), 'nightShare', round(u.night_share::numeric, 3),
           'peakToValley', round(u.peak_valley::numeric, 3), 'seasonalSwing', round(u.swing::numeric, 3), 'holidayDip', round(u.dip::numeric, 3),
@@ -308,15 +323,15 @@ export function leadsRepository(sql: Sql, opts: LeadsOptions = {}) {
                  (count(*) filter (where r.registered_on > ${on}::date - ${turnoverDays}::int and r.registered_on <= ${on})
                   + count(*) filter (where r.deregistered_on > ${on}::date - ${turnoverDays}::int and r.deregistered_on <= ${on}))::int as turnover
           from resident r where r.premises_id = l.premises_id
-        ) res on l.premises_id is not null
-        where t.id = l.id`
+        ) res on l.premises_id is not null`
+      })
     }
   }
 
   /**
    * Use against the norm: the median of the candidates of the same community and size (rooms let),
    * or, with fewer than eight of them, of the town and size, the community, the town, the district.
-   * The medians are computed in one read and kept (lead_norm); the leads take them a range at a time.
+   * The medians are computed in one read of the refresh's signals and kept (lead_norm).
    */
   async function norms(db: Sql | Tx) {
     await ownTransaction(db, async (tx) => {
@@ -325,7 +340,7 @@ export function leadsRepository(sql: Sql, opts: LeadsOptions = {}) {
         with b as (
           select community_id, town_id, features->>'size' as size,
                  (features->>'elecMean')::float8 as e, (features->>'waterMean')::float8 as w, (features->>'gasMean')::float8 as g
-          from lead where candidate
+          from lead_signal
         )
         insert into lead_norm (level, community_id, town_id, size, e, ne, w, nw, g, ng)
         select 'community_size', community_id, null, size, ${medians(tx)} from b group by community_id, size
@@ -334,39 +349,71 @@ export function leadsRepository(sql: Sql, opts: LeadsOptions = {}) {
         union all select 'town', null, town_id, null, ${medians(tx)} from b group by town_id
         union all select 'district', null, null, null, ${medians(tx)} from b`
     })
-    const [r] = await db<{ lo: number | null; hi: number | null }[]>`select min(id) as lo, max(id) as hi from lead where candidate`
-    if (r!.lo === null) return
-    for (let lo = r!.lo; lo <= r!.hi!; lo += chunk * 5) {
-      await ownTransaction(db, tx => tx`
-        with b as (
-          select id, community_id, town_id, features->>'size' as size,
-                 (features->>'elecMean')::float8 as e, (features->>'waterMean')::float8 as w, (features->>'gasMean')::float8 as g
-          from lead where candidate and id between ${lo} and ${lo + chunk * 5 - 1}
-        ),
-        n as (
-          select b.id, b.e, b.w, b.g,
-            coalesce(case when cs.ne >= ${normMinimum} then cs.e end, case when ts.ne >= ${normMinimum} then ts.e end,
-                     case when c.ne >= ${normMinimum} then c.e end, case when t.ne >= ${normMinimum} then t.e end, d.e) as ne,
-            coalesce(case when cs.nw >= ${normMinimum} then cs.w end, case when ts.nw >= ${normMinimum} then ts.w end,
-                     case when c.nw >= ${normMinimum} then c.w end, case when t.nw >= ${normMinimum} then t.w end, d.w) as nw,
-            coalesce(case when cs.ng >= ${normMinimum} then cs.g end, case when ts.ng >= ${normMinimum} then ts.g end,
-                     case when c.ng >= ${normMinimum} then c.g end, case when t.ng >= ${normMinimum} then t.g end, d.g) as ng
-          from b
-          left join lead_norm cs on cs.level = 'community_size' and cs.community_id is not distinct from b.community_id and cs.size = b.size
-          left join lead_norm ts on ts.level = 'town_size' and ts.town_id = b.town_id and ts.size = b.size
-          left join lead_norm c on c.level = 'community' and c.community_id is not distinct from b.community_id
-          left join lead_norm t on t.level = 'town' and t.town_id = b.town_id
-          left join lead_norm d on d.level = 'district'
-        )
-        update lead l set features = l.features || jsonb_strip_nulls(jsonb_build_object(
-          'elecNorm', round(n.ne::numeric, 3), 'elecVsNorm', round((n.e / nullif(n.ne, 0))::numeric, 3),
-          'waterNorm', round(n.nw::numeric, 3), 'waterVsNorm', round((n.w / nullif(n.nw, 0))::numeric, 3),
-          'gasNorm', round(n.ng::numeric, 3), 'gasVsNorm', round((n.g / nullif(n.ng, 0))::numeric, 3)))
-        from n where n.id = l.id`)
-    }
   }
 
-  /** Scores every candidate with the model in force, a page at a time, in Node. */
+  /** The refresh's features of the leads in `page` (a query of lead_signal rows): their signals and their use against the norms. */
+  function withNorms(db: Sql | Tx, page: ReturnType<Sql>) {
+    return db`
+      with b as (
+        select s.lead_id as id, s.community_id, s.town_id, s.features, s.features->>'size' as size,
+               (s.features->>'elecMean')::float8 as e, (s.features->>'waterMean')::float8 as w, (s.features->>'gasMean')::float8 as g
+        from (${page}) s
+      ),
+      n as (
+        select b.id, b.features, b.e, b.w, b.g,
+          coalesce(case when cs.ne >= ${normMinimum} then cs.e end, case when ts.ne >= ${normMinimum} then ts.e end,
+                   case when c.ne >= ${normMinimum} then c.e end, case when t.ne >= ${normMinimum} then t.e end, d.e) as ne,
+          coalesce(case when cs.nw >= ${normMinimum} then cs.w end, case when ts.nw >= ${normMinimum} then ts.w end,
+                   case when c.nw >= ${normMinimum} then c.w end, case when t.nw >= ${normMinimum} then t.w end, d.w) as nw,
+          coalesce(case when cs.ng >= ${normMinimum} then cs.g end, case when ts.ng >= ${normMinimum} then ts.g end,
+                   case when c.ng >= ${normMinimum} then c.g end, case when t.ng >= ${normMinimum} then t.g end, d.g) as ng
+        from b
+        left join lead_norm cs on cs.level = 'community_size' and cs.community_id is not distinct from b.community_id and cs.size = b.size
+        left join lead_norm ts on ts.level = 'town_size' and ts.town_id = b.town_id and ts.size = b.size
+        left join lead_norm c on c.level = 'community' and c.community_id is not distinct from b.community_id
+        left join lead_norm t on t.level = 'town' and t.town_id = b.town_id
+        left join lead_norm d on d.level = 'district'
+      )
+      select n.id, n.features || jsonb_strip_nulls(jsonb_build_object(
+        'elecNorm', round(n.ne::numeric, 3), 'elecVsNorm', round((n.e / nullif(n.ne, 0))::numeric, 3),
+        'waterNorm', round(n.nw::numeric, 3), 'waterVsNorm', round((n.w / nullif(n.nw, 0))::numeric, 3),
+        'gasNorm', round(n.ng::numeric, 3), 'gasVsNorm', round((n.g / nullif(n.ng, 0))::numeric, 3))) as features
+      from n`
+  }
+
+  /** A page of scores as columns for unnest: ids, scores, bands, reasons. */
+  const scoreColumns = (db: Sql | Tx, ids: number[], scored: ReturnType<typeof scoreOf>[]) => db`
+    unnest(${pgArray(ids)}::bigint[], ${pgArray(scored.map(s => s.score))}::real[], ${pgArray(scored.map(s => s.band))}::text[],
+      ${pgArray(scored.map(s => JSON.stringify(s.reasons)))}::text[]) as t(id, score, band, reasons)`
+
+  /**
+   * Writes each candidate once: its signals, its norms and its score with the model in force, a page
+   * at a time (the score in Node), and only when one of them changed, so that a refresh leaves no
+   * dead row behind for a lead it did not change. The page's features are read with their norms,
+   * scored, and computed again in the update (cheaper than sending them back, and the same text).
+   */
+  async function scoreFresh(db: Sql | Tx, model: LinearModel) {
+    let after = 0
+    let n = 0
+    for (;;) {
+      const rows = await db<{ id: number; features: Features }[]>`
+        ${withNorms(db, db`select * from lead_signal where lead_id > ${after} order by lead_id limit ${scorePage}`)} order by id`
+      if (!rows.length) break
+      const last = rows[rows.length - 1]!.id
+      const scored = rows.map(r => scoreOf(model, r.features))
+      await db`
+        update lead l set features = f.features, score = t.score, band = t.band, reasons = t.reasons::jsonb, model_version = ${model.version}, scored_at = now()
+        from ${scoreColumns(db, rows.map(r => r.id), scored)}
+        join (${withNorms(db, db`select * from lead_signal where lead_id between ${rows[0]!.id} and ${last}`)}) f on f.id = t.id
+        where l.id = t.id and l.candidate
+          and (l.features, l.score, l.band, l.reasons, l.model_version) is distinct from (f.features, t.score, t.band, t.reasons::jsonb, ${model.version})`
+      after = last
+      n += rows.length
+    }
+    return n
+  }
+
+  /** Scores every candidate again with the model in force from the signals it has, a page at a time, in Node (after a training). */
   async function scoreAll(db: Sql | Tx, model: LinearModel) {
     let after = 0
     let n = 0
@@ -377,13 +424,24 @@ export function leadsRepository(sql: Sql, opts: LeadsOptions = {}) {
       const scored = rows.map(r => scoreOf(model, r.features))
       await db`
         update lead l set score = t.score, band = t.band, reasons = t.reasons::jsonb, model_version = ${model.version}, scored_at = now()
-        from unnest(${pgArray(rows.map(r => r.id))}::bigint[], ${pgArray(scored.map(s => s.score))}::real[], ${pgArray(scored.map(s => s.band))}::text[],
-          ${pgArray(scored.map(s => JSON.stringify(s.reasons)))}::text[]) as t(id, score, band, reasons)
-        where l.id = t.id`
+        from ${scoreColumns(db, rows.map(r => r.id), scored)}
+        where l.id = t.id and (l.score, l.band, l.reasons, l.model_version) is distinct from (t.score, t.band, t.reasons::jsonb, ${model.version})`
       after = rows[rows.length - 1]!.id
       n += rows.length
     }
     return n
+  }
+
+  /**
+   * Leaves the leads ready to read: vacuumed (their pages marked all-visible, so that the list's
+   * count reads its index alone) and analysed. Only a role that owns the table may (the embedded
+   * database, a deployment without a separate app role); the app's least-privileged role leaves it
+   * to autovacuum, which migration 044 makes prompt on the leads. Outside a transaction only.
+   */
+  async function settle(db: Sql | Tx) {
+    if ('savepoint' in db) return
+    const [may] = await db<{ owner: boolean }[]>`select pg_has_role(current_user, relowner, 'usage') as owner from pg_class where oid = 'lead'::regclass`
+    if (may?.owner) await db`vacuum (analyze) lead`
   }
 
   async function refreshOnce(db: Sql | Tx): Promise<RefreshSummary> {
@@ -403,9 +461,11 @@ export function leadsRepository(sql: Sql, opts: LeadsOptions = {}) {
     await norms(db)
     const signalsMs = phase()
     const model = await activeModel(db)
-    const scored = await scoreAll(db, model)
+    const scored = await scoreFresh(db, model)
     const scoreMs = phase()
-    return { accounts, scored, modelVersion: model.version, ms: Date.now() - started, phases: { statsMs, signalsMs, scoreMs } }
+    await settle(db)
+    const vacuumMs = phase()
+    return { accounts, scored, modelVersion: model.version, ms: Date.now() - started, phases: { statsMs, signalsMs, scoreMs, vacuumMs } }
   }
 
   async function pointsOf(scope: Jurisdiction, f: LeadFilter, limit: number) {
@@ -786,8 +846,8 @@ export interface RefreshSummary {
   scored: number
   modelVersion: number
   ms: number
-  /** Where the time went: the accounts' statistics, the leads' signals and norms, the scoring. */
-  phases: { statsMs: number; signalsMs: number; scoreMs: number }
+  /** Where the time went: the accounts' statistics, the leads' signals and norms, the scoring and writing, the vacuum of the leads. */
+  phases: { statsMs: number; signalsMs: number; scoreMs: number; vacuumMs: number }
 }
 
 export interface LeadRow {
