@@ -1,7 +1,8 @@
--- The key-area cells' daily changes (premises_cell_day, migration 036) follow every statement that
--- writes premises, residents or hazards: the premises it touched, in what their changes depend on,
--- are counted again (refresh_premises_cell_days). Statement triggers with transition tables, so a
--- statement writing many rows of one premises recounts it once, from its rows as they are after it.
+-- The key-area cells' daily changes (premises_cell_day, migration 036) and events (premises_cell_event,
+-- migration 040) follow every statement that writes premises, residents or hazards: the premises it
+-- touched, in what their changes and events depend on, are counted again (refresh_premises_cell_days).
+-- Statement triggers with transition tables, so a statement writing many rows of one premises
+-- recounts it once, from its rows as they are after it.
 
 create or replace function premises_cell_day_sync() returns trigger language plpgsql as $$
 declare
@@ -14,8 +15,10 @@ begin
       select array_agg(id) into ids from old_rows;
     else
       select array_agg(n.id) into ids from new_rows n join old_rows o on o.id = n.id
-      where (n.geom_m, n.town_id, n.police_station_id, n.kind, n.meets_rule, n.found_on, n.deregistered_on)
-            is distinct from (o.geom_m, o.town_id, o.police_station_id, o.kind, o.meets_rule, o.found_on, o.deregistered_on);
+      where (n.geom_m, n.town_id, n.police_station_id, n.kind, n.meets_rule, n.found_on, n.registered_on, n.deregistered_on,
+             n.group_rental_since, n.statement_signed_on, n.second_landlord_collected_on)
+            is distinct from (o.geom_m, o.town_id, o.police_station_id, o.kind, o.meets_rule, o.found_on, o.registered_on, o.deregistered_on,
+             o.group_rental_since, o.statement_signed_on, o.second_landlord_collected_on);
     end if;
   elsif tg_table_name = 'resident' then
     if tg_op = 'INSERT' then
@@ -25,7 +28,8 @@ begin
     else
       select array_agg(distinct x.premises_id) into ids from new_rows n join old_rows o on o.id = n.id
         cross join lateral (values (n.premises_id), (o.premises_id)) x(premises_id)
-      where (n.premises_id, n.moved_in_on, n.moved_out_on, n.registered_on) is distinct from (o.premises_id, o.moved_in_on, o.moved_out_on, o.registered_on);
+      where (n.premises_id, n.moved_in_on, n.moved_out_on, n.registered_on, n.deregistered_on, n.floating)
+            is distinct from (o.premises_id, o.moved_in_on, o.moved_out_on, o.registered_on, o.deregistered_on, o.floating);
     end if;
   else
     if tg_op = 'INSERT' then
@@ -121,6 +125,112 @@ language sql stable as $$
   group by p.id, p.cx, p.cy, p.town_id, p.ps
 $$;
 
+-- The events each of the given premises brings (attachment 4's columns, migration 040), from its rows
+-- as they are now: the same rules as reportCounts over the rows (server/plugins/app/reports-counts.ts).
+-- A premises without events still has its row, so that an empty source beside premises means a
+-- database filled before migration 040.
+create or replace function premises_cell_event_rows(ids bigint[])
+returns table (premises_id bigint, cx int, cy int, town_id int, police_station_id int, days date[], events report_event[])
+language sql stable as $$
+  with p as materialized (
+    select p.id, premises_cell_x(st_x(p.geom_m)) as cx, premises_cell_y(st_y(p.geom_m)) as cy, p.town_id,
+           coalesce(p.police_station_id, 0) as ps, p.kind, p.registered_on, p.deregistered_on, p.group_rental_since,
+           p.statement_signed_on, p.second_landlord_collected_on, is_group_rental_candidate(p.kind, p.meets_rule) as gr
+    from premises p where p.id in (select unnest(ids))
+  ),
+  e as (
+    select p.id, v.day, v.event
+    from p cross join lateral (values
+      (group_rental_registered_on(p.kind, p.registered_on, p.group_rental_since), 'grRegistered'::report_event),
+      (case when p.kind = 'group_rental' and p.registered_on is not null then p.deregistered_on end, 'grDeregistered'),
+      (case when p.gr then p.statement_signed_on end, 'statementsSigned'),
+      (case when p.gr then p.second_landlord_collected_on end, 'secondLandlords')
+    ) as v(day, event)
+    where v.day is not null
+    union all
+    -- Residents of group rentals (recorded as one, or a let dwelling meeting the rule) and floating
+    -- residents, by their own registration dates.
+    select p.id, v.day, v.event
+    from p join resident r on r.premises_id = p.id
+    cross join lateral (values
+      (case when p.gr then r.registered_on end, 'grResidentsRegistered'::report_event),
+      (case when p.gr then r.deregistered_on end, 'grResidentsDeregistered'),
+      (case when r.floating then r.registered_on end, 'floatingRegistered'),
+      (case when r.floating then r.deregistered_on end, 'floatingDeregistered')
+    ) as v(day, event)
+    where v.day is not null
+    union all
+    -- Hazards by the local day found and rectified: in a group rental when found once it was one.
+    select h.id, v.day, ((case when h.gr then 'gr:' else 'all:' end) || v.what || ':' || h.category_code)::report_event
+    from (
+      select p.id, i.category_code, (h.found_at at time zone 'Asia/Shanghai')::date as found_on,
+             (h.rectified_at at time zone 'Asia/Shanghai')::date as rectified_on,
+             p.gr and (p.group_rental_since is null or (h.found_at at time zone 'Asia/Shanghai')::date >= p.group_rental_since) as gr
+      from p join hazard h on h.premises_id = p.id join hazard_item i on i.code = h.item_code
+    ) h
+    cross join lateral (values ('found', h.found_on), ('rectified', h.rectified_on)) as v(what, day)
+    where v.day is not null
+  )
+  select p.id, p.cx, p.cy, p.town_id, p.ps,
+         coalesce(array_agg(e.day order by e.day, e.event) filter (where e.day is not null), '{}'),
+         coalesce(array_agg(e.event order by e.day, e.event) filter (where e.day is not null), '{}')
+  from p left join e on e.id = p.id
+  group by p.id, p.cx, p.cy, p.town_id, p.ps
+$$;
+
+-- The given premises' events again from their rows: what they held taken off their cells, what they
+-- hold now added (a cell whose events all cancel keeps a row of empty arrays).
+create or replace function refresh_premises_cell_events(ids bigint[]) returns void language sql as $$
+  with change as (
+    select s.cx, s.cy, s.town_id, s.police_station_id, e.day, e.event, sum(s.sign)::int as n
+    from (
+      select o.cx, o.cy, o.town_id, o.police_station_id, o.days, o.events, -1 as sign
+      from premises_cell_event_source o where o.premises_id in (select unnest(ids))
+      union all
+      select n.cx, n.cy, n.town_id, n.police_station_id, n.days, n.events, 1 from premises_cell_event_rows(ids) n
+    ) s cross join unnest(s.days, s.events) as e(day, event)
+    group by 1, 2, 3, 4, 5, 6
+    having sum(s.sign) <> 0
+  ),
+  touched as (select distinct cx, cy, town_id, police_station_id from change),
+  merged as (
+    select t.cx, t.cy, t.town_id, t.police_station_id, m.days, m.events, m.counts
+    from touched t cross join lateral (
+      select coalesce(array_agg(x.day order by x.day, x.event), '{}') as days, coalesce(array_agg(x.event order by x.day, x.event), '{}') as events,
+             coalesce(array_agg(x.n order by x.day, x.event), '{}') as counts
+      from (
+        select a.day, a.event, sum(a.n)::int as n from (
+          select u.day, u.event, u.n
+          from premises_cell_event c cross join unnest(c.days, c.events, c.counts) as u(day, event, n)
+          where (c.cx, c.cy, c.town_id, c.police_station_id) = (t.cx, t.cy, t.town_id, t.police_station_id)
+          union all
+          select ch.day, ch.event, ch.n from change ch
+          where (ch.cx, ch.cy, ch.town_id, ch.police_station_id) = (t.cx, t.cy, t.town_id, t.police_station_id)
+        ) a group by 1, 2 having sum(a.n) <> 0
+      ) x
+    ) m
+  )
+  insert into premises_cell_event as c select * from merged
+  on conflict (cx, cy, town_id, police_station_id) do update set days = excluded.days, events = excluded.events, counts = excluded.counts;
+  delete from premises_cell_event_source where premises_id in (select unnest(ids));
+  insert into premises_cell_event_source select * from premises_cell_event_rows(ids);
+$$;
+
+-- Every premises' events from scratch (the seed, after its load; a database filled before migration 040).
+create or replace function refresh_all_premises_cell_events() returns void language sql as $$
+  delete from premises_cell_event;
+  delete from premises_cell_event_source;
+  insert into premises_cell_event_source select * from premises_cell_event_rows(array(select id from premises));
+  insert into premises_cell_event
+  select cx, cy, town_id, police_station_id, array_agg(day order by day, event), array_agg(event order by day, event), array_agg(n order by day, event)
+  from (
+    select s.cx, s.cy, s.town_id, s.police_station_id, e.day, e.event, count(*)::int as n
+    from premises_cell_event_source s cross join unnest(s.days, s.events) as e(day, event)
+    group by 1, 2, 3, 4, 5, 6
+  ) x
+  group by 1, 2, 3, 4;
+$$;
+
 -- The given premises' changes again from their rows (a premises gone takes its changes with it):
 -- the difference to what they held, added to the totals of every day from its first change on.
 -- A day whose total no longer changes anything stays (reading takes the last row at or before a day).
@@ -175,6 +285,7 @@ create or replace function refresh_premises_cell_days(ids bigint[]) returns void
     hz_public_security = excluded.hz_public_security, hz_fire = excluded.hz_fire, hz_housing = excluded.hz_housing, hz_other = excluded.hz_other;
   delete from premises_cell_day_source where premises_id in (select unnest(ids));
   insert into premises_cell_day_source select * from premises_cell_day_rows(ids);
+  select refresh_premises_cell_events(ids);
 $$;
 
 -- Every premises' changes from scratch (the seed, after its load).
@@ -197,6 +308,7 @@ create or replace function refresh_all_premises_cell_days() returns void languag
             sum(d.hz_public_security), sum(d.hz_fire), sum(d.hz_housing), sum(d.hz_other)) <> (0, 0, 0, 0, 0, 0, 0, 0, 0)
   ) x
   window w as (partition by cx, cy, town_id, police_station_id order by day);
+  select refresh_all_premises_cell_events();
 $$;
 
 -- A database that had premises before migration 036 gets its key-area cells here, once: the
@@ -204,3 +316,7 @@ $$;
 -- a premises' row in premises_cell_day_source, so an empty source beside premises means exactly that.
 select refresh_all_premises_cell_days()
 where not exists (select 1 from premises_cell_day_source) and exists (select 1 from premises);
+
+-- The same for the events (migration 040), for a database whose key-area cells were filled before.
+select refresh_all_premises_cell_events()
+where not exists (select 1 from premises_cell_event_source) and exists (select 1 from premises);

@@ -156,20 +156,15 @@ function countsOf(c: CountRow): CountsInside {
 }
 
 /**
- * Attachment 3's figures inside a boundary, on a day, over the user's jurisdiction: the one rule
- * for the key area's page, the live preview and attachment 3. A house counts from the day it was
- * found until the day it was deregistered; rented houses are let dwellings and group rentals; group
- * rentals are those recorded as one or meeting the rule; with hazards, those with a hazard open at
- * the end of the day.
- *
- * The zoom-13 cells lying wholly inside the boundary are read from their running totals by day
- * (premises_cell_day, migrations 036 and 037); the premises of the cells the boundary crosses one
- * by one, each from its own changes (countsInsideFromRows is the same rule over every row, for the tests).
+ * The zoom-13 cells a boundary reaches, as SQL common table expressions to follow a `with`: g (the
+ * boundary, nothing when it is not a valid polygon), part (the cells holding premises in its box,
+ * with their towns and police stations) and classified (each cell's rectangle, and whether the
+ * boundary covers it whole or crosses it). What a whole cell holds is read from its totals, what a
+ * crossed one holds premises by premises: countsInside and attachment 4 (reports-counts.ts).
  */
-export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: string): Promise<CountsInside> {
-  const [c] = await db<CountRow[]>`
-    -- Nothing of a boundary that is not a valid polygon (the preview asks before its check answers).
-    with g as materialized (select geom from (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom) x where st_isvalid(geom)),
+export function boundaryCells(db: Sql | Tx, geojson: string) {
+  return db`
+    g as materialized (select geom from (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom) x where st_isvalid(geom)),
     range as (
       select premises_cell_x(st_xmin(m)) as x0, premises_cell_x(st_xmax(m)) as x1,
              premises_cell_y(st_ymax(m)) as y0, premises_cell_y(st_ymin(m)) as y1
@@ -187,7 +182,24 @@ export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdi
     classified as materialized (
       select cell.cx, cell.cy, cell.rect, st_covers(g.geom, cell.rect) as whole
       from cell, g where st_intersects(g.geom, cell.rect)
-    ),
+    )`
+}
+
+/**
+ * Attachment 3's figures inside a boundary, on a day, over the user's jurisdiction: the one rule
+ * for the key area's page, the live preview and attachment 3. A house counts from the day it was
+ * found until the day it was deregistered; rented houses are let dwellings and group rentals; group
+ * rentals are those recorded as one or meeting the rule; with hazards, those with a hazard open at
+ * the end of the day.
+ *
+ * The zoom-13 cells lying wholly inside the boundary are read from their running totals by day
+ * (premises_cell_day, migrations 036 and 037); the premises of the cells the boundary crosses one
+ * by one, each from its own changes (countsInsideFromRows is the same rule over every row, for the tests).
+ */
+export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: string): Promise<CountsInside> {
+  const [c] = await db<CountRow[]>`
+    -- Nothing of a boundary that is not a valid polygon (the preview asks before its check answers).
+    with ${boundaryCells(db, geojson)},
     whole as (
       select coalesce(sum(d.houses), 0)::int as houses, coalesce(sum(d.rental_houses), 0)::int as rental_houses,
              coalesce(sum(d.group_rentals), 0)::int as group_rentals,
