@@ -75,6 +75,72 @@ create or replace function premises_cell_rect(cx int, cy int) returns geometry l
     (cx + 1) * (40075016.68557849 / 524288) - 20037508.342789244, 20037508.342789244 - cy * (40075016.68557849 / 524288), 3857), 4326), 1e-7)
 $$;
 
+-- A block (migration 041: 4 x 4 cells, block_x = cell x / 4) as the rectangle of its cells, widened the same way.
+create or replace function premises_block_rect(block_x int, block_y int) returns geometry language sql immutable parallel safe as $$
+  select st_expand(st_transform(st_makeenvelope(
+    block_x * 4 * (40075016.68557849 / 524288) - 20037508.342789244, 20037508.342789244 - (block_y * 4 + 4) * (40075016.68557849 / 524288),
+    (block_x * 4 + 4) * (40075016.68557849 / 524288) - 20037508.342789244, 20037508.342789244 - block_y * 4 * (40075016.68557849 / 524288), 3857), 4326), 1e-7)
+$$;
+
+-- The blocks' running totals (migration 041) from their cells', for the blocks holding the cells
+-- of the given premises (as the source has them, and as they are now), or every block: a cell's
+-- change on a day is its total less the one before, a block's total on a day the sum of its
+-- cells' changes up to it. A day on which the changes of a block's cells cancel has no row.
+create or replace function premises_block_day_rows(blocks int[][])
+returns setof premises_block_day language sql stable as $$
+  with b as (select blocks[i][1] as block_x, blocks[i][2] as block_y from generate_subscripts(blocks, 1) i),
+  c as (
+    select b.block_x, b.block_y, d.town_id, d.police_station_id, d.day,
+           d.houses - lag(d.houses, 1, 0) over w as houses, d.rental_houses - lag(d.rental_houses, 1, 0) over w as rental_houses,
+           d.group_rentals - lag(d.group_rentals, 1, 0) over w as group_rentals,
+           d.group_rentals_with_hazards - lag(d.group_rentals_with_hazards, 1, 0) over w as group_rentals_with_hazards,
+           d.residents_registered - lag(d.residents_registered, 1, 0) over w as residents_registered,
+           d.hz_public_security - lag(d.hz_public_security, 1, 0) over w as hz_public_security, d.hz_fire - lag(d.hz_fire, 1, 0) over w as hz_fire,
+           d.hz_housing - lag(d.hz_housing, 1, 0) over w as hz_housing, d.hz_other - lag(d.hz_other, 1, 0) over w as hz_other
+    -- Its 16 cells one by one: a range of x alone would run through a column of cells the district high.
+    from b cross join generate_series(0, 3) i cross join generate_series(0, 3) j
+    join premises_cell_day d on d.cx = b.block_x * 4 + i and d.cy = b.block_y * 4 + j
+    window w as (partition by d.cx, d.cy, d.town_id, d.police_station_id order by d.day)
+  )
+  select block_x, block_y, town_id, police_station_id, day,
+         (sum(houses) over w)::int, (sum(rental_houses) over w)::int, (sum(group_rentals) over w)::int, (sum(group_rentals_with_hazards) over w)::int,
+         (sum(residents_registered) over w)::int, (sum(hz_public_security) over w)::int, (sum(hz_fire) over w)::int, (sum(hz_housing) over w)::int,
+         (sum(hz_other) over w)::int
+  from (
+    select block_x, block_y, town_id, police_station_id, day, sum(houses) as houses, sum(rental_houses) as rental_houses,
+           sum(group_rentals) as group_rentals, sum(group_rentals_with_hazards) as group_rentals_with_hazards,
+           sum(residents_registered) as residents_registered, sum(hz_public_security) as hz_public_security, sum(hz_fire) as hz_fire,
+           sum(hz_housing) as hz_housing, sum(hz_other) as hz_other
+    from c group by 1, 2, 3, 4, 5
+    having (sum(houses), sum(rental_houses), sum(group_rentals), sum(group_rentals_with_hazards), sum(residents_registered),
+            sum(hz_public_security), sum(hz_fire), sum(hz_housing), sum(hz_other)) <> (0, 0, 0, 0, 0, 0, 0, 0, 0)
+  ) x
+  window w as (partition by block_x, block_y, town_id, police_station_id order by day)
+$$;
+
+-- The blocks of the given premises, as premises_cell_day_source has them and where they are now.
+create or replace function premises_blocks_of(ids bigint[]) returns int[][] language sql stable as $$
+  select coalesce(array_agg(array[block_x, block_y]), '{}') from (
+    select s.cx / 4 as block_x, s.cy / 4 as block_y from premises_cell_day_source s where s.premises_id in (select unnest(ids))
+    union
+    select premises_cell_x(st_x(p.geom_m)) / 4, premises_cell_y(st_y(p.geom_m)) / 4 from premises p where p.id in (select unnest(ids))
+  ) b
+$$;
+
+-- The given blocks' totals again from their cells'.
+create or replace function refresh_premises_block_days(blocks int[][]) returns void language sql as $$
+  delete from premises_block_day d
+  where (d.block_x, d.block_y) in (select blocks[i][1], blocks[i][2] from generate_subscripts(blocks, 1) i);
+  insert into premises_block_day select * from premises_block_day_rows(blocks);
+$$;
+
+-- Every block's totals from its cells' (the seed; a database whose cells were filled before migration 041).
+create or replace function refresh_all_premises_block_days() returns void language sql as $$
+  delete from premises_block_day;
+  insert into premises_block_day
+  select * from premises_block_day_rows(array(select array[cx / 4, cy / 4] from premises_cell_day group by cx / 4, cy / 4));
+$$;
+
 -- The daily changes each of the given premises brings, from its rows as they are now.
 create or replace function premises_cell_day_rows(ids bigint[])
 returns table (premises_id bigint, cx int, cy int, town_id int, police_station_id int, deltas cell_day_delta[])
@@ -283,6 +349,7 @@ create or replace function refresh_premises_cell_days(ids bigint[]) returns void
     houses = excluded.houses, rental_houses = excluded.rental_houses, group_rentals = excluded.group_rentals,
     group_rentals_with_hazards = excluded.group_rentals_with_hazards, residents_registered = excluded.residents_registered,
     hz_public_security = excluded.hz_public_security, hz_fire = excluded.hz_fire, hz_housing = excluded.hz_housing, hz_other = excluded.hz_other;
+  select refresh_premises_block_days(premises_blocks_of(ids));
   delete from premises_cell_day_source where premises_id in (select unnest(ids));
   insert into premises_cell_day_source select * from premises_cell_day_rows(ids);
   select refresh_premises_cell_events(ids);
@@ -308,6 +375,7 @@ create or replace function refresh_all_premises_cell_days() returns void languag
             sum(d.hz_public_security), sum(d.hz_fire), sum(d.hz_housing), sum(d.hz_other)) <> (0, 0, 0, 0, 0, 0, 0, 0, 0)
   ) x
   window w as (partition by cx, cy, town_id, police_station_id order by day);
+  select refresh_all_premises_block_days();
   select refresh_all_premises_cell_events();
 $$;
 
@@ -317,6 +385,10 @@ $$;
 select refresh_all_premises_cell_days()
 where not exists (select 1 from premises_cell_day_source) and exists (select 1 from premises);
 
--- The same for the events (migration 040), for a database whose key-area cells were filled before.
+-- The same for the blocks (migration 041) and the events (migration 040), for a database whose
+-- key-area cells were filled before.
+select refresh_all_premises_block_days()
+where not exists (select 1 from premises_block_day) and exists (select 1 from premises_cell_day);
+
 select refresh_all_premises_cell_events()
 where not exists (select 1 from premises_cell_event_source) and exists (select 1 from premises);

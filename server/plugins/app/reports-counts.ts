@@ -282,24 +282,31 @@ const hazardColumn = (col: string) => col.startsWith('gr:') || col.startsWith('a
  * crosses from their own events, point in polygon.
  */
 function areaEvents(sql: Sql | Tx, subject: { scope: Jurisdiction; geojson: string }, first: string, last: string, thresholds: string[]) {
+  const bucket = (day: ReturnType<typeof sql>) => sql`width_bucket(${day}, ${thresholds}::date[])`
   return sql<{ groupId: number; n: number; col: string; count: number }[]>`
     with ${boundaryCells(sql, subject.geojson)},
+    -- Summed by period in each cell first: a dense cell holds hundreds of days of events.
     whole as (
-      select e.day, e.event, e.count
+      select e.n, e.event, e.count
       from classified k join part on part.cx = k.cx and part.cy = k.cy
       join premises_cell_event c on (c.cx, c.cy, c.town_id, c.police_station_id) = (part.cx, part.cy, part.town_id, part.police_station_id)
-      cross join lateral unnest(c.days, c.events, c.counts) as e(day, event, count)
-      where k.whole and ${inJurisdiction(sql, subject.scope, 'part')} and e.day between ${first} and ${last}
+      cross join lateral (
+        select ${bucket(sql`u.day`)} as n, u.event, sum(u.count) as count
+        from unnest(c.days, c.events, c.counts) as u(day, event, count)
+        where u.day between ${first} and ${last}
+        group by 1, 2
+      ) e
+      where k.whole and ${inJurisdiction(sql, subject.scope, 'part')}
     ),
     edge as (
-      select e.day, e.event, 1 as count
+      select ${bucket(sql`e.day`)} as n, e.event, 1 as count
       from classified k join premises p on p.geom && k.rect
       join premises_cell_event_source s on s.premises_id = p.id
       cross join lateral unnest(s.days, s.events) as e(day, event), g
       where not k.whole and premises_cell_x(st_x(p.geom_m)) = k.cx and premises_cell_y(st_y(p.geom_m)) = k.cy
         and st_intersects(g.geom, p.geom) and ${inJurisdiction(sql, subject.scope)} and e.day between ${first} and ${last}
     )
-    select 0 as group_id, width_bucket(x.day, ${thresholds}::date[]) as n, x.event::text as col, sum(x.count)::int as count
+    select 0 as group_id, x.n, x.event::text as col, sum(x.count)::int as count
     from (select * from whole union all select * from edge) x
-    group by 2, 3`
+    group by x.n, x.event`
 }
