@@ -44,12 +44,12 @@ function shapes(): { name: string; geometry: { type: string; coordinates: unknow
 /** The periods of a table ending on a report day. */
 const periodsTo = (day: string) => allPeriods.slice(0, allPeriods.findIndex(p => p.to === day) + 1)
 
-async function compare(label: string) {
+async function compare(label: string, days = reportDays) {
   let compared = 0
   let events = 0
   for (const s of shapes()) {
     const geojson = JSON.stringify(s.geometry)
-    for (const day of reportDays) {
+    for (const day of days) {
       for (const scope of scopes) {
         // The "of them" columns both ways of the campaign's switch.
         const concernIncludesMentalIllness = compared % 2 === 1
@@ -136,8 +136,9 @@ describe('attachment 4 from the key-area cells', () => {
       select f.geom = p.geom as same from resident_flag f join resident r on r.id = f.resident_id join premises p on p.id = r.premises_id
       where p.id = ${p!.id} limit 1`
     expect(flag!.same).toBe(true)
-    const { compared } = await compare('after the writes')
-    expect(compared).toBe(shapes().length * reportDays.length * scopes.length)
+    // The last report day's table holds every period, those before the writes and after.
+    const { compared } = await compare('after the writes', reportDays.slice(2))
+    expect(compared).toBe(shapes().length * scopes.length)
     const { kept, rebuilt } = await keptAndRebuilt()
     expect(kept.length).toBeGreaterThan(0)
     expect(kept).toEqual(rebuilt)
@@ -148,7 +149,7 @@ describe('attachment 4 from the key-area cells', () => {
     await sql`delete from premises where id in (select id from premises where exists (select 1 from hazard h where h.premises_id = premises.id) order by id limit 3)`
     const { kept, rebuilt } = await keptAndRebuilt()
     expect(kept).toEqual(rebuilt)
-    const { compared } = await compare('after the deletes')
-    expect(compared).toBe(shapes().length * reportDays.length * scopes.length)
+    const { compared } = await compare('after the deletes', reportDays.slice(2))
+    expect(compared).toBe(shapes().length * scopes.length)
   })
 })

@@ -127,11 +127,22 @@ create or replace function premises_blocks_of(ids bigint[]) returns int[][] lang
   ) b
 $$;
 
--- The given blocks' totals again from their cells'.
+-- The given blocks' totals again from their cells'. Written over in place and the rows no longer
+-- there taken away, not deleted and inserted: a concurrent writer of the same block then waits for
+-- the row instead of failing on its key.
 create or replace function refresh_premises_block_days(blocks int[][]) returns void language sql as $$
-  delete from premises_block_day d
-  where (d.block_x, d.block_y) in (select blocks[i][1], blocks[i][2] from generate_subscripts(blocks, 1) i);
-  insert into premises_block_day select * from premises_block_day_rows(blocks);
+  with fresh as (select * from premises_block_day_rows(blocks)),
+  gone as (
+    delete from premises_block_day d
+    where (d.block_x, d.block_y) in (select blocks[i][1], blocks[i][2] from generate_subscripts(blocks, 1) i)
+      and not exists (select 1 from fresh f where (f.block_x, f.block_y, f.town_id, f.police_station_id, f.day)
+                                                   = (d.block_x, d.block_y, d.town_id, d.police_station_id, d.day))
+  )
+  insert into premises_block_day as b select * from fresh
+  on conflict (block_x, block_y, town_id, police_station_id, day) do update set
+    houses = excluded.houses, rental_houses = excluded.rental_houses, group_rentals = excluded.group_rentals,
+    group_rentals_with_hazards = excluded.group_rentals_with_hazards, residents_registered = excluded.residents_registered,
+    hz_public_security = excluded.hz_public_security, hz_fire = excluded.hz_fire, hz_housing = excluded.hz_housing, hz_other = excluded.hz_other;
 $$;
 
 -- Every block's totals from its cells' (the seed; a database whose cells were filled before migration 041).
