@@ -83,6 +83,9 @@ async function expectDerivedAsRebuilt() {
     cells: await db`select cx, cy, town_id, police_station_id, kind, has_hazard, has_open, has_open_major, open_min_deadline, n, sum_x, sum_y from premises_cell
       where n > 0 order by 1, 2, 3, 4, 5, 6, 7, 8, 9`,
     summaries: await db`select id, hazard_count, open_count, open_major_count, open_min_deadline from premises order by id`,
+    // The key-area cells' events (attachment 4, migration 040), kept by refresh_premises_cell_days.
+    events: await db`select c.cx, c.cy, c.town_id, c.police_station_id, e.day, e.event::text as event, e.n
+      from premises_cell_event c cross join unnest(c.days, c.events, c.counts) as e(day, event, n) order by 1, 2, 3, 4, 5, 6`,
   })
   const live = await read(t.db.sql)
   let rebuilt: Awaited<ReturnType<typeof read>> | undefined
@@ -90,12 +93,14 @@ async function expectDerivedAsRebuilt() {
     await tx`select refresh_all_hazard_summaries()`
     await tx`select refresh_premises_cells()`
     await tx`select refresh_measure_deltas()`
+    await tx`select refresh_all_premises_cell_events()`
     rebuilt = await read(tx as unknown as Db)
     throw new Error('rolled back')
   }).catch((e: Error) => { if (e.message !== 'rolled back') throw e })
   expect(live.measures).toEqual(rebuilt!.measures)
   expect(live.hazards).toEqual(rebuilt!.hazards)
   expect(live.summaries).toEqual(rebuilt!.summaries)
+  expect(live.events).toEqual(rebuilt!.events)
   // Cell sums are floating point, added up in another order: equal to the millimetre.
   const key = (c: Record<string, unknown>) => JSON.stringify({ ...c, sumX: undefined, sumY: undefined })
   expect(live.cells.map(key)).toEqual(rebuilt!.cells.map(key))

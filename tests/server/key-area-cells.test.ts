@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Jurisdiction } from '../../server/domain/access.js'
-import { countsInside, countsInsideFromRows } from '../../server/plugins/app/key-areas-boundary.js'
+import { boundaryCells, countsInside, countsInsideFromRows } from '../../server/plugins/app/key-areas-boundary.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 
 /**
- * The key-area counts read the cells wholly inside a boundary from their daily changes
- * (premises_cell_day, migration 036) and count rows only along the boundary: they must equal the
- * count over every row, for any shape, day and jurisdiction, and stay equal after writes.
+ * The key-area counts read the blocks and cells wholly inside a boundary from their running totals
+ * (premises_block_day, premises_cell_day, migrations 036, 037, 041) and count rows only along the
+ * boundary: they must equal the count over every row, for any shape, day and jurisdiction, and stay
+ * equal after writes.
  */
 let t: TestApp
 let box: { x0: number; y0: number; x1: number; y1: number }
@@ -79,6 +80,14 @@ describe('the key-area counts from the cells', () => {
     expect(whole.groupRentalsWithHazards).toBeGreaterThan(0)
     expect(whole.residentsRegistered).toBeGreaterThan(0)
     expect(whole.openHazards.total).toBeGreaterThan(0)
+    // The large shapes are read in part from whole blocks, in part from whole cells of the blocks they cross.
+    for (const s of [shapes()[0]!, shapes()[4]!]) {
+      const [n] = await t.db.sql<{ blocks: number; cells: number }[]>`
+        with ${boundaryCells(t.db.sql, JSON.stringify(s.geometry))}
+        select (select count(*)::int from block where whole) as blocks, (select count(*)::int from classified where whole and not in_whole_block) as cells`
+      expect(n!.blocks, s.name).toBeGreaterThan(0)
+      expect(n!.cells, s.name).toBeGreaterThan(0)
+    }
   })
 
   it('count a boundary lying exactly on cell borders like the rows do', async () => {
@@ -124,11 +133,16 @@ describe('the key-area counts from the cells', () => {
                      over (partition by c.cx, c.cy, c.town_id, c.police_station_id order by c.day) as before
         from premises_cell_day c
       ) x where v <> before order by cx, cy, town_id, police_station_id, day`
+    const blocks = () => sql`select * from premises_block_day order by block_x, block_y, town_id, police_station_id, day`
     const kept = await totals()
+    const keptBlocks = await blocks()
     await sql`select refresh_all_premises_cell_days()`
     const rebuilt = await totals()
     expect(kept.length).toBeGreaterThan(0)
     expect([...kept]).toEqual([...rebuilt])
+    // The blocks' totals kept by the writes are those built again from the cells'.
+    expect(keptBlocks.length).toBeGreaterThan(0)
+    expect([...keptBlocks]).toEqual([...await blocks()])
   })
 
   it('give the preview the counts over every row for a town commander', async () => {

@@ -22,7 +22,7 @@ async function fingerprint(sql: Sql): Promise<Record<string, string>> {
          open_min_deadline, group_rental_since), ';' order by id)) from premises) as premises,
       (select md5(string_agg(concat_ws('|', id, premises_id, name, id_type, encode(id_number_hmac, 'hex'), id_number_masked, phone, floating,
          moved_in_on, moved_out_on, registered_on, deregistered_on, length(id_number_cipher)), ';' order by id)) from resident) as residents,
-      (select md5(string_agg(concat_ws('|', id, resident_id, category, flagged_on), ';' order by id)) from resident_flag) as flags,
+      (select md5(string_agg(concat_ws('|', id, resident_id, category, flagged_on, st_asewkb(geom)::text), ';' order by id)) from resident_flag) as flags,
       (select md5(string_agg(concat_ws('|', id, premises_id, item_code, other_text, severity, status, department_code,
          extract(epoch from found_at), extract(epoch from referred_at), extract(epoch from rectified_at), extract(epoch from verified_at), deadline),
          ';' order by id)) from hazard) as hazards,
@@ -31,7 +31,9 @@ async function fingerprint(sql: Sql): Promise<Record<string, string>> {
          from enforcement_event) as events,
       (select md5(string_agg(t::text, ';' order by t::text)) from premises_cell t) as cells,
       (select md5(string_agg(t::text, ';' order by t::text)) from measure_delta t) as measures,
-      (select md5(string_agg(t::text, ';' order by t::text)) from hazard_delta t) as hazard_deltas`
+      (select md5(string_agg(t::text, ';' order by t::text)) from hazard_delta t) as hazard_deltas,
+      (select md5(string_agg(t::text, ';' order by t::text)) from premises_block_day t) as key_area_blocks,
+      (select md5(string_agg(t::text, ';' order by t::text)) from premises_cell_event t) as key_area_events`
   return row!
 }
 

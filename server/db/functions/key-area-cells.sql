@@ -1,7 +1,8 @@
--- The key-area cells' daily changes (premises_cell_day, migration 036) follow every statement that
--- writes premises, residents or hazards: the premises it touched, in what their changes depend on,
--- are counted again (refresh_premises_cell_days). Statement triggers with transition tables, so a
--- statement writing many rows of one premises recounts it once, from its rows as they are after it.
+-- The key-area cells' daily changes (premises_cell_day, migration 036) and events (premises_cell_event,
+-- migration 040) follow every statement that writes premises, residents or hazards: the premises it
+-- touched, in what their changes and events depend on, are counted again (refresh_premises_cell_days).
+-- Statement triggers with transition tables, so a statement writing many rows of one premises
+-- recounts it once, from its rows as they are after it.
 
 create or replace function premises_cell_day_sync() returns trigger language plpgsql as $$
 declare
@@ -14,8 +15,10 @@ begin
       select array_agg(id) into ids from old_rows;
     else
       select array_agg(n.id) into ids from new_rows n join old_rows o on o.id = n.id
-      where (n.geom_m, n.town_id, n.police_station_id, n.kind, n.meets_rule, n.found_on, n.deregistered_on)
-            is distinct from (o.geom_m, o.town_id, o.police_station_id, o.kind, o.meets_rule, o.found_on, o.deregistered_on);
+      where (n.geom_m, n.town_id, n.police_station_id, n.kind, n.meets_rule, n.found_on, n.registered_on, n.deregistered_on,
+             n.group_rental_since, n.statement_signed_on, n.second_landlord_collected_on)
+            is distinct from (o.geom_m, o.town_id, o.police_station_id, o.kind, o.meets_rule, o.found_on, o.registered_on, o.deregistered_on,
+             o.group_rental_since, o.statement_signed_on, o.second_landlord_collected_on);
     end if;
   elsif tg_table_name = 'resident' then
     if tg_op = 'INSERT' then
@@ -25,7 +28,8 @@ begin
     else
       select array_agg(distinct x.premises_id) into ids from new_rows n join old_rows o on o.id = n.id
         cross join lateral (values (n.premises_id), (o.premises_id)) x(premises_id)
-      where (n.premises_id, n.moved_in_on, n.moved_out_on, n.registered_on) is distinct from (o.premises_id, o.moved_in_on, o.moved_out_on, o.registered_on);
+      where (n.premises_id, n.moved_in_on, n.moved_out_on, n.registered_on, n.deregistered_on, n.floating)
+            is distinct from (o.premises_id, o.moved_in_on, o.moved_out_on, o.registered_on, o.deregistered_on, o.floating);
     end if;
   else
     if tg_op = 'INSERT' then
@@ -69,6 +73,92 @@ create or replace function premises_cell_rect(cx int, cy int) returns geometry l
   select st_expand(st_transform(st_makeenvelope(
     cx * (40075016.68557849 / 524288) - 20037508.342789244, 20037508.342789244 - (cy + 1) * (40075016.68557849 / 524288),
     (cx + 1) * (40075016.68557849 / 524288) - 20037508.342789244, 20037508.342789244 - cy * (40075016.68557849 / 524288), 3857), 4326), 1e-7)
+$$;
+
+-- A block (migration 041: 4 x 4 cells, block_x = cell x / 4) as the rectangle of its cells, widened the same way.
+create or replace function premises_block_rect(block_x int, block_y int) returns geometry language sql immutable parallel safe as $$
+  select st_expand(st_transform(st_makeenvelope(
+    block_x * 4 * (40075016.68557849 / 524288) - 20037508.342789244, 20037508.342789244 - (block_y * 4 + 4) * (40075016.68557849 / 524288),
+    (block_x * 4 + 4) * (40075016.68557849 / 524288) - 20037508.342789244, 20037508.342789244 - block_y * 4 * (40075016.68557849 / 524288), 3857), 4326), 1e-7)
+$$;
+
+-- The blocks' running totals (migration 041) from their cells', for the blocks holding the cells
+-- of the given premises (as the source has them, and as they are now), or every block: a cell's
+-- change on a day is its total less the one before, a block's total on a day the sum of its
+-- cells' changes up to it. A day on which the changes of a block's cells cancel has no row.
+-- A function's statements are planned for any blocks (as a thousand): joined by a merge or a hash,
+-- they read every cell's totals, seconds at 1,000,000 premises, and JIT-compiled them for seconds
+-- more. Block by block and cell by cell instead, each by its key.
+create or replace function premises_block_day_rows(blocks int[][])
+returns setof premises_block_day language sql stable
+set enable_hashjoin = off set enable_mergejoin = off set jit = off as $$
+  with b as (select blocks[i][1] as block_x, blocks[i][2] as block_y from generate_subscripts(blocks, 1) i),
+  c as (
+    select b.block_x, b.block_y, d.*
+    from b cross join generate_series(0, 3) i cross join generate_series(0, 3) j
+    cross join lateral (
+      select d.town_id, d.police_station_id, d.day,
+             d.houses - lag(d.houses, 1, 0) over w as houses, d.rental_houses - lag(d.rental_houses, 1, 0) over w as rental_houses,
+             d.group_rentals - lag(d.group_rentals, 1, 0) over w as group_rentals,
+             d.group_rentals_with_hazards - lag(d.group_rentals_with_hazards, 1, 0) over w as group_rentals_with_hazards,
+             d.residents_registered - lag(d.residents_registered, 1, 0) over w as residents_registered,
+             d.hz_public_security - lag(d.hz_public_security, 1, 0) over w as hz_public_security, d.hz_fire - lag(d.hz_fire, 1, 0) over w as hz_fire,
+             d.hz_housing - lag(d.hz_housing, 1, 0) over w as hz_housing, d.hz_other - lag(d.hz_other, 1, 0) over w as hz_other
+      from premises_cell_day d
+      where d.cx = b.block_x * 4 + i and d.cy = b.block_y * 4 + j
+      window w as (partition by d.town_id, d.police_station_id order by d.day)
+    ) d
+  )
+  select block_x, block_y, town_id, police_station_id, day,
+         (sum(houses) over w)::int, (sum(rental_houses) over w)::int, (sum(group_rentals) over w)::int, (sum(group_rentals_with_hazards) over w)::int,
+         (sum(residents_registered) over w)::int, (sum(hz_public_security) over w)::int, (sum(hz_fire) over w)::int, (sum(hz_housing) over w)::int,
+         (sum(hz_other) over w)::int
+  from (
+    select block_x, block_y, town_id, police_station_id, day, sum(houses) as houses, sum(rental_houses) as rental_houses,
+           sum(group_rentals) as group_rentals, sum(group_rentals_with_hazards) as group_rentals_with_hazards,
+           sum(residents_registered) as residents_registered, sum(hz_public_security) as hz_public_security, sum(hz_fire) as hz_fire,
+           sum(hz_housing) as hz_housing, sum(hz_other) as hz_other
+    from c group by 1, 2, 3, 4, 5
+    having (sum(houses), sum(rental_houses), sum(group_rentals), sum(group_rentals_with_hazards), sum(residents_registered),
+            sum(hz_public_security), sum(hz_fire), sum(hz_housing), sum(hz_other)) <> (0, 0, 0, 0, 0, 0, 0, 0, 0)
+  ) x
+  window w as (partition by block_x, block_y, town_id, police_station_id order by day)
+$$;
+
+-- The blocks of the given premises, as premises_cell_day_source has them and where they are now.
+create or replace function premises_blocks_of(ids bigint[]) returns int[][] language sql stable as $$
+  select coalesce(array_agg(array[block_x, block_y]), '{}') from (
+    select s.cx / 4 as block_x, s.cy / 4 as block_y from premises_cell_day_source s where s.premises_id in (select unnest(ids))
+    union
+    select premises_cell_x(st_x(p.geom_m)) / 4, premises_cell_y(st_y(p.geom_m)) / 4 from premises p where p.id in (select unnest(ids))
+  ) b
+$$;
+
+-- The given blocks' totals again from their cells'. Written over in place and the rows no longer
+-- there taken away, not deleted and inserted: a concurrent writer of the same block then waits for
+-- the row instead of failing on its key.
+create or replace function refresh_premises_block_days(blocks int[][]) returns void language sql
+set enable_hashjoin = off set enable_mergejoin = off set jit = off as $$
+  with fresh as (select * from premises_block_day_rows(blocks)),
+  gone as (
+    delete from premises_block_day d
+    using generate_subscripts(blocks, 1) i
+    where d.block_x = blocks[i][1] and d.block_y = blocks[i][2]
+      and not exists (select 1 from fresh f where (f.block_x, f.block_y, f.town_id, f.police_station_id, f.day)
+                                                   = (d.block_x, d.block_y, d.town_id, d.police_station_id, d.day))
+  )
+  insert into premises_block_day as b select * from fresh
+  on conflict (block_x, block_y, town_id, police_station_id, day) do update set
+    houses = excluded.houses, rental_houses = excluded.rental_houses, group_rentals = excluded.group_rentals,
+    group_rentals_with_hazards = excluded.group_rentals_with_hazards, residents_registered = excluded.residents_registered,
+    hz_public_security = excluded.hz_public_security, hz_fire = excluded.hz_fire, hz_housing = excluded.hz_housing, hz_other = excluded.hz_other;
+$$;
+
+-- Every block's totals from its cells' (the seed; a database whose cells were filled before migration 041).
+create or replace function refresh_all_premises_block_days() returns void language sql as $$
+  delete from premises_block_day;
+  insert into premises_block_day
+  select * from premises_block_day_rows(array(select array[cx / 4, cy / 4] from premises_cell_day group by cx / 4, cy / 4));
 $$;
 
 -- The daily changes each of the given premises brings, from its rows as they are now.
@@ -119,6 +209,112 @@ language sql stable as $$
          array_agg(row(d.day, d.h, d.rh, d.g, d.gh, d.r, coalesce(d.ps, 0), coalesce(d.fire, 0), coalesce(d.housing, 0), coalesce(d.other, 0))::cell_day_delta order by d.day)
   from p join days d on d.id = p.id
   group by p.id, p.cx, p.cy, p.town_id, p.ps
+$$;
+
+-- The events each of the given premises brings (attachment 4's columns, migration 040), from its rows
+-- as they are now: the same rules as reportCounts over the rows (server/plugins/app/reports-counts.ts).
+-- A premises without events still has its row, so that an empty source beside premises means a
+-- database filled before migration 040.
+create or replace function premises_cell_event_rows(ids bigint[])
+returns table (premises_id bigint, cx int, cy int, town_id int, police_station_id int, days date[], events report_event[])
+language sql stable as $$
+  with p as materialized (
+    select p.id, premises_cell_x(st_x(p.geom_m)) as cx, premises_cell_y(st_y(p.geom_m)) as cy, p.town_id,
+           coalesce(p.police_station_id, 0) as ps, p.kind, p.registered_on, p.deregistered_on, p.group_rental_since,
+           p.statement_signed_on, p.second_landlord_collected_on, is_group_rental_candidate(p.kind, p.meets_rule) as gr
+    from premises p where p.id in (select unnest(ids))
+  ),
+  e as (
+    select p.id, v.day, v.event
+    from p cross join lateral (values
+      (group_rental_registered_on(p.kind, p.registered_on, p.group_rental_since), 'grRegistered'::report_event),
+      (case when p.kind = 'group_rental' and p.registered_on is not null then p.deregistered_on end, 'grDeregistered'),
+      (case when p.gr then p.statement_signed_on end, 'statementsSigned'),
+      (case when p.gr then p.second_landlord_collected_on end, 'secondLandlords')
+    ) as v(day, event)
+    where v.day is not null
+    union all
+    -- Residents of group rentals (recorded as one, or a let dwelling meeting the rule) and floating
+    -- residents, by their own registration dates.
+    select p.id, v.day, v.event
+    from p join resident r on r.premises_id = p.id
+    cross join lateral (values
+      (case when p.gr then r.registered_on end, 'grResidentsRegistered'::report_event),
+      (case when p.gr then r.deregistered_on end, 'grResidentsDeregistered'),
+      (case when r.floating then r.registered_on end, 'floatingRegistered'),
+      (case when r.floating then r.deregistered_on end, 'floatingDeregistered')
+    ) as v(day, event)
+    where v.day is not null
+    union all
+    -- Hazards by the local day found and rectified: in a group rental when found once it was one.
+    select h.id, v.day, ((case when h.gr then 'gr:' else 'all:' end) || v.what || ':' || h.category_code)::report_event
+    from (
+      select p.id, i.category_code, (h.found_at at time zone 'Asia/Shanghai')::date as found_on,
+             (h.rectified_at at time zone 'Asia/Shanghai')::date as rectified_on,
+             p.gr and (p.group_rental_since is null or (h.found_at at time zone 'Asia/Shanghai')::date >= p.group_rental_since) as gr
+      from p join hazard h on h.premises_id = p.id join hazard_item i on i.code = h.item_code
+    ) h
+    cross join lateral (values ('found', h.found_on), ('rectified', h.rectified_on)) as v(what, day)
+    where v.day is not null
+  )
+  select p.id, p.cx, p.cy, p.town_id, p.ps,
+         coalesce(array_agg(e.day order by e.day, e.event) filter (where e.day is not null), '{}'),
+         coalesce(array_agg(e.event order by e.day, e.event) filter (where e.day is not null), '{}')
+  from p left join e on e.id = p.id
+  group by p.id, p.cx, p.cy, p.town_id, p.ps
+$$;
+
+-- The given premises' events again from their rows: what they held taken off their cells, what they
+-- hold now added (a cell whose events all cancel keeps a row of empty arrays).
+create or replace function refresh_premises_cell_events(ids bigint[]) returns void language sql as $$
+  with change as (
+    select s.cx, s.cy, s.town_id, s.police_station_id, e.day, e.event, sum(s.sign)::int as n
+    from (
+      select o.cx, o.cy, o.town_id, o.police_station_id, o.days, o.events, -1 as sign
+      from premises_cell_event_source o where o.premises_id in (select unnest(ids))
+      union all
+      select n.cx, n.cy, n.town_id, n.police_station_id, n.days, n.events, 1 from premises_cell_event_rows(ids) n
+    ) s cross join unnest(s.days, s.events) as e(day, event)
+    group by 1, 2, 3, 4, 5, 6
+    having sum(s.sign) <> 0
+  ),
+  touched as (select distinct cx, cy, town_id, police_station_id from change),
+  merged as (
+    select t.cx, t.cy, t.town_id, t.police_station_id, m.days, m.events, m.counts
+    from touched t cross join lateral (
+      select coalesce(array_agg(x.day order by x.day, x.event), '{}') as days, coalesce(array_agg(x.event order by x.day, x.event), '{}') as events,
+             coalesce(array_agg(x.n order by x.day, x.event), '{}') as counts
+      from (
+        select a.day, a.event, sum(a.n)::int as n from (
+          select u.day, u.event, u.n
+          from premises_cell_event c cross join unnest(c.days, c.events, c.counts) as u(day, event, n)
+          where (c.cx, c.cy, c.town_id, c.police_station_id) = (t.cx, t.cy, t.town_id, t.police_station_id)
+          union all
+          select ch.day, ch.event, ch.n from change ch
+          where (ch.cx, ch.cy, ch.town_id, ch.police_station_id) = (t.cx, t.cy, t.town_id, t.police_station_id)
+        ) a group by 1, 2 having sum(a.n) <> 0
+      ) x
+    ) m
+  )
+  insert into premises_cell_event as c select * from merged
+  on conflict (cx, cy, town_id, police_station_id) do update set days = excluded.days, events = excluded.events, counts = excluded.counts;
+  delete from premises_cell_event_source where premises_id in (select unnest(ids));
+  insert into premises_cell_event_source select * from premises_cell_event_rows(ids);
+$$;
+
+-- Every premises' events from scratch (the seed, after its load; a database filled before migration 040).
+create or replace function refresh_all_premises_cell_events() returns void language sql as $$
+  delete from premises_cell_event;
+  delete from premises_cell_event_source;
+  insert into premises_cell_event_source select * from premises_cell_event_rows(array(select id from premises));
+  insert into premises_cell_event
+  select cx, cy, town_id, police_station_id, array_agg(day order by day, event), array_agg(event order by day, event), array_agg(n order by day, event)
+  from (
+    select s.cx, s.cy, s.town_id, s.police_station_id, e.day, e.event, count(*)::int as n
+    from premises_cell_event_source s cross join unnest(s.days, s.events) as e(day, event)
+    group by 1, 2, 3, 4, 5, 6
+  ) x
+  group by 1, 2, 3, 4;
 $$;
 
 -- The given premises' changes again from their rows (a premises gone takes its changes with it):
@@ -173,8 +369,10 @@ create or replace function refresh_premises_cell_days(ids bigint[]) returns void
     houses = excluded.houses, rental_houses = excluded.rental_houses, group_rentals = excluded.group_rentals,
     group_rentals_with_hazards = excluded.group_rentals_with_hazards, residents_registered = excluded.residents_registered,
     hz_public_security = excluded.hz_public_security, hz_fire = excluded.hz_fire, hz_housing = excluded.hz_housing, hz_other = excluded.hz_other;
+  select refresh_premises_block_days(premises_blocks_of(ids));
   delete from premises_cell_day_source where premises_id in (select unnest(ids));
   insert into premises_cell_day_source select * from premises_cell_day_rows(ids);
+  select refresh_premises_cell_events(ids);
 $$;
 
 -- Every premises' changes from scratch (the seed, after its load).
@@ -197,6 +395,8 @@ create or replace function refresh_all_premises_cell_days() returns void languag
             sum(d.hz_public_security), sum(d.hz_fire), sum(d.hz_housing), sum(d.hz_other)) <> (0, 0, 0, 0, 0, 0, 0, 0, 0)
   ) x
   window w as (partition by cx, cy, town_id, police_station_id order by day);
+  select refresh_all_premises_block_days();
+  select refresh_all_premises_cell_events();
 $$;
 
 -- A database that had premises before migration 036 gets its key-area cells here, once: the
@@ -204,3 +404,11 @@ $$;
 -- a premises' row in premises_cell_day_source, so an empty source beside premises means exactly that.
 select refresh_all_premises_cell_days()
 where not exists (select 1 from premises_cell_day_source) and exists (select 1 from premises);
+
+-- The same for the blocks (migration 041) and the events (migration 040), for a database whose
+-- key-area cells were filled before.
+select refresh_all_premises_block_days()
+where not exists (select 1 from premises_block_day) and exists (select 1 from premises_cell_day);
+
+select refresh_all_premises_cell_events()
+where not exists (select 1 from premises_cell_event_source) and exists (select 1 from premises);

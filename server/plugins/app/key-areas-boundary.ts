@@ -156,20 +156,17 @@ function countsOf(c: CountRow): CountsInside {
 }
 
 /**
- * Attachment 3's figures inside a boundary, on a day, over the user's jurisdiction: the one rule
- * for the key area's page, the live preview and attachment 3. A house counts from the day it was
- * found until the day it was deregistered; rented houses are let dwellings and group rentals; group
- * rentals are those recorded as one or meeting the rule; with hazards, those with a hazard open at
- * the end of the day.
- *
- * The zoom-13 cells lying wholly inside the boundary are read from their running totals by day
- * (premises_cell_day, migrations 036 and 037); the premises of the cells the boundary crosses one
- * by one, each from its own changes (countsInsideFromRows is the same rule over every row, for the tests).
+ * The zoom-13 cells a boundary reaches, as SQL common table expressions to follow a `with`: g (the
+ * boundary, nothing when it is not a valid polygon), part (the cells holding premises in its box,
+ * with their towns and police stations), block (the blocks of 4 x 4 cells holding them, migration
+ * 041, and whether the boundary covers each whole) and classified (each cell's rectangle, whether
+ * the boundary covers it whole or crosses it, and whether its block is covered whole). What a whole
+ * block or cell holds is read from its totals, what a crossed cell holds premises by premises:
+ * countsInside and attachment 4 (reports-counts.ts).
  */
-export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: string): Promise<CountsInside> {
-  const [c] = await db<CountRow[]>`
-    -- Nothing of a boundary that is not a valid polygon (the preview asks before its check answers).
-    with g as materialized (select geom from (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom) x where st_isvalid(geom)),
+export function boundaryCells(db: Sql | Tx, geojson: string) {
+  return db`
+    g as materialized (select geom from (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom) x where st_isvalid(geom)),
     range as (
       select premises_cell_x(st_xmin(m)) as x0, premises_cell_x(st_xmax(m)) as x1,
              premises_cell_y(st_ymax(m)) as y0, premises_cell_y(st_ymin(m)) as y1
@@ -183,10 +180,61 @@ export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdi
       where c.cx between r.x0 and r.x1 and c.cy between r.y0 and r.y1
       group by 1, 2, 3, 4
     ),
-    cell as materialized (select cx, cy, premises_cell_rect(cx, cy) as rect from part group by cx, cy),
+    -- Blocks first: the cells of a block the boundary covers are covered too, without a test each.
+    block as materialized (
+      select b.block_x, b.block_y, st_covers(g.geom, b.rect) as whole
+      from (select cx / 4 as block_x, cy / 4 as block_y, premises_block_rect(cx / 4, cy / 4) as rect from part group by cx / 4, cy / 4) b, g
+      where st_intersects(g.geom, b.rect)
+    ),
+    cell as materialized (
+      select p.cx, p.cy, premises_cell_rect(p.cx, p.cy) as rect, b.whole as in_whole_block
+      from part p join block b on b.block_x = p.cx / 4 and b.block_y = p.cy / 4
+      group by p.cx, p.cy, b.whole
+    ),
     classified as materialized (
-      select cell.cx, cell.cy, cell.rect, st_covers(g.geom, cell.rect) as whole
-      from cell, g where st_intersects(g.geom, cell.rect)
+      select cell.cx, cell.cy, cell.rect, cell.in_whole_block or st_covers(g.geom, cell.rect) as whole, cell.in_whole_block
+      from cell, g where cell.in_whole_block or st_intersects(g.geom, cell.rect)
+    )`
+}
+
+/**
+ * Attachment 3's figures inside a boundary, on a day, over the user's jurisdiction: the one rule
+ * for the key area's page, the live preview and attachment 3. A house counts from the day it was
+ * found until the day it was deregistered; rented houses are let dwellings and group rentals; group
+ * rentals are those recorded as one or meeting the rule; with hazards, those with a hazard open at
+ * the end of the day.
+ *
+ * The blocks of 4 x 4 zoom-13 cells lying wholly inside the boundary are read from their running
+ * totals by day (premises_block_day, migration 041), the cells wholly inside in the other blocks
+ * from theirs (premises_cell_day, migrations 036 and 037); the premises of the cells the boundary
+ * crosses one by one, each from its own changes (countsInsideFromRows is the same rule over every
+ * row, for the tests).
+ */
+export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: string): Promise<CountsInside> {
+  const [c] = await db<CountRow[]>`
+    -- Nothing of a boundary that is not a valid polygon (the preview asks before its check answers).
+    with ${boundaryCells(db, geojson)},
+    -- The running totals as they stood on the day (the last row at or before it) of the blocks
+    -- covered whole, and of the cells covered whole in the other blocks.
+    whole_block as (
+      select d.* from block b
+      join (select distinct cx / 4 as block_x, cy / 4 as block_y, town_id, police_station_id from part) bp
+        on bp.block_x = b.block_x and bp.block_y = b.block_y
+      cross join lateral (
+        select * from premises_block_day d
+        where (d.block_x, d.block_y, d.town_id, d.police_station_id) = (bp.block_x, bp.block_y, bp.town_id, bp.police_station_id) and d.day <= ${on}
+        order by d.day desc limit 1
+      ) d
+      where b.whole and ${inJurisdiction(db, scope, 'bp')}
+    ),
+    whole_cell as (
+      select d.* from classified k join part on part.cx = k.cx and part.cy = k.cy
+      cross join lateral (
+        select * from premises_cell_day d
+        where (d.cx, d.cy, d.town_id, d.police_station_id) = (part.cx, part.cy, part.town_id, part.police_station_id) and d.day <= ${on}
+        order by d.day desc limit 1
+      ) d
+      where k.whole and not k.in_whole_block and ${inJurisdiction(db, scope, 'part')}
     ),
     whole as (
       select coalesce(sum(d.houses), 0)::int as houses, coalesce(sum(d.rental_houses), 0)::int as rental_houses,
@@ -195,14 +243,13 @@ export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdi
              coalesce(sum(d.residents_registered), 0)::int as residents_registered,
              coalesce(sum(d.hz_public_security), 0)::int as ps, coalesce(sum(d.hz_fire), 0)::int as fire,
              coalesce(sum(d.hz_housing), 0)::int as housing, coalesce(sum(d.hz_other), 0)::int as other
-      from classified k join part on part.cx = k.cx and part.cy = k.cy
-      -- The running totals as they stood on the day: the last row at or before it.
-      cross join lateral (
-        select * from premises_cell_day d
-        where (d.cx, d.cy, d.town_id, d.police_station_id) = (part.cx, part.cy, part.town_id, part.police_station_id) and d.day <= ${on}
-        order by d.day desc limit 1
+      from (
+        select houses, rental_houses, group_rentals, group_rentals_with_hazards, residents_registered, hz_public_security, hz_fire, hz_housing, hz_other
+        from whole_block
+        union all
+        select houses, rental_houses, group_rentals, group_rentals_with_hazards, residents_registered, hz_public_security, hz_fire, hz_housing, hz_other
+        from whole_cell
       ) d
-      where k.whole and ${inJurisdiction(db, scope, 'part')}
     ),
     -- The premises along the boundary by their own changes (premises_cell_day_source: one row each,
     -- their residents' and hazards' included), summed up to the day: the same rule as the totals.

@@ -4,6 +4,7 @@ import type { Jurisdiction } from '../../domain/access.js'
 import { addDays, endOfDay, startOfDay } from '../../domain/calendar.js'
 import { enforcementColumn } from '../../domain/enforcement.js'
 import type { EnforcementKind } from '../../domain/lists.js'
+import { boundaryCells } from './key-areas-boundary.js'
 
 /**
  * The biweekly tables' counting (attachments 4 and 5): what happened in each report period, per
@@ -63,9 +64,12 @@ const categoryKey: Record<string, 'PublicSecurity' | 'Fire' | 'Housing' | 'Other
  *   cleared_on, under their police station.
  *
  * Per police station, the premises and resident events are sums of measure_delta's daily event
- * counts (a pass over millions of residents took seconds), the hazards of group_rental_hazard_delta's;
- * only flagged people are read row by row, from the flags.
- * Inside a key area (or with fromRows, for the tests) everything is counted from the raw rows.
+ * counts (a pass over millions of residents took seconds), the hazards of group_rental_hazard_delta's.
+ * Inside a key area, the premises, resident and hazard events of the zoom-13 cells wholly inside it
+ * are sums of premises_cell_event's, those of the premises in the cells its boundary crosses come
+ * from each premises' own events (premises_cell_event_source, migration 040), enforcement records
+ * by their points. Only flagged people are read row by row, from the flags (by their premises'
+ * points in a key area). With fromRows (for the tests) everything is counted from the raw rows.
  */
 export async function reportCounts(sql: Sql | Tx, periods: { from: string; to: string }[], subject: ReportSubject,
   opts: { fromRows?: boolean; concernIncludesMentalIllness?: boolean } = {}): Promise<Map<number | null, ReportCounts[]>> {
@@ -91,7 +95,7 @@ export async function reportCounts(sql: Sql | Tx, periods: { from: string; to: s
   const bucket = (day: ReturnType<typeof sql>) => sql`width_bucket(${day}, ${thresholds}::date[])`
 
   type Row = { groupId: number; n: number; col: string; count: number }
-  const fromRows = area || opts.fromRows
+  const fromRows = opts.fromRows
   // A flag counts when it is in force on the report day (the last period's end), whatever it was
   // when the person registered: a person flagged later moves out of 其他 in the cumulative row.
   const flagInForce = sql`f.flagged_on <= ${last} and (f.cleared_on is null or f.cleared_on > ${last})`
@@ -103,6 +107,22 @@ export async function reportCounts(sql: Sql | Tx, periods: { from: string; to: s
     union all select group_id, n, 'floatingConcern', count(*)::int from ${from}
       where ${opts.concernIncludesMentalIllness ? sql`c or m` : sql`c and not m`} group by 1, 2
     union all select group_id, n, 'flaggedAny', count(*)::int from ${from} where m or c group by 1, 2`
+  // Floating people registered in a period, by the flags in force on the report day (see
+  // flagCols). Only the flags are read, which carry their person's registration and place
+  // (migrations 035, 040); the others are the rest of the registrations.
+  const flagRows = fromRows
+    ? Promise.resolve([] as Row[])
+    : sql<Row[]>`
+      with ${subjectCte},
+      flagged as (
+        select ${area ? sql`0` : sql`coalesce(f.police_station_id, 0)`} as group_id, ${bucket(sql`f.registered_on`)} as n,
+               bool_or(f.category = 'mental_illness') as m, bool_or(f.category = 'person_of_concern') as c
+        from resident_flag f
+        where f.floating and f.registered_on between ${first} and ${last} and ${inJurisdiction(sql, subject.scope, 'f')} and ${flagInForce}
+          ${area ? sql`and f.geom && (select geom from subject) and st_intersects((select geom from subject), f.geom)` : sql``}
+        group by 1, 2, f.resident_id
+      )
+      ${flagCols(sql`flagged`)}`
   const residentEvents: Promise<Row[]> = fromRows
     ? sql<Row[]>`
       with ${subjectCte},
@@ -136,7 +156,7 @@ export async function reportCounts(sql: Sql | Tx, periods: { from: string; to: s
       union all select group_id, n, 'grResidentsDeregistered', gr from deregistered where gr > 0
       union all select group_id, n, 'floatingDeregistered', floating from deregistered where floating > 0
       union all ${flagCols(sql`flagged`)}`
-    : Promise.all([
+    : area ? flagRows : Promise.all([
         sql<Row[]>`
           select d.police_station_id as group_id, ${bucket(sql`d.day`)} as n, v.col, sum(v.count)::int as count
           from measure_delta d cross join lateral (values
@@ -145,18 +165,7 @@ export async function reportCounts(sql: Sql | Tx, periods: { from: string; to: s
           ) as v(col, count)
           where d.day between ${first} and ${last} and ${inJurisdiction(sql, subject.scope, 'd')}
           group by 1, 2, 3 having sum(v.count) <> 0`,
-        // Floating people registered in a period, by the flags in force on the report day (see
-        // flagCols). Only the flags are read, which carry their person's registration and place
-        // (migration 035); the others are the rest of the registrations.
-        sql<Row[]>`
-          with flagged as (
-            select coalesce(f.police_station_id, 0) as group_id, ${bucket(sql`f.registered_on`)} as n,
-                   bool_or(f.category = 'mental_illness') as m, bool_or(f.category = 'person_of_concern') as c
-            from resident_flag f
-            where f.floating and f.registered_on between ${first} and ${last} and ${inJurisdiction(sql, subject.scope, 'f')} and ${flagInForce}
-            group by 1, 2, f.resident_id
-          )
-          ${flagCols(sql`flagged`)}`,
+        flagRows,
       ]).then(([a, b]) => [...a, ...b])
   const premisesEvents: Promise<Row[]> = fromRows
     ? sql<Row[]>`
@@ -173,7 +182,7 @@ export async function reportCounts(sql: Sql | Tx, periods: { from: string; to: s
         where ${premisesWhere} and v.day between ${first} and ${last}
       )
       select group_id, ${bucket(sql`day`)} as n, col, count(*)::int as count from e group by 1, 2, 3`
-    : sql<Row[]>`
+    : subject.kind === 'area' ? areaEvents(sql, subject, first, last, thresholds) : sql<Row[]>`
         select d.police_station_id as group_id, ${bucket(sql`d.day`)} as n, v.col, sum(v.count)::int as count
         from measure_delta d cross join lateral (values
           ('grRegistered', d.ev_gr_registered), ('grDeregistered', d.ev_gr_deregistered),
@@ -195,7 +204,9 @@ export async function reportCounts(sql: Sql | Tx, periods: { from: string; to: s
     // Hazards: 群租房管理情况 counts those in group rentals (a premises recorded as one, from the
     // day it became one, or a let dwelling meeting the rule), prefixed 'gr', per station from their
     // daily changes; the key area's own 排查/整改隐患数 count every hazard inside it, from the rows.
-    !fromRows
+    area && !fromRows
+      ? Promise.resolve([] as Row[])
+      : !fromRows
       ? sql<Row[]>`
         select d.police_station_id as group_id, ${bucket(sql`d.day`)} as n, 'gr:' || v.col || ':' || d.category_code as col, sum(v.count)::int as count
         from group_rental_hazard_delta d cross join lateral (values ('found', d.found), ('rectified', d.rectified)) as v(col, count)
@@ -228,7 +239,9 @@ export async function reportCounts(sql: Sql | Tx, periods: { from: string; to: s
   const group = (id: number) => (id === 0 ? null : id)
   const flaggedAny = new Map<number | null, number[]>()
   for (const r of [...premisesRows, ...residentRows]) {
-    if (r.col === 'flaggedAny') {
+    // A key area's events from its cells carry its hazards too (areaEvents).
+    if (hazardColumn(r.col)) hazardRows.push(r)
+    else if (r.col === 'flaggedAny') {
       const key = group(r.groupId)
       const row = flaggedAny.get(key) ?? periods.map(() => 0)
       row[r.n - 1]! += r.count
@@ -257,4 +270,48 @@ export async function reportCounts(sql: Sql | Tx, periods: { from: string; to: s
     })
   }
   return out
+}
+
+/** A hazard's column: whose hazards ('gr' in group rentals, 'all' the others), what happened and the category, 'gr:found:fire'. */
+const hazardColumn = (col: string) => col.startsWith('gr:') || col.startsWith('all:')
+
+/**
+ * A key area's premises, resident and hazard events in each period (group 0), named as the rows
+ * count them ('grRegistered', 'gr:found:fire', 'all:rectified:other' ...: the report_event type of
+ * migration 040): the cells wholly inside from their sums, the premises of the cells the boundary
+ * crosses from their own events, point in polygon. The two are asked side by side, on two
+ * connections; the caller adds up what both give.
+ */
+async function areaEvents(sql: Sql | Tx, subject: { scope: Jurisdiction; geojson: string }, first: string, last: string, thresholds: string[]) {
+  type Row = { groupId: number; n: number; col: string; count: number }
+  const bucket = (day: ReturnType<typeof sql>) => sql`width_bucket(${day}, ${thresholds}::date[])`
+  // A cell's days are in order: the days of the periods are a slice of them, found by bisection
+  // (width_bucket counts the days at or before a day), not by reading every day of the cell.
+  const slice = (column: string) => sql`c.${sql(column)}[width_bucket(${first}::date - 1, c.days) + 1 : width_bucket(${last}::date, c.days)]`
+  const [whole, edge] = await Promise.all([
+    sql<Row[]>`
+      with ${boundaryCells(sql, subject.geojson)}
+      -- Summed by period in each cell first: a dense cell holds hundreds of days of events.
+      select 0 as group_id, e.n, e.event::text as col, sum(e.count)::int as count
+      from classified k join part on part.cx = k.cx and part.cy = k.cy
+      join premises_cell_event c on (c.cx, c.cy, c.town_id, c.police_station_id) = (part.cx, part.cy, part.town_id, part.police_station_id)
+      cross join lateral (
+        select ${bucket(sql`u.day`)} as n, u.event, sum(u.count) as count
+        from unnest(${slice('days')}, ${slice('events')}, ${slice('counts')}) as u(day, event, count)
+        where u.day between ${first} and ${last}
+        group by 1, 2
+      ) e
+      where k.whole and cardinality(c.days) > 0 and ${inJurisdiction(sql, subject.scope, 'part')}
+      group by e.n, e.event`,
+    sql<Row[]>`
+      with ${boundaryCells(sql, subject.geojson)}
+      select 0 as group_id, ${bucket(sql`e.day`)} as n, e.event::text as col, count(*)::int as count
+      from classified k join premises p on p.geom && k.rect
+      join premises_cell_event_source s on s.premises_id = p.id
+      cross join lateral unnest(s.days, s.events) as e(day, event), g
+      where not k.whole and premises_cell_x(st_x(p.geom_m)) = k.cx and premises_cell_y(st_y(p.geom_m)) = k.cy
+        and st_intersects(g.geom, p.geom) and ${inJurisdiction(sql, subject.scope)} and e.day between ${first} and ${last}
+      group by 2, e.event`,
+  ])
+  return [...whole, ...edge]
 }
