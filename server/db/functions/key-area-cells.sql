@@ -320,7 +320,19 @@ $$;
 -- The given premises' changes again from their rows (a premises gone takes its changes with it):
 -- the difference to what they held, added to the totals of every day from its first change on.
 -- A day whose total no longer changes anything stays (reading takes the last row at or before a day).
+--
+-- Totals are read, added to and written back: two transactions doing that to the same cell at once
+-- would each add its change to the total it read, and the later write would lose the earlier one's.
+-- So writers of the same block of cells (and their blocks' and events' rows) queue on a lock per
+-- block, taken first and in one order (no deadlock between two refreshes), held to the commit; each
+-- later statement of this function takes a fresh snapshot, so it reads the totals as the writer
+-- before it committed them.
 create or replace function refresh_premises_cell_days(ids bigint[]) returns void language sql as $$
+  select count(pg_advisory_xact_lock(16041, k)) from (
+    select distinct hashint8((b.blocks[i][1]::bigint << 20) | b.blocks[i][2]) as k
+    from (select premises_blocks_of(ids) as blocks) b cross join generate_subscripts(b.blocks, 1) i
+    order by 1
+  ) l;
   with change as (
     select s.cx, s.cy, s.town_id, s.police_station_id, d.day,
            sum(s.sign * d.houses) as houses, sum(s.sign * d.rental_houses) as rental_houses,
