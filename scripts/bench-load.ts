@@ -10,6 +10,7 @@
  * the town with most premises) share the load.
  */
 import { fork } from 'node:child_process'
+import postgres from 'postgres'
 import { cpus } from 'node:os'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { buildApp } from '../server/app.js'
@@ -50,6 +51,41 @@ function machineTimes(): { busy: number; all: number } {
     busy += sum - times.idle
   }
   return { busy, all }
+}
+
+/**
+ * Samples what the app's pooled connections are doing (pg_stat_activity, on a connection of its own)
+ * every few milliseconds until stopped: how many of them run a statement on average, and which
+ * statements hold them, by their share of the samples. A pool that is nearly always full means
+ * requests queue for a connection; one with room to spare while latency grows means they wait
+ * for something else (the server's event loop, the machine).
+ */
+function poolSampler(url: string, everyMs = 20) {
+  const watcher = postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: 'group-rental-bench-sampler' } })
+  const statements = new Map<string, number>()
+  let samples = 0
+  let active = 0
+  let stopped = false
+  const running = (async () => {
+    while (!stopped) {
+      const rows = await watcher<{ query: string }[]>`
+        select regexp_replace(left(query, 400), '\\s+', ' ', 'g') as query from pg_stat_activity
+        where datname = current_database() and application_name = 'group-rental-dashboard' and state = 'active'`
+      samples++
+      active += rows.length
+      for (const { query } of rows) statements.set(query, (statements.get(query) ?? 0) + 1)
+      await new Promise(r => setTimeout(r, everyMs))
+    }
+  })()
+  return {
+    async stop() {
+      stopped = true
+      await running
+      await watcher.end()
+      const top = [...statements].sort((a, b) => b[1] - a[1]).slice(0, 12)
+      return { samples, meanActive: active / Math.max(1, samples), top: top.map(([query, n]) => ({ query, share: n / Math.max(1, active) })) }
+    },
+  }
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -150,6 +186,7 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
     let machine0 = machineTimes()
     let cpu0 = process.cpuUsage()
     let elu0 = performance.eventLoopUtilization()
+    let sampler: ReturnType<typeof poolSampler> | undefined
     const client = fork(new URL('./bench-load-client.ts', import.meta.url), { serialization: 'advanced' })
     const result = await new Promise<LoadResult>((resolve, reject) => {
       client.once('message', m => resolve(m as LoadResult))
@@ -162,9 +199,11 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
         cpu0 = process.cpuUsage()
         elu0 = performance.eventLoopUtilization()
         machine0 = machineTimes()
+        sampler = poolSampler(url)
       }, opts.warmupSeconds * 1000)
     })
     loop.disable()
+    const pool = await sampler?.stop()
     const cpu = process.cpuUsage(cpu0)
     const elu = performance.eventLoopUtilization(elu0)
     const machine = machineTimes()
@@ -202,6 +241,13 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
       measure: '  the machine during the load', value: `${(100 * machineBusy).toFixed(0)} % busy`,
       note: `${cpus().length} cores shared by the server, PostgreSQL and the load client (${(100 * result.cpuSeconds / result.seconds).toFixed(0)} % CPU)`,
     })
+    if (pool) {
+      rows.push({
+        measure: '  the app\'s pool during the load', value: `${pool.meanActive.toFixed(1)} of ${config.databasePoolSize} busy`,
+        note: `on average over ${pool.samples} samples of pg_stat_activity; the statements holding it below`,
+      })
+      for (const t of pool.top) rows.push({ measure: `    ${(100 * t.share).toFixed(1)} %`, value: '', note: t.query.slice(0, 160) })
+    }
     return rows
   }
   finally {
