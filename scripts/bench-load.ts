@@ -10,7 +10,6 @@
  * the town with most premises) share the load.
  */
 import { fork } from 'node:child_process'
-import postgres from 'postgres'
 import { cpus } from 'node:os'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { buildApp } from '../server/app.js'
@@ -51,41 +50,6 @@ function machineTimes(): { busy: number; all: number } {
     busy += sum - times.idle
   }
   return { busy, all }
-}
-
-/**
- * Samples what the app's pooled connections are doing (pg_stat_activity, on a connection of its own)
- * every few milliseconds until stopped: how many of them run a statement on average, and which
- * statements hold them, by their share of the samples. A pool that is nearly always full means
- * requests queue for a connection; one with room to spare while latency grows means they wait
- * for something else (the server's event loop, the machine).
- */
-function poolSampler(url: string, everyMs = 20) {
-  const watcher = postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: 'group-rental-bench-sampler' } })
-  const statements = new Map<string, number>()
-  let samples = 0
-  let active = 0
-  let stopped = false
-  const running = (async () => {
-    while (!stopped) {
-      const rows = await watcher<{ query: string }[]>`
-        select regexp_replace(left(query, 400), '\\s+', ' ', 'g') as query from pg_stat_activity
-        where datname = current_database() and application_name = 'group-rental-dashboard' and state = 'active'`
-      samples++
-      active += rows.length
-      for (const { query } of rows) statements.set(query, (statements.get(query) ?? 0) + 1)
-      await new Promise(r => setTimeout(r, everyMs))
-    }
-  })()
-  return {
-    async stop() {
-      stopped = true
-      await running
-      await watcher.end()
-      const top = [...statements].sort((a, b) => b[1] - a[1]).slice(0, 12)
-      return { samples, meanActive: active / Math.max(1, samples), top: top.map(([query, n]) => ({ query, share: n / Math.max(1, active) })) }
-    },
-  }
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -179,14 +143,13 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
     const bag = (Object.entries(weights) as [Endpoint, number][]).flatMap(([e, w]) => Array.from({ length: w }, () => e))
     const requests = Array.from({ length: 5000 }, () => make[pick(bag)]())
 
-    const plan: LoadPlan = { base, requests, connections: opts.connections, warmupSeconds: opts.warmupSeconds, seconds: opts.seconds, timeoutMs: 10_000, thinkMs: opts.thinkMs }
+    const plan: LoadPlan = { base, requests, connections: opts.connections, warmupSeconds: opts.warmupSeconds, seconds: opts.seconds, timeoutMs: 10_000, thinkMs: opts.thinkMs, sampleUrl: url }
     const pacing = opts.thinkMs > 0 ? `, each pausing ${opts.thinkMs} ms on average between requests` : ', each in a closed loop'
     console.log(`  load: ${opts.connections} connections${pacing}, for ${opts.warmupSeconds} s warm-up + ${opts.seconds} s against ${base} (pool ${config.databasePoolSize}, statement limit ${config.databaseStatementTimeoutMs} ms)`)
     const loop = monitorEventLoopDelay({ resolution: 10 })
     let machine0 = machineTimes()
     let cpu0 = process.cpuUsage()
     let elu0 = performance.eventLoopUtilization()
-    let sampler: ReturnType<typeof poolSampler> | undefined
     const client = fork(new URL('./bench-load-client.ts', import.meta.url), { serialization: 'advanced' })
     const result = await new Promise<LoadResult>((resolve, reject) => {
       client.once('message', m => resolve(m as LoadResult))
@@ -199,11 +162,10 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
         cpu0 = process.cpuUsage()
         elu0 = performance.eventLoopUtilization()
         machine0 = machineTimes()
-        sampler = poolSampler(url)
       }, opts.warmupSeconds * 1000)
     })
     loop.disable()
-    const pool = await sampler?.stop()
+    const pool = result.pool
     const cpu = process.cpuUsage(cpu0)
     const elu = performance.eventLoopUtilization(elu0)
     const machine = machineTimes()
