@@ -68,13 +68,15 @@ export async function checkBoundary(db: Sql | Tx, geometry: PolygonInput, viewer
 }
 
 /**
- * The checks, and what the boundary holds when `counting` says over which jurisdiction and day,
+ * The checks, and what the boundary holds when `counting` says over which jurisdiction and day
+ * (null when the boundary is not a valid polygon),
  * in ONE statement: under load every statement of a request waits for a pooled connection and
  * costs a round trip, a parse and a plan, and the preview used to ask four or five of them. The
  * geometry operations run only for a valid polygon (on which they cannot fail), and the boundary
  * clipped to the jurisdiction is computed once for its area and its shape.
  */
-async function checkAndCount(db: Sql | Tx, geometry: PolygonInput, viewer: KeyAreaViewer, opts: BoundaryCheckOptions, counting: { scope: Jurisdiction; on: string } | null) {
+export async function checkAndCount(db: Sql | Tx, geometry: PolygonInput, viewer: KeyAreaViewer, opts: BoundaryCheckOptions,
+  counting: { scope: Jurisdiction; on: string } | null): Promise<{ checked: CheckedGeometry; counts: CountsInside | null }> {
   const scope = opts.within ?? viewer.jurisdiction
   const none: CheckedGeometry = { problems: [], warnings: [], geojson: null, ewkt: null, areaKm2: null, outsideShare: null, suggested: { townId: null, policeStationId: null } }
   const shape = polygonProblem(geometry)
