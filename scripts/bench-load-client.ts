@@ -6,6 +6,7 @@
  * and reports every request's latency per endpoint. Started by bench-load.ts over IPC.
  */
 import { Agent, request } from 'node:http'
+import postgres from 'postgres'
 
 /** One request of the mix. */
 export interface LoadRequest {
@@ -27,6 +28,8 @@ export interface LoadPlan {
   timeoutMs: number
   /** Mean pause of a connection between an answer and its next request; 0: none (a closed loop). */
   thinkMs: number
+  /** The app's database, whose pooled connections are sampled over the measured seconds. */
+  sampleUrl?: string
 }
 
 export interface EndpointResult {
@@ -44,6 +47,48 @@ export interface LoadResult {
   seconds: number
   /** CPU seconds this client process used over the measured seconds (it shares the machine with the server). */
   cpuSeconds: number
+  /** What the app's pooled connections did over the measured seconds (poolSampler). */
+  pool?: PoolSample
+}
+
+/** How busy the app's pool was on average, over how many samples, and the statements holding it by share. */
+interface PoolSample { samples: number; meanActive: number; top: { query: string; share: number }[] }
+
+
+/**
+ * Samples what the app's pooled connections are doing (pg_stat_activity, on a connection of its own)
+ * every few milliseconds until stopped: how many of them run a statement on average, and which
+ * statements hold them, by their share of the samples. It runs here, not in the server's process,
+ * so that a busy event loop there does not thin the samples out. A pool that is nearly always full means
+ * requests queue for a connection; one with room to spare while latency grows means they wait
+ * for something else (the server's event loop, the machine).
+ */
+function poolSampler(url: string, everyMs = 20) {
+  const watcher = postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: 'group-rental-bench-sampler' } })
+  const statements = new Map<string, number>()
+  let samples = 0
+  let active = 0
+  let stopped = false
+  const running = (async () => {
+    while (!stopped) {
+      const rows = await watcher<{ query: string }[]>`
+        select regexp_replace(left(query, 400), '\\s+', ' ', 'g') as query from pg_stat_activity
+        where datname = current_database() and application_name = 'group-rental-dashboard' and state = 'active'`
+      samples++
+      active += rows.length
+      for (const { query } of rows) statements.set(query, (statements.get(query) ?? 0) + 1)
+      await new Promise(r => setTimeout(r, everyMs))
+    }
+  })()
+  return {
+    async stop(): Promise<PoolSample> {
+      stopped = true
+      await running
+      await watcher.end()
+      const top = [...statements].sort((a, b) => b[1] - a[1]).slice(0, 12)
+      return { samples, meanActive: active / Math.max(1, samples), top: top.map(([query, n]) => ({ query, share: n / Math.max(1, active) })) }
+    },
+  }
 }
 
 /** Sends one request as a browser would (taking gzip) and reads its body; the status and the bytes received. */
@@ -77,7 +122,11 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   const measureFrom = start + plan.warmupSeconds * 1000
   const end = measureFrom + plan.seconds * 1000
   let cpu0 = process.cpuUsage()
-  setTimeout(() => { cpu0 = process.cpuUsage() }, plan.warmupSeconds * 1000)
+  let sampler: ReturnType<typeof poolSampler> | undefined
+  setTimeout(() => {
+    cpu0 = process.cpuUsage()
+    if (plan.sampleUrl) sampler = poolSampler(plan.sampleUrl)
+  }, plan.warmupSeconds * 1000)
   let next = 0
   // A seeded generator, so that runs with the same plan pause alike.
   let seed = 20191227
@@ -105,7 +154,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   await Promise.all(Array.from({ length: plan.connections }, () => connection()))
   agent.destroy()
   const cpu = process.cpuUsage(cpu0)
-  return { endpoints, seconds: plan.seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 }
+  return { endpoints, seconds: plan.seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, pool: await sampler?.stop() }
 }
 
 if (process.send) {

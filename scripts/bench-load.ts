@@ -143,7 +143,7 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
     const bag = (Object.entries(weights) as [Endpoint, number][]).flatMap(([e, w]) => Array.from({ length: w }, () => e))
     const requests = Array.from({ length: 5000 }, () => make[pick(bag)]())
 
-    const plan: LoadPlan = { base, requests, connections: opts.connections, warmupSeconds: opts.warmupSeconds, seconds: opts.seconds, timeoutMs: 10_000, thinkMs: opts.thinkMs }
+    const plan: LoadPlan = { base, requests, connections: opts.connections, warmupSeconds: opts.warmupSeconds, seconds: opts.seconds, timeoutMs: 10_000, thinkMs: opts.thinkMs, sampleUrl: url }
     const pacing = opts.thinkMs > 0 ? `, each pausing ${opts.thinkMs} ms on average between requests` : ', each in a closed loop'
     console.log(`  load: ${opts.connections} connections${pacing}, for ${opts.warmupSeconds} s warm-up + ${opts.seconds} s against ${base} (pool ${config.databasePoolSize}, statement limit ${config.databaseStatementTimeoutMs} ms)`)
     const loop = monitorEventLoopDelay({ resolution: 10 })
@@ -165,6 +165,7 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
       }, opts.warmupSeconds * 1000)
     })
     loop.disable()
+    const pool = result.pool
     const cpu = process.cpuUsage(cpu0)
     const elu = performance.eventLoopUtilization(elu0)
     const machine = machineTimes()
@@ -202,6 +203,13 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
       measure: '  the machine during the load', value: `${(100 * machineBusy).toFixed(0)} % busy`,
       note: `${cpus().length} cores shared by the server, PostgreSQL and the load client (${(100 * result.cpuSeconds / result.seconds).toFixed(0)} % CPU)`,
     })
+    if (pool) {
+      rows.push({
+        measure: '  the app\'s pool during the load', value: `${pool.meanActive.toFixed(1)} of ${config.databasePoolSize} busy`,
+        note: `on average over ${pool.samples} samples of pg_stat_activity; the statements holding it below`,
+      })
+      for (const t of pool.top) rows.push({ measure: `    ${(100 * t.share).toFixed(1)} %`, value: '', note: t.query.slice(0, 160) })
+    }
     return rows
   }
   finally {

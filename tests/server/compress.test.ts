@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { acceptsGzip } from '../../server/plugins/external/compress.js'
+import { acceptsGzip, gzipOnLoopBelow } from '../../server/plugins/external/compress.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 
 /** JSON answers travel gzipped to clients that take gzip; everything else as it was. */
@@ -36,6 +36,19 @@ describe('compressed answers', () => {
     expect(zipped.headers['content-encoding']).toBe('gzip')
     expect(zipped.headers.vary).toMatch(/accept-encoding/i)
     expect(zipped.rawPayload.length).toBeLessThan(plain.rawPayload.length / 3)
+    expect(JSON.parse(gunzipSync(zipped.rawPayload).toString())).toEqual(plain.json())
+  })
+
+  it('gzips a JSON answer small enough to be gzipped on the event loop, to the same JSON', async () => {
+    const plain = await t.app.inject({ url: '/api/premises?limit=20', headers: { cookie } })
+    expect(plain.statusCode, plain.body).toBe(200)
+    // Between the size worth gzipping at all and the size gzipped on the thread pool.
+    expect(plain.rawPayload.length).toBeGreaterThan(1024)
+    expect(plain.rawPayload.length).toBeLessThan(gzipOnLoopBelow)
+    const zipped = await t.app.inject({ url: '/api/premises?limit=20', headers: { cookie, 'accept-encoding': 'gzip' } })
+    expect(zipped.statusCode).toBe(200)
+    expect(zipped.headers['content-encoding']).toBe('gzip')
+    expect(zipped.rawPayload.length).toBeLessThan(plain.rawPayload.length)
     expect(JSON.parse(gunzipSync(zipped.rawPayload).toString())).toEqual(plain.json())
   })
 

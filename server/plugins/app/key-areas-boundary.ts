@@ -51,44 +51,91 @@ function jurisdictionGeom(sql: Sql | Tx, scope: Jurisdiction) {
   }
 }
 
+/** The one statement of a check: validity, size, the part inside the jurisdiction, overlaps, suggestion (and counts when asked). */
+type CheckRow = {
+  valid: boolean; reason: string; areaKm2: number | null; insideKm2: number | null; outsideShare: number | null; clip: boolean | null
+  clipped: string | null; ewkt: string | null; townId: number | null; policeStationId: number | null
+  overlaps: { id: number; nameZh: string; share: number; visible: boolean; draft: boolean }[] | null; hiddenShare: number | null
+}
+
 /**
  * Checks a drawn boundary: its shape, PostGIS validity, size, jurisdiction (the viewer's, or
  * `within` when given), overlaps. Overlaps are named only when the viewer may see the other key
  * area; the rest are one warning that says how much overlaps areas outside the viewer's view.
  */
 export async function checkBoundary(db: Sql | Tx, geometry: PolygonInput, viewer: KeyAreaViewer, opts: BoundaryCheckOptions = {}): Promise<CheckedGeometry> {
+  return (await checkAndCount(db, geometry, viewer, opts, null)).checked
+}
+
+/**
+ * The checks, and what the boundary holds when `counting` says over which jurisdiction and day
+ * (null when the boundary is not a valid polygon),
+ * in ONE statement: under load every statement of a request waits for a pooled connection and
+ * costs a round trip, a parse and a plan, and the preview used to ask four or five of them. The
+ * geometry operations run only for a valid polygon (on which they cannot fail), and the boundary
+ * clipped to the jurisdiction is computed once for its area and its shape.
+ */
+export async function checkAndCount(db: Sql | Tx, geometry: PolygonInput, viewer: KeyAreaViewer, opts: BoundaryCheckOptions,
+  counting: { scope: Jurisdiction; on: string } | null): Promise<{ checked: CheckedGeometry; counts: CountsInside | null }> {
   const scope = opts.within ?? viewer.jurisdiction
   const none: CheckedGeometry = { problems: [], warnings: [], geojson: null, ewkt: null, areaKm2: null, outsideShare: null, suggested: { townId: null, policeStationId: null } }
   const shape = polygonProblem(geometry)
-  if (shape) return { ...none, problems: [shape] }
+  if (shape) return { checked: { ...none, problems: [shape] }, counts: null }
   const json = JSON.stringify({ type: geometry.type, coordinates: geometry.coordinates })
-  // Validity, size and the part inside the jurisdiction in one statement (one wait for the pool):
-  // the geometry operations only for a valid polygon, on which they cannot fail.
-  const [r] = await db<{ valid: boolean; reason: string; areaKm2: number; insideKm2: number; clipped: string | null }[]>`
-    with g as (select st_setsrid(st_geomfromgeojson(${json}), 4326) as geom),
-         j as (select ${jurisdictionGeom(db, scope)} as geom)
-    select v.valid, st_isvalidreason(g.geom) as reason,
-           case when v.valid then st_area(st_multi(g.geom)::geography) / 1e6 end as area_km2,
-           case when v.valid then coalesce(st_area(st_intersection(st_multi(g.geom), j.geom)::geography), 0) / 1e6 end as inside_km2,
-           case when v.valid then st_asgeojson(st_multi(st_collectionextract(st_makevalid(st_intersection(st_multi(g.geom), j.geom)), 3)), 7) end as clipped
-    from g cross join lateral (select st_isvalid(g.geom) as valid) v, j`
-  if (!r!.valid) return { ...none, problems: [validityProblem(r!.reason)] }
-  const outsideShare = r!.areaKm2 > 0 ? Math.max(0, 1 - r!.insideKm2 / r!.areaKm2) : 0
+  const [r] = await db<(CheckRow & Partial<CountRow>)[]>`
+    with g0 as materialized (select st_setsrid(st_geomfromgeojson(${json}), 4326) as geom),
+    v as materialized (select st_isvalid(geom) as valid, st_isvalidreason(geom) as reason from g0),
+    g as materialized (select st_multi(g0.geom) as geom from g0, v where v.valid),
+    i as materialized (
+      select st_area(g.geom::geography) / 1e6 as area_km2, st_intersection(g.geom, j.geom) as inside
+      from g, (select ${jurisdictionGeom(db, scope)} as geom) j
+    ),
+    s as materialized (
+      select area_km2, coalesce(st_area(inside::geography), 0) / 1e6 as inside_km2,
+             st_asgeojson(st_multi(st_collectionextract(st_makevalid(inside), 3)), 7) as clipped
+      from i
+    ),
+    a as materialized (
+      -- Slivers along a shared border (under 0.1 %) are drawing noise, not a claim on the neighbour's ground.
+      select s.*, o.outside_share, ${!!opts.clip} and o.outside_share > 0.001 and s.inside_km2 > 0 as clip
+      from s cross join lateral (select case when s.area_km2 > 0 then greatest(0, 1 - s.inside_km2 / s.area_km2) else 0 end as outside_share) o
+    ),
+    -- The boundary to store: the part inside when clipped (as the GeoJSON text it is stored from), else as drawn.
+    b as materialized (select case when a.clip then st_setsrid(st_geomfromgeojson(a.clipped), 4326) else g0.geom end as geom from a, g0),
+    o as materialized (
+      select k.id, k.name_zh, st_area(st_intersection(k.geom, b.geom)::geography) / nullif(st_area(b.geom::geography), 0) as share,
+             (${keyAreaScope(db, viewer)}) as visible, k.status = 'draft' as draft
+      from key_area k, b
+      where k.deleted_at is null and k.geom && b.geom and st_intersects(k.geom, b.geom)
+        ${opts.excludeId ? db`and k.id <> ${opts.excludeId}` : db``}
+    )
+    select v.valid, v.reason, a.area_km2, a.inside_km2, a.outside_share, a.clip, a.clipped,
+           (select st_asewkt(st_multi(b.geom)) from b) as ewkt,
+           (select t.id from admin_area t, b where t.level = 'town' and t.valid_to is null and t.geom && b.geom
+              order by st_area(st_intersection(t.geom, b.geom)) desc limit 1) as town_id,
+           (select p.id from police_station p, b where p.valid_to is null and p.geom && b.geom
+              order by st_area(st_intersection(p.geom, b.geom)) desc limit 1) as police_station_id,
+           (select json_agg(json_build_object('id', o.id, 'name_zh', o.name_zh, 'share', o.share, 'visible', o.visible, 'draft', o.draft) order by o.share desc)
+              from o) as overlaps,
+           -- A listed area the viewer cannot see still matters (the same ground listed twice), but its
+           -- name and id stay with those who may see it; a draft there is nobody else's business yet.
+           (select st_area(st_intersection(u.geom, b.geom)::geography) / nullif(st_area(b.geom::geography), 0)
+              from (select st_union(k.geom) as geom from key_area k join o on o.id = k.id
+                    where o.share > 0.001 and not o.visible and not o.draft) u, b) as hidden_share
+           ${counting ? db`, c.*` : db``}
+    from v left join a on true
+    ${counting ? db`cross join (${countsSelect(db, json, counting.scope, counting.on)}) c` : db``}`
+  if (!r!.valid) return { checked: { ...none, problems: [validityProblem(r!.reason)] }, counts: null }
+  const insideKm2 = r!.insideKm2!
+  const outsideShare = r!.outsideShare!
   const problems: PolygonProblem[] = []
-  let geojson = json
-  let areaKm2 = r!.areaKm2
-  // Slivers along a shared border are drawing noise, not a claim on the neighbour's ground.
-  if (outsideShare > 0.001) {
-    if (opts.clip && r!.insideKm2 > 0) {
-      geojson = r!.clipped!
-      areaKm2 = r!.insideKm2
-    }
-    else {
-      problems.push(r!.insideKm2 > 0
-        ? { code: 'outside-jurisdiction', message: `${(outsideShare * 100).toFixed(1)}% of the area lies outside your jurisdiction: redraw it, or keep only the part inside`,
-            messageZh: `该区域有 ${(outsideShare * 100).toFixed(1)}% 在您的辖区之外：请重画，或只保留辖区内的部分` }
-        : { code: 'outside-jurisdiction', message: 'the area lies entirely outside your jurisdiction', messageZh: '该区域完全在您的辖区之外' })
-    }
+  const geojson = r!.clip ? r!.clipped! : json
+  const areaKm2 = r!.clip ? insideKm2 : r!.areaKm2!
+  if (outsideShare > 0.001 && !r!.clip) {
+    problems.push(insideKm2 > 0
+      ? { code: 'outside-jurisdiction', message: `${(outsideShare * 100).toFixed(1)}% of the area lies outside your jurisdiction: redraw it, or keep only the part inside`,
+          messageZh: `该区域有 ${(outsideShare * 100).toFixed(1)}% 在您的辖区之外：请重画，或只保留辖区内的部分` }
+      : { code: 'outside-jurisdiction', message: 'the area lies entirely outside your jurisdiction', messageZh: '该区域完全在您的辖区之外' })
   }
   if (areaKm2 > keyAreaLimits.maxAreaKm2) {
     problems.push({ code: 'too-large', message: `the area is ${areaKm2.toFixed(1)} km²; a key area may be at most ${keyAreaLimits.maxAreaKm2} km²`,
@@ -98,40 +145,18 @@ export async function checkBoundary(db: Sql | Tx, geometry: PolygonInput, viewer
     problems.push({ code: 'too-small', message: `the area is only ${Math.round(areaKm2 * 1e6)} m²; draw the whole key area`,
       messageZh: `面积只有 ${Math.round(areaKm2 * 1e6)} 平方米；请画出整个重点地区` })
   }
-  // The overlaps and the suggested town and station depend only on the boundary: asked together,
-  // a preview waits for a pooled connection once for both, not twice in a row.
-  const [overlapRows, [s]] = await Promise.all([db<{ id: number; nameZh: string; share: number; visible: boolean; draft: boolean }[]>`
-    with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom)
-    select k.id, k.name_zh, st_area(st_intersection(k.geom, g.geom)::geography) / nullif(st_area(g.geom::geography), 0) as share,
-           (${keyAreaScope(db, viewer)}) as visible, k.status = 'draft' as draft
-    from key_area k, g
-    where k.deleted_at is null and k.geom && g.geom and st_intersects(k.geom, g.geom)
-      ${opts.excludeId ? db`and k.id <> ${opts.excludeId}` : db``}
-    order by share desc`, db<{ townId: number | null; policeStationId: number | null; ewkt: string }[]>`
-    with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom)
-    select st_asewkt(st_multi(g.geom)) as ewkt, (select t.id from admin_area t where t.level = 'town' and t.valid_to is null and t.geom && g.geom
-              order by st_area(st_intersection(t.geom, g.geom)) desc limit 1) as town_id,
-           (select p.id from police_station p where p.valid_to is null and p.geom && g.geom
-              order by st_area(st_intersection(p.geom, g.geom)) desc limit 1) as police_station_id
-    from g`])
-  const overlaps = overlapRows.filter(o => o.share > 0.001)
+  const overlaps = (r!.overlaps ?? []).filter(o => o.share > 0.001)
   const warnings: PolygonProblem[] = overlaps.filter(o => o.visible).map((o) => {
     const name = keyAreaNameFor(viewer, o.nameZh)
     return { code: 'overlap', message: `overlaps key area "${name}" (#${o.id}) over ${(o.share * 100).toFixed(1)}% of this area`,
       messageZh: `与重点地区“${name}”（#${o.id}）重叠，占本区域的 ${(o.share * 100).toFixed(1)}%` }
   })
-  // A listed area the viewer cannot see still matters (the same ground listed twice), but its
-  // name and id stay with those who may see it; a draft there is nobody else's business yet.
-  const hidden = overlaps.filter(o => !o.visible && !o.draft).map(o => o.id)
-  if (hidden.length) {
-    const [h] = await db<{ share: number }[]>`
-      with g as (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom)
-      select st_area(st_intersection(u.geom, g.geom)::geography) / nullif(st_area(g.geom::geography), 0) as share
-      from (select st_union(k.geom) as geom from key_area k where k.id in ${db(hidden)}) u, g`
-    const pct = ((h?.share ?? 0) * 100).toFixed(1)
+  if (overlaps.some(o => !o.visible && !o.draft)) {
+    const pct = ((r!.hiddenShare ?? 0) * 100).toFixed(1)
     warnings.push({ code: 'overlap-hidden', message: `${pct}% of this area overlaps key areas outside your jurisdiction`, messageZh: `本区域有 ${pct}% 与您辖区之外的重点地区重叠` })
   }
-  return { problems, warnings, geojson, ewkt: s!.ewkt, areaKm2, outsideShare, suggested: { townId: s!.townId, policeStationId: s!.policeStationId } }
+  const checked: CheckedGeometry = { problems, warnings, geojson, ewkt: r!.ewkt, areaKm2, outsideShare, suggested: { townId: r!.townId, policeStationId: r!.policeStationId } }
+  return { checked, counts: counting ? countsOf(r as CountRow) : null }
 }
 
 /** What countsInside gives: attachment 3's figures and the open hazards by category. */
@@ -211,7 +236,13 @@ export function boundaryCells(db: Sql | Tx, geojson: string) {
  * row, for the tests).
  */
 export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: string): Promise<CountsInside> {
-  const [c] = await db<CountRow[]>`
+  const [c] = await db<CountRow[]>`${countsSelect(db, geojson, scope, on)}`
+  return countsOf(c!)
+}
+
+/** countsInside's statement, one row of CountRow, to be asked alone or inside another statement (the preview's). */
+function countsSelect(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: string) {
+  return db`
     -- Nothing of a boundary that is not a valid polygon (the preview asks before its check answers).
     with ${boundaryCells(db, geojson)},
     -- The running totals as they stood on the day (the last row at or before it) of the blocks
@@ -271,20 +302,14 @@ export async function countsInside(db: Sql | Tx, geojson: string, scope: Jurisdi
            w.residents_registered + e.residents_registered as residents_registered,
            w.ps + e.ps as ps, w.fire + e.fire as fire, w.housing + e.housing as housing, w.other + e.other as other
     from whole w, edge e`
-  return countsOf(c!)
 }
 
 /**
  * A boundary being drawn: its checks and, when it is a valid polygon, what it holds over the
- * viewer's jurisdiction on the day. Both are asked side by side, so that the preview waits for the
- * slower one on a busy pool, not for both in a row.
+ * viewer's jurisdiction on the day, in one statement (checkAndCount).
  */
 export async function previewBoundary(db: Sql | Tx, geometry: PolygonInput, viewer: KeyAreaViewer, opts: BoundaryCheckOptions, on: string) {
-  const json = polygonProblem(geometry) ? null : JSON.stringify({ type: geometry.type, coordinates: geometry.coordinates })
-  const [checked, counts] = await Promise.all([
-    checkBoundary(db, geometry, viewer, opts),
-    json === null ? Promise.resolve(null) : countsInside(db, json, viewer.jurisdiction, on),
-  ])
+  const { checked, counts } = await checkAndCount(db, geometry, viewer, opts, { scope: viewer.jurisdiction, on })
   // Counted whenever the boundary is a valid polygon (check gives no geometry for one that is not),
   // even when it reaches outside the jurisdiction: the user sees what it holds while drawing.
   return { checked, counts: checked.geojson === null ? null : counts }
