@@ -27,13 +27,7 @@ export const mapAttr = (page: Page, name: string) => page.getAttribute('[data-ma
 /** Flies to the device's position (zoom 16) and waits until the street map's labels are drawn there. */
 export async function locateAndWaitForStreets(page: Page, tap: boolean): Promise<void> {
   await page.waitForSelector('[data-map-state="ready"]', { timeout: 45_000 })
-  // The map's panels load after it: a tap while they arrive can land where the button was a moment
-  // before (seen offline on the phone, the view left at the district's zoom), so it is tapped again
-  // until the map flies in.
-  const zoom = async () => Number((await page.getAttribute('[data-map-state]', 'data-view'))?.split(',')[2] ?? 0)
-  for (let attempt = 0; attempt < 3 && (await zoom()) < 15; attempt++) {
-    await (tap ? page.tap('[data-testid="locate"]') : page.click('[data-testid="locate"]'))
-    await page.waitForFunction(() => Number(document.querySelector('[data-map-state]')?.getAttribute('data-view')?.split(',')[2]) >= 15, undefined, { timeout: 10_000 }).catch(() => undefined)
-  }
+  await (tap ? page.tap('[data-testid="locate"]') : page.click('[data-testid="locate"]'))
+  await page.waitForFunction(() => Number(document.querySelector('[data-map-state]')?.getAttribute('data-view')?.split(',')[2]) >= 15, undefined, { timeout: 30_000 })
   await page.waitForFunction(() => (document.querySelector('[data-map-state]')?.getAttribute('data-basemap-labels') ?? '').split('|').filter(Boolean).length >= 3, undefined, { timeout: 50_000 })
 }

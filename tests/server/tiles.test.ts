@@ -138,6 +138,43 @@ describe('premises vector tiles', () => {
     for (const r of towns) expect(r.townId).toBe(town!.id)
   })
 
+  it('with groupRental carry the group rentals the measures count on the day: recorded ones and rentals meeting the rule, found and not deregistered', async () => {
+    const day = '2020-06-30'
+    // Recounted from the rows with the rule as DOMAIN.md states it, not with the app's SQL.
+    const groupRentals = (bbox: [number, number, number, number]) => t.db.sql<{ id: number; kind: string }[]>`
+      select id, kind from premises p
+      where st_x(p.geom) >= ${bbox[0]} and st_x(p.geom) < ${bbox[2]} and st_y(p.geom) > ${bbox[1]} and st_y(p.geom) <= ${bbox[3]}
+        and (kind = 'group_rental' or (kind = 'rental' and meets_rule)) and found_on <= ${day}
+        and (deregistered_on is null or deregistered_on > ${day})`
+    // At the heart of the dense tile: a rental meeting the rule (12 rooms let: in), one found after the day and a
+    // group rental deregistered before it (both out).
+    const added = await t.db.sql<{ id: number }[]>`
+      insert into premises (kind, address, geom, found_on, rooms_let, registered_on, deregistered_on)
+      values ('rental', 'a', st_setsrid(st_makepoint(${heart[0]}, ${heart[1]}), 4326), '2020-03-01', 12, null, null),
+             ('rental', 'b', st_setsrid(st_makepoint(${heart[0]}, ${heart[1]}), 4326), '2020-09-01', 12, null, null),
+             ('group_rental', 'c', st_setsrid(st_makepoint(${heart[0]}, ${heart[1]}), 4326), '2020-02-01', 3, '2020-02-10', '2020-05-01')
+      returning id`
+    try {
+      const [z, x, y] = dense
+      const expected = (await groupRentals(tileBbox(z, x, y))).map(r => r.id)
+      expect(expected).toContain(added[0]!.id)
+      expect(expected).not.toContain(added[1]!.id)
+      expect(expected).not.toContain(added[2]!.id)
+      const points = (decodeTile((await fetchTile(z, x, y, `?groupRental=true&asOf=${day}`)).rawPayload, z, x, y).premises ?? [])
+        .filter(f => f.x >= 0 && f.x < 4096 && f.y >= 0 && f.y < 4096)
+      expect(points.map(f => f.id).sort((a, b) => a! - b!)).toEqual(expected.sort((a, b) => a - b))
+
+      // Below zoom 14 the cells count the same premises.
+      const [, x12, y12] = tileOf(...heart, 12)
+      const cells = decodeTile((await fetchTile(12, x12, y12, `?groupRental=true&asOf=${day}`)).rawPayload, 12, x12, y12).premises_agg!
+      const inside = cells.filter(f => f.x >= 0 && f.x < 4096 && f.y >= 0 && f.y < 4096).reduce((a, f) => a + (f.properties.count as number), 0)
+      expect(inside).toBe((await groupRentals(tileBbox(12, x12, y12))).length)
+    }
+    finally {
+      await t.db.sql`delete from premises where id in ${t.db.sql(added.map(r => r.id))}`
+    }
+  })
+
   it('are cached, revalidated with ETag, and invalidated when a hazard changes', async () => {
     const [z, x, y] = dense
     const first = await fetchTile(z, x, y, '?kind=group_rental')

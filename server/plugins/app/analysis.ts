@@ -11,7 +11,7 @@ import { endOfDay } from '../../domain/calendar.js'
 import type { PlaceKind } from '../../domain/lists.js'
 import type { ClusterOfSchema, Clusters, Rings } from '../../schemas/analysis.js'
 import type { Static } from 'typebox'
-import { type PremisesFilter, premisesWhere } from './premises.js'
+import { groupRentalOnSql, type PremisesFilter, premisesWhere } from './premises.js'
 
 /**
  * Where group rentals and hazards concentrate. Counts and places only: no person, no address.
@@ -61,9 +61,7 @@ function computations(sql: Sql) {
         db<(Counts & { poiId: number; band: number })[]>`
           with places as (select id, geom from poi where kind in ${db(kinds)}),
           prem as (
-            select p.geom, p.occupants, p.open_count, p.open_major_count,
-                   is_group_rental_candidate(p.kind, p.meets_rule) and p.found_on <= ${on}
-                     and (p.deregistered_on is null or p.deregistered_on > ${on}) as group_rental
+            select p.geom, p.occupants, p.open_count, p.open_major_count, ${groupRentalOnSql(db, on)} as group_rental
             from premises p where ${premisesWhere(db, filter, on, scope)}
           ),
           near as materialized (
@@ -111,13 +109,11 @@ function computations(sql: Sql) {
             select p.id, p.id as premises_id, st_x(p.geom) as lon, st_y(p.geom) as lat, p.open_major_count > 0 as major, p.town_id,
                    true as group_rental, p.open_count, p.open_major_count, p.occupants
             from premises p
-            where is_group_rental_candidate(p.kind, p.meets_rule) and p.found_on <= ${on}
-              and (p.deregistered_on is null or p.deregistered_on > ${on}) and ${where}
+            where ${groupRentalOnSql(db, on)} and ${where}
             order by p.id`
         : await db<Point[]>`
             select h.id, p.id as premises_id, st_x(p.geom) as lon, st_y(p.geom) as lat, h.severity = 'major' as major, p.town_id,
-                   is_group_rental_candidate(p.kind, p.meets_rule) and p.found_on <= ${on}
-                     and (p.deregistered_on is null or p.deregistered_on > ${on}) as group_rental,
+                   ${groupRentalOnSql(db, on)} as group_rental,
                    p.open_count, p.open_major_count, p.occupants
             from hazard h join premises p on p.id = h.premises_id
             where h.found_at < ${until} and (h.rectified_at is null or h.rectified_at >= ${until}) and ${where}

@@ -44,7 +44,7 @@ export type GroupBy = 'town_id' | 'police_station_id'
 
 /** Whether the daily-change tables can answer for a filter: they hold town, police station and kind. */
 export const deltasServe = (f: PremisesFilter) =>
-  !f.bbox && !f.withinWkt && !f.statuses?.length && !f.categories?.length && !f.communities?.length && !f.majorOnly && !f.overdueOnly && !f.foundFrom && !f.foundTo
+  !f.bbox && !f.withinWkt && !f.statuses?.length && !f.categories?.length && !f.communities?.length && !f.majorOnly && !f.overdueOnly && !f.foundFrom && !f.foundTo && !f.groupRentalsOnly
 
 /**
  * Counts behind the measures on a day, one row per town (or police station), over the premises of

@@ -24,6 +24,8 @@ export interface PremisesFilter {
   foundTo?: string
   /** Only premises inside (or on the edge of) this polygon, as well-known text in WGS 84. */
   withinWkt?: string
+  /** Only group rentals as the campaign counts them on the day (groupRentalOnSql). */
+  groupRentalsOnly?: boolean
 }
 
 /** SQL for a premises' map status on a day (see hazard_status in the migrations). */
@@ -52,12 +54,24 @@ export function premisesWhere(sql: Sql | Tx, f: PremisesFilter, on: string, scop
   if (f.foundTo) parts.push(sql`${a}.found_on <= ${f.foundTo}`)
   // The shape, not the column, is built from the parameter, so the GiST index serves ST_Covers.
   if (f.withinWkt) parts.push(sql`st_covers(st_geomfromtext(${f.withinWkt}, 4326), ${a}.geom)`)
+  if (f.groupRentalsOnly) parts.push(groupRentalOnSql(sql, on, alias))
   if (f.categories?.length) {
     parts.push(sql`exists (select 1 from hazard h join hazard_item i on i.code = h.item_code
       where h.premises_id = ${a}.id and i.category_code in ${sql(f.categories)}
         and h.found_at < end_of_local_day(${on}::date))`)
   }
   return parts.reduce((x, y) => sql`${x} and ${y}`)
+}
+
+/**
+ * Whether a premises is a group rental on a day, as the measures count one: recorded as a group
+ * rental or a rental meeting the rule (is_group_rental_candidate), found by the day and not
+ * deregistered by it.
+ */
+export const groupRentalOnSql = (sql: Sql | Tx, on: string, alias = 'p') => {
+  const a = sql(alias)
+  return sql`(is_group_rental_candidate(${a}.kind, ${a}.meets_rule) and ${a}.found_on <= ${on}
+    and (${a}.deregistered_on is null or ${a}.deregistered_on > ${on}))`
 }
 
 /** Whether a premises meets the group-rental rule but is not registered as a group rental. */

@@ -114,10 +114,11 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
 
   /**
    * Below zoom 14, tiles read the pre-grouped premises_cell table when the filters are ones it
-   * holds (kind, town, police station, status on any day); other filters group premises directly.
+   * holds (kind, town, police station, status on any day); other filters group premises directly
+   * (a group rental depends on the rule and the day found, which the cells do not hold).
    */
   const cellsServe = (f: PremisesFilter) =>
-    !f.categories?.length && !f.communities?.length && !f.foundFrom && !f.foundTo && !f.bbox && !f.withinWkt
+    !f.categories?.length && !f.communities?.length && !f.foundFrom && !f.foundTo && !f.bbox && !f.withinWkt && !f.groupRentalsOnly
 
   function cellRowsQuery(t: TileRequest) {
     const b = tileBounds(t.z, t.x, t.y)

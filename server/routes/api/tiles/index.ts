@@ -8,6 +8,9 @@ import { MapFilterProperties } from '../../../schemas/premises.js'
 /** The map's filters, and v: the client's data version, which makes a changed tile a new URL for the browser. */
 const TileQuery = Type.Object({
   ...MapFilterProperties,
+  groupRental: Type.Optional(Type.Boolean({
+    description: 'Only group rentals as the measures count them on the day (asOf): recorded as a group rental, or a rental meeting the group-rental rule; found by the day and not deregistered',
+  })),
   v: Type.Optional(Type.String({ maxLength: 40, pattern: '^[0-9a-zA-Z_-]*$', description: 'cache-buster from the client' })),
 }, { additionalProperties: false })
 
@@ -45,9 +48,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { z, x, y } = req.params
     const n = 2 ** z
     if (x >= n || y >= n) throw badRequest(`tile ${z}/${x}/${y} does not exist: at zoom ${z}, x and y run from 0 to ${n - 1}`, `瓦片 ${z}/${x}/${y} 不存在`)
-    const { v: _clientVersion, ...query } = req.query
+    const { v: _clientVersion, groupRental, ...query } = req.query
     const { filter, on } = await mapFilterFrom(app, query)
-    const t = { z, x, y, filter, on, scope: app.userOf(req).jurisdiction }
+    const t = { z, x, y, filter: { ...filter, groupRentalsOnly: groupRental || undefined }, on, scope: app.userOf(req).jurisdiction }
     const key = app.tiles.cacheKey(t, await app.versions.current('data'))
     const etag = app.tiles.etag(key)
     // Tiles hold no personal data; the browser may keep them and ask whether they are still current.

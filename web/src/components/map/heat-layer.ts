@@ -13,21 +13,22 @@ export const heatLayers = ['heat-agg', 'heat-raw'] as const
 export const heatRamp: [number, string][] = [[0, 'rgba(255,237,160,0)'], [0.15, '#ffeda0'], [0.35, '#fed976'], [0.55, '#feb24c'], [0.75, '#f03b20'], [1, '#bd0026']]
 
 /**
- * The map filter a subject adds to the map's own: group rentals are premises of that kind, open
- * hazards the premises with an open one (the tiles carry premises, so a premises with three open
- * hazards weighs as one).
+ * The map filter a subject adds to the map's own. Group rentals are those the measures count: recorded
+ * as one or a rental meeting the rule (so only these two kinds can be), found and not deregistered on
+ * the day (`groupRental`, which the tiles work out). Open hazards are the premises with an open one
+ * (the tiles carry premises, so a premises with three open hazards weighs as one).
  */
-const subjectFilter: Record<HeatSubject, { key: 'kind' | 'status'; values: string[] }> = {
-  'group-rentals': { key: 'kind', values: ['group_rental'] },
-  'open-hazards': { key: 'status', values: ['open_general', 'open_major', 'overdue'] },
+const subjectFilter: Record<HeatSubject, { key: 'kind' | 'status'; values: string[]; extra: Record<string, string> }> = {
+  'group-rentals': { key: 'kind', values: ['group_rental', 'rental'], extra: { groupRental: 'true' } },
+  'open-hazards': { key: 'status', values: ['open_general', 'open_major', 'overdue'], extra: {} },
 }
 
 /** The tiles' query for a subject within the map's filters, or null when the filters leave none of it. */
 export function heatQuery(subject: HeatSubject, query: Record<string, string>): Record<string, string> | null {
-  const { key, values } = subjectFilter[subject]
+  const { key, values, extra } = subjectFilter[subject]
   const chosen = query[key]?.split(',')
   const kept = chosen ? values.filter(v => chosen.includes(v)) : values
-  return kept.length ? { ...query, [key]: kept.join(',') } : null
+  return kept.length ? { ...query, [key]: kept.join(','), ...extra } : null
 }
 
 /** Where the heat layers go: under the premises' cells, or right over the premises (under labels and analysis results). */
