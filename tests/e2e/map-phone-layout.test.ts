@@ -79,4 +79,21 @@ describe('the map on the phone', () => {
     await page.screenshot({ path: join(artifactsDir, 'map-phone-located.png') })
     await context.close()
   }, 90_000)
+
+  it.each(['zh-CN', 'en'] as const)('keeps the folded legend clear of the scale bar (%s)', async (locale) => {
+    const context = await web.browser.newContext(phoneContext)
+    const page = await context.newPage()
+    await page.addInitScript(l => localStorage.setItem('locale', l), locale)
+    await signInPage(page, web.base, 'inspector', '/')
+    await page.waitForSelector('[data-map-state="ready"]', { timeout: 45_000 })
+    // The legend's title carries the count of premises: read once the count has come.
+    await page.waitForFunction(() => !document.querySelector('[data-testid="legend-toggle"]')?.textContent?.includes('…'), undefined, { timeout: 20_000 })
+    const legend = (await page.locator('[data-testid="legend"]').boundingBox())!
+    const scale = (await page.locator('.maplibregl-ctrl-scale').boundingBox())!
+    const apart = legend.x + legend.width <= scale.x || scale.x + scale.width <= legend.x
+      || legend.y + legend.height <= scale.y || scale.y + scale.height <= legend.y
+    expect(apart, `legend ${JSON.stringify(legend)}, scale ${JSON.stringify(scale)}`).toBe(true)
+    await page.screenshot({ path: join(artifactsDir, `map-phone-legend-${locale}.png`) })
+    await context.close()
+  }, 90_000)
 })
