@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { blockTotals, cellTotals } from '../helpers/key-area-cells.js'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
 
 /**
@@ -68,15 +69,8 @@ describe('the key-area cells written by two transactions at once', () => {
     await first
     await second
 
-    const totals = () => sql`
-      select * from (
-        select c.*, (c.houses, c.rental_houses, c.group_rentals, c.group_rentals_with_hazards, c.residents_registered, c.hz_public_security,
-                     c.hz_fire, c.hz_housing, c.hz_other)::text as v, lag((c.houses, c.rental_houses, c.group_rentals, c.group_rentals_with_hazards,
-                     c.residents_registered, c.hz_public_security, c.hz_fire, c.hz_housing, c.hz_other)::text, 1, '(0,0,0,0,0,0,0,0,0)')
-                     over (partition by c.cx, c.cy, c.town_id, c.police_station_id order by c.day) as before
-        from premises_cell_day c
-      ) x where v <> before order by cx, cy, town_id, police_station_id, day`
-    const blocks = () => sql`select * from premises_block_day order by block_x, block_y, town_id, police_station_id, day`
+    const totals = () => cellTotals(sql)
+    const blocks = () => blockTotals(sql)
     const events = () => sql`select * from premises_cell_event where cardinality(days) > 0 order by cx, cy, town_id, police_station_id`
     const kept = { totals: [...await totals()], blocks: [...await blocks()], events: [...await events()] }
     await sql`select refresh_all_premises_cell_days()`

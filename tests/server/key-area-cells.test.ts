@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Jurisdiction } from '../../server/domain/access.js'
 import { boundaryCells, countsInside, countsInsideFromRows } from '../../server/plugins/app/key-areas-boundary.js'
+import { blockTotals, cellTotals } from '../helpers/key-area-cells.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 
 /**
@@ -124,16 +125,8 @@ describe('the key-area counts from the cells', () => {
     })
     // The days around the writes: the middle of the campaign (the day they are dated) and its end.
     expect(await compare('after the writes', days.slice(1))).toBe(shapes().length * 2 * scopes.length)
-    // A day whose total equals the day before's changes nothing: the rebuild has no row for it.
-    const totals = () => sql`
-      select * from (
-        select c.*, (c.houses, c.rental_houses, c.group_rentals, c.group_rentals_with_hazards, c.residents_registered, c.hz_public_security,
-                     c.hz_fire, c.hz_housing, c.hz_other)::text as v, lag((c.houses, c.rental_houses, c.group_rentals, c.group_rentals_with_hazards,
-                     c.residents_registered, c.hz_public_security, c.hz_fire, c.hz_housing, c.hz_other)::text, 1, '(0,0,0,0,0,0,0,0,0)')
-                     over (partition by c.cx, c.cy, c.town_id, c.police_station_id order by c.day) as before
-        from premises_cell_day c
-      ) x where v <> before order by cx, cy, town_id, police_station_id, day`
-    const blocks = () => sql`select * from premises_block_day order by block_x, block_y, town_id, police_station_id, day`
+    const totals = () => cellTotals(sql)
+    const blocks = () => blockTotals(sql)
     const kept = await totals()
     const keptBlocks = await blocks()
     await sql`select refresh_all_premises_cell_days()`
