@@ -154,11 +154,27 @@ set enable_hashjoin = off set enable_mergejoin = off set jit = off as $$
     hz_public_security = excluded.hz_public_security, hz_fire = excluded.hz_fire, hz_housing = excluded.hz_housing, hz_other = excluded.hz_other;
 $$;
 
--- Every block's totals from its cells' (the seed; a database whose cells were filled before migration 041).
+-- Every block's totals (the seed; a database whose cells were filled before migration 041), in one
+-- pass over the premises' changes as the cells' totals are made: a block's change on a day is the sum
+-- of its premises' (its cells' changes are), so the rows equal premises_block_day_rows' for every
+-- block, at half the time of reading the cells' totals back block by block.
 create or replace function refresh_all_premises_block_days() returns void language sql as $$
   delete from premises_block_day;
   insert into premises_block_day
-  select * from premises_block_day_rows(array(select array[cx / 4, cy / 4] from premises_cell_day group by cx / 4, cy / 4));
+  select block_x, block_y, town_id, police_station_id, day,
+         sum(houses) over w, sum(rental_houses) over w, sum(group_rentals) over w, sum(group_rentals_with_hazards) over w,
+         sum(residents_registered) over w, sum(hz_public_security) over w, sum(hz_fire) over w, sum(hz_housing) over w, sum(hz_other) over w
+  from (
+    select s.cx / 4 as block_x, s.cy / 4 as block_y, s.town_id, s.police_station_id, d.day, sum(d.houses) as houses,
+           sum(d.rental_houses) as rental_houses, sum(d.group_rentals) as group_rentals,
+           sum(d.group_rentals_with_hazards) as group_rentals_with_hazards, sum(d.residents_registered) as residents_registered,
+           sum(d.hz_public_security) as hz_public_security, sum(d.hz_fire) as hz_fire, sum(d.hz_housing) as hz_housing, sum(d.hz_other) as hz_other
+    from premises_cell_day_source s cross join unnest(s.deltas) d
+    group by 1, 2, 3, 4, 5
+    having (sum(d.houses), sum(d.rental_houses), sum(d.group_rentals), sum(d.group_rentals_with_hazards), sum(d.residents_registered),
+            sum(d.hz_public_security), sum(d.hz_fire), sum(d.hz_housing), sum(d.hz_other)) <> (0, 0, 0, 0, 0, 0, 0, 0, 0)
+  ) x
+  window w as (partition by block_x, block_y, town_id, police_station_id order by day);
 $$;
 
 -- The daily changes each of the given premises brings, from its rows as they are now.
