@@ -3,6 +3,7 @@ import type { Jurisdiction } from '../../server/domain/access.js'
 import { periods as campaignPeriods, type Period } from '../../server/domain/periods.js'
 import { reportCounts } from '../../server/plugins/app/reports-counts.js'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
+import { busiestScopes, keyAreaShapes, premisesBox } from '../helpers/key-area-cells.js'
 
 /**
  * Attachment 4 counts a key area's events from the cells wholly inside it (premises_cell_event,
@@ -16,29 +17,10 @@ let reportDays: string[]
 let allPeriods: Period[]
 let scopes: Jurisdiction[]
 
-type Ring = [number, number][]
-const square = (x0: number, y0: number, x1: number, y1: number): Ring => [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
-const at = (fx0: number, fy0: number, fx1: number, fy1: number): Ring => {
-  const w = box.x1 - box.x0
-  const h = box.y1 - box.y0
-  return square(box.x0 + w * fx0, box.y0 + h * fy0, box.x0 + w * fx1, box.y0 + h * fy1)
-}
-
 /** The shapes compared: whole cells inside each, and boundaries of every kind. */
-function shapes(): { name: string; geometry: { type: string; coordinates: unknown } }[] {
-  const cx = (box.x0 + box.x1) / 2
-  const cy = (box.y0 + box.y1) / 2
-  const star: Ring = []
-  for (let i = 0; i < 40; i++) {
-    const r = (i % 2 ? 0.45 : 0.2) * Math.min(box.x1 - box.x0, box.y1 - box.y0)
-    star.push([cx + r * Math.cos((i * Math.PI) / 20), cy + r * Math.sin((i * Math.PI) / 20)])
-  }
-  star.push(star[0]!)
-  return [
-    { name: 'a square with a hole', geometry: { type: 'Polygon', coordinates: [at(0.05, 0.05, 0.9, 0.9), at(0.3, 0.3, 0.6, 0.55).reverse()] } },
-    { name: 'a multipolygon of two squares', geometry: { type: 'MultiPolygon', coordinates: [[at(0, 0, 0.35, 0.4)], [at(0.5, 0.45, 1, 1)]] } },
-    { name: 'a star crossing cell borders everywhere', geometry: { type: 'Polygon', coordinates: [star] } },
-  ]
+function shapes() {
+  const s = keyAreaShapes(box, 40)
+  return [s.hole, s.two, s.star]
 }
 
 /** The periods of a table ending on a report day. */
@@ -80,17 +62,13 @@ async function keptAndRebuilt() {
 
 beforeAll(async () => {
   t = await buildTestApp()
-  const [b] = await t.db.sql<{ x0: number; y0: number; x1: number; y1: number }[]>`
-    select st_xmin(e) as x0, st_ymin(e) as y0, st_xmax(e) as x1, st_ymax(e) as y1 from (select st_extent(geom)::geometry as e from premises) x`
-  box = b!
+  box = await premisesBox(t.db.sql)
   const [c] = await t.db.sql<{ startsOn: string; endsOn: string; reportDays: number[] }[]>`
     select starts_on::text, ends_on::text, report_days from campaign order by starts_on desc limit 1`
   allPeriods = campaignPeriods(c!.startsOn, c!.endsOn, c!.reportDays)
   // The first table, one in the middle and the last: one period, many, all of them.
   reportDays = [allPeriods[0]!.to, allPeriods[Math.floor(allPeriods.length / 2)]!.to, allPeriods[allPeriods.length - 1]!.to]
-  const [town] = await t.db.sql<{ id: number }[]>`select town_id as id from premises group by 1 order by count(*) desc limit 1`
-  const [station] = await t.db.sql<{ id: number }[]>`select police_station_id as id from premises where police_station_id is not null group by 1 order by count(*) desc limit 1`
-  scopes = [{ kind: 'district', id: null }, { kind: 'town', id: town!.id }, { kind: 'police_station', id: station!.id }]
+  scopes = await busiestScopes(t.db.sql)
 })
 afterAll(() => t.close())
 
