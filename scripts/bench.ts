@@ -49,6 +49,7 @@ const { values } = parseArgs({
     'readings-set-wise': { type: 'boolean', default: false, description: 'the leads benchmark writes its readings set-wise in SQL at any size (always above 200,000 premises)' },
     'leads-queries-only': { type: 'boolean', default: false, description: 'with --leads-only: only the leads queries and quality, on the leads as they are (no readings, no refresh)' },
     'leads-only': { type: 'boolean', default: false, description: 'only the leads: demo readings, refresh, queries, quality, readings import' },
+    'skip-leads': { type: 'boolean', default: false, description: 'the whole benchmark but the leads (measured on their own with --leads-only)' },
     'leads-rewrite': { type: 'boolean', default: false, description: 'with --leads-only: every lead\'s signals and score blanked (and the leads vacuumed) before the refresh, so that it writes every lead, as new readings for everyone would' },
     'load': { type: 'boolean', default: false, description: 'only the HTTP load test' },
     'plans-only': { type: 'boolean', default: false, description: 'only the prepared-plan check: each read query 8 times on one connection' },
@@ -199,7 +200,7 @@ try {
         }
       }
       if (Number(values.import) > 0 && !values['tiles-only']) await benchImport(Number(values.import))
-      if (!values['tiles-only'] && !values['import-only']) {
+      if (!values['tiles-only'] && !values['import-only'] && !values['skip-leads']) {
         const { benchLeads } = await import('./bench-leads.js')
         rows.push(...await benchLeads(db, { seed: 20191227, runs, readingRows: Number(values.readings), backend: db.backend, setWise: values['readings-set-wise'], queriesOnly: values['leads-queries-only'], rewrite: values['leads-rewrite'] }))
       }
