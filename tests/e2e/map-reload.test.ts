@@ -1,5 +1,7 @@
+import { join } from 'node:path'
 import type { Route } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { artifactsDir } from '../helpers/browser.js'
 import { signInPage, startWebApp, type WebApp } from '../helpers/web-app.js'
 
 let web: WebApp
@@ -55,6 +57,7 @@ describe('the map after a write', () => {
     // The tiles from before the write arrive; the map must then fetch the ones after it.
     release()
     await page.waitForFunction(() => document.querySelector('[data-map-state]')?.getAttribute('data-selected-status') === 'open_major', undefined, { timeout: 30_000 })
+    await page.screenshot({ path: join(artifactsDir, 'map-after-write-zh.png') })
     await page.close()
   })
 })
