@@ -1,7 +1,7 @@
 import type * as maplibregl from 'maplibre-gl'
 
-/** Per map and source: the change of address waiting for the tiles on their way. */
-const waiting = new WeakMap<maplibregl.Map, Map<string, () => void>>()
+/** Per map: the sources whose change of address waits for the tiles on their way. */
+const waiting = new WeakMap<maplibregl.Map, Set<string>>()
 
 /**
  * Points a vector source at a new tile address (new filters, a new data version). MapLibre fetches
@@ -13,7 +13,7 @@ const waiting = new WeakMap<maplibregl.Map, Map<string, () => void>>()
  */
 export function setTilesWhenLoaded(m: maplibregl.Map, sourceId: string, url: () => string, then?: () => void): void {
   let pending = waiting.get(m)
-  if (!pending) waiting.set(m, pending = new Map())
+  if (!pending) waiting.set(m, pending = new Set())
   if (pending.has(sourceId)) return
   const source = () => m.getSource(sourceId) as maplibregl.VectorTileSource | undefined
   const apply = () => {
@@ -24,7 +24,7 @@ export function setTilesWhenLoaded(m: maplibregl.Map, sourceId: string, url: () 
     source()?.setTiles([url()])
     then?.()
   }
-  pending.set(sourceId, apply)
+  pending.add(sourceId)
   apply()
   if (pending.has(sourceId)) {
     m.on('sourcedata', apply)
