@@ -3,7 +3,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TestApp } from '../helpers/app.js'
 import { artifactsDir } from '../helpers/browser.js'
-import { startWebApp, type WebApp } from '../helpers/web-app.js'
+import { recordMajorFireHazard, startWebApp, type WebApp } from '../helpers/web-app.js'
 
 let t: TestApp
 let browser: Browser
@@ -66,14 +66,7 @@ describe('the map as a working tool', () => {
     await page.waitForSelector(`[data-testid="premises-panel"][data-premises="${target!.id}"] h2`)
     await page.waitForFunction(() => document.querySelector('[data-map-state]')?.getAttribute('data-selected-status') === 'none', undefined, { timeout: 30_000 })
 
-    await page.click('[data-testid="hazard-add"]')
-    await page.click('[data-testid="hazard-category"]')
-    await page.click('.el-select-dropdown__item:has-text("消防隐患")')
-    await page.click('[data-testid="hazard-item"]')
-    await page.click('.hazard-item-popper .el-select-dropdown__item:has-text("FIRE-06")')
-    await page.click('[data-testid="hazard-severity"] >> text=重大隐患')
-    await page.click('[data-testid="hazard-save"]')
-    await page.waitForSelector('[data-testid="premises-panel"] [data-hazard][data-status="found"]')
+    await recordMajorFireHazard(page)
     await page.waitForFunction(() => document.querySelector('[data-map-state]')?.getAttribute('data-selected-status') === 'open_major', undefined, { timeout: 30_000 })
     await page.screenshot({ path: join(artifactsDir, 'inspection-hazard-zh.png') })
 

@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import type { Route } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { artifactsDir } from '../helpers/browser.js'
-import { signInPage, startWebApp, type WebApp } from '../helpers/web-app.js'
+import { recordMajorFireHazard, signInPage, startWebApp, type WebApp } from '../helpers/web-app.js'
 
 let web: WebApp
 beforeAll(async () => {
@@ -42,14 +42,7 @@ describe('the map after a write', () => {
     // arrives (every 2 s at most); both must come while the tiles are held.
     let changes = 0
     page.on('request', (r) => { if (r.url().includes('/api/premises/counts')) changes++ })
-    await page.click('[data-testid="hazard-add"]')
-    await page.click('[data-testid="hazard-category"]')
-    await page.click('.el-select-dropdown__item:has-text("消防隐患")')
-    await page.click('[data-testid="hazard-item"]')
-    await page.click('.hazard-item-popper .el-select-dropdown__item:has-text("FIRE-06")')
-    await page.click('[data-testid="hazard-severity"] >> text=重大隐患')
-    await page.click('[data-testid="hazard-save"]')
-    await page.waitForSelector('[data-testid="premises-panel"] [data-hazard][data-status="found"]')
+    await recordMajorFireHazard(page)
     const [row] = await t.db.sql<{ status: string }[]>`select status from hazard where premises_id = ${target!.id}`
     expect(row!.status).toBe('found')
     await expect.poll(() => changes, { timeout: 20_000 }).toBeGreaterThanOrEqual(2)

@@ -41,3 +41,15 @@ export async function signInPage(page: Page, base: string, username: string, nex
   await page.click('button[type="submit"]')
   await page.waitForSelector('[data-testid="who"]')
 }
+
+/** Records a major fire hazard (FIRE-06) on the premises open in the map's panel, in Chinese, and waits until the panel lists it. */
+export async function recordMajorFireHazard(page: Page): Promise<void> {
+  await page.click('[data-testid="hazard-add"]')
+  await page.click('[data-testid="hazard-category"]')
+  await page.click('.el-select-dropdown__item:has-text("消防隐患")')
+  await page.click('[data-testid="hazard-item"]')
+  await page.click('.hazard-item-popper .el-select-dropdown__item:has-text("FIRE-06")')
+  await page.click('[data-testid="hazard-severity"] >> text=重大隐患')
+  await page.click('[data-testid="hazard-save"]')
+  await page.waitForSelector('[data-testid="premises-panel"] [data-hazard][data-status="found"]')
+}
