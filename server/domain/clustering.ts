@@ -1,4 +1,4 @@
-import { dbscan, distanceMetres, earthRadius, NOISE } from './dbscan.js'
+import { dbscanLonLat, distanceMetres, earthRadius, NOISE } from './dbscan.js'
 
 /**
  * The arithmetic of a cluster analysis, kept free of the database and of Node's event loop so that
@@ -32,7 +32,7 @@ const rad = Math.PI / 180
 export function clusterPoints(job: ClusterJob): ClusterResult {
   const { lons, lats, placeLons, placeLats } = job
   const n = lons.length
-  const labels = dbscan(Array.from({ length: n }, (_, i) => ({ lon: lons[i]!, lat: lats[i]! })), job.eps, job.minPoints)
+  const labels = dbscanLonLat(lons, lats, job.eps, job.minPoints)
   const clusters = labels.reduce((a, l) => Math.max(a, l + 1), 0)
   // Each cluster's points, cluster by cluster, in input order.
   const start = new Int32Array(clusters + 1)

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { clusterInWorker } from '../../server/plugins/app/analysis-worker.js'
 import { clusterPoints, convexHull } from '../../server/domain/clustering.js'
 import { dbscan, distanceMetres, NOISE } from '../../server/domain/dbscan.js'
+import { Random } from '../../server/domain/random.js'
+import { textbookDbscan } from '../helpers/dbscan-textbook.js'
 
 /** Points on a circle of the given radius (metres) around a centre. */
 function blob(lon: number, lat: number, n: number, radius: number) {
@@ -42,6 +44,58 @@ describe('dbscan', () => {
     const line = Array.from({ length: 6 }, (_, i) => ({ lon: 119.9 + (i * 40) / 94_500, lat: 31.9 }))
     expect([...dbscan(line, 50, 3)]).toEqual([0, 0, 0, 0, 0, 0])
     expect([...dbscan([], 50, 3)]).toEqual([])
+  })
+
+  it('labels every point as the textbook algorithm does, on dense, sparse, repeated and chained points', () => {
+    // Blobs of every density (some far denser than minPoints in a cell, some just under), lines of
+    // points close to eps apart (chains and border points shared by two clusters), points repeated
+    // on one spot, and scattered strays; in shuffled order, so that clusters start anywhere.
+    const rnd = new Random(19)
+    for (const [eps, minPoints] of [[150, 8], [40, 3], [100, 2], [60, 20], [25, 5]] as const) {
+      const points: { lon: number; lat: number }[] = []
+      for (let b = 0; b < 14; b++) {
+        const lon = 119.8 + rnd.next() * 0.05
+        const lat = 31.85 + rnd.next() * 0.05
+        const spread = eps * (0.3 + rnd.next() * 4)
+        const count = 3 + Math.floor(rnd.next() * 160)
+        for (let i = 0; i < count; i++) points.push({ lon: lon + ((rnd.next() - 0.5) * spread) / 94_500, lat: lat + ((rnd.next() - 0.5) * spread) / 110_900 })
+      }
+      for (let l = 0; l < 4; l++) {
+        const lon = 119.8 + rnd.next() * 0.05
+        const lat = 31.85 + rnd.next() * 0.05
+        const step = eps * (0.6 + rnd.next() * 0.45)
+        for (let i = 0; i < 25; i++) points.push({ lon: lon + (i * step) / 94_500, lat })
+      }
+      // Uniform scatter as dense as makes a point's neighbours about minPoints: many points sit on the
+      // threshold, where one distance measured wrongly changes a label.
+      const box = eps * Math.sqrt((Math.PI * 1500) / minPoints)
+      for (let i = 0; i < 1500; i++) points.push({ lon: 119.9 + (rnd.next() * box) / 94_500, lat: 31.9 + (rnd.next() * box) / 110_900 })
+      // Border points shared by two clusters: a point 0.9 eps from the core point at the tip of each of
+      // two bundles, whose other points lie beyond eps of it; it is core for neither.
+      for (let t = 0; t < 3; t++) {
+        const lon = 119.95 + t * 0.01
+        const lat = 31.95
+        const at = (metres: number, north = 0) => ({ lon: lon + metres / 94_500, lat: lat + north / 110_900 })
+        points.push(at(0))
+        for (const side of [-1, 1]) {
+          points.push(at(side * 0.9 * eps))
+          for (let i = 0; i < minPoints - 1; i++) points.push(at(side * 1.15 * eps, (i - minPoints / 2) * 0.01 * eps))
+        }
+      }
+      const spot = { lon: 119.83, lat: 31.88 }
+      for (let i = 0; i < minPoints + 2; i++) points.push({ ...spot })
+      for (let i = 0; i < 120; i++) points.push({ lon: 119.78 + rnd.next() * 0.1, lat: 31.83 + rnd.next() * 0.1 })
+      for (let i = points.length - 1; i > 0; i--) {
+        const j = Math.floor(rnd.next() * (i + 1))
+        ;[points[i], points[j]] = [points[j]!, points[i]!]
+      }
+      const got = [...dbscan(points, eps, minPoints)]
+      const want = textbookDbscan(points, eps, minPoints)
+      expect(got).toEqual(want)
+      // Not a vacuous comparison: clusters, noise and border points shared by two clusters all occur.
+      expect(new Set(want).size).toBeGreaterThan(5)
+      expect(want).toContain(NOISE)
+    }
   })
 
   it('measures metres like the haversine formula (1° of latitude ≈ 111.2 km)', () => {
