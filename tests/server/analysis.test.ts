@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { destination } from '@turf/destination'
 import { distance } from '@turf/distance'
 import { point } from '@turf/helpers'
 import ExcelJS from 'exceljs'
@@ -57,6 +58,31 @@ describe('clusters', () => {
     // A stricter minimum leaves only the big group; a tiny distance leaves none.
     expect((await analysisRepository(db.sql).clusters({ kind: 'district', id: null }, {}, '2020-12-31', 'group-rentals', 100, 10)).features).toHaveLength(1)
     expect((await analysisRepository(db.sql).clusters({ kind: 'district', id: null }, {}, '2020-12-31', 'group-rentals', 10, 5)).features).toHaveLength(0)
+  })
+
+  it('puts premises a few decimetres either side of a ring\'s edge on their own side', async () => {
+    // Around a place of its own: premises 0.3 m, 2 m and 6 m inside and outside rings of 300 m and
+    // 2,000 m, in eight directions (north-south, where the map's scale changes most, included).
+    const place = [119.92, 31.92] as [number, number]
+    const [poi] = await db.sql<{ id: number }[]>`insert into poi (kind, name_zh, name_en, geom) values ('urban_village', '村', 'Edge village', st_setsrid(st_makepoint(${place[0]}, ${place[1]}), 4326)) returning id`
+    const want = new Map<number, number>([[300, 0], [2000, 0]])
+    for (const radius of [300, 2000]) {
+      for (const off of [-6, -2, -0.3, 0.3, 2, 6]) {
+        for (let bearing = 0; bearing < 360; bearing += 45) {
+          const [x, y] = destination(place, radius + off, bearing, { units: 'meters' }).geometry.coordinates as [number, number]
+          await db.sql`insert into premises (kind, address, geom, occupants, found_on) values ('rental', 'edge', st_setsrid(st_makepoint(${x}, ${y}), 4326), 1, '2020-01-10')`
+        }
+      }
+    }
+    const all = await db.sql<{ lon: number; lat: number; address: string }[]>`select st_x(geom) as lon, st_y(geom) as lat, address from premises`
+    const inside = (radius: number) => all.filter(p => distance(place, [p.lon, p.lat], { units: 'meters' }) <= radius)
+    for (const radius of want.keys()) want.set(radius, inside(radius).length)
+    const fc = await analysisRepository(db.sql).rings({ kind: 'district', id: null }, {}, '2020-12-31', ['urban_village'], [300, 2000])
+    const got = new Map(fc.features.filter(f => f.properties.poiId === poi!.id).map(f => [f.properties.radius, f.properties.premises]))
+    expect(got).toEqual(want)
+    // 24 premises inside 300 m (8 directions x 3 offsets inside), 48 more inside 2,000 m.
+    expect(inside(300).filter(p => p.address === 'edge')).toHaveLength(24)
+    expect(inside(2000).filter(p => p.address === 'edge')).toHaveLength(24 + 24 + 24)
   })
 })
 

@@ -6,7 +6,7 @@ import type { Sql, Tx } from '../../db/index.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { clusterInWorker } from './analysis-worker.js'
 import { type FiguresCache, figuresCache } from './figures-cache.js'
-import { NOISE } from '../../domain/dbscan.js'
+import { earthRadius, NOISE } from '../../domain/dbscan.js'
 import { endOfDay } from '../../domain/calendar.js'
 import type { PlaceKind } from '../../domain/lists.js'
 import type { ClusterOfSchema, Clusters, Rings } from '../../schemas/analysis.js'
@@ -25,9 +25,8 @@ export type ClusterOf = Static<typeof ClusterOfSchema>
 /** The kinds of place a cluster is related to: the notice's campuses, factories and urban villages. */
 export const nearestKinds = ['campus', 'factory', 'urban_village'] as const
 
-/** Degrees that cover at least a number of metres here (a bounding box around a ring, for the index). */
-const degLat = (m: number) => (m / 110_574) * 1.02
-const degLon = (m: number) => (m / 94_000) * 1.02
+/** The radius of the sphere of Web Mercator (EPSG:3857): WGS-84's semi-major axis. */
+const mercatorRadius = 6_378_137
 
 /**
  * Rings around places and clusters of points. With a `cache`, each result is computed once per state
@@ -54,19 +53,34 @@ function computations(sql: Sql) {
       const maxRadius = Math.max(...radii)
       type Counts = { premises: number; groupRentals: number; openHazards: number; openMajor: number; people: number }
       // Each premises near a place counts once, in the smallest ring that holds it; a larger ring is
-      // the sum of the bands inside it. One distance per pair, on the sphere (computed once: the CTE
-      // is materialised); the box finds the pairs.
-      const bandCases = [...radii].sort((a, b) => a - b).reduce((acc, r) => db`${acc} when n.d <= ${r} then ${r}::int`, db``)
+      // the sum of the bands inside it. Distances are true metres on the sphere, but measured so only
+      // where it matters: the Web Mercator distance, scaled by the cosine of the place's latitude and
+      // by the sphere's radius over Mercator's, is within 0.02% of it within a few kilometres (its
+      // scale changes by tan(latitude) x the latitudes between); a premises farther than 1% + 1 m from
+      // every ring's edge is in the same band either way, and only the others are measured on the
+      // sphere (about 2% of them). The index on the metric column finds the pairs.
+      const sorted = [...radii].sort((a, b) => a - b)
+      const slack = (r: number) => r * 0.01 + 1
+      const nearEdge = sorted.reduce((acc, r) => db`${acc} or abs(n.a - ${r}) <= ${slack(r)}`, db`false`)
+      const bandCases = sorted.reduce((acc, r) => db`${acc} when n.d <= ${r} then ${r}::int`, db``)
       const [bands, rings] = await Promise.all([
         db<(Counts & { poiId: number; band: number })[]>`
-          with places as (select id, geom from poi where kind in ${db(kinds)}),
+          with places as (
+            select id, geom, st_transform(geom, 3857) as geom_m, cos(radians(st_y(geom))) * ${earthRadius / mercatorRadius} as k
+            from poi where kind in ${db(kinds)}
+          ),
           prem as (
-            select p.geom, p.occupants, p.open_count, p.open_major_count, ${groupRentalOnSql(db, on)} as group_rental
+            select p.geom, p.geom_m, p.occupants, p.open_count, p.open_major_count, ${groupRentalOnSql(db, on)} as group_rental
             from premises p where ${premisesWhere(db, filter, on, scope)}
           ),
+          approx as (
+            select pl.id as poi_id, pl.geom as place, p.*, st_distance(p.geom_m, pl.geom_m) * pl.k as a
+            from places pl join prem p on p.geom_m && st_expand(pl.geom_m, ${slack(maxRadius) + maxRadius} / pl.k)
+          ),
           near as materialized (
-            select pl.id as poi_id, p.*, st_distance(p.geom::geography, pl.geom::geography, false) as d
-            from places pl join prem p on p.geom && st_expand(pl.geom, ${degLon(maxRadius)}, ${degLat(maxRadius)})
+            select n.*, case when ${nearEdge} then st_distance(n.geom::geography, n.place::geography, false) else n.a end as d
+            from approx n
+            where n.a <= ${maxRadius + slack(maxRadius)}
           )
           select n.poi_id, case ${bandCases} end as band, count(*)::int as premises, count(*) filter (where n.group_rental)::int as group_rentals,
                  sum(n.open_count)::int as open_hazards, sum(n.open_major_count)::int as open_major, sum(n.occupants)::int as people
