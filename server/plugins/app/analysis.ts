@@ -65,26 +65,26 @@ function computations(sql: Sql) {
       const bandCases = sorted.reduce((acc, r) => db`${acc} when n.d <= ${r} then ${r}::int`, db``)
       const [bands, rings] = await Promise.all([
         db<(Counts & { poiId: number; band: number })[]>`
-          with places as (
+          with places as materialized (
             select id, geom, st_transform(geom, 3857) as geom_m, cos(radians(st_y(geom))) * ${earthRadius / mercatorRadius} as k
             from poi where kind in ${db(kinds)}
-          ),
-          prem as (
-            select p.geom, p.geom_m, p.occupants, p.open_count, p.open_major_count, ${groupRentalOnSql(db, on)} as group_rental
-            from premises p where ${premisesWhere(db, filter, on, scope)}
-          ),
-          approx as (
-            select pl.id as poi_id, pl.geom as place, p.*, st_distance(p.geom_m, pl.geom_m) * pl.k as a
-            from places pl join prem p on p.geom_m && st_expand(pl.geom_m, ${slack(maxRadius) + maxRadius} / pl.k)
-          ),
-          near as materialized (
-            select n.*, case when ${nearEdge} then st_distance(n.geom::geography, n.place::geography, false) else n.a end as d
-            from approx n
-            where n.a <= ${maxRadius + slack(maxRadius)}
           )
           select n.poi_id, case ${bandCases} end as band, count(*)::int as premises, count(*) filter (where n.group_rental)::int as group_rentals,
                  sum(n.open_count)::int as open_hazards, sum(n.open_major_count)::int as open_major, sum(n.occupants)::int as people
-          from near n
+          from (
+            select n.*, case when ${nearEdge} then st_distance(n.geom::geography, n.place::geography, false) else n.a end as d
+            from (
+              select pl.id as poi_id, pl.geom as place, p.geom, p.occupants, p.open_count, p.open_major_count,
+                     ${groupRentalOnSql(db, on)} as group_rental, st_distance(p.geom_m, pl.geom_m) * pl.k as a
+              from places pl join premises p on p.geom_m && st_expand(pl.geom_m, ${slack(maxRadius) + maxRadius} / pl.k)
+              where ${premisesWhere(db, filter, on, scope)}
+              -- "offset 0" keeps each subquery's columns computed once a row: flattened, the planner
+              -- wrote the distance out again wherever a column named it, some ten times a pair.
+              offset 0
+            ) n
+            where n.a <= ${maxRadius + slack(maxRadius)}
+            offset 0
+          ) n
           where n.d <= ${maxRadius}
           group by 1, 2`,
         db<{ poiId: number; kind: PlaceKind; nameZh: string; nameEn: string; radius: number; lon: number; lat: number; ring: string }[]>`
