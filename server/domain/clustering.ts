@@ -109,9 +109,13 @@ function insideConvex(ring: [number, number][], lon: number, lat: number): boole
 /**
  * The convex hull of some points (Andrew's monotone chain), in degrees as GeoJSON draws it: a closed
  * counter-clockwise ring without collinear corners, or null when the points lie on a line or a spot.
+ * Points strictly inside the octagon of the extreme points (Akl-Toussaint) cannot be corners and are
+ * left out before the sort: a cluster of 240,000 group rentals keeps a few hundred. `all` sorts
+ * every point (the tests compare).
  */
-export function convexHull(which: ArrayLike<number>, lons: ArrayLike<number>, lats: ArrayLike<number>): [number, number][] | null {
-  const pts = Array.from(which, i => [lons[i]!, lats[i]!] as [number, number])
+export function convexHull(which: ArrayLike<number>, lons: ArrayLike<number>, lats: ArrayLike<number>, opts: { all?: boolean } = {}): [number, number][] | null {
+  const candidates = opts.all || which.length < 64 ? Array.from(which) : outsideOctagon(which, lons, lats)
+  const pts = candidates.map(i => [lons[i]!, lats[i]!] as [number, number])
     .sort((a, b) => a[0] - b[0] || a[1] - b[1])
   const cross = (o: [number, number], a: [number, number], b: [number, number]) => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
   const half = (list: [number, number][]) => {
@@ -126,4 +130,39 @@ export function convexHull(which: ArrayLike<number>, lons: ArrayLike<number>, la
   const ring = [...half(pts), ...half([...pts].reverse())]
   if (ring.length < 3) return null
   return [...ring, ring[0]!]
+}
+
+/**
+ * The points not strictly inside the polygon of the extreme points in eight directions (lowest,
+ * lowest-right, rightmost, ... in counter-clockwise order): every corner of the hull is among them.
+ * A point within a hair of an edge is kept, so rounding never drops a corner.
+ */
+function outsideOctagon(which: ArrayLike<number>, lons: ArrayLike<number>, lats: ArrayLike<number>): number[] {
+  // Directions: -y, x-y, x, x+y, y, y-x, -x, -x-y; the point with the greatest value of each.
+  const score = [
+    (x: number, y: number) => -y, (x: number, y: number) => x - y, (x: number) => x, (x: number, y: number) => x + y,
+    (_: number, y: number) => y, (x: number, y: number) => y - x, (x: number) => -x, (x: number, y: number) => -x - y,
+  ]
+  const best = score.map(() => which[0]!)
+  for (let k = 1; k < which.length; k++) {
+    const i = which[k]!
+    for (let d = 0; d < 8; d++) if (score[d]!(lons[i]!, lats[i]!) > score[d]!(lons[best[d]!]!, lats[best[d]!]!)) best[d] = i
+  }
+  const corners = best.filter((i, d) => d === 0 || i !== best[d - 1]).filter((i, d, a) => d === 0 || i !== a[0])
+  if (corners.length < 3) return Array.from(which)
+  const hair = 1e-12
+  const keep: number[] = []
+  for (let k = 0; k < which.length; k++) {
+    const i = which[k]!
+    const x = lons[i]!
+    const y = lats[i]!
+    let inside = true
+    for (let c = 0; c < corners.length && inside; c++) {
+      const a = corners[c]!
+      const b = corners[(c + 1) % corners.length]!
+      if ((lons[b]! - lons[a]!) * (y - lats[a]!) - (lats[b]! - lats[a]!) * (x - lons[a]!) <= hair) inside = false
+    }
+    if (!inside) keep.push(i)
+  }
+  return keep
 }

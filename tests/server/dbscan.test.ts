@@ -146,4 +146,25 @@ describe('convexHull', () => {
     expect(convexHull([0, 5, 1], lons, lats)).toBeNull()
     expect(convexHull([2, 2, 2], lons, lats)).toBeNull()
   })
+
+  it('gives the same ring when the points inside the extremes\' octagon are left out first', () => {
+    // Discs, squares with points along their edges and on their corners, lines, repeated points.
+    const rnd = new Random(7)
+    for (let trial = 0; trial < 40; trial++) {
+      const lons: number[] = []
+      const lats: number[] = []
+      const n = 64 + Math.floor(rnd.next() * 3000)
+      const shape = trial % 4
+      for (let i = 0; i < n; i++) {
+        const a = rnd.next() * 2 * Math.PI
+        const r = Math.sqrt(rnd.next()) * 0.01
+        if (shape === 0) lons.push(119.9 + r * Math.cos(a)), lats.push(31.9 + r * Math.sin(a))
+        else if (shape === 1) lons.push(119.9 + Math.round(rnd.next() * 8) / 1000), lats.push(31.9 + Math.round(rnd.next() * 8) / 1000)
+        else if (shape === 2) lons.push(119.9 + i / 100_000), lats.push(31.9 + i / 200_000)
+        else lons.push(119.9 + (i % 5) * 0.001), lats.push(31.9 + (i % 3) * 0.001)
+      }
+      const which = Array.from({ length: n }, (_, i) => i)
+      expect(convexHull(which, lons, lats), `trial ${trial}`).toEqual(convexHull(which, lons, lats, { all: true }))
+    }
+  })
 })

@@ -115,18 +115,19 @@ function computations(sql: Sql) {
     async clusters(scope: Jurisdiction, filter: PremisesFilter, on: string, of: ClusterOf, eps: number, minPoints: number, db: Sql | Tx = sql): Promise<Clusters> {
       const until = endOfDay(on)
       const where = premisesWhere(db, filter, on, scope)
-      // The points (a group rental, or an open hazard at its premises), sorted so that DBSCAN is
-      // repeatable, packed by the database into one bytea of fixed-size records: at a million premises
-      // 384,000 rows of ten columns cost a second to send and parse, the packed bytes a tenth of it.
+      // The points (a group rental, or an open hazard at its premises), packed by the database into
+      // one bytea of fixed-size records: at a million premises 384,000 rows of ten columns cost a
+      // second to send and parse, the packed bytes a fraction of it. Each carries its id, by which
+      // they are put in order here (faster than the database's sort), so that DBSCAN is repeatable.
       const record = db`float8send(st_x(p.geom)) || float8send(st_y(p.geom)) || int8send(p.id) || int4send(p.town_id)
         || int4send(p.occupants) || int4send(p.open_count) || int4send(p.open_major_count)`
       const [packed] = of === 'group-rentals'
         ? await db<{ points: Buffer | null }[]>`
-            select string_agg(${record} || int2send(((p.open_major_count > 0)::int + 2)::int2), '' order by p.id) as points
+            select string_agg(${record} || int2send(((p.open_major_count > 0)::int + 2)::int2) || int8send(p.id), '') as points
             from premises p
             where ${groupRentalOnSql(db, on)} and ${where}`
         : await db<{ points: Buffer | null }[]>`
-            select string_agg(${record} || int2send(((h.severity = 'major')::int + 2 * (${groupRentalOnSql(db, on)})::int)::int2), '' order by h.id) as points
+            select string_agg(${record} || int2send(((h.severity = 'major')::int + 2 * (${groupRentalOnSql(db, on)})::int)::int2) || int8send(h.id), '') as points
             from hazard h join premises p on p.id = h.premises_id
             where h.found_at < ${until} and (h.rectified_at is null or h.rectified_at >= ${until}) and ${where}`
       const cols = unpackPoints(packed?.points ?? null)
@@ -199,9 +200,9 @@ function computations(sql: Sql) {
 }
 
 /** Bytes of one point as the clusters' query packs it (see there). */
-const pointBytes = 8 + 8 + 8 + 4 * 4 + 2
+const pointBytes = 8 + 8 + 8 + 4 * 4 + 2 + 8
 
-/** The points of the clusters' query, unpacked from its big-endian records into columns. */
+/** The points of the clusters' query, unpacked from its big-endian records into columns, in the order of their ids. */
 function unpackPoints(bytes: Buffer | null) {
   const n = bytes ? bytes.byteLength / pointBytes : 0
   if (!Number.isInteger(n)) throw new Error(`cluster points: ${bytes!.byteLength} bytes are not records of ${pointBytes}`)
@@ -211,10 +212,13 @@ function unpackPoints(bytes: Buffer | null) {
   }
   if (!bytes) return cols
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  for (let i = 0, o = 0; i < n; i++, o += pointBytes) {
+  const int8 = (o: number) => view.getUint32(o) * 2 ** 32 + view.getUint32(o + 4)
+  const order = orderByKey(n, r => int8(r * pointBytes + 42))
+  for (let i = 0; i < n; i++) {
+    const o = order[i]! * pointBytes
     cols.lons[i] = view.getFloat64(o)
     cols.lats[i] = view.getFloat64(o + 8)
-    cols.premisesIds[i] = view.getUint32(o + 16) * 2 ** 32 + view.getUint32(o + 20)
+    cols.premisesIds[i] = int8(o + 16)
     cols.townIds[i] = view.getInt32(o + 24)
     cols.occupants[i] = view.getInt32(o + 28)
     cols.openCounts[i] = view.getInt32(o + 32)
@@ -222,6 +226,26 @@ function unpackPoints(bytes: Buffer | null) {
     cols.flags[i] = view.getInt16(o + 40)
   }
   return cols
+}
+
+/**
+ * The records 0..n-1 in the order of their keys (non-negative integers). Key and record number are
+ * packed into one float and sorted natively when they fit in 53 bits, which is twice as fast as a
+ * sort with a comparison function.
+ */
+function orderByKey(n: number, keyOf: (record: number) => number): Uint32Array {
+  const keys = Float64Array.from({ length: n }, (_, r) => keyOf(r))
+  const room = 2 ** Math.max(1, Math.ceil(Math.log2(n + 1)))
+  const order = new Uint32Array(n)
+  if (keys.every(k => k * room < 2 ** 53)) {
+    const packed = keys.map((k, r) => k * room + r).sort()
+    for (let i = 0; i < n; i++) order[i] = packed[i]! % room
+  }
+  else {
+    for (let i = 0; i < n; i++) order[i] = i
+    order.sort((a, b) => keys[a]! - keys[b]!)
+  }
+  return order
 }
 
 export type AnalysisRepository = ReturnType<typeof analysisRepository>
