@@ -54,6 +54,7 @@ const { values } = parseArgs({
     'load': { type: 'boolean', default: false, description: 'only the HTTP load test' },
     'plans-only': { type: 'boolean', default: false, description: 'only the prepared-plan check: each read query 8 times on one connection' },
     'reports-only': { type: 'boolean', default: false, description: 'only the key-area preview and the biweekly tables (attachments 5 and 4)' },
+    'analysis-only': { type: 'boolean', default: false, description: 'only the clusters and the rings, computed (no cache)' },
     'setup-only': { type: 'boolean', default: false, description: 'only create and seed the database (with --keep, for later runs with --reuse)' },
     'load-seconds': { type: 'string', default: '60' },
     'load-warmup': { type: 'string', default: '10', description: 'seconds of load before the measured ones' },
@@ -161,6 +162,9 @@ try {
     }
     else if (values['reports-only']) {
       await benchReports(campaign, day)
+    }
+    else if (values['analysis-only']) {
+      await benchAnalysis(day)
     }
     else if (values['search-only']) {
       await benchSearch(day)
