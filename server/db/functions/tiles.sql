@@ -60,5 +60,7 @@ create or replace function refresh_premises_cells() returns void language sql as
          hazard_count > 0, open_count > 0, open_major_count > 0, coalesce(open_min_deadline, 'infinity'),
          count(*), sum(st_x(geom_m)), sum(st_y(geom_m))
   from premises
-  group by 1, 2, 3, 4, 5, 6, 7, 8, 9;
+  group by 1, 2, 3, 4, 5, 6, 7, 8, 9
+  -- Laid out by zoom-13 tile, then cell: a tile's cells on neighbouring pages, not one page each.
+  order by 1 >> 6, 2 >> 6, 1, 2;
 $$;
