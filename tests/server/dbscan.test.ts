@@ -158,10 +158,12 @@ describe('convexHull', () => {
       for (let i = 0; i < n; i++) {
         const a = rnd.next() * 2 * Math.PI
         const r = Math.sqrt(rnd.next()) * 0.01
-        if (shape === 0) lons.push(119.9 + r * Math.cos(a)), lats.push(31.9 + r * Math.sin(a))
-        else if (shape === 1) lons.push(119.9 + Math.round(rnd.next() * 8) / 1000), lats.push(31.9 + Math.round(rnd.next() * 8) / 1000)
-        else if (shape === 2) lons.push(119.9 + i / 100_000), lats.push(31.9 + i / 200_000)
-        else lons.push(119.9 + (i % 5) * 0.001), lats.push(31.9 + (i % 3) * 0.001)
+        const [x, y] = shape === 0 ? [r * Math.cos(a), r * Math.sin(a)]
+          : shape === 1 ? [Math.round(rnd.next() * 8) / 1000, Math.round(rnd.next() * 8) / 1000]
+            : shape === 2 ? [i / 100_000, i / 200_000]
+              : [(i % 5) * 0.001, (i % 3) * 0.001]
+        lons.push(119.9 + x)
+        lats.push(31.9 + y)
       }
       const which = Array.from({ length: n }, (_, i) => i)
       expect(convexHull(which, lons, lats), `trial ${trial}`).toEqual(convexHull(which, lons, lats, { all: true }))
