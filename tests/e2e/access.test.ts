@@ -95,8 +95,6 @@ describe('signing in', () => {
     await signInAs(page, 'analyst')
     await page.waitForSelector('[data-map-state="ready"]', { timeout: 45_000 })
     await t.db.sql`update user_session set last_seen_at = now() - interval '3 hours' where user_id = (select id from app_user where username = 'analyst') and revoked_at is null`
-    // Written behind the app's back: it reads the access counter now rather than await the announcement.
-    await t.app.versions.refresh()
     await page.reload()
     await page.waitForURL(/\/login/)
     await expect(page.locator('[data-testid="session-ended"]').textContent()).resolves.toMatch(/登录已过期/)
@@ -131,7 +129,6 @@ describe('administration', () => {
 
     // The session ends while the page is open: the next request sends the user to sign in, with the reason.
     await t.db.sql`update user_session set revoked_at = now() where user_id = (select id from app_user where username = 'admin') and revoked_at is null`
-    await t.app.versions.refresh()
     await page.click('[data-testid="audit-search"]')
     await page.waitForURL(/\/login/)
     await expect(page.locator('[data-testid="session-ended"]').textContent()).resolves.toMatch(/session was ended/)

@@ -473,8 +473,6 @@ export async function openFuzz() {
           is distinct from (f.role, f.display_name, f.jurisdiction_kind, f.jurisdiction_town_id, f.jurisdiction_station_id, f.disabled_at, f.password_hash)`
       await sql`update user_session set revoked_at = null where id <= ${lastSession!.id} and revoked_at is not null`
       await sql`delete from login_throttle`
-      // The sessions the app keeps are read again at once, not when the announcement arrives.
-      await t.app.versions.refresh()
       await writes.since()
     },
     async close() {

@@ -82,52 +82,6 @@ describe('the data versions', () => {
   })
 })
 
-describe('the sessions kept in memory', () => {
-  const tokenOf = (cookie: string) => cookie.split('=')[1]!
-  const tileUrl = () => {
-    const [z, x, y] = tileOf(119.97, 31.85, 12)
-    return `/api/tiles/premises/${z}/${x}/${y}.mvt?asOf=${asOf}`
-  }
-
-  it('let a signed-in request for a cached tile reach no database at all', async () => {
-    const analyst = await signIn(t.app, 'analyst')
-    const fetch = () => t.app.inject({ url: tileUrl(), headers: { cookie: analyst } })
-    expect((await fetch()).statusCode).toBe(200)
-    const sent = await statementsDuring(async () => {
-      const res = await fetch()
-      expect(res.statusCode).toBe(200)
-      expect(res.headers['x-tile-cache']).toBe('hit')
-    })
-    expect(sent).toEqual([])
-  })
-
-  it('are refused once a revocation, an idle time or an expiry written through another connection is announced', async () => {
-    for (const change of [
-      (token: string) => t.db.owner`update user_session set revoked_at = now() where token_hash = sha256(convert_to(${token}, 'UTF8'))`,
-      (token: string) => t.db.owner`update user_session set last_seen_at = now() - interval '2 hours' where token_hash = sha256(convert_to(${token}, 'UTF8'))`,
-      (token: string) => t.db.owner`update user_session set created_at = now() - interval '13 hours', expires_at = now() - interval '1 hour' where token_hash = sha256(convert_to(${token}, 'UTF8'))`,
-    ]) {
-      const cookie = await signIn(t.app, 'analyst')
-      const me = () => t.app.inject({ url: '/api/auth/me', headers: { cookie } })
-      expect((await me()).statusCode).toBe(200)
-      // Known now: the next request asks nothing about the session.
-      expect((await statementsDuring(me)).filter(q => /user_session/.test(q))).toEqual([])
-      await change(tokenOf(cookie))
-      await eventually(async () => (await me()).statusCode === 401)
-      expect((await me()).json().reason).toMatch(/session-(revoked|expired)/)
-    }
-  })
-
-  it('are refused at once after a sign-out through this app', async () => {
-    const cookie = await signIn(t.app, 'analyst')
-    expect((await t.app.inject({ url: '/api/auth/me', headers: { cookie } })).statusCode).toBe(200)
-    expect((await t.app.inject({ method: 'POST', url: '/api/auth/logout', headers: { cookie } })).statusCode).toBe(204)
-    const after = await t.app.inject({ url: '/api/auth/me', headers: { cookie } })
-    expect(after.statusCode).toBe(401)
-    expect(after.json().reason).toBe('session-revoked')
-  })
-})
-
 describe('a read of the versions begun before a commit', () => {
   it('is not joined by a request after the commit, nor kept as what is known', async () => {
     // The app's own connection with its answers held while the gate is shut: the read's query runs

@@ -1,5 +1,4 @@
--- The data versions (data_version for the map's tiles, figures_version for the dashboard's figures, lead_version for the leads' layer,
--- access_version for the sessions kept in memory)
+-- The data versions (data_version for the map's tiles, figures_version for the dashboard's figures, lead_version for the leads' layer)
 -- announced on channel grd_versions as '<table> <version>' when their transaction commits, so that
 -- the app's caches know them without asking: PostgreSQL delivers the notification to the app's
 -- listening connection, the embedded database to the process itself (server/db/index.ts).
@@ -15,6 +14,4 @@ create or replace trigger data_version_notify_trg after update on data_version
 create or replace trigger figures_version_notify_trg after update on figures_version
   for each row execute function notify_version();
 create or replace trigger lead_version_notify_trg after update on lead_version
-  for each row execute function notify_version();
-create or replace trigger access_version_notify_trg after update on access_version
   for each row execute function notify_version();

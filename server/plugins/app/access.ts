@@ -6,7 +6,7 @@ import { can, grants, type Permission } from '../../domain/access.js'
 import { textProblem } from '../../domain/text.js'
 import { HttpError } from '../../lib/http-errors.js'
 import type { CheckOutcome } from './credentials.js'
-import { sessionPolicy, sessionUserOf, type SessionUser } from './users.js'
+import { sessionUserOf, type SessionUser } from './users.js'
 
 export const sessionCookie = 'grd_session'
 
@@ -128,33 +128,6 @@ export default fp(async (app) => {
     return { ...sessionUserOf(outcome.user), sessionId: 0 }
   }
 
-  /**
-   * Sessions known to be good, so that a request (a cached tile, a cached figure) costs no lookup.
-   * One is kept with the access counter (access_version) as it stood before it was read, and used
-   * while the counter has not moved: revoking, restoring, shortening or deleting a session and any
-   * change to an account move it, announced like the data versions (this process's own writes at
-   * once, another's within moments). Expiry and idleness are checked here against the times read;
-   * the session is touched in the database once a minute, as a lookup would.
-   */
-  const knownSessions = new Map<string, { access: number; user: SessionUser; expiresAt: number; lastSeenAt: number }>()
-  type SessionState = Awaited<ReturnType<typeof app.users.session>>
-  async function sessionOf(token: string): Promise<SessionState> {
-    const access = await app.versions.current('access')
-    const known = knownSessions.get(token)
-    const now = Date.now()
-    if (known && known.access === access && known.expiresAt > now && now - known.lastSeenAt <= sessionPolicy.idleMinutes * 60_000) {
-      if (now - known.lastSeenAt > 60_000) known.lastSeenAt = (await app.users.touchSession(known.user.sessionId)).getTime()
-      return { state: 'ok', user: known.user, expiresAt: new Date(known.expiresAt), lastSeenAt: new Date(known.lastSeenAt) }
-    }
-    knownSessions.delete(token)
-    const s = await app.users.session(token)
-    if (s.state === 'ok') {
-      if (knownSessions.size >= 10_000) knownSessions.clear()
-      knownSessions.set(token, { access, user: s.user, expiresAt: s.expiresAt.getTime(), lastSeenAt: s.lastSeenAt.getTime() })
-    }
-    return s
-  }
-
   app.addHook('onRequest', async (req, reply: FastifyReply) => {
     const path = req.url.split('?')[0]!
     const guarded = underApi(path) || underOgc(path)
@@ -167,7 +140,7 @@ export default fp(async (app) => {
     const token = req.cookies[sessionCookie]
     // The web app's public files still load while the database is away (their page then says so).
     if (token && (permission !== 'public' || app.db.availability.available)) {
-      const s = await sessionOf(token)
+      const s = await app.users.session(token)
       if (s.state === 'ok') req.user = s.user
       else if (s.state !== 'unknown') {
         const ended = sessionEnded[s.state]

@@ -64,11 +64,6 @@ const userColumns = (sql: Sql | Tx) => sql`id, username, display_name, role, jur
 
 /** Accounts, sessions and the sign-in throttle. */
 export function usersRepository(sql: Sql) {
-  /** Marks a session as used now (its idle time starts again); returns when. */
-  async function touchSession(sessionId: number, db: Sql | Tx = sql): Promise<Date> {
-    const [row] = await db<{ lastSeenAt: Date }[]>`update user_session set last_seen_at = now() where id = ${sessionId} returning last_seen_at`
-    return row?.lastSeenAt ?? new Date()
-  }
   return {
     async byUsername(username: string, db: Sql | Tx = sql): Promise<(UserRow & Credentials) | undefined> {
       const [u] = await db<(UserRow & Credentials)[]>`
@@ -151,7 +146,7 @@ export function usersRepository(sql: Sql) {
      * The session behind a cookie token: 'ok' with its user, or why it is not valid. Touches
      * last_seen_at at most once a minute, so that reading pages does not write on every request.
      */
-    async session(token: string, db: Sql | Tx = sql): Promise<{ state: 'ok'; user: SessionUser; expiresAt: Date; lastSeenAt: Date } | { state: 'expired' | 'revoked' | 'unknown' | 'disabled' }> {
+    async session(token: string, db: Sql | Tx = sql): Promise<{ state: 'ok'; user: SessionUser } | { state: 'expired' | 'revoked' | 'unknown' | 'disabled' }> {
       const [s] = await db<(UserRow & { sessionId: number; expiresAt: Date; lastSeenAt: Date; revokedAt: Date | null; idle: boolean })[]>`
         select s.id as session_id, s.expires_at, s.last_seen_at, s.revoked_at,
                s.last_seen_at < now() - make_interval(mins => ${sessionPolicy.idleMinutes}) as idle,
@@ -162,16 +157,12 @@ export function usersRepository(sql: Sql) {
       if (s.revokedAt) return { state: 'revoked' }
       if (s.disabledAt) return { state: 'disabled' }
       if (s.expiresAt.getTime() <= Date.now() || s.idle) return { state: 'expired' }
-      const lastSeenAt = Date.now() - s.lastSeenAt.getTime() > 60_000 ? await touchSession(s.sessionId, db) : s.lastSeenAt
+      if (Date.now() - s.lastSeenAt.getTime() > 60_000) await db`update user_session set last_seen_at = now() where id = ${s.sessionId}`
       return {
         state: 'ok',
         user: { ...sessionUserOf(s), sessionId: s.sessionId },
-        expiresAt: s.expiresAt,
-        lastSeenAt,
       }
     },
-
-    touchSession,
 
     async revokeSession(db: Sql | Tx, sessionId: number): Promise<void> {
       await db`update user_session set revoked_at = coalesce(revoked_at, now()) where id = ${sessionId}`

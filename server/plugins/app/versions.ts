@@ -3,14 +3,13 @@ import type { Database } from '../../db/index.js'
 
 /**
  * The counters caches key on: `data` for the map's tiles (data_version), `figures` for the
- * dashboard's figures (figures_version), `leads` for the leads' map layer (lead_version), `access`
- * for the sessions kept in memory (access_version).
+ * dashboard's figures (figures_version), `leads` for the leads' map layer (lead_version).
  */
-export type VersionName = 'data' | 'figures' | 'leads' | 'access'
+export type VersionName = 'data' | 'figures' | 'leads'
 type Versions = Record<VersionName, number>
 
 const channel = 'grd_versions'
-const tableOf: Record<string, VersionName> = { data_version: 'data', figures_version: 'figures', lead_version: 'leads', access_version: 'access' }
+const tableOf: Record<string, VersionName> = { data_version: 'data', figures_version: 'figures', lead_version: 'leads' }
 
 /**
  * The data versions held in memory, so that a cache hit costs no query. The database announces each
@@ -54,9 +53,8 @@ export function dataVersions(db: Database) {
       try {
         reads++
         const [row] = await db.sql<Versions[]>`
-          select (select version from data_version) as data, (select version from figures_version) as figures, (select version from lead_version) as leads,
-                 (select version from access_version) as access`
-        return { data: Number(row!.data), figures: Number(row!.figures), leads: Number(row!.leads), access: Number(row!.access) }
+          select (select version from data_version) as data, (select version from figures_version) as figures, (select version from lead_version) as leads`
+        return { data: Number(row!.data), figures: Number(row!.figures), leads: Number(row!.leads) }
       }
       finally {
         if (reading === own) reading = undefined
