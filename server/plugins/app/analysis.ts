@@ -58,7 +58,7 @@ function computations(sql: Sql) {
       // by the sphere's radius over Mercator's, is within 0.02% of it within a few kilometres (its
       // scale changes by tan(latitude) x the latitudes between); a premises farther than 1% + 1 m from
       // every ring's edge is in the same band either way, and only the others are measured on the
-      // sphere (about 2% of them). The index on the metric column finds the pairs.
+      // sphere. The index on the metric column finds the pairs.
       const sorted = [...radii].sort((a, b) => a - b)
       const slack = (r: number) => r * 0.01 + 1
       const nearEdge = sorted.reduce((acc, r) => db`${acc} or abs(n.a - ${r}) <= ${slack(r)}`, db`false`)
