@@ -31,3 +31,39 @@ export function setTilesWhenLoaded(m: maplibregl.Map, sourceId: string, url: () 
     m.on('idle', apply)
   }
 }
+
+/**
+ * Runs `fn` once the map has every tile it wants and has stopped drawing: at the first 'idle' after
+ * this call at which it is loaded and still, or, should no 'idle' come, once it is loaded and has
+ * drawn no frame for half a second. Not `m.once('idle', fn)`, which lost writes on a busy machine:
+ * MapLibre runs one-time listeners added while an 'idle' is dispatched in that same dispatch, so one
+ * added by a change of address made there (`setTilesWhenLoaded` applies on 'idle') ran before the new
+ * tiles were asked for; and after two changes of address in a row the map once went quiet, loaded,
+ * with no 'idle' at all (the selected point kept its old status, about one run in five). A listener
+ * added here waits for the next dispatch, the repaint asked for makes sure there is one, and
+ * `m.loaded()` is false from a change of address until its tiles are in.
+ */
+export function whenSettled(m: maplibregl.Map, fn: () => void): void {
+  let lastFrame = performance.now()
+  const drew = () => { lastFrame = performance.now() }
+  const stop = () => {
+    m.off('idle', onIdle)
+    m.off('render', drew)
+    m.off('remove', stop)
+    clearInterval(timer)
+  }
+  const settle = () => {
+    stop()
+    fn()
+  }
+  const onIdle = () => {
+    if (!m.isMoving() && m.loaded()) settle()
+  }
+  const timer = setInterval(() => {
+    if (!m.isMoving() && m.loaded() && performance.now() - lastFrame > 500) settle()
+  }, 250)
+  m.on('idle', onIdle)
+  m.on('render', drew)
+  m.once('remove', stop)
+  m.triggerRepaint()
+}
