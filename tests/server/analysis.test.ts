@@ -132,6 +132,13 @@ describe('the analysis API', () => {
     const hazards = (await get('/api/analysis/clusters?of=open-hazards&eps=800&minPoints=4')).json()
     expect(hazards.features.length).toBeGreaterThan(0)
     expect(hazards.features.map((f: { properties: { points: number } }) => f.properties.points)).toMatchSnapshot()
+    // Every figure of every cluster, pinned as the code of the seventh session gave them (a premises
+    // counted once however many of its hazards are in a cluster; the town most points are in).
+    const figures = (c: { features: { properties: Record<string, unknown> }[] }) => c.features.map(f =>
+      ['cluster', 'points', 'premises', 'groupRentals', 'openHazards', 'openMajor', 'people', 'townId', 'nearestId', 'nearestMetres']
+        .map(k => f.properties[k]).join(' '))
+    expect(figures(fc)).toMatchSnapshot()
+    expect(figures(hazards)).toMatchSnapshot()
   })
 
   it('applies the map\'s filters and the user\'s jurisdiction', async () => {
