@@ -80,12 +80,10 @@ export function clusterPoints(job: ClusterJob): ClusterResult {
     // places at the same distance the first in the list (the lowest id) wins, so the answer is repeatable.
     for (const k of order) {
       if (bound[k]! > nearestMetres[c]!) break
-      const place = { lon: placeLons[k]!, lat: placeLats[k]! }
-      let d = hull && insideConvex(hull, place.lon, place.lat) ? 0 : Infinity
-      for (let m = start[c]!; m < start[c + 1]! && d > 0; m++) {
-        const i = members[m]!
-        d = Math.min(d, distanceMetres({ lon: lons[i]!, lat: lats[i]! }, place))
-      }
+      const lon = placeLons[k]!
+      const lat = placeLats[k]!
+      const d = hull && insideConvex(hull, lon, lat) ? 0
+        : closestMetres(members.subarray(start[c]!, start[c + 1]!), lons, lats, lon, lat, Math.max(Math.abs(y0 - lat), Math.abs(y1 - lat)))
       if (d < nearestMetres[c]! || (d === nearestMetres[c]! && k < nearest[c]!)) {
         nearestMetres[c] = d
         nearest[c] = k
@@ -94,6 +92,38 @@ export function clusterPoints(job: ClusterJob): ClusterResult {
     hulls.push(hull)
   }
   return { labels, nearest, nearestMetres, hulls }
+}
+
+/**
+ * The great-circle distance from a place to the closest of some points, in metres. The haversine
+ * formula is worked out only for the points that can be the closest: a flat frame at the place's
+ * latitude ranks them first (a few multiplications a point, where a cluster holds up to 240,000),
+ * and its error relative to the sphere, at most `slack` (from the span of latitudes `dLat`, in
+ * degrees, between the place and the points), keeps every point within that margin of the best.
+ */
+function closestMetres(which: ArrayLike<number>, lons: ArrayLike<number>, lats: ArrayLike<number>, lon: number, lat: number, dLat: number): number {
+  const exact = (i: number) => distanceMetres({ lon: lons[i]!, lat: lats[i]! }, { lon, lat })
+  // The east-west scale at the place's latitude against the points' (tan(lat) x the latitudes
+  // between, with half again to spare), and a little for the curvature the frame leaves out.
+  const slack = 0.002 + 1.5 * Math.tan(Math.min(89, Math.abs(lat) + dLat) * rad) * dLat * rad
+  let best = Infinity
+  if (slack >= 0.2) {
+    for (let m = 0; m < which.length; m++) best = Math.min(best, exact(which[m]!))
+    return best
+  }
+  const kx = Math.cos(lat * rad)
+  const flat = new Float64Array(which.length)
+  let least = Infinity
+  for (let m = 0; m < which.length; m++) {
+    const i = which[m]!
+    const dx = (lons[i]! - lon) * kx
+    const dy = lats[i]! - lat
+    flat[m] = dx * dx + dy * dy
+    if (flat[m]! < least) least = flat[m]!
+  }
+  const within = least * ((1 + slack) / (1 - slack)) ** 2
+  for (let m = 0; m < which.length; m++) if (flat[m]! <= within) best = Math.min(best, exact(which[m]!))
+  return best
 }
 
 /** Whether a point lies inside or on a closed counter-clockwise convex ring: left of (or on) every edge. */

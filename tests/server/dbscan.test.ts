@@ -137,6 +137,85 @@ describe('cluster analyses in a worker thread', () => {
   })
 })
 
+describe('the nearest place of each cluster', () => {
+  it('is the one the haversine formula puts closest to any of its points (0 m inside its outline), places near and far alike', () => {
+    // Groups of points in three regions (the district, the far north, the equator), and places
+    // beside them, among them, far away and on another continent: the flat frame that ranks the
+    // points first must never change which point (or place) is closest.
+    const rnd = new Random(11)
+    const regions = [[119.9, 31.9], [24.9, 60.2], [36.8, -1.3]] as const
+    const points: { lon: number; lat: number }[] = []
+    for (let g = 0; g < 60; g++) {
+      const [lon, lat] = regions[g % 3]!
+      const cx = lon + rnd.uniform(-0.2, 0.2)
+      const cy = lat + rnd.uniform(-0.2, 0.2)
+      const n = rnd.int(20, 600)
+      for (let i = 0; i < n; i++) points.push({ lon: cx + rnd.normal() * 0.002, lat: cy + rnd.normal() * 0.002 })
+    }
+    const places = Array.from({ length: 40 }, (_, k) => {
+      const [lon, lat] = regions[k % 3]!
+      const spread = [0.05, 0.5, 3, 40][k % 4]!
+      return { lon: lon + rnd.uniform(-spread, spread), lat: Math.max(-85, Math.min(85, lat + rnd.uniform(-spread, spread) / 2)) }
+    })
+    const result = clusterPoints({
+      lons: Float64Array.from(points, p => p.lon),
+      lats: Float64Array.from(points, p => p.lat),
+      eps: 60,
+      minPoints: 5,
+      placeLons: Float64Array.from(places, p => p.lon),
+      placeLats: Float64Array.from(places, p => p.lat),
+    })
+    expect(result.hulls.length).toBeGreaterThan(40)
+    const inside = (ring: [number, number][], p: { lon: number; lat: number }) =>
+      ring.slice(1).every((b, i) => (b[0] - ring[i]![0]) * (p.lat - ring[i]![1]) - (b[1] - ring[i]![1]) * (p.lon - ring[i]![0]) >= 0)
+    let measured = 0
+    result.hulls.forEach((ring, c) => {
+      const members = points.filter((_, i) => result.labels[i] === c)
+      let nearest = -1
+      let metres = Infinity
+      places.forEach((place, k) => {
+        const d = ring && inside(ring, place) ? 0 : Math.min(...members.map(p => distanceMetres(p, place)))
+        if (d < metres) {
+          metres = d
+          nearest = k
+        }
+      })
+      if (metres > 0) measured++
+      expect([result.nearest[c], result.nearestMetres[c]], `cluster ${c}`).toEqual([nearest, metres])
+    })
+    expect(measured).toBeGreaterThan(30)
+  })
+
+  it('is measured to the point the sphere puts closest where a flat frame would pick another', () => {
+    // A place 3° north of a point A, and a point B a hair farther on the sphere but mostly east:
+    // a flat frame at the place's latitude shrinks east-west metres down south, so it ranks B first.
+    const place = { lon: 120, lat: 34 }
+    const a = { lon: 120, lat: 31 }
+    const target = distanceMetres(a, place) * 1.0005
+    let lo = 120
+    let hi = 125
+    for (let i = 0; i < 60; i++) {
+      const mid = (lo + hi) / 2
+      if (distanceMetres({ lon: mid, lat: 32.5 }, place) < target) lo = mid
+      else hi = mid
+    }
+    const b = { lon: lo, lat: 32.5 }
+    const flat = (p: { lon: number; lat: number }) => Math.hypot((p.lon - place.lon) * Math.cos(place.lat * Math.PI / 180), p.lat - place.lat)
+    expect(flat(b)).toBeLessThan(flat(a))
+    const points = [a, { lon: a.lon - 0.001, lat: a.lat - 0.001 }, b, { lon: b.lon + 0.001, lat: b.lat - 0.002 }]
+    const result = clusterPoints({
+      lons: Float64Array.from(points, p => p.lon),
+      lats: Float64Array.from(points, p => p.lat),
+      eps: 600_000,
+      minPoints: 2,
+      placeLons: Float64Array.of(place.lon),
+      placeLats: Float64Array.of(place.lat),
+    })
+    expect([...result.labels]).toEqual([0, 0, 0, 0])
+    expect(result.nearestMetres[0]).toBe(distanceMetres(a, place))
+  })
+})
+
 describe('convexHull', () => {
   it('keeps the corners only, counter-clockwise and closed, and has none for points on a line', () => {
     // A square with a point inside and one on an edge.
