@@ -187,17 +187,22 @@ function computations(sql: Sql) {
  * Each cluster's figures, in one pass over its points (at a million premises the biggest cluster
  * holds 240,000 of them; an object a point cost a fifth of a second). A premises counts once however
  * many of its hazards are in the cluster; its figures (group rental or not, open hazards, people) are
- * the premises', the same on each of its points. The town is the one most of the points are in, the
- * lowest id among equals.
+ * the premises', the same on each of its points (a group rental is a point of its own). The town is
+ * the one most of the points are in, the lowest id among equals.
  */
 function clusterFigures(cols: ReturnType<typeof unpackPoints>, labels: Int32Array, ofHazards: boolean) {
   const clusters = labels.reduce((a, l) => Math.max(a, l + 1), 0)
   const figures = Array.from({ length: clusters }, () => ({
     points: 0, premises: 0, groupRentals: 0, openHazards: 0, openMajor: 0, people: 0, townId: 0, lonSum: 0, latSum: 0,
   }))
-  // (premises, cluster) pairs seen, and points per (cluster, town): numbers as keys, both below 2^53.
-  const seen = new Set<number>()
+  // Points per cluster and town: a table indexed by the town's id when ids are small (they are a
+  // district's towns), else a map. (Premises, cluster) pairs seen: only hazards can repeat a premises.
+  let maxTown = 0
+  for (let i = 0; i < labels.length; i++) maxTown = Math.max(maxTown, cols.townIds[i]!)
+  const width = maxTown + 1
+  const table = clusters * width <= 1 << 24 ? new Int32Array(clusters * width) : null
   const towns = new Map<number, number>()
+  const seen = new Set<number>()
   for (let i = 0; i < labels.length; i++) {
     const label = labels[i]!
     if (label === NOISE) continue
@@ -205,33 +210,36 @@ function clusterFigures(cols: ReturnType<typeof unpackPoints>, labels: Int32Arra
     f.points++
     f.lonSum += cols.lons[i]!
     f.latSum += cols.lats[i]!
-    const major = (cols.flags[i]! & 1) === 1
+    if (table) table[label * width + cols.townIds[i]!]!++
+    else towns.set(label * width + cols.townIds[i]!, (towns.get(label * width + cols.townIds[i]!) ?? 0) + 1)
     if (ofHazards) {
       f.openHazards++
-      if (major) f.openMajor++
+      if ((cols.flags[i]! & 1) === 1) f.openMajor++
+      const pair = cols.premisesIds[i]! * clusters + label
+      if (seen.has(pair)) continue
+      seen.add(pair)
     }
-    const town = label * 2 ** 31 + cols.townIds[i]!
-    towns.set(town, (towns.get(town) ?? 0) + 1)
-    const pair = cols.premisesIds[i]! * clusters + label
-    if (seen.has(pair)) continue
-    seen.add(pair)
-    f.premises++
-    if ((cols.flags[i]! & 2) === 2) f.groupRentals++
-    f.people += cols.occupants[i]!
-    if (!ofHazards) {
+    else {
       f.openHazards += cols.openCounts[i]!
       f.openMajor += cols.openMajorCounts[i]!
     }
+    f.premises++
+    if ((cols.flags[i]! & 2) === 2) f.groupRentals++
+    f.people += cols.occupants[i]!
   }
   const best = new Float64Array(clusters)
-  for (const [key, count] of towns) {
-    const label = Math.floor(key / 2 ** 31)
-    const town = key - label * 2 ** 31
+  const consider = (label: number, town: number, count: number) => {
     const f = figures[label]!
     if (count > best[label]! || (count === best[label]! && town < f.townId)) {
       best[label] = count
       f.townId = town
     }
+  }
+  if (table) {
+    for (let k = 0; k < table.length; k++) if (table[k]) consider(Math.floor(k / width), k % width, table[k]!)
+  }
+  else {
+    for (const [key, count] of towns) consider(Math.floor(key / width), key % width, count)
   }
   return figures
 }
