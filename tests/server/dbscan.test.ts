@@ -1,9 +1,21 @@
 import { describe, expect, it } from 'vitest'
 import { clusterInWorker } from '../../server/plugins/app/analysis-worker.js'
 import { clusterPoints, convexHull } from '../../server/domain/clustering.js'
-import { dbscan, distanceMetres, NOISE } from '../../server/domain/dbscan.js'
+import { dbscan, distanceMetres, type GeoPoint, NOISE } from '../../server/domain/dbscan.js'
 import { Random } from '../../server/domain/random.js'
 import { textbookDbscan } from '../helpers/dbscan-textbook.js'
+
+/** A cluster job of points and places given as lon/lat objects. */
+function clusterJob(points: readonly GeoPoint[], places: readonly GeoPoint[], eps: number, minPoints: number) {
+  return {
+    lons: Float64Array.from(points, p => p.lon),
+    lats: Float64Array.from(points, p => p.lat),
+    eps,
+    minPoints,
+    placeLons: Float64Array.from(places, p => p.lon),
+    placeLats: Float64Array.from(places, p => p.lat),
+  }
+}
 
 /** Points on a circle of the given radius (metres) around a centre. */
 function blob(lon: number, lat: number, n: number, radius: number) {
@@ -108,14 +120,7 @@ describe('cluster analyses in a worker thread', () => {
     // 60,000 points in 300 tight groups across the district: a job of about a second's arithmetic.
     const points = Array.from({ length: 300 }, (_, g) => blob(119.78 + (g % 20) * 0.011, 31.82 + Math.floor(g / 20) * 0.014, 200, 80 + (g % 7) * 20)).flat()
     const places = [{ lon: 119.80, lat: 31.85 }, { lon: 119.95, lat: 31.95 }, { lon: 119.88, lat: 31.90 }]
-    const job = () => ({
-      lons: Float64Array.from(points, p => p.lon),
-      lats: Float64Array.from(points, p => p.lat),
-      eps: 40,
-      minPoints: 5,
-      placeLons: Float64Array.from(places, p => p.lon),
-      placeLats: Float64Array.from(places, p => p.lat),
-    })
+    const job = () => clusterJob(points, places, 40, 5)
     const here = clusterPoints(job())
     let turns = 0
     const ticker = setInterval(() => turns++, 1)
@@ -157,14 +162,7 @@ describe('the nearest place of each cluster', () => {
       const spread = [0.05, 0.5, 3, 40][k % 4]!
       return { lon: lon + rnd.uniform(-spread, spread), lat: Math.max(-85, Math.min(85, lat + rnd.uniform(-spread, spread) / 2)) }
     })
-    const result = clusterPoints({
-      lons: Float64Array.from(points, p => p.lon),
-      lats: Float64Array.from(points, p => p.lat),
-      eps: 60,
-      minPoints: 5,
-      placeLons: Float64Array.from(places, p => p.lon),
-      placeLats: Float64Array.from(places, p => p.lat),
-    })
+    const result = clusterPoints(clusterJob(points, places, 60, 5))
     expect(result.hulls.length).toBeGreaterThan(40)
     const inside = (ring: [number, number][], p: { lon: number; lat: number }) =>
       ring.slice(1).every((b, i) => (b[0] - ring[i]![0]) * (p.lat - ring[i]![1]) - (b[1] - ring[i]![1]) * (p.lon - ring[i]![0]) >= 0)
@@ -203,14 +201,7 @@ describe('the nearest place of each cluster', () => {
     const flat = (p: { lon: number; lat: number }) => Math.hypot((p.lon - place.lon) * Math.cos(place.lat * Math.PI / 180), p.lat - place.lat)
     expect(flat(b)).toBeLessThan(flat(a))
     const points = [a, { lon: a.lon - 0.001, lat: a.lat - 0.001 }, b, { lon: b.lon + 0.001, lat: b.lat - 0.002 }]
-    const result = clusterPoints({
-      lons: Float64Array.from(points, p => p.lon),
-      lats: Float64Array.from(points, p => p.lat),
-      eps: 600_000,
-      minPoints: 2,
-      placeLons: Float64Array.of(place.lon),
-      placeLats: Float64Array.of(place.lat),
-    })
+    const result = clusterPoints(clusterJob(points, [place], 600_000, 2))
     expect([...result.labels]).toEqual([0, 0, 0, 0])
     expect(result.nearestMetres[0]).toBe(distanceMetres(a, place))
   })
