@@ -54,7 +54,7 @@ describe('the analysis page', () => {
     // The label names the cluster and its points, as the table's row does.
     expect(label).toContain(cluster!)
     expect(label).toContain(cells[1]!.trim())
-    await page.waitForFunction(() => Number(document.querySelector('main.analysis')?.getAttribute('data-cluster-labels-drawn')) > 0, undefined, { timeout: 15_000 })
+    await page.waitForFunction(() => Number(document.querySelector('main.analysis')?.getAttribute('data-cluster-labels-drawn')) > 0, undefined, { timeout: 30_000 })
     await page.screenshot({ path: join(artifactsDir, `analysis-cluster-picked-${locale}.png`) })
     await page.close()
   })

@@ -34,14 +34,16 @@ export function setTilesWhenLoaded(m: maplibregl.Map, sourceId: string, url: () 
 
 /**
  * Runs `fn` once the map has every tile it wants and has stopped drawing: at the first 'idle' after
- * this call at which it is loaded and still, or, should no 'idle' come, once it is loaded and has
- * drawn no frame for half a second. Not `m.once('idle', fn)`, which lost writes on a busy machine:
- * MapLibre runs one-time listeners added while an 'idle' is dispatched in that same dispatch, so one
- * added by a change of address made there (`setTilesWhenLoaded` applies on 'idle') ran before the new
- * tiles were asked for; and after two changes of address in a row the map once went quiet, loaded,
- * with no 'idle' at all (the selected point kept its old status, about one run in five). A listener
- * added here waits for the next dispatch, the repaint asked for makes sure there is one, and
- * `m.loaded()` is false from a change of address until its tiles are in.
+ * this call at which it is loaded and still. Not `m.once('idle', fn)`, which lost writes on a busy
+ * machine: MapLibre runs one-time listeners added while an 'idle' is dispatched in that same
+ * dispatch, so one added by a change of address made there (`setTilesWhenLoaded` applies on 'idle')
+ * ran before the new tiles were asked for; and after two changes of address in a row the map once
+ * went quiet, loaded, with no 'idle' at all (the selected point kept its old status, about one run in
+ * five). A listener added here waits for the next dispatch, and whenever the map is loaded and has
+ * drawn no frame for half a second it is asked for a repaint, whose frame ends in an 'idle' if nothing
+ * is left to do. `fn` never runs outside an 'idle': a frame can take longer than half a second on a
+ * busy machine, and labels still being placed between such frames are not yet on the map (measured
+ * there: the likely reason the analysis page's cluster label once counted none on CI).
  */
 export function whenSettled(m: maplibregl.Map, fn: () => void): void {
   let lastFrame = performance.now()
@@ -60,7 +62,10 @@ export function whenSettled(m: maplibregl.Map, fn: () => void): void {
     if (!m.isMoving() && m.loaded()) settle()
   }
   const timer = setInterval(() => {
-    if (!m.isMoving() && m.loaded() && performance.now() - lastFrame > 500) settle()
+    if (!m.isMoving() && m.loaded() && performance.now() - lastFrame > 500) {
+      lastFrame = performance.now()
+      m.triggerRepaint()
+    }
   }, 250)
   m.on('idle', onIdle)
   m.on('render', drew)
