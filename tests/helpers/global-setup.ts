@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
@@ -71,5 +71,6 @@ export default async function setup(project: TestProject) {
   project.provide('backend', 'embedded')
   project.provide('migratedTemplate', migratedFile)
   project.provide('seededTemplate', seededFile)
-  return undefined
+  // The two dumps are some 170 MB: left behind, every run filled /tmp a little more.
+  return () => rmSync(dir, { recursive: true, force: true })
 }
