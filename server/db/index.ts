@@ -3,6 +3,7 @@ import postgres from 'postgres'
 import type { PGlite } from '@electric-sql/pglite'
 import { databaseAvailability, type DatabaseAvailability, unavailableCode } from './availability.js'
 import { withPostgresErrorFraming } from './pglite-protocol.js'
+import { leanPostgis } from './postgis-bundle.js'
 import { districtTimeZone } from '../domain/calendar.js'
 
 /** The one SQL client of the application: tagged templates, snake_case columns seen as camelCase. */
@@ -132,7 +133,7 @@ async function openEmbedded(opts: OpenOptions): Promise<Database> {
   const pg: PGlite = await PGlite.create({
     dataDir: opts.dataDir,
     loadDataDir: opts.loadDataDir,
-    extensions: { postgis },
+    extensions: { postgis: leanPostgis(postgis) },
   })
   await pg.exec('create extension if not exists postgis')
   // Its one session ignores the start-up parameters that set this on PostgreSQL (clientOptions).
