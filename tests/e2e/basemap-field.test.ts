@@ -7,7 +7,7 @@ import { signInPage, startWebApp, type WebApp } from '../helpers/web-app.js'
 
 let web: WebApp
 beforeAll(async () => {
-  web = await startWebApp()
+  web = await startWebApp({ serviceWorkers: 'allow' })
 })
 afterAll(() => web?.close())
 

@@ -19,7 +19,7 @@ let web: WebApp
 let visit: { id: number; premisesId: number; address: string }
 
 beforeAll(async () => {
-  web = await startWebApp()
+  web = await startWebApp({ serviceWorkers: 'allow' })
   ;({ t, browser, base } = web)
   await t.db.sql`update task set status = 'cancelled', closed_at = now(), closed_by_action = 'task.cancel' where status = 'open'`
   const inspector = await userId(t.db.sql, 'inspector')

@@ -19,7 +19,7 @@ let page: Page
 const premises: { id: number; roomsLet: number }[] = []
 
 beforeAll(async () => {
-  web = await startWebApp()
+  web = await startWebApp({ serviceWorkers: 'allow' })
   ;({ t, browser, base } = web)
   premises.push(...await t.db.sql<{ id: number; roomsLet: number }[]>`
     select p.id, p.rooms_let from premises p join app_user u on u.jurisdiction_town_id = p.town_id

@@ -14,14 +14,17 @@ export interface WebApp {
   close: () => Promise<void>
 }
 
-/** The application with the built web app on a free port, and a headless Chromium to drive it (optionally with a configured basemap). */
-export async function startWebApp(opts: { basemap?: Basemap } = {}): Promise<WebApp> {
+/**
+ * The application with the built web app on a free port, and a headless Chromium to drive it
+ * (optionally with a configured basemap; service workers only for the tests of working offline).
+ */
+export async function startWebApp(opts: { basemap?: Basemap, serviceWorkers?: 'allow' | 'block' } = {}): Promise<WebApp> {
   const webRoot = join(rootDir, 'web', 'dist')
   if (!existsSync(join(webRoot, 'index.html'))) throw new Error('web/dist is missing: `npm test` builds it first (npm run build)')
   const t = await buildTestApp({ webRoot, basemap: opts.basemap })
   await t.app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`
-  const browser = await launchChromium()
+  const browser = await launchChromium({ serviceWorkers: opts.serviceWorkers })
   return {
     t,
     browser,
