@@ -1,4 +1,5 @@
--- The data versions (data_version for the map's tiles, figures_version for the dashboard's figures, lead_version for the leads' layer)
+-- The data versions (data_version for the map's tiles, figures_version for the dashboard's figures, lead_version for the leads' layer,
+-- session_version for the sessions the app keeps)
 -- announced on channel grd_versions as '<table> <version>' when their transaction commits, so that
 -- the app's caches know them without asking: PostgreSQL delivers the notification to the app's
 -- listening connection, the embedded database to the process itself (server/db/index.ts).
@@ -14,4 +15,6 @@ create or replace trigger data_version_notify_trg after update on data_version
 create or replace trigger figures_version_notify_trg after update on figures_version
   for each row execute function notify_version();
 create or replace trigger lead_version_notify_trg after update on lead_version
+  for each row execute function notify_version();
+create or replace trigger session_version_notify_trg after update on session_version
   for each row execute function notify_version();

@@ -2,20 +2,33 @@ import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { badRequest } from '../../lib/http-errors.js'
+import { type FiguresCache, figuresCache } from './figures-cache.js'
 
-/** Names of jurisdictions, and checks that a jurisdiction given by an administrator exists. */
-export function jurisdictionsRepository(sql: Sql) {
+type Described = Jurisdiction & { nameZh: string; nameEn: string }
+
+/** A jurisdiction with its names, read now. */
+async function describe(j: Jurisdiction, db: Sql | Tx): Promise<Described> {
+  if (j.kind === 'district') {
+    const [d] = await db<{ nameZh: string; nameEn: string }[]>`
+      select name_zh, name_en from admin_area where level = 'district' and valid_to is null order by id limit 1`
+    return { ...j, id: null, nameZh: d?.nameZh ?? '全区', nameEn: d?.nameEn ?? 'Whole district' }
+  }
+  const [row] = j.kind === 'town'
+    ? await db<{ nameZh: string; nameEn: string }[]>`select name_zh, name_en from admin_area where id = ${j.id!}`
+    : await db<{ nameZh: string; nameEn: string }[]>`select name_zh, name_en from police_station where id = ${j.id!}`
+  return { ...j, nameZh: row?.nameZh ?? '?', nameEn: row?.nameEn ?? '?' }
+}
+
+/**
+ * Names of jurisdictions, and checks that a jurisdiction given by an administrator exists. With a
+ * cache, names are kept under the figures' version, which moves with any change to the areas or the
+ * police stations (migration 027): `me`, asked on every page, then costs no query.
+ */
+export function jurisdictionsRepository(sql: Sql, opts: { cache?: FiguresCache } = {}) {
   return {
-    async describe(j: Jurisdiction, db: Sql | Tx = sql): Promise<Jurisdiction & { nameZh: string; nameEn: string }> {
-      if (j.kind === 'district') {
-        const [d] = await db<{ nameZh: string; nameEn: string }[]>`
-          select name_zh, name_en from admin_area where level = 'district' and valid_to is null order by id limit 1`
-        return { ...j, id: null, nameZh: d?.nameZh ?? '全区', nameEn: d?.nameEn ?? 'Whole district' }
-      }
-      const [row] = j.kind === 'town'
-        ? await db<{ nameZh: string; nameEn: string }[]>`select name_zh, name_en from admin_area where id = ${j.id!}`
-        : await db<{ nameZh: string; nameEn: string }[]>`select name_zh, name_en from police_station where id = ${j.id!}`
-      return { ...j, nameZh: row?.nameZh ?? '?', nameEn: row?.nameEn ?? '?' }
+    async describe(j: Jurisdiction, db: Sql | Tx = sql): Promise<Described> {
+      if (opts.cache && db === sql) return { ...await opts.cache.get(`${j.kind}|${j.id}`, () => describe(j, sql)) }
+      return describe(j, db)
     },
 
     /** The jurisdiction as given, checked: a current town or police station must exist. */
@@ -43,5 +56,5 @@ declare module 'fastify' {
 }
 
 export default fp(async (app) => {
-  app.decorate('jurisdictions', jurisdictionsRepository(app.db.sql))
-}, { name: 'jurisdictions', dependencies: ['db'] })
+  app.decorate('jurisdictions', jurisdictionsRepository(app.db.sql, { cache: figuresCache(app.versions, 200) }))
+}, { name: 'jurisdictions', dependencies: ['db', 'versions'] })

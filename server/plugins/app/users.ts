@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
 import { type Jurisdiction, type JurisdictionKind, type Role, roles } from '../../domain/access.js'
+import type { DataVersions } from './versions.js'
 
 /** What a request knows of its signed-in user. */
 export interface SessionUser {
@@ -62,8 +63,47 @@ export function sessionUserOf(u: Pick<UserRow, 'id' | 'username' | 'displayName'
 const userColumns = (sql: Sql | Tx) => sql`id, username, display_name, role, jurisdiction_kind, jurisdiction_town_id,
   jurisdiction_station_id, is_demo, disabled_at, created_at, password_changed_at`
 
-/** Accounts, sessions and the sign-in throttle. */
-export function usersRepository(sql: Sql) {
+/** A session as read, with its limits turned into times on this process's clock (no skew with the database's). */
+interface KeptSession {
+  version: number
+  sessionId: number
+  user: SessionUser
+  revokedAt: Date | null
+  disabledAt: Date | null
+  expiresAt: number
+  idleAt: number
+  seenAt: number
+}
+
+/** The most sessions kept in memory; the least recently read goes first. */
+const maxSessions = 10_000
+
+/** Accounts, sessions and the sign-in throttle; with `versions`, the sessions looked up are kept in memory (session()). */
+export function usersRepository(sql: Sql, opts: { versions?: DataVersions } = {}) {
+  const sessions = new Map<string, KeptSession>()
+
+  async function readSession(hash: Buffer, version: number, db: Sql | Tx): Promise<KeptSession | undefined> {
+    const [s] = await db<(UserRow & { sessionId: number; revokedAt: Date | null; sinceSeen: number; untilExpiry: number })[]>`
+      select s.id as session_id, s.revoked_at,
+             extract(epoch from now() - s.last_seen_at)::float8 as since_seen, extract(epoch from s.expires_at - now())::float8 as until_expiry,
+             u.id, u.username, u.display_name, u.role, u.jurisdiction_kind, u.jurisdiction_town_id, u.jurisdiction_station_id, u.disabled_at
+      from user_session s join app_user u on u.id = s.user_id
+      where s.token_hash = ${hash}`
+    if (!s) return undefined
+    const now = Date.now()
+    const seenAt = now - s.sinceSeen * 1000
+    return {
+      version,
+      sessionId: s.sessionId,
+      user: { ...sessionUserOf(s), sessionId: s.sessionId },
+      revokedAt: s.revokedAt,
+      disabledAt: s.disabledAt,
+      expiresAt: now + s.untilExpiry * 1000,
+      idleAt: seenAt + sessionPolicy.idleMinutes * 60_000,
+      seenAt,
+    }
+  }
+
   return {
     async byUsername(username: string, db: Sql | Tx = sql): Promise<(UserRow & Credentials) | undefined> {
       const [u] = await db<(UserRow & Credentials)[]>`
@@ -146,22 +186,42 @@ export function usersRepository(sql: Sql) {
      * The session behind a cookie token: 'ok' with its user, or why it is not valid. Touches
      * last_seen_at at most once a minute, so that reading pages does not write on every request.
      */
+    /**
+     * What a session cookie's token signs in as. Sessions looked up are kept in memory under the
+     * session version (migration 045), which moves on every change that can end one (revoked,
+     * account changed or disabled, expiry moved), so that a request of a signed-in user costs no
+     * query: the cache check of a tile, the summary, `me` answer with no database round trip. The
+     * idle and absolute limits run on this process's clock from what the row said when read; a
+     * session that looks idle from memory is read again, as another process may have seen it since.
+     */
     async session(token: string, db: Sql | Tx = sql): Promise<{ state: 'ok'; user: SessionUser } | { state: 'expired' | 'revoked' | 'unknown' | 'disabled' }> {
-      const [s] = await db<(UserRow & { sessionId: number; expiresAt: Date; lastSeenAt: Date; revokedAt: Date | null; idle: boolean })[]>`
-        select s.id as session_id, s.expires_at, s.last_seen_at, s.revoked_at,
-               s.last_seen_at < now() - make_interval(mins => ${sessionPolicy.idleMinutes}) as idle,
-               u.id, u.username, u.display_name, u.role, u.jurisdiction_kind, u.jurisdiction_town_id, u.jurisdiction_station_id, u.disabled_at
-        from user_session s join app_user u on u.id = s.user_id
-        where s.token_hash = ${hashToken(token)}`
+      const hash = hashToken(token)
+      const cacheable = opts.versions !== undefined && db === sql
+      // Known before reading: a row read is at least as new as the version it is kept under.
+      const version = cacheable ? await opts.versions!.current('sessions') : 0
+      const key = hash.toString('base64')
+      let kept = cacheable ? sessions.get(key) : undefined
+      if (kept && (kept.version !== version || Date.now() >= kept.idleAt)) {
+        sessions.delete(key)
+        kept = undefined
+      }
+      const s = kept ?? await readSession(hash, version, db)
       if (!s) return { state: 'unknown' }
+      if (cacheable && !kept) {
+        sessions.set(key, s)
+        if (sessions.size > maxSessions) sessions.delete(sessions.keys().next().value!)
+      }
       if (s.revokedAt) return { state: 'revoked' }
       if (s.disabledAt) return { state: 'disabled' }
-      if (s.expiresAt.getTime() <= Date.now() || s.idle) return { state: 'expired' }
-      if (Date.now() - s.lastSeenAt.getTime() > 60_000) await db`update user_session set last_seen_at = now() where id = ${s.sessionId}`
-      return {
-        state: 'ok',
-        user: { ...sessionUserOf(s), sessionId: s.sessionId },
+      const now = Date.now()
+      if (now >= s.expiresAt || now >= s.idleAt) return { state: 'expired' }
+      if (now - s.seenAt > 60_000) {
+        await db`update user_session set last_seen_at = now() where id = ${s.sessionId}`
+        s.seenAt = now
+        s.idleAt = now + sessionPolicy.idleMinutes * 60_000
       }
+      // A copy: the kept one serves the next requests too.
+      return { state: 'ok', user: { ...s.user, jurisdiction: { ...s.user.jurisdiction } } }
     },
 
     async revokeSession(db: Sql | Tx, sessionId: number): Promise<void> {
@@ -230,5 +290,5 @@ declare module 'fastify' {
 }
 
 export default fp(async (app) => {
-  app.decorate('users', usersRepository(app.db.sql))
-}, { name: 'users', dependencies: ['db'] })
+  app.decorate('users', usersRepository(app.db.sql, { versions: app.versions }))
+}, { name: 'users', dependencies: ['db', 'versions'] })

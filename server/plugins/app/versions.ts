@@ -3,13 +3,14 @@ import type { Database } from '../../db/index.js'
 
 /**
  * The counters caches key on: `data` for the map's tiles (data_version), `figures` for the
- * dashboard's figures (figures_version), `leads` for the leads' map layer (lead_version).
+ * dashboard's figures (figures_version), `leads` for the leads' map layer (lead_version), `sessions`
+ * for the sessions looked up (session_version).
  */
-export type VersionName = 'data' | 'figures' | 'leads'
+export type VersionName = 'data' | 'figures' | 'leads' | 'sessions'
 type Versions = Record<VersionName, number>
 
 const channel = 'grd_versions'
-const tableOf: Record<string, VersionName> = { data_version: 'data', figures_version: 'figures', lead_version: 'leads' }
+const tableOf: Record<string, VersionName> = { data_version: 'data', figures_version: 'figures', lead_version: 'leads', session_version: 'sessions' }
 
 /**
  * The data versions held in memory, so that a cache hit costs no query. The database announces each
@@ -53,8 +54,9 @@ export function dataVersions(db: Database) {
       try {
         reads++
         const [row] = await db.sql<Versions[]>`
-          select (select version from data_version) as data, (select version from figures_version) as figures, (select version from lead_version) as leads`
-        return { data: Number(row!.data), figures: Number(row!.figures), leads: Number(row!.leads) }
+          select (select version from data_version) as data, (select version from figures_version) as figures,
+                 (select version from lead_version) as leads, (select version from session_version) as sessions`
+        return { data: Number(row!.data), figures: Number(row!.figures), leads: Number(row!.leads), sessions: Number(row!.sessions) }
       }
       finally {
         if (reading === own) reading = undefined
