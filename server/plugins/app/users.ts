@@ -75,7 +75,7 @@ interface KeptSession {
   seenAt: number
 }
 
-/** The most sessions kept in memory; the least recently read goes first. */
+/** The most sessions kept in memory; the least recently used goes first. */
 const maxSessions = 10_000
 
 /** Accounts, sessions and the sign-in throttle; with `versions`, the sessions looked up are kept in memory (session()). */
@@ -185,14 +185,13 @@ export function usersRepository(sql: Sql, opts: { versions?: DataVersions } = {}
     /**
      * The session behind a cookie token: 'ok' with its user, or why it is not valid. Touches
      * last_seen_at at most once a minute, so that reading pages does not write on every request.
-     */
-    /**
-     * What a session cookie's token signs in as. Sessions looked up are kept in memory under the
-     * session version (migration 045), which moves on every change that can end one (revoked,
-     * account changed or disabled, expiry moved), so that a request of a signed-in user costs no
-     * query: the cache check of a tile, the summary, `me` answer with no database round trip. The
-     * idle and absolute limits run on this process's clock from what the row said when read; a
-     * session that looks idle from memory is read again, as another process may have seen it since.
+     *
+     * Sessions looked up are kept in memory under the session version (migration 045), which moves
+     * on every change that can end one (revoked, account changed or disabled, expiry moved), so that
+     * a request of a signed-in user costs no query: the cache check of a tile, the summary, `me`
+     * answer with no database round trip. The idle and absolute limits run on this process's clock
+     * from what the row said when read; a session that looks idle from memory is read again, as
+     * another process may have seen it since.
      */
     async session(token: string, db: Sql | Tx = sql): Promise<{ state: 'ok'; user: SessionUser } | { state: 'expired' | 'revoked' | 'unknown' | 'disabled' }> {
       const hash = hashToken(token)
@@ -201,9 +200,11 @@ export function usersRepository(sql: Sql, opts: { versions?: DataVersions } = {}
       const version = cacheable ? await opts.versions!.current('sessions') : 0
       const key = hash.toString('base64')
       let kept = cacheable ? sessions.get(key) : undefined
-      if (kept && (kept.version !== version || Date.now() >= kept.idleAt)) {
+      if (kept) {
+        // Taken out, and put back last if still good: the least recently used goes first.
         sessions.delete(key)
-        kept = undefined
+        if (kept.version !== version || Date.now() >= kept.idleAt) kept = undefined
+        else sessions.set(key, kept)
       }
       const s = kept ?? await readSession(hash, version, db)
       if (!s) return { state: 'unknown' }
