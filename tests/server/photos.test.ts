@@ -233,6 +233,8 @@ describe('verifying a rectification', () => {
   it('verifies without a photo when the campaign does not ask for one', async () => {
     const h = await newHazard('rectified')
     await t.db.owner`update campaign set verify_needs_photo = false`
+    // Written through another connection: read the versions rather than race the announcement.
+    await t.app.versions.refresh()
     try {
       const campaign = (await t.app.inject({ url: '/api/campaign', headers: { cookie: cookies.inspector! } })).json()
       expect(campaign.verifyNeedsPhoto).toBe(false)
@@ -240,6 +242,7 @@ describe('verifying a rectification', () => {
     }
     finally {
       await t.db.owner`update campaign set verify_needs_photo = true`
+      await t.app.versions.refresh()
     }
   })
 })

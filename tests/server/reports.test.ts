@@ -429,6 +429,8 @@ describe('submitting', () => {
       select id, police_station_id as station from premises where police_station_id is not null and kind = 'group_rental' and group_rental_since <= '2020-05-10' order by id limit 1`
     await t.db.sql`insert into hazard (premises_id, item_code, severity, status, department_code, found_at, deadline)
       values (${p!.id}, 'FIRE-06', 'general', 'found', 'fire', '2020-05-10T10:00:00+08:00', '2020-06-30')`
+    // Written through another connection: read the versions rather than race the announcement.
+    await t.app.versions.refresh()
     const after = await get(`/api/reports/attachment-5?period=${day}`, bureau)
     expect(after.submission?.filledBy).toBe('张三')
     expect(after.rows).toEqual(before.rows)
