@@ -31,15 +31,17 @@ const numberPatterns = [
 const numberInText = new RegExp(`(?<!${d})(?:${numberPatterns.join('|')})(?!${d})`, 'g')
 const countryCode = /^(?:[+\uFF0B]|00)?86(?=[ \t\u3000\-\uFF0D]?[1\uFF11])/
 const notDigitOrX = /[^0-9\uFF10-\uFF19Xx\uFF38\uFF58]/g
-// A checksum or token (a file's SHA-256) is not text anybody typed: its digit runs are chance.
+// A checksum or token (a file's SHA-256), or a UUID (a client's id for an upload or an edit), is
+// not text anybody typed: its digit runs are chance.
 const hexToken = /^[0-9a-f]{32,}$/i
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /**
  * The text with every resident ID number (18 or 15 digits) and phone number (mainland mobile, or a
  * landline with its area code) masked; everything else is left as typed.
  */
 export function maskPersonalText(text: string): string {
-  if (hexToken.test(text)) return text
+  if (hexToken.test(text) || uuid.test(text)) return text
   return text.replace(numberInText, (found) => {
     const bare = found.replace(countryCode, '').replace(notDigitOrX, '')
     return maskIdNumber(bare)
