@@ -33,7 +33,7 @@ const throughProxy = () => {
   const u = new URL(url)
   u.hostname = '127.0.0.1'
   u.port = String(proxy.port)
-  return postgres(u.toString(), { max: 1, connect_timeout: 3, onnotice: () => {}, fetch_types: false })
+  return postgres(u.toString(), { max: 1, connect_timeout: 3, onnotice: () => {} })
 }
 
 /** How a promise settled, or 'hung' if it did not within 5 s (each statement here takes milliseconds). */
@@ -90,6 +90,28 @@ describe('a transaction\'s connection reset under it', () => {
       expect(inserted).toBe('failed CONNECTION_CLOSED')
       expect(await owner`select n from ${owner(table)}`).toEqual([])
       expect(await settled(sql`select 3`)).toBe('served')
+    }
+    finally {
+      await sql.end({ timeout: 1 })
+    }
+  })
+
+  it('refuses what is sent on a reserved connection after it was lost, instead of running it without the session\'s state', async () => {
+    const sql = throughProxy()
+    try {
+      // As a long import does: a connection of its own with the statement time limit lifted.
+      const reserved = await sql.reserve()
+      await reserved`set statement_timeout = 123456`
+      const slow = reserved`select pg_sleep(2)`
+      const waiting = sql`select 2`
+      await sleep(300)
+      reset()
+      expect(await settled(slow)).toMatch(/^failed /)
+      expect(await settled(waiting)).toBe('served')
+      expect(await settled(reserved`show statement_timeout`)).toBe('failed CONNECTION_CLOSED')
+      reserved.release()
+      expect(await settled(sql`select 3`)).toBe('served')
+      expect(await settled(sql.begin(t => t`select 4`))).toBe('served')
     }
     finally {
       await sql.end({ timeout: 1 })
