@@ -139,8 +139,14 @@ describe('importing premises', () => {
     expect(dry.summary).toMatchObject({ rows: 5, valid: 5, invalid: 0, create: 5, update: 0, unchanged: 0, committed: false })
     expect(dry.changes.map(c => [c.line, c.ref, c.action, c.label])).toEqual([1, 2, 3, 4, 5].map(i => [i + 1, `T-${i}`, 'create', `导入测试路T-${i}号`]))
     expect((await counts()).p).toBe(before.p)
+    // The app's own write, though a background job's: the versions it keeps are forgotten at its
+    // commit (read again once), not left to wait for the database's announcement.
+    await t.app.versions.current('data')
+    const reads = t.app.versions.reads()
     const done = await run(dry, 'commit')
     expect(done.status, done.message ?? '').toBe('committed')
+    await t.app.versions.current('data')
+    expect(t.app.versions.reads()).toBeGreaterThan(reads)
     const rows = await t.db.sql<{ externalRef: string; townId: number; policeStationId: number | null; kind: string }[]>`
       select external_ref, town_id, police_station_id, kind from premises where external_ref like 'T-%' order by external_ref`
     expect(rows.map(r => r.externalRef)).toEqual(['T-1', 'T-2', 'T-3', 'T-4', 'T-5'])

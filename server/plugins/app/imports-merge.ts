@@ -554,6 +554,8 @@ export interface CommitDeps {
   check: (db: Sql, job: Job, mapping: Record<string, string>, crs: CoordinateSystem, write?: (rows: Staged[]) => Promise<void>) => Promise<void>
   /** Runs a background job's statements with no time limit (a lock may keep it waiting longer than a request may). */
   withoutTimeLimit: <T>(work: (db: Sql) => Promise<T>) => Promise<T>
+  /** Told once the merge is committed. */
+  written?: () => void
 }
 
 /**
@@ -562,7 +564,7 @@ export interface CommitDeps {
  * job's status and audit row. A single row problem, an error or the end of the process leaves the
  * shared tables as they were (staged rows are dropped here, or swept once their job is dead).
  */
-export async function commitImport({ sql, staging, store, bulkRows, check, withoutTimeLimit }: CommitDeps, job: Job, mapping: Record<string, string>, crs: CoordinateSystem) {
+export async function commitImport({ sql, staging, store, bulkRows, check, withoutTimeLimit, written }: CommitDeps, job: Job, mapping: Record<string, string>, crs: CoordinateSystem) {
   await sql`update import_job set status = 'committing', heartbeat_at = now(), mapping = ${sql.json(mapping)}, crs = ${crs} where id = ${job.id}`
   let staged = 0
   try {
@@ -610,6 +612,7 @@ export async function commitImport({ sql, staging, store, bulkRows, check, witho
       }
     }
     job.summary!.committed = true
+    written?.()
     await store.remove(job.id)
     // Outside the merge's transaction; should this fail, the sweep deletes them (the job is committed).
     await staging.drop(job.id).catch(() => undefined)

@@ -54,6 +54,8 @@ export interface ImportOptions {
    * lock longer than that must wait, not fail.
    */
   statementLimit?: boolean
+  /** Called once a job's merge is committed (the app forgets its data versions: the uploader's next request sees the merge). */
+  written?: () => void
 }
 
 /** How often uploads, jobs and staged rows are swept (and this process's upload directory marked alive). */
@@ -301,7 +303,7 @@ export function importsRepository(sql: Sql, keys: PiiKeys, opts: ImportOptions =
     job.summary = null
     const run = async () => {
       try {
-        if (commit) await commitImport({ sql, staging, store, bulkRows, check, withoutTimeLimit }, job, mapping, crs)
+        if (commit) await commitImport({ sql, staging, store, bulkRows, check, withoutTimeLimit, written: opts.written }, job, mapping, crs)
         else await withoutTimeLimit(db => check(db, job, mapping, crs))
         if (job.summary?.committed) {
           job.status = 'committed'
@@ -441,7 +443,11 @@ declare module 'fastify' {
 }
 
 export default fp<{ keys: PiiKeys; imports?: ImportOptions }>(async (app, opts) => {
-  const imports = importsRepository(app.db.sql, opts.keys, { statementLimit: app.db.backend === 'postgres', ...opts.imports })
+  const imports = importsRepository(app.db.sql, opts.keys, {
+    statementLimit: app.db.backend === 'postgres',
+    written: () => app.versions.forget(),
+    ...opts.imports,
+  })
   // What a previous process left behind goes first; then the sweep keeps going while the app runs.
   // A database away at start-up delays the sweep to its next round instead of stopping the app
   // (which then answers 503 until the database is back).
@@ -454,4 +460,4 @@ export default fp<{ keys: PiiKeys; imports?: ImportOptions }>(async (app, opts) 
     await imports.close()
   })
   app.decorate('imports', imports)
-}, { name: 'imports', dependencies: ['db'] })
+}, { name: 'imports', dependencies: ['db', 'versions'] })

@@ -38,6 +38,8 @@ export interface ReadingsOptions {
   batchRows?: number
   /** The largest file accepted, in bytes. */
   maxBytes?: number
+  /** Called once a job's readings are committed (the app forgets its data versions: the uploader's next request sees them). */
+  written?: () => void
 }
 
 export type ReadingJobStatus = 'uploaded' | 'checking' | 'checked' | 'committing' | 'committed' | 'failed'
@@ -634,6 +636,7 @@ export function readingsRepository(sql: Sql, backend: Backend, opts: ReadingsOpt
       await matchErrors(job, run)
       return
     }
+    opts.written?.()
     job.stagedWith = null
     job.summary.committed = true
     // Written: the upload (with its holders' names) is not kept a moment longer than needed.
@@ -816,10 +819,10 @@ declare module 'fastify' {
 }
 
 export default fp<{ readings?: ReadingsOptions }>(async (app, opts) => {
-  app.decorate('readings', readingsRepository(app.db.sql, app.db.backend, opts.readings))
+  app.decorate('readings', readingsRepository(app.db.sql, app.db.backend, { written: () => app.versions.forget(), ...opts.readings }))
   // In the background: a start-up is not held up by a slow disk.
   if (!opts.readings?.dir) void sweepReadingsDirs().catch(err => app.log.warn({ err }, 'sweeping abandoned readings uploads failed'))
   app.addHook('onClose', async () => {
     if (!opts.readings?.dir) await rm(app.readings.dir, { recursive: true, force: true })
   })
-}, { name: 'readings', dependencies: ['db'] })
+}, { name: 'readings', dependencies: ['db', 'versions'] })

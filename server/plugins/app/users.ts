@@ -71,9 +71,12 @@ interface KeptSession {
   revokedAt: Date | null
   disabledAt: Date | null
   expiresAt: number
-  idleAt: number
+  /** Last seen (the idle limit runs from here). */
   seenAt: number
 }
+
+/** When a session last seen at `seenAt` goes idle. */
+const idleAt = (s: KeptSession) => s.seenAt + sessionPolicy.idleMinutes * 60_000
 
 /** The most sessions kept in memory; the least recently used goes first. */
 const maxSessions = 10_000
@@ -99,7 +102,6 @@ export function usersRepository(sql: Sql, opts: { versions?: DataVersions } = {}
       revokedAt: s.revokedAt,
       disabledAt: s.disabledAt,
       expiresAt: now + s.untilExpiry * 1000,
-      idleAt: seenAt + sessionPolicy.idleMinutes * 60_000,
       seenAt,
     }
   }
@@ -203,7 +205,7 @@ export function usersRepository(sql: Sql, opts: { versions?: DataVersions } = {}
       if (kept) {
         // Taken out, and put back last if still good: the least recently used goes first.
         sessions.delete(key)
-        if (kept.version !== version || Date.now() >= kept.idleAt) kept = undefined
+        if (kept.version !== version || Date.now() >= idleAt(kept)) kept = undefined
         else sessions.set(key, kept)
       }
       const s = kept ?? await readSession(hash, version, db)
@@ -215,11 +217,10 @@ export function usersRepository(sql: Sql, opts: { versions?: DataVersions } = {}
       if (s.revokedAt) return { state: 'revoked' }
       if (s.disabledAt) return { state: 'disabled' }
       const now = Date.now()
-      if (now >= s.expiresAt || now >= s.idleAt) return { state: 'expired' }
+      if (now >= s.expiresAt || now >= idleAt(s)) return { state: 'expired' }
       if (now - s.seenAt > 60_000) {
         await db`update user_session set last_seen_at = now() where id = ${s.sessionId}`
         s.seenAt = now
-        s.idleAt = now + sessionPolicy.idleMinutes * 60_000
       }
       // A copy: the kept one serves the next requests too.
       return { state: 'ok', user: { ...s.user, jurisdiction: { ...s.user.jurisdiction } } }
