@@ -37,10 +37,27 @@ const throughProxy = () => {
 }
 
 /** How a promise settled, or 'hung' if it did not within 5 s (each statement here takes milliseconds). */
-const settled = (p: Promise<unknown>) => Promise.race([
-  p.then(() => 'served', (e: { code?: string }) => `failed ${e.code ?? String(e)}`),
-  new Promise<string>(resolve => setTimeout(resolve, 5000, 'hung')),
-])
+const settled = (p: Promise<unknown>) => {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    p.then(() => 'served', (e: { code?: string }) => `failed ${e.code ?? String(e)}`),
+    new Promise<string>((resolve) => { timer = setTimeout(resolve, 5000, 'hung') }),
+  ]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * Until the server runs `statement`: the reset must land inside it, however busy the machine. Each
+ * test sleeps a little differently, as a backend whose client was reset sleeps on unaware.
+ */
+async function running(statement: string) {
+  for (let waited = 0; waited < 20_000; waited += 20) {
+    const [row] = await owner<{ n: number }[]>`
+      select count(*)::int as n from pg_stat_activity where state = 'active' and query = ${statement}`
+    if (row!.n > 0) return
+    await sleep(20)
+  }
+  throw new Error('the statement to cut never started')
+}
 
 /** Resets every connection through the proxy at once, and lets new ones through again. */
 const reset = () => {
@@ -55,11 +72,11 @@ describe('a transaction\'s connection reset under it', () => {
     const sql = throughProxy()
     try {
       await sql`select 1`
-      const tx = sql.begin(async t => t`select pg_sleep(2)`)
-      await sleep(100)
-      // Waits for the pool's one connection, which the transaction holds.
-      const waiting = sql`select 2`
-      await sleep(300)
+      const tx = sql.begin(async t => t`select pg_sleep(2.1)`)
+      await running('select pg_sleep(2.1)')
+      // Waits for the pool's one connection, which the transaction holds (a query runs once asked for).
+      const waiting = sql`select 2`.execute()
+      await sleep(50)
       reset()
       expect(await settled(tx)).toBe('failed CONNECTION_CLOSED')
       expect(await settled(waiting)).toBe('served')
@@ -78,10 +95,10 @@ describe('a transaction\'s connection reset under it', () => {
       let inserted: string | undefined
       const tx = sql.begin(async (t) => {
         // Code that catches the failure and goes on, as the driver's own rollback does.
-        await t`select pg_sleep(2)`.catch(() => undefined)
+        await t`select pg_sleep(2.2)`.catch(() => undefined)
         inserted = await settled(t`insert into ${t(table)} values (1)`)
       })
-      await sleep(300)
+      await running('select pg_sleep(2.2)')
       reset()
       expect(await settled(tx)).toBe('failed CONNECTION_CLOSED')
       // The pool reopens its connection for the next query while the transaction's code goes on.
@@ -102,9 +119,9 @@ describe('a transaction\'s connection reset under it', () => {
       // As a long import does: a connection of its own with the statement time limit lifted.
       const reserved = await sql.reserve()
       await reserved`set statement_timeout = 123456`
-      const slow = reserved`select pg_sleep(2)`
-      const waiting = sql`select 2`
-      await sleep(300)
+      const slow = reserved`select pg_sleep(2.3)`.execute()
+      const waiting = sql`select 2`.execute()
+      await running('select pg_sleep(2.3)')
       reset()
       expect(await settled(slow)).toMatch(/^failed /)
       expect(await settled(waiting)).toBe('served')
