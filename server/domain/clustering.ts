@@ -79,7 +79,8 @@ export function clusterPoints(job: ClusterJob): ClusterResult {
     // inside the cluster's outline (a campus the group rentals surround is not "120 m away"); among
     // places at the same distance the first in the list (the lowest id) wins, so the answer is repeatable.
     for (const k of order) {
-      if (bound[k]! > nearestMetres[c]!) break
+      // Places come by their bound, then their index: once one lies inside, no later one can win.
+      if (bound[k]! > nearestMetres[c]! || nearestMetres[c] === 0) break
       const lon = placeLons[k]!
       const lat = placeLats[k]!
       const d = hull && insideConvex(hull, lon, lat) ? 0
@@ -169,28 +170,44 @@ export function convexHull(which: ArrayLike<number>, lons: ArrayLike<number>, la
  */
 function outsideOctagon(which: ArrayLike<number>, lons: ArrayLike<number>, lats: ArrayLike<number>): number[] {
   // Directions: -y, x-y, x, x+y, y, y-x, -x, -x-y; the point with the greatest value of each.
-  const score = [
-    (x: number, y: number) => -y, (x: number, y: number) => x - y, (x: number) => x, (x: number, y: number) => x + y,
-    (_: number, y: number) => y, (x: number, y: number) => y - x, (x: number) => -x, (x: number, y: number) => -x - y,
-  ]
-  const best = score.map(() => which[0]!)
-  for (let k = 1; k < which.length; k++) {
+  const best = Array.from({ length: 8 }, () => which[0]!)
+  const top = new Float64Array(8).fill(-Infinity)
+  const consider = (d: number, score: number, i: number) => {
+    if (score > top[d]!) {
+      top[d] = score
+      best[d] = i
+    }
+  }
+  for (let k = 0; k < which.length; k++) {
     const i = which[k]!
-    for (let d = 0; d < 8; d++) if (score[d]!(lons[i]!, lats[i]!) > score[d]!(lons[best[d]!]!, lats[best[d]!]!)) best[d] = i
+    const x = lons[i]!
+    const y = lats[i]!
+    consider(0, -y, i)
+    consider(1, x - y, i)
+    consider(2, x, i)
+    consider(3, x + y, i)
+    consider(4, y, i)
+    consider(5, y - x, i)
+    consider(6, -x, i)
+    consider(7, -x - y, i)
   }
   const corners = best.filter((i, d) => d === 0 || i !== best[d - 1]).filter((i, d, a) => d === 0 || i !== a[0])
   if (corners.length < 3) return Array.from(which)
   const hair = 1e-12
+  // Each edge from corner a to the next as a's position and the edge's direction.
+  const edges = corners.length
+  const ax = Float64Array.from(corners, a => lons[a]!)
+  const ay = Float64Array.from(corners, a => lats[a]!)
+  const ex = Float64Array.from(corners, (a, c) => lons[corners[(c + 1) % edges]!]! - lons[a]!)
+  const ey = Float64Array.from(corners, (a, c) => lats[corners[(c + 1) % edges]!]! - lats[a]!)
   const keep: number[] = []
   for (let k = 0; k < which.length; k++) {
     const i = which[k]!
     const x = lons[i]!
     const y = lats[i]!
     let inside = true
-    for (let c = 0; c < corners.length && inside; c++) {
-      const a = corners[c]!
-      const b = corners[(c + 1) % corners.length]!
-      if ((lons[b]! - lons[a]!) * (y - lats[a]!) - (lats[b]! - lats[a]!) * (x - lons[a]!) <= hair) inside = false
+    for (let c = 0; c < edges && inside; c++) {
+      if (ex[c]! * (y - ay[c]!) - ey[c]! * (x - ax[c]!) <= hair) inside = false
     }
     if (!inside) keep.push(i)
   }
