@@ -1,6 +1,3 @@
-import type { PendingQuery, Row } from 'postgres'
-import type { Sql, Tx } from './index.js'
-
 /**
  * Rows of `COPY (query) TO STDOUT WITH (FORMAT binary)` whose columns all have a fixed width and no
  * null, read as records of bytes. At a million premises the cluster analysis reads 300,000 rows: as
@@ -11,6 +8,10 @@ import type { Sql, Tx } from './index.js'
  * extension length and the extension; then each row as a 16-bit field count and each field as a
  * 32-bit length and its bytes (big-endian); then a count of -1.
  */
+import type { PendingQuery, Row } from 'postgres'
+import type { Sql, Tx } from './index.js'
+
+/** A binary copy's rows, each at a fixed offset from the last. */
 export interface CopiedRecords {
   /** The whole copy, header included. */
   bytes: Buffer
@@ -26,7 +27,8 @@ export interface CopiedRecords {
  * `COPY (select) TO STDOUT WITH (FORMAT binary)` of a query built as any other, with its parameters.
  * COPY takes no parameters, so the query is first described (parsed by the server, which names
  * each parameter's type) and each parameter is written into its text as a typed literal: quoted as
- * an escape string, so no value can end it, and cast to the type the server gave.
+ * an escape string, so no value can end it, and cast to the type the server gave. The query's own
+ * text must hold no `$` and digits but its placeholders (no dollar quoting): they are replaced as seen.
  */
 export async function copyBinary(db: Sql | Tx, select: PendingQuery<Row[]>): Promise<AsyncIterable<Buffer>> {
   const statement = await select.describe()
