@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openDatabase, type Sql } from '../../server/db/index.js'
 import { copiedRecords, copyBinary, readCopiedRecords } from '../../server/db/copy-binary.js'
 import { openTestDatabase, type TestDatabase } from '../helpers/db.js'
+import { settled } from '../helpers/settled.js'
 
 let db: TestDatabase
 /** One connection: what the copy used is what the next query gets. */
@@ -31,15 +32,6 @@ afterAll(async () => {
   await closeOne?.()
   await db?.close()
 })
-
-/** How a promise settled, or 'hung' when it did not within 5 s (the statement takes milliseconds). */
-const settled = (p: Promise<unknown>) => {
-  let timer: NodeJS.Timeout | undefined
-  return Promise.race([
-    p.then(() => 'served', (e: Error) => `failed ${e.message}`),
-    new Promise<string>((resolve) => { timer = setTimeout(resolve, 5000, 'hung') }),
-  ]).finally(() => clearTimeout(timer))
-}
 
 describe('copyBinary', () => {
   it('copies the rows the query gives with its parameters, whatever the text holds', async () => {

@@ -8,6 +8,7 @@
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type SilentProxy, startSilentProxy } from '../helpers/silent-proxy.js'
+import { settled } from '../helpers/settled.js'
 
 const url = process.env.DATABASE_URL!
 const table = `driver_lost_${process.pid}`
@@ -34,15 +35,6 @@ const throughProxy = () => {
   u.hostname = '127.0.0.1'
   u.port = String(proxy.port)
   return postgres(u.toString(), { max: 1, connect_timeout: 3, onnotice: () => {} })
-}
-
-/** How a promise settled, or 'hung' if it did not within 5 s (each statement here takes milliseconds). */
-const settled = (p: Promise<unknown>) => {
-  let timer: NodeJS.Timeout | undefined
-  return Promise.race([
-    p.then(() => 'served', (e: { code?: string }) => `failed ${e.code ?? String(e)}`),
-    new Promise<string>((resolve) => { timer = setTimeout(resolve, 5000, 'hung') }),
-  ]).finally(() => clearTimeout(timer))
 }
 
 /**
