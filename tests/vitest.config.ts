@@ -36,10 +36,12 @@ export default defineConfig({
     // Each file gets its own database; embedded ones start from a dump, real ones from a template.
     pool: 'forks',
     maxWorkers: 2,
-    // Files share their worker's modules instead of importing the server again each (some 2.5 s a
-    // file, 500 s of CI's two runs). Every file opens and closes its own app and database, and the
-    // server keeps no state at module level but content-keyed caches and the analysis worker.
-    isolate: false,
+    // On PostgreSQL, files share their worker's modules instead of importing the server again each
+    // (import time 295 -> 32 s, the run 1,543 -> 1,467 s in CI). Every file opens and closes its own
+    // app and database, and the server keeps no state at module level but content-keyed caches and
+    // the analysis worker. Embedded, each file's PGlite is a large WebAssembly heap, and sharing the
+    // process made the files' own time grow as much as importing shrank (1,020 -> 1,047 s).
+    isolate: !process.env.DATABASE_URL,
     testTimeout: 60_000,
     hookTimeout: 180_000,
     reporters: ['default', ['json', { outputFile: 'tests/.artifacts/vitest.json' }]],
