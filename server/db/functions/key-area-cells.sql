@@ -141,11 +141,14 @@ create or replace function refresh_premises_block_days(blocks int[][]) returns v
 set enable_hashjoin = off set enable_mergejoin = off set jit = off as $$
   with fresh as (select * from premises_block_day_rows(blocks)),
   gone as (
+    -- NOT IN, a hashed subplan: NOT EXISTS became a nested loop over the CTE (hash joins are off
+    -- here), comparing each of a block's rows with every fresh one, a third of a write's time at
+    -- 1,000,000 premises. No column of the key is ever null.
     delete from premises_block_day d
     using generate_subscripts(blocks, 1) i
     where d.block_x = blocks[i][1] and d.block_y = blocks[i][2]
-      and not exists (select 1 from fresh f where (f.block_x, f.block_y, f.town_id, f.police_station_id, f.day)
-                                                   = (d.block_x, d.block_y, d.town_id, d.police_station_id, d.day))
+      and (d.block_x, d.block_y, d.town_id, d.police_station_id, d.day)
+          not in (select f.block_x, f.block_y, f.town_id, f.police_station_id, f.day from fresh f)
   )
   insert into premises_block_day as b select * from fresh
   on conflict (block_x, block_y, town_id, police_station_id, day) do update set
