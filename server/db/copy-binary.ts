@@ -11,16 +11,19 @@
 import type { PendingQuery, Row } from 'postgres'
 import type { Sql, Tx } from './index.js'
 
-/** A binary copy's rows, each at a fixed offset from the last. */
+/**
+ * A binary copy's rows, left in the chunks they arrived in: joined into one buffer, a million rows
+ * (56 MB) took 0.2 s to copy on this machine, about as long as reading them.
+ */
 export interface CopiedRecords {
-  /** The whole copy, header included. */
-  bytes: Buffer
-  view: DataView
   rows: number
-  /** Offset of row r's field f: `first + r * stride + at[f]`. */
-  first: number
-  stride: number
+  /** Offset of each field within its row. */
   at: number[]
+  /**
+   * Visits each row in order, its field f at `view` offset `o + at[f]`; throws at the first row that
+   * is not of the fields expected (a null, another width), before visiting it.
+   */
+  forEach(visit: (view: DataView, o: number, row: number) => void): void
 }
 
 /**
@@ -65,31 +68,95 @@ const signature = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1')
 export async function readCopiedRecords(stream: AsyncIterable<Buffer>, widths: number[]): Promise<CopiedRecords> {
   const chunks: Buffer[] = []
   for await (const chunk of stream) chunks.push(chunk)
-  return copiedRecords(Buffer.concat(chunks), widths)
+  return copiedRecords(chunks, widths)
 }
 
-/** The records of a whole binary copy; throws when its rows are not of the fields expected. */
-export function copiedRecords(bytes: Buffer, widths: number[]): CopiedRecords {
+/**
+ * The records of a whole binary copy, given as one buffer or the chunks it came in. Throws when it is
+ * not a binary copy, or its length is not that of whole rows of the fields expected (then naming the
+ * first row that is not).
+ */
+export function copiedRecords(bytes: Buffer | Buffer[], widths: number[]): CopiedRecords {
+  const chunks = (Array.isArray(bytes) ? bytes : [bytes]).filter(c => c.byteLength)
+  const total = chunks.reduce((n, c) => n + c.byteLength, 0)
   const fail = (why: string): never => { throw new Error(`binary copy: ${why}`) }
-  if (bytes.byteLength < 21 || !bytes.subarray(0, 11).equals(signature)) fail('no COPY BINARY signature')
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const first = 19 + view.getUint32(15)
   const at: number[] = []
   let stride = 2
   for (const w of widths) {
     at.push(stride + 4)
     stride += 4 + w
   }
-  let rows = 0
-  let o = first
-  for (; o + 2 <= bytes.byteLength && view.getInt16(o) !== -1; o += stride, rows++) {
-    if (view.getInt16(o) !== widths.length) fail(`row ${rows} has ${view.getInt16(o)} fields, not ${widths.length}`)
+  // Bytes at an offset of the whole copy, across chunks: for the header, the trailer and a diagnosis.
+  const peek = (offset: number, length: number): DataView => {
+    const out = Buffer.alloc(length)
+    let skip = offset
+    let filled = 0
+    for (const c of chunks) {
+      if (filled === length) break
+      if (skip >= c.byteLength) { skip -= c.byteLength; continue }
+      filled += c.copy(out, filled, skip, Math.min(c.byteLength, skip + length - filled))
+      skip = 0
+    }
+    if (filled < length) fail('cut short')
+    return new DataView(out.buffer, out.byteOffset, length)
+  }
+  const checkRow = (view: DataView, o: number, row: number) => {
+    if (view.getInt16(o) !== widths.length) fail(`row ${row} has ${view.getInt16(o)} fields, not ${widths.length}`)
     for (let f = 0; f < widths.length; f++) {
-      if (o + at[f]! > bytes.byteLength) fail(`row ${rows} is cut short`)
       const length = view.getInt32(o + at[f]! - 4)
-      if (length !== widths[f]) fail(`row ${rows}, field ${f} is ${length < 0 ? 'null' : `${length} bytes`}, not ${widths[f]}`)
+      if (length !== widths[f]) fail(`row ${row}, field ${f} is ${length < 0 ? 'null' : `${length} bytes`}, not ${widths[f]}`)
     }
   }
-  if (o + 2 !== bytes.byteLength) fail(o > bytes.byteLength ? `row ${rows - 1} is cut short` : 'no trailer after the rows')
-  return { bytes, view, rows, first, stride, at }
+  if (total < 21 || !Buffer.from(peek(0, 11).buffer).equals(signature)) fail('no COPY BINARY signature')
+  const first = 19 + peek(15, 4).getUint32(0)
+  const rows = (total - first - 2) / stride
+  if (!Number.isInteger(rows) || rows < 0 || peek(total - 2, 2).getInt16(0) !== -1) {
+    // Not whole rows: the first row that differs says how (rows of other widths, a null).
+    for (let r = 0, o = first; o + 2 <= total && peek(o, 2).getInt16(0) !== -1; r++) {
+      const count = peek(o, 2).getInt16(0)
+      if (count !== widths.length) fail(`row ${r} has ${count} fields, not ${widths.length}`)
+      o += 2
+      for (let f = 0; f < widths.length; f++) {
+        if (o + 4 > total) fail(`row ${r} is cut short`)
+        const length = peek(o, 4).getInt32(0)
+        if (length !== widths[f]) fail(`row ${r}, field ${f} is ${length < 0 ? 'null' : `${length} bytes`}, not ${widths[f]}`)
+        o += 4 + length
+      }
+    }
+    fail('no trailer after the rows')
+  }
+  return {
+    rows,
+    at,
+    forEach(visit) {
+      // Rows whole in a chunk are read where they lie; one split between chunks is put together first.
+      const split = Buffer.alloc(stride)
+      const splitView = new DataView(split.buffer, split.byteOffset, stride)
+      let filled = 0
+      let skip = first
+      let row = 0
+      for (const c of chunks) {
+        if (row === rows) break
+        let o = Math.min(skip, c.byteLength)
+        skip -= o
+        if (o === c.byteLength) continue
+        if (filled) {
+          const take = Math.min(stride - filled, c.byteLength - o)
+          c.copy(split, filled, o, o + take)
+          filled += take
+          o += take
+          if (filled < stride) continue
+          checkRow(splitView, 0, row)
+          visit(splitView, 0, row++)
+          filled = 0
+        }
+        const view = new DataView(c.buffer, c.byteOffset, c.byteLength)
+        for (; row < rows && o + stride <= c.byteLength; o += stride) {
+          checkRow(view, o, row)
+          visit(view, o, row++)
+        }
+        if (row < rows && o < c.byteLength) filled = c.copy(split, 0, o)
+      }
+    },
+  }
 }
