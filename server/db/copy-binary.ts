@@ -23,7 +23,7 @@ export interface CopiedRecords {
    * Visits each row in order, its field f at `view` offset `o + at[f]`; throws at the first row that
    * is not of the fields expected (a null, another width), before visiting it.
    */
-  forEach(visit: (view: DataView, o: number, row: number) => void): void
+  forEach: (visit: (view: DataView, o: number, row: number) => void) => void
 }
 
 /**

@@ -78,7 +78,7 @@ describe('copyBinary', () => {
       return b
     }
     const header = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)])
-    const trailer = Buffer.from([0xff, 0xff])
+    const trailer = Buffer.from([0xFF, 0xFF])
     const odd = copiedRecords(Buffer.concat([header, row([[4, 1], [4, 2]]), row([[-1, 0], [8, 3]]), trailer]), [4, 4])
     expect(odd.rows).toBe(2)
     const seen: number[] = []
