@@ -5,8 +5,9 @@
  * copy that nobody read while it arrived (postgres.js paused the socket for good: patched).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openDatabase, type Sql } from '../../server/db/index.js'
-import { copiedRecords, copyBinary, readCopiedRecords } from '../../server/db/copy-binary.js'
+import { openDatabase, type Sql, type Tx } from '../../server/db/index.js'
+import type { PendingQuery, Row } from 'postgres'
+import { copiedRecords, copyBinary, readCopiedInHalves, readCopiedRecords } from '../../server/db/copy-binary.js'
 import { openTestDatabase, type TestDatabase } from '../helpers/db.js'
 import { settled } from '../helpers/settled.js'
 
@@ -109,6 +110,40 @@ describe('copyBinary', () => {
 
   it('refuses a parameter it cannot write as a literal', async () => {
     await expect(copyBinary(db.sql, db.sql`select ${[1, 2]}::int[]`)).rejects.toThrow(/array/)
+  })
+})
+
+describe('a copy in halves (readCopiedInHalves)', () => {
+  it('gives the rows of one copy, each once, while every row is being moved to new pages', async () => {
+    const [{ role }] = await db.sql<{ role: string }[]>`select current_user as role` as unknown as [{ role: string }]
+    await db.owner`create table halves_probe (id int8 primary key, n int4 not null)`
+    await db.owner`insert into halves_probe select g, 0 from generate_series(1, 3000) g`
+    await db.owner`grant select, update on halves_probe to ${db.owner(role)}`
+    const select = (d: Sql | Tx, part: PendingQuery<Row[]>) => d`select h.id, h.n from halves_probe h where ${part}`
+    const ids = (copied: Awaited<ReturnType<typeof readCopiedInHalves>>) => {
+      const out: number[] = []
+      copied.forEach((view, o) => out.push(Number(view.getBigInt64(o + copied.at[0]!))))
+      return out.sort((a, b) => a - b)
+    }
+    expect(ids(await readCopiedInHalves(db.sql, 'halves_probe', 'h', select, [8, 4]))).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1))
+    // Each update writes every row anew at the end of the table, from the first half's pages into
+    // the second's: halves with a snapshot each would read a row in both or in neither.
+    let updating = true
+    const updater = (async () => {
+      while (updating) await db.sql`update halves_probe set n = n + 1`
+    })()
+    try {
+      for (let i = 0; i < 15; i++) {
+        const got = ids(await readCopiedInHalves(db.sql, 'halves_probe', 'h', select, [8, 4]))
+        expect(got.length, `copy ${i}`).toBe(3000)
+        expect(new Set(got).size, `copy ${i}`).toBe(3000)
+      }
+    }
+    finally {
+      updating = false
+      await updater
+      await db.owner`drop table halves_probe`
+    }
   })
 })
 

@@ -3,7 +3,8 @@ import { featureCollection } from '@turf/helpers'
 import fp from 'fastify-plugin'
 import type { Polygon } from 'geojson'
 import type { Sql, Tx } from '../../db/index.js'
-import { type CopiedRecords, copyBinary, readCopiedRecords } from '../../db/copy-binary.js'
+import type { PendingQuery, Row } from 'postgres'
+import { type CopiedRecords, copyBinary, readCopiedInHalves, readCopiedRecords } from '../../db/copy-binary.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { clusterInWorker } from './analysis-worker.js'
 import { type FiguresCache, figuresCache } from './figures-cache.js'
@@ -58,7 +59,7 @@ function computations(sql: Sql) {
                cos(radians(st_y(geom))) * ${earthRadius / mercatorRadius} as k
         from poi, st_transform(geom, 3857) as m where kind in ${db(kinds)} order by id`
       const [counts, rings] = await Promise.all([
-        places.length ? ringCounts(db, places, sorted, scope, filter, on) : new Map<number, RingCounts[]>(),
+        places.length ? ringCounts(db, sql, places, sorted, scope, filter, on) : new Map<number, RingCounts[]>(),
         db<{ poiId: number; kind: PlaceKind; nameZh: string; nameEn: string; radius: number; lon: number; lat: number; ring: string }[]>`
           select pl.id as poi_id, pl.kind, pl.name_zh, pl.name_en, r.radius, st_x(pl.geom) as lon, st_y(pl.geom) as lat,
                  st_asgeojson(st_buffer(pl.geom::geography, r.radius, 'quad_segs=16')::geometry, 6) as ring
@@ -86,22 +87,23 @@ function computations(sql: Sql) {
 
     async clusters(scope: Jurisdiction, filter: PremisesFilter, on: string, of: ClusterOf, eps: number, minPoints: number, db: Sql | Tx = sql): Promise<Clusters> {
       const until = endOfDay(on)
-      const where = premisesWhere(db, filter, on, scope)
       // The points (a group rental, or an open hazard at its premises) as a binary copy of fixed-width
       // columns (readCopiedRecords): 300,000 ordinary rows at a million premises cost the driver a
       // second to parse. Each carries a key (its id), by which they are put in order here (faster
       // than the database's sort), so that DBSCAN is repeatable.
-      const record = db`st_x(p.geom), st_y(p.geom), p.id::int8, p.town_id::int4, p.occupants::int4, p.open_count::int4, p.open_major_count::int4`
-      const select = of === 'group-rentals'
-        ? db`
-            select ${record}, ((p.open_major_count > 0)::int + 2)::int2, p.id::int8
+      const record = (d: Sql | Tx) => d`st_x(p.geom), st_y(p.geom), p.id::int8, p.town_id::int4, p.occupants::int4, p.open_count::int4, p.open_major_count::int4`
+      // Group rentals are a scan of premises, read in halves on the pool; open hazards a join of hazards
+      // with every premises, which each half would have to read whole.
+      const copied = of === 'group-rentals'
+        ? await copyPremises(db, sql, (d, part) => d`
+            select ${record(d)}, ((p.open_major_count > 0)::int + 2)::int2, p.id::int8
             from premises p
-            where ${groupRentalOnSql(db, on)} and ${where}`
-        : db`
-            select ${record}, ((h.severity = 'major')::int + 2 * (${groupRentalOnSql(db, on)})::int)::int2, h.id::int8
+            where ${groupRentalOnSql(d, on)} and ${premisesWhere(d, filter, on, scope)} and ${part}`, pointWidths)
+        : await readCopiedRecords(await copyBinary(db, db`
+            select ${record(db)}, ((h.severity = 'major')::int + 2 * (${groupRentalOnSql(db, on)})::int)::int2, h.id::int8
             from hazard h join premises p on p.id = h.premises_id
-            where h.found_at < ${until} and (h.rectified_at is null or h.rectified_at >= ${until}) and ${where}`
-      const cols = unpackPoints(await readCopiedRecords(await copyBinary(db, select), pointWidths))
+            where h.found_at < ${until} and (h.rectified_at is null or h.rectified_at >= ${until}) and ${premisesWhere(db, filter, on, scope)}`), pointWidths)
+      const cols = unpackPoints(copied)
       const n = cols.lons.length
       const places = await db<{ id: number; kind: PlaceKind; nameZh: string; nameEn: string; lon: number; lat: number }[]>`
         select id, kind, name_zh, name_en, st_x(geom) as lon, st_y(geom) as lat from poi where kind in ${db([...nearestKinds])} order by id`
@@ -154,6 +156,13 @@ function computations(sql: Sql) {
   }
 }
 
+/** A binary copy of a query over premises (alias p): in halves when on the pool (readCopiedInHalves), else one on `db`. */
+async function copyPremises(db: Sql | Tx, pool: Sql, select: (d: Sql | Tx, part: PendingQuery<Row[]>) => PendingQuery<Row[]>, widths: number[]) {
+  return db === pool
+    ? readCopiedInHalves(pool, 'premises', 'p', select, widths)
+    : readCopiedRecords(await copyBinary(db, select(db, db`true`)), widths)
+}
+
 type RingCounts = Record<(typeof ringFigures)[number], number>
 
 /**
@@ -162,7 +171,7 @@ type RingCounts = Record<(typeof ringFigures)[number], number>
  * bench's 71 places by its index and measured each there: 1.55 s p50. One scan of the premises,
  * sorted into places in Node, takes 1.2 s, the copy of 990,000 rows about 0.6 s of it.
  */
-async function ringCounts(db: Sql | Tx, places: (RingPlace & { poiId: number })[], radii: number[], scope: Jurisdiction, filter: PremisesFilter, on: string) {
+async function ringCounts(db: Sql | Tx, pool: Sql, places: (RingPlace & { poiId: number })[], radii: number[], scope: Jurisdiction, filter: PremisesFilter, on: string) {
   // Every place's reach in Mercator metres (true metres over its k), plus a metre for rounding.
   const reach = ringReach(radii)
   const r = (p: RingPlace) => reach / p.k + 1
@@ -175,10 +184,10 @@ async function ringCounts(db: Sql | Tx, places: (RingPlace & { poiId: number })[
     select st_xmin(e) as x0, st_ymin(e) as y0, st_xmax(e) as x1, st_ymax(e) as y1 from st_estimatedextent('premises', 'geom_m') e where e is not null`
   const overlap = extent ? Math.max(0, Math.min(x1, extent.x1) - Math.max(x0, extent.x0)) * Math.max(0, Math.min(y1, extent.y1) - Math.max(y0, extent.y0)) : 0
   const boxed = !extent || overlap < 0.5 * (extent.x1 - extent.x0) * (extent.y1 - extent.y0)
-  const copied = await readCopiedRecords(await copyBinary(db, db`
-    select st_x(p.geom_m), st_y(p.geom_m), (${groupRentalOnSql(db, on)})::int::int2, p.open_count::int4, p.open_major_count::int4, p.occupants::int4
+  const copied = await copyPremises(db, pool, (d, part) => d`
+    select st_x(p.geom_m), st_y(p.geom_m), (${groupRentalOnSql(d, on)})::int::int2, p.open_count::int4, p.open_major_count::int4, p.occupants::int4
     from premises p
-    where ${boxed ? db`p.geom_m && st_makeenvelope(${x0}, ${y0}, ${x1}, ${y1}, 3857)` : db`true`} and ${premisesWhere(db, filter, on, scope)}`), [8, 8, 2, 4, 4, 4])
+    where ${boxed ? d`p.geom_m && st_makeenvelope(${x0}, ${y0}, ${x1}, ${y1}, 3857)` : d`true`} and ${premisesWhere(d, filter, on, scope)} and ${part}`, [8, 8, 2, 4, 4, 4])
   const { rows: n, at } = copied
   const premises = {
     xs: new Float64Array(n), ys: new Float64Array(n), groupRentals: new Uint8Array(n),
