@@ -167,9 +167,9 @@ type RingCounts = Record<(typeof ringFigures)[number], number>
 
 /**
  * Each place's bands (ringBands) from one binary copy of the premises in the box of all the places'
- * reaches. At a million premises the database found the 1.57 M (place, premises) pairs of the
- * bench's 71 places by its index and measured each there: 1.55 s p50. One scan of the premises,
- * sorted into places in Node, takes 1.2 s, the copy of 990,000 rows about 0.6 s of it.
+ * reaches (in halves on the pool). At a million premises the database found the 1.57 M (place,
+ * premises) pairs of the bench's 71 places by its index and measured each there: 1.55 s p50. One
+ * scan of the premises, sorted into places in Node, takes 0.7-0.8 s, most of it the copy.
  */
 async function ringCounts(db: Sql | Tx, pool: Sql, places: (RingPlace & { poiId: number })[], radii: number[], scope: Jurisdiction, filter: PremisesFilter, on: string) {
   // Every place's reach in Mercator metres (true metres over its k), plus a metre for rounding.
