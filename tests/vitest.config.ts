@@ -38,8 +38,8 @@ export default defineConfig({
     maxWorkers: 2,
     // On PostgreSQL, files share their worker's modules instead of importing the server again each
     // (import time 295 -> 32 s, the run 1,543 -> 1,467 s in CI). Every file opens and closes its own
-    // app and database, and the server keeps no state at module level but content-keyed caches and
-    // the analysis worker. Embedded, each file's PGlite is a large WebAssembly heap, and sharing the
+    // app and database, and the server keeps no state at module level but content-keyed caches, the
+    // analysis worker and the queue of halved copies (copy-binary.ts). Embedded, each file's PGlite is a large WebAssembly heap, and sharing the
     // process made the files' own time grow as much as importing shrank (1,020 -> 1,047 s).
     isolate: !process.env.DATABASE_URL,
     testTimeout: 60_000,

@@ -33,8 +33,8 @@ export interface RingPremises {
 /** The figures of a band, in this order, `ringFigures` numbers to a place and band. */
 export const ringFigures = ['premises', 'groupRentals', 'openHazards', 'openMajor', 'people'] as const
 
-/** Web Mercator's sphere (WGS 84's semi-major axis). */
-const mercatorRadius = 6_378_137
+/** The radius of the sphere of Web Mercator (EPSG:3857): WGS 84's semi-major axis. */
+export const mercatorRadius = 6_378_137
 /** PostGIS's sphere for geography without the spheroid: WGS 84's (2a + b) / 3. */
 const sphereRadius = 6_371_008.771415059
 

@@ -11,7 +11,7 @@ import { type FiguresCache, figuresCache } from './figures-cache.js'
 import { earthRadius, NOISE } from '../../domain/dbscan.js'
 import { endOfDay } from '../../domain/calendar.js'
 import type { PlaceKind } from '../../domain/lists.js'
-import { type RingPlace, ringBands, ringFigures, ringReach } from '../../domain/rings.js'
+import { mercatorRadius, type RingPlace, ringBands, ringFigures, ringReach } from '../../domain/rings.js'
 import type { ClusterOfSchema, Clusters, Rings } from '../../schemas/analysis.js'
 import type { Static } from 'typebox'
 import { groupRentalOnSql, type PremisesFilter, premisesWhere } from './premises.js'
@@ -27,9 +27,6 @@ import { groupRentalOnSql, type PremisesFilter, premisesWhere } from './premises
 export type ClusterOf = Static<typeof ClusterOfSchema>
 /** The kinds of place a cluster is related to: the notice's campuses, factories and urban villages. */
 export const nearestKinds = ['campus', 'factory', 'urban_village'] as const
-
-/** The radius of the sphere of Web Mercator (EPSG:3857): WGS-84's semi-major axis. */
-const mercatorRadius = 6_378_137
 
 /**
  * Rings around places and clusters of points. With a `cache`, each result is computed once per state
