@@ -14,6 +14,8 @@ export interface ClusterJob {
   minPoints: number
   placeLons: Float64Array
   placeLats: Float64Array
+  /** Per point: a distinct key (an id), the order DBSCAN visits the points in; else their order here. */
+  keys?: Float64Array
 }
 
 export interface ClusterResult {
@@ -25,6 +27,11 @@ export interface ClusterResult {
   nearestMetres: Float64Array
   /** Per cluster: its convex hull as a closed counter-clockwise ring, or null when its points have no area. */
   hulls: ([number, number][] | null)[]
+  /**
+   * Per cluster (longitude, latitude at 2c, 2c + 1): the mean of its points when it has no hull, their
+   * sums taken in the order of their keys so that the figure does not depend on the order given; else NaN.
+   */
+  centres: Float64Array
 }
 
 const rad = Math.PI / 180
@@ -32,7 +39,8 @@ const rad = Math.PI / 180
 export function clusterPoints(job: ClusterJob): ClusterResult {
   const { lons, lats, placeLons, placeLats } = job
   const n = lons.length
-  const labels = dbscanLonLat(lons, lats, job.eps, job.minPoints)
+  const { keys } = job
+  const labels = dbscanLonLat(lons, lats, job.eps, job.minPoints, keys)
   const clusters = labels.reduce((a, l) => Math.max(a, l + 1), 0)
   // Each cluster's points, cluster by cluster, in input order.
   const start = new Int32Array(clusters + 1)
@@ -45,6 +53,7 @@ export function clusterPoints(job: ClusterJob): ClusterResult {
   const nearest = new Int32Array(clusters).fill(-1)
   const nearestMetres = new Float64Array(clusters).fill(Infinity)
   const hulls: ([number, number][] | null)[] = []
+  const centres = new Float64Array(2 * clusters).fill(Number.NaN)
   // A lower bound of the distance from a place to a cluster's bounding box, in a local metric frame
   // scaled by the smallest cosine of latitude present (so it never overstates east-west metres),
   // with 10% to spare for the difference to the sphere. Places farther than the best distance found
@@ -91,8 +100,20 @@ export function clusterPoints(job: ClusterJob): ClusterResult {
       }
     }
     hulls.push(hull)
+    if (!hull) {
+      const own = Array.from(members.subarray(start[c]!, start[c + 1]!))
+      if (keys) own.sort((a, b) => keys[a]! - keys[b]!)
+      let lonSum = 0
+      let latSum = 0
+      for (const i of own) {
+        lonSum += lons[i]!
+        latSum += lats[i]!
+      }
+      centres[2 * c] = lonSum / own.length
+      centres[2 * c + 1] = latSum / own.length
+    }
   }
-  return { labels, nearest, nearestMetres, hulls }
+  return { labels, nearest, nearestMetres, hulls, centres }
 }
 
 /**

@@ -40,18 +40,34 @@ export function dbscan(points: readonly GeoPoint[], eps: number, minPoints: numb
 }
 
 /**
+ * The mean of some latitudes, the same whatever their order: summed as whole millionths of a degree
+ * (exact for up to 10^8 points), where a sum of floats depends on the order of its terms in its last
+ * bits. It sets the scale of east-west metres, so a database that sends the same points in another
+ * order gets the very same clusters.
+ */
+export function meanLatitude(lats: ArrayLike<number>): number {
+  let sum = 0
+  for (let i = 0; i < lats.length; i++) sum += Math.round(lats[i]! * 1e6)
+  return sum / lats.length / 1e6
+}
+
+/**
  * DBSCAN on a grid of cells whose diagonal is eps (Gunawan's grid DBSCAN), so that most points are
  * never compared with anything: every point of a cell holding minPoints points is core, two points
  * of one cell are always within eps, and a point stops counting neighbours once it has enough. The
  * labels are those of the textbook algorithm (see `dbscan`), which the tests compare point by point.
+ *
+ * With `keys` (distinct numbers, one a point), the labels are those of the textbook algorithm visiting
+ * the points in the order of their keys, whatever order they are given in: which points are core and
+ * which core points belong together does not depend on the order, only the clusters' numbers (by
+ * their core point of least key) and so the cluster a shared border point goes to. Callers then need
+ * not sort a million points first.
  */
-export function dbscanLonLat(lons: Float64Array, lats: Float64Array, eps: number, minPoints: number): Int32Array {
+export function dbscanLonLat(lons: Float64Array, lats: Float64Array, eps: number, minPoints: number, keys?: Float64Array): Int32Array {
   const n = lons.length
   const labels = new Int32Array(n).fill(NOISE)
   if (n === 0) return labels
-  let latSum = 0
-  for (let i = 0; i < n; i++) latSum += lats[i]!
-  const lat0 = latSum / n
+  const lat0 = meanLatitude(lats)
   const kx = earthRadius * rad * Math.cos(lat0 * rad)
   const ky = earthRadius * rad
   const xs = new Float64Array(n)
@@ -180,18 +196,36 @@ export function dbscanLonLat(lons: Float64Array, lats: Float64Array, eps: number
     }
     return false
   }
-  for (let c = 0; c < cells; c++) {
-    if (coreStart[c] === coreStart[c + 1]) continue
-    for (let k = nearStart[c]!; k < nearStart[c + 1]!; k++) {
-      const d = near[k]!
-      if (d < c || coreStart[d] === coreStart[d + 1]) continue
-      if (find(coreMembers[coreStart[c]!]!) === find(coreMembers[coreStart[d]!]!)) continue
-      if (linked(c, d)) union(coreMembers[coreStart[c]!]!, coreMembers[coreStart[d]!]!)
+  // Touching cells first, then those a cell apart: by then most of those are joined through the
+  // cell between, and comparing every core point of one with every core point of the other (for
+  // points too far apart to link, all of them) was most of the time in dense districts.
+  for (const far of [false, true]) {
+    for (let c = 0; c < cells; c++) {
+      if (coreStart[c] === coreStart[c + 1]) continue
+      for (let k = nearStart[c]!; k < nearStart[c + 1]!; k++) {
+        const d = near[k]!
+        if (d < c || coreStart[d] === coreStart[d + 1]) continue
+        if ((Math.abs(cellX[d]! - cellX[c]!) === 2 || Math.abs(cellY[d]! - cellY[c]!) === 2) !== far) continue
+        if (find(coreMembers[coreStart[c]!]!) === find(coreMembers[coreStart[d]!]!)) continue
+        if (linked(c, d)) union(coreMembers[coreStart[c]!]!, coreMembers[coreStart[d]!]!)
+      }
     }
   }
-  // Clusters numbered in the order of their first core point.
+  // Clusters numbered in the order of their first core point: of least key, or the first given.
   const clusterOfRoot = new Int32Array(n).fill(-1)
   let clusters = 0
+  if (keys) {
+    const roots: number[] = []
+    const least = new Float64Array(n).fill(Infinity)
+    for (let i = 0; i < n; i++) {
+      if (!core[i]) continue
+      const r = find(i)
+      if (least[r] === Infinity) roots.push(r)
+      least[r] = Math.min(least[r]!, keys[i]!)
+    }
+    roots.sort((a, b) => least[a]! - least[b]!)
+    for (const r of roots) clusterOfRoot[r] = clusters++
+  }
   for (let i = 0; i < n; i++) {
     if (!core[i]) continue
     const r = find(i)

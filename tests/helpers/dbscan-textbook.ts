@@ -1,4 +1,4 @@
-import { earthRadius, type GeoPoint, NOISE } from '../../server/domain/dbscan.js'
+import { earthRadius, type GeoPoint, meanLatitude, NOISE } from '../../server/domain/dbscan.js'
 
 /**
  * DBSCAN as Ester et al. (1996) wrote it, point by point with every distance measured: the
@@ -10,7 +10,7 @@ export function textbookDbscan(points: readonly GeoPoint[], eps: number, minPoin
   const n = points.length
   if (n === 0) return []
   const rad = Math.PI / 180
-  const lat0 = points.reduce((a, p) => a + p.lat, 0) / n
+  const lat0 = meanLatitude(points.map(p => p.lat))
   const kx = earthRadius * rad * Math.cos(lat0 * rad)
   const ky = earthRadius * rad
   const xy = points.map(p => [p.lon * kx, p.lat * ky] as const)

@@ -151,6 +151,28 @@ describe('the analysis API', () => {
     expect(filtered.parameters.points).toBe(mine.parameters.points)
   })
 
+  it('finds open hazards the same way within a drawn shape (from the premises there) as across the district (from the hazards)', async () => {
+    const url = '/api/analysis/clusters?of=open-hazards&eps=800&minPoints=4'
+    const all = (await get(url)).json()
+    const [e] = await t.db.sql<{ x0: number; y0: number; x1: number; y1: number }[]>`
+      select st_xmin(b) - 0.01 as x0, st_ymin(b) - 0.01 as y0, st_xmax(b) + 0.01 as x1, st_ymax(b) + 0.01 as y1 from (select st_extent(geom) as b from premises) e`
+    const box = (x0: number, y0: number, x1: number, y1: number) => `within=${[x0, y0, x1, y0, x1, y1, x0, y1].join(',')}`
+    const boxed = (await get(`${url}&${box(e!.x0, e!.y0, e!.x1, e!.y1)}`)).json()
+    expect(all.features.length).toBeGreaterThan(0)
+    expect(boxed).toEqual(all)
+    // Half the district: as many points as open hazards at premises there, counted here.
+    const mid = (e!.x0 + e!.x1) / 2
+    const west = (await get(`${url}&${box(e!.x0, e!.y0, mid, e!.y1)}`)).json()
+    const [open] = await t.db.sql<{ n: number }[]>`
+      select count(*)::int as n from hazard h join premises p on p.id = h.premises_id
+      where h.found_at < end_of_local_day(${all.parameters.asOf}::date)
+        and (h.rectified_at is null or h.rectified_at >= end_of_local_day(${all.parameters.asOf}::date))
+        and st_x(p.geom) <= ${mid}`
+    expect(open!.n).toBeGreaterThan(0)
+    expect(open!.n).toBeLessThan(all.parameters.points)
+    expect(west.parameters.points).toBe(open!.n)
+  })
+
   it('exports results as CSV and XLSX with the same rows', async () => {
     const geo = (await get('/api/analysis/rings?kinds=factory&radii=500')).json()
     const csv = await get('/api/analysis/rings?kinds=factory&radii=500&format=csv')

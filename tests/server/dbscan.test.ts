@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { clusterInWorker } from '../../server/plugins/app/analysis-worker.js'
 import { clusterPoints, convexHull } from '../../server/domain/clustering.js'
-import { dbscan, distanceMetres, type GeoPoint, NOISE } from '../../server/domain/dbscan.js'
+import { dbscan, dbscanLonLat, distanceMetres, type GeoPoint, meanLatitude, NOISE } from '../../server/domain/dbscan.js'
 import { Random } from '../../server/domain/random.js'
 import { textbookDbscan } from '../helpers/dbscan-textbook.js'
 
@@ -15,6 +15,16 @@ function clusterJob(points: readonly GeoPoint[], places: readonly GeoPoint[], ep
     placeLons: Float64Array.from(places, p => p.lon),
     placeLats: Float64Array.from(places, p => p.lat),
   }
+}
+
+/** The numbers 0 .. n - 1 in a random order. */
+function shuffled(n: number, rnd: Random): number[] {
+  const order = Array.from({ length: n }, (_, i) => i)
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rnd.next() * (i + 1))
+    ;[order[i], order[j]] = [order[j]!, order[i]!]
+  }
+  return order
 }
 
 /** Points on a circle of the given radius (metres) around a centre. */
@@ -104,10 +114,30 @@ describe('dbscan', () => {
       const got = [...dbscan(points, eps, minPoints)]
       const want = textbookDbscan(points, eps, minPoints)
       expect(got).toEqual(want)
+      // The same points in another order, each with a key that follows the order above: the very
+      // same labels, as a database sending its rows in any order gets. Without the keys the clusters
+      // are numbered in the new order, which the comparison catches.
+      const order = shuffled(points.length, new Random(eps + minPoints))
+      const lons = Float64Array.from(order, i => points[i]!.lon)
+      const lats = Float64Array.from(order, i => points[i]!.lat)
+      const keyed = dbscanLonLat(lons, lats, eps, minPoints, Float64Array.from(order, i => 3 + 7 * i))
+      expect([...keyed]).toEqual(order.map(i => want[i]))
+      expect([...dbscanLonLat(lons, lats, eps, minPoints)]).not.toEqual(order.map(i => want[i]))
       // Not a vacuous comparison: clusters, noise and border points shared by two clusters all occur.
       expect(new Set(want).size).toBeGreaterThan(5)
       expect(want).toContain(NOISE)
     }
+  })
+
+  it('takes the mean latitude that sets its scale the same way whatever the order of the points', () => {
+    const rnd = new Random(5)
+    const lats = Array.from({ length: 20_000 }, () => 31.8 + rnd.next() * 0.2)
+    const order = shuffled(lats.length, rnd)
+    const other = order.map(i => lats[i]!)
+    // A float sum of the same numbers in another order differs in its last bits.
+    expect(other.reduce((a, b) => a + b, 0)).not.toBe(lats.reduce((a, b) => a + b, 0))
+    expect(meanLatitude(other)).toBe(meanLatitude(lats))
+    expect(meanLatitude(lats)).toBeCloseTo(31.9, 2)
   })
 
   it('measures metres like the haversine formula (1° of latitude ≈ 111.2 km)', () => {
@@ -139,6 +169,37 @@ describe('cluster analyses in a worker thread', () => {
     expect(here.nearestMetres[c]).toBe(best)
     // Timers fired while the worker computed: the main thread was free for other requests.
     expect(turns).toBeGreaterThan(Math.min(5, took / 20))
+  })
+})
+
+describe('a cluster analysis of points in any order, with their keys', () => {
+  it('gives what the points in the order of their keys give, the centres of clusters without area too', () => {
+    // Blobs, and groups on a line of latitude (no area: their mark is a circle around their mean).
+    const rnd = new Random(29)
+    const points: GeoPoint[] = []
+    for (let g = 0; g < 30; g++) points.push(...blob(119.8 + rnd.next() * 0.1, 31.85 + rnd.next() * 0.1, 10 + rnd.int(0, 40), 70))
+    for (let g = 0; g < 12; g++) {
+      const lon = 119.8 + rnd.next() * 0.1
+      const lat = 31.85 + rnd.next() * 0.1
+      for (let i = 0; i < 9 + g; i++) points.push({ lon: lon + rnd.next() * 0.0004, lat })
+    }
+    const places = [{ lon: 119.85, lat: 31.9 }, { lon: 119.82, lat: 31.93 }]
+    const want = clusterPoints(clusterJob(points, places, 60, 6))
+    const order = shuffled(points.length, rnd)
+    const got = clusterPoints({ ...clusterJob(order.map(i => points[i]!), places, 60, 6), keys: Float64Array.from(order) })
+    expect([...got.labels]).toEqual(order.map(i => want.labels[i]))
+    expect(got.hulls).toEqual(want.hulls)
+    expect([...got.nearest]).toEqual([...want.nearest])
+    expect([...got.nearestMetres]).toEqual([...want.nearestMetres])
+    expect([...got.centres]).toEqual([...want.centres])
+    // Clusters without area occur, and their means taken in the order given would differ.
+    const flat = want.hulls.flatMap((h, c) => h ? [] : [c])
+    expect(flat.length).toBeGreaterThan(5)
+    const given = (c: number) => {
+      const own = order.filter(i => want.labels[i] === c)
+      return own.reduce((a, i) => a + points[i]!.lon, 0) / own.length
+    }
+    expect(flat.some(c => given(c) !== want.centres[2 * c])).toBe(true)
   })
 })
 

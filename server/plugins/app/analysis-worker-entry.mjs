@@ -9,7 +9,7 @@ const { clusterPoints } = await import('../../domain/clustering.ts')
 parentPort.on('message', ({ id, job }) => {
   try {
     const result = clusterPoints(job)
-    parentPort.postMessage({ id, result }, [result.labels.buffer, result.nearest.buffer, result.nearestMetres.buffer])
+    parentPort.postMessage({ id, result }, [result.labels.buffer, result.nearest.buffer, result.nearestMetres.buffer, result.centres.buffer])
   }
   catch (err) {
     parentPort.postMessage({ id, error: err instanceof Error ? err.stack ?? err.message : String(err) })

@@ -45,6 +45,6 @@ export function clusterInWorker(job: ClusterJob): Promise<ClusterResult> {
   return new Promise((resolve, reject) => {
     pending.set(id, { resolve, reject })
     w.ref()
-    w.postMessage({ id, job }, [job.lons.buffer, job.lats.buffer, job.placeLons.buffer, job.placeLats.buffer] as ArrayBuffer[])
+    w.postMessage({ id, job }, [job.lons.buffer, job.lats.buffer, job.placeLons.buffer, job.placeLats.buffer, ...job.keys ? [job.keys.buffer] : []] as ArrayBuffer[])
   })
 }

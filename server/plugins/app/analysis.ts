@@ -31,7 +31,7 @@ export const nearestKinds = ['campus', 'factory', 'urban_village'] as const
 /**
  * Rings around places and clusters of points. With a `cache`, each result is computed once per state
  * of the data (figures_version, which places bump too) and its arguments: clusters of a million
- * premises take seconds, and a room of analysts asks for the same ones.
+ * premises take most of a second, and a room of analysts asks for the same ones.
  */
 export function analysisRepository(sql: Sql, opts: { cache?: FiguresCache } = {}) {
   const computed = computations(sql)
@@ -86,28 +86,36 @@ function computations(sql: Sql) {
       const until = endOfDay(on)
       // The points (a group rental, or an open hazard at its premises) as a binary copy of fixed-width
       // columns (readCopiedRecords): 300,000 ordinary rows at a million premises cost the driver a
-      // second to parse. Each carries a key (its id), by which they are put in order here (faster
-      // than the database's sort), so that DBSCAN is repeatable.
+      // second to parse. Each carries a key (its id): DBSCAN's labels are those of visiting the points
+      // in the order of their keys, so they are repeatable in whatever order the rows come.
       const record = (d: Sql | Tx) => d`st_x(p.geom), st_y(p.geom), p.id::int8, p.town_id::int4, p.occupants::int4, p.open_count::int4, p.open_major_count::int4`
-      // Group rentals are a scan of premises, read in halves on the pool; open hazards a join of hazards
-      // with every premises, which each half would have to read whole.
+      // Group rentals are read as a scan of premises, in halves on the pool. Open hazards too, as a
+      // scan of hazards looking each premises up by its key, kept from being made a join (offset 0):
+      // the planner's hash join of 106,334 open hazards with every premises took 0.9-1.3 s at a
+      // million, the lookups 0.46-0.6 s (a town's 0.33 s against 0.51-0.66), and a hash join in halves
+      // would read every premises in each. Within a box or a drawn shape, the planner's join starts
+      // from the premises the spatial index finds (88 ms for a box without premises, against 0.35 s).
+      const spatial = Boolean(filter.bbox || filter.withinWkt)
       const copied = of === 'group-rentals'
-        ? await copyPremises(db, sql, (d, part) => d`
+        ? await copyHalves(db, sql, 'premises', 'p', (d, part) => d`
             select ${record(d)}, ((p.open_major_count > 0)::int + 2)::int2, p.id::int8
             from premises p
             where ${groupRentalOnSql(d, on)} and ${premisesWhere(d, filter, on, scope)} and ${part}`, pointWidths)
-        : await readCopiedRecords(await copyBinary(db, db`
-            select ${record(db)}, ((h.severity = 'major')::int + 2 * (${groupRentalOnSql(db, on)})::int)::int2, h.id::int8
-            from hazard h join premises p on p.id = h.premises_id
-            where h.found_at < ${until} and (h.rectified_at is null or h.rectified_at >= ${until}) and ${premisesWhere(db, filter, on, scope)}`), pointWidths)
+        : await copyHalves(db, spatial ? null : sql, 'hazard', 'h', (d, part) => d`
+            select ${record(d)}, ((h.severity = 'major')::int + 2 * (${groupRentalOnSql(d, on)})::int)::int2, h.id::int8
+            from hazard h ${spatial ? d`join premises p on p.id = h.premises_id` : d`cross join lateral (select * from premises p where p.id = h.premises_id offset 0) p`}
+            where h.found_at < ${until} and (h.rectified_at is null or h.rectified_at >= ${until}) and ${premisesWhere(d, filter, on, scope)}
+              and ${part}`, pointWidths)
       const cols = unpackPoints(copied)
       const n = cols.lons.length
       const places = await db<{ id: number; kind: PlaceKind; nameZh: string; nameEn: string; lon: number; lat: number }[]>`
         select id, kind, name_zh, name_en, st_x(geom) as lon, st_y(geom) as lat from poi where kind in ${db([...nearestKinds])} order by id`
-      // The arithmetic runs in a worker thread: at a million premises it takes seconds.
-      const { labels, nearest, nearestMetres, hulls } = await clusterInWorker({
+      // The arithmetic runs in a worker thread: at a million premises it takes a few tenths of a second,
+      // which the event loop would otherwise not turn for.
+      const { labels, nearest, nearestMetres, hulls, centres } = await clusterInWorker({
         lons: cols.lons.slice(),
         lats: cols.lats.slice(),
+        keys: cols.keys,
         eps,
         minPoints,
         placeLons: Float64Array.from(places, p => p.lon),
@@ -119,7 +127,7 @@ function computations(sql: Sql) {
         if (!f.points) return []
         const hull: Polygon = ring ? { type: 'Polygon', coordinates: [ring] }
           // Points in a line or on one spot have no area: a small circle marks them.
-          : circle([f.lonSum / f.points, f.latSum / f.points], Math.max(25, eps / 4), { units: 'meters', steps: 24 }).geometry
+          : circle([centres[2 * label]!, centres[2 * label + 1]!], Math.max(25, eps / 4), { units: 'meters', steps: 24 }).geometry
         // The nearest campus, factory or urban village, measured to the closest point of the cluster.
         const place = places[nearest[label]!]
         const nearestPlace = place ? { id: place.id, kind: place.kind, nameZh: place.nameZh, nameEn: place.nameEn, metres: Math.round(nearestMetres[label]!) } : null
@@ -153,10 +161,14 @@ function computations(sql: Sql) {
   }
 }
 
-/** A binary copy of a query over premises (alias p): in halves when on the pool (readCopiedInHalves), else one on `db`. */
-async function copyPremises(db: Sql | Tx, pool: Sql, select: (d: Sql | Tx, part: PendingQuery<Row[]>) => PendingQuery<Row[]>, widths: number[]) {
+/**
+ * A binary copy of a query over a table (as `alias`): in halves when `db` is the pool (readCopiedInHalves),
+ * else (inside a transaction, or without a pool to split on) one on `db`.
+ */
+async function copyHalves(db: Sql | Tx, pool: Sql | null, table: string, alias: string,
+  select: (d: Sql | Tx, part: PendingQuery<Row[]>) => PendingQuery<Row[]>, widths: number[]) {
   return db === pool
-    ? readCopiedInHalves(pool, 'premises', 'p', select, widths)
+    ? readCopiedInHalves(pool, table, alias, select, widths)
     : readCopiedRecords(await copyBinary(db, select(db, db`true`)), widths)
 }
 
@@ -181,7 +193,7 @@ async function ringCounts(db: Sql | Tx, pool: Sql, places: (RingPlace & { poiId:
     select st_xmin(e) as x0, st_ymin(e) as y0, st_xmax(e) as x1, st_ymax(e) as y1 from st_estimatedextent('premises', 'geom_m') e where e is not null`
   const overlap = extent ? Math.max(0, Math.min(x1, extent.x1) - Math.max(x0, extent.x0)) * Math.max(0, Math.min(y1, extent.y1) - Math.max(y0, extent.y0)) : 0
   const boxed = !extent || overlap < 0.5 * (extent.x1 - extent.x0) * (extent.y1 - extent.y0)
-  const copied = await copyPremises(db, pool, (d, part) => d`
+  const copied = await copyHalves(db, pool, 'premises', 'p', (d, part) => d`
     select st_x(p.geom_m), st_y(p.geom_m), (${groupRentalOnSql(d, on)})::int::int2, p.open_count::int4, p.open_major_count::int4, p.occupants::int4
     from premises p
     where ${boxed ? d`p.geom_m && st_makeenvelope(${x0}, ${y0}, ${x1}, ${y1}, 3857)` : d`true`} and ${premisesWhere(d, filter, on, scope)} and ${part}`, [8, 8, 2, 4, 4, 4])
@@ -216,7 +228,7 @@ async function ringCounts(db: Sql | Tx, pool: Sql, places: (RingPlace & { poiId:
 function clusterFigures(cols: ReturnType<typeof unpackPoints>, labels: Int32Array, ofHazards: boolean) {
   const clusters = labels.reduce((a, l) => Math.max(a, l + 1), 0)
   const figures = Array.from({ length: clusters }, () => ({
-    points: 0, premises: 0, groupRentals: 0, openHazards: 0, openMajor: 0, people: 0, townId: 0, lonSum: 0, latSum: 0,
+    points: 0, premises: 0, groupRentals: 0, openHazards: 0, openMajor: 0, people: 0, townId: 0,
   }))
   // Points per cluster and town: a table indexed by the town's id when ids are small (they are a
   // district's towns), else a map. (Premises, cluster) pairs seen: only hazards can repeat a premises.
@@ -231,8 +243,6 @@ function clusterFigures(cols: ReturnType<typeof unpackPoints>, labels: Int32Arra
     if (label === NOISE) continue
     const f = figures[label]!
     f.points++
-    f.lonSum += cols.lons[i]!
-    f.latSum += cols.lats[i]!
     if (table) table[label * width + cols.townIds[i]!]!++
     else towns.set(label * width + cols.townIds[i]!, (towns.get(label * width + cols.townIds[i]!) ?? 0) + 1)
     if (ofHazards) {
@@ -270,22 +280,16 @@ function clusterFigures(cols: ReturnType<typeof unpackPoints>, labels: Int32Arra
 /** The widths of a point's columns as the clusters' query copies them (see there). */
 const pointWidths = [8, 8, 8, 4, 4, 4, 4, 2, 8]
 
-/** The points of the clusters' query, unpacked from its copied records into columns, in the order of their keys. */
+/** The points of the clusters' query, unpacked from its copied records into columns, in the order they came. */
 function unpackPoints(copied: CopiedRecords) {
   const { rows: n, at } = copied
   const cols = {
     lons: new Float64Array(n), lats: new Float64Array(n), premisesIds: new Float64Array(n), townIds: new Int32Array(n),
     occupants: new Int32Array(n), openCounts: new Int32Array(n), openMajorCounts: new Int32Array(n), flags: new Uint8Array(n),
+    keys: new Float64Array(n),
   }
   const int8 = (view: DataView, o: number) => view.getUint32(o) * 2 ** 32 + view.getUint32(o + 4)
-  // Two passes over the records, where they lie: their keys, then each record to its place in order.
-  const keys = new Float64Array(n)
-  copied.forEach((view, o, r) => { keys[r] = int8(view, o + at[8]!) })
-  const order = orderByKey(keys)
-  const place = new Uint32Array(n)
-  for (let i = 0; i < n; i++) place[order[i]!] = i
-  copied.forEach((view, o, r) => {
-    const i = place[r]!
+  copied.forEach((view, o, i) => {
     cols.lons[i] = view.getFloat64(o + at[0]!)
     cols.lats[i] = view.getFloat64(o + at[1]!)
     cols.premisesIds[i] = int8(view, o + at[2]!)
@@ -294,36 +298,9 @@ function unpackPoints(copied: CopiedRecords) {
     cols.openCounts[i] = view.getInt32(o + at[5]!)
     cols.openMajorCounts[i] = view.getInt32(o + at[6]!)
     cols.flags[i] = view.getInt16(o + at[7]!)
+    cols.keys[i] = int8(view, o + at[8]!)
   })
   return cols
-}
-
-/**
- * The records 0..n-1 in the order of their keys (non-negative integers). Key and record number are
- * packed into one float and sorted natively when they fit in 53 bits, which is twice as fast as a
- * sort with a comparison function.
- */
-function orderByKey(keys: Float64Array): Uint32Array {
-  const n = keys.length
-  let sorted = true
-  let fits = true
-  const room = 2 ** Math.max(1, Math.ceil(Math.log2(n + 1)))
-  for (let r = 0; r < n; r++) {
-    if (r > 0 && keys[r]! < keys[r - 1]!) sorted = false
-    if (keys[r]! * room >= 2 ** 53) fits = false
-  }
-  const order = new Uint32Array(n)
-  for (let i = 0; i < n; i++) order[i] = i
-  // A scan of premises mostly comes in the order of their ids already.
-  if (sorted) return order
-  if (fits) {
-    const packed = new Float64Array(n)
-    for (let r = 0; r < n; r++) packed[r] = keys[r]! * room + r
-    packed.sort()
-    for (let i = 0; i < n; i++) order[i] = packed[i]! % room
-  }
-  else order.sort((a, b) => keys[a]! - keys[b]!)
-  return order
 }
 
 export type AnalysisRepository = ReturnType<typeof analysisRepository>
