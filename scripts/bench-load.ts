@@ -56,6 +56,17 @@ function percentile(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : Number.NaN
 }
 
+/** Runs a load plan in a process of its own (bench-load-client.ts), so that it does not share the server's event loop. */
+export function loadInClient(plan: LoadPlan): Promise<LoadResult> {
+  const client = fork(new URL('./bench-load-client.ts', import.meta.url), { serialization: 'advanced' })
+  return new Promise<LoadResult>((resolve, reject) => {
+    client.once('message', m => resolve(m as LoadResult))
+    client.once('error', reject)
+    client.once('exit', code => reject(new Error(`the load client stopped (exit code ${code}) without a result`)))
+    client.send(plan)
+  })
+}
+
 /** Seeds, signs in, loads and returns the table rows: per endpoint and overall. */
 export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): Promise<Row[]> {
   const config = loadConfig()
@@ -150,20 +161,15 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
     let machine0 = machineTimes()
     let cpu0 = process.cpuUsage()
     let elu0 = performance.eventLoopUtilization()
-    const client = fork(new URL('./bench-load-client.ts', import.meta.url), { serialization: 'advanced' })
-    const result = await new Promise<LoadResult>((resolve, reject) => {
-      client.once('message', m => resolve(m as LoadResult))
-      client.once('error', reject)
-      client.once('exit', code => reject(new Error(`the load client stopped (exit code ${code}) without a result`)))
-      client.send(plan)
-      // The server process is measured over the measured seconds only.
-      setTimeout(() => {
-        loop.enable()
-        cpu0 = process.cpuUsage()
-        elu0 = performance.eventLoopUtilization()
-        machine0 = machineTimes()
-      }, opts.warmupSeconds * 1000)
-    })
+    const running = loadInClient(plan)
+    // The server process is measured over the measured seconds only.
+    const measuring = setTimeout(() => {
+      loop.enable()
+      cpu0 = process.cpuUsage()
+      elu0 = performance.eventLoopUtilization()
+      machine0 = machineTimes()
+    }, opts.warmupSeconds * 1000)
+    const result = await running.finally(() => clearTimeout(measuring))
     loop.disable()
     const pool = result.pool
     const cpu = process.cpuUsage(cpu0)

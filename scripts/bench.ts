@@ -15,7 +15,6 @@
  * --basemap-only: the street basemap and the first map paint; --shell-only: the phone app shell
  * opened offline from the service worker's cache (bench-shell.ts). Both need `npm run build`.
  */
-import { fork } from 'node:child_process'
 import { Agent, type IncomingHttpHeaders, request } from 'node:http'
 import { gunzipSync } from 'node:zlib'
 import { parseArgs } from 'node:util'
@@ -27,7 +26,6 @@ import { statsRepository } from '../server/plugins/app/stats.js'
 import { wholeDistrict } from '../server/domain/access.js'
 import { piiKeysFrom } from '../server/domain/pii.js'
 import { seedDemo } from '../server/seed/demo.js'
-import type { LoadPlan, LoadResult } from './bench-load-client.js'
 
 const { values } = parseArgs({
   options: {
@@ -666,15 +664,10 @@ async function benchTiles(database: typeof db, perZoom: number) {
     if (res.statusCode !== 200) throw new Error(`tile ${t.join('/')}: ${res.statusCode} ${res.body}`)
   }
   if ((await get(sample[0]!)).headers['x-tile-cache'] !== 'hit') throw new Error('a tile made for the passes of hits missed the cache')
-  const client = fork(new URL('./bench-load-client.ts', import.meta.url), { serialization: 'advanced' })
-  const loaded = await new Promise<LoadResult>((resolve, reject) => {
-    client.once('message', m => resolve(m as LoadResult))
-    client.once('error', reject)
-    client.once('exit', code => reject(new Error(`the tile client stopped (exit code ${code}) without a result`)))
-    client.send({
-      base: `http://127.0.0.1:${port}`, connections: 1, warmupSeconds: 1, seconds: 5, timeoutMs: 10_000, thinkMs: 0,
-      requests: sample.map(t => ({ endpoint: 'tile', method: 'GET', path: `/api/tiles/premises/${t.join('/')}.mvt`, cookie })),
-    } satisfies LoadPlan)
+  const { loadInClient } = await import('./bench-load.js')
+  const loaded = await loadInClient({
+    base: `http://127.0.0.1:${port}`, connections: 1, warmupSeconds: 1, seconds: 5, timeoutMs: 10_000, thinkMs: 0,
+    requests: sample.map(t => ({ endpoint: 'tile', method: 'GET', path: `/api/tiles/premises/${t.join('/')}.mvt`, cookie })),
   })
   const hits = loaded.endpoints.tile!.latencies
   if (Object.keys(loaded.endpoints.tile!.errors).length) throw new Error(`tiles on the passes of hits failed: ${JSON.stringify(loaded.endpoints.tile!.errors)}`)

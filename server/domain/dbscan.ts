@@ -212,26 +212,18 @@ export function dbscanLonLat(lons: Float64Array, lats: Float64Array, eps: number
     }
   }
   // Clusters numbered in the order of their first core point: of least key, or the first given.
-  const clusterOfRoot = new Int32Array(n).fill(-1)
-  let clusters = 0
-  if (keys) {
-    const roots: number[] = []
-    const least = new Float64Array(n).fill(Infinity)
-    for (let i = 0; i < n; i++) {
-      if (!core[i]) continue
-      const r = find(i)
-      if (least[r] === Infinity) roots.push(r)
-      least[r] = Math.min(least[r]!, keys[i]!)
-    }
-    roots.sort((a, b) => least[a]! - least[b]!)
-    for (const r of roots) clusterOfRoot[r] = clusters++
-  }
+  const roots: number[] = []
+  const least = new Float64Array(n).fill(Infinity)
   for (let i = 0; i < n; i++) {
     if (!core[i]) continue
     const r = find(i)
-    if (clusterOfRoot[r] === -1) clusterOfRoot[r] = clusters++
-    labels[i] = clusterOfRoot[r]!
+    if (least[r] === Infinity) roots.push(r)
+    least[r] = Math.min(least[r]!, keys ? keys[i]! : i)
   }
+  roots.sort((a, b) => least[a]! - least[b]!)
+  const clusterOfRoot = new Int32Array(n)
+  roots.forEach((r, label) => { clusterOfRoot[r] = label })
+  for (let i = 0; i < n; i++) if (core[i]) labels[i] = clusterOfRoot[find(i)]!
   // Border points: the lowest-numbered cluster with a core point within eps.
   for (let c = 0; c < cells; c++) {
     for (let m = start[c]!; m < start[c + 1]!; m++) {
