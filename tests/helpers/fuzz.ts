@@ -473,6 +473,9 @@ export async function openFuzz() {
           is distinct from (f.role, f.display_name, f.jurisdiction_kind, f.jurisdiction_town_id, f.jurisdiction_station_id, f.disabled_at, f.password_hash)`
       await sql`update user_session set revoked_at = null where id <= ${lastSession!.id} and revoked_at is not null`
       await sql`delete from login_throttle`
+      // Written behind the app's back: read the versions rather than race their announcement, so
+      // that the next request does not meet a session the app still holds as revoked.
+      await t.app.versions.refresh()
       await writes.since()
     },
     async close() {
