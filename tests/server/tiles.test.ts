@@ -109,6 +109,17 @@ describe('premises vector tiles', () => {
         on (c.cx, c.cy, c.town_id, c.police_station_id, c.kind, c.has_hazard, c.has_open, c.has_open_major, c.open_min_deadline) = (f.cx, f.cy, f.town_id, f.ps, f.kind, f.hh, f.ho, f.hm, f.d)
       where c.n is distinct from f.n`
     expect(diff!.n).toBe(0)
+    // And the cells eight by eight that zooms 10-11 read (migration 046), with their sums.
+    const [diff8] = await sql<{ n: number }[]>`
+      with fine as (
+        select cx >> 3 as cx, cy >> 3 as cy, town_id, police_station_id, kind, has_hazard, has_open, has_open_major, open_min_deadline,
+               sum(n)::int as n, sum(sum_x) as sx, sum(sum_y) as sy
+        from premises_cell group by 1, 2, 3, 4, 5, 6, 7, 8, 9 having sum(n) > 0)
+      select count(*)::int as n from fine f full join premises_cell8 c
+        on (c.cx, c.cy, c.town_id, c.police_station_id, c.kind, c.has_hazard, c.has_open, c.has_open_major, c.open_min_deadline)
+         = (f.cx, f.cy, f.town_id, f.police_station_id, f.kind, f.has_hazard, f.has_open, f.has_open_major, f.open_min_deadline)
+      where c.n is distinct from f.n or abs(c.sum_x - f.sx) > 1e-3 or abs(c.sum_y - f.sy) > 1e-3`
+    expect(diff8!.n).toBe(0)
   })
 
   it('are the same whether PostGIS (ST_AsMVT) or Node (vt-pbf) encodes them', async () => {

@@ -64,3 +64,46 @@ create or replace function refresh_premises_cells() returns void language sql as
   -- Laid out by zoom-13 tile, then cell: a tile's cells on neighbouring pages, not one page each.
   order by 1 >> 6, 2 >> 6, 1, 2;
 $$;
+
+-- The cells eight by eight (premises_cell8, migration 046) follow every statement that writes
+-- premises_cell, whoever makes it: what a statement added is added to the larger cells, what it took
+-- away taken from them (added first, so a larger cell both gain and lose is never emptied on the
+-- way), and larger cells left with no premises go. Rows are written in key order, so two writers
+-- wait for each other rather than deadlock.
+create or replace function premises_cell8_sync() returns trigger language plpgsql as $$
+begin
+  if tg_op in ('INSERT', 'UPDATE') then
+    insert into premises_cell8 as c
+    select cx >> 3, cy >> 3, town_id, police_station_id, kind, has_hazard, has_open, has_open_major, open_min_deadline,
+           sum(n), sum(sum_x), sum(sum_y)
+    from new_rows group by 1, 2, 3, 4, 5, 6, 7, 8, 9 order by 1, 2, 3, 4, 5, 6, 7, 8, 9
+    on conflict (cx, cy, town_id, police_station_id, kind, has_hazard, has_open, has_open_major, open_min_deadline)
+    do update set n = c.n + excluded.n, sum_x = c.sum_x + excluded.sum_x, sum_y = c.sum_y + excluded.sum_y;
+  end if;
+  if tg_op in ('UPDATE', 'DELETE') then
+    update premises_cell8 c set n = c.n - d.n, sum_x = c.sum_x - d.sx, sum_y = c.sum_y - d.sy
+    from (
+      select cx >> 3 as cx, cy >> 3 as cy, town_id, police_station_id, kind, has_hazard, has_open, has_open_major, open_min_deadline,
+             sum(n) as n, sum(sum_x) as sx, sum(sum_y) as sy
+      from old_rows group by 1, 2, 3, 4, 5, 6, 7, 8, 9
+    ) d
+    where (c.cx, c.cy, c.town_id, c.police_station_id, c.kind, c.has_hazard, c.has_open, c.has_open_major, c.open_min_deadline)
+        = (d.cx, d.cy, d.town_id, d.police_station_id, d.kind, d.has_hazard, d.has_open, d.has_open_major, d.open_min_deadline);
+    delete from premises_cell8 c where c.n = 0 and (c.cx, c.cy) in (select cx >> 3, cy >> 3 from old_rows);
+  end if;
+  return null;
+end $$;
+create or replace trigger premises_cell8_ins after insert on premises_cell referencing new table as new_rows
+  for each statement execute function premises_cell8_sync();
+create or replace trigger premises_cell8_upd after update on premises_cell referencing old table as old_rows new table as new_rows
+  for each statement execute function premises_cell8_sync();
+create or replace trigger premises_cell8_del after delete on premises_cell referencing old table as old_rows
+  for each statement execute function premises_cell8_sync();
+
+-- A database that had cells before migration 046 gets its larger cells here, once.
+insert into premises_cell8
+select cx >> 3, cy >> 3, town_id, police_station_id, kind, has_hazard, has_open, has_open_major, open_min_deadline,
+       sum(n), sum(sum_x), sum(sum_y)
+from premises_cell
+where not exists (select 1 from premises_cell8)
+group by 1, 2, 3, 4, 5, 6, 7, 8, 9;

@@ -40,6 +40,12 @@ const cellsPerSide = 64
  * 64 x 64 cells would be 4,096 features (about 80 KB) of dots too small to tell apart.
  */
 export const cellsPerSideAt = (z: number) => z <= 11 ? 32 : cellsPerSide
+/**
+ * How far outside an aggregated tile its cells are counted, in tile units: one whole cell of it, at
+ * least the points' buffer. A cell along the edge then counts what the neighbouring tile's same cell
+ * does, at the same place, rather than the part of it within the buffer.
+ */
+export const cellBufferAt = (z: number) => Math.max(buffer, extent / cellsPerSideAt(z))
 const worldHalf = 20037508.342789244
 
 export interface TileRequest {
@@ -122,12 +128,17 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
 
   function cellRowsQuery(t: TileRequest) {
     const b = tileBounds(t.z, t.x, t.y)
-    // premises_cell holds the cells of zoom 13, 64 to a tile of zoom 13.
+    // premises_cell holds the cells of zoom 13, 64 to a tile of zoom 13; premises_cell8 the same
+    // eight by eight (migration 046), for tiles whose cells are at least that large (zooms 10-11).
     const side = cellsPerSideAt(t.z)
     // z13 cells per side of this tile, and how many of them make one cell of it (a power of two).
-    const perTile = cellsPerSide << (13 - t.z)
+    const z13PerTile = cellsPerSide << (13 - t.z)
+    const coarse = z13PerTile / side >= 8
+    const perTile = coarse ? z13PerTile / 8 : z13PerTile
+    const table = coarse ? sql`premises_cell8` : sql`premises_cell`
     const shift = Math.log2(perTile / side)
-    const pad = (buffer / extent) * perTile
+    // Whole cells of the tile around it (cellBufferAt), so whole stored cells as well.
+    const pad = (cellBufferAt(t.z) / extent) * perTile
     const x0 = t.x * perTile - pad
     const x1 = (t.x + 1) * perTile + pad
     const y0 = t.y * perTile - pad
@@ -166,7 +177,7 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
                max(s) as rank
         from (
           select c.cx, c.cy, c.n, c.sum_x, c.sum_y, ${code} as s
-          from premises_cell c
+          from ${table} c
           where c.cx >= ${x0} and c.cx < ${x1} and c.cy >= ${y0} and c.cy < ${y1} and ${where}
         ) r
         group by 1, 2
@@ -182,9 +193,9 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
     return row!.n > pointBudget
   }
 
-  function inTileSql(t: TileRequest) {
+  function inTileSql(t: TileRequest, around = buffer) {
     const b = tileBounds(t.z, t.x, t.y)
-    const margin = (b.size * buffer) / extent
+    const margin = (b.size * around) / extent
     return sql`p.geom_m && st_makeenvelope(${b.minx - margin}, ${b.miny - margin}, ${b.maxx + margin}, ${b.maxy + margin}, 3857)`
   }
 
@@ -204,6 +215,7 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
     }
     if (t.z <= 13 && cellsServe(t.filter)) return { layer: 'premises_agg', query: cellRowsQuery(t) }
     const cell = extent / cellsPerSideAt(t.z)
+    const around = cellBufferAt(t.z)
     // One point per cell at the mean position of its premises; the status is the most urgent one.
     return {
       layer: 'premises_agg',
@@ -225,11 +237,11 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
           from (
             select (st_x(p.geom_m) - ${b.minx}) / ${b.size} * ${extent} as fx, (${b.maxy} - st_y(p.geom_m)) / ${b.size} * ${extent} as fy,
                    ${statusSql(sql, t.on)} as status
-            from premises p where ${inTile} and ${where}
+            from premises p where ${inTileSql(t, around)} and ${where}
           ) s
-          -- The index's boxes are float4, a little larger than the tile's buffer: exactly the buffer,
-          -- as premises_cell's cells cover it, so that both paths count the same premises.
-          where fx >= ${-buffer} and fx < ${extent + buffer} and fy >= ${-buffer} and fy < ${extent + buffer}
+          -- The index's boxes are float4, a little larger than the cells around the tile: exactly
+          -- those, as the stored cells cover them, so that both paths count the same premises.
+          where fx >= ${-around} and fx < ${extent + around} and fy >= ${-around} and fy < ${extent + around}
         ) c
         group by cell
         order by cell`,
