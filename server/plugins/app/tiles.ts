@@ -143,6 +143,10 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
     const x1 = (t.x + 1) * perTile + pad
     const y0 = t.y * perTile - pad
     const y1 = (t.y + 1) * perTile + pad
+    // The tile's columns of cells one by one: the key (cx, cy) reads each column's rows of the tile
+    // only, where a range of cx read every row of those columns (a tile at the district's edge read
+    // its whole strip of the district: 94 ms at zoom 12 for a tile of 3 KiB, 1,000,000 premises).
+    const columns = Array.from({ length: x1 - x0 }, (_, i) => x0 + i)
     const f = t.filter
     const parts = [inJurisdiction(sql, t.scope, 'c')]
     if (f.kinds?.length) parts.push(sql`c.kind in ${sql(f.kinds)}`)
@@ -178,7 +182,7 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
         from (
           select c.cx, c.cy, c.n, c.sum_x, c.sum_y, ${code} as s
           from ${table} c
-          where c.cx >= ${x0} and c.cx < ${x1} and c.cy >= ${y0} and c.cy < ${y1} and ${where}
+          where c.cx = any(${sql.array(columns)}::int[]) and c.cy >= ${y0} and c.cy < ${y1} and ${where}
         ) r
         group by 1, 2
       ) g
