@@ -262,9 +262,11 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
     const columns = raw
       ? sql`id, kind, status, unregistered`
       : sql`cell as id, count, none, rectified, open_general, open_major, overdue, status`
+    // No parallel plan (serial_plan()): a worker's start cost more than a dense tile's whole statement.
     const [row] = await sql<{ tile: Uint8Array }[]>`
       select st_asmvt(q, ${layer}, ${extent}, 'geom', 'id') as tile
-      from (select ${columns}, st_makepoint(px, py) as geom from (${query}) r) q`
+      from (select ${columns}, st_makepoint(px, py) as geom from (${query}) r) q
+      where serial_plan()`
     return row?.tile ?? new Uint8Array()
   }
 
