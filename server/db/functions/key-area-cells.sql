@@ -325,7 +325,8 @@ $$;
 create or replace function refresh_all_premises_cell_events() returns void language sql as $$
   delete from premises_cell_event;
   delete from premises_cell_event_source;
-  insert into premises_cell_event_source select * from premises_cell_event_rows(array(select id from premises));
+  -- Laid out by cell (as refresh_all_premises_cell_days lays out the changes).
+  insert into premises_cell_event_source select * from premises_cell_event_rows(array(select id from premises)) order by cx, cy, premises_id;
   insert into premises_cell_event
   select cx, cy, town_id, police_station_id, array_agg(day order by day, event), array_agg(event order by day, event), array_agg(n order by day, event)
   from (
@@ -410,7 +411,10 @@ $$;
 create or replace function refresh_all_premises_cell_days() returns void language sql as $$
   delete from premises_cell_day;
   delete from premises_cell_day_source;
-  insert into premises_cell_day_source select * from premises_cell_day_rows(array(select id from premises));
+  -- Laid out by cell: the premises along a boundary are read cell by cell (countsInside's edge), and
+  -- in id order each was a page of its own, 393 pages for a cell of 396 premises at 1,000,000 (the
+  -- live preview of a square kilometre p50 45 -> 30 ms). The sort costs about 6 s there.
+  insert into premises_cell_day_source select * from premises_cell_day_rows(array(select id from premises)) order by cx, cy, premises_id;
   insert into premises_cell_day
   select cx, cy, town_id, police_station_id, day,
          sum(houses) over w, sum(rental_houses) over w, sum(group_rentals) over w, sum(group_rentals_with_hazards) over w,
