@@ -23,11 +23,22 @@ beforeAll(async () => {
   ;({ t, browser, base } = web)
   premises.push(...await t.db.sql<{ id: number; roomsLet: number }[]>`
     select p.id, p.rooms_let from premises p join app_user u on u.jurisdiction_town_id = p.town_id
-    where u.username = 'inspector' and not exists (select 1 from hazard h where h.premises_id = p.id) order by p.id desc limit 4`)
+    where u.username = 'inspector' and not exists (select 1 from hazard h where h.premises_id = p.id) order by p.id desc limit 5`)
   context = await browser.newContext({ ...phoneContext })
   page = await context.newPage()
 })
 afterAll(() => web?.close())
+
+/** Records a fire hazard (FIRE-06) on the premises open in the panel, from the phone's form. */
+async function recordFireHazard() {
+  await page.tap('[data-testid="hazard-add"]')
+  await page.locator('[data-testid="hazard-form"]').waitFor()
+  await page.click('[data-testid="hazard-category"]')
+  await page.click('.el-select-dropdown__item:has-text("消防隐患")')
+  await page.click('[data-testid="hazard-item"]')
+  await page.click('.hazard-item-popper .el-select-dropdown__item:has-text("FIRE-06")')
+  await page.click('[data-testid="hazard-save"]')
+}
 
 const shot = (p: Page, name: string) => p.screenshot({ path: join(artifactsDir, `${name}.png`) })
 const badge = () => page.locator('[data-testid="sync-badge"]').getAttribute('data-count')
@@ -114,14 +125,7 @@ describe('the sync screen on a phone', () => {
     await page.goto(`${base}/?premises=${p.id}`)
     await page.locator('[data-testid="premises-panel"] [data-testid="hazard-add"]').waitFor()
     await context.setOffline(true)
-    await page.tap('[data-testid="hazard-add"]')
-    const form = page.locator('[data-testid="hazard-form"]')
-    await form.waitFor()
-    await page.click('[data-testid="hazard-category"]')
-    await page.click('.el-select-dropdown__item:has-text("消防隐患")')
-    await page.click('[data-testid="hazard-item"]')
-    await page.click('.hazard-item-popper .el-select-dropdown__item:has-text("FIRE-06")')
-    await page.click('[data-testid="hazard-save"]')
+    await recordFireHazard()
     await page.waitForSelector('[data-testid="outbox-notice"][data-kind="queued"]')
 
     // The session runs out while the phone is away.
@@ -141,6 +145,38 @@ describe('the sync screen on a phone', () => {
     await page.waitForSelector('[data-testid="sync-empty"]', { timeout: 30_000 })
     await shot(page, 'offline-sync-after-sign-in-phone-zh')
     await expect(t.db.sql`select 1 from hazard where premises_id = ${p.id}`).resolves.toHaveLength(1)
+  })
+
+  it('tries again within seconds when its sends after the network came back find none yet', async () => {
+    const p = premises[4]!
+    // The page's clock runs as usual, and the test moves it on at will (runFor).
+    await page.clock.install()
+    await page.goto(`${base}/?premises=${p.id}`)
+    await page.locator('[data-testid="premises-panel"] [data-testid="hazard-add"]').waitFor()
+    await context.setOffline(true)
+    await recordFireHazard()
+    await page.waitForSelector('[data-testid="outbox-notice"][data-kind="queued"]')
+
+    // The phone says it is online again, but its first two requests go nowhere (the radio, the gateway).
+    let tries = 0
+    await page.route('**/api/premises/*/hazards', async (route) => {
+      if (route.request().method() !== 'POST') return route.continue()
+      tries++
+      return tries <= 2 ? route.abort('internetdisconnected') : route.continue()
+    })
+    await context.setOffline(false)
+    // Two seconds of the page's time at a go, some twenty-four in all: the tries come 2 s, then 4, then
+    // 8 s apart, and the third goes through; the queue's half-minute round alone would try once.
+    const stored = async () => (await t.db.sql`select 1 from hazard where premises_id = ${p.id}`).length
+    for (let step = 0; step < 12 && tries < 3; step++) {
+      const before = tries
+      await page.clock.runFor(2_000)
+      await expect.poll(() => tries, { timeout: 1_000 }).toBeGreaterThan(before).catch(() => undefined)
+    }
+    expect(tries).toBe(3)
+    await expect.poll(stored, { timeout: 10_000 }).toBe(1)
+    await page.waitForSelector('[data-testid="sync-badge"][data-count="0"]')
+    await page.unroute('**/api/premises/*/hazards')
   })
 
   it('closes a visit by hand with no network, and the visit is closed on the server once the network is back', async () => {

@@ -20,6 +20,15 @@ export class RefusedWrite extends ApiError {
 /** Statuses that say the server is away for a moment, like no network: the write stays queued. */
 const away = new Set([0, 502, 503, 504])
 
+/**
+ * After a send that met no network or a server away while the phone says it is online, the next
+ * try: after 2 s, then twice as long each time up to the half-minute round. A phone whose network
+ * has just come back often fails its first request (the radio, the intranet's gateway), and waiting
+ * for the next half-minute round left the inspector looking at "will be sent" for no reason.
+ */
+const retryFirstMs = 2000
+const retryMostMs = 30_000
+
 /** The record a write is about, so that a refused write holds back the later ones on that record only. */
 function recordOf(i: OutboxItem): string[] {
   const keys: string[] = []
@@ -49,6 +58,8 @@ export const useOutboxStore = defineStore('outbox', () => {
   const notice = ref<{ kind: 'queued' | 'synced'; n: number } | null>(null)
   let flushing: Promise<void> | undefined
   let timer: ReturnType<typeof setInterval> | undefined
+  let retryTimer: ReturnType<typeof setTimeout> | undefined
+  let retryMs = retryFirstMs
 
   const waiting = computed(() => items.value.length)
   const problems = computed(() => items.value.filter(i => i.state !== 'pending').length)
@@ -70,7 +81,8 @@ export const useOutboxStore = defineStore('outbox', () => {
       online.value = true
       // The server judges the session again from here: an expired one answers 401 and asks for a sign-in.
       session.offline = false
-      void flush()
+      retryMs = retryFirstMs
+      void flushAgain()
     })
     window.addEventListener('offline', () => {
       online.value = false
@@ -136,6 +148,24 @@ export const useOutboxStore = defineStore('outbox', () => {
     return true
   }
 
+  /** One more round soon, after a send that met no network or a server away (retryFirstMs). */
+  function retrySoon() {
+    // With no network at all the 'online' event starts the next round.
+    if (retryTimer || !navigator.onLine) return
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined
+      void flush()
+    }, retryMs)
+    retryMs = Math.min(retryMs * 2, retryMostMs)
+  }
+
+  /** Sends what waits; a round already under way read the queue, or met the network, before now: one more after it. */
+  async function flushAgain(): Promise<void> {
+    const running = flushing !== undefined
+    await flush()
+    if (running) await flush()
+  }
+
   /** Sends the queue in order, as far as the network and the server allow. */
   function flush(): Promise<void> {
     flushing ??= (async () => {
@@ -162,6 +192,7 @@ export const useOutboxStore = defineStore('outbox', () => {
             await tx.objectStore('outbox').delete(item.seq!)
             await tx.done
             sent++
+            retryMs = retryFirstMs
             online.value = true
             session.offline = false
           }
@@ -169,6 +200,7 @@ export const useOutboxStore = defineStore('outbox', () => {
             const err = e instanceof ApiError ? e : new ApiError(0, String(e))
             if (away.has(err.status)) {
               online.value = err.status !== 0 ? online.value : false
+              retrySoon()
               break
             }
             if (err.status === 401) {
@@ -204,12 +236,7 @@ export const useOutboxStore = defineStore('outbox', () => {
   async function submit(drafts: Draft[]): Promise<{ outcome: 'sent' | 'queued'; ids: Map<string, number> }> {
     const stored = await enqueue(drafts)
     needsSignIn.value = false
-    if (navigator.onLine) {
-      // A round already under way read the queue before these were added: one more after it.
-      const running = flushing !== undefined
-      await flush()
-      if (running) await flush()
-    }
+    if (navigator.onLine) await flushAgain()
     const db = await offlineDb()
     const ids = new Map<string, number>()
     for (const s of stored) {
