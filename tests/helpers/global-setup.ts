@@ -6,6 +6,7 @@ import { openDatabase } from '../../server/db/index.js'
 import { migrate } from '../../server/db/migrate.js'
 import { createRuntimeRole, grantRuntime } from '../../server/db/roles.js'
 import { seedDemo } from '../../server/seed/demo.js'
+import { dumpWithoutSpareWal } from './dump.js'
 import { testKeys, testSeed } from './keys.js'
 import { adminUrl, databaseUrl, templateNames, testAppRole } from './pg-url.js'
 
@@ -62,11 +63,11 @@ export default async function setup(project: TestProject) {
   await createRuntimeRole(db.sql, testAppRole.name, null)
   await grantRuntime(db.sql, testAppRole.name)
   const migratedFile = join(dir, 'migrated.tar')
-  writeFileSync(migratedFile, Buffer.from(await (await db.dumpDataDir!()).arrayBuffer()))
+  writeFileSync(migratedFile, await dumpWithoutSpareWal(db))
   await seedDemo(db.sql, { ...testSeed, keys: testKeys, demoUsers: true })
   await db.sql`analyze`
   const seededFile = join(dir, 'seeded.tar')
-  writeFileSync(seededFile, Buffer.from(await (await db.dumpDataDir!()).arrayBuffer()))
+  writeFileSync(seededFile, await dumpWithoutSpareWal(db))
   await db.close()
   project.provide('backend', 'embedded')
   project.provide('migratedTemplate', migratedFile)
