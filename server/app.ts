@@ -1,6 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Basemap } from './lib/config.js'
+import { schemaCompilers } from './lib/schema-compilers.js'
 import type { Database } from './db/index.js'
 import type { PiiKeys } from './domain/pii.js'
 import accessPlugin from './plugins/app/access.js'
@@ -114,6 +115,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     trustProxy: opts.trustProxy ?? false,
     bodyLimit: 1024 * 1024,
     frameworkErrors,
+    schemaController: { compilersFactory: schemaCompilers },
     ajv: {
       // Unknown query parameters are an error the user should hear about, not something to drop.
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false, verbose: true },
