@@ -68,8 +68,11 @@ $$;
 -- The cells eight by eight (premises_cell8, migration 046) follow every statement that writes
 -- premises_cell, whoever makes it: what a statement added is added to the larger cells, what it took
 -- away taken from them (added first, so a larger cell both gain and lose is never emptied on the
--- way), and larger cells left with no premises go. Rows are written in key order, so two writers
--- wait for each other rather than deadlock.
+-- way), and larger cells left with no premises go. What is added is written in key order, so two
+-- statements adding to the same larger cells wait for each other rather than deadlock; two that move
+-- premises in opposite directions between the same two larger cells at the same instant can still
+-- deadlock (one of them fails and is rolled back whole), as two such row changes within one cell of
+-- premises_cell always could.
 create or replace function premises_cell8_sync() returns trigger language plpgsql as $$
 begin
   if tg_op in ('INSERT', 'UPDATE') then

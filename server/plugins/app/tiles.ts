@@ -204,20 +204,19 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
   }
 
   function rowsQuery(t: TileRequest, raw: boolean) {
+    if (!raw && t.z <= 13 && cellsServe(t.filter)) return { layer: 'premises_agg', query: cellRowsQuery(t) }
     const b = tileBounds(t.z, t.x, t.y)
     const where = premisesWhere(sql, t.filter, t.on, t.scope)
-    // Tile coordinates: x from the west edge, y from the north edge, in 1/4096 of the tile.
-    const px = sql`round((st_x(p.geom_m) - ${b.minx}) / ${b.size} * ${extent})::int`
-    const py = sql`round((${b.maxy} - st_y(p.geom_m)) / ${b.size} * ${extent})::int`
-    const inTile = inTileSql(t)
     if (raw) {
+      // Tile coordinates: x from the west edge, y from the north edge, in 1/4096 of the tile.
+      const px = sql`round((st_x(p.geom_m) - ${b.minx}) / ${b.size} * ${extent})::int`
+      const py = sql`round((${b.maxy} - st_y(p.geom_m)) / ${b.size} * ${extent})::int`
       return {
         layer: 'premises',
         query: sql`select p.id, p.kind, ${statusSql(sql, t.on)} as status, ${unregisteredSql(sql)} as unregistered, ${px} as px, ${py} as py
-                   from premises p where ${inTile} and ${where} order by p.id`,
+                   from premises p where ${inTileSql(t)} and ${where} order by p.id`,
       }
     }
-    if (t.z <= 13 && cellsServe(t.filter)) return { layer: 'premises_agg', query: cellRowsQuery(t) }
     const cell = extent / cellsPerSideAt(t.z)
     const around = cellBufferAt(t.z)
     // One point per cell at the mean position of its premises; the status is the most urgent one.
