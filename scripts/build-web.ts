@@ -6,6 +6,12 @@
  */
 import { fileURLToPath } from 'node:url'
 
+// CI installs and then runs `npm test`, which builds the web app itself: once is enough.
+if (process.env.SKIP_WEB_BUILD === '1') {
+  console.log('Not building the web app at install (SKIP_WEB_BUILD=1).')
+  process.exit(0)
+}
+
 let vite: typeof import('vite')
 try {
   vite = await import('vite')
