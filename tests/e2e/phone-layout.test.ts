@@ -43,6 +43,33 @@ async function inspectorPremises(): Promise<number> {
   return p!.id
 }
 
+describe('the sign-in page on a phone (390 × 844, touch)', () => {
+  it('fits the screen: the form and every field and button inside it, nothing to scroll sideways, in Chinese and English', async () => {
+    const context = await browser.newContext(phoneContext)
+    const page = await context.newPage()
+    await page.goto(`${base}/login`)
+    await page.locator('[data-testid="demo-accounts"]').waitFor()
+    for (const lang of ['zh', 'en']) {
+      const inside = async (selector: string) => {
+        for (const el of await page.locator(selector).all()) {
+          const b = (await el.boundingBox())!
+          expect(b.x, `${selector} (${lang})`).toBeGreaterThanOrEqual(0)
+          expect(b.x + b.width, `${selector} (${lang})`).toBeLessThanOrEqual(390)
+        }
+      }
+      await inside('form.card')
+      await inside('form.card input, form.card button')
+      await expect(page.evaluate(() => document.documentElement.scrollWidth)).resolves.toBeLessThanOrEqual(390)
+      await page.screenshot({ path: join(artifactsDir, `phone-signin-${lang}.png`) })
+      if (lang === 'zh') {
+        await page.tap('form.card .lang')
+        await page.locator('form.card .submit', { hasText: 'Sign in' }).waitFor()
+      }
+    }
+    await context.close()
+  })
+})
+
 describe('the map page on a phone (390 × 844, touch)', () => {
   let context: BrowserContext
   let page: Page
