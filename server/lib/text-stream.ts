@@ -15,10 +15,10 @@ const readerStallMs = 30_000
  * once, or gzip would hold it until a fuller block; later pieces go as the reader takes them (a
  * full buffer waits for it). A failure while reading the pieces, or a reader stalled for
  * `stallMs`, destroys the body, and Fastify cuts the connection: a half answer never looks whole
- * (before the first byte, the failure is an ordinary error answer). A reader that goes away stops
- * the reading of the pieces.
+ * (before the headers have left, the failure is an ordinary error answer; `failed` is told first).
+ * A reader that goes away stops the reading of the pieces.
  */
-function textStream(pieces: AsyncGenerator<string>, gzip: boolean, stallMs: number, failedBeforeFirstByte: () => void): Readable {
+function textStream(pieces: AsyncGenerator<string>, gzip: boolean, stallMs: number, failed: () => void): Readable {
   const zipped = gzip ? createGzip({ level: 4 }) : null
   const out = zipped ?? new PassThrough()
   let first = true
@@ -33,7 +33,7 @@ function textStream(pieces: AsyncGenerator<string>, gzip: boolean, stallMs: numb
     out.end()
   }
   pump().catch((e: unknown) => {
-    if (first) failedBeforeFirstByte()
+    failed()
     out.destroy(e instanceof Error ? e : new Error(String(e)))
   })
   return out
@@ -47,13 +47,16 @@ export function sendTextStream(req: FastifyRequest, reply: FastifyReply, pieces:
   const gzip = acceptsGzip(req.headers['accept-encoding'])
   reply.header('vary', 'Accept-Encoding')
   if (gzip) reply.header('content-encoding', 'gzip')
-  // Before its first byte a failure is answered as any error is (a 503 while the database is
-  // away), in plain JSON: the gzip this body would have carried must not be announced for it.
-  const failedBeforeFirstByte = () => {
+  // Before the headers have left, a failure is answered as any error is (a 503 while the database
+  // is away), in plain JSON: the gzip this body would have carried must not be announced for it.
+  // Whether they have left is the socket's to say, not whether a piece was written: gzip gives out
+  // a written piece later, so a failure just after the first piece still finds them unsent.
+  const failed = () => {
+    if (reply.raw.headersSent) return
     reply.removeHeader('content-encoding')
-    if (!reply.raw.headersSent) reply.raw.removeHeader('content-encoding')
+    reply.raw.removeHeader('content-encoding')
   }
-  return reply.send(textStream(pieces, gzip, stallMs, failedBeforeFirstByte))
+  return reply.send(textStream(pieces, gzip, stallMs, failed))
 }
 
 /** Whether the buffer drained (false: the body was closed, the reader gone); throws when it stalls. */
