@@ -1,11 +1,15 @@
 import { encryptIdNumbers, hmacIdNumber, type PiiKeys } from '../domain/pii.js'
+import { keyAreaSourceText } from './key-area-source.js'
 import type { Batch } from './load.js'
 
 /** The column arrays of one batch, as they cross to the worker thread. */
 export type BatchData = { [T in keyof Batch]: Batch[T]['data'] }
 
-/** One batch in COPY's text format, table by table, in chunks of a few thousand rows. */
-export type BatchText = { [T in keyof Batch]: string[] }
+/**
+ * One batch in COPY's text format, table by table, in chunks of a few thousand rows; and what its
+ * premises bring to the key-area cells (key-area-source.ts), for the seed's staging tables.
+ */
+export type BatchText = { [T in keyof Batch]: string[] } & { cellDays: string; cellEvents: string }
 
 type Value = string | number | boolean | null
 
@@ -25,15 +29,21 @@ const bytes = (b: Buffer) => `\\\\x${b.toString('hex')}`
 const postgresEpochSeconds = 946_684_800
 
 /**
- * A time given in milliseconds, written as to_timestamp(ms / 1000.0) makes it: microseconds
+ * A time given in milliseconds as to_timestamp(ms / 1000.0) stores it, in microseconds since 1970:
  * rounded half to even from the same floating-point seconds, so that both loads store one instant.
  */
-function timestamp(ms: Value | undefined): string {
-  if (ms === null || ms === undefined) return '\\N'
+function unixMicros(ms: unknown): number | null {
+  if (ms === null || ms === undefined) return null
   const x = (Number(ms) / 1000 - postgresEpochSeconds) * 1e6
   let us = Math.round(x)
   if (us - x === 0.5 && us % 2 !== 0) us -= 1
-  const unixUs = us + postgresEpochSeconds * 1_000_000
+  return us + postgresEpochSeconds * 1_000_000
+}
+
+/** A time given in milliseconds, written as to_timestamp(ms / 1000.0) makes it (unixMicros). */
+function timestamp(ms: Value | undefined): string {
+  const unixUs = unixMicros(ms)
+  if (unixUs === null) return '\\N'
   const whole = Math.floor(unixUs / 1000)
   return `${new Date(whole).toISOString().slice(0, 23)}${String(unixUs - whole * 1000).padStart(3, '0')}+00`
 }
@@ -53,7 +63,10 @@ function chunks(n: number, line: (i: number) => string): string[] {
 export function batchText(keys: PiiKeys, { P: pd, R: rd, F: fd, H: hd, E: ed }: BatchData): BatchText {
   const numbers = rd.idNumber as string[]
   const cipher = encryptIdNumbers(keys, numbers)
+  const cells = keyAreaSourceText({ P: pd, R: rd, F: fd, H: hd, E: ed }, unixMicros)
   return {
+    cellDays: cells.days,
+    cellEvents: cells.events,
     P: chunks(pd.id.length, i => line(t(pd.id[i]), t(pd.kind[i]), t(pd.address[i]), point(pd.lon[i], pd.lat[i]), t(pd.town[i]), t(pd.community[i]),
       t(pd.grid[i]), t(pd.station[i]), t(pd.rooms[i]), t(pd.beds[i]), t(pd.occupants[i]), t(pd.ownerName[i]), t(pd.ownerPhone[i]),
       t(pd.slName[i]), t(pd.slPhone[i]), t(pd.slCollected[i]), t(pd.statement[i]), t(pd.lease[i]), t(pd.found[i]), t(pd.registered[i]),

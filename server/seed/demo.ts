@@ -211,6 +211,11 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
     const townWeights = townSpecs.map((t, i) => [i, t.communities * (0.5 + t.urban)] as const)
 
     const stripped = load === 'copy' ? await stripLoadedTables(tx) : null
+    if (stripped) {
+      // What each premises brings to the key-area cells, worked out with its rows (key-area-source.ts).
+      await tx`create temp table seed_cell_day_source (premises_id bigint not null, deltas cell_day_delta[] not null) on commit drop`
+      await tx`create temp table seed_cell_event_source (premises_id bigint not null, days date[] not null, events report_event[] not null) on commit drop`
+    }
     const writer = load === 'copy' ? copyWriter(opts.keys) : insertWriter(opts.keys)
     let { P, R, F, H, E } = newBatch()
     // The batch being written while the next is made: the database loads one while Node computes the other.
@@ -355,7 +360,7 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
           const status = verified !== null ? 'verified' : rectified !== null ? 'rectified' : referred !== null ? 'referred' : 'found'
           const texts = otherTexts[item]
           H.push({
-            id: ++hazardId, premises: id, item, text: texts ? rng.pick(texts) : null, severity: major ? 'major' : 'general',
+            id: ++hazardId, premises: id, item, category: dict.items.get(item)!.category, text: texts ? rng.pick(texts) : null, severity: major ? 'major' : 'general',
             status, department, found: foundAt, referred, rectified, verified, deadline: isoOf(deadline),
           })
           premisesRow.hazards++
@@ -435,7 +440,26 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
       order by h.id, v.at`)
     await step('tile cells', () => tx`select refresh_premises_cells()`)
     await step('daily changes', () => tx`select refresh_measure_deltas()`)
-    await step('key-area cells', () => tx`select refresh_all_premises_cell_days()`)
+    await step('key-area cells', async () => {
+      if (!stripped) return tx`select refresh_all_premises_cell_days()`
+      // The COPY load brought each premises' changes and events (premises_cell_day_rows' and
+      // premises_cell_event_rows' rows without their place): placed here, laid out by cell as
+      // refresh_all_premises_cell_days lays them out, and summed as it sums them.
+      await tx`delete from premises_cell_day_source`
+      await tx`
+        insert into premises_cell_day_source
+        select p.id, premises_cell_x(st_x(p.geom_m)), premises_cell_y(st_y(p.geom_m)), p.town_id, coalesce(p.police_station_id, 0), s.deltas
+        from seed_cell_day_source s join premises p on p.id = s.premises_id
+        order by 2, 3, 1`
+      await tx`select premises_cell_days_from_source()`
+      await tx`delete from premises_cell_event_source`
+      await tx`
+        insert into premises_cell_event_source
+        select p.id, premises_cell_x(st_x(p.geom_m)), premises_cell_y(st_y(p.geom_m)), p.town_id, coalesce(p.police_station_id, 0), s.days, s.events
+        from seed_cell_event_source s join premises p on p.id = s.premises_id
+        order by 2, 3, 1`
+      return tx`select premises_cell_events_from_source()`
+    })
     log(`hazard history, tile cells, daily changes, key-area cells in ${((Date.now() - derivedStarted) / 1000).toFixed(1)} s`)
     if (stripped) {
       const indexesStarted = Date.now()

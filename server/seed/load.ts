@@ -41,7 +41,7 @@ export const premisesCols = ['id', 'kind', 'address', 'lon', 'lat', 'town', 'com
   'hazards', 'open', 'openMajor', 'openMinDeadline', 'grSince'] as const
 export const residentCols = ['id', 'premises', 'name', 'idType', 'idNumber', 'masked', 'phone', 'floating', 'movedIn', 'movedOut', 'registered', 'deregistered'] as const
 export const flagCols = ['resident', 'category', 'flagged'] as const
-export const hazardCols = ['id', 'premises', 'item', 'text', 'severity', 'status', 'department', 'found', 'referred', 'rectified', 'verified', 'deadline'] as const
+export const hazardCols = ['id', 'premises', 'item', 'category', 'text', 'severity', 'status', 'department', 'found', 'referred', 'rectified', 'verified', 'deadline'] as const
 export const eventCols = ['kind', 'day', 'count', 'premises', 'lon', 'lat', 'town', 'station'] as const
 
 /** One batch of the demo's rows, table by table. */
@@ -197,6 +197,8 @@ export function copyWriter(keys: PiiKeys): BatchWriter {
         copy hazard (id, premises_id, item_code, other_text, severity, status, department_code,
           found_at, referred_at, rectified_at, verified_at, deadline) from stdin`, text.H)
       await copyInto(tx`copy enforcement_event (kind, occurred_on, count, premises_id, geom, town_id, police_station_id) from stdin`, text.E)
+      await copyInto(tx`copy seed_cell_day_source (premises_id, deltas) from stdin`, [text.cellDays])
+      await copyInto(tx`copy seed_cell_event_source (premises_id, days, events) from stdin`, [text.cellEvents])
     },
     async close() {
       await worker.terminate()

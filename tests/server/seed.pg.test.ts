@@ -32,7 +32,10 @@ async function fingerprint(sql: Sql): Promise<Record<string, string>> {
       (select md5(string_agg(t::text, ';' order by t::text)) from premises_cell t) as cells,
       (select md5(string_agg(t::text, ';' order by t::text)) from measure_delta t) as measures,
       (select md5(string_agg(t::text, ';' order by t::text)) from hazard_delta t) as hazard_deltas,
+      (select md5(string_agg(t::text, ';' order by t::text)) from premises_cell_day_source t) as key_area_sources,
+      (select md5(string_agg(t::text, ';' order by t::text)) from premises_cell_day t) as key_area_cells,
       (select md5(string_agg(t::text, ';' order by t::text)) from premises_block_day t) as key_area_blocks,
+      (select md5(string_agg(t::text, ';' order by t::text)) from premises_cell_event_source t) as key_area_event_sources,
       (select md5(string_agg(t::text, ';' order by t::text)) from premises_cell_event t) as key_area_events`
   return row!
 }

@@ -321,12 +321,10 @@ create or replace function refresh_premises_cell_events(ids bigint[]) returns vo
   insert into premises_cell_event_source select * from premises_cell_event_rows(ids);
 $$;
 
--- Every premises' events from scratch (the seed, after its load; a database filled before migration 040).
-create or replace function refresh_all_premises_cell_events() returns void language sql as $$
+-- The cells' events summed from every premises' in premises_cell_event_source (the seed's COPY load
+-- writes the source itself, server/seed/key-area-source.ts, and then calls this).
+create or replace function premises_cell_events_from_source() returns void language sql as $$
   delete from premises_cell_event;
-  delete from premises_cell_event_source;
-  -- Laid out by cell (as refresh_all_premises_cell_days lays out the changes).
-  insert into premises_cell_event_source select * from premises_cell_event_rows(array(select id from premises)) order by cx, cy, premises_id;
   insert into premises_cell_event
   select cx, cy, town_id, police_station_id, array_agg(day order by day, event), array_agg(event order by day, event), array_agg(n order by day, event)
   from (
@@ -335,6 +333,14 @@ create or replace function refresh_all_premises_cell_events() returns void langu
     group by 1, 2, 3, 4, 5, 6
   ) x
   group by 1, 2, 3, 4;
+$$;
+
+-- Every premises' events from scratch (the seed, after its load; a database filled before migration 040).
+create or replace function refresh_all_premises_cell_events() returns void language sql as $$
+  delete from premises_cell_event_source;
+  -- Laid out by cell (as refresh_all_premises_cell_days lays out the changes).
+  insert into premises_cell_event_source select * from premises_cell_event_rows(array(select id from premises)) order by cx, cy, premises_id;
+  select premises_cell_events_from_source();
 $$;
 
 -- The given premises' changes again from their rows (a premises gone takes its changes with it):
@@ -407,14 +413,10 @@ create or replace function refresh_premises_cell_days(ids bigint[]) returns void
   select refresh_premises_cell_events(ids);
 $$;
 
--- Every premises' changes from scratch (the seed, after its load).
-create or replace function refresh_all_premises_cell_days() returns void language sql as $$
+-- The cells' and blocks' running totals summed from every premises' changes in
+-- premises_cell_day_source (the seed's COPY load writes the source itself and then calls this).
+create or replace function premises_cell_days_from_source() returns void language sql as $$
   delete from premises_cell_day;
-  delete from premises_cell_day_source;
-  -- Laid out by cell: the premises along a boundary are read cell by cell (countsInside's edge), and
-  -- in id order each was a page of its own, 393 pages for a cell of 396 premises at 1,000,000 (the
-  -- live preview of a square kilometre p50 45 -> 30 ms). The sort costs about 6 s there.
-  insert into premises_cell_day_source select * from premises_cell_day_rows(array(select id from premises)) order by cx, cy, premises_id;
   insert into premises_cell_day
   select cx, cy, town_id, police_station_id, day,
          sum(houses) over w, sum(rental_houses) over w, sum(group_rentals) over w, sum(group_rentals_with_hazards) over w,
@@ -431,6 +433,16 @@ create or replace function refresh_all_premises_cell_days() returns void languag
   ) x
   window w as (partition by cx, cy, town_id, police_station_id order by day);
   select refresh_all_premises_block_days();
+$$;
+
+-- Every premises' changes from scratch (the seed, after its load).
+create or replace function refresh_all_premises_cell_days() returns void language sql as $$
+  delete from premises_cell_day_source;
+  -- Laid out by cell: the premises along a boundary are read cell by cell (countsInside's edge), and
+  -- in id order each was a page of its own, 393 pages for a cell of 396 premises at 1,000,000 (the
+  -- live preview of a square kilometre p50 45 -> 30 ms). The sort costs about 6 s there.
+  insert into premises_cell_day_source select * from premises_cell_day_rows(array(select id from premises)) order by cx, cy, premises_id;
+  select premises_cell_days_from_source();
   select refresh_all_premises_cell_events();
 $$;
 
