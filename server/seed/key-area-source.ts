@@ -116,7 +116,10 @@ export function keyAreaSourceText(b: BatchData, microsOf: (ms: unknown) => numbe
     const spans: Span[] = [{ s: found, e: end, h: 1, rh: rental ? 1 : 0, g: gr ? 1 : 0 }]
     const evs: [Day, number][] = []
     const event = (day: Day | null, name: string) => {
-      if (day !== null) evs.push([day, eventOrder.get(name)!])
+      if (day === null) return
+      const order = eventOrder.get(name)
+      if (order === undefined) throw new Error(`no report event ${name} (a hazard category report_event does not know?)`)
+      evs.push([day, order])
     }
     event(kind === 'group_rental' && registered !== null ? later(registered, since ?? registered) : null, 'grRegistered')
     event(kind === 'group_rental' && registered !== null ? p.deregistered[i] as Day | null : null, 'grDeregistered')
