@@ -44,11 +44,18 @@ export function databaseFailure(err: unknown): DatabaseFailure | undefined {
   if (driverCodes[code]) return driverCodes[code]
   // Socket errors reach the query the driver was running or opening a connection for; the driver
   // marks every error it hands to a query with the query's text, so other sockets' errors (a client
-  // that hung up) are not mistaken for the database's.
+  // that hung up) are not mistaken for the database's. Most carry the system call that failed; a
+  // write to a socket the server had already closed carries only its code (Node's EPIPE, "This
+  // socket has been ended by the other party").
   const system = err as { syscall?: unknown }
-  if ('query' in err && typeof system.syscall === 'string') return system.syscall === 'connect' || system.syscall === 'getaddrinfo' ? 'unreachable' : 'lost'
-  return undefined
+  if (!('query' in err)) return undefined
+  if (system.syscall === 'connect' || system.syscall === 'getaddrinfo' || unreachableSocketCodes.has(code)) return 'unreachable'
+  return typeof system.syscall === 'string' || lostSocketCodes.has(code) ? 'lost' : undefined
 }
+
+/** Socket codes that say the server's host cannot be reached, or one under way was broken off. */
+const unreachableSocketCodes = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND'])
+const lostSocketCodes = new Set(['EPIPE', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT'])
 
 /** Whether the database answers, as far as the application has seen. */
 export interface DatabaseAvailability {

@@ -14,6 +14,9 @@ describe('which failures are the database\'s', () => {
     expect(databaseFailure(fromSocket('ECONNREFUSED', 'connect'))).toBe('unreachable')
     expect(databaseFailure(fromSocket('ENOTFOUND', 'getaddrinfo'))).toBe('unreachable')
     expect(databaseFailure(fromSocket('ECONNRESET', 'read'))).toBe('lost')
+    // A write after the server closed the socket: Node gives the code and no system call.
+    const writeAfterEnd = Object.defineProperty(Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE' }), 'query', { value: 'select 1' })
+    expect(databaseFailure(writeAfterEnd)).toBe('lost')
     expect(databaseFailure(Object.assign(new Error('write CONNECT_TIMEOUT'), { code: 'CONNECT_TIMEOUT' }))).toBe('unreachable')
     expect(databaseFailure(Object.assign(new Error('gate'), { code: unavailableCode }))).toBe('unreachable')
     for (const code of ['CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED']) {
@@ -28,6 +31,7 @@ describe('which failures are the database\'s', () => {
     for (const code of ['23505', '23514', '22P02', '42P01', '08P01']) expect(databaseFailure(fromServer(code)), code).toBeUndefined()
     // The same socket code from a socket that is not the database's (no query attached).
     expect(databaseFailure(Object.assign(new Error('aborted'), { code: 'ECONNRESET', syscall: 'read' }))).toBeUndefined()
+    expect(databaseFailure(Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE' }))).toBeUndefined()
     expect(databaseFailure(new Error('plain'))).toBeUndefined()
     expect(databaseFailure('a string')).toBeUndefined()
   })
