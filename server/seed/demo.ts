@@ -56,9 +56,18 @@ type Kind = PremisesKind
 const DAY = 86_400_000
 /** Calendar dates are handled as whole days since 1970-01-01; times as UTC milliseconds. */
 const dayOf = (iso: string) => Math.round(Date.parse(`${iso}T00:00:00Z`) / DAY)
-const isoOf = (day: number) => new Date(day * DAY).toISOString().slice(0, 10)
+/** Each day's text made once: the seed writes some 40 dates for every premises, 40,000,000 at 1,000,000. */
+const isoDays = new Map<number, string>()
+const isoOf = (day: number) => {
+  let iso = isoDays.get(day)
+  if (iso === undefined) isoDays.set(day, iso = new Date(day * DAY).toISOString().slice(0, 10))
+  return iso
+}
 /** A moment on a district calendar day, at a local hour. */
 const atLocal = (day: number, hour: number) => startOfDay(isoOf(day)).getTime() + hour * 3_600_000
+/** The span of residents' birthdays. */
+const firstBirthday = dayOf('1958-01-01')
+const lastBirthday = dayOf('2002-12-31')
 
 /** Where premises gather, and how: the notice's list of places (section four). */
 const anchorRules: Record<PlaceKind, { weight: number; sigma: number; kinds: [Kind, number][] }> = {
@@ -137,7 +146,7 @@ function identity(rng: Random, floating: boolean): { type: string; number: strin
   switch (t) {
     case 'resident_id': {
       const region = floating ? rng.pick(migrantRegionCodes) : rng.pick(localRegionCodes)
-      const birth = isoOf(rng.int(dayOf('1958-01-01'), dayOf('2002-12-31'))).replaceAll('-', '')
+      const birth = isoOf(rng.int(firstBirthday, lastBirthday)).replaceAll('-', '')
       const first17 = region + birth + digits(3)
       return { type: t, number: first17 + residentIdCheckChar(first17) }
     }
@@ -385,10 +394,13 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
         if (P.length >= batch || id === opts.premises) {
           const full: Batch = { P, R, F, H, E };
           ({ P, R, F, H, E } = newBatch())
-          await writing
+          // Handed over at once (its COPY text is made while the batch before is loaded), and the
+          // next batch made once the one before is written: at most three batches in memory.
+          const before = writing
           writing = writer.write(tx, full)
           // Awaited at the next batch; until then a failure must not count as unhandled.
           writing.catch(() => {})
+          await before
           if (id % (batch * 10) === 0 || id === opts.premises) {
             log(`premises: ${id.toLocaleString('en')} of ${opts.premises.toLocaleString('en')} (${((Date.now() - loadStarted) / 1000).toFixed(1)} s)`)
           }

@@ -140,15 +140,36 @@ async function copyInto(into: { writable: () => Promise<Writable> }, lines: stri
   await pipeline(Readable.from(lines), w)
 }
 
-/** Writes batches of the demo's rows into the loaded tables, and lets go of what it holds at the end. */
+/**
+ * Writes batches of the demo's rows into the loaded tables, one after another in the order given
+ * (a batch may be handed over before the one before it is written), and lets go of what it holds
+ * at the end.
+ */
 export interface BatchWriter {
   write: (tx: Tx, batch: Batch) => Promise<void>
   close: () => Promise<void>
 }
 
+/** Runs `step`s one after another, each when the one before has ended; after a failure, none (each fails as it did). */
+function inTurn(): (step: () => Promise<void>) => Promise<void> {
+  let last: Promise<void> = Promise.resolve()
+  let failed: { error: unknown } | undefined
+  return (step) => {
+    const run = last.then(() => {
+      if (failed) throw failed.error
+      return step()
+    })
+    last = run.catch((error: unknown) => {
+      failed ??= { error }
+    })
+    return run
+  }
+}
+
 /** Multi-row inserts (the embedded database). */
 export function insertWriter(keys: PiiKeys): BatchWriter {
-  return { write: (tx, batch) => insertBatch(tx, keys, batch), close: async () => {} }
+  const turn = inTurn()
+  return { write: (tx, batch) => turn(() => insertBatch(tx, keys, batch)), close: async () => {} }
 }
 
 /**
@@ -181,29 +202,37 @@ export function copyWriter(keys: PiiKeys): BatchWriter {
     const data: BatchData = { P: batch.P.data, R: batch.R.data, F: batch.F.data, H: batch.H.data, E: batch.E.data }
     worker.postMessage({ id, batch: data })
   })
+  const turn = inTurn()
   return {
-    async write(tx, batch) {
-      const text = await textOf(batch)
-      await copyInto(tx`
-        copy premises (id, kind, address, geom, town_id, community_id, grid_id, police_station_id, rooms_let, beds_let, occupants,
-          owner_name, owner_phone, second_landlord_name, second_landlord_phone, second_landlord_collected_on,
-          statement_signed_on, lease_filed_on, found_on, registered_on, deregistered_on,
-          hazard_count, open_count, open_major_count, open_min_deadline, group_rental_since) from stdin`, text.P)
-      await copyInto(tx`
-        copy resident (id, premises_id, name, id_type, id_number_cipher, id_number_hmac, id_number_masked, phone, floating,
-          moved_in_on, moved_out_on, registered_on, deregistered_on) from stdin`, text.R)
-      await copyInto(tx`copy resident_flag (resident_id, category, flagged_on) from stdin`, text.F)
-      await copyInto(tx`
-        copy hazard (id, premises_id, item_code, other_text, severity, status, department_code,
-          found_at, referred_at, rectified_at, verified_at, deadline) from stdin`, text.H)
-      await copyInto(tx`copy enforcement_event (kind, occurred_on, count, premises_id, geom, town_id, police_station_id) from stdin`, text.E)
-      await copyInto(tx`copy seed_cell_day_source (premises_id, deltas) from stdin`, [text.cellDays])
-      await copyInto(tx`copy seed_cell_event_source (premises_id, days, events) from stdin`, [text.cellEvents])
+    write(tx, batch) {
+      // The worker makes this batch's text while the database still loads the one before.
+      const texting = textOf(batch)
+      texting.catch(() => {})
+      return turn(() => texting.then(text => copyBatch(tx, text)))
     },
     async close() {
       await worker.terminate()
     },
   }
+}
+
+/** One batch's COPY text into its tables, and into the seed's staging tables of the key-area cells. */
+async function copyBatch(tx: Tx, text: BatchText): Promise<void> {
+  await copyInto(tx`
+    copy premises (id, kind, address, geom, town_id, community_id, grid_id, police_station_id, rooms_let, beds_let, occupants,
+      owner_name, owner_phone, second_landlord_name, second_landlord_phone, second_landlord_collected_on,
+      statement_signed_on, lease_filed_on, found_on, registered_on, deregistered_on,
+      hazard_count, open_count, open_major_count, open_min_deadline, group_rental_since) from stdin`, text.P)
+  await copyInto(tx`
+    copy resident (id, premises_id, name, id_type, id_number_cipher, id_number_hmac, id_number_masked, phone, floating,
+      moved_in_on, moved_out_on, registered_on, deregistered_on) from stdin`, text.R)
+  await copyInto(tx`copy resident_flag (resident_id, category, flagged_on) from stdin`, text.F)
+  await copyInto(tx`
+    copy hazard (id, premises_id, item_code, other_text, severity, status, department_code,
+      found_at, referred_at, rectified_at, verified_at, deadline) from stdin`, text.H)
+  await copyInto(tx`copy enforcement_event (kind, occurred_on, count, premises_id, geom, town_id, police_station_id) from stdin`, text.E)
+  await copyInto(tx`copy seed_cell_day_source (premises_id, deltas) from stdin`, [text.cellDays])
+  await copyInto(tx`copy seed_cell_event_source (premises_id, days, events) from stdin`, [text.cellEvents])
 }
 
 /** What a COPY load took off the loaded tables, to put back after it. */
