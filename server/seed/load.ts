@@ -175,10 +175,15 @@ export function insertWriter(keys: PiiKeys): BatchWriter {
 /**
  * COPY FROM STDIN, one per table, with the rows turned into COPY text (ID numbers sealed, names
  * keyed) in a worker thread: that work is about a third of the load's CPU in Node, and on its own
- * core it runs while the main thread makes the next batch.
+ * core it runs while the main thread makes the next batch. Its young generation is larger than V8's
+ * default (as `npm run seed` and `npm run bench` give the main thread, --max-semi-space-size): a
+ * batch's text is millions of short-lived strings, and collecting them 16 MB at a time took a
+ * tenth of the load's CPU in Node.
  */
 export function copyWriter(keys: PiiKeys): BatchWriter {
-  const worker = new Worker(new URL('./copy-text-entry.mjs', import.meta.url), { workerData: { enc: keys.enc, mac: keys.mac } })
+  const worker = new Worker(new URL('./copy-text-entry.mjs', import.meta.url), {
+    workerData: { enc: keys.enc, mac: keys.mac }, resourceLimits: { maxYoungGenerationSizeMb: 192 },
+  })
   let nextId = 1
   const pending = new Map<number, { resolve: (text: BatchText) => void; reject: (err: Error) => void }>()
   const failAll = (err: Error) => {
