@@ -6,10 +6,12 @@ import type { Batch } from './load.js'
 export type BatchData = { [T in keyof Batch]: Batch[T]['data'] }
 
 /**
- * One batch in COPY's text format, table by table, in chunks of a few thousand rows; and what its
- * premises bring to the key-area cells (key-area-source.ts), for the seed's staging tables.
+ * One batch in COPY's text format, table by table, in chunks of a few thousand rows: its hazards'
+ * histories too (hazard_event: found, referred, rectified and verified, the ones that happened, in
+ * the order they happened), and what its premises bring to the key-area cells (key-area-source.ts),
+ * for the seed's staging tables.
  */
-export type BatchText = { [T in keyof Batch]: string[] } & { cellDays: string; cellEvents: string }
+export type BatchText = { [T in keyof Batch]: string[] } & { history: string[]; cellDays: string; cellEvents: string }
 
 type Value = string | number | boolean | null
 
@@ -32,7 +34,7 @@ const postgresEpochSeconds = 946_684_800
  * A time given in milliseconds as to_timestamp(ms / 1000.0) stores it, in microseconds since 1970:
  * rounded half to even from the same floating-point seconds, so that both loads store one instant.
  */
-function unixMicros(ms: unknown): number | null {
+export function unixMicros(ms: unknown): number | null {
   if (ms === null || ms === undefined) return null
   const x = (Number(ms) / 1000 - postgresEpochSeconds) * 1e6
   let us = Math.round(x)
@@ -44,6 +46,11 @@ function unixMicros(ms: unknown): number | null {
 function timestamp(ms: Value | undefined): string {
   const unixUs = unixMicros(ms)
   if (unixUs === null) return '\\N'
+  return microsText(unixUs)
+}
+
+/** A time in microseconds since 1970, in COPY's text for timestamptz. */
+function microsText(unixUs: number): string {
   const whole = Math.floor(unixUs / 1000)
   return `${new Date(whole).toISOString().slice(0, 23)}${String(unixUs - whole * 1000).padStart(3, '0')}+00`
 }
@@ -57,6 +64,25 @@ function chunks(n: number, line: (i: number) => string): string[] {
     out.push(s)
   }
   return out
+}
+
+const historyStatuses = ['found', 'referred', 'rectified', 'verified'] as const
+
+/**
+ * One hazard's rows of hazard_event (hazard id, status, at, department), one line each, as the seed's
+ * insert writes them from the hazard row: each step that happened, by time (the department with the
+ * referral).
+ */
+function history(hd: BatchData['H'], i: number): string {
+  const steps: { status: typeof historyStatuses[number]; us: number }[] = []
+  const times = [hd.found[i], hd.referred[i], hd.rectified[i], hd.verified[i]]
+  for (const [k, status] of historyStatuses.entries()) {
+    const us = unixMicros(times[k])
+    if (us !== null) steps.push({ status, us })
+  }
+  steps.sort((a, b) => a.us - b.us)
+  const id = t(hd.id[i])
+  return steps.map(s => line(id, s.status, microsText(s.us), s.status === 'referred' ? t(hd.department[i]) : '\\N')).join('\n')
 }
 
 /** The COPY text of one batch: ID numbers sealed and keyed here, so the text holds no number in clear. */
@@ -77,6 +103,7 @@ export function batchText(keys: PiiKeys, { P: pd, R: rd, F: fd, H: hd, E: ed }: 
     H: chunks(hd.id.length, i => line(t(hd.id[i]), t(hd.premises[i]), t(hd.item[i]), t(hd.text[i]), t(hd.severity[i]), t(hd.status[i]),
       t(hd.department[i]), timestamp(hd.found[i]), timestamp(hd.referred[i]), timestamp(hd.rectified[i]), timestamp(hd.verified[i]),
       t(hd.deadline[i]))),
+    history: chunks(hd.id.length, i => history(hd, i)),
     E: chunks(ed.kind.length, i => line(t(ed.kind[i]), t(ed.day[i]), t(ed.count[i]), t(ed.premises[i]), point(ed.lon[i], ed.lat[i]),
       t(ed.town[i]), t(ed.station[i]))),
   }

@@ -10,7 +10,7 @@ import { hashPassword } from '../domain/passwords.js'
 import { Random } from '../domain/random.js'
 import { type AreaRecord, blob, buildGeography, type Geography, offset, randomPointIn, townSpecs } from './geography.js'
 import { givenChars, localRegionCodes, migrantRegionCodes, otherTexts, roadNames, surnames } from './names.js'
-import { type Batch, copyWriter, insertWriter, type LoadMethod, loadMethodFor, newBatch, restoreLoadedTables, stripLoadedTables } from './load.js'
+import { type Batch, type BatchWriter, copyWriter, insertWriter, type LoadMethod, loadMethodFor, newBatch, restoreLoadedTables, stripLoadedTables } from './load.js'
 import { streetTiles } from './street-tiles.js'
 import { buildStreets } from './streets.js'
 
@@ -225,7 +225,8 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
       await tx`create temp table seed_cell_day_source (premises_id bigint not null, deltas cell_day_delta[] not null) on commit drop`
       await tx`create temp table seed_cell_event_source (premises_id bigint not null, days date[] not null, events report_event[] not null) on commit drop`
     }
-    const writer = load === 'copy' ? copyWriter(opts.keys) : insertWriter(opts.keys)
+    const copy = load === 'copy' ? copyWriter(opts.keys) : null
+    const writer: BatchWriter = copy ?? insertWriter(opts.keys)
     let { P, R, F, H, E } = newBatch()
     // The batch being written while the next is made: the database loads one while Node computes the other.
     let writing: Promise<void> = Promise.resolve()
@@ -409,11 +410,17 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
         if (id % 500 === 0) await new Promise(resolve => setImmediate(resolve))
       }
       await writing
+      log(`rows written in ${((Date.now() - loadStarted) / 1000).toFixed(1)} s (${load})`)
+      if (copy) {
+        // The reports' daily changes, summed by the COPY worker as it went (report-deltas.ts).
+        const t0 = Date.now()
+        await copy.writeReportDeltas(tx)
+        log(`  daily changes: ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+      }
     }
     finally {
       await writer.close()
     }
-    log(`rows written in ${((Date.now() - loadStarted) / 1000).toFixed(1)} s (${load})`)
 
     // What the disabled triggers would have done, once for all rows (the hazard summaries and the
     // day a group rental became one were written with the premises).
@@ -442,7 +449,8 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
     // key-area cells' changes: 98 -> 82 s at 1,000,000 premises). The embedded database loads a
     // demo's size and keeps its default.
     if (stripped) await tx`set local work_mem = '512MB'`
-    await step('hazard history', () => tx`
+    // COPY brought the hazards' histories with the hazards, and the daily changes came above.
+    if (!copy) await step('hazard history', () => tx`
       insert into hazard_event (hazard_id, status, at, department_code)
       select h.id, v.status, v.at, v.department_code
       from hazard h cross join lateral (values
@@ -451,7 +459,7 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
       where v.at is not null
       order by h.id, v.at`)
     await step('tile cells', () => tx`select refresh_premises_cells()`)
-    await step('daily changes', () => tx`select refresh_measure_deltas()`)
+    if (!copy) await step('daily changes', () => tx`select refresh_measure_deltas()`)
     await step('key-area cells', async () => {
       if (!stripped) return tx`select refresh_all_premises_cell_days()`
       // The COPY load brought each premises' changes and events (premises_cell_day_rows' and
@@ -472,7 +480,7 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
         order by 2, 3, 1`
       return tx`select premises_cell_events_from_source()`
     })
-    log(`hazard history, tile cells, daily changes, key-area cells in ${((Date.now() - derivedStarted) / 1000).toFixed(1)} s`)
+    log(`derived tables in ${((Date.now() - derivedStarted) / 1000).toFixed(1)} s`)
     if (stripped) {
       const indexesStarted = Date.now()
       await tx`set local maintenance_work_mem = '256MB'`

@@ -22,13 +22,13 @@ const reportEvents = [
 const eventOrder = new Map<string, number>(reportEvents.map((e, i) => [e, i]))
 
 /** A date as 'YYYY-MM-DD'; 'infinity' sorts after every one of them, as in PostgreSQL. */
-type Day = string
+export type Day = string
 const infinity = 'infinity'
-const later = (a: Day, b: Day) => (a > b ? a : b)
+export const later = (a: Day, b: Day) => (a > b ? a : b)
 const earlier = (a: Day, b: Day) => (a < b ? a : b)
 
 /** The local (Asia/Shanghai, UTC+8 without summer time since 1991) day of an instant in microseconds since 1970. */
-function localDay(unixUs: number): Day {
+export function localDay(unixUs: number): Day {
   return new Date(Math.floor(unixUs / 1000) + 8 * 3_600_000).toISOString().slice(0, 10)
 }
 

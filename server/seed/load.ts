@@ -5,6 +5,7 @@ import type { Sql, Tx } from '../db/index.js'
 import { pgArray } from '../db/arrays.js'
 import { encryptIdNumbers, hmacIdNumber, type PiiKeys } from '../domain/pii.js'
 import type { BatchData, BatchText } from './copy-text.js'
+import type { ReportDeltasText } from './report-deltas.js'
 
 /**
  * How the demo's rows reach the database. `copy`: COPY FROM STDIN into tables stripped of their
@@ -150,6 +151,12 @@ export interface BatchWriter {
   close: () => Promise<void>
 }
 
+/** COPY's writer also sums the reports' daily changes over the batches it was given, and writes them. */
+export interface CopyWriter extends BatchWriter {
+  /** Writes measure_delta, hazard_delta and group_rental_hazard_delta (emptied first) from every batch written. */
+  writeReportDeltas: (tx: Tx) => Promise<void>
+}
+
 /** Runs `step`s one after another, each when the one before has ended; after a failure, none (each fails as it did). */
 function inTurn(): (step: () => Promise<void>) => Promise<void> {
   let last: Promise<void> = Promise.resolve()
@@ -180,33 +187,33 @@ export function insertWriter(keys: PiiKeys): BatchWriter {
  * batch's text is millions of short-lived strings, and collecting them 16 MB at a time took a
  * tenth of the load's CPU in Node.
  */
-export function copyWriter(keys: PiiKeys): BatchWriter {
+export function copyWriter(keys: PiiKeys): CopyWriter {
   const worker = new Worker(new URL('./copy-text-entry.mjs', import.meta.url), {
     workerData: { enc: keys.enc, mac: keys.mac }, resourceLimits: { maxYoungGenerationSizeMb: 192 },
   })
   let nextId = 1
-  const pending = new Map<number, { resolve: (text: BatchText) => void; reject: (err: Error) => void }>()
+  const pending = new Map<number, { resolve: (reply: Reply) => void; reject: (err: Error) => void }>()
   const failAll = (err: Error) => {
     for (const p of pending.values()) p.reject(err)
     pending.clear()
   }
-  worker.on('message', (m: { id: number; text?: BatchText; error?: string }) => {
+  worker.on('message', (m: Reply & { id: number; error?: string }) => {
     const p = pending.get(m.id)
     if (!p) return
     pending.delete(m.id)
     if (m.error !== undefined) p.reject(new Error(`turning rows into COPY text failed: ${m.error}`))
-    else p.resolve(m.text!)
+    else p.resolve(m)
   })
   worker.on('error', failAll)
   worker.on('exit', (code) => {
     if (pending.size) failAll(new Error(`the COPY text worker stopped (exit code ${code})`))
   })
-  const textOf = (batch: Batch) => new Promise<BatchText>((resolve, reject) => {
+  const ask = (batch?: BatchData) => new Promise<Reply>((resolve, reject) => {
     const id = nextId++
     pending.set(id, { resolve, reject })
-    const data: BatchData = { P: batch.P.data, R: batch.R.data, F: batch.F.data, H: batch.H.data, E: batch.E.data }
-    worker.postMessage({ id, batch: data })
+    worker.postMessage({ id, batch })
   })
+  const textOf = async (batch: Batch) => (await ask({ P: batch.P.data, R: batch.R.data, F: batch.F.data, H: batch.H.data, E: batch.E.data })).text!
   const turn = inTurn()
   return {
     write(tx, batch) {
@@ -215,11 +222,35 @@ export function copyWriter(keys: PiiKeys): BatchWriter {
       texting.catch(() => {})
       return turn(() => texting.then(text => copyBatch(tx, text)))
     },
+    writeReportDeltas(tx) {
+      // Asked after the last batch: the worker answers once it has summed them all.
+      const summing = ask()
+      summing.catch(() => {})
+      return turn(async () => {
+        const { deltas } = await summing
+        await tx`delete from measure_delta`
+        await tx`delete from hazard_delta`
+        await tx`delete from group_rental_hazard_delta`
+        await copyInto(tx`
+          copy measure_delta (day, town_id, police_station_id, kind, gr_found, gr_registered, res_counted, res_registered,
+            ev_gr_res_registered, ev_gr_res_deregistered, ev_floating_registered, ev_floating_deregistered,
+            ev_gr_registered, ev_gr_deregistered, ev_statements_signed, ev_second_landlords) from stdin`, [deltas!.measures])
+        await copyInto(tx`
+          copy hazard_delta (day, town_id, police_station_id, kind, category_code, department_code,
+            found, rectified, major_found, major_rectified, overdue) from stdin`, [deltas!.hazards])
+        await copyInto(tx`
+          copy group_rental_hazard_delta (day, town_id, police_station_id, category_code, found, rectified) from stdin`,
+        [deltas!.groupRentalHazards])
+      })
+    },
     async close() {
       await worker.terminate()
     },
   }
 }
+
+/** The worker's answer: a batch's COPY text, or the sums of every batch. */
+interface Reply { text?: BatchText; deltas?: ReportDeltasText }
 
 /** One batch's COPY text into its tables, and into the seed's staging tables of the key-area cells. */
 async function copyBatch(tx: Tx, text: BatchText): Promise<void> {
@@ -235,6 +266,7 @@ async function copyBatch(tx: Tx, text: BatchText): Promise<void> {
   await copyInto(tx`
     copy hazard (id, premises_id, item_code, other_text, severity, status, department_code,
       found_at, referred_at, rectified_at, verified_at, deadline) from stdin`, text.H)
+  await copyInto(tx`copy hazard_event (hazard_id, status, at, department_code) from stdin`, text.history)
   await copyInto(tx`copy enforcement_event (kind, occurred_on, count, premises_id, geom, town_id, police_station_id) from stdin`, text.E)
   await copyInto(tx`copy seed_cell_day_source (premises_id, deltas) from stdin`, [text.cellDays])
   await copyInto(tx`copy seed_cell_event_source (premises_id, days, events) from stdin`, [text.cellEvents])

@@ -32,6 +32,7 @@ async function fingerprint(sql: Sql): Promise<Record<string, string>> {
       (select md5(string_agg(t::text, ';' order by t::text)) from premises_cell t) as cells,
       (select md5(string_agg(t::text, ';' order by t::text)) from measure_delta t) as measures,
       (select md5(string_agg(t::text, ';' order by t::text)) from hazard_delta t) as hazard_deltas,
+      (select md5(string_agg(t::text, ';' order by t::text)) from group_rental_hazard_delta t) as group_rental_hazard_deltas,
       (select md5(string_agg(t::text, ';' order by t::text)) from premises_cell_day_source t) as key_area_sources,
       (select md5(string_agg(t::text, ';' order by t::text)) from premises_cell_day t) as key_area_cells,
       (select md5(string_agg(t::text, ';' order by t::text)) from premises_block_day t) as key_area_blocks,
