@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { register } from 'tsx/esm/api'
 
 register()
-const { batchText, unixMicros } = await import('./copy-text.ts')
+const { batchText, transferList, unixMicros } = await import('./copy-text.ts')
 const { ReportDeltas } = await import('./report-deltas.ts')
 // Buffers arrive as plain Uint8Arrays.
 const keys = { enc: Buffer.from(workerData.enc), mac: Buffer.from(workerData.mac) }
@@ -17,7 +17,7 @@ parentPort.on('message', ({ id, batch }) => {
     if (batch) {
       const text = batchText(keys, batch)
       deltas.add(batch, unixMicros)
-      parentPort.postMessage({ id, text })
+      parentPort.postMessage({ id, text }, transferList(text))
     }
     else {
       parentPort.postMessage({ id, deltas: deltas.text() })

@@ -135,7 +135,7 @@ async function insertBatch(tx: Tx, keys: PiiKeys, { P: p, R: r, F: f, H: h, E: e
   }
 }
 
-async function copyInto(into: { writable: () => Promise<Writable> }, lines: string[]): Promise<void> {
+async function copyInto(into: { writable: () => Promise<Writable> }, lines: (string | Uint8Array)[]): Promise<void> {
   if (!lines.length) return
   const w = await into.writable()
   await pipeline(Readable.from(lines), w)
@@ -268,8 +268,8 @@ async function copyBatch(tx: Tx, text: BatchText): Promise<void> {
       found_at, referred_at, rectified_at, verified_at, deadline) from stdin`, text.H)
   await copyInto(tx`copy hazard_event (hazard_id, status, at, department_code) from stdin`, text.history)
   await copyInto(tx`copy enforcement_event (kind, occurred_on, count, premises_id, geom, town_id, police_station_id) from stdin`, text.E)
-  await copyInto(tx`copy seed_cell_day_source (premises_id, deltas) from stdin`, [text.cellDays])
-  await copyInto(tx`copy seed_cell_event_source (premises_id, days, events) from stdin`, [text.cellEvents])
+  await copyInto(tx`copy seed_cell_day_source (premises_id, deltas) from stdin`, text.cellDays)
+  await copyInto(tx`copy seed_cell_event_source (premises_id, days, events) from stdin`, text.cellEvents)
 }
 
 /** What a COPY load took off the loaded tables, to put back after it. */
