@@ -32,6 +32,26 @@ export function localDay(unixUs: number): Day {
   return new Date(Math.floor(unixUs / 1000) + 8 * 3_600_000).toISOString().slice(0, 10)
 }
 
+/** Whether a batch's premises row counts as a group rental: is_group_rental_candidate over premises.meets_rule. */
+export function isGroupRentalCandidate(p: BatchData['P'], i: number): boolean {
+  const kind = p.kind[i]
+  const meetsRule = Number(p.rooms[i]) >= 10 || Number(p.beds[i]) >= 10 || Number(p.occupants[i]) >= 10
+  return kind === 'group_rental' || (kind === 'rental' && meetsRule)
+}
+
+/** The day a batch's premises row counts as a registered group rental, or null: group_rental_registered_on. */
+export function groupRentalRegisteredOn(p: BatchData['P'], i: number): Day | null {
+  const registered = p.registered[i] as Day | null
+  const since = p.grSince[i] as Day | null
+  return p.kind[i] === 'group_rental' && registered !== null ? later(registered, since ?? registered) : null
+}
+
+/** The local day of a time given in milliseconds, as the COPY text stores the time (`microsOf`). */
+export function localDayOf(ms: unknown, microsOf: (ms: unknown) => number | null): Day | null {
+  const us = microsOf(ms)
+  return us === null ? null : localDay(us)
+}
+
 /** Counts one day changes by: houses, rental houses, group rentals, with open hazards, registered residents, hazards by category. */
 interface Delta { h: number; rh: number; g: number; gh: number; r: number; ps: number; fire: number; housing: number; other: number }
 const categoryKey: Record<string, keyof Delta> = { public_security: 'ps', fire: 'fire', housing: 'housing', other: 'other' }
@@ -95,18 +115,14 @@ export function keyAreaSourceText(b: BatchData, microsOf: (ms: unknown) => numbe
   const hazardsOf = byPremises(h.premises)
   let days = ''
   let events = ''
-  const dayOf = (ms: unknown): Day | null => {
-    const us = microsOf(ms)
-    return us === null ? null : localDay(us)
-  }
+  const dayOf = (ms: unknown) => localDayOf(ms, microsOf)
   for (let i = 0; i < p.id.length; i++) {
     const id = Number(p.id[i])
     const kind = p.kind[i] as string
     const found = p.found[i] as Day
     const end = (p.deregistered[i] as Day | null) ?? infinity
     const rental = kind === 'rental' || kind === 'group_rental'
-    const meetsRule = Number(p.rooms[i]) >= 10 || Number(p.beds[i]) >= 10 || Number(p.occupants[i]) >= 10
-    const gr = kind === 'group_rental' || (kind === 'rental' && meetsRule)
+    const gr = isGroupRentalCandidate(p, i)
     const registered = p.registered[i] as Day | null
     const since = p.grSince[i] as Day | null
     const hazards = (hazardsOf.get(id) ?? []).map(k => ({
@@ -121,7 +137,7 @@ export function keyAreaSourceText(b: BatchData, microsOf: (ms: unknown) => numbe
       if (order === undefined) throw new Error(`no report event ${name} (a hazard category report_event does not know?)`)
       evs.push([day, order])
     }
-    event(kind === 'group_rental' && registered !== null ? later(registered, since ?? registered) : null, 'grRegistered')
+    event(groupRentalRegisteredOn(p, i), 'grRegistered')
     event(kind === 'group_rental' && registered !== null ? p.deregistered[i] as Day | null : null, 'grDeregistered')
     event(gr ? p.statement[i] as Day | null : null, 'statementsSigned')
     event(gr ? p.slCollected[i] as Day | null : null, 'secondLandlords')

@@ -8,7 +8,7 @@
  * load's tables equal to the insert load's, which calls the function.
  */
 import type { BatchData } from './copy-text.js'
-import { type Day, later, localDay } from './key-area-source.js'
+import { type Day, groupRentalRegisteredOn, isGroupRentalCandidate, later, localDayOf } from './key-area-source.js'
 
 type Value = string | number | boolean | null
 
@@ -66,10 +66,7 @@ export class ReportDeltas {
 
   add(b: BatchData, microsOf: (ms: unknown) => number | null): void {
     const { P: p, R: r, H: h } = b
-    const dayOf = (ms: Value | undefined): Day | null => {
-      const us = microsOf(ms)
-      return us === null ? null : localDay(us)
-    }
+    const dayOf = (ms: Value | undefined) => localDayOf(ms, microsOf)
     // What residents and hazards need of their premises, by premises id (a batch holds its premises' rows).
     const premises = new Map<number, Premises>()
     for (let i = 0; i < p.id.length; i++) {
@@ -78,11 +75,9 @@ export class ReportDeltas {
       const ps = p.station[i] ?? 0
       const found = p.found[i] as Day
       const dereg = p.deregistered[i] as Day | null
-      const meetsRule = Number(p.rooms[i]) >= 10 || Number(p.beds[i]) >= 10 || Number(p.occupants[i]) >= 10
-      const gr = kind === 'group_rental' || (kind === 'rental' && meetsRule)
+      const gr = isGroupRentalCandidate(p, i)
       const since = p.grSince[i] as Day | null
-      const registered = p.registered[i] as Day | null
-      const reg = kind === 'group_rental' && registered !== null ? later(registered, since ?? registered) : null
+      const reg = groupRentalRegisteredOn(p, i)
       const m = (day: Day | null, at: number, n: number) => {
         if (day !== null) this.measures.add(`${day}\t${String(town)}\t${String(ps)}\t${kind}`, at, n)
       }
