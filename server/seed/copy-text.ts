@@ -1,5 +1,4 @@
 import { encryptIdNumbers, hmacIdNumber, type PiiKeys } from '../domain/pii.js'
-import { keyAreaSourceText } from './key-area-source.js'
 import type { Batch } from './load.js'
 
 /** The column arrays of one batch, as they cross to the worker thread. */
@@ -8,10 +7,9 @@ export type BatchData = { [T in keyof Batch]: Batch[T]['data'] }
 /**
  * One batch in COPY's text format, table by table, in chunks of a few thousand rows: its hazards'
  * histories too (hazard_event: found, referred, rectified and verified, the ones that happened, in
- * the order they happened), and what its premises bring to the key-area cells (key-area-source.ts),
- * for the seed's staging tables.
+ * the order they happened).
  */
-export type BatchText = { [T in keyof Batch]: Chunk[] } & { history: Chunk[]; cellDays: Chunk[]; cellEvents: Chunk[] }
+export type BatchText = { [T in keyof Batch]: Chunk[] } & { history: Chunk[] }
 
 /**
  * COPY data as UTF-8, each chunk in a buffer of its own: handed to the main thread by transfer
@@ -21,8 +19,8 @@ export type BatchText = { [T in keyof Batch]: Chunk[] } & { history: Chunk[]; ce
 type Chunk = Uint8Array
 const encoder = new TextEncoder()
 
-/** The buffers of a batch's text, to transfer with it. */
-export function transferList(text: BatchText): ArrayBuffer[] {
+/** The buffers of a batch's text (or of any chunks by name), to transfer with it. */
+export function transferList(text: Record<string, Chunk[]>): ArrayBuffer[] {
   return [...new Set(Object.values(text).flat().map(c => c.buffer as ArrayBuffer))]
 }
 
@@ -102,10 +100,7 @@ function history(hd: BatchData['H'], i: number): string {
 export function batchText(keys: PiiKeys, { P: pd, R: rd, F: fd, H: hd, E: ed }: BatchData): BatchText {
   const numbers = rd.idNumber as string[]
   const cipher = encryptIdNumbers(keys, numbers)
-  const cells = keyAreaSourceText({ P: pd, R: rd, F: fd, H: hd, E: ed }, unixMicros)
   return {
-    cellDays: [encoder.encode(cells.days)],
-    cellEvents: [encoder.encode(cells.events)],
     P: chunks(pd.id.length, i => line(t(pd.id[i]), t(pd.kind[i]), t(pd.address[i]), point(pd.lon[i], pd.lat[i]), t(pd.town[i]), t(pd.community[i]),
       t(pd.grid[i]), t(pd.station[i]), t(pd.rooms[i]), t(pd.beds[i]), t(pd.occupants[i]), t(pd.ownerName[i]), t(pd.ownerPhone[i]),
       t(pd.slName[i]), t(pd.slPhone[i]), t(pd.slCollected[i]), t(pd.statement[i]), t(pd.lease[i]), t(pd.found[i]), t(pd.registered[i]),

@@ -10,7 +10,10 @@ import { hashPassword } from '../domain/passwords.js'
 import { Random } from '../domain/random.js'
 import { type AreaRecord, blob, buildGeography, type Geography, offset, randomPointIn, townSpecs } from './geography.js'
 import { givenChars, localRegionCodes, migrantRegionCodes, otherTexts, roadNames, surnames } from './names.js'
-import { type Batch, type BatchWriter, copyWriter, insertWriter, type LoadMethod, loadMethodFor, newBatch, restoreLoadedTables, stripLoadedTables } from './load.js'
+import {
+  type Batch, type BatchWriter, copyWriter, insertWriter, type LoadMethod, loadMethodFor, newBatch, placeKeyAreaSources, restoreLoadedTables,
+  stripLoadedTables,
+} from './load.js'
 import { streetTiles } from './street-tiles.js'
 import { buildStreets } from './streets.js'
 
@@ -220,11 +223,6 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
     const townWeights = townSpecs.map((t, i) => [i, t.communities * (0.5 + t.urban)] as const)
 
     const stripped = load === 'copy' ? await stripLoadedTables(tx) : null
-    if (stripped) {
-      // What each premises brings to the key-area cells, worked out with its rows (key-area-source.ts).
-      await tx`create temp table seed_cell_day_source (premises_id bigint not null, deltas cell_day_delta[] not null) on commit drop`
-      await tx`create temp table seed_cell_event_source (premises_id bigint not null, days date[] not null, events report_event[] not null) on commit drop`
-    }
     const copy = load === 'copy' ? copyWriter(opts.keys) : null
     const writer: BatchWriter = copy ?? insertWriter(opts.keys)
     let { P, R, F, H, E } = newBatch()
@@ -411,81 +409,72 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
       }
       await writing
       log(`rows written in ${((Date.now() - loadStarted) / 1000).toFixed(1)} s (${load})`)
+      // The key-area tables' text is made by the COPY worker while the database lays out the premises
+      // and fills the tile cells, and then COPYd as it comes (key-area-source.ts).
+      const writeKeyAreaCells = copy?.sumKeyAreaCells()
       if (copy) {
-        // The reports' daily changes, summed by the COPY worker as it went (report-deltas.ts).
+        // The reports' daily changes, summed as the batches went (report-deltas.ts).
         const t0 = Date.now()
         await copy.writeReportDeltas(tx)
         log(`  daily changes: ${((Date.now() - t0) / 1000).toFixed(1)} s`)
       }
+
+      // What the disabled triggers would have done, once for all rows (the hazard summaries and the
+      // day a group rental became one were written with the premises).
+      const derivedStarted = Date.now()
+      const step = async (what: string, run: () => Promise<unknown>) => {
+        const t0 = Date.now()
+        await run()
+        log(`  ${what}: ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+      }
+      // The premises laid out on disk by place (geohash order: nearby premises on the same pages), as
+      // PostGIS's manual advises for tables read by area. Generated in id order, a premises shared no
+      // page with its neighbours: the premises of a ring, a tile or a preview's boundary were each a
+      // page read (rings at 1,000,000 premises 5.9 -> 2.1 s, the load test's p99 2.1 -> 0.9 s). Ids
+      // are unchanged; an operator does the same after a large import (docs/scale.md).
+      if (stripped) {
+        await step('premises laid out by place', async () => {
+          await tx`create index premises_load_order on premises (st_geohash(geom, 9) collate "C")`
+          await tx`cluster premises using premises_load_order`
+          await tx`drop index premises_load_order`
+        })
+      }
+      // Fresh statistics for the statements below: without them the planner takes the loaded tables
+      // for empty ones and joins them row by row.
+      if (stripped) await step('analyze', () => tx`analyze premises, resident, resident_flag, hazard, enforcement_event`)
+      // A bulk load's grouping of millions of rows sorts and hashes in memory rather than on disk (the
+      // key-area cells' changes: 98 -> 82 s at 1,000,000 premises). The embedded database loads a
+      // demo's size and keeps its default.
+      if (stripped) await tx`set local work_mem = '512MB'`
+      // COPY brought the hazards' histories with the hazards, and the daily changes came above.
+      if (!copy) await step('hazard history', () => tx`
+        insert into hazard_event (hazard_id, status, at, department_code)
+        select h.id, v.status, v.at, v.department_code
+        from hazard h cross join lateral (values
+          ('found', h.found_at, null::text), ('referred', h.referred_at, h.department_code),
+          ('rectified', h.rectified_at, null), ('verified', h.verified_at, null)) as v(status, at, department_code)
+        where v.at is not null
+        order by h.id, v.at`)
+      await step('tile cells', () => tx`select refresh_premises_cells()`)
+      if (!copy) await step('daily changes', () => tx`select refresh_measure_deltas()`)
+      await step('key-area cells', async () => {
+        if (!writeKeyAreaCells) return tx`select refresh_all_premises_cell_days()`
+        await writeKeyAreaCells(tx)
+        // The worker placed each premises in its cell by its own arithmetic: any premises PostGIS puts
+        // in another cell is moved there.
+        const moved = await placeKeyAreaSources(tx)
+        if (moved) log(`  key-area cells: ${moved} premises moved to the cell PostGIS puts them in`)
+      })
+      log(`derived tables in ${((Date.now() - derivedStarted) / 1000).toFixed(1)} s`)
+      if (stripped) {
+        const indexesStarted = Date.now()
+        await tx`set local maintenance_work_mem = '256MB'`
+        await restoreLoadedTables(tx, stripped, log)
+        log(`indexes and foreign keys in ${((Date.now() - indexesStarted) / 1000).toFixed(1)} s`)
+      }
     }
     finally {
       await writer.close()
-    }
-
-    // What the disabled triggers would have done, once for all rows (the hazard summaries and the
-    // day a group rental became one were written with the premises).
-    const derivedStarted = Date.now()
-    const step = async (what: string, run: () => Promise<unknown>) => {
-      const t0 = Date.now()
-      await run()
-      log(`  ${what}: ${((Date.now() - t0) / 1000).toFixed(1)} s`)
-    }
-    // The premises laid out on disk by place (geohash order: nearby premises on the same pages), as
-    // PostGIS's manual advises for tables read by area. Generated in id order, a premises shared no
-    // page with its neighbours: the premises of a ring, a tile or a preview's boundary were each a
-    // page read (rings at 1,000,000 premises 5.9 -> 2.1 s, the load test's p99 2.1 -> 0.9 s). Ids
-    // are unchanged; an operator does the same after a large import (docs/scale.md).
-    if (stripped) {
-      await step('premises laid out by place', async () => {
-        await tx`create index premises_load_order on premises (st_geohash(geom, 9) collate "C")`
-        await tx`cluster premises using premises_load_order`
-        await tx`drop index premises_load_order`
-      })
-    }
-    // Fresh statistics for the statements below: without them the planner takes the loaded tables
-    // for empty ones and joins them row by row.
-    if (stripped) await step('analyze', () => tx`analyze premises, resident, resident_flag, hazard, enforcement_event`)
-    // A bulk load's grouping of millions of rows sorts and hashes in memory rather than on disk (the
-    // key-area cells' changes: 98 -> 82 s at 1,000,000 premises). The embedded database loads a
-    // demo's size and keeps its default.
-    if (stripped) await tx`set local work_mem = '512MB'`
-    // COPY brought the hazards' histories with the hazards, and the daily changes came above.
-    if (!copy) await step('hazard history', () => tx`
-      insert into hazard_event (hazard_id, status, at, department_code)
-      select h.id, v.status, v.at, v.department_code
-      from hazard h cross join lateral (values
-        ('found', h.found_at, null::text), ('referred', h.referred_at, h.department_code),
-        ('rectified', h.rectified_at, null), ('verified', h.verified_at, null)) as v(status, at, department_code)
-      where v.at is not null
-      order by h.id, v.at`)
-    await step('tile cells', () => tx`select refresh_premises_cells()`)
-    if (!copy) await step('daily changes', () => tx`select refresh_measure_deltas()`)
-    await step('key-area cells', async () => {
-      if (!stripped) return tx`select refresh_all_premises_cell_days()`
-      // The COPY load brought each premises' changes and events (premises_cell_day_rows' and
-      // premises_cell_event_rows' rows without their place): placed here, laid out by cell as
-      // refresh_all_premises_cell_days lays them out, and summed as it sums them.
-      await tx`delete from premises_cell_day_source`
-      await tx`
-        insert into premises_cell_day_source
-        select p.id, premises_cell_x(st_x(p.geom_m)), premises_cell_y(st_y(p.geom_m)), p.town_id, coalesce(p.police_station_id, 0), s.deltas
-        from seed_cell_day_source s join premises p on p.id = s.premises_id
-        order by 2, 3, 1`
-      await tx`select premises_cell_days_from_source()`
-      await tx`delete from premises_cell_event_source`
-      await tx`
-        insert into premises_cell_event_source
-        select p.id, premises_cell_x(st_x(p.geom_m)), premises_cell_y(st_y(p.geom_m)), p.town_id, coalesce(p.police_station_id, 0), s.days, s.events
-        from seed_cell_event_source s join premises p on p.id = s.premises_id
-        order by 2, 3, 1`
-      return tx`select premises_cell_events_from_source()`
-    })
-    log(`derived tables in ${((Date.now() - derivedStarted) / 1000).toFixed(1)} s`)
-    if (stripped) {
-      const indexesStarted = Date.now()
-      await tx`set local maintenance_work_mem = '256MB'`
-      await restoreLoadedTables(tx, stripped, log)
-      log(`indexes and foreign keys in ${((Date.now() - indexesStarted) / 1000).toFixed(1)} s`)
     }
     await tx`alter table premises enable trigger user`
     await tx`alter table hazard enable trigger user`

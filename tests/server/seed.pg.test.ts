@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Sql } from '../../server/db/index.js'
+import type { Sql, Tx } from '../../server/db/index.js'
 import { seedDemo } from '../../server/seed/demo.js'
-import { loadMethodFor } from '../../server/seed/load.js'
+import { cellX, cellY } from '../../server/seed/key-area-source.js'
+import { loadMethodFor, placeKeyAreaSources } from '../../server/seed/load.js'
 import { maskIdNumber } from '../../server/domain/id-number.js'
 import { decryptIdNumber } from '../../server/domain/pii.js'
 import { openTestDatabase, type TestDatabase } from '../helpers/db.js'
@@ -13,7 +14,7 @@ import { testKeys } from '../helpers/keys.js'
  */
 
 /** Every column the seed writes into the bulk-loaded tables, in id order (ciphertexts differ by their random nonces). */
-async function fingerprint(sql: Sql): Promise<Record<string, string>> {
+async function fingerprint(sql: Sql | Tx): Promise<Record<string, string>> {
   const [row] = await sql<Record<string, string>[]>`
     select
       (select md5(string_agg(concat_ws('|', id, kind, address, st_asewkb(geom)::text, town_id, community_id, grid_id, police_station_id,
@@ -87,5 +88,55 @@ describe('the demo loaded with COPY', () => {
     for (const r of rows) {
       expect(maskIdNumber(decryptIdNumber(testKeys, r.cipher))).toBe(r.masked)
     }
+  })
+
+  it('places premises in the cells PostGIS puts them in (the COPY worker works the cells out itself)', async () => {
+    // Points over the district and well beyond it, against premises_cell_x/y over st_transform.
+    const points = Array.from({ length: 20_000 }, (_, i) => [120.5 + ((i * 7919) % 20_000) / 20_000, 30.5 + ((i * 104_729) % 20_000) / 20_000 + i * 1e-9])
+    const rows = await copied.owner<{ cx: number; cy: number }[]>`
+      select premises_cell_x(st_x(m)) as cx, premises_cell_y(st_y(m)) as cy
+      from unnest(${points.map(p => p[0]!)}::float8[], ${points.map(p => p[1]!)}::float8[]) with ordinality as t(lon, lat, n)
+      cross join lateral st_transform(st_setsrid(st_makepoint(lon, lat), 4326), 3857) as m
+      order by n`
+    expect(rows.map(r => [r.cx, r.cy])).toEqual(points.map(([lon, lat]) => [cellX(lon!), cellY(lat!)]))
+  })
+
+  it('moves a premises whose sources name another cell to its own, as a write would', async () => {
+    // Two premises moved without their triggers stand for ones the worker placed in other cells: put
+    // right, the key-area tables are what the same move makes of them through the triggers.
+    const keyArea = async (tx: Tx) => Object.fromEntries(Object.entries(await fingerprint(tx)).filter(([k]) => /^key_?area/i.test(k)))
+    const inRollback = async (run: (tx: Tx) => Promise<Record<string, string>>) => {
+      let result: Record<string, string> | undefined
+      await copied.owner.begin(async (tx) => {
+        result = await run(tx)
+        throw new Error('rolled back')
+      }).catch((err: unknown) => {
+        if (!(err instanceof Error && err.message === 'rolled back')) throw err
+      })
+      return result!
+    }
+    const move = (tx: Tx) => tx`update premises set geom = st_translate(geom, 0.004, -0.003) where id in (7, 8)`
+    const loaded = await inRollback(keyArea)
+    // The triggers also put a moved premises in the areas and police station of its new place.
+    let areas: { id: string; town: number; community: number; grid: number; station: number | null }[] = []
+    const written = await inRollback(async (tx) => {
+      await move(tx)
+      areas = await tx`select id, town_id as town, community_id as community, grid_id as grid, police_station_id as station from premises where id in (7, 8)`
+      return keyArea(tx)
+    })
+    const placed = await inRollback(async (tx) => {
+      await tx`alter table premises disable trigger user`
+      await move(tx)
+      for (const a of areas) {
+        await tx`update premises set town_id = ${a.town}, community_id = ${a.community}, grid_id = ${a.grid},
+                 police_station_id = ${a.station} where id = ${a.id}`
+      }
+      expect(await placeKeyAreaSources(tx)).toBe(2)
+      expect(await placeKeyAreaSources(tx)).toBe(0)
+      return keyArea(tx)
+    })
+    expect(Object.keys(placed)).toHaveLength(5)
+    expect(placed).not.toEqual(loaded)
+    expect(placed).toEqual(written)
   })
 })
