@@ -10,7 +10,7 @@ const { KeyAreaSums } = await import('./key-area-source.ts')
 // Buffers arrive as plain Uint8Arrays.
 const keys = { enc: Buffer.from(workerData.enc), mac: Buffer.from(workerData.mac) }
 
-parentPort.on('message', ({ id, batch, cells }) => {
+parentPort.on('message', ({ id, batch, cells, types }) => {
   try {
     if (batch) {
       const text = batchText(keys, batch)
@@ -18,7 +18,7 @@ parentPort.on('message', ({ id, batch, cells }) => {
     }
     else {
       // Each table's text in chunks as they are made, so that the main thread COPYs one while the next is made.
-      new KeyAreaSums(cells).text((table, chunk) => {
+      new KeyAreaSums(cells).text(types, (table, chunk) => {
         if (chunk) parentPort.postMessage({ id, table, chunk }, [chunk.buffer])
         else parentPort.postMessage({ id, table, end: true })
       })

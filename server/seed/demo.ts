@@ -11,9 +11,10 @@ import { Random } from '../domain/random.js'
 import { type AreaRecord, blob, buildGeography, type Geography, offset, randomPointIn, townSpecs } from './geography.js'
 import { givenChars, localRegionCodes, migrantRegionCodes, otherTexts, roadNames, surnames } from './names.js'
 import {
-  type Batch, type BatchWriter, copyWriter, insertWriter, type LoadMethod, loadMethodFor, newBatch, placeKeyAreaSources, restoreLoadedTables,
+  type Batch, type BatchWriter, copyWriter, insertWriter, type LoadMethod, loadMethodFor, newBatch, placeKeyAreaSources, restoreTables,
   stripLoadedTables,
 } from './load.js'
+import type { KeyAreaTypes } from './key-area-source.js'
 import { streetTiles } from './street-tiles.js'
 import { buildStreets } from './streets.js'
 
@@ -411,7 +412,9 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
       log(`rows written in ${((Date.now() - loadStarted) / 1000).toFixed(1)} s (${load})`)
       // The key-area tables' text is made by the COPY worker while the database lays out the premises
       // and fills the tile cells, and then COPYd as it comes (key-area-source.ts).
-      const writeKeyAreaCells = copy?.sumKeyAreaCells()
+      const [types] = copy ? await tx<KeyAreaTypes[]>`
+        select 'cell_day_delta'::regtype::oid::int as cell_day_delta, 'report_event'::regtype::oid::int as report_event` : []
+      const writeKeyAreaCells = copy?.sumKeyAreaCells(types!)
       if (copy) {
         // The reports' daily changes, summed as the batches went (report-deltas.ts).
         const t0 = Date.now()
@@ -469,7 +472,7 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
       if (stripped) {
         const indexesStarted = Date.now()
         await tx`set local maintenance_work_mem = '256MB'`
-        await restoreLoadedTables(tx, stripped, log)
+        await restoreTables(tx, stripped, log)
         log(`indexes and foreign keys in ${((Date.now() - indexesStarted) / 1000).toFixed(1)} s`)
       }
     }

@@ -42,14 +42,16 @@ async function fingerprint(sql: Sql | Tx): Promise<Record<string, string>> {
   return row!
 }
 
-/** The indexes and constraints of the bulk-loaded tables, by name and definition. */
+/** The indexes and constraints of the bulk-loaded tables and the key-area tables, by name and definition. */
 async function structure(sql: Sql): Promise<string[]> {
+  const tables = ['premises', 'resident', 'resident_flag', 'hazard', 'hazard_event', 'enforcement_event', 'premises_cell_day_source',
+    'premises_cell_event_source', 'premises_cell_day', 'premises_cell_event', 'premises_block_day']
   const rows = await sql<{ d: string }[]>`
     select concat_ws(' ', c.conrelid::regclass, c.conname, pg_get_constraintdef(c.oid), c.convalidated) as d from pg_constraint c
-    where c.conrelid = any(array['premises', 'resident', 'resident_flag', 'hazard', 'hazard_event', 'enforcement_event']::regclass[])
+    where c.conrelid = any(${tables}::regclass[])
     union all
     select pg_get_indexdef(i.indexrelid) from pg_index i
-    where i.indrelid = any(array['premises', 'resident', 'resident_flag', 'hazard', 'hazard_event', 'enforcement_event']::regclass[])
+    where i.indrelid = any(${tables}::regclass[])
     order by 1`
   return rows.map(r => r.d)
 }
