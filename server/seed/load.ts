@@ -21,12 +21,15 @@ type Value = string | number | boolean | null
 /** Column buffers for one batch of rows. */
 export class Columns<K extends string> {
   readonly data: Record<K, Value[]>
+  /** The columns' arrays in the names' order, to push a row's values without walking its keys. */
+  private readonly lists: { name: K; list: Value[] }[]
   constructor(names: readonly K[]) {
     this.data = Object.fromEntries(names.map(n => [n, []])) as unknown as Record<K, Value[]>
+    this.lists = names.map(name => ({ name, list: this.data[name] }))
   }
 
   push(row: Record<K, Value>): void {
-    for (const k in row) this.data[k].push(row[k])
+    for (const { name, list } of this.lists) list.push(row[name] ?? null)
   }
 
   get length(): number {

@@ -17,20 +17,28 @@ function nextDay(day: Day): Day {
   return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10)
 }
 
-/** Totals by key (its values joined by tabs, as COPY wants them), each a fixed number of counters. */
+/**
+ * Totals by day and the rest of their key (its values, each after a tab, as COPY wants them), each a
+ * fixed number of counters. By the two apart: the rest is made once for a premises or a hazard, and
+ * the day is a string of the batch, so no key is joined and hashed anew for each change.
+ */
 class Totals {
-  readonly rows = new Map<string, number[]>()
+  readonly rows = new Map<string, Map<Day, number[]>>()
   constructor(readonly width: number) {}
 
-  add(key: string, at: number, n: number): void {
-    let row = this.rows.get(key)
-    if (!row) this.rows.set(key, row = Array.from({ length: this.width }, () => 0))
+  add(day: Day, rest: string, at: number, n: number): void {
+    let days = this.rows.get(rest)
+    if (!days) this.rows.set(rest, days = new Map())
+    let row = days.get(day)
+    if (!row) days.set(day, row = Array.from({ length: this.width }, () => 0))
     row[at]! += n
   }
 
   text(): string {
     let out = ''
-    for (const [key, row] of this.rows) out += `${key}\t${row.join('\t')}\n`
+    for (const [rest, days] of this.rows) {
+      for (const [day, row] of days) out += `${day}${rest}\t${row.join('\t')}\n`
+    }
     return out
   }
 }
@@ -78,8 +86,9 @@ export class ReportDeltas {
       const gr = isGroupRentalCandidate(p, i)
       const since = p.grSince[i] as Day | null
       const reg = groupRentalRegisteredOn(p, i)
+      const rest = `\t${String(town)}\t${String(ps)}\t${kind}`
       const m = (day: Day | null, at: number, n: number) => {
-        if (day !== null) this.measures.add(`${day}\t${String(town)}\t${String(ps)}\t${kind}`, at, n)
+        if (day !== null) this.measures.add(day, rest, at, n)
       }
       if (gr) {
         m(found, M.grFound, 1)
@@ -132,22 +141,23 @@ export class ReportDeltas {
       const rectified = dayOf(h.rectified[k])
       const deadline = h.deadline[k] as Day | null
       const major = h.severity[k] === 'major' ? 1 : 0
-      const key = (day: Day) => `${day}\t${String(q.town)}\t${String(q.ps)}\t${q.kind}\t${c}\t${dep}`
-      this.hazards.add(key(f), H.found, 1)
-      this.hazards.add(key(f), H.majorFound, major)
+      const rest = `\t${String(q.town)}\t${String(q.ps)}\t${q.kind}\t${c}\t${dep}`
+      this.hazards.add(f, rest, H.found, 1)
+      this.hazards.add(f, rest, H.majorFound, major)
       if (rectified !== null) {
-        this.hazards.add(key(rectified), H.rectified, 1)
-        this.hazards.add(key(rectified), H.majorRectified, major)
+        this.hazards.add(rectified, rest, H.rectified, 1)
+        this.hazards.add(rectified, rest, H.majorRectified, major)
       }
       if (deadline !== null) {
         // Overdue from the day after its deadline (not before it was found) until rectified.
         const o = later(nextDay(deadline), f)
-        if (rectified === null || rectified > o) this.hazards.add(key(o), H.overdue, 1)
-        if (rectified !== null && rectified > o) this.hazards.add(key(rectified), H.overdue, -1)
+        if (rectified === null || rectified > o) this.hazards.add(o, rest, H.overdue, 1)
+        if (rectified !== null && rectified > o) this.hazards.add(rectified, rest, H.overdue, -1)
       }
       if (q.gr && (q.since === null || f >= q.since)) {
-        this.groupRentalHazards.add(`${f}\t${String(q.town)}\t${String(q.ps)}\t${c}`, 0, 1)
-        if (rectified !== null) this.groupRentalHazards.add(`${rectified}\t${String(q.town)}\t${String(q.ps)}\t${c}`, 1, 1)
+        const grRest = `\t${String(q.town)}\t${String(q.ps)}\t${c}`
+        this.groupRentalHazards.add(f, grRest, 0, 1)
+        if (rectified !== null) this.groupRentalHazards.add(rectified, grRest, 1, 1)
       }
     }
   }
