@@ -445,8 +445,8 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
       // Fresh statistics for the statements below: without them the planner takes the loaded tables
       // for empty ones and joins them row by row.
       if (stripped) await step('analyze', () => tx`analyze premises, resident, resident_flag, hazard, enforcement_event`)
-      // A bulk load's grouping of millions of rows sorts and hashes in memory rather than on disk (the
-      // key-area cells' changes: 98 -> 82 s at 1,000,000 premises). The embedded database loads a
+      // A bulk load's grouping of millions of rows (the tile cells below, and any premises the key-area
+      // check moves) sorts and hashes in memory rather than on disk. The embedded database loads a
       // demo's size and keeps its default.
       if (stripped) await tx`set local work_mem = '512MB'`
       // COPY brought the hazards' histories with the hazards, and the daily changes came above.

@@ -1,19 +1,20 @@
 /**
  * What each premises brings to the key-area cells, and the cells' sums, worked out from the demo's
- * rows while they are turned into COPY text: the seed's COPY load writes premises_cell_day_source,
- * premises_cell_event_source, premises_cell_day, premises_block_day and premises_cell_event from this
- * instead of having PostgreSQL derive them from the loaded tables (premises_cell_day_rows,
- * premises_cell_event_rows and the sums over them in server/db/functions/key-area-cells.sql: about
- * 270 s of one core at 1,000,000 premises for the rows, 70 s more for the sums). The rules are those
- * functions', line for line; the seed's test holds the two loads' tables equal, and the SQL stays
- * what every later write uses.
+ * rows as the COPY load hands each batch on (KeyAreaSums.add, on the main thread), their COPY data
+ * made by the COPY worker after the last batch (KeyAreaSums.text): the seed's COPY load writes
+ * premises_cell_day_source, premises_cell_event_source, premises_cell_day, premises_block_day and
+ * premises_cell_event from this instead of having PostgreSQL derive them from the loaded tables
+ * (premises_cell_day_rows, premises_cell_event_rows and the sums over them in
+ * server/db/functions/key-area-cells.sql: about 270 s of one core at 1,000,000 premises for the rows,
+ * 74-81 s more for the sums). The rules are those functions', line for line; the seed's test holds
+ * the two loads' tables equal, and the SQL stays what every later write uses.
  *
  * A premises' cell is worked out here from its point as PostGIS projects it (Web Mercator, the
  * formula PROJ uses). The longitude's arithmetic is PROJ's exactly; the latitude's asinh and tan are
  * V8's, which differ from the C library's in the last bit for a few points in a hundred. A point
- * that close to a cell's edge is a chance of about one in ten billion, but the seed checks every
+ * that close to a cell's edge is a chance far below one in a billion, but the seed checks every
  * premises' cell against PostGIS's after the load and moves any that differ with the function every
- * later write uses (demo.ts).
+ * later write uses (placeKeyAreaSources in load.ts).
  */
 import type { BatchData } from './copy-text.js'
 
@@ -145,7 +146,7 @@ const cellSize = 40075016.68557849 / 524288
 export const cellX = (lon: number) => Math.floor((radius * (lon * degree) + halfWorld) / cellSize)
 export const cellY = (lat: number) => Math.floor((halfWorld - radius * Math.asinh(Math.tan(lat * degree))) / cellSize)
 
-/** A town and police station in one number: station below 2^12 (the town's and station's ids are checked as they come). */
+/** A town and police station in one 32-bit number: station below 2^12, town below 2^19 (checked as they come). */
 const stationSpan = 4096
 
 /** The day changes' width: the day, then cell_day_delta's nine counts. */
@@ -154,7 +155,7 @@ const W = 10
 /**
  * COPY data written byte by byte into buffers of a megabyte, each handed on when full (to the main
  * thread, which COPYs it while the next is made): the key-area tables are tens of millions of
- * numbers at 1,000,000 premises, and making a string of each took the worker a minute. Text for the
+ * numbers at 1,000,000 premises, and making a string of each took the worker about 42 s. Text for the
  * sums, COPY's binary format for the premises' sources: their arrays of composites and enums cost
  * PostgreSQL a third less to take in binary than to parse.
  */
@@ -309,7 +310,7 @@ export class KeyAreaSums {
       const id = Number(p.id[i])
       const town = Number(p.town[i])
       const station = Number(p.station[i] ?? 0)
-      if (!(Number.isInteger(town) && town >= 0 && town < 2 ** 24 && Number.isInteger(station) && station >= 0 && station < stationSpan)) {
+      if (!(Number.isInteger(town) && town >= 0 && town < 2 ** 19 && Number.isInteger(station) && station >= 0 && station < stationSpan)) {
         throw new Error(`premises ${id}: town ${town} or police station ${station} out of the range the key-area sums hold`)
       }
       this.id.push(id)

@@ -322,8 +322,8 @@ create or replace function refresh_premises_cell_events(ids bigint[]) returns vo
   insert into premises_cell_event_source select * from premises_cell_event_rows(ids);
 $$;
 
--- The cells' events summed from every premises' in premises_cell_event_source (the seed's COPY load
--- writes the source itself, server/seed/key-area-source.ts, and then calls this). Here and in the
+-- The cells' events summed from every premises' in premises_cell_event_source (the full refresh; the
+-- seed's COPY load sums them in Node the same way, server/seed/key-area-source.ts). Here and in the
 -- sums of the changes below, without JIT and without Memoize: at 1,000,000 premises the planner put
 -- a Memoize keyed by each premises' whole array in front of its unnest (900,000 misses of 1,000,000,
 -- a gigabyte of cache), and compiling took seconds; the two statements 189 -> 103 s, measured.
@@ -423,7 +423,7 @@ create or replace function refresh_premises_cell_days(ids bigint[]) returns void
 $$;
 
 -- The cells' and blocks' running totals summed from every premises' changes in
--- premises_cell_day_source (the seed's COPY load writes the source itself and then calls this).
+-- premises_cell_day_source (the full refresh; the seed's COPY load sums them in Node the same way).
 create or replace function premises_cell_days_from_source() returns void language sql
 set jit = off set enable_memoize = off set enable_hashagg = off set enable_seqscan = off as $$
   delete from premises_cell_day;
