@@ -19,8 +19,8 @@ export type BatchText = { [T in keyof Batch]: Chunk[] } & { history: Chunk[] }
 type Chunk = Uint8Array
 const encoder = new TextEncoder()
 
-/** The buffers of a batch's text (or of any chunks by name), to transfer with it. */
-export function transferList(text: Record<string, Chunk[]>): ArrayBuffer[] {
+/** The buffers of a batch's text, to transfer with it. */
+export function transferList(text: BatchText): ArrayBuffer[] {
   return [...new Set(Object.values(text).flat().map(c => c.buffer as ArrayBuffer))]
 }
 

@@ -160,7 +160,7 @@ export interface CopyWriter extends BatchWriter {
   /** Writes measure_delta, hazard_delta and group_rental_hazard_delta (emptied first) from every batch written. */
   writeReportDeltas: (tx: Tx) => Promise<void>
   /**
-   * Hands the key-area sums of every batch written to the worker, which makes their text at once
+   * Hands the key-area sums of every batch written to the worker, which makes their COPY data at once
    * while the database does other work; the function returned writes them, emptied first, into
    * premises_cell_day_source, premises_cell_event_source, premises_cell_day, premises_block_day and
    * premises_cell_event.
@@ -265,7 +265,7 @@ export function copyWriter(keys: PiiKeys): CopyWriter {
       })
     },
     sumKeyAreaCells(types) {
-      // The sums' lists go to the worker, which makes the tables' text while the database works.
+      // The sums' lists go to the worker, which makes the tables' COPY data while the database works.
       const { state, transfer } = cells.state()
       const id = nextId++
       const queues = new Map(keyAreaTables.map(t => [t, new ChunkQueue()]))
