@@ -805,6 +805,21 @@ describe('transport rules', () => {
     expect(res.headers['x-content-type-options']).toBe('nosniff')
   })
 
+  // The headers are worked out once at start-up (security.ts), not per request: every answer carries them all the same.
+  it('sends the same security headers on every answer: refused, not found, errors included', async () => {
+    const first = await t.app.inject('/api/health')
+    const names = ['content-security-policy', 'x-content-type-options', 'x-frame-options', 'referrer-policy', 'cross-origin-opener-policy', 'cross-origin-resource-policy']
+    for (const name of names) expect([name, first.headers[name]]).toEqual([name, expect.any(String)])
+    for (const url of ['/api/premises/1', '/api/no-such-route', '/api/premises?bbox=1,2']) {
+      const res = await t.app.inject(url)
+      expect(res.statusCode).toBeGreaterThanOrEqual(400)
+      for (const name of names) expect([url, name, res.headers[name]]).toEqual([url, name, first.headers[name]])
+    }
+    expect(first.headers['content-security-policy']).toMatch(/frame-ancestors 'none'/)
+    expect(first.headers['x-frame-options']).toBe('SAMEORIGIN')
+    expect(first.headers['strict-transport-security']).toBeUndefined()
+  })
+
   it('refuses bodies over the size limit with 413', async () => {
     const res = await t.app.inject({ method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ username: 'x', password: 'y'.repeat(2_000_000) }) })
     expect(res.statusCode).toBe(413)

@@ -183,26 +183,38 @@ function countsOf(c: CountRow): CountsInside {
 /**
  * The zoom-13 cells a boundary reaches, as SQL common table expressions to follow a `with`: g (the
  * boundary, nothing when it is not a valid polygon), part (the cells holding premises in its box,
- * with their towns and police stations), block (the blocks of 4 x 4 cells holding them, migration
- * 041, and whether the boundary covers each whole) and classified (each cell's rectangle, whether
- * the boundary covers it whole or crosses it, and whether its block is covered whole). What a whole
- * block or cell holds is read from its totals, what a crossed cell holds premises by premises:
- * countsInside and attachment 4 (reports-counts.ts).
+ * one row per cell, town and police station), block (the blocks of 4 x 4 cells holding them,
+ * migration 041, and whether the boundary covers each whole) and classified (part's rows the
+ * boundary reaches: whether it covers the cell whole, and whether its block is covered whole).
+ * What a whole block or cell holds is read from its totals, what a crossed cell holds premises by
+ * premises (its source rows, by the cell index of migration 047): countsInside and attachment 4
+ * (reports-counts.ts).
+ *
+ * Every CTE is small (a few hundred rows for a town-sized boundary), and each is joined only to
+ * the one before it by key: the planner cannot know their sizes, and a join between two of them it
+ * takes for single rows becomes a nested loop over both (tens of thousands of comparisons).
  */
 export function boundaryCells(db: Sql | Tx, geojson: string) {
   return db`
     g as materialized (select geom from (select st_setsrid(st_geomfromgeojson(${geojson}), 4326) as geom) x where st_isvalid(geom)),
-    range as (
+    range as materialized (
       select premises_cell_x(st_xmin(m)) as x0, premises_cell_x(st_xmax(m)) as x1,
              premises_cell_y(st_ymax(m)) as y0, premises_cell_y(st_ymin(m)) as y1
       from (select st_transform(geom, 3857) as m from g) b
     ),
     -- The cells holding premises, with their towns and stations (the tiles' premises_cell has a row
-    -- for each), not every cell of the box: a boundary drawn over empty land costs nothing.
+    -- for each), not every cell of the box: a boundary drawn over empty land costs nothing. Read
+    -- column by column: the key is x then y, and a range on both would read every cell of the
+    -- box's columns from one end of the district to the other (a tenth of the time of a 1 km²
+    -- preview at 1,000,000 premises).
     part as materialized (
       select c.cx, c.cy, c.town_id, c.police_station_id
-      from range r, premises_cell c
-      where c.cx between r.x0 and r.x1 and c.cy between r.y0 and r.y1
+      from range r cross join generate_series(r.x0, r.x1) x
+      cross join lateral (
+        select c.cx, c.cy, c.town_id, c.police_station_id from premises_cell c
+        where c.cx = x and c.cy between r.y0 and r.y1
+        offset 0 -- one index range per column, not a join of all columns with the index
+      ) c
       group by 1, 2, 3, 4
     ),
     -- Blocks first: the cells of a block the boundary covers are covered too, without a test each.
@@ -211,14 +223,11 @@ export function boundaryCells(db: Sql | Tx, geojson: string) {
       from (select cx / 4 as block_x, cy / 4 as block_y, premises_block_rect(cx / 4, cy / 4) as rect from part group by cx / 4, cy / 4) b, g
       where st_intersects(g.geom, b.rect)
     ),
-    cell as materialized (
-      select p.cx, p.cy, premises_cell_rect(p.cx, p.cy) as rect, b.whole as in_whole_block
-      from part p join block b on b.block_x = p.cx / 4 and b.block_y = p.cy / 4
-      group by p.cx, p.cy, b.whole
-    ),
     classified as materialized (
-      select cell.cx, cell.cy, cell.rect, cell.in_whole_block or st_covers(g.geom, cell.rect) as whole, cell.in_whole_block
-      from cell, g where cell.in_whole_block or st_intersects(g.geom, cell.rect)
+      select p.cx, p.cy, p.town_id, p.police_station_id, b.whole or st_covers(g.geom, r.rect) as whole, b.whole as in_whole_block
+      from part p join block b on b.block_x = p.cx / 4 and b.block_y = p.cy / 4
+      cross join lateral (select case when not b.whole then premises_cell_rect(p.cx, p.cy) end as rect) r, g
+      where b.whole or st_intersects(g.geom, r.rect)
     )`
 }
 
@@ -259,13 +268,13 @@ function countsSelect(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: st
       where b.whole and ${inJurisdiction(db, scope, 'bp')}
     ),
     whole_cell as (
-      select d.* from classified k join part on part.cx = k.cx and part.cy = k.cy
+      select d.* from classified k
       cross join lateral (
         select * from premises_cell_day d
-        where (d.cx, d.cy, d.town_id, d.police_station_id) = (part.cx, part.cy, part.town_id, part.police_station_id) and d.day <= ${on}
+        where (d.cx, d.cy, d.town_id, d.police_station_id) = (k.cx, k.cy, k.town_id, k.police_station_id) and d.day <= ${on}
         order by d.day desc limit 1
       ) d
-      where k.whole and not k.in_whole_block and ${inJurisdiction(db, scope, 'part')}
+      where k.whole and not k.in_whole_block and ${inJurisdiction(db, scope, 'k')}
     ),
     whole as (
       select coalesce(sum(d.houses), 0)::int as houses, coalesce(sum(d.rental_houses), 0)::int as rental_houses,
@@ -283,7 +292,8 @@ function countsSelect(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: st
       ) d
     ),
     -- The premises along the boundary by their own changes (premises_cell_day_source: one row each,
-    -- their residents' and hazards' included), summed up to the day: the same rule as the totals.
+    -- their residents' and hazards' included, found by their cell as the totals were summed), summed
+    -- up to the day: the same rule as the totals.
     edge as (
       select coalesce(sum(d.houses), 0)::int as houses, coalesce(sum(d.rental_houses), 0)::int as rental_houses,
              coalesce(sum(d.group_rentals), 0)::int as group_rentals,
@@ -291,11 +301,11 @@ function countsSelect(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: st
              coalesce(sum(d.residents_registered), 0)::int as residents_registered,
              coalesce(sum(d.hz_public_security), 0)::int as ps, coalesce(sum(d.hz_fire), 0)::int as fire,
              coalesce(sum(d.hz_housing), 0)::int as housing, coalesce(sum(d.hz_other), 0)::int as other
-      from classified k join premises p on p.geom && k.rect
-      join premises_cell_day_source s on s.premises_id = p.id
+      from classified k
+      join premises_cell_day_source s on (s.cx, s.cy, s.town_id, s.police_station_id) = (k.cx, k.cy, k.town_id, k.police_station_id)
+      join premises p on p.id = s.premises_id
       cross join lateral unnest(s.deltas) d, g
-      where not k.whole and premises_cell_x(st_x(p.geom_m)) = k.cx and premises_cell_y(st_y(p.geom_m)) = k.cy
-        and st_intersects(g.geom, p.geom) and ${inJurisdiction(db, scope)} and d.day <= ${on}
+      where not k.whole and st_intersects(g.geom, p.geom) and ${inJurisdiction(db, scope, 'k')} and d.day <= ${on}
     )
     select w.houses + e.houses as houses, w.rental_houses + e.rental_houses as rental_houses, w.group_rentals + e.group_rentals as group_rentals,
            w.group_rentals_with_hazards + e.group_rentals_with_hazards as group_rentals_with_hazards,

@@ -293,24 +293,24 @@ async function areaEvents(sql: Sql | Tx, subject: { scope: Jurisdiction; geojson
       with ${boundaryCells(sql, subject.geojson)}
       -- Summed by period in each cell first: a dense cell holds hundreds of days of events.
       select 0 as group_id, e.n, e.event::text as col, sum(e.count)::int as count
-      from classified k join part on part.cx = k.cx and part.cy = k.cy
-      join premises_cell_event c on (c.cx, c.cy, c.town_id, c.police_station_id) = (part.cx, part.cy, part.town_id, part.police_station_id)
+      from classified k
+      join premises_cell_event c on (c.cx, c.cy, c.town_id, c.police_station_id) = (k.cx, k.cy, k.town_id, k.police_station_id)
       cross join lateral (
         select ${bucket(sql`u.day`)} as n, u.event, sum(u.count) as count
         from unnest(${slice('days')}, ${slice('events')}, ${slice('counts')}) as u(day, event, count)
         where u.day between ${first} and ${last}
         group by 1, 2
       ) e
-      where k.whole and cardinality(c.days) > 0 and ${inJurisdiction(sql, subject.scope, 'part')}
+      where k.whole and cardinality(c.days) > 0 and ${inJurisdiction(sql, subject.scope, 'k')}
       group by e.n, e.event`,
     sql<Row[]>`
       with ${boundaryCells(sql, subject.geojson)}
       select 0 as group_id, ${bucket(sql`e.day`)} as n, e.event::text as col, count(*)::int as count
-      from classified k join premises p on p.geom && k.rect
-      join premises_cell_event_source s on s.premises_id = p.id
+      from classified k
+      join premises_cell_event_source s on (s.cx, s.cy, s.town_id, s.police_station_id) = (k.cx, k.cy, k.town_id, k.police_station_id)
+      join premises p on p.id = s.premises_id
       cross join lateral unnest(s.days, s.events) as e(day, event), g
-      where not k.whole and premises_cell_x(st_x(p.geom_m)) = k.cx and premises_cell_y(st_y(p.geom_m)) = k.cy
-        and st_intersects(g.geom, p.geom) and ${inJurisdiction(sql, subject.scope)} and e.day between ${first} and ${last}
+      where not k.whole and st_intersects(g.geom, p.geom) and ${inJurisdiction(sql, subject.scope, 'k')} and e.day between ${first} and ${last}
       group by 2, e.event`,
   ])
   return [...whole, ...edge]
