@@ -8,7 +8,7 @@ import helmet, { type HelmetOptions } from 'helmet'
  * request. (@fastify/helmet built helmet's middleware anew for every request, parsing the policy
  * each time: about 60 µs a request, 6 % of the server's time under load.)
  */
-export function securityHeaders(options: HelmetOptions): [string, string][] {
+function securityHeaders(options: HelmetOptions): [string, string][] {
   const headers = new Map<string, string>()
   const res = {
     setHeader: (name: string, value: string) => { headers.set(name, String(value)) },
