@@ -126,6 +126,19 @@ class Ints {
   }
 }
 
+/** A growing list of 64-bit floats, as Ints: each premises' longitude and latitude. */
+class Floats {
+  constructor(public a: Float64Array<ArrayBuffer> = new Float64Array(1 << 16), public n = 0) {}
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = new Float64Array(this.a.length * 2)
+      b.set(this.a)
+      this.a = b
+    }
+    this.a[this.n++] = v
+  }
+}
+
 const dayMs = 86_400_000
 /** A date as days since 1970, and back. */
 const dayNumber = (day: Day) => Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))) / dayMs
@@ -191,6 +204,16 @@ class CopyData {
     this.at += 8
   }
 
+  uint32le(v: number): void {
+    this.view.setUint32(this.at, v, true)
+    this.at += 4
+  }
+
+  float64le(v: number): void {
+    this.view.setFloat64(this.at, v, true)
+    this.at += 8
+  }
+
   byte(c: number): void {
     this.buf[this.at++] = c
   }
@@ -251,7 +274,8 @@ function dayBytes(n: number): Uint8Array {
 }
 
 /** KeyAreaSums' lists: numbers and how many of them are used. */
-export type KeyAreaSumsState = Record<'id' | 'cx' | 'cy' | 'tp' | 'dayAt' | 'eventAt' | 'days' | 'events', { a: Int32Array<ArrayBuffer>; n: number }>
+export type KeyAreaSumsPoints = Record<'lon' | 'lat', { a: Float64Array<ArrayBuffer>; n: number }>
+export type KeyAreaSumsState = Record<'id' | 'cx' | 'cy' | 'tp' | 'dayAt' | 'eventAt' | 'days' | 'events', { a: Int32Array<ArrayBuffer>; n: number }> & KeyAreaSumsPoints
 
 /** The oids of the database's own types the sources' binary COPY data names. */
 export interface KeyAreaTypes { cellDayDelta: number; reportEvent: number }
@@ -273,6 +297,9 @@ export class KeyAreaSums {
   private readonly id: Ints
   private readonly cx: Ints
   private readonly cy: Ints
+  /** Each premises' point, written beside its changes (migration 048): the same numbers as its geom. */
+  private readonly lon: Floats
+  private readonly lat: Floats
   private readonly tp: Ints
   private readonly dayAt: Ints
   private readonly eventAt: Ints
@@ -283,10 +310,13 @@ export class KeyAreaSums {
 
   /** Empty, or the sums another thread handed over (`state`). */
   constructor(state?: KeyAreaSumsState) {
-    const list = (name: keyof KeyAreaSumsState) => (state ? new Ints(state[name].a, state[name].n) : new Ints())
+    const list = (name: Exclude<keyof KeyAreaSumsState, keyof KeyAreaSumsPoints>) => (state ? new Ints(state[name].a, state[name].n) : new Ints())
     this.id = list('id')
     this.cx = list('cx')
     this.cy = list('cy')
+    const floats = (name: keyof KeyAreaSumsPoints) => (state ? new Floats(state[name].a, state[name].n) : new Floats())
+    this.lon = floats('lon')
+    this.lat = floats('lat')
     this.tp = list('tp')
     this.dayAt = list('dayAt')
     this.eventAt = list('eventAt')
@@ -296,7 +326,7 @@ export class KeyAreaSums {
 
   /** The lists, to hand to the worker thread that makes the text (their buffers transferred: this object is spent). */
   state(): { state: KeyAreaSumsState; transfer: ArrayBuffer[] } {
-    const state = Object.fromEntries((['id', 'cx', 'cy', 'tp', 'dayAt', 'eventAt', 'days', 'events'] as const)
+    const state = Object.fromEntries((['id', 'cx', 'cy', 'tp', 'dayAt', 'eventAt', 'days', 'events', 'lon', 'lat'] as const)
       .map(k => [k, { a: this[k].a, n: this[k].n }])) as KeyAreaSumsState
     return { state, transfer: Object.values(state).map(l => l.a.buffer as ArrayBuffer) }
   }
@@ -314,8 +344,12 @@ export class KeyAreaSums {
         throw new Error(`premises ${id}: town ${town} or police station ${station} out of the range the key-area sums hold`)
       }
       this.id.push(id)
-      this.cx.push(cellX(Number(p.lon[i])))
-      this.cy.push(cellY(Number(p.lat[i])))
+      const lon = Number(p.lon[i])
+      const lat = Number(p.lat[i])
+      this.cx.push(cellX(lon))
+      this.cy.push(cellY(lat))
+      this.lon.push(lon)
+      this.lat.push(lat)
       this.tp.push(town * stationSpan + station)
       this.dayAt.push(this.days.n)
       this.eventAt.push(this.events.n)
@@ -399,6 +433,8 @@ export class KeyAreaSums {
     const id = this.id.a
     const cx = this.cx.a
     const cy = this.cy.a
+    const lon = this.lon.a
+    const lat = this.lat.a
     const tp = this.tp.a
     const dayAt = this.dayAt.a
     const eventAt = this.eventAt.a
@@ -444,6 +480,17 @@ export class KeyAreaSums {
       out.int32(1)
     }
 
+    // A point as PostGIS takes it in binary (EWKB, little-endian): byte order, type with the SRID
+    // flag, SRID, x, y.
+    const pointBytes = 1 + 4 + 4 + 8 + 8
+    const point = (out: CopyData, x: number, y: number) => {
+      out.int32(pointBytes)
+      out.byte(1)
+      out.uint32le(0x20000001)
+      out.uint32le(4326)
+      out.float64le(x)
+      out.float64le(y)
+    }
     const daySources = writer('premises_cell_day_source')
     daySources.bytes(binaryHeader)
     // A cell_day_delta: its ten columns (day, then nine counts), each as type, length and value.
@@ -454,8 +501,8 @@ export class KeyAreaSums {
       if (d1 === d0) continue
       const length = (d1 - d0) / W
       const out = daySources
-      out.room(64 + 20 + length * deltaBytes)
-      sourceKey(out, i, 6)
+      out.room(64 + 20 + length * deltaBytes + 4 + pointBytes)
+      sourceKey(out, i, 7)
       arrayHeader(out, length * deltaBytes, types.cellDayDelta, length)
       for (let k = d0; k < d1; k += W) {
         out.int32(deltaBytes - 4)
@@ -469,6 +516,7 @@ export class KeyAreaSums {
           out.int32(days[k + v]!)
         }
       }
+      point(out, lon[i]!, lat[i]!)
     }
     daySources.room(2)
     daySources.int16(binaryTrailer)

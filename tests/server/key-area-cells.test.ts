@@ -99,6 +99,13 @@ describe('the key-area counts from the cells', () => {
     })
     // The days around the writes: the middle of the campaign (the day they are dated) and its end.
     expect(await compare('after the writes', days.slice(1))).toBe(shapes().length * 2 * scopes.length)
+    // Each premises' row of changes carries its point as it is now (the edge of a boundary tests it), the moved one's too.
+    const points = async () => sql<{ id: number; same: boolean }[]>`
+      select p.id, s.geom is not null and st_equals(s.geom, p.geom) and st_srid(s.geom) = 4326 as same
+      from premises p left join premises_cell_day_source s on s.premises_id = p.id order by p.id`
+    const moved = await points()
+    expect(moved.find(r => r.id === p!.id)).toEqual({ id: p!.id, same: true })
+    expect(moved.filter(r => !r.same)).toEqual([])
     const totals = () => cellTotals(sql)
     const blocks = () => blockTotals(sql)
     const kept = await totals()

@@ -292,8 +292,8 @@ function countsSelect(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: st
       ) d
     ),
     -- The premises along the boundary by their own changes (premises_cell_day_source: one row each,
-    -- their residents' and hazards' included, found by their cell as the totals were summed), summed
-    -- up to the day: the same rule as the totals.
+    -- their residents' and hazards' included, and its point, found by their cell as the totals were
+    -- summed), summed up to the day: the same rule as the totals.
     edge as (
       select coalesce(sum(d.houses), 0)::int as houses, coalesce(sum(d.rental_houses), 0)::int as rental_houses,
              coalesce(sum(d.group_rentals), 0)::int as group_rentals,
@@ -303,9 +303,8 @@ function countsSelect(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: st
              coalesce(sum(d.hz_housing), 0)::int as housing, coalesce(sum(d.hz_other), 0)::int as other
       from classified k
       join premises_cell_day_source s on (s.cx, s.cy, s.town_id, s.police_station_id) = (k.cx, k.cy, k.town_id, k.police_station_id)
-      join premises p on p.id = s.premises_id
       cross join lateral unnest(s.deltas) d, g
-      where not k.whole and st_intersects(g.geom, p.geom) and ${inJurisdiction(db, scope, 'k')} and d.day <= ${on}
+      where not k.whole and st_intersects(g.geom, s.geom) and ${inJurisdiction(db, scope, 'k')} and d.day <= ${on}
     )
     select w.houses + e.houses as houses, w.rental_houses + e.rental_houses as rental_houses, w.group_rentals + e.group_rentals as group_rentals,
            w.group_rentals_with_hazards + e.group_rentals_with_hazards as group_rentals_with_hazards,
