@@ -256,16 +256,17 @@ function countsSelect(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: st
     with ${boundaryCells(db, geojson)},
     -- The running totals as they stood on the day (the last row at or before it) of the blocks
     -- covered whole, and of the cells covered whole in the other blocks.
+    -- A whole block's towns and stations are those of its cells (each in classified, marked in_whole_block).
     whole_block as (
-      select d.* from block b
-      join (select distinct cx / 4 as block_x, cy / 4 as block_y, town_id, police_station_id from part) bp
-        on bp.block_x = b.block_x and bp.block_y = b.block_y
+      select d.* from (
+        select distinct k.cx / 4 as block_x, k.cy / 4 as block_y, k.town_id, k.police_station_id from classified k
+        where k.in_whole_block and ${inJurisdiction(db, scope, 'k')}
+      ) bp
       cross join lateral (
         select * from premises_block_day d
         where (d.block_x, d.block_y, d.town_id, d.police_station_id) = (bp.block_x, bp.block_y, bp.town_id, bp.police_station_id) and d.day <= ${on}
         order by d.day desc limit 1
       ) d
-      where b.whole and ${inJurisdiction(db, scope, 'bp')}
     ),
     whole_cell as (
       select d.* from classified k
