@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
 import { statementsDuring as statementsOn } from '../helpers/statements.js'
@@ -35,6 +35,24 @@ describe('the sessions kept in memory', () => {
       expect((await me(cookie)).json()).toMatchObject({ username: 'leader', role: 'leader' })
     })
     expect(sent).toEqual([])
+  })
+
+  // A map asks for dozens of tiles at once: once a minute, one of them marks the session seen, not all.
+  it('mark a session seen with one write however many of its requests arrive at once', async () => {
+    const cookie = await signIn(t.app, 'commander')
+    expect((await me(cookie)).statusCode).toBe(200)
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      vi.setSystemTime(Date.now() + 2 * 60_000)
+      const sent = await statementsDuring(async () => {
+        const answers = await Promise.all(Array.from({ length: 12 }, () => me(cookie)))
+        expect(answers.map(a => a.statusCode)).toEqual(Array.from({ length: 12 }, () => 200))
+      })
+      expect(sent.filter(q => /update user_session set last_seen_at/.test(q))).toHaveLength(1)
+    }
+    finally {
+      vi.useRealTimers()
+    }
   })
 
   it('end at once when this process signs the session out', async () => {

@@ -219,8 +219,19 @@ export function usersRepository(sql: Sql, opts: { versions?: DataVersions } = {}
       const now = Date.now()
       if (now >= s.expiresAt || now >= idleAt(s)) return { state: 'expired' }
       if (now - s.seenAt > 60_000) {
-        await db`update user_session set last_seen_at = now() where id = ${s.sessionId}`
+        // Marked seen before the write: the same session's other requests meanwhile (a map asks for
+        // dozens of tiles at once) find it fresh and do not queue on the row's lock, each holding a
+        // pooled connection. Under the load test all of a minute's requests did, pausing the pool
+        // for seconds once a minute.
+        const before = s.seenAt
         s.seenAt = now
+        try {
+          await db`update user_session set last_seen_at = now() where id = ${s.sessionId}`
+        }
+        catch (err) {
+          s.seenAt = before
+          throw err
+        }
       }
       // A copy: the kept one serves the next requests too.
       return { state: 'ok', user: { ...s.user, jurisdiction: { ...s.user.jurisdiction } } }
