@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { wholeDistrict } from '../../server/domain/access.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
+import { statementsDuring } from '../helpers/statements.js'
 import { decodeTile, tileBbox, tileOf } from '../helpers/tiles.js'
 
 let t: TestApp
@@ -212,6 +213,29 @@ describe('premises vector tiles', () => {
     expect(after.headers['x-tile-cache']).toBe('miss')
     const changed = decodeTile(after.rawPayload, z, x, y).premises!.find(f => f.id === target.id)!
     expect(changed.properties.status).toBe('open_major')
+  })
+
+  // After a change of the data every open map asks for the same tiles at once.
+  it('are made once for all the requests that ask for the same uncached tile at the same time', async () => {
+    const [z, x, y] = dense
+    const ask = () => fetchTile(z, x, y, '?status=none', leader, { 'accept-encoding': 'gzip' })
+    await t.app.versions.refresh()
+    await ask()
+    t.app.tiles.clearCache()
+    const alone = await statementsDuring(t.db.sql, async () => expect((await ask()).headers['x-tile-cache']).toBe('miss'))
+    expect(alone.length).toBeGreaterThan(0)
+    t.app.tiles.clearCache()
+    let answers: Awaited<ReturnType<typeof ask>>[] = []
+    const together = await statementsDuring(t.db.sql, async () => {
+      answers = await Promise.all(Array.from({ length: 8 }, ask))
+    })
+    expect(together).toEqual(alone)
+    for (const a of answers) {
+      expect(a.statusCode).toBe(200)
+      expect(a.headers['content-encoding']).toBe('gzip')
+      expect(a.rawPayload.equals(answers[0]!.rawPayload)).toBe(true)
+    }
+    expect((await ask()).headers['x-tile-cache']).toBe('hit')
   })
 
   it.each([

@@ -68,8 +68,8 @@ export function tileBounds(z: number, x: number, y: number) {
   return { minx, maxy, miny: maxy - size, maxx: minx + size, size }
 }
 
-/** A tile as kept: its bytes, and gzipped once a client that takes gzip asked for it. */
-interface KeptTile { data: Uint8Array; gzipped?: Uint8Array }
+/** A tile as kept: its bytes, and gzipped once a client that takes gzip asked for it (`gzipping` while that runs). */
+interface KeptTile { data: Uint8Array; gzipped?: Uint8Array; gzipping?: Promise<Uint8Array> }
 
 const gzipAsync = promisify(gzip)
 
@@ -117,6 +117,13 @@ class TileCache {
 export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}) {
   const sql: Sql = db.sql
   const cache = new TileCache(opts.cacheBytes ?? 128 * 1024 * 1024)
+  /**
+   * Tiles being made. Everyone's map asks for the same overview tiles, all at once after a change
+   * of the data (which every cached tile's key carries) or a start: the requests for a tile being
+   * made wait for it instead of each making it again. Under the load test's first seconds, tens of
+   * requests made each overview tile side by side, and their queue held every request for seconds.
+   */
+  const making = new Map<string, Promise<KeptTile>>()
 
   /**
    * Below zoom 14, tiles read the pre-grouped premises_cell table when the filters are ones it
@@ -303,13 +310,24 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
      */
     async tile(t: TileRequest, key: string, opts: { gzip?: boolean } = {}): Promise<{ data: Uint8Array; gzipped: boolean; cached: boolean }> {
       const hit = cache.get(key)
-      const kept = hit ?? { data: db.mvt ? await encodeInDatabase(t) : await encodeInNode(t) }
+      let kept = hit
+      if (!kept) {
+        let made = making.get(key)
+        if (!made) {
+          made = (async (): Promise<KeptTile> => ({ data: db.mvt ? await encodeInDatabase(t) : await encodeInNode(t) }))()
+          making.set(key, made)
+          // Kept before it is let go, so that a request coming after finds it in one or the other.
+          void made.then(k => cache.set(key, k), () => {}).finally(() => making.delete(key))
+        }
+        kept = await made
+      }
       const gzipped = !!opts.gzip && kept.data.byteLength > 0
       if (gzipped && !kept.gzipped) {
-        kept.gzipped = await gzipAsync(kept.data)
-        cache.set(key, kept)
+        const tile = kept
+        tile.gzipping ??= gzipAsync(tile.data).finally(() => { tile.gzipping = undefined })
+        tile.gzipped = await tile.gzipping
+        cache.set(key, tile)
       }
-      else if (!hit) cache.set(key, kept)
       return { data: gzipped ? kept.gzipped! : kept.data, gzipped, cached: !!hit }
     },
 
