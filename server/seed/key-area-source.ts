@@ -113,31 +113,23 @@ function byPremises(ids: unknown[]): Map<number, number[]> {
   return out
 }
 
-/** A growing list of 32-bit integers, outside the JavaScript heap (tens of millions of them at 1,000,000 premises). */
-class Ints {
-  constructor(public a: Int32Array<ArrayBuffer> = new Int32Array(1 << 16), public n = 0) {}
+/**
+ * A growing list of numbers in a typed array, outside the JavaScript heap (tens of millions of them
+ * at 1,000,000 premises): 32-bit integers, or the premises' coordinates as 64-bit floats.
+ */
+class Numbers<A extends Int32Array<ArrayBuffer> | Float64Array<ArrayBuffer>> {
+  constructor(public a: A, public n = 0) {}
   push(v: number): void {
     if (this.n === this.a.length) {
-      const b = new Int32Array(this.a.length * 2)
+      const b = new (this.a.constructor as new (length: number) => A)(this.a.length * 2)
       b.set(this.a)
       this.a = b
     }
     this.a[this.n++] = v
   }
 }
-
-/** A growing list of 64-bit floats, as Ints: each premises' longitude and latitude. */
-class Floats {
-  constructor(public a: Float64Array<ArrayBuffer> = new Float64Array(1 << 16), public n = 0) {}
-  push(v: number): void {
-    if (this.n === this.a.length) {
-      const b = new Float64Array(this.a.length * 2)
-      b.set(this.a)
-      this.a = b
-    }
-    this.a[this.n++] = v
-  }
-}
+type Ints = Numbers<Int32Array<ArrayBuffer>>
+type Floats = Numbers<Float64Array<ArrayBuffer>>
 
 const dayMs = 86_400_000
 /** A date as days since 1970, and back. */
@@ -310,11 +302,11 @@ export class KeyAreaSums {
 
   /** Empty, or the sums another thread handed over (`state`). */
   constructor(state?: KeyAreaSumsState) {
-    const list = (name: Exclude<keyof KeyAreaSumsState, keyof KeyAreaSumsPoints>) => (state ? new Ints(state[name].a, state[name].n) : new Ints())
+    const list = (name: Exclude<keyof KeyAreaSumsState, keyof KeyAreaSumsPoints>): Ints => new Numbers(state?.[name].a ?? new Int32Array(1 << 16), state?.[name].n)
     this.id = list('id')
     this.cx = list('cx')
     this.cy = list('cy')
-    const floats = (name: keyof KeyAreaSumsPoints) => (state ? new Floats(state[name].a, state[name].n) : new Floats())
+    const floats = (name: keyof KeyAreaSumsPoints): Floats => new Numbers(state?.[name].a ?? new Float64Array(1 << 16), state?.[name].n)
     this.lon = floats('lon')
     this.lat = floats('lat')
     this.tp = list('tp')
