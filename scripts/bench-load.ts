@@ -28,6 +28,12 @@ export interface LoadOptions {
   warmupSeconds: number
   /** Mean think time of a connection between an answer and its next request (0: a closed loop). */
   thinkMs: number
+  /**
+   * Premises written a second while the load runs, each a random one of the district, through a
+   * connection of the bench's own (as inspectors' writes reach the database): every write moves the
+   * data and figures versions, so cached tiles over it and the figures are made again.
+   */
+  writesPerSecond?: number
 }
 
 interface Row { measure: string; value: string; note: string }
@@ -156,11 +162,26 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
 
     const plan: LoadPlan = { base, requests, connections: opts.connections, warmupSeconds: opts.warmupSeconds, seconds: opts.seconds, timeoutMs: 10_000, thinkMs: opts.thinkMs, sampleUrl: url }
     const pacing = opts.thinkMs > 0 ? `, each pausing ${opts.thinkMs} ms on average between requests` : ', each in a closed loop'
-    console.log(`  load: ${opts.connections} connections${pacing}, for ${opts.warmupSeconds} s warm-up + ${opts.seconds} s against ${base} (pool ${config.databasePoolSize}, statement limit ${config.databaseStatementTimeoutMs} ms)`)
+    const written = opts.writesPerSecond ? `, ${opts.writesPerSecond} premises written a second` : ''
+    console.log(`  load: ${opts.connections} connections${pacing}${written}, for ${opts.warmupSeconds} s warm-up + ${opts.seconds} s against ${base} (pool ${config.databasePoolSize}, statement limit ${config.databaseStatementTimeoutMs} ms)`)
     const loop = monitorEventLoopDelay({ resolution: 10 })
     let machine0 = machineTimes()
     let cpu0 = process.cpuUsage()
     let elu0 = performance.eventLoopUtilization()
+    // Writes scattered over the district, at a steady rate, from the start of the warm-up to the end.
+    let writes = 0
+    let writing = Promise.resolve()
+    let writeError: unknown
+    const writerDb = (opts.writesPerSecond ?? 0) > 0 ? await openDatabase({ url, max: 1 }) : undefined
+    const writer = writerDb
+      ? setInterval(() => {
+          const { id } = pick(anywhere)
+          writing = writing.then(async () => {
+            await writerDb.sql`update premises set found_on = found_on where id = ${id}`
+            writes++
+          }).catch((e: unknown) => { writeError ??= e })
+        }, 1000 / opts.writesPerSecond!)
+      : undefined
     const running = loadInClient(plan)
     // The server process is measured over the measured seconds only.
     const measuring = setTimeout(() => {
@@ -169,7 +190,13 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
       elu0 = performance.eventLoopUtilization()
       machine0 = machineTimes()
     }, opts.warmupSeconds * 1000)
-    const result = await running.finally(() => clearTimeout(measuring))
+    const result = await running.finally(() => {
+      clearTimeout(measuring)
+      clearInterval(writer)
+    })
+    await writing
+    await writerDb?.close()
+    if (writeError) throw writeError
     loop.disable()
     const pool = result.pool
     const cpu = process.cpuUsage(cpu0)
@@ -201,6 +228,12 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
       measure: `load: all, ${opts.connections} connections${opts.thinkMs > 0 ? ` (think ${opts.thinkMs} ms)` : ''}, ${result.seconds} s, p50 / p99`, value: `${percentile(all, 50).toFixed(1)} / ${percentile(all, 99).toFixed(1)} ms`,
       note: `${count.toLocaleString('en')} requests, ${(count / result.seconds).toFixed(0)}/s, ${errors} errors; target p99 <= 500 ms, 0 errors`,
     })
+    if (writer) {
+      rows.push({
+        measure: '  writes during the load', value: `${(writes / (opts.warmupSeconds + result.seconds)).toFixed(1)}/s`,
+        note: `${writes} premises written one by one over the district, each moving the data and figures versions`,
+      })
+    }
     rows.push({
       measure: '  server process during the load', value: `${(100 * (cpu.user + cpu.system) / 1e6 / result.seconds).toFixed(0)} % CPU`,
       note: `event loop busy ${(100 * elu.utilization).toFixed(0)} %, its delay p99 ${(loop.percentile(99) / 1e6).toFixed(0)} ms (max ${(loop.max / 1e6).toFixed(0)} ms)`,

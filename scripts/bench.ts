@@ -60,6 +60,7 @@ const { values } = parseArgs({
     'load-warmup': { type: 'string', default: '10', description: 'seconds of load before the measured ones' },
     'connections': { type: 'string', default: '200' },
     'think-ms': { type: 'string', default: '0', description: 'mean pause of a load connection between requests (0: closed loop)' },
+    'load-writes': { type: 'string', default: '0', description: 'premises written a second during the load, scattered over the district (inspectors at work)' },
     'sse': { type: 'string', default: '0', description: 'only the live stream: this many open connections receive one notice (bench-sse.ts)' },
     'points-only': { type: 'boolean', default: false, description: 'only the premises GeoJSON of a town-sized box through HTTP: first byte and total (bench-points.ts)' },
     'escalations': { type: 'string', default: '0', description: 'only the day\'s escalation of this many open supervision items (bench-supervision.ts)' },
@@ -144,7 +145,7 @@ try {
     const { benchLoad } = await import('./bench-load.js')
     rows.push(...await benchLoad(withDb(name), piiKeysFrom(Buffer.alloc(32, 1)), {
       seconds: Number(values['load-seconds']), connections: Number(values.connections), warmupSeconds: Number(values['load-warmup']),
-      thinkMs: Number(values['think-ms']),
+      thinkMs: Number(values['think-ms']), writesPerSecond: Number(values['load-writes']),
     }))
   }
   else {

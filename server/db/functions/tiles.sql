@@ -2,15 +2,68 @@
 -- cells for low zooms (table premises_cell, migration 006).
 
 -- One counter for everything a map tile shows. Statement-level triggers bump it on any change to
--- premises or hazards, from the API, an import or psql alike; tile caches key on it.
-create or replace function bump_data_version() returns trigger language plpgsql as $$
+-- premises or hazards, from the API, an import or psql alike; tile caches key on it. Each new version
+-- says where it changed the map (data_change, migration 049): the zoom-16 tiles of the premises the
+-- statement wrote (before and after a move), or of the hazards' premises; a statement that wrote no
+-- row changes nothing and is no new version.
+
+-- A new data version, changed at `areas` (zoom-16 tiles; null: everywhere). More areas than an
+-- announcement may carry (8,000 bytes) count as everywhere. The change is written before the counter,
+-- whose announcement (functions/versions.sql) reads it.
+create or replace function record_data_change(areas bigint[]) returns void language plpgsql as $$
+declare
+  v bigint;
 begin
-  update data_version set version = version + 1;
+  select version + 1 into v from data_version for update;
+  insert into data_change (version, areas) values (v, case when cardinality(areas) <= 256 then areas end);
+  update data_version set version = v;
+  if v % 1000 = 0 then
+    delete from data_change where version <= v - 10000;
+  end if;
+end $$;
+
+create or replace function bump_data_version() returns trigger language plpgsql as $$
+declare
+  areas bigint[];
+begin
+  if tg_table_name = 'premises' then
+    if tg_op = 'INSERT' then
+      select array_agg(distinct map_area(geom_m)) into areas from new_rows;
+    elsif tg_op = 'DELETE' then
+      select array_agg(distinct map_area(geom_m)) into areas from old_rows;
+    else
+      select array_agg(distinct a) into areas from (
+        select map_area(geom_m) as a from new_rows union all select map_area(geom_m) from old_rows) s;
+    end if;
+  else
+    -- A hazard's premises deleted with it (a cascade) is gone: the premises' own statement says where.
+    if tg_op = 'INSERT' then
+      select array_agg(distinct map_area(p.geom_m)) into areas from new_rows h join premises p on p.id = h.premises_id;
+    elsif tg_op = 'DELETE' then
+      select array_agg(distinct map_area(p.geom_m)) into areas from old_rows h join premises p on p.id = h.premises_id;
+    else
+      select array_agg(distinct map_area(p.geom_m)) into areas
+      from (select premises_id from new_rows union select premises_id from old_rows) h join premises p on p.id = h.premises_id;
+    end if;
+  end if;
+  if areas is not null then
+    perform record_data_change(areas);
+  end if;
   return null;
 end $$;
-create or replace trigger premises_version_trg after insert or update or delete on premises
+drop trigger if exists premises_version_trg on premises;
+drop trigger if exists hazard_version_trg on hazard;
+create or replace trigger premises_version_ins after insert on premises referencing new table as new_rows
   for each statement when (not bulk_load_active()) execute function bump_data_version();
-create or replace trigger hazard_version_trg after insert or update or delete on hazard
+create or replace trigger premises_version_upd after update on premises referencing old table as old_rows new table as new_rows
+  for each statement when (not bulk_load_active()) execute function bump_data_version();
+create or replace trigger premises_version_del after delete on premises referencing old table as old_rows
+  for each statement when (not bulk_load_active()) execute function bump_data_version();
+create or replace trigger hazard_version_ins after insert on hazard referencing new table as new_rows
+  for each statement when (not bulk_load_active()) execute function bump_data_version();
+create or replace trigger hazard_version_upd after update on hazard referencing old table as old_rows new table as new_rows
+  for each statement when (not bulk_load_active()) execute function bump_data_version();
+create or replace trigger hazard_version_del after delete on hazard referencing old table as old_rows
   for each statement when (not bulk_load_active()) execute function bump_data_version();
 
 -- Cell numbers of a Web Mercator point: 2^19 cells across the world, rows counted from the north.
@@ -19,6 +72,11 @@ create or replace function premises_cell_x(mx double precision) returns int lang
 $$;
 create or replace function premises_cell_y(my double precision) returns int language sql immutable parallel safe as $$
   select floor((20037508.342789244 - my) / (40075016.68557849 / 524288))::int
+$$;
+
+-- The area of the map a point is in, as data_change lists them: its tile of zoom 16 (cells eight by eight), x * 65536 + y.
+create or replace function map_area(g geometry) returns bigint language sql immutable parallel safe as $$
+  select (premises_cell_x(st_x(g)) >> 3)::bigint * 65536 + (premises_cell_y(st_y(g)) >> 3)
 $$;
 
 -- A row trigger keeps the cells exact on every change; a bulk write calls refresh_premises_cells().

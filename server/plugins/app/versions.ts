@@ -10,6 +10,18 @@ export type VersionName = 'data' | 'figures' | 'leads' | 'sessions'
 type Versions = Record<VersionName, number>
 
 const channel = 'grd_versions'
+/** Zooms at which the changed areas are kept: a tile looks them up at the deepest of these not deeper than itself. */
+const areaZooms = [16, 14, 12, 10] as const
+/** Areas a process keeps before it lets them all go (as if everything had changed): a district has a few thousand at zoom 16. */
+const maxAreas = 200_000
+/** Versions a read catches up on one by one; further behind, everything counts as changed. */
+const maxCatchUp = 1000
+const areaKey = (z: number, x: number, y: number) => z * 2 ** 34 + x * 2 ** 17 + y
+
+/** The words '<area> <area> ...' or '*' (everywhere), as data_version's announcement and the read of data_change give them. */
+function parseAreas(words: string[]): number[] | null {
+  return words.length === 0 || words[0] === '*' ? null : words.map(Number)
+}
 const tableOf: Record<string, VersionName> = { data_version: 'data', figures_version: 'figures', lead_version: 'leads', session_version: 'sessions' }
 
 /**
@@ -22,6 +34,13 @@ const tableOf: Record<string, VersionName> = { data_version: 'data', figures_ver
  * listening connection closed, every request reads the counters (one query) until it listens again.
  * A read that another announcement overtook is used for its own request and not kept, so a slow
  * read never puts an older version back.
+ *
+ * The data version also says where it changed the map (data_change, migration 049): the tiles of zoom
+ * 16 it touched. A tile's version (`tileVersion`) is the last one that changed its area, so a write
+ * in one street leaves every other tile cached: before, any write anywhere made every tile of the
+ * district anew, and inspectors write all day. The areas come with each announcement, in version
+ * order; a version missed (announcements lost, or the first read) is caught up from data_change by
+ * the next read, and one whose areas are not known counts as changing everywhere.
  */
 export function dataVersions(db: Database) {
   let known: Versions | undefined
@@ -33,6 +52,43 @@ export function dataVersions(db: Database) {
   let listening: Promise<unknown> | undefined
   let stop: (() => void) | undefined
   let reads = 0
+  /** The last data version whose areas are known (undefined before the first read). */
+  let applied: number | undefined
+  /** The last data version that changed everywhere (or the first read's). */
+  let everywhereAt = 0
+  /** The last data version that changed each area, at every zoom of areaZooms. */
+  const areaVersions = new Map<number, number>()
+
+  /** Data version `version` changed `areas` (zoom-16 tiles, x * 65536 + y), or everywhere (null). */
+  function changed(version: number, areas: number[] | null) {
+    applied = version
+    if (areas === null || areaVersions.size > maxAreas) {
+      everywhereAt = version
+      areaVersions.clear()
+      return
+    }
+    for (const a of areas) {
+      const x = Math.floor(a / 65536)
+      const y = a % 65536
+      for (const z of areaZooms) areaVersions.set(areaKey(z, x >> (16 - z), y >> (16 - z)), version)
+    }
+  }
+
+  /** What a read found: data version `version` and the changes after `applied` it listed (at most maxCatchUp + 1). */
+  function caughtUp(version: number, changes: string[]) {
+    if (applied === undefined) {
+      applied = version
+      everywhereAt = version
+      return
+    }
+    if (version <= applied) return
+    if (version - applied > maxCatchUp) return changed(version, null)
+    const listed = new Map(changes.map((c) => {
+      const [v, ...areas] = c.split(' ')
+      return [Number(v), parseAreas(areas)] as const
+    }))
+    for (let v = applied + 1; v <= version; v++) changed(v, listed.get(v) ?? null)
+  }
 
   const forget = () => {
     known = undefined
@@ -40,9 +96,15 @@ export function dataVersions(db: Database) {
   }
 
   function notify(payload: string) {
-    const [table, value] = payload.split(' ')
+    const [table, value, ...areas] = payload.split(' ')
     const name = tableOf[table!]
     if (!name) return
+    if (name === 'data') {
+      const version = Number(value)
+      if (applied !== undefined && version === applied + 1) changed(version, parseAreas(areas))
+      // Announcements come in version order: one missed (or come before the first read) is read.
+      else if (applied === undefined || version > applied + 1) return forget()
+    }
     if (known) known[name] = Math.max(known[name], Number(value))
     else epoch++
   }
@@ -53,9 +115,13 @@ export function dataVersions(db: Database) {
     own.versions = (async () => {
       try {
         reads++
-        const [row] = await db.sql<Versions[]>`
+        const after = applied ?? null
+        const [row] = await db.sql<(Versions & { changes: string[] })[]>`
           select (select version from data_version) as data, (select version from figures_version) as figures,
-                 (select version from lead_version) as leads, (select version from session_version) as sessions`
+                 (select version from lead_version) as leads, (select version from session_version) as sessions,
+                 array(select c.version || ' ' || coalesce(array_to_string(c.areas, ' '), '*') from data_change c
+                       where c.version > ${after}::bigint order by c.version limit ${maxCatchUp + 1}) as changes`
+        caughtUp(Number(row!.data), row!.changes)
         return { data: Number(row!.data), figures: Number(row!.figures), leads: Number(row!.leads), sessions: Number(row!.sessions) }
       }
       finally {
@@ -91,8 +157,29 @@ export function dataVersions(db: Database) {
     return row[name]
   }
 
+  /**
+   * The data version of the tile z/x/y: the last that changed the premises it shows (those within
+   * its buffer too). Tiles above zoom 10 span more than a district's areas are kept for: the version.
+   */
+  async function tileVersion(z: number, x: number, y: number): Promise<number> {
+    const version = await current('data')
+    const at = areaZooms.find(a => a <= z)
+    if (applied === undefined || at === undefined) return version
+    // The tile and a sixteenth of it around (its points' buffer is a 64th, its cells' at most a 32nd).
+    const scale = 2 ** (at - z)
+    const margin = 1 / 16
+    let newest = everywhereAt
+    for (let ax = Math.floor((x - margin) * scale); ax <= Math.floor((x + 1 + margin) * scale); ax++) {
+      for (let ay = Math.floor((y - margin) * scale); ay <= Math.floor((y + 1 + margin) * scale); ay++) {
+        newest = Math.max(newest, areaVersions.get(areaKey(at, ax, ay)) ?? 0)
+      }
+    }
+    return newest
+  }
+
   return {
     current,
+    tileVersion,
 
     /** Forgets the versions: this process has just committed a write, whose announcement may still be on its way. */
     forget,

@@ -51,7 +51,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { v: _clientVersion, groupRental, ...query } = req.query
     const { filter, on } = await mapFilterFrom(app, query)
     const t = { z, x, y, filter: { ...filter, groupRentalsOnly: groupRental || undefined }, on, scope: app.userOf(req).jurisdiction }
-    const key = app.tiles.cacheKey(t, await app.versions.current('data'))
+    const key = app.tiles.cacheKey(t, await app.versions.tileVersion(z, x, y))
     const etag = app.tiles.etag(key)
     // Tiles hold no personal data; the browser may keep them and ask whether they are still current.
     reply.header('Cache-Control', 'private, no-cache').header('ETag', etag).header('Vary', 'Accept-Encoding')

@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { dataVersions } from '../../server/plugins/app/versions.js'
+import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
+import { eventually } from '../helpers/eventually.js'
+import { factory } from '../helpers/factory.js'
+import { statementsDuring } from '../helpers/statements.js'
+import { tileOf } from '../helpers/tiles.js'
+
+/**
+ * Tiles are cached per version of the area they cover (server/plugins/app/versions.ts, data_change):
+ * a write changes the tiles over the premises it wrote, and every other tile of the district stays
+ * cached, under the same ETag.
+ */
+let t: TestApp
+let cookie: string
+let near: { id: number; lon: number; lat: number }
+let far: { id: number; lon: number; lat: number }
+beforeAll(async () => {
+  t = await buildTestApp()
+  cookie = await signIn(t.app, 'leader')
+  // Two premises of the district far apart: their tiles of zoom 12 are not neighbours.
+  near = (await t.db.owner<typeof near[]>`select id, st_x(geom) as lon, st_y(geom) as lat from premises order by id limit 1`)[0]!
+  far = (await t.db.owner<typeof far[]>`
+    select id, st_x(geom) as lon, st_y(geom) as lat from premises order by geom <-> st_setsrid(st_point(${near.lon}, ${near.lat}), 4326) desc limit 1`)[0]!
+  const [, nx, ny] = tileOf(near.lon, near.lat, 12)
+  const [, fx, fy] = tileOf(far.lon, far.lat, 12)
+  expect(Math.max(Math.abs(nx - fx), Math.abs(ny - fy)), 'zoom-12 tiles apart').toBeGreaterThanOrEqual(2)
+})
+afterAll(() => t?.close())
+
+interface Answer { etag: string; cache: string }
+async function tile(at: { lon: number; lat: number }, z: number): Promise<Answer> {
+  const [, x, y] = tileOf(at.lon, at.lat, z)
+  const res = await t.app.inject({ url: `/api/tiles/premises/${z}/${x}/${y}.mvt`, headers: { cookie } })
+  expect(res.statusCode, res.body).toBe(200)
+  return { etag: String(res.headers.etag), cache: String(res.headers['x-tile-cache']) }
+}
+
+/** The tiles of both premises at zooms 12-16 and the district's overview tile at zoom 10, each asked twice (made, then cached). */
+async function both() {
+  const out: Record<string, Answer> = {}
+  for (const z of [12, 14, 16]) {
+    for (const [name, at] of [['near', near], ['far', far]] as const) {
+      await tile(at, z)
+      out[`${name} z${z}`] = await tile(at, z)
+    }
+  }
+  await tile(near, 10)
+  out['overview z10'] = await tile(near, 10)
+  return out
+}
+
+const version = async () => Number((await t.db.owner<{ version: string }[]>`select version from data_version`)[0]!.version)
+
+describe('a write through another connection', () => {
+  it('changes the tiles over the premises it wrote and leaves the rest cached under the same ETag, not made again', async () => {
+    const before = await both()
+    expect(Object.values(before).every(a => a.cache === 'hit')).toBe(true)
+    const v = await version()
+    await t.db.owner`update premises set kind = case when kind = 'rental' then 'homestay' else 'rental' end where id = ${near.id}`
+    await eventually(async () => await t.app.versions.current('data') > v)
+    const sent = await statementsDuring(t.db.sql, async () => {
+      for (const z of [12, 14, 16]) expect(await tile(far, z)).toEqual(before[`far z${z}`])
+    })
+    // Only the campaign, kept under the figures' version, which every write moves (three statements once).
+    expect(sent.filter(q => !/from campaign(_phase|_target)? /.test(q))).toEqual([])
+    expect(sent.length).toBeLessThanOrEqual(3)
+    for (const z of [12, 14, 16]) {
+      const after = await tile(near, z)
+      expect(after.etag, `near z${z}`).not.toBe(before[`near z${z}`]!.etag)
+      expect(after.cache).toBe('miss')
+    }
+    expect((await tile(near, 10)).etag).not.toBe(before['overview z10']!.etag)
+  })
+
+  it('that moves a premises changes the tiles of the place it left and of the place it reached', async () => {
+    const before = await both()
+    const v = await version()
+    await t.db.owner`update premises set geom = st_setsrid(st_point(${far.lon + 0.0002}, ${far.lat}), 4326) where id = ${near.id}`
+    await eventually(async () => await t.app.versions.current('data') > v)
+    for (const z of [14, 16]) {
+      expect((await tile(near, z)).etag, `near z${z}`).not.toBe(before[`near z${z}`]!.etag)
+      expect((await tile(far, z)).etag, `far z${z}`).not.toBe(before[`far z${z}`]!.etag)
+    }
+    await t.db.owner`update premises set geom = st_setsrid(st_point(${near.lon}, ${near.lat}), 4326) where id = ${near.id}`
+  })
+
+  it('to a hazard changes the tiles over its premises only', async () => {
+    const before = await both()
+    const v = await version()
+    const h = await factory({ sql: t.db.owner }).hazard({ premises: far })
+    await eventually(async () => await t.app.versions.current('data') > v)
+    expect((await tile(far, 16)).etag).not.toBe(before['far z16']!.etag)
+    expect(await tile(near, 16)).toEqual(before['near z16'])
+    await t.db.owner`delete from hazard where id = ${h.id}`
+  })
+
+  it('that bumps the version by hand (a bulk import) changes every tile', async () => {
+    const before = await both()
+    const v = await version()
+    await t.db.owner`update data_version set version = version + 1`
+    await eventually(async () => await t.app.versions.current('data') > v)
+    for (const z of [12, 14, 16]) expect((await tile(far, z)).etag).not.toBe(before[`far z${z}`]!.etag)
+  })
+
+  it('that writes no row makes no new version', async () => {
+    const v = await version()
+    await t.db.owner`update premises set kind = kind where id = -1`
+    await t.db.owner`delete from hazard where id = -1`
+    expect(await version()).toBe(v)
+  })
+})
+
+describe('the app\'s own write', () => {
+  it('changes the tiles over it at once, before its announcement, and no other', async () => {
+    const commander = await signIn(t.app, 'commander')
+    const [inTown] = await t.db.owner<typeof near[]>`
+      select p.id, st_x(p.geom) as lon, st_y(p.geom) as lat from premises p
+      where p.town_id = (select jurisdiction_town_id from app_user where username = 'commander') order by p.id limit 1`
+    const [away] = await t.db.owner<typeof near[]>`
+      select id, st_x(geom) as lon, st_y(geom) as lat from premises
+      where st_distance(geom::geography, st_setsrid(st_point(${inTown!.lon}, ${inTown!.lat}), 4326)::geography) > 4000 order by id limit 1`
+    await tile(inTown!, 16)
+    await tile(away!, 16)
+    const [was, wasAway] = [await tile(inTown!, 16), await tile(away!, 16)]
+    const res = await t.app.inject({
+      method: 'POST', url: '/api/premises', headers: { cookie: commander },
+      payload: { kind: 'homestay', address: '瓦片区域测试路1号', location: { lon: inTown!.lon + 0.00005, lat: inTown!.lat, crs: 'wgs84' }, foundOn: '2020-05-01' },
+    })
+    expect(res.statusCode, res.body).toBe(201)
+    expect((await tile(inTown!, 16)).etag).not.toBe(was.etag)
+    expect(await tile(away!, 16)).toEqual(wasAway)
+  })
+})
+
+describe('announcements missed', () => {
+  it('are caught up from the changes kept, area by area', async () => {
+    const versions = dataVersions(t.app.db)
+    try {
+      const [, nx, ny] = tileOf(near.lon, near.lat, 16)
+      const [, fx, fy] = tileOf(far.lon, far.lat, 16)
+      const nearAt = await versions.tileVersion(16, nx, ny)
+      const farAt = await versions.tileVersion(16, fx, fy)
+      // Not listening any more: every question reads the counters, and the changes since the last known.
+      versions.close()
+      await t.db.owner`update premises set kind = case when kind = 'rental' then 'homestay' else 'rental' end where id = ${near.id}`
+      await t.db.owner`update premises set kind = case when kind = 'rental' then 'homestay' else 'rental' end where id = ${near.id}`
+      expect(await versions.tileVersion(16, nx, ny)).toBe(await version())
+      expect(await version()).toBe(nearAt + 2)
+      expect(await versions.tileVersion(16, fx, fy)).toBe(farAt)
+      await t.db.owner`update data_version set version = version + 1`
+      expect(await versions.tileVersion(16, fx, fy)).toBe(await version())
+    }
+    finally {
+      versions.close()
+    }
+  })
+})
