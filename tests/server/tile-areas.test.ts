@@ -111,6 +111,31 @@ describe('a write through another connection', () => {
   })
 })
 
+describe('a box of points', () => {
+  it('is kept through a write outside it, as the tiles over it are, and answered anew after a write inside', async () => {
+    const box = (at: { lon: number; lat: number }) => [at.lon - 0.01, at.lat - 0.01, at.lon + 0.01, at.lat + 0.01].join(',')
+    const points = async () => {
+      const res = await t.app.inject({ url: `/api/premises?bbox=${box(far)}`, headers: { cookie } })
+      expect(res.statusCode, res.body).toBe(200)
+      return res.json() as { features: { id: number; properties: { kind: string } }[] }
+    }
+    await points()
+    const before = await points()
+    expect(before.features.some(f => f.id === far.id)).toBe(true)
+    let v = await version()
+    await t.db.owner`update premises set kind = case when kind = 'rental' then 'homestay' else 'rental' end where id = ${near.id}`
+    await eventually(async () => await t.app.versions.current('data') > v)
+    await t.app.campaign.current()
+    const sent = await statementsDuring(t.db.sql, async () => expect(await points()).toEqual(before))
+    expect(sent).toEqual([])
+    v = await version()
+    await t.db.owner`update premises set kind = case when kind = 'rental' then 'homestay' else 'rental' end where id = ${far.id}`
+    await eventually(async () => await t.app.versions.current('data') > v)
+    const after = await points()
+    expect(after.features.find(f => f.id === far.id)!.properties.kind).not.toBe(before.features.find(f => f.id === far.id)!.properties.kind)
+  })
+})
+
 describe('the app\'s own write', () => {
   it('changes the tiles over it at once, before its announcement, and no other', async () => {
     const commander = await signIn(t.app, 'commander')

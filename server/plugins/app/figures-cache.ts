@@ -24,10 +24,13 @@ export function figuresCache(versions: DataVersions, maxEntries = 500, version: 
   }
 
   return {
-    /** The figure for `key` at the data's current version, computed by `compute` when not kept yet. */
-    async get<T>(key: string, compute: () => Promise<T>): Promise<T> {
+    /**
+     * The figure for `key` at the data's current version, computed by `compute` when not kept yet.
+     * `at`: the version it is kept under when not the counter's (a box's, versions.boxVersion).
+     */
+    async get<T>(key: string, compute: () => Promise<T>, at?: () => Promise<number>): Promise<T> {
       // Known before computing: a computation sees data at least as new as the version it is kept under.
-      const versioned = `${await versions.current(version)}|${key}`
+      const versioned = `${await (at ? at() : versions.current(version))}|${key}`
       const kept = found(versioned)
       if (kept) return kept as Promise<T>
       const computing = compute()
@@ -41,8 +44,8 @@ export function figuresCache(versions: DataVersions, maxEntries = 500, version: 
      * built elsewhere (an answer streamed while it was read) under that same version: read before
      * the value is, so the value is at least as new as the version it is kept under.
      */
-    async entry<T>(key: string): Promise<{ kept: Promise<T> | undefined; keep: (value: T) => void }> {
-      const versioned = `${await versions.current(version)}|${key}`
+    async entry<T>(key: string, at?: () => Promise<number>): Promise<{ kept: Promise<T> | undefined; keep: (value: T) => void }> {
+      const versioned = `${await (at ? at() : versions.current(version))}|${key}`
       const kept = found(versioned) as Promise<T> | undefined
       return {
         kept,

@@ -85,7 +85,15 @@ export const unregisteredSql = (sql: Sql | Tx, alias = 'p') => {
  * Premises as map points. No personal data leaves here: no address, owner, landlord or resident.
  * With caches, the legend's counts and the points are computed once per state of the data and filter.
  */
-export function premisesRepository(sql: Sql, opts: { cache?: FiguresCache; pointsCache?: FiguresCache; streaming?: boolean; pointsBatch?: number } = {}) {
+export function premisesRepository(sql: Sql, opts: {
+  cache?: FiguresCache
+  /** Kept under the data version (`pointsCache`'s counter), or that of the filter's box (`boxVersion`): what tiles key on. */
+  pointsCache?: FiguresCache
+  boxVersion?: (box: readonly [number, number, number, number]) => Promise<number>
+  streaming?: boolean
+  pointsBatch?: number
+} = {}) {
+  const pointsAt = (filter: PremisesFilter) => filter.bbox && opts.boxVersion ? () => opts.boxVersion!(filter.bbox!) : undefined
   return {
     /**
      * The premises matching the filter as a GeoJSON FeatureCollection (PremisesCollectionSchema),
@@ -94,7 +102,7 @@ export function premisesRepository(sql: Sql, opts: { cache?: FiguresCache; point
      */
     pointsJson(scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number, db: Sql | Tx = sql): Promise<string> {
       return opts.pointsCache && db === sql
-        ? opts.pointsCache.get(`points|${JSON.stringify([scope, filter, on, limit])}`, () => pointsJson(db, scope, filter, on, limit))
+        ? opts.pointsCache.get(`points|${JSON.stringify([scope, filter, on, limit])}`, () => pointsJson(db, scope, filter, on, limit), pointsAt(filter))
         : pointsJson(db, scope, filter, on, limit)
     },
 
@@ -106,7 +114,7 @@ export function premisesRepository(sql: Sql, opts: { cache?: FiguresCache; point
      */
     async pointsAnswer(scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number): Promise<string | AsyncGenerator<string>> {
       if (!opts.streaming) return this.pointsJson(scope, filter, on, limit)
-      const entry = await opts.pointsCache?.entry<string>(`points|${JSON.stringify([scope, filter, on, limit])}`)
+      const entry = await opts.pointsCache?.entry<string>(`points|${JSON.stringify([scope, filter, on, limit])}`, pointsAt(filter))
       if (entry?.kept) return entry.kept
       return pointsPieces(sql, scope, filter, on, limit, opts.pointsBatch ?? pointsBatch, entry?.keep)
     },
@@ -211,8 +219,10 @@ declare module 'fastify' {
 }
 
 export default fp(async (app) => {
-  // A town's points are a megabyte or more of text: a few of them kept, the figures many.
+  // A town's points are a megabyte or more of text: a few of them kept, the figures many. The points
+  // show what tiles show, and are kept as tiles are: a box's under the version of its areas.
   app.decorate('premises', premisesRepository(app.db.sql, {
-    cache: figuresCache(app.versions), pointsCache: figuresCache(app.versions, 16), streaming: app.db.backend === 'postgres',
+    cache: figuresCache(app.versions), pointsCache: figuresCache(app.versions, 16, 'data'), boxVersion: box => app.versions.boxVersion(box),
+    streaming: app.db.backend === 'postgres',
   }))
 }, { name: 'premises', dependencies: ['db', 'versions'] })

@@ -157,6 +157,15 @@ export function dataVersions(db: Database) {
     return row[name]
   }
 
+  /** The newest version over the areas ax0..ax1 x ay0..ay1 kept at zoom `at`, and any that changed everywhere. */
+  function newestIn(at: number, ax0: number, ax1: number, ay0: number, ay1: number): number {
+    let newest = everywhereAt
+    for (let ax = ax0; ax <= ax1; ax++) {
+      for (let ay = ay0; ay <= ay1; ay++) newest = Math.max(newest, areaVersions.get(areaKey(at, ax, ay)) ?? 0)
+    }
+    return newest
+  }
+
   /**
    * The data version of the tile z/x/y: the last that changed the premises it shows (those within
    * its buffer too). Tiles above zoom 10 span more than a district's areas are kept for: the version.
@@ -168,18 +177,35 @@ export function dataVersions(db: Database) {
     // The tile and a sixteenth of it around (its points' buffer is a 64th, its cells' at most a 32nd).
     const scale = 2 ** (at - z)
     const margin = 1 / 16
-    let newest = everywhereAt
-    for (let ax = Math.floor((x - margin) * scale); ax <= Math.floor((x + 1 + margin) * scale); ax++) {
-      for (let ay = Math.floor((y - margin) * scale); ay <= Math.floor((y + 1 + margin) * scale); ay++) {
-        newest = Math.max(newest, areaVersions.get(areaKey(at, ax, ay)) ?? 0)
-      }
+    return newestIn(at, Math.floor((x - margin) * scale), Math.floor((x + 1 + margin) * scale),
+      Math.floor((y - margin) * scale), Math.floor((y + 1 + margin) * scale))
+  }
+
+  /**
+   * The data version of the premises in a box [west, south, east, north] (WGS 84): the last that
+   * changed an area it overlaps (a tile of zoom 16 around it too), looked up at the deepest zoom
+   * where the box spans at most 16 x 16 areas.
+   */
+  async function boxVersion(box: readonly [number, number, number, number]): Promise<number> {
+    const version = await current('data')
+    if (applied === undefined) return version
+    const n = 2 ** 16
+    const tx = (lon: number) => Math.floor(((lon + 180) / 360) * n)
+    const ty = (lat: number) => {
+      const r = (Math.max(-85, Math.min(85, lat)) * Math.PI) / 180
+      return Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n)
     }
-    return newest
+    const [x0, x1, y0, y1] = [tx(box[0]) - 1, tx(box[2]) + 1, ty(box[3]) - 1, ty(box[1]) + 1]
+    const at = areaZooms.find(a => Math.max(x1 - x0, y1 - y0) >> (16 - a) < 16)
+    if (at === undefined) return version
+    const s = 16 - at
+    return newestIn(at, x0 >> s, x1 >> s, y0 >> s, y1 >> s)
   }
 
   return {
     current,
     tileVersion,
+    boxVersion,
 
     /** Forgets the versions: this process has just committed a write, whose announcement may still be on its way. */
     forget,
