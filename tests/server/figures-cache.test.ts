@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { setBulkLoad } from '../../server/db/bulk-load.js'
 import { wholeDistrict } from '../../server/domain/access.js'
 import type { MeasureCounts } from '../../server/plugins/app/measures.js'
+import { figuresCache } from '../../server/plugins/app/figures-cache.js'
 import { statsRepository } from '../../server/plugins/app/stats.js'
+import type { DataVersions } from '../../server/plugins/app/versions.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 import { factory } from '../helpers/factory.js'
 
@@ -65,5 +67,48 @@ describe('the dashboard\'s figures', () => {
     const after = await summary()
     expect(after.district.counts.residentsCounted).toBe(before.district.counts.residentsCounted + 5)
     expect(after.district.counts).toEqual((await fresh()).district.counts)
+  })
+})
+
+describe('a figure being computed', () => {
+  it('is computed once at a time: a newer version waits for it, then is computed once for the version current then', async () => {
+    let version = 1
+    const versions = { current: async () => version } as unknown as DataVersions
+    const cache = figuresCache(versions)
+    let running = 0
+    let most = 0
+    const done: (() => void)[] = []
+    const computedAt: number[] = []
+    const compute = () => {
+      running++
+      most = Math.max(most, running)
+      computedAt.push(version)
+      return new Promise<number>((resolve) => {
+        const at = version
+        done.push(() => {
+          running--
+          resolve(at)
+        })
+      })
+    }
+    const settle = () => new Promise(resolve => setTimeout(resolve, 5))
+    const first = cache.get('counts', compute)
+    await settle()
+    version = 2
+    const second = cache.get('counts', compute)
+    version = 3
+    const third = cache.get('counts', compute)
+    const other = cache.get('other', compute)
+    await settle()
+    // The key's computation at version 1 goes on alone; another key is computed beside it.
+    expect(computedAt).toEqual([1, 3])
+    done.shift()!()
+    expect(await first).toBe(1)
+    await settle()
+    // The two waiting at versions 2 and 3 are answered by one computation at the version now current.
+    expect(computedAt).toEqual([1, 3, 3])
+    done.forEach(d => d())
+    expect([await second, await third, await other]).toEqual([3, 3, 3])
+    expect(most).toBe(2)
   })
 })

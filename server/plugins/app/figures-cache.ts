@@ -10,9 +10,16 @@ import type { DataVersions, VersionName } from './versions.js'
  * The promise is kept, not its value, so that requests arriving while a figure is being computed wait
  * for that computation instead of starting their own. A failed computation is not kept. `version`
  * names the counter the entries are kept under: the figures' by default, the leads' for their layer.
+ *
+ * One computation of a key at a time: a request for a newer version than the one being computed
+ * waits for it to end, then computes (or joins the computation of) the version current then. Under
+ * writes every few seconds, a figure that takes longer than the time between them (the legend's
+ * counts scan every premises) was computed for each version side by side, tens at once.
  */
 export function figuresCache(versions: DataVersions, maxEntries = 500, version: VersionName = 'figures') {
   const entries = new Map<string, Promise<unknown>>()
+  /** The computation under way for each key (unversioned). */
+  const computing = new Map<string, Promise<unknown>>()
   /** The entry kept under `versioned`, made the most recently used (the first entry is the one to drop). */
   const found = (versioned: string) => {
     const kept = entries.get(versioned)
@@ -30,14 +37,25 @@ export function figuresCache(versions: DataVersions, maxEntries = 500, version: 
      */
     async get<T>(key: string, compute: () => Promise<T>, at?: () => Promise<number>): Promise<T> {
       // Known before computing: a computation sees data at least as new as the version it is kept under.
-      const versioned = `${await (at ? at() : versions.current(version))}|${key}`
-      const kept = found(versioned)
-      if (kept) return kept as Promise<T>
-      const computing = compute()
-      entries.set(versioned, computing)
-      if (entries.size > maxEntries) entries.delete(entries.keys().next().value!)
-      computing.catch(() => entries.delete(versioned))
-      return computing
+      for (;;) {
+        const versioned = `${await (at ? at() : versions.current(version))}|${key}`
+        const kept = found(versioned)
+        if (kept) return kept as Promise<T>
+        const before = computing.get(key)
+        if (before) {
+          // An older version's: once it ends, the version is asked again.
+          await before.catch(() => {})
+          continue
+        }
+        const figure = compute()
+        entries.set(versioned, figure)
+        if (entries.size > maxEntries) entries.delete(entries.keys().next().value!)
+        computing.set(key, figure)
+        figure.catch(() => entries.delete(versioned)).finally(() => {
+          if (computing.get(key) === figure) computing.delete(key)
+        })
+        return figure
+      }
     },
     /**
      * What is kept for `key` at the data's current version, if anything, and how to keep a value
