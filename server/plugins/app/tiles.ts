@@ -6,8 +6,7 @@ import fp from 'fastify-plugin'
 import type { Database, Sql } from '../../db/index.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { hazardStatuses } from '../../domain/lists.js'
-import { inJurisdiction } from '../../db/scope.js'
-import { type PremisesFilter, premisesWhere, statusSql, unregisteredSql } from './premises.js'
+import { cellStatusSql, cellsServe, cellsWhere, type PremisesFilter, premisesWhere, statusSql, unregisteredSql } from './premises.js'
 
 /**
  * Premises as Mapbox vector tiles.
@@ -125,14 +124,6 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
    */
   const making = new Map<string, Promise<KeptTile>>()
 
-  /**
-   * Below zoom 14, tiles read the pre-grouped premises_cell table when the filters are ones it
-   * holds (kind, town, police station, status on any day); other filters group premises directly
-   * (a group rental depends on the rule and the day found, which the cells do not hold).
-   */
-  const cellsServe = (f: PremisesFilter) =>
-    !f.categories?.length && !f.communities?.length && !f.foundFrom && !f.foundTo && !f.bbox && !f.withinWkt && !f.groupRentalsOnly
-
   function cellRowsQuery(t: TileRequest) {
     const b = tileBounds(t.z, t.x, t.y)
     // premises_cell holds the cells of zoom 13, 64 to a tile of zoom 13; premises_cell8 the same
@@ -154,22 +145,8 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
     // only, where a range of cx read every row of those columns (a tile at the district's edge read
     // its whole strip of the district: 94 ms at zoom 12 for a tile of 3 KiB, 1,000,000 premises).
     const columns = Array.from({ length: x1 - x0 }, (_, i) => x0 + i)
-    const f = t.filter
-    const parts = [inJurisdiction(sql, t.scope, 'c')]
-    if (f.kinds?.length) parts.push(sql`c.kind in ${sql(f.kinds)}`)
-    if (f.towns?.length) parts.push(sql`c.town_id in ${sql(f.towns)}`)
-    if (f.policeStations?.length) parts.push(sql`c.police_station_id in ${sql(f.policeStations)}`)
-    if (f.majorOnly) parts.push(sql`c.has_open_major`)
-    if (f.overdueOnly) parts.push(sql`c.open_min_deadline < ${t.on}`)
-    // The status as a number in drawing order (none < rectified < open general < open major < overdue),
-    // worked out once per row; the same rule as hazard_status().
-    const code = sql`case when not c.has_hazard then 1 when not c.has_open then 2 when c.open_min_deadline < ${t.on} then 5
-                          when c.has_open_major then 4 else 3 end`
-    if (f.statuses?.length) {
-      const codes = f.statuses.map(x => hazardStatuses.indexOf(x) + 1)
-      parts.push(sql`${code} in ${sql(codes)}`)
-    }
-    const where = parts.reduce((a, x) => sql`${a} and ${x}`)
+    const code = cellStatusSql(sql, t.on)
+    const where = cellsWhere(sql, t.filter, t.on, t.scope)
     return sql`
       -- numbered like the grouping of premises below, so both paths name cells alike
       select ((g.cy - ${t.y * side} + 1) * 1000 + (g.cx - ${t.x * side} + 1))::int as cell,
