@@ -1,7 +1,9 @@
 import { gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { wholeDistrict } from '../../server/domain/access.js'
+import { figuresCache } from '../../server/plugins/app/figures-cache.js'
 import { premisesRepository } from '../../server/plugins/app/premises.js'
+import { statementsDuring } from '../helpers/statements.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 
 /**
@@ -78,5 +80,44 @@ describe('the premises collection streamed', () => {
     expect(first.headers['content-length']).toBeUndefined()
     expect(second.headers['content-length']).toBeDefined()
     expect(second.json()).toEqual(first.json())
+  })
+})
+
+describe('a collection being streamed', () => {
+  const cached = () => premisesRepository(t.db.sql, { streaming: true, pointsBatch: 50, pointsCache: figuresCache(t.app.versions, 16, 'data') })
+  const read = async (answer: string | AsyncGenerator<string>) => {
+    if (typeof answer === 'string') return answer
+    let text = ''
+    for await (const p of answer) text += p
+    return text
+  }
+
+  it('is read once for requests that come while it is read: they are given its whole text', async () => {
+    const repo = cached()
+    let texts: string[] = []
+    const sent = await statementsDuring(t.db.sql, async () => {
+      const first = await repo.pointsAnswer(wholeDistrict, { bbox }, day, 100_000)
+      expect(typeof first).not.toBe('string')
+      const others = [repo.pointsAnswer(wholeDistrict, { bbox }, day, 100_000), repo.pointsAnswer(wholeDistrict, { bbox }, day, 100_000)]
+      texts = [await read(first), ...await Promise.all(others.map(async a => read(await a)))]
+    })
+    expect(sent.filter(q => q.includes('json_build_object'))).toHaveLength(1)
+    expect(texts[1]).toBe(texts[0])
+    expect(texts[2]).toBe(texts[0])
+    expect(JSON.parse(texts[0]!).features.length).toBeGreaterThan(50)
+  })
+
+  it('that its reader stopped is read again by the request waiting for it and by the next', async () => {
+    const repo = cached()
+    const first = await repo.pointsAnswer(wholeDistrict, { bbox }, day, 99_999)
+    if (typeof first === 'string') throw new Error('not streamed')
+    const waiting = repo.pointsAnswer(wholeDistrict, { bbox }, day, 99_999)
+    await first.next()
+    await first.return(undefined)
+    const whole = await premisesRepository(t.db.sql).pointsJson(wholeDistrict, { bbox }, day, 99_999)
+    expect(JSON.parse(await read(await waiting))).toEqual(JSON.parse(whole))
+    const next = await repo.pointsAnswer(wholeDistrict, { bbox }, day, 99_999)
+    expect(typeof next).not.toBe('string')
+    expect(JSON.parse(await read(next))).toEqual(JSON.parse(whole))
   })
 })

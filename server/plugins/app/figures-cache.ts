@@ -60,17 +60,30 @@ export function figuresCache(versions: DataVersions, maxEntries = 500, version: 
     /**
      * What is kept for `key` at the data's current version, if anything, and how to keep a value
      * built elsewhere (an answer streamed while it was read) under that same version: read before
-     * the value is, so the value is at least as new as the version it is kept under.
+     * the value is, so the value is at least as new as the version it is kept under. While it is
+     * built, later entries for the key find it kept (a promise of it): they wait for it rather than
+     * build it again. `drop` says it will not be finished (the reader stopped): they are refused
+     * (and build it themselves), and the next entry builds it.
      */
-    async entry<T>(key: string, at?: () => Promise<number>): Promise<{ kept: Promise<T> | undefined; keep: (value: T) => void }> {
+    async entry<T>(key: string, at?: () => Promise<number>): Promise<{ kept: Promise<T> | undefined; keep: (value: T) => void; drop: () => void }> {
       const versioned = `${await (at ? at() : versions.current(version))}|${key}`
       const kept = found(versioned) as Promise<T> | undefined
+      if (kept) return { kept, keep: () => {}, drop: () => {} }
+      let resolve: (value: T) => void = () => {}
+      let reject: (e: Error) => void = () => {}
+      const building = new Promise<T>((res, rej) => {
+        resolve = res
+        reject = rej
+      })
+      building.catch(() => {})
+      entries.set(versioned, building)
+      if (entries.size > maxEntries) entries.delete(entries.keys().next().value!)
       return {
-        kept,
-        keep: (value: T) => {
-          if (entries.has(versioned)) return
-          entries.set(versioned, Promise.resolve(value))
-          if (entries.size > maxEntries) entries.delete(entries.keys().next().value!)
+        kept: undefined,
+        keep: value => resolve(value),
+        drop: () => {
+          if (entries.get(versioned) === building) entries.delete(versioned)
+          reject(new Error('the answer being built was not finished'))
         },
       }
     },

@@ -143,8 +143,16 @@ export function premisesRepository(sql: Sql, opts: {
     async pointsAnswer(scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number): Promise<string | AsyncGenerator<string>> {
       if (!opts.streaming) return this.pointsJson(scope, filter, on, limit)
       const entry = await opts.pointsCache?.entry<string>(`points|${JSON.stringify([scope, filter, on, limit])}`, pointsAt(filter))
-      if (entry?.kept) return entry.kept
-      return pointsPieces(sql, scope, filter, on, limit, opts.pointsBatch ?? pointsBatch, entry?.keep)
+      if (entry?.kept) {
+        // Kept, or being read for another request: its whole text, not a second read of the same rows.
+        try {
+          return await entry.kept
+        }
+        catch {
+          return pointsPieces(sql, scope, filter, on, limit, opts.pointsBatch ?? pointsBatch)
+        }
+      }
+      return pointsPieces(sql, scope, filter, on, limit, opts.pointsBatch ?? pointsBatch, entry?.keep, entry?.drop)
     },
 
     /** How many premises match, by status, and how many meet the rule unregistered: the legend's figures. */
@@ -185,14 +193,16 @@ const pointsBatch = 1000
  * The collection of pointsJson as pieces of text, features in the same order built by PostgreSQL,
  * read through a cursor: the first piece is ready once the first rows are. The counts come last
  * (a collection's members may come in any order); one row past the limit tells it was truncated.
- * `keep` is given the whole text once the last piece is read.
+ * `keep` is given the whole text once the last piece is read; `drop` is called if it never is (the
+ * reader stopped, the query failed).
  */
 async function* pointsPieces(db: Sql, scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number, batchRows: number,
-  keep?: (text: string) => void): AsyncGenerator<string> {
+  keep?: (text: string) => void, drop?: () => void): AsyncGenerator<string> {
   const whole: string[] = []
   let piece = '{"type":"FeatureCollection","features":['
   let n = 0
   let truncated = false
+  let kept = false
   const rows = db<{ feature: string }[]>`
     select json_build_object(
       'type', 'Feature', 'id', p.id,
@@ -202,25 +212,31 @@ async function* pointsPieces(db: Sql, scope: Jurisdiction, filter: PremisesFilte
     where ${premisesWhere(db, filter, on, scope)}
     order by p.id
     limit ${limit + 1}`
-  for await (const batch of rows.cursor(batchRows)) {
-    for (const r of batch) {
-      if (n === limit) {
-        truncated = true
-        break
+  try {
+    for await (const batch of rows.cursor(batchRows)) {
+      for (const r of batch) {
+        if (n === limit) {
+          truncated = true
+          break
+        }
+        piece += n ? `,${r.feature}` : r.feature
+        n++
       }
-      piece += n ? `,${r.feature}` : r.feature
-      n++
+      if (keep) whole.push(piece)
+      yield piece
+      piece = ''
     }
-    if (keep) whole.push(piece)
+    piece += `],"numberReturned":${n},"truncated":${truncated}}`
+    if (keep) {
+      whole.push(piece)
+      keep(whole.join(''))
+      kept = true
+    }
     yield piece
-    piece = ''
   }
-  piece += `],"numberReturned":${n},"truncated":${truncated}}`
-  if (keep) {
-    whole.push(piece)
-    keep(whole.join(''))
+  finally {
+    if (!kept) drop?.()
   }
-  yield piece
 }
 
 /** The legend's figures computed from premises (the cache above keeps them per version). */
