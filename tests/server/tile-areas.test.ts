@@ -103,6 +103,14 @@ describe('a write through another connection', () => {
     for (const z of [12, 14, 16]) expect((await tile(far, z)).etag).not.toBe(before[`far z${z}`]!.etag)
   })
 
+  it('to the hazard dictionary (the category filter reads it) changes every tile', async () => {
+    const before = await both()
+    const v = await version()
+    await t.db.owner`update hazard_item set name_en = name_en where code = (select min(code) from hazard_item)`
+    await eventually(async () => await t.app.versions.current('data') > v)
+    for (const z of [12, 14, 16]) expect((await tile(far, z)).etag).not.toBe(before[`far z${z}`]!.etag)
+  })
+
   it('that writes no row makes no new version', async () => {
     const v = await version()
     await t.db.owner`update premises set kind = kind where id = -1`

@@ -65,6 +65,15 @@ create or replace trigger hazard_version_upd after update on hazard referencing 
   for each statement when (not bulk_load_active()) execute function bump_data_version();
 create or replace trigger hazard_version_del after delete on hazard referencing old table as old_rows
   for each statement when (not bulk_load_active()) execute function bump_data_version();
+-- The dictionary's items name their category, which the map's category filter reads: a change to it
+-- changes the map everywhere (rare: an administrator's edit).
+create or replace function bump_data_version_everywhere() returns trigger language plpgsql as $$
+begin
+  perform record_data_change(null);
+  return null;
+end $$;
+create or replace trigger hazard_item_version_trg after insert or update or delete on hazard_item
+  for each statement execute function bump_data_version_everywhere();
 
 -- Cell numbers of a Web Mercator point: 2^19 cells across the world, rows counted from the north.
 create or replace function premises_cell_x(mx double precision) returns int language sql immutable parallel safe as $$

@@ -168,7 +168,7 @@ export function dataVersions(db: Database) {
 
   /**
    * The data version of the tile z/x/y: the last that changed the premises it shows (those within
-   * its buffer too). Tiles above zoom 10 span more than a district's areas are kept for: the version.
+   * its buffer too). A tile of a zoom below 10 spans more than the areas are kept for: the version.
    */
   async function tileVersion(z: number, x: number, y: number): Promise<number> {
     const version = await current('data')
