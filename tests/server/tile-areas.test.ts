@@ -119,6 +119,22 @@ describe('a write through another connection', () => {
   })
 })
 
+describe('a write near no edge', () => {
+  it('changes its tile of zoom 12 and not the neighbour on the side it is far from', async () => {
+    const xf = ((near.lon + 180) / 360) * 2 ** 12
+    const [, x, y] = tileOf(near.lon, near.lat, 12)
+    // The neighbour whose shared edge is more than a quarter of the tile away.
+    const neighbour = xf - x >= 0.25 ? x - 1 : x + 1
+    expect(Math.abs(xf - (neighbour < x ? x : x + 1))).toBeGreaterThanOrEqual(0.25)
+    const [mine, theirs] = [await t.app.versions.tileVersion(12, x, y), await t.app.versions.tileVersion(12, neighbour, y)]
+    const v = await version()
+    await t.db.owner`update premises set kind = case when kind = 'rental' then 'homestay' else 'rental' end where id = ${near.id}`
+    await eventually(async () => await t.app.versions.current('data') > v)
+    expect(await t.app.versions.tileVersion(12, x, y)).toBeGreaterThan(mine)
+    expect(await t.app.versions.tileVersion(12, neighbour, y)).toBe(theirs)
+  })
+})
+
 describe('a box of points', () => {
   it('is kept through a write outside it, as the tiles over it are, and answered anew after a write inside', async () => {
     const box = (at: { lon: number; lat: number }) => [at.lon - 0.01, at.lat - 0.01, at.lon + 0.01, at.lat + 0.01].join(',')

@@ -168,13 +168,17 @@ export function dataVersions(db: Database) {
 
   /**
    * The data version of the tile z/x/y: the last that changed the premises it shows (those within
-   * its buffer too). A tile of a zoom below 10 spans more than the areas are kept for: the version.
+   * its buffer too), looked up among the areas two zooms deeper (or the deepest kept), so that a
+   * write near its edge counts for the neighbour only when it is within a quarter of the tile's
+   * width: about 2 tiles of each zoom changed by a write, not the 9 that areas of the tile's own
+   * zoom would change. A tile of a zoom below 8 spans more than the areas are kept for: the version.
    */
   async function tileVersion(z: number, x: number, y: number): Promise<number> {
     const version = await current('data')
-    const at = areaZooms.find(a => a <= z)
+    const at = areaZooms.find(a => a <= Math.min(16, z + 2))
     if (applied === undefined || at === undefined) return version
-    // The tile and a sixteenth of it around (its points' buffer is a 64th, its cells' at most a 32nd).
+    // The tile and a sixteenth of it around (its points' buffer is a 64th, its cells' at most a 32nd):
+    // at most 6 x 6 areas.
     const scale = 2 ** (at - z)
     const margin = 1 / 16
     return newestIn(at, Math.floor((x - margin) * scale), Math.floor((x + 1 + margin) * scale),
