@@ -117,7 +117,7 @@ export function premisesRepository(sql: Sql, opts: {
   cache?: FiguresCache
   /** Kept under the data version (`pointsCache`'s counter), or that of the filter's box (`boxVersion`): what tiles key on. */
   pointsCache?: FiguresCache
-  boxVersion?: (box: readonly [number, number, number, number]) => Promise<number>
+  boxVersion?: (box: [number, number, number, number]) => Promise<number>
   streaming?: boolean
   pointsBatch?: number
 } = {}) {

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { Database } from '../../db/index.js'
+import { tileRange } from '../../domain/tiles.js'
 
 /**
  * The counters caches key on: `data` for the map's tiles (data_version), `figures` for the
@@ -190,16 +191,11 @@ export function dataVersions(db: Database) {
    * changed an area it overlaps (a tile of zoom 16 around it too), looked up at the deepest zoom
    * where the box spans at most 16 x 16 areas.
    */
-  async function boxVersion(box: readonly [number, number, number, number]): Promise<number> {
+  async function boxVersion(box: [number, number, number, number]): Promise<number> {
     const version = await current('data')
     if (applied === undefined) return version
-    const n = 2 ** 16
-    const tx = (lon: number) => Math.floor(((lon + 180) / 360) * n)
-    const ty = (lat: number) => {
-      const r = (Math.max(-85, Math.min(85, lat)) * Math.PI) / 180
-      return Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n)
-    }
-    const [x0, x1, y0, y1] = [tx(box[0]) - 1, tx(box[2]) + 1, ty(box[3]) - 1, ty(box[1]) + 1]
+    const r = tileRange(box, 16)
+    const [x0, x1, y0, y1] = [r.x0 - 1, r.x1 + 1, r.y0 - 1, r.y1 + 1]
     const at = areaZooms.find(a => Math.max(x1 - x0, y1 - y0) >> (16 - a) < 16)
     if (at === undefined) return version
     const s = 16 - at
