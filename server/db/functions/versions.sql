@@ -6,11 +6,15 @@
 -- A row trigger on the counters themselves, so that a writer which bumps one by hand (an import's
 -- merge with the other triggers off) announces it as well.
 -- data_version's announcement carries where the version changed the map (data_change, functions/tiles.sql):
--- '<version> <area> <area> ...', or '<version> *' for everywhere (a bump by hand, too many areas).
+-- '<version> <area> <area> ...', or '<version> *' for everywhere (a bump by hand, too many areas);
+-- figures_version's which towns it changed (figures_change, functions/figures.sql) alike.
 create or replace function notify_version() returns trigger language plpgsql as $$
 begin
-  perform pg_notify('grd_versions', tg_table_name || ' ' || new.version || case when tg_table_name = 'data_version' then
-    ' ' || coalesce((select array_to_string(c.areas, ' ') from data_change c where c.version = new.version and c.areas is not null), '*')
+  perform pg_notify('grd_versions', tg_table_name || ' ' || new.version || case
+    when tg_table_name = 'data_version' then
+      ' ' || coalesce((select array_to_string(c.areas, ' ') from data_change c where c.version = new.version and c.areas is not null), '*')
+    when tg_table_name = 'figures_version' then
+      ' ' || coalesce((select array_to_string(c.towns, ' ') from figures_change c where c.version = new.version and c.towns is not null), '*')
     else '' end);
   return null;
 end $$;

@@ -1,3 +1,5 @@
+import type { Sql } from '../../db/index.js'
+import type { Jurisdiction } from '../../domain/access.js'
 import type { DataVersions, VersionName } from './versions.js'
 
 /**
@@ -87,9 +89,30 @@ export function figuresCache(versions: DataVersions, maxEntries = 500, version: 
         },
       }
     },
+    /**
+     * A figure made of a part per town (`compute(town)`, undefined for nothing there), each part kept
+     * under the last figures version that changed its town: after an inspector's write in one town
+     * the district's figures compute that town's part again and take the others' as kept, where the
+     * whole district was counted again after every write anywhere.
+     */
+    async byTown<T>(key: string, towns: readonly number[], compute: (town: number) => Promise<T | undefined>): Promise<Map<number, T>> {
+      const parts = await Promise.all(towns.map(t =>
+        this.get(`${key}|town ${t}`, () => compute(t), () => versions.townsVersion([t]))))
+      return new Map(towns.flatMap((t, i) => parts[i] === undefined ? [] : [[t, parts[i]!] as const]))
+    },
     /** How many figures are kept (the tests look). */
     size: () => entries.size,
   }
 }
 
 export type FiguresCache = ReturnType<typeof figuresCache>
+
+/**
+ * The towns whose parts make a jurisdiction's figures under a filter naming towns or not (`byTown`):
+ * every town the district has had, so that premises of a town since merged away are counted too.
+ */
+export async function townsOf(sql: Sql, cache: FiguresCache, scope: Jurisdiction, filter: { towns?: number[] }): Promise<number[]> {
+  const all = await cache.get('town ids', async () =>
+    (await sql<{ id: number }[]>`select id from admin_area where level = 'town' order by id`).map(r => r.id))
+  return all.filter(t => (scope.kind !== 'town' || t === scope.id) && (!filter.towns?.length || filter.towns.includes(t)))
+}

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
 import type { Jurisdiction } from '../../domain/access.js'
-import { type FiguresCache, figuresCache } from './figures-cache.js'
+import { type FiguresCache, figuresCache, townsOf } from './figures-cache.js'
 import { type HazardCategory, type HazardStatus, hazardStatuses, type PremisesKind } from '../../domain/lists.js'
 
 
@@ -157,9 +157,15 @@ export function premisesRepository(sql: Sql, opts: {
 
     /** How many premises match, by status, and how many meet the rule unregistered: the legend's figures. */
     counts(scope: Jurisdiction, filter: PremisesFilter, on: string, db: Sql | Tx = sql) {
-      return opts.cache && db === sql
-        ? opts.cache.get(`counts|${JSON.stringify([scope, filter, on])}`, () => premisesCounts(db, scope, filter, on))
-        : premisesCounts(db, scope, filter, on)
+      const cache = opts.cache
+      if (!cache || db !== sql) return premisesCounts(db, scope, filter, on)
+      const key = `counts|${JSON.stringify([scope, filter, on])}`
+      // From the cells, town by town, each town's part kept under its own version (figuresCache.byTown):
+      // a write in one town counts that town again, not the district.
+      return cache.get(key, async () => !cellsServe(filter)
+        ? premisesCounts(db, scope, filter, on)
+        : addPremisesCounts([...(await cache.byTown(key, await townsOf(sql, cache, scope, filter),
+            t => premisesCounts(db, scope, { ...filter, towns: [t] }, on))).values()]))
     },
   }
 }
@@ -251,6 +257,17 @@ function premisesCounts(db: Sql | Tx, scope: Jurisdiction, filter: PremisesFilte
 }
 
 interface CountsRow { status: HazardStatus; n: number; unregistered: number }
+type PremisesCounts = ReturnType<typeof countsFrom>
+
+/** The legend's figures of several parts (towns) together. */
+function addPremisesCounts(parts: readonly PremisesCounts[]): PremisesCounts {
+  const byStatus = Object.fromEntries(hazardStatuses.map(s => [s, parts.reduce((a, p) => a + p.byStatus[s], 0)])) as Record<HazardStatus, number>
+  return {
+    total: parts.reduce((a, p) => a + p.total, 0),
+    byStatus,
+    unregistered: parts.reduce((a, p) => a + p.unregistered, 0),
+  }
+}
 
 function countsFrom(rows: readonly CountsRow[]) {
   const byStatus = Object.fromEntries(hazardStatuses.map(s => [s, 0])) as Record<HazardStatus, number>
@@ -294,7 +311,7 @@ export default fp(async (app) => {
   // A town's points are a megabyte or more of text: a few of them kept, the figures many. The points
   // show what tiles show, and are kept as tiles are: a box's under the version of its areas.
   app.decorate('premises', premisesRepository(app.db.sql, {
-    cache: figuresCache(app.versions), pointsCache: figuresCache(app.versions, 16, 'data'), boxVersion: box => app.versions.boxVersion(box),
+    cache: figuresCache(app.versions, 2000), pointsCache: figuresCache(app.versions, 16, 'data'), boxVersion: box => app.versions.boxVersion(box),
     streaming: app.db.backend === 'postgres',
   }))
 }, { name: 'premises', dependencies: ['db', 'versions'] })

@@ -4,7 +4,7 @@ import type { Jurisdiction } from '../../domain/access.js'
 import type { Campaign } from './campaign.js'
 import type { PremisesFilter } from './premises.js'
 import { previousReportDate, reportDates } from '../../domain/periods.js'
-import { type FiguresCache, figuresCache } from './figures-cache.js'
+import { type FiguresCache, figuresCache, townsOf } from './figures-cache.js'
 import { addCounts, emptyCounts, hazardBreakdown, type MeasureCounts, measureCountsBy, measureSeries, measuresFrom } from './measures.js'
 
 /**
@@ -27,6 +27,18 @@ export function statsRepository(sql: Sql, opts: { cache?: FiguresCache } = {}) {
       cached('summary', [campaign, asOf, scope, filter], () => summary(db, campaign, asOf, scope, filter)),
   }
 
+  /**
+   * The measures' counts per town on a day. With the cache, each town's kept under its town's
+   * version (figuresCache.byTown): a write in one town counts that town again, not the district. A
+   * filter by place (a box, a drawn area) is counted whole: it spans few towns.
+   */
+  async function countsByTown(db: Sql | Tx, day: string, scope: Jurisdiction, filter: PremisesFilter): Promise<Map<number, MeasureCounts>> {
+    const cache = opts.cache
+    if (!cache || filter.bbox || filter.withinWkt) return measureCountsBy(db, day, 'town_id', scope, filter)
+    return cache.byTown(`measures|${JSON.stringify([day, scope, filter])}`, await townsOf(sql, cache, scope, filter),
+      async t => (await measureCountsBy(db, day, 'town_id', scope, { ...filter, towns: [t] })).get(t))
+  }
+
   async function summary(db: Sql | Tx, campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter) {
     const towns = await db<{ id: number; code: string; nameZh: string; nameEn: string }[]>`
       select t.id, t.code, t.name_zh, t.name_en from admin_area t
@@ -42,8 +54,8 @@ export function statsRepository(sql: Sql, opts: { cache?: FiguresCache } = {}) {
         : db<{ id: number; nameZh: string; nameEn: string }[]>`select id, name_zh, name_en from police_station where id = ${scope.id!}`)
     const previous = previousReportDate(asOf, campaign.startsOn, campaign.endsOn, campaign.reportDays)
     const [byTown, before] = await Promise.all([
-      measureCountsBy(db, asOf, 'town_id', scope, filter),
-      previous ? measureCountsBy(db, previous, 'town_id', scope, filter) : Promise.resolve(new Map<number, MeasureCounts>()),
+      countsByTown(db, asOf, scope, filter),
+      previous ? countsByTown(db, previous, scope, filter) : Promise.resolve(new Map<number, MeasureCounts>()),
     ])
     const total = [...byTown.values()].reduce(addCounts, emptyCounts())
     const totalBefore = [...before.values()].reduce(addCounts, emptyCounts())
@@ -88,5 +100,5 @@ declare module 'fastify' {
 }
 
 export default fp(async (app) => {
-  app.decorate('stats', statsRepository(app.db.sql, { cache: figuresCache(app.versions) }))
+  app.decorate('stats', statsRepository(app.db.sql, { cache: figuresCache(app.versions, 2000) }))
 }, { name: 'stats', dependencies: ['db', 'versions'] })

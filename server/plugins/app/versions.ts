@@ -19,10 +19,65 @@ const maxAreas = 200_000
 const maxCatchUp = 1000
 const areaKey = (z: number, x: number, y: number) => z * 2 ** 34 + x * 2 ** 17 + y
 
-/** The words '<area> <area> ...' or '*' (everywhere), as data_version's announcement and the read of data_change give them. */
-function parseAreas(words: string[]): number[] | null {
-  return words.length === 0 || words[0] === '*' ? null : words.map(Number)
+/** The words '<key> <key> ...' or '*' (everywhere), as an announcement and the read of a change table give them. */
+function parseKeys(words: string[]): number[] | null {
+  return words.length === 0 || words[0] === '*' ? null : words.filter(w => w !== '').map(Number)
 }
+
+/**
+ * Where each version of a counter changed the data (data_change's areas, figures_change's towns),
+ * kept as the last version that changed each key: a cache keys on the newest over what it covers.
+ * `spread` gives the keys an announced one is kept under (an area at several zooms). Versions come in
+ * order; one whose keys are not known counts as everywhere.
+ */
+function changeLog(spread: (key: number) => number[]) {
+  /** The last version whose keys are known (undefined before the first read). */
+  let applied: number | undefined
+  /** The last version that changed everywhere (or the first read's). */
+  let everywhereAt = 0
+  const last = new Map<number, number>()
+  return {
+    applied: () => applied,
+    /** Version `version` changed `keys`, or everywhere (null). */
+    changed(version: number, keys: number[] | null) {
+      applied = version
+      if (keys === null || last.size > maxAreas) {
+        everywhereAt = version
+        last.clear()
+        return
+      }
+      for (const k of keys) for (const s of spread(k)) last.set(s, version)
+    },
+    /** What a read found: version `version` and the changes after `applied` it listed ('<version> <keys>', at most maxCatchUp + 1). */
+    caughtUp(version: number, changes: string[]) {
+      if (applied === undefined) {
+        applied = version
+        everywhereAt = version
+        return
+      }
+      if (version <= applied) return
+      if (version - applied > maxCatchUp) return this.changed(version, null)
+      const listed = new Map(changes.map((c) => {
+        const [v, ...keys] = c.split(' ')
+        return [Number(v), parseKeys(keys)] as const
+      }))
+      for (let v = applied + 1; v <= version; v++) this.changed(v, listed.get(v) ?? null)
+    },
+    /** An announcement of version `version` with its words: false when one was missed before it (or before the first read). */
+    announced(version: number, words: string[]): boolean {
+      if (applied !== undefined && version === applied + 1) this.changed(version, parseKeys(words))
+      else if (applied === undefined || version > applied + 1) return false
+      return true
+    },
+    /** The newest version over `keys`, and any that changed everywhere. */
+    newest(keys: Iterable<number>): number {
+      let newest = everywhereAt
+      for (const k of keys) newest = Math.max(newest, last.get(k) ?? 0)
+      return newest
+    },
+  }
+}
+
 const tableOf: Record<string, VersionName> = { data_version: 'data', figures_version: 'figures', lead_version: 'leads', session_version: 'sessions' }
 
 /**
@@ -41,7 +96,9 @@ const tableOf: Record<string, VersionName> = { data_version: 'data', figures_ver
  * in one street leaves every other tile cached: before, any write anywhere made every tile of the
  * district anew, and inspectors write all day. The areas come with each announcement, in version
  * order; a version missed (announcements lost, or the first read) is caught up from data_change by
- * the next read, and one whose areas are not known counts as changing everywhere.
+ * the next read, and one whose areas are not known counts as changing everywhere. The figures version
+ * says the same of towns (figures_change, migration 051): a town's part of the district's figures is
+ * kept under the last version that changed that town (`townsVersion`).
  */
 export function dataVersions(db: Database) {
   let known: Versions | undefined
@@ -53,43 +110,15 @@ export function dataVersions(db: Database) {
   let listening: Promise<unknown> | undefined
   let stop: (() => void) | undefined
   let reads = 0
-  /** The last data version whose areas are known (undefined before the first read). */
-  let applied: number | undefined
-  /** The last data version that changed everywhere (or the first read's). */
-  let everywhereAt = 0
-  /** The last data version that changed each area, at every zoom of areaZooms. */
-  const areaVersions = new Map<number, number>()
-
-  /** Data version `version` changed `areas` (zoom-16 tiles, x * 65536 + y), or everywhere (null). */
-  function changed(version: number, areas: number[] | null) {
-    applied = version
-    if (areas === null || areaVersions.size > maxAreas) {
-      everywhereAt = version
-      areaVersions.clear()
-      return
-    }
-    for (const a of areas) {
-      const x = Math.floor(a / 65536)
-      const y = a % 65536
-      for (const z of areaZooms) areaVersions.set(areaKey(z, x >> (16 - z), y >> (16 - z)), version)
-    }
-  }
-
-  /** What a read found: data version `version` and the changes after `applied` it listed (at most maxCatchUp + 1). */
-  function caughtUp(version: number, changes: string[]) {
-    if (applied === undefined) {
-      applied = version
-      everywhereAt = version
-      return
-    }
-    if (version <= applied) return
-    if (version - applied > maxCatchUp) return changed(version, null)
-    const listed = new Map(changes.map((c) => {
-      const [v, ...areas] = c.split(' ')
-      return [Number(v), parseAreas(areas)] as const
-    }))
-    for (let v = applied + 1; v <= version; v++) changed(v, listed.get(v) ?? null)
-  }
+  /** Where each data version changed the map: the zoom-16 areas, kept at every zoom of areaZooms. */
+  const areas = changeLog((a) => {
+    const x = Math.floor(a / 65536)
+    const y = a % 65536
+    return areaZooms.map(z => areaKey(z, x >> (16 - z), y >> (16 - z)))
+  })
+  /** Which towns each figures version changed. */
+  const towns = changeLog(t => [t])
+  const logOf: Partial<Record<VersionName, ReturnType<typeof changeLog>>> = { data: areas, figures: towns }
 
   const forget = () => {
     known = undefined
@@ -97,15 +126,11 @@ export function dataVersions(db: Database) {
   }
 
   function notify(payload: string) {
-    const [table, value, ...areas] = payload.split(' ')
+    const [table, value, ...words] = payload.split(' ')
     const name = tableOf[table!]
     if (!name) return
-    if (name === 'data') {
-      const version = Number(value)
-      if (applied !== undefined && version === applied + 1) changed(version, parseAreas(areas))
-      // Announcements come in version order: one missed (or come before the first read) is read.
-      else if (applied === undefined || version > applied + 1) return forget()
-    }
+    // Announcements come in version order: one missed (or come before the first read) is read.
+    if (!(logOf[name]?.announced(Number(value), words) ?? true)) return forget()
     if (known) known[name] = Math.max(known[name], Number(value))
     else epoch++
   }
@@ -116,13 +141,15 @@ export function dataVersions(db: Database) {
     own.versions = (async () => {
       try {
         reads++
-        const after = applied ?? null
-        const [row] = await db.sql<(Versions & { changes: string[] })[]>`
+        const [row] = await db.sql<(Versions & { areas: string[]; towns: string[] })[]>`
           select (select version from data_version) as data, (select version from figures_version) as figures,
                  (select version from lead_version) as leads, (select version from session_version) as sessions,
                  array(select c.version || ' ' || coalesce(array_to_string(c.areas, ' '), '*') from data_change c
-                       where c.version > ${after}::bigint order by c.version limit ${maxCatchUp + 1}) as changes`
-        caughtUp(Number(row!.data), row!.changes)
+                       where c.version > ${areas.applied() ?? null}::bigint order by c.version limit ${maxCatchUp + 1}) as areas,
+                 array(select c.version || ' ' || coalesce(array_to_string(c.towns, ' '), '*') from figures_change c
+                       where c.version > ${towns.applied() ?? null}::bigint order by c.version limit ${maxCatchUp + 1}) as towns`
+        areas.caughtUp(Number(row!.data), row!.areas)
+        towns.caughtUp(Number(row!.figures), row!.towns)
         return { data: Number(row!.data), figures: Number(row!.figures), leads: Number(row!.leads), sessions: Number(row!.sessions) }
       }
       finally {
@@ -160,11 +187,11 @@ export function dataVersions(db: Database) {
 
   /** The newest version over the areas ax0..ax1 x ay0..ay1 kept at zoom `at`, and any that changed everywhere. */
   function newestIn(at: number, ax0: number, ax1: number, ay0: number, ay1: number): number {
-    let newest = everywhereAt
+    const keys: number[] = []
     for (let ax = ax0; ax <= ax1; ax++) {
-      for (let ay = ay0; ay <= ay1; ay++) newest = Math.max(newest, areaVersions.get(areaKey(at, ax, ay)) ?? 0)
+      for (let ay = ay0; ay <= ay1; ay++) keys.push(areaKey(at, ax, ay))
     }
-    return newest
+    return areas.newest(keys)
   }
 
   /**
@@ -177,7 +204,7 @@ export function dataVersions(db: Database) {
   async function tileVersion(z: number, x: number, y: number): Promise<number> {
     const version = await current('data')
     const at = areaZooms.find(a => a <= Math.min(16, z + 2))
-    if (applied === undefined || at === undefined) return version
+    if (areas.applied() === undefined || at === undefined) return version
     // The tile and a sixteenth of it around (its points' buffer is a 64th, its cells' at most a 32nd):
     // at most 6 x 6 areas.
     const scale = 2 ** (at - z)
@@ -193,7 +220,7 @@ export function dataVersions(db: Database) {
    */
   async function boxVersion(box: [number, number, number, number]): Promise<number> {
     const version = await current('data')
-    if (applied === undefined) return version
+    if (areas.applied() === undefined) return version
     const r = tileRange(box, 16)
     const [x0, x1, y0, y1] = [r.x0 - 1, r.x1 + 1, r.y0 - 1, r.y1 + 1]
     const at = areaZooms.find(a => Math.max(x1 - x0, y1 - y0) >> (16 - a) < 16)
@@ -202,10 +229,20 @@ export function dataVersions(db: Database) {
     return newestIn(at, x0 >> s, x1 >> s, y0 >> s, y1 >> s)
   }
 
+  /**
+   * The figures version of the towns `ids`: the last that changed any of them (figures_change, or
+   * everywhere). A town's part of the district's figures is kept under it.
+   */
+  async function townsVersion(ids: readonly number[]): Promise<number> {
+    const version = await current('figures')
+    return towns.applied() === undefined ? version : towns.newest(ids)
+  }
+
   return {
     current,
     tileVersion,
     boxVersion,
+    townsVersion,
 
     /** Forgets the versions: this process has just committed a write, whose announcement may still be on its way. */
     forget,
