@@ -21,15 +21,16 @@ export interface Campaign {
 }
 
 /**
- * The campaigns. With a `cache`, the current campaign is read once per state of the figures' data
- * (its tables bump figures_version): every map request, tile and figure asks for it, and three
- * queries each were most of what a cached tile cost the pool.
+ * The campaigns. With a `cache`, the current campaign is read once per change of its tables (which
+ * change every town's figures, figures_change): every map request, tile and figure asks for it, and
+ * three queries each were most of what a cached tile cost the pool; read again after every
+ * inspector's write, every request meanwhile waited for them.
  */
 export function campaignRepository(sql: Sql, opts: { cache?: FiguresCache } = {}) {
   return {
     /** The campaign under way, or the latest one. */
     current(db: Sql | Tx = sql): Promise<Campaign> {
-      return opts.cache && db === sql ? opts.cache.get('campaign', () => currentCampaign(db)) : currentCampaign(db)
+      return opts.cache && db === sql ? opts.cache.get('campaign', () => currentCampaign(db), opts.cache.inTowns([])) : currentCampaign(db)
     },
 
     /**

@@ -90,6 +90,12 @@ export function figuresCache(versions: DataVersions, maxEntries = 500, version: 
       }
     },
     /**
+     * The version to keep a figure of `towns` under (get's `at`): the last that changed any of them,
+     * or everything. Of no town: the last change of everything (the areas, the campaign, the
+     * dictionary), for what reads only those.
+     */
+    inTowns: (towns: readonly number[]) => () => versions.townsVersion(towns),
+    /**
      * A figure made of a part per town (`compute(town)`, undefined for nothing there), each part kept
      * under the last figures version that changed its town: after an inspector's write in one town
      * the district's figures compute that town's part again and take the others' as kept, where the
@@ -97,7 +103,7 @@ export function figuresCache(versions: DataVersions, maxEntries = 500, version: 
      */
     async byTown<T>(key: string, towns: readonly number[], compute: (town: number) => Promise<T | undefined>): Promise<Map<number, T>> {
       const parts = await Promise.all(towns.map(t =>
-        this.get(`${key}|town ${t}`, () => compute(t), () => versions.townsVersion([t]))))
+        this.get(`${key}|town ${t}`, () => compute(t), this.inTowns([t]))))
       return new Map(towns.flatMap((t, i) => parts[i] === undefined ? [] : [[t, parts[i]!] as const]))
     },
     /** How many figures are kept (the tests look). */
@@ -113,6 +119,6 @@ export type FiguresCache = ReturnType<typeof figuresCache>
  */
 export async function townsOf(sql: Sql, cache: FiguresCache, scope: Jurisdiction, filter: { towns?: number[] }): Promise<number[]> {
   const all = await cache.get('town ids', async () =>
-    (await sql<{ id: number }[]>`select id from admin_area where level = 'town' order by id`).map(r => r.id))
+    (await sql<{ id: number }[]>`select id from admin_area where level = 'town' order by id`).map(r => r.id), cache.inTowns([]))
   return all.filter(t => (scope.kind !== 'town' || t === scope.id) && (!filter.towns?.length || filter.towns.includes(t)))
 }

@@ -21,13 +21,14 @@ async function describe(j: Jurisdiction, db: Sql | Tx): Promise<Described> {
 
 /**
  * Names of jurisdictions, and checks that a jurisdiction given by an administrator exists. With a
- * cache, names are kept under the figures' version, which moves with any change to the areas or the
- * police stations (migration 027): `me`, asked on every page, then costs no query.
+ * cache, names are kept under the last change of the figures' data everywhere, which any change to
+ * the areas or the police stations is (figures_change): `me`, asked on every page, then costs no
+ * query, also after an inspector's write.
  */
 export function jurisdictionsRepository(sql: Sql, opts: { cache?: FiguresCache } = {}) {
   return {
     async describe(j: Jurisdiction, db: Sql | Tx = sql): Promise<Described> {
-      if (opts.cache && db === sql) return { ...await opts.cache.get(`${j.kind}|${j.id}`, () => describe(j, sql)) }
+      if (opts.cache && db === sql) return { ...await opts.cache.get(`${j.kind}|${j.id}`, () => describe(j, sql), opts.cache.inTowns([])) }
       return describe(j, db)
     },
 

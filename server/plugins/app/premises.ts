@@ -156,16 +156,17 @@ export function premisesRepository(sql: Sql, opts: {
     },
 
     /** How many premises match, by status, and how many meet the rule unregistered: the legend's figures. */
-    counts(scope: Jurisdiction, filter: PremisesFilter, on: string, db: Sql | Tx = sql) {
+    async counts(scope: Jurisdiction, filter: PremisesFilter, on: string, db: Sql | Tx = sql) {
       const cache = opts.cache
       if (!cache || db !== sql) return premisesCounts(db, scope, filter, on)
       const key = `counts|${JSON.stringify([scope, filter, on])}`
-      // From the cells, town by town, each town's part kept under its own version (figuresCache.byTown):
-      // a write in one town counts that town again, not the district.
-      return cache.get(key, async () => !cellsServe(filter)
-        ? premisesCounts(db, scope, filter, on)
-        : addPremisesCounts([...(await cache.byTown(key, await townsOf(sql, cache, scope, filter),
-            t => premisesCounts(db, scope, { ...filter, towns: [t] }, on))).values()]))
+      if (!cellsServe(filter)) return cache.get(key, () => premisesCounts(db, scope, filter, on))
+      // From the cells, town by town, each town's part kept under its own version (figuresCache.byTown),
+      // and the whole under the last version that changed one of its towns: a write in one town
+      // counts that town again, not the district, and leaves another town's counts kept.
+      const towns = await townsOf(sql, cache, scope, filter)
+      return cache.get(key, async () => addPremisesCounts([...(await cache.byTown(key, towns,
+        t => premisesCounts(db, scope, { ...filter, towns: [t] }, on))).values()]), cache.inTowns(towns))
     },
   }
 }

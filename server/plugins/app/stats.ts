@@ -23,8 +23,37 @@ export function statsRepository(sql: Sql, opts: { cache?: FiguresCache } = {}) {
     hazards: (asOf: string, scope: Jurisdiction, filter: PremisesFilter = {}, db: Sql | Tx = sql) =>
       cached('hazards', [asOf, scope, filter], async () => ({ asOf, ...(await hazardBreakdown(db, asOf, scope, filter)) })),
 
-    summary: (campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter = {}, db: Sql | Tx = sql) =>
-      cached('summary', [campaign, asOf, scope, filter], () => summary(db, campaign, asOf, scope, filter)),
+    /**
+     * With the cache, kept under the last version that changed a town of the jurisdiction: a town's
+     * summary stays kept through writes in other towns, and the district's is put together again
+     * from the kept parts of the towns a write left alone.
+     */
+    summary: async (campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter = {}, db: Sql | Tx = sql) => {
+      const cache = opts.cache
+      if (!cache || filter.bbox || filter.withinWkt) return cached('summary', [campaign, asOf, scope, filter], () => summary(db, campaign, asOf, scope, filter))
+      return cache.get(`summary|${JSON.stringify([campaign, asOf, scope, filter])}`, () => summary(db, campaign, asOf, scope, filter),
+        cache.inTowns(await townsOf(sql, cache, scope, filter)))
+    },
+  }
+
+  /** The towns a summary lists and the name of its jurisdiction, kept until the areas change. */
+  function places(db: Sql | Tx, scope: Jurisdiction) {
+    const read = async () => {
+      const towns = await db<{ id: number; code: string; nameZh: string; nameEn: string }[]>`
+        select t.id, t.code, t.name_zh, t.name_en from admin_area t
+        where t.level = 'town' and t.valid_to is null
+          ${scope.kind === 'town' ? db`and t.id = ${scope.id!}` : db``}
+          ${scope.kind === 'police_station' ? db`and exists (select 1 from police_station s where s.id = ${scope.id!} and st_intersects(s.geom, t.geom) and not st_touches(s.geom, t.geom))` : db``}
+        order by t.code`
+      const [district] = await (scope.kind === 'district'
+        ? db<{ id: number; nameZh: string; nameEn: string }[]>`
+            select id, name_zh, name_en from admin_area where level = 'district' and valid_to is null order by id limit 1`
+        : scope.kind === 'town'
+          ? db<{ id: number; nameZh: string; nameEn: string }[]>`select id, name_zh, name_en from admin_area where id = ${scope.id!}`
+          : db<{ id: number; nameZh: string; nameEn: string }[]>`select id, name_zh, name_en from police_station where id = ${scope.id!}`)
+      return { towns: [...towns], district }
+    }
+    return opts.cache && db === sql ? opts.cache.get(`places|${JSON.stringify(scope)}`, read, opts.cache.inTowns([])) : read()
   }
 
   /**
@@ -40,18 +69,7 @@ export function statsRepository(sql: Sql, opts: { cache?: FiguresCache } = {}) {
   }
 
   async function summary(db: Sql | Tx, campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter) {
-    const towns = await db<{ id: number; code: string; nameZh: string; nameEn: string }[]>`
-      select t.id, t.code, t.name_zh, t.name_en from admin_area t
-      where t.level = 'town' and t.valid_to is null
-        ${scope.kind === 'town' ? db`and t.id = ${scope.id!}` : db``}
-        ${scope.kind === 'police_station' ? db`and exists (select 1 from police_station s where s.id = ${scope.id!} and st_intersects(s.geom, t.geom) and not st_touches(s.geom, t.geom))` : db``}
-      order by t.code`
-    const [district] = await (scope.kind === 'district'
-      ? db<{ id: number; nameZh: string; nameEn: string }[]>`
-          select id, name_zh, name_en from admin_area where level = 'district' and valid_to is null order by id limit 1`
-      : scope.kind === 'town'
-        ? db<{ id: number; nameZh: string; nameEn: string }[]>`select id, name_zh, name_en from admin_area where id = ${scope.id!}`
-        : db<{ id: number; nameZh: string; nameEn: string }[]>`select id, name_zh, name_en from police_station where id = ${scope.id!}`)
+    const { towns, district } = await places(db, scope)
     const previous = previousReportDate(asOf, campaign.startsOn, campaign.endsOn, campaign.reportDays)
     const [byTown, before] = await Promise.all([
       countsByTown(db, asOf, scope, filter),
