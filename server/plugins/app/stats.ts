@@ -30,9 +30,11 @@ export function statsRepository(sql: Sql, opts: { cache?: FiguresCache } = {}) {
      */
     summary: async (campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter = {}, db: Sql | Tx = sql) => {
       const cache = opts.cache
+      // A filter by place (a box, a drawn area) is counted whole: it spans few towns.
       if (!cache || filter.bbox || filter.withinWkt) return cached('summary', [campaign, asOf, scope, filter], () => summary(db, campaign, asOf, scope, filter))
-      return cache.get(`summary|${JSON.stringify([campaign, asOf, scope, filter])}`, () => summary(db, campaign, asOf, scope, filter),
-        cache.inTowns(await townsOf(sql, cache, scope, filter)))
+      const towns = await townsOf(sql, cache, scope, filter)
+      return cache.get(`summary|${JSON.stringify([campaign, asOf, scope, filter])}`, () => summary(db, campaign, asOf, scope, filter, towns),
+        cache.inTowns(towns))
     },
   }
 
@@ -57,23 +59,22 @@ export function statsRepository(sql: Sql, opts: { cache?: FiguresCache } = {}) {
   }
 
   /**
-   * The measures' counts per town on a day. With the cache, each town's kept under its town's
-   * version (figuresCache.byTown): a write in one town counts that town again, not the district. A
-   * filter by place (a box, a drawn area) is counted whole: it spans few towns.
+   * The measures' counts per town on a day. Given the `towns` to count (with the cache), each town's
+   * kept under its town's version (figuresCache.byTown): a write in one town counts that town again,
+   * not the district. Without, counted whole.
    */
-  async function countsByTown(db: Sql | Tx, day: string, scope: Jurisdiction, filter: PremisesFilter): Promise<Map<number, MeasureCounts>> {
-    const cache = opts.cache
-    if (!cache || filter.bbox || filter.withinWkt) return measureCountsBy(db, day, 'town_id', scope, filter)
-    return cache.byTown(`measures|${JSON.stringify([day, scope, filter])}`, await townsOf(sql, cache, scope, filter),
+  function countsByTown(db: Sql | Tx, day: string, scope: Jurisdiction, filter: PremisesFilter, towns?: number[]): Promise<Map<number, MeasureCounts>> {
+    if (!opts.cache || !towns) return measureCountsBy(db, day, 'town_id', scope, filter)
+    return opts.cache.byTown(`measures|${JSON.stringify([day, scope, filter])}`, towns,
       async t => (await measureCountsBy(db, day, 'town_id', scope, { ...filter, towns: [t] })).get(t))
   }
 
-  async function summary(db: Sql | Tx, campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter) {
+  async function summary(db: Sql | Tx, campaign: Campaign, asOf: string, scope: Jurisdiction, filter: PremisesFilter, counted?: number[]) {
     const { towns, district } = await places(db, scope)
     const previous = previousReportDate(asOf, campaign.startsOn, campaign.endsOn, campaign.reportDays)
     const [byTown, before] = await Promise.all([
-      countsByTown(db, asOf, scope, filter),
-      previous ? countsByTown(db, previous, scope, filter) : Promise.resolve(new Map<number, MeasureCounts>()),
+      countsByTown(db, asOf, scope, filter, counted),
+      previous ? countsByTown(db, previous, scope, filter, counted) : Promise.resolve(new Map<number, MeasureCounts>()),
     ])
     const total = [...byTown.values()].reduce(addCounts, emptyCounts())
     const totalBefore = [...before.values()].reduce(addCounts, emptyCounts())
