@@ -76,3 +76,46 @@ function drained(out: Writable, stallMs: number): Promise<boolean> {
     out.on('close', onClose)
   })
 }
+
+/**
+ * The pieces read to their end at once, into memory, whatever the pace of whoever reads them: the
+ * reader is given them as they come (the first at once), and a reader that stops or goes away
+ * stops only its own reading. For pieces kept whole at their end for others (a map's points read
+ * through a cursor): read at the reader's pace, a slow client held the query's pooled connection
+ * and every request waiting for the whole text for as long as its own download took.
+ */
+export function readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const read: T[] = []
+  let finished = false
+  let failure: { error: unknown } | undefined
+  let wake: (() => void) | undefined
+  void (async () => {
+    try {
+      for await (const piece of source) {
+        read.push(piece)
+        wake?.()
+      }
+    }
+    catch (e) {
+      failure = { error: e }
+    }
+    finally {
+      finished = true
+      wake?.()
+    }
+  })()
+  return (async function* () {
+    for (let i = 0; ;) {
+      if (i < read.length) {
+        yield read[i++]!
+        continue
+      }
+      if (failure) throw failure.error
+      if (finished) return
+      await new Promise<void>((resolve) => {
+        wake = resolve
+      })
+      wake = undefined
+    }
+  })()
+}

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { gunzipSync } from 'node:zlib'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { sendTextStream } from '../../server/lib/text-stream.js'
+import { readAhead, sendTextStream } from '../../server/lib/text-stream.js'
 import { eventually } from '../helpers/eventually.js'
 
 /**
@@ -128,5 +128,54 @@ describe('a streamed answer', () => {
     finally {
       req.destroy()
     }
+  })
+})
+
+describe('pieces read ahead', () => {
+  /** Pieces that each take a turn of the event loop to come, counting how many were read. */
+  const counted = (n: number, failAt?: number) => {
+    const state = { read: 0, done: false }
+    const source = (async function* () {
+      try {
+        for (let i = 0; i < n; i++) {
+          await new Promise(resolve => setImmediate(resolve))
+          if (i === failAt) throw new Error('the cursor broke')
+          state.read++
+          yield `${i}`
+        }
+      }
+      finally {
+        state.done = true
+      }
+    })()
+    return { state, source }
+  }
+
+  it('are all read while their reader takes none, and given to it in order', async () => {
+    const { state, source } = counted(20)
+    const pieces = readAhead(source)
+    await eventually(async () => state.done)
+    expect(state.read).toBe(20)
+    const got: string[] = []
+    for await (const p of pieces) got.push(p)
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => `${i}`))
+  })
+
+  it('go on being read to the end when their reader stops', async () => {
+    const { state, source } = counted(20)
+    const pieces = readAhead(source)
+    expect((await pieces.next()).value).toBe('0')
+    await pieces.return(undefined)
+    await eventually(async () => state.done)
+    expect(state.read).toBe(20)
+  })
+
+  it('give their reader the failure after the pieces read before it', async () => {
+    const { source } = counted(20, 5)
+    const got: string[] = []
+    await expect((async () => {
+      for await (const p of readAhead(source)) got.push(p)
+    })()).rejects.toThrow('the cursor broke')
+    expect(got).toEqual(['0', '1', '2', '3', '4'])
   })
 })

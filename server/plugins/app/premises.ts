@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { Sql, Tx } from '../../db/index.js'
 import { inJurisdiction } from '../../db/scope.js'
+import { readAhead } from '../../lib/text-stream.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { type FiguresCache, figuresCache, townsOf } from './figures-cache.js'
 import { type HazardCategory, type HazardStatus, hazardStatuses, type PremisesKind } from '../../domain/lists.js'
@@ -136,8 +137,8 @@ export function premisesRepository(sql: Sql, opts: {
 
     /**
      * The same collection for an answer written as it is read: the kept text when the cache has it;
-     * otherwise, on real PostgreSQL (opts.streaming), its pieces read through a cursor, kept once
-     * whole. A town's 100,000 points are 18 MB that took 1.8 s to build before the first byte left.
+     * otherwise, on real PostgreSQL (opts.streaming), its pieces read through a cursor to the end at
+     * once and kept whole, given to this reader as they come (readAhead). A town's 100,000 points are 18 MB that took 1.8 s to build before the first byte left.
      * On the embedded database the whole text: its one connection would be held by a slow reader.
      */
     async pointsAnswer(scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number): Promise<string | AsyncGenerator<string>> {
@@ -152,7 +153,9 @@ export function premisesRepository(sql: Sql, opts: {
           return pointsPieces(sql, scope, filter, on, limit, opts.pointsBatch ?? pointsBatch)
         }
       }
-      return pointsPieces(sql, scope, filter, on, limit, opts.pointsBatch ?? pointsBatch, entry?.keep, entry?.drop)
+      const pieces = pointsPieces(sql, scope, filter, on, limit, opts.pointsBatch ?? pointsBatch, entry?.keep, entry?.drop)
+      // Kept for others: read to the end at once, not at this reader's pace (readAhead).
+      return entry ? readAhead(pieces) : pieces
     },
 
     /** How many premises match, by status, and how many meet the rule unregistered: the legend's figures. */
