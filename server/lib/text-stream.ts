@@ -78,23 +78,24 @@ function drained(out: Writable, stallMs: number): Promise<boolean> {
 }
 
 /**
- * The pieces read to their end at once, into memory, whatever the pace of whoever reads them: the
- * reader is given them as they come (the first at once), and a reader that stops or goes away
- * stops only its own reading. For pieces kept whole at their end for others (a map's points read
- * through a cursor): read at the reader's pace, a slow client held the query's pooled connection
- * and every request waiting for the whole text for as long as its own download took.
+ * Pieces of text made by `produce` (handed to `push` as they come) and read to their end at once,
+ * into memory, whatever the pace of whoever reads them: the reader is given them in order as they
+ * come (the first at once), the failure of `produce` after the pieces made before it, and a reader
+ * that stops or goes away stops only its own reading. For pieces kept whole at their end for others
+ * (a map's points): read at the reader's pace, a slow client held the query's pooled connection and
+ * every request waiting for the whole text for as long as its own download took.
  */
-export function readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+export function readAhead<T>(produce: (push: (piece: T) => void) => Promise<void>): AsyncGenerator<T> {
   const read: T[] = []
   let finished = false
   let failure: { error: unknown } | undefined
   let wake: (() => void) | undefined
   void (async () => {
     try {
-      for await (const piece of source) {
+      await produce((piece) => {
         read.push(piece)
         wake?.()
-      }
+      })
     }
     catch (e) {
       failure = { error: e }

@@ -7,7 +7,7 @@ import { statementsDuring } from '../helpers/statements.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 
 /**
- * GET /api/premises on real PostgreSQL: the collection streamed through a cursor, piece by piece
+ * GET /api/premises on real PostgreSQL: the collection streamed as its rows come, piece by piece
  * (gzipped here when asked), parsing to the same collection as the whole text built in one query.
  */
 let t: TestApp
@@ -22,7 +22,7 @@ beforeAll(async () => {
 })
 afterAll(() => t.close())
 
-/** The pieces of a streamed collection read through small cursor batches, so that it comes in many. */
+/** The pieces of a streamed collection in small pieces, so that it comes in many. */
 async function pieces(filter: { bbox?: typeof bbox }, limit: number, batch: number): Promise<string[]> {
   const repo = premisesRepository(t.db.sql, { streaming: true, pointsBatch: batch })
   const answer = await repo.pointsAnswer(wholeDistrict, filter, day, limit)

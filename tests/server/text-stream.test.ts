@@ -132,22 +132,22 @@ describe('a streamed answer', () => {
 })
 
 describe('pieces read ahead', () => {
-  /** Pieces that each take a turn of the event loop to come, counting how many were read. */
+  /** Pieces that each take a turn of the event loop to come, counting how many were made. */
   const counted = (n: number, failAt?: number) => {
     const state = { read: 0, done: false }
-    const source = (async function* () {
+    const source = async (push: (piece: string) => void) => {
       try {
         for (let i = 0; i < n; i++) {
           await new Promise(resolve => setImmediate(resolve))
           if (i === failAt) throw new Error('the cursor broke')
           state.read++
-          yield `${i}`
+          push(`${i}`)
         }
       }
       finally {
         state.done = true
       }
-    })()
+    }
     return { state, source }
   }
 

@@ -137,9 +137,9 @@ export function premisesRepository(sql: Sql, opts: {
 
     /**
      * The same collection for an answer written as it is read: the kept text when the cache has it;
-     * otherwise, on real PostgreSQL (opts.streaming), its pieces read through a cursor to the end at
-     * once and kept whole, given to this reader as they come (readAhead). A town's 100,000 points are 18 MB that took 1.8 s to build before the first byte left.
-     * On the embedded database the whole text: its one connection would be held by a slow reader.
+     * otherwise, on real PostgreSQL (opts.streaming), its pieces as the rows come (pointsPieces),
+     * kept whole once all are read. A town's 100,000 points are 18 MB that took 1.8 s to build before
+     * the first byte left. On the embedded database the whole text: its one connection would be held by a slow reader.
      */
     async pointsAnswer(scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number): Promise<string | AsyncGenerator<string>> {
       if (!opts.streaming) return this.pointsJson(scope, filter, on, limit)
@@ -153,9 +153,7 @@ export function premisesRepository(sql: Sql, opts: {
           return pointsPieces(sql, scope, filter, on, limit, opts.pointsBatch ?? pointsBatch)
         }
       }
-      const pieces = pointsPieces(sql, scope, filter, on, limit, opts.pointsBatch ?? pointsBatch, entry?.keep, entry?.drop)
-      // Kept for others: read to the end at once, not at this reader's pace (readAhead).
-      return entry ? readAhead(pieces) : pieces
+      return pointsPieces(sql, scope, filter, on, limit, opts.pointsBatch ?? pointsBatch, entry?.keep, entry?.drop)
     },
 
     /** How many premises match, by status, and how many meet the rule unregistered: the legend's figures. */
@@ -196,57 +194,56 @@ async function pointsJson(db: Sql | Tx, scope: Jurisdiction, filter: PremisesFil
   return row!.body
 }
 
-/** Rows per cursor read: the first piece leaves after this many, each piece is about 180 KB. */
+/** Rows per piece: the first piece leaves after this many, each piece is about 180 KB. */
 const pointsBatch = 1000
 
 /**
  * The collection of pointsJson as pieces of text, features in the same order built by PostgreSQL,
- * read through a cursor: the first piece is ready once the first rows are. The counts come last
- * (a collection's members may come in any order); one row past the limit tells it was truncated.
- * `keep` is given the whole text once the last piece is read; `drop` is called if it never is (the
- * reader stopped, the query failed).
+ * the rows taken as PostgreSQL sends them (one statement, one round trip: a cursor's round trip per
+ * batch waited each time behind everything else on a busy event loop) and read to the end at once
+ * whatever the reader's pace (readAhead): the first piece is ready once the first rows are. The
+ * counts come last (a collection's members may come in any order); one row past the limit tells it
+ * was truncated. `keep` is given the whole text once the last row is read; `drop` is called if it
+ * never is (the query failed).
  */
-async function* pointsPieces(db: Sql, scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number, batchRows: number,
+function pointsPieces(db: Sql, scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number, batchRows: number,
   keep?: (text: string) => void, drop?: () => void): AsyncGenerator<string> {
-  const whole: string[] = []
-  let piece = '{"type":"FeatureCollection","features":['
-  let n = 0
-  let truncated = false
-  let kept = false
-  const rows = db<{ feature: string }[]>`
-    select json_build_object(
-      'type', 'Feature', 'id', p.id,
-      'geometry', json_build_object('type', 'Point', 'coordinates', json_build_array(st_x(p.geom), st_y(p.geom))),
-      'properties', json_build_object('id', p.id, 'kind', p.kind, 'status', ${statusSql(db, on)}, 'unregistered', ${unregisteredSql(db)}))::text as feature
-    from premises p
-    where ${premisesWhere(db, filter, on, scope)}
-    order by p.id
-    limit ${limit + 1}`
-  try {
-    for await (const batch of rows.cursor(batchRows)) {
-      for (const r of batch) {
-        if (n === limit) {
-          truncated = true
-          break
-        }
-        piece += n ? `,${r.feature}` : r.feature
-        n++
-      }
+  return readAhead(async (push) => {
+    const whole: string[] = []
+    let piece = '{"type":"FeatureCollection","features":['
+    let n = 0
+    let truncated = false
+    const give = () => {
       if (keep) whole.push(piece)
-      yield piece
+      push(piece)
       piece = ''
     }
-    piece += `],"numberReturned":${n},"truncated":${truncated}}`
-    if (keep) {
-      whole.push(piece)
-      keep(whole.join(''))
-      kept = true
+    try {
+      await db<{ feature: string }[]>`
+        select json_build_object(
+          'type', 'Feature', 'id', p.id,
+          'geometry', json_build_object('type', 'Point', 'coordinates', json_build_array(st_x(p.geom), st_y(p.geom))),
+          'properties', json_build_object('id', p.id, 'kind', p.kind, 'status', ${statusSql(db, on)}, 'unregistered', ${unregisteredSql(db)}))::text as feature
+        from premises p
+        where ${premisesWhere(db, filter, on, scope)}
+        order by p.id
+        limit ${limit + 1}`.forEach((r) => {
+        if (n === limit) {
+          truncated = true
+          return
+        }
+        piece += n ? `,${r.feature}` : r.feature
+        if (++n % batchRows === 0) give()
+      })
+      piece += `],"numberReturned":${n},"truncated":${truncated}}`
+      give()
+      keep?.(whole.join(''))
     }
-    yield piece
-  }
-  finally {
-    if (!kept) drop?.()
-  }
+    catch (e) {
+      drop?.()
+      throw e
+    }
+  })
 }
 
 /** The legend's figures computed from premises (the cache above keeps them per version). */
