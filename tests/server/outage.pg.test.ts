@@ -33,6 +33,8 @@ const served: Served[] = []
 let direct: Served
 let throughProxy: Served
 let place: { id: number; lon: number; lat: number }
+/** Days of the campaign, one for each read in turn: see underLoad. */
+let days: string[] = []
 
 /** What the servers logged at error level (a request that failed otherwise than for the database), to say why in a failure. */
 const failuresLogged: unknown[] = []
@@ -70,6 +72,8 @@ beforeAll(async () => {
     select p.id, st_x(p.geom) as lon, st_y(p.geom) as lat from premises p
     join app_user u on u.username = 'inspector' and u.jurisdiction_town_id = p.town_id order by p.id limit 1`
   place = row!
+  days = (await setup.sql<{ d: string }[]>`
+    select (starts_on + i)::text as d from campaign, generate_series(0, 199) i where starts_on + i <= ends_on order by starts_on desc, i`).map(r => r.d)
   await setup.close()
   direct = await serve(pg.url)
   proxy = await startSilentProxy(pg.port)
@@ -102,27 +106,33 @@ function underLoad(s: Served, t0: number, concurrency = 20) {
     const y = Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n)
     return `/api/tiles/premises/${z}/${x}/${y}.mvt`
   }
-  const mix: { route: string; path: string; user?: string; method?: string; body?: unknown }[] = [
-    { route: 'health', path: '/api/health' },
-    { route: 'summary', path: '/api/stats/summary', user: 'analyst' },
-    { route: 'bbox', path: `/api/premises?bbox=${place.lon - 0.02},${place.lat - 0.02},${place.lon + 0.02},${place.lat + 0.02}&limit=500`, user: 'analyst' },
-    { route: 'tile', path: tile(15), user: 'analyst' },
-    { route: 'detail', path: `/api/premises/${place.id}`, user: 'inspector' },
-    { route: 'write', path: `/api/premises/${place.id}`, user: 'inspector', method: 'PATCH', body: { occupants: 7 } },
+  // The reads the app keeps (figures, points, tiles) each ask for a day, or a limit, of their own in
+  // turn: what the app kept before the database went away it serves from memory, as long as no
+  // change has reached it (a write's announcement comes through the silent connection too), and
+  // such an answer is 200, not the refusal these tests are about.
+  const fresh = (i: number) => `asOf=${days[i % days.length]}`
+  const mix: { route: string; path: (i: number) => string; user?: string; method?: string; body?: unknown }[] = [
+    { route: 'health', path: () => '/api/health' },
+    { route: 'summary', path: i => `/api/stats/summary?${fresh(i)}`, user: 'analyst' },
+    { route: 'bbox', path: i => `/api/premises?bbox=${place.lon - 0.02},${place.lat - 0.02},${place.lon + 0.02},${place.lat + 0.02}&limit=${500 + (i % 50_000)}`, user: 'analyst' },
+    { route: 'tile', path: i => `${tile(15)}?${fresh(i)}`, user: 'analyst' },
+    { route: 'detail', path: () => `/api/premises/${place.id}`, user: 'inspector' },
+    { route: 'write', path: () => `/api/premises/${place.id}`, user: 'inspector', method: 'PATCH', body: { occupants: 7 } },
   ]
   const answers: Answer[] = []
   let stopped = false
   let next = 0
   async function worker() {
     while (!stopped) {
-      const m = mix[next++ % mix.length]!
+      const i = next++
+      const m = mix[i % mix.length]!
       const start = Date.now() - t0
       let status = 0
       let headed = false
       let retryAfter: string | null = null
       let body: { reason?: string; messageZh?: string } = {}
       try {
-        const res = await fetch(s.base + m.path, {
+        const res = await fetch(s.base + m.path(Math.floor(i / mix.length)), {
           method: m.method ?? 'GET',
           headers: { ...(m.user ? { cookie: s.cookies[m.user]! } : {}), ...(m.body ? { 'content-type': 'application/json' } : {}) },
           body: m.body ? JSON.stringify(m.body) : undefined,
