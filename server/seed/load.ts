@@ -343,7 +343,7 @@ async function copyKeyAreaCells(tx: Tx, text: Map<KeyAreaTable, AsyncIterable<Ui
   // Loaded without their keys and indexes, which are built after (at 1,000,000 premises the COPYs
   // took a third less, the keys and indexes 10 s to build).
   const stripped = await stripTables(tx, keyAreaTables, true)
-  await copyInto(tx`copy premises_cell_day_source (premises_id, cx, cy, town_id, police_station_id, deltas, geom) from stdin with (format binary)`,
+  await copyInto(tx`copy premises_cell_day_source (premises_id, cx, cy, town_id, police_station_id, deltas, total, geom) from stdin with (format binary)`,
     text.get('premises_cell_day_source')!)
   await copyInto(tx`copy premises_cell_event_source (premises_id, cx, cy, town_id, police_station_id, days, events) from stdin with (format binary)`,
     text.get('premises_cell_event_source')!)

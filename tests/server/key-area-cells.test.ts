@@ -129,4 +129,12 @@ describe('the key-area counts from the cells', () => {
     const exact = await countsInsideFromRows(t.db.sql, JSON.stringify(geometry), { kind: 'town', id: town!.townId }, on)
     expect(res.json().counts).toEqual(exact)
   })
+
+  it('keep each premises\' total of changes, which the edge reads, equal to its changes summed, as seeded and after the writes above', async () => {
+    const [r] = await t.db.sql<{ rows: number; wrong: number }[]>`
+      select count(*)::int as rows, count(*) filter (where total is distinct from cell_day_total(deltas))::int as wrong
+      from premises_cell_day_source`
+    expect(r!.rows).toBeGreaterThan(100)
+    expect(r!.wrong).toBe(0)
+  })
 })

@@ -418,8 +418,8 @@ create or replace function refresh_premises_cell_days(ids bigint[]) returns void
     hz_public_security = excluded.hz_public_security, hz_fire = excluded.hz_fire, hz_housing = excluded.hz_housing, hz_other = excluded.hz_other;
   select refresh_premises_block_days(premises_blocks_of(ids));
   delete from premises_cell_day_source where premises_id in (select unnest(ids));
-  insert into premises_cell_day_source (premises_id, cx, cy, town_id, police_station_id, deltas, geom)
-  select r.*, p.geom from premises_cell_day_rows(ids) r join premises p on p.id = r.premises_id;
+  insert into premises_cell_day_source (premises_id, cx, cy, town_id, police_station_id, deltas, total, geom)
+  select r.*, cell_day_total(r.deltas), p.geom from premises_cell_day_rows(ids) r join premises p on p.id = r.premises_id;
   select refresh_premises_cell_events(ids);
 $$;
 
@@ -452,8 +452,8 @@ create or replace function refresh_all_premises_cell_days() returns void languag
   -- Laid out by cell: the premises along a boundary are read cell by cell (countsInside's edge), and
   -- in id order each was a page of its own, 393 pages for a cell of 396 premises at 1,000,000 (the
   -- live preview of a square kilometre p50 45 -> 30 ms). The sort costs about 6 s there.
-  insert into premises_cell_day_source (premises_id, cx, cy, town_id, police_station_id, deltas, geom)
-  select r.*, p.geom from premises_cell_day_rows(array(select id from premises)) r join premises p on p.id = r.premises_id
+  insert into premises_cell_day_source (premises_id, cx, cy, town_id, police_station_id, deltas, total, geom)
+  select r.*, cell_day_total(r.deltas), p.geom from premises_cell_day_rows(array(select id from premises)) r join premises p on p.id = r.premises_id
   order by r.cx, r.cy, r.premises_id;
   select premises_cell_days_from_source();
   select refresh_all_premises_cell_events();

@@ -293,8 +293,15 @@ function countsSelect(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: st
       ) d
     ),
     -- The premises along the boundary by their own changes (premises_cell_day_source: one row each,
-    -- their residents' and hazards' included, and its point, found by their cell as the totals were
-    -- summed), summed up to the day: the same rule as the totals.
+    -- their residents' and hazards' included, found by their cell as the totals were summed), summed
+    -- up to the day: the same rule as the totals. Tested against the boundary and taken as their
+    -- changes' total from the cell index alone (migration 052); a premises with a change after the
+    -- day has its changes up to the day summed from its row.
+    edge_in as materialized (
+      select s.premises_id, s.total from classified k
+      join premises_cell_day_source s on (s.cx, s.cy, s.town_id, s.police_station_id) = (k.cx, k.cy, k.town_id, k.police_station_id), g
+      where not k.whole and st_intersects(g.geom, s.geom) and ${inJurisdiction(db, scope, 'k')}
+    ),
     edge as (
       select coalesce(sum(d.houses), 0)::int as houses, coalesce(sum(d.rental_houses), 0)::int as rental_houses,
              coalesce(sum(d.group_rentals), 0)::int as group_rentals,
@@ -302,10 +309,13 @@ function countsSelect(db: Sql | Tx, geojson: string, scope: Jurisdiction, on: st
              coalesce(sum(d.residents_registered), 0)::int as residents_registered,
              coalesce(sum(d.hz_public_security), 0)::int as ps, coalesce(sum(d.hz_fire), 0)::int as fire,
              coalesce(sum(d.hz_housing), 0)::int as housing, coalesce(sum(d.hz_other), 0)::int as other
-      from classified k
-      join premises_cell_day_source s on (s.cx, s.cy, s.town_id, s.police_station_id) = (k.cx, k.cy, k.town_id, k.police_station_id)
-      cross join lateral unnest(s.deltas) d, g
-      where not k.whole and st_intersects(g.geom, s.geom) and ${inJurisdiction(db, scope, 'k')} and d.day <= ${on}
+      from (
+        select (e.total).* from edge_in e where (e.total).day <= ${on}
+        union all
+        select d.* from edge_in e join premises_cell_day_source s on s.premises_id = e.premises_id
+        cross join lateral unnest(s.deltas) d
+        where (e.total).day > ${on} and d.day <= ${on}
+      ) d
     )
     select w.houses + e.houses as houses, w.rental_houses + e.rental_houses as rental_houses, w.group_rentals + e.group_rentals as group_rentals,
            w.group_rentals_with_hazards + e.group_rentals_with_hazards as group_rentals_with_hazards,
