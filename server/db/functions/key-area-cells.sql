@@ -1,3 +1,15 @@
+-- A premises' changes summed (premises_cell_day_source.total, migration 052): the day of its last
+-- change, then each count.
+create or replace function cell_day_total(deltas cell_day_delta[]) returns cell_day_delta
+language sql immutable parallel safe as $$
+  select row(coalesce(max(d.day), '-infinity'::date),
+             coalesce(sum(d.houses), 0), coalesce(sum(d.rental_houses), 0), coalesce(sum(d.group_rentals), 0),
+             coalesce(sum(d.group_rentals_with_hazards), 0), coalesce(sum(d.residents_registered), 0),
+             coalesce(sum(d.hz_public_security), 0), coalesce(sum(d.hz_fire), 0), coalesce(sum(d.hz_housing), 0),
+             coalesce(sum(d.hz_other), 0))::cell_day_delta
+  from unnest(deltas) d
+$$;
+
 -- The key-area cells' daily changes (premises_cell_day, migration 036) and events (premises_cell_event,
 -- migration 040) follow every statement that writes premises, residents or hazards: the premises it
 -- touched, in what their changes and events depend on, are counted again (refresh_premises_cell_days).

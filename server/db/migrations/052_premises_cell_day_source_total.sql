@@ -6,21 +6,19 @@
 -- the cell index carries what the edge needs, so that the premises of the crossed cells are tested and
 -- summed from the index alone: only a premises with a change after the day asked (a move-out dated
 -- ahead) is read from its row.
-create function cell_day_total(deltas cell_day_delta[]) returns cell_day_delta
-language sql immutable parallel safe as $$
-  select row(coalesce(max(d.day), '-infinity'::date),
-             coalesce(sum(d.houses), 0), coalesce(sum(d.rental_houses), 0), coalesce(sum(d.group_rentals), 0),
-             coalesce(sum(d.group_rentals_with_hazards), 0), coalesce(sum(d.residents_registered), 0),
-             coalesce(sum(d.hz_public_security), 0), coalesce(sum(d.hz_fire), 0), coalesce(sum(d.hz_housing), 0),
-             coalesce(sum(d.hz_other), 0))::cell_day_delta
-  from unnest(deltas) d
-$$;
 
 -- Written with the row by the triggers' refresh (functions/key-area-cells.sql) and by the seed's COPY
 -- (server/seed/key-area-source.ts), from the same changes: a generated column made the set-up's COPY
 -- call this function per row, 30 s more at 1,000,000 premises.
 alter table premises_cell_day_source add column total cell_day_delta;
-update premises_cell_day_source set total = cell_day_total(deltas);
+-- cell_day_total (functions/key-area-cells.sql) written out: the function files run after the migrations.
+update premises_cell_day_source set total = (
+  select row(coalesce(max(d.day), '-infinity'::date),
+             coalesce(sum(d.houses), 0), coalesce(sum(d.rental_houses), 0), coalesce(sum(d.group_rentals), 0),
+             coalesce(sum(d.group_rentals_with_hazards), 0), coalesce(sum(d.residents_registered), 0),
+             coalesce(sum(d.hz_public_security), 0), coalesce(sum(d.hz_fire), 0), coalesce(sum(d.hz_housing), 0),
+             coalesce(sum(d.hz_other), 0))::cell_day_delta
+  from unnest(deltas) d);
 alter table premises_cell_day_source alter column total set not null;
 
 -- In place of the cell index of migration 047 (same key: the seed's sums read the table through it cell by cell).
