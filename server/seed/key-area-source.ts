@@ -487,7 +487,19 @@ export class KeyAreaSums {
     daySources.bytes(binaryHeader)
     // A cell_day_delta: its ten columns (day, then nine counts), each as type, length and value.
     const deltaBytes = 4 + 4 + W * 12
-    const sums = new Int32Array(W)
+    const sums = new Float64Array(W)
+    const delta = (out: CopyData, from: ArrayLike<number>, k: number) => {
+      out.int32(deltaBytes - 4)
+      out.int32(W)
+      out.int32(dateOid)
+      out.int32(4)
+      out.int32(from[k]! - postgresEpochDays)
+      for (let v = 1; v < W; v++) {
+        out.int32(int4Oid)
+        out.int32(4)
+        out.int32(from[k + v]!)
+      }
+    }
     for (const i of byCell) {
       const d0 = dayAt[i]!
       const d1 = dayAt[i + 1]!
@@ -497,33 +509,15 @@ export class KeyAreaSums {
       out.room(64 + 20 + (length + 1) * deltaBytes + 4 + pointBytes)
       sourceKey(out, i, 8)
       arrayHeader(out, length * deltaBytes, types.cellDayDelta, length)
-      let last = -Infinity
       sums.fill(0)
+      sums[0] = -Infinity
       for (let k = d0; k < d1; k += W) {
-        out.int32(deltaBytes - 4)
-        out.int32(W)
-        out.int32(dateOid)
-        out.int32(4)
-        out.int32(days[k]! - postgresEpochDays)
-        last = Math.max(last, days[k]!)
-        for (let v = 1; v < W; v++) {
-          out.int32(int4Oid)
-          out.int32(4)
-          out.int32(days[k + v]!)
-          sums[v]! += days[k + v]!
-        }
+        delta(out, days, k)
+        sums[0] = Math.max(sums[0]!, days[k]!)
+        for (let v = 1; v < W; v++) sums[v]! += days[k + v]!
       }
       // Their total (cell_day_total, migration 052): the last day of change, then each count summed.
-      out.int32(deltaBytes - 4)
-      out.int32(W)
-      out.int32(dateOid)
-      out.int32(4)
-      out.int32(last - postgresEpochDays)
-      for (let v = 1; v < W; v++) {
-        out.int32(int4Oid)
-        out.int32(4)
-        out.int32(sums[v]!)
-      }
+      delta(out, sums, 0)
       point(out, lon[i]!, lat[i]!)
     }
     daySources.room(2)
