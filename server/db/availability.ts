@@ -11,9 +11,13 @@ export type DatabaseFailure = 'unreachable' | 'lost' | 'timeout'
 /** The code of a connection the availability gate refused (the database was known to be away). */
 export const unavailableCode = 'DATABASE_UNAVAILABLE'
 
+/** The code the gate is told when one of the pool's connections closed before the server sent a byte. */
+export const noAnswerCode = 'DATABASE_NO_ANSWER'
+
 // The driver's own codes for connections it gave up on or that closed under a query, and the gate's.
 const driverCodes: Record<string, DatabaseFailure> = {
   [unavailableCode]: 'unreachable',
+  [noAnswerCode]: 'unreachable',
   CONNECT_TIMEOUT: 'unreachable',
   CONNECTION_CLOSED: 'lost',
   CONNECTION_ENDED: 'lost',

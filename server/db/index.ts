@@ -1,7 +1,7 @@
 import { connect, Socket } from 'node:net'
 import postgres from 'postgres'
 import type { PGlite } from '@electric-sql/pglite'
-import { databaseAvailability, type DatabaseAvailability, unavailableCode } from './availability.js'
+import { databaseAvailability, type DatabaseAvailability, noAnswerCode, unavailableCode } from './availability.js'
 import { withPostgresErrorFraming } from './pglite-protocol.js'
 import { leanPostgis } from './postgis-bundle.js'
 import { districtTimeZone } from '../domain/calendar.js'
@@ -198,6 +198,20 @@ function gatedSocket(target: SocketTarget, availability: () => DatabaseAvailabil
   const host = target.host[0]!
   // Writes made while connecting are buffered by the socket; the driver's connect timeout runs meanwhile.
   const socket = target.path ? connect(target.path) : connect(target.port[0]!, host)
+  // Closed before the server sent a byte, and not by the server (a cancel request's connection is
+  // ended by it): the driver gave up waiting (connect timeout) or the connection was refused. The
+  // gate closes here, before the driver's own close handler (registered after this one) hands the
+  // next queued query a new connection: closed only once a request reported the failure, that came
+  // too late, and the queued query waited out a second connect timeout.
+  let ended = false
+  let failure: NodeJS.ErrnoException | undefined
+  socket.once('end', () => (ended = true))
+  socket.once('error', (e: NodeJS.ErrnoException) => (failure = e))
+  socket.once('close', () => {
+    if (socket.bytesRead > 0 || ended) return
+    availability()?.report(Object.assign(
+      new Error(`no answer from the database before the connection closed (${failure?.code ?? 'connect timeout'})`), { code: noAnswerCode }))
+  })
   // The driver reads the name for TLS server-name indication from here when it opens the socket itself.
   return Object.assign(socket, { host })
 }
