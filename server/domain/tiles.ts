@@ -10,3 +10,10 @@ function tileY(lat: number, z: number): number {
 export function tileRange([w, s, e, n]: [number, number, number, number], z: number): { x0: number; y0: number; x1: number; y1: number } {
   return { x0: tileX(w, z), y0: tileY(n, z), x1: tileX(e, z), y1: tileY(s, z) }
 }
+
+/** The box [west, south, east, north] of the tile z/x/y. */
+export function tileBounds(z: number, x: number, y: number): [number, number, number, number] {
+  const lon = (tx: number) => (tx / 2 ** z) * 360 - 180
+  const lat = (ty: number) => (Math.atan(Math.sinh(Math.PI * (1 - (2 * ty) / 2 ** z))) * 180) / Math.PI
+  return [lon(x), lat(y + 1), lon(x + 1), lat(y)]
+}

@@ -2,6 +2,7 @@ import { gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { wholeDistrict } from '../../server/domain/access.js'
 import { figuresCache } from '../../server/plugins/app/figures-cache.js'
+import { boxPointsCache } from '../../server/plugins/app/box-points.js'
 import { premisesRepository } from '../../server/plugins/app/premises.js'
 import { statementsDuring } from '../helpers/statements.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
@@ -83,8 +84,14 @@ describe('the premises collection streamed', () => {
   })
 })
 
-describe('a collection being streamed', () => {
-  const cached = () => premisesRepository(t.db.sql, { streaming: true, pointsBatch: 50, pointsCache: figuresCache(t.app.versions, 16, 'data') })
+// Kept whole under the data version, or as a box's rows under the box's version (box-points.ts).
+describe.each([
+  ['kept whole', () => premisesRepository(t.db.sql, { streaming: true, pointsBatch: 50, pointsCache: figuresCache(t.app.versions, 16, 'data') })],
+  ['kept as a box\'s rows', () => premisesRepository(t.db.sql, {
+    streaming: true, pointsBatch: 50, boxVersion: box => t.app.versions.boxVersion(box),
+    boxPoints: { cache: boxPointsCache(), changedSince: (box, version) => t.app.versions.boxChangedSince(box, version) },
+  })],
+] as const)('a collection being streamed, %s', (_, cached) => {
   const read = async (answer: string | AsyncGenerator<string>) => {
     if (typeof answer === 'string') return answer
     let text = ''

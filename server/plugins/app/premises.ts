@@ -4,6 +4,8 @@ import { inJurisdiction } from '../../db/scope.js'
 import { readAhead } from '../../lib/text-stream.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { type FiguresCache, figuresCache, townsOf } from './figures-cache.js'
+import { type BoxPointsCache, boxPointsCache, noRows, type PointRows } from './box-points.js'
+import { tileBounds } from '../../domain/tiles.js'
 import { type HazardCategory, type HazardStatus, hazardStatuses, type PremisesKind } from '../../domain/lists.js'
 
 
@@ -119,6 +121,8 @@ export function premisesRepository(sql: Sql, opts: {
   /** Kept under the data version (`pointsCache`'s counter), or that of the filter's box (`boxVersion`): what tiles key on. */
   pointsCache?: FiguresCache
   boxVersion?: (box: [number, number, number, number]) => Promise<number>
+  /** On real PostgreSQL (streaming), a box's points kept as rows, patched where it changed (box-points.ts). */
+  boxPoints?: { cache: BoxPointsCache; changedSince: (box: [number, number, number, number], version: number) => number[] | null }
   streaming?: boolean
   pointsBatch?: number
 } = {}) {
@@ -144,6 +148,19 @@ export function premisesRepository(sql: Sql, opts: {
      */
     async pointsAnswer(scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number): Promise<string | AsyncGenerator<string>> {
       if (!opts.streaming) return this.pointsJson(scope, filter, on, limit)
+      const batch = opts.pointsBatch ?? pointsBatch
+      const box = filter.bbox
+      if (box && opts.boxPoints && opts.boxVersion) {
+        const { cache, changedSince } = opts.boxPoints
+        return cache.answer(`points|${JSON.stringify([scope, filter, on, limit])}`, {
+          limit,
+          version: () => opts.boxVersion!(box),
+          changedSince: version => changedSince(box, version),
+          stream: (keep, drop) => pointsPieces(sql, scope, filter, on, limit, batch, keep, drop),
+          areas: (areas, maxId) => areaRows(sql, scope, filter, on, box, areas, maxId),
+          whole: () => featureRows(featureRowsSql(sql, scope, filter, on, sql`order by p.id limit ${limit + 1}`)),
+        })
+      }
       const entry = await opts.pointsCache?.entry<string>(`points|${JSON.stringify([scope, filter, on, limit])}`, pointsAt(filter))
       if (entry?.kept) {
         // Kept, or being read for another request: its whole text, not a second read of the same rows.
@@ -151,10 +168,10 @@ export function premisesRepository(sql: Sql, opts: {
           return await entry.kept
         }
         catch {
-          return pointsPieces(sql, scope, filter, on, limit, opts.pointsBatch ?? pointsBatch)
+          return pointsPieces(sql, scope, filter, on, limit, batch)
         }
       }
-      return pointsPieces(sql, scope, filter, on, limit, opts.pointsBatch ?? pointsBatch, entry?.keep, entry?.drop)
+      return pointsPieces(sql, scope, filter, on, limit, batch, entry && (((_, text) => entry.keep(text)) as Keep), entry?.drop)
     },
 
     /** How many premises match, by status, and how many meet the rule unregistered: the legend's figures. */
@@ -198,19 +215,65 @@ async function pointsJson(db: Sql | Tx, scope: Jurisdiction, filter: PremisesFil
 /** Rows per piece: the first piece leaves after this many, each piece is about 180 KB. */
 const pointsBatch = 1000
 
+/** Given every row read (up to the limit and one past it) and the whole text they make. */
+type Keep = (rows: PointRows, text: string) => void
+
+/** The premises of the filter as GeoJSON Feature text, each with its id and map area (map_area), then `tail` (order, limit, more conditions). */
+const featureRowsSql = (db: Sql, scope: Jurisdiction, filter: PremisesFilter, on: string, tail: PendingQuery) => db<{ id: number; area: number; feature: string }[]>`
+  select p.id, map_area(p.geom_m)::float8 as area, json_build_object(
+    'type', 'Feature', 'id', p.id,
+    'geometry', json_build_object('type', 'Point', 'coordinates', json_build_array(st_x(p.geom), st_y(p.geom))),
+    'properties', json_build_object('id', p.id, 'kind', p.kind, 'status', ${statusSql(db, on)}, 'unregistered', ${unregisteredSql(db)}))::text as feature
+  from premises p
+  where ${premisesWhere(db, filter, on, scope)} ${tail}`
+
+type PendingQuery = ReturnType<Sql>
+
+/** The rows of featureRowsSql (or of a query made of several), whole. */
+async function featureRows(query: Promise<{ id: number; area: number; feature: string }[]>): Promise<PointRows> {
+  const rows = noRows()
+  for (const r of await query) {
+    rows.ids.push(r.id)
+    rows.areas.push(r.area)
+    rows.features.push(r.feature)
+  }
+  return rows
+}
+
+/**
+ * The rows of the map areas `areas` (data_change's, zoom-16 tiles) within the box, up to id `maxId`
+ * when given, by id: each area read through the box's index as a box of its own (a few thousand
+ * premises at most), and held to its area exactly as map_area tells it.
+ */
+function areaRows(db: Sql, scope: Jurisdiction, filter: PremisesFilter, on: string, box: [number, number, number, number],
+  areas: readonly number[], maxId: number | undefined): Promise<PointRows> {
+  // Past an area's edge by a hair (about 1 cm): a point on it is given to one side by map_area, not by the envelope.
+  const pad = 1e-7
+  const parts = areas.flatMap((area) => {
+    const [w, s, e, n] = tileBounds(16, Math.floor(area / 65536), area % 65536)
+    const within: [number, number, number, number] = [Math.max(w - pad, box[0]), Math.max(s - pad, box[1]), Math.min(e + pad, box[2]), Math.min(n + pad, box[3])]
+    if (within[0] > within[2] || within[1] > within[3]) return []
+    return [featureRowsSql(db, scope, { ...filter, bbox: within }, on,
+      db`and map_area(p.geom_m) = ${area}::bigint ${maxId === undefined ? db`` : db`and p.id <= ${maxId}`}`)]
+  })
+  if (parts.length === 0) return Promise.resolve(noRows())
+  return featureRows(db<{ id: number; area: number; feature: string }[]>`${parts.reduce((x, y) => db`${x} union all ${y}`)} order by id`)
+}
+
 /**
  * The collection of pointsJson as pieces of text, features in the same order built by PostgreSQL,
  * the rows taken as PostgreSQL sends them (one statement, one round trip: a cursor's round trip per
  * batch waited each time behind everything else on a busy event loop) and read to the end at once
  * whatever the reader's pace (readAhead): the first piece is ready once the first rows are. The
  * counts come last (a collection's members may come in any order); one row past the limit tells it
- * was truncated. `keep` is given the whole text once the last row is read; `drop` is called if it
- * never is (the query failed).
+ * was truncated. `keep` is given the rows and the whole text once the last row is read; `drop` is
+ * called if it never is (the query failed).
  */
 function pointsPieces(db: Sql, scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number, batchRows: number,
-  keep?: (text: string) => void, drop?: () => void): AsyncGenerator<string> {
+  keep?: Keep, drop?: () => void): AsyncGenerator<string> {
   return readAhead(async (push) => {
     const whole: string[] = []
+    const rows = noRows()
     let piece = '{"type":"FeatureCollection","features":['
     let n = 0
     let truncated = false
@@ -220,15 +283,12 @@ function pointsPieces(db: Sql, scope: Jurisdiction, filter: PremisesFilter, on: 
       piece = ''
     }
     try {
-      await db<{ feature: string }[]>`
-        select json_build_object(
-          'type', 'Feature', 'id', p.id,
-          'geometry', json_build_object('type', 'Point', 'coordinates', json_build_array(st_x(p.geom), st_y(p.geom))),
-          'properties', json_build_object('id', p.id, 'kind', p.kind, 'status', ${statusSql(db, on)}, 'unregistered', ${unregisteredSql(db)}))::text as feature
-        from premises p
-        where ${premisesWhere(db, filter, on, scope)}
-        order by p.id
-        limit ${limit + 1}`.forEach((r) => {
+      await featureRowsSql(db, scope, filter, on, db`order by p.id limit ${limit + 1}`).forEach((r) => {
+        if (keep) {
+          rows.ids.push(r.id)
+          rows.areas.push(r.area)
+          rows.features.push(r.feature)
+        }
         if (n === limit) {
           truncated = true
           return
@@ -238,7 +298,7 @@ function pointsPieces(db: Sql, scope: Jurisdiction, filter: PremisesFilter, on: 
       })
       piece += `],"numberReturned":${n},"truncated":${truncated}}`
       give()
-      keep?.(whole.join(''))
+      keep?.(rows, whole.join(''))
     }
     catch (e) {
       drop?.()
@@ -319,6 +379,7 @@ export default fp(async (app) => {
   // show what tiles show, and are kept as tiles are: a box's under the version of its areas.
   app.decorate('premises', premisesRepository(app.db.sql, {
     cache: figuresCache(app.versions, 2000), pointsCache: figuresCache(app.versions, 16, 'data'), boxVersion: box => app.versions.boxVersion(box),
+    boxPoints: { cache: boxPointsCache(16), changedSince: (box, version) => app.versions.boxChangedSince(box, version) },
     streaming: app.db.backend === 'postgres',
   }))
 }, { name: 'premises', dependencies: ['db', 'versions'] })

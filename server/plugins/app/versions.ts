@@ -69,6 +69,10 @@ function changeLog(spread: (key: number) => number[]) {
       else if (applied === undefined || version > applied + 1) return false
       return true
     },
+    /** Whether what changed after version `since` is known key by key (nothing changed everywhere since). */
+    knownSince: (since: number) => applied !== undefined && everywhereAt <= since,
+    /** The last version that changed `key` (0: none known). */
+    lastOf: (key: number) => last.get(key) ?? 0,
     /** The newest version over `keys`, and any that changed everywhere. */
     newest(keys: Iterable<number>): number {
       let newest = everywhereAt
@@ -230,6 +234,24 @@ export function dataVersions(db: Database) {
   }
 
   /**
+   * The areas (data_change's zoom-16 tiles, x * 65536 + y) boxVersion looks at for `box` that changed
+   * after version `since` (kept for the box then): a box's points read again there only. Null when
+   * that is not known (everywhere changed since, or the box spans more areas than `max`).
+   */
+  function boxChangedSince(box: [number, number, number, number], since: number, max = 4096): number[] | null {
+    const r = tileRange(box, 16)
+    const [x0, x1, y0, y1] = [r.x0 - 1, r.x1 + 1, r.y0 - 1, r.y1 + 1]
+    if ((x1 - x0 + 1) * (y1 - y0 + 1) > max || !areas.knownSince(since)) return null
+    const changed: number[] = []
+    for (let x = x0; x <= x1; x++) {
+      for (let y = y0; y <= y1; y++) {
+        if (areas.lastOf(areaKey(16, x, y)) > since) changed.push(x * 65536 + y)
+      }
+    }
+    return changed
+  }
+
+  /**
    * The figures version of the towns `ids`: the last that changed any of them (figures_change, or
    * everywhere). A town's part of the district's figures is kept under it.
    */
@@ -242,6 +264,7 @@ export function dataVersions(db: Database) {
     current,
     tileVersion,
     boxVersion,
+    boxChangedSince,
     townsVersion,
 
     /** Forgets the versions: this process has just committed a write, whose announcement may still be on its way. */
