@@ -17,6 +17,7 @@ import { openApiFile, openApiText } from '../server/schemas/openapi.js'
 const sql = postgres({ host: '127.0.0.1', port: 1, max: 1 }) as unknown as Sql
 const db: Database = {
   sql,
+  planned: sql,
   backend: 'embedded',
   postgis: '',
   mvt: false,

@@ -14,6 +14,13 @@ export type Backend = 'embedded' | 'postgres'
 
 export interface Database {
   sql: Sql
+  /**
+   * The same database through connections of their own that plan a statement once and keep the plan
+   * (plan_cache_mode force_generic_plan; the pool's connections plan every run, clientOptions), for
+   * statements whose plan does not depend on their values and whose planning is a good part of their
+   * time: the key-area preview planned in 1.7 ms and ran in 4.4. The embedded database: `sql` itself.
+   */
+  planned: Sql
   backend: Backend
   /** PostGIS version string, e.g. "3.6 USE_GEOS=1 ...". */
   postgis: string
@@ -158,6 +165,7 @@ async function openEmbedded(opts: OpenOptions): Promise<Database> {
   const availability = databaseAvailability(async () => { await sql`select 1` })
   return {
     sql,
+    planned: sql,
     backend: 'embedded',
     ...caps,
     availability,
@@ -224,6 +232,11 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
   }
   if (opts.statementTimeout) options.connection = { ...options.connection, statement_timeout: opts.statementTimeout }
   const sql = postgres(url, options) as unknown as Sql
+  // Fewer: only the statements that ask come here.
+  const planned = postgres(url, {
+    ...options, max: Math.max(2, Math.ceil((opts.max ?? 10) / 3)),
+    connection: { ...options.connection, plan_cache_mode: 'force_generic_plan' },
+  }) as unknown as Sql
   await sql`create extension if not exists postgis`
   const caps = await probe(sql)
   // Probed on a connection of its own, which the gate does not hold back.
@@ -239,6 +252,7 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
   const listener = postgresListener(url, opts.connectTimeout)
   return {
     sql,
+    planned,
     backend: 'postgres',
     ...caps,
     availability,
@@ -246,7 +260,7 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
     close: async () => {
       availability?.close()
       await listener.close()
-      await sql.end({ timeout: 5 })
+      await Promise.all([sql.end({ timeout: 5 }), planned.end({ timeout: 5 })])
     },
   }
 }

@@ -69,7 +69,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req) => {
     const viewer = keyAreaViewer(app.userOf(req))
     const { on } = await referenceDay()
-    const { checked: c, counts } = await app.keyAreas.preview(req.body.geometry, viewer, { excludeId: req.body.excludeId }, on)
+    const { checked: c, counts } = await app.keyAreas.preview(req.body.geometry, viewer, { excludeId: req.body.excludeId }, on, app.db.planned)
     return {
       valid: c.problems.length === 0,
       problems: c.problems, warnings: c.warnings, areaKm2: c.areaKm2, outsideShare: c.outsideShare, suggested: c.suggested, counts,
