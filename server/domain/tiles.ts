@@ -12,7 +12,7 @@ export function tileRange([w, s, e, n]: [number, number, number, number], z: num
 }
 
 /** The box [west, south, east, north] of the tile z/x/y. */
-export function tileBounds(z: number, x: number, y: number): [number, number, number, number] {
+export function tileBox(z: number, x: number, y: number): [number, number, number, number] {
   const lon = (tx: number) => (tx / 2 ** z) * 360 - 180
   const lat = (ty: number) => (Math.atan(Math.sinh(Math.PI * (1 - (2 * ty) / 2 ** z))) * 180) / Math.PI
   return [lon(x), lat(y + 1), lon(x + 1), lat(y)]

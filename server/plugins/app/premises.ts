@@ -5,7 +5,7 @@ import { readAhead } from '../../lib/text-stream.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { type FiguresCache, figuresCache, townsOf } from './figures-cache.js'
 import { type BoxPointsCache, boxPointsCache, noRows, type PointRows } from './box-points.js'
-import { tileBounds } from '../../domain/tiles.js'
+import { tileBox } from '../../domain/tiles.js'
 import { type HazardCategory, type HazardStatus, hazardStatuses, type PremisesKind } from '../../domain/lists.js'
 
 
@@ -250,7 +250,7 @@ function areaRows(db: Sql, scope: Jurisdiction, filter: PremisesFilter, on: stri
   // Past an area's edge by a hair (about 1 cm): a point on it is given to one side by map_area, not by the envelope.
   const pad = 1e-7
   const parts = areas.flatMap((area) => {
-    const [w, s, e, n] = tileBounds(16, Math.floor(area / 65536), area % 65536)
+    const [w, s, e, n] = tileBox(16, Math.floor(area / 65536), area % 65536)
     const within: [number, number, number, number] = [Math.max(w - pad, box[0]), Math.max(s - pad, box[1]), Math.min(e + pad, box[2]), Math.min(n + pad, box[3])]
     if (within[0] > within[2] || within[1] > within[3]) return []
     return [featureRowsSql(db, scope, { ...filter, bbox: within }, on,
