@@ -3,8 +3,9 @@
  * the sixth execution on one connection PostgreSQL may switch to a generic plan, made without the
  * parameters' values, which for a box, a town or a day can be far slower than the plans before it.
  * Each read query of the map and the dashboard runs 8 times on one connection, with the server's
- * default plan cache (`auto`) and with the app's (`force_custom_plan`, server/db/index.ts): the
- * table gives runs 1-5 against runs 6-8, and flags a query whose later runs are more than twice as slow.
+ * default plan cache (`auto`), with the app's (`force_custom_plan`, server/db/index.ts) and with one
+ * plan kept (`force_generic_plan`, db.planned's, which the key-area preview runs on): the table gives
+ * runs 1-5 against runs 6-8, and flags a query whose later runs are more than twice as slow.
  */
 import { type Database, openDatabase } from '../server/db/index.js'
 import { type Jurisdiction, wholeDistrict } from '../server/domain/access.js'
@@ -63,6 +64,8 @@ async function queries(db: Database): Promise<[string, (i: number) => Promise<un
       const checked = await keyAreas.check(square(i), { jurisdiction: wholeDistrict, drafts: true, people: true })
       return keyAreas.counts(checked.geojson!, wholeDistrict, day)
     }],
+    // As the route runs it: one statement, on connections that keep one plan (db.planned).
+    ['key-area preview, one statement (~1 km²)', i => keyAreas.preview(square(i), { jurisdiction: wholeDistrict, drafts: true, people: true }, {}, day)],
     ['attachment 5 of a town', i => reports.table('attachment-5', campaign, reports.latestReportDay(campaign, day), town(i))],
   ]
 }
@@ -71,7 +74,7 @@ async function queries(db: Database): Promise<[string, (i: number) => Promise<un
 export async function benchPlans(url: string): Promise<Row[]> {
   const rows: Row[] = []
   const results = new Map<string, Record<string, [number, number]>>()
-  for (const mode of ['auto', 'force_custom_plan']) {
+  for (const mode of ['auto', 'force_custom_plan', 'force_generic_plan']) {
     const db = await openDatabase({ url, max: 1 })
     try {
       await db.sql.unsafe(`set plan_cache_mode = ${mode}`)
@@ -92,9 +95,10 @@ export async function benchPlans(url: string): Promise<Row[]> {
   for (const [label, r] of results) {
     const [early, late] = r.auto!
     const [, forced] = r.force_custom_plan!
+    const [, generic] = r.force_generic_plan!
     rows.push({
-      measure: `plans: ${label}, runs 1-5 / 6-8 (auto) / 6-8 (custom)`,
-      value: `${early.toFixed(1)} / ${late.toFixed(1)} / ${forced.toFixed(1)} ms`,
+      measure: `plans: ${label}, runs 1-5 / 6-8 (auto) / 6-8 (custom) / 6-8 (generic)`,
+      value: `${early.toFixed(1)} / ${late.toFixed(1)} / ${forced.toFixed(1)} / ${generic.toFixed(1)} ms`,
       note: late > 2 * early && late - early > 5 ? 'CLIFF: a generic plan from the 6th run' : '',
     })
   }
