@@ -71,21 +71,3 @@ describe('statements kept off parallel workers', () => {
     expect(await planOf(call)).not.toMatch(/Gather/)
   })
 })
-
-describe('the overview tiles\' cells', () => {
-  it.each([[12, 3413, 1663, 'premises_cell_tile_idx'], [10, 853, 415, 'premises_cell8_tile_idx']] as const)(
-    'of a zoom-%i tile are read from an index that carries them (no page of the table read)', async (z, x, y, index) => {
-      const cookie = await signIn(t.app, 'leader')
-      const call = await statementOf(async () => {
-        const res = await t.app.inject({ url: `/api/tiles/premises/${z}/${x}/${y}.mvt?asOf=${day}&kind=rental`, headers: { cookie } })
-        expect(res.statusCode, res.body).toBe(200)
-      }, 'st_asmvt')
-      await t.db.owner.unsafe('vacuum premises_cell, premises_cell8')
-      // The small test district would be read whole: what is judged is that the index can serve it alone.
-      const plan = await t.db.owner.begin(async (tx) => {
-        for (const s of ['enable_seqscan', 'enable_bitmapscan']) await tx.unsafe(`set local ${s} = off`)
-        return (await tx.unsafe(`explain ${call.query}`, call.parameters as never[])).map(r => Object.values(r)[0]).join('\n')
-      })
-      expect(plan).toContain(`Index Only Scan using ${index}`)
-    })
-})
