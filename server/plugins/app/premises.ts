@@ -143,8 +143,10 @@ export function premisesRepository(sql: Sql, opts: {
      * The same collection for an answer written as it is read: the kept text when the cache has it;
      * otherwise, on real PostgreSQL (opts.streaming), its pieces as the rows come (pointsPieces),
      * kept whole once all are read. A town's 100,000 points are 18 MB that took 1.8 s to build before
-     * the first byte left. On the embedded database the whole text: its one connection serves every
-     * statement, and a statement is answered whole before the next one runs.
+     * the first byte left. A box's answer is kept as its rows too (opts.boxPoints): after a write
+     * inside the box, the map areas that changed are read again and merged in, not the whole box.
+     * On the embedded database the whole text: its one connection serves every statement, and a
+     * statement is answered whole before the next one runs.
      */
     async pointsAnswer(scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number): Promise<string | AsyncGenerator<string>> {
       if (!opts.streaming) return this.pointsJson(scope, filter, on, limit)
