@@ -98,4 +98,20 @@ describe('the boxes kept', () => {
     await text(await cache.answer('big', big.box))
     expect(big.reads.streamed).toBe(2)
   })
+  it('keeps a big box read whole for a patch as text only too', async () => {
+    const cache = boxPointsCache()
+    const big = box(30_000, 100_000)
+    // The second asks for a newer version before the first's read is known to be text only: it waits
+    // for it, then reads the box whole (not streamed).
+    const first = cache.answer('big', big.box)
+    big.next()
+    const second = cache.answer('big', big.box)
+    await text(await first)
+    expect(JSON.parse(await text(await second)).numberReturned).toBe(30_000)
+    expect(big.reads).toEqual({ streamed: 1, areas: 0, whole: 1 })
+    // What that whole read kept is text only as well: the next version is streamed, not patched.
+    big.next()
+    await text(await cache.answer('big', big.box))
+    expect(big.reads).toEqual({ streamed: 2, areas: 0, whole: 1 })
+  })
 })

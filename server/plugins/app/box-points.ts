@@ -123,7 +123,7 @@ export function boxPointsCache(maxEntries = 16) {
       if (h && changed && changed.length <= maxPatchAreas) {
         const whole = async () => {
           const rows = await box.whole()
-          return { rows, text: collectionText(rows, box.limit) }
+          return { rows: rows.ids.length <= maxKeptRows ? rows : undefined, text: collectionText(rows, box.limit) }
         }
         const kept = h.kept.then(async (base) => {
           if (changed.length === 0) return base
