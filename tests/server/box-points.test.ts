@@ -56,10 +56,11 @@ describe('the boxes kept', () => {
       limit,
       version: async () => version,
       changedSince: () => [1],
-      stream: (keep) => {
+      stream: (keep, _, maxRows = 0) => {
         reads.streamed++
         const text = collectionText(all, limit)
-        keep?.(all, text)
+        // As pointsPieces: the rows only when at most maxRows (the cache's bound on rows it patches).
+        keep?.(all.ids.length <= maxRows ? all : undefined, text)
         return (async function* () { yield text })()
       },
       areas: async (_, maxId) => {

@@ -58,7 +58,7 @@ export interface BoxReads {
   /** The areas of the box changed after `version`, or null when not known (versions.boxChangedSince). */
   changedSince: (version: number) => number[] | null
   /** Every row, streamed to the caller as they come; `keep` is given them all at the end, `drop` called if that never comes. */
-  stream: (keep?: (rows: PointRows, text: string) => void, drop?: () => void) => AsyncGenerator<string>
+  stream: (keep?: (rows: PointRows | undefined, text: string) => void, drop?: () => void, maxRows?: number) => AsyncGenerator<string>
   /** The rows of `areas` (up to id `maxId` when given), by id. */
   areas: (areas: number[], maxId: number | undefined) => Promise<PointRows>
   /** Every row, whole. */
@@ -144,8 +144,8 @@ export function boxPointsCache(maxEntries = 16) {
       })
       kept.catch(() => {})
       hold(key, { version, kept })
-      return box.stream((rows, text) => keep({ rows: rows.ids.length <= maxKeptRows ? rows : undefined, text }),
-        () => drop(new Error('the box\'s points were not read to their end')))
+      return box.stream((rows, text) => keep({ rows, text }),
+        () => drop(new Error('the box\'s points were not read to their end')), maxKeptRows)
     },
     /** How many boxes are kept (the tests look). */
     size: () => held.size,

@@ -158,7 +158,7 @@ export function premisesRepository(sql: Sql, opts: {
           limit,
           version: () => opts.boxVersion!(box),
           changedSince: version => changedSince(box, version),
-          stream: (keep, drop) => pointsPieces(sql, scope, filter, on, limit, batch, keep, drop),
+          stream: (keep, drop, maxRows) => pointsPieces(sql, scope, filter, on, limit, batch, keep, drop, maxRows),
           areas: (areas, maxId) => areaRows(sql, scope, filter, on, box, areas, maxId),
           whole: () => featureRows(featureRowsSql(sql, scope, filter, on, sql`order by p.id limit ${limit + 1}`)),
         })
@@ -217,8 +217,8 @@ async function pointsJson(db: Sql | Tx, scope: Jurisdiction, filter: PremisesFil
 /** Rows per piece: the first piece leaves after this many, each piece is about 180 KB. */
 const pointsBatch = 1000
 
-/** Given every row read (up to the limit and one past it) and the whole text they make. */
-type Keep = (rows: PointRows, text: string) => void
+/** Given the whole text once every row is read, and the rows (up to the limit and one past it) when at most maxRows. */
+type Keep = (rows: PointRows | undefined, text: string) => void
 
 /** The premises of the filter as GeoJSON Feature text, each with its id and map area (map_area), then `tail` (order, limit, more conditions). */
 const featureRowsSql = (db: Sql, scope: Jurisdiction, filter: PremisesFilter, on: string, tail: PendingQuery) => db<{ id: number; area: number; feature: string }[]>`
@@ -268,14 +268,15 @@ function areaRows(db: Sql, scope: Jurisdiction, filter: PremisesFilter, on: stri
  * batch waited each time behind everything else on a busy event loop) and read to the end at once
  * whatever the reader's pace (readAhead): the first piece is ready once the first rows are. The
  * counts come last (a collection's members may come in any order); one row past the limit tells it
- * was truncated. `keep` is given the rows and the whole text once the last row is read; `drop` is
- * called if it never is (the query failed).
+ * was truncated. `keep` is given the whole text once the last row is read, and the rows too when
+ * there are at most `maxRows` (a box's cache patches them; otherwise undefined, and none are
+ * collected); `drop` is called if it never is (the query failed).
  */
 function pointsPieces(db: Sql, scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number, batchRows: number,
-  keep?: Keep, drop?: () => void): AsyncGenerator<string> {
+  keep?: Keep, drop?: () => void, maxRows = 0): AsyncGenerator<string> {
   return readAhead(async (push) => {
     const whole: string[] = []
-    const rows = noRows()
+    let rows: PointRows | undefined = maxRows > 0 ? noRows() : undefined
     let piece = '{"type":"FeatureCollection","features":['
     let n = 0
     let truncated = false
@@ -286,10 +287,13 @@ function pointsPieces(db: Sql, scope: Jurisdiction, filter: PremisesFilter, on: 
     }
     try {
       await featureRowsSql(db, scope, filter, on, db`order by p.id limit ${limit + 1}`).forEach((r) => {
-        if (keep) {
-          rows.ids.push(r.id)
-          rows.areas.push(r.area)
-          rows.features.push(r.feature)
+        if (keep && rows) {
+          if (rows.ids.length === maxRows) rows = undefined
+          else {
+            rows.ids.push(r.id)
+            rows.areas.push(r.area)
+            rows.features.push(r.feature)
+          }
         }
         if (n === limit) {
           truncated = true
