@@ -123,7 +123,7 @@ describe('premises vector tiles', () => {
     expect(diff8!.n).toBe(0)
   })
 
-  it('are the same whether PostGIS (ST_AsMVT) or Node (vt-pbf) encodes them', async () => {
+  it('are the same whether PostGIS (ST_AsMVT) or Node (encodePointLayer) encodes them', async () => {
     for (const [z, x, y] of [dense, tileOf(119.95, 31.9, 11)]) {
       const req = { z, x, y, scope: wholeDistrict, filter: {}, on: '2020-12-31' }
       const node = decodeTile(await t.app.tiles.encodeInNode(req), z, x, y)

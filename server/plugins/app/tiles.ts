@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto'
 import { promisify } from 'node:util'
 import { gzip } from 'node:zlib'
-import { fromGeojsonVt } from '@maplibre/vt-pbf'
 import fp from 'fastify-plugin'
 import type { Database, Sql } from '../../db/index.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { hazardStatuses } from '../../domain/lists.js'
+import { encodePointLayer } from '../../domain/mvt.js'
 import { cellStatusSql, cellsServe, cellsWhere, type PremisesFilter, premisesWhere, statusSql, unregisteredSql } from './premises.js'
 
 /**
@@ -21,7 +21,8 @@ import { cellStatusSql, cellsServe, cellsWhere, type PremisesFilter, premisesWhe
  *
  * The rows are computed by one SQL query on both backends, in tile coordinates; PostGIS encodes
  * them with ST_AsMVT where it can, the embedded PostGIS (built without protobuf) hands them to
- * @maplibre/vt-pbf. Either way the tiles hold the same features. No personal data is selected.
+ * encodePointLayer (server/domain/mvt.ts). Either way the tiles hold the same features. No
+ * personal data is selected.
  */
 
 export const extent = 4096
@@ -58,6 +59,10 @@ export interface TileRequest {
 
 interface RawRow { id: number; kind: string; status: string; unregistered: boolean; px: number; py: number }
 interface AggRow { cell: number; count: number; none: number; rectified: number; openGeneral: number; openMajor: number; overdue: number; status: string; px: number; py: number }
+/** The tiles' properties: a premises' point, and a cell's counts with its most urgent status (as ST_AsMVT names them). */
+const rawProperties = [['kind', 'kind'], ['status', 'status'], ['unregistered', 'unregistered']] as const
+const aggProperties = [['count', 'count'], ['none', 'none'], ['rectified', 'rectified'], ['open_general', 'openGeneral'],
+  ['open_major', 'openMajor'], ['overdue', 'overdue'], ['status', 'status']] as const
 
 /** The tile's bounds in Web Mercator metres and its size. */
 export function tileBounds(z: number, x: number, y: number) {
@@ -253,21 +258,15 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
     return row?.tile ?? new Uint8Array()
   }
 
-  /** Encodes in Node with @maplibre/vt-pbf, from the same rows. */
+  /** Encodes in Node (encodePointLayer), from the same rows. */
   async function encodeInNode(t: TileRequest): Promise<Uint8Array> {
     const raw = await carriesPoints(t)
     const { layer, query } = rowsQuery(t, raw)
-    const rows = await sql<(RawRow | AggRow)[]>`${query}`
-    if (rows.length === 0) return new Uint8Array()
-    const features = rows.map((r) => {
-      if (raw) {
-        const { id, kind, status, unregistered, px, py } = r as RawRow
-        return { type: 1, id, geometry: [[px, py]], tags: { kind, status, unregistered } }
-      }
-      const { cell, px, py, openGeneral, openMajor, ...counts } = r as AggRow
-      return { type: 1, id: cell, geometry: [[px, py]], tags: { ...counts, open_general: openGeneral, open_major: openMajor } }
-    })
-    return fromGeojsonVt({ [layer]: { features } as unknown as Parameters<typeof fromGeojsonVt>[0][string] }, { version: 2, extent })
+    const common = { name: layer, extent, x: (r: { px: number }) => r.px, y: (r: { py: number }) => r.py }
+    if (raw) {
+      return encodePointLayer<RawRow>({ ...common, rows: await sql<RawRow[]>`${query}`, id: r => r.id, properties: rawProperties })
+    }
+    return encodePointLayer<AggRow>({ ...common, rows: await sql<AggRow[]>`${query}`, id: r => r.cell, properties: aggProperties })
   }
 
   return {
