@@ -38,7 +38,8 @@ export async function benchPhoneShell(database: Database, opts: { loads: number 
     order by p.id limit 1`
 
   const app = await buildApp({ db: database, keys: piiKeysFrom(Buffer.alloc(32, 1)), webRoot })
-  const browser = await launchChromium()
+  // Service workers allowed: the tests' browser blocks them unless a test of working offline asks.
+  const browser = await launchChromium({ serviceWorkers: 'allow' })
   try {
     await app.listen({ port: 0, host: '127.0.0.1' })
     const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
