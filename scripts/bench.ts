@@ -675,7 +675,11 @@ async function benchTiles(database: typeof db, perZoom: number) {
     const idx = sample.map((t, i) => [t, i] as const).filter(([t]) => t[0] >= zs[0] && t[0] <= zs[1]).map(([, i]) => i)
     const u = idx.map(i => uncached[i]!)
     if (!u.length) continue
-    rows.push({ measure: `  tile uncached z${zs[0]}${zs[1] !== zs[0] ? `-z${zs[1]}` : ''} p50 / p95`, value: `${percentile(u, 50).toFixed(1)} / ${percentile(u, 95).toFixed(1)} ms`, note: `${u.length} tiles` })
+    // The slowest three, to tell a dense tile from a busy moment (the app again, uncached, beside each).
+    const slowest = [...idx].sort((a, b) => uncached[b]! - uncached[a]!).slice(0, 3)
+      .map(i => `${sample[i]!.join('/')} ${uncached[i]!.toFixed(0)} (${appWarm[i]!.toFixed(0)}) ms`)
+    rows.push({ measure: `  tile uncached z${zs[0]}${zs[1] !== zs[0] ? `-z${zs[1]}` : ''} p50 / p95`, value: `${percentile(u, 50).toFixed(1)} / ${percentile(u, 95).toFixed(1)} ms`,
+      note: `${u.length} tiles; slowest ${slowest.join(', ')}` })
   }
   // What the app adds to the bare query (HTTP, session, filters, cache): each tile's ratio, whose
   // median is steadier than a ratio of medians (a zoom's tiles run from empty to dense), over all

@@ -82,9 +82,11 @@ async function expectDerivedAsRebuilt() {
       order by day, town_id, police_station_id, kind, category_code, department_code`,
     cells: await db`select cx, cy, town_id, police_station_id, kind, has_hazard, has_open, has_open_major, open_min_deadline, n, sum_x, sum_y from premises_cell
       where n > 0 order by 1, 2, 3, 4, 5, 6, 7, 8, 9`,
-    // The same cells eight by eight (migration 046), kept by triggers on premises_cell.
+    // The same cells eight by eight and two by two (migrations 046, 053), kept by triggers on premises_cell.
     cells8: await db`select cx, cy, town_id, police_station_id, kind, has_hazard, has_open, has_open_major, open_min_deadline, n, sum_x, sum_y
       from premises_cell8 order by 1, 2, 3, 4, 5, 6, 7, 8, 9`,
+    cells2: await db`select cx, cy, town_id, police_station_id, kind, has_hazard, has_open, has_open_major, open_min_deadline, n, sum_x, sum_y
+      from premises_cell2 order by 1, 2, 3, 4, 5, 6, 7, 8, 9`,
     summaries: await db`select id, hazard_count, open_count, open_major_count, open_min_deadline from premises order by id`,
     // The key-area cells' events (attachment 4, migration 040), kept by refresh_premises_cell_days.
     events: await db`select c.cx, c.cy, c.town_id, c.police_station_id, e.day, e.event::text as event, e.n
@@ -111,11 +113,13 @@ async function expectDerivedAsRebuilt() {
     expect(Math.abs(c.sumX - rebuilt!.cells[i]!.sumX)).toBeLessThan(1e-3)
     expect(Math.abs(c.sumY - rebuilt!.cells[i]!.sumY)).toBeLessThan(1e-3)
   })
-  expect(live.cells8.map(key)).toEqual(rebuilt!.cells8.map(key))
-  live.cells8.forEach((c, i) => {
-    expect(Math.abs(c.sumX - rebuilt!.cells8[i]!.sumX)).toBeLessThan(1e-3)
-    expect(Math.abs(c.sumY - rebuilt!.cells8[i]!.sumY)).toBeLessThan(1e-3)
-  })
+  for (const table of ['cells8', 'cells2'] as const) {
+    expect(live[table].map(key), table).toEqual(rebuilt![table].map(key))
+    live[table].forEach((c, i) => {
+      expect(Math.abs(c.sumX - rebuilt![table][i]!.sumX)).toBeLessThan(1e-3)
+      expect(Math.abs(c.sumY - rebuilt![table][i]!.sumY)).toBeLessThan(1e-3)
+    })
+  }
 }
 
 const counts = async () => (await t.db.sql<{ p: number; r: number; h: number; v: number }[]>`

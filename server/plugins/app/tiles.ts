@@ -131,14 +131,15 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
 
   function cellRowsQuery(t: TileRequest) {
     const b = tileBounds(t.z, t.x, t.y)
-    // premises_cell holds the cells of zoom 13, 64 to a tile of zoom 13; premises_cell8 the same
-    // eight by eight (migration 046), for tiles whose cells are at least that large (zooms 10-11).
+    // premises_cell holds the cells of zoom 13, 64 to a tile of zoom 13; premises_cell2 and
+    // premises_cell8 the same two by two and eight by eight (migrations 053, 046): the largest whose
+    // cells fit in this tile's (zoom 12: two by two, zooms 10-11: eight by eight).
     const side = cellsPerSideAt(t.z)
     // z13 cells per side of this tile, and how many of them make one cell of it (a power of two).
     const z13PerTile = cellsPerSide << (13 - t.z)
-    const coarse = z13PerTile / side >= 8
-    const perTile = coarse ? z13PerTile / 8 : z13PerTile
-    const table = coarse ? sql`premises_cell8` : sql`premises_cell`
+    const grouped = z13PerTile / side >= 8 ? 8 : z13PerTile / side >= 2 ? 2 : 1
+    const perTile = z13PerTile / grouped
+    const table = grouped === 8 ? sql`premises_cell8` : grouped === 2 ? sql`premises_cell2` : sql`premises_cell`
     const shift = Math.log2(perTile / side)
     // Whole cells of the tile around it (cellBufferAt), so whole stored cells as well.
     const pad = (cellBufferAt(t.z) / extent) * perTile
