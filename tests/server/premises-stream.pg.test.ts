@@ -92,6 +92,23 @@ describe.each([
     boxPoints: { cache: boxPointsCache(), changedSince: (box, version) => t.app.versions.boxChangedSince(box, version) },
   })],
 ] as const)('a collection being streamed, %s', (_, cached) => {
+  /** One read of the collection: its first piece's statement once, and at most once the rest after it. */
+  const expectOneRead = (sent: string[]) => {
+    const reads = sent.filter(q => q.includes('json_build_object'))
+    const rest = reads.filter(q => /p\.id > \$\d+ order by p\.id/.test(q))
+    expect(reads.length - rest.length, reads.join('\n')).toBe(1)
+    expect(rest.length).toBeLessThanOrEqual(1)
+  }
+  it('is the same collection whether the limit cuts it in its first piece, at its end or further on', async () => {
+    const whole = premisesRepository(t.db.sql)
+    for (const limit of [49, 50, 51, 120, 100_000]) {
+      const answer = await cached().pointsAnswer(wholeDistrict, { bbox }, day, limit)
+      expect(typeof answer).not.toBe('string')
+      const streamed = JSON.parse(await read(answer))
+      expect(streamed, `limit ${limit}`).toEqual(JSON.parse(await whole.pointsJson(wholeDistrict, { bbox }, day, limit)))
+      expect(streamed.truncated, `limit ${limit}`).toBe(limit < 100_000)
+    }
+  })
   const read = async (answer: string | AsyncGenerator<string>) => {
     if (typeof answer === 'string') return answer
     let text = ''
@@ -108,7 +125,7 @@ describe.each([
       const others = [repo.pointsAnswer(wholeDistrict, { bbox }, day, 100_000), repo.pointsAnswer(wholeDistrict, { bbox }, day, 100_000)]
       texts = [await read(first), ...await Promise.all(others.map(async a => read(await a)))]
     })
-    expect(sent.filter(q => q.includes('json_build_object'))).toHaveLength(1)
+    expectOneRead(sent)
     expect(texts[1]).toBe(texts[0])
     expect(texts[2]).toBe(texts[0])
     expect(JSON.parse(texts[0]!).features.length).toBeGreaterThan(50)
@@ -127,7 +144,7 @@ describe.each([
       waited = await Promise.race([waiting.then(read), late])
       await first.return(undefined)
     })
-    expect(sent.filter(q => q.includes('json_build_object'))).toHaveLength(1)
+    expectOneRead(sent)
     const whole = await premisesRepository(t.db.sql).pointsJson(wholeDistrict, { bbox }, day, 99_998)
     expect(JSON.parse(waited)).toEqual(JSON.parse(whole))
   })
@@ -143,7 +160,7 @@ describe.each([
       await first.return(undefined)
       texts = [await read(await waiting), await read(await repo.pointsAnswer(wholeDistrict, { bbox }, day, 99_999))]
     })
-    expect(sent.filter(q => q.includes('json_build_object'))).toHaveLength(1)
+    expectOneRead(sent)
     const whole = await premisesRepository(t.db.sql).pointsJson(wholeDistrict, { bbox }, day, 99_999)
     expect(JSON.parse(texts[0]!)).toEqual(JSON.parse(whole))
     expect(texts[1]).toBe(texts[0])

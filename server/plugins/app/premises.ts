@@ -221,7 +221,7 @@ const pointsBatch = 1000
 type Keep = (rows: PointRows | undefined, text: string) => void
 
 /** The premises of the filter as GeoJSON Feature text, each with its id and map area (map_area), then `tail` (order, limit, more conditions). */
-const featureRowsSql = (db: Sql, scope: Jurisdiction, filter: PremisesFilter, on: string, tail: PendingQuery) => db<{ id: number; area: number; feature: string }[]>`
+const featureRowsSql = (db: Sql | Tx, scope: Jurisdiction, filter: PremisesFilter, on: string, tail: PendingQuery) => db<{ id: number; area: number; feature: string }[]>`
   select p.id, map_area(p.geom_m)::float8 as area, json_build_object(
     'type', 'Feature', 'id', p.id,
     'geometry', json_build_object('type', 'Point', 'coordinates', json_build_array(st_x(p.geom), st_y(p.geom))),
@@ -264,9 +264,10 @@ function areaRows(db: Sql, scope: Jurisdiction, filter: PremisesFilter, on: stri
 
 /**
  * The collection of pointsJson as pieces of text, features in the same order built by PostgreSQL,
- * the rows taken as PostgreSQL sends them (one statement, one round trip: a cursor's round trip per
- * batch waited each time behind everything else on a busy event loop) and read to the end at once
- * whatever the reader's pace (readAhead): the first piece is ready once the first rows are. The
+ * the rows taken as PostgreSQL sends them (two statements, the first piece's rows and the rest: a
+ * cursor's round trip per batch waited each time behind everything else on a busy event loop) and
+ * read to the end at once whatever the reader's pace (readAhead): the first piece is ready once the
+ * first rows are. The
  * counts come last (a collection's members may come in any order); one row past the limit tells it
  * was truncated. `keep` is given the whole text once the last row is read, and the rows too when
  * there are at most `maxRows` (a box's cache patches them; otherwise undefined, and none are
@@ -285,22 +286,36 @@ function pointsPieces(db: Sql, scope: Jurisdiction, filter: PremisesFilter, on: 
       push(piece)
       piece = ''
     }
+    let read = 0
+    let lastId = 0
+    const take = (r: { id: number; area: number; feature: string }) => {
+      read++
+      lastId = r.id
+      if (keep && rows) {
+        if (rows.ids.length === maxRows) rows = undefined
+        else {
+          rows.ids.push(r.id)
+          rows.areas.push(r.area)
+          rows.features.push(r.feature)
+        }
+      }
+      if (n === limit) {
+        truncated = true
+        return
+      }
+      piece += n ? `,${r.feature}` : r.feature
+      if (++n % batchRows === 0) give()
+    }
     try {
-      await featureRowsSql(db, scope, filter, on, db`order by p.id limit ${limit + 1}`).forEach((r) => {
-        if (keep && rows) {
-          if (rows.ids.length === maxRows) rows = undefined
-          else {
-            rows.ids.push(r.id)
-            rows.areas.push(r.area)
-            rows.features.push(r.feature)
-          }
+      // The first piece's rows on their own, then the rest after its last id, in one snapshot. Asked
+      // for at once in id order, a town's 169,027 premises were found and sorted whole (0.8-1.2 s)
+      // before the first row left; the first thousand come in a few milliseconds along the primary key.
+      await db.begin('isolation level repeatable read read only', async (tx) => {
+        const first = Math.min(batchRows, limit + 1)
+        await featureRowsSql(tx, scope, filter, on, tx`order by p.id limit ${first}`).forEach(take)
+        if (read === first && first < limit + 1) {
+          await featureRowsSql(tx, scope, filter, on, tx`and p.id > ${lastId} order by p.id limit ${limit + 1 - first}`).forEach(take)
         }
-        if (n === limit) {
-          truncated = true
-          return
-        }
-        piece += n ? `,${r.feature}` : r.feature
-        if (++n % batchRows === 0) give()
       })
       piece += `],"numberReturned":${n},"truncated":${truncated}}`
       give()
