@@ -79,7 +79,7 @@ export async function benchPoints(database: Database, runs: number): Promise<Row
     for (let i = 0; i < runs; i++) cached.push(await fetchTimed(port, path, cookie))
     const last = uncached.at(-1)!
     const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`
-    const streamed = app.db.backend === 'postgres' ? 'streamed through a cursor' : 'whole text (embedded database)'
+    const streamed = app.db.backend === 'postgres' ? 'streamed as PostgreSQL sends the rows, its first thousand first' : 'whole text (embedded database)'
     return [
       {
         measure: 'premises GeoJSON, town bbox through HTTP, first byte / total p50',
