@@ -267,11 +267,10 @@ function areaRows(db: Sql, scope: Jurisdiction, filter: PremisesFilter, on: stri
  * the rows taken as PostgreSQL sends them (two statements, the first piece's rows and the rest: a
  * cursor's round trip per batch waited each time behind everything else on a busy event loop) and
  * read to the end at once whatever the reader's pace (readAhead): the first piece is ready once the
- * first rows are. The
- * counts come last (a collection's members may come in any order); one row past the limit tells it
- * was truncated. `keep` is given the whole text once the last row is read, and the rows too when
- * there are at most `maxRows` (a box's cache patches them; otherwise undefined, and none are
- * collected); `drop` is called if it never is (the query failed).
+ * first rows are. The counts come last (a collection's members may come in any order); one row past
+ * the limit tells it was truncated. `keep` is given the whole text once the last row is read, and
+ * the rows too when there are at most `maxRows` (a box's cache patches them; otherwise undefined,
+ * and none are collected); `drop` is called if it never is (the query failed).
  */
 function pointsPieces(db: Sql, scope: Jurisdiction, filter: PremisesFilter, on: string, limit: number, batchRows: number,
   keep?: Keep, drop?: () => void, maxRows = 0): AsyncGenerator<string> {
