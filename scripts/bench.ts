@@ -15,7 +15,7 @@
  * --basemap-only: the street basemap and the first map paint; --shell-only: the phone app shell
  * opened offline from the service worker's cache (bench-shell.ts). Both need `npm run build`.
  */
-import { request } from 'node:http'
+import { createServer, request } from 'node:http'
 import { gunzipSync } from 'node:zlib'
 import { parseArgs } from 'node:util'
 import { openDatabase, type Sql } from '../server/db/index.js'
@@ -609,21 +609,40 @@ async function benchTiles(database: typeof db, perZoom: number) {
     if (res.status !== 200) throw new Error(`tile ${t.join('/')}: ${res.status} ${res.error}`)
     return res
   }
+  // What a minimal tile server (Martin, pg_tileserv) does per tile: the path parsed, the tile's query
+  // run, its bytes sent; no session, no filters, no cache. The same query as the app's, over the
+  // same loopback hop from the same client process: app / minimal is the app's own work around the
+  // query, app / bare (the query alone in this process) adds the HTTP hop a tile server cannot skip.
+  const [day] = await database.sql<{ d: string }[]>`select ends_on::text as d from campaign order by starts_on desc limit 1`
+  const tileOf = (z: number, x: number, y: number) => ({ z, x, y, scope: wholeDistrict, filter: {}, on: day!.d })
+  const minimal = createServer((req, res) => {
+    const m = /^\/(\d+)\/(\d+)\/(\d+)\.mvt$/.exec(req.url ?? '')
+    if (!m) return void res.writeHead(404).end()
+    const t = tileOf(Number(m[1]), Number(m[2]), Number(m[3]))
+    const made = database.mvt ? app.tiles.encodeInDatabase(t) : app.tiles.encodeInNode(t)
+    made.then(
+      data => res.writeHead(200, { 'content-type': 'application/vnd.mapbox-vector-tile', 'content-length': data.length }).end(data),
+      (e: Error) => res.writeHead(500).end(e.message))
+  })
+  await new Promise<void>(resolve => minimal.listen(0, '127.0.0.1', resolve))
+  const minimalClient = tileClient(`http://127.0.0.1:${(minimal.address() as import('node:net').AddressInfo).port}`)
   const uncached: number[] = []
   const cached: number[] = []
   /** The same tile's rows encoded by the repository alone: no HTTP, session or cache; and through the app again. */
   const bare: number[] = []
+  /** The same query behind the minimal tile server, over HTTP from the client process. */
+  const minimalMs: number[] = []
   const appWarm: number[] = []
   const sizes: number[] = []
   const gzipped: number[] = []
   let bytes = 0
   let maxBytes = 0
-  const [day] = await database.sql<{ d: string }[]>`select ends_on::text as d from campaign order by starts_on desc limit 1`
   // The server's first tile pays for its process starting (compiling the route's code, the pool's
   // connections): the first of the sample took 73 ms there and 15 ms asked again. One tile outside
   // the sample (a zoom-9 tile of the district) is asked first and not timed.
   app.tiles.clearCache()
   await get([9, sample[0]![1] >> 1, sample[0]![2] >> 1])
+  await minimalClient.get(`/${[9, sample[0]![1] >> 1, sample[0]![2] >> 1].join('/')}.mvt`, '')
   for (const t of sample) {
     app.tiles.clearCache()
     const res = await get(t)
@@ -636,10 +655,10 @@ async function benchTiles(database: typeof db, perZoom: number) {
     cached.push(again.ms)
     const zipped = await app.inject({ url: `/api/tiles/premises/${t.join('/')}.mvt`, headers: { cookie, 'accept-encoding': 'gzip' } })
     gzipped.push(zipped.rawPayload.length)
-    // The app against the bare query, each uncached, on the tile's data as the first request left
-    // it, in turns which goes first: whichever went first took 1.5-3 ms longer at z16 (5.4 ms bare),
-    // so the app always first made the ratio 1.3-1.9 there by its order alone.
-    const req = { z: t[0], x: t[1], y: t[2], scope: wholeDistrict, filter: {}, on: day!.d }
+    // The app against the bare query and the minimal server, each uncached, on the tile's data as
+    // the first request left it, in turns which goes first: whichever went first took 1.5-3 ms
+    // longer at z16 (5.4 ms bare), so the app always first made the ratio 1.3-1.9 there by its order alone.
+    const req = tileOf(...t)
     const bareRun = async () => bare.push((await time(() => database.mvt ? app.tiles.encodeInDatabase(req) : app.tiles.encodeInNode(req)))[1])
     const appRun = async () => {
       app.tiles.clearCache()
@@ -647,15 +666,17 @@ async function benchTiles(database: typeof db, perZoom: number) {
       if (res.cache !== 'miss') throw new Error('the request against the bare query did not miss the cache')
       appWarm.push(res.ms)
     }
-    if (bare.length % 2) {
-      await bareRun()
-      await appRun()
+    const minimalRun = async () => {
+      const res = await minimalClient.get(`/${t.join('/')}.mvt`, '')
+      if (res.status !== 200 || res.bytes !== sizes.at(-1)) throw new Error(`the minimal server's tile ${t.join('/')}: ${res.status} ${res.error ?? `${res.bytes} bytes`}`)
+      minimalMs.push(res.ms)
     }
-    else {
-      await appRun()
-      await bareRun()
-    }
+    const turns = [appRun, minimalRun, bareRun]
+    const first = appWarm.length % turns.length
+    for (let k = 0; k < turns.length; k++) await turns[(k + first) % turns.length]!()
   }
+  await minimalClient.close()
+  await new Promise(resolve => minimal.close(resolve))
   // Hits as another user's map asks for tiles already made: every tile of the sample made once, then
   // asked again in turn for 5 s by a client in a process of its own (bench-load-client.ts: one
   // kept-alive connection, gzip taken, as a browser), so that the client's work is not on the
@@ -690,8 +711,11 @@ async function benchTiles(database: typeof db, perZoom: number) {
   // median is steadier than a ratio of medians (a zoom's tiles run from empty to dense), over all
   // zooms and per zoom, with what a phone downloads.
   const ratios = appWarm.map((a, i) => a / bare[i]!)
+  const overMinimal = appWarm.map((a, i) => a / minimalMs[i]!)
   rows.push({ measure: 'tile app / bare, each tile\'s ratio, p50 / p90', value: `${percentile(ratios, 50).toFixed(2)} / ${percentile(ratios, 90).toFixed(2)}`,
     note: `${ratios.length} tiles z10-z16, each uncached through HTTP and as the repository's query alone, in turns which first` })
+  rows.push({ measure: 'tile app / minimal tile server, each tile\'s ratio, p50 / p90', value: `${percentile(overMinimal, 50).toFixed(2)} / ${percentile(overMinimal, 90).toFixed(2)}`,
+    note: `the same tiles and turns: the same query behind a bare node:http server (path in, bytes out), asked over the same hop` })
   for (let z = 10; z <= 16; z++) {
     const idx = sample.map((t, i) => [t, i] as const).filter(([t]) => t[0] === z).map(([, i]) => i)
     if (!idx.length) continue
@@ -700,7 +724,7 @@ async function benchTiles(database: typeof db, perZoom: number) {
     rows.push({
       measure: `  tile z${z}: app / bare p50 (ratio: p50 of each tile's), bytes p50 / max (gzipped p50 / max)`,
       value: `${percentile(at(appWarm), 50).toFixed(1)} / ${percentile(at(bare), 50).toFixed(1)} ms`,
-      note: `ratio ${percentile(at(ratios), 50).toFixed(2)}; ${kib(percentile(at(sizes), 50))} / ${kib(Math.max(...at(sizes)))} KiB (${kib(percentile(at(gzipped), 50))} / ${kib(Math.max(...at(gzipped)))} KiB), ${idx.length} tiles`,
+      note: `ratio ${percentile(at(ratios), 50).toFixed(2)} (minimal server ${percentile(at(minimalMs), 50).toFixed(1)} ms, app / minimal ${percentile(at(overMinimal), 50).toFixed(2)}); ${kib(percentile(at(sizes), 50))} / ${kib(Math.max(...at(sizes)))} KiB (${kib(percentile(at(gzipped), 50))} / ${kib(Math.max(...at(gzipped)))} KiB), ${idx.length} tiles`,
     })
   }
   await app.close()
