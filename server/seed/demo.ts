@@ -92,6 +92,10 @@ const clusteredShare = 0.72
 const hazardMeans: Record<Kind, number> = {
   group_rental: 2.1, rental: 0.45, homestay: 0.7, family_hotel: 0.9, factory_dormitory: 2.2, care_home: 1.4,
 }
+/** The premises' field of the day its first hazard of a category was found (the row triggers' refresh_hazard_summaries). */
+const firstFoundField: Record<string, 'firstPsFound' | 'firstFireFound' | 'firstHousingFound' | 'firstOtherFound'> = {
+  public_security: 'firstPsFound', fire: 'firstFireFound', housing: 'firstHousingFound', other: 'firstOtherFound',
+}
 const categoryMix: [string, number][] = [['fire', 0.48], ['public_security', 0.27], ['housing', 0.2], ['other', 0.05]]
 /** Relative frequency of dictionary items within their category (e-bikes and wiring dominate fire). */
 const itemWeights: Record<string, [string, number][]> = {
@@ -310,6 +314,8 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
           deregistered: deregistered !== null && deregistered <= end ? isoOf(deregistered) : null,
           // The hazard summary and the day it became a group rental, as the row triggers would set them.
           hazards: 0, open: 0, openMajor: 0, openMinDeadline: null as string | null,
+          firstPsFound: null as string | null, firstFireFound: null as string | null,
+          firstHousingFound: null as string | null, firstOtherFound: null as string | null,
           grSince: kind === 'group_rental' ? isoOf(found) : null,
         }
 
@@ -373,6 +379,8 @@ export async function seedDemo(sql: Sql, opts: SeedOptions): Promise<SeedSummary
             status, department, found: foundAt, referred, rectified, verified, deadline: isoOf(deadline),
           })
           premisesRow.hazards++
+          const first = firstFoundField[dict.items.get(item)!.category]!
+          if (premisesRow[first] === null || isoOf(foundDay) < premisesRow[first]) premisesRow[first] = isoOf(foundDay)
           if (rectified === null) {
             premisesRow.open++
             if (major) premisesRow.openMajor++

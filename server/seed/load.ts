@@ -43,7 +43,7 @@ export class Columns<K extends string> {
 
 export const premisesCols = ['id', 'kind', 'address', 'lon', 'lat', 'town', 'community', 'grid', 'station', 'rooms', 'beds', 'occupants',
   'ownerName', 'ownerPhone', 'slName', 'slPhone', 'slCollected', 'statement', 'lease', 'found', 'registered', 'deregistered',
-  'hazards', 'open', 'openMajor', 'openMinDeadline', 'grSince'] as const
+  'hazards', 'open', 'openMajor', 'openMinDeadline', 'grSince', 'firstPsFound', 'firstFireFound', 'firstHousingFound', 'firstOtherFound'] as const
 export const residentCols = ['id', 'premises', 'name', 'idType', 'idNumber', 'masked', 'phone', 'floating', 'movedIn', 'movedOut', 'registered', 'deregistered'] as const
 export const flagCols = ['resident', 'category', 'flagged'] as const
 export const hazardCols = ['id', 'premises', 'item', 'category', 'text', 'severity', 'status', 'department', 'found', 'referred', 'rectified', 'verified', 'deadline'] as const
@@ -82,20 +82,22 @@ async function insertBatch(tx: Tx, keys: PiiKeys, { P: p, R: r, F: f, H: h, E: e
       insert into premises (id, kind, address, geom, town_id, community_id, grid_id, police_station_id, rooms_let, beds_let, occupants,
         owner_name, owner_phone, second_landlord_name, second_landlord_phone, second_landlord_collected_on,
         statement_signed_on, lease_filed_on, found_on, registered_on, deregistered_on,
-        hazard_count, open_count, open_major_count, open_min_deadline, group_rental_since)
+        hazard_count, open_count, open_major_count, open_min_deadline, group_rental_since,
+        first_public_security_found_on, first_fire_found_on, first_housing_found_on, first_other_found_on)
       select id, kind, address, st_setsrid(st_makepoint(lon, lat), 4326), town, community, grid, station, rooms, beds, occupants,
         owner_name, owner_phone, sl_name, sl_phone, sl_collected, statement, lease, found, registered, deregistered,
-        hazards, open, open_major, open_min_deadline, gr_since
+        hazards, open, open_major, open_min_deadline, gr_since, first_ps, first_fire, first_housing, first_other
       from unnest(${p.col('id')}::bigint[], ${p.col('kind')}::text[], ${p.col('address')}::text[], ${p.col('lon')}::float8[],
         ${p.col('lat')}::float8[], ${p.col('town')}::int[], ${p.col('community')}::int[], ${p.col('grid')}::int[], ${p.col('station')}::int[],
         ${p.col('rooms')}::int[], ${p.col('beds')}::int[], ${p.col('occupants')}::int[], ${p.col('ownerName')}::text[],
         ${p.col('ownerPhone')}::text[], ${p.col('slName')}::text[], ${p.col('slPhone')}::text[], ${p.col('slCollected')}::date[],
         ${p.col('statement')}::date[], ${p.col('lease')}::date[], ${p.col('found')}::date[], ${p.col('registered')}::date[],
         ${p.col('deregistered')}::date[], ${p.col('hazards')}::int[], ${p.col('open')}::int[], ${p.col('openMajor')}::int[],
-        ${p.col('openMinDeadline')}::date[], ${p.col('grSince')}::date[])
+        ${p.col('openMinDeadline')}::date[], ${p.col('grSince')}::date[], ${p.col('firstPsFound')}::date[], ${p.col('firstFireFound')}::date[],
+        ${p.col('firstHousingFound')}::date[], ${p.col('firstOtherFound')}::date[])
         as t(id, kind, address, lon, lat, town, community, grid, station, rooms, beds, occupants, owner_name, owner_phone,
              sl_name, sl_phone, sl_collected, statement, lease, found, registered, deregistered,
-             hazards, open, open_major, open_min_deadline, gr_since)`
+             hazards, open, open_major, open_min_deadline, gr_since, first_ps, first_fire, first_housing, first_other)`
   }
   if (r.length) {
     const numbers = r.data.idNumber as string[]
@@ -380,7 +382,8 @@ async function copyBatch(tx: Tx, text: BatchText): Promise<void> {
     copy premises (id, kind, address, geom, town_id, community_id, grid_id, police_station_id, rooms_let, beds_let, occupants,
       owner_name, owner_phone, second_landlord_name, second_landlord_phone, second_landlord_collected_on,
       statement_signed_on, lease_filed_on, found_on, registered_on, deregistered_on,
-      hazard_count, open_count, open_major_count, open_min_deadline, group_rental_since) from stdin`, text.P)
+      hazard_count, open_count, open_major_count, open_min_deadline, group_rental_since,
+      first_public_security_found_on, first_fire_found_on, first_housing_found_on, first_other_found_on) from stdin`, text.P)
   await copyInto(tx`
     copy resident (id, premises_id, name, id_type, id_number_cipher, id_number_hmac, id_number_masked, phone, floating,
       moved_in_on, moved_out_on, registered_on, deregistered_on) from stdin`, text.R)

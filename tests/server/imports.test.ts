@@ -87,7 +87,8 @@ async function expectDerivedAsRebuilt() {
       from premises_cell8 order by 1, 2, 3, 4, 5, 6, 7, 8, 9`,
     cells2: await db`select cx, cy, town_id, police_station_id, kind, has_hazard, has_open, has_open_major, open_min_deadline, n, sum_x, sum_y
       from premises_cell2 order by 1, 2, 3, 4, 5, 6, 7, 8, 9`,
-    summaries: await db`select id, hazard_count, open_count, open_major_count, open_min_deadline from premises order by id`,
+    summaries: await db`select id, hazard_count, open_count, open_major_count, open_min_deadline, first_public_security_found_on,
+      first_fire_found_on, first_housing_found_on, first_other_found_on from premises order by id`,
     // The key-area cells' events (attachment 4, migration 040), kept by refresh_premises_cell_days.
     events: await db`select c.cx, c.cy, c.town_id, c.police_station_id, e.day, e.event::text as event, e.n
       from premises_cell_event c cross join unnest(c.days, c.events, c.counts) as e(day, event, n) order by 1, 2, 3, 4, 5, 6`,

@@ -55,14 +55,23 @@ create or replace function refresh_hazard_summaries(ids bigint[]) returns void l
     hazard_count = s.hazard_count,
     open_count = s.open_count,
     open_major_count = s.open_major_count,
-    open_min_deadline = s.open_min_deadline
+    open_min_deadline = s.open_min_deadline,
+    first_public_security_found_on = s.ps, first_fire_found_on = s.fire,
+    first_housing_found_on = s.housing, first_other_found_on = s.other
   from (
     select x.id,
            count(h.id)::int as hazard_count,
            count(h.id) filter (where h.rectified_at is null)::int as open_count,
            count(h.id) filter (where h.rectified_at is null and h.severity = 'major')::int as open_major_count,
-           min(h.deadline) filter (where h.rectified_at is null) as open_min_deadline
-    from (select distinct unnest(ids) as id) x left join hazard h on h.premises_id = x.id
+           min(h.deadline) filter (where h.rectified_at is null) as open_min_deadline,
+           -- The day each category's first hazard was found (migration 054: the map's category filter).
+           min(local_day(h.found_at)) filter (where i.category_code = 'public_security') as ps,
+           min(local_day(h.found_at)) filter (where i.category_code = 'fire') as fire,
+           min(local_day(h.found_at)) filter (where i.category_code = 'housing') as housing,
+           min(local_day(h.found_at)) filter (where i.category_code = 'other') as other
+    from (select distinct unnest(ids) as id) x
+    left join hazard h on h.premises_id = x.id
+    left join hazard_item i on i.code = h.item_code
     group by x.id
   ) s
   where p.id = s.id
@@ -85,6 +94,19 @@ begin
 end $$;
 create or replace trigger hazard_summary_trg after insert or update or delete on hazard
   for each row when (not bulk_load_active()) execute function hazard_summary();
+
+-- An item moved to another category moves its hazards' premises in the category filter: their
+-- summaries are made again (an administrator's rare edit of the dictionary).
+create or replace function hazard_item_category_moved() returns trigger language plpgsql as $$
+begin
+  perform refresh_hazard_summaries(array(
+    select distinct h.premises_id from hazard h
+    join new_rows n on n.code = h.item_code join old_rows o on o.code = n.code
+    where n.category_code is distinct from o.category_code));
+  return null;
+end $$;
+create or replace trigger hazard_item_category_trg after update on hazard_item referencing old table as old_rows new table as new_rows
+  for each statement execute function hazard_item_category_moved();
 
 -- A bulk write skips the row trigger above and calls this once instead.
 create or replace function refresh_all_hazard_summaries() returns void language sql as $$

@@ -37,6 +37,11 @@ export const statusSql = (sql: Sql | Tx, on: string, alias = 'p') => {
   return sql`hazard_status(${a}.hazard_count, ${a}.open_count, ${a}.open_major_count, ${a}.open_min_deadline, ${on})`
 }
 
+/** The premises' column holding the day its first hazard of a category was found (migration 054). */
+const firstFoundColumn: Record<HazardCategory, string> = {
+  public_security: 'first_public_security_found_on', fire: 'first_fire_found_on', housing: 'first_housing_found_on', other: 'first_other_found_on',
+}
+
 /**
  * The filter and the jurisdiction as one WHERE condition on premises (alias p). Every query of the
  * map — points, tiles, counts, measures — uses this, so they always agree.
@@ -58,10 +63,11 @@ export function premisesWhere(sql: Sql | Tx, f: PremisesFilter, on: string, scop
   // The shape, not the column, is built from the parameter, so the GiST index serves ST_Covers.
   if (f.withinWkt) parts.push(sql`st_covers(st_geomfromtext(${f.withinWkt}, 4326), ${a}.geom)`)
   if (f.groupRentalsOnly) parts.push(groupRentalOnSql(sql, on, alias))
+  // A hazard of the category found by the day: its first was (kept with the hazard summary,
+  // migration 054), rather than each premises' hazards looked up.
   if (f.categories?.length) {
-    parts.push(sql`exists (select 1 from hazard h join hazard_item i on i.code = h.item_code
-      where h.premises_id = ${a}.id and i.category_code in ${sql(f.categories)}
-        and h.found_at < end_of_local_day(${on}::date))`)
+    const found = f.categories.map(c => sql`${a}.${sql(firstFoundColumn[c])} <= ${on}::date`).reduce((x, y) => sql`${x} or ${y}`)
+    parts.push(sql`(${found})`)
   }
   return parts.reduce((x, y) => sql`${x} and ${y}`)
 }
