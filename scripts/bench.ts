@@ -677,6 +677,26 @@ async function benchTiles(database: typeof db, perZoom: number) {
   }
   await minimalClient.close()
   await new Promise(resolve => minimal.close(resolve))
+  // The map filtered by a hazard category, which the pre-grouped cells do not serve (premises are
+  // read): the district's tiles at zooms 10-12 uncached, and the legend's counts of five category
+  // filters, each asked first (the counts are kept per filter after).
+  const byCategory: number[] = []
+  for (const t of sample.filter(([z]) => z <= 12)) {
+    app.tiles.clearCache()
+    const res = await client.get(`/api/tiles/premises/${t.join('/')}.mvt?category=fire`, cookie)
+    if (res.status !== 200) throw new Error(`tile ${t.join('/')} with a category: ${res.status} ${res.error}`)
+    byCategory.push(res.ms)
+  }
+  rows.push({ measure: 'tile uncached z10-z12 filtered by a hazard category, p50 / p95', value: `${percentile(byCategory, 50).toFixed(1)} / ${percentile(byCategory, 95).toFixed(1)} ms`,
+    note: `${byCategory.length} tiles, category=fire (premises read, not the cells)` })
+  const countsMs: number[] = []
+  for (const category of ['fire', 'housing', 'public_security', 'other', 'fire,housing']) {
+    const res = await client.get(`/api/premises/counts?category=${category}`, cookie)
+    if (res.status !== 200) throw new Error(`counts with category=${category}: ${res.status} ${res.error}`)
+    countsMs.push(res.ms)
+  }
+  rows.push({ measure: 'legend counts filtered by a hazard category, first of each, p50 / max', value: `${percentile(countsMs, 50).toFixed(0)} / ${Math.max(...countsMs).toFixed(0)} ms`,
+    note: `${countsMs.length} filters (fire, housing, public security, other, fire + housing), the whole district` })
   // Hits as another user's map asks for tiles already made: every tile of the sample made once, then
   // asked again in turn for 5 s by a client in a process of its own (bench-load-client.ts: one
   // kept-alive connection, gzip taken, as a browser), so that the client's work is not on the
