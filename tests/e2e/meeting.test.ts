@@ -267,6 +267,7 @@ describe('the page address', () => {
     await page.mouse.click(x, y)
     await page.waitForURL(new RegExp(`category=${stats.byCategory[0]!.category}`))
     await page.waitForSelector('[data-testid="dashboard"] [data-map-state="ready"]')
+    await page.screenshot({ path: join(artifactsDir, `dashboard-category-${stats.byCategory[0]!.category}.png`) })
     await page.close()
   })
 

@@ -242,7 +242,7 @@ describe('importing premises', () => {
     // GCJ-02 is hundreds of metres off here: read as WGS-84 the row would land elsewhere.
     expect(Math.hypot(gcj[0] - wgs[0], gcj[1] - wgs[1])).toBeGreaterThan(0.002)
     const job = await run(await upload('premises', csv([heading, premisesRow('G-1', [gcj[0], gcj[1]])])), 'commit', 'gcj02')
-    expect(job.status, JSON.stringify(job.errors)).toBe('committed')
+    expect(job.status, JSON.stringify({ message: job.message, errors: job.errors })).toBe('committed')
     const [p] = await t.db.sql<{ lon: number; lat: number }[]>`select st_x(geom) as lon, st_y(geom) as lat from premises where external_ref = 'G-1'`
     expect(Math.abs(p!.lon - wgs[0])).toBeLessThan(2e-6)
     expect(Math.abs(p!.lat - wgs[1])).toBeLessThan(2e-6)
@@ -255,7 +255,7 @@ describe('importing premises', () => {
     for (const ch of new Set(text)) if (ch.charCodeAt(0) > 127) gb[ch] = gbk(ch)
     const bytes = Buffer.from([...text].flatMap(ch => gb[ch] ?? [ch.charCodeAt(0)]))
     const job = await run(await upload('premises', bytes), 'commit')
-    expect(job.status, JSON.stringify(job.errors)).toBe('committed')
+    expect(job.status, JSON.stringify({ message: job.message, errors: job.errors })).toBe('committed')
     expect((await t.db.sql`select address from premises where external_ref = 'E-1'`)[0]!.address).toBe('导入测试路E-1号')
 
     const wb = new ExcelJS.Workbook()
@@ -263,7 +263,7 @@ describe('importing premises', () => {
     ws.addRow(heading)
     ws.addRow(['X-1', '民宿', '导入测试路X-1号', at.town[0] - 0.002, at.town[1], 3, 4, 5, '', '', new Date(Date.UTC(2020, 0, 10)), new Date(Date.UTC(2020, 0, 5)), ''])
     const xjob = await run(await upload('premises', Buffer.from(await wb.xlsx.writeBuffer()), bureau, 'ledger.xlsx'), 'commit')
-    expect(xjob.status, JSON.stringify(xjob.errors)).toBe('committed')
+    expect(xjob.status, JSON.stringify({ message: xjob.message, errors: xjob.errors })).toBe('committed')
     const [x] = await t.db.sql<{ kind: string; foundOn: string; statementSignedOn: string }[]>`
       select kind, found_on, statement_signed_on from premises where external_ref = 'X-1'`
     expect(x).toEqual({ kind: 'homestay', foundOn: '2020-01-05', statementSignedOn: '2020-01-10' })
