@@ -367,11 +367,15 @@ function countsFrom(rows: readonly CountsRow[]) {
   }
 }
 
-/** The legend's figures counted from every premises matching the filter. */
+/**
+ * The legend's figures counted from every premises matching the filter. No parallel plan
+ * (serial_plan()): with a category filter over the district (1,000,000 premises, about 400,000
+ * matching) two workers sorting their halves took 500-580 ms where one process hashing took 270-340.
+ */
 export async function premisesCountsFromRows(db: Sql | Tx, scope: Jurisdiction, filter: PremisesFilter, on: string) {
   return countsFrom(await db<CountsRow[]>`
     select ${statusSql(db, on)} as status, count(*)::int as n, count(*) filter (where ${unregisteredSql(db)})::int as unregistered
-    from premises p where ${premisesWhere(db, filter, on, scope)}
+    from premises p where ${premisesWhere(db, filter, on, scope)} and serial_plan()
     group by 1`)
 }
 
