@@ -97,12 +97,16 @@ create or replace trigger hazard_summary_trg after insert or update or delete on
 
 -- An item moved to another category moves its hazards' premises in the category filter: their
 -- summaries are made again (an administrator's rare edit of the dictionary).
+-- Other edits (names, order) read no hazard.
 create or replace function hazard_item_category_moved() returns trigger language plpgsql as $$
+declare
+  moved text[];
 begin
-  perform refresh_hazard_summaries(array(
-    select distinct h.premises_id from hazard h
-    join new_rows n on n.code = h.item_code join old_rows o on o.code = n.code
-    where n.category_code is distinct from o.category_code));
+  select array_agg(n.code) into moved from new_rows n join old_rows o on o.code = n.code
+  where n.category_code is distinct from o.category_code;
+  if moved is not null then
+    perform refresh_hazard_summaries(array(select distinct premises_id from hazard where item_code = any(moved)));
+  end if;
   return null;
 end $$;
 create or replace trigger hazard_item_category_trg after update on hazard_item referencing old table as old_rows new table as new_rows
