@@ -91,6 +91,9 @@ describe('premises vector tiles', () => {
       const total = (fs: typeof cells, k: string) => fs.reduce((a, f) => a + (f.properties[k] as number), 0)
       for (const k of ['count', 'none', 'rectified', 'open_general', 'open_major', 'overdue']) expect(total(cells, k), `z${z} ${k}`).toBe(total(direct, k))
       expect(cells.map(f => f.id).sort()).toEqual(direct.map(f => f.id).sort())
+      // Cell by cell: the same counts and the same most urgent status.
+      const byId = new Map(direct.map(f => [f.id, f.properties]))
+      for (const f of cells) expect(f.properties, `z${z} cell ${f.id}`).toEqual(byId.get(f.id))
     }
   })
 

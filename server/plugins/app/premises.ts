@@ -37,6 +37,13 @@ export const statusSql = (sql: Sql | Tx, on: string, alias = 'p') => {
   return sql`hazard_status(${a}.hazard_count, ${a}.open_count, ${a}.open_major_count, ${a}.open_min_deadline, ${on})`
 }
 
+/** The same rule as a number in drawing order (hazardStatuses' index + 1), as cellStatusSql gives a cell's. */
+export const statusCodeSql = (sql: Sql | Tx, on: string, alias = 'p') => {
+  const a = sql(alias)
+  return sql`case when ${a}.hazard_count = 0 then 1 when ${a}.open_count = 0 then 2 when ${a}.open_min_deadline < ${on} then 5
+                  when ${a}.open_major_count > 0 then 4 else 3 end`
+}
+
 /** The premises' column holding the day its first hazard of a category was found (migration 054). */
 const firstFoundColumn: Record<HazardCategory, string> = {
   public_security: 'first_public_security_found_on', fire: 'first_fire_found_on', housing: 'first_housing_found_on', other: 'first_other_found_on',

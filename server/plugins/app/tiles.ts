@@ -6,7 +6,7 @@ import type { Database, Sql } from '../../db/index.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { hazardStatuses } from '../../domain/lists.js'
 import { encodePointLayer } from '../../domain/mvt.js'
-import { cellStatusSql, cellsServe, cellsWhere, type PremisesFilter, premisesWhere, statusSql, unregisteredSql } from './premises.js'
+import { cellStatusSql, cellsServe, cellsWhere, type PremisesFilter, premisesWhere, statusCodeSql, statusSql, unregisteredSql } from './premises.js'
 
 /**
  * Premises as Mapbox vector tiles.
@@ -173,6 +173,8 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
           select c.cx, c.cy, c.n, c.sum_x, c.sum_y, ${code} as s
           from ${table} c
           where c.cx = any(${sql.array(columns)}::int[]) and c.cy >= ${y0} and c.cy < ${y1} and ${where}
+          -- each row's status worked out once, not again in each sum that reads it
+          offset 0
         ) r
         group by 1, 2
       ) g
@@ -210,28 +212,33 @@ export function tilesRepository(db: Database, opts: { cacheBytes?: number } = {}
     const cell = extent / cellsPerSideAt(t.z)
     const around = cellBufferAt(t.z)
     // One point per cell at the mean position of its premises; the status is the most urgent one.
+    // Each premises' point read once (the fence, offset 0: flattened, every use of fx and fy read the
+    // geometry again) and its status as a number: at 32,469 premises, the densest tile of the
+    // 1,000,000 district, 64 -> 50 ms.
     return {
       layer: 'premises_agg',
       query: sql`
         select cell, count(*)::int as count,
-               count(*) filter (where status = 'none')::int as none,
-               count(*) filter (where status = 'rectified')::int as rectified,
-               count(*) filter (where status = 'open_general')::int as open_general,
-               count(*) filter (where status = 'open_major')::int as open_major,
-               count(*) filter (where status = 'overdue')::int as overdue,
-               (${sql.array([...hazardStatuses])}::text[])[max(rank)] as status,
-               round(avg(px))::int as px, round(avg(py))::int as py
+               count(*) filter (where s = 1)::int as none,
+               count(*) filter (where s = 2)::int as rectified,
+               count(*) filter (where s = 3)::int as open_general,
+               count(*) filter (where s = 4)::int as open_major,
+               count(*) filter (where s = 5)::int as overdue,
+               (${sql.array([...hazardStatuses])}::text[])[max(s)] as status,
+               round(avg(fx))::int as px, round(avg(fy))::int as py
         from (
-          select round(fx)::int as px, round(fy)::int as py, status,
-                 array_position(${sql.array([...hazardStatuses])}::text[], status) as rank,
+          select fx, fy, s,
                  -- cells numbered row by row from the unrounded position, shifted by one so that the
                  -- buffer's cells are numbered too (the same cells as premises_cell's)
                  ((floor(fy / ${cell}) + 1) * 1000 + floor(fx / ${cell}) + 1)::int as cell
           from (
-            select (st_x(p.geom_m) - ${b.minx}) / ${b.size} * ${extent} as fx, (${b.maxy} - st_y(p.geom_m)) / ${b.size} * ${extent} as fy,
-                   ${statusSql(sql, t.on)} as status
-            from premises p where ${inTileSql(t, around)} and ${where}
-          ) s
+            select (x - ${b.minx}) / ${b.size} * ${extent} as fx, (${b.maxy} - y) / ${b.size} * ${extent} as fy, s
+            from (
+              select st_x(p.geom_m) as x, st_y(p.geom_m) as y, ${statusCodeSql(sql, t.on)} as s
+              from premises p where ${inTileSql(t, around)} and ${where}
+              offset 0
+            ) a
+          ) b
           -- The index's boxes are float4, a little larger than the cells around the tile: exactly
           -- those, as the stored cells cover them, so that both paths count the same premises.
           where fx >= ${-around} and fx < ${extent + around} and fy >= ${-around} and fy < ${extent + around}
