@@ -63,6 +63,9 @@ async function run(job: Job, what: 'dry-run' | 'commit', crs = 'wgs84', cookie =
   throw new Error('the import did not settle')
 }
 
+/** Why a job ended as it did, for an assertion's message. */
+const why = (job: Job) => JSON.stringify({ message: job.message, errors: job.errors })
+
 const heading = ['台账编号', '类型', '地址', '经度', '纬度', '出租间数', '出租床位数', '居住人数', '出租人', '出租人电话', '签订责任书日期', '发现日期', '登记日期']
 const premisesRow = (ref: string, [lon, lat]: [number, number], extra: Partial<Record<'kind' | 'rooms' | 'found' | 'registered', string>> = {}) =>
   [ref, extra.kind ?? '群租房', `导入测试路${ref}号`, lon.toFixed(6), lat.toFixed(6), extra.rooms ?? '12', '', '14', '王某某', '13800000000', '2020-01-10',
@@ -242,7 +245,7 @@ describe('importing premises', () => {
     // GCJ-02 is hundreds of metres off here: read as WGS-84 the row would land elsewhere.
     expect(Math.hypot(gcj[0] - wgs[0], gcj[1] - wgs[1])).toBeGreaterThan(0.002)
     const job = await run(await upload('premises', csv([heading, premisesRow('G-1', [gcj[0], gcj[1]])])), 'commit', 'gcj02')
-    expect(job.status, JSON.stringify({ message: job.message, errors: job.errors })).toBe('committed')
+    expect(job.status, why(job)).toBe('committed')
     const [p] = await t.db.sql<{ lon: number; lat: number }[]>`select st_x(geom) as lon, st_y(geom) as lat from premises where external_ref = 'G-1'`
     expect(Math.abs(p!.lon - wgs[0])).toBeLessThan(2e-6)
     expect(Math.abs(p!.lat - wgs[1])).toBeLessThan(2e-6)
@@ -255,7 +258,7 @@ describe('importing premises', () => {
     for (const ch of new Set(text)) if (ch.charCodeAt(0) > 127) gb[ch] = gbk(ch)
     const bytes = Buffer.from([...text].flatMap(ch => gb[ch] ?? [ch.charCodeAt(0)]))
     const job = await run(await upload('premises', bytes), 'commit')
-    expect(job.status, JSON.stringify({ message: job.message, errors: job.errors })).toBe('committed')
+    expect(job.status, why(job)).toBe('committed')
     expect((await t.db.sql`select address from premises where external_ref = 'E-1'`)[0]!.address).toBe('导入测试路E-1号')
 
     const wb = new ExcelJS.Workbook()
@@ -263,7 +266,7 @@ describe('importing premises', () => {
     ws.addRow(heading)
     ws.addRow(['X-1', '民宿', '导入测试路X-1号', at.town[0] - 0.002, at.town[1], 3, 4, 5, '', '', new Date(Date.UTC(2020, 0, 10)), new Date(Date.UTC(2020, 0, 5)), ''])
     const xjob = await run(await upload('premises', Buffer.from(await wb.xlsx.writeBuffer()), bureau, 'ledger.xlsx'), 'commit')
-    expect(xjob.status, JSON.stringify({ message: xjob.message, errors: xjob.errors })).toBe('committed')
+    expect(xjob.status, why(xjob)).toBe('committed')
     const [x] = await t.db.sql<{ kind: string; foundOn: string; statementSignedOn: string }[]>`
       select kind, found_on, statement_signed_on from premises where external_ref = 'X-1'`
     expect(x).toEqual({ kind: 'homestay', foundOn: '2020-01-05', statementSignedOn: '2020-01-10' })

@@ -37,11 +37,22 @@ export const statusSql = (sql: Sql | Tx, on: string, alias = 'p') => {
   return sql`hazard_status(${a}.hazard_count, ${a}.open_count, ${a}.open_major_count, ${a}.open_min_deadline, ${on})`
 }
 
-/** The same rule as a number in drawing order (hazardStatuses' index + 1), as cellStatusSql gives a cell's. */
+/**
+ * The same rule as a number in drawing order (none < rectified < open general < open major < overdue:
+ * hazardStatuses' index + 1), from whether there are hazards, open ones and open major ones, and the
+ * earliest open deadline: one definition for a premises' status (statusCodeSql) and a cell's (cellStatusSql).
+ */
+const statusCase = (sql: Sql | Tx, on: string, c: Record<'hasHazard' | 'hasOpen' | 'hasOpenMajor' | 'openMinDeadline', ReturnType<Sql>>) =>
+  sql`case when not ${c.hasHazard} then 1 when not ${c.hasOpen} then 2 when ${c.openMinDeadline} < ${on} then 5
+           when ${c.hasOpenMajor} then 4 else 3 end`
+
+/** A premises' status as a number (statusCase), worked out once per row where it is counted or ranked. */
 export const statusCodeSql = (sql: Sql | Tx, on: string, alias = 'p') => {
   const a = sql(alias)
-  return sql`case when ${a}.hazard_count = 0 then 1 when ${a}.open_count = 0 then 2 when ${a}.open_min_deadline < ${on} then 5
-                  when ${a}.open_major_count > 0 then 4 else 3 end`
+  return statusCase(sql, on, {
+    hasHazard: sql`${a}.hazard_count > 0`, hasOpen: sql`${a}.open_count > 0`,
+    hasOpenMajor: sql`${a}.open_major_count > 0`, openMinDeadline: sql`${a}.open_min_deadline`,
+  })
 }
 
 /** The premises' column holding the day its first hazard of a category was found (migration 054). */
@@ -105,13 +116,10 @@ export const unregisteredSql = (sql: Sql | Tx, alias = 'p') => {
 export const cellsServe = (f: PremisesFilter) =>
   !f.categories?.length && !f.communities?.length && !f.foundFrom && !f.foundTo && !f.bbox && !f.withinWkt && !f.groupRentalsOnly
 
-/**
- * A cell's status as a number in drawing order (none < rectified < open general < open major <
- * overdue: hazardStatuses' index + 1), worked out once per row (alias c); the same rule as hazard_status().
- */
-export const cellStatusSql = (sql: Sql | Tx, on: string) =>
-  sql`case when not c.has_hazard then 1 when not c.has_open then 2 when c.open_min_deadline < ${on} then 5
-           when c.has_open_major then 4 else 3 end`
+/** A cell's status as a number (statusCase; alias c), worked out once per row. */
+export const cellStatusSql = (sql: Sql | Tx, on: string) => statusCase(sql, on, {
+  hasHazard: sql`c.has_hazard`, hasOpen: sql`c.has_open`, hasOpenMajor: sql`c.has_open_major`, openMinDeadline: sql`c.open_min_deadline`,
+})
 
 /** premisesWhere for the cells (alias c), for a filter they serve (cellsServe). */
 export function cellsWhere(sql: Sql | Tx, f: PremisesFilter, on: string, scope: Jurisdiction) {
