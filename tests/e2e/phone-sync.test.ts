@@ -23,7 +23,7 @@ beforeAll(async () => {
   ;({ t, browser, base } = web)
   premises.push(...await t.db.sql<{ id: number; roomsLet: number }[]>`
     select p.id, p.rooms_let from premises p join app_user u on u.jurisdiction_town_id = p.town_id
-    where u.username = 'inspector' and not exists (select 1 from hazard h where h.premises_id = p.id) order by p.id desc limit 5`)
+    where u.username = 'inspector' and not exists (select 1 from hazard h where h.premises_id = p.id) order by p.id desc limit 6`)
   context = await browser.newContext({ ...phoneContext })
   page = await context.newPage()
 })
@@ -38,6 +38,33 @@ async function recordFireHazard() {
   await page.click('[data-testid="hazard-item"]')
   await page.click('.hazard-item-popper .el-select-dropdown__item:has-text("FIRE-06")')
   await page.click('[data-testid="hazard-save"]')
+}
+
+/**
+ * Opens a page of the app as the inspector, signing in again when a test before this one ended the
+ * session (each test starts signed in, whatever the one before left).
+ */
+async function open(path: string) {
+  await page.goto(`${base}${path}`)
+  await page.waitForSelector('[data-testid="who"], input[name="username"]')
+  if (new URL(page.url()).pathname === '/login') await signInPage(page, base, 'inspector', path)
+}
+
+/** Ends the inspector's sessions behind the app's back, as their running out while the phone is away would. */
+async function expireSessions() {
+  await t.db.sql`update user_session set expires_at = created_at + interval '1 second' where user_id = (select id from app_user where username = 'inspector')`
+  // The app learns of it from the database's announcement, which may still be on its way when the
+  // phone's first request arrives; read the versions instead.
+  await t.app.versions.refresh()
+}
+
+/** Signs in again on the sign-in page the app led to, and waits for the sync screen to have sent everything. */
+async function signInToSync() {
+  await page.fill('input[name="username"]', 'inspector')
+  await page.fill('input[name="password"]', 'demo1234')
+  await page.click('button[type="submit"]')
+  await page.waitForURL(/\/sync$/)
+  await page.waitForSelector('[data-testid="sync-empty"]', { timeout: 30_000 })
 }
 
 const shot = (p: Page, name: string) => p.screenshot({ path: join(artifactsDir, `${name}.png`) })
@@ -92,7 +119,7 @@ describe('the sync screen on a phone', () => {
 
   it('sends a hazard again whose answer was lost on the way, and the server keeps it once', async () => {
     const p = premises[2]!
-    await page.goto(`${base}/?premises=${p.id}`)
+    await open(`/?premises=${p.id}`)
     await page.locator('[data-testid="premises-panel"] [data-testid="hazard-add"]').waitFor()
     // The hazard reaches the server and is stored, but its answer never reaches the phone.
     let delivered = 0
@@ -122,28 +149,43 @@ describe('the sync screen on a phone', () => {
 
   it('keeps a hazard queued under a session that expired meanwhile, asks for a sign-in and sends it after', async () => {
     const p = premises[1]!
-    await page.goto(`${base}/?premises=${p.id}`)
+    await open(`/?premises=${p.id}`)
     await page.locator('[data-testid="premises-panel"] [data-testid="hazard-add"]').waitFor()
     await context.setOffline(true)
     await recordFireHazard()
     await page.waitForSelector('[data-testid="outbox-notice"][data-kind="queued"]')
 
     // The session runs out while the phone is away.
-    await t.db.sql`update user_session set expires_at = created_at + interval '1 second' where user_id = (select id from app_user where username = 'inspector')`
-    // Written behind the app's back: it learns of it from the database's announcement, which may
-    // still be on its way when the phone's first request arrives; read the versions instead.
-    await t.app.versions.refresh()
+    await expireSessions()
     await context.setOffline(false)
     await page.waitForURL(/\/login\?next=(%2F|\/)sync$/, { timeout: 30_000 })
     await shot(page, 'offline-session-expired-phone-zh')
     await expect(t.db.sql`select 1 from hazard where premises_id = ${p.id}`).resolves.toHaveLength(0)
 
-    await page.fill('input[name="username"]', 'inspector')
-    await page.fill('input[name="password"]', 'demo1234')
-    await page.click('button[type="submit"]')
-    await page.waitForURL(/\/sync$/)
-    await page.waitForSelector('[data-testid="sync-empty"]', { timeout: 30_000 })
+    await signInToSync()
     await shot(page, 'offline-sync-after-sign-in-phone-zh')
+    await expect(t.db.sql`select 1 from hazard where premises_id = ${p.id}`).resolves.toHaveLength(1)
+  })
+
+  it('leads to the sync screen after the sign-in also when a page\'s read finds the session expired before the queue\'s send does', async () => {
+    // On a slow phone the page's own reads (the figures, a list) can reach the server before the
+    // queue's first send after the network came back; the writes still wait, so the sign-in leads to them.
+    const p = premises[5]!
+    await open(`/?premises=${p.id}`)
+    await page.locator('[data-testid="premises-panel"] [data-testid="hazard-add"]').waitFor()
+    await context.setOffline(true)
+    await recordFireHazard()
+    await page.waitForSelector('[data-testid="outbox-notice"][data-kind="queued"]')
+    await expireSessions()
+    // The queue's sends find no network for now; the page's reads do.
+    await page.route('**/api/premises/*/hazards', route => route.request().method() === 'POST' ? route.abort('internetdisconnected') : route.continue())
+    await context.setOffline(false)
+    await page.tap('[data-testid="menu-open"]')
+    await page.tap('#phone-menu a[data-nav="my-tasks"]')
+    await page.waitForURL(/\/login\?next=(%2F|\/)sync$/, { timeout: 30_000 })
+    await page.unroute('**/api/premises/*/hazards')
+    await expect(t.db.sql`select 1 from hazard where premises_id = ${p.id}`).resolves.toHaveLength(0)
+    await signInToSync()
     await expect(t.db.sql`select 1 from hazard where premises_id = ${p.id}`).resolves.toHaveLength(1)
   })
 
@@ -151,7 +193,7 @@ describe('the sync screen on a phone', () => {
     const p = premises[4]!
     // The page's clock runs as usual, and the test moves it on at will (runFor).
     await page.clock.install()
-    await page.goto(`${base}/?premises=${p.id}`)
+    await open(`/?premises=${p.id}`)
     await page.locator('[data-testid="premises-panel"] [data-testid="hazard-add"]').waitFor()
     await context.setOffline(true)
     await recordFireHazard()
@@ -182,7 +224,7 @@ describe('the sync screen on a phone', () => {
   it('closes a visit by hand with no network, and the visit is closed on the server once the network is back', async () => {
     const p = premises[3]!
     const task = await insertTask(t.db.sql, { premisesId: p.id, assigneeId: await userId(t.db.sql, 'inspector') })
-    await page.goto(`${base}/my-tasks`)
+    await open('/my-tasks')
     await page.tap(`[data-testid="task-list"] [data-task="${task}"]`)
     await context.setOffline(true)
     await page.tap('[data-testid="task-complete"]')

@@ -6,5 +6,9 @@
 /** The Cache Storage cache that holds the premises tiles of the area downloaded for offline use. */
 export const offlineTileCache = 'grd-offline-tiles'
 
-/** Set (sessionStorage) while the queue sends: a 401 then leads through the sign-in page to the sync screen. */
+/**
+ * Set (sessionStorage) while the signed-in user's writes wait on the phone: a 401 from any request
+ * (the queue's own send, or a page's read that reached the server first) then leads through the
+ * sign-in page to the sync screen, where the inspector sees them sent.
+ */
 export const syncAfterSignInKey = 'sync-after-sign-in'

@@ -67,6 +67,11 @@ export const useOutboxStore = defineStore('outbox', () => {
   async function reload() {
     const db = await offlineDb()
     items.value = await db.getAll('outbox')
+    // Read by the sign-in redirect (App.vue) when the session ends; with no one signed in any more,
+    // the last user's writes are the ones that wait.
+    const me = session.me
+    if (items.value.some(i => i.state === 'pending' && (!me || i.userId === me.id))) sessionStorage.setItem(syncAfterSignInKey, '1')
+    else sessionStorage.removeItem(syncAfterSignInKey)
   }
 
   /** For a signed-in user: sends what waits, and from then on whenever the network comes back and every half minute. */
@@ -183,8 +188,6 @@ export const useOutboxStore = defineStore('outbox', () => {
             for (const k of recordOf(item)) held.add(k)
             continue
           }
-          // Said before sending: a 401 is handed to the sign-in redirect before this code sees it.
-          sessionStorage.setItem(syncAfterSignInKey, '1')
           try {
             const id = await send(item)
             const tx = db.transaction(['outbox', 'refs'], 'readwrite')
@@ -217,7 +220,6 @@ export const useOutboxStore = defineStore('outbox', () => {
         }
       }
       finally {
-        if (!needsSignIn.value) sessionStorage.removeItem(syncAfterSignInKey)
         syncing.value = false
         flushing = undefined
         await reload()
