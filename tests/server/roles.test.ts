@@ -182,7 +182,7 @@ describe('the triggers that protect data', () => {
       select tgname as name from pg_trigger where not tgisinternal and pg_get_triggerdef(oid) like '%bulk_load_active()%' order by 1`
     expect(conditional.map(r => r.name)).toEqual([
       'hazard_cell_day_del', 'hazard_cell_day_ins', 'hazard_cell_day_upd', 'hazard_history_trg', 'hazard_summary_trg',
-      'hazard_version_del', 'hazard_version_ins', 'hazard_version_upd', 'measure_hazard_trg', 'measure_premises_delete', 'measure_premises_insert_update', 'measure_resident_trg',
+      'measure_hazard_trg', 'measure_premises_delete', 'measure_premises_insert_update', 'measure_resident_trg',
       'premises_cell_day_del', 'premises_cell_day_ins', 'premises_cell_day_upd', 'premises_cell_trg',
       'premises_version_del', 'premises_version_ins', 'premises_version_upd',
       'resident_cell_day_del', 'resident_cell_day_ins', 'resident_cell_day_upd',

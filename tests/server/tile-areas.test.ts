@@ -116,6 +116,39 @@ describe('a write through another connection', () => {
     await t.db.owner`delete from hazard where id = -1`
     expect(await version()).toBe(v)
   })
+
+  it('that changes nothing the map shows (the facts, a hazard referred, a summary written again) makes no new version and keeps every tile', async () => {
+    const h = await factory({ sql: t.db.owner }).hazard({ premises: near })
+    const before = await both()
+    const v = await version()
+    // Below the rule's ten either way: whether it meets the rule (shown) stays as it was.
+    await t.db.owner`update premises set address = address || '（补）', owner_phone = '13800000000',
+      rooms_let = case when rooms_let = 0 then 1 when rooms_let < 10 then rooms_let - 1 else rooms_let + 1 end where id = ${near.id}`
+    // Referred to a department: still open, its premises' summary written again unchanged.
+    await t.db.owner`update hazard set status = 'referred', referred_at = found_at + interval '1 hour' where id = ${h.id}`
+    await t.db.owner`select refresh_hazard_summaries(array[${near.id}]::bigint[])`
+    expect(await version()).toBe(v)
+    for (const [name, answer] of Object.entries(before)) {
+      const [where, z] = name.split(' z') as ['near' | 'far' | 'overview', string]
+      expect(await tile(where === 'far' ? far : near, Number(z)), name).toEqual(answer)
+    }
+    await t.db.owner`delete from hazard where id = ${h.id}`
+  })
+
+  it.each([
+    ['the day it was found', sql => sql`update premises set found_on = found_on - 1 where id = ${near.id}`],
+    ['whether it meets the rule', sql => sql`update premises set rooms_let = case when meets_rule then 0 else 10 end, beds_let = 0, occupants = 0 where id = ${near.id}`],
+    ['the day it was registered', sql => sql`update premises set registered_on = coalesce(registered_on + 1, found_on + 1), deregistered_on = null where id = ${near.id}`],
+    ['its community', sql => sql`update premises set community_id = (select min(id) from admin_area where level = 'community' and id is distinct from premises.community_id) where id = ${near.id}`],
+    ['the day its first fire hazard was found', sql => sql`update premises set first_fire_found_on = coalesce(first_fire_found_on - 1, found_on) where id = ${near.id}`],
+  ] as [string, (sql: TestApp['db']['owner']) => Promise<unknown>][])('that changes %s (the map shows it, or a filter reads it) changes its tiles', async (_, write) => {
+    const before = await both()
+    const v = await version()
+    await write(t.db.owner)
+    await eventually(async () => await t.app.versions.current('data') > v)
+    expect((await tile(near, 16)).etag).not.toBe(before['near z16']!.etag)
+    expect(await tile(far, 16)).toEqual(before['far z16'])
+  })
 })
 
 describe('a write near no edge', () => {

@@ -1,11 +1,12 @@
 -- What the map's tiles read: a data version their caches follow, and the premises pre-aggregated in
 -- cells for low zooms (table premises_cell, migration 006).
 
--- One counter for everything a map tile shows. Statement-level triggers bump it on any change to
--- premises or hazards, from the API, an import or psql alike; tile caches key on it. Each new version
--- says where it changed the map (data_change, migration 049): the zoom-16 tiles of the premises the
--- statement wrote (before and after a move), or of the hazards' premises; a statement that wrote no
--- row changes nothing and is no new version.
+-- One counter for everything a map tile shows. A statement-level trigger bumps it on any change to
+-- premises that the map shows, from the API, an import or psql alike; tile caches key on it. Each new
+-- version says where it changed the map (data_change, migration 049): the zoom-16 tiles of the
+-- premises the statement wrote (before and after a move); a statement that wrote no row, or changed
+-- nothing the map shows, is no new version. Hazards reach the map through their premises' summary
+-- (hazard_summary(), functions/premises.sql), which their row trigger writes to the premises.
 
 -- A new data version, changed at `areas` (zoom-16 tiles; null: everywhere). More areas than an
 -- announcement may carry (8,000 bytes) count as everywhere. The change is written before the counter,
@@ -26,25 +27,25 @@ create or replace function bump_data_version() returns trigger language plpgsql 
 declare
   areas bigint[];
 begin
-  if tg_table_name = 'premises' then
-    if tg_op = 'INSERT' then
-      select array_agg(distinct map_area(geom_m)) into areas from new_rows;
-    elsif tg_op = 'DELETE' then
-      select array_agg(distinct map_area(geom_m)) into areas from old_rows;
-    else
-      select array_agg(distinct a) into areas from (
-        select map_area(geom_m) as a from new_rows union all select map_area(geom_m) from old_rows) s;
-    end if;
+  if tg_op = 'INSERT' then
+    select array_agg(distinct map_area(geom_m)) into areas from new_rows;
+  elsif tg_op = 'DELETE' then
+    select array_agg(distinct map_area(geom_m)) into areas from old_rows;
   else
-    -- A hazard's premises deleted with it (a cascade) is gone: the premises' own statement says where.
-    if tg_op = 'INSERT' then
-      select array_agg(distinct map_area(p.geom_m)) into areas from new_rows h join premises p on p.id = h.premises_id;
-    elsif tg_op = 'DELETE' then
-      select array_agg(distinct map_area(p.geom_m)) into areas from old_rows h join premises p on p.id = h.premises_id;
-    else
-      select array_agg(distinct map_area(p.geom_m)) into areas
-      from (select premises_id from new_rows union select premises_id from old_rows) h join premises p on p.id = h.premises_id;
-    end if;
+    -- Only the rows whose map changed: what the map shows of a premises, and what its filters and
+    -- the jurisdictions read. Tiles, boxes of points and their caches read nothing else of it
+    -- (server/plugins/app/premises.ts: statusSql, unregisteredSql, premisesWhere), so an update of
+    -- the rooms let, an address, a phone, or a hazard summary written again unchanged keeps them.
+    select array_agg(distinct a) into areas
+    from new_rows n join old_rows o on o.id = n.id
+    cross join lateral (values (map_area(n.geom_m)), (map_area(o.geom_m))) v(a)
+    where (n.geom, n.geom_m, n.kind, n.town_id, n.community_id, n.police_station_id, n.found_on, n.meets_rule,
+           n.registered_on, n.deregistered_on, n.hazard_count, n.open_count, n.open_major_count, n.open_min_deadline,
+           n.first_public_security_found_on, n.first_fire_found_on, n.first_housing_found_on, n.first_other_found_on)
+      is distinct from
+          (o.geom, o.geom_m, o.kind, o.town_id, o.community_id, o.police_station_id, o.found_on, o.meets_rule,
+           o.registered_on, o.deregistered_on, o.hazard_count, o.open_count, o.open_major_count, o.open_min_deadline,
+           o.first_public_security_found_on, o.first_fire_found_on, o.first_housing_found_on, o.first_other_found_on);
   end if;
   if areas is not null then
     perform record_data_change(areas);
@@ -53,17 +54,15 @@ begin
 end $$;
 drop trigger if exists premises_version_trg on premises;
 drop trigger if exists hazard_version_trg on hazard;
+-- A hazard's own statement no longer says where: its premises' summary does, when it changed.
+drop trigger if exists hazard_version_ins on hazard;
+drop trigger if exists hazard_version_upd on hazard;
+drop trigger if exists hazard_version_del on hazard;
 create or replace trigger premises_version_ins after insert on premises referencing new table as new_rows
   for each statement when (not bulk_load_active()) execute function bump_data_version();
 create or replace trigger premises_version_upd after update on premises referencing old table as old_rows new table as new_rows
   for each statement when (not bulk_load_active()) execute function bump_data_version();
 create or replace trigger premises_version_del after delete on premises referencing old table as old_rows
-  for each statement when (not bulk_load_active()) execute function bump_data_version();
-create or replace trigger hazard_version_ins after insert on hazard referencing new table as new_rows
-  for each statement when (not bulk_load_active()) execute function bump_data_version();
-create or replace trigger hazard_version_upd after update on hazard referencing old table as old_rows new table as new_rows
-  for each statement when (not bulk_load_active()) execute function bump_data_version();
-create or replace trigger hazard_version_del after delete on hazard referencing old table as old_rows
   for each statement when (not bulk_load_active()) execute function bump_data_version();
 -- The dictionary's items name their category, which the map's category filter reads: a change to it
 -- changes the map everywhere (rare: an administrator's edit).
