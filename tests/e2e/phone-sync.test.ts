@@ -23,7 +23,7 @@ beforeAll(async () => {
   ;({ t, browser, base } = web)
   premises.push(...await t.db.sql<{ id: number; roomsLet: number }[]>`
     select p.id, p.rooms_let from premises p join app_user u on u.jurisdiction_town_id = p.town_id
-    where u.username = 'inspector' and not exists (select 1 from hazard h where h.premises_id = p.id) order by p.id desc limit 6`)
+    where u.username = 'inspector' and not exists (select 1 from hazard h where h.premises_id = p.id) order by p.id desc limit 7`)
   context = await browser.newContext({ ...phoneContext })
   page = await context.newPage()
 })
@@ -185,6 +185,24 @@ describe('the sync screen on a phone', () => {
     await page.waitForURL(/\/login\?next=(%2F|\/)sync$/, { timeout: 30_000 })
     await page.unroute('**/api/premises/*/hazards')
     await expect(t.db.sql`select 1 from hazard where premises_id = ${p.id}`).resolves.toHaveLength(0)
+    await signInToSync()
+    await expect(t.db.sql`select 1 from hazard where premises_id = ${p.id}`).resolves.toHaveLength(1)
+  })
+
+  it('leads to the sync screen after the sign-in also when the session is found expired on opening a page, writes waiting', async () => {
+    const p = premises[6]!
+    await open(`/?premises=${p.id}`)
+    await page.locator('[data-testid="premises-panel"] [data-testid="hazard-add"]').waitFor()
+    await context.setOffline(true)
+    await recordFireHazard()
+    await page.waitForSelector('[data-testid="outbox-notice"][data-kind="queued"]')
+    await expireSessions()
+    // The queue's sends find no network for now; the inspector opens the visits (a link, a reload).
+    await page.route('**/api/premises/*/hazards', route => route.request().method() === 'POST' ? route.abort('internetdisconnected') : route.continue())
+    await context.setOffline(false)
+    await page.goto(`${base}/my-tasks`)
+    await page.waitForURL(/\/login\?next=(%2F|\/)sync$/, { timeout: 30_000 })
+    await page.unroute('**/api/premises/*/hazards')
     await signInToSync()
     await expect(t.db.sql`select 1 from hazard where premises_id = ${p.id}`).resolves.toHaveLength(1)
   })

@@ -1,5 +1,6 @@
 import { createRouter, createWebHistory } from 'vue-router'
 import { prefetchMapData } from './components/map/map-data'
+import { afterSignIn } from './offline/names'
 import { useSessionStore } from './stores/session'
 
 declare module 'vue-router' {
@@ -54,7 +55,11 @@ router.beforeEach(async (to) => {
   const session = useSessionStore()
   if (!session.checked) await session.check()
   if (to.meta.public) return session.signedIn && to.name === 'login' ? homeFor(session.can) : true
-  if (!session.signedIn) return { name: 'login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} }
+  if (!session.signedIn) {
+    // A session found ended on a page's load (a reload, a link) leads to the writes waiting too.
+    const next = afterSignIn(to.fullPath)
+    return { name: 'login', query: next !== '/' ? { next } : {} }
+  }
   if (to.meta.permission && !session.can(to.meta.permission)) return homeFor(session.can)
   return true
 })

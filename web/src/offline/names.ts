@@ -12,3 +12,6 @@ export const offlineTileCache = 'grd-offline-tiles'
  * sign-in page to the sync screen, where the inspector sees them sent.
  */
 export const syncAfterSignInKey = 'sync-after-sign-in'
+
+/** Where the sign-in leads for a user who was on `path`: the sync screen while their writes wait on the phone. */
+export const afterSignIn = (path: string): string => (sessionStorage.getItem(syncAfterSignInKey) ? '/sync' : path)
