@@ -58,6 +58,25 @@ async function expireSessions() {
   await t.app.versions.refresh()
 }
 
+/**
+ * Records a fire hazard on premises `id` with no network, ends the inspector's sessions meanwhile,
+ * and brings the network back; with `sendsFindNoNetwork` the queue's sends still find none (the
+ * radio, the gateway), while the page's other requests reach the server.
+ */
+async function hazardWaitingOnExpiredSession(id: number, opts: { sendsFindNoNetwork?: boolean } = {}) {
+  await open(`/?premises=${id}`)
+  await page.locator('[data-testid="premises-panel"] [data-testid="hazard-add"]').waitFor()
+  await context.setOffline(true)
+  await recordFireHazard()
+  await page.waitForSelector('[data-testid="outbox-notice"][data-kind="queued"]')
+  // The session runs out while the phone is away.
+  await expireSessions()
+  if (opts.sendsFindNoNetwork) {
+    await page.route('**/api/premises/*/hazards', route => route.request().method() === 'POST' ? route.abort('internetdisconnected') : route.continue())
+  }
+  await context.setOffline(false)
+}
+
 /** Signs in again on the sign-in page the app led to, and waits for the sync screen to have sent everything. */
 async function signInToSync() {
   await page.fill('input[name="username"]', 'inspector')
@@ -149,15 +168,7 @@ describe('the sync screen on a phone', () => {
 
   it('keeps a hazard queued under a session that expired meanwhile, asks for a sign-in and sends it after', async () => {
     const p = premises[1]!
-    await open(`/?premises=${p.id}`)
-    await page.locator('[data-testid="premises-panel"] [data-testid="hazard-add"]').waitFor()
-    await context.setOffline(true)
-    await recordFireHazard()
-    await page.waitForSelector('[data-testid="outbox-notice"][data-kind="queued"]')
-
-    // The session runs out while the phone is away.
-    await expireSessions()
-    await context.setOffline(false)
+    await hazardWaitingOnExpiredSession(p.id)
     await page.waitForURL(/\/login\?next=(%2F|\/)sync$/, { timeout: 30_000 })
     await shot(page, 'offline-session-expired-phone-zh')
     await expect(t.db.sql`select 1 from hazard where premises_id = ${p.id}`).resolves.toHaveLength(0)
@@ -171,15 +182,7 @@ describe('the sync screen on a phone', () => {
     // On a slow phone the page's own reads (the figures, a list) can reach the server before the
     // queue's first send after the network came back; the writes still wait, so the sign-in leads to them.
     const p = premises[5]!
-    await open(`/?premises=${p.id}`)
-    await page.locator('[data-testid="premises-panel"] [data-testid="hazard-add"]').waitFor()
-    await context.setOffline(true)
-    await recordFireHazard()
-    await page.waitForSelector('[data-testid="outbox-notice"][data-kind="queued"]')
-    await expireSessions()
-    // The queue's sends find no network for now; the page's reads do.
-    await page.route('**/api/premises/*/hazards', route => route.request().method() === 'POST' ? route.abort('internetdisconnected') : route.continue())
-    await context.setOffline(false)
+    await hazardWaitingOnExpiredSession(p.id, { sendsFindNoNetwork: true })
     await page.tap('[data-testid="menu-open"]')
     await page.tap('#phone-menu a[data-nav="my-tasks"]')
     await page.waitForURL(/\/login\?next=(%2F|\/)sync$/, { timeout: 30_000 })
@@ -191,15 +194,8 @@ describe('the sync screen on a phone', () => {
 
   it('leads to the sync screen after the sign-in also when the session is found expired on opening a page, writes waiting', async () => {
     const p = premises[6]!
-    await open(`/?premises=${p.id}`)
-    await page.locator('[data-testid="premises-panel"] [data-testid="hazard-add"]').waitFor()
-    await context.setOffline(true)
-    await recordFireHazard()
-    await page.waitForSelector('[data-testid="outbox-notice"][data-kind="queued"]')
-    await expireSessions()
-    // The queue's sends find no network for now; the inspector opens the visits (a link, a reload).
-    await page.route('**/api/premises/*/hazards', route => route.request().method() === 'POST' ? route.abort('internetdisconnected') : route.continue())
-    await context.setOffline(false)
+    await hazardWaitingOnExpiredSession(p.id, { sendsFindNoNetwork: true })
+    // The inspector opens the visits (a link, a reload) before the queue has reached the server.
     await page.goto(`${base}/my-tasks`)
     await page.waitForURL(/\/login\?next=(%2F|\/)sync$/, { timeout: 30_000 })
     await page.unroute('**/api/premises/*/hazards')

@@ -7,9 +7,9 @@
 export const offlineTileCache = 'grd-offline-tiles'
 
 /**
- * Set (sessionStorage) while the signed-in user's writes wait on the phone: a 401 from any request
- * (the queue's own send, or a page's read that reached the server first) then leads through the
- * sign-in page to the sync screen, where the inspector sees them sent.
+ * Set (sessionStorage) while the signed-in user's writes wait on the phone: a session found ended
+ * then (a 401 to the queue's own send or to a page's read, or a page opened again in the tab) leads
+ * through the sign-in page to the sync screen, where the inspector sees them sent.
  */
 export const syncAfterSignInKey = 'sync-after-sign-in'
 
