@@ -42,7 +42,8 @@ describe('the data versions', () => {
       await t.app.analysis.clusters(wholeDistrict, {}, asOf, 'group-rentals', 150, 8)
       await t.app.analysis.rings(wholeDistrict, {}, asOf, ['campus'], [300, 500])
       await t.app.premises.pointsJson(wholeDistrict, { bbox: [119.95, 31.82, 120.0, 31.86] }, asOf, 1000)
-      await t.app.tiles.tile(tile, t.app.tiles.cacheKey(tile, await t.app.versions.current('data')))
+      const version = await t.app.versions.current('data')
+      await t.app.tiles.tile(tile, t.app.tiles.cacheKey(tile, version), version)
     }
     const first = await statementsDuring(all)
     expect(first.length).toBeGreaterThan(0)

@@ -252,6 +252,41 @@ export function dataVersions(db: Database) {
   }
 
   /**
+   * The areas (data_change's zoom-16 tiles, x * 65536 + y) under the tile z/x/y and a sixteenth of it
+   * around (where tileVersion looks) that changed after version `since`: a kept tile's cells are read
+   * again there only. Walked down from the areas of zoom 10, into those changed since only. Null when
+   * that is not known (everywhere changed since), or more than `max` changed.
+   */
+  function tileChangedSince(z: number, x: number, y: number, since: number, max = 64): number[] | null {
+    if (z > 16 || !areas.knownSince(since)) return null
+    const scale = 2 ** (16 - z)
+    const margin = 1 / 16
+    const [x0, x1] = [Math.floor((x - margin) * scale), Math.floor((x + 1 + margin) * scale)]
+    const [y0, y1] = [Math.floor((y - margin) * scale), Math.floor((y + 1 + margin) * scale)]
+    const levels = [...areaZooms].reverse()
+    const changed: number[] = []
+    const walk = (level: number, ax: number, ay: number): void => {
+      const at = levels[level]!
+      const s = 16 - at
+      if (((ax + 1) << s) <= x0 || ax << s > x1 || ((ay + 1) << s) <= y0 || ay << s > y1) return
+      if (areas.lastOf(areaKey(at, ax, ay)) <= since) return
+      if (at === 16) {
+        changed.push(ax * 65536 + ay)
+        return
+      }
+      const f = 2 ** (levels[level + 1]! - at)
+      for (let i = 0; i < f; i++) {
+        for (let j = 0; j < f; j++) walk(level + 1, ax * f + i, ay * f + j)
+      }
+    }
+    const top = 16 - levels[0]!
+    for (let ax = x0 >> top; ax <= x1 >> top; ax++) {
+      for (let ay = y0 >> top; ay <= y1 >> top; ay++) walk(0, ax, ay)
+    }
+    return changed.length > max ? null : changed
+  }
+
+  /**
    * The figures version of the towns `ids`: the last that changed any of them (figures_change, or
    * everywhere). A town's part of the district's figures is kept under it.
    */
@@ -265,6 +300,7 @@ export function dataVersions(db: Database) {
     tileVersion,
     boxVersion,
     boxChangedSince,
+    tileChangedSince,
     townsVersion,
 
     /** Forgets the versions: this process has just committed a write, whose announcement may still be on its way. */

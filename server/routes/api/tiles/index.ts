@@ -51,12 +51,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { v: _clientVersion, groupRental, ...query } = req.query
     const { filter, on } = await mapFilterFrom(app, query)
     const t = { z, x, y, filter: { ...filter, groupRentalsOnly: groupRental || undefined }, on, scope: app.userOf(req).jurisdiction }
-    const key = app.tiles.cacheKey(t, await app.versions.tileVersion(z, x, y))
+    const version = await app.versions.tileVersion(z, x, y)
+    const key = app.tiles.cacheKey(t, version)
     const etag = app.tiles.etag(key)
     // Tiles hold no personal data; the browser may keep them and ask whether they are still current.
     reply.header('Cache-Control', 'private, no-cache').header('ETag', etag).header('Vary', 'Accept-Encoding')
     if (req.headers['if-none-match'] === etag) return reply.status(304).send(null)
-    const { data, cached, gzipped } = await app.tiles.tile(t, key, { gzip: acceptsGzip(req.headers['accept-encoding']) })
+    const { data, cached, gzipped } = await app.tiles.tile(t, key, version, { gzip: acceptsGzip(req.headers['accept-encoding']) })
     if (gzipped) reply.header('Content-Encoding', 'gzip')
     reply.header('X-Tile-Cache', cached ? 'hit' : 'miss').type('application/vnd.mapbox-vector-tile')
     return reply.send(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
