@@ -168,6 +168,7 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
     let machine0 = machineTimes()
     let cpu0 = process.cpuUsage()
     let elu0 = performance.eventLoopUtilization()
+    let tiles0 = app.tiles.counts()
     // Writes scattered over the district, at a steady rate, from the start of the warm-up to the end.
     let writes = 0
     let writing = Promise.resolve()
@@ -191,6 +192,7 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
       cpu0 = process.cpuUsage()
       elu0 = performance.eventLoopUtilization()
       machine0 = machineTimes()
+      tiles0 = app.tiles.counts()
     }, opts.warmupSeconds * 1000)
     const result = await running.finally(() => {
       clearTimeout(measuring)
@@ -203,6 +205,7 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
     const pool = result.pool
     const cpu = process.cpuUsage(cpu0)
     const elu = performance.eventLoopUtilization(elu0)
+    const tiles = app.tiles.counts()
     const machine = machineTimes()
     const machineBusy = (machine.busy - machine0.busy) / Math.max(1, machine.all - machine0.all)
 
@@ -234,6 +237,9 @@ export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): 
       rows.push({
         measure: '  writes during the load', value: `${(writes / (opts.warmupSeconds + result.seconds)).toFixed(1)}/s`,
         note: `${writes} premises written one by one over the district, each moving the data and figures versions`,
+      }, {
+        measure: '  tiles made during the load', value: `${tiles.made - tiles0.made}`,
+        note: `${tiles.patched - tiles0.patched} of them overview tiles made from their cells kept, reading again those over the areas changed`,
       })
     }
     rows.push({

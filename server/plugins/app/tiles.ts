@@ -137,8 +137,12 @@ export interface TilesOptions {
 export function tilesRepository(db: Database, opts: TilesOptions = {}) {
   const sql: Sql = db.sql
   const cache = new Lru<KeptTile>(opts.cacheBytes ?? 128 * 1024 * 1024, t => t.data.byteLength + (t.gzipped?.byteLength ?? 0))
-  /** The overview tiles' cells by tile (its cache key without the version), bounded by their number (about 60 bytes each). */
-  const cellsKept = new Lru<KeptCells>(opts.cellsKept ?? 1_000_000, k => 1 + (k.rows?.length ?? 0))
+  /**
+   * The overview tiles' cells by tile (its cache key without the version), bounded by their number:
+   * about 110 bytes each, so at most about 55 MB (a district's overview at zooms 10-12 is about
+   * 100,000 cells; a dense tile of zoom 12 or 13 holds up to 4,400).
+   */
+  const cellsKept = new Lru<KeptCells>(opts.cellsKept ?? 500_000, k => 1 + (k.rows?.length ?? 0))
   const counts = { made: 0, patched: 0 }
   /**
    * Tiles being made. Everyone's map asks for the same overview tiles, all at once after a change
