@@ -287,7 +287,8 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
       }
     }
     if (!rows && (before || !db.mvt)) rows = await sql<AggRow[]>`${cellRowsQuery(t)}`
-    if (!before || before.version <= version) cellsKept.set(tile, { version, rows })
+    // Kept unless a later version's were kept meanwhile.
+    if ((cellsKept.get(tile)?.version ?? 0) <= version) cellsKept.set(tile, { version, rows })
     return rows ? encodeCells(rows) : await encodeInDatabase(t)
   }
 
