@@ -119,7 +119,7 @@ class Lru<V> {
 }
 
 /**
- * An overview tile's cells as made at a data version, so that the next version's tile reads again
+ * A tile's counts per cell as made at a data version, so that the next version's tile reads again
  * only the cells where the data changed since (`rows` undefined: made by ST_AsMVT, whose rows are
  * not seen; read when the tile is made again).
  */
@@ -128,7 +128,7 @@ interface KeptCells { version: number; rows?: AggRow[] }
 export interface TilesOptions {
   /** Bytes of encoded tiles kept. */
   cacheBytes?: number
-  /** Cells of overview tiles kept, over every tile. */
+  /** Cells of tiles of counts kept, over every tile. */
   cellsKept?: number
   /** The areas under a tile changed after a version, or null when not known (versions.tileChangedSince). */
   changedSince?: (z: number, x: number, y: number, since: number) => number[] | null
@@ -138,7 +138,7 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
   const sql: Sql = db.sql
   const cache = new Lru<KeptTile>(opts.cacheBytes ?? 128 * 1024 * 1024, t => t.data.byteLength + (t.gzipped?.byteLength ?? 0))
   /**
-   * The overview tiles' cells by tile (its cache key without the version), bounded by their number:
+   * The cells of tiles of counts by tile (its cache key without the version), bounded by their number:
    * about 110 bytes each, so at most about 55 MB (a district's overview at zooms 10-12 is about
    * 100,000 cells; a dense tile of zoom 12 or 13 holds up to 4,400).
    */
@@ -223,46 +223,77 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
   }
 
   /**
-   * The tile's cells made again where the data changed: `areas` (zoom-16 tiles, x * 65536 + y)
-   * changed since `rows` were read. The tile's cells over them are read again and replace theirs (a
-   * cell emptied goes); the rest are kept. Each cell once, however many changed areas it holds.
+   * The tile's cells over `areas` (zoom-16 tiles, x * 65536 + y), within the tile and its ring of
+   * cells around: numbered on the grid of its zoom's cells over the world (gx, gy), by column, each
+   * column's rows in order, each cell once however many changed areas it holds.
    */
-  async function patchCells(t: TileRequest, rows: AggRow[], areas: number[]): Promise<AggRow[]> {
-    if (areas.length === 0) return rows
-    const { side, grouped, shift, x0, x1, y0, y1 } = cellGrid(t)
-    // A zoom-16 area is 8 / grouped stored cells wide; the tile's cells (gx, gy) over it, within the
-    // tile and its buffer, each once.
-    const k = 8 / grouped
-    const cells = new Map<number, Set<number>>()
+  function cellsOver(t: TileRequest, areas: number[]): Map<number, number[]> {
+    const side = cellsPerSideAt(t.z)
+    // Cells of this zoom across a zoom-16 area (a half at zoom 10).
+    const perArea = (side * 2 ** t.z) / 2 ** 16
+    const [gx0, gx1, gy0, gy1] = [t.x * side - 1, (t.x + 1) * side, t.y * side - 1, (t.y + 1) * side]
+    const columns = new Map<number, Set<number>>()
     for (const area of areas) {
       const [ax, ay] = [Math.floor(area / 65536), area % 65536]
-      for (let gx = Math.max(ax * k, x0) >> shift; gx <= (Math.min((ax + 1) * k, x1) - 1) >> shift; gx++) {
-        for (let gy = Math.max(ay * k, y0) >> shift; gy <= (Math.min((ay + 1) * k, y1) - 1) >> shift; gy++) {
-          let column = cells.get(gx)
-          if (!column) cells.set(gx, column = new Set())
+      for (let gx = Math.max(Math.floor(ax * perArea), gx0); gx <= Math.min(Math.ceil((ax + 1) * perArea) - 1, gx1); gx++) {
+        for (let gy = Math.max(Math.floor(ay * perArea), gy0); gy <= Math.min(Math.ceil((ay + 1) * perArea) - 1, gy1); gy++) {
+          let column = columns.get(gx)
+          if (!column) columns.set(gx, column = new Set())
           column.add(gy)
         }
       }
     }
-    if (cells.size === 0) return rows
-    // Stored columns with their runs of rows: a run of the tile's cells in a column, each 1 << shift stored ones.
-    const only = { cx: [] as number[], cy0: [] as number[], cy1: [] as number[] }
-    const changed = new Set<number>()
-    for (const [gx, column] of cells) {
-      const ys = [...column].sort((a, b) => a - b)
-      for (let i = 0; i < ys.length;) {
-        let j = i
-        while (j + 1 < ys.length && ys[j + 1] === ys[j]! + 1) j++
-        for (let cx = gx << shift; cx < (gx + 1) << shift; cx++) {
-          only.cx.push(cx)
-          only.cy0.push(ys[i]! << shift)
-          only.cy1.push((ys[j]! + 1) << shift)
-        }
-        i = j + 1
-      }
-      for (const gy of ys) changed.add((gy - t.y * side + 1) * 1000 + (gx - t.x * side + 1))
+    return new Map([...columns].map(([gx, ys]) => [gx, [...ys].sort((a, b) => a - b)]))
+  }
+
+  /** Runs of consecutive numbers: [first, last] pairs. */
+  function runs(ys: number[]): [number, number][] {
+    const out: [number, number][] = []
+    for (let i = 0; i < ys.length;) {
+      let j = i
+      while (j + 1 < ys.length && ys[j + 1] === ys[j]! + 1) j++
+      out.push([ys[i]!, ys[j]!])
+      i = j + 1
     }
-    const fresh = await sql<AggRow[]>`${cellRowsQuery(t, only)}`
+    return out
+  }
+
+  /**
+   * The tile's cells made again where the data changed: `areas` changed since `rows` were read. The
+   * tile's cells over them are read again (from the stored cells, or from the premises inside them)
+   * and replace theirs (a cell emptied goes); the rest are kept.
+   */
+  async function patchCells(t: TileRequest, rows: AggRow[], areas: number[]): Promise<AggRow[]> {
+    const columns = cellsOver(t, areas)
+    if (columns.size === 0) return rows
+    const side = cellsPerSideAt(t.z)
+    const changed = new Set<number>()
+    for (const [gx, ys] of columns) for (const gy of ys) changed.add((gy - t.y * side + 1) * 1000 + (gx - t.x * side + 1))
+    let query
+    if (t.z <= 13 && cellsServe(t.filter)) {
+      // Stored columns with their runs of rows: each of the tile's cells is 1 << shift stored ones a side.
+      const { shift } = cellGrid(t)
+      const only = { cx: [] as number[], cy0: [] as number[], cy1: [] as number[] }
+      for (const [gx, ys] of columns) {
+        for (const [first, last] of runs(ys)) {
+          for (let cx = gx << shift; cx < (gx + 1) << shift; cx++) {
+            only.cx.push(cx)
+            only.cy0.push(first << shift)
+            only.cy1.push((last + 1) << shift)
+          }
+        }
+      }
+      query = cellRowsQuery(t, only)
+    }
+    else {
+      // The premises inside each run of cells, then only those of the cells changed (an index box is
+      // a little larger than the premises' point).
+      const size = tileBounds(t.z, 0, 0).size / side
+      const boxes = [...columns].flatMap(([gx, ys]) => runs(ys).map(([first, last]) =>
+        [-worldHalf + gx * size, worldHalf - (last + 1) * size, -worldHalf + (gx + 1) * size, worldHalf - first * size] as const))
+      query = premisesCellsQuery(t, { boxes, cells: [...changed] })
+    }
+    const fresh = await sql<AggRow[]>`${query}`
     return [...rows.filter(r => !changed.has(r.cell)), ...fresh].sort((a, b) => a.cell - b.cell)
   }
 
@@ -270,13 +301,13 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
     encodePointLayer<AggRow>({ name: 'premises_agg', extent, x: r => r.px, y: r => r.py, rows, id: r => r.cell, properties: aggProperties })
 
   /**
-   * An overview tile (cells from the stored ones) at data version `version`. Its cells are kept
-   * (`cellsKept`): the tile of a later version reads again only those over the areas changed since
-   * (inspectors write all day; a dense overview tile made again cost 50-500 ms under load, its
-   * changed cells a few). On PostgreSQL a tile made the first time is encoded by ST_AsMVT, as
-   * before; its cells are read the first time it is made again.
+   * A tile of counts per cell (zooms 10-13, and a tile of zoom 14 or 15 over the point budget) at
+   * data version `version`. Its cells are kept (`cellsKept`): the tile of a later version reads again
+   * only those over the areas changed since (inspectors write all day; a dense overview tile made
+   * again cost 50-500 ms under load, its changed cells a few). On PostgreSQL a tile made the first
+   * time is encoded by ST_AsMVT, as before; its cells are read the first time it is made again.
    */
-  async function overviewTile(t: TileRequest, tile: string, version: number): Promise<Uint8Array> {
+  async function cellsTile(t: TileRequest, tile: string, version: number): Promise<Uint8Array> {
     const before = cellsKept.get(tile)
     let rows: AggRow[] | undefined
     if (before?.rows && before.version <= version) {
@@ -286,10 +317,10 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
         counts.patched++
       }
     }
-    if (!rows && (before || !db.mvt)) rows = await sql<AggRow[]>`${cellRowsQuery(t)}`
+    if (!rows && (before || !db.mvt)) rows = await sql<AggRow[]>`${rowsQuery(t, false).query}`
     // Kept unless a later version's were kept meanwhile.
     if ((cellsKept.get(tile)?.version ?? 0) <= version) cellsKept.set(tile, { version, rows })
-    return rows ? encodeCells(rows) : await encodeInDatabase(t)
+    return rows ? encodeCells(rows) : await encodeInDatabase(t, false)
   }
 
   /** The premises a tile of zoom 14 or 15 would carry as points, up to one more than the budget. */
@@ -320,15 +351,27 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
                    from premises p where ${inTileSql(t)} and ${where} order by p.id`,
       }
     }
+    return { layer: 'premises_agg', query: premisesCellsQuery(t) }
+  }
+
+  /**
+   * The counts of the tile's cells, grouped from the premises; `only` the premises within only.boxes
+   * (Web Mercator) and of the cells only.cells (a kept tile's changed cells).
+   */
+  function premisesCellsQuery(t: TileRequest, only?: { boxes: (readonly [number, number, number, number])[]; cells: number[] }) {
+    const b = tileBounds(t.z, t.x, t.y)
+    const where = premisesWhere(sql, t.filter, t.on, t.scope)
     const cell = extent / cellsPerSideAt(t.z)
     const around = cellBufferAt(t.z)
+    const box = ([x0, y0, x1, y1]: readonly [number, number, number, number]) => sql`p.geom_m && st_makeenvelope(${x0}, ${y0}, ${x1}, ${y1}, 3857)`
+    const within = only
+      ? sql`(${only.boxes.slice(1).reduce((or, b) => sql`${or} or ${box(b)}`, box(only.boxes[0]!))})`
+      : inTileSql(t, around)
     // One point per cell at the mean position of its premises; the status is the most urgent one.
     // Each premises' point read once (the fence, offset 0: flattened, every use of fx and fy read the
     // geometry again) and its status as a number: at 32,469 premises, the densest tile of the
     // 1,000,000 district, 64 -> 50 ms.
-    return {
-      layer: 'premises_agg',
-      query: sql`
+    return sql`
         select cell, count(*)::int as count,
                count(*) filter (where s = 1)::int as none,
                count(*) filter (where s = 2)::int as rectified,
@@ -346,7 +389,7 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
             select (x - ${b.minx}) / ${b.size} * ${extent} as fx, (${b.maxy} - y) / ${b.size} * ${extent} as fy, s
             from (
               select st_x(p.geom_m) as x, st_y(p.geom_m) as y, ${statusCodeSql(sql, t.on)} as s
-              from premises p where ${inTileSql(t, around)} and ${where}
+              from premises p where ${within} and ${where}
               offset 0
             ) a
           ) b
@@ -354,17 +397,17 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
           -- those, as the stored cells cover them, so that both paths count the same premises.
           where fx >= ${-around} and fx < ${extent + around} and fy >= ${-around} and fy < ${extent + around}
         ) c
+        ${only ? sql`where cell = any(${sql.array(only.cells)}::int[])` : sql``}
         group by cell
-        order by cell`,
-    }
+        order by cell`
   }
 
   /** Whether the tile carries its premises as points (else counts per cell). */
   const carriesPoints = async (t: TileRequest) => t.z >= rawMinZoom && !(await overBudget(t))
 
-  /** Encodes with ST_AsMVT: the rows' tile coordinates become the points, the other columns properties. */
-  async function encodeInDatabase(t: TileRequest): Promise<Uint8Array> {
-    const raw = await carriesPoints(t)
+  /** Encodes with ST_AsMVT: the rows' tile coordinates become the points, the other columns properties (`raw`: points, when known). */
+  async function encodeInDatabase(t: TileRequest, raw?: boolean): Promise<Uint8Array> {
+    raw ??= await carriesPoints(t)
     const { layer, query } = rowsQuery(t, raw)
     const columns = raw
       ? sql`id, kind, status, unregistered`
@@ -378,8 +421,8 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
   }
 
   /** Encodes in Node (encodePointLayer), from the same rows. */
-  async function encodeInNode(t: TileRequest): Promise<Uint8Array> {
-    const raw = await carriesPoints(t)
+  async function encodeInNode(t: TileRequest, raw?: boolean): Promise<Uint8Array> {
+    raw ??= await carriesPoints(t)
     const { layer, query } = rowsQuery(t, raw)
     if (raw) {
       return encodePointLayer<RawRow>({ name: layer, extent, x: r => r.px, y: r => r.py, rows: await sql<RawRow[]>`${query}`, id: r => r.id, properties: rawProperties })
@@ -410,9 +453,9 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
         if (!made) {
           made = (async (): Promise<KeptTile> => {
             counts.made++
-            // The key without its version: the same tile at every version.
-            if (t.z <= 13 && cellsServe(t.filter)) return { data: await overviewTile(t, key.slice(key.indexOf('|') + 1), version) }
-            return { data: db.mvt ? await encodeInDatabase(t) : await encodeInNode(t) }
+            // Counts per cell, kept under the key without its version (the same tile at every version); or points.
+            if (!(await carriesPoints(t))) return { data: await cellsTile(t, key.slice(key.indexOf('|') + 1), version) }
+            return { data: db.mvt ? await encodeInDatabase(t, true) : await encodeInNode(t, true) }
           })()
           making.set(key, made)
           // Kept before it is let go, so that a request coming after finds it in one or the other.
@@ -435,7 +478,7 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
       cache.clear()
       cellsKept.clear()
     },
-    /** Tiles made since the start, and of them overview tiles made from their kept cells. */
+    /** Tiles made since the start, and of them tiles of counts per cell made from their kept cells. */
     counts: () => ({ ...counts }),
     cacheSize: () => cache.size,
     encodeInNode,
