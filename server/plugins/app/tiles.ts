@@ -365,7 +365,7 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
     const around = cellBufferAt(t.z)
     const box = ([x0, y0, x1, y1]: readonly [number, number, number, number]) => sql`p.geom_m && st_makeenvelope(${x0}, ${y0}, ${x1}, ${y1}, 3857)`
     const within = only
-      ? sql`(${only.boxes.slice(1).reduce((or, b) => sql`${or} or ${box(b)}`, box(only.boxes[0]!))})`
+      ? sql`(${only.boxes.slice(1).reduce((or, next) => sql`${or} or ${box(next)}`, box(only.boxes[0]!))})`
       : inTileSql(t, around)
     // One point per cell at the mean position of its premises; the status is the most urgent one.
     // Each premises' point read once (the fence, offset 0: flattened, every use of fx and fy read the
@@ -473,7 +473,7 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
       return { data: gzipped ? kept.gzipped! : kept.data, gzipped, cached: !!hit }
     },
 
-    /** Drops every cached tile and the overview tiles' cells (the benchmark measures uncached tiles with it). */
+    /** Drops every cached tile and the kept cells of tiles of counts (the benchmark measures uncached tiles with it). */
     clearCache: () => {
       cache.clear()
       cellsKept.clear()
