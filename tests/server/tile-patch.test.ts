@@ -7,7 +7,7 @@ import { decodeTile, tileOf } from '../helpers/tiles.js'
 
 /**
  * An overview tile (zooms 10-13, counts per cell) made again after a write reads again only its cells
- * over the areas the write changed and keeps the rest (server/plugins/app/tiles.ts, overviewTile):
+ * over the areas the write changed and keeps the rest (server/plugins/app/tiles.ts, cellsTile):
  * the tile so made must hold exactly what the tile made afresh holds.
  */
 let t: TestApp
