@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { acceptsGzip, gzipOnLoopBelow } from '../../server/plugins/external/compress.js'
+import { acceptsGzip, gzipOnLoopBelow, largeGzipsBegun } from '../../server/plugins/external/compress.js'
 import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 
 /** JSON answers travel gzipped to clients that take gzip; everything else as it was. */
@@ -37,6 +37,26 @@ describe('compressed answers', () => {
     expect(zipped.headers.vary).toMatch(/accept-encoding/i)
     expect(zipped.rawPayload.length).toBeLessThan(plain.rawPayload.length / 3)
     expect(JSON.parse(gunzipSync(zipped.rawPayload).toString())).toEqual(plain.json())
+  })
+
+  it('gzips a large answer asked for by many at once once, each getting the same bytes', async () => {
+    // All but the last of the premises: a text no other test has had gzipped (they are kept by their content).
+    const all = await t.app.inject({ url: '/api/premises?limit=100000', headers: { cookie } })
+    const url = `/api/premises?limit=${all.json<{ numberReturned: number }>().numberReturned - 1}`
+    // Its text made and kept (the first answer on PostgreSQL is streamed, and streams are not gzipped here).
+    const plain = await t.app.inject({ url, headers: { cookie } })
+    expect(plain.statusCode, plain.body).toBe(200)
+    expect(plain.rawPayload.length).toBeGreaterThan(64 * 1024)
+    const before = largeGzipsBegun()
+    const answers = await Promise.all(Array.from({ length: 8 }, () =>
+      t.app.inject({ url, headers: { cookie, 'accept-encoding': 'gzip' } })))
+    for (const a of answers) {
+      expect(a.statusCode).toBe(200)
+      expect(a.headers['content-encoding']).toBe('gzip')
+      expect(a.rawPayload.equals(answers[0]!.rawPayload)).toBe(true)
+    }
+    expect(largeGzipsBegun() - before).toBe(1)
+    expect(JSON.parse(gunzipSync(answers[0]!.rawPayload).toString())).toEqual(plain.json())
   })
 
   it('gzips a JSON answer small enough to be gzipped on the event loop, to the same JSON', async () => {

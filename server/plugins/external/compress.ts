@@ -17,13 +17,21 @@ const minimumBytes = 1024
 export const gzipOnLoopBelow = 16 * 1024
 
 /**
- * The last few large answers and their gzipped bytes. Many people asking for the same thing (the
- * district's points, a dashboard's figures) get the same string from the caches behind the routes:
- * it is compressed once. V8 keeps a string's hash in the string, so finding it costs nothing more.
+ * The last few large answers and their gzipped bytes, or the gzip under way. Many people asking for
+ * the same thing (the district's points, a dashboard's figures) get the same string from the caches
+ * behind the routes: it is compressed once, and the requests that come while it is being compressed
+ * wait for that one. (Each compressed it for itself before: after a write inside a town's box, the
+ * 66 requests a second for its new 1 MB text each began a gzip of their own in the thread pool, and
+ * about fifty waited 1.2-1.5 s for theirs.) V8 keeps a string's hash in the string, so finding it
+ * costs nothing more.
  */
-const recent = new Map<string | Buffer, Buffer>()
+const recent = new Map<string | Buffer, Promise<Buffer>>()
 const recentFrom = 64 * 1024
 const recentMax = 8
+let largeGzips = 0
+
+/** How many gzips of large answers (recentFrom and over) were begun so far (the tests look). */
+export const largeGzipsBegun = () => largeGzips
 
 /** JSON in all its kinds (application/json, application/geo+json, application/problem+json). */
 const jsonType = /^application\/(?:[\w.-]+\+)?json\b/i
@@ -50,23 +58,34 @@ export default fp(async (app) => {
     if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return payload
     if (reply.hasHeader('content-encoding')) return payload
     if (!jsonType.test(String(reply.getHeader('content-type') ?? ''))) return payload
-    if (Buffer.byteLength(payload) < minimumBytes) return payload
+    const bytes = Buffer.byteLength(payload)
+    if (bytes < minimumBytes) return payload
     reply.header('vary', appendVary(reply.getHeader('vary'), 'Accept-Encoding'))
     if (!acceptsGzip(req.headers['accept-encoding'])) return payload
-    const large = Buffer.byteLength(payload) >= recentFrom
-    let body = large ? recent.get(payload) : undefined
-    if (!body) {
-      body = Buffer.byteLength(payload) < gzipOnLoopBelow ? gzipSync(payload, { level: 4 }) : await gzipAsync(payload, { level: 4 })
-      if (large) {
-        if (recent.size >= recentMax) recent.delete(recent.keys().next().value!)
-        recent.set(payload, body)
-      }
-    }
+    let body: Buffer
+    if (bytes < gzipOnLoopBelow) body = gzipSync(payload, { level: 4 })
+    else if (bytes < recentFrom) body = await gzipAsync(payload, { level: 4 })
+    else body = await gzipOnce(payload)
     reply.header('content-encoding', 'gzip')
     reply.removeHeader('content-length')
     return body
   })
 }, { name: 'compress' })
+
+/** The payload gzipped, kept among the recent ones, or the gzip of it already under way. */
+function gzipOnce(payload: string | Buffer): Promise<Buffer> {
+  let body = recent.get(payload)
+  if (!body) {
+    if (recent.size >= recentMax) recent.delete(recent.keys().next().value!)
+    body = gzipAsync(payload, { level: 4 })
+    largeGzips++
+    recent.set(payload, body)
+    body.catch(() => {
+      if (recent.get(payload) === body) recent.delete(payload)
+    })
+  }
+  return body
+}
 
 function appendVary(current: unknown, field: string): string {
   const list = (Array.isArray(current) ? current.join(',') : String(current ?? '')).split(',').map(s => s.trim()).filter(Boolean)
