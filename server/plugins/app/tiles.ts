@@ -12,9 +12,9 @@ import { cellStatusSql, cellsServe, cellsWhere, type PremisesFilter, premisesWhe
  * Premises as Mapbox vector tiles.
  *
  * From zoom 14 a tile carries every premises as a point (layer "premises": id, kind, status,
- * unregistered). Below, a tile carries one point per 64 x 64 cell of the tile with the counts by
- * status (layer "premises_agg"), so that no tile ever holds hundreds of thousands of points. A tile
- * of zoom 14 or 15 with more premises than `pointBudget` (a block of dormitories, a dense village)
+ * unregistered). Below, a tile carries one point per cell of the tile (32 or 64 a side,
+ * cellsPerSideAt) with the counts by status (layer "premises_agg"), so that no tile ever holds
+ * hundreds of thousands of points. A tile of zoom 14 or 15 with more premises than `pointBudget` (a block of dormitories, a dense village)
  * carries the cells too: the points appear a zoom or two later, where the tile is smaller, and a
  * phone never loads a tile of megabytes. From zoom 16 (the last the map asks for; it enlarges those
  * beyond) a tile always carries the points.
@@ -40,8 +40,12 @@ const cellsPerSide = 64
  * town and 64 x 64 cells would be 4,096 features (about 80 KB) of dots too small to tell apart (8
  * pixels apart on the screen; 32 x 32 puts them 16 apart). At zoom 12 the densest tile of a million
  * premises took 36 ms with 4,345 cells, 18-20 ms with 1,156, and carried a quarter of the bytes.
+ * A tile of zoom 14 over the point budget has 32 x 32 too: the cells of zoom 13's, so that it is
+ * read from the stored cells as zoom 13's are, not grouped from its tens of thousands of premises
+ * (the densest, 32,469 premises: 55-145 ms).
  */
-export const cellsPerSideAt = (z: number) => z <= 12 ? 32 : cellsPerSide
+export const cellsPerSideAt = (z: number) => z <= 12 || z === 14 ? 32 : cellsPerSide
+
 /**
  * How far outside an aggregated tile its cells are counted, in tile units: one whole cell of it, at
  * least the points' buffer. A cell along the edge then counts what the neighbouring tile's same cell
@@ -154,15 +158,21 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
    */
   const making = new Map<string, Promise<KeptTile>>()
 
+  /**
+   * Whether the tile's cells (when it carries cells) are read from the stored ones: up to zoom 14,
+   * whose cells are theirs, unless a filter reads what they do not hold.
+   */
+  const fromStoredCells = (t: TileRequest) => t.z <= 14 && cellsServe(t.filter)
+
   /** How an overview tile's cells are read from the stored ones (premises_cell, _cell2 or _cell8). */
   function cellGrid(t: TileRequest) {
     // premises_cell holds the cells of zoom 13, 64 to a tile of zoom 13; premises_cell2 and
     // premises_cell8 the same two by two and eight by eight (migrations 053, 046): the largest whose
-    // cells fit in this tile's (zoom 12: two by two, grouped again two by two; zooms 10-11: eight by
-    // eight).
+    // cells fit in this tile's (zoom 14 and 13: the cells themselves; zoom 12: two by two, grouped
+    // again two by two; zooms 10-11: eight by eight).
     const side = cellsPerSideAt(t.z)
     // z13 cells per side of this tile, and how many of them make one cell of it (a power of two).
-    const z13PerTile = cellsPerSide << (13 - t.z)
+    const z13PerTile = cellsPerSide * 2 ** (13 - t.z)
     const grouped = z13PerTile / side >= 8 ? 8 : z13PerTile / side >= 2 ? 2 : 1
     const perTile = z13PerTile / grouped
     // Whole cells of the tile around it (cellBufferAt), so whole stored cells as well.
@@ -273,7 +283,7 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
     const changed = new Set<number>()
     for (const [gx, ys] of columns) for (const gy of ys) changed.add((gy - t.y * side + 1) * 1000 + (gx - t.x * side + 1))
     let query
-    if (t.z <= 13 && cellsServe(t.filter)) {
+    if (fromStoredCells(t)) {
       // Stored columns with their runs of rows: each of the tile's cells is 1 << shift stored ones a side.
       const { shift } = cellGrid(t)
       const only = { cx: [] as number[], cy0: [] as number[], cy1: [] as number[] }
@@ -341,7 +351,7 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
   }
 
   function rowsQuery(t: TileRequest, raw: boolean) {
-    if (!raw && t.z <= 13 && cellsServe(t.filter)) return { layer: 'premises_agg', query: cellRowsQuery(t) }
+    if (!raw && fromStoredCells(t)) return { layer: 'premises_agg', query: cellRowsQuery(t) }
     const b = tileBounds(t.z, t.x, t.y)
     const where = premisesWhere(sql, t.filter, t.on, t.scope)
     if (raw) {
