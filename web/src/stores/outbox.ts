@@ -50,6 +50,12 @@ function recordOf(i: OutboxItem): string[] {
 export const useOutboxStore = defineStore('outbox', () => {
   const session = useSessionStore()
   const items = ref<OutboxItem[]>([])
+  /**
+   * Whether `items` has been read from the phone's store since the page loaded: until then an empty
+   * list says nothing (the sync screen said "nothing waiting" for a moment after a reload and a
+   * sign-in, while the writes were still being read).
+   */
+  const loaded = ref(false)
   const online = ref(typeof navigator === 'undefined' ? true : navigator.onLine)
   const syncing = ref(false)
   /** The server asked for a sign-in while sending (the session expired): the queue waits for it. */
@@ -67,6 +73,7 @@ export const useOutboxStore = defineStore('outbox', () => {
   async function reload() {
     const db = await offlineDb()
     items.value = await db.getAll('outbox')
+    loaded.value = true
     // Read by the sign-in redirect (App.vue) when the session ends; with no one signed in any more,
     // the last user's writes are the ones that wait.
     const me = session.me
@@ -296,5 +303,5 @@ export const useOutboxStore = defineStore('outbox', () => {
   /** The server's id of a record this phone created (once sent), to open it. */
   const idOf = refOf
 
-  return { items, online, syncing, needsSignIn, notice, waiting, problems, start, reload, flush, submit, retry, discard, dependents, idOf }
+  return { items, loaded, online, syncing, needsSignIn, notice, waiting, problems, start, reload, flush, submit, retry, discard, dependents, idOf }
 })
