@@ -113,7 +113,7 @@ describe('premises vector tiles', () => {
         on (c.cx, c.cy, c.town_id, c.police_station_id, c.kind, c.has_hazard, c.has_open, c.has_open_major, c.open_min_deadline) = (f.cx, f.cy, f.town_id, f.ps, f.kind, f.hh, f.ho, f.hm, f.d)
       where c.n is distinct from f.n`
     expect(diff!.n).toBe(0)
-    // And the cells two by two and eight by eight that zooms 12 and 10-11 read (migrations 053,
+    // And the cells two by two and eight by eight that zooms 12-13 and 10-11 read (migrations 053,
     // 046), with their sums.
     for (const [table, bits] of [['premises_cell2', 1], ['premises_cell8', 3]] as const) {
       const [diff] = await sql<{ n: number }[]>`

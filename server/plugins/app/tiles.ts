@@ -12,12 +12,12 @@ import { cellStatusSql, cellsServe, cellsWhere, type PremisesFilter, premisesWhe
  * Premises as Mapbox vector tiles.
  *
  * From zoom 14 a tile carries every premises as a point (layer "premises": id, kind, status,
- * unregistered). Below, a tile carries one point per cell of the tile (32 or 64 a side,
- * cellsPerSideAt) with the counts by status (layer "premises_agg"), so that no tile ever holds
- * hundreds of thousands of points. A tile of zoom 14 or 15 with more premises than `pointBudget` (a block of dormitories, a dense village)
- * carries the cells too: the points appear a zoom or two later, where the tile is smaller, and a
- * phone never loads a tile of megabytes. From zoom 16 (the last the map asks for; it enlarges those
- * beyond) a tile always carries the points.
+ * unregistered). Below, a tile carries one point per cell of the tile (32 x 32, cellsAcross) with
+ * the counts by status (layer "premises_agg"), so that no tile ever holds hundreds of thousands of
+ * points. A tile of zoom 14 or 15 with more premises than `pointBudget` (a block of dormitories, a
+ * dense village) carries the cells too: the points appear a zoom or two later, where the tile is
+ * smaller, and a phone never loads a tile of megabytes. From zoom 16 (the last the map asks for; it
+ * enlarges those beyond) a tile always carries the points.
  *
  * The rows are computed by one SQL query on both backends, in tile coordinates; PostGIS encodes
  * them with ST_AsMVT where it can, the embedded PostGIS (built without protobuf) hands them to
@@ -33,25 +33,24 @@ export const rawMinZoom = 14
 export const pointBudget = 4000
 /** From this zoom a tile carries its points however many. */
 const alwaysRawZoom = 16
-/** Cells per tile side at aggregated zooms (premises_cell holds cells of this size at zoom 13). */
-const cellsPerSide = 64
+/** Cells per side of a zoom-13 tile in premises_cell, the stored cells (migration 045). */
+const storedPerZ13Tile = 64
 /**
- * Cells per side of a tile at zoom z: coarser at zooms 10-12, where a tile spans the district or a
- * town and 64 x 64 cells would be 4,096 features (about 80 KB) of dots too small to tell apart (8
- * pixels apart on the screen; 32 x 32 puts them 16 apart). At zoom 12 the densest tile of a million
- * premises took 36 ms with 4,345 cells, 18-20 ms with 1,156, and carried a quarter of the bytes.
- * A tile of zoom 14 over the point budget has 32 x 32 too: the cells of zoom 13's, so that it is
- * read from the stored cells as zoom 13's are, not grouped from its tens of thousands of premises
- * (the densest, 32,469 premises: 55-145 ms).
+ * Cells per side of a tile of counts, at every zoom: 16 pixels apart on the screen, a grid that reads
+ * as density. At 64 x 64 (zooms 12-15 until the thirty-second session) a tile carried up to 4,096
+ * features of dots 8 pixels apart that ran together into a mass where premises are dense, and made
+ * the largest tiles (zoom 13: p50 81 KiB, 121 KiB at most). At zoom 12 the densest tile of a million
+ * premises took 36 ms with 4,345 cells, 18-20 ms with 1,156. A tile of zoom 14 over the point budget
+ * then has the stored cells themselves, read as the zooms below read theirs, not grouped from its tens
+ * of thousands of premises (the densest, 32,469 premises: 55-145 ms, now 14 ms).
  */
-export const cellsPerSideAt = (z: number) => z <= 12 || z === 14 ? 32 : cellsPerSide
-
+const cellsAcross = 32
 /**
  * How far outside an aggregated tile its cells are counted, in tile units: one whole cell of it, at
  * least the points' buffer. A cell along the edge then counts what the neighbouring tile's same cell
  * does, at the same place, rather than the part of it within the buffer.
  */
-export const cellBufferAt = (z: number) => Math.max(buffer, extent / cellsPerSideAt(z))
+const cellBuffer = Math.max(buffer, extent / cellsAcross)
 const worldHalf = 20037508.342789244
 
 export interface TileRequest {
@@ -168,15 +167,15 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
   function cellGrid(t: TileRequest) {
     // premises_cell holds the cells of zoom 13, 64 to a tile of zoom 13; premises_cell2 and
     // premises_cell8 the same two by two and eight by eight (migrations 053, 046): the largest whose
-    // cells fit in this tile's (zoom 14 and 13: the cells themselves; zoom 12: two by two, grouped
-    // again two by two; zooms 10-11: eight by eight).
-    const side = cellsPerSideAt(t.z)
+    // cells fit in this tile's (zoom 14: premises_cell's; zoom 13: premises_cell2's; zoom 12: those
+    // grouped two by two; zoom 11: premises_cell8's; zoom 10: those two by two).
+    const side = cellsAcross
     // z13 cells per side of this tile, and how many of them make one cell of it (a power of two).
-    const z13PerTile = cellsPerSide * 2 ** (13 - t.z)
+    const z13PerTile = storedPerZ13Tile * 2 ** (13 - t.z)
     const grouped = z13PerTile / side >= 8 ? 8 : z13PerTile / side >= 2 ? 2 : 1
     const perTile = z13PerTile / grouped
-    // Whole cells of the tile around it (cellBufferAt), so whole stored cells as well.
-    const pad = (cellBufferAt(t.z) / extent) * perTile
+    // Whole cells of the tile around it (cellBuffer), so whole stored cells as well.
+    const pad = (cellBuffer / extent) * perTile
     return {
       side,
       grouped,
@@ -241,7 +240,7 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
    * column's rows in order, each cell once however many changed areas it holds.
    */
   function cellsOver(t: TileRequest, areas: number[]): Map<number, number[]> {
-    const side = cellsPerSideAt(t.z)
+    const side = cellsAcross
     // Cells of this zoom across a zoom-16 area (a half at zoom 10).
     const perArea = (side * 2 ** t.z) / 2 ** 16
     const [gx0, gx1, gy0, gy1] = [t.x * side - 1, (t.x + 1) * side, t.y * side - 1, (t.y + 1) * side]
@@ -279,7 +278,7 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
   async function patchCells(t: TileRequest, rows: AggRow[], areas: number[]): Promise<AggRow[]> {
     const columns = cellsOver(t, areas)
     if (columns.size === 0) return rows
-    const side = cellsPerSideAt(t.z)
+    const side = cellsAcross
     const changed = new Set<number>()
     for (const [gx, ys] of columns) for (const gy of ys) changed.add((gy - t.y * side + 1) * 1000 + (gx - t.x * side + 1))
     let query
@@ -374,8 +373,8 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
   function premisesCellsQuery(t: TileRequest, only?: { boxes: (readonly [number, number, number, number])[]; cells: number[] }) {
     const b = tileBounds(t.z, t.x, t.y)
     const where = premisesWhere(sql, t.filter, t.on, t.scope)
-    const cell = extent / cellsPerSideAt(t.z)
-    const around = cellBufferAt(t.z)
+    const cell = extent / cellsAcross
+    const around = cellBuffer
     const box = ([x0, y0, x1, y1]: readonly [number, number, number, number]) => sql`p.geom_m && st_makeenvelope(${x0}, ${y0}, ${x1}, ${y1}, 3857)`
     const within = only
       ? sql`(${only.boxes.slice(1).reduce((or, next) => sql`${or} or ${box(next)}`, box(only.boxes[0]!))})`
