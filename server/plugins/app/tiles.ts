@@ -33,11 +33,11 @@ export const rawMinZoom = 14
 export const pointBudget = 4000
 /** From this zoom a tile carries its points however many. */
 const alwaysRawZoom = 16
-/** Cells per side of a zoom-13 tile in premises_cell, the stored cells (migration 045). */
+/** Cells per side of a zoom-13 tile in premises_cell, the stored cells (migration 006). */
 const storedPerZ13Tile = 64
 /**
  * Cells per side of a tile of counts, at every zoom: 16 pixels apart on the screen, a grid that reads
- * as density. At 64 x 64 (zooms 12-15 until the thirty-second session) a tile carried up to 4,096
+ * as density. At 64 x 64 (zooms 12-15 before; docs/scale.md) a tile carried up to 4,096
  * features of dots 8 pixels apart that ran together into a mass where premises are dense, and made
  * the largest tiles (zoom 13: p50 81 KiB, 121 KiB at most). At zoom 12 the densest tile of a million
  * premises took 36 ms with 4,345 cells, 18-20 ms with 1,156. A tile of zoom 14 over the point budget
