@@ -27,6 +27,10 @@ describe('the map page', () => {
     const drawn = Number(await page.getAttribute('[data-map-state]', 'data-points'))
     // At the district's zoom the tiles carry counts per cell: nearly all premises are on screen.
     expect(drawn).toBeGreaterThan(550)
+    // The first frame drawn with the premises' layer asked for the tiles, not a frame or two later
+    // (each frame of a software renderer is a fifth of a second).
+    const [asked, frame] = await page.evaluate(() => ['map-tiles-asked:premises', 'map-first-frame'].map(n => performance.getEntriesByName(n)[0]?.startTime ?? Number.NaN))
+    expect(asked, 'the first premises tile asked for by the first frame with the layers').toBeLessThanOrEqual(frame!)
     await page.waitForFunction(() => document.querySelector('[data-testid="legend"] .total')?.textContent?.includes('600'))
     await page.waitForSelector('[data-measure]')
     await expect(page.locator('[data-measure]').count()).resolves.toBe(4)

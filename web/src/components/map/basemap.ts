@@ -3,6 +3,7 @@ import { addProtocol } from 'maplibre-gl'
 import { Protocol } from 'pmtiles'
 import type { BasemapAnswer } from '../../../../server/schemas/config'
 import { type BasemapLanguage, type BasemapTheme, streetsLayers, streetsSource } from './basemap-style'
+import { vectorSource } from './vector-source'
 
 export type BasemapConfig = BasemapAnswer
 
@@ -78,7 +79,7 @@ export async function addBasemap(map: maplibregl.Map, basemap: BasemapConfig, th
   switch (basemap.type) {
     case 'streets':
       // Tiles from zoom 10 to 16; deeper zooms draw the zoom-16 tiles larger.
-      map.addSource(streetsSource, { type: 'vector', tiles: [ours(basemap.url)], minzoom: 10, maxzoom: 16, attribution })
+      map.addSource(streetsSource, vectorSource(streetsSource, ours(basemap.url), { minzoom: 10, maxzoom: 16, attribution }))
       break
     case 'vector-pmtiles':
       map.addSource(streetsSource, { type: 'vector', url: `pmtiles://${ours(basemap.url)}`, attribution })

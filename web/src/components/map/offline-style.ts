@@ -1,15 +1,19 @@
 import type { StyleSpecification } from 'maplibre-gl'
 
 /**
- * The base style: a plain background and nothing fetched from anywhere. Our own areas are added as
- * GeoJSON layers; labels are HTML markers, so no glyph server is needed either.
+ * The base style: a plain background of the theme's colour and nothing fetched from anywhere. Our
+ * own areas are added as GeoJSON layers; labels are HTML markers, so no glyph server is needed either.
+ * The colour is the theme's from the start: changed after the style has loaded, it fades for 300 ms,
+ * drawing a frame each time while the first tiles are still being cut.
  */
-export const offlineStyle: StyleSpecification = {
-  version: 8,
-  sources: {},
-  layers: [
-    { id: 'background', type: 'background', paint: { 'background-color': '#dfe6ec' } },
-  ],
+export function offlineStyle(background: string): StyleSpecification {
+  return {
+    version: 8,
+    sources: {},
+    layers: [
+      { id: 'background', type: 'background', paint: { 'background-color': background } },
+    ],
+  }
 }
 
 /** The Yangtze north of the district, drawn for orientation (approximate, decorative). */
