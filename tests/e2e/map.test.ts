@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { artifactsDir } from '../helpers/browser.js'
-import { startWebApp, type WebApp } from '../helpers/web-app.js'
+import { signInPage, startWebApp, type WebApp } from '../helpers/web-app.js'
 
 let browser: Browser
 let base: string
@@ -47,6 +47,23 @@ describe('the map page', () => {
     // No request left the machine: no CDN, no web font, no basemap.
     expect([...origins].filter(o => o !== base && !o.startsWith('blob:') && o !== 'null')).toEqual([])
     await page.close()
+  })
+
+  it('draws its first view in two frames: the one that asks for the tiles, and the one with them all in', async () => {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } })
+    const page = await context.newPage()
+    await signInPage(page, base, 'leader', '/inbox')
+    // The premises' tiles come slowly; the outlines and the street map's tiles meanwhile each drew a
+    // frame of their own.
+    await context.route('**/api/tiles/premises/**', async (route) => {
+      await new Promise(resolve => setTimeout(resolve, 300))
+      await route.continue()
+    })
+    await page.goto(`${base}/`)
+    await page.waitForSelector('[data-first-paint="true"]', { timeout: 45_000 })
+    const { frames, hold } = await page.evaluate(() => (performance.getEntriesByName('map-first-paint')[0] as PerformanceMark).detail as { frames: number; hold: string })
+    expect({ frames, hold }).toEqual({ frames: 2, hold: 'ready' })
+    await context.close()
   })
 
   it('shows the server\'s message when data cannot be loaded', async () => {
