@@ -7,7 +7,7 @@ import type * as maplibregl from 'maplibre-gl'
  * tiles. MapLibre otherwise draws a frame for each tile and outline as it arrives, and where WebGL
  * runs in software (the bench's headless Chromium; office machines and remote desktops without a
  * usable GPU) each frame is 60-400 ms of the CPU that MapLibre's worker needs to cut those tiles.
- * Measured at 1,000,000 premises, 10 loads each, interleaved: first paint p50 2.42 -> 2.25 s.
+ * Measured at 1,000,000 premises, 10-12 loads each, interleaved: first paint p50 2.42-2.66 -> 2.25-2.34 s.
  *
  * MapLibre asks for its frames through the map's `triggerRepaint`; for the hold the map's own is
  * shadowed by one that does nothing, and the frame is asked for at the end. Answers how it ended.
