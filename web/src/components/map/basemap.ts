@@ -79,7 +79,7 @@ export async function addBasemap(map: maplibregl.Map, basemap: BasemapConfig, th
   switch (basemap.type) {
     case 'streets':
       // Tiles from zoom 10 to 16; deeper zooms draw the zoom-16 tiles larger.
-      map.addSource(streetsSource, vectorSource(streetsSource, ours(basemap.url), { minzoom: 10, maxzoom: 16, attribution }))
+      map.addSource(streetsSource, vectorSource(ours(basemap.url), { minzoom: 10, maxzoom: 16, attribution }))
       break
     case 'vector-pmtiles':
       map.addSource(streetsSource, { type: 'vector', url: `pmtiles://${ours(basemap.url)}`, attribution })
