@@ -39,9 +39,6 @@ export const aggregateOpacity: [number, number][] = [[1, 0.55], [20, 0.75], [200
  * Sized by count alone (up to 22 px), at a million premises nearly every cell was drawn at its
  * largest and the district's view was one solid mass.
  */
-export function cellRadius(): ExpressionSpecification {
-  const byCount: ExpressionSpecification = ['interpolate', ['linear'], ['sqrt', ['get', 'count']], 1, 2.5, 10, 5, 40, 7]
-  const stops: (number | ExpressionSpecification)[] = []
-  for (let z = 0; z <= 16; z++) stops.push(z, byCount, z + 0.999, ['*', 2, byCount])
-  return ['interpolate', ['exponential', 2], ['zoom'], ...stops] as unknown as ExpressionSpecification
-}
+const byCount: ExpressionSpecification = ['interpolate', ['linear'], ['sqrt', ['get', 'count']], 1, 2.5, 10, 5, 40, 7]
+export const cellRadius = ['interpolate', ['exponential', 2], ['zoom'],
+  ...Array.from({ length: 17 }, (_, z) => [z, byCount, z + 0.999, ['*', 2, byCount]]).flat()] as unknown as ExpressionSpecification

@@ -2,7 +2,7 @@ import type * as maplibregl from 'maplibre-gl'
 import { addProtocol } from 'maplibre-gl'
 
 const protocol = 'grd-tilejson'
-let protocolAdded = false
+addProtocol(protocol, async ({ url }) => ({ data: JSON.parse(decodeURIComponent(url.slice(protocol.length + 3))) as object }))
 
 /**
  * A vector tile source whose TileJSON MapLibre reads from its own address (the `grd-tilejson`
@@ -14,10 +14,6 @@ let protocolAdded = false
  * still works: the tiles it gives override the TileJSON's.
  */
 export function vectorSource(tiles: string, options: { minzoom: number; maxzoom: number; attribution?: string }): maplibregl.VectorSourceSpecification {
-  if (!protocolAdded) {
-    addProtocol(protocol, async ({ url }) => ({ data: JSON.parse(decodeURIComponent(url.slice(protocol.length + 3))) as object }))
-    protocolAdded = true
-  }
   const tileJson = { tilejson: '3.0.0', tiles: [tiles], minzoom: options.minzoom, maxzoom: options.maxzoom }
   return { type: 'vector', url: `${protocol}://${encodeURIComponent(JSON.stringify(tileJson))}`, attribution: options.attribution }
 }
