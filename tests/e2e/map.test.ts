@@ -52,6 +52,26 @@ describe('the map page', () => {
   it('draws its first view in two frames: the one that asks for the tiles, and the one with them all in', async () => {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } })
     const page = await context.newPage()
+    // WebGL's draws and clears counted, and their count taken at the first frame's mark: that frame
+    // asks for the tiles without drawing (a software renderer's frame held the page's thread).
+    await page.addInitScript(() => {
+      const w = window as unknown as { glDraws: number; glDrawsAtFirstFrame?: number }
+      w.glDraws = 0
+      for (const proto of [WebGLRenderingContext.prototype, WebGL2RenderingContext.prototype] as unknown as Record<string, (...a: unknown[]) => unknown>[]) {
+        for (const name of ['drawElements', 'drawArrays', 'clear']) {
+          const own = proto[name]!
+          proto[name] = function (this: unknown, ...a: unknown[]) {
+            w.glDraws++
+            return own.apply(this, a)
+          }
+        }
+      }
+      const mark = performance.mark.bind(performance)
+      performance.mark = (name: string, options?: PerformanceMarkOptions) => {
+        if (name === 'map-first-frame') w.glDrawsAtFirstFrame = w.glDraws
+        return mark(name, options)
+      }
+    })
     await signInPage(page, base, 'leader', '/inbox')
     // The premises' tiles come slowly; the outlines and the street map's tiles meanwhile each drew a
     // frame of their own.
@@ -63,6 +83,13 @@ describe('the map page', () => {
     await page.waitForSelector('[data-first-paint="true"]', { timeout: 45_000 })
     const { frames, hold } = await page.evaluate(() => (performance.getEntriesByName('map-first-paint')[0] as PerformanceMark).detail as { frames: number; hold: string })
     expect({ frames, hold }).toEqual({ frames: 2, hold: 'ready' })
+    const draws = await page.evaluate(() => {
+      const w = window as unknown as { glDraws: number; glDrawsAtFirstFrame?: number }
+      return { glDraws: w.glDraws, glDrawsAtFirstFrame: w.glDrawsAtFirstFrame }
+    })
+    expect(draws.glDrawsAtFirstFrame).toBe(0)
+    // The view itself is drawn: the background, the street map and the premises.
+    expect(draws.glDraws).toBeGreaterThan(10)
     await context.close()
   })
 
