@@ -180,7 +180,7 @@ try {
     }
     else if (values['basemap-only']) {
       const { benchBasemap } = await import('./bench-basemap.js')
-      rows.push(...await benchBasemap(db, { paints: Number(values.paints), seed: 20191227 }))
+      rows.push(...await benchBasemap(db, { paints: Number(values.paints), seed: 20191227, url: embedded ? undefined : withDb(name) }))
     }
     else if (values['shell-only']) {
       const { benchPhoneShell } = await import('./bench-shell.js')
@@ -200,7 +200,7 @@ try {
         if (!values['tiles-only']) {
           await benchOffline(db)
           const { benchBasemap } = await import('./bench-basemap.js')
-          rows.push(...await benchBasemap(db, { paints: Number(values.paints), seed: 20191227 }))
+          rows.push(...await benchBasemap(db, { paints: Number(values.paints), seed: 20191227, url: embedded ? undefined : withDb(name) }))
           const { benchPhoneShell } = await import('./bench-shell.js')
           rows.push(...await benchPhoneShell(db, { loads: Number(values['shell-loads']) }))
         }
