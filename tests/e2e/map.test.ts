@@ -53,15 +53,18 @@ describe('the map page', () => {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } })
     const page = await context.newPage()
     // WebGL's draws and clears counted, and their count taken at the first frame's mark: that frame
-    // asks for the tiles without drawing (a software renderer's frame held the page's thread).
+    // asks for the tiles without drawing (a software renderer's frame held the page's thread). And
+    // the programs linked, counted when the map has compiled its own and at the first paint.
     await page.addInitScript(() => {
-      const w = window as unknown as { glDraws: number; glDrawsAtFirstFrame?: number }
+      const w = window as unknown as { glDraws: number; glDrawsAtFirstFrame?: number; glLinks: number; glLinksCompiled?: number; glLinksAtFirstPaint?: number }
       w.glDraws = 0
+      w.glLinks = 0
       for (const proto of [WebGLRenderingContext.prototype, WebGL2RenderingContext.prototype] as unknown as Record<string, (...a: unknown[]) => unknown>[]) {
-        for (const name of ['drawElements', 'drawArrays', 'clear']) {
+        for (const name of ['drawElements', 'drawArrays', 'clear', 'linkProgram']) {
           const own = proto[name]!
           proto[name] = function (this: unknown, ...a: unknown[]) {
-            w.glDraws++
+            if (name === 'linkProgram') w.glLinks++
+            else w.glDraws++
             return own.apply(this, a)
           }
         }
@@ -69,6 +72,8 @@ describe('the map page', () => {
       const mark = performance.mark.bind(performance)
       performance.mark = (name: string, options?: PerformanceMarkOptions) => {
         if (name === 'map-first-frame') w.glDrawsAtFirstFrame = w.glDraws
+        if (name === 'map-programs') w.glLinksCompiled = w.glLinks
+        if (name === 'map-first-paint') w.glLinksAtFirstPaint = w.glLinks
         return mark(name, options)
       }
     })
@@ -84,12 +89,17 @@ describe('the map page', () => {
     const { frames, hold } = await page.evaluate(() => (performance.getEntriesByName('map-first-paint')[0] as PerformanceMark).detail as { frames: number; hold: string })
     expect({ frames, hold }).toEqual({ frames: 2, hold: 'ready' })
     const draws = await page.evaluate(() => {
-      const w = window as unknown as { glDraws: number; glDrawsAtFirstFrame?: number }
-      return { glDraws: w.glDraws, glDrawsAtFirstFrame: w.glDrawsAtFirstFrame }
+      const w = window as unknown as { glDraws: number; glDrawsAtFirstFrame?: number; glLinksCompiled?: number; glLinksAtFirstPaint?: number }
+      return { glDraws: w.glDraws, glDrawsAtFirstFrame: w.glDrawsAtFirstFrame, compiled: w.glLinksCompiled, atFirstPaint: w.glLinksAtFirstPaint }
     })
     expect(draws.glDrawsAtFirstFrame).toBe(0)
     // The view itself is drawn: the background, the street map and the premises.
     expect(draws.glDraws).toBeGreaterThan(10)
+    // Its programs were compiled while the tiles came: the frame that draws them compiles none.
+    const programs = await page.evaluate(() => (performance.getEntriesByName('map-programs')[0] as PerformanceMark | undefined)?.detail as number | undefined)
+    expect(programs).toBeGreaterThan(5)
+    expect(draws.compiled).toBeGreaterThan(5)
+    expect(draws.atFirstPaint).toBe(draws.compiled)
     await context.close()
   })
 
