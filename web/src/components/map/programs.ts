@@ -46,7 +46,8 @@ export function compilePrograms(m: maplibregl.Map): number {
       const layer = style._layers[id]!
       if (layer.visibility === 'none') continue
       if (layer.type === 'background') {
-        compile(constant(layer.paint.get('background-pattern')) ? 'backgroundPattern' : 'background')
+        // A background's pattern is a plain value; a fill's and a line's may vary by feature.
+        compile(layer.paint.get('background-pattern') ? 'backgroundPattern' : 'background')
         continue
       }
       if (!['fill', 'line', 'circle'].includes(layer.type) || !layer.createBucket) continue
