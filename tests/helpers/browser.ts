@@ -15,14 +15,26 @@ mkdirSync(artifactsDir, { recursive: true })
  * worker downloads every built file into its cache (151 files, 3.9 MB), and each page a test opens is
  * a fresh browser context, so every page downloaded the whole app again beside the test's own work.
  * The tests of working offline allow them (`serviceWorkers: 'allow'`).
+ *
+ * Each browser context is a window of its own, and Debian's Chromium (156) opens in every new window
+ * its address bar's suggestion popup as a page of its own (chrome://omnibox-popup.top-chrome): in a
+ * trace of one load of the map, that page evaluated 560 ms of script in a renderer of its own while
+ * the app loaded, on two cores (and each test's page paid it too). It is turned off unless asked for
+ * (`omniboxPages: true`, which the bench uses to show the first paint in the browser as shipped too).
+ * Chromium reads only the last `--disable-features`, and Playwright passes its own list first: the
+ * browser is started through chromium.sh, which merges them.
  */
-export async function launchChromium(opts: { serviceWorkers?: 'allow' | 'block' } = {}): Promise<Browser> {
+export async function launchChromium(opts: { serviceWorkers?: 'allow' | 'block'; omniboxPages?: boolean } = {}): Promise<Browser> {
+  const executable = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
   const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    // Through a script that merges our --disable-features with Playwright's (Chromium reads one).
+    executablePath: opts.omniboxPages ? executable : join(rootDir, 'tests', 'helpers', 'chromium.sh'),
+    env: { ...process.env, GRD_CHROMIUM: executable },
     headless: true,
     args: [
       '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--use-gl=angle', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
+      ...(opts.omniboxPages ? [] : ['--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup,WebUIOmniboxFullPopup']),
     ],
   })
   const serviceWorkers = opts.serviceWorkers ?? 'block'
