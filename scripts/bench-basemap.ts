@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { buildApp } from '../server/app.js'
 import { type Database, openDatabase } from '../server/db/index.js'
+import { appConnection } from '../server/db/configured.js'
 import { loadConfig, rootDir } from '../server/lib/config.js'
 import { hashPassword } from '../server/domain/passwords.js'
 import { piiKeysFrom } from '../server/domain/pii.js'
@@ -45,10 +46,7 @@ export async function benchBasemap(database: Database, opts: { paints: number; s
 
   // On PostgreSQL the app gets the pool `npm start` gives it (the bench's own has 4 connections, and
   // a page's first load asks for a dozen things at once).
-  const config = loadConfig()
-  const appDb = opts.url
-    ? await openDatabase({ url: opts.url, max: config.databasePoolSize, connectTimeout: config.databaseConnectTimeoutMs, statementTimeout: config.databaseStatementTimeoutMs })
-    : database
+  const appDb = opts.url ? await openDatabase(appConnection(loadConfig(), opts.url)) : database
   const app = await buildApp({ db: appDb, keys: piiKeysFrom(Buffer.alloc(32, 1)), webRoot: join(rootDir, 'web', 'dist') })
   try {
     const tiles = await database.sql<{ z: number; x: number; y: number }[]>`select z, x, y from basemap_tile order by z, x, y`

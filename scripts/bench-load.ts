@@ -14,6 +14,7 @@ import { cpus } from 'node:os'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { buildApp } from '../server/app.js'
 import { loadConfig } from '../server/lib/config.js'
+import { appConnection } from '../server/db/configured.js'
 import { openDatabase } from '../server/db/index.js'
 import { type Jurisdiction, type Role, wholeDistrict } from '../server/domain/access.js'
 import { hashPassword } from '../server/domain/passwords.js'
@@ -76,9 +77,7 @@ export function loadInClient(plan: LoadPlan): Promise<LoadResult> {
 /** Seeds, signs in, loads and returns the table rows: per endpoint and overall. */
 export async function benchLoad(url: string, keys: PiiKeys, opts: LoadOptions): Promise<Row[]> {
   const config = loadConfig()
-  const db = await openDatabase({
-    url, max: config.databasePoolSize, connectTimeout: config.databaseConnectTimeoutMs, statementTimeout: config.databaseStatementTimeoutMs,
-  })
+  const db = await openDatabase(appConnection(config, url))
   const sql = db.sql
   const app = await buildApp({ db, keys })
   try {

@@ -114,6 +114,8 @@ if (!embedded) {
 }
 
 const db = embedded ? await openDatabase({}) : await openDatabase({ url: withDb(name), max: 4 })
+// Where an app the bench serves gets its own pool, as `npm start` configures it (PostgreSQL only).
+const appUrl = embedded ? undefined : withDb(name)
 const sql: Sql = db.sql
 try {
   await migrate(sql)
@@ -180,7 +182,7 @@ try {
     }
     else if (values['basemap-only']) {
       const { benchBasemap } = await import('./bench-basemap.js')
-      rows.push(...await benchBasemap(db, { paints: Number(values.paints), seed: 20191227, url: embedded ? undefined : withDb(name) }))
+      rows.push(...await benchBasemap(db, { paints: Number(values.paints), seed: 20191227, url: appUrl }))
     }
     else if (values['shell-only']) {
       const { benchPhoneShell } = await import('./bench-shell.js')
@@ -200,7 +202,7 @@ try {
         if (!values['tiles-only']) {
           await benchOffline(db)
           const { benchBasemap } = await import('./bench-basemap.js')
-          rows.push(...await benchBasemap(db, { paints: Number(values.paints), seed: 20191227, url: embedded ? undefined : withDb(name) }))
+          rows.push(...await benchBasemap(db, { paints: Number(values.paints), seed: 20191227, url: appUrl }))
           const { benchPhoneShell } = await import('./bench-shell.js')
           rows.push(...await benchPhoneShell(db, { loads: Number(values['shell-loads']) }))
         }

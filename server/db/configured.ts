@@ -27,7 +27,8 @@ export interface PrepareOptions {
 }
 
 /** The running app's pool: its size and time limits (an owner's connection keeps none: migrations run long). */
-function appConnection(config: Config, url: string): OpenOptions {
+/** The app's connection to `url` as configured (pool size, time limits): `npm start`'s, and the benches' app. */
+export function appConnection(config: Config, url: string): OpenOptions {
   return { url, max: config.databasePoolSize, connectTimeout: config.databaseConnectTimeoutMs, statementTimeout: config.databaseStatementTimeoutMs }
 }
 
