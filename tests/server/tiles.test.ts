@@ -223,6 +223,25 @@ describe('premises vector tiles', () => {
     expect(changed.properties.status).toBe('open_major')
   })
 
+  // The ETag is made of what the cache key holds beyond the URL: a browser signed in as another user
+  // asks for the same URL, and must not be told its copy of the other user's tile is current.
+  it('revalidate under an ETag of their own for a user of another jurisdiction at the same URL', async () => {
+    const [z, x, y] = dense
+    await t.app.versions.refresh()
+    const commander = await signIn(t.app, 'commander')
+    const district = await fetchTile(z, x, y)
+    const town = await fetchTile(z, x, y, '', commander)
+    expect(town.statusCode).toBe(200)
+    expect(town.headers.etag).not.toBe(district.headers.etag)
+    const again = await fetchTile(z, x, y, '', commander, { 'if-none-match': district.headers.etag as string })
+    expect(again.statusCode).toBe(200)
+    expect(again.rawPayload.equals(town.rawPayload)).toBe(true)
+    expect((await fetchTile(z, x, y, '', commander, { 'if-none-match': town.headers.etag as string })).statusCode).toBe(304)
+    // Another day of the campaign (asOf) is another URL, and its tile another ETag too.
+    const before = await fetchTile(z, x, y, '?asOf=2020-06-01')
+    expect(before.headers.etag).not.toBe(district.headers.etag)
+  })
+
   // After a change of the data every open map asks for the same tiles at once.
   it('are made once for all the requests that ask for the same uncached tile at the same time', async () => {
     const [z, x, y] = dense

@@ -133,9 +133,11 @@ export default fp(async (app) => {
     const guarded = underApi(path) || underOgc(path)
     // A path under /api or /ogc that none of their routes serves (the not-found handler, the web
     // app's fallback) is guarded like the API: signed out, a made-up path answers as a real one does.
-    const unknown = guarded && (req.is404 || !(underApi(req.routeOptions.url ?? '') || underOgc(req.routeOptions.url ?? '')))
+    // routeOptions is built afresh at each read: read once.
+    const route = req.routeOptions
+    const unknown = guarded && (req.is404 || !(underApi(route.url ?? '') || underOgc(route.url ?? '')))
     if (req.is404 && !unknown) return
-    const permission: Permission | undefined = unknown ? 'session' : req.routeOptions.config?.permission
+    const permission: Permission | undefined = unknown ? 'session' : route.config?.permission
     if (!permission) return deny(req, 403, 'This route declares no permission, so nobody may use it.', 'no-permission-declared', '此接口未声明权限，任何人都不能使用。')
     const token = req.cookies[sessionCookie]
     // The web app's public files still load while the database is away (their page then says so).

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { promisify } from 'node:util'
 import { gzip } from 'node:zlib'
 import fp from 'fastify-plugin'
@@ -448,8 +447,12 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
       return `${version}|${t.scope.kind}:${t.scope.id}|${t.z}/${t.x}/${t.y}|${t.on}|${JSON.stringify(f)}`
     },
 
-    etag(key: string): string {
-      return `"${createHash('sha1').update(key).digest('base64url')}"`
+    /**
+     * The tile's ETag: what its cache key holds beyond the URL (z/x/y and the filter are the URL's
+     * own), so nothing is hashed per request: the data version, the user's jurisdiction and the day.
+     */
+    etag(t: TileRequest, version: number): string {
+      return `"${version}.${t.scope.kind}.${t.scope.id ?? 0}.${t.on}"`
     },
 
     /**

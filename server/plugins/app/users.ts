@@ -196,11 +196,12 @@ export function usersRepository(sql: Sql, opts: { versions?: DataVersions } = {}
      * another process may have seen it since.
      */
     async session(token: string, db: Sql | Tx = sql): Promise<{ state: 'ok'; user: SessionUser } | { state: 'expired' | 'revoked' | 'unknown' | 'disabled' }> {
-      const hash = hashToken(token)
       const cacheable = opts.versions !== undefined && db === sql
       // Known before reading: a row read is at least as new as the version it is kept under.
       const version = cacheable ? await opts.versions!.current('sessions') : 0
-      const key = hash.toString('base64')
+      // Kept under the token itself, so that a request whose session is kept hashes nothing (the
+      // database holds only the token's hash; this process already holds the token it was sent).
+      const key = token
       let kept = cacheable ? sessions.get(key) : undefined
       if (kept) {
         // Taken out, and put back last if still good: the least recently used goes first.
@@ -208,7 +209,7 @@ export function usersRepository(sql: Sql, opts: { versions?: DataVersions } = {}
         if (kept.version !== version || Date.now() >= idleAt(kept)) kept = undefined
         else sessions.set(key, kept)
       }
-      const s = kept ?? await readSession(hash, version, db)
+      const s = kept ?? await readSession(hashToken(token), version, db)
       if (!s) return { state: 'unknown' }
       if (cacheable && !kept) {
         sessions.set(key, s)
