@@ -113,7 +113,9 @@ if (!embedded) {
   await admin.close()
 }
 
-const db = embedded ? await openDatabase({}) : await openDatabase({ url: withDb(name), max: 4 })
+/** The bench's pool: its connections serve the app it builds too (benchTiles). */
+const poolSize = 4
+const db = embedded ? await openDatabase({}) : await openDatabase({ url: withDb(name), max: poolSize })
 // Where an app the bench serves gets its own pool, as `npm start` configures it (PostgreSQL only).
 const appUrl = embedded ? undefined : withDb(name)
 const sql: Sql = db.sql
@@ -662,6 +664,12 @@ async function benchTiles(database: typeof db, perZoom: number) {
     // the first request left it, in turns which goes first: whichever went first took 1.5-3 ms
     // longer at z16 (5.4 ms bare), so the app always first made the ratio 1.3-1.9 there by its order alone.
     const req = tileOf(...t)
+    // Each turn's query on a connection that has read the tile's data before, as a running server's
+    // pooled connections have: the tile's query once on each of the pool's connections at once. A
+    // PostgreSQL backend faults in each page of the shared buffers (and of its own memory) the first
+    // time it touches it, 12 µs a 4 KiB page on this machine, and the turn that drew a connection new
+    // to the tile's pages paid it: one app / minimal pair of a tile then differed by 1-2 ms either way.
+    await Promise.all(Array.from({ length: poolSize }, () => encode(req)))
     const bareRun = async () => bare.push((await time(() => encode(req)))[1])
     const appRun = async () => {
       app.tiles.clearCache()
@@ -790,13 +798,20 @@ async function benchTiles(database: typeof db, perZoom: number) {
   await app.close()
 }
 
-const [version] = embedded ? ['embedded PGlite'] : await (async () => {
+// The server's version, and its shared buffers with whether they are asked to sit in huge pages: a
+// new connection faults in every page of the shared buffers it reads the first time, one 4 KiB page
+// table entry at a time without them (docs/scale.md, thirty-sixth session), which the first tile a
+// pool connection makes of an area pays for.
+const [server] = embedded ? [{ v: 'embedded PGlite', memory: '' }] : await (async () => {
   const a = await openDatabase({ url: withDb('postgres'), max: 1 })
-  const r = await a.sql<{ v: string }[]>`select version() as v`
+  const r = await a.sql<{ v: string; memory: string }[]>`
+    select version() as v,
+           format('shared buffers %s, huge pages %s%s', current_setting('shared_buffers'), current_setting('huge_pages'),
+                  ' (' || current_setting('huge_pages_status', true) || ')') as memory`
   await a.close()
-  return r.map(x => x.v)
+  return r
 })()
-console.log(`\nBenchmark at ${premises.toLocaleString('en')} premises on ${version?.split(',')[0]}, ${runs} runs each\n`)
+console.log(`\nBenchmark at ${premises.toLocaleString('en')} premises on ${server?.v.split(',')[0]}${server?.memory ? ` (${server.memory})` : ''}, ${runs} runs each\n`)
 const w = [Math.max(...rows.map(r => r.measure.length)), Math.max(...rows.map(r => r.value.length))]
 console.log(`| ${'measure'.padEnd(w[0]!)} | ${'time'.padEnd(w[1]!)} | note`)
 console.log(`|${'-'.repeat(w[0]! + 2)}|${'-'.repeat(w[1]! + 2)}|------`)
