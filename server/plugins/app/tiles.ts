@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { promisify } from 'node:util'
 import { gzip } from 'node:zlib'
 import fp from 'fastify-plugin'
@@ -448,11 +449,13 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
     },
 
     /**
-     * The tile's ETag: what its cache key holds beyond the URL (z/x/y and the filter are the URL's
-     * own), so nothing is hashed per request: the data version, the user's jurisdiction and the day.
+     * The tile's ETag, a digest of its whole cache key (filter included). It must differ wherever the
+     * tile's bytes may differ, even at another URL: MapLibre, reloading a tile at the same z/x/y after
+     * the map's filter changed the source's URL, keeps the tile it has when the new answer carries its
+     * ETag (an ETag made of the version, the jurisdiction and the day alone left the map unfiltered).
      */
-    etag(t: TileRequest, version: number): string {
-      return `"${version}.${t.scope.kind}.${t.scope.id ?? 0}.${t.on}"`
+    etag(key: string): string {
+      return `"${createHash('sha1').update(key).digest('base64url')}"`
     },
 
     /**

@@ -53,7 +53,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const t = { z, x, y, filter: { ...filter, groupRentalsOnly: groupRental || undefined }, on, scope: app.userOf(req).jurisdiction }
     const version = await app.versions.tileVersion(z, x, y)
     const key = app.tiles.cacheKey(t, version)
-    const etag = app.tiles.etag(t, version)
+    const etag = app.tiles.etag(key)
     // Tiles hold no personal data; the browser may keep them and ask whether they are still current.
     reply.header('Cache-Control', 'private, no-cache').header('ETag', etag).header('Vary', 'Accept-Encoding')
     if (req.headers['if-none-match'] === etag) return reply.status(304).send(null)
