@@ -55,12 +55,14 @@ export class Random {
 
   /** Picks an item with probability proportional to its weight. */
   weighted<T>(items: readonly (readonly [T, number])[]): T {
+    // Indexed loops: the seed draws from this for millions of rows, and destructuring each pair
+    // through the iterator protocol took about 5 % of its main thread.
     let total = 0
-    for (const [, w] of items) total += w
+    for (let i = 0; i < items.length; i++) total += items[i]![1]
     let r = this.next() * total
-    for (const [item, w] of items) {
-      r -= w
-      if (r < 0) return item
+    for (let i = 0; i < items.length; i++) {
+      r -= items[i]![1]
+      if (r < 0) return items[i]![0]
     }
     return items[items.length - 1]![0]
   }

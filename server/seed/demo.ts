@@ -148,8 +148,10 @@ function phone(rng: Random): string {
 }
 
 /** A synthetic identity document: mostly resident IDs with a valid check digit. */
+const identityTypes = [['resident_id', 0.97], ['passport', 0.015], ['hk_macao_permit', 0.008], ['taiwan_permit', 0.004], ['other', 0.003]] as const
+
 function identity(rng: Random, floating: boolean): { type: string; number: string } {
-  const t = rng.weighted([['resident_id', 0.97], ['passport', 0.015], ['hk_macao_permit', 0.008], ['taiwan_permit', 0.004], ['other', 0.003]] as const)
+  const t = rng.weighted(identityTypes)
   const digits = (n: number) => String(rng.int(0, 10 ** n - 1)).padStart(n, '0')
   switch (t) {
     case 'resident_id': {

@@ -35,9 +35,16 @@ const infinity = 'infinity'
 export const later = (a: Day, b: Day) => (a > b ? a : b)
 const earlier = (a: Day, b: Day) => (a < b ? a : b)
 
+const localDays = new Map<number, Day>()
+
 /** The local (Asia/Shanghai, UTC+8 without summer time since 1991) day of an instant in microseconds since 1970. */
 export function localDay(unixUs: number): Day {
-  return new Date(Math.floor(unixUs / 1000) + 8 * 3_600_000).toISOString().slice(0, 10)
+  // Kept by local day: the seed asks for the days of millions of moments over a few hundred days.
+  const ms = Math.floor(unixUs / 1000) + 8 * 3_600_000
+  const day = Math.floor(ms / 86_400_000)
+  let text = localDays.get(day)
+  if (text === undefined) localDays.set(day, text = new Date(ms).toISOString().slice(0, 10))
+  return text
 }
 
 /** Whether a batch's premises row counts as a group rental: is_group_rental_candidate over premises.meets_rule. */

@@ -21,15 +21,20 @@ type Value = string | number | boolean | null
 /** Column buffers for one batch of rows. */
 export class Columns<K extends string> {
   readonly data: Record<K, Value[]>
-  /** The columns' arrays in the names' order, to push a row's values without walking its keys. */
-  private readonly lists: { name: K; list: Value[] }[]
+  /** The column names and their arrays in the same order, to push a row's values without walking its keys. */
+  private readonly names: readonly K[]
+  private readonly lists: Value[][]
   constructor(names: readonly K[]) {
     this.data = Object.fromEntries(names.map(n => [n, []])) as unknown as Record<K, Value[]>
-    this.lists = names.map(name => ({ name, list: this.data[name] }))
+    this.names = names
+    this.lists = names.map(name => this.data[name])
   }
 
   push(row: Record<K, Value>): void {
-    for (const { name, list } of this.lists) list.push(row[name] ?? null)
+    // An indexed loop: the seed pushes tens of millions of rows, and destructuring an entry per
+    // column through the iterator protocol took about 6 % of its main thread.
+    const { names, lists } = this
+    for (let i = 0; i < names.length; i++) lists[i]!.push(row[names[i]!] ?? null)
   }
 
   get length(): number {
