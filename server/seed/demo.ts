@@ -147,9 +147,9 @@ function phone(rng: Random): string {
   return `1${rng.pick(['3', '5', '7', '8', '9'])}${String(rng.int(0, 999_999_999)).padStart(9, '0')}`
 }
 
-/** A synthetic identity document: mostly resident IDs with a valid check digit. */
 const identityTypes = [['resident_id', 0.97], ['passport', 0.015], ['hk_macao_permit', 0.008], ['taiwan_permit', 0.004], ['other', 0.003]] as const
 
+/** A synthetic identity document: mostly resident IDs with a valid check digit. */
 function identity(rng: Random, floating: boolean): { type: string; number: string } {
   const t = rng.weighted(identityTypes)
   const digits = (n: number) => String(rng.int(0, 10 ** n - 1)).padStart(n, '0')
