@@ -26,8 +26,10 @@ export interface PrepareOptions {
   log?: (message: string) => void
 }
 
-/** The running app's pool: its size and time limits (an owner's connection keeps none: migrations run long). */
-/** The app's connection to `url` as configured (pool size, time limits): `npm start`'s, and the benches' app. */
+/**
+ * The running app's pool as configured: its size and time limits (an owner's connection keeps none:
+ * migrations run long). `npm start`'s, and the app the benches serve.
+ */
 export function appConnection(config: Config, url: string): OpenOptions {
   return { url, max: config.databasePoolSize, connectTimeout: config.databaseConnectTimeoutMs, statementTimeout: config.databaseStatementTimeoutMs }
 }

@@ -83,20 +83,8 @@ function refuse(context: keyof typeof where, bad: BadText): HttpError {
     : new HttpError(400, `${subject} is not valid Unicode text (it holds half of a surrogate pair)`, 'invalid-unicode', `${subjectZh}不是有效的 Unicode 文本（含有不成对的代理字符）`)
 }
 
-/** The first header (name or value) that cannot be taken; repeated headers arrive as arrays. */
-function badHeader(req: FastifyRequest): BadText | null {
-  for (const name in req.headers) {
-    const keyProblem = textProblem(name)
-    if (keyProblem) return { path: '(top level)', problem: keyProblem, inKey: true }
-    const value = req.headers[name]
-    const values = Array.isArray(value) ? value : [value ?? '']
-    for (const v of values) {
-      const problem = textProblem(v)
-      if (problem) return { path: name, problem, inKey: false }
-    }
-  }
-  return null
-}
+/** The header values that reached us; repeated headers arrive as arrays. */
+const headerValues = (req: FastifyRequest) => Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v ?? '']))
 
 export default fp(async (app) => {
   const jsonParser = app.getDefaultJsonParser('error', 'error')
@@ -120,13 +108,11 @@ export default fp(async (app) => {
 
   // Before the access checks, so that no refused text reaches a session lookup or the audit trail.
   app.addHook('onRequest', async (req) => {
-    const checks: [keyof typeof where, unknown][] = [['params', req.params], ['querystring', req.query]]
+    const checks: [keyof typeof where, unknown][] = [['params', req.params], ['querystring', req.query], ['headers', headerValues(req)]]
     for (const [context, value] of checks) {
       const bad = findBadText(value)
       if (bad) throw refuse(context, bad)
     }
-    const bad = badHeader(req)
-    if (bad) throw refuse('headers', bad)
   })
 
   app.addHook('preValidation', async (req) => {
