@@ -3,9 +3,11 @@ import type { Sql } from '../../server/db/index.js'
 import { inJurisdiction } from '../../server/db/scope.js'
 import { type Jurisdiction, wholeDistrict } from '../../server/domain/access.js'
 import type { HazardCategory } from '../../server/domain/lists.js'
-import { premisesWhere } from '../../server/plugins/app/premises.js'
-import { buildTestApp, type TestApp } from '../helpers/app.js'
+import { categoriesFoundBy, premisesCountsFromCells, premisesCountsFromRows, premisesWhere } from '../../server/plugins/app/premises.js'
+import { buildTestApp, signIn, type TestApp } from '../helpers/app.js'
 import { factory } from '../helpers/factory.js'
+import { statementsDuring } from '../helpers/statements.js'
+import { decodeTile, tileOf } from '../helpers/tiles.js'
 
 /**
  * The map's category filter ("premises with a hazard of these categories found by the day") reads
@@ -56,6 +58,42 @@ async function expectEqual(days: string[]) {
   }
 }
 
+/**
+ * The cells of premises with hazards by category (premises_cat_cell, migration 055) against the
+ * premises grouped with the categories of their hazards, recounted from the hazards; and the cells
+ * two by two and eight by eight against those grouped, with their sums.
+ */
+async function expectCellsExact() {
+  const sql = t.db.owner
+  const [diff] = await sql<{ n: number }[]>`
+    with fresh as (
+      select premises_cell_x(st_x(p.geom_m)) as cx, premises_cell_y(st_y(p.geom_m)) as cy, m.mask, p.town_id, coalesce(p.police_station_id, 0) as ps,
+             p.kind, p.hazard_count > 0 as hh, p.open_count > 0 as ho, p.open_major_count > 0 as hm, coalesce(p.open_min_deadline, 'infinity') as d,
+             count(*)::int as n, sum(st_x(p.geom_m)) as sx, sum(st_y(p.geom_m)) as sy
+      from premises p cross join lateral (
+        select bit_or(case i.category_code when 'public_security' then 1 when 'fire' then 2 when 'housing' then 4 else 8 end) as mask
+        from hazard h join hazard_item i on i.code = h.item_code where h.premises_id = p.id) m
+      where m.mask is not null
+      group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+    select count(*)::int as n from fresh f full join premises_cat_cell c
+      on (c.cx, c.cy, c.categories, c.town_id, c.police_station_id, c.kind, c.has_hazard, c.has_open, c.has_open_major, c.open_min_deadline)
+       = (f.cx, f.cy, f.mask, f.town_id, f.ps, f.kind, f.hh, f.ho, f.hm, f.d)
+    where c.n is distinct from f.n or abs(c.sum_x - f.sx) > 1e-3 or abs(c.sum_y - f.sy) > 1e-3`
+  expect(diff!.n, 'premises_cat_cell').toBe(0)
+  for (const [table, bits] of [['premises_cat_cell2', 1], ['premises_cat_cell8', 3]] as const) {
+    const [diff] = await sql<{ n: number }[]>`
+      with fine as (
+        select cx >> ${bits} as cx, cy >> ${bits} as cy, categories, town_id, police_station_id, kind, has_hazard, has_open, has_open_major,
+               open_min_deadline, sum(n)::int as n, sum(sum_x) as sx, sum(sum_y) as sy
+        from premises_cat_cell group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 having sum(n) > 0)
+      select count(*)::int as n from fine f full join ${sql(table)} c
+        on (c.cx, c.cy, c.categories, c.town_id, c.police_station_id, c.kind, c.has_hazard, c.has_open, c.has_open_major, c.open_min_deadline)
+         = (f.cx, f.cy, f.categories, f.town_id, f.police_station_id, f.kind, f.has_hazard, f.has_open, f.has_open_major, f.open_min_deadline)
+      where c.n is distinct from f.n or abs(c.sum_x - f.sx) > 1e-3 or abs(c.sum_y - f.sy) > 1e-3`
+    expect(diff!.n, table).toBe(0)
+  }
+}
+
 /** The days around the local day a hazard was found (the day before it, the day itself). */
 async function daysAround(hazardId: number): Promise<string[]> {
   const [d] = await t.db.owner<{ before: string; day: string }[]>`
@@ -83,6 +121,7 @@ describe('the category filter', () => {
     const moved = await f.hazard({ premises: c!, item: housing[0]!.code, foundAt: '2020-02-10T09:00:00+08:00' })
     expect(await daysAround(late.id)).toEqual(['2020-04-02', '2020-04-03'])
     await expectEqual([...await daysAround(late.id), ...await daysAround(early.id), ...await daysAround(moved.id), asOf])
+    await expectCellsExact()
     const [first] = await t.db.owner<{ fire: string | null; housing: string | null }[]>`
       select first_fire_found_on::text as fire, first_housing_found_on::text as housing from premises where id = ${c!.id}`
     expect(first).toEqual({ fire: null, housing: '2020-02-10' })
@@ -91,6 +130,7 @@ describe('the category filter', () => {
     await t.db.owner`update hazard set premises_id = ${c!.id} where id = ${early.id}`
     await t.db.owner`delete from hazard where id = ${late.id}`
     await expectEqual(['2020-04-02', '2020-04-03', asOf])
+    await expectCellsExact()
     const gone = await t.db.owner<{ fire: string | null }[]>`select first_fire_found_on::text as fire from premises where id in (${a!.id}, ${b!.id})`
     expect(gone.map(g => g.fire)).toEqual([null, null])
 
@@ -103,11 +143,63 @@ describe('the category filter', () => {
         select first_housing_found_on::text as housing, first_other_found_on::text as other from premises where id = ${c!.id}`
       expect(now).toEqual({ housing: null, other: '2020-02-10' })
       await expectEqual(['2020-02-09', '2020-02-10', asOf])
+      await expectCellsExact()
     }
     finally {
       await t.db.owner`update hazard_item set category_code = 'housing', seq = ${housing[0]!.seq} where code = ${housing[0]!.code}`
     }
     await expectEqual(['2020-02-10', asOf])
+    await expectCellsExact()
+  })
+
+  it('is counted from the cells by category where every category was found by the day, as the premises count', async () => {
+    await expectCellsExact()
+    const [{ n }] = await t.db.owner<{ n: number }[]>`select count(*)::int as n from premises_cat_cell8` as unknown as [{ n: number }]
+    expect(n).toBeGreaterThan(0)
+    // By the campaign's last day every category was found; on 1 March some were not yet.
+    expect(await categoriesFoundBy(t.db.sql, asOf)).toBe(true)
+    expect(await categoriesFoundBy(t.db.sql, '2020-03-01')).toBe(false)
+    for (const scope of scopes) {
+      for (const categories of sets) {
+        const filter = { categories }
+        const rows = await premisesCountsFromRows(t.db.sql, scope, filter, asOf)
+        expect(rows.total, JSON.stringify({ scope, categories })).toBeGreaterThan(0)
+        expect(await premisesCountsFromCells(t.db.sql, scope, filter, asOf), JSON.stringify({ scope, categories })).toEqual(rows)
+      }
+    }
+    // Through the legend's route: from the cells on the last day, from the premises on 1 March.
+    const leader = await signIn(t.app, 'leader')
+    const counts = (asOfDay: string) => t.app.inject({ url: `/api/premises/counts?category=fire,housing&asOf=${asOfDay}`, headers: { cookie: leader } })
+    const late = await statementsDuring(t.db.sql, () => counts(asOf))
+    expect(late.some(q => /premises_cat_cell8/.test(q)), late.join('\n')).toBe(true)
+    const early = await statementsDuring(t.db.sql, () => counts('2020-03-01'))
+    expect(early.some(q => /premises_cat_cell/.test(q)), early.join('\n')).toBe(false)
+    expect((await counts('2020-03-01')).json()).toEqual(await premisesCountsFromRows(t.db.sql, wholeDistrict, { categories: ['fire', 'housing'] }, '2020-03-01'))
+  })
+
+  it('draws overview tiles from the cells by category, cell for cell as from the premises', async () => {
+    const [c] = await t.db.owner<{ lon: number; lat: number }[]>`select st_x(geom) as lon, st_y(geom) as lat from premises where hazard_count > 0 order by id limit 1`
+    for (const z of [10, 11, 12, 13, 14]) {
+      const [, x, y] = tileOf(c!.lon, c!.lat, z)
+      for (const categories of sets) {
+        const base = { z, x, y, scope: wholeDistrict, on: asOf }
+        const cells = decodeTile(await t.app.tiles.encodeInNode({ ...base, filter: { categories }, categoriesFound: true }, false), z, x, y).premises_agg!
+        // A found-date filter that keeps everything sends the tile down the premises' path.
+        const direct = decodeTile(await t.app.tiles.encodeInNode({ ...base, filter: { categories, foundFrom: '1900-01-01' } }, false), z, x, y).premises_agg!
+        expect(cells.length, `z${z} ${categories.join()}`).toBeGreaterThan(0)
+        expect(cells.map(f => f.id).sort()).toEqual(direct.map(f => f.id).sort())
+        const byId = new Map(direct.map(f => [f.id, f.properties]))
+        for (const f of cells) expect(f.properties, `z${z} ${categories.join()} cell ${f.id}`).toEqual(byId.get(f.id))
+      }
+    }
+    // Through the tiles' route: the cells on the last day, the premises on 1 March.
+    const leader = await signIn(t.app, 'leader')
+    const [, x, y] = tileOf(c!.lon, c!.lat, 11)
+    const tile = (asOfDay: string) => t.app.inject({ url: `/api/tiles/premises/11/${x}/${y}.mvt?category=fire&asOf=${asOfDay}`, headers: { cookie: leader } })
+    const late = await statementsDuring(t.db.sql, () => tile(asOf))
+    expect(late.some(q => /premises_cat_cell8/.test(q)), late.join('\n')).toBe(true)
+    const early = await statementsDuring(t.db.sql, () => tile('2020-03-01'))
+    expect(early.some(q => /premises_cat_cell/.test(q)), early.join('\n')).toBe(false)
   })
 
   it('agrees with what the set-wise rebuild makes of every premises', async () => {

@@ -90,6 +90,13 @@ async function expectDerivedAsRebuilt() {
       from premises_cell8 order by 1, 2, 3, 4, 5, 6, 7, 8, 9`,
     cells2: await db`select cx, cy, town_id, police_station_id, kind, has_hazard, has_open, has_open_major, open_min_deadline, n, sum_x, sum_y
       from premises_cell2 order by 1, 2, 3, 4, 5, 6, 7, 8, 9`,
+    // The cells of premises with hazards by category, and theirs two by two and eight by eight (migration 055).
+    catCells: await db`select cx, cy, categories, town_id, police_station_id, kind, has_hazard, has_open, has_open_major, open_min_deadline,
+      n, sum_x, sum_y from premises_cat_cell order by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10`,
+    catCells2: await db`select cx, cy, categories, town_id, police_station_id, kind, has_hazard, has_open, has_open_major, open_min_deadline,
+      n, sum_x, sum_y from premises_cat_cell2 order by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10`,
+    catCells8: await db`select cx, cy, categories, town_id, police_station_id, kind, has_hazard, has_open, has_open_major, open_min_deadline,
+      n, sum_x, sum_y from premises_cat_cell8 order by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10`,
     summaries: await db`select id, hazard_count, open_count, open_major_count, open_min_deadline, first_public_security_found_on,
       first_fire_found_on, first_housing_found_on, first_other_found_on from premises order by id`,
     // The key-area cells' events (attachment 4, migration 040), kept by refresh_premises_cell_days.
@@ -117,7 +124,7 @@ async function expectDerivedAsRebuilt() {
     expect(Math.abs(c.sumX - rebuilt!.cells[i]!.sumX)).toBeLessThan(1e-3)
     expect(Math.abs(c.sumY - rebuilt!.cells[i]!.sumY)).toBeLessThan(1e-3)
   })
-  for (const table of ['cells8', 'cells2'] as const) {
+  for (const table of ['cells8', 'cells2', 'catCells', 'catCells2', 'catCells8'] as const) {
     expect(live[table].map(key), table).toEqual(rebuilt![table].map(key))
     live[table].forEach((c, i) => {
       expect(Math.abs(c.sumX - rebuilt![table][i]!.sumX)).toBeLessThan(1e-3)

@@ -87,15 +87,33 @@ create or replace function map_area(g geometry) returns bigint language sql immu
   select (premises_cell_x(st_x(g)) >> 3)::bigint * 65536 + (premises_cell_y(st_y(g)) >> 3)
 $$;
 
+-- The categories of hazard ever found at a premises, as a mask (1 public security, 2 fire, 4 housing,
+-- 8 other; 0 none), from the days their first hazards were found (migration 054): the key the cells
+-- of premises with hazards add (premises_cat_cell, migration 055).
+create or replace function hazard_categories_mask(ps date, fire date, housing date, other date) returns smallint
+language sql immutable parallel safe as $$
+  select ((ps is not null)::int + 2 * (fire is not null)::int + 4 * (housing is not null)::int + 8 * (other is not null)::int)::smallint
+$$;
+
 -- A row trigger keeps the cells exact on every change; a bulk write calls refresh_premises_cells().
+-- The cells of premises with hazards by category (premises_cat_cell) follow the same rows.
 create or replace function premises_cell_sync() returns trigger language plpgsql as $$
+declare
+  old_mask smallint;
+  new_mask smallint;
 begin
+  if tg_op in ('UPDATE', 'DELETE') then
+    old_mask := hazard_categories_mask(old.first_public_security_found_on, old.first_fire_found_on, old.first_housing_found_on, old.first_other_found_on);
+  end if;
+  if tg_op in ('INSERT', 'UPDATE') then
+    new_mask := hazard_categories_mask(new.first_public_security_found_on, new.first_fire_found_on, new.first_housing_found_on, new.first_other_found_on);
+  end if;
   if tg_op = 'UPDATE'
      and new.geom_m is not distinct from old.geom_m and new.town_id = old.town_id
      and new.police_station_id is not distinct from old.police_station_id and new.kind = old.kind
      and (new.hazard_count > 0) = (old.hazard_count > 0) and (new.open_count > 0) = (old.open_count > 0)
      and (new.open_major_count > 0) = (old.open_major_count > 0)
-     and new.open_min_deadline is not distinct from old.open_min_deadline then
+     and new.open_min_deadline is not distinct from old.open_min_deadline and new_mask = old_mask then
     return null;
   end if;
   if tg_op in ('UPDATE', 'DELETE') then
@@ -105,6 +123,14 @@ begin
       and has_hazard = (old.hazard_count > 0) and has_open = (old.open_count > 0) and has_open_major = (old.open_major_count > 0)
       and open_min_deadline = coalesce(old.open_min_deadline, 'infinity');
     delete from premises_cell where n = 0 and cx = premises_cell_x(st_x(old.geom_m)) and cy = premises_cell_y(st_y(old.geom_m));
+    if old_mask <> 0 then
+      update premises_cat_cell set n = n - 1, sum_x = sum_x - st_x(old.geom_m), sum_y = sum_y - st_y(old.geom_m)
+      where cx = premises_cell_x(st_x(old.geom_m)) and cy = premises_cell_y(st_y(old.geom_m)) and categories = old_mask
+        and town_id = old.town_id and police_station_id = coalesce(old.police_station_id, 0) and kind = old.kind
+        and has_hazard = (old.hazard_count > 0) and has_open = (old.open_count > 0) and has_open_major = (old.open_major_count > 0)
+        and open_min_deadline = coalesce(old.open_min_deadline, 'infinity');
+      delete from premises_cat_cell where n = 0 and cx = premises_cell_x(st_x(old.geom_m)) and cy = premises_cell_y(st_y(old.geom_m));
+    end if;
   end if;
   if tg_op in ('INSERT', 'UPDATE') then
     insert into premises_cell as c values (
@@ -113,6 +139,14 @@ begin
       1, st_x(new.geom_m), st_y(new.geom_m))
     on conflict (cx, cy, town_id, police_station_id, kind, has_hazard, has_open, has_open_major, open_min_deadline)
     do update set n = c.n + 1, sum_x = c.sum_x + excluded.sum_x, sum_y = c.sum_y + excluded.sum_y;
+    if new_mask <> 0 then
+      insert into premises_cat_cell as c values (
+        premises_cell_x(st_x(new.geom_m)), premises_cell_y(st_y(new.geom_m)), new.town_id, coalesce(new.police_station_id, 0),
+        new.kind, new.hazard_count > 0, new.open_count > 0, new.open_major_count > 0, coalesce(new.open_min_deadline, 'infinity'),
+        1, st_x(new.geom_m), st_y(new.geom_m), new_mask)
+      on conflict (cx, cy, categories, town_id, police_station_id, kind, has_hazard, has_open, has_open_major, open_min_deadline)
+      do update set n = c.n + 1, sum_x = c.sum_x + excluded.sum_x, sum_y = c.sum_y + excluded.sum_y;
+    end if;
   end if;
   return null;
 end $$;
@@ -129,6 +163,16 @@ create or replace function refresh_premises_cells() returns void language sql as
   group by 1, 2, 3, 4, 5, 6, 7, 8, 9
   -- Laid out by zoom-13 tile, then cell: a tile's cells on neighbouring pages, not one page each.
   order by 1 >> 6, 2 >> 6, 1, 2;
+  delete from premises_cat_cell;
+  insert into premises_cat_cell
+  select premises_cell_x(st_x(geom_m)), premises_cell_y(st_y(geom_m)), town_id, coalesce(police_station_id, 0), kind,
+         hazard_count > 0, open_count > 0, open_major_count > 0, coalesce(open_min_deadline, 'infinity'),
+         count(*), sum(st_x(geom_m)), sum(st_y(geom_m)),
+         hazard_categories_mask(first_public_security_found_on, first_fire_found_on, first_housing_found_on, first_other_found_on)
+  from premises
+  where hazard_categories_mask(first_public_security_found_on, first_fire_found_on, first_housing_found_on, first_other_found_on) <> 0
+  group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 13
+  order by 1 >> 6, 2 >> 6, 1, 2;
 $$;
 
 -- The cells two by two and eight by eight (premises_cell2, migration 053; premises_cell8, migration
@@ -144,26 +188,30 @@ create or replace function premises_cell_group_sync() returns trigger language p
 declare
   tbl text := tg_argv[0];
   bits int := tg_argv[1]::int;
+  -- The key after cx and cy: premises_cell's, and the categories of premises_cat_cell's (a third argument).
+  keys text[] := array['town_id', 'police_station_id', 'kind', 'has_hazard', 'has_open', 'has_open_major', 'open_min_deadline']
+    || case when tg_nargs > 2 then array[tg_argv[2]] else array[]::text[] end;
+  k text := array_to_string(keys, ', ');
+  ck text := (select string_agg('c.' || x, ', ') from unnest(keys) x);
+  dk text := (select string_agg('d.' || x, ', ') from unnest(keys) x);
 begin
   if tg_op in ('INSERT', 'UPDATE') then
     execute format($q$
-      insert into %I as c
-      select cx >> %s, cy >> %s, town_id, police_station_id, kind, has_hazard, has_open, has_open_major, open_min_deadline,
-             sum(n), sum(sum_x), sum(sum_y)
-      from new_rows group by 1, 2, 3, 4, 5, 6, 7, 8, 9 order by 1, 2, 3, 4, 5, 6, 7, 8, 9
-      on conflict (cx, cy, town_id, police_station_id, kind, has_hazard, has_open, has_open_major, open_min_deadline)
-      do update set n = c.n + excluded.n, sum_x = c.sum_x + excluded.sum_x, sum_y = c.sum_y + excluded.sum_y$q$, tbl, bits, bits);
+      insert into %I as c (cx, cy, %s, n, sum_x, sum_y)
+      select cx >> %s, cy >> %s, %s, sum(n), sum(sum_x), sum(sum_y)
+      from new_rows group by 1, 2, %s order by 1, 2, %s
+      on conflict (cx, cy, %s)
+      do update set n = c.n + excluded.n, sum_x = c.sum_x + excluded.sum_x, sum_y = c.sum_y + excluded.sum_y$q$,
+      tbl, k, bits, bits, k, k, k, k);
   end if;
   if tg_op in ('UPDATE', 'DELETE') then
     execute format($q$
       update %I c set n = c.n - d.n, sum_x = c.sum_x - d.sx, sum_y = c.sum_y - d.sy
       from (
-        select cx >> %s as cx, cy >> %s as cy, town_id, police_station_id, kind, has_hazard, has_open, has_open_major, open_min_deadline,
-               sum(n) as n, sum(sum_x) as sx, sum(sum_y) as sy
-        from old_rows group by 1, 2, 3, 4, 5, 6, 7, 8, 9
+        select cx >> %s as cx, cy >> %s as cy, %s, sum(n) as n, sum(sum_x) as sx, sum(sum_y) as sy
+        from old_rows group by 1, 2, %s
       ) d
-      where (c.cx, c.cy, c.town_id, c.police_station_id, c.kind, c.has_hazard, c.has_open, c.has_open_major, c.open_min_deadline)
-          = (d.cx, d.cy, d.town_id, d.police_station_id, d.kind, d.has_hazard, d.has_open, d.has_open_major, d.open_min_deadline)$q$, tbl, bits, bits);
+      where (c.cx, c.cy, %s) = (d.cx, d.cy, %s)$q$, tbl, bits, bits, k, k, ck, dk);
     execute format('delete from %I c where c.n = 0 and (c.cx, c.cy) in (select cx >> %s, cy >> %s from old_rows)', tbl, bits, bits);
   end if;
   return null;
@@ -180,6 +228,18 @@ create or replace trigger premises_cell2_upd after update on premises_cell refer
   for each statement execute function premises_cell_group_sync('premises_cell2', 1);
 create or replace trigger premises_cell2_del after delete on premises_cell referencing old table as old_rows
   for each statement execute function premises_cell_group_sync('premises_cell2', 1);
+create or replace trigger premises_cat_cell8_ins after insert on premises_cat_cell referencing new table as new_rows
+  for each statement execute function premises_cell_group_sync('premises_cat_cell8', 3, 'categories');
+create or replace trigger premises_cat_cell8_upd after update on premises_cat_cell referencing old table as old_rows new table as new_rows
+  for each statement execute function premises_cell_group_sync('premises_cat_cell8', 3, 'categories');
+create or replace trigger premises_cat_cell8_del after delete on premises_cat_cell referencing old table as old_rows
+  for each statement execute function premises_cell_group_sync('premises_cat_cell8', 3, 'categories');
+create or replace trigger premises_cat_cell2_ins after insert on premises_cat_cell referencing new table as new_rows
+  for each statement execute function premises_cell_group_sync('premises_cat_cell2', 1, 'categories');
+create or replace trigger premises_cat_cell2_upd after update on premises_cat_cell referencing old table as old_rows new table as new_rows
+  for each statement execute function premises_cell_group_sync('premises_cat_cell2', 1, 'categories');
+create or replace trigger premises_cat_cell2_del after delete on premises_cat_cell referencing old table as old_rows
+  for each statement execute function premises_cell_group_sync('premises_cat_cell2', 1, 'categories');
 -- The function of these triggers before premises_cell2 (one table, its bits written in).
 drop function if exists premises_cell8_sync();
 
@@ -200,3 +260,16 @@ begin
       group by 1, 2, 3, 4, 5, 6, 7, 8, 9 order by 1, 2, 3, 4, 5, 6, 7, 8, 9$q$, t.tbl, t.bits, t.bits, t.tbl);
   end loop;
 end $$;
+
+-- A database that had premises with hazards before migration 055 gets their cells by category here,
+-- once (the triggers above make the larger ones).
+insert into premises_cat_cell
+select premises_cell_x(st_x(geom_m)), premises_cell_y(st_y(geom_m)), town_id, coalesce(police_station_id, 0), kind,
+       hazard_count > 0, open_count > 0, open_major_count > 0, coalesce(open_min_deadline, 'infinity'),
+       count(*), sum(st_x(geom_m)), sum(st_y(geom_m)),
+       hazard_categories_mask(first_public_security_found_on, first_fire_found_on, first_housing_found_on, first_other_found_on)
+from premises
+where hazard_categories_mask(first_public_security_found_on, first_fire_found_on, first_housing_found_on, first_other_found_on) <> 0
+  and not exists (select 1 from premises_cat_cell)
+group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 13
+order by 1 >> 6, 2 >> 6, 1, 2;

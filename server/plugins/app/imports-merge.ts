@@ -430,34 +430,50 @@ export function importStaging(sql: Sql, keys: PiiKeys) {
   // is now, -1 as it was) and adds them up per key, as premises_cell_sync and measure_apply_* do
   // one row at a time; groups that add up to nothing are left alone.
 
-  /** Tile cells of premises whose cell (place, town, station, kind, status) changed, from a table of (old_row, new_row). */
+  /**
+   * Tile cells of premises whose cell (place, town, station, kind, status) changed, from a table of
+   * (old_row, new_row); and the cells by category of premises with hazards (premises_cat_cell), whose
+   * key adds the categories.
+   */
   async function premisesCellChanges(tx: Tx, table: Fragment = tx`import_change`) {
+    await cellChanges(tx, table, false)
+    await cellChanges(tx, table, true)
+  }
+
+  async function cellChanges(tx: Tx, table: Fragment, byCategory: boolean) {
+    const mask = (r: 'old_row' | 'new_row') => tx`hazard_categories_mask((c.${tx(r)}).first_public_security_found_on, (c.${tx(r)}).first_fire_found_on,
+      (c.${tx(r)}).first_housing_found_on, (c.${tx(r)}).first_other_found_on)`
     const key = (r: 'old_row' | 'new_row') => tx`premises_cell_x(st_x((c.${tx(r)}).geom_m)), premises_cell_y(st_y((c.${tx(r)}).geom_m)),
       (c.${tx(r)}).town_id, coalesce((c.${tx(r)}).police_station_id, 0), (c.${tx(r)}).kind, (c.${tx(r)}).hazard_count > 0, (c.${tx(r)}).open_count > 0,
-      (c.${tx(r)}).open_major_count > 0, coalesce((c.${tx(r)}).open_min_deadline, 'infinity')`
+      (c.${tx(r)}).open_major_count > 0, coalesce((c.${tx(r)}).open_min_deadline, 'infinity')${byCategory ? tx`, ${mask(r)}` : tx``}`
     const changed = tx`(not c.existed or ((c.old_row).geom_m, (c.old_row).town_id, (c.old_row).police_station_id, (c.old_row).kind,
-      (c.old_row).hazard_count > 0, (c.old_row).open_count > 0, (c.old_row).open_major_count > 0, (c.old_row).open_min_deadline)
+      (c.old_row).hazard_count > 0, (c.old_row).open_count > 0, (c.old_row).open_major_count > 0, (c.old_row).open_min_deadline${byCategory ? tx`, ${mask('old_row')}` : tx``})
       is distinct from ((c.new_row).geom_m, (c.new_row).town_id, (c.new_row).police_station_id, (c.new_row).kind,
-      (c.new_row).hazard_count > 0, (c.new_row).open_count > 0, (c.new_row).open_major_count > 0, (c.new_row).open_min_deadline))`
+      (c.new_row).hazard_count > 0, (c.new_row).open_count > 0, (c.new_row).open_major_count > 0, (c.new_row).open_min_deadline${byCategory ? tx`, ${mask('new_row')}` : tx``}))`
+    // The cells by category hold premises with hazards only.
+    const held = (r: 'old_row' | 'new_row') => byCategory ? tx`and ${mask(r)} <> 0` : tx``
+    const cells = byCategory ? tx`premises_cat_cell` : tx`premises_cell`
+    const columns = tx`cx, cy, town_id, police_station_id, kind, has_hazard, has_open, has_open_major, open_min_deadline${byCategory ? tx`, categories` : tx``}`
+    const groups = byCategory ? tx`1, 2, 3, 4, 5, 6, 7, 8, 9, 10` : tx`1, 2, 3, 4, 5, 6, 7, 8, 9`
     // Added first, then taken away, so a cell both leave and enter is never emptied on the way.
     await tx`
-      insert into premises_cell as cell
+      insert into ${cells} as cell (${columns}, n, sum_x, sum_y)
       select ${key('new_row')}, count(*), sum(st_x((c.new_row).geom_m)), sum(st_y((c.new_row).geom_m))
-      from ${table} c where ${changed}
-      group by 1, 2, 3, 4, 5, 6, 7, 8, 9
-      on conflict (cx, cy, town_id, police_station_id, kind, has_hazard, has_open, has_open_major, open_min_deadline)
+      from ${table} c where ${changed} ${held('new_row')}
+      group by ${groups}
+      on conflict (${columns})
       do update set n = cell.n + excluded.n, sum_x = cell.sum_x + excluded.sum_x, sum_y = cell.sum_y + excluded.sum_y`
     await tx`
-      update premises_cell cell set n = cell.n - d.n, sum_x = cell.sum_x - d.sx, sum_y = cell.sum_y - d.sy
+      update ${cells} cell set n = cell.n - d.n, sum_x = cell.sum_x - d.sx, sum_y = cell.sum_y - d.sy
       from (
         select ${key('old_row')}, count(*) as n, sum(st_x((c.old_row).geom_m)) as sx, sum(st_y((c.old_row).geom_m)) as sy
-        from ${table} c where c.existed and ${changed}
-        group by 1, 2, 3, 4, 5, 6, 7, 8, 9
-      ) as d(cx, cy, town_id, police_station_id, kind, has_hazard, has_open, has_open_major, open_min_deadline, n, sx, sy)
-      where (cell.cx, cell.cy, cell.town_id, cell.police_station_id, cell.kind, cell.has_hazard, cell.has_open, cell.has_open_major, cell.open_min_deadline)
-          = (d.cx, d.cy, d.town_id, d.police_station_id, d.kind, d.has_hazard, d.has_open, d.has_open_major, d.open_min_deadline)`
+        from ${table} c where c.existed and ${changed} ${held('old_row')}
+        group by ${groups}
+      ) as d(${columns}, n, sx, sy)
+      where (cell.cx, cell.cy, cell.town_id, cell.police_station_id, cell.kind, cell.has_hazard, cell.has_open, cell.has_open_major, cell.open_min_deadline${byCategory ? tx`, cell.categories` : tx``})
+          = (d.cx, d.cy, d.town_id, d.police_station_id, d.kind, d.has_hazard, d.has_open, d.has_open_major, d.open_min_deadline${byCategory ? tx`, d.categories` : tx``})`
     await tx`
-      delete from premises_cell cell
+      delete from ${cells} cell
       where cell.n = 0 and (cell.cx, cell.cy) in (
         select premises_cell_x(st_x((c.old_row).geom_m)), premises_cell_y(st_y((c.old_row).geom_m)) from ${table} c where c.existed and ${changed})`
   }

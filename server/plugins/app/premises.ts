@@ -6,7 +6,7 @@ import type { Jurisdiction } from '../../domain/access.js'
 import { type FiguresCache, figuresCache, townsOf } from './figures-cache.js'
 import { type BoxPointsCache, boxPointsCache, noRows, type PointRows } from './box-points.js'
 import { tileBox } from '../../domain/tiles.js'
-import { type HazardCategory, type HazardStatus, hazardStatuses, type PremisesKind } from '../../domain/lists.js'
+import { hazardCategories, type HazardCategory, type HazardStatus, hazardStatuses, type PremisesKind } from '../../domain/lists.js'
 
 
 /** The map's filters: one definition for points, tiles, counts and the measures. */
@@ -111,10 +111,35 @@ export const unregisteredSql = (sql: Sql | Tx, alias = 'p') => {
 /**
  * The pre-grouped cells (premises_cell, premises_cell8: kind, town, police station and what makes
  * the status on any day) serve the filters they hold; other filters read premises (a group rental
- * depends on the rule and the day found, a category on the hazards, which the cells do not hold).
+ * depends on the rule and the day found, which the cells do not hold). A hazard-category filter is
+ * served by the cells of premises with hazards by category (premises_cat_cell*, migration 055) when
+ * `categoriesFound`: every premises' categories were found by the filter's day (categoriesFoundBy).
  */
-export const cellsServe = (f: PremisesFilter) =>
-  !f.categories?.length && !f.communities?.length && !f.foundFrom && !f.foundTo && !f.bbox && !f.withinWkt && !f.groupRentalsOnly
+export const cellsServe = (f: PremisesFilter, categoriesFound = false) =>
+  (!f.categories?.length || categoriesFound) && !f.communities?.length && !f.foundFrom && !f.foundTo && !f.bbox && !f.withinWkt && !f.groupRentalsOnly
+
+/**
+ * Whether every premises' hazard categories were found by the day `on`: then "a hazard of these
+ * categories found by the day" is "a hazard of these categories", which the cells by category hold.
+ * The campaign's days up to today, unless a hazard is recorded as found later; one probe of an index
+ * (migration 055).
+ */
+export async function categoriesFoundBy(db: Sql | Tx, on: string): Promise<boolean> {
+  const [row] = await db<{ found: boolean }[]>`
+    select coalesce(max(greatest(first_public_security_found_on, first_fire_found_on, first_housing_found_on, first_other_found_on)) <= ${on}::date, true) as found
+    from premises`
+  return row!.found
+}
+
+/** The categories as premises_cat_cell's mask (hazard_categories_mask). */
+const categoriesMask = (categories: HazardCategory[]) =>
+  categories.reduce((m, c) => m | (1 << hazardCategories.indexOf(c)), 0)
+
+/** The stored cells a filter reads, of premises_cell's size grouped 1, 2 or 8 to a side (cellsServe). */
+export function cellsTable(sql: Sql | Tx, f: PremisesFilter, grouped: 1 | 2 | 8) {
+  if (f.categories?.length) return grouped === 8 ? sql`premises_cat_cell8` : grouped === 2 ? sql`premises_cat_cell2` : sql`premises_cat_cell`
+  return grouped === 8 ? sql`premises_cell8` : grouped === 2 ? sql`premises_cell2` : sql`premises_cell`
+}
 
 /** A cell's status as a number (statusCase; alias c), worked out once per row. */
 export const cellStatusSql = (sql: Sql | Tx, on: string) => statusCase(sql, on, {
@@ -130,6 +155,8 @@ export function cellsWhere(sql: Sql | Tx, f: PremisesFilter, on: string, scope: 
   if (f.majorOnly) parts.push(sql`c.has_open_major`)
   if (f.overdueOnly) parts.push(sql`c.open_min_deadline < ${on}`)
   if (f.statuses?.length) parts.push(sql`${cellStatusSql(sql, on)} in ${sql(f.statuses.map(x => hazardStatuses.indexOf(x) + 1))}`)
+  // Only on the cells by category (cellsTable), found by the day (cellsServe)
+  if (f.categories?.length) parts.push(sql`(c.categories & ${categoriesMask(f.categories)}) <> 0`)
   return parts.reduce((x, y) => sql`${x} and ${y}`)
 }
 
@@ -348,15 +375,15 @@ function pointsPieces(db: Sql, scope: Jurisdiction, filter: PremisesFilter, on: 
   })
 }
 
-/** The legend's figures computed from premises (the cache above keeps them per version). */
 /**
  * The legend's figures: from the cells eight by eight when they serve the filter (about a tenth as
  * many rows as premises; the unregistered from their own index, migration 050), else from premises.
  * Every write moves the figures' version, and under writes every few seconds the count over a million
  * premises (about a second) was made again for each.
  */
-function premisesCounts(db: Sql | Tx, scope: Jurisdiction, filter: PremisesFilter, on: string) {
-  return cellsServe(filter) ? premisesCountsFromCells(db, scope, filter, on) : premisesCountsFromRows(db, scope, filter, on)
+async function premisesCounts(db: Sql | Tx, scope: Jurisdiction, filter: PremisesFilter, on: string) {
+  const fromCells = cellsServe(filter) || (cellsServe(filter, true) && await categoriesFoundBy(db, on))
+  return fromCells ? premisesCountsFromCells(db, scope, filter, on) : premisesCountsFromRows(db, scope, filter, on)
 }
 
 interface CountsRow { status: HazardStatus; n: number; unregistered: number }
@@ -403,7 +430,7 @@ export async function premisesCountsFromRows(db: Sql | Tx, scope: Jurisdiction, 
 export async function premisesCountsFromCells(db: Sql | Tx, scope: Jurisdiction, filter: PremisesFilter, on: string) {
   return countsFrom(await db<CountsRow[]>`
     select (${db.array([...hazardStatuses])}::text[])[s] as status, sum(n)::int as n, 0 as unregistered
-    from (select ${cellStatusSql(db, on)} as s, c.n from premises_cell8 c where ${cellsWhere(db, filter, on, scope)} and serial_plan()) r
+    from (select ${cellStatusSql(db, on)} as s, c.n from ${cellsTable(db, filter, 8)} c where ${cellsWhere(db, filter, on, scope)} and serial_plan()) r
     group by s
     union all
     select ${statusSql(db, on)}, 0, count(*)::int

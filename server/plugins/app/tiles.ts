@@ -6,7 +6,7 @@ import type { Database, Sql } from '../../db/index.js'
 import type { Jurisdiction } from '../../domain/access.js'
 import { hazardStatuses } from '../../domain/lists.js'
 import { encodePointLayer } from '../../domain/mvt.js'
-import { cellStatusSql, cellsServe, cellsWhere, type PremisesFilter, premisesWhere, statusCodeSql, statusSql, unregisteredSql } from './premises.js'
+import { categoriesFoundBy, cellStatusSql, cellsServe, cellsTable, cellsWhere, type PremisesFilter, premisesWhere, statusCodeSql, statusSql, unregisteredSql } from './premises.js'
 
 /**
  * Premises as Mapbox vector tiles.
@@ -60,6 +60,11 @@ export interface TileRequest {
   scope: Jurisdiction
   filter: PremisesFilter
   on: string
+  /**
+   * With a hazard-category filter: whether every premises' categories were found by the day, so that
+   * the cells by category serve it (cellsServe; set when the tile is made, tilesRepository.tile).
+   */
+  categoriesFound?: boolean
 }
 
 interface RawRow { id: number; kind: string; status: string; unregistered: boolean; px: number; py: number }
@@ -161,9 +166,9 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
    * Whether the tile's cells (when it carries cells) are read from the stored ones: up to zoom 14,
    * whose cells are theirs, unless a filter reads what they do not hold.
    */
-  const fromStoredCells = (t: TileRequest) => t.z <= 14 && cellsServe(t.filter)
+  const fromStoredCells = (t: TileRequest) => t.z <= 14 && cellsServe(t.filter, t.categoriesFound)
 
-  /** How an overview tile's cells are read from the stored ones (premises_cell, _cell2 or _cell8). */
+  /** How an overview tile's cells are read from the stored ones (premises_cell, _cell2 or _cell8, or those by category). */
   function cellGrid(t: TileRequest) {
     // premises_cell holds the cells of zoom 13, 64 to a tile of zoom 13; premises_cell2 and
     // premises_cell8 the same two by two and eight by eight (migrations 053, 046): the largest whose
@@ -172,7 +177,7 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
     const side = cellsAcross
     // z13 cells per side of this tile, and how many of them make one cell of it (a power of two).
     const z13PerTile = storedPerZ13Tile * 2 ** (13 - t.z)
-    const grouped = z13PerTile / side >= 8 ? 8 : z13PerTile / side >= 2 ? 2 : 1
+    const grouped: 1 | 2 | 8 = z13PerTile / side >= 8 ? 8 : z13PerTile / side >= 2 ? 2 : 1
     const perTile = z13PerTile / grouped
     // Whole cells of the tile around it (cellBuffer), so whole stored cells as well.
     const pad = (cellBuffer / extent) * perTile
@@ -196,7 +201,7 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
   function cellRowsQuery(t: TileRequest, only?: { cx: number[]; cy0: number[]; cy1: number[] }) {
     const b = tileBounds(t.z, t.x, t.y)
     const { side, grouped, shift, x0, x1, y0, y1 } = cellGrid(t)
-    const table = grouped === 8 ? sql`premises_cell8` : grouped === 2 ? sql`premises_cell2` : sql`premises_cell`
+    const table = cellsTable(sql, t.filter, grouped)
     // The tile's columns of cells one by one: the key (cx, cy) reads each column's rows of the tile
     // only, where a range of cx read every row of those columns (a tile at the district's edge read
     // its whole strip of the district: 94 ms at zoom 12 for a tile of 3 KiB, 1,000,000 premises).
@@ -471,9 +476,11 @@ export function tilesRepository(db: Database, opts: TilesOptions = {}) {
         if (!made) {
           made = (async (): Promise<KeptTile> => {
             counts.made++
+            // A category filter's cells: the one probe of whether they serve the day, once per tile made.
+            const u = t.filter.categories?.length && t.z <= 14 ? { ...t, categoriesFound: await categoriesFoundBy(sql, t.on) } : t
             // Counts per cell, kept under the key without its version (the same tile at every version); or points.
-            if (!(await carriesPoints(t))) return { data: await cellsTile(t, key.slice(key.indexOf('|') + 1), version) }
-            return { data: db.mvt ? await encodeInDatabase(t, true) : await encodeInNode(t, true) }
+            if (!(await carriesPoints(u))) return { data: await cellsTile(u, key.slice(key.indexOf('|') + 1), version) }
+            return { data: db.mvt ? await encodeInDatabase(u, true) : await encodeInNode(u, true) }
           })()
           making.set(key, made)
           // Kept before it is let go, so that a request coming after finds it in one or the other.
