@@ -14,7 +14,7 @@ import { keyAreasRepository } from '../server/plugins/app/key-areas.js'
 import { premisesRepository } from '../server/plugins/app/premises.js'
 import { reportsRepository } from '../server/plugins/app/reports.js'
 import { statsRepository } from '../server/plugins/app/stats.js'
-import { tilesRepository } from '../server/plugins/app/tiles.js'
+import { type TileRequest, tilesRepository } from '../server/plugins/app/tiles.js'
 
 interface Row { measure: string; value: string; note: string }
 
@@ -46,7 +46,7 @@ async function queries(db: Database): Promise<[string, (i: number) => Promise<un
     const y = Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n)
     return { z, x, y, scope: wholeDistrict, filter: {}, on: day }
   }
-  const encode = (t: ReturnType<typeof tileAt>) => db.mvt ? tiles.encodeInDatabase(t) : tiles.encodeInNode(t)
+  const encode = (t: TileRequest) => db.mvt ? tiles.encodeInDatabase(t) : tiles.encodeInNode(t)
   const square = (i: number) => {
     const [a, b, c, d] = box(i, 0.005)
     return { type: 'Polygon', coordinates: [[[a, b], [c, b], [c, d], [a, d], [a, b]]] }
@@ -59,6 +59,8 @@ async function queries(db: Database): Promise<[string, (i: number) => Promise<un
     ['tile z10 (pre-grouped cells)', i => encode(tileAt(i, 10))],
     ['tile z13 (pre-grouped cells)', i => encode(tileAt(i, 13))],
     ['tile z15 (points)', i => encode(tileAt(i, 15))],
+    ['tile z12, hazard-category filter (cells by category)', i => encode({ ...tileAt(i, 12), filter: { categories: ['fire'] }, categoriesFound: true })],
+    // As on a day before some categories were first found, which the cells by category do not serve.
     ['tile z12, hazard-category filter (grouped from points)', i => encode({ ...tileAt(i, 12), filter: { categories: ['fire'] } })],
     ['key-area preview counts (~1 km²)', async (i) => {
       const checked = await keyAreas.check(square(i), { jurisdiction: wholeDistrict, drafts: true, people: true })
