@@ -153,16 +153,8 @@ end $$;
 create or replace trigger premises_cell_trg after insert or update or delete on premises
   for each row when (not bulk_load_active()) execute function premises_cell_sync();
 
-create or replace function refresh_premises_cells() returns void language sql as $$
-  delete from premises_cell;
-  insert into premises_cell
-  select premises_cell_x(st_x(geom_m)), premises_cell_y(st_y(geom_m)), town_id, coalesce(police_station_id, 0), kind,
-         hazard_count > 0, open_count > 0, open_major_count > 0, coalesce(open_min_deadline, 'infinity'),
-         count(*), sum(st_x(geom_m)), sum(st_y(geom_m))
-  from premises
-  group by 1, 2, 3, 4, 5, 6, 7, 8, 9
-  -- Laid out by zoom-13 tile, then cell: a tile's cells on neighbouring pages, not one page each.
-  order by 1 >> 6, 2 >> 6, 1, 2;
+-- The cells by category made again from the premises (their larger cells follow by the triggers below).
+create or replace function refresh_premises_cat_cells() returns void language sql as $$
   delete from premises_cat_cell;
   insert into premises_cat_cell
   select premises_cell_x(st_x(geom_m)), premises_cell_y(st_y(geom_m)), town_id, coalesce(police_station_id, 0), kind,
@@ -173,6 +165,19 @@ create or replace function refresh_premises_cells() returns void language sql as
   where hazard_categories_mask(first_public_security_found_on, first_fire_found_on, first_housing_found_on, first_other_found_on) <> 0
   group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 13
   order by 1 >> 6, 2 >> 6, 1, 2;
+$$;
+
+create or replace function refresh_premises_cells() returns void language sql as $$
+  delete from premises_cell;
+  insert into premises_cell
+  select premises_cell_x(st_x(geom_m)), premises_cell_y(st_y(geom_m)), town_id, coalesce(police_station_id, 0), kind,
+         hazard_count > 0, open_count > 0, open_major_count > 0, coalesce(open_min_deadline, 'infinity'),
+         count(*), sum(st_x(geom_m)), sum(st_y(geom_m))
+  from premises
+  group by 1, 2, 3, 4, 5, 6, 7, 8, 9
+  -- Laid out by zoom-13 tile, then cell: a tile's cells on neighbouring pages, not one page each.
+  order by 1 >> 6, 2 >> 6, 1, 2;
+  select refresh_premises_cat_cells();
 $$;
 
 -- The cells two by two and eight by eight (premises_cell2, migration 053; premises_cell8, migration
@@ -262,14 +267,5 @@ begin
 end $$;
 
 -- A database that had premises with hazards before migration 055 gets their cells by category here,
--- once (the triggers above make the larger ones).
-insert into premises_cat_cell
-select premises_cell_x(st_x(geom_m)), premises_cell_y(st_y(geom_m)), town_id, coalesce(police_station_id, 0), kind,
-       hazard_count > 0, open_count > 0, open_major_count > 0, coalesce(open_min_deadline, 'infinity'),
-       count(*), sum(st_x(geom_m)), sum(st_y(geom_m)),
-       hazard_categories_mask(first_public_security_found_on, first_fire_found_on, first_housing_found_on, first_other_found_on)
-from premises
-where hazard_categories_mask(first_public_security_found_on, first_fire_found_on, first_housing_found_on, first_other_found_on) <> 0
-  and not exists (select 1 from premises_cat_cell)
-group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 13
-order by 1 >> 6, 2 >> 6, 1, 2;
+-- once.
+select refresh_premises_cat_cells() where not exists (select 1 from premises_cat_cell);
