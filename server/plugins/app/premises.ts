@@ -155,7 +155,7 @@ export function cellsWhere(sql: Sql | Tx, f: PremisesFilter, on: string, scope: 
   if (f.majorOnly) parts.push(sql`c.has_open_major`)
   if (f.overdueOnly) parts.push(sql`c.open_min_deadline < ${on}`)
   if (f.statuses?.length) parts.push(sql`${cellStatusSql(sql, on)} in ${sql(f.statuses.map(x => hazardStatuses.indexOf(x) + 1))}`)
-  // Only on the cells by category (cellsTable), found by the day (cellsServe)
+  // Only on the cells by category (cellsTable), and only when every category was found by the day (cellsServe).
   if (f.categories?.length) parts.push(sql`(c.categories & ${categoriesMask(f.categories)}) <> 0`)
   return parts.reduce((x, y) => sql`${x} and ${y}`)
 }
