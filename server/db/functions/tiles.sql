@@ -221,26 +221,30 @@ begin
   end if;
   return null;
 end $$;
--- Three statement triggers on each source of larger cells, named after the table they keep:
--- (table, source, bits dropped, key column beyond premises_cell's).
-do $$
-declare
-  t record;
-  args text;
-begin
-  for t in select * from (values
-    ('premises_cell8', 'premises_cell', 3, null), ('premises_cell2', 'premises_cell', 1, null),
-    ('premises_cat_cell8', 'premises_cat_cell', 3, 'categories'), ('premises_cat_cell2', 'premises_cat_cell', 1, 'categories')
-  ) as v(tbl, source, bits, extra) loop
-    args := concat_ws(', ', quote_literal(t.tbl), t.bits, quote_literal(t.extra));
-    execute format('create or replace trigger %I after insert on %I referencing new table as new_rows
-      for each statement execute function premises_cell_group_sync(%s)', t.tbl || '_ins', t.source, args);
-    execute format('create or replace trigger %I after update on %I referencing old table as old_rows new table as new_rows
-      for each statement execute function premises_cell_group_sync(%s)', t.tbl || '_upd', t.source, args);
-    execute format('create or replace trigger %I after delete on %I referencing old table as old_rows
-      for each statement execute function premises_cell_group_sync(%s)', t.tbl || '_del', t.source, args);
-  end loop;
-end $$;
+create or replace trigger premises_cell8_ins after insert on premises_cell referencing new table as new_rows
+  for each statement execute function premises_cell_group_sync('premises_cell8', 3);
+create or replace trigger premises_cell8_upd after update on premises_cell referencing old table as old_rows new table as new_rows
+  for each statement execute function premises_cell_group_sync('premises_cell8', 3);
+create or replace trigger premises_cell8_del after delete on premises_cell referencing old table as old_rows
+  for each statement execute function premises_cell_group_sync('premises_cell8', 3);
+create or replace trigger premises_cell2_ins after insert on premises_cell referencing new table as new_rows
+  for each statement execute function premises_cell_group_sync('premises_cell2', 1);
+create or replace trigger premises_cell2_upd after update on premises_cell referencing old table as old_rows new table as new_rows
+  for each statement execute function premises_cell_group_sync('premises_cell2', 1);
+create or replace trigger premises_cell2_del after delete on premises_cell referencing old table as old_rows
+  for each statement execute function premises_cell_group_sync('premises_cell2', 1);
+create or replace trigger premises_cat_cell8_ins after insert on premises_cat_cell referencing new table as new_rows
+  for each statement execute function premises_cell_group_sync('premises_cat_cell8', 3, 'categories');
+create or replace trigger premises_cat_cell8_upd after update on premises_cat_cell referencing old table as old_rows new table as new_rows
+  for each statement execute function premises_cell_group_sync('premises_cat_cell8', 3, 'categories');
+create or replace trigger premises_cat_cell8_del after delete on premises_cat_cell referencing old table as old_rows
+  for each statement execute function premises_cell_group_sync('premises_cat_cell8', 3, 'categories');
+create or replace trigger premises_cat_cell2_ins after insert on premises_cat_cell referencing new table as new_rows
+  for each statement execute function premises_cell_group_sync('premises_cat_cell2', 1, 'categories');
+create or replace trigger premises_cat_cell2_upd after update on premises_cat_cell referencing old table as old_rows new table as new_rows
+  for each statement execute function premises_cell_group_sync('premises_cat_cell2', 1, 'categories');
+create or replace trigger premises_cat_cell2_del after delete on premises_cat_cell referencing old table as old_rows
+  for each statement execute function premises_cell_group_sync('premises_cat_cell2', 1, 'categories');
 -- The function of these triggers before premises_cell2 (one table, its bits written in).
 drop function if exists premises_cell8_sync();
 
